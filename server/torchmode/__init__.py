@@ -1,0 +1,3 @@
+"""torchmode: finds the PyTorch mistakes that silently ruin training runs."""
+
+__version__ = "0.1.0"

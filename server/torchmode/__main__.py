@@ -1,0 +1,3 @@
+from torchmode.cli.main import main
+
+raise SystemExit(main())

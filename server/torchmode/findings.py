@@ -1,0 +1,98 @@
+"""The one currency of torchmode: Findings with ranges, related locations and fixes.
+
+Positions are 0-based lines and 0-based columns counted in code points (Python ``str``
+indices). Adapters convert to their own conventions (1-based for the CLI, UTF-16 for VS
+Code...).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Position:
+    line: int
+    character: int
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Range:
+    start: Position
+    end: Position
+
+    @staticmethod
+    def of(line: int, character: int, end_line: int, end_character: int) -> Range:
+        return Range(Position(line, character), Position(end_line, end_character))
+
+    def contains(self, pos: Position) -> bool:
+        return self.start <= pos <= self.end
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    HINT = "hint"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2, "hint": 3}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class TextEdit:
+    """Replace ``range`` of the analysed text by ``new_text`` (an insertion has an empty range)."""
+
+    range: Range
+    new_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    title: str
+    edits: tuple[TextEdit, ...]
+    safe: bool = True
+    preferred: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A second place involved in a finding ("training step here")."""
+
+    range: Range
+    message: str
+
+
+@dataclass(slots=True)
+class Finding:
+    code: str
+    message: str
+    range: Range
+    severity: Severity
+    related: tuple[Related, ...] = ()
+    # Fixes are built only when asked for (code action, --fix, JSON): most findings are
+    # never fixed, and building edits needs node positions.
+    fix_builder: Callable[[], tuple[Fix, ...]] | None = field(default=None, repr=False)
+    _fixes: tuple[Fix, ...] | None = field(default=None, repr=False)
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix_builder is not None
+
+    @property
+    def fixes(self) -> tuple[Fix, ...]:
+        if self._fixes is None:
+            self._fixes = self.fix_builder() if self.fix_builder else ()
+        return self._fixes
+
+    @property
+    def name(self) -> str:
+        from torchmode.rules import RULES
+
+        return RULES[self.code].name
+
+    def sort_key(self) -> tuple[int, int, str]:
+        return (self.range.start.line, self.range.start.character, self.code)
