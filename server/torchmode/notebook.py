@@ -1,0 +1,232 @@
+"""Jupyter notebooks as one Python program: code cells in order, IPython syntax masked.
+
+The CLI and the language server both analyse a notebook as the concatenation of its code
+cells (a variable defined in cell 2 is used in cell 5). IPython-only lines (``%magic``,
+``%%cell magic``, ``!shell``, ``x = !cmd``, ``obj?``) are masked line by line: the number
+of lines never changes, so every other line keeps its exact line and column and positions
+map back to (cell, line, column) by a line offset alone.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import json
+import re
+import tokenize
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from torchmode.findings import Position, Range, TextEdit
+
+# Cell magics whose body is Python: only their first line is masked.
+_PYTHON_BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
+_HELP_LINE = re.compile(
+    r"^\s*\?{0,2}[A-Za-z_][\w.]*(\(\))?\*?\?{1,2}\s*$|^\s*\?{1,2}[A-Za-z_][\w.]*\s*$"
+)
+_SHELL_ASSIGNMENT = re.compile(r"^(\s*[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*)[!%]")
+_MAGIC_LINE = re.compile(r"^(\s*)[%!]")
+
+
+class NotebookError(ValueError):
+    """The file is not a notebook this tool can read (bad JSON, unknown layout)."""
+
+
+@dataclass(frozen=True)
+class CombinedNotebook:
+    """Code cells joined into ``source``; ``cell_starts[i]`` is cell i's first line there."""
+
+    source: str
+    cell_starts: tuple[int, ...]
+    masked_lines: frozenset[int]  # lines of ``source`` that hold masked IPython syntax
+
+    def to_cell(self, position: Position) -> tuple[int, Position]:
+        """(index of the cell in the ``cells`` given to combine_cells, position in that cell)."""
+        index = max(bisect.bisect_right(self.cell_starts, position.line) - 1, 0)
+        return index, Position(position.line - self.cell_starts[index], position.character)
+
+    def from_cell(self, cell_index: int, position: Position) -> Position:
+        return Position(self.cell_starts[cell_index] + position.line, position.character)
+
+    def cell_range(self, range_: Range) -> tuple[int, Range] | None:
+        """The cell holding ``range_`` and the range inside it; None if it spans cells."""
+        start_cell, start = self.to_cell(range_.start)
+        end_cell, end = self.to_cell(range_.end)
+        if start_cell != end_cell:
+            # An end at column 0 of the next cell's first line still ends in this cell.
+            if end_cell == start_cell + 1 and end.line == 0 and end.character == 0:
+                cell_text_lines = self.cell_starts[end_cell] - self.cell_starts[start_cell]
+                return start_cell, Range(start, Position(cell_text_lines, 0))
+            return None
+        return start_cell, Range(start, end)
+
+    def touches_masked(self, range_: Range) -> bool:
+        return any(
+            line in self.masked_lines for line in range(range_.start.line, range_.end.line + 1)
+        )
+
+
+def _mask(line: str) -> str:
+    """``line`` with its IPython syntax replaced by Python of the same indentation."""
+    if m := _SHELL_ASSIGNMENT.match(line):
+        # `files = !ls` keeps its assignment target, so later uses of `files` still resolve.
+        return m.group(1) + "None"
+    if m := _MAGIC_LINE.match(line):
+        return m.group(1) + "pass"
+    return re.sub(r"\S.*", "pass", line, count=1)
+
+
+def _continuation_lines(text: str) -> set[int]:
+    """0-based lines that continue a statement (inside brackets, strings, after a backslash):
+    a ``%`` there is the modulo operator and a ``!`` part of ``!=``, never IPython syntax."""
+    inside: set[int] = set()
+    depth = 0
+    last_line = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            (start_line, _), (end_line, _) = token.start, token.end
+            if start_line != last_line and depth > 0:
+                inside.add(start_line - 1)
+            last_line = end_line
+            inside.update(range(start_line, end_line))  # lines after a multi-line token's first
+            if token.type == tokenize.OP and token.string in "([{":
+                depth += 1
+            elif token.type == tokenize.OP and token.string in ")]}":
+                depth = max(depth - 1, 0)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass  # unfinished text: what was seen so far is all we can say
+    lines = text.split("\n")
+    inside.update(i + 1 for i, line in enumerate(lines) if line.endswith("\\"))
+    return inside
+
+
+def _mask_cell(text: str) -> tuple[list[str], set[int]]:
+    lines = text.split("\n")
+    masked: set[int] = set()
+    first = lines[0].lstrip() if lines else ""
+    if first.startswith("%%"):
+        magic = first[2:].split(None, 1)[0] if len(first) > 2 else ""
+        body_is_python = magic in _PYTHON_BODY_CELL_MAGICS
+        for i in range(len(lines)):
+            if i == 0 or not body_is_python:
+                lines[i] = "pass" if i == 0 else ""
+                masked.add(i)
+        return lines, masked
+    continuations = _continuation_lines(text)
+    continued = False
+    for i, line in enumerate(lines):
+        if i in continuations and not continued:
+            continue
+        stripped = line.lstrip()
+        if continued or stripped.startswith(("%", "!")) or _SHELL_ASSIGNMENT.match(line):
+            # A continuation line of a magic is part of the magic: blank it.
+            lines[i] = "" if continued else _mask(line)
+            masked.add(i)
+            continued = line.endswith("\\")
+        elif _HELP_LINE.match(line) and "?" in line:
+            lines[i] = _mask(line)
+            masked.add(i)
+    return lines, masked
+
+
+def combine_cells(cells: Sequence[str]) -> CombinedNotebook:
+    """Join code cells (their source text, in order) into one program."""
+    out: list[str] = []
+    starts: list[int] = []
+    masked: set[int] = set()
+    for cell in cells:
+        text = cell.replace("\r\n", "\n")
+        if text.endswith("\n"):
+            text = text[:-1]
+        lines, cell_masked = _mask_cell(text)
+        starts.append(len(out))
+        masked.update(len(out) + i for i in cell_masked)
+        out.extend(lines)
+    source = "\n".join(out) + "\n" if out else ""
+    return CombinedNotebook(source, tuple(starts), frozenset(masked))
+
+
+# --- the .ipynb file format ---------------------------------------------------------------
+
+
+@dataclass
+class Notebook:
+    """A parsed .ipynb: the JSON document plus what is needed to write it back unchanged."""
+
+    document: dict[str, Any]
+    code_cells: list[int]  # indices in document["cells"] of the code cells
+    indent: int | None
+    trailing_newline: bool
+
+    @property
+    def cells(self) -> list[str]:
+        return [cell_text(self.document["cells"][i]) for i in self.code_cells]
+
+    def with_cells(self, sources: Sequence[str]) -> Notebook:
+        """A copy with the code cells' sources replaced (outputs and metadata unchanged)."""
+        document = json.loads(json.dumps(self.document))
+        for index, text in zip(self.code_cells, sources, strict=True):
+            cell = document["cells"][index]
+            if isinstance(cell.get("source"), list):
+                cell["source"] = text.splitlines(keepends=True)
+            else:
+                cell["source"] = text
+        return Notebook(document, self.code_cells, self.indent, self.trailing_newline)
+
+    def dumps(self) -> str:
+        text = json.dumps(self.document, indent=self.indent, ensure_ascii=False)
+        return text + "\n" if self.trailing_newline else text
+
+
+def cell_text(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        return "".join(source)
+    if isinstance(source, str):
+        return source
+    raise NotebookError("a cell's 'source' is neither a string nor a list of strings")
+
+
+def _detect_indent(text: str) -> int | None:
+    lines = text.split("\n", 2)
+    if len(lines) < 2:
+        return None
+    second = lines[1]
+    return len(second) - len(second.lstrip(" "))
+
+
+def parse_notebook(text: str) -> Notebook:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise NotebookError(f"invalid notebook JSON: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
+        raise NotebookError("not a Jupyter notebook (no 'cells' list)")
+    code_cells = []
+    for index, cell in enumerate(document["cells"]):
+        if not isinstance(cell, dict):
+            raise NotebookError(f"cell {index + 1} is not an object")
+        if cell.get("cell_type") == "code":
+            cell_text(cell)  # validates the source's type
+            code_cells.append(index)
+    return Notebook(document, code_cells, _detect_indent(text), text.endswith("\n"))
+
+
+def cell_number(notebook: Notebook, code_cell_index: int) -> int:
+    """The 1-based number of a code cell among all cells, as editors show it."""
+    return notebook.code_cells[code_cell_index] + 1
+
+
+def edits_by_cell(
+    combined: CombinedNotebook, edits: Iterable[TextEdit]
+) -> dict[int, list[TextEdit]] | None:
+    """Edits of the combined source moved into their cells; None if one cannot be moved."""
+    result: dict[int, list[TextEdit]] = {}
+    for edit in edits:
+        located = combined.cell_range(edit.range)
+        if located is None or combined.touches_masked(edit.range):
+            return None
+        index, cell_range = located
+        result.setdefault(index, []).append(TextEdit(cell_range, edit.new_text))
+    return result
