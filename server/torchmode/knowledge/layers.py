@@ -1,0 +1,195 @@
+"""Which ``torch.nn`` layers behave differently in train and eval mode.
+
+``eval()``/``train()`` only matter for layers whose ``forward`` reads ``self.training``. A model
+built only from the layers in ``MODE_INSENSITIVE`` computes the same thing in both modes, so
+"evaluated in train mode" or "trained in eval mode" is harmless for it. The tables are checked
+by ``tests/truth/test_layers.py``, which runs every ``torch.nn`` module class it can build in
+both modes and compares outputs and buffers.
+
+Some layers depend on the mode only in some configurations (``CONDITIONS``): they are listed as
+sensitive because a class name alone cannot rule it out. ``instance_is_mode_sensitive`` looks
+at a live module's attributes (duck-typed, so this module never imports torch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_DROPOUT = frozenset(
+    {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"}
+)
+_BATCH_NORM = frozenset(
+    {
+        "BatchNorm1d",
+        "BatchNorm2d",
+        "BatchNorm3d",
+        "LazyBatchNorm1d",
+        "LazyBatchNorm2d",
+        "LazyBatchNorm3d",
+        "SyncBatchNorm",
+    }
+)
+_INSTANCE_NORM = frozenset(
+    {
+        "InstanceNorm1d",
+        "InstanceNorm2d",
+        "InstanceNorm3d",
+        "LazyInstanceNorm1d",
+        "LazyInstanceNorm2d",
+        "LazyInstanceNorm3d",
+    }
+)
+_RNN = frozenset({"RNN", "LSTM", "GRU", "RNNBase"})
+_TRANSFORMER = frozenset(
+    {
+        "Transformer",
+        "TransformerEncoder",
+        "TransformerDecoder",
+        "TransformerEncoderLayer",
+        "TransformerDecoderLayer",
+    }
+)
+
+MODE_SENSITIVE: frozenset[str] = (
+    _DROPOUT
+    | _BATCH_NORM
+    | _INSTANCE_NORM
+    | _RNN
+    | _TRANSFORMER
+    | frozenset({"RReLU", "MultiheadAttention"})
+)
+"""``torch.nn`` classes whose forward can depend on ``training`` (see ``CONDITIONS``)."""
+
+CONDITIONS: dict[str, str] = {
+    **{n: "when `p > 0` (train mode drops elements; eval mode is the identity)" for n in _DROPOUT},
+    **{
+        n: "when `track_running_stats=True` (the default): train mode normalises with batch "
+        "statistics and updates the running ones; eval mode uses the running ones"
+        for n in _BATCH_NORM
+    },
+    **{
+        n: "only when `track_running_stats=True` (the default is False, and then both modes "
+        "normalise with the instance's own statistics)"
+        for n in _INSTANCE_NORM
+    },
+    **{
+        n: "only when `dropout > 0` and `num_layers > 1` (dropout between stacked layers)"
+        for n in _RNN
+    },
+    **{n: "when its `dropout > 0` (the default is 0.1)" for n in _TRANSFORMER},
+    "MultiheadAttention": "only when `dropout > 0` (the default is 0.0)",
+    "RReLU": "when `lower != upper` (train mode samples a random slope; eval mode uses the mean)",
+}
+"""For each mode-sensitive class, the configuration in which it actually is."""
+
+MODE_INSENSITIVE: frozenset[str] = frozenset(
+    {
+        "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveLogSoftmaxWithLoss",
+        "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "AvgPool1d", "AvgPool2d",
+        "AvgPool3d", "BCELoss", "BCEWithLogitsLoss", "Bilinear", "CELU", "CTCLoss",
+        "ChannelShuffle", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d",
+        "ConstantPad2d", "ConstantPad3d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+        "ConvTranspose2d", "ConvTranspose3d", "CosineEmbeddingLoss", "CosineSimilarity",
+        "CrossEntropyLoss", "CrossMapLRN2d", "ELU", "Embedding", "EmbeddingBag", "Flatten", "Fold",
+        "FractionalMaxPool2d", "FractionalMaxPool3d", "GELU", "GLU", "GRUCell", "GaussianNLLLoss",
+        "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "HingeEmbeddingLoss",
+        "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LPPool1d", "LPPool2d", "LPPool3d",
+        "LSTMCell", "LayerNorm", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+        "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyLinear", "LeakyReLU", "Linear",
+        "LinearCrossEntropyLoss", "LocalResponseNorm", "LogSigmoid", "LogSoftmax", "MSELoss",
+        "MarginRankingLoss", "MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d",
+        "MaxUnpool3d", "Mish", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+        "MultiMarginLoss", "NLLLoss", "NLLLoss2d", "NonDynamicallyQuantizableLinear", "PReLU",
+        "PairwiseDistance", "PixelShuffle", "PixelUnshuffle", "PoissonNLLLoss", "RMSNorm",
+        "RNNCell", "RNNCellBase", "ReLU", "ReLU6", "ReflectionPad1d", "ReflectionPad2d",
+        "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "SELU",
+        "SiLU", "Sigmoid", "SmoothL1Loss", "SoftMarginLoss", "Softmax", "Softmax2d", "Softmin",
+        "Softplus", "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold",
+        "TripletMarginLoss", "TripletMarginWithDistanceLoss", "Unflatten", "Unfold", "Upsample",
+        "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+    }
+)  # fmt: skip
+"""``torch.nn`` classes whose forward never reads ``training``."""
+
+CONTAINERS: frozenset[str] = frozenset(
+    {
+        "Module",
+        "Sequential",
+        "ModuleList",
+        "ModuleDict",
+        "ParameterList",
+        "ParameterDict",
+        "Container",
+        "DataParallel",
+        "DistributedDataParallel",
+    }
+)
+"""Classes whose behaviour is that of the modules they hold: ask about their children."""
+
+
+def mode_sensitivity(class_name: str) -> bool | None:
+    """True: the class can behave differently in train and eval mode (``CONDITIONS`` says
+    when); False: it never does; None: unknown, or a container that depends on its children.
+
+    Accepts ``"BatchNorm2d"``, ``"nn.BatchNorm2d"`` or ``"torch.nn.BatchNorm2d"``."""
+    name = class_name.rpartition(".")[2]
+    if name in MODE_SENSITIVE:
+        return True
+    if name in MODE_INSENSITIVE:
+        return False
+    return None
+
+
+def _positive(attribute: str) -> Callable[[object], bool]:
+    return lambda module: float(getattr(module, attribute, 1.0) or 0.0) > 0.0
+
+
+def _rnn(module: object) -> bool:
+    return _positive("dropout")(module) and int(getattr(module, "num_layers", 1)) > 1
+
+
+def _tracks_running_stats(module: object) -> bool:
+    return bool(getattr(module, "track_running_stats", True))
+
+
+def _rrelu(module: object) -> bool:
+    return getattr(module, "lower", 0.0) != getattr(module, "upper", 1.0)
+
+
+def _any_child_sensitive(module: object) -> bool:
+    children = getattr(module, "modules", None)
+    if children is None:
+        return True
+    return any(
+        child is not module and instance_is_mode_sensitive(child) is True for child in children()
+    )
+
+
+_PREDICATES: dict[str, Callable[[object], bool]] = {
+    **dict.fromkeys(_DROPOUT, _positive("p")),
+    **dict.fromkeys(_BATCH_NORM | _INSTANCE_NORM, _tracks_running_stats),
+    **dict.fromkeys(_RNN, _rnn),
+    **dict.fromkeys(_TRANSFORMER, _any_child_sensitive),
+    "MultiheadAttention": _positive("dropout"),
+    "RReLU": _rrelu,
+}
+
+
+def class_names(module: object) -> list[str]:
+    """The names of ``module``'s class and its bases, most derived first."""
+    return [cls.__name__ for cls in type(module).__mro__]
+
+
+def instance_is_mode_sensitive(module: object) -> bool | None:
+    """Whether this module object's *own* forward depends on ``training``, judged by the
+    nearest known ``torch.nn`` class in its MRO and its configuration. A user-defined
+    subclass of ``nn.Dropout`` counts as Dropout; a plain ``nn.Module`` subclass is None
+    (its own forward is unknown; its children are judged one by one)."""
+    for name in class_names(module):
+        if name in _PREDICATES:
+            return _PREDICATES[name](module)
+        if name in MODE_INSENSITIVE:
+            return False
+        if name in CONTAINERS:
+            return None
+    return None
