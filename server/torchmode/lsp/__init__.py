@@ -1,0 +1,1 @@
+"""The torchmode language server: a thin pygls adapter over ``torchmode.engine``."""

@@ -1,0 +1,63 @@
+"""Findings as LSP diagnostics, per document (a notebook's findings go to their cells)."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from torchmode.findings import Finding, Severity
+from torchmode.lsp.results import Result
+from torchmode.lsp.targets import Target
+from torchmode.rules import RULES
+
+SOURCE = "torchmode"
+
+_SEVERITY = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.INFO: types.DiagnosticSeverity.Information,
+    Severity.HINT: types.DiagnosticSeverity.Hint,
+}
+
+
+def to_diagnostic(
+    finding: Finding, target: Target, encoding: str
+) -> tuple[str, types.Diagnostic] | None:
+    placed = target.locate(finding.range)
+    if placed is None:
+        return None
+    uri, rng = placed
+    index = target.index_of(uri)
+    assert index is not None
+    related: list[types.DiagnosticRelatedInformation] = []
+    for extra in finding.related:
+        where = target.locate(extra.range)
+        if where is None or (where_index := target.index_of(where[0])) is None:
+            continue
+        location = types.Location(
+            uri=where[0], range=where_index.range_to_client(where[1], encoding)
+        )
+        related.append(types.DiagnosticRelatedInformation(location=location, message=extra.message))
+    rule = RULES.get(finding.code)
+    return uri, types.Diagnostic(
+        range=index.range_to_client(rng, encoding),
+        message=finding.message,
+        severity=_SEVERITY[finding.severity],
+        code=finding.code,
+        code_description=types.CodeDescription(href=rule.url) if rule else None,
+        source=SOURCE,
+        related_information=related or None,
+    )
+
+
+def diagnostics_by_uri(result: Result, encoding: str) -> dict[str, list[types.Diagnostic]]:
+    """Every document of the target, with an empty list where nothing was found."""
+    out: dict[str, list[types.Diagnostic]] = {uri: [] for uri in result.target.uris}
+    for finding in sorted(result.shown, key=Finding.sort_key):
+        converted = to_diagnostic(finding, result.target, encoding)
+        if converted is not None:
+            out[converted[0]].append(converted[1])
+    return out
+
+
+def same_place(diagnostic: types.Diagnostic, other: types.Diagnostic) -> bool:
+    return diagnostic.code == other.code and diagnostic.range == other.range

@@ -1,0 +1,43 @@
+"""The outcome of one analysis, and what to show while the code does not parse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torchmode.engine import Analysis
+from torchmode.findings import Finding
+from torchmode.lsp.targets import Target
+from torchmode.settings import Settings
+
+
+@dataclass(frozen=True)
+class Result:
+    target: Target
+    settings: Settings
+    analysis: Analysis
+    shown: tuple[Finding, ...]  # the findings to report
+    last_good: tuple[Finding, ...]  # findings of the last analysis without a syntax error
+
+    @property
+    def version(self) -> int | None:
+        return self.target.version
+
+    def is_fresh(self, finding: Finding) -> bool:
+        """Whether the finding belongs to this very text (only those can be fixed)."""
+        return any(finding is own for own in self.analysis.findings)
+
+
+def next_result(
+    previous: Result | None, target: Target, settings: Settings, analysis: Analysis
+) -> Result:
+    """While the user is mid-edit and the code does not parse, keep showing the last good
+    findings that still lie inside the document instead of flickering them away."""
+    if analysis.syntax_error is None or analysis.findings:
+        good = tuple(analysis.findings) if analysis.syntax_error is None else ()
+        if analysis.syntax_error is not None and previous is not None:
+            good = previous.last_good
+        return Result(target, settings, analysis, tuple(analysis.findings), good)
+    carried = previous.last_good if previous is not None else ()
+    index = target.index
+    kept = tuple(f for f in carried if index.contains(f.range))
+    return Result(target, settings, analysis, kept, carried)

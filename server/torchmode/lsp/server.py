@@ -1,0 +1,499 @@
+"""``torchmode lsp``: the language server. Handlers convert; the engine analyses.
+
+Run it with ``python -m torchmode.lsp`` (stdio; ``--stdio`` is accepted as editors append
+it) or ``--tcp HOST:PORT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from torchmode import __version__
+from torchmode.engine import Analysis, analyze
+from torchmode.findings import Position, Range
+from torchmode.lsp.code_actions import FIX_ALL, QUICKFIX, Client, actions_for, resolve
+from torchmode.lsp.configuration import (
+    ClientSettings,
+    parse_client_settings,
+    section_of,
+    settings_for,
+)
+from torchmode.lsp.diagnostics import diagnostics_by_uri
+from torchmode.lsp.documents import Document, DocumentStore
+from torchmode.lsp.positions import UTF16
+from torchmode.lsp.results import Result, next_result
+from torchmode.lsp.scheduling import Scheduler
+from torchmode.lsp.targets import NotebookTarget, Target, TextTarget
+
+log = logging.getLogger(__name__)
+
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
+    notebook_selector=[
+        types.NotebookDocumentFilterWithCells(
+            notebook="jupyter-notebook", cells=[types.NotebookCellLanguage(language="python")]
+        )
+    ],
+    save=True,
+)
+
+
+class TorchmodeServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "torchmode",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=NOTEBOOK_SYNC,
+        )
+        self.documents = DocumentStore()
+        self.results: dict[str, Result] = {}
+        self.scheduler = Scheduler()
+        self.client_settings = ClientSettings()
+        self._told: set[str] = set()
+
+    # --- what the client can do ------------------------------------------------------
+
+    @property
+    def encoding(self) -> str:
+        return str(self.server_capabilities.position_encoding or UTF16)
+
+    @property
+    def pulls_diagnostics(self) -> bool:
+        text = self.client_capabilities.text_document
+        return bool(text and text.diagnostic is not None)
+
+    def _workspace_capability(self, name: str) -> Any:
+        workspace = self.client_capabilities.workspace
+        return getattr(workspace, name, None) if workspace else None
+
+    # --- messages to the user -----------------------------------------------------------
+
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def tell_once(self, message: str) -> None:
+        """Show a configuration problem once, not on every keystroke."""
+        self.log(message, types.MessageType.Warning)
+        if message not in self._told:
+            self._told.add(message)
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+            )
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # pygls' default pops up a message per failure; a bug hit on every keystroke
+        # would bury the user in them, so it goes to the log only.
+        self.log(f"torchmode internal error: {error!r}", types.MessageType.Error)
+
+    # --- targets, analysis and results --------------------------------------------------
+
+    def key_of(self, uri: str) -> str | None:
+        """The URI analysis results are kept under: the notebook's for a cell."""
+        document = self.documents.get(uri)
+        if document is None:
+            return None
+        return document.notebook_uri or uri
+
+    def snapshot(self, key: str) -> Target | None:
+        document = self.documents.get(key)
+        if document is not None and document.notebook_uri is None:
+            return TextTarget(key, document.version, document.text, document.index)
+        notebook = self.workspace.get_notebook_document(notebook_uri=key)
+        if notebook is None:
+            return None
+        cells = [
+            (cell.document, doc.text)
+            for cell in notebook.cells
+            if cell.kind == types.NotebookCellKind.Code
+            and (doc := self.documents.get(cell.document)) is not None
+            and doc.language_id in (None, "python")
+        ]
+        return NotebookTarget.of(key, notebook.version, cells)
+
+    def version_of(self, key: str) -> int | None:
+        document = self.documents.get(key)
+        if document is not None:
+            return document.version
+        notebook = self.workspace.get_notebook_document(notebook_uri=key)
+        return notebook.version if notebook else None
+
+    def is_open(self, key: str) -> bool:
+        return self.documents.get(key) is not None or (
+            self.workspace.get_notebook_document(notebook_uri=key) is not None
+        )
+
+    def request_analysis(self, key: str, delay_ms: int = 0) -> None:
+        self.scheduler.schedule(key, delay_ms / 1000, lambda: self._analyse(key))
+
+    async def _analyse(self, key: str) -> None:
+        target = self.snapshot(key)
+        if target is None:
+            return
+        settings, problem = settings_for(target.path, self.client_settings)
+        if problem:
+            self.tell_once(f"torchmode: ignoring the invalid configuration: {problem}")
+        try:
+            analysis: Analysis = await self.scheduler.in_worker(analyze, target.text, settings)
+        except Exception:
+            self.log(
+                f"torchmode: analysis of {key} failed\n{traceback.format_exc()}",
+                types.MessageType.Error,
+            )
+            return
+        if not self.is_open(key) or self.version_of(key) != target.version:
+            return  # a newer edit is on its way: never show results for an older text
+        result = next_result(self.results.get(key), target, settings, analysis)
+        self.results[key] = result
+        if not self.pulls_diagnostics:
+            self.publish(result)
+
+    def publish(self, result: Result) -> None:
+        for uri, diagnostics in diagnostics_by_uri(result, self.encoding).items():
+            document = self.documents.get(uri)
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(
+                    uri=uri,
+                    diagnostics=diagnostics,
+                    version=document.version if document else None,
+                )
+            )
+
+    def clear(self, uris: Sequence[str]) -> None:
+        for uri in uris:
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
+
+    async def current_result(self, key: str) -> Result | None:
+        """The result for the document's current text, waiting for a pending analysis
+        (other messages are served meanwhile)."""
+        for _ in range(20):
+            result = self.results.get(key)
+            if not self.is_open(key):
+                return None
+            if result is not None and result.version == self.version_of(key):
+                return result
+            pending = self.scheduler.pending(key)
+            if pending is None:
+                self.request_analysis(key)
+                pending = self.scheduler.pending(key)
+            assert pending is not None
+            await asyncio.wait([pending])
+        return None
+
+    def reanalyse_all(self) -> None:
+        keys = {self.key_of(document.uri) for document in self.documents}
+        for key in keys - {None}:
+            assert key is not None
+            self.request_analysis(key)
+        refresh = self._workspace_capability("diagnostics")
+        if self.pulls_diagnostics and refresh is not None and refresh.refresh_support:
+            self.workspace_diagnostic_refresh(None)
+
+    def apply_client_settings(self, raw: Any) -> None:
+        self.client_settings, problems = parse_client_settings(section_of(raw))
+        for problem in problems:
+            self.tell_once(f"torchmode: {problem}")
+
+    async def pull_configuration(self) -> None:
+        if not self._workspace_capability("configuration"):
+            return
+        try:
+            values = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="torchmode")])
+            )
+        except Exception as error:
+            self.log(f"torchmode: could not read the editor's settings: {error!r}")
+            return
+        if values and values[0] is not None:
+            self.apply_client_settings(values[0])
+
+    # --- positions ----------------------------------------------------------------------
+
+    def analysed_position(
+        self, result: Result, uri: str, position: types.Position
+    ) -> Position | None:
+        index = result.target.index_of(uri)
+        if index is None:
+            return None
+        return result.target.to_analysed(uri, index.from_client(position, self.encoding))
+
+    def versions(self, result: Result) -> dict[str, int | None]:
+        return {
+            uri: document.version
+            for uri in result.target.uris
+            if (document := self.documents.get(uri)) is not None
+        }
+
+
+server = TorchmodeServer()
+
+
+@server.feature(types.INITIALIZE)
+def on_initialize(ls: TorchmodeServer, params: types.InitializeParams) -> None:
+    options = params.initialization_options
+    if isinstance(options, dict) and "settings" in options:
+        ls.apply_client_settings(options["settings"])
+
+
+@server.feature(types.INITIALIZED)
+async def on_initialized(ls: TorchmodeServer, params: types.InitializedParams) -> None:
+    registrations: list[types.Registration] = []
+    watched = ls._workspace_capability("did_change_watched_files")
+    if watched is not None and watched.dynamic_registration:
+        registrations.append(
+            types.Registration(
+                id="torchmode-pyproject",
+                method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                    watchers=[types.FileSystemWatcher(glob_pattern="**/pyproject.toml")]
+                ),
+            )
+        )
+    configuration = ls._workspace_capability("did_change_configuration")
+    if configuration is not None and configuration.dynamic_registration:
+        registrations.append(
+            types.Registration(
+                id="torchmode-configuration",
+                method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                register_options=types.DidChangeConfigurationRegistrationOptions(
+                    section="torchmode"
+                ),
+            )
+        )
+    if registrations:
+        try:
+            await ls.client_register_capability_async(
+                types.RegistrationParams(registrations=registrations)
+            )
+        except Exception as error:
+            ls.log(f"torchmode: the client refused watchers: {error!r}")
+    before = ls.client_settings
+    await ls.pull_configuration()
+    if ls.client_settings != before:
+        ls.reanalyse_all()
+
+
+@server.feature(types.SHUTDOWN)
+def on_shutdown(ls: TorchmodeServer, params: None) -> None:
+    ls.scheduler.shutdown()
+
+
+# --- text documents -----------------------------------------------------------------------
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: TorchmodeServer, params: types.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    ls.documents.open(Document(item.uri, item.text, item.version, item.language_id))
+    ls.request_analysis(item.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: TorchmodeServer, params: types.DidChangeTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    document = ls.documents.change(
+        uri, params.text_document.version, list(params.content_changes), ls.encoding
+    )
+    if document is not None and ls.client_settings.run == "onType":
+        ls.request_analysis(uri, ls.client_settings.debounce_ms)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: TorchmodeServer, params: types.DidSaveTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    if uri.endswith("/pyproject.toml"):
+        ls.reanalyse_all()
+    elif (key := ls.key_of(uri)) is not None:
+        ls.request_analysis(key)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.documents.close(uri)
+    ls.scheduler.cancel(uri)
+    ls.results.pop(uri, None)
+    ls.clear([uri])
+
+
+# --- notebooks ----------------------------------------------------------------------------
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+def notebook_did_open(ls: TorchmodeServer, params: types.DidOpenNotebookDocumentParams) -> None:
+    notebook = params.notebook_document.uri
+    for cell in params.cell_text_documents:
+        ls.documents.open(Document(cell.uri, cell.text, cell.version, cell.language_id, notebook))
+    ls.request_analysis(notebook)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+def notebook_did_change(ls: TorchmodeServer, params: types.DidChangeNotebookDocumentParams) -> None:
+    notebook = params.notebook_document.uri
+    cells = params.change.cells
+    typed = False
+    if cells is not None:
+        structure = cells.structure
+        for cell in (structure.did_open or []) if structure else []:
+            ls.documents.open(
+                Document(cell.uri, cell.text, cell.version, cell.language_id, notebook)
+            )
+        closed = [cell.uri for cell in (structure.did_close or [])] if structure else []
+        for uri in closed:
+            ls.documents.close(uri)
+        ls.clear(closed)
+        for content in cells.text_content or []:
+            ls.documents.change(
+                content.document.uri, content.document.version, list(content.changes), ls.encoding
+            )
+            typed = True
+    if typed and ls.client_settings.run == "onSave":
+        return
+    ls.request_analysis(notebook, ls.client_settings.debounce_ms if typed else 0)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+def notebook_did_save(ls: TorchmodeServer, params: types.DidSaveNotebookDocumentParams) -> None:
+    ls.request_analysis(params.notebook_document.uri)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+def notebook_did_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocumentParams) -> None:
+    notebook = params.notebook_document.uri
+    uris = [cell.uri for cell in params.cell_text_documents]
+    for uri in uris:
+        ls.documents.close(uri)
+    ls.scheduler.cancel(notebook)
+    ls.results.pop(notebook, None)
+    ls.clear(uris)
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(
+    ls: TorchmodeServer, params: types.DidChangeConfigurationParams
+) -> None:
+    section = section_of(params.settings)
+    if isinstance(section, dict) and section and "torchmode" not in section:
+        ls.apply_client_settings(section)
+    else:
+        # VS Code sends `null` and expects the server to ask (workspace/configuration).
+        await ls.pull_configuration()
+    ls.reanalyse_all()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(
+    ls: TorchmodeServer, params: types.DidChangeWatchedFilesParams
+) -> None:
+    if any(change.uri.endswith("pyproject.toml") for change in params.changes):
+        ls.reanalyse_all()
+
+
+# --- diagnostics (pull), hover, code actions ----------------------------------------------
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_DIAGNOSTIC,
+    types.DiagnosticOptions(
+        identifier="torchmode", inter_file_dependencies=False, workspace_diagnostics=False
+    ),
+)
+async def pull_diagnostics(
+    ls: TorchmodeServer, params: types.DocumentDiagnosticParams
+) -> types.DocumentDiagnosticReport:
+    uri = params.text_document.uri
+    key = ls.key_of(uri)
+    result = await ls.current_result(key) if key else None
+    items = diagnostics_by_uri(result, ls.encoding).get(uri, []) if result else []
+    return types.RelatedFullDocumentDiagnosticReport(items=items)
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+async def hover(ls: TorchmodeServer, params: types.HoverParams) -> types.Hover | None:
+    uri = params.text_document.uri
+    key = ls.key_of(uri)
+    result = await ls.current_result(key) if key else None
+    if result is None:
+        return None
+    position = ls.analysed_position(result, uri, params.position)
+    if position is None:
+        return None
+    text = await ls.scheduler.in_worker(result.analysis.hover, position)
+    if not text:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[QUICKFIX, FIX_ALL], resolve_provider=True),
+)
+async def code_action(
+    ls: TorchmodeServer, params: types.CodeActionParams
+) -> list[types.CodeAction] | None:
+    uri = params.text_document.uri
+    key = ls.key_of(uri)
+    result = await ls.current_result(key) if key else None
+    if result is None:
+        return []
+    start = ls.analysed_position(result, uri, params.range.start)
+    end = ls.analysed_position(result, uri, params.range.end)
+    if start is None or end is None:
+        return []
+    client = Client.of(ls.client_capabilities, ls.encoding)
+    return await ls.scheduler.in_worker(
+        actions_for,
+        result,
+        uri,
+        Range(start, end),
+        params.context,
+        client,
+        ls.versions(result),
+        result.settings,
+    )
+
+
+@server.feature(types.CODE_ACTION_RESOLVE)
+async def code_action_resolve(ls: TorchmodeServer, action: types.CodeAction) -> types.CodeAction:
+    data = action.data if isinstance(action.data, dict) else {}
+    key = ls.key_of(str(data.get("uri", "")))
+    result = await ls.current_result(key) if key else None
+    if result is None:
+        return action
+    client = Client.of(ls.client_capabilities, ls.encoding)
+    return await ls.scheduler.in_worker(
+        resolve, action, result, client, ls.versions(result), result.settings
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="torchmode lsp", description="Run the torchmode language server."
+    )
+    transport = parser.add_mutually_exclusive_group()
+    transport.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (default)")
+    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket")
+    # vscode-languageclient may pass its own process id; the server exits with the pipe.
+    parser.add_argument("--clientProcessId", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="torchmode lsp: %(levelname)s %(message)s")
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            parser.error(f"--tcp expects HOST:PORT, got {args.tcp!r}")
+        server.start_tcp(host, int(port))
+    else:
+        server.start_io()
+    return 0

@@ -1,0 +1,110 @@
+"""What one analysis covers: a Python file, or a notebook's code cells as one program.
+
+A target is a snapshot taken when the analysis starts; it maps the engine's ranges (in the
+analysed text) back to (document URI, range in that document) and the other way round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pygls.uris import to_fs_path
+
+from torchmode.findings import Position, Range
+from torchmode.lsp.positions import LineIndex
+from torchmode.notebook import CombinedNotebook, combine_cells
+
+
+def path_of(uri: str) -> Path | None:
+    path = to_fs_path(uri)
+    return Path(path) if path and uri.startswith("file:") else None
+
+
+@dataclass(frozen=True)
+class TextTarget:
+    key: str  # the document's URI
+    version: int | None
+    text: str
+    index: LineIndex
+
+    @property
+    def path(self) -> Path | None:
+        return path_of(self.key)
+
+    @property
+    def uris(self) -> tuple[str, ...]:
+        return (self.key,)
+
+    def locate(self, rng: Range, editing: bool = False) -> tuple[str, Range] | None:
+        return self.key, rng
+
+    def index_of(self, uri: str) -> LineIndex | None:
+        return self.index if uri == self.key else None
+
+    def to_analysed(self, uri: str, pos: Position) -> Position | None:
+        return pos if uri == self.key else None
+
+
+@dataclass(frozen=True)
+class Cell:
+    uri: str
+    index: LineIndex
+
+
+@dataclass(frozen=True)
+class NotebookTarget:
+    key: str  # the notebook's URI
+    version: int | None
+    cells: tuple[Cell, ...]  # the code cells, in order
+    combined: CombinedNotebook
+
+    @staticmethod
+    def of(key: str, version: int | None, cells: list[tuple[str, str]]) -> NotebookTarget:
+        combined = combine_cells([text for _, text in cells])
+        return NotebookTarget(
+            key, version, tuple(Cell(uri, LineIndex(text)) for uri, text in cells), combined
+        )
+
+    @property
+    def text(self) -> str:
+        return self.combined.source
+
+    @cached_property
+    def index(self) -> LineIndex:
+        return LineIndex(self.combined.source)
+
+    @property
+    def path(self) -> Path | None:
+        return path_of(self.key)
+
+    @property
+    def uris(self) -> tuple[str, ...]:
+        return tuple(cell.uri for cell in self.cells)
+
+    def locate(self, rng: Range, editing: bool = False) -> tuple[str, Range] | None:
+        """The cell a range of the combined program lies in; None if it spans cells, or
+        when ``editing``, if it touches masked IPython syntax (an edit there would be lost)."""
+        if not self.cells or (editing and self.combined.touches_masked(rng)):
+            return None
+        placed = self.combined.cell_range(rng)
+        if placed is None:
+            return None
+        cell, inner = placed
+        return self.cells[cell].uri, inner
+
+    def index_of(self, uri: str) -> LineIndex | None:
+        for cell in self.cells:
+            if cell.uri == uri:
+                return cell.index
+        return None
+
+    def to_analysed(self, uri: str, pos: Position) -> Position | None:
+        for number, cell in enumerate(self.cells):
+            if cell.uri == uri:
+                return self.combined.from_cell(number, pos)
+        return None
+
+
+Target = TextTarget | NotebookTarget
