@@ -1,0 +1,103 @@
+"""Precision corpus: realistic training and evaluation code modelled on public projects.
+
+Every file under ``tests/corpus/valid`` is correct code that must produce no finding at all;
+every file under ``tests/corpus/invalid`` carries ``# expect: TM101`` (or ``# expect: TM101,
+TM201``) comments on the exact lines where torchmode must report, and nothing else may be
+reported. ``tests/corpus/PATTERNS.md`` lists the public code each pattern was modelled on.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from pathlib import Path
+
+import pytest
+from torchmode.engine import analyze
+from torchmode.rules import RULES
+
+CORPUS = Path(__file__).parent / "corpus"
+VALID = sorted((CORPUS / "valid").glob("*.py"))
+INVALID = sorted((CORPUS / "invalid").glob("*.py"))
+ALL = VALID + INVALID
+
+EXPECT_MARKER = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z0-9 ,]+?)\s*$")
+CODE = re.compile(r"^TM\d{3}$")
+
+
+def corpus_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def expected_findings(source: str) -> set[tuple[int, str]]:
+    """(1-based line, code) for every ``# expect:`` comment; comments only, never strings."""
+    expected: set[tuple[int, str]] = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type != tokenize.COMMENT:
+            continue
+        match = EXPECT_MARKER.search(token.string)
+        if match is None:
+            continue
+        for code in (part.strip() for part in match["codes"].split(",")):
+            if not CODE.match(code):
+                raise ValueError(f"line {token.start[0]}: malformed expect marker {token.string!r}")
+            expected.add((token.start[0], code))
+    return expected
+
+
+def reported_findings(source: str) -> set[tuple[int, str]]:
+    analysis = analyze(source)
+    assert analysis.syntax_error is None, analysis.syntax_error
+    return {(finding.range.start.line + 1, finding.code) for finding in analysis.findings}
+
+
+def describe(findings: set[tuple[int, str]], lines: list[str]) -> str:
+    return "\n".join(
+        f"  line {line}: {code}   | {lines[line - 1].strip()}" for line, code in sorted(findings)
+    )
+
+
+@pytest.mark.parametrize("path", ALL, ids=corpus_id)
+def test_findings_match_expect_markers(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    expected = expected_findings(source)
+    reported = reported_findings(source)
+    missing = expected - reported
+    unexpected = reported - expected
+    assert not missing and not unexpected, (
+        f"{corpus_id(path)}\nmissing (expected, not reported):\n{describe(missing, lines)}"
+        f"\nunexpected (reported, not expected):\n{describe(unexpected, lines)}"
+    )
+
+
+@pytest.mark.parametrize("path", ALL, ids=corpus_id)
+def test_corpus_file_is_well_formed(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source, filename=str(path))
+    docstring = ast.get_docstring(tree)
+    assert docstring and "Models" in docstring, "header docstring must say which pattern it models"
+    line_count = len(source.splitlines())
+    assert 40 <= line_count <= 200, f"{line_count} lines; corpus files are 40-200 lines"
+    expected = expected_findings(source)
+    if path.parent.name == "valid":
+        assert not expected, "valid files carry no expect markers"
+    else:
+        assert expected, "invalid files mark at least one expected finding"
+        assert {code for _, code in expected} <= set(RULES), "unknown rule code in marker"
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(VALID) >= 35
+    assert len(INVALID) >= 25
+    covered = {code for path in INVALID for _, code in expected_findings(path.read_text("utf-8"))}
+    assert covered == set(RULES), f"rules without an invalid corpus file: {set(RULES) - covered}"
+
+
+def test_expect_markers_are_read_from_comments_only() -> None:
+    source = 'x = "# expect: TM101"\nmodel.eval()  # expect: TM101, TM201\n'
+    assert expected_findings(source) == {(2, "TM101"), (2, "TM201")}
+    with pytest.raises(ValueError):
+        expected_findings("model.eval()  # expect: TM1O1\n")
