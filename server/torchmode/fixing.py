@@ -5,9 +5,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from torchmode.findings import Finding, Fix, Position, Range, TextEdit
 from torchmode.settings import DEFAULT_SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from torchmode.engine import Analysis
 
 
 def line_offsets(source: str) -> list[int]:
@@ -107,17 +111,20 @@ def fix_source(
     *,
     unsafe: bool = False,
     max_rounds: int = 10,
+    analysis: Analysis | None = None,
 ) -> FixOutcome:
     """Apply every applicable fix, re-analysing until nothing changes (a fixpoint).
 
     A round whose result does not compile is dropped, and the previous text is returned: a
-    fix must never turn working code into broken code.
+    fix must never turn working code into broken code. ``analysis`` is the analysis of
+    ``source`` when the caller already has it.
     """
     from torchmode.engine import analyze
 
     applied = 0
     seen = {source}
-    analysis = analyze(source, settings)
+    if analysis is None:
+        analysis = analyze(source, settings)
     for _ in range(max_rounds):
         if analysis.syntax_error is not None:
             break

@@ -16,9 +16,14 @@ import re
 import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torchmode.findings import Position, Range, TextEdit
+from torchmode.fixing import apply_edits, compatible_fixes, compiles
+from torchmode.settings import DEFAULT_SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from torchmode.engine import Analysis
 
 # Cell magics whose body is Python: only their first line is masked.
 _PYTHON_BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
@@ -230,3 +235,63 @@ def edits_by_cell(
         index, cell_range = located
         result.setdefault(index, []).append(TextEdit(cell_range, edit.new_text))
     return result
+
+
+def apply_cell_edits(text: str, edits: Sequence[TextEdit]) -> str:
+    # A cell's last line usually has no "\n"; positions just past it (an insertion "after
+    # the block") need one to land on a line of their own.
+    if text.endswith("\n"):
+        return apply_edits(text, edits)
+    fixed = apply_edits(text + "\n", edits)
+    return fixed[:-1] if fixed.endswith("\n") else fixed
+
+
+@dataclass
+class NotebookFixOutcome:
+    cells: list[str]
+    applied: int
+    combined: CombinedNotebook
+    analysis: Analysis
+
+
+def fix_cells(
+    cells: Sequence[str],
+    settings: Settings = DEFAULT_SETTINGS,
+    *,
+    unsafe: bool = False,
+    max_rounds: int = 10,
+) -> NotebookFixOutcome:
+    """fix_source for notebooks: edits are moved into their cells and applied there, so
+    magics, outputs and cell boundaries stay as they were."""
+    from torchmode.engine import analyze
+
+    current = list(cells)
+    combined = combine_cells(current)
+    analysis = analyze(combined.source, settings)
+    applied = 0
+    seen = {tuple(current)}
+    for _ in range(max_rounds):
+        if analysis.syntax_error is not None:
+            break
+        per_cell: dict[int, list[TextEdit]] = {}
+        count = 0
+        for fix in compatible_fixes(analysis.findings, unsafe=unsafe):
+            moved = edits_by_cell(combined, fix.edits)
+            if moved is None:
+                continue
+            for index, edits in moved.items():
+                per_cell.setdefault(index, []).extend(edits)
+            count += 1
+        if not count:
+            break
+        candidate = list(current)
+        for index, edits in per_cell.items():
+            candidate[index] = apply_cell_edits(current[index], edits)
+        candidate_combined = combine_cells(candidate)
+        if tuple(candidate) in seen or not compiles(candidate_combined.source):
+            break
+        seen.add(tuple(candidate))
+        current, combined = candidate, candidate_combined
+        applied += count
+        analysis = analyze(combined.source, settings)
+    return NotebookFixOutcome(current, applied, combined, analysis)

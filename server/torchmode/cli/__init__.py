@@ -1,0 +1,1 @@
+"""The ``torchmode`` command line: check, fix, list and explain rules."""

@@ -1,0 +1,262 @@
+"""Checking (and fixing) one file: what each worker process runs.
+
+Findings carry closures (their fixes are built lazily) and cannot cross process
+boundaries, so a worker turns them into plain ``Report`` records here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torchmode.cli.source_files import SourceError, decode, read_bytes, write_atomically
+from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
+from torchmode.fixing import chosen_fix, fix_source
+from torchmode.notebook import (
+    CombinedNotebook,
+    NotebookError,
+    cell_number,
+    combine_cells,
+    edits_by_cell,
+    fix_cells,
+    parse_notebook,
+)
+from torchmode.settings import Settings
+
+# Every rule needs one of these words; a file without any is skipped before parsing.
+TRIGGER_WORDS = re.compile(r"eval|train|grad|backward|step|inference_mode")
+
+
+@dataclass(frozen=True)
+class Mode:
+    fix: bool = False  # write fixes to disk
+    diff: bool = False  # compute fixes, report them as a diff, write nothing
+    unsafe: bool = False  # also apply unsafe fixes
+    with_fixes: bool = False  # attach each finding's fix to its report (JSON, SARIF)
+
+
+@dataclass(frozen=True)
+class Job:
+    path: Path
+    display: str
+    settings: Settings
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class Place:
+    """A range in a file, or in one cell of a notebook (``cell`` is 1-based)."""
+
+    range: Range
+    cell: int | None = None
+
+
+@dataclass(frozen=True)
+class EditReport:
+    place: Place
+    new_text: str
+
+
+@dataclass(frozen=True)
+class FixReport:
+    title: str
+    safe: bool
+    edits: tuple[EditReport, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    code: str
+    message: str
+    severity: Severity
+    place: Place
+    related: tuple[tuple[Place, str], ...]
+    fix_kind: str | None  # "safe", "unsafe" or None: what --fix / --unsafe-fixes could do
+    fix: FixReport | None = None
+
+
+@dataclass
+class FileResult:
+    path: Path
+    display: str
+    reports: list[Report] = field(default_factory=list)
+    error: str | None = None  # one line: why the file could not be checked
+    error_location: str = ""  # "line:col" or "cell N:line:col" of a syntax error
+    fixed: int = 0  # fixes applied (or, with --diff, that would be)
+    diff: str = ""
+    skipped: bool = False  # no trigger word: not parsed
+
+    def error_line(self) -> str:
+        where = f"{self.display}:{self.error_location}" if self.error_location else self.display
+        return f"{where}: {self.error}"
+
+
+def _fix_kind(finding: Finding) -> str | None:
+    if not finding.fixable:
+        return None
+    fixes = finding.fixes
+    if any(f.safe for f in fixes):
+        return "safe"
+    return "unsafe" if fixes else None
+
+
+def _fix_report(fix: Fix | None, place_of: _Placer) -> FixReport | None:
+    if fix is None:
+        return None
+    edits = place_of.edits(fix.edits)
+    if edits is None:
+        return None
+    return FixReport(fix.title, fix.safe, edits)
+
+
+class _Placer:
+    """Maps engine ranges to file or cell places."""
+
+    def __init__(self, combined: CombinedNotebook | None = None, numbers: list[int] | None = None):
+        self.combined = combined
+        self.numbers = numbers or []
+
+    def place(self, range_: Range) -> Place:
+        if self.combined is None:
+            return Place(range_)
+        located = self.combined.cell_range(range_)
+        if located is None:
+            index, start = self.combined.to_cell(range_.start)
+            return Place(Range(start, start), self.numbers[index])
+        index, cell_range = located
+        return Place(cell_range, self.numbers[index])
+
+    def edits(self, edits: tuple[TextEdit, ...]) -> tuple[EditReport, ...] | None:
+        if self.combined is None:
+            return tuple(EditReport(Place(e.range), e.new_text) for e in edits)
+        moved = edits_by_cell(self.combined, edits)
+        if moved is None:
+            return None
+        return tuple(
+            EditReport(Place(e.range, self.numbers[index]), e.new_text)
+            for index, cell_edits in sorted(moved.items())
+            for e in cell_edits
+        )
+
+
+def _reports(findings: list[Finding], placer: _Placer, mode: Mode) -> list[Report]:
+    reports = []
+    for finding in sorted(findings, key=Finding.sort_key):
+        fix = _fix_report(chosen_fix(finding, unsafe=True), placer) if mode.with_fixes else None
+        reports.append(
+            Report(
+                code=finding.code,
+                message=finding.message,
+                severity=finding.severity,
+                place=placer.place(finding.range),
+                related=tuple((placer.place(r.range), r.message) for r in finding.related),
+                fix_kind=_fix_kind(finding),
+                fix=fix,
+            )
+        )
+    return reports
+
+
+def _unified_diff(before: str, after: str, name: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
+        )
+    )
+
+
+def _check_python(job: Job, result: FileResult) -> None:
+    from torchmode.engine import analyze
+
+    source = decode(read_bytes(job.path))
+    if not TRIGGER_WORDS.search(source.text):
+        result.skipped = True
+        return
+    analysis = analyze(source.text, job.settings)
+    if analysis.syntax_error is not None:
+        pos = analysis.syntax_error.position
+        result.error_location = f"{pos.line + 1}:{pos.character + 1}"
+        result.error = f"syntax error: {analysis.syntax_error.message}"
+        return
+    findings = analysis.findings
+    if job.mode.fix or job.mode.diff:
+        outcome = fix_source(source.text, job.settings, unsafe=job.mode.unsafe, analysis=analysis)
+        findings = outcome.remaining
+        if outcome.source != source.text:
+            result.fixed = outcome.applied
+            if job.mode.diff:
+                result.diff = _unified_diff(source.text, outcome.source, job.display)
+            else:
+                write_atomically(job.path, source.encode(outcome.source))
+    result.reports = _reports(findings, _Placer(), job.mode)
+
+
+def _check_notebook(job: Job, result: FileResult) -> None:
+    from torchmode.engine import analyze
+
+    data = read_bytes(job.path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            f"cannot decode as utf-8: {error.reason} at byte offset {error.start}"
+        ) from None
+    try:
+        notebook = parse_notebook(text)
+    except NotebookError as error:
+        raise SourceError(str(error)) from None
+    cells = notebook.cells
+    numbers = [cell_number(notebook, i) for i in range(len(cells))]
+    combined = combine_cells(cells)
+    if not TRIGGER_WORDS.search(combined.source):
+        result.skipped = True
+        return
+    analysis = analyze(combined.source, job.settings)
+    if analysis.syntax_error is not None:
+        index, pos = combined.to_cell(analysis.syntax_error.position)
+        result.error_location = f"cell {numbers[index]}:{pos.line + 1}:{pos.character + 1}"
+        result.error = f"syntax error: {analysis.syntax_error.message}"
+        return
+    if job.mode.fix or job.mode.diff:
+        outcome = fix_cells(cells, job.settings, unsafe=job.mode.unsafe)
+        combined, analysis = outcome.combined, outcome.analysis
+        if outcome.cells != cells:
+            result.fixed = outcome.applied
+            if job.mode.diff:
+                result.diff = "".join(
+                    _unified_diff(old, new, f"{job.display}:cell {numbers[i]}")
+                    for i, (old, new) in enumerate(zip(cells, outcome.cells, strict=True))
+                    if old != new
+                )
+            else:
+                fixed = notebook.with_cells(outcome.cells).dumps()
+                write_atomically(job.path, fixed.encode("utf-8"))
+    result.reports = _reports(analysis.findings, _Placer(combined, numbers), job.mode)
+
+
+def check_file(job: Job) -> FileResult:
+    """Never raises: a file that cannot be checked gets ``error`` (one line, no path)."""
+    result = FileResult(job.path, job.display)
+    try:
+        if job.path.suffix == ".ipynb":
+            _check_notebook(job, result)
+        else:
+            _check_python(job, result)
+    except SourceError as error:
+        result.error = str(error)
+    except RecursionError:
+        result.error = "too deeply nested to analyse"
+    except MemoryError:
+        result.error = "out of memory while analysing"
+    except OSError as error:
+        result.error = f"cannot write the fixed file: {error.strerror or error}"
+    except Exception as error:  # one bad file must not stop the others
+        result.error = f"internal error while analysing ({type(error).__name__}: {error})"
+    if result.error is not None:
+        result.reports = []
+    return result

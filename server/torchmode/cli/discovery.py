@@ -1,0 +1,175 @@
+"""Which files ``torchmode check PATH...`` looks at.
+
+Directories are walked recursively (following directory symlinks, each real directory
+once), skipping version-control and tool directories, virtual environments and whatever
+the ``.gitignore`` files in and above them ignore. Files named explicitly are checked
+whatever their extension; only config ``exclude`` patterns can drop them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+SOURCE_SUFFIXES = (".py", ".ipynb")
+SKIPPED_DIRECTORIES = frozenset(
+    {
+        ".git", ".hg", ".svn", ".bzr", "__pycache__", "node_modules", ".venv", "venv",
+        ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis",
+        ".ipynb_checkpoints", ".eggs", "build", "dist", "_build", "buck-out", "site-packages",
+    }
+)  # fmt: skip
+
+Excluder = Callable[[Path, bool], bool]  # (path, is_dir) -> excluded by configuration
+
+
+@dataclass
+class Discovery:
+    files: list[Path] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line message)
+
+
+@dataclass(frozen=True)
+class _Ignore:
+    base: Path
+    spec: pathspec.PathSpec
+
+
+def _load_gitignore(directory: Path) -> _Ignore | None:
+    path = directory / ".gitignore"
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return _Ignore(directory, pathspec.GitIgnoreSpec.from_lines(lines))
+
+
+def _ancestor_ignores(directory: Path) -> list[_Ignore]:
+    """The .gitignore files above ``directory`` up to its repository's root (outermost first)."""
+    chain: list[Path] = []
+    for parent in directory.parents:
+        chain.append(parent)
+        if (parent / ".git").exists():
+            break
+    else:
+        chain = []  # not in a repository: parents' .gitignore files do not apply
+    ignores = [_load_gitignore(d) for d in reversed(chain)]
+    return [i for i in ignores if i is not None]
+
+
+def _ignored(path: Path, is_dir: bool, ignores: Sequence[_Ignore]) -> bool:
+    # The deepest .gitignore with a matching pattern decides (negations included).
+    for ignore in reversed(ignores):
+        relative = path.relative_to(ignore.base).as_posix() + ("/" if is_dir else "")
+        result = ignore.spec.check_file(relative)
+        if result.include is not None:
+            return bool(result.include)
+    return False
+
+
+def _is_virtualenv(path: Path) -> bool:
+    return (path / "pyvenv.cfg").is_file()
+
+
+class _Walker:
+    def __init__(self, excluded: Excluder, discovery: Discovery) -> None:
+        self.excluded = excluded
+        self.discovery = discovery
+        self.visited: set[str] = set()
+
+    def walk(self, root: Path) -> None:
+        ignores = _ancestor_ignores(Path(os.path.abspath(root)))
+        self._walk(root, Path(os.path.abspath(root)), ignores, ())
+
+    def _walk(
+        self, directory: Path, absolute: Path, ignores: list[_Ignore], ancestors: tuple[str, ...]
+    ) -> None:
+        real = os.path.realpath(directory)
+        if real in ancestors:
+            self.discovery.problems.append(
+                (str(directory), f"symbolic link loop (back to {real}), not followed")
+            )
+            return
+        if real in self.visited:
+            return
+        self.visited.add(real)
+        own = _load_gitignore(directory)
+        if own is not None:
+            ignores = [*ignores, _Ignore(absolute, own.spec)]
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as error:
+            self.discovery.problems.append(
+                (str(directory), f"cannot list directory: {error.strerror or error}")
+            )
+            return
+        for entry in entries:
+            self._entry(entry, directory, absolute, ignores, (*ancestors, real))
+
+    def _entry(
+        self,
+        entry: os.DirEntry[str],
+        directory: Path,
+        absolute: Path,
+        ignores: list[_Ignore],
+        ancestors: tuple[str, ...],
+    ) -> None:
+        path = directory / entry.name
+        entry_absolute = absolute / entry.name
+        try:
+            is_dir = entry.is_dir()
+            is_file = not is_dir and entry.is_file()
+        except OSError:
+            is_dir = is_file = False
+        if is_dir:
+            if (
+                entry.name in SKIPPED_DIRECTORIES
+                or entry.name.endswith(".egg-info")
+                or _ignored(entry_absolute, True, ignores)
+                or self.excluded(entry_absolute, True)
+                or _is_virtualenv(path)
+            ):
+                return
+            self._walk(path, entry_absolute, ignores, ancestors)
+        elif is_file:
+            if (
+                entry.name.endswith(SOURCE_SUFFIXES)
+                and not _ignored(entry_absolute, False, ignores)
+                and not self.excluded(entry_absolute, False)
+            ):
+                self.discovery.files.append(path)
+        elif entry.is_symlink() and entry.name.endswith(SOURCE_SUFFIXES):
+            self.discovery.problems.append((str(path), "broken symbolic link"))
+
+
+def discover(paths: Sequence[str], excluded: Excluder) -> Discovery:
+    discovery = Discovery()
+    walker = _Walker(excluded, discovery)
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            walker.walk(path)
+        elif path.is_file():
+            if not excluded(Path(os.path.abspath(path)), False):
+                discovery.files.append(path)
+        elif path.is_symlink():
+            discovery.problems.append((given, "broken symbolic link"))
+        elif os.path.lexists(path) or path.exists():
+            discovery.problems.append((given, "not a regular file or directory"))
+        else:
+            discovery.problems.append((given, "no such file or directory"))
+    discovery.files = list(_unique(discovery.files))
+    return discovery
+
+
+def _unique(paths: list[Path]) -> Iterator[Path]:
+    seen: set[str] = set()
+    for path in paths:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            yield path

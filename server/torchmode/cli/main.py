@@ -1,0 +1,288 @@
+"""``torchmode``: check, fix, explain rules, run the language server.
+
+Exit codes: 0 no findings, 1 findings (or, with --diff, changes to make), 2 a usage or
+configuration error or a file that could not be checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from torchmode import __version__
+from torchmode.cli import output_github, output_json, output_sarif, output_text, runner
+from torchmode.cli.checking import FileResult, Job, Mode
+from torchmode.cli.discovery import discover
+from torchmode.cli.output_text import Styler
+from torchmode.cli.progress import Progress
+from torchmode.config import (
+    ConfigError,
+    Overrides,
+    ProjectConfig,
+    config_for,
+    load_config_file,
+    merge,
+    parse_code_list,
+)
+from torchmode.rules import RULES, lookup
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return jobs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="torchmode",
+        description="Finds the PyTorch training and evaluation mistakes that silently ruin runs.",
+    )
+    parser.add_argument("--version", action="version", version=f"torchmode {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check",
+        help="check files and directories (default: the current directory)",
+        description="Check Python files and Jupyter notebooks. Exit status: 0 no findings, "
+        "1 findings, 2 usage error or a file that could not be checked.",
+    )
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
+    check.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    check.add_argument(
+        "--unsafe-fixes", action="store_true", help="with --fix or --diff: also unsafe fixes"
+    )
+    check.add_argument(
+        "--diff", action="store_true", help="print the fixes as a unified diff, write nothing"
+    )
+    check.add_argument("--select", metavar="CODES", help="only these rules (codes or prefixes)")
+    check.add_argument("--ignore", metavar="CODES", help="also ignore these rules")
+    check.add_argument(
+        "--exit-zero", action="store_true", help="exit 0 even when there are findings"
+    )
+    check.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=None,
+        help="parallel processes (default: all cores)",
+    )
+    check.add_argument("--statistics", action="store_true", help="count findings per rule")
+    check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
+    check.add_argument(
+        "--config",
+        metavar="PATH",
+        help="use this TOML file's settings for every file instead of the nearest pyproject.toml",
+    )
+
+    rule = commands.add_parser("rule", help="show a rule's documentation")
+    rule.add_argument("rule", metavar="CODE_OR_NAME")
+
+    rules = commands.add_parser("rules", help="list the rules")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+
+    # Listed for --help only: main() hands `lsp ...` to the server before parsing.
+    commands.add_parser("lsp", help="run the language server (stdio)")
+    return parser
+
+
+def _colour(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _display(path: Path) -> str:
+    relative = os.path.relpath(path) if path.is_absolute() else str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+class _Configs:
+    """The configuration of each file: one ``--config`` file, or the nearest pyproject.toml."""
+
+    def __init__(self, explicit: ProjectConfig | None) -> None:
+        self.explicit = explicit
+
+    def of(self, path: Path) -> ProjectConfig:
+        return self.explicit if self.explicit is not None else config_for(path)
+
+    def excluded(self, path: Path, is_dir: bool) -> bool:
+        return self.of(path).excludes(path, is_dir=is_dir)
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"torchmode: {message}\n")
+
+
+def _check(args: argparse.Namespace) -> int:
+    if args.unsafe_fixes and not (args.fix or args.diff):
+        _error("--unsafe-fixes needs --fix or --diff")
+        return EXIT_ERROR
+    if args.fix and args.diff:
+        _error("use either --fix or --diff, not both")
+        return EXIT_ERROR
+    try:
+        overrides = Overrides(
+            select=parse_code_list(args.select, "--select") if args.select else None,
+            ignore=parse_code_list(args.ignore, "--ignore") if args.ignore else frozenset(),
+        )
+        configs = _Configs(load_config_file(Path(args.config)) if args.config else None)
+        found = discover(args.paths or ["."], configs.excluded)
+        jobs = [
+            Job(
+                path,
+                _display(path),
+                merge(configs.of(path).settings_for(path), overrides),
+                Mode(
+                    fix=args.fix,
+                    diff=args.diff,
+                    unsafe=args.unsafe_fixes,
+                    with_fixes=args.format in ("json", "sarif"),
+                ),
+            )
+            for path in found.files
+        ]
+    except ConfigError as error:
+        _error(str(error))
+        return EXIT_ERROR
+
+    for path, problem in found.problems:
+        sys.stderr.write(f"{path}: {problem}\n")
+    progress = Progress(len(jobs), sys.stderr, enabled=sys.stderr.isatty() and not args.quiet)
+    try:
+        results = runner.run(jobs, args.jobs or runner.default_jobs(), progress.update)
+    finally:
+        progress.close()
+    for result in results:
+        if result.error is not None:
+            sys.stderr.write(result.error_line() + "\n")
+
+    _write_output(args, results)
+    failed = bool(found.problems) or any(result.error is not None for result in results)
+    if failed:
+        return EXIT_ERROR
+    if args.diff:
+        return EXIT_FINDINGS if any(result.diff for result in results) else EXIT_CLEAN
+    has_findings = any(result.reports for result in results)
+    return EXIT_FINDINGS if has_findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _write_output(args: argparse.Namespace, results: list[FileResult]) -> None:
+    out = sys.stdout
+    if args.diff:
+        for result in results:
+            out.write(result.diff)
+        if not args.quiet:
+            would = sum(result.fixed for result in results)
+            files = sum(1 for result in results if result.diff)
+            sys.stderr.write(
+                f"Would fix {output_text.plural(would, 'problem')} "
+                f"in {output_text.plural(files, 'file')}.\n"
+            )
+        return
+    if args.statistics:
+        if args.format == "json":
+            json.dump(output_text.statistics_records(results), out, indent=2)
+            out.write("\n")
+        else:
+            output_text.write_statistics(results, out)
+        return
+    if args.format == "json":
+        output_json.write(results, out)
+    elif args.format == "sarif":
+        output_sarif.write(results, out, Path.cwd())
+    elif args.format == "github":
+        output_github.write(results, out)
+    else:
+        output_text.write_reports(results, out, Styler(_colour(out)))
+        if not args.quiet:
+            out.write(
+                output_text.summary(results, fixing=args.fix, unsafe=args.unsafe_fixes) + "\n"
+            )
+
+
+def _rule(args: argparse.Namespace) -> int:
+    rule = lookup(args.rule)
+    if rule is None:
+        _error(f"unknown rule {args.rule!r}; `torchmode rules` lists them")
+        return EXIT_ERROR
+    sys.stdout.write(
+        f"# {rule.code} {rule.name}\n\n{rule.summary}\n\n"
+        f"Default severity: {rule.default_severity.value}. Documentation: {rule.url}\n"
+    )
+    if rule.docs:
+        sys.stdout.write("\n" + rule.docs.strip() + "\n")
+    return EXIT_CLEAN
+
+
+def _rules(args: argparse.Namespace) -> int:
+    if args.format == "json":
+        records = [
+            {
+                "code": r.code,
+                "name": r.name,
+                "summary": r.summary,
+                "severity": r.default_severity.value,
+                "url": r.url,
+            }
+            for r in RULES.values()
+        ]
+        json.dump(records, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_CLEAN
+    width = max(len(r.name) for r in RULES.values())
+    for r in RULES.values():
+        sys.stdout.write(
+            f"{r.code}  {r.name:<{width}}  {r.default_severity.value:<7}  {r.summary}\n"
+        )
+    return EXIT_CLEAN
+
+
+def _lsp(argv: list[str]) -> int:
+    # Imported only here: the CLI must work where the server's dependencies are missing.
+    try:
+        server = importlib.import_module("torchmode.lsp.server")
+    except ImportError as error:
+        _error(f"the language server is not available: {error}")
+        return EXIT_ERROR
+    return int(server.main(argv) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["lsp"]:
+        return _lsp(arguments[1:])
+    parser = _parser()
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
+        return int(exit_.code or 0)
+    commands = {"check": _check, "rule": _rule, "rules": _rules}
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # `torchmode check | head`: the reader went away; not an error of ours.
+        sys.stderr.close()
+        return EXIT_CLEAN
