@@ -1,0 +1,120 @@
+// Owns the running language client: start, restart (serialised), stop.
+import * as os from 'node:os';
+
+import * as vscode from 'vscode';
+import { type LanguageClient, State } from 'vscode-languageclient/node';
+
+import { chooseInterpreter, describeInterpreter } from './interpreter';
+import { probeLaunch, serverLaunch } from './launch';
+import { explainVerdict, judgeProbe } from './probe';
+import { runProcess } from './processes';
+import { selectedInterpreter } from './python';
+import { offerRemedy } from './remedies';
+import { createClient } from './server';
+import { readClientSettings, readServerSettings, SECTION } from './settings';
+import type { ServerStatus } from './status';
+
+// A cold first import of libcst and pygls can take seconds on a slow disk.
+const PROBE_TIMEOUT_MS = 60_000;
+
+export class ServerController implements vscode.Disposable {
+    private client: LanguageClient | undefined;
+    private stateListener: { dispose(): void } | undefined;
+    private queue: Promise<void> = Promise.resolve();
+
+    constructor(
+        private readonly extensionPath: string,
+        private readonly output: vscode.LogOutputChannel,
+        private readonly status: ServerStatus,
+    ) {}
+
+    /** One start or restart at a time, in the order asked for. */
+    restart(reason: string): Promise<void> {
+        this.queue = this.queue
+            .then(() => this.replaceServer(reason))
+            .catch((error: unknown) => {
+                const message = error instanceof Error ? error.message : String(error);
+                this.output.error(`torchmode server failed to start: ${message}`);
+                this.status.set('error', `The server failed to start: ${message}`);
+            });
+        return this.queue;
+    }
+
+    get languageClient(): LanguageClient | undefined {
+        return this.client;
+    }
+
+    private resource(): vscode.Uri | undefined {
+        return vscode.workspace.workspaceFolders?.[0]?.uri;
+    }
+
+    private async replaceServer(reason: string): Promise<void> {
+        await this.stopServer();
+        this.output.info(`starting the torchmode server (${reason})`);
+        this.status.set('starting', 'Starting the torchmode server…');
+        const resource = this.resource();
+        const config = vscode.workspace.getConfiguration(SECTION, resource);
+        const clientSettings = readClientSettings(config);
+        const log = (message: string): void => this.output.warn(message);
+        const interpreter = chooseInterpreter(clientSettings.interpreter, await selectedInterpreter(resource, log), {
+            workspaceFolder: resource?.fsPath,
+            userHome: os.homedir(),
+        });
+        this.output.info(`interpreter: ${describeInterpreter(interpreter)}; import strategy: ${clientSettings.importStrategy}`);
+
+        const probe = probeLaunch(interpreter.command, clientSettings.importStrategy, this.extensionPath, process.env);
+        const outcome = await runProcess(probe.command, probe.args, { env: probe.env, timeoutMs: PROBE_TIMEOUT_MS });
+        const verdict = judgeProbe(outcome, clientSettings.importStrategy, interpreter.command.join(' '));
+        const explanation = explainVerdict(verdict);
+        if (verdict.kind !== 'ok') {
+            this.output.error(explanation);
+            this.status.set('error', explanation);
+            offerRemedy(verdict, {
+                interpreter: interpreter.command,
+                resource,
+                output: this.output,
+                restart: (why) => this.restart(why),
+            });
+            return;
+        }
+        this.output.info(explanation);
+
+        const launch = serverLaunch(interpreter.command, clientSettings.importStrategy, this.extensionPath, process.env);
+        const client = createClient(launch, readServerSettings(config), this.output, (why) => this.status.set('error', why));
+        this.stateListener = client.onDidChangeState((event) => {
+            if (event.newState === State.Running) {
+                this.status.set('ready', explanation);
+            } else if (event.newState === State.Starting) {
+                this.status.set('starting', 'Starting the torchmode server…');
+            } else if (this.status.state !== 'error') {
+                this.status.set('stopped', 'The torchmode server is not running.');
+            }
+        });
+        this.client = client;
+        await client.start();
+    }
+
+    private async stopServer(): Promise<void> {
+        const client = this.client;
+        this.client = undefined;
+        this.stateListener?.dispose();
+        this.stateListener = undefined;
+        if (client !== undefined) {
+            try {
+                await client.stop();
+            } catch (error) {
+                // A server that already died cannot be stopped politely; it is gone either way.
+                this.output.warn(`stopping the torchmode server: ${String(error)}`);
+            }
+        }
+    }
+
+    stop(): Promise<void> {
+        this.queue = this.queue.then(() => this.stopServer());
+        return this.queue;
+    }
+
+    dispose(): void {
+        void this.stop();
+    }
+}

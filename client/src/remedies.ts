@@ -1,0 +1,105 @@
+// Notifications that explain why the server cannot start and offer the way out.
+import * as vscode from 'vscode';
+
+import { pipInstall } from './launch';
+import { explainVerdict, type Verdict } from './probe';
+import { runProcess } from './processes';
+import { type ImportStrategy, SECTION } from './settings';
+
+export interface RemedyContext {
+    interpreter: string[];
+    resource: vscode.Uri | undefined;
+    output: vscode.LogOutputChannel;
+    restart: (reason: string) => Promise<void>;
+}
+
+/** Writes the setting where the user set it (folder, workspace or user settings). */
+async function setImportStrategy(strategy: ImportStrategy, resource: vscode.Uri | undefined): Promise<void> {
+    const config = vscode.workspace.getConfiguration(SECTION, resource);
+    const current = config.inspect<string>('importStrategy');
+    const target =
+        current?.workspaceFolderValue !== undefined
+            ? vscode.ConfigurationTarget.WorkspaceFolder
+            : current?.workspaceValue !== undefined
+              ? vscode.ConfigurationTarget.Workspace
+              : vscode.ConfigurationTarget.Global;
+    await config.update('importStrategy', strategy, target);
+}
+
+async function installWithPip(context: RemedyContext): Promise<void> {
+    const { command, args } = pipInstall(context.interpreter);
+    context.output.info(`running ${[command, ...args].join(' ')}`);
+    const outcome = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Installing torchmode with pip…' },
+        () => runProcess(command, args, { onOutput: (text) => context.output.info(text.trimEnd()) }),
+    );
+    if (outcome.exitCode === 0) {
+        await context.restart('torchmode was installed');
+        return;
+    }
+    const detail = outcome.spawnError ?? `pip exited with code ${String(outcome.exitCode)}`;
+    const choice = await vscode.window.showErrorMessage(`torchmode: installing with pip failed (${detail}).`, 'Show Output');
+    if (choice === 'Show Output') {
+        context.output.show();
+    }
+}
+
+async function openInterpreterSettings(): Promise<void> {
+    await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.interpreter`);
+}
+
+async function pickInterpreter(): Promise<void> {
+    if (vscode.extensions.getExtension('ms-python.python') !== undefined) {
+        await vscode.commands.executeCommand('python.setInterpreter');
+    } else {
+        await openInterpreterSettings();
+    }
+}
+
+/** Shows the problem without blocking the caller: the user may answer much later, or never. */
+export function offerRemedy(verdict: Verdict, context: RemedyContext): void {
+    const message = `torchmode: ${explainVerdict(verdict)}.`;
+    const handle = async (): Promise<void> => {
+        switch (verdict.kind) {
+            case 'ok':
+                return;
+            case 'no-python':
+            case 'old-python': {
+                const choice = await vscode.window.showErrorMessage(message, 'Select Interpreter', 'Open Settings');
+                if (choice === 'Select Interpreter') {
+                    await pickInterpreter();
+                } else if (choice === 'Open Settings') {
+                    await openInterpreterSettings();
+                }
+                return;
+            }
+            case 'missing': {
+                const choice = await vscode.window.showWarningMessage(
+                    `${message} Install it into this environment with pip, or use the copy bundled with the extension?`,
+                    'Install with pip',
+                    'Use Bundled Copy',
+                );
+                if (choice === 'Install with pip') {
+                    await installWithPip(context);
+                } else if (choice === 'Use Bundled Copy') {
+                    await setImportStrategy('useBundled', context.resource);
+                }
+                return;
+            }
+            case 'bundle-unusable': {
+                const choice = await vscode.window.showErrorMessage(
+                    `${message} Use the torchmode installed in the selected environment instead?`,
+                    'Use Environment',
+                    'Show Output',
+                );
+                if (choice === 'Use Environment') {
+                    await setImportStrategy('fromEnvironment', context.resource);
+                } else if (choice === 'Show Output') {
+                    context.output.show();
+                }
+                return;
+            }
+        }
+    };
+    handle().catch((error: unknown) => context.output.error(`torchmode: ${String(error)}`));
+}

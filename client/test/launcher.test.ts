@@ -1,0 +1,83 @@
+// Runs the real Python launcher (client/python/launch.py) with python3 against a fake bundle.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { probeLaunch, serverLaunch } from '../src/launch';
+import { judgeProbe } from '../src/probe';
+import { runProcess } from '../src/processes';
+
+// The tests run from out/test/ (built by esbuild); the repository root is two levels up.
+const repositoryRoot = path.resolve(__dirname, '..', '..');
+const python = process.env.TORCHMODE_TEST_PYTHON ?? 'python3';
+
+function write(root: string, relative: string, text: string): void {
+    const file = path.join(root, relative);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+}
+
+/** A fake extension folder: the real launcher plus a `bundled/libs` with stand-in packages. */
+function fakeExtension(parseSucceeds: boolean): string {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'torchmode-launcher-'));
+    write(root, 'client/python/launch.py', fs.readFileSync(path.join(repositoryRoot, 'client', 'python', 'launch.py'), 'utf8'));
+    const libs = 'bundled/libs';
+    write(root, `${libs}/torchmode/__init__.py`, '__version__ = "9.9.9-fake"\n');
+    write(root, `${libs}/torchmode/lsp/__init__.py`, '');
+    write(
+        root,
+        `${libs}/torchmode/lsp/server.py`,
+        'import json, sys\n\ndef main(argv):\n    print(json.dumps({"argv": argv, "path0": sys.path[0]}))\n    return 7\n',
+    );
+    write(
+        root,
+        `${libs}/libcst/__init__.py`,
+        parseSucceeds
+            ? 'def parse_module(source):\n    return source\n'
+            : 'def parse_module(source):\n    raise ImportError("libcst.native is built for another platform")\n',
+    );
+    return root;
+}
+
+describe('the Python launcher', () => {
+    let working = '';
+    let unusable = '';
+    before(() => {
+        working = fakeExtension(true);
+        unusable = fakeExtension(false);
+    });
+    after(() => {
+        fs.rmSync(working, { recursive: true, force: true });
+        fs.rmSync(unusable, { recursive: true, force: true });
+    });
+
+    it('probes the bundled copy ahead of anything installed', async () => {
+        const probe = probeLaunch([python], 'useBundled', working, process.env);
+        const verdict = judgeProbe(await runProcess(probe.command, probe.args, { env: probe.env }), 'useBundled', python);
+        assert.equal(verdict.kind, 'ok');
+        assert.equal(verdict.torchmode, '9.9.9-fake');
+        assert.equal(verdict.location, path.join(working, 'bundled', 'libs', 'torchmode'));
+    });
+
+    it('reports a bundle whose libcst does not run here', async () => {
+        const probe = probeLaunch([python], 'useBundled', unusable, process.env);
+        const verdict = judgeProbe(await runProcess(probe.command, probe.args, { env: probe.env }), 'useBundled', python);
+        assert.equal(verdict.kind, 'bundle-unusable');
+        assert.match(verdict.reason, /ImportError: libcst.native is built for another platform/);
+    });
+
+    it('leaves the bundle off sys.path with fromEnvironment', async () => {
+        const probe = probeLaunch([python], 'fromEnvironment', working, process.env);
+        const outcome = await runProcess(probe.command, probe.args, { env: probe.env });
+        assert.doesNotMatch(outcome.stdout, /9\.9\.9-fake/);
+    });
+
+    it("starts the server's main with --stdio and passes on its exit code", async () => {
+        const launch = serverLaunch([python], 'useBundled', working, process.env);
+        const outcome = await runProcess(launch.command, launch.args, { env: launch.env });
+        assert.equal(outcome.exitCode, 7);
+        assert.deepEqual(JSON.parse(outcome.stdout.trim()), { argv: ['--stdio'], path0: path.join(working, 'bundled', 'libs') });
+    });
+});
