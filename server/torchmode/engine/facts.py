@@ -1,0 +1,535 @@
+"""Flow-insensitive facts about a file, gathered in one pass before the flow analysis.
+
+Which names are imported from torch, which functions and classes the file defines, which access
+paths hold modules (``model``, ``self.net``), optimizers (and which modules' parameters they
+cover), loss functions, frozen sub-modules, and instances of the file's own classes.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from torchmode.engine import torch_api as api
+from torchmode.engine.chunks import Chunk
+from torchmode.engine.names import ImportTable, dotted, key_of
+from torchmode.engine.walk import calls_in
+
+_MODULE_EVIDENCE = frozenset(
+    {
+        "parameters",
+        "named_parameters",
+        "modules",
+        "named_modules",
+        "children",
+        "named_children",
+        "buffers",
+        "register_buffer",
+        "register_forward_hook",
+        "load_state_dict",
+    }
+)
+
+
+@dataclass(eq=False)
+class FunctionInfo:
+    node: cst.FunctionDef
+    chunk: Chunk
+    cls: ClassInfo | None
+    params: list[str]
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.cls.name}.{self.name}" if self.cls else self.name
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    node: cst.ClassDef
+    chunk: Chunk
+    bases: list[str]  # qualified when imported, else as written
+    methods: dict[str, FunctionInfo] = field(default_factory=dict)
+    layers: set[str] = field(default_factory=set)  # classes instantiated in its methods
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+
+@dataclass
+class Facts:
+    imports: ImportTable
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+    all_functions: list[FunctionInfo] = field(default_factory=list)
+    module_keys: set[str] = field(default_factory=set)
+    module_class: dict[str, str] = field(default_factory=dict)  # key -> class it was built from
+    optimizer_cover: dict[str, set[str]] = field(default_factory=dict)
+    step_receivers: set[str] = field(default_factory=set)
+    zero_receivers: set[str] = field(default_factory=set)
+    frozen: set[str] = field(default_factory=set)
+    loss_fns: set[str] = field(default_factory=set)
+    instances: dict[str, str] = field(default_factory=dict)  # key -> local class name
+    param_lists: dict[str, set[str]] = field(default_factory=dict)
+
+    # -- classes -------------------------------------------------------------------------
+    def class_is_module(self, name: str, _seen: frozenset[str] = frozenset()) -> bool:
+        info = self.classes.get(name)
+        if info is None or name in _seen:
+            return False
+        for base in info.bases:
+            if base in api.MODULE_BASES or base.startswith("torch.nn."):
+                return True
+            if base in {"nn.Module", "Module"} and not self.imports.names:
+                return True
+            if self.class_is_module(base.rsplit(".", 1)[-1], _seen | {name}):
+                return True
+        return False
+
+    def class_bases_in(self, name: str, wanted: frozenset[str]) -> bool:
+        info = self.classes.get(name)
+        seen: set[str] = set()
+        while info is not None and info.name not in seen:
+            seen.add(info.name)
+            if any(b in wanted for b in info.bases):
+                return True
+            nxt = None
+            for b in info.bases:
+                nxt = self.classes.get(b.rsplit(".", 1)[-1])
+                if nxt is not None:
+                    break
+            info = nxt
+        return False
+
+    def method(self, cls: ClassInfo, name: str) -> FunctionInfo | None:
+        seen: set[str] = set()
+        current: ClassInfo | None = cls
+        while current is not None and current.name not in seen:
+            seen.add(current.name)
+            if name in current.methods:
+                return current.methods[name]
+            current = next(
+                (
+                    self.classes[b.rsplit(".", 1)[-1]]
+                    for b in current.bases
+                    if b.rsplit(".", 1)[-1] in self.classes
+                ),
+                None,
+            )
+        return None
+
+    def mode_sensitivity(self, key: str) -> bool | None:
+        """Whether the module at ``key`` has layers that behave differently in eval mode."""
+        from torchmode.knowledge.layers import mode_sensitivity
+
+        cls = self.module_class.get(key)
+        if cls is None:
+            return None
+        return self._class_sensitivity(cls, frozenset())
+
+    def _class_sensitivity(self, cls: str, seen: frozenset[str]) -> bool | None:
+        from torchmode.knowledge.layers import mode_sensitivity
+
+        local = self.classes.get(cls.rsplit(".", 1)[-1]) if "." not in cls else None
+        if local is None:
+            if cls.startswith("torch.nn."):
+                return mode_sensitivity(cls.rsplit(".", 1)[-1])
+            return None
+        if cls in seen:
+            return None
+        verdicts = [self._class_sensitivity(layer, seen | {cls}) for layer in local.layers]
+        if any(v is True for v in verdicts):
+            return True
+        if verdicts and all(v is False for v in verdicts):
+            return False
+        return None
+
+    # -- values --------------------------------------------------------------------------
+    def is_module_key(self, key: str) -> bool:
+        return key in self.module_keys
+
+    def is_optimizer_key(self, key: str | None) -> bool:
+        if key is None:
+            return False
+        if key in self.optimizer_cover:
+            return True
+        if key in self.module_keys:
+            return False
+        last = key.rsplit(".", 1)[-1]
+        if api.NOT_OPTIMIZER_KEY.search(last):
+            return False
+        return key in self.zero_receivers or bool(api.OPTIMIZER_KEY.search(last))
+
+    def covered_by(self, optimizer: str) -> set[str]:
+        """Module keys whose parameters ``optimizer`` trains (empty: not known)."""
+        return self.optimizer_cover.get(optimizer, set())
+
+    def optimizers_covering(self, module: str) -> list[str]:
+        found = [
+            o
+            for o, cover in self.optimizer_cover.items()
+            if any(module == c or module.startswith(c + ".") or c.startswith(module + ".") for c in cover)
+        ]
+        return found
+
+
+def collect_facts(chunks: list[Chunk]) -> Facts:
+    facts = Facts(ImportTable())
+    collector = _Collector(facts)
+    for chunk in chunks:
+        for stmt in chunk.statements:
+            collector.statement(stmt, chunk, None, None)
+    collector.finish()
+    return facts
+
+
+class _Collector:
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self.assignments: list[tuple[str, cst.BaseExpression, ClassInfo | None]] = []
+        self.calls: list[tuple[cst.Call, ClassInfo | None]] = []
+
+    def statement(
+        self,
+        stmt: cst.CSTNode,
+        chunk: Chunk,
+        cls: ClassInfo | None,
+        func: FunctionInfo | None,
+    ) -> None:
+        facts = self.facts
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                self.small_statement(small, cls)
+            return
+        if isinstance(stmt, cst.FunctionDef):
+            params = [p.name.value for p in _all_params(stmt.params)]
+            info = FunctionInfo(stmt, chunk, cls if func is None else None, params)
+            facts.all_functions.append(info)
+            if cls is not None and func is None:
+                cls.methods.setdefault(stmt.name.value, info)
+            elif func is None:
+                facts.functions.setdefault(stmt.name.value, info)
+            for dec in stmt.decorators:
+                self.expression(dec.decorator, cls)
+            for child in _body(stmt):
+                self.statement(child, chunk, cls, info)
+            return
+        if isinstance(stmt, cst.ClassDef):
+            bases = []
+            for arg in stmt.bases:
+                name = facts.imports.resolve(arg.value) or dotted(arg.value) or ""
+                bases.append(name)
+            info_c = ClassInfo(stmt, chunk, bases)
+            if func is None and cls is None:
+                facts.classes.setdefault(stmt.name.value, info_c)
+            for child in _body(stmt):
+                self.statement(child, chunk, info_c, None)
+            return
+        # compound statements: headers, then bodies
+        if isinstance(stmt, cst.If | cst.While):
+            self.expression(stmt.test, cls)
+        elif isinstance(stmt, cst.For):
+            self.expression(stmt.iter, cls)
+            self.freeze_loop(stmt)
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                self.expression(item.item, cls)
+        for child in _nested_blocks(stmt):
+            self.statement(child, chunk, cls, func)
+
+    def small_statement(self, small: cst.BaseSmallStatement, cls: ClassInfo | None) -> None:
+        if isinstance(small, cst.Import | cst.ImportFrom):
+            self.facts.imports.add_statement(small)
+            return
+        if isinstance(small, cst.Assign):
+            for target in small.targets:
+                key = key_of(target.target)
+                if key is not None:
+                    self.assignments.append((key, small.value, cls))
+                elif isinstance(target.target, cst.Tuple):
+                    self.tuple_assignment(target.target, small.value, cls)
+            self.expression(small.value, cls)
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            key = key_of(small.target)
+            if key is not None:
+                self.assignments.append((key, small.value, cls))
+            self.expression(small.value, cls)
+        elif isinstance(small, cst.Expr | cst.AugAssign | cst.Return | cst.Assert):
+            value = getattr(small, "value", None) or getattr(small, "test", None)
+            if value is not None:
+                self.expression(value, cls)
+
+    def tuple_assignment(
+        self, target: cst.Tuple, value: cst.BaseExpression, cls: ClassInfo | None
+    ) -> None:
+        # ``model, optimizer = accelerator.prepare(model, optimizer)`` keeps what they are.
+        if not isinstance(value, cst.Call):
+            return
+        arg_keys = [key_of(a.value) for a in value.args]
+        for el, arg_key in zip(target.elements, arg_keys, strict=False):
+            key = key_of(el.value)
+            if key is not None and arg_key is not None and key != arg_key:
+                self.assignments.append((key, cst.Name(arg_key) if "." not in arg_key else value, cls))
+
+    def expression(self, node: cst.BaseExpression, cls: ClassInfo | None) -> None:
+        for call in calls_in(node):
+            self.calls.append((call, cls))
+
+    def freeze_loop(self, loop: cst.For) -> None:
+        """``for p in backbone.parameters(): p.requires_grad = False`` freezes ``backbone``."""
+        owners = [
+            key_of(c.func.value)
+            for c in calls_in(loop.iter)
+            if isinstance(c.func, cst.Attribute) and c.func.attr.value in _MODULE_EVIDENCE
+        ]
+        owners = [o for o in owners if o]
+        if not owners:
+            return
+        for stmt in _body(loop):
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if (
+                    isinstance(small, cst.Assign)
+                    and isinstance(small.value, cst.Name)
+                    and small.value.value == "False"
+                    and any(
+                        isinstance(t.target, cst.Attribute)
+                        and t.target.attr.value == "requires_grad"
+                        for t in small.targets
+                    )
+                ):
+                    self.facts.frozen.update(owners)  # type: ignore[arg-type]
+
+    def finish(self) -> None:
+        facts = self.facts
+        for call, cls in self.calls:
+            self.call_evidence(call, cls)
+        for key, value, cls in self.assignments:
+            self.assignment_evidence(key, value, cls)
+        # second round: optimizers built from parameter lists defined earlier
+        for key, value, cls in self.assignments:
+            if isinstance(value, cst.Call) and self.is_optimizer_ctor(value):
+                facts.optimizer_cover[key] = self.coverage(value, cls)
+        for cls in facts.classes.values():
+            for method in cls.methods.values():
+                for call in _calls_in_function(method.node):
+                    name = facts.imports.resolve(call.func) or dotted(call.func)
+                    if name and (name.startswith("torch.nn.") or name in facts.classes):
+                        cls.layers.add(name)
+        facts.module_keys -= set(facts.optimizer_cover)
+
+    def call_evidence(self, call: cst.Call, cls: ClassInfo | None) -> None:
+        facts = self.facts
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return
+        method = func.attr.value
+        receiver = key_of(func.value)
+        if receiver is None:
+            return
+        if method in _MODULE_EVIDENCE:
+            facts.module_keys.add(receiver)
+        elif method in {"eval", "train"} and _looks_like_mode_switch(call):
+            if receiver not in facts.instances or facts.class_is_module(
+                facts.instances[receiver]
+            ):
+                facts.module_keys.add(receiver)
+        elif method == "zero_grad":
+            facts.zero_receivers.add(receiver)
+        elif method == "step":
+            facts.step_receivers.add(receiver)
+        elif method == "requires_grad_" and call.args:
+            arg = call.args[0].value
+            if isinstance(arg, cst.Name) and arg.value == "False":
+                facts.frozen.add(receiver)
+
+    def assignment_evidence(
+        self, key: str, value: cst.BaseExpression, cls: ClassInfo | None
+    ) -> None:
+        facts = self.facts
+        base = _strip_identity_calls(value)
+        if isinstance(base, cst.Call):
+            name = facts.imports.resolve(base.func) or dotted(base.func) or ""
+            last = name.rsplit(".", 1)[-1]
+            if self.is_optimizer_ctor(base):
+                facts.optimizer_cover[key] = self.coverage(base, cls)
+            elif name in facts.classes:
+                facts.instances[key] = name
+                if facts.class_is_module(name):
+                    facts.module_keys.add(key)
+                    facts.module_class[key] = name
+            elif api.LOSS_CLASS.match(name) or (
+                last.endswith("Loss") and name.startswith(("torch.", "nn."))
+            ):
+                facts.loss_fns.add(key)
+            elif api.MODULE_FACTORIES.match(name) and not api.LOSS_CLASS.match(name):
+                if name.startswith("torch.nn.") and last in _NOT_MODULES:
+                    return
+                facts.module_keys.add(key)
+                facts.module_class[key] = name
+            elif name.endswith(("from_pretrained", "create_model")) and "Tokenizer" not in name:
+                if "Config" not in name and "Processor" not in name:
+                    facts.module_keys.add(key)
+            elif last in {"list", "filter"} or _is_param_call(base):
+                owners = _param_owners(base)
+                if owners:
+                    facts.param_lists[key] = owners
+        elif isinstance(value, cst.ListComp | cst.GeneratorExp):
+            owners = _param_owners(value)
+            if owners:
+                facts.param_lists[key] = owners
+        elif (key_v := key_of(value)) is not None and key_v in facts.module_keys:
+            facts.module_keys.add(key)
+
+    def is_optimizer_ctor(self, call: cst.Call) -> bool:
+        name = self.facts.imports.resolve(call.func) or dotted(call.func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if name.startswith("torch.optim.") and last[:1].isupper():
+            return "lr_scheduler" not in name and "swa_utils" not in name
+        return last in api.OPTIMIZER_NAMES or bool(api.OPTIMIZER_FACTORIES.search(name))
+
+    def coverage(self, call: cst.Call, cls: ClassInfo | None) -> set[str]:
+        owners = _param_owners(call)
+        for arg in call.args:
+            for name in _names(arg.value):
+                owners |= self.facts.param_lists.get(name, set())
+        return owners
+
+
+_NOT_MODULES = frozenset({"Parameter", "ParameterList", "ParameterDict"})
+
+
+def _looks_like_mode_switch(call: cst.Call) -> bool:
+    if not call.args:
+        return True
+    if len(call.args) != 1:
+        return False
+    arg = call.args[0]
+    return arg.keyword is None or arg.keyword.value == "mode"
+
+
+def _strip_identity_calls(node: cst.BaseExpression) -> cst.BaseExpression:
+    while (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in api.MODULE_IDENTITY_METHODS
+        and isinstance(node.func.value, cst.Call)
+    ):
+        node = node.func.value
+    return node
+
+
+def _is_param_call(call: cst.Call) -> bool:
+    return isinstance(call.func, cst.Attribute) and call.func.attr.value in {
+        "parameters",
+        "named_parameters",
+    }
+
+
+def _param_owners(node: cst.CSTNode) -> set[str]:
+    owners: set[str] = set()
+    for call in calls_in(node):
+        if _is_param_call(call):
+            assert isinstance(call.func, cst.Attribute)
+            owner = key_of(call.func.value)
+            if owner:
+                owners.add(owner)
+    return owners
+
+
+def _names(node: cst.CSTNode) -> Iterator[str]:
+    from torchmode.engine.walk import names_in
+
+    return names_in(node)
+
+
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    out = [*params.posonly_params, *params.params]
+    if isinstance(params.star_arg, cst.Param):
+        out.append(params.star_arg)
+    out.extend(params.kwonly_params)
+    if params.star_kwarg is not None:
+        out.append(params.star_kwarg)
+    return out
+
+
+def _body(stmt: cst.FunctionDef | cst.ClassDef | cst.For) -> list[cst.BaseStatement]:
+    body = stmt.body
+    if isinstance(body, cst.IndentedBlock):
+        return list(body.body)
+    return [cst.SimpleStatementLine(body=list(body.body))]  # type: ignore[union-attr]
+
+
+def block_statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
+    if isinstance(block, cst.IndentedBlock):
+        return list(block.body)
+    assert isinstance(block, cst.SimpleStatementSuite)
+    return [_suite_line(block)]
+
+
+_SUITE_LINES: weakref.WeakKeyDictionary[cst.SimpleStatementSuite, cst.SimpleStatementLine] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _suite_line(suite: cst.SimpleStatementSuite) -> cst.SimpleStatementLine:
+    """``if x: a; b`` on one line: treat its statements as one line (the same object each time,
+    so that results recorded per statement survive re-analysis of the same tree)."""
+    line = _SUITE_LINES.get(suite)
+    if line is None:
+        line = cst.SimpleStatementLine(body=list(suite.body))
+        _SUITE_LINES[suite] = line
+        SYNTHETIC_OWNER[line] = suite
+    return line
+
+
+# A synthetic line stands where its suite stands in the source.
+SYNTHETIC_OWNER: weakref.WeakKeyDictionary[cst.CSTNode, cst.CSTNode] = weakref.WeakKeyDictionary()
+
+
+def _nested_blocks(stmt: cst.CSTNode) -> Iterator[cst.BaseStatement]:
+    if isinstance(stmt, cst.If):
+        yield from block_statements(stmt.body)
+        if stmt.orelse is not None:
+            if isinstance(stmt.orelse, cst.If):
+                yield stmt.orelse
+            else:
+                yield from block_statements(stmt.orelse.body)
+    elif isinstance(stmt, cst.For | cst.While):
+        yield from block_statements(stmt.body)
+        if stmt.orelse is not None:
+            yield from block_statements(stmt.orelse.body)
+    elif isinstance(stmt, cst.With):
+        yield from block_statements(stmt.body)
+    elif isinstance(stmt, cst.Try | cst.TryStar):
+        yield from block_statements(stmt.body)
+        for handler in stmt.handlers:
+            yield from block_statements(handler.body)
+        if stmt.orelse is not None:
+            yield from block_statements(stmt.orelse.body)
+        if stmt.finalbody is not None:
+            yield from block_statements(stmt.finalbody.body)
+    elif isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield from block_statements(case.body)
+
+
+def _calls_in_function(node: cst.FunctionDef) -> Iterator[cst.Call]:
+    stack: list[cst.CSTNode] = list(_body(node))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                yield from calls_in(small)
+        elif isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            continue
+        else:
+            stack.extend(_nested_blocks(stmt))

@@ -1,0 +1,1267 @@
+"""The flow analysis: an abstract interpreter over statements.
+
+State = the mode of each module (train / eval / as-on-entry / unknown, with where it was set),
+the grad mode, what local values were computed from, and what happened last to each
+optimizer's gradients. Branches join; loops iterate to a fixpoint, so an ``eval()`` at the end
+of one iteration is seen at the start of the next. Every function gets a summary (its effect on
+the modes of its parameters and ``self`` attributes, and its caller-dependent events); calls to
+the file's own functions apply those summaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine import torch_api as api
+from torchmode.engine.chunks import Chunk, code_of
+from torchmode.engine.facts import Facts, FunctionInfo, block_statements
+from torchmode.engine.names import is_within, key_of
+from torchmode.engine.values import (
+    GRAD_INPUT,
+    GRAD_ON,
+    INPUT_MODE,
+    NO_TAINT,
+    UNKNOWN_MODE,
+    GradsState,
+    GradsVal,
+    GradVal,
+    Guard,
+    Mode,
+    ModeVal,
+    Origin,
+    State,
+    Taint,
+    join_states,
+)
+from torchmode.engine.walk import calls_in, names_in
+
+MAX_LOOP_ROUNDS = 6
+COMPOUND_REGION = (cst.With, cst.For, cst.While)
+
+
+@dataclass(eq=False)
+class FunctionFlow:
+    """The analysis of one function (or of the module's top level, ``info`` None)."""
+
+    info: FunctionInfo | None
+    chunk_of: dict[int, Chunk] = field(default_factory=dict)
+    events: list[ev.Event] = field(default_factory=list)
+    states: dict[int, State] = field(default_factory=dict)  # id(statement) -> state before it
+    exit_modes: dict[str, frozenset[ModeVal]] = field(default_factory=dict)
+    exit_grad: frozenset[GradVal] | None = None
+    returns: Taint = NO_TAINT
+    trains: bool = False  # backward/step anywhere inside (directly or through calls)
+    called: bool = False  # some function of this file calls it
+
+    @property
+    def name(self) -> str:
+        return self.info.qualname if self.info else "<module>"
+
+    def caller_dependent(self) -> list[ev.Event]:
+        out: list[ev.Event] = []
+        for e in self.events:
+            if isinstance(e, ev.Forward):
+                if any(v.mode is Mode.INPUT for v in e.modes) or any(
+                    g.enabled is None for g in e.grad
+                ):
+                    out.append(e)
+            elif isinstance(e, ev.Train):
+                if any(v.mode is Mode.INPUT for vals in e.models.values() for v in vals):
+                    out.append(e)
+            elif isinstance(e, ev.Step | ev.Clear | ev.Backward):
+                out.append(e)
+        return out
+
+
+class FileFlow:
+    """Runs the interpreter over the module and every function, computing summaries on demand."""
+
+    def __init__(self, chunks: list[Chunk], facts: Facts) -> None:
+        self.chunks = chunks
+        self.facts = facts
+        self.flows: dict[int, FunctionFlow] = {}
+        self.in_progress: set[int] = set()
+        self.training_cache: dict[int, bool] = {}
+        self.module_flow: FunctionFlow | None = None
+
+    def run(self) -> None:
+        for info in self.facts.all_functions:
+            self.flow_of(info)
+        interp = Interpreter(self, None)
+        statements: list[cst.BaseStatement] = []
+        for chunk in self.chunks:
+            for stmt in chunk.statements:
+                interp.flow.chunk_of[id(stmt)] = chunk
+                statements.append(stmt)
+        interp.run_body(statements)
+        self.module_flow = interp.flow
+
+    def flow_of(self, info: FunctionInfo) -> FunctionFlow | None:
+        key = id(info)
+        flow = self.flows.get(key)
+        if flow is not None:
+            return flow
+        if key in self.in_progress:
+            return None  # recursion: the call is treated as unknown
+        self.in_progress.add(key)
+        try:
+            interp = Interpreter(self, info)
+            interp.run_function()
+            flow = interp.flow
+            self.flows[key] = flow
+            return flow
+        finally:
+            self.in_progress.discard(key)
+
+    def all_flows(self) -> Iterable[FunctionFlow]:
+        yield from self.flows.values()
+        if self.module_flow is not None:
+            yield self.module_flow
+
+    # -- "does this statement train?" --------------------------------------------------
+    def contains_training(self, node: cst.CSTNode, scope: FunctionInfo | None) -> bool:
+        cached = self.training_cache.get(id(node))
+        if cached is not None:
+            return cached
+        result = False
+        stack: list[cst.CSTNode] = [node]
+        while stack and not result:
+            current = stack.pop()
+            if isinstance(current, cst.SimpleStatementLine):
+                for small in current.body:
+                    for call in calls_in(small):
+                        if self.is_training_call(call, scope):
+                            result = True
+                            break
+            elif isinstance(current, cst.FunctionDef):
+                if current is node:
+                    stack.extend(block_statements(current.body))
+            elif isinstance(current, cst.ClassDef):
+                continue
+            else:
+                from torchmode.engine.facts import _nested_blocks
+
+                header = _header_expressions(current)
+                for expr in header:
+                    if any(self.is_training_call(c, scope) for c in calls_in(expr)):
+                        result = True
+                stack.extend(_nested_blocks(current))
+        self.training_cache[id(node)] = result
+        return result
+
+    def is_training_call(self, call: cst.Call, scope: FunctionInfo | None) -> bool:
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method in {"backward", "manual_backward"}:
+                return True
+            if method == "step":
+                receiver = key_of(func.value)
+                if self.facts.is_optimizer_key(receiver):
+                    return True
+                if call.args and self.facts.is_optimizer_key(key_of(call.args[0].value)):
+                    return True
+        name = self.facts.imports.resolve(func)
+        if name in {"torch.autograd.grad", "torch.autograd.backward"}:
+            return True
+        callee = self.resolve_callee(call, scope)
+        if callee is not None:
+            flow = self.flow_of(callee)
+            return bool(flow and flow.trains)
+        return False
+
+    def resolve_callee(self, call: cst.Call, scope: FunctionInfo | None) -> FunctionInfo | None:
+        func = call.func
+        facts = self.facts
+        if isinstance(func, cst.Name):
+            return facts.functions.get(func.value)
+        if isinstance(func, cst.Attribute):
+            receiver = func.value
+            name = func.attr.value
+            if isinstance(receiver, cst.Name) and receiver.value == "self" and scope and scope.cls:
+                return facts.method(scope.cls, name)
+            if (
+                isinstance(receiver, cst.Call)
+                and isinstance(receiver.func, cst.Name)
+                and receiver.func.value == "super"
+                and scope
+                and scope.cls
+            ):
+                for base in scope.cls.bases:
+                    cls = facts.classes.get(base.rsplit(".", 1)[-1])
+                    if cls is not None:
+                        return facts.method(cls, name)
+                return None
+            key = key_of(receiver)
+            if key is not None and key in facts.instances:
+                cls = facts.classes.get(facts.instances[key])
+                if cls is not None:
+                    return facts.method(cls, name)
+        return None
+
+
+def _header_expressions(stmt: cst.CSTNode) -> list[cst.CSTNode]:
+    if isinstance(stmt, cst.If | cst.While):
+        return [stmt.test]
+    if isinstance(stmt, cst.For):
+        return [stmt.iter]
+    if isinstance(stmt, cst.With):
+        return [item.item for item in stmt.items]
+    return []
+
+
+class _LoopContext:
+    def __init__(self, node: cst.CSTNode) -> None:
+        self.node = node
+        self.breaks: list[State] = []
+        self.continues: list[State] = []
+
+
+class Interpreter:
+    def __init__(self, file: FileFlow, info: FunctionInfo | None) -> None:
+        self.file = file
+        self.facts = file.facts
+        self.info = info
+        self.flow = FunctionFlow(info)
+        self.default_mode = INPUT_MODE if info is not None else UNKNOWN_MODE
+        self.loops: list[_LoopContext] = []
+        self.stmt_stack: list[cst.CSTNode] = []
+        self.exit_states: list[State] = []
+        self.returns: Taint = NO_TAINT
+        self.recorded: dict[tuple[int, tuple[int, ...]], ev.Event] = {}
+
+    # -- entry points ------------------------------------------------------------------
+    def run_function(self) -> None:
+        assert self.info is not None
+        node = self.info.node
+        state = State(grad=self._entry_grad(node))
+        for param in self.info.params:
+            state.vars[param] = NO_TAINT
+        body = block_statements(node.body)
+        for stmt in body:
+            self.flow.chunk_of[id(stmt)] = self.info.chunk
+        out = self.exec_block(body, state)
+        self.exit_states.append(out)
+        final = join_states(self.exit_states, self.default_mode)
+        if final.reachable:
+            self.flow.exit_modes = {
+                k: v for k, v in final.modes.items() if v != INPUT_MODE and self._summary_key(k)
+            }
+            if final.grad != state.grad and state.grad == GRAD_INPUT:
+                self.flow.exit_grad = final.grad
+        self.flow.returns = self.returns
+        self._finish()
+
+    def run_body(self, statements: Sequence[cst.BaseStatement]) -> None:
+        self.exec_block(statements, State(grad=GRAD_ON))
+        self._finish()
+
+    def _finish(self) -> None:
+        self.flow.events = list(self.recorded.values())
+        self.flow.trains = self.flow.trains or any(
+            isinstance(e, ev.Train) for e in self.flow.events
+        )
+
+    def _summary_key(self, key: str) -> bool:
+        root = key.split(".", 1)[0].split("[", 1)[0]
+        assert self.info is not None
+        return root in self.info.params or root not in self._locals()
+
+    def _locals(self) -> set[str]:
+        cached = getattr(self, "_locals_cache", None)
+        if cached is None:
+            cached = set()
+            assert self.info is not None
+            for stmt in _walk_statements(block_statements(self.info.node.body)):
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        if isinstance(small, cst.Assign):
+                            for t in small.targets:
+                                cached.update(_target_names(t.target))
+                        elif isinstance(small, cst.AnnAssign | cst.AugAssign):
+                            cached.update(_target_names(small.target))
+                elif isinstance(stmt, cst.For):
+                    cached.update(_target_names(stmt.target))
+            cached -= set(self.info.params)
+            self._locals_cache = cached
+        return cached
+
+    def _entry_grad(self, node: cst.FunctionDef) -> frozenset[GradVal]:
+        for dec in node.decorators:
+            expr = dec.decorator
+            target = expr.func if isinstance(expr, cst.Call) else expr
+            name = self.facts.imports.resolve(target)
+            if name in api.NO_GRAD:
+                if name in api.INFERENCE_MODE and isinstance(expr, cst.Call) and expr.args:
+                    if _literal_bool(expr.args[0].value) is False:
+                        continue
+                return frozenset({GradVal(False, Origin(dec))})
+            if name in api.ENABLE_GRAD:
+                return frozenset({GradVal(True, Origin(dec))})
+        return GRAD_INPUT
+
+    # -- recording -----------------------------------------------------------------------
+    def record(self, event: ev.Event) -> None:
+        key = (id(event.node), tuple(id(v) for v in event.via), type(event).__name__)
+        self.recorded[key] = event  # type: ignore[index]
+
+    def loop_nodes(self) -> tuple[cst.CSTNode, ...]:
+        return tuple(lc.node for lc in self.loops)
+
+    # -- statements ----------------------------------------------------------------------
+    def exec_block(self, stmts: Sequence[cst.BaseStatement], state: State) -> State:
+        for stmt in stmts:
+            if not state.reachable:
+                break
+            state = self.exec_stmt(stmt, state)
+        return state
+
+    def exec_stmt(self, stmt: cst.BaseStatement, state: State) -> State:
+        self.flow.states[id(stmt)] = state.copy()
+        self.stmt_stack.append(stmt)
+        try:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if not state.reachable:
+                        break
+                    state = self.exec_small(small, state)
+                return state
+            if isinstance(stmt, cst.If):
+                return self.exec_if(stmt, state)
+            if isinstance(stmt, cst.For | cst.While):
+                return self.exec_loop(stmt, state)
+            if isinstance(stmt, cst.With):
+                return self.exec_with(stmt, state)
+            if isinstance(stmt, cst.Try | cst.TryStar):
+                return self.exec_try(stmt, state)
+            if isinstance(stmt, cst.Match):
+                self.eval_expr(stmt.subject, state)
+                outs = [
+                    self.exec_block(block_statements(case.body), state.copy())
+                    for case in stmt.cases
+                ]
+                return join_states([state, *outs], self.default_mode)
+            if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+                name = stmt.name.value
+                state.vars.pop(name, None)
+                return state
+            return state
+        finally:
+            self.stmt_stack.pop()
+
+    def exec_small(self, small: cst.BaseSmallStatement, state: State) -> State:
+        if isinstance(small, cst.Expr):
+            self.check_bare_mode_switch(small.value)
+            self.eval_expr(small.value, state)
+        elif isinstance(small, cst.Assign):
+            value = self.eval_expr(small.value, state)
+            for target in small.targets:
+                self.assign(target.target, small.value, value, state)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                value = self.eval_expr(small.value, state)
+                self.assign(small.target, small.value, value, state)
+        elif isinstance(small, cst.AugAssign):
+            self.exec_augassign(small, state)
+        elif isinstance(small, cst.Return):
+            if small.value is not None:
+                self.returns = self.returns.join(self.eval_expr(small.value, state))
+            self.exit_states.append(state)
+            return _dead()
+        elif isinstance(small, cst.Raise):
+            if small.exc is not None:
+                self.eval_expr(small.exc, state)
+            return _dead()
+        elif isinstance(small, cst.Break):
+            if self.loops:
+                self.loops[-1].breaks.append(state)
+            return _dead()
+        elif isinstance(small, cst.Continue):
+            if self.loops:
+                self.loops[-1].continues.append(state)
+            return _dead()
+        elif isinstance(small, cst.Assert):
+            self.eval_expr(small.test, state)
+        elif isinstance(small, cst.Del):
+            for name in names_in(small.target):
+                state.vars.pop(name, None)
+        return state
+
+    def exec_if(self, stmt: cst.If, state: State) -> State:
+        self.eval_expr(stmt.test, state)
+        guard = self.guard_of(stmt.test)
+        snapshot = self.snapshot_test(stmt.test, state)
+        then_in = self.refine(state, guard, True)
+        then_out = self.exec_block(block_statements(stmt.body), then_in)
+        if stmt.orelse is None:
+            else_out = self.refine(state, guard, False)
+        elif isinstance(stmt.orelse, cst.If):
+            else_in = self.refine(state, guard, False)
+            self.flow.states[id(stmt.orelse)] = else_in.copy()
+            else_out = self.exec_if(stmt.orelse, else_in)
+        else:
+            else_in = self.refine(state, guard, False)
+            else_out = self.exec_block(block_statements(stmt.orelse.body), else_in)
+        if snapshot is not None:
+            key, polarity = snapshot
+            self.restore_snapshot(then_out, key, Mode.TRAIN if polarity else Mode.EVAL, state)
+            self.restore_snapshot(else_out, key, Mode.EVAL if polarity else Mode.TRAIN, state)
+        if guard is not None:
+            self.tag(then_out, state, (guard, True))
+            self.tag(else_out, state, (guard, False))
+        return join_states([then_out, else_out], self.default_mode)
+
+    def exec_loop(self, stmt: cst.For | cst.While, state: State) -> State:
+        if isinstance(stmt, cst.For):
+            iter_taint = self.eval_expr(stmt.iter, state)
+        else:
+            iter_taint = NO_TAINT
+        ctx = _LoopContext(stmt)
+        head = state.copy()
+        body = block_statements(stmt.body)
+        infinite = isinstance(stmt, cst.While) and _literal_bool(stmt.test) is True
+        for _ in range(MAX_LOOP_ROUNDS):
+            ctx.breaks.clear()
+            ctx.continues.clear()
+            body_in = head.copy()
+            if isinstance(stmt, cst.For):
+                self.assign(stmt.target, stmt.iter, iter_taint, body_in, loop_target=True)
+            else:
+                self.eval_expr(stmt.test, body_in)
+            self.loops.append(ctx)
+            try:
+                body_out = self.exec_block(body, body_in)
+            finally:
+                self.loops.pop()
+            new_head = join_states([state, body_out, *ctx.continues], self.default_mode)
+            if new_head.same_as(head):
+                break
+            head = new_head
+        normal_exit = head if not infinite else _dead()
+        if stmt.orelse is not None:
+            normal_exit = self.exec_block(block_statements(stmt.orelse.body), normal_exit)
+        return join_states([normal_exit, *ctx.breaks], self.default_mode)
+
+    def exec_with(self, stmt: cst.With, state: State) -> State:
+        before = state.grad
+        for item in stmt.items:
+            expr = item.item
+            grad = self.grad_context(expr, state)
+            if grad is not None:
+                state.grad = grad
+            else:
+                self.check_uncalled_grad_context(expr)
+                self.eval_expr(expr, state)
+            if item.asname is not None:
+                self.assign(item.asname.name, expr, NO_TAINT, state)
+        out = self.exec_block(block_statements(stmt.body), state)
+        if out.reachable:
+            out.grad = before
+        return out
+
+    def exec_try(self, stmt: cst.Try | cst.TryStar, state: State) -> State:
+        body_out = self.exec_block(block_statements(stmt.body), state.copy())
+        handler_in = join_states([state, body_out], self.default_mode)
+        outs = []
+        for handler in stmt.handlers:
+            outs.append(self.exec_block(block_statements(handler.body), handler_in.copy()))
+        if stmt.orelse is not None:
+            body_out = self.exec_block(block_statements(stmt.orelse.body), body_out)
+        merged = join_states([body_out, *outs], self.default_mode)
+        if stmt.finalbody is not None:
+            if not merged.reachable:
+                merged = handler_in
+                merged = self.exec_block(block_statements(stmt.finalbody.body), merged)
+                return _dead()
+            merged = self.exec_block(block_statements(stmt.finalbody.body), merged)
+        return merged
+
+    def exec_augassign(self, small: cst.AugAssign, state: State) -> None:
+        value = self.eval_expr(small.value, state)
+        target = key_of(small.target)
+        if target is None:
+            self.eval_expr(small.target, state)
+            return
+        if isinstance(small.operator, cst.AddAssign | cst.SubtractAssign):
+            self.record(
+                ev.Accumulate(
+                    small,
+                    self.flow,
+                    (),
+                    self.loop_nodes(),
+                    target=target,
+                    value=value,
+                    grad=state.grad,
+                    kind="+=",
+                    value_node=small.value,
+                )
+            )
+        old = state.vars.get(target, NO_TAINT)
+        state.vars[target] = old.join(value)
+
+    # -- assignment ----------------------------------------------------------------------
+    def assign(
+        self,
+        target: cst.BaseExpression,
+        value_node: cst.BaseExpression,
+        value: Taint,
+        state: State,
+        loop_target: bool = False,
+    ) -> None:
+        if isinstance(target, cst.Tuple | cst.List):
+            values = (
+                [el.value for el in value_node.elements]
+                if isinstance(value_node, cst.Tuple | cst.List)
+                and len(value_node.elements) == len(target.elements)
+                else None
+            )
+            for i, el in enumerate(target.elements):
+                sub_value = value
+                if values is not None:
+                    sub_value = self.peek_taint(values[i], state)
+                self.assign(el.value, values[i] if values else value_node, sub_value, state)
+            return
+        if isinstance(target, cst.StarredElement):
+            self.assign(target.value, value_node, value, state)
+            return
+        if isinstance(target, cst.Attribute) and target.attr.value == "grad":
+            if isinstance(value_node, cst.Name) and value_node.value == "None":
+                self.record(ev.Clear(target, self.flow, (), self.loop_nodes(), key=None))
+        key = key_of(target)
+        if key is None:
+            return
+        self.strip_guards(key, state)
+        if loop_target:
+            value = Taint(value.models, value.graph, value.lossy, None, None, frozenset(), None)
+        state.vars[key] = Taint(
+            value.models,
+            value.graph,
+            value.lossy or "loss" in key.rsplit(".", 1)[-1].lower(),
+            value.no_grad_origin,
+            value.snapshot_of,
+            value.params_of,
+            target,
+        )
+        if key in self.facts.module_keys or any(
+            is_within(k, key) for k in list(state.modes) if k != key
+        ):
+            self.rebind_module(key, value_node, state)
+
+    def rebind_module(self, key: str, value_node: cst.BaseExpression, state: State) -> None:
+        base = value_node
+        while (
+            isinstance(base, cst.Call)
+            and isinstance(base.func, cst.Attribute)
+            and base.func.attr.value in api.MODULE_IDENTITY_METHODS
+        ):
+            base = base.func.value
+        same = key_of(base)
+        if same == key:
+            return  # model = model.to(device): the same module
+        for k in list(state.modes):
+            if k != key and is_within(k, key):
+                del state.modes[k]
+        if isinstance(base, cst.Call) and self.is_construction(base):
+            state.modes[key] = frozenset(
+                {ModeVal(Mode.TRAIN, Origin(value_node, constructed=True))}
+            )
+        elif same is not None and same in self.facts.module_keys:
+            state.modes[key] = state.modes.get(same, self.default_mode)
+        else:
+            state.modes[key] = UNKNOWN_MODE
+
+    def is_construction(self, call: cst.Call) -> bool:
+        name = self.facts.imports.resolve(call.func) or code_of(call.func)
+        if name in self.facts.classes:
+            return self.facts.class_is_module(name)
+        return bool(api.MODULE_FACTORIES.match(name)) or name.endswith(
+            ("from_pretrained", "create_model")
+        )
+
+    def peek_taint(self, node: cst.BaseExpression, state: State) -> Taint:
+        key = key_of(node)
+        if key is not None:
+            return state.vars.get(key, NO_TAINT)
+        return NO_TAINT
+
+    # -- expressions -----------------------------------------------------------------------
+    def eval_expr(self, node: cst.CSTNode, state: State) -> Taint:
+        if isinstance(node, cst.Name):
+            return state.vars.get(node.value, NO_TAINT)
+        if isinstance(node, cst.Call):
+            return self.eval_call(node, state)
+        if isinstance(node, cst.Attribute):
+            base = self.eval_expr(node.value, state)
+            attr = node.attr.value
+            if attr == "training":
+                key = key_of(node.value)
+                if key is not None and state.modes.get(key, self.default_mode) == INPUT_MODE:
+                    return Taint(snapshot_of=key)
+                return NO_TAINT
+            if attr in {"data", "grad", "shape", "device", "dtype"}:
+                return Taint(base.models)
+            if attr == "loss":
+                return Taint(base.models, base.graph, True, base.no_grad_origin)
+            return base
+        if isinstance(node, cst.Subscript):
+            base = self.eval_expr(node.value, state)
+            for el in node.slice:
+                if isinstance(el.slice, cst.Index):
+                    self.eval_expr(el.slice.value, state)
+            return base
+        if isinstance(node, cst.BinaryOperation):
+            left = self.eval_expr(node.left, state)
+            right = self.eval_expr(node.right, state)
+            return _combine(left, right)
+        if isinstance(node, cst.Comparison):
+            self.eval_expr(node.left, state)
+            for comp in node.comparisons:
+                self.eval_expr(comp.comparator, state)
+            return NO_TAINT
+        if isinstance(node, cst.UnaryOperation):
+            inner = self.eval_expr(node.expression, state)
+            return NO_TAINT if isinstance(node.operator, cst.Not) else inner
+        if isinstance(node, cst.BooleanOperation):
+            return _combine(self.eval_expr(node.left, state), self.eval_expr(node.right, state))
+        if isinstance(node, cst.IfExp):
+            self.eval_expr(node.test, state)
+            return self.eval_expr(node.body, state).join(self.eval_expr(node.orelse, state))
+        if isinstance(node, cst.Lambda):
+            return NO_TAINT
+        from torchmode.engine.walk import sub_expressions
+
+        out = NO_TAINT
+        for child in sub_expressions(node):
+            out = _combine(out, self.eval_expr(child, state))
+        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp):
+            return out
+        if isinstance(node, cst.Tuple | cst.List | cst.Dict | cst.Set):
+            return out
+        return out if out.graph else NO_TAINT
+
+    def eval_call(self, call: cst.Call, state: State) -> Taint:
+        func = call.func
+        receiver_key: str | None = None
+        receiver = NO_TAINT
+        method = None
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            receiver = self.eval_expr(func.value, state)
+            receiver_key = key_of(func.value)
+        elif not isinstance(func, cst.Name):
+            self.eval_expr(func, state)
+        args = [self.eval_expr(a.value, state) for a in call.args]
+        qualified = self.facts.imports.resolve(func)
+
+        if method in {"eval", "train"} and receiver_key is not None:
+            if self.mode_switch(call, method, receiver_key, state):
+                return NO_TAINT
+        if method in {"backward", "manual_backward"}:
+            loss = receiver
+            if _is_backward_helper(func):
+                loss = args[0] if args else NO_TAINT
+            self.training_step(call, "backward", loss, state)
+            return NO_TAINT
+        if method == "append" and receiver_key is not None and len(args) == 1:
+            self.record(
+                ev.Accumulate(
+                    call,
+                    self.flow,
+                    (),
+                    self.loop_nodes(),
+                    target=receiver_key,
+                    value=args[0],
+                    grad=state.grad,
+                    kind="append",
+                    value_node=call.args[0].value,
+                )
+            )
+        if method == "step":
+            self.optimizer_step(call, receiver_key, state)
+        if method == "zero_grad" and receiver_key is not None:
+            self.clear(call, receiver_key, state)
+            return NO_TAINT
+        if method in {"zero_", "detach_"} and isinstance(func, cst.Attribute):
+            inner = func.value
+            if isinstance(inner, cst.Attribute) and inner.attr.value == "grad":
+                self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=None))
+        if qualified in api.SET_GRAD_ENABLED and call.args:
+            flag = _literal_bool(call.args[0].value)
+            if flag is not None:
+                state.grad = frozenset({GradVal(flag, Origin(call))})
+            return NO_TAINT
+        if qualified in {"torch.autograd.grad", "torch.autograd.backward"}:
+            self.flow.trains = True
+            return NO_TAINT
+
+        # forward passes
+        forward_key = None
+        if isinstance(func, cst.Name | cst.Attribute) and method not in {"forward", "generate"}:
+            k = key_of(func)
+            if k is not None and k in self.facts.module_keys:
+                forward_key = k
+        if method == "forward" and receiver_key in self.facts.module_keys:
+            forward_key = receiver_key
+        if forward_key is not None:
+            return self.forward(call, forward_key, args, state)
+
+        callee = self.file.resolve_callee(call, self.info)
+        if callee is not None:
+            return self.apply_summary(call, callee, args, state)
+
+        # everything else: how the result relates to its inputs
+        if method is not None and method in api.GRAPH_CUTTERS:
+            return Taint(receiver.models, False, receiver.lossy)
+        if isinstance(func, cst.Name) and func.value in api.GRAPH_CUTTING_FUNCTIONS:
+            return NO_TAINT
+        if method == "scale" and args:
+            return args[0]
+        name = qualified or (func.value if isinstance(func, cst.Name) else method) or ""
+        callee_key = key_of(func)
+        lossy = bool(
+            api.LOSS_FUNCTIONAL.match(qualified or "")
+            or (callee_key is not None and callee_key in self.facts.loss_fns)
+            or api.LOSS_CALL.search(name.rsplit(".", 1)[-1])
+        )
+        inputs = NO_TAINT
+        for a in args:
+            inputs = _combine(inputs, a)
+        model_args = frozenset(
+            k
+            for a in call.args
+            if (k := key_of(a.value)) is not None and k in self.facts.module_keys
+        )
+        if lossy:
+            return Taint(
+                inputs.models | model_args,
+                inputs.graph,
+                True,
+                inputs.no_grad_origin if inputs.graph is False else None,
+            )
+        if method is not None and receiver.graph:
+            return Taint(receiver.models | inputs.models, True, receiver.lossy)
+        if qualified is not None and qualified.startswith("torch.") and inputs.graph:
+            return Taint(inputs.models, True, False)
+        if any(kw.keyword and kw.keyword.value == "requires_grad" for kw in call.args):
+            return Taint(graph=True)
+        return Taint(inputs.models | model_args)
+
+    # -- the PyTorch calls that matter ----------------------------------------------------
+    def mode_switch(self, call: cst.Call, method: str, key: str, state: State) -> bool:
+        if key not in self.facts.module_keys:
+            return False
+        if call.args:
+            arg = call.args[0]
+            if len(call.args) != 1 or (arg.keyword is not None and arg.keyword.value != "mode"):
+                return False
+            if method == "eval":
+                self.record(
+                    ev.Syntax(call, self.flow, (), self.loop_nodes(), kind="eval-with-argument")
+                )
+                return True
+        origin = Origin(call)
+        values: frozenset[ModeVal]
+        if method == "eval":
+            values = frozenset({ModeVal(Mode.EVAL, origin)})
+        else:
+            values = self.train_argument(call, origin, state)
+        self.set_mode(key, values, state)
+        self.record(ev.ModeSwitch(call, self.flow, (), self.loop_nodes(), key=key, modes=values))
+        return True
+
+    def train_argument(self, call: cst.Call, origin: Origin, state: State) -> frozenset[ModeVal]:
+        if not call.args:
+            return frozenset({ModeVal(Mode.TRAIN, origin)})
+        arg = call.args[0].value
+        flag = _literal_bool(arg)
+        if flag is not None:
+            return frozenset({ModeVal(Mode.TRAIN if flag else Mode.EVAL, origin)})
+        taint = self.peek_taint(arg, state) if key_of(arg) else NO_TAINT
+        if isinstance(arg, cst.Attribute) and arg.attr.value == "training":
+            k = key_of(arg.value)
+            if k is not None:
+                return state.modes.get(k, self.default_mode)
+        if taint.snapshot_of is not None:
+            return INPUT_MODE
+        polarity = True
+        inner = arg
+        if isinstance(arg, cst.UnaryOperation) and isinstance(arg.operator, cst.Not):
+            polarity = False
+            inner = arg.expression
+        text = self.guard_of(inner)
+        if text is None:
+            return frozenset({ModeVal(Mode.TRAIN, origin), ModeVal(Mode.EVAL, origin)})
+        return frozenset(
+            {
+                ModeVal(Mode.TRAIN, origin, frozenset({(text, polarity)})),
+                ModeVal(Mode.EVAL, origin, frozenset({(text, not polarity)})),
+            }
+        )
+
+    def set_mode(self, key: str, values: frozenset[ModeVal], state: State) -> None:
+        for k in list(state.modes):
+            if k != key and is_within(k, key):
+                state.modes[k] = values
+        state.modes[key] = values
+
+    def mode_of(self, key: str, state: State) -> frozenset[ModeVal]:
+        if key in state.modes:
+            return state.modes[key]
+        parent = key
+        while "." in parent:
+            parent = parent.rsplit(".", 1)[0]
+            if parent in state.modes:
+                return state.modes[parent]
+        if self.info is not None and not self._summary_key(key):
+            return UNKNOWN_MODE
+        return self.default_mode
+
+    def forward(self, call: cst.Call, key: str, args: list[Taint], state: State) -> Taint:
+        region, evaluation, is_body = self.region_of_forward(state)
+        self.record(
+            ev.Forward(
+                call,
+                self.flow,
+                (),
+                self.loop_nodes(),
+                key=key,
+                modes=self.mode_of(key, state),
+                grad=state.grad,
+                region=region,
+                evaluation=evaluation,
+                region_is_body=is_body,
+            )
+        )
+        enabled = any(g.enabled is not False for g in state.grad)
+        no_grad_origin = None
+        if not enabled:
+            origins = {g.origin for g in state.grad}
+            no_grad_origin = next(iter(origins)) if len(origins) == 1 else None
+        models = frozenset({key})
+        for a in args:
+            models |= a.models
+        return Taint(models, enabled and key not in self.facts.frozen, False, no_grad_origin)
+
+    def region_of_forward(self, state: State) -> tuple[cst.CSTNode, bool, bool]:
+        """The statement an evaluation fix acts on, and whether this forward is evaluation."""
+        stack = self.stmt_stack
+        root = stack[-1]
+        i = len(stack) - 1
+        while i > 0:
+            parent = stack[i - 1]
+            if not isinstance(parent, COMPOUND_REGION):
+                break
+            if self.file.contains_training(parent, self.info):
+                break
+            root = parent
+            i -= 1
+        innermost_loop = self.loops[-1].node if self.loops else None
+        grad_off = all(g.enabled is False for g in state.grad)
+        if innermost_loop is not None:
+            evaluation = not self.file.contains_training(innermost_loop, self.info)
+        elif self.info is not None:
+            evaluation = not self.file.contains_training(self.info.node, self.info)
+        else:
+            evaluation = grad_off
+        evaluation = evaluation or grad_off
+        return root, evaluation, i == 0
+
+    def training_step(self, call: cst.Call, kind: str, loss: Taint, state: State) -> None:
+        self.flow.trains = True
+        models = {k for k in loss.models if k in self.facts.module_keys}
+        if kind == "backward":
+            self.record(ev.Backward(call, self.flow, (), self.loop_nodes(), loss=loss))
+            for opt in self.facts.optimizer_cover:
+                state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, Origin(call))})
+            for opt in self.facts.step_receivers | self.facts.zero_receivers:
+                if self.facts.is_optimizer_key(opt):
+                    state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, Origin(call))})
+        self.record_training(call, kind, models, state)
+
+    def record_training(self, call: cst.Call, kind: str, models: set[str], state: State) -> None:
+        trained = {
+            k: self.mode_of(k, state)
+            for k in models
+            if k not in self.facts.frozen
+        }
+        if trained:
+            self.record(
+                ev.Train(call, self.flow, (), self.loop_nodes(), kind=kind, models=trained)
+            )
+
+    def optimizer_step(self, call: cst.Call, receiver_key: str | None, state: State) -> None:
+        optimizer = receiver_key
+        if not self.facts.is_optimizer_key(optimizer):
+            if call.args and self.facts.is_optimizer_key(key_of(call.args[0].value)):
+                optimizer = key_of(call.args[0].value)  # scaler.step(optimizer)
+            else:
+                return
+        assert optimizer is not None
+        self.flow.trains = True
+        closure = bool(call.args) and optimizer == receiver_key
+        self.record(
+            ev.Step(
+                call,
+                self.flow,
+                (),
+                self.loop_nodes(),
+                optimizer=optimizer,
+                grads=state.grads.get(optimizer, frozenset({GradsVal(GradsState.OTHER)})),
+                closure=closure,
+            )
+        )
+        state.grads[optimizer] = frozenset({GradsVal(GradsState.OTHER)})
+        self.record_training(call, "step", self.facts.covered_by(optimizer), state)
+
+    def clear(self, call: cst.Call, key: str, state: State) -> None:
+        self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=key))
+        if self.facts.is_optimizer_key(key):
+            targets = [key]
+        else:
+            targets = self.facts.optimizers_covering(key)
+        for opt in targets:
+            old = state.grads.get(opt, frozenset({GradsVal(GradsState.OTHER)}))
+            state.grads[opt] = frozenset(
+                GradsVal(GradsState.CLEARED, Origin(call))
+                if v.state is not GradsState.OTHER
+                else v
+                for v in old
+            )
+
+    # -- calls to the file's own functions ------------------------------------------------
+    def apply_summary(
+        self, call: cst.Call, callee: FunctionInfo, args: list[Taint], state: State
+    ) -> Taint:
+        flow = self.file.flow_of(callee)
+        if flow is None:
+            return NO_TAINT
+        flow.called = True
+        mapping = self.bind(call, callee)
+
+        def to_caller(key: str) -> str | None:
+            root_end = len(key)
+            for i, c in enumerate(key):
+                if c in ".[":
+                    root_end = i
+                    break
+            root, rest = key[:root_end], key[root_end:]
+            if root in mapping:
+                target = mapping[root]
+                return None if target is None else target + rest
+            if root in callee.params:
+                return None
+            return key  # a global, the same name here
+
+        def resolve_modes(key: str, vals: frozenset[ModeVal]) -> frozenset[ModeVal]:
+            caller_key = to_caller(key)
+            out: set[ModeVal] = set()
+            for v in vals:
+                if v.mode is Mode.INPUT:
+                    if caller_key is None:
+                        out.add(ModeVal(Mode.UNKNOWN))
+                    else:
+                        out |= self.mode_of(caller_key, state)
+                elif v.origin is not None:
+                    out.add(ModeVal(v.mode, v.origin.through(call)))
+                else:
+                    out.add(ModeVal(v.mode))
+            return frozenset(out)
+
+        def resolve_grad(vals: frozenset[GradVal]) -> frozenset[GradVal]:
+            out: set[GradVal] = set()
+            for g in vals:
+                if g.enabled is None:
+                    out |= state.grad
+                else:
+                    out.add(GradVal(g.enabled, g.origin.through(call) if g.origin else None))
+            return frozenset(out)
+
+        loops = self.loop_nodes()
+        for e in flow.caller_dependent():
+            via = (call, *e.via)
+            if isinstance(e, ev.Forward):
+                caller_key = to_caller(e.key)
+                if caller_key is None:
+                    continue
+                self.record(
+                    ev.Forward(
+                        e.node,
+                        e.site,
+                        via,
+                        loops,
+                        key=caller_key,
+                        modes=resolve_modes(e.key, e.modes),
+                        grad=resolve_grad(e.grad),
+                        region=e.region,
+                        evaluation=e.evaluation,
+                        region_is_body=e.region_is_body,
+                    )
+                )
+            elif isinstance(e, ev.Train):
+                models = {}
+                for k, vals in e.models.items():
+                    ck = to_caller(k)
+                    if ck is not None:
+                        models[ck] = resolve_modes(k, vals)
+                if models:
+                    self.record(ev.Train(e.node, e.site, via, loops, kind=e.kind, models=models))
+            elif isinstance(e, ev.Step):
+                opt = to_caller(e.optimizer)
+                if opt is not None:
+                    self.record(
+                        ev.Step(e.node, e.site, via, loops, optimizer=opt, grads=e.grads,
+                                closure=e.closure)
+                    )
+            elif isinstance(e, ev.Clear):
+                ck = to_caller(e.key) if e.key else None
+                self.record(ev.Clear(e.node, e.site, via, loops, key=ck))
+            elif isinstance(e, ev.Backward):
+                self.record(ev.Backward(e.node, e.site, via, loops, loss=e.loss))
+        # the callee's effect on modes and grad mode
+        for key, vals in flow.exit_modes.items():
+            caller_key = to_caller(key)
+            if caller_key is not None:
+                self.set_mode(caller_key, resolve_modes(key, vals), state)
+        if flow.exit_grad is not None:
+            state.grad = resolve_grad(flow.exit_grad)
+        if flow.trains:
+            self.flow.trains = True
+            for opt in list(state.grads):
+                state.grads[opt] = frozenset({GradsVal(GradsState.OTHER)})
+        models = frozenset(m for k in flow.returns.models if (m := to_caller(k)) is not None)
+        r = flow.returns
+        return Taint(models, r.graph, r.lossy)
+
+    def bind(self, call: cst.Call, callee: FunctionInfo) -> dict[str, str | None]:
+        """Callee parameter (and ``self``) -> the caller's access path for it."""
+        params = list(callee.params)
+        mapping: dict[str, str | None] = {}
+        is_method = callee.cls is not None and params and params[0] in {"self", "cls"}
+        if is_method:
+            func = call.func
+            receiver = func.value if isinstance(func, cst.Attribute) else None
+            if isinstance(receiver, cst.Call):  # super().method()
+                mapping[params[0]] = "self"
+            else:
+                mapping[params[0]] = key_of(receiver) if receiver is not None else None
+            params = params[1:]
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        for name, arg in zip(params, positional, strict=False):
+            mapping[name] = key_of(arg.value)
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in callee.params:
+                mapping[arg.keyword.value] = key_of(arg.value)
+        for name in callee.params:
+            mapping.setdefault(name, None)
+        return mapping
+
+    # -- conditions ------------------------------------------------------------------------
+    def guard_of(self, test: cst.BaseExpression) -> str | None:
+        """A branch condition that later branches can be correlated with (no calls in it)."""
+        if any(True for _ in calls_in(test)):
+            return None
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return None
+        return code_of(test).strip()
+
+    def refine(self, state: State, guard: str | None, polarity: bool) -> State:
+        out = state.copy()
+        if guard is None:
+            return out
+        contrary = (guard, not polarity)
+        for key, vals in state.modes.items():
+            kept = frozenset(v for v in vals if contrary not in v.guards)
+            if kept:
+                out.modes[key] = kept
+        kept_grad = frozenset(g for g in state.grad if contrary not in g.guards)
+        if kept_grad:
+            out.grad = kept_grad
+        return out
+
+    def tag(self, out: State, before: State, guard: Guard) -> None:
+        if not out.reachable:
+            return
+        for key, vals in out.modes.items():
+            old = before.modes.get(key, frozenset())
+            if vals != old:
+                out.modes[key] = frozenset(
+                    v if v in old else ModeVal(v.mode, v.origin, v.guards | {guard}) for v in vals
+                )
+        if out.grad != before.grad:
+            out.grad = frozenset(
+                g if g in before.grad else GradVal(g.enabled, g.origin, g.guards | {guard})
+                for g in out.grad
+            )
+
+    def strip_guards(self, name: str, state: State) -> None:
+        def touches(guards: frozenset[Guard]) -> bool:
+            return any(name in _guard_names(text) for text, _ in guards)
+
+        for key, vals in list(state.modes.items()):
+            if any(touches(v.guards) for v in vals):
+                state.modes[key] = frozenset(
+                    ModeVal(v.mode, v.origin) if touches(v.guards) else v for v in vals
+                )
+        if any(touches(g.guards) for g in state.grad):
+            state.grad = frozenset(
+                GradVal(g.enabled, g.origin) if touches(g.guards) else g for g in state.grad
+            )
+
+    def snapshot_test(self, test: cst.BaseExpression, state: State) -> tuple[str, bool] | None:
+        polarity = True
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            polarity = False
+            test = test.expression
+        if isinstance(test, cst.Name):
+            taint = state.vars.get(test.value)
+            if taint is not None and taint.snapshot_of is not None:
+                return taint.snapshot_of, polarity
+        return None
+
+    def restore_snapshot(self, out: State, key: str, mode: Mode, before: State) -> None:
+        """In ``if was_training: model.train()``, train mode on that path is the entry mode."""
+        if not out.reachable:
+            return
+        vals = out.modes.get(key)
+        if vals is None:
+            return
+        out.modes[key] = frozenset(ModeVal(Mode.INPUT) if v.mode is mode else v for v in vals)
+
+    def grad_context(self, expr: cst.BaseExpression, state: State) -> frozenset[GradVal] | None:
+        if isinstance(expr, cst.IfExp):
+            a = self.grad_context(expr.body, state)
+            b = self.grad_context(expr.orelse, state)
+            if a is None and b is None:
+                return None
+            return (a or state.grad) | (b or state.grad)
+        if not isinstance(expr, cst.Call):
+            return None
+        name = self.facts.imports.resolve(expr.func)
+        if name is None or name not in api.GRAD_CONTEXTS:
+            return None
+        origin = Origin(expr)
+        if name in api.NO_GRAD:
+            if name in api.INFERENCE_MODE and expr.args:
+                flag = _literal_bool(expr.args[0].value)
+                if flag is False:
+                    return state.grad
+            return frozenset({GradVal(False, origin)})
+        if name in api.ENABLE_GRAD:
+            return frozenset({GradVal(True, origin)})
+        if not expr.args:
+            return None
+        arg = expr.args[0].value
+        flag = _literal_bool(arg)
+        if flag is not None:
+            return frozenset({GradVal(flag, origin)})
+        guard = self.guard_of(arg)
+        if guard is None:
+            return frozenset({GradVal(True, origin), GradVal(False, origin)})
+        return frozenset(
+            {
+                GradVal(True, origin, frozenset({(guard, True)})),
+                GradVal(False, origin, frozenset({(guard, False)})),
+            }
+        )
+
+    # -- syntax-level mistakes ---------------------------------------------------------------
+    def check_bare_mode_switch(self, expr: cst.BaseExpression) -> None:
+        if isinstance(expr, cst.Attribute) and expr.attr.value in {"eval", "train"}:
+            self.record(
+                ev.Syntax(expr, self.flow, (), self.loop_nodes(), kind="uncalled-mode-switch")
+            )
+
+    def check_uncalled_grad_context(self, expr: cst.BaseExpression) -> None:
+        name = self.facts.imports.resolve(expr)
+        if name in api.GRAD_CONTEXTS:
+            self.record(
+                ev.Syntax(
+                    expr, self.flow, (), self.loop_nodes(), kind="grad-context-not-called",
+                    detail=name,
+                )
+            )
+
+
+def _dead() -> State:
+    s = State()
+    s.reachable = False
+    return s
+
+
+def _combine(a: Taint, b: Taint) -> Taint:
+    if a is NO_TAINT:
+        return b
+    if b is NO_TAINT:
+        return a
+    origin = a.no_grad_origin if a.no_grad_origin == b.no_grad_origin else None
+    if a.no_grad_origin is not None and not b.graph and b.no_grad_origin is None and not b.models:
+        origin = a.no_grad_origin
+    if b.no_grad_origin is not None and not a.graph and a.no_grad_origin is None and not a.models:
+        origin = b.no_grad_origin
+    return Taint(a.models | b.models, a.graph or b.graph, a.lossy or b.lossy, origin)
+
+
+def _literal_bool(node: cst.BaseExpression) -> bool | None:
+    if isinstance(node, cst.Name) and node.value in {"True", "False"}:
+        return node.value == "True"
+    return None
+
+
+def _is_backward_helper(func: cst.BaseExpression) -> bool:
+    """``accelerator.backward(loss)``, ``fabric.backward(loss)``, ``self.manual_backward(loss)``."""
+    if not isinstance(func, cst.Attribute):
+        return False
+    if func.attr.value == "manual_backward":
+        return True
+    receiver = key_of(func.value)
+    return receiver is not None and receiver.rsplit(".", 1)[-1] in {
+        "accelerator",
+        "fabric",
+        "engine",
+        "model_engine",
+        "deepspeed_engine",
+        "trainer",
+    }
+
+
+_GUARD_NAME_CACHE: dict[str, frozenset[str]] = {}
+
+
+def _guard_names(text: str) -> frozenset[str]:
+    cached = _GUARD_NAME_CACHE.get(text)
+    if cached is None:
+        import re
+
+        cached = frozenset(re.findall(r"[A-Za-z_]\w*", text))
+        if len(_GUARD_NAME_CACHE) > 10000:
+            _GUARD_NAME_CACHE.clear()
+        _GUARD_NAME_CACHE[text] = cached
+    return cached
+
+
+def _target_names(node: cst.BaseExpression) -> list[str]:
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, cst.Tuple | cst.List):
+        out: list[str] = []
+        for el in node.elements:
+            out.extend(_target_names(el.value))
+        return out
+    if isinstance(node, cst.StarredElement):
+        return _target_names(node.value)
+    return []
+
+
+def _walk_statements(stmts: Iterable[cst.BaseStatement]) -> Iterable[cst.CSTNode]:
+    from torchmode.engine.facts import _nested_blocks
+
+    stack = list(stmts)
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if not isinstance(stmt, cst.FunctionDef | cst.ClassDef | cst.SimpleStatementLine):
+            stack.extend(_nested_blocks(stmt))

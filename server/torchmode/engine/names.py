@@ -1,0 +1,116 @@
+"""Name resolution from the import table, and access-path keys of expressions.
+
+One pass over the import statements maps local names to qualified names
+(``import torch as T`` -> ``T`` means ``torch``; ``from torch import no_grad as ng`` -> ``ng``
+means ``torch.no_grad``). This replaces libcst's scope analysis, which costs seconds on large
+files, and is all the rules need: they ask "does this expression mean ``torch.no_grad``?".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a chain of names, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _dotted_import_name(node: cst.Attribute | cst.Name) -> str:
+    name = dotted(node)
+    assert name is not None
+    return name
+
+
+class ImportTable:
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+
+    def add_statement(self, stmt: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(stmt, cst.Import):
+            for alias in stmt.names:
+                full = _dotted_import_name(alias.name)
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.names[alias.asname.name.value] = full
+                else:
+                    top = full.split(".")[0]
+                    self.names[top] = top
+            return
+        if stmt.relative or stmt.module is None:
+            return
+        module = _dotted_import_name(stmt.module)
+        if isinstance(stmt.names, cst.ImportStar):
+            self.names.setdefault("*" + module, module)
+            return
+        for alias in stmt.names:
+            if not isinstance(alias.name, cst.Name):
+                continue
+            local = alias.name.value
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.names[local] = f"{module}.{alias.name.value}"
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        """The qualified name an expression stands for, if it starts with an imported name."""
+        name = dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        full = self.names.get(head)
+        if full is None:
+            if "*torch" in self.names or "*torch.nn" in self.names:
+                return None
+            return None
+        return f"{full}.{rest}" if rest else full
+
+    def local_name_for(self, qualified: str) -> str | None:
+        """How this file can spell ``qualified`` (e.g. ``torch.no_grad`` -> ``T.no_grad``)."""
+        for local, full in self.names.items():
+            if local.startswith("*"):
+                continue
+            if full == qualified:
+                return local
+        for local, full in self.names.items():
+            if not local.startswith("*") and qualified.startswith(full + "."):
+                return local + qualified[len(full) :]
+        return None
+
+    def imports_any(self, prefixes: Iterable[str]) -> bool:
+        prefixes = tuple(prefixes)
+        return any(full.startswith(prefixes) for full in self.names.values())
+
+
+def key_of(node: cst.BaseExpression) -> str | None:
+    """An access path naming a value: ``model``, ``self.model``, ``self.models['G']``."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = key_of(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        base = key_of(node.value)
+        index = node.slice[0].slice
+        if base and isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+            return f"{base}[{index.value.value}]"
+    return None
+
+
+def root_of(key: str) -> str:
+    for i, c in enumerate(key):
+        if c in ".[":
+            return key[:i]
+    return key
+
+
+def is_within(key: str, parent: str) -> bool:
+    """``self.model.encoder`` is within ``self.model`` (a submodule follows its parent's mode)."""
+    return key == parent or key.startswith((parent + ".", parent + "["))

@@ -1,0 +1,197 @@
+"""What the analysis knows of PyTorch's and its ecosystem's APIs, by qualified name."""
+
+from __future__ import annotations
+
+import re
+
+NO_GRAD = frozenset(
+    {
+        "torch.no_grad",
+        "torch.autograd.no_grad",
+        "torch.autograd.grad_mode.no_grad",
+        "torch.inference_mode",
+        "torch.autograd.inference_mode",
+        "torch.autograd.grad_mode.inference_mode",
+    }
+)
+ENABLE_GRAD = frozenset(
+    {"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"}
+)
+SET_GRAD_ENABLED = frozenset(
+    {
+        "torch.set_grad_enabled",
+        "torch.autograd.set_grad_enabled",
+        "torch.autograd.grad_mode.set_grad_enabled",
+    }
+)
+INFERENCE_MODE = frozenset(
+    {
+        "torch.inference_mode",
+        "torch.autograd.inference_mode",
+        "torch.autograd.grad_mode.inference_mode",
+    }
+)
+GRAD_CONTEXTS = NO_GRAD | ENABLE_GRAD | SET_GRAD_ENABLED
+
+MODULE_BASES = frozenset(
+    {
+        "torch.nn.Module",
+        "torch.nn.modules.module.Module",
+        "torch.nn.Sequential",
+        "torch.nn.ModuleList",
+        "torch.nn.ModuleDict",
+        "pytorch_lightning.LightningModule",
+        "lightning.LightningModule",
+        "lightning.pytorch.LightningModule",
+        "transformers.PreTrainedModel",
+    }
+)
+LIGHTNING_BASES = frozenset(
+    {
+        "pytorch_lightning.LightningModule",
+        "pytorch_lightning.core.LightningModule",
+        "pytorch_lightning.core.module.LightningModule",
+        "lightning.LightningModule",
+        "lightning.pytorch.LightningModule",
+        "lightning.pytorch.core.LightningModule",
+        "lightning.fabric.LightningModule",
+    }
+)
+FRAMEWORK_TRAINER_BASES = frozenset(
+    {
+        "transformers.Trainer",
+        "transformers.Seq2SeqTrainer",
+        "transformers.trainer.Trainer",
+        "trl.SFTTrainer",
+        "trl.DPOTrainer",
+        "pytorch_lightning.Callback",
+        "lightning.pytorch.Callback",
+        "lightning.Callback",
+    }
+)
+
+OPTIMIZER_NAMES = frozenset(
+    {
+        "SGD",
+        "Adam",
+        "AdamW",
+        "Adamax",
+        "Adadelta",
+        "Adagrad",
+        "SparseAdam",
+        "ASGD",
+        "LBFGS",
+        "NAdam",
+        "RAdam",
+        "RMSprop",
+        "Rprop",
+        "Adafactor",
+        "Lion",
+        "LAMB",
+        "Lamb",
+        "AdaBelief",
+        "AdamW8bit",
+        "Adam8bit",
+        "FusedAdam",
+        "Muon",
+    }
+)
+OPTIMIZER_FACTORIES = re.compile(r"(^|\.)(create_optimizer\w*|build_optimizer\w*|get_optimizer\w*)$")
+OPTIMIZER_KEY = re.compile(r"(^|[._])(opt|optim|optimizer|optimiser)(s?)($|[._\[\d])|(^|\.)opt_?[A-Za-z]$")
+
+MODULE_FACTORIES = re.compile(
+    r"^(torch\.nn\.(?!functional)[A-Z]\w*"
+    r"|torchvision\.models\.\w+"
+    r"|torchvision\.models\.\w+\.\w+"
+    r"|timm\.create_model"
+    r"|transformers\.\w*(Model|For\w+)(\.from_pretrained|\.from_config)?"
+    r"|torch\.hub\.load)$"
+)
+LOSS_CLASS = re.compile(r"^torch\.nn\.\w*Loss$")
+LOSS_CALL = re.compile(r"(loss|criterion|crit|cost)", re.IGNORECASE)
+LOSS_FUNCTIONAL = re.compile(
+    r"^torch\.nn\.functional\.(\w*loss\w*|cross_entropy|binary_cross_entropy\w*|nll_loss|"
+    r"kl_div|mse_loss|l1_loss|smooth_l1_loss|huber_loss|cosine_embedding_loss|"
+    r"margin_ranking_loss|triplet_margin_loss|ctc_loss|poisson_nll_loss|gaussian_nll_loss)$"
+)
+
+# Methods returning the module itself: the result is the same module, same mode.
+MODULE_IDENTITY_METHODS = frozenset(
+    {
+        "to",
+        "cuda",
+        "cpu",
+        "float",
+        "half",
+        "double",
+        "bfloat16",
+        "train",
+        "eval",
+        "requires_grad_",
+        "to_empty",
+        "share_memory",
+        "type",
+        "xpu",
+        "mps",
+    }
+)
+# Tensor methods whose result carries no autograd graph.
+GRAPH_CUTTERS = frozenset(
+    {
+        "item",
+        "detach",
+        "detach_",
+        "tolist",
+        "numpy",
+        "argmax",
+        "argmin",
+        "argsort",
+        "long",
+        "int",
+        "bool",
+        "byte",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "sign",
+        "round",
+        "floor",
+        "ceil",
+        "nonzero",
+        "count_nonzero",
+        "size",
+        "dim",
+        "numel",
+        "isnan",
+        "isinf",
+        "isfinite",
+        "all",
+        "any",
+        "data",
+    }
+)
+GRAPH_CUTTING_FUNCTIONS = frozenset(
+    {"float", "int", "bool", "len", "str", "round", "print", "isinstance", "repr"}
+)
+# Framework hooks run by the framework in eval mode under no_grad, or with automatic
+# optimisation (zero_grad/backward/step done by the framework).
+FRAMEWORK_HOOKS = re.compile(
+    r"^(training_step|validation_step|test_step|predict_step|"
+    r"(on_)?(validation|test|predict|train)_(epoch|batch)_(start|end)|"
+    r"validation_epoch_end|test_epoch_end|training_epoch_end|configure_optimizers|"
+    r"prediction_step|compute_loss|evaluation_loop|prediction_loop|training_step_end)$"
+)
+EVAL_FUNCTION = re.compile(
+    r"^_*(eval|evaluate|evaluation|evaluate_\w+|eval_\w+|validate|validation|validate_\w+|"
+    r"valid|valid_\w+|val|val_\w+|test|test_\w+|testing|predict|predict_\w+|prediction|"
+    r"inference|infer|infer_\w+|run_inference|run_eval\w*|run_val\w*|run_test\w*|"
+    r"estimate_loss|compute_metrics|score|sample|generate)$"
+)
+NOT_OPTIMIZER_KEY = re.compile(
+    r"(sched|scheduler|lr_|scaler|ema|env|environment|swa|warmup|progress|pbar|bar|"
+    r"profiler|prof|writer|logger|step_fn|accelerator|trainer|engine|stepper)",
+    re.IGNORECASE,
+)

@@ -1,0 +1,194 @@
+"""The abstract values of the flow analysis.
+
+A module's mode and the grad mode are sets of possibilities, each remembering where it was set
+(so messages can name the line) and, optionally, the branch condition it holds under (so
+``if phase == "train": model.train() else: model.eval()`` followed by
+``if phase == "train": loss.backward()`` is understood as one decision, not two).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import libcst as cst
+
+Guard = tuple[str, bool]  # (condition source text, polarity)
+
+
+class Mode(Enum):
+    TRAIN = "train"
+    EVAL = "eval"
+    INPUT = "input"  # whatever the mode was when the function was entered
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, eq=False)
+class Origin:
+    """Where a value was set: a node, reached through a chain of calls (``via``)."""
+
+    node: cst.CSTNode
+    via: Origin | None = None
+    constructed: bool = False  # a freshly built module: train mode by construction
+
+    def __hash__(self) -> int:
+        return hash((id(self.node), self.via))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Origin)
+            and self.node is other.node
+            and self.via == other.via
+            and self.constructed == other.constructed
+        )
+
+    def through(self, call: cst.CSTNode) -> Origin:
+        """The same origin seen from a caller: ``call`` is the outermost call site."""
+        if self.via is None:
+            return Origin(self.node, Origin(call), self.constructed)
+        return Origin(self.node, self.via.through(call), self.constructed)
+
+    @property
+    def outermost(self) -> cst.CSTNode:
+        return self.via.outermost if self.via is not None else self.node
+
+    def chain(self) -> list[cst.CSTNode]:
+        """Call sites from the outermost inwards, then the node itself."""
+        nodes: list[cst.CSTNode] = []
+        o: Origin | None = self
+        while o is not None:
+            nodes.append(o.node)
+            o = o.via
+        # self.node is innermost; vias are progressively outer call sites
+        return list(reversed(nodes[1:])) + [nodes[0]]
+
+
+@dataclass(frozen=True)
+class ModeVal:
+    mode: Mode
+    origin: Origin | None = None
+    guards: frozenset[Guard] = frozenset()
+
+
+@dataclass(frozen=True)
+class GradVal:
+    enabled: bool | None  # None: as on function entry
+    origin: Origin | None = None
+    guards: frozenset[Guard] = frozenset()
+
+
+INPUT_MODE = frozenset({ModeVal(Mode.INPUT)})
+UNKNOWN_MODE = frozenset({ModeVal(Mode.UNKNOWN)})
+GRAD_ON = frozenset({GradVal(True)})
+GRAD_INPUT = frozenset({GradVal(None)})
+
+
+@dataclass(frozen=True)
+class Taint:
+    """What a local value was computed from: enough to tell a loss from a metric."""
+
+    models: frozenset[str] = frozenset()  # modules whose forward fed this value
+    graph: bool = False  # may carry an autograd graph
+    lossy: bool = False  # a loss value (named or computed like one)
+    no_grad_origin: Origin | None = None  # computed entirely with gradients disabled here
+    snapshot_of: str | None = None  # holds ``<key>.training`` read on function entry
+    params_of: frozenset[str] = frozenset()  # holds parameters of these modules
+    node: cst.CSTNode | None = None  # the assignment that produced it
+
+    def join(self, other: Taint) -> Taint:
+        if self == other:
+            return self
+        return Taint(
+            self.models | other.models,
+            self.graph or other.graph,
+            self.lossy or other.lossy,
+            self.no_grad_origin
+            if self.no_grad_origin is not None and self.no_grad_origin == other.no_grad_origin
+            else None,
+            self.snapshot_of if self.snapshot_of == other.snapshot_of else None,
+            self.params_of | other.params_of,
+            self.node if self.node is other.node else None,
+        )
+
+
+NO_TAINT = Taint()
+
+
+class GradsState(Enum):
+    """Per optimizer: what happened to the gradients last."""
+
+    FRESH = "fresh"  # backward() ran since the last clear
+    CLEARED = "cleared"  # zero_grad() ran after a backward()
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class GradsVal:
+    state: GradsState
+    origin: Origin | None = None  # the zero_grad (CLEARED) or backward (FRESH)
+
+
+@dataclass
+class State:
+    modes: dict[str, frozenset[ModeVal]] = field(default_factory=dict)
+    grad: frozenset[GradVal] = GRAD_ON
+    vars: dict[str, Taint] = field(default_factory=dict)
+    grads: dict[str, frozenset[GradsVal]] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    reachable: bool = True
+
+    def copy(self) -> State:
+        return State(
+            dict(self.modes),
+            self.grad,
+            dict(self.vars),
+            dict(self.grads),
+            dict(self.aliases),
+            self.reachable,
+        )
+
+    def same_as(self, other: State) -> bool:
+        return (
+            self.reachable == other.reachable
+            and self.modes == other.modes
+            and self.grad == other.grad
+            and self.vars == other.vars
+            and self.grads == other.grads
+            and self.aliases == other.aliases
+        )
+
+
+def join_states(states: list[State], default_mode: frozenset[ModeVal]) -> State:
+    live = [s for s in states if s.reachable]
+    if not live:
+        dead = State()
+        dead.reachable = False
+        return dead
+    if len(live) == 1:
+        return live[0].copy()
+    out = live[0].copy()
+    for s in live[1:]:
+        for key in out.modes.keys() | s.modes.keys():
+            a = out.modes.get(key, default_mode)
+            b = s.modes.get(key, default_mode)
+            out.modes[key] = a | b if a != b else a
+        out.grad = out.grad | s.grad
+        for name in out.vars.keys() | s.vars.keys():
+            a_t = out.vars.get(name)
+            b_t = s.vars.get(name)
+            if a_t is None or b_t is None:
+                t = a_t or b_t
+                assert t is not None
+                # Unassigned on one path: keep what it may be, never "definitely".
+                out.vars[name] = Taint(
+                    t.models, t.graph, t.lossy, None, None, t.params_of, t.node
+                )
+            else:
+                out.vars[name] = a_t.join(b_t)
+        for key in out.grads.keys() | s.grads.keys():
+            other = frozenset({GradsVal(GradsState.OTHER)})
+            out.grads[key] = out.grads.get(key, other) | s.grads.get(key, other)
+        for name in list(out.aliases):
+            if s.aliases.get(name) != out.aliases[name]:
+                del out.aliases[name]
+    return out

@@ -1,0 +1,122 @@
+"""Fast iteration over the parts of expressions that matter (calls, names).
+
+libcst's visitors visit every node, whitespace included; the analysis only needs the
+expressions, so it walks them directly and falls back to ``children`` for rare node types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+_LEAVES = (
+    cst.Name,
+    cst.Integer,
+    cst.Float,
+    cst.Imaginary,
+    cst.SimpleString,
+    cst.Ellipsis,
+)
+
+
+def sub_expressions(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Direct sub-expressions of an expression, in evaluation order."""
+    if isinstance(node, _LEAVES):
+        return
+    if isinstance(node, cst.Call):
+        yield node.func
+        for arg in node.args:
+            yield arg.value
+    elif isinstance(node, cst.Attribute):
+        yield node.value
+    elif isinstance(node, cst.Subscript):
+        yield node.value
+        for el in node.slice:
+            s = el.slice
+            if isinstance(s, cst.Index):
+                yield s.value
+            elif isinstance(s, cst.Slice):
+                for part in (s.lower, s.upper, s.step):
+                    if part is not None:
+                        yield part
+    elif isinstance(node, cst.BinaryOperation | cst.BooleanOperation):
+        yield node.left
+        yield node.right
+    elif isinstance(node, cst.UnaryOperation):
+        yield node.expression
+    elif isinstance(node, cst.Comparison):
+        yield node.left
+        for target in node.comparisons:
+            yield target.comparator
+    elif isinstance(node, cst.Tuple | cst.List | cst.Set):
+        for el in node.elements:
+            yield el.value
+    elif isinstance(node, cst.Dict):
+        for el in node.elements:
+            if isinstance(el, cst.DictElement):
+                yield el.key
+            yield el.value
+    elif isinstance(node, cst.IfExp):
+        yield node.test
+        yield node.body
+        yield node.orelse
+    elif isinstance(node, cst.Await | cst.Starred):
+        yield node.expression if isinstance(node, cst.Await) else node.value
+    elif isinstance(node, cst.NamedExpr):
+        yield node.value
+    elif isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp):
+        yield from _comp_for(node.for_in)
+        yield node.elt
+    elif isinstance(node, cst.DictComp):
+        yield from _comp_for(node.for_in)
+        yield node.key
+        yield node.value
+    elif isinstance(node, cst.Lambda):
+        return  # its body runs later, if ever
+    elif isinstance(node, cst.ConcatenatedString):
+        yield node.left
+        yield node.right
+    elif isinstance(node, cst.FormattedString):
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringExpression):
+                yield part.expression
+    else:
+        for child in node.children:
+            if isinstance(child, cst.BaseExpression):
+                yield child
+            elif not isinstance(child, cst.BaseParenthesizableWhitespace | cst.BaseLeaf):
+                yield from sub_expressions(child)
+
+
+def _comp_for(comp: cst.CompFor) -> Iterator[cst.CSTNode]:
+    yield comp.iter
+    for cond in comp.ifs:
+        yield cond.test
+    if comp.inner_for_in is not None:
+        yield from _comp_for(comp.inner_for_in)
+
+
+def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
+    """Every call inside an expression, inner calls (arguments, receivers) first."""
+    stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if expanded:
+            yield current  # type: ignore[misc]
+            continue
+        if isinstance(current, cst.Call):
+            stack.append((current, True))
+        children = list(sub_expressions(current))
+        for child in reversed(children):
+            stack.append((child, False))
+
+
+def names_in(node: cst.CSTNode) -> Iterator[str]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            yield current.value
+        else:
+            stack.extend(sub_expressions(current))
