@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 import torchmode.engine
 from torchmode.cli.main import main
 from torchmode.engine import Analysis, SyntaxProblem

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 import torchmode.engine
 
 SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
@@ -146,7 +145,10 @@ def test_sarif_validates_against_the_official_schema(project, run, training):
     assert replacement["insertedContent"]["text"] == "    model.train()\n"
     invocation = run_["invocations"][0]
     assert invocation["executionSuccessful"] is False
-    assert "bad.py:1:12: syntax error" in invocation["toolExecutionNotifications"][0]["message"]["text"]
+    assert (
+        "bad.py:1:12: syntax error"
+        in invocation["toolExecutionNotifications"][0]["message"]["text"]
+    )
 
 
 def test_sarif_without_results_validates(project, run):

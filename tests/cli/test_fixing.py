@@ -6,7 +6,6 @@ import os
 import stat
 
 import pytest
-
 import torchmode.engine
 from torchmode.engine import Analysis
 from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
@@ -52,7 +51,9 @@ def test_overlapping_fixes_wait_for_the_next_round():
     separate = _finding(Range.of(1, 0, 1, 2), "c")
     same_point_a = _finding(Range.of(2, 0, 2, 0), "d")
     same_point_b = _finding(Range.of(2, 0, 2, 0), "e")
-    chosen = compatible_fixes([separate, overlapping, first, same_point_a, same_point_b], unsafe=False)
+    chosen = compatible_fixes(
+        [separate, overlapping, first, same_point_a, same_point_b], unsafe=False
+    )
     assert [f.edits[0].new_text for f in chosen] == ["a", "c", "d"]
 
 

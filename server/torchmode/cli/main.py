@@ -270,7 +270,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _lsp(arguments[1:])
     parser = _parser()
     try:
-        args = parser.parse_args(arguments)
+        args, extra = parser.parse_known_args(arguments)
+        # `check a.py --fix b.py`: argparse leaves paths that follow an option unparsed.
+        if extra and (args.command != "check" or any(e.startswith("-") for e in extra)):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if extra:
+            args.paths.extend(extra)
     except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
         return int(exit_.code or 0)
     commands = {"check": _check, "rule": _rule, "rules": _rules}

@@ -57,6 +57,10 @@ def read_bytes(path: Path) -> bytes:
         raise SourceError(f"cannot read: {error.strerror or error}") from None
 
 
+def _undecodable(encoding: str, error: UnicodeDecodeError) -> str:
+    return f"cannot decode as {encoding}: {error.reason} at byte offset {error.start}"
+
+
 def decode(data: bytes) -> SourceText:
     nul = data.find(b"\0")
     if nul >= 0:
@@ -64,13 +68,16 @@ def decode(data: bytes) -> SourceText:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
+        # detect_encoding also fails on undecodable bytes in the first two lines: say which.
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as decode_error:
+            raise SourceError(_undecodable("utf-8", decode_error)) from None
         raise SourceError(f"bad encoding declaration: {error.msg}") from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
-        raise SourceError(
-            f"cannot decode as {encoding}: {error.reason} at byte offset {error.start}"
-        ) from None
+        raise SourceError(_undecodable(encoding, error)) from None
     except LookupError:
         raise SourceError(f"unknown encoding {encoding!r}") from None
     newline = "\n"
