@@ -1,7 +1,6 @@
 """Bad input: one clear line on stderr naming the file, the other files still checked, exit 2,
-never a traceback. Most run the real engine (whatever state it is in): bad input must be
-handled however the analysis behaves; the syntax-error test uses the fake engine so that
-the CLI's reporting is tested on its own (test_real_engine.py has the real one)."""
+never a traceback. These use the fake engine (conftest.py) so that they test the CLI's own
+handling; test_real_engine.py runs the real engine on syntax errors and deep nesting."""
 
 from __future__ import annotations
 
@@ -10,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import torchmode.cli.source_files as source_files
+
+pytestmark = pytest.mark.usefixtures("fake_engine")
 
 GOOD = "model.train()\nfor batch in loader:\n    step(batch)\n"
 
@@ -27,7 +28,6 @@ def _assert_one_line_about(err: str, path: str) -> str:
     return lines[0]
 
 
-@pytest.mark.usefixtures("fake_engine")
 def test_syntax_error(project, run):
     Path("bad.py").write_text("for x in train:\n    step(x\n")
     code, out, err = _check_with_good_file(run, "bad.py")
@@ -84,20 +84,6 @@ def test_ten_megabyte_file(project, run):
     assert code == 2
     message = _assert_one_line_about(err, "huge.py")
     assert message == "huge.py: too large to check (10.0 MB; the limit is 5 MB)"
-
-
-def test_deep_nesting(project, run):
-    nested = "x = " + "(" * 500 + "step" + ")" * 500 + "\n"
-    blocks = "".join("    " * i + "if train:\n" for i in range(500)) + "    " * 500 + "step()\n"
-    Path("parens.py").write_text(nested)
-    Path("blocks.py").write_text(blocks)
-    code, _, err = _check_with_good_file(run, "parens.py", "blocks.py")
-    assert "Traceback" not in err
-    # Whether the engine analyses these or reports them, each is one line about its file.
-    assert code in (0, 1, 2)
-    for line in err.splitlines():
-        assert line.startswith(("parens.py:", "blocks.py:")), err
-    assert len(err.splitlines()) <= 2
 
 
 def test_directory_symlink_loop(project, run):

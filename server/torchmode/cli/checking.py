@@ -170,6 +170,10 @@ def _unified_diff(before: str, after: str, name: str) -> str:
     )
 
 
+def _syntax_error(message: str) -> str:
+    return message if message.lower().startswith("syntax error") else f"syntax error: {message}"
+
+
 def _check_python(job: Job, result: FileResult) -> None:
     from torchmode.engine import analyze
 
@@ -181,7 +185,7 @@ def _check_python(job: Job, result: FileResult) -> None:
     if analysis.syntax_error is not None:
         pos = analysis.syntax_error.position
         result.error_location = f"{pos.line + 1}:{pos.character + 1}"
-        result.error = f"syntax error: {analysis.syntax_error.message}"
+        result.error = _syntax_error(analysis.syntax_error.message)
         return
     findings = analysis.findings
     if job.mode.fix or job.mode.diff:
@@ -220,7 +224,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
     if analysis.syntax_error is not None:
         index, pos = combined.to_cell(analysis.syntax_error.position)
         result.error_location = f"cell {numbers[index]}:{pos.line + 1}:{pos.character + 1}"
-        result.error = f"syntax error: {analysis.syntax_error.message}"
+        result.error = _syntax_error(analysis.syntax_error.message)
         return
     if job.mode.fix or job.mode.diff:
         outcome = fix_cells(cells, job.settings, unsafe=job.mode.unsafe)

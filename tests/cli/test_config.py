@@ -1,0 +1,152 @@
+"""[tool.torchmode] loading: values, validation errors, per-file ignores, overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from torchmode.config import (
+    ConfigError,
+    Overrides,
+    config_for,
+    load_config_file,
+    load_settings_for,
+    merge,
+    parse_code_list,
+)
+from torchmode.findings import Severity
+from torchmode.settings import DEFAULT_SETTINGS
+
+
+def _pyproject(directory: Path, body: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "pyproject.toml"
+    path.write_text("[project]\nname = 'x'\n\n[tool.torchmode]\n" + body)
+    return path
+
+
+def test_full_table(tmp_path):
+    _pyproject(
+        tmp_path,
+        'select = ["TM1", "TM201"]\n'
+        'ignore = ["tm103"]\n'
+        'per-file-ignores = { "tests/*" = ["TM201"], "*_eval.py" = ["TM1"] }\n'
+        'severity = { TM101 = "error", TM2 = "info" }\n'
+        'fix-no-grad-with = "inference_mode"\n',
+    )
+    settings = load_settings_for(tmp_path / "train.py")
+    assert settings.select == frozenset({"TM1", "TM201"})
+    assert settings.ignore == frozenset({"TM103"})
+    assert settings.severity["TM101"] is Severity.ERROR
+    assert {settings.severity[c] for c in ("TM201", "TM202", "TM203", "TM204")} == {Severity.INFO}
+    assert settings.fix_no_grad_with == "inference_mode"
+    assert settings.enabled("TM101") and not settings.enabled("TM103")
+    assert not settings.enabled("TM301")
+    tests = load_settings_for(tmp_path / "tests" / "test_x.py")
+    assert tests.ignore == frozenset({"TM103", "TM201"})
+    deep = load_settings_for(tmp_path / "pkg" / "sub" / "model_eval.py")
+    assert deep.ignore == frozenset({"TM103", "TM1"})
+
+
+def test_rule_names_are_accepted(tmp_path):
+    _pyproject(tmp_path, 'ignore = ["loss-keeps-graph"]\n')
+    assert load_settings_for(tmp_path / "a.py").ignore == frozenset({"TM204"})
+
+
+def test_nearest_pyproject_with_the_table_wins(tmp_path):
+    _pyproject(tmp_path, 'ignore = ["TM101"]\n')
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "pyproject.toml").write_text("[project]\nname = 'pkg'\n")
+    _pyproject(tmp_path / "other", 'ignore = ["TM302"]\n')
+    assert load_settings_for(tmp_path / "pkg" / "a.py").ignore == frozenset({"TM101"})
+    assert load_settings_for(tmp_path / "other" / "deep" / "a.py").ignore == frozenset({"TM302"})
+    config = config_for(tmp_path / "pkg" / "a.py")
+    assert config.source == tmp_path / "pyproject.toml"
+
+
+def test_no_configuration_gives_defaults(tmp_path):
+    assert load_settings_for(tmp_path / "a.py") == DEFAULT_SETTINGS
+
+
+def test_edits_to_the_pyproject_are_picked_up(tmp_path):
+    path = _pyproject(tmp_path, 'ignore = ["TM101"]\n')
+    assert load_settings_for(tmp_path / "a.py").ignore == frozenset({"TM101"})
+    path.write_text('[tool.torchmode]\nignore = ["TM102", "TM103"]\n')
+    assert load_settings_for(tmp_path / "a.py").ignore == frozenset({"TM102", "TM103"})
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("selct = []\n", "unknown key 'selct' (known: select, ignore,"),
+        ('select = ["TM999"]\n', ".select: unknown rule code 'TM999'"),
+        ('ignore = "TM101"\n', ".ignore: expected a list of strings"),
+        ('severity = { TM101 = "fatal" }\n', "invalid severity 'fatal' for TM101"),
+        ('severity = { XY1 = "info" }\n', "unknown rule code 'XY1'"),
+        ('fix-no-grad-with = "enable_grad"\n', "fix-no-grad-with: invalid value 'enable_grad'"),
+        ('per-file-ignores = { "tests/*" = ["TM9"] }\n', "unknown rule code 'TM9'"),
+        ("exclude = 3\n", ".exclude: expected a list of strings"),
+        ("select = [\n", "invalid TOML"),
+    ],
+)
+def test_errors_name_the_file_and_the_key(tmp_path, body, message):
+    path = _pyproject(tmp_path, body)
+    with pytest.raises(ConfigError) as raised:
+        load_settings_for(tmp_path / "a.py")
+    assert str(raised.value).startswith(str(path))
+    assert message in str(raised.value)
+
+
+def test_overrides(tmp_path):
+    _pyproject(tmp_path, 'select = ["TM1"]\nignore = ["TM103"]\nseverity = {TM101 = "info"}\n')
+    overrides = Overrides(
+        select=parse_code_list("TM2,TM101", "--select"),
+        ignore=parse_code_list("TM204", "--ignore"),
+        severity={"TM101": Severity.ERROR},
+        fix_no_grad_with="inference_mode",
+    )
+    settings = load_settings_for(tmp_path / "a.py", overrides)
+    assert settings.select == frozenset({"TM2", "TM101"})
+    assert settings.ignore == frozenset({"TM103", "TM204"})
+    assert settings.severity == {"TM101": Severity.ERROR}
+    assert settings.fix_no_grad_with == "inference_mode"
+    assert merge(settings, None) is settings
+
+
+def test_explicit_config_file(tmp_path):
+    standalone = tmp_path / "torchmode.toml"
+    standalone.write_text('ignore = ["TM101"]\n')
+    assert load_config_file(standalone).settings.ignore == frozenset({"TM101"})
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config_file(tmp_path / "missing.toml")
+
+
+def test_cli_reports_config_errors_and_stops(project, run):
+    Path("pyproject.toml").write_text('[tool.torchmode]\nselect = ["TM1"]\ncolour = true\n')
+    Path("a.py").write_text("model.eval()\n")
+    code, out, err = run("check", ".")
+    assert (code, out) == (2, "")
+    assert err.startswith("torchmode: ")
+    assert "pyproject.toml: [tool.torchmode]: unknown key 'colour'" in err
+
+
+def test_cli_config_flag(project, run, fake_engine):
+    Path("train.py").write_text("loss.backward()\nmodel.eval()\n")
+    Path("strict.toml").write_text('ignore = ["TM1"]\n')
+    assert run("check", "train.py")[0] == 1
+    assert run("check", "--config", "strict.toml", "train.py")[0] == 0
+    code, _, err = run("check", "--config", "nope.toml", "train.py")
+    assert code == 2 and "nope.toml: configuration file not found" in err
+
+
+def test_cli_per_file_ignores(project, run, fake_engine):
+    Path("pyproject.toml").write_text('[tool.torchmode.per-file-ignores]\n"tests/*" = ["TM101"]\n')
+    Path("tests").mkdir()
+    Path("tests/t.py").write_text("loss.backward()\nmodel.eval()\n")
+    Path("train.py").write_text("loss.backward()\nmodel.eval()\n")
+    code, out, _ = run("check", "-q", ".")
+    assert code == 1
+    assert [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")] == [
+        "train.py"
+    ]
