@@ -29,16 +29,9 @@ _BATCH_NORM = frozenset(
         "SyncBatchNorm",
     }
 )
-_INSTANCE_NORM = frozenset(
-    {
-        "InstanceNorm1d",
-        "InstanceNorm2d",
-        "InstanceNorm3d",
-        "LazyInstanceNorm1d",
-        "LazyInstanceNorm2d",
-        "LazyInstanceNorm3d",
-    }
-)
+_INSTANCE_NORM = frozenset({"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"})
+# unlike InstanceNorm*d, the lazy variants default to track_running_stats=True (PyTorch 2.13)
+_LAZY_INSTANCE_NORM = frozenset({"LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"})
 _RNN = frozenset({"RNN", "LSTM", "GRU", "RNNBase"})
 _TRANSFORMER = frozenset(
     {
@@ -54,6 +47,7 @@ MODE_SENSITIVE: frozenset[str] = (
     _DROPOUT
     | _BATCH_NORM
     | _INSTANCE_NORM
+    | _LAZY_INSTANCE_NORM
     | _RNN
     | _TRANSFORMER
     | frozenset({"RReLU", "MultiheadAttention"})
@@ -73,7 +67,13 @@ CONDITIONS: dict[str, str] = {
         for n in _INSTANCE_NORM
     },
     **{
-        n: "only when `dropout > 0` and `num_layers > 1` (dropout between stacked layers)"
+        n: "when `track_running_stats=True`, which the lazy variants default to (unlike "
+        "`InstanceNorm*d`)"
+        for n in _LAZY_INSTANCE_NORM
+    },
+    **{
+        n: "only when `dropout > 0` and `num_layers > 1` (dropout between stacked layers; the "
+        "defaults are 0 and 1)"
         for n in _RNN
     },
     **{n: "when its `dropout > 0` (the default is 0.1)" for n in _TRANSFORMER},
@@ -81,6 +81,10 @@ CONDITIONS: dict[str, str] = {
     "RReLU": "when `lower != upper` (train mode samples a random slope; eval mode uses the mean)",
 }
 """For each mode-sensitive class, the configuration in which it actually is."""
+
+OFF_BY_DEFAULT: frozenset[str] = _INSTANCE_NORM | _RNN | frozenset({"MultiheadAttention"})
+"""Mode-sensitive classes that are *not* when built with their default arguments
+(``nn.InstanceNorm2d(64)``, ``nn.LSTM(8, 8)``, ``nn.MultiheadAttention(64, 8)``)."""
 
 MODE_INSENSITIVE: frozenset[str] = frozenset(
     {
@@ -167,7 +171,7 @@ def _any_child_sensitive(module: object) -> bool:
 
 _PREDICATES: dict[str, Callable[[object], bool]] = {
     **dict.fromkeys(_DROPOUT, _positive("p")),
-    **dict.fromkeys(_BATCH_NORM | _INSTANCE_NORM, _tracks_running_stats),
+    **dict.fromkeys(_BATCH_NORM | _INSTANCE_NORM | _LAZY_INSTANCE_NORM, _tracks_running_stats),
     **dict.fromkeys(_RNN, _rnn),
     **dict.fromkeys(_TRANSFORMER, _any_child_sensitive),
     "MultiheadAttention": _positive("dropout"),
