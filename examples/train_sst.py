@@ -1,5 +1,4 @@
 """Sentiment classifier training with periodic validation (contains the classic TM101 bug)."""
-
 import argparse
 
 import torch

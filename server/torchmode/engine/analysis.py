@@ -1,11 +1,25 @@
-"""Entry point of the engine (under construction: returns no findings yet)."""
+"""Entry point of the engine: text in, Findings (and hover answers) out. Never raises."""
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass, field
 
+from torchmode.engine.chunks import ChunkCache, parse_chunks, split_lines
+from torchmode.engine.context import RuleContext
+from torchmode.engine.facts import collect_facts
+from torchmode.engine.flow import FileFlow
 from torchmode.findings import Finding, Position
 from torchmode.settings import DEFAULT_SETTINGS, Settings
+
+# A file that mentions none of these cannot have a finding: skip parsing it at all.
+TRIGGER = re.compile(r"eval|train|no_grad|inference_mode|grad_enabled|backward|zero_grad|step")
+NOQA = re.compile(
+    r"#\s*(?:noqa(?P<colon>:\s*(?P<codes>[A-Za-z]+\d+(?:[\s,]+[A-Za-z]+\d+)*))?"
+    r"|torchmode:\s*ignore\[(?P<ignored>[^\]]*)\])",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +33,86 @@ class Analysis:
     source: str
     findings: list[Finding] = field(default_factory=list)
     syntax_error: SyntaxProblem | None = None
+    context: RuleContext | None = field(default=None, repr=False)
 
     def hover(self, position: Position) -> str | None:
-        return None
+        from torchmode.engine.hover import hover_at
+
+        try:
+            return hover_at(self, position)
+        except Exception:  # noqa: BLE001 - a hover must never take the server down
+            return None
 
 
-def analyze(source: str, settings: Settings = DEFAULT_SETTINGS) -> Analysis:
-    return Analysis(source)
+_SHARED_CACHE = ChunkCache()
+
+
+def analyze(
+    source: str, settings: Settings = DEFAULT_SETTINGS, cache: ChunkCache | None = None
+) -> Analysis:
+    if not TRIGGER.search(source):
+        return Analysis(source)
+    if "\x00" in source:
+        return Analysis(source, [], SyntaxProblem("source contains NUL bytes", _nul(source)))
+    limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(max(limit, 20000))
+        return _analyze(source, settings, cache or _SHARED_CACHE)
+    except RecursionError:
+        return Analysis(source, [], SyntaxProblem("too deeply nested to analyse", Position(0, 0)))
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
+    from torchmode.rules import checks
+
+    parsed = parse_chunks(source, cache)
+    if parsed.error is not None:
+        message, position = parsed.error
+        return Analysis(source, [], SyntaxProblem(message, position))
+    facts = collect_facts(parsed.chunks)
+    flow = FileFlow(parsed.chunks, facts)
+    flow.run()
+    lines = [line.rstrip("\r\n") for line in split_lines(source)]
+    ctx = RuleContext(source, lines, parsed.chunks, facts, flow, settings)
+    findings: list[Finding] = []
+    for code, check in checks().items():
+        if not settings.enabled(code):
+            continue
+        for finding in check(ctx):
+            if code in settings.severity:
+                finding.severity = settings.severity[code]
+            findings.append(finding)
+    findings = [f for f in findings if not _suppressed(f, lines)]
+    findings.sort(key=Finding.sort_key)
+    return Analysis(source, findings, None, ctx)
+
+
+def _suppressed(finding: Finding, lines: list[str]) -> bool:
+    line = finding.range.start.line
+    if line >= len(lines):
+        return False
+    text = lines[line]
+    if "#" not in text:
+        return False
+    for match in NOQA.finditer(text):
+        if match.group("ignored") is not None:
+            codes = _codes(match.group("ignored"))
+        elif match.group("colon"):
+            codes = _codes(match.group("codes") or "")
+        else:
+            return True  # a bare "# noqa"
+        if finding.code in codes:
+            return True
+    return False
+
+
+def _codes(text: str) -> set[str]:
+    return {c.upper() for c in re.split(r"[\s,]+", text) if c}
+
+
+def _nul(source: str) -> Position:
+    before = source[: source.index("\x00")]
+    line = before.count("\n")
+    return Position(line, len(before) - (before.rfind("\n") + 1))

@@ -44,9 +44,9 @@ class Chunk:
         if self._positions is None:
             wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
             self._positions = dict(wrapper.resolve(PositionProvider))
-        from torchmode.engine.facts import SYNTHETIC_OWNER
+        from torchmode.engine.facts import synthetic_owner
 
-        r = self._positions[SYNTHETIC_OWNER.get(node, node)]
+        r = self._positions[synthetic_owner(node)]
         return Range(
             Position(r.start.line - 1 + self.start_line, r.start.column),
             Position(r.end.line - 1 + self.start_line, r.end.column),

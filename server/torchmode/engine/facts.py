@@ -7,7 +7,6 @@ cover), loss functions, frozen sub-modules, and instances of the file's own clas
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -475,24 +474,32 @@ def block_statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
     return [_suite_line(block)]
 
 
-_SUITE_LINES: weakref.WeakKeyDictionary[cst.SimpleStatementSuite, cst.SimpleStatementLine] = (
-    weakref.WeakKeyDictionary()
-)
+# One-line suites (``if x: a; b``) are treated as one statement line; the same synthetic line
+# is returned each time so that results recorded per statement stay attached to it.
+_SUITE_LINES: dict[int, tuple[cst.SimpleStatementSuite, cst.SimpleStatementLine]] = {}
+# A synthetic line stands where its suite stands in the source.
+_SYNTHETIC_OWNER: dict[int, cst.CSTNode] = {}
 
 
 def _suite_line(suite: cst.SimpleStatementSuite) -> cst.SimpleStatementLine:
-    """``if x: a; b`` on one line: treat its statements as one line (the same object each time,
-    so that results recorded per statement survive re-analysis of the same tree)."""
-    line = _SUITE_LINES.get(suite)
-    if line is None:
-        line = cst.SimpleStatementLine(body=list(suite.body))
-        _SUITE_LINES[suite] = line
-        SYNTHETIC_OWNER[line] = suite
+    cached = _SUITE_LINES.get(id(suite))
+    if cached is not None and cached[0] is suite:
+        return cached[1]
+    if len(_SUITE_LINES) > 100_000:
+        _SUITE_LINES.clear()
+        _SYNTHETIC_OWNER.clear()
+    line = cst.SimpleStatementLine(body=list(suite.body))
+    _SUITE_LINES[id(suite)] = (suite, line)
+    _SYNTHETIC_OWNER[id(line)] = suite
     return line
 
 
-# A synthetic line stands where its suite stands in the source.
-SYNTHETIC_OWNER: weakref.WeakKeyDictionary[cst.CSTNode, cst.CSTNode] = weakref.WeakKeyDictionary()
+def synthetic_owner(node: cst.CSTNode) -> cst.CSTNode:
+    return _SYNTHETIC_OWNER.get(id(node), node)
+
+
+def is_synthetic(node: cst.CSTNode) -> bool:
+    return id(node) in _SYNTHETIC_OWNER
 
 
 def _nested_blocks(stmt: cst.CSTNode) -> Iterator[cst.BaseStatement]:

@@ -87,6 +87,11 @@ class FileFlow:
         self.in_progress: set[int] = set()
         self.training_cache: dict[int, bool] = {}
         self.module_flow: FunctionFlow | None = None
+        # id(node) -> (node, chunk) for every node an event, origin or fix may point at
+        self.places: dict[int, tuple[cst.CSTNode, Chunk]] = {}
+
+    def chunk_of(self, node: cst.CSTNode) -> Chunk:
+        return self.places[id(node)][1]
 
     def run(self) -> None:
         for info in self.facts.all_functions:
@@ -299,15 +304,32 @@ class Interpreter:
                 if name in api.INFERENCE_MODE and isinstance(expr, cst.Call) and expr.args:
                     if _literal_bool(expr.args[0].value) is False:
                         continue
-                return frozenset({GradVal(False, Origin(dec))})
+                return frozenset({GradVal(False, self.origin(dec))})
             if name in api.ENABLE_GRAD:
-                return frozenset({GradVal(True, Origin(dec))})
+                return frozenset({GradVal(True, self.origin(dec))})
         return GRAD_INPUT
 
     # -- recording -----------------------------------------------------------------------
     def record(self, event: ev.Event) -> None:
         key = (id(event.node), tuple(id(v) for v in event.via), type(event).__name__)
         self.recorded[key] = event  # type: ignore[index]
+        if not event.via:
+            self.place(event.node)
+            if isinstance(event, ev.Forward) and event.region is not None:
+                self.place(event.region)
+
+    def current_chunk(self) -> Chunk:
+        if self.info is not None:
+            return self.info.chunk
+        return self.flow.chunk_of[id(self.stmt_stack[0])]
+
+    def place(self, node: cst.CSTNode) -> None:
+        if id(node) not in self.file.places:
+            self.file.places[id(node)] = (node, self.current_chunk())
+
+    def origin(self, node: cst.CSTNode, constructed: bool = False) -> Origin:
+        self.place(node)
+        return Origin(node, constructed=constructed)
 
     def loop_nodes(self) -> tuple[cst.CSTNode, ...]:
         return tuple(lc.node for lc in self.loops)
@@ -567,7 +589,7 @@ class Interpreter:
                 del state.modes[k]
         if isinstance(base, cst.Call) and self.is_construction(base):
             state.modes[key] = frozenset(
-                {ModeVal(Mode.TRAIN, Origin(value_node, constructed=True))}
+                {ModeVal(Mode.TRAIN, self.origin(value_node, constructed=True))}
             )
         elif same is not None and same in self.facts.module_keys:
             state.modes[key] = state.modes.get(same, self.default_mode)
@@ -692,7 +714,7 @@ class Interpreter:
         if qualified in api.SET_GRAD_ENABLED and call.args:
             flag = _literal_bool(call.args[0].value)
             if flag is not None:
-                state.grad = frozenset({GradVal(flag, Origin(call))})
+                state.grad = frozenset({GradVal(flag, self.origin(call))})
             return NO_TAINT
         if qualified in {"torch.autograd.grad", "torch.autograd.backward"}:
             self.flow.trains = True
@@ -763,7 +785,7 @@ class Interpreter:
                     ev.Syntax(call, self.flow, (), self.loop_nodes(), kind="eval-with-argument")
                 )
                 return True
-        origin = Origin(call)
+        origin = self.origin(call)
         values: frozenset[ModeVal]
         if method == "eval":
             values = frozenset({ModeVal(Mode.EVAL, origin)})
@@ -876,22 +898,16 @@ class Interpreter:
         if kind == "backward":
             self.record(ev.Backward(call, self.flow, (), self.loop_nodes(), loss=loss))
             for opt in self.facts.optimizer_cover:
-                state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, Origin(call))})
+                state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, self.origin(call))})
             for opt in self.facts.step_receivers | self.facts.zero_receivers:
                 if self.facts.is_optimizer_key(opt):
-                    state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, Origin(call))})
+                    state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, self.origin(call))})
         self.record_training(call, kind, models, state)
 
     def record_training(self, call: cst.Call, kind: str, models: set[str], state: State) -> None:
-        trained = {
-            k: self.mode_of(k, state)
-            for k in models
-            if k not in self.facts.frozen
-        }
+        trained = {k: self.mode_of(k, state) for k in models if k not in self.facts.frozen}
         if trained:
-            self.record(
-                ev.Train(call, self.flow, (), self.loop_nodes(), kind=kind, models=trained)
-            )
+            self.record(ev.Train(call, self.flow, (), self.loop_nodes(), kind=kind, models=trained))
 
     def optimizer_step(self, call: cst.Call, receiver_key: str | None, state: State) -> None:
         optimizer = receiver_key
@@ -926,7 +942,7 @@ class Interpreter:
         for opt in targets:
             old = state.grads.get(opt, frozenset({GradsVal(GradsState.OTHER)}))
             state.grads[opt] = frozenset(
-                GradsVal(GradsState.CLEARED, Origin(call))
+                GradsVal(GradsState.CLEARED, self.origin(call))
                 if v.state is not GradsState.OTHER
                 else v
                 for v in old
@@ -981,6 +997,7 @@ class Interpreter:
             return frozenset(out)
 
         loops = self.loop_nodes()
+        self.place(call)
         for e in flow.caller_dependent():
             via = (call, *e.via)
             if isinstance(e, ev.Forward):
@@ -1013,8 +1030,15 @@ class Interpreter:
                 opt = to_caller(e.optimizer)
                 if opt is not None:
                     self.record(
-                        ev.Step(e.node, e.site, via, loops, optimizer=opt, grads=e.grads,
-                                closure=e.closure)
+                        ev.Step(
+                            e.node,
+                            e.site,
+                            via,
+                            loops,
+                            optimizer=opt,
+                            grads=e.grads,
+                            closure=e.closure,
+                        )
                     )
             elif isinstance(e, ev.Clear):
                 ck = to_caller(e.key) if e.key else None
@@ -1143,7 +1167,7 @@ class Interpreter:
         name = self.facts.imports.resolve(expr.func)
         if name is None or name not in api.GRAD_CONTEXTS:
             return None
-        origin = Origin(expr)
+        origin = self.origin(expr)
         if name in api.NO_GRAD:
             if name in api.INFERENCE_MODE and expr.args:
                 flag = _literal_bool(expr.args[0].value)
@@ -1180,7 +1204,11 @@ class Interpreter:
         if name in api.GRAD_CONTEXTS:
             self.record(
                 ev.Syntax(
-                    expr, self.flow, (), self.loop_nodes(), kind="grad-context-not-called",
+                    expr,
+                    self.flow,
+                    (),
+                    self.loop_nodes(),
+                    kind="grad-context-not-called",
                     detail=name,
                 )
             )

@@ -61,8 +61,10 @@ def sub_expressions(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         yield node.test
         yield node.body
         yield node.orelse
-    elif isinstance(node, cst.Await | cst.Starred):
-        yield node.expression if isinstance(node, cst.Await) else node.value
+    elif isinstance(node, cst.Await):
+        yield node.expression
+    elif isinstance(node, cst.StarredElement):
+        yield node.value
     elif isinstance(node, cst.NamedExpr):
         yield node.value
     elif isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp):
@@ -85,8 +87,17 @@ def sub_expressions(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         for child in node.children:
             if isinstance(child, cst.BaseExpression):
                 yield child
-            elif not isinstance(child, cst.BaseParenthesizableWhitespace | cst.BaseLeaf):
+            elif not isinstance(child, _TRIVIA):
                 yield from sub_expressions(child)
+
+
+_TRIVIA = (
+    cst.BaseParenthesizableWhitespace,
+    cst.TrailingWhitespace,
+    cst.EmptyLine,
+    cst.Comment,
+    cst.Newline,
+)
 
 
 def _comp_for(comp: cst.CompFor) -> Iterator[cst.CSTNode]:

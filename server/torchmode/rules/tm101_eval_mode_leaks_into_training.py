@@ -1,11 +1,178 @@
-"""TM101 eval-mode-leaks-into-training: An `eval()` reaches a training step of the same model with no `train()` in between."""
+"""TM101 eval-mode-leaks-into-training."""
 
-from torchmode.findings import Severity
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine.context import RuleContext
+from torchmode.engine.values import Mode, Origin
+from torchmode.findings import Finding, Fix, Severity
+from torchmode.knowledge.costs import cost_note
+from torchmode.rules import common
 from torchmode.rules.base import Rule
+from torchmode.rules.examples import tm101 as examples
 
 RULE = Rule(
     code="TM101",
     name="eval-mode-leaks-into-training",
     summary="An `eval()` reaches a training step of the same model with no `train()` in between.",
     default_severity=Severity.WARNING,
+    docs="""\
+## What it does
+Finds a `model.eval()` — written directly, or done by a function you call, such as
+`validate(model)` — that is still in force when the same model is trained again
+(`loss.backward()` or `optimizer.step()`), on some path through the code, because no
+`model.train()` runs in between.
+
+## Why is this bad?
+`eval()` switches Dropout off and makes BatchNorm use its running statistics. Training in that
+state silently trains a different model: no dropout regularisation, BatchNorm statistics
+frozen. Nothing crashes; the run just ends worse. The classic form is validation every N steps
+inside the training loop, with `model.train()` only at the start of the epoch: after the
+first validation, the rest of the epoch trains in eval mode. {cost}
+
+## Example
+```python
+for epoch in range(epochs):
+    model.train()
+    for step, (x, y) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        if step % 100 == 0:
+            validate(model, val_loader)   # calls model.eval() and returns
+```
+
+## Use instead
+```python
+        if step % 100 == 0:
+            validate(model, val_loader)
+            model.train()
+```
+or restore the mode inside the evaluation function
+(`was_training = model.training; model.eval(); ...; model.train(was_training)`).
+
+## Fix
+Inserts `model.train()` after the evaluation block (safe).
+
+## Options
+None. A model whose class is defined in the file and has no mode-dependent layers is reported
+as a hint.
+""".replace("{cost}", cost_note("TM101")),
+    invalid=examples.INVALID,
+    valid=examples.VALID,
 )
+
+
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    best: dict[int, tuple[int, Finding]] = {}
+    for flow, event in ctx.events(ev.Train):
+        for key, modes in event.models.items():
+            for value in modes:
+                if value.mode is not Mode.EVAL or value.origin is None:
+                    continue
+                finding = _finding(ctx, event, key, value.origin)
+                depth = len(event.via) + len(value.origin.chain())
+                previous = best.get(id(value.origin.node))
+                if previous is None or depth < previous[0]:
+                    best[id(value.origin.node)] = (depth, finding)
+    for _, finding in best.values():
+        yield finding
+
+
+def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Finding:
+    anchor = origin.outermost
+    step = common.describe_event(ctx, event)
+    if origin.via is None:
+        message = (
+            f"`{key}` is still in eval mode when {step} trains it: nothing calls "
+            f"`{key}.train()` after {common.where(ctx, anchor)}, so Dropout and BatchNorm "
+            "behave as in inference while training"
+        )
+    else:
+        message = (
+            f"{common.where(ctx, anchor)} leaves `{key}` in eval mode "
+            f"(`{ctx.short(origin.node)}` on line {ctx.line_of(origin.node)}) and {step} trains "
+            f"it without `{key}.train()` in between: Dropout and BatchNorm behave as in "
+            "inference while training"
+        )
+    severity = Severity.WARNING
+    verdict, note = common.sensitivity_note(ctx, key)
+    if verdict is False:
+        severity = Severity.HINT
+        message += note
+    related = [
+        *common.event_related(ctx, event, "training step here"),
+        *(
+            common.origin_related(ctx, origin, "eval mode set here")[1:]
+            if origin.via is not None
+            else []
+        ),
+    ]
+    return Finding(
+        RULE.code,
+        message,
+        ctx.range_of(anchor),
+        severity,
+        tuple(related),
+        fix_builder=lambda: _fixes(ctx, anchor, key, event),
+    )
+
+
+def _fixes(ctx: RuleContext, anchor: cst.CSTNode, key: str, event: ev.Train) -> tuple[Fix, ...]:
+    chunk = ctx.chunk_of(anchor)
+    index = ctx.index(chunk)
+    stmt = index.statement_of(anchor)
+    if stmt is None:
+        return ()
+    spelled = _spelling(anchor, key)
+    last = stmt
+    for sibling in index.siblings_after(stmt):
+        if ctx.flow.contains_training(sibling, None):
+            break
+        if _mentions(ctx, sibling, spelled):
+            last = sibling
+    code = f"{spelled}.train()"
+    if last is not stmt or not _is_plain_eval(stmt):
+        edit = index.insert_after(last, code)
+        if edit is not None:
+            return (Fix(f"Call `{code}` after the evaluation", (edit,), safe=True),)
+    # nothing evaluates after the eval() in its block: restore at the start of the next
+    # training iteration instead
+    if event.via or not event.loops or ctx.chunk_of(event.node) is not chunk:
+        return ()
+    loop = event.loops[-1]
+    body = loop.body  # type: ignore[attr-defined]
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return ()
+    edit = index.insert_before(body.body[0], code)
+    if edit is None:
+        return ()
+    return (Fix(f"Call `{code}` at the start of each training iteration", (edit,), safe=True),)
+
+
+def _spelling(anchor: cst.CSTNode, key: str) -> str:
+    spelled = common.module_spelling(anchor)
+    if isinstance(anchor, cst.Call) and isinstance(anchor.func, cst.Attribute):
+        if anchor.func.attr.value in {"eval", "train"} and spelled:
+            return spelled
+    return key
+
+
+def _mentions(ctx: RuleContext, stmt: cst.CSTNode, key: str) -> bool:
+    return key in ctx.code(stmt)
+
+
+def _is_plain_eval(stmt: cst.CSTNode) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, cst.Call)
+        and isinstance(stmt.body[0].value.func, cst.Attribute)
+        and stmt.body[0].value.func.attr.value in {"eval", "train"}
+    )

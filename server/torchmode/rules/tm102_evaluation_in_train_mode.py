@@ -9,3 +9,7 @@ RULE = Rule(
     summary="Evaluation runs while the model may still be in train mode.",
     default_severity=Severity.WARNING,
 )
+
+
+def check(ctx):
+    return ()

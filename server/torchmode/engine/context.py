@@ -1,0 +1,73 @@
+"""What rules see: the analysis results, positions on demand, and helpers to describe nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine.chunks import Chunk, code_of
+from torchmode.engine.facts import Facts
+from torchmode.engine.flow import FileFlow, FunctionFlow
+from torchmode.engine.statements import StatementIndex
+from torchmode.findings import Range
+from torchmode.settings import Settings
+
+E = TypeVar("E", bound=ev.Event)
+
+
+@dataclass
+class RuleContext:
+    source: str
+    lines: list[str]  # without line endings
+    chunks: list[Chunk]
+    facts: Facts
+    flow: FileFlow
+    settings: Settings
+    _indexes: dict[int, StatementIndex] = field(default_factory=dict)
+
+    # -- events ----------------------------------------------------------------------------
+    def events(self, kind: type[E]) -> Iterator[tuple[FunctionFlow, E]]:
+        for flow in self.flow.all_flows():
+            for e in flow.events:
+                if isinstance(e, kind):
+                    yield flow, e
+
+    # -- positions -------------------------------------------------------------------------
+    def chunk_of(self, node: cst.CSTNode) -> Chunk:
+        return self.flow.chunk_of(node)
+
+    def range_of(self, node: cst.CSTNode, chunk: Chunk | None = None) -> Range:
+        return (chunk or self.chunk_of(node)).range_of(node)
+
+    def line_of(self, node: cst.CSTNode, chunk: Chunk | None = None) -> int:
+        """1-based line, for messages."""
+        return self.range_of(node, chunk).start.line + 1
+
+    def index(self, chunk: Chunk) -> StatementIndex:
+        idx = self._indexes.get(id(chunk))
+        if idx is None:
+            idx = StatementIndex(chunk)
+            self._indexes[id(chunk)] = idx
+        return idx
+
+    # -- text ------------------------------------------------------------------------------
+    def code(self, node: cst.CSTNode) -> str:
+        return code_of(node).strip()
+
+    def short(self, node: cst.CSTNode, limit: int = 40) -> str:
+        text = " ".join(self.code(node).split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    def indent_unit(self) -> str:
+        for chunk in self.chunks:
+            indent = chunk.module.default_indent
+            if indent:
+                return indent
+        return "    "
+
+    def newline(self) -> str:
+        return self.chunks[0].module.default_newline if self.chunks else "\n"

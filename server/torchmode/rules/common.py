@@ -1,0 +1,134 @@
+"""Helpers shared by rules: describing places in plain words, and building common fixes."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine import torch_api as api
+from torchmode.engine.context import RuleContext
+from torchmode.engine.names import key_of
+from torchmode.engine.values import Origin
+from torchmode.findings import Position, Range, Related, TextEdit
+
+
+def where(ctx: RuleContext, node: cst.CSTNode) -> str:
+    """"`model.eval()` on line 33"."""
+    return f"`{ctx.short(node)}` on line {ctx.line_of(node)}"
+
+
+def origin_related(ctx: RuleContext, origin: Origin, what: str) -> list[Related]:
+    """Related locations for every step of an origin's call chain."""
+    out = []
+    nodes = origin.chain()
+    for i, node in enumerate(nodes):
+        if i == len(nodes) - 1:
+            out.append(Related(ctx.range_of(node), what))
+        else:
+            out.append(Related(ctx.range_of(node), f"called here: {ctx.short(node)}"))
+    return out
+
+
+def describe_origin(ctx: RuleContext, origin: Origin) -> str:
+    nodes = origin.chain()
+    if len(nodes) == 1:
+        return where(ctx, nodes[0])
+    return f"{where(ctx, nodes[0])}, which runs {where(ctx, nodes[-1])}"
+
+
+def event_related(ctx: RuleContext, event: ev.Event, what: str) -> list[Related]:
+    out = [Related(ctx.range_of(call), f"called here: {ctx.short(call)}") for call in event.via]
+    out.append(Related(ctx.range_of(event.node), what))
+    return out
+
+
+def describe_event(ctx: RuleContext, event: ev.Event) -> str:
+    if not event.via:
+        return where(ctx, event.node)
+    return f"{where(ctx, event.node)} (through {where(ctx, event.via[0])})"
+
+
+def module_spelling(node: cst.CSTNode) -> str | None:
+    """How the code names the module a forward / mode call is made on."""
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in {"forward", "eval", "train"}:
+            return key_of(func.value)
+        return key_of(func)
+    return None
+
+
+def grad_context_code(ctx: RuleContext, style: str) -> tuple[str, list[TextEdit]]:
+    """``torch.no_grad()`` as this file spells it, plus an ``import torch`` edit if needed."""
+    qualified = f"torch.{style}"
+    spelled = ctx.facts.imports.local_name_for(qualified)
+    if spelled is not None:
+        return f"{spelled}()", []
+    return f"{qualified}()", [import_torch_edit(ctx)]
+
+
+def import_torch_edit(ctx: RuleContext) -> TextEdit:
+    """Insert ``import torch`` after the module docstring and ``__future__`` imports."""
+    line = 0
+    for chunk in ctx.chunks:
+        for stmt in chunk.statements:
+            if isinstance(stmt, cst.SimpleStatementLine) and (
+                _is_docstring(stmt) or _is_future(stmt)
+            ):
+                line = chunk.range_of(stmt).end.line + 1
+                continue
+            break
+        break
+    pos = Position(line, 0)
+    return TextEdit(Range(pos, pos), "import torch" + ctx.newline())
+
+
+def _is_docstring(stmt: cst.SimpleStatementLine) -> bool:
+    return (
+        len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )
+
+
+def _is_future(stmt: cst.SimpleStatementLine) -> bool:
+    return any(
+        isinstance(s, cst.ImportFrom)
+        and isinstance(s.module, cst.Name)
+        and s.module.value == "__future__"
+        for s in stmt.body
+    )
+
+
+def in_framework_hook(site_info: object) -> bool:
+    """Lightning hooks, HF Trainer methods: the framework handles modes and gradients."""
+    from torchmode.engine.facts import FunctionInfo
+
+    if not isinstance(site_info, FunctionInfo):
+        return False
+    if site_info.cls is None:
+        return False
+    if api.FRAMEWORK_HOOKS.match(site_info.name):
+        return True
+    bases = set(site_info.cls.bases)
+    return bool(bases & (api.LIGHTNING_BASES | api.FRAMEWORK_TRAINER_BASES))
+
+
+def framework_class(ctx: RuleContext, site_info: object) -> bool:
+    from torchmode.engine.facts import FunctionInfo
+
+    if not isinstance(site_info, FunctionInfo) or site_info.cls is None:
+        return False
+    name = site_info.cls.name
+    return ctx.facts.class_bases_in(name, api.LIGHTNING_BASES | api.FRAMEWORK_TRAINER_BASES)
+
+
+def sensitivity_note(ctx: RuleContext, key: str) -> tuple[bool | None, str]:
+    verdict = ctx.facts.mode_sensitivity(key)
+    cls = ctx.facts.module_class.get(key, "")
+    if verdict is False:
+        return False, (
+            f" (`{cls.rsplit('.', 1)[-1]}` has no Dropout, BatchNorm or other mode-dependent "
+            "layers, so results do not change today)"
+        )
+    return verdict, ""

@@ -1,0 +1,1 @@
+"""Each rule's valid and invalid examples: documentation, and the rule tests' input."""
