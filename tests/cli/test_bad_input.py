@@ -62,6 +62,14 @@ def test_nul_bytes(project, run):
     assert line == "nul.py: contains a NUL byte at offset 13 (not a text file)"
 
 
+def test_summary_counts_files_that_could_not_be_checked(project, run):
+    Path("good.py").write_text(GOOD)
+    Path("nul.py").write_bytes(b"step\x00")
+    code, out, _ = run("check", ".")
+    assert code == 2
+    assert out == "No problems found in 1 file checked. 1 file could not be checked.\n"
+
+
 def test_missing_path(project, run):
     code, _, err = _check_with_good_file(run, "missing.py", "missing_dir/")
     assert code == 2

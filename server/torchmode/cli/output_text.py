@@ -56,21 +56,26 @@ def summary(results: Sequence[FileResult], *, fixing: bool, unsafe: bool) -> str
     reports = [r for result in results for r in result.reports]
     fixed = sum(result.fixed for result in results)
     checked = sum(1 for result in results if result.error is None)
+    failed = len(results) - checked
     sentences = [f"Fixed {plural(fixed, 'problem')}."] if fixed else []
-    if not reports:
+    if not reports and not failed:
         sentences.append(f"All checks passed ({plural(checked, 'file')} checked).")
-        return " ".join(sentences)
-    line = f"Found {plural(len(reports), 'problem')} in {plural(checked, 'file')} checked"
-    safe = sum(1 for r in reports if r.fix_kind == "safe")
-    unsafe_only = sum(1 for r in reports if r.fix_kind == "unsafe")
-    hints = []
-    if safe and not fixing:
-        hints.append(f"{safe} fixable with --fix")
-    if unsafe_only and not unsafe:
-        hints.append(f"{unsafe_only} more with --fix --unsafe-fixes")
-    if hints:
-        line += f" ({', '.join(hints)})"
-    sentences.append(line + ".")
+    elif not reports:
+        sentences.append(f"No problems found in {plural(checked, 'file')} checked.")
+    else:
+        line = f"Found {plural(len(reports), 'problem')} in {plural(checked, 'file')} checked"
+        safe = sum(1 for r in reports if r.fix_kind == "safe")
+        unsafe_only = sum(1 for r in reports if r.fix_kind == "unsafe")
+        hints = []
+        if safe and not fixing:
+            hints.append(f"{safe} fixable with --fix")
+        if unsafe_only and not unsafe:
+            hints.append(f"{unsafe_only} more with --fix --unsafe-fixes")
+        if hints:
+            line += f" ({', '.join(hints)})"
+        sentences.append(line + ".")
+    if failed:
+        sentences.append(f"{plural(failed, 'file')} could not be checked.")
     return " ".join(sentences)
 
 
