@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
-from pygls.protocol import default_converter
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "train_sst.py"
@@ -126,6 +126,12 @@ class Session:
         self.encoding = encoding
         self.texts: dict[str, str] = {}
         self.versions: dict[str, int] = {}
+        self.server_capabilities: types.ServerCapabilities | None = None
+        self.notebook_of: dict[str, str] = {}  # cell URI -> notebook URI
+        self.notebook_versions: dict[str, int] = {}
+        # Cells keep their version when a sibling cell changes; their fresh diagnostics
+        # are the ones published after the notebook's last change.
+        self.notebook_mark: dict[str, int] = {}
 
     @property
     def pulls(self) -> bool:
@@ -152,15 +158,7 @@ class Session:
             start=position(text, start, self.encoding), end=position(text, end, self.encoding)
         )
         self.texts[uri] = text[:start] + new + text[end:]
-        self.versions[uri] += 1
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(
-                    uri=uri, version=self.versions[uri]
-                ),
-                content_changes=[types.TextDocumentContentChangePartial(range=rng, text=new)],
-            )
-        )
+        self._send_change(uri, types.TextDocumentContentChangePartial(range=rng, text=new))
 
     def insert(self, uri: str, before: str, new: str) -> None:
         index = self.texts[uri].index(before)
@@ -169,6 +167,72 @@ class Session:
     def delete(self, uri: str, old: str) -> None:
         index = self.texts[uri].index(old)
         self.replace(uri, index, index + len(old), "")
+
+    def open_notebook(self, uri: str, cells: list[tuple[str, str]]) -> list[str]:
+        """Open a Jupyter notebook of (kind "code" | "markdown", text) cells; the cell URIs."""
+        path = uri.removeprefix("file://")
+        cell_uris = [f"vscode-notebook-cell:{path}#C{i}" for i in range(len(cells))]
+        items = []
+        for cell_uri, (kind, text) in zip(cell_uris, cells, strict=True):
+            self.texts[cell_uri] = text
+            self.versions[cell_uri] = 1
+            self.notebook_of[cell_uri] = uri
+            language = "python" if kind == "code" else "markdown"
+            items.append(
+                types.TextDocumentItem(uri=cell_uri, language_id=language, version=1, text=text)
+            )
+        self.notebook_versions[uri] = 1
+        self.notebook_mark[uri] = len(self.client.published)  # type: ignore[attr-defined]
+        self.client.notebook_document_did_open(
+            types.DidOpenNotebookDocumentParams(
+                notebook_document=types.NotebookDocument(
+                    uri=uri,
+                    notebook_type="jupyter-notebook",
+                    version=1,
+                    cells=[
+                        types.NotebookCell(
+                            kind=types.NotebookCellKind.Code
+                            if kind == "code"
+                            else types.NotebookCellKind.Markup,
+                            document=cell_uri,
+                        )
+                        for cell_uri, (kind, _) in zip(cell_uris, cells, strict=True)
+                    ],
+                ),
+                cell_text_documents=items,
+            )
+        )
+        return cell_uris
+
+    def _send_change(self, uri: str, change: types.TextDocumentContentChangeEvent) -> None:
+        self.versions[uri] += 1
+        identifier = types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri])
+        notebook = self.notebook_of.get(uri)
+        if notebook is None:
+            self.client.text_document_did_change(
+                types.DidChangeTextDocumentParams(
+                    text_document=identifier, content_changes=[change]
+                )
+            )
+            return
+        self.notebook_versions[notebook] += 1
+        self.notebook_mark[notebook] = len(self.client.published)  # type: ignore[attr-defined]
+        self.client.notebook_document_did_change(
+            types.DidChangeNotebookDocumentParams(
+                notebook_document=types.VersionedNotebookDocumentIdentifier(
+                    uri=notebook, version=self.notebook_versions[notebook]
+                ),
+                change=types.NotebookDocumentChangeEvent(
+                    cells=types.NotebookDocumentCellChanges(
+                        text_content=[
+                            types.NotebookDocumentCellContentChanges(
+                                document=identifier, changes=[change]
+                            )
+                        ]
+                    )
+                ),
+            )
+        )
 
     def close(self, uri: str) -> None:
         self.client.text_document_did_close(
@@ -189,16 +253,8 @@ class Session:
             by_uri.setdefault(uri, []).extend(edits)
         for uri, edits in by_uri.items():
             new = apply_text_edits(self.texts[uri], edits, self.encoding)
-            self.versions[uri] += 1
             self.texts[uri] = new
-            self.client.text_document_did_change(
-                types.DidChangeTextDocumentParams(
-                    text_document=types.VersionedTextDocumentIdentifier(
-                        uri=uri, version=self.versions[uri]
-                    ),
-                    content_changes=[types.TextDocumentContentChangeWholeDocument(text=new)],
-                )
-            )
+            self._send_change(uri, types.TextDocumentContentChangeWholeDocument(text=new))
 
     # --- diagnostics --------------------------------------------------------------------
 
@@ -215,14 +271,16 @@ class Session:
             )
             assert isinstance(report, types.RelatedFullDocumentDiagnosticReport)
             return list(report.items)
-        return await self.pushed(uri, self.versions.get(uri))
+        notebook = self.notebook_of.get(uri)
+        mark = self.notebook_mark[notebook] if notebook else 0
+        return await self.pushed(uri, self.versions.get(uri), mark)
 
-    async def pushed(self, uri: str, version: int | None) -> list[types.Diagnostic]:
+    async def pushed(self, uri: str, version: int | None, mark: int = 0) -> list[types.Diagnostic]:
         published: list[types.PublishDiagnosticsParams] = self.client.published  # type: ignore[attr-defined]
 
         async def arrival() -> list[types.Diagnostic]:
             while True:
-                for params in reversed(published):
+                for params in reversed(published[mark:]):
                     if params.uri == uri:
                         if params.version == version:
                             return list(params.diagnostics)
@@ -314,7 +372,9 @@ async def start(
             initialization_options={"settings": settings} if settings is not None else None,
         )
     )
-    return Session(client, name, encoding_of(result))
+    session = Session(client, name, encoding_of(result))
+    session.server_capabilities = result.capabilities
+    return session
 
 
 CLIENTS = ["visual-studio-code", "neovim"]
@@ -344,6 +404,12 @@ def starter(lsp_client: LanguageClient, tmp_path: Path):
 @pytest.fixture(params=CLIENTS)
 async def session(starter, request: pytest.FixtureRequest) -> Session:
     return await starter(request.param)
+
+
+@pytest.fixture
+def caps():
+    """``caps(client_name, encodings=None)``: a copy of a real client's capabilities."""
+    return capabilities
 
 
 @pytest.fixture

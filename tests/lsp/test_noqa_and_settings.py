@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from torchmode.findings import Severity
 from torchmode.fixing import apply_edits
 from torchmode.lsp.configuration import parse_client_settings, section_of, settings_for

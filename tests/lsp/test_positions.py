@@ -5,7 +5,6 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 from lsprotocol import types
-
 from torchmode.findings import Position, Range
 from torchmode.lsp.documents import Document
 from torchmode.lsp.positions import UTF8, UTF16, UTF32, LineIndex
@@ -21,7 +20,7 @@ def client_units(text: str, encoding: str) -> int:
 
 # Characters that stress conversions: CJK, emoji (outside the BMP), tabs, all line endings,
 # and the separators str.splitlines breaks at but LSP and Python do not (form feed, U+2028).
-alphabet = st.sampled_from(list("ab 模型\t😀é\r\n\x0c\u2028#") + ["\r\n"])
+alphabet = st.sampled_from([*list("ab 模型\t😀é\r\n\x0c\u2028#"), "\r\n"])
 texts = st.lists(alphabet, max_size=40).map("".join)
 
 

@@ -17,6 +17,7 @@ class Result:
     analysis: Analysis
     shown: tuple[Finding, ...]  # the findings to report
     last_good: tuple[Finding, ...]  # findings of the last analysis without a syntax error
+    generation: int = 0  # the server's settings generation it was computed under
 
     @property
     def version(self) -> int | None:
@@ -28,7 +29,11 @@ class Result:
 
 
 def next_result(
-    previous: Result | None, target: Target, settings: Settings, analysis: Analysis
+    previous: Result | None,
+    target: Target,
+    settings: Settings,
+    analysis: Analysis,
+    generation: int = 0,
 ) -> Result:
     """While the user is mid-edit and the code does not parse, keep showing the last good
     findings that still lie inside the document instead of flickering them away."""
@@ -36,8 +41,8 @@ def next_result(
         good = tuple(analysis.findings) if analysis.syntax_error is None else ()
         if analysis.syntax_error is not None and previous is not None:
             good = previous.last_good
-        return Result(target, settings, analysis, tuple(analysis.findings), good)
+        return Result(target, settings, analysis, tuple(analysis.findings), good, generation)
     carried = previous.last_good if previous is not None else ()
     index = target.index
     kept = tuple(f for f in carried if index.contains(f.range))
-    return Result(target, settings, analysis, kept, carried)
+    return Result(target, settings, analysis, kept, carried, generation)

@@ -34,6 +34,7 @@ from torchmode.lsp.scheduling import Scheduler
 from torchmode.lsp.targets import NotebookTarget, Target, TextTarget
 
 log = logging.getLogger(__name__)
+CONFIGURATION_PATIENCE_S = 10.0
 
 NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
     notebook_selector=[
@@ -57,6 +58,11 @@ class TorchmodeServer(LanguageServer):
         self.results: dict[str, Result] = {}
         self.scheduler = Scheduler()
         self.client_settings = ClientSettings()
+        # Bumped when settings change: results of an older generation are outdated even
+        # for an unchanged text.
+        self.generation = 0
+        # Analyses wait until the editor's settings have been asked for at start-up.
+        self.configured = asyncio.Event()
         self._told: set[str] = set()
 
     # --- what the client can do ------------------------------------------------------
@@ -133,7 +139,16 @@ class TorchmodeServer(LanguageServer):
     def request_analysis(self, key: str, delay_ms: int = 0) -> None:
         self.scheduler.schedule(key, delay_ms / 1000, lambda: self._analyse(key))
 
+    def is_current(self, result: Result | None, key: str) -> bool:
+        return (
+            result is not None
+            and result.version == self.version_of(key)
+            and result.generation == self.generation
+        )
+
     async def _analyse(self, key: str) -> None:
+        await self.configured.wait()
+        generation = self.generation
         target = self.snapshot(key)
         if target is None:
             return
@@ -148,9 +163,13 @@ class TorchmodeServer(LanguageServer):
                 types.MessageType.Error,
             )
             return
-        if not self.is_open(key) or self.version_of(key) != target.version:
-            return  # a newer edit is on its way: never show results for an older text
-        result = next_result(self.results.get(key), target, settings, analysis)
+        if (
+            not self.is_open(key)
+            or self.version_of(key) != target.version
+            or generation != self.generation
+        ):
+            return  # a newer edit or setting is on its way: never show outdated results
+        result = next_result(self.results.get(key), target, settings, analysis, generation)
         self.results[key] = result
         if not self.pulls_diagnostics:
             self.publish(result)
@@ -179,7 +198,7 @@ class TorchmodeServer(LanguageServer):
             result = self.results.get(key)
             if not self.is_open(key):
                 return None
-            if result is not None and result.version == self.version_of(key):
+            if self.is_current(result, key):
                 return result
             pending = self.scheduler.pending(key)
             if pending is None:
@@ -190,6 +209,7 @@ class TorchmodeServer(LanguageServer):
         return None
 
     def reanalyse_all(self) -> None:
+        self.generation += 1
         keys = {self.key_of(document.uri) for document in self.documents}
         for key in keys - {None}:
             assert key is not None
@@ -207,8 +227,12 @@ class TorchmodeServer(LanguageServer):
         if not self._workspace_capability("configuration"):
             return
         try:
-            values = await self.workspace_configuration_async(
-                types.ConfigurationParams(items=[types.ConfigurationItem(section="torchmode")])
+            # Bounded: a client that never answers must not stall every analysis.
+            values = await asyncio.wait_for(
+                self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section="torchmode")])
+                ),
+                CONFIGURATION_PATIENCE_S,
             )
         except Exception as error:
             self.log(f"torchmode: could not read the editor's settings: {error!r}")
@@ -276,10 +300,8 @@ async def on_initialized(ls: TorchmodeServer, params: types.InitializedParams) -
             )
         except Exception as error:
             ls.log(f"torchmode: the client refused watchers: {error!r}")
-    before = ls.client_settings
     await ls.pull_configuration()
-    if ls.client_settings != before:
-        ls.reanalyse_all()
+    ls.configured.set()
 
 
 @server.feature(types.SHUTDOWN)

@@ -1,0 +1,121 @@
+"""Quick fixes, "Ignore on this line" and fix-all, applied the way an editor applies them."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from lsprotocol import types
+from torchmode.engine import analyze
+
+
+def added_lines(before: str, after: str) -> list[str]:
+    diff = difflib.ndiff(before.splitlines(), after.splitlines())
+    changed = [line for line in diff if line[:2] in ("+ ", "- ")]
+    assert all(line.startswith("+ ") for line in changed), changed
+    return [line[2:] for line in changed]
+
+
+async def test_preferred_fix_of_the_canonical_case(
+    session, tmp_path: Path, example_text: str
+) -> None:
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    tm101 = next(d for d in await session.diagnostics(uri) if d.code == "TM101")
+    actions = await session.actions(uri, tm101.range, [tm101])
+    quickfixes = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
+    assert [a.is_preferred for a in quickfixes].count(True) >= 1
+    assert all(a.diagnostics == [tm101] for a in quickfixes)
+    assert "Ignore TM101 on this line" in [a.title for a in quickfixes]
+    fixed = await session.fix(uri, tm101)
+    assert [line.strip() for line in added_lines(example_text, fixed)] == ["model.train()"]
+    assert "TM101" not in [d.code for d in await session.diagnostics(uri)]
+    assert not [f for f in analyze(fixed).findings if f.code == "TM101"]
+
+
+async def test_every_quick_fix_removes_its_finding(
+    session, tmp_path: Path, example_text: str
+) -> None:
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    diagnostics = await session.diagnostics(uri)
+    tried = 0
+    for diagnostic in diagnostics:
+        actions = await session.actions(uri, diagnostic.range, [diagnostic])
+        for action in actions:
+            if action.kind != types.CodeActionKind.QuickFix or action.title.startswith("Ignore"):
+                continue
+            # Each fix is tried on the original text.
+            session.replace(uri, 0, len(session.texts[uri]), example_text)
+            current = next(
+                d
+                for d in await session.diagnostics(uri)
+                if d.code == diagnostic.code and d.range == diagnostic.range
+            )
+            fixed = await session.fix(uri, current, title=action.title)
+            compile(fixed, "fixed.py", "exec")
+            remaining = await session.diagnostics(uri)
+            assert not any(
+                d.code == diagnostic.code and d.message == diagnostic.message for d in remaining
+            ), (action.title, remaining)
+            tried += 1
+    assert tried >= 1
+
+
+async def test_ignore_on_this_line(session, tmp_path: Path, example_text: str) -> None:
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    tm101 = next(d for d in await session.diagnostics(uri) if d.code == "TM101")
+    fixed = await session.fix(uri, tm101, title="Ignore TM101 on this line")
+    assert fixed.splitlines()[33] == "            model.eval()  # noqa: TM101"
+    assert "TM101" not in [d.code for d in await session.diagnostics(uri)]
+
+
+async def test_ignore_extends_an_existing_noqa(session, tmp_path: Path, example_text: str) -> None:
+    uri = (tmp_path / "train_sst.py").as_uri()
+    text = example_text.replace(
+        "            model.eval()\n", "            model.eval()  # noqa: E501\n"
+    )
+    session.open(uri, text)
+    tm101 = next(d for d in await session.diagnostics(uri) if d.code == "TM101")
+    fixed = await session.fix(uri, tm101, title="Ignore TM101 on this line")
+    assert fixed.splitlines()[33] == "            model.eval()  # noqa: E501, TM101"
+    assert "TM101" not in [d.code for d in await session.diagnostics(uri)]
+
+
+async def test_fix_all(session, tmp_path: Path, example_text: str) -> None:
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    await session.diagnostics(uri)
+    whole = types.Range(
+        start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)
+    )
+    actions = await session.actions(uri, whole, only=["source.fixAll"])
+    assert [a.kind for a in actions] == ["source.fixAll.torchmode"]
+    action = await session.resolved(actions[0])
+    assert action.edit is not None
+    session.apply(action.edit)
+    fixed = session.texts[uri]
+    compile(fixed, "fixed.py", "exec")
+    remaining = analyze(fixed).findings
+    assert not any(fix.safe for finding in remaining for fix in finding.fixes)
+    assert "TM101" not in [d.code for d in await session.diagnostics(uri)]
+    # Asking for quick fixes only does not offer fix-all.
+    only_quick = await session.actions(uri, whole, only=["quickfix"])
+    assert "source.fixAll.torchmode" not in [a.kind for a in only_quick]
+
+
+async def test_actions_without_resolve_support_carry_their_edits(
+    starter, caps, tmp_path: Path, example_text: str
+) -> None:
+    capabilities = caps("neovim")
+    capabilities.text_document.code_action.resolve_support = None
+    capabilities.workspace.workspace_edit = None  # plain `changes`, no versioned edits
+    session = await starter("neovim", capabilities)
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    tm101 = next(d for d in await session.diagnostics(uri) if d.code == "TM101")
+    actions = await session.actions(uri, tm101.range, [tm101])
+    assert actions and all(a.edit is not None and a.edit.changes for a in actions)
+    fixed = await session.fix(uri, tm101)
+    assert "TM101" not in [f.code for f in analyze(fixed).findings]

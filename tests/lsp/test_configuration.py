@@ -1,0 +1,121 @@
+"""Settings from initializationOptions, didChangeConfiguration, workspace/configuration and
+the file's pyproject.toml, and re-analysis when any of them changes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types
+from torchmode.rules import RULES
+
+
+def codes(diagnostics: list[types.Diagnostic]) -> list[str]:
+    return [str(d.code) for d in diagnostics]
+
+
+async def test_initialization_options(starter, tmp_path: Path, example_text: str) -> None:
+    session = await starter(
+        "neovim", settings={"ignore": ["TM101"], "severity": {"TM201": "error"}}
+    )
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    diagnostics = await session.diagnostics(uri)
+    assert "TM101" not in codes(diagnostics)
+    for diagnostic in diagnostics:
+        if diagnostic.code == "TM201":
+            assert diagnostic.severity == types.DiagnosticSeverity.Error
+
+
+async def test_pushed_settings_change(starter, tmp_path: Path, example_text: str) -> None:
+    session = await starter("visual-studio-code")
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    tm101 = next(d for d in await session.diagnostics(uri) if d.code == "TM101")
+    assert tm101.severity != types.DiagnosticSeverity.Hint
+    mark = len(session.client.published)
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"torchmode": {"severity": {"TM101": "hint"}, "select": ["TM1"]}}
+        )
+    )
+    after = await session.pushed(uri, session.versions[uri], mark)
+    assert set(codes(after)) <= {code for code in RULES if code.startswith("TM1")}
+    assert next(d for d in after if d.code == "TM101").severity == types.DiagnosticSeverity.Hint
+
+
+async def test_pulled_settings_and_diagnostic_refresh(
+    starter, caps, tmp_path: Path, example_text: str
+) -> None:
+    """A client that pulls both settings and diagnostics (as VS Code does today)."""
+    capabilities = caps("visual-studio-code")
+    capabilities.text_document.diagnostic = types.DiagnosticClientCapabilities()
+    capabilities.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(
+        refresh_support=True
+    )
+    session = await starter("visual-studio-code", capabilities)
+    assert session.pulls
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    assert "TM101" in codes(await session.diagnostics(uri))
+    session.client.set_configuration({"ignore": ["TM1"]}, section="torchmode")
+    # VS Code announces a change with `null` and lets the server ask for the values.
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    refreshes = session.client.diagnostic_refresh_count
+    for _ in range(1000):
+        if session.client.diagnostic_refresh_count > refreshes:
+            break
+        await asyncio.sleep(0.01)
+    assert session.client.diagnostic_refresh_count > refreshes
+    assert not [c for c in codes(await session.diagnostics(uri)) if c.startswith("TM1")]
+
+
+async def test_configuration_is_asked_for_at_start(
+    starter, lsp_client, tmp_path: Path, example_text: str
+) -> None:
+    lsp_client.set_configuration({"ignore": ["TM101"]}, section="torchmode")
+    session = await starter("neovim")
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    assert "TM101" not in codes(await session.diagnostics(uri))
+
+
+async def test_pyproject_applies_underneath_and_is_watched(
+    starter, tmp_path: Path, example_text: str
+) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.torchmode]\nignore = ["TM101"]\n')
+    session = await starter("visual-studio-code", settings={"severity": {"TM201": "hint"}})
+    assert any(
+        r.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+        for r in session.client.registrations  # type: ignore[attr-defined]
+    )
+    source = tmp_path / "train_sst.py"
+    uri = source.as_uri()
+    session.open(uri, example_text)
+    assert "TM101" not in codes(await session.diagnostics(uri))
+
+    pyproject.write_text('[tool.torchmode]\nignore = ["TM204"]\n')
+    mark = len(session.client.published)
+    session.client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)]
+        )
+    )
+    after = await session.pushed(uri, session.versions[uri], mark)
+    assert "TM101" in codes(after) and "TM204" not in codes(after)
+
+
+async def test_invalid_settings_are_reported_not_fatal(
+    starter, tmp_path: Path, example_text: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.torchmode]\nignroe = ["TM101"]\n')
+    session = await starter("neovim", settings={"debounceMs": "soon"})
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    assert "TM101" in codes(await session.diagnostics(uri))
+    shown = [m.message for m in session.client.messages]
+    assert any("debounceMs" in m for m in shown), shown
+    assert any("ignroe" in m for m in shown), shown

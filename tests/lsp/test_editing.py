@@ -1,0 +1,96 @@
+"""Incremental edits, debouncing, stale versions and code that does not parse mid-edit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+
+EVAL_BLOCK_END = '                print(f"epoch {epoch} dev accuracy {correct}")\n'
+RESTORE = "            model.train()\n"
+
+
+def codes(diagnostics: list[types.Diagnostic]) -> list[str]:
+    return sorted(str(d.code) for d in diagnostics)
+
+
+async def test_adding_and_removing_train_toggles_tm101(
+    session, tmp_path: Path, example_text: str
+) -> None:
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    assert "TM101" in codes(await session.diagnostics(uri))
+    # Type the fix in character by character, as a user would.
+    index = session.texts[uri].index(EVAL_BLOCK_END) + len(EVAL_BLOCK_END)
+    for offset, char in enumerate(RESTORE):
+        session.replace(uri, index + offset, index + offset, char)
+    assert "TM101" not in codes(await session.diagnostics(uri))
+    session.delete(uri, RESTORE)
+    assert "TM101" in codes(await session.diagnostics(uri))
+    assert session.texts[uri] == example_text
+
+
+async def test_only_the_latest_version_is_published(
+    starter, tmp_path: Path, example_text: str
+) -> None:
+    session = await starter("visual-studio-code", settings={"debounceMs": 0})
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    for _ in range(15):
+        session.insert(uri, "    model = Classifier", "    pass\n")
+    final = session.versions[uri]
+    diagnostics = await session.pushed(uri, final)
+    assert "TM101" in codes(diagnostics)
+    eval_line = session.texts[uri].splitlines().index("            model.eval()")
+    assert [d.range.start.line for d in diagnostics if d.code == "TM101"] == [eval_line]
+    versions = [p.version for p in session.client.published if p.uri == uri]
+    assert versions == sorted(versions), "an older analysis was published after a newer one"
+
+
+async def test_syntax_error_mid_edit(session, tmp_path: Path, example_text: str) -> None:
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    before = [d for d in await session.diagnostics(uri) if d.code == "TM101"]
+    assert before
+    # An unclosed call while typing: the last good findings stay where they are.
+    session.insert(uri, "    iterations = 0", "    broken = foo(\n")
+    during = await session.diagnostics(uri)
+    lines = session.texts[uri].splitlines()
+    for diagnostic in during:
+        assert diagnostic.range.end.line < len(lines)
+    # Deleting most of the file while it is broken: nothing may point beyond its end.
+    text = session.texts[uri]
+    session.replace(uri, text.index("    iterations = 0"), len(text), "")
+    shrunk = await session.diagnostics(uri)
+    line_count = len(session.texts[uri].splitlines())
+    for diagnostic in shrunk:
+        assert diagnostic.range.end.line < line_count
+    # Repairing the file brings back fresh results.
+    session.replace(uri, 0, len(session.texts[uri]), example_text)
+    after = [d for d in await session.diagnostics(uri) if d.code == "TM101"]
+    assert [d.range for d in after] == [d.range for d in before]
+
+
+async def test_run_on_save(starter, tmp_path: Path, example_text: str) -> None:
+    session = await starter("visual-studio-code", settings={"run": "onSave"})
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    assert "TM101" in codes(await session.diagnostics(uri))
+    session.delete(uri, "            model.eval()\n")
+    session.client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    assert "TM101" not in codes(await session.pushed(uri, session.versions[uri]))
+
+
+async def test_hover_and_actions_answer_for_the_current_text(
+    session, tmp_path: Path, example_text: str
+) -> None:
+    """A request right after an edit answers for the edited text, not the previous one."""
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    await session.diagnostics(uri)
+    session.insert(uri, "class Classifier", "# a comment\n# another\n")
+    at = session.find(uri, "model.eval()", delta=len("model."))
+    hover = await session.hover(uri, at)
+    assert hover is not None and "eval" in hover
