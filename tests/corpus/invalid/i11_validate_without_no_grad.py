@@ -12,13 +12,11 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 def validate(val_loader, encoder, decoder, criterion, alpha_c=1.0, device="cuda"):
     decoder.eval()
-    if encoder is not None:
-        encoder.eval()
+    encoder.eval()
     losses, hypotheses = [], []
     for imgs, caps, caplens, _ in val_loader:
         imgs, caps, caplens = imgs.to(device), caps.to(device), caplens.to(device)
-        if encoder is not None:
-            imgs = encoder(imgs)  # expect: TM201
+        imgs = encoder(imgs)  # expect: TM201
         scores, caps_sorted, decode_lengths, alphas, _ = decoder(imgs, caps, caplens)
         targets = caps_sorted[:, 1:]
         scores_copy = scores.clone()

@@ -1,8 +1,9 @@
 """Models code that switches modes through ``train(False)`` / ``train(mode=...)`` instead of ``eval()``.
 
-``model.train(False)`` is documented as equivalent to ``model.eval()``; older PyTorch examples
-(pytorch/examples OpenNMT/train.py era) and the transfer-learning tutorial's
-``model.train(mode=was_training)`` use the boolean form. Original code.
+``model.train(False)`` is documented as equivalent to ``model.eval()``; pytorch/tutorials
+beginner_source/introyt/trainingyt.py alternates ``model.train(True)`` / ``model.train(False)``
+and the transfer-learning tutorial restores with ``model.train(mode=was_training)``.
+Original code.
 """
 
 import torch

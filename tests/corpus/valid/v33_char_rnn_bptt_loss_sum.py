@@ -29,7 +29,7 @@ class CharRNN(nn.Module):
 def train_sequence(rnn, optimizer, criterion, input_line, target_line):
     hidden = rnn.init_hidden()
     optimizer.zero_grad()
-    loss = torch.tensor(0.0)
+    loss = 0
     for t in range(input_line.size(0)):
         output, hidden = rnn(input_line[t], hidden)
         loss += criterion(output, target_line[t].unsqueeze(0))
