@@ -381,6 +381,7 @@ class Interpreter:
             self.eval_expr(small.value, state)
         elif isinstance(small, cst.Assign):
             value = self.eval_expr(small.value, state)
+            self.check_running_sum(small, state)
             for target in small.targets:
                 self.assign(target.target, small.value, value, state)
         elif isinstance(small, cst.AnnAssign):
@@ -524,6 +525,39 @@ class Interpreter:
             )
         old = state.vars.get(target, NO_TAINT)
         state.vars[target] = old.join(value)
+
+    def check_running_sum(self, small: cst.Assign, state: State) -> None:
+        """``total = total + loss`` accumulates like ``total += loss``."""
+        value = small.value
+        if len(small.targets) != 1 or not isinstance(value, cst.BinaryOperation):
+            return
+        if not isinstance(value.operator, cst.Add):
+            return
+        target = key_of(small.targets[0].target)
+        if target is None or key_of(value.left) != target:
+            return
+        self.record(
+            ev.Accumulate(
+                small,
+                self.flow,
+                (),
+                self.loop_nodes(),
+                target=target,
+                value=self.peek_expr(value.right, state),
+                grad=state.grad,
+                kind="+=",
+                value_node=value.right,
+            )
+        )
+
+    def peek_expr(self, node: cst.BaseExpression, state: State) -> Taint:
+        """The taint of an expression already evaluated (no events recorded again)."""
+        saved = self.recorded
+        self.recorded = dict(saved)
+        try:
+            return self.eval_expr(node, state.copy())
+        finally:
+            self.recorded = saved
 
     # -- assignment ----------------------------------------------------------------------
     def assign(
@@ -882,14 +916,12 @@ class Interpreter:
             root = parent
             i -= 1
         innermost_loop = self.loops[-1].node if self.loops else None
-        grad_off = all(g.enabled is False for g in state.grad)
         if innermost_loop is not None:
             evaluation = not self.file.contains_training(innermost_loop, self.info)
         elif self.info is not None:
             evaluation = not self.file.contains_training(self.info.node, self.info)
         else:
-            evaluation = grad_off
-        evaluation = evaluation or grad_off
+            evaluation = False
         return root, evaluation, i == 0
 
     def training_step(self, call: cst.Call, kind: str, loss: Taint, state: State) -> None:

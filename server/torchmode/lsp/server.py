@@ -452,7 +452,11 @@ async def hover(ls: TorchmodeServer, params: types.HoverParams) -> types.Hover |
     position = ls.analysed_position(result, uri, params.position)
     if position is None:
         return None
-    text = await ls.scheduler.in_worker(result.analysis.hover, position)
+    try:
+        text = await ls.scheduler.in_worker(result.analysis.hover, position)
+    except Exception:
+        ls.log(f"torchmode: hover failed\n{traceback.format_exc()}", types.MessageType.Error)
+        return None
     if not text:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
@@ -475,16 +479,20 @@ async def code_action(
     if start is None or end is None:
         return []
     client = Client.of(ls.client_capabilities, ls.encoding)
-    return await ls.scheduler.in_worker(
-        actions_for,
-        result,
-        uri,
-        Range(start, end),
-        params.context,
-        client,
-        ls.versions(result),
-        result.settings,
-    )
+    try:
+        return await ls.scheduler.in_worker(
+            actions_for,
+            result,
+            uri,
+            Range(start, end),
+            params.context,
+            client,
+            ls.versions(result),
+            result.settings,
+        )
+    except Exception:
+        ls.log(f"torchmode: code actions failed\n{traceback.format_exc()}", types.MessageType.Error)
+        return []
 
 
 @server.feature(types.CODE_ACTION_RESOLVE)
@@ -495,9 +503,13 @@ async def code_action_resolve(ls: TorchmodeServer, action: types.CodeAction) -> 
     if result is None:
         return action
     client = Client.of(ls.client_capabilities, ls.encoding)
-    return await ls.scheduler.in_worker(
-        resolve, action, result, client, ls.versions(result), result.settings
-    )
+    try:
+        return await ls.scheduler.in_worker(
+            resolve, action, result, client, ls.versions(result), result.settings
+        )
+    except Exception:
+        ls.log(f"torchmode: resolving {action.title!r} failed\n{traceback.format_exc()}")
+        return action
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -132,3 +132,32 @@ def sensitivity_note(ctx: RuleContext, key: str) -> tuple[bool | None, str]:
             "layers, so results do not change today)"
         )
     return verdict, ""
+
+
+def grad_off(event: ev.Forward) -> bool:
+    return bool(event.grad) and all(g.enabled is False for g in event.grad)
+
+
+def trained_in(flow: object, loop: cst.CSTNode | None) -> set[str]:
+    """Modules trained (backward/step) inside ``loop`` of ``flow`` (the whole flow if None)."""
+    keys: set[str] = set()
+    for e in flow.events:  # type: ignore[attr-defined]
+        if isinstance(e, ev.Train) and (loop is None or any(lp is loop for lp in e.loops)):
+            keys.update(e.models)
+    return keys
+
+
+def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
+    """Evaluation code: no training step around this forward, or gradients are off and the
+    loop around it does not train this model (a teacher, a target network)."""
+    if event.evaluation:
+        return True
+    if not grad_off(event):
+        return False
+    loop = event.loops[-1] if event.loops else None
+    return event.key not in trained_in(flow, loop)
+
+
+def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:
+    info = event.site.info
+    return in_framework_hook(info) or framework_class(ctx, info)

@@ -1,15 +1,164 @@
-"""TM102 evaluation-in-train-mode: Evaluation runs while the model may still be in train mode."""
+"""TM102 evaluation-in-train-mode."""
 
-from torchmode.findings import Severity
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine import torch_api as api
+from torchmode.engine.context import RuleContext
+from torchmode.engine.flow import FunctionFlow
+from torchmode.engine.values import Mode, ModeVal
+from torchmode.findings import Finding, Fix, Related, Severity
+from torchmode.knowledge.costs import cost_note
+from torchmode.rules import common
 from torchmode.rules.base import Rule
+from torchmode.rules.examples import tm102 as examples
 
 RULE = Rule(
     code="TM102",
     name="evaluation-in-train-mode",
-    summary="Evaluation runs while the model may still be in train mode.",
+    summary="Evaluation runs while the model is still in train mode.",
     default_severity=Severity.WARNING,
+    docs="""\
+## What it does
+Finds evaluation code — forward passes under `no_grad`/`inference_mode`, or in a function
+named like `evaluate`/`validate`/`test`/`predict`, with no training step around them — where
+the model is in train mode: `model.train()` ran before it (directly or in a function you call)
+and no `model.eval()` since, or the model was just built (a new module is in train mode).
+
+## Why is this bad?
+`torch.no_grad()` does not switch Dropout or BatchNorm: in train mode, Dropout still drops
+activations at random, so metrics are noisy and pessimistic, and every evaluation batch
+overwrites BatchNorm's running statistics with the evaluation data. {cost}
+
+## Example
+```python
+def test(model, loader):
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+
+for epoch in range(epochs):
+    train(model, train_loader)   # calls model.train()
+    test(model, test_loader)
+```
+
+## Use instead
+```python
+def test(model, loader):
+    model.eval()
+    ...
+```
+
+## Fix
+Inserts `model.eval()` before the evaluation (and `model.train()` after it when the same
+function goes on training) — safe.
+
+## Options
+A model known to have no mode-dependent layers is reported as a hint; a freshly built model
+whose layers are not known, as info.
+""".replace("{cost}", cost_note("TM102")),
+    invalid=examples.INVALID,
+    valid=examples.VALID,
 )
 
 
-def check(ctx):
-    return ()
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    best: dict[tuple[int, int], tuple[int, Finding]] = {}
+    for flow, event in ctx.events(ev.Forward):
+        if not common.is_evaluation(ctx, flow, event) or common.skip_framework(ctx, event):
+            continue
+        modes = event.modes
+        if any(v.mode is Mode.INPUT for v in modes) and flow.called:
+            continue  # each caller decides, with its own state
+        trains = [v for v in modes if v.mode is Mode.TRAIN]
+        if not trains or len(trains) != len(modes):
+            continue
+        info = event.site.info
+        eval_name = info is not None and bool(api.EVAL_FUNCTION.match(info.name))
+        if not (common.grad_off(event) or eval_name):
+            continue
+        constructed = all(v.origin is not None and v.origin.constructed for v in trains)
+        if constructed and (event.site.trains or flow.trains):
+            continue  # a teacher or target network built beside the trained model
+        finding = _finding(ctx, flow, event, trains, constructed)
+        if finding is None:
+            continue
+        key = (id(event.site), id(event.region))
+        depth = len(event.via)
+        if key not in best or depth < best[key][0]:
+            best[key] = (depth, finding)
+    for _, finding in best.values():
+        yield finding
+
+
+def _finding(
+    ctx: RuleContext,
+    flow: FunctionFlow,
+    event: ev.Forward,
+    trains: list[ModeVal],
+    constructed: bool,
+) -> Finding | None:
+    key = event.key
+    verdict, note = common.sensitivity_note(ctx, key)
+    severity = Severity.WARNING
+    if verdict is False:
+        severity = Severity.HINT
+    elif constructed and verdict is None:
+        severity = Severity.INFO
+    origin = trains[0].origin
+    if origin is None:
+        return None
+    if constructed:
+        why = f"it was built on line {ctx.line_of(origin.outermost)} and never switched"
+    else:
+        why = f"{common.describe_origin(ctx, origin)} set train mode and nothing calls `{key}.eval()` since"
+    message = (
+        f"`{key}` evaluates in train mode at {common.where(ctx, event.node)}: {why} — Dropout "
+        "stays active and BatchNorm updates its running statistics with evaluation data"
+        f"{note}"
+    )
+    related: list[Related] = [
+        Related(ctx.range_of(call), f"evaluation called here: {ctx.short(call)}")
+        for call in event.via
+    ]
+    related.extend(common.origin_related(ctx, origin, "train mode set here"))
+    return Finding(
+        RULE.code,
+        message,
+        ctx.range_of(event.node),
+        severity,
+        tuple(related),
+        fix_builder=lambda: _fixes(ctx, event),
+    )
+
+
+def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
+    if event.region is None:
+        return ()
+    spelled = common.module_spelling(event.node)
+    if spelled is None:
+        return ()
+    index = ctx.index(ctx.chunk_of(event.region))
+    region = event.region
+    before = index.insert_before(region, f"{spelled}.eval()")
+    if before is None:
+        return ()
+    edits = [before]
+    if _trains_after(ctx, event, region):
+        after = index.insert_after(region, f"{spelled}.train()")
+        if after is None:
+            return ()
+        edits.append(after)
+    return (Fix(f"Call `{spelled}.eval()` before the evaluation", tuple(edits)),)
+
+
+def _trains_after(ctx: RuleContext, event: ev.Forward, region: cst.CSTNode) -> bool:
+    """Does the function containing the evaluation train again after it (same loop)?"""
+    site = event.site
+    return site.trains

@@ -1,15 +1,160 @@
-"""TM201 evaluation-tracks-gradients: Evaluation forward passes record autograd graphs (no `no_grad`/`inference_mode`)."""
+"""TM201 evaluation-tracks-gradients."""
 
-from torchmode.findings import Severity
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine import torch_api as api
+from torchmode.engine.context import RuleContext
+from torchmode.engine.flow import FunctionFlow
+from torchmode.engine.values import Mode
+from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
+from torchmode.knowledge.costs import cost_note
+from torchmode.rules import common
 from torchmode.rules.base import Rule
+from torchmode.rules.examples import tm201 as examples
 
 RULE = Rule(
     code="TM201",
     name="evaluation-tracks-gradients",
     summary="Evaluation forward passes record autograd graphs (no `no_grad`/`inference_mode`).",
     default_severity=Severity.WARNING,
+    docs="""\
+## What it does
+Finds evaluation code — forward passes of a model in eval mode, or in a function named like
+`evaluate`/`validate`/`test`/`predict`, with no training step — that runs with autograd
+recording: no `torch.no_grad()`, `torch.inference_mode()`, `set_grad_enabled(False)` or
+decorator around it, here or at any call site in the file.
+
+## Why is this bad?
+`model.eval()` does not stop autograd. Every forward pass keeps the activations it needs for a
+backward pass that never comes: memory grows by the size of the activations, and large batches
+run out of memory. {cost}
+
+## Example
+```python
+def evaluate(model, loader):
+    model.eval()
+    for x, y in loader:
+        preds = model(x)
+```
+
+## Use instead
+```python
+@torch.no_grad()
+def evaluate(model, loader):
+    model.eval()
+    for x, y in loader:
+        preds = model(x)
+```
+
+## Fix
+Adds `@torch.no_grad()` to a function that only evaluates, or wraps the evaluation loop in
+`with torch.no_grad():`, re-indenting it (safe; unsafe when the loop holds a multi-line string,
+whose content the re-indentation would change). Adds `import torch` when needed.
+
+## Options
+`fix-no-grad-with = "inference_mode"` uses `torch.inference_mode()` instead (faster, but its
+tensors can never be used in autograd later).
+""".replace("{cost}", cost_note("TM201")),
+    invalid=examples.INVALID,
+    valid=examples.VALID,
 )
 
 
-def check(ctx):
-    return ()
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    best: dict[tuple[int, int], tuple[int, Finding]] = {}
+    for flow, event in ctx.events(ev.Forward):
+        if not event.evaluation or common.skip_framework(ctx, event):
+            continue
+        if event.key in ctx.facts.frozen:
+            continue
+        unresolved = any(g.enabled is None for g in event.grad)
+        recording = any(g.enabled is True for g in event.grad)
+        if unresolved and not recording:
+            if flow.called:
+                continue  # each caller decides, with its own grad mode
+            recording = True  # nobody in this file calls it: grad mode is on by default
+        if not recording:
+            continue
+        modes = event.modes
+        eval_mode = bool(modes) and all(v.mode is Mode.EVAL for v in modes)
+        info = event.site.info
+        eval_name = info is not None and bool(api.EVAL_FUNCTION.match(info.name))
+        if not (eval_mode or eval_name):
+            continue
+        key = (id(event.site), id(event.region))
+        depth = len(event.via)
+        if key in best and best[key][0] <= depth:
+            continue
+        best[key] = (depth, _finding(ctx, flow, event))
+    for _, finding in best.values():
+        yield finding
+
+
+def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding:
+    key = event.key
+    context = ""
+    if event.via:
+        context = f" (called from line {ctx.line_of(event.via[0])} with gradients on)"
+    message = (
+        f"Evaluation of `{key}` at {common.where(ctx, event.node)} records autograd graphs"
+        f"{context}: wrap it in `torch.no_grad()` — `eval()` alone does not stop autograd, and "
+        "every batch's activations are kept for a backward pass that never comes"
+    )
+    related = tuple(
+        Related(ctx.range_of(call), f"evaluation called here: {ctx.short(call)}")
+        for call in event.via
+    )
+    return Finding(
+        RULE.code,
+        message,
+        ctx.range_of(event.node),
+        RULE.default_severity,
+        related,
+        fix_builder=lambda: _fixes(ctx, event),
+    )
+
+
+def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
+    region = event.region
+    if region is None:
+        return ()
+    style = ctx.settings.fix_no_grad_with
+    code, extra = common.grad_context_code(ctx, style)
+    info = event.site.info
+    chunk = ctx.chunk_of(region)
+    index = ctx.index(chunk)
+    whole_function = (
+        info is not None
+        and event.region_is_body
+        and not event.site.trains
+        and bool(api.EVAL_FUNCTION.match(info.name) or _evals_itself(event))
+    )
+    if whole_function and info is not None:
+        edit = index.insert_before(info.node, f"@{code}")
+        if edit is not None:
+            return (Fix(f"Decorate `{info.name}` with `@{code}`", (edit, *extra)),)
+    indent = index.indent_of(region)
+    if indent is None or not index.starts_line(region):
+        return ()
+    r = index.range_of(region)
+    unit = ctx.indent_unit()
+    lines = [index.text_line(n) for n in range(r.start.line, r.end.line + 1)]
+    body = [(unit + line if line.strip() else line) for line in lines]
+    nl = chunk.module.default_newline
+    text = f"{indent}with {code}:{nl}" + nl.join(body)
+    end = Position(r.end.line, len(lines[-1]))
+    edit = TextEdit(Range(Position(r.start.line, 0), end), text)
+    safe = '"""' not in "".join(lines) and "'''" not in "".join(lines)
+    return (Fix(f"Wrap the evaluation in `with {code}:`", (edit, *extra), safe=safe),)
+
+
+def _evals_itself(event: ev.Forward) -> bool:
+    return any(v.mode is Mode.EVAL and v.origin is not None and v.origin.via is None for v in event.modes)
+
+
+_ = cst

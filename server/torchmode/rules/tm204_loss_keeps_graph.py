@@ -1,15 +1,141 @@
-"""TM204 loss-keeps-graph: A loss tensor is accumulated across iterations with its autograd graph."""
+"""TM204 loss-keeps-graph."""
 
-from torchmode.findings import Severity
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine.context import RuleContext
+from torchmode.engine.facts import _nested_blocks, block_statements
+from torchmode.engine.names import key_of
+from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
+from torchmode.knowledge.costs import cost_note
+from torchmode.rules import common
 from torchmode.rules.base import Rule
+from torchmode.rules.examples import tm204 as examples
 
 RULE = Rule(
     code="TM204",
     name="loss-keeps-graph",
     summary="A loss tensor is accumulated across iterations with its autograd graph.",
     default_severity=Severity.WARNING,
+    docs="""\
+## What it does
+Finds a loss tensor added to a running total (`total += loss`, `total = total + loss`) or
+appended to a list (`losses.append(loss)`) across loop iterations while it still carries its
+autograd graph — not `.item()`, not `.detach()`, not computed under `no_grad`.
+
+## Why is this bad?
+The running total keeps every iteration's graph alive. In evaluation (no `backward()`), that
+is every batch's activations: memory grows until it runs out. In training, `backward()`
+frees the activations, but a chain of autograd nodes still grows with every step. {cost}
+
+## Example
+```python
+total_loss = 0
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+    total_loss += loss
+```
+
+## Use instead
+```python
+    total_loss += loss.item()
+```
+
+## Fix
+Appends `.item()` (or `.detach()` where the total is used as a tensor later, and for lists) —
+safe.
+
+## Options
+Reported as a warning where no `backward()` runs in the loop (evaluation), as info in a
+training loop.
+""".replace("{cost}", cost_note("TM204")),
+    invalid=examples.INVALID,
+    valid=examples.VALID,
 )
 
 
-def check(ctx):
-    return ()
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    for flow, event in ctx.events(ev.Accumulate):
+        if event.via or not event.loops:
+            continue
+        value = event.value
+        if not (value.graph and value.lossy):
+            continue
+        if event.grad and all(g.enabled is False for g in event.grad):
+            continue
+        loop = event.loops[-1]
+        if _assigned_in(loop, event.target):
+            continue  # a per-iteration value (``loss += reg``), not a running total
+        trains = ctx.flow.contains_training(loop, event.site.info)
+        if not trains and all(g.enabled is None for g in event.grad) and flow.called:
+            continue
+        severity = Severity.INFO if trains else Severity.WARNING
+        if trains:
+            why = "a chain of autograd nodes grows with every step"
+        else:
+            why = "every iteration's activations stay in memory"
+        yield Finding(
+            RULE.code,
+            f"`{event.target}` accumulates `{ctx.short(event.value_node or event.node)}` with "
+            f"its autograd graph at {common.where(ctx, event.node)}: {why} "
+            "(add `.item()` or `.detach()`)",
+            ctx.range_of(event.node),
+            severity,
+            fix_builder=lambda event=event: _fixes(ctx, event),
+        )
+
+
+def _fixes(ctx: RuleContext, event: ev.Accumulate) -> tuple[Fix, ...]:
+    node = event.value_node
+    if node is None:
+        return ()
+    method = "detach" if event.kind == "append" or _used_as_tensor(ctx, event.target) else "item"
+    r = ctx.range_of(node)
+    if isinstance(node, cst.Name | cst.Attribute | cst.Call | cst.Subscript):
+        edits = (TextEdit(Range(r.end, r.end), f".{method}()"),)
+    else:
+        edits = (
+            TextEdit(Range(r.start, r.start), "("),
+            TextEdit(Range(r.end, r.end), f").{method}()"),
+        )
+    return (Fix(f"Accumulate `.{method}()` instead of the tensor", edits),)
+
+
+def _used_as_tensor(ctx: RuleContext, target: str) -> bool:
+    for method in (".item()", ".cpu()", ".detach()", ".numpy()", ".tolist()", ".backward("):
+        if f"{target}{method}" in ctx.source:
+            return True
+    return False
+
+
+def _assigned_in(loop: cst.CSTNode, key: str) -> bool:
+    stack = list(block_statements(loop.body))  # type: ignore[attr-defined]
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                targets: list[cst.BaseExpression] = []
+                if isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                    if any(_is_self_sum(small.value, key) for _ in targets):
+                        continue  # ``total = total + loss`` is the accumulation itself
+                elif isinstance(small, cst.AnnAssign):
+                    targets = [small.target]
+                for t in targets:
+                    if key_of(t) == key:
+                        return True
+        elif isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            continue
+        else:
+            stack.extend(_nested_blocks(stmt))
+    return False
+
+
+def _is_self_sum(value: cst.BaseExpression, key: str) -> bool:
+    return isinstance(value, cst.BinaryOperation) and key_of(value.left) == key

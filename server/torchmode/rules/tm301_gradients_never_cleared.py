@@ -1,15 +1,146 @@
-"""TM301 gradients-never-cleared: A training loop steps an optimizer whose gradients are never cleared."""
+"""TM301 gradients-never-cleared."""
 
-from torchmode.findings import Severity
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine.context import RuleContext
+from torchmode.engine.flow import FunctionFlow
+from torchmode.engine.names import is_within
+from torchmode.findings import Finding, Fix, Related, Severity
+from torchmode.rules import common
 from torchmode.rules.base import Rule
+from torchmode.rules.examples import tm301 as examples
 
 RULE = Rule(
     code="TM301",
     name="gradients-never-cleared",
-    summary="A training loop steps an optimizer whose gradients are never cleared.",
+    summary="A training loop steps an optimizer whose gradients are never cleared in the loop.",
     default_severity=Severity.WARNING,
+    docs="""\
+## What it does
+Finds a loop that calls `backward()` and `optimizer.step()` but never clears that optimizer's
+gradients inside the loop: no `optimizer.zero_grad()`, no `model.zero_grad()` of a model it
+trains, no `param.grad = None` — directly or in a function the loop calls. Gradient
+accumulation (`step()` and `zero_grad()` every k iterations) clears inside the loop and is not
+reported.
+
+## Why is this bad?
+`backward()` adds to `.grad`; it never replaces it. Without clearing, every step uses the sum
+of all gradients since the start (or since the last clear outside the loop): the effective
+learning rate grows with every step and training diverges or stalls.
+
+## Example
+```python
+optimizer.zero_grad()
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+```
+
+## Use instead
+```python
+for x, y in loader:
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+```
+
+## Fix
+Inserts `optimizer.zero_grad()` before the `backward()` call (safe).
+""",
+    invalid=examples.INVALID,
+    valid=examples.VALID,
 )
 
 
-def check(ctx):
-    return ()
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    best: dict[int, tuple[int, Finding]] = {}
+    for flow, step in ctx.events(ev.Step):
+        if step.closure or not step.loops:
+            continue
+        loop = step.loops[-1]
+        inside = [e for e in flow.events if any(lp is loop for lp in e.loops)]
+        backwards = [e for e in inside if isinstance(e, ev.Backward)]
+        if not backwards:
+            continue
+        if any(
+            isinstance(e, ev.Clear) and _clears(ctx, e.key, step.optimizer) for e in inside
+        ):
+            continue
+        finding = _finding(ctx, flow, step, backwards[0], loop)
+        depth = len(step.via)
+        previous = best.get(id(step.node))
+        if previous is None or depth < previous[0]:
+            best[id(step.node)] = (depth, finding)
+    for _, finding in best.values():
+        yield finding
+
+
+def _clears(ctx: RuleContext, key: str | None, optimizer: str) -> bool:
+    if key is None or key == optimizer:
+        return True
+    facts = ctx.facts
+    if facts.is_optimizer_key(key):
+        return False  # another optimizer's zero_grad()
+    cover = facts.covered_by(optimizer)
+    return not cover or any(is_within(key, c) or is_within(c, key) for c in cover)
+
+
+def _finding(
+    ctx: RuleContext,
+    flow: FunctionFlow,
+    step: ev.Step,
+    backward: ev.Backward,
+    loop: cst.CSTNode,
+) -> Finding:
+    optimizer = step.optimizer
+    outside = [
+        e
+        for e in flow.events
+        if isinstance(e, ev.Clear) and e.key == optimizer and not any(lp is loop for lp in e.loops)
+    ]
+    where_cleared = (
+        f"; the only `{optimizer}.zero_grad()` is outside the loop, on line "
+        f"{ctx.line_of(outside[0].anchor)}"
+        if outside
+        else ""
+    )
+    message = (
+        f"`{optimizer}` steps at {common.where(ctx, step.node)} but its gradients are never "
+        f"cleared in this loop{where_cleared}: `backward()` at line "
+        f"{ctx.line_of(backward.anchor)} adds to the previous gradients, so every step uses "
+        "their running sum"
+    )
+    related = [
+        *common.event_related(ctx, backward, "gradients accumulate here"),
+        *(Related(ctx.range_of(e.anchor), "cleared only here, once") for e in outside[:1]),
+    ]
+    return Finding(
+        RULE.code,
+        message,
+        ctx.range_of(step.anchor),
+        RULE.default_severity,
+        tuple(related),
+        fix_builder=lambda: _fixes(ctx, step, backward),
+    )
+
+
+def _fixes(ctx: RuleContext, step: ev.Step, backward: ev.Backward) -> tuple[Fix, ...]:
+    if step.via or backward.via:
+        return ()
+    chunk = ctx.chunk_of(backward.node)
+    index = ctx.index(chunk)
+    stmt = index.statement_of(backward.node)
+    if stmt is None:
+        return ()
+    spelled = step.optimizer
+    edit = index.insert_before(stmt, f"{spelled}.zero_grad()")
+    if edit is None:
+        return ()
+    return (Fix(f"Call `{spelled}.zero_grad()` before `backward()`", (edit,)),)

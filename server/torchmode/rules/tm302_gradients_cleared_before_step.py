@@ -1,15 +1,119 @@
-"""TM302 gradients-cleared-before-step: `zero_grad()` runs between `backward()` and `step()`."""
+"""TM302 gradients-cleared-before-step."""
 
-from torchmode.findings import Severity
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine.context import RuleContext
+from torchmode.engine.values import GradsState
+from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
+from torchmode.rules import common
 from torchmode.rules.base import Rule
+from torchmode.rules.examples import tm302 as examples
 
 RULE = Rule(
     code="TM302",
     name="gradients-cleared-before-step",
-    summary="`zero_grad()` runs between `backward()` and `step()`.",
-    default_severity=Severity.ERROR,
+    summary="`zero_grad()` runs between `backward()` and `step()`: the step sees no gradients.",
+    default_severity=Severity.WARNING,
+    docs="""\
+## What it does
+Finds `optimizer.zero_grad()` (or `model.zero_grad()` of a model the optimizer trains) that
+runs after `loss.backward()` and before `optimizer.step()`, on every path.
+
+## Why is this bad?
+`zero_grad()` throws away the gradients `backward()` just computed. With the default
+`set_to_none=True` the step skips every parameter; with zeros, plain SGD leaves them unchanged
+and momentum or weight decay keep moving them without any signal. The model does not learn,
+and nothing crashes.
+
+## Example
+```python
+loss.backward()
+optimizer.zero_grad()
+optimizer.step()
+```
+
+## Use instead
+```python
+optimizer.zero_grad()
+loss.backward()
+optimizer.step()
+```
+
+## Fix
+Moves the `zero_grad()` line before the `backward()` line (safe).
+""",
+    invalid=examples.INVALID,
+    valid=examples.VALID,
 )
 
 
-def check(ctx):
-    return ()
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    seen: set[int] = set()
+    for flow, step in ctx.events(ev.Step):
+        if step.via or step.closure or not step.grads:
+            continue
+        if not all(v.state is GradsState.CLEARED for v in step.grads):
+            continue
+        origins = {v.origin for v in step.grads}
+        if len(origins) != 1:
+            continue
+        origin = next(iter(origins))
+        if origin is None or origin.via is not None or id(origin.node) in seen:
+            continue
+        seen.add(id(origin.node))
+        zero = origin.node
+        backward = _backward_before(ctx, flow, zero)
+        related = [Related(ctx.range_of(step.node), "the step sees no gradients here")]
+        if backward is not None:
+            related.insert(0, Related(ctx.range_of(backward.node), "gradients computed here"))
+        yield Finding(
+            RULE.code,
+            f"{common.where(ctx, zero)} clears the gradients that `backward()` just computed, "
+            f"before {common.where(ctx, step.node)} uses them: the step updates nothing "
+            "(clear before `backward()` instead)",
+            ctx.range_of(zero),
+            RULE.default_severity,
+            tuple(related),
+            fix_builder=lambda zero=zero, backward=backward: _fixes(ctx, zero, backward),
+        )
+
+
+def _backward_before(ctx: RuleContext, flow: object, zero: cst.CSTNode) -> ev.Backward | None:
+    line = ctx.range_of(zero).start
+    candidates = [
+        e
+        for e in flow.events  # type: ignore[attr-defined]
+        if isinstance(e, ev.Backward) and not e.via and ctx.chunk_of(e.node) is ctx.chunk_of(zero)
+    ]
+    before = [e for e in candidates if ctx.range_of(e.node).start < line]
+    if not before:
+        return None
+    return max(before, key=lambda e: ctx.range_of(e.node).start)
+
+
+def _fixes(ctx: RuleContext, zero: cst.CSTNode, backward: ev.Backward | None) -> tuple[Fix, ...]:
+    if backward is None:
+        return ()
+    index = ctx.index(ctx.chunk_of(zero))
+    zero_stmt = index.statement_of(zero)
+    back_stmt = index.statement_of(backward.node)
+    if zero_stmt is None or back_stmt is None:
+        return ()
+    if not isinstance(zero_stmt, cst.SimpleStatementLine) or len(zero_stmt.body) != 1:
+        return ()
+    if not index.starts_line(zero_stmt) or not index.starts_line(back_stmt):
+        return ()
+    zr = index.range_of(zero_stmt)
+    if zr.start.line != zr.end.line:
+        return ()
+    code = ctx.code(zero_stmt.body[0])
+    insert = index.insert_before(back_stmt, code)
+    if insert is None:
+        return ()
+    delete = TextEdit(Range(Position(zr.start.line, 0), Position(zr.start.line + 1, 0)), "")
+    return (Fix(f"Move `{code}` before `backward()`", (insert, delete)),)

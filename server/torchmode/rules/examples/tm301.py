@@ -1,0 +1,6 @@
+"""TM301 examples."""
+
+from torchmode.rules.base import Invalid
+
+INVALID: tuple[Invalid, ...] = ()
+VALID: tuple[str, ...] = ()
