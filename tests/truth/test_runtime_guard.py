@@ -1,0 +1,299 @@
+"""torchmode.runtime.guard with real PyTorch: each warning, and silence on correct loops."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+import torch
+from torch import nn
+from torchmode.runtime import (
+    EVAL_RECORDS_GRAPH,
+    GRADIENTS_NOT_CLEARED,
+    STEP_IN_EVAL,
+    TorchmodeError,
+    TorchmodeWarning,
+    guard,
+)
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU())
+        self.drop = nn.Dropout(0.2)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.backbone(x)))
+
+
+def batches(n: int = 6) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    for _ in range(n):
+        yield torch.randn(8, 8), torch.randint(0, 2, (8,))
+
+
+def setup(lr: float = 0.01) -> tuple[Net, torch.optim.Optimizer]:
+    model = Net()
+    return model, torch.optim.SGD(model.parameters(), lr=lr)
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x, y, zero: bool = True):
+    if zero:
+        optimizer.zero_grad()
+    nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+
+
+def evaluate(model: nn.Module, no_grad: bool = True) -> float:
+    model.eval()
+    total = 0.0
+    with torch.set_grad_enabled(not no_grad):
+        for x, y in batches(3):
+            total += nn.functional.cross_entropy(model(x), y).item()
+    return total
+
+
+@contextmanager
+def caught() -> Iterator[list[warnings.WarningMessage]]:
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield records
+
+
+def torchmode_warnings(records: list[warnings.WarningMessage]) -> list[str]:
+    return [str(r.message) for r in records if issubclass(r.category, TorchmodeWarning)]
+
+
+def kinds(records: list[warnings.WarningMessage]) -> list[str]:
+    return [m.split("]")[0].removeprefix("[") for m in torchmode_warnings(records)]
+
+
+def run(loop: Callable[[Net, torch.optim.Optimizer], None], **kwargs) -> list[str]:
+    model, optimizer = setup()
+    with caught() as records, guard(model, optimizer, **kwargs):
+        loop(model, optimizer)
+    return kinds(records)
+
+
+# --- correct loops: no warning -------------------------------------------------------------------
+
+
+def correct_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    for _epoch in range(2):
+        model.train()
+        for i, (x, y) in enumerate(batches()):
+            train_step(model, optimizer, x, y)
+            if i == 2:
+                evaluate(model)
+                model.train()
+        evaluate(model)
+
+
+def accumulation_loop(set_to_none: bool) -> Callable[[Net, torch.optim.Optimizer], None]:
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        k = 3
+        optimizer.zero_grad(set_to_none=set_to_none)
+        for i, (x, y) in enumerate(batches(12)):
+            (nn.functional.cross_entropy(model(x), y) / k).backward()
+            if (i + 1) % k == 0:
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=set_to_none)
+
+    return loop
+
+
+def zero_after_step_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    for x, y in batches():
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        model.zero_grad()
+
+
+def frozen_backbone_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    model.train()
+    model.backbone.eval().requires_grad_(False)  # frozen on purpose, BatchNorm included
+    for x, y in batches():
+        train_step(model, optimizer, x, y)
+
+
+def saliency_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    model.eval()  # input gradients of an eval-mode model: the graph is used
+    for x, y in batches(4):
+        x.requires_grad_(True)
+        nn.functional.cross_entropy(model(x), y).backward()
+        assert x.grad is not None
+
+
+def inference_mode_eval_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    model.eval()
+    with torch.inference_mode():
+        for x, _y in batches(4):
+            model(x)
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        correct_loop,
+        accumulation_loop(set_to_none=True),
+        accumulation_loop(set_to_none=False),
+        zero_after_step_loop,
+        frozen_backbone_loop,
+        saliency_loop,
+        inference_mode_eval_loop,
+    ],
+    ids=lambda f: f.__qualname__.split(".")[0],
+)
+@pytest.mark.parametrize("strict", [False, True])
+def test_correct_loops_raise_no_warning(loop, strict: bool) -> None:
+    assert run(loop, strict=strict) == []
+
+
+def test_frozen_parameterless_layers_in_eval_are_fine() -> None:
+    model = nn.Sequential(
+        nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5)),  # frozen block, Dropout in eval
+        nn.Linear(8, 2),
+    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with caught() as records, guard(model, optimizer):
+        model[0].eval().requires_grad_(False)
+        for x, y in batches():
+            train_step(model, optimizer, x, y)
+    assert kinds(records) == []
+
+
+def test_model_without_mode_sensitive_layers_in_eval_is_fine() -> None:
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2)).eval()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with caught() as records, guard(model, optimizer):
+        for x, y in batches():
+            train_step(model, optimizer, x, y)
+    assert kinds(records) == []
+
+
+# --- each mistake: one warning -----------------------------------------------------------------
+
+
+def eval_leaks_into_training(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    model.train()
+    for i, (x, y) in enumerate(batches()):
+        train_step(model, optimizer, x, y)
+        if i == 1:
+            evaluate(model)  # never switches back
+
+
+def test_step_in_eval_mode_warns_once_naming_the_model() -> None:
+    model, optimizer = setup()
+    with caught() as records, guard(model, optimizer, name="net"):
+        eval_leaks_into_training(model, optimizer)
+    messages = torchmode_warnings(records)
+    assert kinds(records) == [STEP_IN_EVAL]
+    assert "`net` is in eval mode" in messages[0]
+    assert "`net.backbone.1` (BatchNorm1d)" in messages[0] and "`net.drop` (Dropout)" in messages[0]
+    assert records[0].filename == __file__  # points at the user's optimizer.step()
+
+
+def test_trained_submodule_in_eval_mode_warns_with_its_path() -> None:
+    model, optimizer = setup()
+    with caught() as records, guard(model, optimizer):
+        model.train()
+        model.backbone[1].eval()  # BatchNorm in eval, but its parameters are still trained
+        for x, y in batches(2):
+            train_step(model, optimizer, x, y)
+    messages = torchmode_warnings(records)
+    assert kinds(records) == [STEP_IN_EVAL]
+    assert "`model.backbone.1` (BatchNorm1d) is in eval mode" in messages[0]
+
+
+def test_strict_mode_raises() -> None:
+    model, optimizer = setup()
+    guard(model, optimizer, strict=True)
+    model.eval()
+    with pytest.raises(TorchmodeError, match=STEP_IN_EVAL):
+        train_step(model, optimizer, *next(batches()))
+    assert issubclass(TorchmodeWarning, UserWarning)
+
+
+def test_evaluation_without_no_grad_warns() -> None:
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        train_step(model, optimizer, *next(batches()))
+        evaluate(model, no_grad=False)
+        model.train()
+
+    assert run(loop) == [EVAL_RECORDS_GRAPH]
+
+
+def test_evaluation_without_no_grad_is_an_error_when_strict() -> None:
+    model, optimizer = setup()
+    with guard(model, optimizer, strict=True), pytest.raises(TorchmodeError, match="no_grad"):
+        evaluate(model, no_grad=False)
+
+
+def test_gradients_never_cleared_warns() -> None:
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        for x, y in batches():
+            train_step(model, optimizer, x, y, zero=False)
+
+    assert run(loop) == [GRADIENTS_NOT_CLEARED]
+
+
+def test_optimizer_zeroing_other_parameters_warns() -> None:
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        other = nn.Linear(2, 2)  # zero_grad() on the wrong module clears nothing of ours
+        for x, y in batches():
+            other.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+    assert run(loop) == [GRADIENTS_NOT_CLEARED]
+
+
+def test_step_reusing_gradients_warns() -> None:
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        x, y = next(batches())
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        optimizer.step()  # the same gradients again
+
+    assert run(loop) == [GRADIENTS_NOT_CLEARED]
+
+
+def test_zero_grad_between_backward_and_step_is_no_accumulation() -> None:
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        for x, y in batches():
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.zero_grad()  # TM302's mistake: nothing accumulates, nothing learned
+            optimizer.step()
+
+    assert run(loop) == []
+
+
+def test_all_three_mistakes_each_warn_once() -> None:
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        for _epoch in range(3):
+            for x, y in batches(3):
+                train_step(model, optimizer, x, y, zero=False)
+            evaluate(model, no_grad=False)
+
+    assert sorted(run(loop)) == sorted([STEP_IN_EVAL, EVAL_RECORDS_GRAPH, GRADIENTS_NOT_CLEARED])
+
+
+def test_remove_uninstalls_every_hook() -> None:
+    model, optimizer = setup()
+    handle = guard(model, optimizer, strict=True)
+    train_step(model, optimizer, *next(batches()))  # installs the gradient probes too
+    handle.remove()
+    assert not model._forward_hooks
+    assert not optimizer._optimizer_step_pre_hooks and not optimizer._optimizer_step_post_hooks
+    assert all(
+        not p._backward_hooks and not p._post_accumulate_grad_hooks for p in model.parameters()
+    )
+    with caught() as records:
+        for _ in range(2):
+            for x, y in batches(2):
+                train_step(model, optimizer, x, y, zero=False)
+            evaluate(model, no_grad=False)
+    assert kinds(records) == []
