@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import {
     CloseAction,
+    DidChangeConfigurationNotification,
     type CloseHandlerResult,
     ErrorAction,
     type ErrorHandler,
@@ -66,6 +67,10 @@ export function createClient(
         args: launch.args,
         options: { env: launch.env },
     };
+    // Filled in below; the middleware only runs once the client exists.
+    const created: { client?: LanguageClient } = {};
+    const serverSettings = (scope: vscode.Uri | undefined): ServerSettings =>
+        readServerSettings(vscode.workspace.getConfiguration(SECTION, scope));
     const clientOptions: LanguageClientOptions = {
         documentSelector: DOCUMENT_SELECTOR,
         outputChannel: output,
@@ -73,10 +78,24 @@ export function createClient(
         revealOutputChannelOn: RevealOutputChannelOn.Never,
         initializationOptions: { settings },
         errorHandler: new CrashPolicy(onGiveUp),
+        // VS Code would send every `torchmode.*` value, client-only ones included; the server
+        // gets exactly the settings it knows, normalised as at start-up, whichever way it asks.
         middleware: {
             workspace: {
-                // VS Code would answer with every `torchmode.*` value, client-only ones included;
-                // the server gets exactly the settings it knows, normalised as at start-up.
+                didChangeConfiguration: async (sections, next) => {
+                    const client = created.client;
+                    if (client === undefined || sections === undefined || !sections.includes(SECTION)) {
+                        await next(sections);
+                        return;
+                    }
+                    const others = sections.filter((section) => section !== SECTION);
+                    if (others.length > 0) {
+                        await next(others);
+                    }
+                    await client.sendNotification(DidChangeConfigurationNotification.type, {
+                        settings: { [SECTION]: serverSettings(vscode.workspace.workspaceFolders?.[0]?.uri) },
+                    });
+                },
                 configuration: async (params, token, next) => {
                     const answer = await next(params, token);
                     if (answer instanceof ResponseError) {
@@ -85,17 +104,13 @@ export function createClient(
                     const values: unknown[] = answer;
                     return params.items.map((item, index) =>
                         item.section === SECTION
-                            ? readServerSettings(
-                                  vscode.workspace.getConfiguration(
-                                      SECTION,
-                                      item.scopeUri !== undefined ? vscode.Uri.parse(item.scopeUri) : undefined,
-                                  ),
-                              )
+                            ? serverSettings(item.scopeUri !== undefined ? vscode.Uri.parse(item.scopeUri) : undefined)
                             : values[index],
                     );
                 },
             },
         },
     };
-    return new LanguageClient(CLIENT_ID, 'torchmode', serverOptions, clientOptions);
+    created.client = new LanguageClient(CLIENT_ID, 'torchmode', serverOptions, clientOptions);
+    return created.client;
 }

@@ -163,6 +163,7 @@ class Notebook:
     code_cells: list[int]  # indices in document["cells"] of the code cells
     indent: int | None
     trailing_newline: bool
+    ascii_only: bool = False  # non-ASCII characters were written as \\u escapes
 
     @property
     def cells(self) -> list[str]:
@@ -177,10 +178,12 @@ class Notebook:
                 cell["source"] = text.splitlines(keepends=True)
             else:
                 cell["source"] = text
-        return Notebook(document, self.code_cells, self.indent, self.trailing_newline)
+        return Notebook(
+            document, self.code_cells, self.indent, self.trailing_newline, self.ascii_only
+        )
 
     def dumps(self) -> str:
-        text = json.dumps(self.document, indent=self.indent, ensure_ascii=False)
+        text = json.dumps(self.document, indent=self.indent, ensure_ascii=self.ascii_only)
         return text + "\n" if self.trailing_newline else text
 
 
@@ -215,7 +218,8 @@ def parse_notebook(text: str) -> Notebook:
         if cell.get("cell_type") == "code":
             cell_text(cell)  # validates the source's type
             code_cells.append(index)
-    return Notebook(document, code_cells, _detect_indent(text), text.endswith("\n"))
+    ascii_only = text.isascii() and "\\u" in text
+    return Notebook(document, code_cells, _detect_indent(text), text.endswith("\n"), ascii_only)
 
 
 def cell_number(notebook: Notebook, code_cell_index: int) -> int:

@@ -415,3 +415,14 @@ def caps():
 @pytest.fixture
 def example_text() -> str:
     return EXAMPLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def eval_line(example_text: str) -> int:
+    """The 0-based line of the example's leaking ``model.eval()`` (the TM101 line)."""
+    return example_text.splitlines().index("            model.eval()")
+
+
+@pytest.fixture
+def backward_line(example_text: str) -> int:
+    return example_text.splitlines().index("            loss.backward()")

@@ -62,16 +62,20 @@ async def test_every_quick_fix_removes_its_finding(
     assert tried >= 1
 
 
-async def test_ignore_on_this_line(session, tmp_path: Path, example_text: str) -> None:
+async def test_ignore_on_this_line(
+    session, tmp_path: Path, example_text: str, eval_line: int
+) -> None:
     uri = (tmp_path / "train_sst.py").as_uri()
     session.open(uri, example_text)
     tm101 = next(d for d in await session.diagnostics(uri) if d.code == "TM101")
     fixed = await session.fix(uri, tm101, title="Ignore TM101 on this line")
-    assert fixed.splitlines()[33] == "            model.eval()  # noqa: TM101"
+    assert fixed.splitlines()[eval_line] == "            model.eval()  # noqa: TM101"
     assert "TM101" not in [d.code for d in await session.diagnostics(uri)]
 
 
-async def test_ignore_extends_an_existing_noqa(session, tmp_path: Path, example_text: str) -> None:
+async def test_ignore_extends_an_existing_noqa(
+    session, tmp_path: Path, example_text: str, eval_line: int
+) -> None:
     uri = (tmp_path / "train_sst.py").as_uri()
     text = example_text.replace(
         "            model.eval()\n", "            model.eval()  # noqa: E501\n"
@@ -79,7 +83,7 @@ async def test_ignore_extends_an_existing_noqa(session, tmp_path: Path, example_
     session.open(uri, text)
     tm101 = next(d for d in await session.diagnostics(uri) if d.code == "TM101")
     fixed = await session.fix(uri, tm101, title="Ignore TM101 on this line")
-    assert fixed.splitlines()[33] == "            model.eval()  # noqa: E501, TM101"
+    assert fixed.splitlines()[eval_line] == "            model.eval()  # noqa: E501, TM101"
     assert "TM101" not in [d.code for d in await session.diagnostics(uri)]
 
 

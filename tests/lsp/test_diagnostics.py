@@ -79,14 +79,16 @@ def text_at(text: str, rng: types.Range) -> list[str]:
     return text.splitlines()[rng.start.line : rng.end.line + 1]
 
 
-async def test_canonical_example(session, tmp_path: Path, example_text: str) -> None:
+async def test_canonical_example(
+    session, tmp_path: Path, example_text: str, eval_line: int, backward_line: int
+) -> None:
     uri = (tmp_path / "train_sst.py").as_uri()
     session.open(uri, example_text)
     diagnostics = await session.diagnostics(uri)
     tm101 = [d for d in diagnostics if d.code == "TM101"]
     assert len(tm101) == 1, diagnostics
     diagnostic = tm101[0]
-    assert diagnostic.range.start.line == 33
+    assert diagnostic.range.start.line == eval_line
     assert "model.eval()" in text_at(example_text, diagnostic.range)[0]
     assert diagnostic.source == "torchmode"
     assert diagnostic.code_description is not None
@@ -94,9 +96,9 @@ async def test_canonical_example(session, tmp_path: Path, example_text: str) -> 
     assert diagnostic.severity == SEVERITY[RULES["TM101"].default_severity.value]
     assert "model" in diagnostic.message
     related = diagnostic.related_information or []
-    assert any(r.location.uri == uri and r.location.range.start.line == 31 for r in related), (
-        related
-    )
+    assert any(
+        r.location.uri == uri and r.location.range.start.line == backward_line for r in related
+    ), related
     for other in diagnostics:
         assert other.source == "torchmode" and other.code in RULES
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torchmode.cli.source_files import SourceError, decode, read_bytes, write_atomically
-from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
+from torchmode.findings import Finding, Fix, Position, Range, Severity, TextEdit
 from torchmode.fixing import chosen_fix, fix_source
 from torchmode.notebook import (
     CombinedNotebook,
@@ -27,6 +27,7 @@ from torchmode.settings import Settings
 
 # Every rule needs one of these words; a file without any is skipped before parsing.
 TRIGGER_WORDS = re.compile(r"eval|train|grad|backward|step|inference_mode")
+_LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,19 @@ class _Placer:
         index, cell_range = located
         return Place(cell_range, self.numbers[index])
 
+    def message(self, text: str) -> str:
+        """Engine messages name lines of the analysed text ("`loss.backward()` on line 25");
+        in a notebook that is the combined program, so say which cell's line it is."""
+        if self.combined is None:
+            return text
+        combined = self.combined
+
+        def in_cell(match: re.Match[str]) -> str:
+            index, position = combined.to_cell(Position(int(match.group(1)) - 1, 0))
+            return f"line {position.line + 1} of cell {self.numbers[index]}"
+
+        return _LINE_REFERENCE.sub(in_cell, text)
+
     def edits(self, edits: tuple[TextEdit, ...]) -> tuple[EditReport, ...] | None:
         if self.combined is None:
             return tuple(EditReport(Place(e.range), e.new_text) for e in edits)
@@ -148,10 +162,12 @@ def _reports(findings: list[Finding], placer: _Placer, mode: Mode) -> list[Repor
         reports.append(
             Report(
                 code=finding.code,
-                message=finding.message,
+                message=placer.message(finding.message),
                 severity=finding.severity,
                 place=placer.place(finding.range),
-                related=tuple((placer.place(r.range), r.message) for r in finding.related),
+                related=tuple(
+                    (placer.place(r.range), placer.message(r.message)) for r in finding.related
+                ),
                 fix_kind=_fix_kind(finding),
                 fix=fix,
             )

@@ -288,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error("interrupted")
         return 130
     except BrokenPipeError:
-        # `torchmode check | head`: the reader went away; not an error of ours.
-        sys.stderr.close()
-        return EXIT_CLEAN
+        # `torchmode check | head`: the reader went away. Point stdout at /dev/null so
+        # the interpreter's final flush does not complain about the closed pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FINDINGS

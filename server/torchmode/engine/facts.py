@@ -291,21 +291,16 @@ class _Collector:
         owners = [o for o in owners if o]
         if not owners:
             return
-        for stmt in _body(loop):
+        stack: list[cst.CSTNode] = list(_body(loop))
+        while stack:
+            stmt = stack.pop()
             if not isinstance(stmt, cst.SimpleStatementLine):
+                if not isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+                    stack.extend(_nested_blocks(stmt))
                 continue
             for small in stmt.body:
-                if (
-                    isinstance(small, cst.Assign)
-                    and isinstance(small.value, cst.Name)
-                    and small.value.value == "False"
-                    and any(
-                        isinstance(t.target, cst.Attribute)
-                        and t.target.attr.value == "requires_grad"
-                        for t in small.targets
-                    )
-                ):
-                    self.facts.frozen.update(owners)  # type: ignore[arg-type]
+                if _freezes(small):
+                    self.facts.frozen.update(o for o in owners if o)
 
     def finish(self) -> None:
         facts = self.facts
@@ -413,6 +408,29 @@ def _looks_like_mode_switch(call: cst.Call) -> bool:
         return False
     arg = call.args[0]
     return arg.keyword is None or arg.keyword.value == "mode"
+
+
+def _freezes(small: cst.BaseSmallStatement) -> bool:
+    """``p.requires_grad = False`` or ``p.requires_grad_(False)``."""
+    if isinstance(small, cst.Assign):
+        return (
+            isinstance(small.value, cst.Name)
+            and small.value.value == "False"
+            and any(
+                isinstance(t.target, cst.Attribute) and t.target.attr.value == "requires_grad"
+                for t in small.targets
+            )
+        )
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        call = small.value
+        return (
+            isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "requires_grad_"
+            and bool(call.args)
+            and isinstance(call.args[0].value, cst.Name)
+            and call.args[0].value.value == "False"
+        )
+    return False
 
 
 def _strip_identity_calls(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -897,10 +897,11 @@ class Interpreter:
         if not enabled:
             origins = {g.origin for g in state.grad}
             no_grad_origin = next(iter(origins)) if len(origins) == 1 else None
-        models = frozenset({key})
+        # only a forward that autograd records can train the module through this value
+        models = frozenset({key}) if enabled else frozenset()
         for a in args:
             models |= a.models
-        return Taint(models, enabled and key not in self.facts.frozen, False, no_grad_origin)
+        return Taint(models, enabled, False, no_grad_origin)
 
     def region_of_forward(self, state: State) -> tuple[cst.CSTNode, bool, bool]:
         """The statement an evaluation fix acts on, and whether this forward is evaluation."""
@@ -1144,13 +1145,13 @@ class Interpreter:
         for key, vals in out.modes.items():
             old = before.modes.get(key, frozenset())
             if vals != old:
+                # every value on this path holds under the branch condition
                 out.modes[key] = frozenset(
-                    v if v in old else ModeVal(v.mode, v.origin, v.guards | {guard}) for v in vals
+                    ModeVal(v.mode, v.origin, v.guards | {guard}) for v in vals
                 )
         if out.grad != before.grad:
             out.grad = frozenset(
-                g if g in before.grad else GradVal(g.enabled, g.origin, g.guards | {guard})
-                for g in out.grad
+                GradVal(g.enabled, g.origin, g.guards | {guard}) for g in out.grad
             )
 
     def strip_guards(self, name: str, state: State) -> None:

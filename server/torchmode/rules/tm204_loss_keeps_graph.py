@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -72,6 +73,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         loop = event.loops[-1]
         if _assigned_in(loop, event.target):
             continue  # a per-iteration value (``loss += reg``), not a running total
+        if _is_backpropagated(ctx, flow, event.target):
+            continue  # the total is the loss itself: built up, then backward()
         trains = ctx.flow.contains_training(loop, event.site.info)
         if not trains and all(g.enabled is None for g in event.grad) and flow.called:
             continue
@@ -105,6 +108,14 @@ def _fixes(ctx: RuleContext, event: ev.Accumulate) -> tuple[Fix, ...]:
             TextEdit(Range(r.end, r.end), f").{method}()"),
         )
     return (Fix(f"Accumulate `.{method}()` instead of the tensor", edits),)
+
+
+def _is_backpropagated(ctx: RuleContext, flow: object, target: str) -> bool:
+    pattern = re.compile(rf"(?<![\w.]){re.escape(target)}(?![\w])")
+    return any(
+        isinstance(e, ev.Backward) and pattern.search(ctx.code(e.node))
+        for e in flow.events  # type: ignore[attr-defined]
+    )
 
 
 def _used_as_tensor(ctx: RuleContext, target: str) -> bool:
