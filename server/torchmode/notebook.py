@@ -163,7 +163,7 @@ class Notebook:
     code_cells: list[int]  # indices in document["cells"] of the code cells
     indent: int | None
     trailing_newline: bool
-    ascii_only: bool = False  # non-ASCII characters were written as \\u escapes
+    ascii_only: bool = False  # non-ASCII characters were written as \u escapes
 
     @property
     def cells(self) -> list[str]:

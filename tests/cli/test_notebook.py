@@ -175,3 +175,21 @@ def test_parse_notebook_keeps_code_cell_indices(notebook_text):
     assert notebook.code_cells == [1, 2, 4]
     assert notebook.indent == 1
     assert notebook.dumps() == notebook_text
+
+
+def test_line_numbers_in_messages_name_the_cell():
+    from torchmode.cli.checking import _Placer
+
+    combined = combine_cells(["import torch\n", "%time x\nloss.backward()\nmodel.eval()\n"])
+    placer = _Placer(combined, [2, 4])
+    message = placer.message("`backward()` on line 3 trains it after `eval()` on line 4")
+    assert (
+        message == "`backward()` on line 2 of cell 4 trains it after `eval()` on line 3 of cell 4"
+    )
+    assert _Placer().message("on line 3") == "on line 3"
+
+
+def test_ascii_escaped_notebooks_stay_escaped():
+    text = json.dumps({"cells": [{"cell_type": "code", "source": "# ü\n"}]}, indent=1) + "\n"
+    assert "\\u00fc" in text
+    assert parse_notebook(text).dumps() == text
