@@ -297,3 +297,61 @@ def test_remove_uninstalls_every_hook() -> None:
                 train_step(model, optimizer, x, y, zero=False)
             evaluate(model, no_grad=False)
     assert kinds(records) == []
+
+
+def gradient_penalty_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    for x, y in batches():
+        out = model(x)
+        # autograd.grad runs the parameters' tensor hooks while the previous step's gradients
+        # are still in .grad (zero_grad() comes later): that is not accumulation
+        grads = torch.autograd.grad(out.sum(), list(model.parameters()), create_graph=True)
+        optimizer.zero_grad()
+        penalty = sum(g.square().sum() for g in grads)
+        (nn.functional.cross_entropy(out, y) + 0.01 * penalty).backward()
+        optimizer.step()
+
+
+def manual_clearing_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    for x, y in batches():
+        for p in model.parameters():  # the pre-1.0 idiom
+            if p.grad is not None:
+                p.grad.data.zero_()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+
+def grad_scaler_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    scaler = torch.amp.GradScaler("cpu")
+    for x, y in batches():
+        optimizer.zero_grad()
+        scaler.scale(nn.functional.cross_entropy(model(x), y)).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+
+def param_group_added_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    extra = nn.Linear(2, 2)
+    optimizer.add_param_group({"params": extra.parameters()})
+    for x, y in batches():
+        optimizer.zero_grad()
+        (nn.functional.cross_entropy(model(x), y) + extra(model(x)).sum()).backward()
+        optimizer.step()
+
+
+@pytest.mark.parametrize(
+    "loop", [gradient_penalty_loop, manual_clearing_loop, grad_scaler_loop, param_group_added_loop]
+)
+def test_more_correct_loops(loop) -> None:
+    assert run(loop, strict=True) == []
+
+
+def test_accumulation_without_clearing_in_a_second_group_is_seen() -> None:
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        extra = nn.Linear(2, 2)
+        optimizer.add_param_group({"params": extra.parameters()})
+        for x, y in batches():
+            model.zero_grad()  # clears the model, never `extra`
+            (nn.functional.cross_entropy(model(x), y) + extra(model(x)).sum()).backward()
+            optimizer.step()
+
+    assert run(loop) == [GRADIENTS_NOT_CLEARED]
