@@ -4,10 +4,12 @@ claims (so nothing reaches the user unproven)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 from torchmode.knowledge import claims
+from torchmode.rules import RULES
 
 HERE = Path(__file__).parent
 
@@ -74,3 +76,22 @@ def test_claims_quote_the_exact_errors() -> None:
     quoted = " ".join(claims.CLAIMS.values())
     for key in ("backward_without_graph", "grad_mode_not_entered", "eval_with_argument"):
         assert claims.ERRORS[key] in quoted
+
+
+ERROR_QUOTE = re.compile(r"`((?:[A-Z][a-z]+)+Error: [^`]*)`")
+
+
+def quotes_a_proven_error(quote: str) -> bool:
+    return any(quote == e or quote.startswith(e) for e in claims.ERRORS.values())
+
+
+def test_rule_docs_quote_only_proven_error_texts() -> None:
+    quoted = [
+        (rule.code, quote) for rule in RULES.values() for quote in ERROR_QUOTE.findall(rule.docs)
+    ]
+    assert [(code, q) for code, q in quoted if not quotes_a_proven_error(q)] == []
+
+
+def test_claims_quote_only_proven_error_texts() -> None:
+    quoted = [q for text in claims.CLAIMS.values() for q in ERROR_QUOTE.findall(text)]
+    assert quoted and all(quotes_a_proven_error(q) for q in quoted)
