@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from torchmode.findings import Position, Range, TextEdit
-from torchmode.fixing import apply_edits, compatible_fixes, compiles
+from torchmode.findings import Fix, Position, Range, TextEdit
+from torchmode.fixing import apply_edits, fix_rounds
 from torchmode.settings import DEFAULT_SETTINGS, Settings
 
 if TYPE_CHECKING:
@@ -269,33 +269,34 @@ def fix_cells(
     magics, outputs and cell boundaries stay as they were."""
     from torchmode.engine import analyze
 
-    current = list(cells)
-    combined = combine_cells(current)
-    analysis = analyze(combined.source, settings)
-    applied = 0
-    seen = {tuple(current)}
-    for _ in range(max_rounds):
-        if analysis.syntax_error is not None:
-            break
+    State = tuple[list[str], CombinedNotebook]
+
+    def apply(state: State, fixes: list[Fix]) -> tuple[State, str, int] | None:
+        current, combined = state
         per_cell: dict[int, list[TextEdit]] = {}
         count = 0
-        for fix in compatible_fixes(analysis.findings, unsafe=unsafe):
+        for fix in fixes:
             moved = edits_by_cell(combined, fix.edits)
             if moved is None:
-                continue
+                continue  # reaches into masked IPython syntax or across cells
             for index, edits in moved.items():
                 per_cell.setdefault(index, []).extend(edits)
             count += 1
         if not count:
-            break
+            return None
         candidate = list(current)
         for index, edits in per_cell.items():
             candidate[index] = apply_cell_edits(current[index], edits)
         candidate_combined = combine_cells(candidate)
-        if tuple(candidate) in seen or not compiles(candidate_combined.source):
-            break
-        seen.add(tuple(candidate))
-        current, combined = candidate, candidate_combined
-        applied += count
-        analysis = analyze(combined.source, settings)
-    return NotebookFixOutcome(current, applied, combined, analysis)
+        return (candidate, candidate_combined), candidate_combined.source, count
+
+    combined = combine_cells(cells)
+    (fixed, fixed_combined), applied, analysis = fix_rounds(
+        (list(cells), combined),
+        analyze(combined.source, settings),
+        analyze_state=lambda state: analyze(state[1].source, settings),
+        apply_fixes=apply,
+        unsafe=unsafe,
+        max_rounds=max_rounds,
+    )
+    return NotebookFixOutcome(fixed, applied, fixed_combined, analysis)

@@ -71,15 +71,49 @@ def test_a_round_that_breaks_the_code_is_dropped(monkeypatch):
     assert fix_source("first = 1\n").source == "ok = 1\nfirst = 1\n"
 
 
-def test_fix_source_stops_on_a_cycle(monkeypatch):
+def test_a_fix_that_does_not_remove_its_finding_is_dropped(monkeypatch):
     def flipping(source, settings):
         new = "b = 1\n" if source == "a = 1\n" else "a = 1\n"
         return Analysis(source, findings=[_finding(Range.of(0, 0, 1, 0), new)])
 
     monkeypatch.setattr(torchmode.engine, "analyze", flipping)
     outcome = fix_source("a = 1\n", max_rounds=10)
-    assert outcome.source == "b = 1\n"
-    assert outcome.applied == 1
+    assert (outcome.source, outcome.applied) == ("a = 1\n", 0)
+
+
+def test_one_rule_per_round_most_severe_first(monkeypatch):
+    # TM103 (an error) turns `model.eval` into a call; once it has, TM102 (a warning) no
+    # longer applies. Applying both in one round would insert a second `model.eval()`.
+    def analyse(source, settings):
+        findings = []
+        if source.startswith("model.eval\n"):
+            add_call = Fix("add ()", (TextEdit(Range.of(0, 10, 0, 10), "()"),))
+            findings.append(
+                Finding(
+                    "TM103",
+                    "no call",
+                    Range.of(0, 0, 0, 10),
+                    Severity.ERROR,
+                    fix_builder=lambda: (add_call,),
+                )
+            )
+        if "model.eval()" not in source:
+            insert = Fix("insert", (TextEdit(Range.of(1, 0, 1, 0), "model.eval()\n"),))
+            findings.append(
+                Finding(
+                    "TM102",
+                    "train mode",
+                    Range.of(1, 0, 1, 3),
+                    Severity.WARNING,
+                    fix_builder=lambda: (insert,),
+                )
+            )
+        return Analysis(source, findings=findings)
+
+    monkeypatch.setattr(torchmode.engine, "analyze", analyse)
+    outcome = fix_source("model.eval\nout = model(x)\n")
+    assert outcome.source == "model.eval()\nout = model(x)\n"
+    assert (outcome.applied, outcome.remaining) == (1, [])
 
 
 def test_cli_fix_writes_file_and_reports_remaining(project, run, training, fixed_training):
