@@ -355,3 +355,11 @@ def test_accumulation_without_clearing_in_a_second_group_is_seen() -> None:
             optimizer.step()
 
     assert run(loop) == [GRADIENTS_NOT_CLEARED]
+
+
+def test_strict_accumulation_raises_from_backward() -> None:
+    model, optimizer = setup()
+    with guard(model, optimizer, strict=True):
+        train_step(model, optimizer, *next(batches()))
+        with pytest.raises(TorchmodeError, match=GRADIENTS_NOT_CLEARED):
+            train_step(model, optimizer, *next(batches()), zero=False)
