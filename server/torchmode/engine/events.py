@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from torchmode.engine.values import GradsVal, GradVal, ModeVal, Taint
+from torchmode.engine.values import GradsVal, GradVal, ModeVal, Origin, Taint
 
 if TYPE_CHECKING:
     from torchmode.engine.flow import FunctionFlow
@@ -26,6 +26,11 @@ class Event:
     site: FunctionFlow  # the function containing ``node``
     via: tuple[cst.Call, ...]  # call sites from the observing function down to ``site``
     loops: Loops  # loops of the observing function around it
+    site_loops: Loops = ()  # loops of ``site`` around ``node``
+
+    def __post_init__(self) -> None:
+        if not self.via and not self.site_loops:
+            self.site_loops = self.loops
 
     @property
     def anchor(self) -> cst.CSTNode:
@@ -59,6 +64,7 @@ class Step(Event):
     optimizer: str = ""
     grads: frozenset[GradsVal] = frozenset()
     closure: bool = False
+    dirty: frozenset[Origin | None] = frozenset()  # earlier steps whose gradients remain
 
 
 @dataclass(eq=False)

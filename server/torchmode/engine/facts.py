@@ -70,7 +70,8 @@ class Facts:
     all_functions: list[FunctionInfo] = field(default_factory=list)
     module_keys: set[str] = field(default_factory=set)
     module_class: dict[str, str] = field(default_factory=dict)  # key -> class it was built from
-    optimizer_cover: dict[str, set[str]] = field(default_factory=dict)
+    optimizer_cover: dict[str, set[str]] = field(default_factory=dict)  # every function's
+    scoped_cover: dict[tuple[int, str], set[str]] = field(default_factory=dict)
     step_receivers: set[str] = field(default_factory=set)
     zero_receivers: set[str] = field(default_factory=set)
     frozen: set[str] = field(default_factory=set)
@@ -166,17 +167,23 @@ class Facts:
             return False
         return key in self.zero_receivers or bool(api.OPTIMIZER_KEY.search(last))
 
-    def covered_by(self, optimizer: str) -> set[str]:
+    def covered_by(self, optimizer: str, scope: FunctionInfo | None = None) -> set[str]:
         """Module keys whose parameters ``optimizer`` trains (empty: not known)."""
+        if scope is not None:
+            scoped = self.scoped_cover.get((id(scope.node), optimizer))
+            if scoped is not None:
+                return scoped
         return self.optimizer_cover.get(optimizer, set())
 
-    def optimizers_covering(self, module: str) -> list[str]:
-        found = [
+    def optimizers_covering(self, module: str, scope: FunctionInfo | None = None) -> list[str]:
+        return [
             o
-            for o, cover in self.optimizer_cover.items()
-            if any(module == c or module.startswith(c + ".") or c.startswith(module + ".") for c in cover)
+            for o in self.optimizer_cover
+            if any(
+                module == c or module.startswith(c + ".") or c.startswith(module + ".")
+                for c in self.covered_by(o, scope)
+            )
         ]
-        return found
 
 
 def collect_facts(chunks: list[Chunk]) -> Facts:
@@ -192,7 +199,10 @@ def collect_facts(chunks: list[Chunk]) -> Facts:
 class _Collector:
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
-        self.assignments: list[tuple[str, cst.BaseExpression, ClassInfo | None]] = []
+        self.assignments: list[
+            tuple[str, cst.BaseExpression, ClassInfo | None, FunctionInfo | None]
+        ] = []
+        self.func: FunctionInfo | None = None
         self.calls: list[tuple[cst.Call, ClassInfo | None]] = []
 
     def statement(
@@ -217,8 +227,10 @@ class _Collector:
                 facts.functions.setdefault(stmt.name.value, info)
             for dec in stmt.decorators:
                 self.expression(dec.decorator, cls)
+            outer, self.func = self.func, info
             for child in _body(stmt):
                 self.statement(child, chunk, cls, info)
+            self.func = outer
             return
         if isinstance(stmt, cst.ClassDef):
             bases = []
@@ -251,14 +263,14 @@ class _Collector:
             for target in small.targets:
                 key = key_of(target.target)
                 if key is not None:
-                    self.assignments.append((key, small.value, cls))
+                    self.assignments.append((key, small.value, cls, self.func))
                 elif isinstance(target.target, cst.Tuple):
                     self.tuple_assignment(target.target, small.value, cls)
             self.expression(small.value, cls)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             key = key_of(small.target)
             if key is not None:
-                self.assignments.append((key, small.value, cls))
+                self.assignments.append((key, small.value, cls, self.func))
             self.expression(small.value, cls)
         elif isinstance(small, cst.Expr | cst.AugAssign | cst.Return | cst.Assert):
             value = getattr(small, "value", None) or getattr(small, "test", None)
@@ -275,7 +287,9 @@ class _Collector:
         for el, arg_key in zip(target.elements, arg_keys, strict=False):
             key = key_of(el.value)
             if key is not None and arg_key is not None and key != arg_key:
-                self.assignments.append((key, cst.Name(arg_key) if "." not in arg_key else value, cls))
+                self.assignments.append(
+                    (key, cst.Name(arg_key) if "." not in arg_key else value, cls, self.func)
+                )
 
     def expression(self, node: cst.BaseExpression, cls: ClassInfo | None) -> None:
         for call in calls_in(node):
@@ -306,12 +320,17 @@ class _Collector:
         facts = self.facts
         for call, cls in self.calls:
             self.call_evidence(call, cls)
-        for key, value, cls in self.assignments:
+        for key, value, cls, _ in self.assignments:
             self.assignment_evidence(key, value, cls)
-        # second round: optimizers built from parameter lists defined earlier
-        for key, value, cls in self.assignments:
+        # second round, now that parameter lists are known: what each optimizer covers, per
+        # function (the same name often means different optimizers in different functions)
+        facts.optimizer_cover.clear()
+        for key, value, cls, func in self.assignments:
             if isinstance(value, cst.Call) and self.is_optimizer_ctor(value):
-                facts.optimizer_cover[key] = self.coverage(value, cls)
+                cover = self.coverage(value, cls)
+                facts.optimizer_cover.setdefault(key, set()).update(cover)
+                scope = id(func.node) if func is not None and not key.startswith("self.") else 0
+                facts.scoped_cover.setdefault((scope, key), set()).update(cover)
         for cls in facts.classes.values():
             for method in cls.methods.values():
                 for call in _calls_in_function(method.node):

@@ -21,6 +21,7 @@ from torchmode.engine.chunks import Chunk, code_of
 from torchmode.engine.facts import Facts, FunctionInfo, block_statements
 from torchmode.engine.names import is_within, key_of
 from torchmode.engine.values import (
+    CLEAN,
     GRAD_INPUT,
     GRAD_ON,
     INPUT_MODE,
@@ -74,6 +75,8 @@ class FunctionFlow:
                     out.append(e)
             elif isinstance(e, ev.Step | ev.Clear | ev.Backward):
                 out.append(e)
+            elif isinstance(e, ev.Accumulate) and any(g.enabled is None for g in e.grad):
+                out.append(e)
         return out
 
 
@@ -89,6 +92,7 @@ class FileFlow:
         self.module_flow: FunctionFlow | None = None
         # id(node) -> (node, chunk) for every node an event, origin or fix may point at
         self.places: dict[int, tuple[cst.CSTNode, Chunk]] = {}
+        self.locals_cache: dict[int, set[str]] = {}
 
     def chunk_of(self, node: cst.CSTNode) -> Chunk:
         return self.places[id(node)][1]
@@ -121,6 +125,28 @@ class FileFlow:
             return flow
         finally:
             self.in_progress.discard(key)
+
+    def locals_of(self, info: FunctionInfo) -> set[str]:
+        cached = self.locals_cache.get(id(info))
+        if cached is None:
+            cached = set()
+            for stmt in _walk_statements(block_statements(info.node.body)):
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        if isinstance(small, cst.Assign):
+                            for t in small.targets:
+                                cached.update(_target_names(t.target))
+                        elif isinstance(small, cst.AnnAssign | cst.AugAssign):
+                            cached.update(_target_names(small.target))
+                elif isinstance(stmt, cst.For):
+                    cached.update(_target_names(stmt.target))
+                elif isinstance(stmt, cst.With):
+                    for item in stmt.items:
+                        if item.asname is not None:
+                            cached.update(_target_names(item.asname.name))
+            cached -= set(info.params)
+            self.locals_cache[id(info)] = cached
+        return cached
 
     def all_flows(self) -> Iterable[FunctionFlow]:
         yield from self.flows.values()
@@ -236,7 +262,7 @@ class Interpreter:
         self.loops: list[_LoopContext] = []
         self.stmt_stack: list[cst.CSTNode] = []
         self.exit_states: list[State] = []
-        self.returns: Taint = NO_TAINT
+        self.returns: Taint | None = None  # joined over every return statement
         self.recorded: dict[tuple[int, tuple[int, ...]], ev.Event] = {}
 
     # -- entry points ------------------------------------------------------------------
@@ -245,7 +271,7 @@ class Interpreter:
         node = self.info.node
         state = State(grad=self._entry_grad(node))
         for param in self.info.params:
-            state.vars[param] = NO_TAINT
+            state.vars[param] = Taint(sources=frozenset({param}))
         body = block_statements(node.body)
         for stmt in body:
             self.flow.chunk_of[id(stmt)] = self.info.chunk
@@ -258,7 +284,7 @@ class Interpreter:
             }
             if final.grad != state.grad and state.grad == GRAD_INPUT:
                 self.flow.exit_grad = final.grad
-        self.flow.returns = self.returns
+        self.flow.returns = self.returns or NO_TAINT
         self._finish()
 
     def run_body(self, statements: Sequence[cst.BaseStatement]) -> None:
@@ -277,23 +303,8 @@ class Interpreter:
         return root in self.info.params or root not in self._locals()
 
     def _locals(self) -> set[str]:
-        cached = getattr(self, "_locals_cache", None)
-        if cached is None:
-            cached = set()
-            assert self.info is not None
-            for stmt in _walk_statements(block_statements(self.info.node.body)):
-                if isinstance(stmt, cst.SimpleStatementLine):
-                    for small in stmt.body:
-                        if isinstance(small, cst.Assign):
-                            for t in small.targets:
-                                cached.update(_target_names(t.target))
-                        elif isinstance(small, cst.AnnAssign | cst.AugAssign):
-                            cached.update(_target_names(small.target))
-                elif isinstance(stmt, cst.For):
-                    cached.update(_target_names(stmt.target))
-            cached -= set(self.info.params)
-            self._locals_cache = cached
-        return cached
+        assert self.info is not None
+        return self.file.locals_of(self.info)
 
     def _entry_grad(self, node: cst.FunctionDef) -> frozenset[GradVal]:
         for dec in node.decorators:
@@ -392,7 +403,8 @@ class Interpreter:
             self.exec_augassign(small, state)
         elif isinstance(small, cst.Return):
             if small.value is not None:
-                self.returns = self.returns.join(self.eval_expr(small.value, state))
+                value = self.eval_expr(small.value, state)
+                self.returns = value if self.returns is None else self.returns.join(value)
             self.exit_states.append(state)
             return _dead()
         elif isinstance(small, cst.Raise):
@@ -506,6 +518,9 @@ class Interpreter:
     def exec_augassign(self, small: cst.AugAssign, state: State) -> None:
         value = self.eval_expr(small.value, state)
         target = key_of(small.target)
+        if target is None and isinstance(small.target, cst.Subscript):
+            self.eval_expr(small.target, state)
+            target = key_of(small.target.value)  # total[name] += loss: ``total`` accumulates
         if target is None:
             self.eval_expr(small.target, state)
             return
@@ -587,19 +602,20 @@ class Interpreter:
         if isinstance(target, cst.Attribute) and target.attr.value == "grad":
             if isinstance(value_node, cst.Name) and value_node.value == "None":
                 self.record(ev.Clear(target, self.flow, (), self.loop_nodes(), key=None))
+                state.dirty.clear()
         key = key_of(target)
         if key is None:
             return
         self.strip_guards(key, state)
         if loop_target:
-            value = Taint(value.models, value.graph, value.lossy, None, None, frozenset(), None)
+            value = Taint(value.models, value.graph, value.lossy, None, None, value.sources, None)
         state.vars[key] = Taint(
             value.models,
             value.graph,
             value.lossy or "loss" in key.rsplit(".", 1)[-1].lower(),
             value.no_grad_origin,
             value.snapshot_of,
-            value.params_of,
+            value.sources,
             target,
         )
         if key in self.facts.module_keys or any(
@@ -622,8 +638,11 @@ class Interpreter:
             if k != key and is_within(k, key):
                 del state.modes[k]
         if isinstance(base, cst.Call) and self.is_construction(base):
+            # Hugging Face's from_pretrained() returns the model in eval mode
+            name = self.facts.imports.resolve(base.func) or code_of(base.func)
+            mode = Mode.EVAL if name.endswith("from_pretrained") else Mode.TRAIN
             state.modes[key] = frozenset(
-                {ModeVal(Mode.TRAIN, self.origin(value_node, constructed=True))}
+                {ModeVal(mode, self.origin(value_node, constructed=True))}
             )
         elif same is not None and same in self.facts.module_keys:
             state.modes[key] = state.modes.get(same, self.default_mode)
@@ -745,6 +764,7 @@ class Interpreter:
             inner = func.value
             if isinstance(inner, cst.Attribute) and inner.attr.value == "grad":
                 self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=None))
+                state.dirty.clear()
         if qualified in api.SET_GRAD_ENABLED and call.args:
             flag = _literal_bool(call.args[0].value)
             if flag is not None:
@@ -783,7 +803,7 @@ class Interpreter:
             or (callee_key is not None and callee_key in self.facts.loss_fns)
             or api.LOSS_CALL.search(name.rsplit(".", 1)[-1])
         )
-        inputs = NO_TAINT
+        inputs = receiver if method is not None else NO_TAINT
         for a in args:
             inputs = _combine(inputs, a)
         model_args = frozenset(
@@ -791,20 +811,19 @@ class Interpreter:
             for a in call.args
             if (k := key_of(a.value)) is not None and k in self.facts.module_keys
         )
-        if lossy:
-            return Taint(
-                inputs.models | model_args,
-                inputs.graph,
-                True,
-                inputs.no_grad_origin if inputs.graph is False else None,
-            )
-        if method is not None and receiver.graph:
-            return Taint(receiver.models | inputs.models, True, receiver.lossy)
-        if qualified is not None and qualified.startswith("torch.") and inputs.graph:
-            return Taint(inputs.models, True, False)
         if any(kw.keyword and kw.keyword.value == "requires_grad" for kw in call.args):
-            return Taint(graph=True)
-        return Taint(inputs.models | model_args)
+            return Taint(inputs.models, True, lossy)
+        # tensor methods and torch functions keep the graph; unknown helpers are assumed
+        # to return metrics unless they are named like a loss
+        keeps_graph = lossy or method is not None or (qualified or "").startswith("torch.")
+        graph = inputs.graph and keeps_graph
+        return Taint(
+            inputs.models | model_args,
+            graph,
+            lossy or (receiver.lossy and method is not None),
+            inputs.no_grad_origin if not graph else None,
+            sources=inputs.sources,
+        )
 
     # -- the PyTorch calls that matter ----------------------------------------------------
     def mode_switch(self, call: cst.Call, method: str, key: str, state: State) -> bool:
@@ -899,9 +918,11 @@ class Interpreter:
             no_grad_origin = next(iter(origins)) if len(origins) == 1 else None
         # only a forward that autograd records can train the module through this value
         models = frozenset({key}) if enabled else frozenset()
+        sources: frozenset[str] = frozenset()
         for a in args:
             models |= a.models
-        return Taint(models, enabled, False, no_grad_origin)
+            sources |= a.sources
+        return Taint(models, enabled, False, no_grad_origin, sources=sources)
 
     def region_of_forward(self, state: State) -> tuple[cst.CSTNode, bool, bool]:
         """The statement an evaluation fix acts on, and whether this forward is evaluation."""
@@ -961,18 +982,21 @@ class Interpreter:
                 optimizer=optimizer,
                 grads=state.grads.get(optimizer, frozenset({GradsVal(GradsState.OTHER)})),
                 closure=closure,
+                dirty=state.dirty.get(optimizer, CLEAN),
             )
         )
         state.grads[optimizer] = frozenset({GradsVal(GradsState.OTHER)})
-        self.record_training(call, "step", self.facts.covered_by(optimizer), state)
+        state.dirty[optimizer] = frozenset({self.origin(call)})
+        self.record_training(call, "step", self.facts.covered_by(optimizer, self.info), state)
 
     def clear(self, call: cst.Call, key: str, state: State) -> None:
         self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=key))
         if self.facts.is_optimizer_key(key):
             targets = [key]
         else:
-            targets = self.facts.optimizers_covering(key)
+            targets = self.facts.optimizers_covering(key, self.info)
         for opt in targets:
+            state.dirty[opt] = CLEAN
             old = state.grads.get(opt, frozenset({GradsVal(GradsState.OTHER)}))
             state.grads[opt] = frozenset(
                 GradsVal(GradsState.CLEARED, self.origin(call))
@@ -1001,14 +1025,19 @@ class Interpreter:
             if root in mapping:
                 target = mapping[root]
                 return None if target is None else target + rest
-            if root in callee.params:
+            if root in callee.params or root in self.file.locals_of(callee):
                 return None
             return key  # a global, the same name here
+
+        literals = self.literal_arguments(call, callee)
 
         def resolve_modes(key: str, vals: frozenset[ModeVal]) -> frozenset[ModeVal]:
             caller_key = to_caller(key)
             out: set[ModeVal] = set()
             for v in vals:
+                # ``self.model.train(is_train)`` called with ``is_train=True``
+                if any(literals.get(text, pol) != pol for text, pol in v.guards):
+                    continue
                 if v.mode is Mode.INPUT:
                     if caller_key is None:
                         out.add(ModeVal(Mode.UNKNOWN))
@@ -1031,6 +1060,9 @@ class Interpreter:
 
         loops = self.loop_nodes()
         self.place(call)
+        _, call_is_evaluation, _ = self.region_of_forward(state)
+        # an evaluation helper called from a training loop evaluates; a loss helper trains
+        call_is_evaluation = call_is_evaluation or bool(api.EVAL_FUNCTION.match(callee.name))
         for e in flow.caller_dependent():
             via = (call, *e.via)
             if isinstance(e, ev.Forward):
@@ -1047,8 +1079,23 @@ class Interpreter:
                         modes=resolve_modes(e.key, e.modes),
                         grad=resolve_grad(e.grad),
                         region=e.region,
-                        evaluation=e.evaluation,
+                        evaluation=e.evaluation and call_is_evaluation,
                         region_is_body=e.region_is_body,
+                    )
+                )
+            elif isinstance(e, ev.Accumulate):
+                self.record(
+                    ev.Accumulate(
+                        e.node,
+                        e.site,
+                        via,
+                        loops,
+                        site_loops=e.site_loops,
+                        target=e.target,
+                        value=e.value,
+                        grad=resolve_grad(e.grad),
+                        kind=e.kind,
+                        value_node=e.value_node,
                     )
                 )
             elif isinstance(e, ev.Train):
@@ -1089,9 +1136,57 @@ class Interpreter:
             self.flow.trains = True
             for opt in list(state.grads):
                 state.grads[opt] = frozenset({GradsVal(GradsState.OTHER)})
+            state.dirty.clear()  # what the callee did to the gradients is not tracked here
         models = frozenset(m for k in flow.returns.models if (m := to_caller(k)) is not None)
         r = flow.returns
-        return Taint(models, r.graph, r.lossy)
+        through = NO_TAINT  # the arguments the returned value is computed from
+        for name, arg_taint in self.bound_taints(call, callee, args).items():
+            if name in r.sources:
+                through = _combine(through, arg_taint)
+        graph = r.graph or through.graph
+        origin = r.no_grad_origin.through(call) if r.no_grad_origin is not None else None
+        if origin is None and not graph:
+            origin = through.no_grad_origin
+        return Taint(
+            models | through.models,
+            graph,
+            r.lossy or through.lossy or bool(api.LOSS_CALL.search(callee.name)),
+            origin if not graph else None,
+            sources=through.sources,
+        )
+
+    def literal_arguments(self, call: cst.Call, callee: FunctionInfo) -> dict[str, bool]:
+        params = list(callee.params)
+        if callee.cls is not None and params and params[0] in {"self", "cls"}:
+            params = params[1:]
+        out: dict[str, bool] = {}
+        positional = [a for a in call.args if a.keyword is None]
+        for name, arg in zip(params, positional, strict=False):
+            flag = _literal_bool(arg.value)
+            if flag is not None and not arg.star:
+                out[name] = flag
+        for arg in call.args:
+            if arg.keyword is not None:
+                flag = _literal_bool(arg.value)
+                if flag is not None:
+                    out[arg.keyword.value] = flag
+        return out
+
+    def bound_taints(
+        self, call: cst.Call, callee: FunctionInfo, args: list[Taint]
+    ) -> dict[str, Taint]:
+        params = list(callee.params)
+        if callee.cls is not None and params and params[0] in {"self", "cls"}:
+            params = params[1:]
+        out: dict[str, Taint] = {}
+        positional = [(a, t) for a, t in zip(call.args, args, strict=False) if a.keyword is None]
+        for name, (arg, taint) in zip(params, positional, strict=False):
+            if not arg.star:
+                out[name] = taint
+        for arg, taint in zip(call.args, args, strict=False):
+            if arg.keyword is not None:
+                out[arg.keyword.value] = taint
+        return out
 
     def bind(self, call: cst.Call, callee: FunctionInfo) -> dict[str, str | None]:
         """Callee parameter (and ``self``) -> the caller's access path for it."""
@@ -1263,7 +1358,13 @@ def _combine(a: Taint, b: Taint) -> Taint:
         origin = a.no_grad_origin
     if b.no_grad_origin is not None and not a.graph and a.no_grad_origin is None and not a.models:
         origin = b.no_grad_origin
-    return Taint(a.models | b.models, a.graph or b.graph, a.lossy or b.lossy, origin)
+    return Taint(
+        a.models | b.models,
+        a.graph or b.graph,
+        a.lossy or b.lossy,
+        origin,
+        sources=a.sources | b.sources,
+    )
 
 
 def _literal_bool(node: cst.BaseExpression) -> bool | None:

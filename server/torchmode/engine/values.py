@@ -92,7 +92,7 @@ class Taint:
     lossy: bool = False  # a loss value (named or computed like one)
     no_grad_origin: Origin | None = None  # computed entirely with gradients disabled here
     snapshot_of: str | None = None  # holds ``<key>.training`` read on function entry
-    params_of: frozenset[str] = frozenset()  # holds parameters of these modules
+    sources: frozenset[str] = frozenset()  # parameters of the function it derives from
     node: cst.CSTNode | None = None  # the assignment that produced it
 
     def join(self, other: Taint) -> Taint:
@@ -106,12 +106,13 @@ class Taint:
             if self.no_grad_origin is not None and self.no_grad_origin == other.no_grad_origin
             else None,
             self.snapshot_of if self.snapshot_of == other.snapshot_of else None,
-            self.params_of | other.params_of,
+            self.sources | other.sources,
             self.node if self.node is other.node else None,
         )
 
 
 NO_TAINT = Taint()
+CLEAN: frozenset[Origin | None] = frozenset({None})
 
 
 class GradsState(Enum):
@@ -136,6 +137,8 @@ class State:
     grads: dict[str, frozenset[GradsVal]] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     reachable: bool = True
+    # per optimizer: the steps whose gradients nobody cleared since (None: cleared)
+    dirty: dict[str, frozenset[Origin | None]] = field(default_factory=dict)
 
     def copy(self) -> State:
         return State(
@@ -145,6 +148,7 @@ class State:
             dict(self.grads),
             dict(self.aliases),
             self.reachable,
+            dict(self.dirty),
         )
 
     def same_as(self, other: State) -> bool:
@@ -155,6 +159,7 @@ class State:
             and self.vars == other.vars
             and self.grads == other.grads
             and self.aliases == other.aliases
+            and self.dirty == other.dirty
         )
 
 
@@ -181,13 +186,15 @@ def join_states(states: list[State], default_mode: frozenset[ModeVal]) -> State:
                 assert t is not None
                 # Unassigned on one path: keep what it may be, never "definitely".
                 out.vars[name] = Taint(
-                    t.models, t.graph, t.lossy, None, None, t.params_of, t.node
+                    t.models, t.graph, t.lossy, None, None, t.sources, t.node
                 )
             else:
                 out.vars[name] = a_t.join(b_t)
         for key in out.grads.keys() | s.grads.keys():
             other = frozenset({GradsVal(GradsState.OTHER)})
             out.grads[key] = out.grads.get(key, other) | s.grads.get(key, other)
+        for key in out.dirty.keys() | s.dirty.keys():
+            out.dirty[key] = out.dirty.get(key, CLEAN) | s.dirty.get(key, CLEAN)
         for name in list(out.aliases):
             if s.aliases.get(name) != out.aliases[name]:
                 del out.aliases[name]

@@ -62,22 +62,30 @@ training loop.
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
+    seen: set[tuple[int, str]] = set()
     for flow, event in ctx.events(ev.Accumulate):
-        if event.via or not event.loops:
+        if not event.site_loops:
             continue
         value = event.value
         if not (value.graph and value.lossy):
             continue
         if event.grad and all(g.enabled is False for g in event.grad):
             continue
-        loop = event.loops[-1]
-        if _assigned_in(loop, event.target):
+        # the loop it accumulates across: the outermost one that does not reset the total
+        loop = next(
+            (lp for lp in event.site_loops if not _assigned_in(lp, event.target)), None
+        )
+        if loop is None:
             continue  # a per-iteration value (``loss += reg``), not a running total
-        if _is_backpropagated(ctx, flow, event.target):
+        if _is_backpropagated(ctx, event.site, event.target):
             continue  # the total is the loss itself: built up, then backward()
         trains = ctx.flow.contains_training(loop, event.site.info)
         if not trains and all(g.enabled is None for g in event.grad) and flow.called:
+            continue  # each caller decides, with its own grad mode
+        key = (id(event.node), event.target)
+        if key in seen:
             continue
+        seen.add(key)
         severity = Severity.INFO if trains else Severity.WARNING
         if trains:
             why = "a chain of autograd nodes grows with every step"

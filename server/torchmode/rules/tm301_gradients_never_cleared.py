@@ -69,9 +69,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         backwards = [e for e in inside if isinstance(e, ev.Backward)]
         if not backwards:
             continue
-        if any(
+        never = not any(
             isinstance(e, ev.Clear) and _clears(ctx, e.key, step.optimizer) for e in inside
-        ):
+        )
+        # cleared on some paths only (``if args.amp: optimizer.zero_grad()``)
+        uncleared = not step.via and any(o is not None for o in step.dirty)
+        if not (never or uncleared):
             continue
         finding = _finding(ctx, flow, step, backwards[0], loop)
         depth = len(step.via)
