@@ -51,13 +51,17 @@ local function run()
   end
   step("hover")
 
-  local lsp_diagnostic = found.user_data and found.user_data.lsp or {
-    range = {
-      start = { line = found.lnum, character = found.col },
-      ["end"] = { line = found.end_lnum, character = found.end_col },
-    },
-    message = found.message, code = found.code, source = found.source,
+  -- Neovim 0.7 keeps only the non-standard fields of the LSP diagnostic in user_data.lsp;
+  -- rebuild the full one for the code action context.
+  local lsp_diagnostic = vim.deepcopy((found.user_data and found.user_data.lsp) or {})
+  lsp_diagnostic.range = {
+    start = { line = found.lnum, character = found.col },
+    ["end"] = { line = found.end_lnum, character = found.end_col },
   }
+  lsp_diagnostic.message = found.message
+  lsp_diagnostic.source = found.source
+  lsp_diagnostic.severity = found.severity
+  lsp_diagnostic.code = lsp_diagnostic.code or found.code
   local params = {
     textDocument = { uri = vim.uri_from_bufnr(bufnr) },
     range = lsp_diagnostic.range,
@@ -67,6 +71,7 @@ local function run()
   local preferred
   report.actions = {}
   for _, response in pairs(responses or {}) do
+    if response.err then report.action_error = vim.inspect(response.err) end
     for _, action in ipairs(response.result or {}) do
       table.insert(report.actions, action.title)
       if action.isPreferred and not preferred then preferred = action end

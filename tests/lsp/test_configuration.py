@@ -88,10 +88,12 @@ async def test_pyproject_applies_underneath_and_is_watched(
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text('[tool.torchmode]\nignore = ["TM101"]\n')
     session = await starter("visual-studio-code", settings={"severity": {"TM201": "hint"}})
-    assert any(
-        r.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
-        for r in session.client.registrations  # type: ignore[attr-defined]
-    )
+    registrations = session.client.registrations  # type: ignore[attr-defined]
+    for _ in range(3000):
+        if registrations:
+            break
+        await asyncio.sleep(0.01)
+    assert any(r.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES for r in registrations)
     source = tmp_path / "train_sst.py"
     uri = source.as_uri()
     session.open(uri, example_text)

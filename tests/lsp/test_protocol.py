@@ -11,8 +11,12 @@ import time
 from lsprotocol import types
 
 
-async def test_capabilities(starter) -> None:
-    session = await starter("visual-studio-code")
+async def test_capabilities(starter, caps) -> None:
+    capabilities = caps("visual-studio-code")
+    capabilities.notebook_document = types.NotebookDocumentClientCapabilities(
+        synchronization=types.NotebookDocumentSyncClientCapabilities()
+    )
+    session = await starter("visual-studio-code", capabilities)
     caps = session.server_capabilities
     assert session.encoding == "utf-16"
     sync = caps.text_document_sync
