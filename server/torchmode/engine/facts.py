@@ -336,7 +336,7 @@ class _Collector:
                 for call in _calls_in_function(method.node):
                     name = facts.imports.resolve(call.func) or dotted(call.func)
                     if name and (name.startswith("torch.nn.") or name in facts.classes):
-                        cls.layers.add(name)
+                        cls.layers.add(_layer_kind(name, call))
         facts.module_keys -= set(facts.optimizer_cover)
 
     def call_evidence(self, call: cst.Call, cls: ClassInfo | None) -> None:
@@ -427,6 +427,24 @@ def _looks_like_mode_switch(call: cst.Call) -> bool:
         return False
     arg = call.args[0]
     return arg.keyword is None or arg.keyword.value == "mode"
+
+
+_RNNS = frozenset({"torch.nn.RNN", "torch.nn.LSTM", "torch.nn.GRU"})
+
+
+def _layer_kind(name: str, call: cst.Call) -> str:
+    """An RNN depends on the mode only through ``dropout``, which defaults to 0."""
+    if name in _RNNS:
+        dropout = next(
+            (a.value for a in call.args if a.keyword is not None and a.keyword.value == "dropout"),
+            None,
+        )
+        positional = [a for a in call.args if a.keyword is None]
+        if dropout is None and len(positional) < 6:
+            return "torch.nn.Identity"  # same behaviour in train and eval mode
+        if isinstance(dropout, cst.Integer | cst.Float) and float(dropout.value) == 0:
+            return "torch.nn.Identity"
+    return name
 
 
 def _freezes(small: cst.BaseSmallStatement) -> bool:

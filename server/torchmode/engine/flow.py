@@ -93,6 +93,7 @@ class FileFlow:
         # id(node) -> (node, chunk) for every node an event, origin or fix may point at
         self.places: dict[int, tuple[cst.CSTNode, Chunk]] = {}
         self.locals_cache: dict[int, set[str]] = {}
+        self._module_trains: bool | None = None
 
     def chunk_of(self, node: cst.CSTNode) -> Chunk:
         return self.places[id(node)][1]
@@ -125,6 +126,17 @@ class FileFlow:
             return flow
         finally:
             self.in_progress.discard(key)
+
+    def module_trains(self) -> bool:
+        """Does the module's top level (outside functions) train anything?"""
+        if self._module_trains is None:
+            self._module_trains = any(
+                self.contains_training(stmt, None)
+                for chunk in self.chunks
+                for stmt in chunk.statements
+                if not isinstance(stmt, cst.FunctionDef | cst.ClassDef)
+            )
+        return self._module_trains
 
     def locals_of(self, info: FunctionInfo) -> set[str]:
         cached = self.locals_cache.get(id(info))
@@ -428,6 +440,10 @@ class Interpreter:
 
     def exec_if(self, stmt: cst.If, state: State) -> State:
         self.eval_expr(stmt.test, state)
+        if self.is_module_check(stmt.test) or _is_grad_presence_check(stmt.test):
+            # ``if isinstance(net, nn.Module): net.eval()`` is true for every module;
+            # ``if p.grad is not None: p.grad.zero_()`` leaves no gradient either way
+            return self.exec_block(block_statements(stmt.body), state)
         guard = self.guard_of(stmt.test)
         snapshot = self.snapshot_test(stmt.test, state)
         then_in = self.refine(state, guard, True)
@@ -477,6 +493,12 @@ class Interpreter:
                 break
             head = new_head
         normal_exit = head if not infinite else _dead()
+        if isinstance(stmt, cst.For) and body_out.reachable and normal_exit.reachable:
+            # a loop over parameters runs: what its body did to the gradients holds after it
+            normal_exit = normal_exit.copy()
+            normal_exit.dirty = join_states(
+                [body_out, *ctx.continues], self.default_mode
+            ).dirty
         if stmt.orelse is not None:
             normal_exit = self.exec_block(block_statements(stmt.orelse.body), normal_exit)
         return join_states([normal_exit, *ctx.breaks], self.default_mode)
@@ -760,8 +782,10 @@ class Interpreter:
         if method == "zero_grad" and receiver_key is not None:
             self.clear(call, receiver_key, state)
             return NO_TAINT
-        if method in {"zero_", "detach_"} and isinstance(func, cst.Attribute):
+        if method in {"zero_", "detach_", "fill_"} and isinstance(func, cst.Attribute):
             inner = func.value
+            if isinstance(inner, cst.Attribute) and inner.attr.value == "data":
+                inner = inner.value  # param.grad.data.zero_()
             if isinstance(inner, cst.Attribute) and inner.attr.value == "grad":
                 self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=None))
                 state.dirty.clear()
@@ -943,7 +967,7 @@ class Interpreter:
         elif self.info is not None:
             evaluation = not self.file.contains_training(self.info.node, self.info)
         else:
-            evaluation = False
+            evaluation = not self.file.module_trains()
         return root, evaluation, i == 0
 
     def training_step(self, call: cst.Call, kind: str, loss: Taint, state: State) -> None:
@@ -1066,9 +1090,8 @@ class Interpreter:
         for e in flow.caller_dependent():
             via = (call, *e.via)
             if isinstance(e, ev.Forward):
-                caller_key = to_caller(e.key)
-                if caller_key is None:
-                    continue
+                # a module local to the callee keeps its name: only the grad mode is ours
+                caller_key = to_caller(e.key) or e.key
                 self.record(
                     ev.Forward(
                         e.node,
@@ -1123,6 +1146,11 @@ class Interpreter:
             elif isinstance(e, ev.Clear):
                 ck = to_caller(e.key) if e.key else None
                 self.record(ev.Clear(e.node, e.site, via, loops, key=ck))
+                if ck is None:
+                    state.dirty.clear()  # a helper that clears parameters' .grad
+                else:
+                    for opt in [ck, *self.facts.optimizers_covering(ck, self.info)]:
+                        state.dirty[opt] = CLEAN
             elif isinstance(e, ev.Backward):
                 self.record(ev.Backward(e.node, e.site, via, loops, loss=e.loss))
         # the callee's effect on modes and grad mode
@@ -1219,6 +1247,18 @@ class Interpreter:
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             return None
         return code_of(test).strip()
+
+    def is_module_check(self, test: cst.BaseExpression) -> bool:
+        if not (
+            isinstance(test, cst.Call)
+            and isinstance(test.func, cst.Name)
+            and test.func.value == "isinstance"
+            and len(test.args) == 2
+        ):
+            return False
+        key = key_of(test.args[0].value)
+        kind = self.facts.imports.resolve(test.args[1].value) or code_of(test.args[1].value)
+        return key in self.facts.module_keys and kind.endswith("Module")
 
     def refine(self, state: State, guard: str | None, polarity: bool) -> State:
         out = state.copy()
@@ -1364,6 +1404,18 @@ def _combine(a: Taint, b: Taint) -> Taint:
         a.lossy or b.lossy,
         origin,
         sources=a.sources | b.sources,
+    )
+
+
+def _is_grad_presence_check(test: cst.BaseExpression) -> bool:
+    return (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Attribute)
+        and test.left.attr.value == "grad"
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.IsNot)
+        and isinstance(test.comparisons[0].comparator, cst.Name)
+        and test.comparisons[0].comparator.value == "None"
     )
 
 

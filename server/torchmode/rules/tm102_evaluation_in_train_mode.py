@@ -69,7 +69,7 @@ whose layers are not known, as info.
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    best: dict[tuple[int, int], tuple[int, Finding]] = {}
+    best: dict[tuple[int, int, str], tuple[int, Finding]] = {}
     for flow, event in ctx.events(ev.Forward):
         if not common.is_evaluation(ctx, flow, event) or common.skip_framework(ctx, event):
             continue
@@ -84,12 +84,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if not (common.grad_off(event) or eval_name):
             continue
         constructed = all(v.origin is not None and v.origin.constructed for v in trains)
-        if constructed and (event.site.trains or flow.trains):
+        if constructed and flow.trains and event.key not in common.trained_in(flow, None):
             continue  # a teacher or target network built beside the trained model
         finding = _finding(ctx, flow, event, trains, constructed)
         if finding is None:
             continue
-        key = (id(event.site), id(event.region))
+        key = (id(event.site), id(event.region), event.key)
         depth = len(event.via)
         if key not in best or depth < best[key][0]:
             best[key] = (depth, finding)
