@@ -68,6 +68,24 @@ def deep_dream(model, image, layer, steps=20, lr=0.05):
     return image.detach().clamp(0, 1)
 
 
+class LayerCAM:
+    def __init__(self, model, target_layer):
+        self.model = model.eval()
+        self.activations, self.gradients = [], []
+        target_layer.register_forward_hook(lambda m, i, o: self.activations.append(o))
+        target_layer.register_full_backward_hook(lambda m, gi, go: self.gradients.append(go[0]))
+
+    def __call__(self, input_tensor, targets):
+        self.activations.clear()
+        self.gradients.clear()
+        outputs = self.model(input_tensor)
+        self.model.zero_grad()
+        loss = outputs.gather(1, targets.view(-1, 1)).sum()
+        loss.backward(retain_graph=True)
+        cam = F.relu(self.gradients[0] * self.activations[0]).sum(dim=1)
+        return cam.detach()
+
+
 def train_then_explain(model, loader, images, labels, epochs=5):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     for _ in range(epochs):
