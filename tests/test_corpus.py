@@ -96,6 +96,13 @@ def test_corpus_is_large_enough() -> None:
     assert covered == set(RULES), f"rules without an invalid corpus file: {set(RULES) - covered}"
 
 
+def test_every_corpus_file_is_catalogued() -> None:
+    # PATTERNS.md steers the engine's design, so every file must be tied to its sources there.
+    catalogue = (CORPUS / "PATTERNS.md").read_text(encoding="utf-8")
+    missing = [corpus_id(path) for path in ALL if f"`{path.name.split('_')[0]}`" not in catalogue]
+    assert not missing, f"corpus files not cited in PATTERNS.md: {missing}"
+
+
 def test_expect_markers_are_read_from_comments_only() -> None:
     source = 'x = "# expect: TM101"\nmodel.eval()  # expect: TM101, TM201\n'
     assert expected_findings(source) == {(2, "TM101"), (2, "TM201")}
