@@ -6,9 +6,19 @@ Pattern from DLR-RM/stable-baselines3 stable_baselines3/ppo/ppo.py: ``learn()`` 
 losses are logged with ``.item()``. ``agent.train()`` here is not a mode switch. Original code.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import torch as th
 import torch.nn.functional as F
+
+
+class RolloutBatch(NamedTuple):
+    observations: th.Tensor
+    actions: th.Tensor
+    old_log_prob: th.Tensor
+    advantages: th.Tensor
+    returns: th.Tensor
 
 
 class PPO:
@@ -52,8 +62,24 @@ class PPO:
                 self.policy.optimizer.step()
         return float(np.mean(pg_losses)), float(np.mean(value_losses))
 
-    def minibatches(self):
-        raise NotImplementedError("depends on the rollout buffer layout")
+    def minibatches(self, gamma=0.99):
+        obs, actions, values, log_probs, rewards, dones = zip(*self.buffer)
+        returns, running = [], 0.0
+        for reward, done in zip(reversed(rewards), reversed(dones)):
+            running = float(reward) + gamma * running * (1.0 - float(done))
+            returns.insert(0, running)
+        returns = th.tensor(returns)
+        values = th.stack(values).flatten()
+        order = th.randperm(len(self.buffer))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            yield RolloutBatch(
+                observations=th.as_tensor(np.stack(obs))[idx],
+                actions=th.stack(actions)[idx],
+                old_log_prob=th.stack(log_probs).flatten()[idx],
+                advantages=(returns - values)[idx],
+                returns=returns[idx],
+            )
 
     def learn(self, total_timesteps):
         obs = self.env.reset()
