@@ -1,6 +1,612 @@
-"""TM201 examples."""
+"""TM201 examples, modelled on real training and evaluation code (see each comment)."""
 
 from torchmode.rules.base import Invalid
 
-INVALID: tuple[Invalid, ...] = ()
-VALID: tuple[str, ...] = ()
+INVALID: tuple[Invalid, ...] = (
+    # captioning validate() with eval() but no no_grad (sgrvinod image-captioning issue #57)
+    Invalid(
+        """\
+import torch
+from nltk.translate.bleu_score import corpus_bleu
+
+
+def validate(val_loader, encoder, decoder, criterion):
+    encoder.eval()
+    decoder.eval()
+    references, hypotheses = [], []
+    losses = AverageMeter()
+    for imgs, caps, caplens, allcaps in val_loader:
+        features = encoder(imgs)
+        scores, caps_sorted, decode_lengths, sort_ind = decoder(features, caps, caplens)
+        targets = caps_sorted[:, 1:]
+        loss = criterion(scores.flatten(0, 1), targets.flatten())
+        losses.update(loss.item(), sum(decode_lengths))
+        hypotheses.extend(scores.argmax(2).tolist())
+        references.extend(allcaps.tolist())
+    return corpus_bleu(references, hypotheses), losses.avg
+""",
+        (11,),
+        """\
+import torch
+from nltk.translate.bleu_score import corpus_bleu
+
+
+@torch.no_grad()
+def validate(val_loader, encoder, decoder, criterion):
+    encoder.eval()
+    decoder.eval()
+    references, hypotheses = [], []
+    losses = AverageMeter()
+    for imgs, caps, caplens, allcaps in val_loader:
+        features = encoder(imgs)
+        scores, caps_sorted, decode_lengths, sort_ind = decoder(features, caps, caplens)
+        targets = caps_sorted[:, 1:]
+        loss = criterion(scores.flatten(0, 1), targets.flatten())
+        losses.update(loss.item(), sum(decode_lengths))
+        hypotheses.extend(scores.argmax(2).tolist())
+        references.extend(allcaps.tolist())
+    return corpus_bleu(references, hypotheses), losses.avg
+""",
+    ),
+    # trainer class (pytorch-fcn / minGPT style): validate() on `self.model`, restoring train mode
+    Invalid(
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, train_loader, val_loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.train_loader = train_loader
+        self.val_loader = val_loader
+
+    def validate(self):
+        self.model.eval()
+        correct = total = 0
+        for images, labels in self.val_loader:
+            logits = self.model(images)
+            correct += (logits.argmax(1) == labels).sum().item()
+            total += labels.numel()
+        self.model.train()
+        return correct / total
+""",
+        (15,),
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, train_loader, val_loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.train_loader = train_loader
+        self.val_loader = val_loader
+
+    @torch.no_grad()
+    def validate(self):
+        self.model.eval()
+        correct = total = 0
+        for images, labels in self.val_loader:
+            logits = self.model(images)
+            correct += (logits.argmax(1) == labels).sum().item()
+            total += labels.numel()
+        self.model.train()
+        return correct / total
+""",
+    ),
+    # accelerate script, inline eval loop per epoch (early transformers run_glue_no_trainer)
+    Invalid(
+        """\
+import torch
+from accelerate import Accelerator
+
+accelerator = Accelerator()
+model, optimizer, train_dataloader, eval_dataloader = accelerator.prepare(
+    model, optimizer, train_dataloader, eval_dataloader
+)
+for epoch in range(num_train_epochs):
+    model.train()
+    for batch in train_dataloader:
+        loss = model(**batch).loss
+        accelerator.backward(loss)
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    for batch in eval_dataloader:
+        outputs = model(**batch)
+        predictions = outputs.logits.argmax(dim=-1)
+        metric.add_batch(predictions=predictions, references=batch["labels"])
+    print(epoch, metric.compute())
+""",
+        (17,),
+        """\
+import torch
+from accelerate import Accelerator
+
+accelerator = Accelerator()
+model, optimizer, train_dataloader, eval_dataloader = accelerator.prepare(
+    model, optimizer, train_dataloader, eval_dataloader
+)
+for epoch in range(num_train_epochs):
+    model.train()
+    for batch in train_dataloader:
+        loss = model(**batch).loss
+        accelerator.backward(loss)
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    with torch.no_grad():
+        for batch in eval_dataloader:
+            outputs = model(**batch)
+            predictions = outputs.logits.argmax(dim=-1)
+            metric.add_batch(predictions=predictions, references=batch["labels"])
+    print(epoch, metric.compute())
+""",
+    ),
+    # inference script taking `eval()` for no_grad (pytorch issue #4932, pytorch-mask-rcnn #59)
+    Invalid(
+        """\
+import torch
+from torchvision import models
+
+model = models.resnet18(num_classes=10)
+model.load_state_dict(torch.load("best.pt", map_location="cpu"))
+model.eval()
+
+all_preds = []
+for images, _ in test_loader:
+    outputs = model(images)
+    all_preds.append(outputs.argmax(dim=1))
+torch.save(torch.cat(all_preds), "predictions.pt")
+""",
+        (10,),
+        """\
+import torch
+from torchvision import models
+
+model = models.resnet18(num_classes=10)
+model.load_state_dict(torch.load("best.pt", map_location="cpu"))
+model.eval()
+
+all_preds = []
+with torch.no_grad():
+    for images, _ in test_loader:
+        outputs = model(images)
+        all_preds.append(outputs.argmax(dim=1))
+torch.save(torch.cat(all_preds), "predictions.pt")
+""",
+    ),
+    # DCGAN-style sample grid each epoch, by a helper that switches the generator to eval
+    Invalid(
+        """\
+import torch
+from torchvision.utils import save_image
+
+
+def save_samples(generator, noise, path):
+    generator.eval()
+    fake = generator(noise)
+    save_image(fake, path, nrow=8, normalize=True)
+    generator.train()
+
+
+for epoch in range(num_epochs):
+    for real, _ in dataloader:
+        d_loss, g_loss = gan_step(generator, discriminator, real)
+    save_samples(generator, fixed_noise, f"samples/epoch_{epoch:03d}.png")
+""",
+        (7,),
+        """\
+import torch
+from torchvision.utils import save_image
+
+
+def save_samples(generator, noise, path):
+    generator.eval()
+    with torch.no_grad():
+        fake = generator(noise)
+    save_image(fake, path, nrow=8, normalize=True)
+    generator.train()
+
+
+for epoch in range(num_epochs):
+    for real, _ in dataloader:
+        d_loss, g_loss = gan_step(generator, discriminator, real)
+    save_samples(generator, fixed_noise, f"samples/epoch_{epoch:03d}.png")
+""",
+    ),
+    # validation helper called from the training loop every N steps; `torch` imported as an alias
+    Invalid(
+        """\
+import torch as T
+
+
+def evaluate(net, loader, loss_fn):
+    net.eval()
+    total = 0.0
+    for x, y in loader:
+        total += loss_fn(net(x), y).item()
+    net.train()
+    return total / len(loader)
+
+
+for step, (x, y) in enumerate(train_loader):
+    loss = loss_fn(net(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if step % 1000 == 0:
+        print(step, evaluate(net, val_loader, loss_fn))
+""",
+        (8,),
+        """\
+import torch as T
+
+
+@T.no_grad()
+def evaluate(net, loader, loss_fn):
+    net.eval()
+    total = 0.0
+    for x, y in loader:
+        total += loss_fn(net(x), y).item()
+    net.train()
+    return total / len(loader)
+
+
+for step, (x, y) in enumerate(train_loader):
+    loss = loss_fn(net(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if step % 1000 == 0:
+        print(step, evaluate(net, val_loader, loss_fn))
+""",
+    ),
+)
+
+VALID: tuple[str, ...] = (
+    # evaluation decorated with `@torch.no_grad()` (nanoGPT estimate_loss, DAB-DETR evaluate)
+    """\
+import torch
+
+
+@torch.no_grad()
+def estimate_loss(model, get_batch, eval_iters):
+    out = {}
+    model.eval()
+    for split in ["train", "val"]:
+        losses = torch.zeros(eval_iters)
+        for k in range(eval_iters):
+            x, y = get_batch(split)
+            _, loss = model(x, y)
+            losses[k] = loss.item()
+        out[split] = losses.mean()
+    model.train()
+    return out
+""",
+    # no_grad at the call site of the evaluation helper (pytorch/examples vae style)
+    """\
+import torch
+
+
+def evaluate(model, loader, criterion):
+    model.eval()
+    total = 0.0
+    for x, y in loader:
+        total += criterion(model(x), y).item()
+    return total / len(loader)
+
+
+for epoch in range(epochs):
+    train_one_epoch(model, train_loader, optimizer, criterion)
+    with torch.no_grad():
+        val_loss = evaluate(model, val_loader, criterion)
+    model.train()
+    print(epoch, val_loss)
+""",
+    # `torch.inference_mode()` around the evaluation loop (pytorch/vision references classification)
+    """\
+import torch
+
+
+def evaluate(model, criterion, data_loader, device):
+    model.eval()
+    metric_logger = MetricLogger()
+    with torch.inference_mode():
+        for image, target in data_loader:
+            image, target = image.to(device), target.to(device)
+            output = model(image)
+            loss = criterion(output, target)
+            acc1, acc5 = accuracy(output, target, topk=(1, 5))
+            metric_logger.update(loss=loss.item(), acc1=acc1.item(), acc5=acc5.item())
+    return metric_logger.acc1.global_avg
+""",
+    # `set_grad_enabled(phase == 'train')` in the transfer-learning tutorial's phase loop
+    """\
+import torch
+
+for epoch in range(num_epochs):
+    for phase in ["train", "val"]:
+        if phase == "train":
+            model.train()
+        else:
+            model.eval()
+        running_corrects = 0
+        for inputs, labels in dataloaders[phase]:
+            optimizer.zero_grad()
+            with torch.set_grad_enabled(phase == "train"):
+                outputs = model(inputs)
+                loss = criterion(outputs, labels)
+                if phase == "train":
+                    loss.backward()
+                    optimizer.step()
+            running_corrects += torch.sum(outputs.argmax(1) == labels.data)
+""",
+    # shared run_epoch choosing `enable_grad()` or `no_grad()` at run time
+    """\
+import torch
+
+
+def run_epoch(model, loader, criterion, optimizer=None):
+    is_train = optimizer is not None
+    model.train(is_train)
+    total = 0.0
+    with torch.enable_grad() if is_train else torch.no_grad():
+        for x, y in loader:
+            loss = criterion(model(x), y)
+            if is_train:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            total += loss.item()
+    return total / len(loader)
+
+
+train_loss = run_epoch(model, train_loader, criterion, optimizer)
+val_loss = run_epoch(model, val_loader, criterion)
+""",
+    # test-time adaptation (Tent): grad globally off, `enable_grad()` only around the update
+    """\
+import torch
+
+torch.set_grad_enabled(False)
+model.train()
+model.requires_grad_(False)
+for m in model.modules():
+    if isinstance(m, torch.nn.BatchNorm2d):
+        m.requires_grad_(True)
+for x, _ in test_loader:
+    with torch.enable_grad():
+        logits = model(x)
+        entropy = -(logits.softmax(1) * logits.log_softmax(1)).sum(1).mean()
+        optimizer.zero_grad()
+        entropy.backward()
+        optimizer.step()
+    results.append(logits.argmax(1))
+""",
+    # Lightning validation_step / test_step: the Trainer already runs them under no_grad and eval()
+    """\
+import lightning as L
+import torch.nn.functional as F
+
+
+class LitClassifier(L.LightningModule):
+    def __init__(self, backbone):
+        super().__init__()
+        self.backbone = backbone
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return F.cross_entropy(self.backbone(x), y)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self.backbone(x)
+        self.log("val_loss", F.cross_entropy(logits, y))
+
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("test_acc", (self.backbone(x).argmax(1) == y).float().mean())
+""",
+    # REINFORCE select_action: the forward feeds the later policy-gradient backward (reinforce.py)
+    """\
+import torch
+from torch.distributions import Categorical
+
+
+def select_action(policy, state):
+    state = torch.from_numpy(state).float().unsqueeze(0)
+    probs = policy(state)
+    m = Categorical(probs)
+    action = m.sample()
+    policy.saved_log_probs.append(m.log_prob(action))
+    return action.item()
+
+
+def finish_episode(policy, optimizer, returns):
+    policy_loss = torch.cat([-lp * r for lp, r in zip(policy.saved_log_probs, returns)]).sum()
+    optimizer.zero_grad()
+    policy_loss.backward()
+    optimizer.step()
+    del policy.saved_log_probs[:]
+""",
+    # knowledge distillation: the frozen teacher (eval + requires_grad_(False)) records no graph
+    """\
+import torch.nn.functional as F
+
+teacher.eval()
+teacher.requires_grad_(False)
+student.train()
+for x, y in train_loader:
+    soft = F.softmax(teacher(x) / T, dim=-1)
+    logits = student(x)
+    loss = F.kl_div(F.log_softmax(logits / T, dim=-1), soft, reduction="batchmean") * T * T
+    loss = loss + F.cross_entropy(logits, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+""",
+    # adversarial evaluation (FGSM): eval mode, but gradients w.r.t. the input are needed
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def fgsm_accuracy(model, loader, eps):
+    model.eval()
+    correct = 0
+    for x, y in loader:
+        x = x.clone().requires_grad_(True)
+        loss = F.cross_entropy(model(x), y)
+        grad, = torch.autograd.grad(loss, x)
+        x_adv = (x + eps * grad.sign()).clamp(0, 1)
+        with torch.no_grad():
+            correct += (model(x_adv).argmax(1) == y).sum().item()
+    return correct / len(loader.dataset)
+""",
+    # predictor class (detectron2 DefaultPredictor): eval() in __init__, inference_mode on __call__
+    """\
+import torch
+
+
+class Predictor:
+    def __init__(self, model, weights):
+        self.model = model
+        self.model.load_state_dict(torch.load(weights, map_location="cpu"))
+        self.model.eval()
+
+    @torch.inference_mode()
+    def __call__(self, image):
+        inputs = self.preprocess(image)
+        return self.model(inputs)[0]
+
+    def preprocess(self, image):
+        return torch.as_tensor(image).permute(2, 0, 1).float()[None] / 255
+""",
+    # `from torch import no_grad` and `set_grad_enabled(False)` inside the evaluation function
+    """\
+import torch
+from torch import no_grad
+
+
+def validate(model, loader):
+    model.eval()
+    torch.set_grad_enabled(False)
+    losses = [criterion(model(x), y).item() for x, y in loader]
+    torch.set_grad_enabled(True)
+    model.train()
+    return sum(losses) / len(losses)
+
+
+def test(model, loader):
+    model.eval()
+    with no_grad():
+        return sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+""",
+    # DQN (pytorch/tutorials reinforcement_q_learning): target-network values are detached
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def optimize_model(policy_net, target_net, optimizer, batch, gamma):
+    state, action, reward, next_state, done = batch
+    q = policy_net(state).gather(1, action)
+    next_q = target_net(next_state).max(1).values.detach()
+    expected = reward + gamma * next_q * (1 - done)
+    loss = F.smooth_l1_loss(q, expected.unsqueeze(1))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
+target_net.eval()
+for step in range(num_steps):
+    optimize_model(policy_net, target_net, optimizer, memory.sample(), 0.99)
+""",
+    # HF `Trainer` subclass: `compute_loss` runs inside the Trainer's own training/eval loops
+    """\
+import torch
+from transformers import Trainer
+
+
+class WeightedTrainer(Trainer):
+    def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = torch.nn.functional.cross_entropy(
+            outputs.logits, labels, weight=self.class_weights
+        )
+        return (loss, outputs) if return_outputs else loss
+
+    def evaluate_on(self, dataset):
+        self.model.eval()
+        return self.predict(dataset).metrics
+""",
+    # MAML meta-test (MAML-Pytorch): inner steps need autograd.grad, query pass under no_grad
+    """\
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+
+
+def meta_test(net, tasks, inner_lr, inner_steps):
+    net.eval()
+    accs = []
+    for x_spt, y_spt, x_qry, y_qry in tasks:
+        params = dict(net.named_parameters())
+        for _ in range(inner_steps):
+            loss = F.cross_entropy(functional_call(net, params, (x_spt,)), y_spt)
+            grads = torch.autograd.grad(loss, list(params.values()))
+            params = {n: p - inner_lr * g for (n, p), g in zip(params.items(), grads)}
+        with torch.no_grad():
+            logits = functional_call(net, params, (x_qry,))
+            accs.append((logits.argmax(1) == y_qry).float().mean().item())
+    return sum(accs) / len(accs)
+""",
+    # EMA weights (timm ModelEmaV2 style): no_grad update, EMA evaluated under no_grad
+    """\
+import copy
+
+import torch
+
+
+class EMA:
+    def __init__(self, model, decay=0.999):
+        self.module = copy.deepcopy(model).eval()
+        self.decay = decay
+
+    @torch.no_grad()
+    def update(self, model):
+        for e, p in zip(self.module.parameters(), model.parameters()):
+            e.mul_(self.decay).add_(p.detach(), alpha=1 - self.decay)
+
+
+ema = EMA(model)
+for x, y in train_loader:
+    loss = criterion(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    ema.update(model)
+with torch.no_grad():
+    val_acc = sum((ema.module(x).argmax(1) == y).sum().item() for x, y in val_loader)
+""",
+    # no_grad around the forward only, post-processing outside it (HF-style evaluation of logits)
+    """\
+import torch
+
+
+def validate(model, loader, device):
+    model.eval()
+    scores = []
+    for batch in loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        with torch.no_grad():
+            outputs = model(**batch)
+        scores.append(outputs.logits.softmax(-1)[:, 1].cpu())
+    model.train()
+    return torch.cat(scores)
+""",
+)
