@@ -1,6 +1,736 @@
-"""TM301 examples."""
+"""TM301 examples: training code modelled on real scripts (see each comment)."""
 
 from torchmode.rules.base import Invalid
 
-INVALID: tuple[Invalid, ...] = ()
-VALID: tuple[str, ...] = ()
+INVALID: tuple[Invalid, ...] = (
+    # notebook-style regression script: zero_grad() once before training instead of per batch
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(13, 64), nn.ReLU(), nn.Linear(64, 1))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+loss_fn = nn.MSELoss()
+
+optimizer.zero_grad()
+for epoch in range(200):
+    for xb, yb in train_dl:
+        pred = model(xb)
+        loss = loss_fn(pred, yb)
+        loss.backward()
+        optimizer.step()
+    print(f"epoch {epoch}: loss {loss.item():.4f}")
+""",
+        (14,),
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(13, 64), nn.ReLU(), nn.Linear(64, 1))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+loss_fn = nn.MSELoss()
+
+optimizer.zero_grad()
+for epoch in range(200):
+    for xb, yb in train_dl:
+        pred = model(xb)
+        loss = loss_fn(pred, yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    print(f"epoch {epoch}: loss {loss.item():.4f}")
+""",
+    ),
+    # segmentation trainer class with AMP: scaled backward and scaler.step, never zeroed
+    Invalid(
+        """\
+import torch
+
+
+class SegmentationTrainer:
+    def __init__(self, model, optimizer, loader, device):
+        self.model = model
+        self.optimizer = optimizer
+        self.loader = loader
+        self.device = device
+        self.scaler = torch.cuda.amp.GradScaler()
+
+    def train_epoch(self):
+        self.model.train()
+        running = 0.0
+        for images, masks in self.loader:
+            images, masks = images.to(self.device), masks.to(self.device)
+            with torch.autocast("cuda", dtype=torch.float16):
+                loss = self.model(images, masks)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            running += loss.item()
+        return running / len(self.loader)
+""",
+        (20,),
+        """\
+import torch
+
+
+class SegmentationTrainer:
+    def __init__(self, model, optimizer, loader, device):
+        self.model = model
+        self.optimizer = optimizer
+        self.loader = loader
+        self.device = device
+        self.scaler = torch.cuda.amp.GradScaler()
+
+    def train_epoch(self):
+        self.model.train()
+        running = 0.0
+        for images, masks in self.loader:
+            images, masks = images.to(self.device), masks.to(self.device)
+            with torch.autocast("cuda", dtype=torch.float16):
+                loss = self.model(images, masks)
+            self.optimizer.zero_grad()
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            running += loss.item()
+        return running / len(self.loader)
+""",
+    ),
+    # PPO update: zero_grad() before the epoch/minibatch loops instead of per minibatch
+    Invalid(
+        """\
+import torch
+
+
+class PPO:
+    def __init__(self, actor_critic, lr=3e-4, clip=0.2, epochs=4, max_grad_norm=0.5):
+        self.actor_critic = actor_critic
+        self.optimizer = torch.optim.Adam(actor_critic.parameters(), lr=lr, eps=1e-5)
+        self.clip = clip
+        self.epochs = epochs
+        self.max_grad_norm = max_grad_norm
+
+    def update(self, rollouts):
+        self.optimizer.zero_grad()
+        for _ in range(self.epochs):
+            for obs, actions, old_logp, returns, adv in rollouts.minibatches():
+                values, logp, entropy = self.actor_critic.evaluate_actions(obs, actions)
+                ratio = torch.exp(logp - old_logp)
+                clipped = torch.clamp(ratio, 1 - self.clip, 1 + self.clip)
+                surr = torch.min(ratio * adv, clipped * adv)
+                loss = -surr.mean() + 0.5 * (returns - values).pow(2).mean() - 0.01 * entropy.mean()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.actor_critic.parameters(), self.max_grad_norm)
+                self.optimizer.step()
+""",
+        (23,),
+        """\
+import torch
+
+
+class PPO:
+    def __init__(self, actor_critic, lr=3e-4, clip=0.2, epochs=4, max_grad_norm=0.5):
+        self.actor_critic = actor_critic
+        self.optimizer = torch.optim.Adam(actor_critic.parameters(), lr=lr, eps=1e-5)
+        self.clip = clip
+        self.epochs = epochs
+        self.max_grad_norm = max_grad_norm
+
+    def update(self, rollouts):
+        self.optimizer.zero_grad()
+        for _ in range(self.epochs):
+            for obs, actions, old_logp, returns, adv in rollouts.minibatches():
+                values, logp, entropy = self.actor_critic.evaluate_actions(obs, actions)
+                ratio = torch.exp(logp - old_logp)
+                clipped = torch.clamp(ratio, 1 - self.clip, 1 + self.clip)
+                surr = torch.min(ratio * adv, clipped * adv)
+                loss = -surr.mean() + 0.5 * (returns - values).pow(2).mean() - 0.01 * entropy.mean()
+                self.optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.actor_critic.parameters(), self.max_grad_norm)
+                self.optimizer.step()
+""",
+    ),
+    # HF no_trainer-style fine-tuning loop driven by a step counter, zero_grad() forgotten
+    Invalid(
+        """\
+import torch
+from transformers import get_scheduler
+
+
+def finetune(model, train_dataloader, num_training_steps, device):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.01)
+    lr_scheduler = get_scheduler("linear", optimizer, 0, num_training_steps)
+    model.train()
+    completed_steps = 0
+    data_iter = iter(train_dataloader)
+    while completed_steps < num_training_steps:
+        batch = {k: v.to(device) for k, v in next(data_iter).items()}
+        outputs = model(**batch)
+        loss = outputs.loss
+        loss.backward()
+        optimizer.step()
+        lr_scheduler.step()
+        completed_steps += 1
+    return model
+""",
+        (16,),
+        """\
+import torch
+from transformers import get_scheduler
+
+
+def finetune(model, train_dataloader, num_training_steps, device):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.01)
+    lr_scheduler = get_scheduler("linear", optimizer, 0, num_training_steps)
+    model.train()
+    completed_steps = 0
+    data_iter = iter(train_dataloader)
+    while completed_steps < num_training_steps:
+        batch = {k: v.to(device) for k, v in next(data_iter).items()}
+        outputs = model(**batch)
+        loss = outputs.loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        lr_scheduler.step()
+        completed_steps += 1
+    return model
+""",
+    ),
+    # trainer method that clears the model's gradients once per epoch, not per batch
+    Invalid(
+        """\
+import torch.nn.functional as F
+
+
+class Trainer:
+    def __init__(self, model, optimizer, train_loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.train_loader = train_loader
+
+    def fit(self, epochs):
+        for epoch in range(epochs):
+            self.model.train()
+            self.model.zero_grad()
+            for tokens, labels in self.train_loader:
+                logits = self.model(tokens)
+                loss = F.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1))
+                loss.backward()
+                self.optimizer.step()
+""",
+        (18,),
+        """\
+import torch.nn.functional as F
+
+
+class Trainer:
+    def __init__(self, model, optimizer, train_loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.train_loader = train_loader
+
+    def fit(self, epochs):
+        for epoch in range(epochs):
+            self.model.train()
+            self.model.zero_grad()
+            for tokens, labels in self.train_loader:
+                logits = self.model(tokens)
+                loss = F.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1))
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+""",
+    ),
+    #
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+from torch_geometric.nn import GCNConv
+
+
+class GCN(torch.nn.Module):
+    def __init__(self, in_dim, hidden, classes):
+        super().__init__()
+        self.conv1 = GCNConv(in_dim, hidden)
+        self.conv2 = GCNConv(hidden, classes)
+
+    def forward(self, x, edge_index):
+        x = F.dropout(F.relu(self.conv1(x, edge_index)), p=0.5, training=self.training)
+        return self.conv2(x, edge_index)
+
+
+model = GCN(dataset.num_features, 16, dataset.num_classes)
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
+model.train()
+for epoch in range(1, 201):
+    out = model(data.x, data.edge_index)
+    loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
+    loss.backward()
+    optimizer.step()
+""",
+        (24,),
+        """\
+import torch
+import torch.nn.functional as F
+from torch_geometric.nn import GCNConv
+
+
+class GCN(torch.nn.Module):
+    def __init__(self, in_dim, hidden, classes):
+        super().__init__()
+        self.conv1 = GCNConv(in_dim, hidden)
+        self.conv2 = GCNConv(hidden, classes)
+
+    def forward(self, x, edge_index):
+        x = F.dropout(F.relu(self.conv1(x, edge_index)), p=0.5, training=self.training)
+        return self.conv2(x, edge_index)
+
+
+model = GCN(dataset.num_features, 16, dataset.num_classes)
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
+model.train()
+for epoch in range(1, 201):
+    out = model(data.x, data.edge_index)
+    loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+""",
+    ),
+    #
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+model = VAE().to(device)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def loss_function(recon_x, x, mu, logvar):
+    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
+    return bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def train(epoch):
+    model.train()
+    train_loss = 0
+    for data, _ in train_loader:
+        data = data.to(device)
+        recon_batch, mu, logvar = model(data)
+        loss = loss_function(recon_batch, data, mu, logvar)
+        loss.backward()
+        train_loss += loss.item()
+        optimizer.step()
+    print(f"====> Epoch: {epoch} Average loss: {train_loss / len(train_loader.dataset):.4f}")
+
+
+for epoch in range(1, 11):
+    train(epoch)
+""",
+        (22,),
+        """\
+import torch
+import torch.nn.functional as F
+
+model = VAE().to(device)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def loss_function(recon_x, x, mu, logvar):
+    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
+    return bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def train(epoch):
+    model.train()
+    train_loss = 0
+    for data, _ in train_loader:
+        data = data.to(device)
+        recon_batch, mu, logvar = model(data)
+        loss = loss_function(recon_batch, data, mu, logvar)
+        optimizer.zero_grad()
+        loss.backward()
+        train_loss += loss.item()
+        optimizer.step()
+    print(f"====> Epoch: {epoch} Average loss: {train_loss / len(train_loader.dataset):.4f}")
+
+
+for epoch in range(1, 11):
+    train(epoch)
+""",
+    ),
+    #
+    Invalid(
+        """\
+import torch
+
+
+def train_simclr(encoder, projector, loader, criterion, epochs=100):
+    params = list(encoder.parameters()) + list(projector.parameters())
+    optimizer = torch.optim.SGD(params, lr=0.3, momentum=0.9, weight_decay=1e-6)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
+    for epoch in range(epochs):
+        for (x1, x2), _ in loader:
+            z1 = projector(encoder(x1))
+            z2 = projector(encoder(x2))
+            loss = criterion(z1, z2)
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+""",
+        (14,),
+        """\
+import torch
+
+
+def train_simclr(encoder, projector, loader, criterion, epochs=100):
+    params = list(encoder.parameters()) + list(projector.parameters())
+    optimizer = torch.optim.SGD(params, lr=0.3, momentum=0.9, weight_decay=1e-6)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
+    for epoch in range(epochs):
+        for (x1, x2), _ in loader:
+            z1 = projector(encoder(x1))
+            z2 = projector(encoder(x2))
+            loss = criterion(z1, z2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+""",
+    ),
+)
+
+VALID: tuple[str, ...] = (
+    # transformers no_trainer-style gradient accumulation: step and zero_grad every k batches
+    """\
+import torch
+
+
+def train_epoch(model, optimizer, lr_scheduler, train_dataloader, gradient_accumulation_steps):
+    model.train()
+    for step, batch in enumerate(train_dataloader):
+        outputs = model(**batch)
+        loss = outputs.loss / gradient_accumulation_steps
+        loss.backward()
+        if (step + 1) % gradient_accumulation_steps == 0 or step == len(train_dataloader) - 1:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            lr_scheduler.step()
+            optimizer.zero_grad()
+""",
+    # nanoGPT-style micro-steps: zero_grad(set_to_none=True) before the loop and after each step
+    """\
+import torch
+
+optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
+scaler = torch.cuda.amp.GradScaler(enabled=(dtype == "float16"))
+X, Y = get_batch("train")
+optimizer.zero_grad(set_to_none=True)
+while iter_num < max_iters:
+    for micro_step in range(gradient_accumulation_steps):
+        with ctx:
+            logits, loss = model(X, Y)
+            loss = loss / gradient_accumulation_steps
+        X, Y = get_batch("train")
+        scaler.scale(loss).backward()
+    if grad_clip != 0.0:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    iter_num += 1
+""",
+    # accelerate loop: accelerator.backward() inside accelerator.accumulate(model)
+    """\
+from accelerate import Accelerator
+
+accelerator = Accelerator(gradient_accumulation_steps=4)
+model, optimizer, train_dataloader, lr_scheduler = accelerator.prepare(
+    model, optimizer, train_dataloader, lr_scheduler
+)
+for epoch in range(num_epochs):
+    model.train()
+    for batch in train_dataloader:
+        with accelerator.accumulate(model):
+            outputs = model(**batch)
+            accelerator.backward(outputs.loss)
+            if accelerator.sync_gradients:
+                accelerator.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            lr_scheduler.step()
+            optimizer.zero_grad()
+""",
+    # vision-references-style AMP step: zero_grad first, then scaled backward and scaler.step()
+    """\
+import torch
+
+
+def train_one_epoch(model, criterion, optimizer, data_loader, device, scaler=None, clip=None):
+    model.train()
+    for image, target in data_loader:
+        image, target = image.to(device), target.to(device)
+        with torch.autocast("cuda", enabled=scaler is not None):
+            loss = criterion(model(image), target)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            if clip is not None:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+""",
+    # the whole training step lives in a helper that clears, backpropagates and steps
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def train_step(model, optimizer, images, labels):
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def fit(model, loader, epochs=10):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    for epoch in range(epochs):
+        model.train()
+        losses = [train_step(model, optimizer, x, y) for x, y in loader]
+        print(f"epoch {epoch}: {sum(losses) / len(losses):.3f}")
+""",
+    # time-sequence-prediction-style LBFGS: zero_grad and backward inside the closure
+    """\
+import torch
+import torch.nn as nn
+
+criterion = nn.MSELoss()
+optimizer = torch.optim.LBFGS(seq.parameters(), lr=0.8)
+for i in range(15):
+    print("STEP:", i)
+
+    def closure():
+        optimizer.zero_grad()
+        out = seq(inputs)
+        loss = criterion(out, targets)
+        print("loss:", loss.item())
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+""",
+    # d2l-style hand-written SGD: no optimizer, the update zeroes each parameter's grad itself
+    """\
+import torch
+
+
+def sgd(params, lr, batch_size):
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
+
+
+def train_linreg(w, b, features, labels, data_iter, lr=0.03, num_epochs=3, batch_size=10):
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            loss = ((X @ w + b - y) ** 2 / 2).sum()
+            loss.backward()
+            sgd([w, b], lr, batch_size)
+""",
+    # DCGAN-style: each network's module zero_grad() before its own backward and step
+    """\
+import torch
+
+criterion = torch.nn.BCELoss()
+optimizerD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+optimizerG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+for epoch in range(num_epochs):
+    for real, _ in dataloader:
+        netD.zero_grad()
+        label = torch.full((real.size(0),), 1.0)
+        errD_real = criterion(netD(real).view(-1), label)
+        errD_real.backward()
+        fake = netG(torch.randn(real.size(0), nz, 1, 1))
+        errD_fake = criterion(netD(fake.detach()).view(-1), label.fill_(0.0))
+        errD_fake.backward()
+        optimizerD.step()
+
+        netG.zero_grad()
+        errG = criterion(netD(fake).view(-1), label.fill_(1.0))
+        errG.backward()
+        optimizerG.step()
+""",
+    # full-batch epochs: gradients summed over every batch, one step and one clear per epoch
+    """\
+import torch
+
+
+def fit_full_batch(model, loader, optimizer, epochs):
+    n = len(loader.dataset)
+    for epoch in range(epochs):
+        optimizer.zero_grad()
+        for x, y in loader:
+            loss = torch.nn.functional.mse_loss(model(x), y, reduction="sum") / n
+            loss.backward()
+        optimizer.step()
+""",
+    # Lightning manual optimisation (GAN) and an automatic-optimisation training_step
+    """\
+import lightning as L
+import torch
+
+
+class GAN(L.LightningModule):
+    def __init__(self, generator, discriminator):
+        super().__init__()
+        self.generator = generator
+        self.discriminator = discriminator
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        g_opt, d_opt = self.optimizers()
+        fake = self.generator(torch.randn(batch.size(0), 128))
+
+        d_opt.zero_grad()
+        d_loss = self.discriminator.loss(batch, fake.detach())
+        self.manual_backward(d_loss)
+        d_opt.step()
+
+        g_opt.zero_grad()
+        g_loss = self.discriminator.adversarial_loss(fake)
+        self.manual_backward(g_loss)
+        g_opt.step()
+""",
+    # timm-style loss_scaler() helper that does backward and step, zero_grad in the loop
+    """\
+import torch
+
+
+def train_one_epoch(model, loader, optimizer, loss_fn, loss_scaler=None, clip_grad=None):
+    model.train()
+    for input, target in loader:
+        with torch.autocast("cuda"):
+            loss = loss_fn(model(input), target)
+        optimizer.zero_grad()
+        if loss_scaler is not None:
+            loss_scaler(loss, optimizer, clip_grad=clip_grad, parameters=model.parameters())
+        else:
+            loss.backward()
+            if clip_grad is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+            optimizer.step()
+""",
+    # actor-critic update with two optimizers, each cleared before its own backward
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def update(actor, critic, actor_opt, critic_opt, replay, steps, gamma=0.99):
+    for _ in range(steps):
+        s, a, r, s2, done = replay.sample(256)
+        with torch.no_grad():
+            target = r + gamma * (1 - done) * critic(s2, actor(s2))
+        critic_loss = F.mse_loss(critic(s, a), target)
+        critic_opt.zero_grad()
+        critic_loss.backward()
+        critic_opt.step()
+
+        actor_loss = -critic(s, actor(s)).mean()
+        actor_opt.zero_grad()
+        actor_loss.backward()
+        actor_opt.step()
+""",
+    # tuning-guide-style clearing by hand: param.grad = None for every parameter
+    """\
+import torch
+
+
+def train(model, loader, optimizer, criterion):
+    model.train()
+    for data, target in loader:
+        for param in model.parameters():
+            param.grad = None
+        loss = criterion(model(data), target)
+        loss.backward()
+        optimizer.step()
+""",
+    # DDP no_sync() accumulation: backward without all-reduce, clear after the synced step
+    """\
+import contextlib
+
+
+def train(ddp_model, optimizer, loader, loss_fn, accumulate=4):
+    ddp_model.train()
+    for i, (inputs, labels) in enumerate(loader):
+        sync = (i + 1) % accumulate == 0
+        with contextlib.nullcontext() if sync else ddp_model.no_sync():
+            loss = loss_fn(ddp_model(inputs), labels) / accumulate
+            loss.backward()
+        if sync:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+""",
+    # truncated BPTT language model: hidden state detached, model cleared per chunk
+    """\
+import torch
+
+
+def train_epoch(model, criterion, train_data, bptt, lr, clip):
+    model.train()
+    hidden = model.init_hidden(train_data.size(1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    for i in range(0, train_data.size(0) - 1, bptt):
+        data, targets = get_batch(train_data, i, bptt)
+        hidden = tuple(h.detach() for h in hidden)
+        model.zero_grad()
+        output, hidden = model(data, hidden)
+        loss = criterion(output.view(-1, output.size(-1)), targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+""",
+    # HF Trainer subclass: the Trainer owns the loop, compute_loss only returns the loss
+    """\
+import torch
+from transformers import Trainer
+
+
+class WeightedLossTrainer(Trainer):
+    def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        weight = torch.tensor([1.0, 3.0], device=labels.device)
+        loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weight)
+        return (loss, outputs) if return_outputs else loss
+
+
+trainer = WeightedLossTrainer(model=model, args=training_args, train_dataset=train_ds)
+trainer.train()
+""",
+    # SAM: first_step/second_step(zero_grad=True) clear the gradients themselves
+    """\
+def train(model, optimizer, loader, loss_fn, epochs):
+    for epoch in range(epochs):
+        model.train()
+        for inputs, targets in loader:
+            loss = loss_fn(model(inputs), targets)
+            loss.backward()
+            optimizer.first_step(zero_grad=True)
+
+            loss_fn(model(inputs), targets).backward()
+            optimizer.second_step(zero_grad=True)
+""",
+)
