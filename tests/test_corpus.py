@@ -47,16 +47,23 @@ def expected_findings(source: str) -> set[tuple[int, str]]:
     return expected
 
 
-def reported_findings(source: str) -> set[tuple[int, str]]:
+def reported_findings(source: str) -> dict[tuple[int, str], str]:
+    """(1-based line, code) of every finding, mapped to its message."""
     analysis = analyze(source)
     assert analysis.syntax_error is None, analysis.syntax_error
-    return {(finding.range.start.line + 1, finding.code) for finding in analysis.findings}
+    return {
+        (finding.range.start.line + 1, finding.code): finding.message
+        for finding in analysis.findings
+    }
 
 
-def describe(findings: set[tuple[int, str]], lines: list[str]) -> str:
-    return "\n".join(
-        f"  line {line}: {code}   | {lines[line - 1].strip()}" for line, code in sorted(findings)
-    )
+def describe(findings: set[tuple[int, str]], lines: list[str], messages: dict | None = None) -> str:
+    described = []
+    for line, code in sorted(findings):
+        described.append(f"  line {line}: {code}   | {lines[line - 1].strip()}")
+        if messages and (line, code) in messages:
+            described.append(f"      {messages[(line, code)]}")
+    return "\n".join(described)
 
 
 @pytest.mark.parametrize("path", ALL, ids=corpus_id)
@@ -64,12 +71,13 @@ def test_findings_match_expect_markers(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
     lines = source.splitlines()
     expected = expected_findings(source)
-    reported = reported_findings(source)
+    messages = reported_findings(source)
+    reported = set(messages)
     missing = expected - reported
     unexpected = reported - expected
     assert not missing and not unexpected, (
         f"{corpus_id(path)}\nmissing (expected, not reported):\n{describe(missing, lines)}"
-        f"\nunexpected (reported, not expected):\n{describe(unexpected, lines)}"
+        f"\nunexpected (reported, not expected):\n{describe(unexpected, lines, messages)}"
     )
 
 
