@@ -1,8 +1,19 @@
-"""TM101 examples, modelled on real training scripts."""
+"""TM101 examples, modelled on real training scripts.
+
+Invalid: an ``eval()`` that is still in force when the same model trains again. Valid: the
+look-alikes real code is full of — the mode restored by the caller or the evaluation itself,
+other models kept in eval on purpose, wrappers whose ``eval``/``train`` are not module switches.
+"""
 
 from torchmode.rules.base import Invalid
 
-CANONICAL = """\
+INVALID = (
+    # torchtext SST classifier: dev evaluation every N iterations inside the batch loop,
+    # `model.train()` only at the start of the epoch.
+    Invalid(
+        """\
+import torch
+
 for epoch in range(1, args.epochs + 1):
     model.train()
     for batch_idx, batch in enumerate(train_loader):
@@ -15,9 +26,11 @@ for epoch in range(1, args.epochs + 1):
             with torch.no_grad():
                 for dev_batch in dev_loader:
                     answer = model(dev_batch.text)
-"""
+""",
+        (10,),
+        """\
+import torch
 
-CANONICAL_FIXED = """\
 for epoch in range(1, args.epochs + 1):
     model.train()
     for batch_idx, batch in enumerate(train_loader):
@@ -31,26 +44,1148 @@ for epoch in range(1, args.epochs + 1):
                 for dev_batch in dev_loader:
                     answer = model(dev_batch.text)
         model.train()
-"""
+""",
+    ),
+    # Quickstart-tutorial layout: `test()` switches to eval, `train()` never switches back,
+    # and the epoch loop alternates the two.
+    Invalid(
+        """\
+import torch
 
-INVALID = (
-    Invalid("import torch\n" + CANONICAL, (9,), "import torch\n" + CANONICAL_FIXED),
+
+def train(dataloader, model, loss_fn, optimizer):
+    for X, y in dataloader:
+        loss = loss_fn(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def test(dataloader, model, loss_fn):
+    model.eval()
+    test_loss = 0.0
+    with torch.no_grad():
+        for X, y in dataloader:
+            test_loss += loss_fn(model(X), y).item()
+    return test_loss / len(dataloader)
+
+
+for t in range(epochs):
+    train(train_dataloader, model, loss_fn, optimizer)
+    print(f"epoch {t}: test loss {test(test_dataloader, model, loss_fn):.4f}")
+""",
+        (23,),
+        """\
+import torch
+
+
+def train(dataloader, model, loss_fn, optimizer):
+    for X, y in dataloader:
+        loss = loss_fn(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def test(dataloader, model, loss_fn):
+    model.eval()
+    test_loss = 0.0
+    with torch.no_grad():
+        for X, y in dataloader:
+            test_loss += loss_fn(model(X), y).item()
+    return test_loss / len(dataloader)
+
+
+for t in range(epochs):
+    train(train_dataloader, model, loss_fn, optimizer)
+    print(f"epoch {t}: test loss {test(test_dataloader, model, loss_fn):.4f}")
+    model.train()
+""",
+    ),
+    # Segmentation trainer class: `train_epoch()` validates every `interval_validate`
+    # iterations through `self.validate()`, which never restores train mode.
+    Invalid(
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, train_loader, val_loader, interval_validate):
+        self.model = model
+        self.optim = optimizer
+        self.train_loader = train_loader
+        self.val_loader = val_loader
+        self.interval_validate = interval_validate
+        self.iteration = 0
+
+    def validate(self):
+        self.model.eval()
+        with torch.no_grad():
+            scores = [self.model(x).argmax(1).eq(y).float().mean() for x, y in self.val_loader]
+        return sum(scores) / len(scores)
+
+    def train_epoch(self):
+        self.model.train()
+        for data, target in self.train_loader:
+            if self.iteration % self.interval_validate == 0:
+                self.validate()
+            self.optim.zero_grad()
+            loss = cross_entropy2d(self.model(data), target)
+            loss.backward()
+            self.optim.step()
+            self.iteration += 1
+""",
+        (23,),
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, train_loader, val_loader, interval_validate):
+        self.model = model
+        self.optim = optimizer
+        self.train_loader = train_loader
+        self.val_loader = val_loader
+        self.interval_validate = interval_validate
+        self.iteration = 0
+
+    def validate(self):
+        self.model.eval()
+        with torch.no_grad():
+            scores = [self.model(x).argmax(1).eq(y).float().mean() for x, y in self.val_loader]
+        return sum(scores) / len(scores)
+
+    def train_epoch(self):
+        self.model.train()
+        for data, target in self.train_loader:
+            if self.iteration % self.interval_validate == 0:
+                self.validate()
+                self.model.train()
+            self.optim.zero_grad()
+            loss = cross_entropy2d(self.model(data), target)
+            loss.backward()
+            self.optim.step()
+            self.iteration += 1
+""",
+    ),
+    # nanoGPT-style script: `estimate_loss()` switches to eval under `@torch.no_grad()` and
+    # forgets the final `model.train()`; the training loop calls it every `eval_interval`.
+    Invalid(
+        """\
+import torch
+
+
+@torch.no_grad()
+def estimate_loss():
+    out = {}
+    model.eval()
+    for split in ["train", "val"]:
+        losses = torch.zeros(eval_iters)
+        for k in range(eval_iters):
+            X, Y = get_batch(split)
+            logits, loss = model(X, Y)
+            losses[k] = loss.item()
+        out[split] = losses.mean()
+    return out
+
+
+model.train()
+for iter_num in range(max_iters):
+    if iter_num % eval_interval == 0:
+        losses = estimate_loss()
+        print(f"step {iter_num}: val loss {losses['val']:.4f}")
+    X, Y = get_batch("train")
+    logits, loss = model(X, Y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+""",
+        (21,),
+        """\
+import torch
+
+
+@torch.no_grad()
+def estimate_loss():
+    out = {}
+    model.eval()
+    for split in ["train", "val"]:
+        losses = torch.zeros(eval_iters)
+        for k in range(eval_iters):
+            X, Y = get_batch(split)
+            logits, loss = model(X, Y)
+            losses[k] = loss.item()
+        out[split] = losses.mean()
+    return out
+
+
+model.train()
+for iter_num in range(max_iters):
+    if iter_num % eval_interval == 0:
+        losses = estimate_loss()
+        model.train()
+        print(f"step {iter_num}: val loss {losses['val']:.4f}")
+    X, Y = get_batch("train")
+    logits, loss = model(X, Y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+""",
+    ),
+    # Hugging Face `accelerate` fine-tuning loop that evaluates every `eval_steps` optimizer
+    # steps inside the batch loop; `model.train()` sits only at the top of the epoch.
+    Invalid(
+        """\
+import torch
+
+for epoch in range(num_train_epochs):
+    model.train()
+    for step, batch in enumerate(train_dataloader):
+        outputs = model(**batch)
+        accelerator.backward(outputs.loss)
+        optimizer.step()
+        lr_scheduler.step()
+        optimizer.zero_grad()
+        completed_steps += 1
+        if completed_steps % eval_steps == 0:
+            model.eval()
+            for eval_batch in eval_dataloader:
+                with torch.no_grad():
+                    logits = model(**eval_batch).logits
+                metric.add_batch(predictions=logits.argmax(dim=-1), references=eval_batch["labels"])
+            accelerator.print(completed_steps, metric.compute())
+""",
+        (13,),
+        """\
+import torch
+
+for epoch in range(num_train_epochs):
+    model.train()
+    for step, batch in enumerate(train_dataloader):
+        outputs = model(**batch)
+        accelerator.backward(outputs.loss)
+        optimizer.step()
+        lr_scheduler.step()
+        optimizer.zero_grad()
+        completed_steps += 1
+        if completed_steps % eval_steps == 0:
+            model.eval()
+            for eval_batch in eval_dataloader:
+                with torch.no_grad():
+                    logits = model(**eval_batch).logits
+                metric.add_batch(predictions=logits.argmax(dim=-1), references=eval_batch["labels"])
+            model.train()
+            accelerator.print(completed_steps, metric.compute())
+""",
+    ),
+    # VQA-style script: `net.train()` once before the epoch loop, `net.eval()` for the
+    # end-of-epoch validation, so every epoch after the first trains in eval mode.
+    Invalid(
+        """\
+import torch
+
+net = build_net(cfg).cuda()
+optim = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+net.train()
+for epoch in range(cfg.max_epoch):
+    for img, ques, ans in train_loader:
+        optim.zero_grad()
+        loss = loss_fn(net(img, ques), ans)
+        loss.backward()
+        optim.step()
+    net.eval()
+    correct = 0
+    with torch.no_grad():
+        for img, ques, ans in val_loader:
+            correct += (net(img, ques).argmax(-1) == ans).sum().item()
+    print(f"epoch {epoch}: val acc {correct / len(val_set):.4f}")
+""",
+        (12,),
+        """\
+import torch
+
+net = build_net(cfg).cuda()
+optim = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+net.train()
+for epoch in range(cfg.max_epoch):
+    for img, ques, ans in train_loader:
+        optim.zero_grad()
+        loss = loss_fn(net(img, ques), ans)
+        loss.backward()
+        optim.step()
+    net.eval()
+    correct = 0
+    with torch.no_grad():
+        for img, ques, ans in val_loader:
+            correct += (net(img, ques).argmax(-1) == ans).sum().item()
+    net.train()
+    print(f"epoch {epoch}: val acc {correct / len(val_set):.4f}")
+""",
+    ),
+    # Seq2seq toolkit: the evaluation is two calls deep (`validate_on_data()` ->
+    # `run_greedy()` sets eval); the training step runs right after the periodic validation.
+    Invalid(
+        """\
+import torch
+
+
+def run_greedy(model, batch):
+    model.eval()
+    with torch.no_grad():
+        return model.decode(batch.src, max_len=100)
+
+
+def validate_on_data(model, data):
+    hyps = [run_greedy(model, batch) for batch in data]
+    return bleu(hyps, [batch.trg for batch in data])
+
+
+def train_and_validate(model, optimizer, train_iter, dev_data, validation_freq):
+    model.train()
+    for step, batch in enumerate(train_iter):
+        if step % validation_freq == 0:
+            score = validate_on_data(model, dev_data)
+            log.info("step %d: dev bleu %.2f", step, score)
+        loss = model(return_type="loss", **vars(batch))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
+        (19,),
+        """\
+import torch
+
+
+def run_greedy(model, batch):
+    model.eval()
+    with torch.no_grad():
+        return model.decode(batch.src, max_len=100)
+
+
+def validate_on_data(model, data):
+    hyps = [run_greedy(model, batch) for batch in data]
+    return bleu(hyps, [batch.trg for batch in data])
+
+
+def train_and_validate(model, optimizer, train_iter, dev_data, validation_freq):
+    model.train()
+    for step, batch in enumerate(train_iter):
+        if step % validation_freq == 0:
+            score = validate_on_data(model, dev_data)
+            model.train()
+            log.info("step %d: dev bleu %.2f", step, score)
+        loss = model(return_type="loss", **vars(batch))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
+    ),
+    # Trainer class with AMP: `self.model.train()` once before the epoch loop, and the
+    # end-of-epoch `self.evaluate()` (under `inference_mode`) leaves the model in eval.
+    Invalid(
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, train_loader, val_loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.scaler = torch.cuda.amp.GradScaler()
+        self.train_loader = train_loader
+        self.val_loader = val_loader
+
+    @torch.inference_mode()
+    def evaluate(self):
+        self.model.eval()
+        losses = [self.model(x, labels=y).loss.item() for x, y in self.val_loader]
+        return sum(losses) / len(losses)
+
+    def fit(self, epochs):
+        best = float("inf")
+        self.model.train()
+        for epoch in range(epochs):
+            for x, y in self.train_loader:
+                self.optimizer.zero_grad(set_to_none=True)
+                with torch.autocast("cuda", dtype=torch.float16):
+                    loss = self.model(x, labels=y).loss
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            val_loss = self.evaluate()
+            if val_loss < best:
+                best = val_loss
+                torch.save(self.model.state_dict(), "best.pt")
+""",
+        (29,),
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, train_loader, val_loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.scaler = torch.cuda.amp.GradScaler()
+        self.train_loader = train_loader
+        self.val_loader = val_loader
+
+    @torch.inference_mode()
+    def evaluate(self):
+        self.model.eval()
+        losses = [self.model(x, labels=y).loss.item() for x, y in self.val_loader]
+        return sum(losses) / len(losses)
+
+    def fit(self, epochs):
+        best = float("inf")
+        self.model.train()
+        for epoch in range(epochs):
+            for x, y in self.train_loader:
+                self.optimizer.zero_grad(set_to_none=True)
+                with torch.autocast("cuda", dtype=torch.float16):
+                    loss = self.model(x, labels=y).loss
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            val_loss = self.evaluate()
+            if val_loss < best:
+                best = val_loss
+                torch.save(self.model.state_dict(), "best.pt")
+            self.model.train()
+""",
+    ),
+    # PyTorch-intro style: `model.train(False)` as the evaluation switch, `model.train(True)` only
+    # once before the epoch loop.
+    Invalid(
+        """\
+import torch
+
+
+def validate_one_epoch(model, loader, loss_fn):
+    model.train(False)
+    running_vloss = 0.0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            running_vloss += loss_fn(model(inputs), labels).item()
+    return running_vloss / len(loader)
+
+
+model.train(True)
+for epoch in range(EPOCHS):
+    for inputs, labels in training_loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+    avg_vloss = validate_one_epoch(model, validation_loader, loss_fn)
+    print(f"epoch {epoch + 1}: valid loss {avg_vloss:.4f}")
+""",
+        (20,),
+        """\
+import torch
+
+
+def validate_one_epoch(model, loader, loss_fn):
+    model.train(False)
+    running_vloss = 0.0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            running_vloss += loss_fn(model(inputs), labels).item()
+    return running_vloss / len(loader)
+
+
+model.train(True)
+for epoch in range(EPOCHS):
+    for inputs, labels in training_loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+    avg_vloss = validate_one_epoch(model, validation_loader, loss_fn)
+    model.train()
+    print(f"epoch {epoch + 1}: valid loss {avg_vloss:.4f}")
+""",
+    ),
+    # PPO-style RL: evaluation episodes every few updates switch the agent to eval; the next
+    # update trains it without `agent.train()`.
+    Invalid(
+        """\
+import torch
+
+
+def evaluate_policy(agent, env, episodes=5):
+    agent.eval()
+    returns = []
+    for _ in range(episodes):
+        obs, done, total = env.reset(), False, 0.0
+        while not done:
+            with torch.no_grad():
+                action = agent.act(torch.as_tensor(obs)).argmax().item()
+            obs, reward, done, _ = env.step(action)
+            total += reward
+        returns.append(total)
+    return sum(returns) / episodes
+
+
+agent.train()
+for update in range(num_updates):
+    rollout = collect_rollout(agent, envs)
+    for epoch in range(update_epochs):
+        loss = ppo_loss(agent(rollout.obs), rollout)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    if update % eval_every == 0:
+        writer.add_scalar("eval/return", evaluate_policy(agent, eval_env), update)
+""",
+        (27,),
+        """\
+import torch
+
+
+def evaluate_policy(agent, env, episodes=5):
+    agent.eval()
+    returns = []
+    for _ in range(episodes):
+        obs, done, total = env.reset(), False, 0.0
+        while not done:
+            with torch.no_grad():
+                action = agent.act(torch.as_tensor(obs)).argmax().item()
+            obs, reward, done, _ = env.step(action)
+            total += reward
+        returns.append(total)
+    return sum(returns) / episodes
+
+
+agent.train()
+for update in range(num_updates):
+    rollout = collect_rollout(agent, envs)
+    for epoch in range(update_epochs):
+        loss = ppo_loss(agent(rollout.obs), rollout)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    if update % eval_every == 0:
+        writer.add_scalar("eval/return", evaluate_policy(agent, eval_env), update)
+        agent.train()
+""",
+    ),
 )
 
 VALID = (
+    # pytorch/examples mnist: `model.train()` at the top of `train()`, `model.eval()` at the
+    # top of `test()`, the two alternating every epoch.
+    """\
+import torch
+
+
+def train(model, device, train_loader, optimizer):
+    model.train()
+    for data, target in train_loader:
+        data, target = data.to(device), target.to(device)
+        optimizer.zero_grad()
+        loss = F.nll_loss(model(data), target)
+        loss.backward()
+        optimizer.step()
+
+
+def test(model, device, test_loader):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for data, target in test_loader:
+            pred = model(data.to(device)).argmax(dim=1)
+            correct += pred.eq(target.to(device)).sum().item()
+    return correct
+
+
+for epoch in range(1, epochs + 1):
+    train(model, device, train_loader, optimizer)
+    test(model, device, test_loader)
+""",
+    # Validation every N steps inside the batch loop, with `model.train()` on the same line
+    # as the step bookkeeping right after it.
+    """\
+import torch
+
+model.train()
+for step, (x, y) in enumerate(train_loader):
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+    if step % eval_every == 0:
+        model.eval()
+        with torch.no_grad():
+            val_loss = sum(criterion(model(vx), vy).item() for vx, vy in val_loader)
+        model.train(); step_log.append((step, val_loss))
+""",
+    # `model.train()` at the top of every batch, on one line with `zero_grad()`, so a
+    # validation at the end of the previous batch does not leak.
     """\
 import torch
 
 for epoch in range(epochs):
-    model.train()
-    for x, y in loader:
-        optimizer.zero_grad()
-        loss = criterion(model(x), y)
+    for i, (images, labels) in enumerate(train_loader):
+        model.train(); optimizer.zero_grad()
+        loss = criterion(model(images.to(device)), labels.to(device))
         loss.backward()
         optimizer.step()
+        if i % 200 == 0:
+            model.eval()
+            with torch.no_grad():
+                acc = accuracy(model(val_images), val_labels)
+            print(f"step {i}: val acc {acc:.3f}")
+""",
+    # transfer-learning tutorial `visualize_model()`: remembers `model.training`, switches
+    # to eval and restores the caller's mode before every return.
+    """\
+import torch
+
+
+def visualize_model(model, loader, num_images=6):
+    was_training = model.training
+    model.eval()
+    shown = 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            preds = model(inputs).argmax(1)
+            for j in range(inputs.size(0)):
+                shown += 1
+                show(inputs[j], class_names[preds[j]])
+                if shown == num_images:
+                    model.train(mode=was_training)
+                    return
+        model.train(mode=was_training)
+
+
+for epoch in range(num_epochs):
+    for inputs, labels in dataloader:
+        optimizer.zero_grad()
+        criterion(model(inputs), labels).backward()
+        optimizer.step()
+    visualize_model(model, val_loader)
+""",
+    # Trainer method that restores train mode only if the model was training when called.
+    """\
+import torch
+
+
+class Trainer:
+    def validate(self):
+        training = self.model.training
+        self.model.eval()
+        total = 0.0
+        with torch.no_grad():
+            for x, y in self.val_loader:
+                total += self.loss_fn(self.model(x), y).item()
+        if training:
+            self.model.train()
+        return total / len(self.val_loader)
+
+    def fit(self, epochs):
+        self.model.train()
+        for epoch in range(epochs):
+            for i, (x, y) in enumerate(self.train_loader):
+                self.optimizer.zero_grad()
+                self.loss_fn(self.model(x), y).backward()
+                self.optimizer.step()
+                if i % self.val_every == 0:
+                    self.validate()
+""",
+    # The caller brackets the evaluation: `model.eval(); evaluate(...); model.train()`.
+    """\
+import torch
+
+
+@torch.no_grad()
+def evaluate(model, loader):
+    return sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+
+
+model.train()
+for step, (x, y) in enumerate(loader):
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+    if step % 1000 == 0:
+        model.eval()
+        print(step, evaluate(model, val_loader))
+        model.train()
+""",
+    # Evaluation only after training has finished: best checkpoint reloaded, then tested.
+    """\
+import torch
+
+for epoch in range(args.epochs):
+    model.train()
+    for data, targets in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(data), targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        optimizer.step()
+
+model.load_state_dict(torch.load(args.save))
+model.eval()
+with torch.no_grad():
+    test_loss = sum(criterion(model(d), t).item() for d, t in test_loader)
+print(f"test loss {test_loss / len(test_loader):.2f}")
+""",
+    # Fixed feature extractor: the pretrained backbone is frozen and kept in eval while a new
+    # classifier head trains on its features.
+    """\
+import torch
+import torchvision
+
+backbone = torchvision.models.resnet18(weights="IMAGENET1K_V1")
+backbone.fc = torch.nn.Identity()
+backbone.requires_grad_(False)
+backbone.eval()
+head = torch.nn.Linear(512, num_classes)
+optimizer = torch.optim.SGD(head.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(epochs):
+    head.train()
+    for images, labels in train_loader:
+        with torch.no_grad():
+            features = backbone(images)
+        loss = criterion(head(features), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
+    # Detection backbone with frozen BatchNorm: `train()` is overridden to put the norm
+    # layers back in eval every time the detector switches to train mode.
+    """\
+import torch
+from torch import nn
+
+
+class ResNetBackbone(nn.Module):
+    def __init__(self, norm_eval=True):
+        super().__init__()
+        self.norm_eval = norm_eval
+        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3), nn.BatchNorm2d(64), nn.ReLU())
+
+    def train(self, mode=True):
+        super().train(mode)
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.eval()
+        return self
+
+    def forward(self, x):
+        return self.stem(x)
+
+
+backbone = ResNetBackbone()
+optimizer = torch.optim.SGD(backbone.parameters(), lr=0.02)
+backbone.train()
+for images, targets in loader:
+    optimizer.zero_grad()
+    detection_loss(backbone(images), targets).backward()
+    optimizer.step()
+""",
+    # Knowledge distillation: the teacher stays in eval for the whole run while the student
+    # trains on its soft targets.
+    """\
+import torch
+import torch.nn.functional as F
+
+teacher.eval()
+student.train()
+for epoch in range(epochs):
+    for inputs, labels in train_loader:
+        optimizer.zero_grad()
+        with torch.no_grad():
+            teacher_logits = teacher(inputs)
+        student_logits = student(inputs)
+        soft = F.kl_div(
+            F.log_softmax(student_logits / T, dim=-1),
+            F.softmax(teacher_logits / T, dim=-1),
+            reduction="batchmean",
+        )
+        loss = alpha * soft * T * T + (1 - alpha) * F.cross_entropy(student_logits, labels)
+        loss.backward()
+        optimizer.step()
+""",
+    # DQN tutorial: the target network is kept in eval while the policy network trains.
+    """\
+import torch
+
+policy_net = DQN(n_observations, n_actions)
+target_net = DQN(n_observations, n_actions)
+target_net.load_state_dict(policy_net.state_dict())
+target_net.eval()
+optimizer = torch.optim.AdamW(policy_net.parameters(), lr=1e-4, amsgrad=True)
+for episode in range(num_episodes):
+    state = env.reset()
+    for t in range(max_steps):
+        action = select_action(state)
+        state, batch = step_and_sample(env, action)
+        with torch.no_grad():
+            next_values = target_net(batch.next_states).max(1).values
+        expected = batch.rewards + gamma * next_values
+        loss = F.smooth_l1_loss(policy_net(batch.states).gather(1, batch.actions), expected)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
+    # Assignment and chained forms: `net = net.eval()` for export, a fresh `Net().train()`.
+    """\
+import torch
+
+net = Net().to(device).train()
+optimizer = torch.optim.Adam(net.parameters())
+for x, y in loader:
+    optimizer.zero_grad()
+    criterion(net(x), y).backward()
+    optimizer.step()
+net = net.eval()
+example = torch.randn(1, 3, 224, 224)
+traced = torch.jit.trace(net, example)
+traced.save("model.pt")
+""",
+    # CycleGAN-style model wrapper: its own `eval()`/`test()`/`train` methods are not
+    # `nn.Module` mode switches, and it is never trained by `backward()` directly.
+    """\
+import torch
+
+
+class CycleGANModel:
+    def __init__(self, netG_A, netG_B):
+        self.netG_A = netG_A
+        self.netG_B = netG_B
+
+    def eval(self):
+        for net in (self.netG_A, self.netG_B):
+            net.eval()
+
+    def test(self):
+        with torch.no_grad():
+            self.fake_B = self.netG_A(self.real_A)
+
+    def optimize_parameters(self):
+        self.forward()
+        self.optimizer_G.zero_grad()
+        self.backward_G()
+        self.optimizer_G.step()
+
+
+model = CycleGANModel(netG_A, netG_B)
+for epoch in range(n_epochs):
+    for data in dataset:
+        model.set_input(data)
+        model.optimize_parameters()
+""",
+    # Transfer-learning tutorial: one loop over phases, `model.train()` or `model.eval()`
+    # chosen per phase and `backward()` only in the training phase.
+    """\
+import torch
+
+for epoch in range(num_epochs):
+    for phase in ["train", "val"]:
+        if phase == "train":
+            model.train()
+        else:
+            model.eval()
+        for inputs, labels in dataloaders[phase]:
+            optimizer.zero_grad()
+            with torch.set_grad_enabled(phase == "train"):
+                outputs = model(inputs)
+                loss = criterion(outputs, labels)
+                if phase == "train":
+                    loss.backward()
+                    optimizer.step()
+""",
+    # A shared `run_epoch()` for training and evaluation: the mode follows `is_train`.
+    """\
+import torch
+
+
+def run_epoch(model, loader, optimizer=None):
+    is_train = optimizer is not None
+    model.train(is_train)
+    total = 0.0
+    with torch.enable_grad() if is_train else torch.no_grad():
+        for x, y in loader:
+            loss = criterion(model(x), y)
+            if is_train:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            total += loss.item()
+    return total / len(loader)
+
+
+for epoch in range(epochs):
+    run_epoch(model, train_loader, optimizer)
+    run_epoch(model, val_loader)
+""",
+    # MoCo linear classification: the whole pretrained model is kept in eval on purpose
+    # (BatchNorm statistics must not change) and only the frozen-backbone `fc` is trained.
+    """\
+import torch
+
+
+def train(train_loader, model, criterion, optimizer):
+    # only the linear classifier is trained; keep BN statistics of the backbone fixed
+    model.eval()
+    for images, target in train_loader:
+        output = model(images)
+        loss = criterion(output, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+for name, param in model.named_parameters():
+    if name not in ["fc.weight", "fc.bias"]:
+        param.requires_grad = False
+parameters = [p for p in model.parameters() if p.requires_grad]
+optimizer = torch.optim.SGD(parameters, lr=30.0, momentum=0.9)
+for epoch in range(epochs):
+    train(train_loader, model, criterion, optimizer)
+""",
+    # k-fold cross-validation: each fold evaluates in eval mode, then re-binds `model` to a
+    # freshly built network (in train mode) for the next fold.
+    """\
+import torch
+
+for fold, (train_idx, val_idx) in enumerate(kfold.split(dataset)):
+    model = build_model().to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
+    for epoch in range(epochs):
+        for x, y in subset_loader(dataset, train_idx):
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
     model.eval()
     with torch.no_grad():
-        for x, y in val_loader:
-            out = model(x)
+        scores.append(evaluate(model, subset_loader(dataset, val_idx)))
+""",
+    # Trainer with a mode helper taking the mode as an argument.
+    """\
+import torch
+
+
+class Solver:
+    def _mode_setting(self, is_train=True):
+        self.model.train(is_train)
+
+    def validate(self):
+        self._mode_setting(is_train=False)
+        with torch.no_grad():
+            return [self.model(x) for x, _ in self.val_loader]
+
+    def train(self, epochs):
+        for epoch in range(epochs):
+            self._mode_setting(is_train=True)
+            for x, y in self.train_loader:
+                self.optimizer.zero_grad()
+                self.criterion(self.model(x), y).backward()
+                self.optimizer.step()
+            self.validate()
+""",
+    # nanoGPT `estimate_loss()`: evaluates under `@torch.no_grad()` and ends with
+    # `model.train()` itself.
+    """\
+import torch
+
+
+@torch.no_grad()
+def estimate_loss():
+    out = {}
+    model.eval()
+    for split in ["train", "val"]:
+        losses = torch.zeros(eval_iters)
+        for k in range(eval_iters):
+            X, Y = get_batch(split)
+            logits, loss = model(X, Y)
+            losses[k] = loss.item()
+        out[split] = losses.mean()
+    model.train()
+    return out
+
+
+for iter_num in range(max_iters):
+    if iter_num % eval_interval == 0:
+        losses = estimate_loss()
+    X, Y = get_batch("train")
+    logits, loss = model(X, Y)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+""",
+    # d2l's helpers: the same `isinstance(net, nn.Module)` guard around both `net.train()` and
+    # `net.eval()`, so "eval ran but train did not" is not a real path.
+    """\
+import torch
+from torch import nn
+
+
+def evaluate_accuracy(net, data_iter):
+    if isinstance(net, nn.Module):
+        net.eval()
+    metric = Accumulator(2)
+    with torch.no_grad():
+        for X, y in data_iter:
+            metric.add(accuracy(net(X), y), y.numel())
+    return metric[0] / metric[1]
+
+
+def train_epoch(net, train_iter, loss, updater):
+    if isinstance(net, nn.Module):
+        net.train()
+    for X, y in train_iter:
+        l = loss(net(X), y)
+        updater.zero_grad()
+        l.mean().backward()
+        updater.step()
+
+
+for epoch in range(num_epochs):
+    train_epoch(net, train_iter, loss, updater)
+    test_acc = evaluate_accuracy(net, test_iter)
+""",
+    # A context manager that switches to eval and restores the previous mode in `finally`.
+    """\
+import contextlib
+
+import torch
+
+
+@contextlib.contextmanager
+def evaluating(model):
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+model.train()
+for step, (x, y) in enumerate(loader):
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step % log_every == 0:
+        with evaluating(model), torch.no_grad():
+            val_acc = accuracy(model(val_x), val_y)
+""",
+    # Hugging Face `Trainer` subclass for distillation: the teacher is put in eval once; the
+    # Trainer itself switches the student's mode around training and evaluation.
+    """\
+import torch
+from transformers import Trainer
+
+
+class DistillationTrainer(Trainer):
+    def __init__(self, *args, teacher_model=None, temperature=2.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.teacher = teacher_model
+        self.teacher.eval()
+        self.temperature = temperature
+
+    def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+        outputs = model(**inputs)
+        with torch.no_grad():
+            teacher_logits = self.teacher(**inputs).logits
+        kd = torch.nn.functional.kl_div(
+            torch.log_softmax(outputs.logits / self.temperature, dim=-1),
+            torch.softmax(teacher_logits / self.temperature, dim=-1),
+            reduction="batchmean",
+        )
+        loss = 0.5 * outputs.loss + 0.5 * kd
+        return (loss, outputs) if return_outputs else loss
+""",
+    # PyTorch-intro training loop: `model.train(True)` at the top of every epoch and
+    # `model.train(mode=False)` as the switch to evaluation.
+    """\
+import torch
+
+for epoch in range(EPOCHS):
+    model.train(True)
+    running_loss = 0.0
+    for inputs, labels in training_loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        running_loss += loss.item()
+    model.train(mode=False)
+    running_vloss = 0.0
+    with torch.no_grad():
+        for vinputs, vlabels in validation_loader:
+            running_vloss += loss_fn(model(vinputs), vlabels).item()
+    print(f"loss train {running_loss:.3f} valid {running_vloss:.3f}")
+""",
+    # Metric learning with frozen BatchNorm: `model.train()` then `model.apply(set_bn_eval)`
+    # every epoch, on purpose.
+    """\
+import torch
+from torch import nn
+
+
+def set_bn_eval(m):
+    if isinstance(m, nn.modules.batchnorm._BatchNorm):
+        m.eval()
+
+
+for epoch in range(epochs):
+    model.train()
+    # small per-GPU batches: keep the ImageNet BatchNorm statistics frozen
+    model.apply(set_bn_eval)
+    for images, labels in train_loader:
+        embeddings = model(images)
+        loss = metric_loss(embeddings, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
+    # A separate evaluation script: load a checkpoint, `eval()`, test; nothing trains.
+    """\
+import argparse
+
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("checkpoint")
+args = parser.parse_args()
+
+model = build_model(num_classes=10)
+model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
+model.eval()
+correct = total = 0
+with torch.inference_mode():
+    for images, labels in test_loader:
+        correct += (model(images).argmax(1) == labels).sum().item()
+        total += labels.numel()
+print(f"top-1: {100 * correct / total:.2f}%")
+""",
+    # EMA shadow built with `copy.deepcopy(model).eval()` and evaluated while `model` trains.
+    """\
+import copy
+
+import torch
+
+ema_model = copy.deepcopy(model).eval()
+ema_model.requires_grad_(False)
+model.train()
+for step, (x, y) in enumerate(loader):
+    loss = criterion(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        for ema_p, p in zip(ema_model.parameters(), model.parameters()):
+            ema_p.mul_(0.999).add_(p.detach(), alpha=0.001)
+    if step % 1000 == 0:
+        with torch.no_grad():
+            val_acc = accuracy(ema_model(val_x), val_y)
 """,
 )
