@@ -54,6 +54,21 @@ class RuleContext:
             self._indexes[id(chunk)] = idx
         return idx
 
+    def siblings_after(self, stmt: cst.CSTNode, chunk: Chunk) -> list[tuple[cst.CSTNode, Chunk]]:
+        """The statements after ``stmt`` in its block; for a top-level statement, the rest of
+        the module (later chunks included)."""
+        index = self.index(chunk)
+        if index.parent_of(stmt) is not None:
+            return [(s, chunk) for s in index.siblings_after(stmt)]
+        out: list[tuple[cst.CSTNode, Chunk]] = [(s, chunk) for s in index.siblings_after(stmt)]
+        later = False
+        for other in self.chunks:
+            if later:
+                out.extend((s, other) for s in other.statements)
+            elif other is chunk:
+                later = True
+        return out
+
     # -- text ------------------------------------------------------------------------------
     def code(self, node: cst.CSTNode) -> str:
         return code_of(node).strip()

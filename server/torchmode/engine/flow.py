@@ -1018,7 +1018,11 @@ class Interpreter:
         if self.facts.is_optimizer_key(key):
             targets = [key]
         else:
-            targets = self.facts.optimizers_covering(key, self.info)
+            # model.zero_grad(): the optimizers over its parameters, and any optimizer whose
+            # parameters are not known (built by a helper such as configure_optimizers())
+            targets = self.facts.optimizers_covering(key, self.info) + [
+                opt for opt in state.dirty if not self.facts.covered_by(opt, self.info)
+            ]
         for opt in targets:
             state.dirty[opt] = CLEAN
             old = state.grads.get(opt, frozenset({GradsVal(GradsState.OTHER)}))

@@ -8,6 +8,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
+from torchmode.engine.names import is_within
 from torchmode.engine.values import Mode, Origin
 from torchmode.findings import Finding, Fix, Severity
 from torchmode.knowledge.costs import cost_note
@@ -72,6 +73,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     best: dict[int, tuple[int, Finding]] = {}
     for flow, event in ctx.events(ev.Train):
         for key, modes in event.models.items():
+            if event.kind == "backward" and not _stepped(ctx, flow, event, key):
+                continue  # gradients for saliency maps or adversarial inputs: not training
             for value in modes:
                 if value.mode is not Mode.EVAL or value.origin is None:
                     continue
@@ -125,34 +128,46 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
 
 def _fixes(ctx: RuleContext, anchor: cst.CSTNode, key: str, event: ev.Train) -> tuple[Fix, ...]:
     chunk = ctx.chunk_of(anchor)
-    index = ctx.index(chunk)
-    stmt = index.statement_of(anchor)
+    stmt = ctx.index(chunk).statement_of(anchor)
     if stmt is None:
         return ()
     spelled = _spelling(anchor, key)
-    last = stmt
-    for sibling in index.siblings_after(stmt):
+    last, last_chunk = stmt, chunk
+    for sibling, sibling_chunk in ctx.siblings_after(stmt, chunk):
+        if isinstance(sibling, cst.FunctionDef | cst.ClassDef):
+            continue
         if ctx.flow.contains_training(sibling, None):
             break
         if _mentions(ctx, sibling, spelled):
-            last = sibling
+            last, last_chunk = sibling, sibling_chunk
     code = f"{spelled}.train()"
     if last is not stmt or not _is_plain_eval(stmt):
-        edit = index.insert_after(last, code)
+        edit = ctx.index(last_chunk).insert_after(last, code, indent=ctx.index(chunk).indent_of(stmt))
         if edit is not None:
             return (Fix(f"Call `{code}` after the evaluation", (edit,), safe=True),)
     # nothing evaluates after the eval() in its block: restore at the start of the next
     # training iteration instead
-    if event.via or not event.loops or ctx.chunk_of(event.node) is not chunk:
+    if event.via or not event.loops:
         return ()
     loop = event.loops[-1]
     body = loop.body  # type: ignore[attr-defined]
     if not isinstance(body, cst.IndentedBlock) or not body.body:
         return ()
-    edit = index.insert_before(body.body[0], code)
+    edit = ctx.index(ctx.chunk_of(event.node)).insert_before(body.body[0], code)
     if edit is None:
         return ()
     return (Fix(f"Call `{code}` at the start of each training iteration", (edit,), safe=True),)
+
+
+def _stepped(ctx: RuleContext, flow: object, event: ev.Train, key: str) -> bool:
+    """Is there an optimizer step that could update ``key`` where this backward() runs?"""
+    for f in (flow, event.site):
+        for e in f.events:  # type: ignore[attr-defined]
+            if isinstance(e, ev.Step):
+                cover = ctx.facts.covered_by(e.optimizer, e.site.info)
+                if not cover or any(is_within(key, c) or is_within(c, key) for c in cover):
+                    return True
+    return False
 
 
 def _spelling(anchor: cst.CSTNode, key: str) -> str:

@@ -1188,4 +1188,73 @@ for step, (x, y) in enumerate(loader):
         with torch.no_grad():
             val_acc = accuracy(ema_model(val_x), val_y)
 """,
+    # Assignment form: `model = model.eval()` for the periodic validation, `model = model.train()`
+    # right after it.
+    """\
+import torch
+
+for epoch in range(epochs):
+    for step, (x, y) in enumerate(train_loader):
+        loss = criterion(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step % eval_every == 0:
+            model = model.eval()
+            with torch.no_grad():
+                val_loss = sum(criterion(model(vx), vy).item() for vx, vy in val_loader)
+            model = model.train()
+""",
+    # Lightning GAN with manual optimisation: samples drawn in eval mode in
+    # `on_validation_epoch_end`; Lightning restores the modules' modes before training resumes.
+    """\
+import lightning as L
+import torch
+
+
+class GAN(L.LightningModule):
+    def __init__(self, generator, discriminator):
+        super().__init__()
+        self.automatic_optimization = False
+        self.generator = generator
+        self.discriminator = discriminator
+
+    def training_step(self, batch, batch_idx):
+        opt_g, opt_d = self.optimizers()
+        z = torch.randn(batch.size(0), self.hparams.latent_dim, device=self.device)
+        g_loss = adversarial_loss(self.discriminator(self.generator(z)), valid_labels(batch))
+        opt_g.zero_grad()
+        self.manual_backward(g_loss)
+        opt_g.step()
+
+    def on_validation_epoch_end(self):
+        self.generator.eval()
+        with torch.no_grad():
+            samples = self.generator(self.validation_z.to(self.device))
+        self.logger.experiment.add_images("samples", samples, self.current_epoch)
+""",
+    # Hugging Face `run_glue_no_trainer` layout: `model.train()` at the top of each epoch, the
+    # `accelerate` loop, then `model.eval()` for the end-of-epoch evaluation.
+    """\
+import torch
+
+for epoch in range(args.num_train_epochs):
+    model.train()
+    for step, batch in enumerate(train_dataloader):
+        with accelerator.accumulate(model):
+            outputs = model(**batch)
+            accelerator.backward(outputs.loss)
+            optimizer.step()
+            lr_scheduler.step()
+            optimizer.zero_grad()
+    model.eval()
+    for batch in eval_dataloader:
+        with torch.no_grad():
+            outputs = model(**batch)
+        predictions, references = accelerator.gather_for_metrics(
+            (outputs.logits.argmax(dim=-1), batch["labels"])
+        )
+        metric.add_batch(predictions=predictions, references=references)
+    logger.info(f"epoch {epoch}: {metric.compute()}")
+""",
 )

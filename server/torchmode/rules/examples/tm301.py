@@ -733,4 +733,153 @@ def train(model, optimizer, loader, loss_fn, epochs):
             loss_fn(model(inputs), targets).backward()
             optimizer.second_step(zero_grad=True)
 """,
+    # StarGAN-style solver: a reset_grad() helper clears both optimizers before each backward
+    """\
+import torch
+
+
+class Solver:
+    def __init__(self, G, D, loader, g_lr=1e-4, d_lr=1e-4):
+        self.G, self.D, self.loader = G, D, loader
+        self.g_optimizer = torch.optim.Adam(G.parameters(), g_lr, (0.5, 0.999))
+        self.d_optimizer = torch.optim.Adam(D.parameters(), d_lr, (0.5, 0.999))
+
+    def reset_grad(self):
+        self.g_optimizer.zero_grad()
+        self.d_optimizer.zero_grad()
+
+    def train(self, num_iters, n_critic=5):
+        for i, (x_real, c_org, c_trg) in zip(range(num_iters), self.loader):
+            d_loss = self.D.loss_real(x_real, c_org) + self.D.loss_fake(self.G(x_real, c_trg).detach())
+            self.reset_grad()
+            d_loss.backward()
+            self.d_optimizer.step()
+            if (i + 1) % n_critic == 0:
+                g_loss = self.D.loss_adv(self.G(x_real, c_trg))
+                self.reset_grad()
+                g_loss.backward()
+                self.g_optimizer.step()
+""",
+    # DeepSpeed engine: model_engine.backward() and model_engine.step() clear gradients themselves
+    """\
+import deepspeed
+
+model_engine, optimizer, train_loader, _ = deepspeed.initialize(
+    args=cmd_args, model=model, model_parameters=model.parameters(), training_data=train_ds
+)
+for step, batch in enumerate(train_loader):
+    batch = {k: v.to(model_engine.local_rank) for k, v in batch.items()}
+    loss = model_engine(**batch).loss
+    model_engine.backward(loss)
+    model_engine.step()
+    if step % save_interval == 0:
+        model_engine.save_checkpoint(args.save_dir, tag=f"step{step}")
+""",
+    # discriminative fine-tuning: param groups over backbone and head, model.zero_grad() per batch
+    """\
+import torch
+
+
+def finetune(model, loader, criterion, epochs=3):
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": model.backbone.parameters(), "lr": 1e-5},
+            {"params": model.head.parameters(), "lr": 1e-3},
+        ],
+        weight_decay=0.05,
+    )
+    for epoch in range(epochs):
+        model.train()
+        for images, labels in loader:
+            model.zero_grad()
+            loss = criterion(model(images), labels)
+            loss.backward()
+            optimizer.step()
+""",
+    # a list of optimizers (multi-task heads) cleared and stepped together
+    """\
+def train(model, loader, optimizers, criterion):
+    model.train()
+    for x, y in loader:
+        for opt in optimizers:
+            opt.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        for opt in optimizers:
+            opt.step()
+""",
+    # Lightning hooks: optimizer_zero_grad() overridden, automatic optimisation does the rest
+    """\
+import lightning as L
+import torch
+
+
+class LitClassifier(L.LightningModule):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = torch.nn.functional.cross_entropy(self.net(x), y)
+        self.log("train_loss", loss)
+        return loss
+
+    def optimizer_zero_grad(self, epoch, batch_idx, optimizer):
+        optimizer.zero_grad(set_to_none=True)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1, momentum=0.9)
+""",
+    # SWA: swa_scheduler.step() and update_parameters() are not optimizer steps
+    """\
+import torch
+from torch.optim.swa_utils import SWALR, AveragedModel, update_bn
+
+swa_model = AveragedModel(model)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+swa_scheduler = SWALR(optimizer, swa_lr=0.05)
+for epoch in range(300):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    if epoch > 160:
+        swa_model.update_parameters(model)
+        swa_scheduler.step()
+update_bn(loader, swa_model)
+""",
+    # skip-bad-batch loop: continue before backward, clear at the end of each iteration
+    """\
+import math
+
+
+def train(model, loader, optimizer, scheduler):
+    model.train()
+    optimizer.zero_grad()
+    for batch in loader:
+        loss = model(**batch).loss
+        if not math.isfinite(loss.item()):
+            continue
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+""",
+    # optimizer over the trainable parameters only (filter on requires_grad), model cleared
+    """\
+import torch
+
+
+def train_adapter(model, loader, epochs=1):
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=3e-4)
+    model.train()
+    for epoch in range(epochs):
+        for batch in loader:
+            model.zero_grad()
+            loss = model(**batch).loss
+            loss.backward()
+            optimizer.step()
+""",
 )

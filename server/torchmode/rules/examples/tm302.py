@@ -207,6 +207,172 @@ class Agent:
         return loss.item()
 """,
     ),
+    # autoencoder script: model.zero_grad() after backward, optimizer built over the model
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 32), nn.ReLU(), nn.Linear(32, 128),
+    nn.ReLU(), nn.Linear(128, 784), nn.Sigmoid(),
+)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
+criterion = nn.MSELoss()
+for epoch in range(20):
+    for img, _ in loader:
+        img = img.view(img.size(0), -1)
+        loss = criterion(model(img), img)
+        loss.backward()
+        model.zero_grad()
+        optimizer.step()
+    print(f"epoch [{epoch + 1}/20], loss:{loss.item():.4f}")
+""",
+        (15,),
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 32), nn.ReLU(), nn.Linear(32, 128),
+    nn.ReLU(), nn.Linear(128, 784), nn.Sigmoid(),
+)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
+criterion = nn.MSELoss()
+for epoch in range(20):
+    for img, _ in loader:
+        img = img.view(img.size(0), -1)
+        loss = criterion(model(img), img)
+        model.zero_grad()
+        loss.backward()
+        optimizer.step()
+    print(f"epoch [{epoch + 1}/20], loss:{loss.item():.4f}")
+""",
+    ),
+    # accelerate loop: the clear placed after accelerator.backward() instead of after the step
+    Invalid(
+        """\
+from accelerate import Accelerator
+
+accelerator = Accelerator(mixed_precision="fp16")
+model, optimizer, train_dataloader, lr_scheduler = accelerator.prepare(
+    model, optimizer, train_dataloader, lr_scheduler
+)
+for epoch in range(num_train_epochs):
+    model.train()
+    for batch in train_dataloader:
+        outputs = model(**batch)
+        accelerator.backward(outputs.loss)
+        optimizer.zero_grad()
+        optimizer.step()
+        lr_scheduler.step()
+""",
+        (12,),
+        """\
+from accelerate import Accelerator
+
+accelerator = Accelerator(mixed_precision="fp16")
+model, optimizer, train_dataloader, lr_scheduler = accelerator.prepare(
+    model, optimizer, train_dataloader, lr_scheduler
+)
+for epoch in range(num_train_epochs):
+    model.train()
+    for batch in train_dataloader:
+        outputs = model(**batch)
+        optimizer.zero_grad()
+        accelerator.backward(outputs.loss)
+        optimizer.step()
+        lr_scheduler.step()
+""",
+    ),
+    # Lightning manual optimisation with the clear between manual_backward() and step()
+    Invalid(
+        """\
+import lightning as L
+import torch
+
+
+class LitRegressor(L.LightningModule):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.net(x), y)
+        self.manual_backward(loss)
+        opt.zero_grad()
+        opt.step()
+        self.log("train_loss", loss)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+""",
+        (16,),
+        """\
+import lightning as L
+import torch
+
+
+class LitRegressor(L.LightningModule):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.net(x), y)
+        opt.zero_grad()
+        self.manual_backward(loss)
+        opt.step()
+        self.log("train_loss", loss)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+""",
+    ),
+    # clip, then clear, then step: the clipped gradients are thrown away
+    Invalid(
+        """\
+import torch
+
+
+def train_epoch(model, loader, optimizer, criterion, clip=0.25):
+    model.train()
+    total = 0.0
+    for x, y in loader:
+        output = model(x)
+        loss = criterion(output, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.zero_grad()
+        optimizer.step()
+        total += loss.item()
+    return total / len(loader)
+""",
+        (12,),
+        """\
+import torch
+
+
+def train_epoch(model, loader, optimizer, criterion, clip=0.25):
+    model.train()
+    total = 0.0
+    for x, y in loader:
+        output = model(x)
+        loss = criterion(output, y)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        total += loss.item()
+    return total / len(loader)
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -416,5 +582,59 @@ def critic_step(critic, critic_opt, real, fake, lambda_gp=10.0):
     loss.backward()
     critic_opt.step()
     return loss.item()
+""",
+    # ignite-style update function: one batch per call, cleared first
+    """\
+from ignite.engine import Engine
+
+
+def make_trainer(model, optimizer, loss_fn, device):
+    def update(engine, batch):
+        model.train()
+        optimizer.zero_grad()
+        x, y = batch[0].to(device), batch[1].to(device)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return Engine(update)
+""",
+    # multi-loss step: two backward passes add into one set of gradients, one step
+    """\
+def train(model, loader, optimizer, seg_loss, depth_loss):
+    for images, masks, depths in loader:
+        optimizer.zero_grad()
+        seg, depth = model(images)
+        seg_loss(seg, masks).backward(retain_graph=True)
+        depth_loss(depth, depths).backward()
+        optimizer.step()
+""",
+    # Fabric loop: fabric.backward(loss) between zero_grad and step
+    """\
+import lightning as L
+
+fabric = L.Fabric(accelerator="cuda", devices=2, precision="bf16-mixed")
+fabric.launch()
+model, optimizer = fabric.setup(model, optimizer)
+dataloader = fabric.setup_dataloaders(dataloader)
+for epoch in range(num_epochs):
+    for batch in dataloader:
+        optimizer.zero_grad()
+        loss = model(batch).mean()
+        fabric.backward(loss)
+        optimizer.step()
+""",
+    # clear in a finally block, so it also runs when a batch raises
+    """\
+def train(model, loader, optimizer, criterion):
+    model.train()
+    for x, y in loader:
+        try:
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+        finally:
+            optimizer.zero_grad(set_to_none=True)
 """,
 )
