@@ -7,9 +7,10 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
+import itertools
 import pkgutil
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -433,3 +434,85 @@ def test_instance_check_follows_subclasses_and_children() -> None:
     assert layers.instance_is_mode_sensitive(MyDropout()) is True
     assert layers.instance_is_mode_sensitive(Block()) is None  # its own forward is unknown
     assert layers.instance_is_mode_sensitive(Block().drop) is True
+
+
+REQUIRED: dict[str, object] = {
+    "num_features": 4,
+    "input_size": 4,
+    "hidden_size": 4,
+    "embed_dim": 8,
+    "num_heads": 2,
+    "d_model": 8,
+    "nhead": 2,
+    "mode": "LSTM",
+    # not required, but small values keep the Transformer cheap to build
+    "num_encoder_layers": 1,
+    "num_decoder_layers": 1,
+    "dim_feedforward": 16,
+}
+VARIANTS: dict[str, tuple[object, ...]] = {
+    "p": (0.0, 0.5),
+    "track_running_stats": (True, False),
+    "dropout": (0.0, 0.3),
+    "num_layers": (1, 2),
+    "lower": (0.2,),
+    "upper": (0.2, 0.3),
+}
+OMITTED = object()
+
+
+def constructor_calls(name: str) -> Iterator[tuple[tuple[object, ...], dict[str, object]]]:
+    """Calls of ``nn.<name>`` varying each deciding argument (omitted, or each value), once
+    with keywords and once positionally."""
+    parameters = layers.CONSTRUCTOR_PARAMETERS[name]
+    varied = [p for p, _ in parameters if p in VARIANTS]
+    for choice in itertools.product(*((OMITTED, *VARIANTS[p]) for p in varied)):
+        chosen = {p: v for p, v in zip(varied, choice, strict=True) if v is not OMITTED}
+        required = {p: REQUIRED[p] for p, default in parameters if p in REQUIRED}
+        yield (), {**required, **chosen}
+        if chosen:
+            last = max(i for i, (p, _) in enumerate(parameters) if p in chosen)
+            yield tuple(chosen.get(p, required.get(p, d)) for p, d in parameters[: last + 1]), {}
+
+
+def test_constructor_parameters_match_the_signatures() -> None:
+    assert set(layers.CONSTRUCTOR_PARAMETERS) == layers.MODE_SENSITIVE - {
+        "TransformerEncoder",  # depend on the layer object they are given
+        "TransformerDecoder",
+    }
+    for name, parameters in layers.CONSTRUCTOR_PARAMETERS.items():
+        if name in {"RNN", "LSTM", "GRU"}:  # (*args, **kwargs): checked by the calls below
+            continue
+        signature = list(inspect.signature(getattr(nn, name).__init__).parameters.values())[1:]
+        assert [p.name for p in signature[: len(parameters)]] == [p for p, _ in parameters]
+        for (param, default), real in zip(parameters, signature, strict=False):
+            expected = inspect.Parameter.empty if default is None else default
+            assert (
+                real.default == pytest.approx(expected)
+                if isinstance(default, float)
+                else (real.default == expected)
+            ), (name, param)
+
+
+@pytest.mark.parametrize("name", sorted(layers.CONSTRUCTOR_PARAMETERS))
+def test_construction_sensitivity_agrees_with_built_layers(name: str) -> None:
+    calls = list(constructor_calls(name))
+    assert len(calls) > 1
+    for args, kwargs in calls:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = getattr(nn, name)(*args, **kwargs)
+        expected = layers.instance_is_mode_sensitive(module)
+        assert layers.construction_sensitivity(name, args, kwargs) is expected, (args, kwargs)
+
+
+def test_construction_sensitivity_with_unknown_arguments() -> None:
+    unknown = layers.UNKNOWN
+    assert layers.construction_sensitivity("nn.Dropout", (unknown,)) is True
+    assert layers.construction_sensitivity("LSTM", (unknown, unknown)) is False  # sizes only
+    assert layers.construction_sensitivity("LSTM", (4, 4), {"dropout": unknown}) is True
+    assert layers.construction_sensitivity("InstanceNorm2d", (unknown,)) is False
+    assert layers.construction_sensitivity("Dropout", ("not a number",)) is True
+    assert layers.construction_sensitivity("TransformerEncoder", (unknown, 2)) is True
+    assert layers.construction_sensitivity("Linear", (unknown, 3)) is False
+    assert layers.construction_sensitivity("Sequential", ()) is None

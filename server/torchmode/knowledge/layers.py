@@ -7,8 +7,10 @@ by ``tests/truth/test_layers.py``, which runs every ``torch.nn`` module class it
 both modes and compares outputs and buffers.
 
 Some layers depend on the mode only in some configurations (``CONDITIONS``): they are listed as
-sensitive because a class name alone cannot rule it out. ``instance_is_mode_sensitive`` looks
-at a live module's attributes (duck-typed, so this module never imports torch).
+sensitive because a class name alone cannot rule it out. ``construction_sensitivity`` decides
+from a constructor call's literal arguments (``nn.LSTM(8, 8)`` is not sensitive), and
+``instance_is_mode_sensitive`` from a live module's attributes (duck-typed, so this module
+never imports torch).
 """
 
 from __future__ import annotations
@@ -197,3 +199,101 @@ def instance_is_mode_sensitive(module: object) -> bool | None:
         if name in CONTAINERS:
             return None
     return None
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: object = _Unknown()
+"""Stands for a constructor argument whose value is not a literal (a variable, a call...)."""
+
+_BN_ARGS = (("eps", 1e-5), ("momentum", 0.1), ("affine", True), ("track_running_stats", True))
+_IN_ARGS = (("eps", 1e-5), ("momentum", 0.1), ("affine", False), ("track_running_stats", False))
+_RNN_ARGS = (("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0.0))
+_TRANSFORMER_LAYER_ARGS = (("d_model", None), ("nhead", None), ("dim_feedforward", 2048))
+
+CONSTRUCTOR_PARAMETERS: dict[str, tuple[tuple[str, object], ...]] = {
+    **dict.fromkeys(_DROPOUT, (("p", 0.5),)),
+    **dict.fromkeys(
+        _BATCH_NORM - {"LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"},
+        (("num_features", None), *_BN_ARGS),
+    ),
+    **dict.fromkeys({"LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"}, _BN_ARGS),
+    **dict.fromkeys(_INSTANCE_NORM, (("num_features", None), *_IN_ARGS)),
+    **dict.fromkeys(_LAZY_INSTANCE_NORM, _BN_ARGS),  # same defaults as BatchNorm
+    "RNN": (
+        ("input_size", None),
+        ("hidden_size", None),
+        ("num_layers", 1),
+        ("nonlinearity", "tanh"),
+        ("bias", True),
+        ("batch_first", False),
+        ("dropout", 0.0),
+    ),
+    **dict.fromkeys({"LSTM", "GRU"}, (("input_size", None), ("hidden_size", None), *_RNN_ARGS)),
+    "RNNBase": (("mode", None), ("input_size", None), ("hidden_size", None), *_RNN_ARGS),
+    "MultiheadAttention": (("embed_dim", None), ("num_heads", None), ("dropout", 0.0)),
+    **dict.fromkeys(
+        {"TransformerEncoderLayer", "TransformerDecoderLayer"},
+        (*_TRANSFORMER_LAYER_ARGS, ("dropout", 0.1)),
+    ),
+    "Transformer": (
+        ("d_model", 512),
+        ("nhead", 8),
+        ("num_encoder_layers", 6),
+        ("num_decoder_layers", 6),
+        ("dim_feedforward", 2048),
+        ("dropout", 0.1),
+    ),
+    "RReLU": (("lower", 1.0 / 8), ("upper", 1.0 / 3)),
+}
+"""The leading constructor parameters of the mode-sensitive classes, in order, with their
+defaults (None: required), up to the last one that decides whether the layer is."""
+
+
+# the parameters whose value decides; an UNKNOWN one makes the answer "may be" (True)
+_DECIDING: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(_DROPOUT, ("p",)),
+    **dict.fromkeys(_BATCH_NORM | _INSTANCE_NORM | _LAZY_INSTANCE_NORM, ("track_running_stats",)),
+    **dict.fromkeys(_RNN, ("dropout", "num_layers")),
+    **dict.fromkeys(_TRANSFORMER, ("dropout",)),
+    "MultiheadAttention": ("dropout",),
+    "RReLU": ("lower", "upper"),
+}
+
+
+class _Config:
+    """Constructor arguments seen as the attributes the predicates read."""
+
+    def __init__(self, values: dict[str, object]) -> None:
+        self.__dict__.update(values)
+
+
+def construction_sensitivity(
+    class_name: str, args: tuple[object, ...] = (), kwargs: dict[str, object] | None = None
+) -> bool | None:
+    """Whether ``nn.<class_name>(*args, **kwargs)`` builds a layer whose forward depends on
+    ``training``, judged from the call's literal arguments, e.g. ``nn.LSTM(8, 8)`` -> False,
+    ``nn.InstanceNorm2d(64, track_running_stats=True)`` -> True, ``nn.Dropout(0.0)`` -> False.
+    Pass ``UNKNOWN`` for arguments that are not literals; a deciding argument that is unknown
+    gives True (it may be). Without a constructor table (``TransformerEncoder`` depends on the
+    layer it is given) this is ``mode_sensitivity(class_name)``."""
+    name = class_name.rpartition(".")[2]
+    signature = CONSTRUCTOR_PARAMETERS.get(name)
+    if signature is None:
+        return mode_sensitivity(name)
+    values = {param: default for param, default in signature}
+    values.update(zip((param for param, _ in signature), args, strict=False))
+    values.update((k, v) for k, v in (kwargs or {}).items() if k in values)
+    try:
+        config = _Config(values)
+        # a transformer layer's Dropout children are built with its `dropout` argument
+        predicate = _positive("dropout") if name in _TRANSFORMER else _PREDICATES[name]
+        deciding = [v for k, v in values.items() if k in _DECIDING.get(name, ())]
+        if any(v is UNKNOWN for v in deciding):
+            return True
+        return bool(predicate(config))
+    except (TypeError, ValueError):
+        return True  # a literal of an unexpected type: say "may be"
