@@ -244,7 +244,7 @@ class Trainer:
                 self.optimizer.step()
 """,
     ),
-    #
+    # PyG-style full-graph GCN script: one step per epoch, gradients never cleared
     Invalid(
         """\
 import torch
@@ -301,7 +301,7 @@ for epoch in range(1, 201):
     optimizer.step()
 """,
     ),
-    #
+    # pytorch/examples VAE-style train(epoch) on module globals, optimizer.zero_grad() forgotten
     Invalid(
         """\
 import torch
@@ -364,7 +364,7 @@ for epoch in range(1, 11):
     train(epoch)
 """,
     ),
-    #
+    # SimCLR-style contrastive pre-training: one optimizer over encoder and projector, never zeroed
     Invalid(
         """\
 import torch
@@ -586,7 +586,7 @@ def fit_full_batch(model, loader, optimizer, epochs):
             loss.backward()
         optimizer.step()
 """,
-    # Lightning manual optimisation (GAN) and an automatic-optimisation training_step
+    # Lightning manual optimisation (GAN): each optimizer cleared before manual_backward()
     """\
 import lightning as L
 import torch
@@ -750,12 +750,13 @@ class Solver:
 
     def train(self, num_iters, n_critic=5):
         for i, (x_real, c_org, c_trg) in zip(range(num_iters), self.loader):
-            d_loss = self.D.loss_real(x_real, c_org) + self.D.loss_fake(self.G(x_real, c_trg).detach())
+            x_fake = self.G(x_real, c_trg)
+            d_loss = self.D.loss_real(x_real, c_org) + self.D.loss_fake(x_fake.detach())
             self.reset_grad()
             d_loss.backward()
             self.d_optimizer.step()
             if (i + 1) % n_critic == 0:
-                g_loss = self.D.loss_adv(self.G(x_real, c_trg))
+                g_loss = self.D.loss_adv(x_fake)
                 self.reset_grad()
                 g_loss.backward()
                 self.g_optimizer.step()
@@ -881,5 +882,28 @@ def train_adapter(model, loader, epochs=1):
             loss = model(**batch).loss
             loss.backward()
             optimizer.step()
+""",
+    # minGPT-style trainer: optimizer built by model.configure_optimizers(), model.zero_grad()
+    """\
+import torch
+
+
+class Trainer:
+    def __init__(self, config, model, train_dataset):
+        self.config = config
+        self.model = model
+        self.train_dataset = train_dataset
+
+    def run(self):
+        model, config = self.model, self.config
+        self.optimizer = model.configure_optimizers(config)
+        loader = torch.utils.data.DataLoader(self.train_dataset, batch_size=config.batch_size)
+        model.train()
+        for x, y in loader:
+            logits, self.loss = model(x, y)
+            model.zero_grad(set_to_none=True)
+            self.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_norm_clip)
+            self.optimizer.step()
 """,
 )

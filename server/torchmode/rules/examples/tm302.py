@@ -159,6 +159,54 @@ def finish_episode(gamma=0.99):
     del policy.rewards[:], policy.saved_log_probs[:]
 """,
     ),
+    # knowledge distillation: the student's optimizer cleared after the distillation backward
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def distill(teacher, student, loader, optimizer, T=2.0, alpha=0.25):
+    teacher.eval()
+    student.train()
+    for inputs, labels in loader:
+        with torch.no_grad():
+            teacher_logits = teacher(inputs)
+        student_logits = student(inputs)
+        soft = F.kl_div(
+            F.log_softmax(student_logits / T, dim=-1),
+            F.softmax(teacher_logits / T, dim=-1),
+            reduction="batchmean",
+        ) * T * T
+        loss = alpha * soft + (1 - alpha) * F.cross_entropy(student_logits, labels)
+        loss.backward()
+        student.zero_grad()
+        optimizer.step()
+""",
+        (19,),
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def distill(teacher, student, loader, optimizer, T=2.0, alpha=0.25):
+    teacher.eval()
+    student.train()
+    for inputs, labels in loader:
+        with torch.no_grad():
+            teacher_logits = teacher(inputs)
+        student_logits = student(inputs)
+        soft = F.kl_div(
+            F.log_softmax(student_logits / T, dim=-1),
+            F.softmax(teacher_logits / T, dim=-1),
+            reduction="batchmean",
+        ) * T * T
+        loss = alpha * soft + (1 - alpha) * F.cross_entropy(student_logits, labels)
+        student.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
+    ),
     # DQN-style optimize() helper of an agent class, clearing after backward
     Invalid(
         """\
@@ -518,6 +566,9 @@ for it in range(50):
 """,
     # SAM: first_step(zero_grad=True) clears between the two backward passes by design
     """\
+from sam import SAM
+
+optimizer = SAM(model.parameters(), torch.optim.SGD, rho=0.05, lr=0.1, momentum=0.9)
 for inputs, targets in loader:
     loss = loss_fn(model(inputs), targets)
     loss.backward()
@@ -602,7 +653,12 @@ def make_trainer(model, optimizer, loss_fn, device):
 """,
     # multi-loss step: two backward passes add into one set of gradients, one step
     """\
-def train(model, loader, optimizer, seg_loss, depth_loss):
+import torch.nn as nn
+
+
+def train(model, loader, optimizer):
+    seg_loss, depth_loss = nn.CrossEntropyLoss(ignore_index=255), nn.L1Loss()
+    model.train()
     for images, masks, depths in loader:
         optimizer.zero_grad()
         seg, depth = model(images)
