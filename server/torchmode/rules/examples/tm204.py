@@ -1,6 +1,223 @@
-"""TM204 examples."""
+"""TM204 examples, modelled on real training and evaluation code (see each comment)."""
 
 from torchmode.rules.base import Invalid
 
 INVALID: tuple[Invalid, ...] = ()
-VALID: tuple[str, ...] = ()
+
+VALID: tuple[str, ...] = (
+    # `.item()` before accumulating (pytorch/examples mnist / vae)
+    """\
+import torch
+
+
+def train(model, device, train_loader, optimizer, epoch):
+    model.train()
+    train_loss = 0
+    for data, target in train_loader:
+        data, target = data.to(device), target.to(device)
+        optimizer.zero_grad()
+        loss = torch.nn.functional.nll_loss(model(data), target)
+        loss.backward()
+        train_loss += loss.item()
+        optimizer.step()
+    return train_loss / len(train_loader)
+""",
+    # `float()`, `.detach()` and an averaging meter (timm `losses_m.update(loss.item())`)
+    """\
+import torch
+
+losses_m = AverageMeter()
+epoch_losses = []
+total = torch.zeros(())
+for x, y in loader:
+    loss = criterion(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    losses_m.update(loss.item(), x.size(0))
+    epoch_losses.append(float(loss))
+    total += loss.detach()
+""",
+    # accumulation under no_grad (pytorch/examples word_language_model evaluate)
+    """\
+import torch
+
+
+def evaluate(model, data_source, criterion, bptt):
+    model.eval()
+    total_loss = 0.0
+    hidden = model.init_hidden(eval_batch_size)
+    with torch.no_grad():
+        for i in range(0, data_source.size(0) - 1, bptt):
+            data, targets = get_batch(data_source, i)
+            output, hidden = model(data, hidden)
+            total_loss += len(data) * criterion(output, targets)
+    return total_loss / (len(data_source) - 1)
+""",
+    # regulariser added within one iteration (captioning doubly stochastic attention)
+    """\
+import torch
+
+for imgs, caps, caplens in train_loader:
+    scores, alphas = decoder(encoder(imgs), caps, caplens)
+    loss = criterion(scores, caps[:, 1:])
+    loss += alpha_c * ((1.0 - alphas.sum(dim=1)) ** 2).mean()
+    for p in decoder.parameters():
+        loss = loss + weight_decay * p.pow(2).sum()
+    decoder_optimizer.zero_grad()
+    loss.backward()
+    decoder_optimizer.step()
+""",
+    # metric tensors that never require grad (transfer-learning tutorial `running_corrects`)
+    """\
+import torch
+
+for epoch in range(num_epochs):
+    model.train()
+    running_loss = 0.0
+    running_corrects = 0
+    for inputs, labels in train_loader:
+        optimizer.zero_grad()
+        outputs = model(inputs)
+        _, preds = torch.max(outputs, 1)
+        loss = criterion(outputs, labels)
+        loss.backward()
+        optimizer.step()
+        running_loss += loss.item() * inputs.size(0)
+        running_corrects += torch.sum(preds == labels.data)
+""",
+    # REINFORCE: per-step losses collected, then one backward (pytorch/examples reinforce.py)
+    """\
+import torch
+
+
+def finish_episode(policy, optimizer, gamma, eps):
+    R = 0
+    policy_loss = []
+    returns = []
+    for r in policy.rewards[::-1]:
+        R = r + gamma * R
+        returns.insert(0, R)
+    returns = torch.tensor(returns)
+    returns = (returns - returns.mean()) / (returns.std() + eps)
+    for log_prob, R in zip(policy.saved_log_probs, returns):
+        policy_loss.append(-log_prob * R)
+    optimizer.zero_grad()
+    policy_loss = torch.cat(policy_loss).sum()
+    policy_loss.backward()
+    optimizer.step()
+""",
+    # BPTT: loss summed over time steps, backpropagated once (char-RNN generation tutorial)
+    """\
+import torch
+
+
+def train(rnn, category_tensor, input_line_tensor, target_line_tensor, lr):
+    target_line_tensor.unsqueeze_(-1)
+    hidden = rnn.initHidden()
+    rnn.zero_grad()
+    loss = 0
+    for i in range(input_line_tensor.size(0)):
+        output, hidden = rnn(category_tensor, input_line_tensor[i], hidden)
+        loss += criterion(output, target_line_tensor[i])
+    loss.backward()
+    for p in rnn.parameters():
+        p.data.add_(p.grad.data, alpha=-lr)
+    return output, loss.item() / input_line_tensor.size(0)
+""",
+    # gradient accumulation: micro-batch losses summed, backward on the sum each k steps
+    """\
+import torch
+
+for step, batch in enumerate(loader):
+    if step % accum_steps == 0:
+        accum_loss = 0
+    out = model(**batch)
+    accum_loss = accum_loss + out.loss / accum_steps
+    if (step + 1) % accum_steps == 0:
+        optimizer.zero_grad()
+        accum_loss.backward()
+        optimizer.step()
+""",
+    # yolov5 running mean of detached loss items: `mloss = (mloss * i + loss_items) / (i + 1)`
+    """\
+import torch
+
+mloss = torch.zeros(3)
+for i, (imgs, targets) in enumerate(train_loader):
+    pred = model(imgs)
+    loss, loss_items = compute_loss(pred, targets)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    mloss = (mloss * i + loss_items) / (i + 1)
+""",
+    # accelerate eval after a no_grad forward (transformers run_clm_no_trainer)
+    """\
+import math
+
+import torch
+
+model.eval()
+losses = []
+for step, batch in enumerate(eval_dataloader):
+    with torch.no_grad():
+        outputs = model(**batch)
+    loss = outputs.loss
+    losses.append(accelerator.gather_for_metrics(loss.repeat(per_device_eval_batch_size)))
+losses = torch.cat(losses)
+perplexity = math.exp(torch.mean(losses))
+""",
+    # `total_loss += loss.detach().float()` (run_clm_no_trainer training loop)
+    """\
+import torch
+
+for epoch in range(num_train_epochs):
+    model.train()
+    total_loss = 0
+    for step, batch in enumerate(train_dataloader):
+        with accelerator.accumulate(model):
+            outputs = model(**batch)
+            loss = outputs.loss
+            total_loss += loss.detach().float()
+            accelerator.backward(loss)
+            optimizer.step()
+            lr_scheduler.step()
+            optimizer.zero_grad()
+""",
+    # MAML: query losses summed across tasks, one meta-backward (MAML-Pytorch meta.py)
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def meta_step(net, meta_optim, tasks, update_lr):
+    loss_q = 0
+    for x_spt, y_spt, x_qry, y_qry in tasks:
+        logits = net(x_spt)
+        grads = torch.autograd.grad(F.cross_entropy(logits, y_spt), net.parameters())
+        fast = [p - update_lr * g for p, g in zip(net.parameters(), grads)]
+        loss_q += F.cross_entropy(net(x_qry, fast), y_qry)
+    loss_q = loss_q / len(tasks)
+    meta_optim.zero_grad()
+    loss_q.backward()
+    meta_optim.step()
+""",
+    # per-head loss sum within one batch (yolov5 utils/loss.py `lbox += ...` over layers)
+    """\
+import torch
+
+
+def compute_loss(preds, targets, build_targets):
+    lbox = torch.zeros(1)
+    lobj = torch.zeros(1)
+    tbox, indices = build_targets(preds, targets)
+    for i, pi in enumerate(preds):
+        b, a, gj, gi = indices[i]
+        ps = pi[b, a, gj, gi]
+        lbox += (1.0 - bbox_iou(ps[:, :4], tbox[i])).mean()
+        lobj += torch.nn.functional.binary_cross_entropy_with_logits(pi[..., 4], targets[i])
+    return lbox + lobj
+""",
+)
