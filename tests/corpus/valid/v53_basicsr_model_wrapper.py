@@ -11,73 +11,80 @@ from collections import OrderedDict
 import torch
 
 
-class SRModel:
-    def __init__(self, net_g, cri_pix, cri_perceptual, opt):
+class RestorationModel:
+    """Owns the generator, its losses, optimizer and an optional EMA copy; not an nn.Module."""
+
+    def __init__(self, net_g, pixel_criterion, perceptual_criterion=None, ema_decay=0.999, lr=2e-4):
         self.net_g = net_g
-        self.cri_pix = cri_pix
-        self.cri_perceptual = cri_perceptual
-        self.ema_decay = opt.get("ema_decay", 0)
-        if self.ema_decay > 0:
-            self.net_g_ema = net_g.__class__()
+        self.pixel_criterion = pixel_criterion
+        self.perceptual_criterion = perceptual_criterion
+        self.ema_decay = ema_decay
+        if ema_decay > 0:
+            self.net_g_ema = type(net_g)()
+            self.net_g_ema.load_state_dict(net_g.state_dict())
             self.net_g_ema.eval()
-        self.optimizer_g = torch.optim.Adam(self.net_g.parameters(), lr=2e-4)
+        self.optimizer_g = torch.optim.Adam(self.net_g.parameters(), lr=lr, betas=(0.9, 0.99))
         self.net_g.train()
 
-    def feed_data(self, data):
-        self.lq = data["lq"]
-        self.gt = data.get("gt")
+    def feed_data(self, batch):
+        self.lq = batch["lq"]
+        self.gt = batch.get("gt")
 
     def optimize_parameters(self, current_iter):
         self.optimizer_g.zero_grad()
         self.output = self.net_g(self.lq)
         l_total = 0
         loss_dict = OrderedDict()
-        if self.cri_pix:
-            l_pix = self.cri_pix(self.output, self.gt)
-            l_total += l_pix
-            loss_dict["l_pix"] = l_pix
-        if self.cri_perceptual:
-            l_percep, l_style = self.cri_perceptual(self.output, self.gt)
-            if l_percep is not None:
-                l_total += l_percep
-                loss_dict["l_percep"] = l_percep
+        l_pix = self.pixel_criterion(self.output, self.gt)
+        l_total += l_pix
+        loss_dict["l_pix"] = l_pix
+        if self.perceptual_criterion is not None:
+            l_percep, l_style = self.perceptual_criterion(self.output, self.gt)
+            for name, term in (("l_percep", l_percep), ("l_style", l_style)):
+                if term is not None:
+                    l_total += term
+                    loss_dict[name] = term
         l_total.backward()
         self.optimizer_g.step()
-        self.log_dict = {k: v.item() for k, v in loss_dict.items()}
+        self.log_dict = {name: term.item() for name, term in loss_dict.items()}
         if self.ema_decay > 0:
-            self.model_ema(decay=self.ema_decay)
+            self.update_ema()
 
     @torch.no_grad()
-    def model_ema(self, decay=0.999):
-        for p_ema, p in zip(self.net_g_ema.parameters(), self.net_g.parameters()):
-            p_ema.mul_(decay).add_(p, alpha=1 - decay)
+    def update_ema(self):
+        for ema_param, param in zip(self.net_g_ema.parameters(), self.net_g.parameters()):
+            ema_param.lerp_(param, 1 - self.ema_decay)
 
     def test(self):
-        if hasattr(self, "net_g_ema"):
-            self.net_g_ema.eval()
+        if self.ema_decay > 0:
             with torch.no_grad():
                 self.output = self.net_g_ema(self.lq)
-        else:
-            self.net_g.eval()
-            with torch.no_grad():
-                self.output = self.net_g(self.lq)
-            self.net_g.train()
+            return
+        self.net_g.eval()
+        with torch.no_grad():
+            self.output = self.net_g(self.lq)
+        self.net_g.train()
 
-    def validation(self, dataloader):
-        psnr = 0.0
-        for val_data in dataloader:
-            self.feed_data(val_data)
+    def validation(self, loader):
+        psnr_sum = 0.0
+        for batch in loader:
+            self.feed_data(batch)
             self.test()
-            psnr += -10 * torch.log10(((self.output - self.gt) ** 2).mean()).item()
-        return psnr / len(dataloader)
+            mse = torch.mean((self.output.clamp(0, 1) - self.gt) ** 2)
+            psnr_sum += (10 * torch.log10(1.0 / mse)).item()
+        return psnr_sum / len(loader)
 
 
-def train_pipeline(model, train_loader, val_loader, total_iters=400000, val_freq=5000):
+def train_pipeline(model, train_loader, val_loader, total_iters=300_000, val_freq=5_000, print_freq=100):
     current_iter = 0
-    while current_iter <= total_iters:
-        for train_data in train_loader:
+    while current_iter < total_iters:
+        for batch in train_loader:
             current_iter += 1
-            model.feed_data(train_data)
+            model.feed_data(batch)
             model.optimize_parameters(current_iter)
+            if current_iter % print_freq == 0:
+                print(current_iter, model.log_dict)
             if current_iter % val_freq == 0:
-                model.validation(val_loader)
+                print("psnr", model.validation(val_loader))
+            if current_iter >= total_iters:
+                break

@@ -10,53 +10,58 @@ Original code.
 import torch
 import torch.nn.functional as F
 from torch_geometric.datasets import Planetoid
-from torch_geometric.nn import GCNConv
+from torch_geometric.nn import SAGEConv
 
-dataset = Planetoid(root="data/Planetoid", name="Cora")
-data = dataset[0]
+citeseer = Planetoid(root="data/Planetoid", name="CiteSeer")
+graph = citeseer[0]
 
 
-class GCN(torch.nn.Module):
-    def __init__(self, in_channels, hidden_channels, out_channels):
+class SAGE(torch.nn.Module):
+    def __init__(self, in_dim, hidden_dim, num_classes, p=0.5):
         super().__init__()
-        self.conv1 = GCNConv(in_channels, hidden_channels)
-        self.conv2 = GCNConv(hidden_channels, out_channels)
+        self.first = SAGEConv(in_dim, hidden_dim)
+        self.second = SAGEConv(hidden_dim, num_classes)
+        self.p = p
 
-    def forward(self, x, edge_index):
-        x = F.dropout(x, p=0.5, training=self.training)
-        x = self.conv1(x, edge_index).relu()
-        x = F.dropout(x, p=0.5, training=self.training)
-        return self.conv2(x, edge_index)
+    def forward(self, features, edges):
+        h = F.dropout(features, p=self.p, training=self.training)
+        h = F.elu(self.first(h, edges))
+        h = F.dropout(h, p=self.p, training=self.training)
+        return self.second(h, edges)
 
 
-model = GCN(dataset.num_features, 16, dataset.num_classes)
-optimizer = torch.optim.Adam(
-    [dict(params=model.conv1.parameters(), weight_decay=5e-4), dict(params=model.conv2.parameters(), weight_decay=0)],
-    lr=0.01,
+net = SAGE(citeseer.num_features, 64, citeseer.num_classes)
+opt = torch.optim.Adam(
+    [{"params": net.first.parameters(), "weight_decay": 5e-4}, {"params": net.second.parameters(), "weight_decay": 0.0}],
+    lr=0.005,
 )
 
 
 def train():
-    model.train()
-    optimizer.zero_grad()
-    out = model(data.x, data.edge_index)
-    loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
+    net.train()
+    opt.zero_grad()
+    logits = net(graph.x, graph.edge_index)
+    loss = F.cross_entropy(logits[graph.train_mask], graph.y[graph.train_mask])
     loss.backward()
-    optimizer.step()
+    opt.step()
     return float(loss.detach())
 
 
 @torch.no_grad()
 def test():
-    model.eval()
-    pred = model(data.x, data.edge_index).argmax(dim=-1)
-    return [int((pred[mask] == data.y[mask]).sum()) / int(mask.sum()) for mask in (data.train_mask, data.val_mask, data.test_mask)]
+    net.eval()
+    predicted = net(graph.x, graph.edge_index).argmax(dim=-1)
+    scores = []
+    for split_mask in (graph.train_mask, graph.val_mask, graph.test_mask):
+        scores.append(int((predicted[split_mask] == graph.y[split_mask]).sum()) / int(split_mask.sum()))
+    return scores
 
 
-best_val_acc = test_acc = 0.0
-for epoch in range(1, 201):
-    loss = train()
-    train_acc, val_acc, tmp_test_acc = test()
-    if val_acc > best_val_acc:
-        best_val_acc, test_acc = val_acc, tmp_test_acc
-    print(f"Epoch {epoch:03d} loss {loss:.4f} train {train_acc:.3f} val {val_acc:.3f} test {test_acc:.3f}")
+best_val = reported_test = 0.0
+for epoch in range(1, 301):
+    train_loss = train()
+    train_acc, val_acc, test_acc = test()
+    if val_acc > best_val:
+        best_val, reported_test = val_acc, test_acc
+    if epoch % 20 == 0:
+        print(f"{epoch:03d} loss={train_loss:.4f} train={train_acc:.3f} val={val_acc:.3f} test={reported_test:.3f}")

@@ -11,55 +11,51 @@ over ``gradient_accumulate_every`` micro-batches with ``accelerator.backward(los
 import torch
 from accelerate import Accelerator
 from ema_pytorch import EMA
-from torch.optim import Adam
-from torchvision import utils
+from torchvision.utils import save_image
 
 
-def divisible_by(numer, denom):
-    return (numer % denom) == 0
+def every(step, period):
+    return step > 0 and step % period == 0
 
 
-class Trainer:
-    def __init__(self, diffusion_model, dl, train_lr=1e-4, train_num_steps=100000, gradient_accumulate_every=1,
-                 ema_decay=0.995, save_and_sample_every=1000, num_samples=25, max_grad_norm=1.0):
-        self.accelerator = Accelerator()
-        self.model = diffusion_model
-        self.opt = Adam(diffusion_model.parameters(), lr=train_lr, betas=(0.9, 0.99))
-        if self.accelerator.is_main_process:
-            self.ema = EMA(diffusion_model, beta=ema_decay, update_every=10)
-            self.ema.to(self.accelerator.device)
-        self.model, self.opt = self.accelerator.prepare(self.model, self.opt)
-        self.dl = self.accelerator.prepare(dl)
+class DiffusionTrainer:
+    def __init__(self, diffusion, loader, *, lr=8e-5, total_steps=700_000, accumulate=2,
+                 ema_beta=0.995, sample_period=1000, n_samples=16, clip=1.0):
+        self.accelerator = Accelerator(mixed_precision="fp16")
+        self.diffusion = diffusion
+        self.optimizer = torch.optim.Adam(diffusion.parameters(), lr=lr, betas=(0.9, 0.99))
+        self.ema = EMA(diffusion, beta=ema_beta, update_every=10) if self.accelerator.is_main_process else None
+        self.diffusion, self.optimizer, self.loader = self.accelerator.prepare(diffusion, self.optimizer, loader)
+        self.total_steps, self.accumulate = total_steps, accumulate
+        self.sample_period, self.n_samples, self.clip = sample_period, n_samples, clip
         self.step = 0
-        self.train_num_steps = train_num_steps
-        self.gradient_accumulate_every = gradient_accumulate_every
-        self.save_and_sample_every = save_and_sample_every
-        self.num_samples = num_samples
-        self.max_grad_norm = max_grad_norm
 
-    def train(self):
-        accelerator = self.accelerator
-        device = accelerator.device
-        data_iter = iter(self.dl)
-        while self.step < self.train_num_steps:
-            total_loss = 0.0
-            for _ in range(self.gradient_accumulate_every):
-                data = next(data_iter).to(device)
-                with accelerator.autocast():
-                    loss = self.model(data)
-                    loss = loss / self.gradient_accumulate_every
-                    total_loss += loss.item()
-                accelerator.backward(loss)
-            accelerator.wait_for_everyone()
-            accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
-            self.opt.step()
-            self.opt.zero_grad()
-            accelerator.wait_for_everyone()
+    def batches(self):
+        while True:
+            yield from self.loader
+
+    def fit(self):
+        acc = self.accelerator
+        stream = self.batches()
+        while self.step < self.total_steps:
+            running = 0.0
+            for _ in range(self.accumulate):
+                images = next(stream)
+                with acc.autocast():
+                    loss = self.diffusion(images) / self.accumulate
+                    running += loss.item()
+                acc.backward(loss)
+            acc.clip_grad_norm_(self.diffusion.parameters(), self.clip)
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+            acc.wait_for_everyone()
             self.step += 1
-            if accelerator.is_main_process:
-                self.ema.update()
-                if self.step != 0 and divisible_by(self.step, self.save_and_sample_every):
-                    self.ema.ema_model.eval()
-                    with torch.inference_mode():
-                        images = self.ema.ema_model.sample(batch_size=self.num_samples)
-                    utils.save_image(images, f"sample-{self.step}.png", nrow=5)
+            if self.ema is None:
+                continue
+            self.ema.update()
+            if every(self.step, self.sample_period):
+                self.ema.ema_model.eval()
+                with torch.inference_mode():
+                    samples = self.ema.ema_model.sample(batch_size=self.n_samples)
+                save_image(samples, f"samples/{self.step:07d}.png", nrow=4)
+                print(f"step {self.step}: loss {running:.4f}")

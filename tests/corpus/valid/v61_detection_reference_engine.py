@@ -8,70 +8,64 @@ a reduced copy under ``torch.inference_mode()`` only for logging via ``.item()``
 calls the same model with images only after ``model.eval()``. Original code.
 """
 import math
-import sys
 
 import torch
 
 
-def reduce_dict(input_dict):
+def detached_mean_terms(terms):
+    """Copies of the loss terms for logging only (no autograd history)."""
     with torch.inference_mode():
-        names = sorted(input_dict.keys())
-        values = torch.stack([input_dict[k] for k in names])
-        return dict(zip(names, values))
+        return {name: value.detach().clone() for name, value in sorted(terms.items())}
 
 
-def train_one_epoch(model, optimizer, data_loader, device, epoch, print_freq, scaler=None):
-    model.train()
-    lr_scheduler = None
-    if epoch == 0:
-        warmup_factor = 1.0 / 1000
-        warmup_iters = min(1000, len(data_loader) - 1)
-        lr_scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=warmup_factor, total_iters=warmup_iters)
-    for images, targets in data_loader:
-        images = list(image.to(device) for image in images)
-        targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
-        with torch.autocast("cuda", enabled=scaler is not None):
-            loss_dict = model(images, targets)
-            losses = sum(loss for loss in loss_dict.values())
-        loss_dict_reduced = reduce_dict(loss_dict)
-        losses_reduced = sum(loss for loss in loss_dict_reduced.values())
-        loss_value = losses_reduced.item()
-        if not math.isfinite(loss_value):
-            print(f"Loss is {loss_value}, stopping training")
-            sys.exit(1)
+def warmup_schedule(optimizer, steps_available):
+    steps = min(500, max(steps_available - 1, 1))
+    return torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1e-3, total_iters=steps)
+
+
+def fit_one_epoch(detector, optimizer, loader, device, epoch, scaler=None, log_every=50):
+    detector.train()
+    warmup = warmup_schedule(optimizer, len(loader)) if epoch == 0 else None
+    for step, (imgs, annotations) in enumerate(loader):
+        imgs = [img.to(device) for img in imgs]
+        annotations = [{key: val.to(device) for key, val in ann.items()} for ann in annotations]
+        with torch.autocast(device.type, enabled=scaler is not None):
+            terms = detector(imgs, annotations)
+            total = sum(terms.values())
+        logged = detached_mean_terms(terms)
+        total_value = sum(logged.values()).item()
+        if not math.isfinite(total_value):
+            raise FloatingPointError(f"non-finite loss {total_value}: {logged}")
         optimizer.zero_grad()
-        if scaler is not None:
-            scaler.scale(losses).backward()
+        if scaler is None:
+            total.backward()
+            optimizer.step()
+        else:
+            scaler.scale(total).backward()
             scaler.step(optimizer)
             scaler.update()
-        else:
-            losses.backward()
-            optimizer.step()
-        if lr_scheduler is not None:
-            lr_scheduler.step()
+        if warmup is not None:
+            warmup.step()
+        if step % log_every == 0:
+            print(epoch, step, {name: round(v.item(), 4) for name, v in logged.items()})
 
 
 @torch.inference_mode()
-def evaluate(model, data_loader, device):
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    cpu_device = torch.device("cpu")
-    model.eval()
-    results = {}
-    for images, targets in data_loader:
-        images = list(img.to(device) for img in images)
-        outputs = model(images)
-        outputs = [{k: v.to(cpu_device) for k, v in t.items()} for t in outputs]
-        results.update({target["image_id"]: output for target, output in zip(targets, outputs)})
-    torch.set_num_threads(n_threads)
-    return results
+def collect_detections(detector, loader, device):
+    detector.eval()
+    detections = {}
+    for imgs, annotations in loader:
+        predictions = detector([img.to(device) for img in imgs])
+        for ann, pred in zip(annotations, predictions):
+            detections[int(ann["image_id"])] = {key: val.cpu() for key, val in pred.items()}
+    return detections
 
 
-def main(model, data_loader, data_loader_test, device, epochs=26):
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=0.02, momentum=0.9, weight_decay=1e-4)
-    lr_scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[16, 22], gamma=0.1)
+def run(detector, train_loader, test_loader, device, epochs=26):
+    trainable = [param for param in detector.parameters() if param.requires_grad]
+    optimizer = torch.optim.SGD(trainable, lr=0.02, momentum=0.9, weight_decay=1e-4)
+    decay = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[16, 22], gamma=0.1)
     for epoch in range(epochs):
-        train_one_epoch(model, optimizer, data_loader, device, epoch, 20)
-        lr_scheduler.step()
-        evaluate(model, data_loader_test, device=device)
+        fit_one_epoch(detector, optimizer, train_loader, device, epoch)
+        decay.step()
+        print(epoch, len(collect_detections(detector, test_loader, device)))
