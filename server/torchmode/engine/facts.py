@@ -78,6 +78,8 @@ class Facts:
     loss_fns: set[str] = field(default_factory=set)
     instances: dict[str, str] = field(default_factory=dict)  # key -> local class name
     param_lists: dict[str, set[str]] = field(default_factory=dict)
+    grad_contexts: dict[str, cst.Call] = field(default_factory=dict)  # no_grad = torch.no_grad()
+    grad_factories: set[str] = field(default_factory=set)  # names that pick a grad mode
 
     # -- classes -------------------------------------------------------------------------
     def class_is_module(self, name: str, _seen: frozenset[str] = frozenset()) -> bool:
@@ -325,9 +327,16 @@ class _Collector:
         # second round, now that parameter lists are known: what each optimizer covers, per
         # function (the same name often means different optimizers in different functions)
         facts.optimizer_cover.clear()
+        self_aliases: dict[tuple[int, str], set[str]] = {}
+        for key, value, cls, func in self.assignments:
+            if cls is not None and key.startswith("self.") and isinstance(value, cst.Name):
+                self_aliases.setdefault((id(cls), value.value), set()).add(key)
         for key, value, cls, func in self.assignments:
             if isinstance(value, cst.Call) and self.is_optimizer_ctor(value):
                 cover = self.coverage(value, cls)
+                if cls is not None:  # torch.optim.AdamW(model.parameters()) after self.model = model
+                    for owner in list(cover):
+                        cover |= self_aliases.get((id(cls), owner), set())
                 facts.optimizer_cover.setdefault(key, set()).update(cover)
                 scope = id(func.node) if func is not None and not key.startswith("self.") else 0
                 facts.scoped_cover.setdefault((scope, key), set()).update(cover)
@@ -369,6 +378,16 @@ class _Collector:
     ) -> None:
         facts = self.facts
         base = _strip_identity_calls(value)
+        mentioned = {
+            facts.imports.resolve(n)
+            for n in _attribute_chains(value)
+        }
+        if mentioned & api.GRAD_CONTEXTS:
+            if isinstance(value, cst.Call) and facts.imports.resolve(value.func) in api.GRAD_CONTEXTS:
+                facts.grad_contexts[key] = value
+            else:
+                facts.grad_factories.add(key)
+            return
         if isinstance(base, cst.Call):
             name = facts.imports.resolve(base.func) or dotted(base.func) or ""
             last = name.rsplit(".", 1)[-1]
@@ -479,6 +498,19 @@ def _strip_identity_calls(node: cst.BaseExpression) -> cst.BaseExpression:
     ):
         node = node.func.value
     return node
+
+
+def _attribute_chains(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """Every name or attribute chain in an expression (``torch.no_grad`` in a dict literal)."""
+    from torchmode.engine.walk import sub_expressions
+
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name | cst.Attribute) and dotted(current) is not None:
+            yield current  # type: ignore[misc]
+            continue
+        stack.extend(sub_expressions(current))
 
 
 def _is_param_call(call: cst.Call) -> bool:

@@ -94,6 +94,7 @@ class FileFlow:
         self.places: dict[int, tuple[cst.CSTNode, Chunk]] = {}
         self.locals_cache: dict[int, set[str]] = {}
         self._module_trains: bool | None = None
+        self.train_switch_cache: dict[int, bool] = {}
 
     def chunk_of(self, node: cst.CSTNode) -> Chunk:
         return self.places[id(node)][1]
@@ -194,6 +195,34 @@ class FileFlow:
                         result = True
                 stack.extend(_nested_blocks(current))
         self.training_cache[id(node)] = result
+        return result
+
+    def switches_to_train(self, node: cst.CSTNode) -> bool:
+        """``model.train()`` or a call to something named like training (``train_one_epoch``):
+        a statement that is not pure evaluation, even when its training is not visible."""
+        cached = self.train_switch_cache.get(id(node))
+        if cached is not None:
+            return cached
+        result = False
+        for stmt in _walk_statements([node]):  # type: ignore[list-item]
+            exprs: list[cst.CSTNode] = []
+            if isinstance(stmt, cst.SimpleStatementLine):
+                exprs = list(stmt.body)
+            else:
+                exprs = _header_expressions(stmt)
+            for expr in exprs:
+                for call in calls_in(expr):
+                    func = call.func
+                    name = func.attr.value if isinstance(func, cst.Attribute) else (
+                        func.value if isinstance(func, cst.Name) else ""
+                    )
+                    if name == "train" and isinstance(func, cst.Attribute):
+                        arg = call.args[0].value if call.args else None
+                        if arg is None or _literal_bool(arg) is not False:
+                            result = True
+                    elif "train" in name.lower() and name != "train":
+                        result = True
+        self.train_switch_cache[id(node)] = result
         return result
 
     def is_training_call(self, call: cst.Call, scope: FunctionInfo | None) -> bool:
@@ -700,7 +729,7 @@ class Interpreter:
                     return Taint(snapshot_of=key)
                 return NO_TAINT
             if attr in {"data", "grad", "shape", "device", "dtype"}:
-                return Taint(base.models)
+                return NO_TAINT
             if attr == "loss":
                 return Taint(base.models, base.graph, True, base.no_grad_origin)
             return base
@@ -749,6 +778,8 @@ class Interpreter:
             method = func.attr.value
             receiver = self.eval_expr(func.value, state)
             receiver_key = key_of(func.value)
+            if receiver_key is None and method in {"eval", "train"}:
+                receiver_key = key_of(_strip_identity(func.value))
         elif not isinstance(func, cst.Name):
             self.eval_expr(func, state)
         args = [self.eval_expr(a.value, state) for a in call.args]
@@ -811,11 +842,13 @@ class Interpreter:
 
         callee = self.file.resolve_callee(call, self.info)
         if callee is not None:
-            return self.apply_summary(call, callee, args, state)
+            result = self.apply_summary(call, callee, args, state)
+            return self.without_graph_if_disabled(result, call, state)
 
         # everything else: how the result relates to its inputs
         if method is not None and method in api.GRAPH_CUTTERS:
-            return Taint(receiver.models, False, receiver.lossy)
+            # fake.detach(): a backward() through this value does not reach the module
+            return Taint(frozenset(), False, receiver.lossy)
         if isinstance(func, cst.Name) and func.value in api.GRAPH_CUTTING_FUNCTIONS:
             return NO_TAINT
         if method == "scale" and args:
@@ -841,6 +874,9 @@ class Interpreter:
         # to return metrics unless they are named like a loss
         keeps_graph = lossy or method is not None or (qualified or "").startswith("torch.")
         graph = inputs.graph and keeps_graph
+        disabled = self.disabled_origin(state)
+        if disabled is not None:
+            return Taint(frozenset(), False, lossy, disabled, sources=inputs.sources)
         return Taint(
             inputs.models | model_args,
             graph,
@@ -848,6 +884,19 @@ class Interpreter:
             inputs.no_grad_origin if not graph else None,
             sources=inputs.sources,
         )
+
+    def disabled_origin(self, state: State) -> Origin | None:
+        """Where gradients were turned off, if they are off on every path here."""
+        if not state.grad or any(g.enabled is not False for g in state.grad):
+            return None
+        origins = {g.origin for g in state.grad}
+        return next(iter(origins)) if len(origins) == 1 else None
+
+    def without_graph_if_disabled(self, taint: Taint, call: cst.Call, state: State) -> Taint:
+        disabled = self.disabled_origin(state)
+        if disabled is None:
+            return taint
+        return Taint(frozenset(), False, taint.lossy, disabled, sources=taint.sources)
 
     # -- the PyTorch calls that matter ----------------------------------------------------
     def mode_switch(self, call: cst.Call, method: str, key: str, state: State) -> bool:
@@ -957,7 +1006,9 @@ class Interpreter:
             parent = stack[i - 1]
             if not isinstance(parent, COMPOUND_REGION):
                 break
-            if self.file.contains_training(parent, self.info):
+            if self.file.contains_training(parent, self.info) or self.file.switches_to_train(
+                parent
+            ):
                 break
             root = parent
             i -= 1
@@ -1328,6 +1379,15 @@ class Interpreter:
         out.modes[key] = frozenset(ModeVal(Mode.INPUT) if v.mode is mode else v for v in vals)
 
     def grad_context(self, expr: cst.BaseExpression, state: State) -> frozenset[GradVal] | None:
+        key = key_of(expr)
+        if key is not None and key in self.facts.grad_contexts:
+            return self.grad_context(self.facts.grad_contexts[key], state)
+        if isinstance(expr, cst.Call):
+            factory = key_of(expr.func)
+            if factory is not None and factory in self.facts.grad_factories:
+                # a context picked at run time among torch's grad modes: unknown here
+                origin = self.origin(expr)
+                return frozenset({GradVal(True, origin), GradVal(False, origin)})
         if isinstance(expr, cst.IfExp):
             a = self.grad_context(expr.body, state)
             b = self.grad_context(expr.orelse, state)
@@ -1409,6 +1469,17 @@ def _combine(a: Taint, b: Taint) -> Taint:
         origin,
         sources=a.sources | b.sources,
     )
+
+
+def _strip_identity(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``model.to(device).cuda()`` -> ``model``: these methods return the module itself."""
+    while (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in api.MODULE_IDENTITY_METHODS
+    ):
+        node = node.func.value
+    return node
 
 
 def _is_grad_presence_check(test: cst.BaseExpression) -> bool:

@@ -86,13 +86,22 @@ class NotebookTarget:
     def locate(self, rng: Range, editing: bool = False) -> tuple[str, Range] | None:
         """The cell a range of the combined program lies in; None if it spans cells, or
         when ``editing``, if it touches masked IPython syntax (an edit there would be lost)."""
-        if not self.cells or (editing and self.combined.touches_masked(rng)):
+        if not self.cells or (editing and self._changes_masked(rng)):
             return None
         placed = self.combined.cell_range(rng)
         if placed is None:
             return None
         cell, inner = placed
         return self.cells[cell].uri, inner
+
+    def _changes_masked(self, rng: Range) -> bool:
+        """Whether an edit of ``rng`` would change a masked line (its text in the cell is not
+        the ``pass`` the engine saw). Inserting before such a line leaves it intact."""
+        masked = self.combined.masked_lines
+        if rng.start == rng.end:
+            return rng.start.character > 0 and rng.start.line in masked
+        last = rng.end.line if rng.end.character > 0 else rng.end.line - 1
+        return any(line in masked for line in range(rng.start.line, last + 1))
 
     def index_of(self, uri: str) -> LineIndex | None:
         for cell in self.cells:

@@ -83,6 +83,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         eval_name = info is not None and bool(api.EVAL_FUNCTION.match(info.name))
         if not (common.grad_off(event) or eval_name):
             continue
+        if not event.site.trains and all(
+            v.origin is not None
+            and not v.origin.constructed
+            and v.origin.via is None
+            and not event.via
+            for v in trains
+        ):
+            continue  # train() right there, on purpose: BatchNorm recalibration, MC dropout
         constructed = all(v.origin is not None and v.origin.constructed for v in trains)
         if constructed and flow.trains and event.key not in common.trained_in(flow, None):
             continue  # a teacher or target network built beside the trained model
