@@ -59,6 +59,7 @@ def test_neovim_fixes_the_canonical_example(tmp_path: Path) -> None:
     fixed = source.read_text()
     diff = difflib.ndiff(original.splitlines(), fixed.splitlines())
     changed = [line for line in diff if line[:2] in ("+ ", "- ")]
-    assert [line.strip() for line in changed] == ["+ model.train()"], changed
+    assert [line[2:].strip() for line in changed if line.startswith("+ ")] == ["model.train()"]
+    assert all(line.startswith("+ ") for line in changed), changed
     assert report["cleared"], "TM101 was still reported after the fix"
     compile(fixed, str(source), "exec")
