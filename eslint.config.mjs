@@ -30,7 +30,7 @@ export default tseslint.config(
     {
         files: ['**/*.mjs'],
         languageOptions: {
-            globals: { console: 'readonly', process: 'readonly', URL: 'readonly', setTimeout: 'readonly' },
+            globals: { console: 'readonly', process: 'readonly', URL: 'readonly', setTimeout: 'readonly', fetch: 'readonly' },
         },
     },
 );

@@ -1,0 +1,324 @@
+// Drives real VS Code (code-server) in headless Chromium with the torchmode .vsix installed:
+// waits for the server's ready state, reads the TM101 diagnostic from the Problems panel, hovers
+// over `eval`, applies the quick fix and saves. Prints what it saw (and which steps failed) as one
+// JSON line on stdout; tests/vscode/test_vscode_e2e.py makes the assertions.
+//
+// node tests/vscode/e2e.mjs --code-server BIN --vsix FILE --example FILE --python EXE --out DIR
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { chromium } from 'playwright-core';
+
+const { values: options } = parseArgs({
+    options: {
+        'code-server': { type: 'string' },
+        vsix: { type: 'string' },
+        example: { type: 'string' },
+        python: { type: 'string' },
+        out: { type: 'string' },
+        chromium: { type: 'string', default: '/usr/bin/chromium' },
+        // The code to hover and fix: its first occurrence in the example.
+        target: { type: 'string', default: 'model.eval()' },
+    },
+});
+for (const name of ['code-server', 'vsix', 'example', 'python', 'out']) {
+    if (options[name] === undefined) {
+        throw new Error(`missing --${name}`);
+    }
+}
+
+const STEP_TIMEOUT_MS = 60_000;
+const out = path.resolve(options.out);
+const userData = path.join(out, 'user-data');
+const extensions = path.join(out, 'extensions');
+const workspace = path.join(out, 'workspace');
+const exampleName = path.basename(options.example);
+const exampleFile = path.join(workspace, exampleName);
+
+function log(message) {
+    // stderr: stdout carries only the final JSON report.
+    process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function prepare() {
+    for (const dir of [userData, extensions, workspace]) {
+        fs.mkdirSync(dir, { recursive: true });
+    }
+    fs.copyFileSync(options.example, exampleFile);
+    fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+    fs.writeFileSync(
+        path.join(userData, 'User', 'settings.json'),
+        JSON.stringify(
+            {
+                'torchmode.interpreter': [options.python],
+                'torchmode.trace.server': 'messages',
+                'workbench.startupEditor': 'none',
+                'workbench.tips.enabled': false,
+                'workbench.enableExperiments': false,
+                'security.workspace.trust.enabled': false,
+                'telemetry.telemetryLevel': 'off',
+                'extensions.autoCheckUpdates': false,
+                'extensions.ignoreRecommendations': true,
+                'editor.hover.delay': 100,
+                'files.autoSave': 'off',
+                'window.commandCenter': false,
+            },
+            null,
+            2,
+        ),
+    );
+}
+
+function installExtension() {
+    const result = spawnSync(
+        options['code-server'],
+        ['--install-extension', path.resolve(options.vsix), '--extensions-dir', extensions, '--user-data-dir', userData],
+        { encoding: 'utf8' },
+    );
+    if (result.status !== 0) {
+        throw new Error(`installing the .vsix failed (${result.status}): ${result.stdout}\n${result.stderr}`);
+    }
+    log(result.stdout.trim().split('\n').at(-1));
+}
+
+/** The extension's output channel (the server's log and the client's own lines). */
+function extensionLog() {
+    const logs = path.join(userData, 'logs');
+    if (!fs.existsSync(logs)) {
+        return '';
+    }
+    const found = fs
+        .readdirSync(logs, { recursive: true })
+        .map(String)
+        .filter((file) => path.basename(file) === 'torchmode.log');
+    return found.map((file) => fs.readFileSync(path.join(logs, file), 'utf8')).join('\n');
+}
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.on('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            const { port } = server.address();
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+async function startCodeServer(port) {
+    const child = spawn(
+        options['code-server'],
+        [
+            '--auth', 'none',
+            '--bind-addr', `127.0.0.1:${port}`,
+            '--disable-telemetry',
+            '--disable-update-check',
+            '--disable-workspace-trust',
+            '--disable-getting-started-override',
+            '--extensions-dir', extensions,
+            '--user-data-dir', userData,
+            workspace,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, PASSWORD: undefined } },
+    );
+    const logFile = fs.createWriteStream(path.join(out, 'code-server.log'));
+    child.stdout.pipe(logFile);
+    child.stderr.pipe(logFile);
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    // Poll the health endpoint: an explicit readiness check, not a fixed sleep.
+    while (Date.now() < deadline) {
+        if (child.exitCode !== null) {
+            throw new Error(`code-server exited with ${child.exitCode}; see ${path.join(out, 'code-server.log')}`);
+        }
+        try {
+            const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+            if (response.ok) {
+                return child;
+            }
+        } catch {
+            // Not listening yet.
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error('code-server did not become healthy in time');
+}
+
+function stopCodeServer(child) {
+    if (child !== undefined && child.exitCode === null) {
+        try {
+            process.kill(-child.pid, 'SIGTERM'); // its process group: the extension host and our server too
+        } catch {
+            // Already gone.
+        }
+    }
+}
+
+async function runCommand(page, title) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await input.fill(`>${title}`);
+    // Exactly this command (a parenthesised qualifier may follow): the fuzzy match ranks e.g.
+    // "Compare Active File with Saved" above "Save".
+    const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const item = page.getByRole('option', { name: new RegExp(`^${escaped}( \\(|,|$)`) }).first();
+    await item.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await item.click();
+}
+
+async function openFile(page) {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await input.fill(exampleName);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: exampleName }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await input.press('Enter');
+    await page.locator(`.tab[aria-label*="${exampleName}"]`).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+}
+
+async function goTo(page, line, column) {
+    await page.keyboard.press('Control+G');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    // Go to Line is Quick Open with a `:` prefix; filling the box replaces the prefix too.
+    await input.fill(`:${line}:${column}`);
+    await input.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+}
+
+/** The line (1-based) and column of `eval` in the target code, for Go to Line. */
+function targetPosition() {
+    const lines = fs.readFileSync(exampleFile, 'utf8').split('\n');
+    const index = lines.findIndex((line) => line.includes(options.target));
+    if (index < 0) {
+        throw new Error(`${options.target} is not in ${exampleName}`);
+    }
+    return { line: index + 1, column: lines[index].indexOf(options.target) + options.target.indexOf('.') + 3 };
+}
+
+async function waitForReadyServer(page, report) {
+    // The status bar item's accessible label carries the server state (client/src/status.ts).
+    const settled = page.locator('[aria-label^="torchmode server ready"], [aria-label^="torchmode server error"]').first();
+    await settled.waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.status = await settled.getAttribute('aria-label');
+    log(`status: ${report.status}`);
+    if (!report.status.startsWith('torchmode server ready')) {
+        throw new Error(`the server did not become ready: ${report.status}`);
+    }
+}
+
+async function readProblems(page, report) {
+    await runCommand(page, 'View: Focus Problems');
+    const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'TM101' }).first();
+    await problem.waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.problems = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+    report.diagnostic = await problem.innerText();
+    report.diagnosticLabel = await problem.getAttribute('aria-label');
+    log(`problem: ${report.diagnosticLabel}`);
+}
+
+async function hoverOverEval(page, report) {
+    const { line, column } = targetPosition();
+    await goTo(page, line, column);
+    await runCommand(page, 'Show or Focus Hover');
+    const widget = page.locator('.monaco-hover:not(.hidden)').first();
+    await widget.waitFor({ timeout: STEP_TIMEOUT_MS });
+    // The widget also repeats the diagnostic (a `.marker` part); wait for the server's own hover.
+    const explanation = widget.locator('.hover-contents:not(.marker)', { hasText: /eval/ }).first();
+    try {
+        await explanation.waitFor({ timeout: STEP_TIMEOUT_MS / 2 });
+    } finally {
+        report.hoverWidget = await widget.innerText().catch(() => '');
+        await page.screenshot({ path: report.screenshot });
+    }
+    report.hover = await explanation.innerText();
+    log(`hover: ${report.hover.slice(0, 200).replace(/\n/g, ' ')}`);
+    await page.keyboard.press('Escape');
+}
+
+async function applyQuickFix(page, report) {
+    const { line, column } = targetPosition();
+    await goTo(page, line, column);
+    await runCommand(page, 'Quick Fix...');
+    const actions = page.locator('.action-widget .monaco-list-row.action');
+    await actions.first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.quickFixes = await actions.evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
+    log(`quick fixes: ${JSON.stringify(report.quickFixes)}`);
+    const wanted = report.quickFixes.findIndex((title) => title.includes('train()'));
+    if (wanted < 0) {
+        throw new Error('no quick fix mentions train()');
+    }
+    // The keyboard, as a person would: the menu's overlay swallows synthetic clicks.
+    for (let moves = 0; moves <= report.quickFixes.length; moves += 1) {
+        const focused = await page.locator('.action-widget .monaco-list-row.action.focused').getAttribute('aria-label');
+        if (focused === report.quickFixes[wanted]) {
+            break;
+        }
+        await page.keyboard.press('ArrowDown');
+    }
+    await page.keyboard.press('Enter');
+    await page.locator('.tab.dirty').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await runCommand(page, 'File: Save');
+    await page.locator('.tab.dirty').first().waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
+    report.fixedSource = fs.readFileSync(exampleFile, 'utf8');
+    await page.screenshot({ path: path.join(out, 'vscode-after-fix.png') });
+}
+
+async function main() {
+    prepare();
+    installExtension();
+    const port = await freePort();
+    const codeServer = await startCodeServer(port);
+    log(`code-server is up on port ${port}`);
+    const browser = await chromium.launch({
+        executablePath: options.chromium,
+        args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
+    });
+    const report = { screenshot: path.join(out, 'vscode.png'), failures: {} };
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const steps = [
+        ['open', async () => {
+            await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+            await page.locator('.monaco-workbench').waitFor({ timeout: STEP_TIMEOUT_MS });
+            await openFile(page);
+            log(`opened ${exampleName}`);
+        }],
+        ['ready', () => waitForReadyServer(page, report)],
+        ['problems', () => readProblems(page, report)],
+        ['hover', () => hoverOverEval(page, report)],
+        ['quickFix', () => applyQuickFix(page, report)],
+    ];
+    try {
+        for (const [name, step] of steps) {
+            try {
+                await step();
+            } catch (error) {
+                report.failures[name] = error instanceof Error ? error.stack ?? error.message : String(error);
+                log(`${name} failed: ${String(error).split('\n')[0]}`);
+                await page.screenshot({ path: path.join(out, `failed-${name}.png`) }).catch(() => undefined);
+                await page.keyboard.press('Escape').catch(() => undefined);
+                // Later steps need an editor and a ready server; hover and quick fix are independent.
+                if (['open', 'ready', 'problems'].includes(name)) {
+                    break;
+                }
+            }
+        }
+        if (!fs.existsSync(report.screenshot)) {
+            await page.screenshot({ path: report.screenshot });
+        }
+    } finally {
+        await browser.close();
+        stopCodeServer(codeServer);
+        report.log = extensionLog();
+    }
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+main().catch((error) => {
+    process.stdout.write(`${JSON.stringify({ failures: { driver: error instanceof Error ? error.stack : String(error) } })}\n`);
+    process.exitCode = 1;
+});

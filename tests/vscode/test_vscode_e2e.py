@@ -1,0 +1,162 @@
+"""VS Code itself, end to end: code-server in headless Chromium with the built torchmode.vsix.
+
+``e2e.mjs`` (playwright-core) installs the .vsix into a fresh code-server, opens a copy of the
+shipped example, waits for the server's ready state in the status bar, reads the TM101 problem,
+hovers over ``eval``, applies the quick fix and saves; it reports what it saw as JSON and these
+tests judge it. Needs ``npm ci && npm run package`` (the .vsix), code-server (``.ci/run``
+installs it into ``~/.cache/torchmode-ci``; or set TORCHMODE_CODE_SERVER) and Debian's chromium.
+Without them the tests skip, except under CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER = Path(__file__).with_name("e2e.mjs")
+EXAMPLE = ROOT / "examples" / "train_sst.py"
+CODE_SERVER_VERSION = "4.100.3"
+DEFAULT_CODE_SERVER = (
+    Path.home()
+    / ".cache"
+    / "torchmode-ci"
+    / f"code-server-{CODE_SERVER_VERSION}"
+    / "node_modules"
+    / ".bin"
+    / "code-server"
+)
+CHROMIUM = Path(os.environ.get("TORCHMODE_CHROMIUM", "/usr/bin/chromium"))
+VSIX = Path(os.environ.get("TORCHMODE_VSIX", ROOT / "torchmode.vsix"))
+CODE_SERVER = Path(os.environ.get("TORCHMODE_CODE_SERVER", DEFAULT_CODE_SERVER))
+# The whole VS Code session, installation and start-up included, must stay under 3 minutes.
+SESSION_TIMEOUT_S = 180
+
+
+def _missing() -> list[str]:
+    missing = []
+    if shutil.which("node") is None:
+        missing.append("node")
+    if not (ROOT / "node_modules" / "playwright-core").is_dir():
+        missing.append("node_modules/playwright-core (npm ci)")
+    if not VSIX.is_file():
+        missing.append(f"{VSIX} (npm run package)")
+    if not CODE_SERVER.is_file():
+        missing.append(f"{CODE_SERVER} (code-server {CODE_SERVER_VERSION})")
+    if not CHROMIUM.is_file():
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    return missing
+
+
+@pytest.fixture(scope="module")
+def session(request: pytest.FixtureRequest) -> dict[str, Any]:
+    missing = _missing()
+    if missing:
+        message = "VS Code end-to-end prerequisites missing: " + ", ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    # Outside pytest's tmp_path, so that the screenshots outlive the run for a person to look at.
+    out = Path(tempfile.mkdtemp(prefix="torchmode-vscode-"))
+    completed = subprocess.run(
+        [
+            "node",
+            str(DRIVER),
+            "--code-server",
+            str(CODE_SERVER),
+            "--vsix",
+            str(VSIX),
+            "--example",
+            str(EXAMPLE),
+            "--python",
+            sys.executable,
+            "--chromium",
+            str(CHROMIUM),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=SESSION_TIMEOUT_S,
+    )
+    lines = completed.stdout.strip().splitlines()
+    assert lines, f"the driver printed no report:\n{completed.stderr}"
+    report: dict[str, Any] = json.loads(lines[-1])
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"\nVS Code e2e screenshot: {report.get('screenshot')}")
+        reporter.write_line(f"VS Code e2e status bar: {report.get('status')}")
+        reporter.write_line(f"VS Code e2e problem: {report.get('diagnostic')}")
+        hover = (report.get("hover") or "").replace("\n", " ")
+        reporter.write_line(f"VS Code e2e hover: {hover[:300]}")
+    report["driverLog"] = completed.stderr
+    return report
+
+
+def _succeeded(session: dict[str, Any], step: str) -> None:
+    """Fails with the driver's account when `step`, or a step it needs, went wrong."""
+    needed = {"ready": ["open"], "problems": ["open", "ready"]}.get(step, ["open", "ready"])
+    for name in ["driver", *needed, step]:
+        if name in session["failures"]:
+            pytest.fail(
+                f"VS Code step {name!r} failed: {session['failures'][name]}\n"
+                f"--- driver log ---\n{session['driverLog']}\n"
+                f"--- extension log ---\n{session.get('log', '')}\n"
+                f"screenshot: {session.get('screenshot')}"
+            )
+
+
+def test_the_bundled_server_reaches_the_ready_state(session: dict[str, Any]) -> None:
+    _succeeded(session, "ready")
+    status = session["status"]
+    assert status.startswith("torchmode server ready"), status
+    # The default import strategy runs the copy shipped inside the .vsix.
+    assert "/bundled/libs/torchmode" in status, status
+
+
+def test_the_tm101_diagnostic_is_in_the_problems_panel(session: dict[str, Any]) -> None:
+    _succeeded(session, "problems")
+    diagnostic = session["diagnostic"]
+    assert "TM101" in diagnostic
+    assert "`model` is still in eval mode" in diagnostic
+    eval_line = EXAMPLE.read_text().splitlines().index("            model.eval()") + 1
+    assert f"[Ln {eval_line}, Col 13]" in diagnostic, diagnostic
+    # The related location ("training step here") points at loss.backward().
+    backward_line = EXAMPLE.read_text().splitlines().index("            loss.backward()") + 1
+    assert any(f"[Ln {backward_line}, Col 13]" in row for row in session["problems"]), session
+
+
+def test_hover_over_eval_explains_it(session: dict[str, Any]) -> None:
+    _succeeded(session, "hover")
+    hover = session["hover"]
+    assert "eval" in hover
+    assert "mode" in hover
+
+
+def test_the_quick_fix_inserts_model_train(session: dict[str, Any]) -> None:
+    _succeeded(session, "quickFix")
+    assert any("train()" in title for title in session["quickFixes"]), session["quickFixes"]
+    original = EXAMPLE.read_text().splitlines()
+    fixed = session["fixedSource"].splitlines()
+    added = [line for line in fixed if line not in original]
+    assert [line.strip() for line in added] == ["model.train()"], added
+    # Nothing else changed: removing the inserted line gives the original back.
+    position = len(fixed) - 1 - fixed[::-1].index(added[0]) if added else -1
+    assert fixed[:position] + fixed[position + 1 :] == original
+
+
+def test_the_server_accepted_every_setting_the_client_sent(session: dict[str, Any]) -> None:
+    _succeeded(session, "ready")
+    log = session["log"]
+    assert "torchmode 0.1.0 on Python" in log
+    assert "unknown torchmode setting" not in log, log
