@@ -9,52 +9,51 @@ model in eval mode. Original code.
 import torch
 from torch import nn
 
-device = "cuda" if torch.cuda.is_available() else "cpu"
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
-class NeuralNetwork(nn.Module):
-    def __init__(self) -> None:
+class FashionMLP(nn.Module):
+    def __init__(self, hidden: int = 512, classes: int = 10) -> None:
         super().__init__()
-        self.flatten = nn.Flatten()
-        self.stack = nn.Sequential(
-            nn.Linear(28 * 28, 512), nn.ReLU(), nn.Dropout(0.2), nn.Linear(512, 10)
+        self.layers = nn.Sequential(
+            nn.Flatten(), nn.Linear(28 * 28, hidden), nn.ReLU(), nn.Dropout(0.25), nn.Linear(hidden, classes)
         )
 
-    def forward(self, x):
-        return self.stack(self.flatten(x))
+    def forward(self, pixels):
+        return self.layers(pixels)
 
 
-def train(dataloader, model, loss_fn, optimizer):
-    size = len(dataloader.dataset)
-    for batch, (X, y) in enumerate(dataloader):
-        X, y = X.to(device), y.to(device)
-        pred = model(X)
-        loss = loss_fn(pred, y)
+def train(loader, model, loss_fn, optimizer):
+    seen = 0
+    for batch_index, (pixels, labels) in enumerate(loader):
+        pixels, labels = pixels.to(DEVICE), labels.to(DEVICE)
+        loss = loss_fn(model(pixels), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if batch % 100 == 0:
-            print(f"loss: {loss.item():>7f}  [{batch * len(X):>5d}/{size:>5d}]")
+        seen += len(pixels)
+        if batch_index % 200 == 0:
+            print(f"{seen:>6d}/{len(loader.dataset)} samples, loss {loss.item():.5f}")
 
 
-def test(dataloader, model, loss_fn):
+def test(loader, model, loss_fn):
     model.eval()
-    test_loss, correct = 0.0, 0
+    total_loss, hits = 0.0, 0
     with torch.no_grad():
-        for X, y in dataloader:
-            X, y = X.to(device), y.to(device)
-            pred = model(X)
-            test_loss += loss_fn(pred, y).item()
-            correct += (pred.argmax(1) == y).type(torch.float).sum().item()
-    print(f"Accuracy: {100 * correct / len(dataloader.dataset):>0.1f}%")
+        for pixels, labels in loader:
+            pixels, labels = pixels.to(DEVICE), labels.to(DEVICE)
+            logits = model(pixels)
+            total_loss += loss_fn(logits, labels).item()
+            hits += (logits.argmax(1) == labels).sum().item()
+    print(f"accuracy {hits / len(loader.dataset):.1%}, mean loss {total_loss / len(loader):.4f}")
 
 
-def main(train_dataloader, test_dataloader, epochs=5):
-    model = NeuralNetwork().to(device)
+def main(train_loader, test_loader, epochs=5):
+    model = FashionMLP().to(DEVICE)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
-    for t in range(epochs):
-        print(f"Epoch {t + 1}")
-        train(train_dataloader, model, loss_fn, optimizer)
-        test(test_dataloader, model, loss_fn)  # expect: TM101
-    print("Done!")
+    for epoch in range(epochs):
+        print(f"epoch {epoch + 1}")
+        train(train_loader, model, loss_fn, optimizer)
+        test(test_loader, model, loss_fn)  # expect: TM101
+    torch.save(model.state_dict(), "fashion_mlp.pth")

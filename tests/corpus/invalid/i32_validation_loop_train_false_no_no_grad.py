@@ -12,51 +12,48 @@ import torch
 import torch.nn as nn
 
 
-class GarmentClassifier(nn.Module):
+class ApparelNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 6, 5)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.fc1 = nn.Linear(16 * 4 * 4, 120)
-        self.fc2 = nn.Linear(120, 10)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 5), nn.ReLU(), nn.MaxPool2d(2)
+        )
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(16 * 4 * 4, 96), nn.ReLU(), nn.Linear(96, 10))
 
-    def forward(self, x):
-        x = self.pool(torch.relu(self.conv1(x)))
-        x = self.pool(torch.relu(self.conv2(x)))
-        return self.fc2(torch.relu(self.fc1(x.view(-1, 16 * 4 * 4))))
+    def forward(self, images):
+        return self.classifier(self.features(images))
 
 
-def train_one_epoch(model, loader, optimizer, loss_fn):
-    running_loss, last_loss = 0.0, 0.0
-    for i, (inputs, labels) in enumerate(loader):
+def one_epoch(model, loader, optimizer, loss_fn, report_every=1000):
+    running, last = 0.0, 0.0
+    for i, (images, labels) in enumerate(loader, start=1):
         optimizer.zero_grad()
-        loss = loss_fn(model(inputs), labels)
+        loss = loss_fn(model(images), labels)
         loss.backward()
         optimizer.step()
-        running_loss += loss.item()
-        if i % 1000 == 999:
-            last_loss, running_loss = running_loss / 1000, 0.0
-    return last_loss
+        running += loss.item()
+        if i % report_every == 0:
+            last, running = running / report_every, 0.0
+    return last
 
 
-def main(training_loader, validation_loader, epochs=5):
-    model = GarmentClassifier()
+def main(train_loader, val_loader, epochs=5):
+    model = ApparelNet()
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
-    timestamp = datetime.now().strftime("%Y%m%d_%H%M%S")
-    best_vloss = 1_000_000.0
+    stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
+    best = float("inf")
     for epoch in range(epochs):
         model.train(True)
-        avg_loss = train_one_epoch(model, training_loader, optimizer, loss_fn)
+        train_loss = one_epoch(model, train_loader, optimizer, loss_fn)
         model.train(False)
-        running_vloss = 0.0
-        for i, (vinputs, vlabels) in enumerate(validation_loader):
-            voutputs = model(vinputs)  # expect: TM201
-            vloss = loss_fn(voutputs, vlabels)
-            running_vloss += vloss  # expect: TM204
-        avg_vloss = running_vloss / (i + 1)
-        print(f"LOSS train {avg_loss} valid {avg_vloss}")
-        if avg_vloss < best_vloss:
-            best_vloss = avg_vloss
-            torch.save(model.state_dict(), f"model_{timestamp}_{epoch}")
+        val_total = 0.0
+        for batches, (images, labels) in enumerate(val_loader, start=1):
+            outputs = model(images)  # expect: TM201
+            batch_loss = loss_fn(outputs, labels)
+            val_total += batch_loss  # expect: TM204
+        val_loss = val_total / batches
+        print(f"epoch {epoch}: train {train_loss:.4f} valid {float(val_loss):.4f}")
+        if val_loss < best:
+            best = val_loss
+            torch.save(model.state_dict(), f"apparel_{stamp}_{epoch}.pt")

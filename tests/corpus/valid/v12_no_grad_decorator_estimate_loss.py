@@ -10,51 +10,52 @@ import math
 
 import torch
 
-eval_interval = 250
-eval_iters = 50
-grad_accum = 4
-max_iters = 5000
+EVAL_EVERY = 250
+EVAL_BATCHES = 50
+MICRO_STEPS = 4
+TOTAL_STEPS = 5000
 
 
-def lr_at(it, base_lr=6e-4, warmup=100):
-    if it < warmup:
-        return base_lr * it / warmup
-    return base_lr * 0.5 * (1.0 + math.cos(math.pi * it / max_iters))
+def cosine_lr(step, peak=6e-4, warmup=100, floor=6e-5):
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, TOTAL_STEPS - warmup)
+    return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
 
 
 @torch.no_grad()
-def estimate_loss(model, get_batch):
-    out = {}
+def estimate_loss(model, sample_batch):
     model.eval()
+    means = {}
     for split in ("train", "val"):
-        losses = torch.zeros(eval_iters)
-        for k in range(eval_iters):
-            x, y = get_batch(split)
-            _, loss = model(x, y)
-            losses[k] = loss.item()
-        out[split] = losses.mean()
+        values = torch.empty(EVAL_BATCHES)
+        for i in range(EVAL_BATCHES):
+            inputs, targets = sample_batch(split)
+            _, loss = model(inputs, targets)
+            values[i] = loss.item()
+        means[split] = values.mean().item()
     model.train()
-    return out
+    return means
 
 
-def train(model, optimizer, get_batch):
+def train(model, optimizer, sample_batch):
     scaler = torch.amp.GradScaler("cuda")
-    x, y = get_batch("train")
-    best_val = 1e9
-    for it in range(max_iters + 1):
+    inputs, targets = sample_batch("train")
+    best = float("inf")
+    for step in range(TOTAL_STEPS + 1):
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(it)
-        if it % eval_interval == 0:
-            losses = estimate_loss(model, get_batch)
-            print(f"step {it}: train {losses['train']:.4f}, val {losses['val']:.4f}")
-            if losses["val"] < best_val:
-                best_val = losses["val"]
-                torch.save(model.state_dict(), "ckpt.pt")
-        for _ in range(grad_accum):
+            group["lr"] = cosine_lr(step)
+        if step % EVAL_EVERY == 0:
+            losses = estimate_loss(model, sample_batch)
+            print(f"step {step}: train {losses['train']:.4f} val {losses['val']:.4f}")
+            if losses["val"] < best:
+                best = losses["val"]
+                torch.save({"model": model.state_dict(), "step": step}, "ckpt.pt")
+        for _ in range(MICRO_STEPS):
             with torch.autocast("cuda", dtype=torch.bfloat16):
-                _, loss = model(x, y)
-                loss = loss / grad_accum
-            x, y = get_batch("train")
+                _, loss = model(inputs, targets)
+                loss = loss / MICRO_STEPS
+            inputs, targets = sample_batch("train")
             scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

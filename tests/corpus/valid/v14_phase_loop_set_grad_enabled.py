@@ -12,42 +12,37 @@ import time
 import torch
 
 
-def train_model(model, dataloaders, sizes, criterion, optimizer, scheduler, device, epochs=25):
-    since = time.time()
-    best_weights = copy.deepcopy(model.state_dict())
-    best_acc = 0.0
-    for epoch in range(epochs):
-        print(f"Epoch {epoch}/{epochs - 1}")
-        for phase in ["train", "val"]:
+def fit(net, loaders, criterion, optimizer, scheduler, device, num_epochs=25):
+    started = time.time()
+    best_state = copy.deepcopy(net.state_dict())
+    best_accuracy = 0.0
+    for epoch in range(num_epochs):
+        for phase in ("train", "val"):
             if phase == "train":
-                model.train()
+                net.train()
             else:
-                model.eval()
-
-            running_loss = 0.0
-            running_corrects = 0
-            for inputs, labels in dataloaders[phase]:
-                inputs, labels = inputs.to(device), labels.to(device)
+                net.eval()
+            loss_sum, hit_count, sample_count = 0.0, 0, 0
+            for images, targets in loaders[phase]:
+                images, targets = images.to(device), targets.to(device)
                 optimizer.zero_grad()
                 with torch.set_grad_enabled(phase == "train"):
-                    outputs = model(inputs)
-                    _, preds = torch.max(outputs, 1)
-                    loss = criterion(outputs, labels)
+                    logits = net(images)
+                    predictions = logits.argmax(dim=1)
+                    loss = criterion(logits, targets)
                     if phase == "train":
                         loss.backward()
                         optimizer.step()
-                running_loss += loss.item() * inputs.size(0)
-                running_corrects += torch.sum(preds == labels)
+                loss_sum += loss.item() * images.size(0)
+                hit_count += torch.sum(predictions == targets)
+                sample_count += images.size(0)
             if phase == "train":
                 scheduler.step()
-
-            epoch_loss = running_loss / sizes[phase]
-            epoch_acc = running_corrects.double() / sizes[phase]
-            print(f"{phase} loss {epoch_loss:.4f} acc {epoch_acc:.4f}")
-            if phase == "val" and epoch_acc > best_acc:
-                best_acc = epoch_acc
-                best_weights = copy.deepcopy(model.state_dict())
-
-    print(f"done in {time.time() - since:.0f}s, best val acc {best_acc:.4f}")
-    model.load_state_dict(best_weights)
-    return model
+            accuracy = hit_count.double() / sample_count
+            print(f"epoch {epoch} {phase}: loss {loss_sum / sample_count:.4f} acc {accuracy:.4f}")
+            if phase == "val" and accuracy > best_accuracy:
+                best_accuracy = accuracy
+                best_state = copy.deepcopy(net.state_dict())
+    print(f"finished in {time.time() - started:.0f}s; best val acc {best_accuracy:.4f}")
+    net.load_state_dict(best_state)
+    return net

@@ -12,62 +12,62 @@ import random
 import torch
 import torch.nn as nn
 
-BATCH_SIZE, GAMMA, TARGET_UPDATE = 128, 0.99, 10
-EPS_START, EPS_END, EPS_DECAY = 0.9, 0.05, 200
+GAMMA, TAU_EPISODES = 0.99, 10
+EPS_HIGH, EPS_LOW, EPS_SCALE = 0.9, 0.05, 1000
 
 
-class DQN(nn.Module):
-    def __init__(self, n_obs: int, n_actions: int) -> None:
+class QNet(nn.Module):
+    def __init__(self, observations: int, actions: int) -> None:
         super().__init__()
-        self.layers = nn.Sequential(nn.Linear(n_obs, 128), nn.ReLU(), nn.Linear(128, n_actions))
+        self.body = nn.Sequential(nn.Linear(observations, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU())
+        self.head = nn.Linear(128, actions)
 
-    def forward(self, x):
-        return self.layers(x)
-
-
-policy_net = DQN(4, 2)
-target_net = DQN(4, 2)
-target_net.load_state_dict(policy_net.state_dict())
-target_net.eval()
-optimizer = torch.optim.RMSprop(policy_net.parameters())
-steps_done = 0
+    def forward(self, state):
+        return self.head(self.body(state))
 
 
-def select_action(state):
-    global steps_done
-    eps = EPS_END + (EPS_START - EPS_END) * math.exp(-steps_done / EPS_DECAY)
-    steps_done += 1
-    if random.random() > eps:
-        with torch.no_grad():
-            return policy_net(state).max(1)[1].view(1, 1)
-    return torch.tensor([[random.randrange(2)]], dtype=torch.long)
+online = QNet(4, 2)
+frozen_copy = QNet(4, 2)
+frozen_copy.load_state_dict(online.state_dict())
+frozen_copy.eval()
+optimizer = torch.optim.AdamW(online.parameters(), lr=1e-4, amsgrad=True)
+actions_taken = 0
 
 
-def optimize_model(memory):
-    if len(memory) < BATCH_SIZE:
-        return
-    states, actions, rewards, next_states, non_final = memory.sample(BATCH_SIZE)
-    state_action_values = policy_net(states).gather(1, actions)
-    next_values = torch.zeros(BATCH_SIZE)
-    next_values[non_final] = target_net(next_states).max(1)[0].detach()
-    expected = rewards + GAMMA * next_values
-    loss = nn.functional.smooth_l1_loss(state_action_values, expected.unsqueeze(1))
+def act(state, n_actions=2):
+    global actions_taken
+    epsilon = EPS_LOW + (EPS_HIGH - EPS_LOW) * math.exp(-actions_taken / EPS_SCALE)
+    actions_taken += 1
+    if random.random() < epsilon:
+        return torch.tensor([[random.randrange(n_actions)]], dtype=torch.long)
+    with torch.no_grad():
+        return online(state).argmax(dim=1, keepdim=True)
+
+
+def learn(replay, batch_size=128):
+    if len(replay) < batch_size:
+        return None
+    states, actions, rewards, next_states, alive = replay.sample(batch_size)
+    q_taken = online(states).gather(1, actions)
+    bootstrap = torch.zeros(batch_size)
+    bootstrap[alive] = frozen_copy(next_states).max(dim=1).values.detach()
+    target = rewards + GAMMA * bootstrap
+    loss = nn.functional.smooth_l1_loss(q_taken, target.unsqueeze(1))
     optimizer.zero_grad()
     loss.backward()
-    for param in policy_net.parameters():
-        param.grad.data.clamp_(-1, 1)
+    torch.nn.utils.clip_grad_value_(online.parameters(), 100)
     optimizer.step()
+    return loss.item()
 
 
-def run(env, memory, num_episodes=300):
-    for i_episode in range(num_episodes):
-        state = env.reset()
-        done = False
-        while not done:
-            action = select_action(state)
-            next_state, reward, done = env.step(action.item())
-            memory.push(state, action, None if done else next_state, reward)
+def play(env, replay, episodes=500):
+    for episode in range(episodes):
+        state, finished = env.reset(), False
+        while not finished:
+            action = act(state)
+            next_state, reward, finished = env.step(action.item())
+            replay.push(state, action, None if finished else next_state, reward)
             state = next_state
-            optimize_model(memory)
-        if i_episode % TARGET_UPDATE == 0:
-            target_net.load_state_dict(policy_net.state_dict())
+            learn(replay)
+        if episode % TAU_EPISODES == 0:
+            frozen_copy.load_state_dict(online.state_dict())
