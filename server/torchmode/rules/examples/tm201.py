@@ -263,6 +263,158 @@ for step, (x, y) in enumerate(train_loader):
         print(step, evaluate(net, val_loader, loss_fn))
 """,
     ),
+    # mnist-style test(): eval() and a loss sum, no no_grad
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def test(model, device, test_loader):
+    model.eval()
+    test_loss = 0
+    correct = 0
+    for data, target in test_loader:
+        data, target = data.to(device), target.to(device)
+        output = model(data)
+        test_loss += F.nll_loss(output, target, reduction="sum").item()
+        pred = output.argmax(dim=1, keepdim=True)
+        correct += pred.eq(target.view_as(pred)).sum().item()
+    test_loss /= len(test_loader.dataset)
+    print(f"Test: average loss {test_loss:.4f}, accuracy {correct}/{len(test_loader.dataset)}")
+
+
+for epoch in range(1, epochs + 1):
+    train(model, device, train_loader, optimizer, epoch)
+    test(model, device, test_loader)
+""",
+        (11,),
+        """\
+import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def test(model, device, test_loader):
+    model.eval()
+    test_loss = 0
+    correct = 0
+    for data, target in test_loader:
+        data, target = data.to(device), target.to(device)
+        output = model(data)
+        test_loss += F.nll_loss(output, target, reduction="sum").item()
+        pred = output.argmax(dim=1, keepdim=True)
+        correct += pred.eq(target.view_as(pred)).sum().item()
+    test_loss /= len(test_loader.dataset)
+    print(f"Test: average loss {test_loss:.4f}, accuracy {correct}/{len(test_loader.dataset)}")
+
+
+for epoch in range(1, epochs + 1):
+    train(model, device, train_loader, optimizer, epoch)
+    test(model, device, test_loader)
+""",
+    ),
+    # Kaggle fold template valid_fn collecting sigmoid predictions, no no_grad
+    Invalid(
+        """\
+import numpy as np
+import torch
+
+
+def valid_fn(valid_loader, model, criterion, device):
+    model.eval()
+    preds = []
+    losses = AverageMeter()
+    for images, labels in valid_loader:
+        images, labels = images.to(device), labels.to(device)
+        y_preds = model(images)
+        loss = criterion(y_preds.view(-1), labels)
+        losses.update(loss.item(), labels.size(0))
+        preds.append(y_preds.sigmoid().to("cpu").numpy())
+    return losses.avg, np.concatenate(preds)
+""",
+        (11,),
+        """\
+import numpy as np
+import torch
+
+
+@torch.no_grad()
+def valid_fn(valid_loader, model, criterion, device):
+    model.eval()
+    preds = []
+    losses = AverageMeter()
+    for images, labels in valid_loader:
+        images, labels = images.to(device), labels.to(device)
+        y_preds = model(images)
+        loss = criterion(y_preds.view(-1), labels)
+        losses.update(loss.item(), labels.size(0))
+        preds.append(y_preds.sigmoid().to("cpu").numpy())
+    return losses.avg, np.concatenate(preds)
+""",
+    ),
+    # feature extraction for a retrieval gallery; the fix also adds `import torch`
+    Invalid(
+        """\
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+
+def extract_features(model, dataset, device):
+    loader = DataLoader(dataset, batch_size=256)
+    model.eval()
+    feats = []
+    for images, _ in loader:
+        feats.append(F.normalize(model(images.to(device)), dim=1).cpu())
+    return feats
+""",
+        (10,),
+        """\
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+
+@torch.no_grad()
+def extract_features(model, dataset, device):
+    loader = DataLoader(dataset, batch_size=256)
+    model.eval()
+    feats = []
+    for images, _ in loader:
+        feats.append(F.normalize(model(images.to(device)), dim=1).cpu())
+    return feats
+""",
+    ),
+    # scoring script: `.numpy()` on outputs that require grad raises; no `import torch` yet
+    Invalid(
+        """\
+import numpy as np
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.1), nn.Linear(8, 1))
+model.load_state_dict(state)
+model.eval()
+scores = []
+for batch in batches:
+    scores.append(model(batch).numpy())
+print(np.mean(scores))
+""",
+        (9,),
+        """\
+import torch
+import numpy as np
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.1), nn.Linear(8, 1))
+model.load_state_dict(state)
+model.eval()
+scores = []
+with torch.no_grad():
+    for batch in batches:
+        scores.append(model(batch).numpy())
+print(np.mean(scores))
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -608,5 +760,15 @@ def validate(model, loader, device):
         scores.append(outputs.logits.softmax(-1)[:, 1].cpu())
     model.train()
     return torch.cat(scores)
+""",
+    # HF `generate()` is already decorated with no_grad by transformers
+    """\
+import torch
+
+model.eval()
+for batch in eval_loader:
+    generated = model.generate(input_ids=batch["input_ids"], max_new_tokens=64, num_beams=4)
+    texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
+    metric.add_batch(predictions=texts, references=batch["references"])
 """,
 )
