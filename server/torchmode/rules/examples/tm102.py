@@ -1,6 +1,779 @@
-"""TM102 examples."""
+"""TM102 examples, modelled on real evaluation code.
+
+Invalid: forward passes that evaluate (under ``no_grad``/``inference_mode``, or in an evaluation
+function) while the model is still in train mode. Valid: the look-alikes — framework hooks,
+forwards that feed a later backward, sampling inside a GAN loop, models whose mode does not
+matter or is set elsewhere.
+"""
 
 from torchmode.rules.base import Invalid
 
-INVALID: tuple[Invalid, ...] = ()
-VALID: tuple[str, ...] = ()
+INVALID = (
+    # pytorch/examples mnist layout with the `model.eval()` missing from `test()`: `train()`
+    # switches to train mode every epoch and the test accuracy is measured with Dropout active.
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def train(model, loader, optimizer):
+    model.train()
+    for data, target in loader:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(data), target)
+        loss.backward()
+        optimizer.step()
+
+
+def test(model, loader):
+    correct = 0
+    with torch.no_grad():
+        for data, target in loader:
+            pred = model(data).argmax(dim=1)
+            correct += pred.eq(target).sum().item()
+    return correct / len(loader.dataset)
+
+
+for epoch in range(1, epochs + 1):
+    train(model, train_loader, optimizer)
+    print(f"epoch {epoch}: test accuracy {test(model, test_loader):.3f}")
+""",
+        (18,),
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def train(model, loader, optimizer):
+    model.train()
+    for data, target in loader:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(data), target)
+        loss.backward()
+        optimizer.step()
+
+
+def test(model, loader):
+    correct = 0
+    model.eval()
+    with torch.no_grad():
+        for data, target in loader:
+            pred = model(data).argmax(dim=1)
+            correct += pred.eq(target).sum().item()
+    return correct / len(loader.dataset)
+
+
+for epoch in range(1, epochs + 1):
+    train(model, train_loader, optimizer)
+    print(f"epoch {epoch}: test accuracy {test(model, test_loader):.3f}")
+""",
+    ),
+    # Trainer class whose `@torch.no_grad()` `evaluate()` forgets `self.model.eval()`.
+    Invalid(
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, criterion):
+        self.model = model
+        self.optimizer = optimizer
+        self.criterion = criterion
+
+    def train_epoch(self, loader):
+        self.model.train()
+        for x, y in loader:
+            self.optimizer.zero_grad()
+            loss = self.criterion(self.model(x), y)
+            loss.backward()
+            self.optimizer.step()
+
+    @torch.no_grad()
+    def evaluate(self, loader):
+        losses = [self.criterion(self.model(x), y).item() for x, y in loader]
+        return sum(losses) / len(losses)
+
+    def fit(self, train_loader, val_loader, epochs):
+        for epoch in range(epochs):
+            self.train_epoch(train_loader)
+            val_loss = self.evaluate(val_loader)
+            print(f"epoch {epoch}: val loss {val_loss:.4f}")
+""",
+        (20,),
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, criterion):
+        self.model = model
+        self.optimizer = optimizer
+        self.criterion = criterion
+
+    def train_epoch(self, loader):
+        self.model.train()
+        for x, y in loader:
+            self.optimizer.zero_grad()
+            loss = self.criterion(self.model(x), y)
+            loss.backward()
+            self.optimizer.step()
+
+    @torch.no_grad()
+    def evaluate(self, loader):
+        self.model.eval()
+        losses = [self.criterion(self.model(x), y).item() for x, y in loader]
+        return sum(losses) / len(losses)
+
+    def fit(self, train_loader, val_loader, epochs):
+        for epoch in range(epochs):
+            self.train_epoch(train_loader)
+            val_loss = self.evaluate(val_loader)
+            print(f"epoch {epoch}: val loss {val_loss:.4f}")
+""",
+    ),
+    # Inference script: a model class with Dropout is built, its weights loaded, and it predicts
+    # without `eval()`.
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+class SentimentNet(nn.Module):
+    def __init__(self, vocab_size, dim=128):
+        super().__init__()
+        self.embed = nn.EmbeddingBag(vocab_size, dim)
+        self.dropout = nn.Dropout(0.5)
+        self.fc = nn.Linear(dim, 2)
+
+    def forward(self, tokens, offsets):
+        return self.fc(self.dropout(self.embed(tokens, offsets)))
+
+
+model = SentimentNet(len(vocab))
+model.load_state_dict(torch.load("sentiment.pt"))
+with torch.no_grad():
+    for tokens, offsets in test_loader:
+        print(model(tokens, offsets).argmax(1).tolist())
+""",
+        (20,),
+        """\
+import torch
+from torch import nn
+
+
+class SentimentNet(nn.Module):
+    def __init__(self, vocab_size, dim=128):
+        super().__init__()
+        self.embed = nn.EmbeddingBag(vocab_size, dim)
+        self.dropout = nn.Dropout(0.5)
+        self.fc = nn.Linear(dim, 2)
+
+    def forward(self, tokens, offsets):
+        return self.fc(self.dropout(self.embed(tokens, offsets)))
+
+
+model = SentimentNet(len(vocab))
+model.load_state_dict(torch.load("sentiment.pt"))
+model.eval()
+with torch.no_grad():
+    for tokens, offsets in test_loader:
+        print(model(tokens, offsets).argmax(1).tolist())
+""",
+    ),
+    # Image classification with a pretrained torchvision ResNet-50 and no `model.eval()`
+    # (pytorch/vision issue #386): BatchNorm uses the single image's statistics.
+    Invalid(
+        """\
+import torch
+import torchvision
+from PIL import Image
+
+weights = torchvision.models.ResNet50_Weights.IMAGENET1K_V2
+model = torchvision.models.resnet50(weights=weights)
+preprocess = weights.transforms()
+img = preprocess(Image.open("dog.jpg")).unsqueeze(0)
+with torch.inference_mode():
+    probs = model(img).softmax(dim=1)
+top5 = probs.topk(5)
+for score, idx in zip(top5.values[0], top5.indices[0]):
+    print(weights.meta["categories"][idx], f"{score.item():.3f}")
+""",
+        (10,),
+        """\
+import torch
+import torchvision
+from PIL import Image
+
+weights = torchvision.models.ResNet50_Weights.IMAGENET1K_V2
+model = torchvision.models.resnet50(weights=weights)
+preprocess = weights.transforms()
+img = preprocess(Image.open("dog.jpg")).unsqueeze(0)
+model.eval()
+with torch.inference_mode():
+    probs = model(img).softmax(dim=1)
+top5 = probs.topk(5)
+for score, idx in zip(top5.values[0], top5.indices[0]):
+    print(weights.meta["categories"][idx], f"{score.item():.3f}")
+""",
+    ),
+    # Kaggle-style script: after training, a `@torch.no_grad()` `predict()` helper makes the
+    # submission with the model still in train mode.
+    Invalid(
+        """\
+import torch
+
+
+@torch.no_grad()
+def predict(model, loader):
+    return torch.cat([model(x).softmax(-1) for x, _ in loader])
+
+
+model.train()
+for epoch in range(epochs):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+
+probs = predict(model, test_loader)
+submission["label"] = probs.argmax(1).tolist()
+submission.to_csv("submission.csv", index=False)
+""",
+        (6,),
+        """\
+import torch
+
+
+@torch.no_grad()
+def predict(model, loader):
+    model.eval()
+    return torch.cat([model(x).softmax(-1) for x, _ in loader])
+
+
+model.train()
+for epoch in range(epochs):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+
+probs = predict(model, test_loader)
+submission["label"] = probs.argmax(1).tolist()
+submission.to_csv("submission.csv", index=False)
+""",
+    ),
+    # seq2seq tutorial: the greedy `evaluate()` runs under `no_grad` but the decoder's Dropout
+    # is still active (only the decoder has a mode-dependent layer).
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+class DecoderRNN(nn.Module):
+    def __init__(self, hidden_size, output_size, dropout_p=0.1):
+        super().__init__()
+        self.embedding = nn.Embedding(output_size, hidden_size)
+        self.dropout = nn.Dropout(dropout_p)
+        self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
+        self.out = nn.Linear(hidden_size, output_size)
+
+    def forward(self, encoder_outputs, encoder_hidden):
+        x = self.dropout(self.embedding(encoder_outputs))
+        output, hidden = self.gru(x, encoder_hidden)
+        return self.out(output), hidden
+
+
+def evaluate(encoder, decoder, sentence):
+    with torch.no_grad():
+        input_tensor = tensor_from_sentence(input_lang, sentence)
+        encoder_outputs, encoder_hidden = encoder(input_tensor)
+        decoder_outputs, _ = decoder(encoder_outputs, encoder_hidden)
+        return decoder_outputs.argmax(-1).squeeze()
+
+
+decoder = DecoderRNN(hidden_size, output_lang.n_words)
+print(evaluate(encoder, decoder, "je suis content"))
+""",
+        (23,),
+        """\
+import torch
+from torch import nn
+
+
+class DecoderRNN(nn.Module):
+    def __init__(self, hidden_size, output_size, dropout_p=0.1):
+        super().__init__()
+        self.embedding = nn.Embedding(output_size, hidden_size)
+        self.dropout = nn.Dropout(dropout_p)
+        self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
+        self.out = nn.Linear(hidden_size, output_size)
+
+    def forward(self, encoder_outputs, encoder_hidden):
+        x = self.dropout(self.embedding(encoder_outputs))
+        output, hidden = self.gru(x, encoder_hidden)
+        return self.out(output), hidden
+
+
+def evaluate(encoder, decoder, sentence):
+    decoder.eval()
+    with torch.no_grad():
+        input_tensor = tensor_from_sentence(input_lang, sentence)
+        encoder_outputs, encoder_hidden = encoder(input_tensor)
+        decoder_outputs, _ = decoder(encoder_outputs, encoder_hidden)
+        return decoder_outputs.argmax(-1).squeeze()
+
+
+decoder = DecoderRNN(hidden_size, output_lang.n_words)
+print(evaluate(encoder, decoder, "je suis content"))
+""",
+    ),
+    # Segmentation script: `model.train()` once before the epoch loop, end-of-epoch validation
+    # under `no_grad` without `eval()` (the fix must also switch back before the next epoch).
+    Invalid(
+        """\
+import torch
+
+model.train()
+for epoch in range(num_epochs):
+    for images, masks in train_loader:
+        optimizer.zero_grad()
+        loss = dice_loss(model(images), masks)
+        loss.backward()
+        optimizer.step()
+    val_dice = 0.0
+    with torch.no_grad():
+        for images, masks in val_loader:
+            val_dice += dice_coeff(model(images).sigmoid() > 0.5, masks).item()
+    scheduler.step(val_dice)
+""",
+        (13,),
+        """\
+import torch
+
+model.train()
+for epoch in range(num_epochs):
+    for images, masks in train_loader:
+        optimizer.zero_grad()
+        loss = dice_loss(model(images), masks)
+        loss.backward()
+        optimizer.step()
+    val_dice = 0.0
+    model.eval()
+    with torch.no_grad():
+        for images, masks in val_loader:
+            val_dice += dice_coeff(model(images).sigmoid() > 0.5, masks).item()
+    model.train()
+    scheduler.step(val_dice)
+""",
+    ),
+)
+
+VALID = (
+    # Lightning: `validation_step`, `test_step`, `predict_step` — the Trainer switches modes.
+    """\
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+
+class LitClassifier(L.LightningModule):
+    def __init__(self, backbone, num_classes):
+        super().__init__()
+        self.backbone = backbone
+        self.head = torch.nn.Linear(backbone.out_features, num_classes)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return F.cross_entropy(self(x), y)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_acc", (self(x).argmax(1) == y).float().mean())
+
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("test_acc", (self(x).argmax(1) == y).float().mean())
+
+    def predict_step(self, batch, batch_idx):
+        return self(batch[0]).softmax(-1)
+""",
+    # Hugging Face `Trainer` subclass: `prediction_step` runs under `no_grad`; the Trainer calls
+    # `model.eval()` before it.
+    """\
+import torch
+from transformers import Trainer
+
+
+class WeightedLossTrainer(Trainer):
+    def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=self.class_weights)
+        return (loss, outputs) if return_outputs else loss
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        with torch.no_grad():
+            outputs = model(**inputs)
+        return (None, outputs.logits, inputs.get("labels"))
+
+
+trainer = WeightedLossTrainer(model=model, args=training_args, train_dataset=train_ds)
+trainer.train()
+metrics = trainer.evaluate(eval_dataset=val_ds)
+""",
+    # REINFORCE: `select_action()` forwards the policy in train mode on purpose — the saved
+    # log-probabilities are backpropagated in `finish_episode()`.
+    """\
+import torch
+from torch.distributions import Categorical
+
+
+def select_action(state):
+    probs = policy(torch.from_numpy(state).float().unsqueeze(0))
+    m = Categorical(probs)
+    action = m.sample()
+    policy.saved_log_probs.append(m.log_prob(action))
+    return action.item()
+
+
+for i_episode in range(1, 1000):
+    state, ep_reward = env.reset(), 0
+    for t in range(1, 10000):
+        action = select_action(state)
+        state, reward, done, _ = env.step(action)
+        policy.rewards.append(reward)
+        if done:
+            break
+    finish_episode()
+""",
+    # CleanRL DQN: greedy action selection under `no_grad` inside the online training loop.
+    """\
+import random
+
+import torch
+
+q_network.train()
+for global_step in range(total_timesteps):
+    epsilon = linear_schedule(start_e, end_e, exploration_steps, global_step)
+    if random.random() < epsilon:
+        action = envs.action_space.sample()
+    else:
+        with torch.no_grad():
+            action = q_network(torch.Tensor(obs)).argmax(dim=1).cpu().numpy()
+    next_obs, rewards, dones, infos = envs.step(action)
+    rb.add(obs, next_obs, action, rewards, dones, infos)
+    obs = next_obs
+    if global_step > learning_starts:
+        data = rb.sample(batch_size)
+        with torch.no_grad():
+            target_max = target_network(data.next_observations).max(1).values
+            td_target = data.rewards.flatten() + gamma * target_max
+        loss = F.mse_loss(td_target, q_network(data.observations).gather(1, data.actions).squeeze())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
+    # Test-time adaptation (TENT): the model is kept in train mode on purpose so BatchNorm uses
+    # the test batch's statistics, and it is trained on its own predictions' entropy.
+    """\
+import torch
+from torch import nn
+
+
+def configure_model(model):
+    # test-time adaptation: BatchNorm must normalise with the test batch's statistics
+    model.train()
+    model.requires_grad_(False)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.requires_grad_(True)
+            m.track_running_stats = False
+            m.running_mean = None
+            m.running_var = None
+    return model
+
+
+model = configure_model(model)
+optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=2.5e-4)
+for x in test_stream:
+    outputs = model(x)
+    loss = -(outputs.softmax(1) * outputs.log_softmax(1)).sum(1).mean()
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    predictions.append(outputs.argmax(1).detach())
+""",
+    # time_sequence_prediction: LSTMCell + Linear (no mode-dependent layer) predicts under
+    # `no_grad` between LBFGS steps without `eval()`; at most a hint.
+    """\
+import torch
+from torch import nn
+
+
+class Sequence(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm1 = nn.LSTMCell(1, 51)
+        self.linear = nn.Linear(51, 1)
+
+    def forward(self, x, future=0):
+        h = c = torch.zeros(x.size(0), 51, dtype=x.dtype)
+        outputs = []
+        for t in range(x.size(1) + future):
+            h, c = self.lstm1(x[:, t : t + 1] if t < x.size(1) else outputs[-1], (h, c))
+            outputs.append(self.linear(h))
+        return torch.cat(outputs, dim=1)
+
+
+seq = Sequence()
+optimizer = torch.optim.LBFGS(seq.parameters(), lr=0.8)
+for i in range(15):
+
+    def closure():
+        optimizer.zero_grad()
+        loss = criterion(seq(inputs), target)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        pred = seq(test_input, future=1000)
+        print("test loss:", criterion(pred[:, :-1000], test_target).item())
+""",
+    # DCGAN tutorial: periodic sample grid from fixed noise under `no_grad` inside the GAN
+    # training loop.
+    """\
+import torch
+import torchvision.utils as vutils
+
+fixed_noise = torch.randn(64, nz, 1, 1, device=device)
+for epoch in range(num_epochs):
+    for i, (real, _) in enumerate(dataloader):
+        netD.zero_grad()
+        fake = netG(torch.randn(real.size(0), nz, 1, 1, device=device))
+        errD = criterion(netD(real), ones) + criterion(netD(fake.detach()), zeros)
+        errD.backward()
+        optimizerD.step()
+        netG.zero_grad()
+        errG = criterion(netD(fake), ones)
+        errG.backward()
+        optimizerG.step()
+        if iters % 500 == 0:
+            with torch.no_grad():
+                fake = netG(fixed_noise).detach().cpu()
+            img_list.append(vutils.make_grid(fake, padding=2, normalize=True))
+        iters += 1
+""",
+    # EMA shadow made with `copy.deepcopy(model).eval()` and evaluated every epoch.
+    """\
+import copy
+
+import torch
+
+ema_model = copy.deepcopy(model).eval()
+for epoch in range(epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+        with torch.no_grad():
+            for e, p in zip(ema_model.parameters(), model.parameters()):
+                e.lerp_(p, 1 - decay)
+    with torch.no_grad():
+        ema_acc = sum((ema_model(x).argmax(1) == y).sum().item() for x, y in val_loader)
+    print(f"epoch {epoch}: EMA accuracy {ema_acc / len(val_set):.4f}")
+""",
+    # Hugging Face inference: `from_pretrained()` already returns the model in eval mode.
+    """\
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+name = "distilbert-base-uncased-finetuned-sst-2-english"
+tokenizer = AutoTokenizer.from_pretrained(name)
+model = AutoModelForSequenceClassification.from_pretrained(name)
+inputs = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+with torch.no_grad():
+    logits = model(**inputs).logits
+labels = [model.config.id2label[i] for i in logits.argmax(-1).tolist()]
+""",
+    # Monte Carlo dropout: `model.eval()`, then only the Dropout submodules back to train mode.
+    """\
+import torch
+
+
+def enable_dropout(model):
+    for m in model.modules():
+        if m.__class__.__name__.startswith("Dropout"):
+            m.train()
+
+
+def mc_dropout_predict(model, x, n_samples=20):
+    model.eval()
+    enable_dropout(model)
+    with torch.no_grad():
+        samples = torch.stack([model(x).softmax(-1) for _ in range(n_samples)])
+    return samples.mean(0), samples.var(0)
+
+
+mean, var = mc_dropout_predict(model, test_x)
+""",
+    # The caller switches: `model.eval()` before calling a `test()` that does not switch itself.
+    """\
+import torch
+
+
+def test(model, loader):
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct / len(loader.dataset)
+
+
+for epoch in range(epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    print(f"epoch {epoch}: accuracy {test(model, test_loader):.3f}")
+""",
+    # detectron2 `DefaultPredictor`: `eval()` once in `__init__`, predictions under `no_grad` in
+    # `__call__`.
+    """\
+import torch
+
+
+class DefaultPredictor:
+    def __init__(self, cfg):
+        self.model = build_model(cfg)
+        self.model.eval()
+        checkpointer = DetectionCheckpointer(self.model)
+        checkpointer.load(cfg.MODEL.WEIGHTS)
+        self.aug = ResizeShortestEdge(cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST)
+
+    def __call__(self, original_image):
+        with torch.no_grad():
+            height, width = original_image.shape[:2]
+            image = self.aug.get_transform(original_image).apply_image(original_image)
+            image = torch.as_tensor(image.astype("float32").transpose(2, 0, 1))
+            return self.model([{"image": image, "height": height, "width": width}])[0]
+
+
+predictor = DefaultPredictor(cfg)
+outputs = predictor(im)
+""",
+    # PyTorch-intro loop: `model.train(False)` as the switch to evaluation.
+    """\
+import torch
+
+for epoch in range(EPOCHS):
+    model.train(True)
+    avg_loss = train_one_epoch(epoch, writer)
+    model.train(False)
+    running_vloss = 0.0
+    with torch.no_grad():
+        for vinputs, vlabels in validation_loader:
+            running_vloss += loss_fn(model(vinputs), vlabels).item()
+    avg_vloss = running_vloss / len(validation_loader)
+    writer.add_scalars("loss", {"train": avg_loss, "valid": avg_vloss}, epoch + 1)
+    if avg_vloss < best_vloss:
+        best_vloss = avg_vloss
+        torch.save(model.state_dict(), f"model_{epoch}")
+""",
+    # Transfer-learning tutorial: `model.train(phase == "train")` and
+    # `set_grad_enabled(phase == "train")` in one loop over phases.
+    """\
+import torch
+
+for epoch in range(num_epochs):
+    for phase in ["train", "val"]:
+        model.train(phase == "train")
+        running_corrects = 0
+        for inputs, labels in dataloaders[phase]:
+            optimizer.zero_grad()
+            with torch.set_grad_enabled(phase == "train"):
+                outputs = model(inputs)
+                loss = criterion(outputs, labels)
+                if phase == "train":
+                    loss.backward()
+                    optimizer.step()
+            running_corrects += (outputs.argmax(1) == labels).sum().item()
+        print(f"{phase} acc: {running_corrects / dataset_sizes[phase]:.4f}")
+""",
+    # Fixed feature extractor: the frozen backbone is put in eval once and its features computed
+    # under `no_grad` while the classifier trains.
+    """\
+import torch
+import torchvision
+
+backbone = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+backbone.fc = torch.nn.Identity()
+backbone.eval()
+classifier = torch.nn.Linear(2048, num_classes)
+optimizer = torch.optim.Adam(classifier.parameters(), lr=1e-3)
+for epoch in range(epochs):
+    for images, labels in train_loader:
+        with torch.no_grad():
+            feats = backbone(images)
+        loss = torch.nn.functional.cross_entropy(classifier(feats), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
+    # Stable-Baselines3 PPO: the policy's mode is set through `set_training_mode()`, not
+    # `eval()`/`train()`; rollouts are collected under `no_grad`.
+    """\
+import torch
+
+
+class PPO(OnPolicyAlgorithm):
+    def train(self):
+        self.policy.set_training_mode(True)
+        for rollout_data in self.rollout_buffer.get(self.batch_size):
+            values, log_prob, entropy = self.policy.evaluate_actions(
+                rollout_data.observations, rollout_data.actions
+            )
+            loss = self.compute_ppo_loss(values, log_prob, entropy, rollout_data)
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+            self.policy.optimizer.step()
+
+    def collect_rollouts(self, env, rollout_buffer, n_rollout_steps):
+        self.policy.set_training_mode(False)
+        for _ in range(n_rollout_steps):
+            with torch.no_grad():
+                actions, values, log_probs = self.policy(obs_as_tensor(self._last_obs, self.device))
+            self._last_obs, rewards, dones, infos = env.step(actions.cpu().numpy())
+            rollout_buffer.add(self._last_obs, actions, rewards, dones, values, log_probs)
+""",
+    # Knowledge distillation: the teacher is loaded and put in eval; its soft targets are computed
+    # under `no_grad` while the student trains.
+    """\
+import torch
+import torch.nn.functional as F
+
+teacher.load_state_dict(torch.load("teacher.pt"))
+teacher.eval()
+student.train()
+for epoch in range(epochs):
+    for x, y in train_loader:
+        with torch.no_grad():
+            soft_targets = F.softmax(teacher(x) / T, dim=-1)
+        logits = student(x)
+        loss = F.cross_entropy(logits, y) + T * T * F.kl_div(
+            F.log_softmax(logits / T, dim=-1), soft_targets, reduction="batchmean"
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
+)
