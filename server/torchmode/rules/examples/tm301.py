@@ -403,6 +403,53 @@ def train_simclr(encoder, projector, loader, criterion, epochs=100):
         scheduler.step()
 """,
     ),
+    # TD-learning per environment step, cleared once per episode in the outer loop
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def train(env, q_net, optimizer, episodes=500, gamma=0.99, epsilon=0.1):
+    q_net.train()
+    for episode in range(episodes):
+        state, done = env.reset(), False
+        optimizer.zero_grad()
+        while not done:
+            q = q_net(state)
+            action = env.sample_action() if torch.rand(1) < epsilon else q.argmax().item()
+            next_state, reward, done = env.step(action)
+            with torch.no_grad():
+                target = reward + gamma * q_net(next_state).max() * (1 - done)
+            loss = F.smooth_l1_loss(q[action], target)
+            loss.backward()
+            optimizer.step()
+            state = next_state
+""",
+        (18,),
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def train(env, q_net, optimizer, episodes=500, gamma=0.99, epsilon=0.1):
+    q_net.train()
+    for episode in range(episodes):
+        state, done = env.reset(), False
+        optimizer.zero_grad()
+        while not done:
+            q = q_net(state)
+            action = env.sample_action() if torch.rand(1) < epsilon else q.argmax().item()
+            next_state, reward, done = env.step(action)
+            with torch.no_grad():
+                target = reward + gamma * q_net(next_state).max() * (1 - done)
+            loss = F.smooth_l1_loss(q[action], target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            state = next_state
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -905,5 +952,39 @@ class Trainer:
             self.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_norm_clip)
             self.optimizer.step()
+""",
+    # Reptile: inner SGD steps on a copy, outer update written by hand
+    """\
+import copy
+
+import torch
+
+
+def reptile(model, tasks, inner_steps=5, inner_lr=0.02, outer_lr=0.1):
+    for task in tasks:
+        fast = copy.deepcopy(model)
+        inner_opt = torch.optim.SGD(fast.parameters(), lr=inner_lr)
+        for x, y in task.batches(inner_steps):
+            inner_opt.zero_grad()
+            torch.nn.functional.mse_loss(fast(x), y).backward()
+            inner_opt.step()
+        with torch.no_grad():
+            for p, q in zip(model.parameters(), fast.parameters()):
+                p += outer_lr * (q - p)
+""",
+    # training loop with an endless iterator and a break on the step budget
+    """\
+def train(model, optimizer, loader, max_steps):
+    step = 0
+    model.train()
+    while True:
+        for batch in loader:
+            optimizer.zero_grad()
+            loss = model(**batch).loss
+            loss.backward()
+            optimizer.step()
+            step += 1
+            if step >= max_steps:
+                return step
 """,
 )

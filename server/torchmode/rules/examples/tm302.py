@@ -421,6 +421,40 @@ def train_epoch(model, loader, optimizer, criterion, clip=0.25):
     return total / len(loader)
 """,
     ),
+    # TM302: clear after the scaled backward, before unscale_/clip/scaler.step
+    Invalid(
+        """\
+import torch
+
+
+def train_step(model, batch, optimizer, scaler, max_norm=1.0):
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        loss = model(**batch).loss
+    scaler.scale(loss).backward()
+    optimizer.zero_grad(set_to_none=True)
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach()
+""",
+        (8,),
+        """\
+import torch
+
+
+def train_step(model, batch, optimizer, scaler, max_norm=1.0):
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        loss = model(**batch).loss
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach()
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -692,5 +726,39 @@ def train(model, loader, optimizer, criterion):
             optimizer.step()
         finally:
             optimizer.zero_grad(set_to_none=True)
+""",
+    # PCGrad-style gradient surgery: per-task gradients, cleared, merged gradient written back
+    """\
+import torch
+
+
+def pcgrad_step(model, optimizer, task_losses, project):
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = []
+    for loss in task_losses:
+        optimizer.zero_grad()
+        loss.backward(retain_graph=True)
+        grads.append([p.grad.clone() for p in params])
+    merged = project(grads)
+    optimizer.zero_grad()
+    for p, g in zip(params, merged):
+        p.grad = g
+    optimizer.step()
+""",
+    # gradient-similarity logging: auxiliary gradients read, cleared, then the main loss steps
+    """\
+import torch
+
+
+def train_step(model, optimizer, main_loss, aux_loss, log):
+    params = list(model.parameters())
+    aux_loss.backward(retain_graph=True)
+    g_aux = torch.cat([p.grad.flatten() for p in params])
+    optimizer.zero_grad()
+    main_loss.backward()
+    g_main = torch.cat([p.grad.flatten() for p in params])
+    log(torch.nn.functional.cosine_similarity(g_aux, g_main, dim=0).item())
+    optimizer.step()
+    optimizer.zero_grad()
 """,
 )
