@@ -761,4 +761,44 @@ def train_step(model, optimizer, main_loss, aux_loss, log):
     optimizer.step()
     optimizer.zero_grad()
 """,
+    # StyleGAN2-style lazy R1 regularisation: a second clear, backward and step every k iterations
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def train_discriminator(generator, discriminator, d_optim, real_img, i, r1=10.0, d_reg_every=16):
+    fake_img = generator(torch.randn(real_img.size(0), 512))
+    discriminator.zero_grad()
+    fake_pred = discriminator(fake_img.detach())
+    real_pred = discriminator(real_img)
+    d_loss = F.softplus(fake_pred).mean() + F.softplus(-real_pred).mean()
+    d_loss.backward()
+    d_optim.step()
+
+    if i % d_reg_every == 0:
+        real_img.requires_grad = True
+        real_pred = discriminator(real_img)
+        (grad_real,) = torch.autograd.grad(real_pred.sum(), real_img, create_graph=True)
+        r1_loss = grad_real.pow(2).flatten(1).sum(1).mean()
+        discriminator.zero_grad()
+        (r1 / 2 * r1_loss * d_reg_every + 0 * real_pred[0]).backward()
+        d_optim.step()
+""",
+    # GAN_stability-style discriminator step: real-data loss and its regulariser, then fake loss
+    """\
+def discriminator_trainstep(generator, discriminator, d_optimizer, compute_loss, reg, x_real, z):
+    discriminator.train()
+    d_optimizer.zero_grad()
+    x_real.requires_grad_()
+    d_real = discriminator(x_real)
+    dloss_real = compute_loss(d_real, 1)
+    dloss_real.backward(retain_graph=True)
+    reg(d_real, x_real).mean().backward()
+    x_fake = generator(z).detach()
+    dloss_fake = compute_loss(discriminator(x_fake), 0)
+    dloss_fake.backward()
+    d_optimizer.step()
+    return dloss_real.item() + dloss_fake.item()
+""",
 )
