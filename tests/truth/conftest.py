@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+# the programs are tiny: one thread is faster and does not fight the rest of the suite for cores
+torch.set_num_threads(1)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
