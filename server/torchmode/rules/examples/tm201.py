@@ -537,7 +537,7 @@ for x, _ in test_loader:
         optimizer.step()
     results.append(logits.argmax(1))
 """,
-    # Lightning validation_step / test_step: the Trainer already runs them under no_grad and eval()
+    # Lightning validation/test/predict steps: the Trainer runs them under no_grad and eval()
     """\
 import lightning as L
 import torch.nn.functional as F
@@ -560,6 +560,9 @@ class LitClassifier(L.LightningModule):
     def test_step(self, batch, batch_idx):
         x, y = batch
         self.log("test_acc", (self.backbone(x).argmax(1) == y).float().mean())
+
+    def predict_step(self, batch, batch_idx):
+        return self.backbone(batch[0]).softmax(-1)
 """,
     # REINFORCE select_action: the forward feeds the later policy-gradient backward (reinforce.py)
     """\
@@ -770,5 +773,25 @@ for batch in eval_loader:
     generated = model.generate(input_ids=batch["input_ids"], max_new_tokens=64, num_beams=4)
     texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
     metric.add_batch(predictions=texts, references=batch["references"])
+""",
+    # pytest unit tests of a model's forward (tests/ folders of model repos): not evaluation loops
+    """\
+import pytest
+import torch
+
+from mypkg.models import ResNetClassifier
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_output_shape(batch):
+    model = ResNetClassifier(num_classes=10)
+    out = model(torch.randn(batch, 3, 32, 32))
+    assert out.shape == (batch, 10)
+
+
+def test_eval_is_deterministic():
+    model = ResNetClassifier(num_classes=10).eval()
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.equal(model(x), model(x))
 """,
 )

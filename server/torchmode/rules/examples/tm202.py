@@ -81,32 +81,6 @@ for images, masks in finetune_loader:
 """,
         (13,),
     ),
-    # distillation: the student's forward put inside the teacher's no_grad block by mistake
-    Invalid(
-        """\
-import torch
-import torch.nn.functional as F
-
-
-def distill_epoch(student, teacher, loader, optimizer, T=4.0):
-    teacher.eval()
-    student.train()
-    for x, y in loader:
-        with torch.no_grad():
-            t_logits = teacher(x)
-            s_logits = student(x)
-        kd = F.kl_div(
-            F.log_softmax(s_logits / T, dim=-1),
-            F.softmax(t_logits / T, dim=-1),
-            reduction="batchmean",
-        )
-        loss = kd * T * T + F.cross_entropy(s_logits, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-""",
-        (19,),
-    ),
     # AMP training step with autocast and no_grad in one `with`, backward through GradScaler
     Invalid(
         """\
@@ -126,29 +100,52 @@ for images, targets in loader:
 """,
         (11,),
     ),
-    # PPO-style agent: value estimates under inference_mode, then a value loss
+    # a trainer's step method decorated with `@torch.no_grad()` copied from its eval method
     Invalid(
         """\
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 
-class Agent:
-    def __init__(self, obs_dim, hidden=64, lr=3e-4):
-        self.critic = nn.Sequential(nn.Linear(obs_dim, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-        self.optimizer = torch.optim.Adam(self.critic.parameters(), lr=lr)
+class Trainer:
+    def __init__(self, model, optimizer, criterion):
+        self.model = model
+        self.optimizer = optimizer
+        self.criterion = criterion
 
-    def update_critic(self, obs, returns):
-        with torch.inference_mode():
-            values = self.critic(obs).squeeze(-1)
-        value_loss = F.mse_loss(values, returns)
+    @torch.no_grad()
+    def evaluate_batch(self, x, y):
+        self.model.eval()
+        return self.criterion(self.model(x), y).item()
+
+    @torch.no_grad()
+    def train_batch(self, x, y):
+        self.model.train()
+        loss = self.criterion(self.model(x), y)
         self.optimizer.zero_grad()
-        value_loss.backward()
+        loss.backward()
         self.optimizer.step()
-        return value_loss.item()
+        return loss.item()
 """,
-        (16,),
+        (20,),
+    ),
+    # the whole epoch loop wrapped in `inference_mode()` to make a slow script faster
+    Invalid(
+        """\
+import torch
+
+model.train()
+with torch.inference_mode():
+    for epoch in range(num_epochs):
+        for batch in train_loader:
+            inputs, labels = batch["image"].to(device), batch["label"].to(device)
+            logits = model(inputs)
+            loss = criterion(logits, labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        print(f"epoch {epoch}: {loss.item():.4f}")
+""",
+        (11,),
     ),
 )
 
@@ -352,30 +349,82 @@ for phase in ["train", "val"]:
                 loss.backward()
                 optimizer.step()
 """,
-    # input preprocessing under no_grad (frozen feature normaliser), the model trained on top
+    # BYOL / mean-teacher step: target projections under no_grad, online predictions with grad
     """\
 import torch
+import torch.nn.functional as F
 
-for waveforms, labels in loader:
+
+def byol_loss(p, z):
+    return 2 - 2 * F.cosine_similarity(p, z, dim=-1).mean()
+
+
+for view1, view2 in loader:
     with torch.no_grad():
-        features = feature_extractor(waveforms)
-        features = (features - mean) / std
-    logits = classifier(features)
-    loss = criterion(logits, labels)
+        target1 = target_net(view1)
+        target2 = target_net(view2)
+    pred1 = predictor(online_net(view1))
+    pred2 = predictor(online_net(view2))
+    loss = byol_loss(pred1, target2) + byol_loss(pred2, target1)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
+    ema_update(target_net, online_net, tau)
 """,
-    # the loss built under `enable_grad()` nested inside a no_grad block (meta-learning inner step)
+    # Lightning manual optimisation (GAN): fakes under no_grad for the D step, `manual_backward`
+    """\
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+
+class GAN(L.LightningModule):
+    def __init__(self, generator, discriminator, latent_dim=100):
+        super().__init__()
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        opt_g, opt_d = self.optimizers()
+        real, _ = batch
+        z = torch.randn(real.size(0), self.latent_dim, device=self.device)
+        with torch.no_grad():
+            fake = self.generator(z)
+        real_logits = self.discriminator(real)
+        fake_logits = self.discriminator(fake)
+        d_loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+        opt_d.zero_grad()
+        self.manual_backward(d_loss)
+        opt_d.step()
+        g_loss = F.softplus(-self.discriminator(self.generator(z))).mean()
+        opt_g.zero_grad()
+        self.manual_backward(g_loss)
+        opt_g.step()
+""",
+    # DPO-style step with accelerate: frozen reference model under no_grad, `accelerator.backward`
     """\
 import torch
+import torch.nn.functional as F
 
-with torch.no_grad():
-    support_feats = backbone(x_support)
-    with torch.enable_grad():
-        logits = head(support_feats)
-        loss = criterion(logits, y_support)
-        loss.backward()
-    head_optimizer.step()
+
+def sequence_logps(model, batch):
+    logits = model(batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    logps = torch.gather(logits.log_softmax(-1), 2, batch["labels"].unsqueeze(-1)).squeeze(-1)
+    return (logps * batch["loss_mask"]).sum(-1)
+
+
+for batch in train_dataloader:
+    with torch.no_grad():
+        ref_chosen = sequence_logps(ref_model, batch["chosen"])
+        ref_rejected = sequence_logps(ref_model, batch["rejected"])
+    policy_chosen = sequence_logps(policy, batch["chosen"])
+    policy_rejected = sequence_logps(policy, batch["rejected"])
+    margin = (policy_chosen - ref_chosen) - (policy_rejected - ref_rejected)
+    loss = -F.logsigmoid(beta * margin).mean()
+    accelerator.backward(loss)
+    optimizer.step()
+    optimizer.zero_grad()
 """,
 )
