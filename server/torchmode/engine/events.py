@@ -74,7 +74,8 @@ class Clear(Event):
 
 @dataclass(eq=False)
 class Accumulate(Event):
-    target: str = ""
+    target: str = ""  # as written in ``site``
+    observed_target: str = ""  # as the observing function names it (copies only)
     value: Taint = field(default_factory=Taint)
     grad: frozenset[GradVal] = frozenset()
     kind: str = "+="  # "+=" | "append"

@@ -11,7 +11,7 @@ the file's own functions apply those summaries.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -75,7 +75,11 @@ class FunctionFlow:
                     out.append(e)
             elif isinstance(e, ev.Step | ev.Clear | ev.Backward):
                 out.append(e)
-            elif isinstance(e, ev.Accumulate) and any(g.enabled is None for g in e.grad):
+            elif isinstance(e, ev.Accumulate) and (
+                any(g.enabled is None for g in e.grad) or e.target.startswith("self.")
+            ):
+                # the caller decides the grad mode; an attribute outlives the call, so the
+                # caller's loop is the one it accumulates across
                 out.append(e)
         return out
 
@@ -311,8 +315,11 @@ class Interpreter:
         assert self.info is not None
         node = self.info.node
         state = State(grad=self._entry_grad(node))
+        scalars = _scalar_params(node)
         for param in self.info.params:
-            state.vars[param] = Taint(sources=frozenset({param}))
+            # an argument may carry a graph (nothing is known of it here), unless its default
+            # says it is a plain number or flag (``T=4.0``)
+            state.vars[param] = Taint(sources=frozenset({param}), opaque=param not in scalars)
         body = block_statements(node.body)
         for stmt in body:
             self.flow.chunk_of[id(stmt)] = self.info.chunk
@@ -659,7 +666,9 @@ class Interpreter:
             return
         self.strip_guards(key, state)
         if loop_target:
-            value = Taint(value.models, value.graph, value.lossy, None, None, value.sources, None)
+            # items of a data loader or a list: whatever they carry, they are data, not the
+            # result of an unknown computation
+            value = Taint(value.models, value.graph, value.lossy, None, None, value.sources)
         state.vars[key] = Taint(
             value.models,
             value.graph,
@@ -668,6 +677,7 @@ class Interpreter:
             value.snapshot_of,
             value.sources,
             target,
+            value.opaque,
         )
         if key in self.facts.module_keys or any(
             is_within(k, key) for k in list(state.modes) if k != key
@@ -731,7 +741,7 @@ class Interpreter:
             if attr in {"data", "grad", "shape", "device", "dtype"}:
                 return NO_TAINT
             if attr == "loss":
-                return Taint(base.models, base.graph, True, base.no_grad_origin)
+                return replace(base, lossy=True)
             return base
         if isinstance(node, cst.Subscript):
             base = self.eval_expr(node.value, state)
@@ -877,12 +887,20 @@ class Interpreter:
         disabled = self.disabled_origin(state)
         if disabled is not None:
             return Taint(frozenset(), False, lossy, disabled, sources=inputs.sources)
+        # an unknown callable (a model we do not recognise, a helper elsewhere) may return a
+        # tensor with a graph; torch functions, losses and tensor methods only pass one on
+        opaque = not (
+            lossy
+            or (qualified or "").startswith("torch.")
+            or (method is not None and not receiver.opaque and receiver is not NO_TAINT)
+        ) or inputs.opaque
         return Taint(
             inputs.models | model_args,
             graph,
             lossy or (receiver.lossy and method is not None),
-            inputs.no_grad_origin if not graph else None,
+            inputs.no_grad_origin if not graph and not opaque else None,
             sources=inputs.sources,
+            opaque=opaque,
         )
 
     def disabled_origin(self, state: State) -> Origin | None:
@@ -1162,6 +1180,9 @@ class Interpreter:
                     )
                 )
             elif isinstance(e, ev.Accumulate):
+                observed = to_caller(e.observed_target or e.target)
+                if observed is None:
+                    continue
                 self.record(
                     ev.Accumulate(
                         e.node,
@@ -1170,6 +1191,7 @@ class Interpreter:
                         loops,
                         site_loops=e.site_loops,
                         target=e.target,
+                        observed_target=observed,
                         value=e.value,
                         grad=resolve_grad(e.grad),
                         kind=e.kind,
@@ -1236,6 +1258,7 @@ class Interpreter:
             r.lossy or through.lossy or bool(api.LOSS_CALL.search(callee.name)),
             origin if not graph else None,
             sources=through.sources,
+            opaque=r.opaque or through.opaque,
         )
 
     def literal_arguments(self, call: cst.Call, callee: FunctionInfo) -> dict[str, bool]:
@@ -1458,9 +1481,11 @@ def _combine(a: Taint, b: Taint) -> Taint:
     if b is NO_TAINT:
         return a
     origin = a.no_grad_origin if a.no_grad_origin == b.no_grad_origin else None
-    if a.no_grad_origin is not None and not b.graph and b.no_grad_origin is None and not b.models:
+    # a graph-less value stays graph-less when combined with constants and other graph-less
+    # values, never with something that may carry a graph
+    if a.no_grad_origin is not None and _graphless(b):
         origin = a.no_grad_origin
-    if b.no_grad_origin is not None and not a.graph and a.no_grad_origin is None and not a.models:
+    if b.no_grad_origin is not None and _graphless(a):
         origin = b.no_grad_origin
     return Taint(
         a.models | b.models,
@@ -1468,7 +1493,24 @@ def _combine(a: Taint, b: Taint) -> Taint:
         a.lossy or b.lossy,
         origin,
         sources=a.sources | b.sources,
+        opaque=a.opaque or b.opaque,
     )
+
+
+def _graphless(t: Taint) -> bool:
+    return not t.graph and not t.models and not t.opaque
+
+
+def _scalar_params(node: cst.FunctionDef) -> set[str]:
+    params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
+    literal = (cst.Integer, cst.Float, cst.SimpleString, cst.Name)
+    return {
+        p.name.value
+        for p in params
+        if p.default is not None
+        and isinstance(p.default, literal)
+        and (not isinstance(p.default, cst.Name) or p.default.value in {"True", "False", "None"})
+    }
 
 
 def _strip_identity(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -94,6 +94,7 @@ class Taint:
     snapshot_of: str | None = None  # holds ``<key>.training`` read on function entry
     sources: frozenset[str] = frozenset()  # parameters of the function it derives from
     node: cst.CSTNode | None = None  # the assignment that produced it
+    opaque: bool = False  # returned by a call we cannot see into: it may carry a graph
 
     def join(self, other: Taint) -> Taint:
         if self == other:
@@ -108,6 +109,7 @@ class Taint:
             self.snapshot_of if self.snapshot_of == other.snapshot_of else None,
             self.sources | other.sources,
             self.node if self.node is other.node else None,
+            self.opaque or other.opaque,
         )
 
 
@@ -186,7 +188,7 @@ def join_states(states: list[State], default_mode: frozenset[ModeVal]) -> State:
                 assert t is not None
                 # Unassigned on one path: keep what it may be, never "definitely".
                 out.vars[name] = Taint(
-                    t.models, t.graph, t.lossy, None, None, t.sources, t.node
+                    t.models, t.graph, t.lossy, None, None, t.sources, t.node, t.opaque
                 )
             else:
                 out.vars[name] = a_t.join(b_t)

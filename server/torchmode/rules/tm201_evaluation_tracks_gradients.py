@@ -72,14 +72,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         if event.key in ctx.facts.frozen:
             continue
-        unresolved = any(g.enabled is None for g in event.grad)
-        recording = any(g.enabled is True for g in event.grad)
-        if unresolved and not recording:
-            if flow.called:
-                continue  # each caller decides, with its own grad mode
-            recording = True  # nobody in this file calls it: grad mode is on by default
-        if not recording:
-            continue
+        if any(g.enabled is False for g in event.grad):
+            continue  # off on some path (``set_grad_enabled(phase == "train")``): not certain
+        if any(g.enabled is None for g in event.grad) and flow.called:
+            continue  # each caller decides, with its own grad mode; uncalled: on by default
         modes = event.modes
         eval_mode = bool(modes) and all(v.mode is Mode.EVAL for v in modes)
         info = event.site.info

@@ -64,7 +64,11 @@ training loop.
 def check(ctx: RuleContext) -> Iterator[Finding]:
     seen: set[tuple[int, str]] = set()
     for flow, event in ctx.events(ev.Accumulate):
-        if not event.site_loops:
+        target, loops = event.target, event.site_loops
+        if not loops and event.via and event.observed_target:
+            # ``self.total += loss`` in a method the caller runs in its loop
+            target, loops = event.observed_target, event.loops
+        if not loops:
             continue
         value = event.value
         if not (value.graph and value.lossy):
@@ -72,14 +76,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if event.grad and all(g.enabled is False for g in event.grad):
             continue
         # the loop it accumulates across: the outermost one that does not reset the total
-        loop = next(
-            (lp for lp in event.site_loops if not _assigned_in(lp, event.target)), None
-        )
+        loop = next((lp for lp in loops if not _assigned_in(lp, target)), None)
         if loop is None:
             continue  # a per-iteration value (``loss += reg``), not a running total
         if _is_backpropagated(ctx, event.site, event.target):
             continue  # the total is the loss itself: built up, then backward()
-        trains = ctx.flow.contains_training(loop, event.site.info)
+        trains = ctx.flow.contains_training(loop, (flow if loops is event.loops else event.site).info)
         if not trains and all(g.enabled is None for g in event.grad) and flow.called:
             continue  # each caller decides, with its own grad mode
         key = (id(event.node), event.target)
