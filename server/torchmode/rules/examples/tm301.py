@@ -987,4 +987,72 @@ def train(model, optimizer, loader, max_steps):
             if step >= max_steps:
                 return step
 """,
+    # diffusers-style EMA: ema_unet.step(parameters) after each synced optimizer step
+    """\
+import torch
+import torch.nn.functional as F
+from diffusers.training_utils import EMAModel
+
+ema_unet = EMAModel(unet.parameters())
+for epoch in range(num_train_epochs):
+    unet.train()
+    for batch in train_dataloader:
+        with accelerator.accumulate(unet):
+            latents = vae.encode(batch["pixel_values"]).latent_dist.sample() * 0.18215
+            noise = torch.randn_like(latents)
+            timesteps = torch.randint(0, 1000, (latents.shape[0],), device=latents.device)
+            noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+            pred = unet(noisy, timesteps, text_encoder(batch["input_ids"])[0]).sample
+            loss = F.mse_loss(pred.float(), noise.float(), reduction="mean")
+            accelerator.backward(loss)
+            optimizer.step()
+            lr_scheduler.step()
+            optimizer.zero_grad()
+        if accelerator.sync_gradients:
+            ema_unet.step(unet.parameters())
+""",
+    # torch.profiler recipe: prof.step() marks each training iteration
+    """\
+import torch
+from torch.profiler import ProfilerActivity, profile, schedule, tensorboard_trace_handler
+
+
+def profile_training(model, loader, optimizer, criterion, steps=7):
+    model.train()
+    with profile(
+        activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA],
+        schedule=schedule(wait=1, warmup=1, active=3, repeat=1),
+        on_trace_ready=tensorboard_trace_handler("./log/model"),
+    ) as prof:
+        for step, (x, y) in enumerate(loader):
+            if step >= steps:
+                break
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+            prof.step()
+""",
+    # online actor-critic: env.step() in the same loop as the cleared optimizer's step
+    """\
+import torch
+
+
+def run_episode(env, actor_critic, optimizer, gamma=0.99):
+    actor_critic.train()
+    state, done = env.reset(), False
+    while not done:
+        logits, value = actor_critic(state)
+        dist = torch.distributions.Categorical(logits=logits)
+        action = dist.sample()
+        next_state, reward, done = env.step(action.item())
+        with torch.no_grad():
+            _, next_value = actor_critic(next_state)
+        advantage = reward + gamma * next_value * (1 - done) - value
+        loss = -dist.log_prob(action) * advantage.detach() + advantage.pow(2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        state = next_state
+""",
 )

@@ -455,6 +455,96 @@ def train_step(model, batch, optimizer, scaler, max_norm=1.0):
     return loss.detach()
 """,
     ),
+    # trainer class: self.model.zero_grad() between backward and the step of its optimizer
+    Invalid(
+        """\
+import torch
+
+
+class Seq2SeqTrainer:
+    def __init__(self, model, lr=1e-3, clip=1.0):
+        self.model = model
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.clip = clip
+
+    def train_batch(self, src, tgt):
+        self.model.train()
+        output = self.model(src, tgt[:, :-1])
+        loss = torch.nn.functional.cross_entropy(
+            output.reshape(-1, output.size(-1)), tgt[:, 1:].reshape(-1), ignore_index=0
+        )
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.model.zero_grad(set_to_none=True)
+        self.optimizer.step()
+        return loss.item()
+""",
+        (18,),
+        """\
+import torch
+
+
+class Seq2SeqTrainer:
+    def __init__(self, model, lr=1e-3, clip=1.0):
+        self.model = model
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.clip = clip
+
+    def train_batch(self, src, tgt):
+        self.model.train()
+        output = self.model(src, tgt[:, :-1])
+        loss = torch.nn.functional.cross_entropy(
+            output.reshape(-1, output.size(-1)), tgt[:, 1:].reshape(-1), ignore_index=0
+        )
+        self.model.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.optimizer.step()
+        return loss.item()
+""",
+    ),
+    # AMP on/off branches, each clearing after its backward
+    Invalid(
+        """\
+import torch
+
+
+def train_epoch(model, loader, optimizer, scaler, use_amp):
+    model.train()
+    for x, y in loader:
+        with torch.autocast("cuda", enabled=use_amp):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+        if use_amp:
+            scaler.scale(loss).backward()
+            optimizer.zero_grad()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.zero_grad()
+            optimizer.step()
+""",
+        (11, 16),
+        """\
+import torch
+
+
+def train_epoch(model, loader, optimizer, scaler, use_amp):
+    model.train()
+    for x, y in loader:
+        with torch.autocast("cuda", enabled=use_amp):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+        if use_amp:
+            optimizer.zero_grad()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
