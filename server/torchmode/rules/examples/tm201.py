@@ -764,15 +764,23 @@ def validate(model, loader, device):
     model.train()
     return torch.cat(scores)
 """,
-    # HF `generate()` is already decorated with no_grad by transformers
+    # summarisation eval: HF `generate()` is already decorated with no_grad by transformers
     """\
+import evaluate
 import torch
 
+rouge = evaluate.load("rouge")
 model.eval()
 for batch in eval_loader:
-    generated = model.generate(input_ids=batch["input_ids"], max_new_tokens=64, num_beams=4)
+    generated = model.generate(
+        input_ids=batch["input_ids"].to(device),
+        attention_mask=batch["attention_mask"].to(device),
+        max_new_tokens=64,
+        num_beams=4,
+    )
     texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
-    metric.add_batch(predictions=texts, references=batch["references"])
+    rouge.add_batch(predictions=texts, references=batch["references"])
+print(rouge.compute())
 """,
     # pytest unit tests of a model's forward (tests/ folders of model repos): not evaluation loops
     """\
