@@ -6,12 +6,23 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { probeLaunch, serverLaunch } from '../src/launch';
-import { judgeProbe } from '../src/probe';
+import { explainVerdict, judgeProbe } from '../src/probe';
 import { runProcess } from '../src/processes';
 
 // The tests run from out/test/ (built by esbuild); the repository root is two levels up.
 const repositoryRoot = path.resolve(__dirname, '..', '..');
 const python = process.env.TORCHMODE_TEST_PYTHON ?? 'python3';
+
+/** A Python older than 3.11 to prove the message it gets: TORCHMODE_TEST_OLD_PYTHON, or pyenv's. */
+function oldPython(): string | undefined {
+    if (process.env.TORCHMODE_TEST_OLD_PYTHON !== undefined) {
+        return process.env.TORCHMODE_TEST_OLD_PYTHON;
+    }
+    const versions = path.join(process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv'), 'versions');
+    const candidates = fs.existsSync(versions) ? fs.readdirSync(versions) : [];
+    const old = candidates.filter((name) => /^3\.([6-9]|10)\./.test(name)).sort().reverse();
+    return old.map((name) => path.join(versions, name, 'bin', 'python')).find((file) => fs.existsSync(file));
+}
 
 function write(root: string, relative: string, text: string): void {
     const file = path.join(root, relative);
@@ -72,6 +83,21 @@ describe('the Python launcher', () => {
         const probe = probeLaunch([python], 'fromEnvironment', working, process.env);
         const outcome = await runProcess(probe.command, probe.args, { env: probe.env });
         assert.doesNotMatch(outcome.stdout, /9\.9\.9-fake/);
+    });
+
+    const old = oldPython();
+    it('tells a Python older than 3.11 what it needs, in probe and in server mode', { skip: old === undefined && 'no Python < 3.11 here' }, async () => {
+        const interpreter = old ?? '';
+        const probe = probeLaunch([interpreter], 'useBundled', working, process.env);
+        const verdict = judgeProbe(await runProcess(probe.command, probe.args, { env: probe.env }), 'useBundled', interpreter);
+        assert.equal(verdict.kind, 'old-python');
+        assert.match(explainVerdict(verdict), /^torchmode needs Python 3\.11 or newer; .+ is Python 3\.([6-9]|10)\.\d+$/);
+
+        const launch = serverLaunch([interpreter], 'useBundled', working, process.env);
+        const outcome = await runProcess(launch.command, launch.args, { env: launch.env });
+        assert.equal(outcome.exitCode, 2);
+        assert.match(outcome.stderr, /^torchmode needs Python 3\.11 or newer; .+ is 3\.([6-9]|10)\.\d+\n$/);
+        assert.equal(outcome.stdout, '');
     });
 
     it("starts the server's main with --stdio and passes on its exit code", async () => {
