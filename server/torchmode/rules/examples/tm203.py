@@ -297,7 +297,7 @@ with torch.set_grad_enabled(False):
 with torch.enable_grad():
     loss = criterion(model(x), y)
 """,
-    # decorators without `()` work (PyTorch >= 2.0): nanoGPT-style estimate_loss, predict
+    # bare decorators work since PyTorch 2.1 (pytorch PR #107086): estimate_loss, predict
     """\
 import torch
 
