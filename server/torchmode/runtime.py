@@ -16,7 +16,8 @@ It warns (``TorchmodeWarning``; ``strict=True`` raises ``TorchmodeError`` instea
   adversarial examples, which backpropagate through eval-mode forwards, are fine;
 - gradients accumulate across steps: a step whose gradients were already used by the previous
   step and never cleared (``zero_grad()`` after ``step()`` and ``(i + 1) % k`` accumulation
-  are fine).
+  are fine);
+- gradients are cleared between ``backward()`` and ``step()``: the step sees none.
 
 Only public hooks are used (optimizer step pre/post hooks, a module forward hook, autograd
 node and tensor hooks). When nothing is wrong the cost is a few attribute checks per step and
@@ -48,6 +49,7 @@ class TorchmodeError(RuntimeError):
 STEP_IN_EVAL = "step-in-eval-mode"
 EVAL_RECORDS_GRAPH = "evaluation-records-graph"
 GRADIENTS_NOT_CLEARED = "gradients-not-cleared"
+CLEARED_BEFORE_STEP = "gradients-cleared-before-step"
 
 _THIS_FILE = os.path.abspath(__file__)
 
@@ -93,6 +95,7 @@ class _Probe:
     stepped_grad: Callable[[], Any] | None = None  # weakref to .grad right after the step
     armed: bool = False  # a step used .grad and no clearing has been seen since
     cleared_before_backward: bool = True
+    backward_since_step: bool = False  # backward() added into .grad since the last step
     handles: list[Any] = field(default_factory=list)
 
 
@@ -112,6 +115,10 @@ class GuardHandle:
     # -- plumbing --------------------------------------------------------------------------
 
     def _install(self) -> None:
+        for index, group in enumerate(self.optimizer.param_groups):
+            parameter = next((p for p in group["params"] if p.requires_grad), None)
+            if parameter is not None:
+                self._watch(index, parameter)
         self._handles += [
             self.optimizer.register_step_pre_hook(self._before_step),
             self.optimizer.register_step_post_hook(self._after_step),
@@ -172,8 +179,14 @@ class GuardHandle:
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._active(STEP_IN_EVAL):
             self._check_modes()
+        # args are (optimizer, *step_args); with step(closure) the closure computes the
+        # gradients after this hook runs, so they cannot be judged here
+        if (args[1] if len(args) > 1 else kwargs.get("closure")) is not None:
+            return
         if self._active(GRADIENTS_NOT_CLEARED):
             self._check_stale_gradients()
+        if self._active(CLEARED_BEFORE_STEP):
+            self._check_cleared_before_step()
 
     def _check_modes(self) -> None:
         trained = self._trained()
@@ -237,6 +250,8 @@ class GuardHandle:
     # -- gradients never cleared ---------------------------------------------------------------
 
     def _after_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        for probe in self._probes.values():
+            probe.backward_since_step = False
         if not self._active(GRADIENTS_NOT_CLEARED):
             return
         for index, group in enumerate(optimizer.param_groups):
@@ -261,6 +276,7 @@ class GuardHandle:
                 probe.cleared_before_backward = not self._holds_stepped_grad(probe)
 
         def after_accumulation(parameter: Any) -> None:
+            probe.backward_since_step = True
             if not probe.armed:
                 return
             probe.armed = False
@@ -288,6 +304,19 @@ class GuardHandle:
         for probe in self._probes.values():
             if probe.armed and self._holds_stepped_grad(probe):
                 self._report_accumulation("this step reuses")
+                return
+
+    def _check_cleared_before_step(self) -> None:
+        for probe in self._probes.values():
+            grad = probe.parameter.grad
+            if probe.backward_since_step and (grad is None or not grad.any()):
+                self._report(
+                    CLEARED_BEFORE_STEP,
+                    "optimizer.step() runs after the gradients of the last backward() were "
+                    "cleared: the step has nothing to apply (plain SGD leaves the parameters "
+                    "unchanged). Move `optimizer.zero_grad()` before `backward()` or after "
+                    "`step()`.",
+                )
                 return
 
     def _report_accumulation(self, what: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 from torchmode.runtime import (
+    CLEARED_BEFORE_STEP,
     EVAL_RECORDS_GRAPH,
     GRADIENTS_NOT_CLEARED,
     STEP_IN_EVAL,
@@ -261,14 +262,15 @@ def test_step_reusing_gradients_warns() -> None:
     assert run(loop) == [GRADIENTS_NOT_CLEARED]
 
 
-def test_zero_grad_between_backward_and_step_is_no_accumulation() -> None:
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_zero_grad_between_backward_and_step_warns(set_to_none: bool) -> None:
     def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
         for x, y in batches():
             nn.functional.cross_entropy(model(x), y).backward()
-            optimizer.zero_grad()  # TM302's mistake: nothing accumulates, nothing learned
+            optimizer.zero_grad(set_to_none=set_to_none)  # TM302: nothing is learned
             optimizer.step()
 
-    assert run(loop) == []
+    assert run(loop) == [CLEARED_BEFORE_STEP]  # and no accumulation: nothing is left over
 
 
 def test_all_three_mistakes_each_warn_once() -> None:
@@ -363,3 +365,34 @@ def test_strict_accumulation_raises_from_backward() -> None:
         train_step(model, optimizer, *next(batches()))
         with pytest.raises(TorchmodeError, match=GRADIENTS_NOT_CLEARED):
             train_step(model, optimizer, *next(batches()), zero=False)
+
+
+def clip_and_skip_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    for i, (x, y) in enumerate(batches()):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        if i == 2:
+            continue  # a skipped batch: no backward, no step
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        optimizer.step()
+
+
+def test_clipping_and_skipped_batches() -> None:
+    assert run(clip_and_skip_loop, strict=True) == []
+
+
+def test_closure_optimizers() -> None:
+    model = Net()
+    lbfgs = torch.optim.LBFGS(model.parameters(), max_iter=3)
+    with caught() as records, guard(model, lbfgs, strict=True):
+        for x, y in batches(3):
+
+            def closure(x: torch.Tensor = x, y: torch.Tensor = y) -> torch.Tensor:
+                lbfgs.zero_grad()
+                loss = nn.functional.cross_entropy(model(x), y)
+                loss.backward()
+                return loss
+
+            lbfgs.step(closure)
+    assert kinds(records) == []
