@@ -1055,4 +1055,46 @@ def run_episode(env, actor_critic, optimizer, gamma=0.99):
         optimizer.step()
         state = next_state
 """,
+    # detectron2-style trainer: the base class loops, the subclass's run_step() clears and steps
+    """\
+class TrainerBase:
+    def train(self, start_iter, max_iter):
+        self.iter = start_iter
+        for self.iter in range(start_iter, max_iter):
+            self.before_step()
+            self.run_step()
+            self.after_step()
+
+
+class SimpleTrainer(TrainerBase):
+    def __init__(self, model, data_loader, optimizer):
+        self.model = model
+        self.data_loader = data_loader
+        self._data_loader_iter = iter(data_loader)
+        self.optimizer = optimizer
+
+    def run_step(self):
+        data = next(self._data_loader_iter)
+        loss_dict = self.model(data)
+        losses = sum(loss_dict.values())
+        self.optimizer.zero_grad()
+        losses.backward()
+        self.optimizer.step()
+""",
+    # apex amp (older mixed-precision code): backward on the scaled loss inside a with block
+    """\
+from apex import amp
+
+
+def train(model, optimizer, loader, criterion, epochs):
+    model, optimizer = amp.initialize(model, optimizer, opt_level="O1")
+    for epoch in range(epochs):
+        model.train()
+        for images, target in loader:
+            loss = criterion(model(images), target)
+            optimizer.zero_grad()
+            with amp.scale_loss(loss, optimizer) as scaled_loss:
+                scaled_loss.backward()
+            optimizer.step()
+""",
 )

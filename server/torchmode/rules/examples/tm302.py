@@ -891,4 +891,15 @@ def discriminator_trainstep(generator, discriminator, d_optimizer, compute_loss,
     d_optimizer.step()
     return dloss_real.item() + dloss_fake.item()
 """,
+    # MMEngine-style optimizer wrapper: update_params() does backward, step and zero_grad
+    """\
+def train_epoch(model, optim_wrapper, loader):
+    model.train()
+    for data_batch in loader:
+        with optim_wrapper.optim_context(model):
+            data = model.data_preprocessor(data_batch, True)
+            losses = model(**data, mode="loss")
+        parsed_loss, log_vars = model.parse_losses(losses)
+        optim_wrapper.update_params(parsed_loss)
+""",
 )
