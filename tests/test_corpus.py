@@ -3,7 +3,8 @@
 Every file under ``tests/corpus/valid`` is correct code that must produce no finding at all;
 every file under ``tests/corpus/invalid`` carries ``# expect: TM101`` (or ``# expect: TM101,
 TM201``) comments on the exact lines where torchmode must report, and nothing else may be
-reported. ``tests/corpus/PATTERNS.md`` lists the public code each pattern was modelled on.
+reported. Hint-severity findings are notes, not reports, and are not counted.
+``tests/corpus/PATTERNS.md`` lists the public code each pattern was modelled on.
 """
 
 from __future__ import annotations
