@@ -570,6 +570,114 @@ for update in range(num_updates):
         agent.train()
 """,
     ),
+    # Trainer class with the training step in `train_step()` and a `validate()` method called
+    # every `val_every` batches: the step is hidden in a helper, the eval is never undone.
+    Invalid(
+        """\
+import torch
+
+
+class Trainer:
+    def train_step(self, batch):
+        self.optimizer.zero_grad()
+        loss = self.criterion(self.model(batch["x"]), batch["y"])
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def validate(self):
+        self.model.eval()
+        with torch.no_grad():
+            return [self.model(b["x"]) for b in self.val_loader]
+
+    def fit(self):
+        self.model.train()
+        for epoch in range(self.epochs):
+            for i, batch in enumerate(self.train_loader):
+                self.train_step(batch)
+                if i % self.val_every == 0:
+                    self.validate()
+""",
+        (23,),
+        """\
+import torch
+
+
+class Trainer:
+    def train_step(self, batch):
+        self.optimizer.zero_grad()
+        loss = self.criterion(self.model(batch["x"]), batch["y"])
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def validate(self):
+        self.model.eval()
+        with torch.no_grad():
+            return [self.model(b["x"]) for b in self.val_loader]
+
+    def fit(self):
+        self.model.train()
+        for epoch in range(self.epochs):
+            for i, batch in enumerate(self.train_loader):
+                self.train_step(batch)
+                if i % self.val_every == 0:
+                    self.validate()
+                    self.model.train()
+""",
+    ),
+    # DDP evaluation that restores train mode on rank 0 only: the other ranks return early and
+    # keep training in eval mode.
+    Invalid(
+        """\
+import torch
+import torch.distributed as dist
+
+
+def evaluate(model, loader):
+    model.eval()
+    if dist.get_rank() != 0:
+        return None
+    with torch.no_grad():
+        acc = sum((model(x).argmax(1) == y).float().mean().item() for x, y in loader)
+    model.train()
+    return acc / len(loader)
+
+
+model.train()
+for step, (x, y) in enumerate(train_loader):
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step % 100 == 0:
+        print(evaluate(model, val_loader))
+""",
+        (21,),
+        """\
+import torch
+import torch.distributed as dist
+
+
+def evaluate(model, loader):
+    model.eval()
+    if dist.get_rank() != 0:
+        return None
+    with torch.no_grad():
+        acc = sum((model(x).argmax(1) == y).float().mean().item() for x, y in loader)
+    model.train()
+    return acc / len(loader)
+
+
+model.train()
+for step, (x, y) in enumerate(train_loader):
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step % 100 == 0:
+        print(evaluate(model, val_loader))
+        model.train()
+""",
+    ),
 )
 
 VALID = (
@@ -1256,5 +1364,23 @@ for epoch in range(args.num_train_epochs):
         )
         metric.add_batch(predictions=predictions, references=references)
     logger.info(f"epoch {epoch}: {metric.compute()}")
+""",
+    # `accelerate` loop evaluating on the main process only, with `model.train()` right after the
+    # evaluation inside the same branch.
+    """\
+import torch
+
+model.train()
+for step, batch in enumerate(train_dataloader):
+    loss = model(**batch).loss
+    accelerator.backward(loss)
+    optimizer.step()
+    optimizer.zero_grad()
+    if step % eval_steps == 0 and accelerator.is_main_process:
+        model.eval()
+        with torch.no_grad():
+            val_loss = sum(model(**b).loss.item() for b in eval_dataloader)
+        model.train()
+        accelerator.log({"val_loss": val_loss}, step=step)
 """,
 )

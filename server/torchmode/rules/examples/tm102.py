@@ -369,6 +369,50 @@ for epoch in range(num_epochs):
     scheduler.step(val_dice)
 """,
     ),
+    # A `validate()` helper with neither `eval()` nor `no_grad` (known by its name), called after
+    # each training epoch.
+    Invalid(
+        """\
+import torch
+
+
+def validate(model, loader, criterion):
+    total = 0.0
+    for x, y in loader:
+        total += criterion(model(x), y).item()
+    return total / len(loader)
+
+
+for epoch in range(epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    print(epoch, validate(model, val_loader, criterion))
+""",
+        (7,),
+        """\
+import torch
+
+
+def validate(model, loader, criterion):
+    total = 0.0
+    model.eval()
+    for x, y in loader:
+        total += criterion(model(x), y).item()
+    return total / len(loader)
+
+
+for epoch in range(epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    print(epoch, validate(model, val_loader, criterion))
+""",
+    ),
 )
 
 VALID = (
@@ -775,5 +819,61 @@ for epoch in range(epochs):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+""",
+    # `run_validation()` brackets an `@torch.no_grad()` `evaluate()` with `model.eval()` and
+    # `model.train()`: the switch is one call up.
+    """\
+import torch
+
+
+@torch.no_grad()
+def evaluate(model, loader):
+    return sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+
+
+def run_validation(model, loader):
+    model.eval()
+    acc = evaluate(model, loader)
+    model.train()
+    return acc
+
+
+model.train()
+for epoch in range(epochs):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    run_validation(model, val_loader)
+""",
+    # MoCo: the momentum key encoder runs under `no_grad` in train mode on purpose (its BatchNorm
+    # follows the query encoder's) inside the model's own `forward`.
+    """\
+import copy
+
+import torch
+from torch import nn
+
+
+class MoCo(nn.Module):
+    def __init__(self, base_encoder, dim=128, m=0.999, T=0.07):
+        super().__init__()
+        self.m, self.T = m, T
+        self.encoder_q = base_encoder(num_classes=dim)
+        self.encoder_k = copy.deepcopy(self.encoder_q)
+        self.encoder_k.requires_grad_(False)
+
+    @torch.no_grad()
+    def _momentum_update_key_encoder(self):
+        for param_q, param_k in zip(self.encoder_q.parameters(), self.encoder_k.parameters()):
+            param_k.data = param_k.data * self.m + param_q.data * (1.0 - self.m)
+
+    def forward(self, im_q, im_k):
+        q = nn.functional.normalize(self.encoder_q(im_q), dim=1)
+        with torch.no_grad():
+            self._momentum_update_key_encoder()
+            k = nn.functional.normalize(self.encoder_k(im_k), dim=1)
+        logits = torch.einsum("nc,nc->n", q, k).unsqueeze(-1) / self.T
+        return logits
 """,
 )
