@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from torchmode.rules import RULES
 
 # (text to hover, characters into it, words the hover must contain)
@@ -18,17 +17,15 @@ PLACES = [
 ]
 
 
-@pytest.mark.parametrize(("needle", "delta", "words"), PLACES, ids=[p[0] for p in PLACES])
-async def test_hover_on_pytorch_calls(
-    session, tmp_path: Path, example_text: str, needle: str, delta: int, words: list[str]
-) -> None:
+async def test_hover_on_pytorch_calls(session, tmp_path: Path, example_text: str) -> None:
     uri = (tmp_path / "train_sst.py").as_uri()
     session.open(uri, example_text)
-    hover = await session.hover(uri, session.find(uri, needle, delta=delta))
-    assert hover is not None, needle
-    for word in words:
-        assert word in hover, (word, hover)
-    assert len(hover.splitlines()) <= 15 + 2  # ≤ 15 lines of text (and a rule or two)
+    for needle, delta, words in PLACES:
+        hover = await session.hover(uri, session.find(uri, needle, delta=delta))
+        assert hover is not None, needle
+        for word in words:
+            assert word in hover, (needle, word, hover)
+        assert len(hover.splitlines()) <= 15 + 2, (needle, hover)  # ≤ 15 lines (and rules)
 
 
 async def test_hover_shows_the_live_mode(session, tmp_path: Path, example_text: str) -> None:
