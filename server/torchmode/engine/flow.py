@@ -307,6 +307,7 @@ class Interpreter:
         self.loops: list[_LoopContext] = []
         self.stmt_stack: list[cst.CSTNode] = []
         self.exit_states: list[State] = []
+        self.with_grads: list[tuple[int, frozenset[GradVal]]] = []  # grad mode at each with
         self.returns: Taint | None = None  # joined over every return statement
         self.recorded: dict[tuple[int, tuple[int, ...]], ev.Event] = {}
 
@@ -323,6 +324,7 @@ class Interpreter:
         body = block_statements(node.body)
         for stmt in body:
             self.flow.chunk_of[id(stmt)] = self.info.chunk
+        entry_grad = state.grad
         out = self.exec_block(body, state)
         self.exit_states.append(out)
         final = join_states(self.exit_states, self.default_mode)
@@ -330,7 +332,7 @@ class Interpreter:
             self.flow.exit_modes = {
                 k: v for k, v in final.modes.items() if v != INPUT_MODE and self._summary_key(k)
             }
-            if final.grad != state.grad and state.grad == GRAD_INPUT:
+            if final.grad != entry_grad and entry_grad == GRAD_INPUT:
                 self.flow.exit_grad = final.grad
         self.flow.returns = self.returns or NO_TAINT
         self._finish()
@@ -453,7 +455,7 @@ class Interpreter:
             if small.value is not None:
                 value = self.eval_expr(small.value, state)
                 self.returns = value if self.returns is None else self.returns.join(value)
-            self.exit_states.append(state)
+            self.exit_states.append(self.leaving(state, loop_exit=False))
             return _dead()
         elif isinstance(small, cst.Raise):
             if small.exc is not None:
@@ -461,11 +463,11 @@ class Interpreter:
             return _dead()
         elif isinstance(small, cst.Break):
             if self.loops:
-                self.loops[-1].breaks.append(state)
+                self.loops[-1].breaks.append(self.leaving(state, loop_exit=True))
             return _dead()
         elif isinstance(small, cst.Continue):
             if self.loops:
-                self.loops[-1].continues.append(state)
+                self.loops[-1].continues.append(self.leaving(state, loop_exit=True))
             return _dead()
         elif isinstance(small, cst.Assert):
             self.eval_expr(small.test, state)
@@ -541,13 +543,32 @@ class Interpreter:
 
     def exec_with(self, stmt: cst.With, state: State) -> State:
         before = state.grad
+        self.with_grads.append((len(self.loops), before))
+        try:
+            return self._exec_with(stmt, state, before)
+        finally:
+            self.with_grads.pop()
+
+    def leaving(self, state: State, loop_exit: bool) -> State:
+        """The state after a return/break/continue leaves the ``with`` blocks around it."""
+        depth = len(self.loops)
+        for loops_at_entry, grad in self.with_grads:
+            if not loop_exit or loops_at_entry >= depth:
+                state = state.copy()
+                state.grad = grad
+                break
+        return state
+
+    def _exec_with(self, stmt: cst.With, state: State, before: frozenset[GradVal]) -> State:
         for item in stmt.items:
             expr = item.item
             grad = self.grad_context(expr, state)
             if grad is not None:
                 state.grad = grad
+            elif self.check_uncalled_grad_context(expr):
+                # ``with torch.no_grad:`` raises (TM203); the body is meant to run without grad
+                state.grad = frozenset({GradVal(False, self.origin(expr))})
             else:
-                self.check_uncalled_grad_context(expr)
                 self.eval_expr(expr, state)
             if item.asname is not None:
                 self.assign(item.asname.name, expr, NO_TAINT, state)
@@ -669,6 +690,7 @@ class Interpreter:
             # items of a data loader or a list: whatever they carry, they are data, not the
             # result of an unknown computation
             value = Taint(value.models, value.graph, value.lossy, None, None, value.sources)
+        value = replace(value, node=None)
         state.vars[key] = Taint(
             value.models,
             value.graph,
@@ -678,6 +700,7 @@ class Interpreter:
             value.sources,
             target,
             value.opaque,
+            value.maybe_no_grad,
         )
         if key in self.facts.module_keys or any(
             is_within(k, key) for k in list(state.modes) if k != key
@@ -901,6 +924,7 @@ class Interpreter:
             inputs.no_grad_origin if not graph and not opaque else None,
             sources=inputs.sources,
             opaque=opaque,
+            maybe_no_grad=inputs.maybe_no_grad,
         )
 
     def disabled_origin(self, state: State) -> Origin | None:
@@ -925,9 +949,12 @@ class Interpreter:
             if len(call.args) != 1 or (arg.keyword is not None and arg.keyword.value != "mode"):
                 return False
             if method == "eval":
+                # a TypeError (TM103); analyse the rest as the evaluation it was meant to be
                 self.record(
                     ev.Syntax(call, self.flow, (), self.loop_nodes(), kind="eval-with-argument")
                 )
+                call_origin = self.origin(call)
+                self.set_mode(key, frozenset({ModeVal(Mode.EVAL, call_origin)}), state)
                 return True
         origin = self.origin(call)
         values: frozenset[ModeVal]
@@ -1013,7 +1040,18 @@ class Interpreter:
         for a in args:
             models |= a.models
             sources |= a.sources
-        return Taint(models, enabled, False, no_grad_origin, sources=sources)
+        # off on some path, not by a branch condition: a global switch left off
+        maybe_off = next(
+            (g.origin for g in state.grad if g.enabled is False and not g.guards), None
+        )
+        return Taint(
+            models,
+            enabled,
+            False,
+            no_grad_origin,
+            sources=sources,
+            maybe_no_grad=maybe_off if enabled else None,
+        )
 
     def region_of_forward(self, state: State) -> tuple[cst.CSTNode, bool, bool]:
         """The statement an evaluation fix acts on, and whether this forward is evaluation."""
@@ -1180,9 +1218,7 @@ class Interpreter:
                     )
                 )
             elif isinstance(e, ev.Accumulate):
-                observed = to_caller(e.observed_target or e.target)
-                if observed is None:
-                    continue
+                observed = to_caller(e.observed_target or e.target) or ""
                 self.record(
                     ev.Accumulate(
                         e.node,
@@ -1454,8 +1490,10 @@ class Interpreter:
                 ev.Syntax(expr, self.flow, (), self.loop_nodes(), kind="uncalled-mode-switch")
             )
 
-    def check_uncalled_grad_context(self, expr: cst.BaseExpression) -> None:
+    def check_uncalled_grad_context(self, expr: cst.BaseExpression) -> bool:
         name = self.facts.imports.resolve(expr)
+        if name not in api.GRAD_CONTEXTS:
+            return False
         if name in api.GRAD_CONTEXTS:
             self.record(
                 ev.Syntax(
@@ -1467,6 +1505,7 @@ class Interpreter:
                     detail=name,
                 )
             )
+        return name not in api.ENABLE_GRAD and name not in api.SET_GRAD_ENABLED
 
 
 def _dead() -> State:
@@ -1494,6 +1533,7 @@ def _combine(a: Taint, b: Taint) -> Taint:
         origin,
         sources=a.sources | b.sources,
         opaque=a.opaque or b.opaque,
+        maybe_no_grad=a.maybe_no_grad or b.maybe_no_grad,
     )
 
 

@@ -95,6 +95,8 @@ class Taint:
     sources: frozenset[str] = frozenset()  # parameters of the function it derives from
     node: cst.CSTNode | None = None  # the assignment that produced it
     opaque: bool = False  # returned by a call we cannot see into: it may carry a graph
+    # computed where gradients may be off, on some path, by a global switch never restored
+    maybe_no_grad: Origin | None = None
 
     def join(self, other: Taint) -> Taint:
         if self == other:
@@ -110,6 +112,7 @@ class Taint:
             self.sources | other.sources,
             self.node if self.node is other.node else None,
             self.opaque or other.opaque,
+            self.maybe_no_grad or other.maybe_no_grad,
         )
 
 

@@ -56,6 +56,17 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         loss = event.loss
         origin = loss.no_grad_origin
         if origin is None or loss.graph:
+            maybe = loss.maybe_no_grad
+            if maybe is not None:
+                yield Finding(
+                    RULE.code,
+                    f"{common.where(ctx, event.node)} may raise RuntimeError (element 0 of "
+                    "tensors does not require grad): on some path gradients are still off from "
+                    f"{common.where(ctx, maybe.outermost)}, which nothing turns back on",
+                    ctx.range_of(event.node),
+                    Severity.WARNING,
+                    tuple(common.origin_related(ctx, maybe, "gradients turned off here")),
+                )
             continue
         yield Finding(
             RULE.code,
