@@ -745,6 +745,24 @@ for epoch in range(epochs):
                 acc = accuracy(model(val_images), val_labels)
             print(f"step {i}: val acc {acc:.3f}")
 """,
+    # `model.to(device).train()` at the top of every batch (a chain of methods that return the
+    # module), so a validation at the end of the previous batch does not leak.
+    """\
+import torch
+
+for epoch in range(epochs):
+    for i, (images, labels) in enumerate(train_loader):
+        model.to(device).train()
+        optimizer.zero_grad()
+        loss = criterion(model(images.to(device)), labels.to(device))
+        loss.backward()
+        optimizer.step()
+        if i % 200 == 0:
+            model.eval()
+            with torch.no_grad():
+                acc = accuracy(model(val_images), val_labels)
+            print(f"step {i}: val acc {acc:.3f}")
+""",
     # transfer-learning tutorial `visualize_model()`: remembers `model.training`, switches
     # to eval and restores the caller's mode before every return.
     """\
