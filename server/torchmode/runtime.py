@@ -80,6 +80,11 @@ def _tensors(value: Any) -> Iterator[Any]:
             yield from _tensors(item)
 
 
+def _smallest(parameters: Iterator[Any]) -> Any:
+    # the probe's gradient is inspected (`.any()`) once or twice per step: keep that cheap
+    return min(parameters, key=lambda p: p.numel(), default=None)
+
+
 @dataclass
 class _SensitiveLayer:
     path: str  # "" for the model itself
@@ -89,7 +94,8 @@ class _SensitiveLayer:
 
 @dataclass
 class _Probe:
-    """One parameter per parameter group, watched for gradients that outlive a step."""
+    """One parameter per parameter group (its smallest), watched for gradients that outlive
+    a step or vanish before it."""
 
     parameter: Any
     stepped_grad: Callable[[], Any] | None = None  # weakref to .grad right after the step
@@ -116,7 +122,7 @@ class GuardHandle:
 
     def _install(self) -> None:
         for index, group in enumerate(self.optimizer.param_groups):
-            parameter = next((p for p in group["params"] if p.requires_grad), None)
+            parameter = _smallest(p for p in group["params"] if p.requires_grad)
             if parameter is not None:
                 self._watch(index, parameter)
         self._handles += [
@@ -257,7 +263,7 @@ class GuardHandle:
         for index, group in enumerate(optimizer.param_groups):
             probe = self._probes.get(index)
             if probe is None or probe.parameter.grad is None:
-                parameter = next((p for p in group["params"] if p.grad is not None), None)
+                parameter = _smallest(p for p in group["params"] if p.grad is not None)
                 if parameter is None:
                     continue
                 probe = self._watch(index, parameter)
