@@ -63,6 +63,8 @@ class TorchmodeServer(LanguageServer):
         self.generation = 0
         # Analyses wait until the editor's settings have been asked for at start-up.
         self.configured = asyncio.Event()
+        # (version, generation) whose analysis raised: not retried until something changes.
+        self.failed: dict[str, tuple[int | None, int]] = {}
         self._told: set[str] = set()
 
     # --- what the client can do ------------------------------------------------------
@@ -158,6 +160,7 @@ class TorchmodeServer(LanguageServer):
         try:
             analysis: Analysis = await self.scheduler.in_worker(analyze, target.text, settings)
         except Exception:
+            self.failed[key] = (target.version, generation)
             self.log(
                 f"torchmode: analysis of {key} failed\n{traceback.format_exc()}",
                 types.MessageType.Error,
@@ -200,6 +203,8 @@ class TorchmodeServer(LanguageServer):
                 return None
             if self.is_current(result, key):
                 return result
+            if self.failed.get(key) == (self.version_of(key), self.generation):
+                return None
             pending = self.scheduler.pending(key)
             if pending is None:
                 self.request_analysis(key)
@@ -344,6 +349,7 @@ def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> 
     ls.documents.close(uri)
     ls.scheduler.cancel(uri)
     ls.results.pop(uri, None)
+    ls.failed.pop(uri, None)
     ls.clear([uri])
 
 
@@ -396,6 +402,7 @@ def notebook_did_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocume
         ls.documents.close(uri)
     ls.scheduler.cancel(notebook)
     ls.results.pop(notebook, None)
+    ls.failed.pop(notebook, None)
     ls.clear(uris)
 
 

@@ -1,0 +1,19 @@
+"""The real server, except that the engine raises on any text containing ``BOOM``.
+
+Used to check that an internal error in one analysis is logged and harms nothing else.
+"""
+
+import sys
+
+import torchmode.lsp.server as server
+from torchmode.engine import analyze
+
+
+def analyze_or_explode(source, settings):
+    if "BOOM" in source:
+        raise RuntimeError("the engine exploded")
+    return analyze(source, settings)
+
+
+server.analyze = analyze_or_explode
+raise SystemExit(server.main(sys.argv[1:]))
