@@ -90,7 +90,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Finding:
     anchor = origin.outermost
     step = common.describe_event(ctx, event)
-    if origin.via is None:
+    if origin.constructed:
+        message = (
+            f"{common.where(ctx, anchor)} returns `{key}` in eval mode (transformers calls "
+            f"`eval()` when loading) and {step} trains it without `{key}.train()`: dropout is "
+            "off while fine-tuning"
+        )
+    elif origin.via is None:
         message = (
             f"`{key}` is still in eval mode when {step} trains it: nothing calls "
             f"`{key}.train()` after {common.where(ctx, anchor)}, so Dropout and BatchNorm "
@@ -122,11 +128,13 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
         ctx.range_of(anchor),
         severity,
         tuple(related),
-        fix_builder=lambda: _fixes(ctx, anchor, key, event),
+        fix_builder=lambda: _fixes(ctx, anchor, key, event, origin.constructed),
     )
 
 
-def _fixes(ctx: RuleContext, anchor: cst.CSTNode, key: str, event: ev.Train) -> tuple[Fix, ...]:
+def _fixes(
+    ctx: RuleContext, anchor: cst.CSTNode, key: str, event: ev.Train, loaded: bool
+) -> tuple[Fix, ...]:
     chunk = ctx.chunk_of(anchor)
     stmt = ctx.index(chunk).statement_of(anchor)
     if stmt is None:
@@ -144,7 +152,8 @@ def _fixes(ctx: RuleContext, anchor: cst.CSTNode, key: str, event: ev.Train) -> 
     if last is not stmt or not _is_plain_eval(stmt):
         edit = ctx.index(last_chunk).insert_after(last, code, indent=ctx.index(chunk).indent_of(stmt))
         if edit is not None:
-            return (Fix(f"Call `{code}` after the evaluation", (edit,), safe=True),)
+            title = f"Call `{code}` after loading" if loaded else f"Call `{code}` after the evaluation"
+            return (Fix(title, (edit,), safe=True),)
     # nothing evaluates after the eval() in its block: restore at the start of the next
     # training iteration instead
     if event.via or not event.loops:

@@ -82,7 +82,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         eval_name = info is not None and bool(api.EVAL_FUNCTION.match(info.name))
         if not (eval_mode or eval_name):
             continue
-        key = (id(event.site), id(event.region))
+        # one finding per evaluation: a whole evaluating function is one, whatever its forwards
+        key = (id(event.site), 0 if event.region_is_body else id(event.region))
         depth = len(event.via)
         if key in best and best[key][0] <= depth:
             continue

@@ -9,7 +9,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
 from torchmode.engine.flow import FunctionFlow
-from torchmode.engine.names import is_within
+from torchmode.engine.names import is_within, key_of
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.rules import common
 from torchmode.rules.base import Rule
@@ -76,7 +76,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         uncleared = not step.via and any(o is not None for o in step.dirty)
         if not (never or uncleared):
             continue
-        finding = _finding(ctx, flow, step, backwards[0], loop)
+        finding = _finding(ctx, flow, step, _last_backward(ctx, step, backwards), loop, never)
         depth = len(step.via)
         previous = best.get(id(step.node))
         if previous is None or depth < previous[0]:
@@ -95,12 +95,27 @@ def _clears(ctx: RuleContext, key: str | None, optimizer: str) -> bool:
     return not cover or any(is_within(key, c) or is_within(c, key) for c in cover)
 
 
+def _last_backward(ctx: RuleContext, step: ev.Step, backwards: list[ev.Backward]) -> ev.Backward:
+    """The backward() that feeds this step: the last one before it in the same function."""
+    same = [
+        b
+        for b in backwards
+        if b.site is step.site and ctx.chunk_of(b.node) is ctx.chunk_of(step.node)
+    ]
+    step_at = ctx.range_of(step.node).start
+    before = [b for b in same if ctx.range_of(b.node).start < step_at]
+    if before:
+        return max(before, key=lambda b: ctx.range_of(b.node).start)
+    return backwards[0]
+
+
 def _finding(
     ctx: RuleContext,
     flow: FunctionFlow,
     step: ev.Step,
     backward: ev.Backward,
     loop: cst.CSTNode,
+    never: bool,
 ) -> Finding:
     optimizer = step.optimizer
     outside = [
@@ -114,11 +129,11 @@ def _finding(
         if outside
         else ""
     )
+    how = "never cleared in this loop" if never else "not cleared on every path through this loop"
     message = (
-        f"`{optimizer}` steps at {common.where(ctx, step.node)} but its gradients are never "
-        f"cleared in this loop{where_cleared}: `backward()` at line "
-        f"{ctx.line_of(backward.anchor)} adds to the previous gradients, so every step uses "
-        "their running sum"
+        f"`{optimizer}` steps at {common.where(ctx, step.node)} but its gradients are {how}"
+        f"{where_cleared}: {common.where(ctx, backward.node)} adds to the previous gradients, "
+        "so every step uses their running sum"
     )
     related = [
         *common.event_related(ctx, backward, "gradients accumulate here"),
@@ -135,15 +150,37 @@ def _finding(
 
 
 def _fixes(ctx: RuleContext, step: ev.Step, backward: ev.Backward) -> tuple[Fix, ...]:
-    if step.via or backward.via:
+    if backward.site is not step.site:
         return ()
-    chunk = ctx.chunk_of(backward.node)
-    index = ctx.index(chunk)
-    stmt = index.statement_of(backward.node)
-    if stmt is None:
+    spelled = _spelling(step)
+    code = f"{spelled}.zero_grad()"
+    index = ctx.index(ctx.chunk_of(step.node))
+    back_stmt = index.statement_of(backward.node)
+    step_stmt = index.statement_of(step.node)
+    if back_stmt is None or step_stmt is None:
         return ()
-    spelled = step.optimizer
-    edit = index.insert_before(stmt, f"{spelled}.zero_grad()")
+    if index.parent_of(back_stmt) is index.parent_of(step_stmt):
+        edit = index.insert_before(back_stmt, code)
+        title = f"Call `{code}` before `backward()`"
+    else:
+        # the step runs under a condition the backward() does not (gradient accumulation):
+        # clearing right after the step keeps the accumulation
+        edit = index.insert_after(step_stmt, code)
+        title = f"Call `{code}` after `step()`"
     if edit is None:
         return ()
-    return (Fix(f"Call `{spelled}.zero_grad()` before `backward()`", (edit,)),)
+    return (Fix(title, (edit,)),)
+
+
+def _spelling(step: ev.Step) -> str:
+    """The optimizer as the function containing the step names it."""
+    node = step.node
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        receiver = key_of(node.func.value)
+        if node.func.attr.value == "step" and receiver is not None:
+            if node.args and not receiver.endswith(("optimizer", "opt")):
+                inner = key_of(node.args[0].value)  # scaler.step(optimizer)
+                if inner is not None:
+                    return inner
+            return receiver
+    return step.optimizer

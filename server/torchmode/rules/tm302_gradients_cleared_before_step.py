@@ -112,8 +112,31 @@ def _fixes(ctx: RuleContext, zero: cst.CSTNode, backward: ev.Backward | None) ->
     if zr.start.line != zr.end.line:
         return ()
     code = ctx.code(zero_stmt.body[0])
-    insert = index.insert_before(back_stmt, code)
+    delete = TextEdit(Range(Position(zr.start.line, 0), Position(zr.start.line + 1, 0)), "")
+    if index.parent_of(zero_stmt) is index.parent_of(back_stmt):
+        insert = index.insert_before(back_stmt, code)
+        title = f"Move `{code}` before `backward()`"
+    else:
+        # zero_grad() sits with the step under a condition backward() is not under (gradient
+        # accumulation): clearing right after the step keeps the accumulation
+        step_stmt = _step_after(index, zero_stmt)
+        insert = index.insert_after(step_stmt, code) if step_stmt is not None else None
+        title = f"Move `{code}` after `step()`"
     if insert is None:
         return ()
-    delete = TextEdit(Range(Position(zr.start.line, 0), Position(zr.start.line + 1, 0)), "")
-    return (Fix(f"Move `{code}` before `backward()`", (insert, delete)),)
+    return (Fix(title, (insert, delete)),)
+
+
+def _step_after(index: object, zero_stmt: cst.CSTNode) -> cst.CSTNode | None:
+    """The last statement of the zero_grad()'s block that calls ``.step(``."""
+    found = None
+    for sibling in index.siblings_after(zero_stmt):  # type: ignore[attr-defined]
+        if ".step(" in common_code(sibling):
+            found = sibling
+    return found
+
+
+def common_code(node: cst.CSTNode) -> str:
+    from torchmode.engine.chunks import code_of
+
+    return code_of(node)
