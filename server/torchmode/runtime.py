@@ -22,7 +22,7 @@ It warns (``TorchmodeWarning``; ``strict=True`` raises ``TorchmodeError`` instea
 Only public hooks are used (optimizer step pre/post hooks, a module forward hook, autograd
 node and tensor hooks). When nothing is wrong the cost is a few attribute checks per step and
 forward plus two tensor hooks per parameter group. Each kind of warning is issued once.
-torch is imported only by the caller: this module never imports it.
+Importing this module does not import torch; the hooks use the caller's torch lazily.
 """
 
 from __future__ import annotations

@@ -396,3 +396,11 @@ def test_closure_optimizers() -> None:
 
             lbfgs.step(closure)
     assert kinds(records) == []
+
+
+def test_importing_the_guard_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, torchmode.runtime; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
