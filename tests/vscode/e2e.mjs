@@ -265,6 +265,12 @@ async function applyQuickFix(page, report) {
     await runCommand(page, 'File: Save');
     await page.locator('.tab.dirty').first().waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
     report.fixedSource = fs.readFileSync(exampleFile, 'utf8');
+    // The server re-checks the fixed text: the problem must leave the Problems panel.
+    await page
+        .locator('.markers-panel .monaco-list-row', { hasText: 'TM101' })
+        .first()
+        .waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
+    report.problemsAfterFix = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
     await page.screenshot({ path: path.join(out, 'vscode-after-fix.png') });
 }
 

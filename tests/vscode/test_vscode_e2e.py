@@ -10,6 +10,7 @@ Without them the tests skip, except under CI, where they fail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -92,13 +93,18 @@ def session(request: pytest.FixtureRequest) -> dict[str, Any]:
     lines = completed.stdout.strip().splitlines()
     assert lines, f"the driver printed no report:\n{completed.stderr}"
     report: dict[str, Any] = json.loads(lines[-1])
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\nVS Code e2e screenshot: {report.get('screenshot')}")
-        reporter.write_line(f"VS Code e2e status bar: {report.get('status')}")
-        reporter.write_line(f"VS Code e2e problem: {report.get('diagnostic')}")
-        hover = (report.get("hover") or "").replace("\n", " ")
-        reporter.write_line(f"VS Code e2e hover: {hover[:300]}")
+    hover = (report.get("hover") or "").replace("\n", " ")
+    summary = [
+        f"VS Code e2e screenshots: {report.get('screenshot')} (and the others in {out})",
+        f"VS Code e2e status bar: {report.get('status')}",
+        f"VS Code e2e problem: {report.get('diagnosticLabel')}",
+        f"VS Code e2e hover: {hover[:300]}",
+        f"VS Code e2e quick fixes: {report.get('quickFixes')}",
+    ]
+    # Shown even when the tests pass: a person should be able to find and look at the screenshot.
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print("\n" + "\n".join(summary))
     report["driverLog"] = completed.stderr
     return report
 
@@ -153,6 +159,8 @@ def test_the_quick_fix_inserts_model_train(session: dict[str, Any]) -> None:
     # Nothing else changed: removing the inserted line gives the original back.
     position = len(fixed) - 1 - fixed[::-1].index(added[0]) if added else -1
     assert fixed[:position] + fixed[position + 1 :] == original
+    # ... and the server, re-checking the fixed file, took TM101 out of the Problems panel.
+    assert not any("TM101" in row for row in session["problemsAfterFix"]), session
 
 
 def test_the_server_accepted_every_setting_the_client_sent(session: dict[str, Any]) -> None:
