@@ -678,6 +678,64 @@ for step, (x, y) in enumerate(train_loader):
         model.train()
 """,
     ),
+    # An `Evaluator` object whose `run(model)` switches the model to eval; the training loop calls
+    # it every 1000 steps and never switches back.
+    Invalid(
+        """\
+import torch
+
+
+class Evaluator:
+    def __init__(self, loader, metric):
+        self.loader = loader
+        self.metric = metric
+
+    def run(self, model):
+        model.eval()
+        with torch.no_grad():
+            for x, y in self.loader:
+                self.metric.update(model(x), y)
+        return self.metric.compute()
+
+
+evaluator = Evaluator(val_loader, metric)
+model.train()
+for step, (x, y) in enumerate(train_loader):
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step % 1000 == 0:
+        print(evaluator.run(model))
+""",
+        (24,),
+        """\
+import torch
+
+
+class Evaluator:
+    def __init__(self, loader, metric):
+        self.loader = loader
+        self.metric = metric
+
+    def run(self, model):
+        model.eval()
+        with torch.no_grad():
+            for x, y in self.loader:
+                self.metric.update(model(x), y)
+        return self.metric.compute()
+
+
+evaluator = Evaluator(val_loader, metric)
+model.train()
+for step, (x, y) in enumerate(train_loader):
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step % 1000 == 0:
+        print(evaluator.run(model))
+        model.train()
+""",
+    ),
 )
 
 VALID = (

@@ -252,6 +252,74 @@ for ax, (title, img) in zip(axes, panels.items()):
     ax.set_title(title)
 """,
     ),
+    # An `nn.Module` with its own `predict()` helper that writes `self.eval` without `()`.
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+class Classifier(nn.Module):
+    def __init__(self, in_dim, n_classes):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_dim, 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, n_classes)
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+    @torch.no_grad()
+    def predict(self, x):
+        self.eval
+        return self.forward(x).argmax(-1)
+""",
+        (17,),
+        """\
+import torch
+from torch import nn
+
+
+class Classifier(nn.Module):
+    def __init__(self, in_dim, n_classes):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_dim, 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, n_classes)
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+    @torch.no_grad()
+    def predict(self, x):
+        self.eval()
+        return self.forward(x).argmax(-1)
+""",
+    ),
+    # A one-line `if args.evaluate: model.eval` before the validation block.
+    Invalid(
+        """\
+import torch
+
+for epoch in range(epochs):
+    model.train()
+    train_one_epoch(model, train_loader, optimizer)
+    if args.evaluate: model.eval
+    with torch.no_grad():
+        acc = accuracy(model, val_loader)
+""",
+        (6,),
+        """\
+import torch
+
+for epoch in range(epochs):
+    model.train()
+    train_one_epoch(model, train_loader, optimizer)
+    if args.evaluate: model.eval()
+    with torch.no_grad():
+        acc = accuracy(model, val_loader)
+""",
+    ),
 )
 
 VALID = (
