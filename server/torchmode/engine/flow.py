@@ -41,6 +41,7 @@ from torchmode.engine.values import (
 from torchmode.engine.walk import calls_in, names_in
 
 MAX_LOOP_ROUNDS = 6
+GRAD_SNAPSHOT = "@grad"  # Taint.snapshot_of for a saved torch.is_grad_enabled()
 COMPOUND_REGION = (cst.With, cst.For, cst.While)
 
 
@@ -308,6 +309,7 @@ class Interpreter:
         self.stmt_stack: list[cst.CSTNode] = []
         self.exit_states: list[State] = []
         self.with_grads: list[tuple[int, frozenset[GradVal]]] = []  # grad mode at each with
+        self.grad_saved: dict[str, frozenset[GradVal]] = {}  # prev = torch.is_grad_enabled()
         self.returns: Taint | None = None  # joined over every return statement
         self.recorded: dict[tuple[int, tuple[int, ...]], ev.Event] = {}
 
@@ -685,6 +687,8 @@ class Interpreter:
         key = key_of(target)
         if key is None:
             return
+        if value.snapshot_of == GRAD_SNAPSHOT:
+            self.grad_saved[key] = state.grad  # prev = torch.is_grad_enabled()
         self.strip_guards(key, state)
         if loop_target:
             # items of a data loader or a list: whatever they carry, they are data, not the
@@ -854,10 +858,15 @@ class Interpreter:
                 self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=None))
                 state.dirty.clear()
         if qualified in api.SET_GRAD_ENABLED and call.args:
-            flag = _literal_bool(call.args[0].value)
+            arg = call.args[0].value
+            flag = _literal_bool(arg)
             if flag is not None:
                 state.grad = frozenset({GradVal(flag, self.origin(call))})
+            elif args[0].snapshot_of == GRAD_SNAPSHOT and (k := key_of(arg)) in self.grad_saved:
+                state.grad = self.grad_saved[k]  # set_grad_enabled(prev): restored
             return NO_TAINT
+        if qualified in {"torch.is_grad_enabled", "torch.autograd.grad_mode.is_grad_enabled"}:
+            return Taint(snapshot_of=GRAD_SNAPSHOT)
         if qualified in {"torch.autograd.grad", "torch.autograd.backward"}:
             self.flow.trains = True
             return NO_TAINT
