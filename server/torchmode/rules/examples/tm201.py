@@ -415,6 +415,115 @@ with torch.no_grad():
 print(np.mean(scores))
 """,
     ),
+    # introyt trainingyt: validation after `model.train(False)`, no no_grad (fix wraps that loop)
+    Invalid(
+        """\
+import torch
+
+for epoch in range(EPOCHS):
+    model.train(True)
+    avg_loss = train_one_epoch(epoch)
+    model.train(False)
+    running_vloss = 0.0
+    for i, vdata in enumerate(validation_loader):
+        vinputs, vlabels = vdata
+        voutputs = model(vinputs)
+        vloss = loss_fn(voutputs, vlabels)
+        running_vloss += vloss.item()
+    avg_vloss = running_vloss / (i + 1)
+    print(f"LOSS train {avg_loss} valid {avg_vloss}")
+""",
+        (10,),
+        """\
+import torch
+
+for epoch in range(EPOCHS):
+    model.train(True)
+    avg_loss = train_one_epoch(epoch)
+    model.train(False)
+    running_vloss = 0.0
+    with torch.no_grad():
+        for i, vdata in enumerate(validation_loader):
+            vinputs, vlabels = vdata
+            voutputs = model(vinputs)
+            vloss = loss_fn(voutputs, vlabels)
+            running_vloss += vloss.item()
+    avg_vloss = running_vloss / (i + 1)
+    print(f"LOSS train {avg_loss} valid {avg_vloss}")
+""",
+    ),
+    # segmentation predict() helper (semseg / mmseg-style) with flip augmentation
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def predict(model, image, num_classes):
+    model.eval()
+    logits = model(image)
+    logits = logits + model(torch.flip(image, dims=[3])).flip(3)
+    probs = F.softmax(logits, dim=1)
+    return probs.argmax(dim=1)
+""",
+        (7,),
+        """\
+import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def predict(model, image, num_classes):
+    model.eval()
+    logits = model(image)
+    logits = logits + model(torch.flip(image, dims=[3])).flip(3)
+    probs = F.softmax(logits, dim=1)
+    return probs.argmax(dim=1)
+""",
+    ),
+    # seq2seq greedy decoding in evaluate() (translation tutorial, without its no_grad)
+    Invalid(
+        """\
+import torch
+
+
+def evaluate(encoder, decoder, input_tensor, max_length, sos_token, eos_token):
+    encoder.eval()
+    decoder.eval()
+    encoder_outputs, hidden = encoder(input_tensor)
+    decoder_input = torch.tensor([[sos_token]])
+    decoded = []
+    for _ in range(max_length):
+        output, hidden = decoder(decoder_input, hidden, encoder_outputs)
+        top = output.argmax(-1)
+        if top.item() == eos_token:
+            break
+        decoded.append(top.item())
+        decoder_input = top.detach()
+    return decoded
+""",
+        (7,),
+        """\
+import torch
+
+
+@torch.no_grad()
+def evaluate(encoder, decoder, input_tensor, max_length, sos_token, eos_token):
+    encoder.eval()
+    decoder.eval()
+    encoder_outputs, hidden = encoder(input_tensor)
+    decoder_input = torch.tensor([[sos_token]])
+    decoded = []
+    for _ in range(max_length):
+        output, hidden = decoder(decoder_input, hidden, encoder_outputs)
+        top = output.argmax(-1)
+        if top.item() == eos_token:
+            break
+        decoded.append(top.item())
+        decoder_input = top.detach()
+    return decoded
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
