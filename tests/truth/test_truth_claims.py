@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 import pytest
 import torch
@@ -274,6 +275,11 @@ def test_set_grad_enabled_as_a_statement() -> None:
         torch.set_grad_enabled(False)
         assert not (w * 2).requires_grad
         assert not (w * 3).requires_grad  # still off: no block ended it
+        other_thread: list[bool] = []
+        thread = threading.Thread(target=lambda: other_thread.append(torch.is_grad_enabled()))
+        thread.start()
+        thread.join()
+        assert other_thread == [True]  # per thread
         torch.set_grad_enabled(True)
         assert (w * 2).requires_grad
     finally:
