@@ -1459,4 +1459,32 @@ for step, batch in enumerate(train_dataloader):
         model.train()
         accelerator.log({"val_loss": val_loss}, step=step)
 """,
+    # Custom trainer copying HF `Trainer`'s habit: `_train_step()` calls `self.model.train()`
+    # itself, so the periodic `_evaluate()` (which only switches to eval) cannot leak.
+    """\
+import torch
+
+
+class Trainer:
+    def _train_step(self, batch):
+        self.model.train()
+        loss = self.model(**batch).loss
+        self.accelerator.backward(loss)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad()
+        return loss.detach()
+
+    @torch.no_grad()
+    def _evaluate(self):
+        self.model.eval()
+        losses = [self.model(**b).loss for b in self.eval_loader]
+        return torch.stack(losses).mean().item()
+
+    def train(self):
+        for step, batch in enumerate(self.train_loader):
+            self._train_step(batch)
+            if step % self.args.eval_steps == 0:
+                self.log({"eval_loss": self._evaluate()})
+""",
 )
