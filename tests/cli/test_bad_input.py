@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torchmode.cli.source_files as source_files
+from torchmode.engine import Analysis
 
 pytestmark = pytest.mark.usefixtures("fake_engine")
 
@@ -138,3 +139,22 @@ def test_internal_errors_are_one_line(project, run, monkeypatch):
 def test_size_limit_is_inclusive(project, run, size):
     Path("edge.py").write_text("#" * (size - 1) + "\n")
     assert run("check", "edge.py")[0] == 0
+
+
+def test_analysis_over_the_time_limit_is_reported_and_the_run_goes_on(project, run, monkeypatch):
+    import torchmode.cli.checking as checking
+    import torchmode.engine
+
+    def endless(source, settings):
+        while "slow" in source:
+            pass
+        return Analysis(source)
+
+    monkeypatch.setattr(torchmode.engine, "analyze", endless)
+    monkeypatch.setattr(checking, "TIME_LIMIT_SECONDS", 0.2)
+    Path("slow.py").write_text("slow = step()\n")
+    Path("fast.py").write_text("fast = step()\n")
+    code, out, err = run("check", "-j", "1", "fast.py", "slow.py")
+    assert code == 2
+    assert err == "slow.py: analysis took longer than 0.2 s; not checked\n"
+    assert out == "No problems found in 1 file checked. 1 file could not be checked.\n"

@@ -6,8 +6,12 @@ boundaries, so a worker turns them into plain ``Report`` records here.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +32,34 @@ from torchmode.settings import Settings
 # Every rule needs one of these words; a file without any is skipped before parsing.
 TRIGGER_WORDS = re.compile(r"eval|train|grad|backward|step|inference_mode")
 _LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
+
+# A pathological file (say, loops nested 20 deep) must not stall a whole run.
+TIME_LIMIT_SECONDS = 60.0
+
+
+class _TimeLimitExceeded(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the body after ``seconds`` (SIGALRM: main thread of a POSIX process only;
+    elsewhere, e.g. inside an editor's worker thread, the body runs unlimited)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _TimeLimitExceeded
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass(frozen=True)
@@ -88,6 +120,8 @@ class FileResult:
     fixed: int = 0  # fixes applied (or, with --diff, that would be)
     diff: str = ""
     skipped: bool = False  # no trigger word: not parsed
+    # The fixed file's bytes, written once the analysis is over (outside its time limit).
+    pending_write: bytes | None = field(default=None, repr=False)
 
     def error_line(self) -> str:
         where = f"{self.display}:{self.error_location}" if self.error_location else self.display
@@ -212,7 +246,7 @@ def _check_python(job: Job, result: FileResult) -> None:
             if job.mode.diff:
                 result.diff = _unified_diff(source.text, outcome.source, job.display)
             else:
-                write_atomically(job.path, source.encode(outcome.source))
+                result.pending_write = source.encode(outcome.source)
     result.reports = _reports(findings, _Placer(), job.mode)
 
 
@@ -254,8 +288,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
                     if old != new
                 )
             else:
-                fixed = notebook.with_cells(outcome.cells).dumps()
-                write_atomically(job.path, fixed.encode("utf-8"))
+                result.pending_write = notebook.with_cells(outcome.cells).dumps().encode("utf-8")
     result.reports = _reports(analysis.findings, _Placer(combined, numbers), job.mode)
 
 
@@ -263,10 +296,15 @@ def check_file(job: Job) -> FileResult:
     """Never raises: a file that cannot be checked gets ``error`` (one line, no path)."""
     result = FileResult(job.path, job.display)
     try:
-        if job.path.suffix == ".ipynb":
-            _check_notebook(job, result)
-        else:
-            _check_python(job, result)
+        with _time_limit(TIME_LIMIT_SECONDS):
+            if job.path.suffix == ".ipynb":
+                _check_notebook(job, result)
+            else:
+                _check_python(job, result)
+        if result.pending_write is not None and result.error is None:
+            write_atomically(job.path, result.pending_write)
+    except _TimeLimitExceeded:
+        result.error = f"analysis took longer than {TIME_LIMIT_SECONDS:g} s; not checked"
     except SourceError as error:
         result.error = str(error)
     except RecursionError:
@@ -279,4 +317,5 @@ def check_file(job: Job) -> FileResult:
         result.error = f"internal error while analysing ({type(error).__name__}: {error})"
     if result.error is not None:
         result.reports = []
+    result.pending_write = None
     return result
