@@ -189,9 +189,10 @@ def test_grad_mode_without_parentheses_is_a_type_error(factory) -> None:
             pass
 
     message = raised(enter)
-    # Python 3.13 appends "(missed __exit__ method)"; the claim quotes the common prefix
+    # Python itself words this error: exactly so in 3.11, 3.12 and 3.13 (checked by hand;
+    # 3.10 raised AttributeError: __enter__); later versions may add detail at the end
     assert message.startswith(ERRORS["grad_mode_not_entered"])
-    if sys.version_info[:2] == (3, 11):
+    if sys.version_info[:2] <= (3, 13):
         assert message == ERRORS["grad_mode_not_entered"]
 
 

@@ -6,7 +6,7 @@ and messages quote claims instead of restating PyTorch's behaviour in their own 
 meta-test fails when a claim has no proof). Change a sentence only together with its test.
 
 The exact error texts (``ERRORS``) were observed with PyTorch 2.13 on Python 3.11; the TypeError
-text of a ``with`` statement on a non-context-manager comes from Python itself.
+of a ``with`` statement on a class comes from Python itself and reads the same in 3.11-3.13.
 """
 
 from __future__ import annotations
