@@ -876,4 +876,44 @@ class MoCo(nn.Module):
         logits = torch.einsum("nc,nc->n", q, k).unsqueeze(-1) / self.T
         return logits
 """,
+    # Inference script: `model.eval()`, then the model is re-bound to `torch.compile(model)` and
+    # `DataParallel(model)`, which keep its mode.
+    """\
+import torch
+
+model = build_model(cfg)
+model.load_state_dict(torch.load(cfg.checkpoint, map_location="cuda"))
+model.eval()
+model = torch.compile(model, mode="reduce-overhead")
+if torch.cuda.device_count() > 1:
+    model = torch.nn.DataParallel(model)
+with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
+    for batch in test_loader:
+        logits = model(batch["pixel_values"].cuda())
+        writer.write(batch["ids"], logits.argmax(-1).tolist())
+""",
+    # A separate evaluation script for the mnist CNN: weights loaded, `model.eval()`, test loop.
+    """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(1, 32, 3), nn.BatchNorm2d(32), nn.ReLU())
+        self.fc = nn.Linear(32 * 26 * 26, 10)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+
+
+model = Net()
+model.load_state_dict(torch.load("mnist_cnn.pt"))
+model.eval()
+with torch.no_grad():
+    for data, target in test_loader:
+        pred = model(data).argmax(dim=1)
+        correct += pred.eq(target).sum().item()
+""",
 )
