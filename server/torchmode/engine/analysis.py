@@ -40,7 +40,7 @@ class Analysis:
 
         try:
             return hover_at(self, position)
-        except Exception:  # noqa: BLE001 - a hover must never take the server down
+        except Exception:
             return None
 
 

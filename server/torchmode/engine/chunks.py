@@ -169,7 +169,7 @@ def whole_module_error(text: str) -> tuple[str, Position]:
         cst.parse_module(text)
     except cst.ParserSyntaxError as e:
         return (f"syntax error: {e.message}", Position(max(e.raw_line - 1, 0), e.raw_column))
-    except Exception as e:  # noqa: BLE001 - any parser failure becomes a message
+    except Exception as e:
         return (f"cannot parse: {e}", Position(0, 0))
     return ("cannot parse this file", Position(0, 0))
 

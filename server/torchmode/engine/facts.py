@@ -129,7 +129,6 @@ class Facts:
 
     def mode_sensitivity(self, key: str) -> bool | None:
         """Whether the module at ``key`` has layers that behave differently in eval mode."""
-        from torchmode.knowledge.layers import mode_sensitivity
 
         cls = self.module_class.get(key)
         if cls is None:
@@ -328,13 +327,15 @@ class _Collector:
         # function (the same name often means different optimizers in different functions)
         facts.optimizer_cover.clear()
         self_aliases: dict[tuple[int, str], set[str]] = {}
-        for key, value, cls, func in self.assignments:
+        for key, value, cls, _ in self.assignments:
             if cls is not None and key.startswith("self.") and isinstance(value, cst.Name):
                 self_aliases.setdefault((id(cls), value.value), set()).add(key)
         for key, value, cls, func in self.assignments:
             if isinstance(value, cst.Call) and self.is_optimizer_ctor(value):
                 cover = self.coverage(value, cls)
-                if cls is not None:  # torch.optim.AdamW(model.parameters()) after self.model = model
+                if (
+                    cls is not None
+                ):  # torch.optim.AdamW(model.parameters()) after self.model = model
                     for owner in list(cover):
                         cover |= self_aliases.get((id(cls), owner), set())
                 facts.optimizer_cover.setdefault(key, set()).update(cover)
@@ -360,9 +361,7 @@ class _Collector:
         if method in _MODULE_EVIDENCE:
             facts.module_keys.add(receiver)
         elif method in {"eval", "train"} and _looks_like_mode_switch(call):
-            if receiver not in facts.instances or facts.class_is_module(
-                facts.instances[receiver]
-            ):
+            if receiver not in facts.instances or facts.class_is_module(facts.instances[receiver]):
                 facts.module_keys.add(receiver)
         elif method == "zero_grad":
             facts.zero_receivers.add(receiver)
@@ -378,12 +377,12 @@ class _Collector:
     ) -> None:
         facts = self.facts
         base = _strip_identity_calls(value)
-        mentioned = {
-            facts.imports.resolve(n)
-            for n in _attribute_chains(value)
-        }
+        mentioned = {facts.imports.resolve(n) for n in _attribute_chains(value)}
         if mentioned & api.GRAD_CONTEXTS:
-            if isinstance(value, cst.Call) and facts.imports.resolve(value.func) in api.GRAD_CONTEXTS:
+            if (
+                isinstance(value, cst.Call)
+                and facts.imports.resolve(value.func) in api.GRAD_CONTEXTS
+            ):
                 facts.grad_contexts[key] = value
             else:
                 facts.grad_factories.add(key)

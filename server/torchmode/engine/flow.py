@@ -218,8 +218,10 @@ class FileFlow:
             for expr in exprs:
                 for call in calls_in(expr):
                     func = call.func
-                    name = func.attr.value if isinstance(func, cst.Attribute) else (
-                        func.value if isinstance(func, cst.Name) else ""
+                    name = (
+                        func.attr.value
+                        if isinstance(func, cst.Attribute)
+                        else (func.value if isinstance(func, cst.Name) else "")
                     )
                     if name == "train" and isinstance(func, cst.Attribute):
                         arg = call.args[0].value if call.args else None
@@ -364,9 +366,13 @@ class Interpreter:
             target = expr.func if isinstance(expr, cst.Call) else expr
             name = self.facts.imports.resolve(target)
             if name in api.NO_GRAD:
-                if name in api.INFERENCE_MODE and isinstance(expr, cst.Call) and expr.args:
-                    if _literal_bool(expr.args[0].value) is False:
-                        continue
+                if (
+                    name in api.INFERENCE_MODE
+                    and isinstance(expr, cst.Call)
+                    and expr.args
+                    and _literal_bool(expr.args[0].value) is False
+                ):
+                    continue  # inference_mode(False): gradients as before
                 return frozenset({GradVal(False, self.origin(dec))})
             if name in api.ENABLE_GRAD:
                 return frozenset({GradVal(True, self.origin(dec))})
@@ -507,10 +513,7 @@ class Interpreter:
         return join_states([then_out, else_out], self.default_mode)
 
     def exec_loop(self, stmt: cst.For | cst.While, state: State) -> State:
-        if isinstance(stmt, cst.For):
-            iter_taint = self.eval_expr(stmt.iter, state)
-        else:
-            iter_taint = NO_TAINT
+        iter_taint = self.eval_expr(stmt.iter, state) if isinstance(stmt, cst.For) else NO_TAINT
         ctx = _LoopContext(stmt)
         head = state.copy()
         body = block_statements(stmt.body)
@@ -536,9 +539,7 @@ class Interpreter:
         if isinstance(stmt, cst.For) and body_out.reachable and normal_exit.reachable:
             # a loop over parameters runs: what its body did to the gradients holds after it
             normal_exit = normal_exit.copy()
-            normal_exit.dirty = join_states(
-                [body_out, *ctx.continues], self.default_mode
-            ).dirty
+            normal_exit.dirty = join_states([body_out, *ctx.continues], self.default_mode).dirty
         if stmt.orelse is not None:
             normal_exit = self.exec_block(block_statements(stmt.orelse.body), normal_exit)
         return join_states([normal_exit, *ctx.breaks], self.default_mode)
@@ -680,10 +681,14 @@ class Interpreter:
         if isinstance(target, cst.StarredElement):
             self.assign(target.value, value_node, value, state)
             return
-        if isinstance(target, cst.Attribute) and target.attr.value == "grad":
-            if isinstance(value_node, cst.Name) and value_node.value == "None":
-                self.record(ev.Clear(target, self.flow, (), self.loop_nodes(), key=None))
-                state.dirty.clear()
+        if (
+            isinstance(target, cst.Attribute)
+            and target.attr.value == "grad"
+            and isinstance(value_node, cst.Name)
+            and value_node.value == "None"
+        ):
+            self.record(ev.Clear(target, self.flow, (), self.loop_nodes(), key=None))
+            state.dirty.clear()
         key = key_of(target)
         if key is None:
             return
@@ -729,9 +734,7 @@ class Interpreter:
             # Hugging Face's from_pretrained() returns the model in eval mode
             name = self.facts.imports.resolve(base.func) or code_of(base.func)
             mode = Mode.EVAL if name.endswith("from_pretrained") else Mode.TRAIN
-            state.modes[key] = frozenset(
-                {ModeVal(mode, self.origin(value_node, constructed=True))}
-            )
+            state.modes[key] = frozenset({ModeVal(mode, self.origin(value_node, constructed=True))})
         elif same is not None and same in self.facts.module_keys:
             state.modes[key] = state.modes.get(same, self.default_mode)
         else:
@@ -822,9 +825,12 @@ class Interpreter:
         args = [self.eval_expr(a.value, state) for a in call.args]
         qualified = self.facts.imports.resolve(func)
 
-        if method in {"eval", "train"} and receiver_key is not None:
-            if self.mode_switch(call, method, receiver_key, state):
-                return NO_TAINT
+        if (
+            method in {"eval", "train"}
+            and receiver_key is not None
+            and self.mode_switch(call, method, receiver_key, state)
+        ):
+            return NO_TAINT
         if method in {"backward", "manual_backward"}:
             loss = receiver
             if _is_backward_helper(func):
@@ -921,11 +927,14 @@ class Interpreter:
             return Taint(frozenset(), False, lossy, disabled, sources=inputs.sources)
         # an unknown callable (a model we do not recognise, a helper elsewhere) may return a
         # tensor with a graph; torch functions, losses and tensor methods only pass one on
-        opaque = not (
-            lossy
-            or (qualified or "").startswith("torch.")
-            or (method is not None and not receiver.opaque and receiver is not NO_TAINT)
-        ) or inputs.opaque
+        opaque = (
+            not (
+                lossy
+                or (qualified or "").startswith("torch.")
+                or (method is not None and not receiver.opaque and receiver is not NO_TAINT)
+            )
+            or inputs.opaque
+        )
         return Taint(
             inputs.models | model_args,
             graph,
@@ -1408,9 +1417,7 @@ class Interpreter:
                     ModeVal(v.mode, v.origin, v.guards | {guard}) for v in vals
                 )
         if out.grad != before.grad:
-            out.grad = frozenset(
-                GradVal(g.enabled, g.origin, g.guards | {guard}) for g in out.grad
-            )
+            out.grad = frozenset(GradVal(g.enabled, g.origin, g.guards | {guard}) for g in out.grad)
 
     def strip_guards(self, name: str, state: State) -> None:
         def touches(guards: frozenset[Guard]) -> bool:

@@ -69,7 +69,9 @@ def _noqa_hover(text: str, character: int) -> str | None:
             rule = RULES.get(code.group().upper())
             if rule is None:
                 return None
-            return f"**{rule.code} {rule.name}** — {rule.summary}\n\n{rule.docs}\n\n[Docs]({rule.url})"
+            return (
+                f"**{rule.code} {rule.name}** — {rule.summary}\n\n{rule.docs}\n\n[Docs]({rule.url})"
+            )
     return None
 
 
@@ -206,7 +208,7 @@ def _mode_phrase(ctx: RuleContext, flow: FunctionFlow, key: str, state: State) -
             parent = parent.rsplit(".", 1)[0]
             values = state.modes.get(parent)
     if values is None:
-        if flow.info is not None and key.split(".")[0] in (flow.info.params + ["self"]):
+        if flow.info is not None and key.split(".")[0] in [*flow.info.params, "self"]:
             return f"`{key}` is in whatever mode it had when `{flow.name}()` was called"
         return f"the mode of `{key}` is not known here"
     described = [_mode_value(ctx, flow, v) for v in sorted(values, key=_order)]

@@ -96,8 +96,12 @@ OPTIMIZER_NAMES = frozenset(
         "Muon",
     }
 )
-OPTIMIZER_FACTORIES = re.compile(r"(^|\.)(create_optimizer\w*|build_optimizer\w*|get_optimizer\w*)$")
-OPTIMIZER_KEY = re.compile(r"(^|[._])(opt|optim|optimizer|optimiser)(s?)($|[._\[\d])|(^|\.)opt_?[A-Za-z]$")
+OPTIMIZER_FACTORIES = re.compile(
+    r"(^|\.)(create_optimizer\w*|build_optimizer\w*|get_optimizer\w*)$"
+)
+OPTIMIZER_KEY = re.compile(
+    r"(^|[._])(opt|optim|optimizer|optimiser)(s?)($|[._\[\d])|(^|\.)opt_?[A-Za-z]$"
+)
 
 MODULE_FACTORIES = re.compile(
     r"^(torch\.nn\.(?!functional)[A-Z]\w*"

@@ -60,7 +60,7 @@ class Origin:
             nodes.append(o.node)
             o = o.via
         # self.node is innermost; vias are progressively outer call sites
-        return list(reversed(nodes[1:])) + [nodes[0]]
+        return [*reversed(nodes[1:]), nodes[0]]
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,7 @@ def sub_expressions(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         yield node.orelse
     elif isinstance(node, cst.Await):
         yield node.expression
-    elif isinstance(node, cst.StarredElement):
-        yield node.value
-    elif isinstance(node, cst.NamedExpr):
+    elif isinstance(node, cst.StarredElement | cst.NamedExpr):
         yield node.value
     elif isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp):
         yield from _comp_for(node.for_in)

@@ -13,7 +13,7 @@ from torchmode.findings import Position, Range, Related, TextEdit
 
 
 def where(ctx: RuleContext, node: cst.CSTNode) -> str:
-    """"`model.eval()` on line 33"."""
+    """ "`model.eval()` on line 33"."""
     return f"`{ctx.short(node)}` on line {ctx.line_of(node)}"
 
 

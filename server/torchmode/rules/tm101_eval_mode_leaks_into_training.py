@@ -150,9 +150,13 @@ def _fixes(
             last, last_chunk = sibling, sibling_chunk
     code = f"{spelled}.train()"
     if last is not stmt or not _is_plain_eval(stmt):
-        edit = ctx.index(last_chunk).insert_after(last, code, indent=ctx.index(chunk).indent_of(stmt))
+        edit = ctx.index(last_chunk).insert_after(
+            last, code, indent=ctx.index(chunk).indent_of(stmt)
+        )
         if edit is not None:
-            title = f"Call `{code}` after loading" if loaded else f"Call `{code}` after the evaluation"
+            title = (
+                f"Call `{code}` after loading" if loaded else f"Call `{code}` after the evaluation"
+            )
             return (Fix(title, (edit,), safe=True),)
     # nothing evaluates after the eval() in its block: restore at the start of the next
     # training iteration instead
@@ -181,9 +185,13 @@ def _stepped(ctx: RuleContext, flow: object, event: ev.Train, key: str) -> bool:
 
 def _spelling(anchor: cst.CSTNode, key: str) -> str:
     spelled = common.module_spelling(anchor)
-    if isinstance(anchor, cst.Call) and isinstance(anchor.func, cst.Attribute):
-        if anchor.func.attr.value in {"eval", "train"} and spelled:
-            return spelled
+    if (
+        isinstance(anchor, cst.Call)
+        and isinstance(anchor.func, cst.Attribute)
+        and anchor.func.attr.value in {"eval", "train"}
+        and spelled
+    ):
+        return spelled
     return key
 
 

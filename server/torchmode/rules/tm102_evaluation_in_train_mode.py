@@ -125,7 +125,10 @@ def _finding(
     if constructed:
         why = f"it was built on line {ctx.line_of(origin.outermost)} and never switched"
     else:
-        why = f"{common.describe_origin(ctx, origin)} set train mode and nothing calls `{key}.eval()` since"
+        why = (
+            f"{common.describe_origin(ctx, origin)} set train mode and nothing calls "
+            f"`{key}.eval()` since"
+        )
     message = (
         f"`{key}` evaluates in train mode at {common.where(ctx, event.node)}: {why} — Dropout "
         "stays active and BatchNorm updates its running statistics with evaluation data"

@@ -151,7 +151,9 @@ def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
 
 
 def _evals_itself(event: ev.Forward) -> bool:
-    return any(v.mode is Mode.EVAL and v.origin is not None and v.origin.via is None for v in event.modes)
+    return any(
+        v.mode is Mode.EVAL and v.origin is not None and v.origin.via is None for v in event.modes
+    )
 
 
 _ = cst

@@ -81,7 +81,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue  # a per-iteration value (``loss += reg``), not a running total
         if _is_backpropagated(ctx, event.site, event.target):
             continue  # the total is the loss itself: built up, then backward()
-        trains = ctx.flow.contains_training(loop, (flow if loops is event.loops else event.site).info)
+        trains = ctx.flow.contains_training(
+            loop, (flow if loops is event.loops else event.site).info
+        )
         if not trains and all(g.enabled is None for g in event.grad) and flow.called:
             continue  # each caller decides, with its own grad mode
         key = (id(event.node), event.target)
