@@ -736,6 +736,40 @@ for step, (x, y) in enumerate(train_loader):
         model.train()
 """,
     ),
+    # Fine-tuning a Hugging Face model in a plain PyTorch loop: `from_pretrained()` returns the
+    # model in eval mode and nothing calls `model.train()` (transformers PR #1703).
+    Invalid(
+        """\
+import torch
+from transformers import AutoModelForSequenceClassification
+
+model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased", num_labels=2)
+optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+for epoch in range(3):
+    for batch in train_dataloader:
+        outputs = model(**batch)
+        outputs.loss.backward()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+""",
+        (4,),
+        """\
+import torch
+from transformers import AutoModelForSequenceClassification
+
+model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased", num_labels=2)
+optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+model.train()
+for epoch in range(3):
+    for batch in train_dataloader:
+        outputs = model(**batch)
+        outputs.loss.backward()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+""",
+    ),
 )
 
 VALID = (
