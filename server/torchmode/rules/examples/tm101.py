@@ -770,6 +770,56 @@ for epoch in range(3):
         optimizer.zero_grad()
 """,
     ),
+    # Notebook cells: train, evaluate in eval mode, then "train for 5 more epochs" in a later cell
+    # without switching back.
+    Invalid(
+        """\
+import torch
+
+model.train()
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+
+model.eval()
+with torch.no_grad():
+    val_acc = (model(X_val).argmax(1) == y_val).float().mean().item()
+print(f"validation accuracy after 10 epochs: {val_acc:.3f}")
+
+# not converged yet: train for 5 more epochs
+for epoch in range(5):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""",
+        (10,),
+        """\
+import torch
+
+model.train()
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+
+model.eval()
+with torch.no_grad():
+    val_acc = (model(X_val).argmax(1) == y_val).float().mean().item()
+model.train()
+print(f"validation accuracy after 10 epochs: {val_acc:.3f}")
+
+# not converged yet: train for 5 more epochs
+for epoch in range(5):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""",
+    ),
 )
 
 VALID = (
