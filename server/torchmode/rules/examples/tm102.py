@@ -916,4 +916,21 @@ with torch.no_grad():
         pred = model(data).argmax(dim=1)
         correct += pred.eq(target).sum().item()
 """,
+    # DDP script that switches the wrapped module (`model.module.eval()`) and evaluates through the
+    # wrapper.
+    """\
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+model = DDP(net.to(rank), device_ids=[rank])
+for epoch in range(epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    model.module.eval()
+    with torch.no_grad():
+        val_loss = sum(criterion(model(x), y).item() for x, y in val_loader)
+""",
 )
