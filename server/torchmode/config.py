@@ -260,7 +260,11 @@ def _candidates(directory: Path) -> tuple[Path, ...]:
 def config_for(path: Path | str) -> ProjectConfig:
     """The configuration that applies to ``path`` (a file or a directory)."""
     path = Path(os.path.abspath(path))
-    directory = path if path.is_dir() else path.parent
+    return config_for_directory(path if path.is_dir() else path.parent)
+
+
+def config_for_directory(directory: Path) -> ProjectConfig:
+    """The configuration for the files in ``directory`` (an absolute path)."""
     for candidate in _candidates(directory):
         if candidate.is_file():
             config = _pyproject_with_table(candidate)

@@ -59,6 +59,14 @@ def test_gitignore_files_in_and_above_the_walked_directory(project):
     assert _found("src") == ["src/keep_gen.py", "src/ok.py"]
 
 
+def test_an_ignored_directory_named_explicitly_is_walked(project):
+    Path(".git").mkdir()
+    Path(".gitignore").write_text("vendor/\n")
+    _touch("vendor/lib/a.py", "src/b.py")
+    assert _found() == ["src/b.py"]
+    assert _found("vendor") == ["vendor/lib/a.py"]
+
+
 def test_explicit_files_are_checked_whatever_their_name(project):
     Path(".gitignore").write_text("*.py\n")
     _touch("script", "ignored.py")

@@ -82,13 +82,20 @@ class _Walker:
         self.visited: set[str] = set()
 
     def walk(self, root: Path) -> None:
-        ignores = _ancestor_ignores(Path(os.path.abspath(root)))
-        self._walk(root, Path(os.path.abspath(root)), ignores, ())
+        absolute = Path(os.path.abspath(root))
+        ignores = _ancestor_ignores(absolute)
+        if _ignored(absolute, True, ignores):
+            ignores = []  # named explicitly: the user wants it checked after all
+        self._walk(root, absolute, os.path.realpath(root), ignores, frozenset())
 
     def _walk(
-        self, directory: Path, absolute: Path, ignores: list[_Ignore], ancestors: tuple[str, ...]
+        self,
+        directory: Path,
+        absolute: Path,
+        real: str,
+        ignores: list[_Ignore],
+        ancestors: frozenset[str],
     ) -> None:
-        real = os.path.realpath(directory)
         if real in ancestors:
             self.discovery.problems.append(
                 (str(directory), f"symbolic link loop (back to {real}), not followed")
@@ -107,43 +114,46 @@ class _Walker:
                 (str(directory), f"cannot list directory: {error.strerror or error}")
             )
             return
+        ancestors = ancestors | {real}
         for entry in entries:
-            self._entry(entry, directory, absolute, ignores, (*ancestors, real))
+            self._entry(entry, directory, absolute, real, ignores, ancestors)
 
     def _entry(
         self,
         entry: os.DirEntry[str],
         directory: Path,
         absolute: Path,
+        real: str,
         ignores: list[_Ignore],
-        ancestors: tuple[str, ...],
+        ancestors: frozenset[str],
     ) -> None:
-        path = directory / entry.name
-        entry_absolute = absolute / entry.name
+        name = entry.name
         try:
             is_dir = entry.is_dir()
-            is_file = not is_dir and entry.is_file()
+            is_file = not is_dir and name.endswith(SOURCE_SUFFIXES) and entry.is_file()
         except OSError:
             is_dir = is_file = False
         if is_dir:
+            if name in SKIPPED_DIRECTORIES or name.endswith(".egg-info"):
+                return
+            path, entry_absolute = directory / name, absolute / name
             if (
-                entry.name in SKIPPED_DIRECTORIES
-                or entry.name.endswith(".egg-info")
-                or _ignored(entry_absolute, True, ignores)
+                _ignored(entry_absolute, True, ignores)
                 or self.excluded(entry_absolute, True)
                 or _is_virtualenv(path)
             ):
                 return
-            self._walk(path, entry_absolute, ignores, ancestors)
+            # Only a symbolic link can lead back up the tree: resolve those alone.
+            entry_real = os.path.realpath(path) if entry.is_symlink() else os.path.join(real, name)
+            self._walk(path, entry_absolute, entry_real, ignores, ancestors)
         elif is_file:
-            if (
-                entry.name.endswith(SOURCE_SUFFIXES)
-                and not _ignored(entry_absolute, False, ignores)
-                and not self.excluded(entry_absolute, False)
+            entry_absolute = absolute / name
+            if not _ignored(entry_absolute, False, ignores) and not self.excluded(
+                entry_absolute, False
             ):
-                self.discovery.files.append(path)
-        elif entry.is_symlink() and entry.name.endswith(SOURCE_SUFFIXES):
-            self.discovery.problems.append((str(path), "broken symbolic link"))
+                self.discovery.files.append(directory / name)
+        elif name.endswith(SOURCE_SUFFIXES) and entry.is_symlink():
+            self.discovery.problems.append((str(directory / name), "broken symbolic link"))
 
 
 def discover(paths: Sequence[str], excluded: Excluder) -> Discovery:
@@ -167,9 +177,11 @@ def discover(paths: Sequence[str], excluded: Excluder) -> Discovery:
 
 
 def _unique(paths: list[Path]) -> Iterator[Path]:
+    # The same file named twice (`torchmode check . a.py`); directories reached through
+    # symbolic links are already walked once only.
     seen: set[str] = set()
     for path in paths:
-        key = os.path.realpath(path)
+        key = os.path.abspath(path)
         if key not in seen:
             seen.add(key)
             yield path

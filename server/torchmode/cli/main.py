@@ -25,7 +25,7 @@ from torchmode.config import (
     ConfigError,
     Overrides,
     ProjectConfig,
-    config_for,
+    config_for_directory,
     load_config_file,
     merge,
     parse_code_list,
@@ -118,9 +118,18 @@ class _Configs:
 
     def __init__(self, explicit: ProjectConfig | None) -> None:
         self.explicit = explicit
+        self.by_directory: dict[Path, ProjectConfig] = {}
 
     def of(self, path: Path) -> ProjectConfig:
-        return self.explicit if self.explicit is not None else config_for(path)
+        if self.explicit is not None:
+            return self.explicit
+        # A directory's exclude patterns come from the configuration above it: a
+        # pyproject.toml inside the directory cannot exclude the directory itself.
+        directory = Path(os.path.abspath(path)).parent
+        config = self.by_directory.get(directory)
+        if config is None:
+            config = self.by_directory[directory] = config_for_directory(directory)
+        return config
 
     def excluded(self, path: Path, is_dir: bool) -> bool:
         return self.of(path).excludes(path, is_dir=is_dir)
