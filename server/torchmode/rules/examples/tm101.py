@@ -1571,4 +1571,36 @@ class Trainer:
             if step % self.args.eval_steps == 0:
                 self.log({"eval_loss": self._evaluate()})
 """,
+    # OpenNMT-py's early `train.py`: a module-level function literally named `eval(model,
+    # criterion, data)` that ends with `model.train()`, called every `eval_every` steps.
+    """\
+import math
+
+import torch
+
+
+def eval(model, criterion, data):
+    total_loss, total_words = 0.0, 0
+    model.eval()
+    with torch.no_grad():
+        for src, tgt in data:
+            outputs = model(src, tgt[:-1])
+            total_loss += criterion(outputs.flatten(0, 1), tgt[1:].flatten()).item()
+            total_words += tgt[1:].ne(PAD).sum().item()
+    model.train()
+    return total_loss / total_words
+
+
+model.train()
+for epoch in range(1, opt.epochs + 1):
+    for i, (src, tgt) in enumerate(trainData):
+        model.zero_grad()
+        outputs = model(src, tgt[:-1])
+        loss = criterion(outputs.flatten(0, 1), tgt[1:].flatten())
+        loss.backward()
+        optim.step()
+        if i % opt.eval_every == 0:
+            valid_loss = eval(model, criterion, validData)
+            print(f"epoch {epoch} step {i}: valid ppl {math.exp(valid_loss):.2f}")
+""",
 )
