@@ -1603,4 +1603,55 @@ for epoch in range(1, opt.epochs + 1):
             valid_loss = eval(model, criterion, validData)
             print(f"epoch {epoch} step {i}: valid ppl {math.exp(valid_loss):.2f}")
 """,
+    # FGSM robustness evaluation: `backward()` in eval mode computes gradients for the inputs;
+    # no optimizer step, nothing is trained.
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def fgsm_attack(model, images, labels, epsilon):
+    images = images.clone().requires_grad_(True)
+    loss = F.cross_entropy(model(images), labels)
+    model.zero_grad()
+    loss.backward()
+    return (images + epsilon * images.grad.sign()).clamp(0, 1).detach()
+
+
+model.load_state_dict(torch.load("cifar_resnet.pt"))
+model.eval()
+for epsilon in [0.0, 0.01, 0.03, 0.1]:
+    correct = 0
+    for images, labels in test_loader:
+        adv = fgsm_attack(model, images, labels, epsilon)
+        with torch.no_grad():
+            correct += (model(adv).argmax(1) == labels).sum().item()
+    print(f"epsilon {epsilon}: robust accuracy {correct / len(test_loader.dataset):.3f}")
+""",
+    # Madry-style adversarial training: `model.eval()` while the PGD attack is crafted,
+    # `model.train()` before the update, every batch.
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def pgd(model, x, y, eps=8 / 255, alpha=2 / 255, steps=10):
+    delta = torch.zeros_like(x).uniform_(-eps, eps).requires_grad_(True)
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x + delta), y)
+        (grad,) = torch.autograd.grad(loss, delta)
+        delta = (delta + alpha * grad.sign()).clamp(-eps, eps).detach().requires_grad_(True)
+    return (x + delta).clamp(0, 1).detach()
+
+
+for epoch in range(epochs):
+    for x, y in train_loader:
+        model.eval()
+        x_adv = pgd(model, x, y)
+        model.train()
+        loss = F.cross_entropy(model(x_adv), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
 )
