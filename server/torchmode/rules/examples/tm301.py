@@ -97,6 +97,106 @@ class SegmentationTrainer:
         return running / len(self.loader)
 """,
     ),
+    # DCGAN-style loop where the generator phase zeroes the discriminator's optimizer again
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def train_gan(generator, discriminator, loader, epochs, z_dim=100):
+    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    for epoch in range(epochs):
+        for real, _ in loader:
+            fake = generator(torch.randn(real.size(0), z_dim))
+
+            opt_d.zero_grad()
+            d_real = discriminator(real)
+            d_fake = discriminator(fake.detach())
+            loss_d = F.binary_cross_entropy_with_logits(
+                d_real, torch.ones_like(d_real)
+            ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+            loss_d.backward()
+            opt_d.step()
+
+            opt_d.zero_grad()
+            d_out = discriminator(fake)
+            loss_g = F.binary_cross_entropy_with_logits(d_out, torch.ones_like(d_out))
+            loss_g.backward()
+            opt_g.step()
+""",
+        (25,),
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def train_gan(generator, discriminator, loader, epochs, z_dim=100):
+    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    for epoch in range(epochs):
+        for real, _ in loader:
+            fake = generator(torch.randn(real.size(0), z_dim))
+
+            opt_d.zero_grad()
+            d_real = discriminator(real)
+            d_fake = discriminator(fake.detach())
+            loss_d = F.binary_cross_entropy_with_logits(
+                d_real, torch.ones_like(d_real)
+            ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+            loss_d.backward()
+            opt_d.step()
+
+            opt_d.zero_grad()
+            d_out = discriminator(fake)
+            loss_g = F.binary_cross_entropy_with_logits(d_out, torch.ones_like(d_out))
+            opt_g.zero_grad()
+            loss_g.backward()
+            opt_g.step()
+""",
+    ),
+    # fairseq-style OOM recovery: gradients are only cleared when a batch runs out of memory
+    Invalid(
+        """\
+import torch
+
+
+def train_epoch(model, criterion, optimizer, loader, max_norm=1.0):
+    model.train()
+    for sample in loader:
+        try:
+            loss = criterion(model(**sample["net_input"]), sample["target"])
+            loss.backward()
+        except torch.cuda.OutOfMemoryError:
+            print("| WARNING: ran out of memory, skipping batch")
+            optimizer.zero_grad()
+            torch.cuda.empty_cache()
+            continue
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+""",
+        (16,),
+        """\
+import torch
+
+
+def train_epoch(model, criterion, optimizer, loader, max_norm=1.0):
+    model.train()
+    for sample in loader:
+        try:
+            loss = criterion(model(**sample["net_input"]), sample["target"])
+            loss.backward()
+        except torch.cuda.OutOfMemoryError:
+            print("| WARNING: ran out of memory, skipping batch")
+            optimizer.zero_grad()
+            torch.cuda.empty_cache()
+            continue
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        optimizer.zero_grad()
+""",
+    ),
     # PPO update: zero_grad() before the epoch/minibatch loops instead of per minibatch
     Invalid(
         """\
@@ -242,6 +342,98 @@ class Trainer:
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
+""",
+    ),
+    # DQN tutorial-style optimize_model() helper without zero_grad, called every environment step
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def optimize_model(policy_net, target_net, optimizer, memory, batch_size=128, gamma=0.99):
+    states, actions, rewards, next_states, dones = memory.sample(batch_size)
+    q_values = policy_net(states).gather(1, actions)
+    with torch.no_grad():
+        next_q = target_net(next_states).max(1).values
+    expected = rewards + gamma * next_q * (1 - dones)
+    loss = F.smooth_l1_loss(q_values.squeeze(1), expected)
+    loss.backward()
+    torch.nn.utils.clip_grad_value_(policy_net.parameters(), 100)
+    optimizer.step()
+
+
+def run(env, policy_net, target_net, memory, select_action, episodes=600):
+    optimizer = torch.optim.AdamW(policy_net.parameters(), lr=1e-4, amsgrad=True)
+    for episode in range(episodes):
+        state, done = env.reset(), False
+        while not done:
+            action = select_action(policy_net, state)
+            next_state, reward, done = env.step(action)
+            memory.push(state, action, reward, next_state, done)
+            state = next_state
+            optimize_model(policy_net, target_net, optimizer, memory)
+""",
+        (26,),
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def optimize_model(policy_net, target_net, optimizer, memory, batch_size=128, gamma=0.99):
+    states, actions, rewards, next_states, dones = memory.sample(batch_size)
+    q_values = policy_net(states).gather(1, actions)
+    with torch.no_grad():
+        next_q = target_net(next_states).max(1).values
+    expected = rewards + gamma * next_q * (1 - dones)
+    loss = F.smooth_l1_loss(q_values.squeeze(1), expected)
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_value_(policy_net.parameters(), 100)
+    optimizer.step()
+
+
+def run(env, policy_net, target_net, memory, select_action, episodes=600):
+    optimizer = torch.optim.AdamW(policy_net.parameters(), lr=1e-4, amsgrad=True)
+    for episode in range(episodes):
+        state, done = env.reset(), False
+        while not done:
+            action = select_action(policy_net, state)
+            next_state, reward, done = env.step(action)
+            memory.push(state, action, reward, next_state, done)
+            state = next_state
+            optimize_model(policy_net, target_net, optimizer, memory)
+""",
+    ),
+    # gradient accumulation that steps every k batches but never zeroes at all
+    Invalid(
+        """\
+import torch
+
+
+def train(model, loader, optimizer, accum_steps=8):
+    model.train()
+    for i, (x, y) in enumerate(loader):
+        loss = torch.nn.functional.cross_entropy(model(x), y) / accum_steps
+        loss.backward()
+        if (i + 1) % accum_steps == 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+""",
+        (11,),
+        """\
+import torch
+
+
+def train(model, loader, optimizer, accum_steps=8):
+    model.train()
+    for i, (x, y) in enumerate(loader):
+        loss = torch.nn.functional.cross_entropy(model(x), y) / accum_steps
+        loss.backward()
+        if (i + 1) % accum_steps == 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad()
 """,
     ),
     # PyG-style full-graph GCN script: one step per epoch, gradients never cleared
@@ -401,6 +593,55 @@ def train_simclr(encoder, projector, loader, criterion, epochs=100):
             loss.backward()
             optimizer.step()
         scheduler.step()
+""",
+    ),
+    # online actor-critic: the actor's optimizer is cleared twice, the critic's never
+    Invalid(
+        """\
+import torch
+
+
+def run_episode(env, actor, critic, actor_opt, critic_opt, gamma=0.99):
+    state, done = env.reset(), False
+    while not done:
+        dist = actor(state)
+        action = dist.sample()
+        next_state, reward, done = env.step(action)
+        td_target = reward + gamma * critic(next_state).detach() * (1 - done)
+        advantage = td_target - critic(state)
+
+        actor_opt.zero_grad()
+        (-dist.log_prob(action) * advantage.detach()).backward()
+        actor_opt.step()
+
+        actor_opt.zero_grad()
+        advantage.pow(2).backward()
+        critic_opt.step()
+        state = next_state
+""",
+        (19,),
+        """\
+import torch
+
+
+def run_episode(env, actor, critic, actor_opt, critic_opt, gamma=0.99):
+    state, done = env.reset(), False
+    while not done:
+        dist = actor(state)
+        action = dist.sample()
+        next_state, reward, done = env.step(action)
+        td_target = reward + gamma * critic(next_state).detach() * (1 - done)
+        advantage = td_target - critic(state)
+
+        actor_opt.zero_grad()
+        (-dist.log_prob(action) * advantage.detach()).backward()
+        actor_opt.step()
+
+        actor_opt.zero_grad()
+        critic_opt.zero_grad()
+        advantage.pow(2).backward()
+        critic_opt.step()
+        state = next_state
 """,
     ),
     # TD-learning per environment step, cleared once per episode in the outer loop
