@@ -223,3 +223,11 @@ def test_usage_errors_exit_two(project, run):
     assert run("check", "--fix", "--diff")[0] == 2
     assert run()[0] == 2
     assert run("--help")[0] == 0
+
+
+def test_github_annotation_for_a_file_that_could_not_be_checked(project, run):
+    (project / "bad.py").write_text("def broken(:\n    step\n")
+    code, out, err = run("check", "--format", "github", "bad.py")
+    assert code == 2
+    assert out == "::error file=bad.py,title=torchmode::bad.py:1:12: syntax error: invalid syntax\n"
+    assert err == "bad.py:1:12: syntax error: invalid syntax\n"
