@@ -78,6 +78,9 @@ def test_settings_sections() -> None:
     assert section_of({"settings": inner}) == inner
     assert section_of({"settings": {"torchmode": inner}}) == inner
     assert section_of(inner) == inner
+    assert section_of({"python": {"analysis": {}}}) is None
+    assert section_of(None) is None
+    assert section_of({"settings": {}}) is None
 
 
 def test_project_settings_lie_underneath(tmp_path) -> None:

@@ -21,6 +21,8 @@ from torchmode.settings import DEFAULT_SETTINGS, Settings
 Run = Literal["onType", "onSave"]
 DEFAULT_DEBOUNCE_MS = 150
 KNOWN = ("select", "ignore", "severity", "run", "debounceMs", "fixNoGradWith")
+# Settings of the VS Code extension itself (how to start the server), harmless here.
+CLIENT_ONLY = ("interpreter", "importStrategy", "trace")
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
         return ClientSettings(), [f"torchmode settings must be an object, got {raw!r}"]
     problems = [
         f"unknown torchmode setting {key!r} (known: {', '.join(KNOWN)})"
-        for key in sorted(set(raw) - set(KNOWN))
+        for key in sorted(set(raw) - set(KNOWN) - set(CLIENT_ONLY))
     ]
     select = ignore = severity = style = None
     if raw.get("select") is not None:
@@ -94,14 +96,16 @@ def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
 
 
 def section_of(raw: Any) -> Any:
-    """The ``torchmode`` section of a didChangeConfiguration or initializationOptions
-    payload, which clients send wrapped (``{"settings": {"torchmode": {...}}}``) or bare."""
-    if isinstance(raw, Mapping):
-        if isinstance(raw.get("settings"), Mapping):
-            return section_of(raw["settings"])
-        if isinstance(raw.get("torchmode"), Mapping):
-            return raw["torchmode"]
-    return raw
+    """The ``torchmode`` settings in a didChangeConfiguration or initializationOptions
+    payload, which clients send wrapped (``{"settings": {"torchmode": {...}}}``) or bare;
+    None when the payload has none (another server's section, or nothing)."""
+    if not isinstance(raw, Mapping):
+        return None
+    if isinstance(raw.get("settings"), Mapping):
+        return section_of(raw["settings"])
+    if isinstance(raw.get("torchmode"), Mapping):
+        return raw["torchmode"]
+    return raw if set(raw) & set(KNOWN) else None
 
 
 def settings_for(path: Path | None, client: ClientSettings) -> tuple[Settings, str | None]:

@@ -3,6 +3,8 @@
 The engine is CPU-bound Python: it runs in a worker thread so the message loop keeps
 answering hover, code actions and cancellations while a large file is analysed. One worker
 is enough (the GIL would serialise more) and keeps the engine's caches single-threaded.
+Queries on finished analyses (hover, building a quick fix's edits) get a thread of their
+own, so they are not queued behind the analysis of another, large file.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ T = TypeVar("T")
 class Scheduler:
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torchmode-analysis")
+        self._queries = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torchmode-query")
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._started: set[asyncio.Task[None]] = set()
 
@@ -55,7 +58,11 @@ class Scheduler:
     async def in_worker(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
+    async def in_query_thread(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._queries, function, *args)
+
     def shutdown(self) -> None:
         for key in list(self._pending):
             self.cancel(key)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._queries.shutdown(wait=False, cancel_futures=True)

@@ -213,6 +213,19 @@ class TorchmodeServer(LanguageServer):
             await asyncio.wait([pending])
         return None
 
+    def result_for_hover(self, key: str, uri: str, position: types.Position) -> Result | None:
+        """The last result if the text up to the end of the hovered line is unchanged since
+        it was analysed: hover then answers at once instead of waiting for the analysis of
+        the newest edit (typing further down does not move what is hovered)."""
+        result = self.results.get(key)
+        document = self.documents.get(uri)
+        index = result.target.index_of(uri) if result is not None else None
+        if index is None or document is None or position.line >= index.line_count:
+            return None
+        following = position.line + 1
+        end = index.offsets[following] if following < index.line_count else len(index.text)
+        return result if document.text[:end] == index.text[:end] else None
+
     def reanalyse_all(self) -> None:
         self.generation += 1
         keys = {self.key_of(document.uri) for document in self.documents}
@@ -224,7 +237,7 @@ class TorchmodeServer(LanguageServer):
             self.workspace_diagnostic_refresh(None)
 
     def apply_client_settings(self, raw: Any) -> None:
-        self.client_settings, problems = parse_client_settings(section_of(raw))
+        self.client_settings, problems = parse_client_settings(raw)
         for problem in problems:
             self.tell_once(f"torchmode: {problem}")
 
@@ -242,7 +255,9 @@ class TorchmodeServer(LanguageServer):
         except Exception as error:
             self.log(f"torchmode: could not read the editor's settings: {error!r}")
             return
-        if values and values[0] is not None:
+        # An empty answer means the editor has no torchmode settings of its own: keep
+        # those of initializationOptions rather than resetting them.
+        if values and isinstance(values[0], dict) and values[0]:
             self.apply_client_settings(values[0])
 
     # --- positions ----------------------------------------------------------------------
@@ -268,9 +283,9 @@ server = TorchmodeServer()
 
 @server.feature(types.INITIALIZE)
 def on_initialize(ls: TorchmodeServer, params: types.InitializeParams) -> None:
-    options = params.initialization_options
-    if isinstance(options, dict) and "settings" in options:
-        ls.apply_client_settings(options["settings"])
+    section = section_of(params.initialization_options)
+    if section is not None:
+        ls.apply_client_settings(section)
 
 
 @server.feature(types.INITIALIZED)
@@ -414,7 +429,7 @@ async def did_change_configuration(
     ls: TorchmodeServer, params: types.DidChangeConfigurationParams
 ) -> None:
     section = section_of(params.settings)
-    if isinstance(section, dict) and section and "torchmode" not in section:
+    if section is not None:
         ls.apply_client_settings(section)
     else:
         # VS Code sends `null` and expects the server to ask (workspace/configuration).
@@ -453,14 +468,16 @@ async def pull_diagnostics(
 async def hover(ls: TorchmodeServer, params: types.HoverParams) -> types.Hover | None:
     uri = params.text_document.uri
     key = ls.key_of(uri)
-    result = await ls.current_result(key) if key else None
+    if key is None:
+        return None
+    result = ls.result_for_hover(key, uri, params.position) or await ls.current_result(key)
     if result is None:
         return None
     position = ls.analysed_position(result, uri, params.position)
     if position is None:
         return None
     try:
-        text = await ls.scheduler.in_worker(result.analysis.hover, position)
+        text = await ls.scheduler.in_query_thread(result.analysis.hover, position)
     except Exception:
         ls.log(f"torchmode: hover failed\n{traceback.format_exc()}", types.MessageType.Error)
         return None
@@ -486,8 +503,10 @@ async def code_action(
     if start is None or end is None:
         return []
     client = Client.of(ls.client_capabilities, ls.encoding)
+    # Without resolve support, fix-all is computed here, and it re-analyses the text.
+    run = ls.scheduler.in_query_thread if client.resolves_edits else ls.scheduler.in_worker
     try:
-        return await ls.scheduler.in_worker(
+        return await run(
             actions_for,
             result,
             uri,
@@ -510,10 +529,11 @@ async def code_action_resolve(ls: TorchmodeServer, action: types.CodeAction) -> 
     if result is None:
         return action
     client = Client.of(ls.client_capabilities, ls.encoding)
+    # Fix-all re-analyses the text: that is the analysis worker's job; a single fix's edits
+    # come from the finished analysis.
+    run = ls.scheduler.in_worker if data.get("kind") == "fixAll" else ls.scheduler.in_query_thread
     try:
-        return await ls.scheduler.in_worker(
-            resolve, action, result, client, ls.versions(result), result.settings
-        )
+        return await run(resolve, action, result, client, ls.versions(result), result.settings)
     except Exception:
         ls.log(f"torchmode: resolving {action.title!r} failed\n{traceback.format_exc()}")
         return action
