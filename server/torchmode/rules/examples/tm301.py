@@ -777,6 +777,27 @@ def train_one_epoch(model, criterion, optimizer, data_loader, device, scaler=Non
             loss.backward()
             optimizer.step()
 """,
+    # trainer class: self.model = model, optimizer over model.parameters(), self.model.zero_grad()
+    """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, config, loader):
+        self.model = model
+        self.loader = loader
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
+        self.grad_norm_clip = config.grad_norm_clip
+
+    def run(self):
+        self.model.train()
+        for x, y in self.loader:
+            logits, self.loss = self.model(x, y)
+            self.model.zero_grad(set_to_none=True)
+            self.loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_norm_clip)
+            self.optimizer.step()
+""",
     # the whole training step lives in a helper that clears, backpropagates and steps
     """\
 import torch
