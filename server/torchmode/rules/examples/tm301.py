@@ -691,6 +691,39 @@ def train(env, q_net, optimizer, episodes=500, gamma=0.99, epsilon=0.1):
             state = next_state
 """,
     ),
+    # apex amp mixed precision (older code): scaled backward and step, the clear forgotten
+    Invalid(
+        """\
+from apex import amp
+
+
+def train(model, optimizer, loader, criterion, epochs):
+    model, optimizer = amp.initialize(model, optimizer, opt_level="O1")
+    for epoch in range(epochs):
+        model.train()
+        for images, target in loader:
+            loss = criterion(model(images), target)
+            with amp.scale_loss(loss, optimizer) as scaled_loss:
+                scaled_loss.backward()
+            optimizer.step()
+""",
+        (12,),
+        """\
+from apex import amp
+
+
+def train(model, optimizer, loader, criterion, epochs):
+    model, optimizer = amp.initialize(model, optimizer, opt_level="O1")
+    for epoch in range(epochs):
+        model.train()
+        for images, target in loader:
+            loss = criterion(model(images), target)
+            with amp.scale_loss(loss, optimizer) as scaled_loss:
+                scaled_loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
