@@ -724,6 +724,40 @@ def train(model, optimizer, loader, criterion, epochs):
             optimizer.zero_grad()
 """,
     ),
+    # trainer with _backward()/_optimizer_step() helpers; neither clears the gradients
+    Invalid(
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, loader, grad_clip=1.0):
+        self.model = model
+        self.optimizer = optimizer
+        self.loader = loader
+        self.grad_clip = grad_clip
+        self.scaler = torch.amp.GradScaler("cuda")
+
+    def _backward(self, loss):
+        self.scaler.scale(loss).backward()
+
+    def _optimizer_step(self):
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+
+    def train_epoch(self):
+        self.model.train()
+        for batch in self.loader:
+            with torch.autocast("cuda", dtype=torch.float16):
+                loss = self.model(**batch).loss
+            self._backward(loss)
+            self._optimizer_step()
+""",
+        (27,),
+        None,
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -1391,5 +1425,36 @@ def train(model, optimizer, loader, criterion, epochs):
             with amp.scale_loss(loss, optimizer) as scaled_loss:
                 scaled_loss.backward()
             optimizer.step()
+""",
+    # trainer with _backward()/_optimizer_step() helpers; the step helper clears after stepping
+    """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, loader, grad_clip=1.0):
+        self.model = model
+        self.optimizer = optimizer
+        self.loader = loader
+        self.grad_clip = grad_clip
+        self.scaler = torch.amp.GradScaler("cuda")
+
+    def _backward(self, loss):
+        self.scaler.scale(loss).backward()
+
+    def _optimizer_step(self):
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def train_epoch(self):
+        self.model.train()
+        for batch in self.loader:
+            with torch.autocast("cuda", dtype=torch.float16):
+                loss = self.model(**batch).loss
+            self._backward(loss)
+            self._optimizer_step()
 """,
 )
