@@ -141,7 +141,8 @@ def combine_cells(cells: Sequence[str]) -> CombinedNotebook:
     starts: list[int] = []
     masked: set[int] = set()
     for cell in cells:
-        text = cell.replace("\r\n", "\n")
+        # Lone "\r" ends a line too (for Python and for fixing.line_offsets).
+        text = cell.replace("\r\n", "\n").replace("\r", "\n")
         if text.endswith("\n"):
             text = text[:-1]
         lines, cell_masked = _mask_cell(text)

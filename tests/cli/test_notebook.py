@@ -6,6 +6,8 @@ import ast
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from torchmode.findings import Position, Range, TextEdit
 from torchmode.notebook import combine_cells, edits_by_cell, parse_notebook
 
@@ -193,3 +195,28 @@ def test_ascii_escaped_notebooks_stay_escaped():
     text = json.dumps({"cells": [{"cell_type": "code", "source": "# ü\n"}]}, indent=1) + "\n"
     assert "\\u00fc" in text
     assert parse_notebook(text).dumps() == text
+
+
+_LINE = st.text(
+    st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=12
+)
+_CELL = st.lists(st.one_of(_LINE, st.sampled_from(["%time x", "!ls", "x = !ls", "a?", "%%bash"])))
+
+
+@given(st.lists(_CELL, max_size=5))
+def test_combining_keeps_every_line_in_place(cells_lines):
+    cells = ["\n".join(lines) for lines in cells_lines]
+    nb = combine_cells(cells)
+    combined = nb.source.split("\n")
+    assert len(combined) - 1 == sum(len(nb_lines(cell)) for cell in cells)
+    for index, cell in enumerate(cells):
+        for number, line in enumerate(nb_lines(cell)):
+            position = nb.from_cell(index, Position(number, len(line)))
+            assert nb.to_cell(position) == (index, Position(number, len(line)))
+            if position.line not in nb.masked_lines:
+                assert combined[position.line] == line
+
+
+def nb_lines(cell: str) -> list[str]:
+    """A cell's lines as editors count them: a final newline does not start another."""
+    return (cell[:-1] if cell.endswith("\n") else cell).split("\n")
