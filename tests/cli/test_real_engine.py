@@ -14,12 +14,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from torchmode.notebook import parse_notebook
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 SCRIPT = EXAMPLES / "train_sst.py"
 NOTEBOOK = EXAMPLES / "train_sst.ipynb"
+SARIF_SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -69,9 +71,13 @@ def test_example_json_and_sarif(example, run):
     assert entry["fix"] is not None and entry["fix"]["applicability"] == "safe"
     assert any("model.train()" in edit["content"] for edit in entry["fix"]["edits"])
     assert entry["related"][0]["location"]["row"] == _line_of(text, "loss.backward()")
-    _, out, _ = run("check", "--format", "sarif", "--select", "TM101", "train_sst.py")
-    [result] = json.loads(out)["runs"][0]["results"]
-    assert result["ruleId"] == "TM101"
+    _, out, _ = run("check", "--format", "sarif", "train_sst.py")
+    document = json.loads(out)
+    jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
+    [result] = [r for r in document["runs"][0]["results"] if r["ruleId"] == "TM101"]
+    assert result["relatedLocations"][0]["physicalLocation"]["region"]["startLine"] == (
+        _line_of(text, "loss.backward()")
+    )
 
 
 def test_notebook_example_reports_the_cell(project, run):
