@@ -2,7 +2,6 @@
 import * as vscode from 'vscode';
 import {
     CloseAction,
-    DidChangeConfigurationNotification,
     type CloseHandlerResult,
     ErrorAction,
     type ErrorHandler,
@@ -67,8 +66,6 @@ export function createClient(
         args: launch.args,
         options: { env: launch.env },
     };
-    // Filled in below; the middleware only runs once the client exists.
-    const created: { client?: LanguageClient } = {};
     const serverSettings = (scope: vscode.Uri | undefined): ServerSettings =>
         readServerSettings(vscode.workspace.getConfiguration(SECTION, scope));
     const clientOptions: LanguageClientOptions = {
@@ -82,19 +79,14 @@ export function createClient(
         // gets exactly the settings it knows, normalised as at start-up, whichever way it asks.
         middleware: {
             workspace: {
+                // Every change to a server setting restarts the server (extension.ts), which then
+                // gets the new values at initialisation: a notification to the old one, racing
+                // with its shutdown, would only fail. Other sections pass through.
                 didChangeConfiguration: async (sections, next) => {
-                    const client = created.client;
-                    if (client === undefined || sections === undefined || !sections.includes(SECTION)) {
-                        await next(sections);
-                        return;
-                    }
-                    const others = sections.filter((section) => section !== SECTION);
-                    if (others.length > 0) {
+                    const others = sections?.filter((section) => section !== SECTION);
+                    if (others === undefined || others.length > 0) {
                         await next(others);
                     }
-                    await client.sendNotification(DidChangeConfigurationNotification.type, {
-                        settings: { [SECTION]: serverSettings(vscode.workspace.workspaceFolders?.[0]?.uri) },
-                    });
                 },
                 configuration: async (params, token, next) => {
                     const answer = await next(params, token);
@@ -111,6 +103,5 @@ export function createClient(
             },
         },
     };
-    created.client = new LanguageClient(CLIENT_ID, 'torchmode', serverOptions, clientOptions);
-    return created.client;
+    return new LanguageClient(CLIENT_ID, 'torchmode', serverOptions, clientOptions);
 }

@@ -17,6 +17,8 @@ const { values: options } = parseArgs({
         'code-server': { type: 'string' },
         vsix: { type: 'string' },
         example: { type: 'string' },
+        // Optional: a notebook with the same bug, to check notebook cells too.
+        notebook: { type: 'string' },
         python: { type: 'string' },
         out: { type: 'string' },
         chromium: { type: 'string', default: '/usr/bin/chromium' },
@@ -37,6 +39,11 @@ const extensions = path.join(out, 'extensions');
 const workspace = path.join(out, 'workspace');
 const exampleName = path.basename(options.example);
 const exampleFile = path.join(workspace, exampleName);
+// A second copy of the example for the "Fix All in File" command.
+const fixAllName = `fix_all_${exampleName}`;
+const fixAllFile = path.join(workspace, fixAllName);
+const notebookName = options.notebook !== undefined ? path.basename(options.notebook) : undefined;
+const settingsFile = path.join(userData, 'User', 'settings.json');
 
 function log(message) {
     // stderr: stdout carries only the final JSON report.
@@ -48,12 +55,20 @@ function prepare() {
         fs.mkdirSync(dir, { recursive: true });
     }
     fs.copyFileSync(options.example, exampleFile);
+    fs.copyFileSync(options.example, fixAllFile);
+    if (options.notebook !== undefined) {
+        fs.copyFileSync(options.notebook, path.join(workspace, notebookName));
+    }
     fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+    writeSettings(options.python);
+}
+
+function writeSettings(interpreter) {
     fs.writeFileSync(
-        path.join(userData, 'User', 'settings.json'),
+        settingsFile,
         JSON.stringify(
             {
-                'torchmode.interpreter': [options.python],
+                'torchmode.interpreter': [interpreter],
                 'torchmode.trace.server': 'messages',
                 'workbench.startupEditor': 'none',
                 'workbench.tips.enabled': false,
@@ -163,21 +178,25 @@ async function runCommand(page, title) {
     await input.fill(`>${title}`);
     // Exactly this command (a parenthesised qualifier may follow): the fuzzy match ranks e.g.
     // "Compare Active File with Saved" above "Save".
-    const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const item = page.getByRole('option', { name: new RegExp(`^${escaped}( \\(|,|$)`) }).first();
+    const item = page.getByRole('option', { name: new RegExp(`^${escapeRegExp(title)}( \\(|,|$)`) }).first();
     await item.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
     await item.click();
 }
 
-async function openFile(page) {
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function openFile(page, name) {
     await page.keyboard.press('Control+P');
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-    await input.fill(exampleName);
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: exampleName }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
-    await input.press('Enter');
-    await page.locator(`.tab[aria-label*="${exampleName}"]`).first().waitFor({ timeout: STEP_TIMEOUT_MS });
-    await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await input.fill(name);
+    // This file, not another whose name contains it (train_sst.py vs fix_all_train_sst.py).
+    const row = page.getByRole('option', { name: new RegExp(`^${escapeRegExp(name)}(,|\\s|$)`) }).first();
+    await row.waitFor({ timeout: STEP_TIMEOUT_MS });
+    await row.click();
+    await page.locator(`.tab.active[aria-label^="${name}"]`).first().waitFor({ timeout: STEP_TIMEOUT_MS });
 }
 
 async function goTo(page, line, column) {
@@ -261,9 +280,7 @@ async function applyQuickFix(page, report) {
         await page.keyboard.press('ArrowDown');
     }
     await page.keyboard.press('Enter');
-    await page.locator('.tab.dirty').first().waitFor({ timeout: STEP_TIMEOUT_MS });
-    await runCommand(page, 'File: Save');
-    await page.locator('.tab.dirty').first().waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
+    await saveActiveEditor(page);
     report.fixedSource = fs.readFileSync(exampleFile, 'utf8');
     // The server re-checks the fixed text: the problem must leave the Problems panel.
     await page
@@ -272,6 +289,55 @@ async function applyQuickFix(page, report) {
         .waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
     report.problemsAfterFix = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
     await page.screenshot({ path: path.join(out, 'vscode-after-fix.png') });
+}
+
+async function saveActiveEditor(page) {
+    await page.locator('.tab.active.dirty').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await runCommand(page, 'File: Save');
+    await page.locator('.tab.active.dirty').first().waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
+}
+
+async function fixAllInFile(page, report) {
+    await openFile(page, fixAllName);
+    // Wait until the server has checked this file before asking it for fixes.
+    await page.locator('.markers-panel .monaco-list-row', { hasText: fixAllName }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await page.locator('.monaco-editor textarea').first().focus();
+    await runCommand(page, 'torchmode: Fix All in File');
+    await saveActiveEditor(page);
+    report.fixAllSource = fs.readFileSync(fixAllFile, 'utf8');
+}
+
+async function notebookProblems(page, report) {
+    if (notebookName === undefined) {
+        return;
+    }
+    await openFile(page, notebookName);
+    await page.locator('.notebook-editor .cell-list-container').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await runCommand(page, 'View: Focus Problems');
+    // The two example files are fixed by now: a TM101 problem can only come from the notebook.
+    const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'TM101' }).first();
+    await problem.waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.notebookProblems = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+    await page.screenshot({ path: path.join(out, 'vscode-notebook.png') });
+    log(`notebook: ${JSON.stringify(report.notebookProblems)}`);
+}
+
+async function restartOnSettingsChange(page, report) {
+    // A person edits the workspace's settings.json: an interpreter that does not exist, then none.
+    fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'torchmode.interpreter': ['/nonexistent/bin/python3'] }));
+    const error = page.locator('[aria-label^="torchmode server error"]').first();
+    await error.waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.errorStatus = await error.getAttribute('aria-label');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'torchmode' }).first();
+    await toast.waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.errorNotification = await toast.innerText();
+    await page.screenshot({ path: path.join(out, 'vscode-error.png') });
+    log(`error state: ${report.errorStatus}`);
+    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), '{}');
+    const ready = page.locator('[aria-label^="torchmode server ready"]').first();
+    await ready.waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.recoveredStatus = await ready.getAttribute('aria-label');
 }
 
 async function main() {
@@ -290,13 +356,17 @@ async function main() {
         ['open', async () => {
             await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
             await page.locator('.monaco-workbench').waitFor({ timeout: STEP_TIMEOUT_MS });
-            await openFile(page);
+            await openFile(page, exampleName);
+            await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: STEP_TIMEOUT_MS });
             log(`opened ${exampleName}`);
         }],
         ['ready', () => waitForReadyServer(page, report)],
         ['problems', () => readProblems(page, report)],
         ['hover', () => hoverOverEval(page, report)],
         ['quickFix', () => applyQuickFix(page, report)],
+        ['fixAll', () => fixAllInFile(page, report)],
+        ['notebook', () => notebookProblems(page, report)],
+        ['settings', () => restartOnSettingsChange(page, report)],
     ];
     try {
         for (const [name, step] of steps) {

@@ -2,10 +2,13 @@
 
 ``e2e.mjs`` (playwright-core) installs the .vsix into a fresh code-server, opens a copy of the
 shipped example, waits for the server's ready state in the status bar, reads the TM101 problem,
-hovers over ``eval``, applies the quick fix and saves; it reports what it saw as JSON and these
-tests judge it. Needs ``npm ci && npm run package`` (the .vsix), code-server (``.ci/run``
-installs it into ``~/.cache/torchmode-ci``; or set TORCHMODE_CODE_SERVER) and Debian's chromium.
-Without them the tests skip, except under CI, where they fail.
+hovers over ``eval``, applies the quick fix and saves, runs "torchmode: Fix All in File" on a
+second copy, opens the notebook example, and points ``torchmode.interpreter`` at a missing Python
+and back; it reports what it saw as JSON and these tests judge it.
+
+Needs ``npm ci && npm run package`` (the .vsix), code-server (``.ci/run`` installs it into
+``~/.cache/torchmode-ci``; or set TORCHMODE_CODE_SERVER) and Debian's chromium. Without them
+the tests skip, except under CI, where they fail.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("e2e.mjs")
 EXAMPLE = ROOT / "examples" / "train_sst.py"
+NOTEBOOK = ROOT / "examples" / "train_sst.ipynb"
 CODE_SERVER_VERSION = "4.100.3"
 DEFAULT_CODE_SERVER = (
     Path.home()
@@ -77,6 +81,8 @@ def session(request: pytest.FixtureRequest) -> dict[str, Any]:
             str(VSIX),
             "--example",
             str(EXAMPLE),
+            "--notebook",
+            str(NOTEBOOK),
             "--python",
             sys.executable,
             "--chromium",
@@ -149,22 +155,53 @@ def test_hover_over_eval_explains_it(session: dict[str, Any]) -> None:
     assert "mode" in hover
 
 
-def test_the_quick_fix_inserts_model_train(session: dict[str, Any]) -> None:
-    _succeeded(session, "quickFix")
-    assert any("train()" in title for title in session["quickFixes"]), session["quickFixes"]
+def _assert_only_model_train_inserted(fixed_source: str) -> None:
     original = EXAMPLE.read_text().splitlines()
-    fixed = session["fixedSource"].splitlines()
+    fixed = fixed_source.splitlines()
     added = [line for line in fixed if line not in original]
     assert [line.strip() for line in added] == ["model.train()"], added
     # Nothing else changed: removing the inserted line gives the original back.
-    position = len(fixed) - 1 - fixed[::-1].index(added[0]) if added else -1
+    position = len(fixed) - 1 - fixed[::-1].index(added[0])
     assert fixed[:position] + fixed[position + 1 :] == original
+
+
+def test_the_quick_fix_inserts_model_train(session: dict[str, Any]) -> None:
+    _succeeded(session, "quickFix")
+    assert any("train()" in title for title in session["quickFixes"]), session["quickFixes"]
+    _assert_only_model_train_inserted(session["fixedSource"])
     # ... and the server, re-checking the fixed file, took TM101 out of the Problems panel.
     assert not any("TM101" in row for row in session["problemsAfterFix"]), session
 
 
-def test_the_server_accepted_every_setting_the_client_sent(session: dict[str, Any]) -> None:
+def test_fix_all_in_file_command(session: dict[str, Any]) -> None:
+    _succeeded(session, "fixAll")
+    _assert_only_model_train_inserted(session["fixAllSource"])
+
+
+def test_notebook_cells_are_checked(session: dict[str, Any]) -> None:
+    _succeeded(session, "notebook")
+    rows = session["notebookProblems"]
+    assert rows[0].startswith(NOTEBOOK.name), rows
+    assert any("TM101" in row and "`model` is still in eval mode" in row for row in rows), rows
+
+
+def test_a_missing_interpreter_is_explained_and_the_server_recovers(
+    session: dict[str, Any],
+) -> None:
+    _succeeded(session, "settings")
+    expected = "could not run /nonexistent/bin/python3"
+    assert session["errorStatus"].startswith(f"torchmode server error: {expected}")
+    assert expected in session["errorNotification"]
+    assert "Select Interpreter" in session["errorNotification"]
+    assert session["recoveredStatus"].startswith("torchmode server ready"), session
+
+
+def test_the_extension_log_is_clean(session: dict[str, Any]) -> None:
     _succeeded(session, "ready")
     log = session["log"]
     assert "torchmode 0.1.0 on Python" in log
+    # The client sends the server only the settings it knows...
     assert "unknown torchmode setting" not in log, log
+    # ... and the only error is the one the test provoked with a missing interpreter.
+    errors = [line for line in log.splitlines() if "[error]" in line]
+    assert all("/nonexistent/bin/python3" in line for line in errors), log
