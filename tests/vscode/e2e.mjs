@@ -312,7 +312,7 @@ async function notebookProblems(page, report) {
         return;
     }
     await openFile(page, notebookName);
-    await page.locator('.notebook-editor .cell-list-container').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await page.locator('.notebook-editor .code-cell-row .view-lines').first().waitFor({ timeout: STEP_TIMEOUT_MS });
     await runCommand(page, 'View: Focus Problems');
     // The two example files are fixed by now: a TM101 problem can only come from the notebook.
     const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'TM101' }).first();
