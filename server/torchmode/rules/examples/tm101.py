@@ -820,6 +820,92 @@ for epoch in range(5):
         optimizer.step()
 """,
     ),
+    # A one-line `if step % 100 == 0: print(step, evaluate(model, val_loader))`: no room after the
+    # evaluation, so the fix restores train mode at the start of each training iteration.
+    Invalid(
+        """\
+import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return sum(criterion(model(x), y).item() for x, y in loader) / len(loader)
+
+
+model.train()
+for step, (x, y) in enumerate(train_loader):
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step % 100 == 0: print(step, evaluate(model, val_loader))
+""",
+        (15,),
+        """\
+import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return sum(criterion(model(x), y).item() for x, y in loader) / len(loader)
+
+
+model.train()
+for step, (x, y) in enumerate(train_loader):
+    model.train()
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step % 100 == 0: print(step, evaluate(model, val_loader))
+""",
+    ),
+    # In-loop validation with checkpointing and early-stopping patience, and no `model.train()`
+    # after it.
+    Invalid(
+        """\
+import torch
+
+model.train()
+for step, (x, y) in enumerate(train_loader):
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step % 100 == 0:
+        model.eval()
+        with torch.no_grad():
+            val = sum(criterion(model(vx), vy).item() for vx, vy in val_loader)
+        if val < best:
+            best = val
+            torch.save(model.state_dict(), "best.pt")
+        else:
+            patience -= 1
+            if patience == 0:
+                break
+""",
+        (9,),
+        """\
+import torch
+
+model.train()
+for step, (x, y) in enumerate(train_loader):
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step % 100 == 0:
+        model.eval()
+        with torch.no_grad():
+            val = sum(criterion(model(vx), vy).item() for vx, vy in val_loader)
+        if val < best:
+            best = val
+            torch.save(model.state_dict(), "best.pt")
+        else:
+            patience -= 1
+            if patience == 0:
+                break
+        model.train()
+""",
+    ),
 )
 
 VALID = (
