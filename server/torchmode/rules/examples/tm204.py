@@ -2,7 +2,264 @@
 
 from torchmode.rules.base import Invalid
 
-INVALID: tuple[Invalid, ...] = ()
+INVALID: tuple[Invalid, ...] = (
+    # epoch loss summed as tensors in the training loop (brax #152, ray #40940)
+    Invalid(
+        """\
+import torch
+
+
+def train_one_epoch(model, loader, criterion, optimizer):
+    model.train()
+    total_loss = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss
+    return total_loss / len(loader)
+""",
+        (12,),
+        """\
+import torch
+
+
+def train_one_epoch(model, loader, criterion, optimizer):
+    model.train()
+    total_loss = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item()
+    return total_loss / len(loader)
+""",
+    ),
+    # weighted running total `totalloss += loss * len(y)` (MultiBench Supervised_Learning)
+    Invalid(
+        """\
+import torch
+
+for epoch in range(total_epochs):
+    model.train()
+    totalloss = 0.0
+    totals = 0
+    for j in train_dataloader:
+        optimizer.zero_grad()
+        out = model([i.float().cuda() for i in j[:-1]])
+        loss = criterion(out, j[-1].cuda())
+        totalloss += loss * len(j[-1])
+        totals += len(j[-1])
+        loss.backward()
+        optimizer.step()
+    print(f"Epoch {epoch} train loss: {totalloss / totals}")
+""",
+        (11,),
+        """\
+import torch
+
+for epoch in range(total_epochs):
+    model.train()
+    totalloss = 0.0
+    totals = 0
+    for j in train_dataloader:
+        optimizer.zero_grad()
+        out = model([i.float().cuda() for i in j[:-1]])
+        loss = criterion(out, j[-1].cuda())
+        totalloss += (loss * len(j[-1])).item()
+        totals += len(j[-1])
+        loss.backward()
+        optimizer.step()
+    print(f"Epoch {epoch} train loss: {totalloss / totals}")
+""",
+    ),
+    # losses appended with their graphs for a plot (packnet-sfm PR #51, mi-prometheus #111)
+    Invalid(
+        """\
+import matplotlib.pyplot as plt
+import torch
+
+train_losses = []
+for epoch in range(n_epochs):
+    model.train()
+    for x_batch, y_batch in train_loader:
+        yhat = model(x_batch)
+        loss = loss_fn(yhat, y_batch)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        train_losses.append(loss)
+plt.plot(torch.stack(train_losses).detach().numpy())
+""",
+        (13,),
+        """\
+import matplotlib.pyplot as plt
+import torch
+
+train_losses = []
+for epoch in range(n_epochs):
+    model.train()
+    for x_batch, y_batch in train_loader:
+        yhat = model(x_batch)
+        loss = loss_fn(yhat, y_batch)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        train_losses.append(loss.detach())
+plt.plot(torch.stack(train_losses).detach().numpy())
+""",
+    ),
+    # per-term running totals in a dict (MultimediaTechLab/YOLO PR #83)
+    Invalid(
+        """\
+import torch
+
+
+def train_epoch(model, loader, loss_fn, optimizer):
+    model.train()
+    running = {"box": 0.0, "cls": 0.0, "dfl": 0.0}
+    for images, targets in loader:
+        preds = model(images)
+        loss, loss_dict = loss_fn(preds, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        for name, value in loss_dict.items():
+            running[name] += value
+    return {name: total / len(loader) for name, total in running.items()}
+""",
+        (14,),
+        """\
+import torch
+
+
+def train_epoch(model, loader, loss_fn, optimizer):
+    model.train()
+    running = {"box": 0.0, "cls": 0.0, "dfl": 0.0}
+    for images, targets in loader:
+        preds = model(images)
+        loss, loss_dict = loss_fn(preds, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        for name, value in loss_dict.items():
+            running[name] += value.item()
+    return {name: total / len(loader) for name, total in running.items()}
+""",
+    ),
+    # validation without no_grad summing `vloss` tensors (trainingyt): memory grows per batch
+    Invalid(
+        """\
+import torch
+
+
+def validate(model, loader, loss_fn):
+    model.eval()
+    running_vloss = 0.0
+    for vinputs, vlabels in loader:
+        voutputs = model(vinputs)
+        vloss = loss_fn(voutputs, vlabels)
+        running_vloss += vloss
+    model.train()
+    return running_vloss / len(loader)
+""",
+        (10,),
+        """\
+import torch
+
+
+def validate(model, loader, loss_fn):
+    model.eval()
+    running_vloss = 0.0
+    for vinputs, vlabels in loader:
+        voutputs = model(vinputs)
+        vloss = loss_fn(voutputs, vlabels)
+        running_vloss += vloss.item()
+    model.train()
+    return running_vloss / len(loader)
+""",
+    ),
+    # trainer class keeping its loss history on `self` (minGPT-style trainer)
+    Invalid(
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.loader = loader
+        self.history = []
+
+    def run_epoch(self):
+        self.model.train()
+        for x, y in self.loader:
+            logits, loss = self.model(x, y)
+            self.model.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            self.optimizer.step()
+            self.history.append(loss)
+""",
+        (19,),
+        """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.loader = loader
+        self.history = []
+
+    def run_epoch(self):
+        self.model.train()
+        for x, y in self.loader:
+            logits, loss = self.model(x, y)
+            self.model.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            self.optimizer.step()
+            self.history.append(loss.detach())
+""",
+    ),
+    # per-epoch loss history indexed by epoch (notebook-style script)
+    Invalid(
+        """\
+import torch
+
+epoch_losses = torch.zeros(num_epochs)
+for epoch in range(num_epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        epoch_losses[epoch] += loss
+print(epoch_losses / len(train_loader))
+""",
+        (11,),
+        """\
+import torch
+
+epoch_losses = torch.zeros(num_epochs)
+for epoch in range(num_epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        epoch_losses[epoch] += loss.item()
+print(epoch_losses / len(train_loader))
+""",
+    ),
+)
 
 VALID: tuple[str, ...] = (
     # `.item()` before accumulating (pytorch/examples mnist / vae)
@@ -219,5 +476,21 @@ def compute_loss(preds, targets, build_targets):
         lbox += (1.0 - bbox_iou(ps[:, :4], tbox[i])).mean()
         lobj += torch.nn.functional.binary_cross_entropy_with_logits(pi[..., 4], targets[i])
     return lbox + lobj
+""",
+    # pre-0.4 style `loss.data` (no graph) accumulated, as in old pytorch/examples
+    """\
+import torch
+
+model.train()
+total_loss = 0
+for batch, i in enumerate(range(0, train_data.size(0) - 1, bptt)):
+    data, targets = get_batch(train_data, i)
+    model.zero_grad()
+    output, hidden = model(data, hidden)
+    loss = criterion(output.view(-1, ntokens), targets)
+    loss.backward()
+    for p in model.parameters():
+        p.data.add_(p.grad.data, alpha=-lr)
+    total_loss += loss.data
 """,
 )
