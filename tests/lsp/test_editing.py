@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from lsprotocol import types
@@ -94,3 +95,30 @@ async def test_hover_and_actions_answer_for_the_current_text(
     at = session.find(uri, "model.eval()", delta=len("model."))
     hover = await session.hover(uri, at)
     assert hover is not None and "eval" in hover
+
+
+async def test_run_on_save_with_pulled_diagnostics(
+    starter, caps, tmp_path: Path, example_text: str
+) -> None:
+    capabilities = caps("visual-studio-code")
+    capabilities.text_document.diagnostic = types.DiagnosticClientCapabilities()
+    capabilities.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(
+        refresh_support=True
+    )
+    session = await starter("visual-studio-code", capabilities, settings={"run": "onSave"})
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    assert "TM101" in codes(await session.diagnostics(uri))
+    session.delete(uri, "            model.eval()\n")
+    # Not saved yet: the saved text's findings stand.
+    assert "TM101" in codes(await session.diagnostics(uri))
+    refreshes = session.client.diagnostic_refresh_count
+    session.client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    for _ in range(6000):  # a guard against a hung server, not a timing assertion
+        if session.client.diagnostic_refresh_count > refreshes:
+            break
+        await asyncio.sleep(0.01)
+    assert session.client.diagnostic_refresh_count > refreshes
+    assert "TM101" not in codes(await session.diagnostics(uri))

@@ -141,6 +141,12 @@ class TorchmodeServer(LanguageServer):
     def request_analysis(self, key: str, delay_ms: int = 0) -> None:
         self.scheduler.schedule(key, delay_ms / 1000, lambda: self._analyse(key))
 
+    def refresh_pulled(self) -> None:
+        """Ask a pulling client to pull again (results changed without an edit)."""
+        refresh = self._workspace_capability("diagnostics")
+        if self.pulls_diagnostics and refresh is not None and refresh.refresh_support:
+            self.workspace_diagnostic_refresh(None)
+
     def is_current(self, result: Result | None, key: str) -> bool:
         return (
             result is not None
@@ -176,6 +182,8 @@ class TorchmodeServer(LanguageServer):
         self.results[key] = result
         if not self.pulls_diagnostics:
             self.publish(result)
+        elif self.client_settings.run == "onSave":
+            self.refresh_pulled()  # pulls in between answered with the saved text's results
 
     def publish(self, result: Result) -> None:
         for uri, diagnostics in diagnostics_by_uri(result, self.encoding).items():
@@ -232,9 +240,7 @@ class TorchmodeServer(LanguageServer):
         for key in keys - {None}:
             assert key is not None
             self.request_analysis(key)
-        refresh = self._workspace_capability("diagnostics")
-        if self.pulls_diagnostics and refresh is not None and refresh.refresh_support:
-            self.workspace_diagnostic_refresh(None)
+        self.refresh_pulled()
 
     def apply_client_settings(self, raw: Any) -> None:
         self.client_settings, problems = parse_client_settings(raw)
@@ -459,7 +465,12 @@ async def pull_diagnostics(
 ) -> types.DocumentDiagnosticReport:
     uri = params.text_document.uri
     key = ls.key_of(uri)
-    result = await ls.current_result(key) if key else None
+    if key is None:
+        return types.RelatedFullDocumentDiagnosticReport(items=[])
+    result = ls.results.get(key)
+    if ls.client_settings.run == "onType" or result is None:
+        # With "onSave", edits are not analysed: the last saved text's results stand.
+        result = await ls.current_result(key)
     items = diagnostics_by_uri(result, ls.encoding).get(uri, []) if result else []
     return types.RelatedFullDocumentDiagnosticReport(items=items)
 
