@@ -698,11 +698,12 @@ def build_module(lines: int, seed: int = 0, templates: list[Template] | None = N
     rng = random.Random(seed)
     module = Module()
     taken: set[str] = set()
+    # Every template once (in a shuffled order) before any repeats.
+    order = rng.sample(templates, len(templates))
     index = 0
     size = 0
     while size < lines:
-        template = templates[index % len(templates)] if index < len(templates) else None
-        template = template or rng.choice(templates)
+        template = order[index] if index < len(order) else rng.choice(templates)
         style = "nested" if rng.random() < 0.15 else "plain"
         before = len(module.parts)
         _add_template(module, template, rng, taken, f"_{index}", style, index)
