@@ -71,9 +71,10 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     if parsed.error is not None:
         message, position = parsed.error
         return Analysis(source, [], SyntaxProblem(message, position))
-    facts = collect_facts(parsed.chunks)
-    flow = FileFlow(parsed.chunks, facts)
+    facts = collect_facts(parsed.chunks, cache.records)
+    flow = FileFlow(parsed.chunks, facts, cache)
     flow.run()
+    cache.trim()
     lines = [line.rstrip("\r\n") for line in split_lines(source)]
     ctx = RuleContext(source, lines, parsed.chunks, facts, flow, settings)
     findings: list[Finding] = []

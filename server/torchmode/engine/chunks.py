@@ -34,6 +34,7 @@ class Chunk:
     start_line: int  # 0-based line of the chunk's first line in the whole text
     module: cst.Module
     _positions: dict[cst.CSTNode, CodeRange] | None = field(default=None, repr=False)
+    cache: ChunkCache | None = field(default=None, repr=False)
 
     @property
     def statements(self) -> tuple[cst.BaseStatement, ...]:
@@ -42,8 +43,11 @@ class Chunk:
     def range_of(self, node: cst.CSTNode) -> Range:
         """The code-point range of ``node`` in the whole text (computed lazily per chunk)."""
         if self._positions is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = dict(wrapper.resolve(PositionProvider))
+            self._positions = (
+                self.cache.positions(self.module)
+                if self.cache is not None
+                else _compute_positions(self.module)
+            )
         from torchmode.engine.facts import synthetic_owner
 
         r = self._positions[synthetic_owner(node)]
@@ -63,11 +67,33 @@ class ParseResult:
 
 
 class ChunkCache:
-    """Parsed modules by chunk text; shared by successive analyses of one document."""
+    """What successive analyses reuse: parsed modules by chunk text, each chunk's facts record,
+    and each function's flow analysis (valid while its code and what it depends on are unchanged).
+    """
 
     def __init__(self, capacity: int = 4096) -> None:
         self._items: OrderedDict[str, cst.Module | None] = OrderedDict()
         self._capacity = capacity
+        self.records: dict[int, Any] = {}  # id(module) -> facts.ChunkRecord
+        self.flows: OrderedDict[int, Any] = OrderedDict()  # id(def node) -> flow.CachedFlow
+        self._positions: dict[int, tuple[cst.Module, dict[cst.CSTNode, CodeRange]]] = {}
+
+    def positions(self, module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
+        """Positions inside a parsed chunk, relative to its start: they stay valid when the
+        chunk moves (an edit above it), so they are computed once per parsed chunk."""
+        cached = self._positions.get(id(module))
+        if cached is None or cached[0] is not module:
+            cached = (module, _compute_positions(module))
+            self._positions[id(module)] = cached
+        return cached[1]
+
+    def trim(self) -> None:
+        if len(self._positions) > self._capacity:
+            self._positions.clear()
+        if len(self.records) > 2 * self._capacity:
+            self.records.clear()
+        while len(self.flows) > 4 * self._capacity:
+            self.flows.popitem(last=False)
 
     def parse(self, text: str) -> cst.Module | None:
         try:
@@ -81,6 +107,11 @@ class ChunkCache:
         if len(self._items) > self._capacity:
             self._items.popitem(last=False)
         return module
+
+
+def _compute_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    return dict(wrapper.resolve(PositionProvider))
 
 
 def _parse_or_none(text: str) -> cst.Module | None:
@@ -141,7 +172,7 @@ def parse_chunks(text: str, cache: ChunkCache) -> ParseResult:
                 if j == len(starts) - 1:
                     return ParseResult([], whole_module_error(text))
                 j += 1
-            chunks.append(Chunk(chunk_text, begin, module))
+            chunks.append(Chunk(chunk_text, begin, module, cache=cache))
             i = j
     finally:
         if gc_was_enabled:

@@ -81,6 +81,53 @@ class Facts:
     grad_contexts: dict[str, cst.Call] = field(default_factory=dict)  # no_grad = torch.no_grad()
     grad_factories: set[str] = field(default_factory=set)  # names that pick a grad mode
 
+    function_by_node: dict[int, FunctionInfo] = field(default_factory=dict)
+
+    def fingerprint(self) -> tuple[object, ...]:
+        """Everything the flow analysis reads from the facts: a function's cached analysis is
+        reused only while this is unchanged (node identities stand for unchanged code)."""
+
+        def ids(d: dict[str, FunctionInfo] | dict[str, ClassInfo]) -> tuple[str, ...]:
+            # names only: a changed function changes its own analysis object, which every
+            # analysis that used it checks (CachedFlow.deps)
+            return tuple(sorted(d))
+
+        def sets(d: dict[str, set[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+            return tuple(sorted((k, tuple(sorted(v))) for k, v in d.items()))
+
+        classes = tuple(
+            sorted(
+                (
+                    name,
+                    tuple(c.bases),
+                    ids(c.methods),
+                    tuple(sorted(c.layers)),
+                )
+                for name, c in self.classes.items()
+            )
+        )
+        return (
+            tuple(sorted(self.imports.names.items())),
+            ids(self.functions),
+            classes,
+            tuple(sorted(self.module_keys)),
+            tuple(sorted(self.module_class.items())),
+            sets(self.optimizer_cover),
+            tuple(sorted(tuple(sorted(v)) for v in self.scoped_cover.values())),
+            tuple(sorted(self.step_receivers)),
+            tuple(sorted(self.zero_receivers)),
+            tuple(sorted(self.frozen)),
+            tuple(sorted(self.loss_fns)),
+            tuple(sorted(self.instances.items())),
+            sets(self.param_lists),
+            tuple(
+                sorted(
+                    (k, self.imports.resolve(v.func) or "") for k, v in self.grad_contexts.items()
+                )
+            ),
+            tuple(sorted(self.grad_factories)),
+        )
+
     # -- classes -------------------------------------------------------------------------
     def class_is_module(self, name: str, _seen: frozenset[str] = frozenset()) -> bool:
         info = self.classes.get(name)
@@ -187,62 +234,74 @@ class Facts:
         ]
 
 
-def collect_facts(chunks: list[Chunk]) -> Facts:
+@dataclass(eq=False)
+class ChunkRecord:
+    """What one chunk contributes to the facts, recorded once per parsed chunk (the expensive
+    part is walking its expressions) and replayed for every analysis that contains it."""
+
+    module: cst.Module
+    imports: list[cst.Import | cst.ImportFrom] = field(default_factory=list)
+    classes: list[tuple[cst.ClassDef, bool]] = field(default_factory=list)  # (node, top level)
+    # (def, class it is a method of, enclosing def)
+    functions: list[tuple[cst.FunctionDef, cst.ClassDef | None, cst.FunctionDef | None]] = field(
+        default_factory=list
+    )
+    assignments: list[
+        tuple[str, cst.BaseExpression, cst.ClassDef | None, cst.FunctionDef | None]
+    ] = field(default_factory=list)
+    calls: list[tuple[cst.Call, cst.ClassDef | None]] = field(default_factory=list)
+    frozen: set[str] = field(default_factory=set)
+
+
+def record_chunk(module: cst.Module) -> ChunkRecord:
+    record = ChunkRecord(module)
+    recorder = _Recorder(record)
+    for stmt in module.body:
+        recorder.statement(stmt, None, None)
+    return record
+
+
+def collect_facts(chunks: list[Chunk], records: dict[int, ChunkRecord] | None = None) -> Facts:
+    """The file's facts; ``records`` caches each chunk's record by its parsed module."""
     facts = Facts(ImportTable())
-    collector = _Collector(facts)
+    pairs: list[tuple[Chunk, ChunkRecord]] = []
     for chunk in chunks:
-        for stmt in chunk.statements:
-            collector.statement(stmt, chunk, None, None)
-    collector.finish()
+        record = records.get(id(chunk.module)) if records is not None else None
+        if record is None or record.module is not chunk.module:
+            record = record_chunk(chunk.module)
+            if records is not None:
+                records[id(chunk.module)] = record
+        pairs.append((chunk, record))
+    _Replay(facts).run(pairs)
     return facts
 
 
-class _Collector:
-    def __init__(self, facts: Facts) -> None:
-        self.facts = facts
-        self.assignments: list[
-            tuple[str, cst.BaseExpression, ClassInfo | None, FunctionInfo | None]
-        ] = []
-        self.func: FunctionInfo | None = None
-        self.calls: list[tuple[cst.Call, ClassInfo | None]] = []
+class _Recorder:
+    def __init__(self, record: ChunkRecord) -> None:
+        self.record = record
+        self.func: cst.FunctionDef | None = None
 
     def statement(
-        self,
-        stmt: cst.CSTNode,
-        chunk: Chunk,
-        cls: ClassInfo | None,
-        func: FunctionInfo | None,
+        self, stmt: cst.CSTNode, cls: cst.ClassDef | None, func: cst.FunctionDef | None
     ) -> None:
-        facts = self.facts
+        record = self.record
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 self.small_statement(small, cls)
             return
         if isinstance(stmt, cst.FunctionDef):
-            params = [p.name.value for p in _all_params(stmt.params)]
-            info = FunctionInfo(stmt, chunk, cls if func is None else None, params)
-            facts.all_functions.append(info)
-            if cls is not None and func is None:
-                cls.methods.setdefault(stmt.name.value, info)
-            elif func is None:
-                facts.functions.setdefault(stmt.name.value, info)
+            record.functions.append((stmt, cls if func is None else None, func))
             for dec in stmt.decorators:
                 self.expression(dec.decorator, cls)
-            outer, self.func = self.func, info
+            outer, self.func = self.func, stmt
             for child in _body(stmt):
-                self.statement(child, chunk, cls, info)
+                self.statement(child, cls, stmt)
             self.func = outer
             return
         if isinstance(stmt, cst.ClassDef):
-            bases = []
-            for arg in stmt.bases:
-                name = facts.imports.resolve(arg.value) or dotted(arg.value) or ""
-                bases.append(name)
-            info_c = ClassInfo(stmt, chunk, bases)
-            if func is None and cls is None:
-                facts.classes.setdefault(stmt.name.value, info_c)
+            record.classes.append((stmt, func is None and cls is None))
             for child in _body(stmt):
-                self.statement(child, chunk, info_c, None)
+                self.statement(child, stmt, None)
             return
         # compound statements: headers, then bodies
         if isinstance(stmt, cst.If | cst.While):
@@ -254,24 +313,24 @@ class _Collector:
             for item in stmt.items:
                 self.expression(item.item, cls)
         for child in _nested_blocks(stmt):
-            self.statement(child, chunk, cls, func)
+            self.statement(child, cls, func)
 
-    def small_statement(self, small: cst.BaseSmallStatement, cls: ClassInfo | None) -> None:
+    def small_statement(self, small: cst.BaseSmallStatement, cls: cst.ClassDef | None) -> None:
         if isinstance(small, cst.Import | cst.ImportFrom):
-            self.facts.imports.add_statement(small)
+            self.record.imports.append(small)
             return
         if isinstance(small, cst.Assign):
             for target in small.targets:
                 key = key_of(target.target)
                 if key is not None:
-                    self.assignments.append((key, small.value, cls, self.func))
+                    self.record.assignments.append((key, small.value, cls, self.func))
                 elif isinstance(target.target, cst.Tuple):
                     self.tuple_assignment(target.target, small.value, cls)
             self.expression(small.value, cls)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             key = key_of(small.target)
             if key is not None:
-                self.assignments.append((key, small.value, cls, self.func))
+                self.record.assignments.append((key, small.value, cls, self.func))
             self.expression(small.value, cls)
         elif isinstance(small, cst.Expr | cst.AugAssign | cst.Return | cst.Assert):
             value = getattr(small, "value", None) or getattr(small, "test", None)
@@ -279,7 +338,7 @@ class _Collector:
                 self.expression(value, cls)
 
     def tuple_assignment(
-        self, target: cst.Tuple, value: cst.BaseExpression, cls: ClassInfo | None
+        self, target: cst.Tuple, value: cst.BaseExpression, cls: cst.ClassDef | None
     ) -> None:
         # ``model, optimizer = accelerator.prepare(model, optimizer)`` keeps what they are.
         if not isinstance(value, cst.Call):
@@ -288,13 +347,13 @@ class _Collector:
         for el, arg_key in zip(target.elements, arg_keys, strict=False):
             key = key_of(el.value)
             if key is not None and arg_key is not None and key != arg_key:
-                self.assignments.append(
+                self.record.assignments.append(
                     (key, cst.Name(arg_key) if "." not in arg_key else value, cls, self.func)
                 )
 
-    def expression(self, node: cst.BaseExpression, cls: ClassInfo | None) -> None:
+    def expression(self, node: cst.BaseExpression, cls: cst.ClassDef | None) -> None:
         for call in calls_in(node):
-            self.calls.append((call, cls))
+            self.record.calls.append((call, cls))
 
     def freeze_loop(self, loop: cst.For) -> None:
         """``for p in backbone.parameters(): p.requires_grad = False`` freezes ``backbone``."""
@@ -315,7 +374,60 @@ class _Collector:
                 continue
             for small in stmt.body:
                 if _freezes(small):
-                    self.facts.frozen.update(o for o in owners if o)
+                    self.record.frozen.update(o for o in owners if o)
+
+
+class _Replay:
+    """Builds the file's facts from its chunks' records, in order."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self.assignments: list[
+            tuple[str, cst.BaseExpression, ClassInfo | None, FunctionInfo | None]
+        ] = []
+        self.calls: list[tuple[cst.Call, ClassInfo | None]] = []
+
+    def run(self, pairs: list[tuple[Chunk, ChunkRecord]]) -> None:
+        facts = self.facts
+        for _, record in pairs:
+            for stmt in record.imports:
+                facts.imports.add_statement(stmt)
+        classes: dict[int, ClassInfo] = {}
+        functions: dict[int, FunctionInfo] = {}
+        for chunk, record in pairs:
+            for node, top in record.classes:
+                bases = [
+                    facts.imports.resolve(arg.value) or dotted(arg.value) or ""
+                    for arg in node.bases
+                ]
+                info_c = ClassInfo(node, chunk, bases)
+                classes[id(node)] = info_c
+                if top:
+                    facts.classes.setdefault(node.name.value, info_c)
+            for node, cls_node, outer in record.functions:
+                cls = classes.get(id(cls_node)) if cls_node is not None else None
+                params = [p.name.value for p in _all_params(node.params)]
+                info = FunctionInfo(node, chunk, cls, params)
+                functions[id(node)] = info
+                facts.function_by_node[id(node)] = info
+                facts.all_functions.append(info)
+                if cls is not None:
+                    cls.methods.setdefault(node.name.value, info)
+                elif outer is None:
+                    facts.functions.setdefault(node.name.value, info)
+            for key, value, cls_node, func_node in record.assignments:
+                self.assignments.append(
+                    (
+                        key,
+                        value,
+                        classes.get(id(cls_node)) if cls_node is not None else None,
+                        functions.get(id(func_node)) if func_node is not None else None,
+                    )
+                )
+            for call, cls_node in record.calls:
+                self.calls.append((call, classes.get(id(cls_node)) if cls_node else None))
+            facts.frozen |= record.frozen
+        self.finish()
 
     def finish(self) -> None:
         facts = self.facts
@@ -341,12 +453,12 @@ class _Collector:
                 facts.optimizer_cover.setdefault(key, set()).update(cover)
                 scope = id(func.node) if func is not None and not key.startswith("self.") else 0
                 facts.scoped_cover.setdefault((scope, key), set()).update(cover)
-        for cls in facts.classes.values():
-            for method in cls.methods.values():
-                for call in _calls_in_function(method.node):
-                    name = facts.imports.resolve(call.func) or dotted(call.func)
-                    if name and (name.startswith("torch.nn.") or name in facts.classes):
-                        cls.layers.add(_layer_kind(name, call))
+        for call, cls in self.calls:
+            if cls is None:
+                continue
+            name = facts.imports.resolve(call.func) or dotted(call.func)
+            if name and (name.startswith("torch.nn.") or name in facts.classes):
+                cls.layers.add(_layer_kind(name, call))
         facts.module_keys -= set(facts.optimizer_cover)
 
     def call_evidence(self, call: cst.Call, cls: ClassInfo | None) -> None:
@@ -613,16 +725,3 @@ def _nested_blocks(stmt: cst.CSTNode) -> Iterator[cst.BaseStatement]:
     elif isinstance(stmt, cst.Match):
         for case in stmt.cases:
             yield from block_statements(case.body)
-
-
-def _calls_in_function(node: cst.FunctionDef) -> Iterator[cst.Call]:
-    stack: list[cst.CSTNode] = list(_body(node))
-    while stack:
-        stmt = stack.pop()
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                yield from calls_in(small)
-        elif isinstance(stmt, cst.FunctionDef | cst.ClassDef):
-            continue
-        else:
-            stack.extend(_nested_blocks(stmt))

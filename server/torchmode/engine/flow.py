@@ -17,7 +17,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
-from torchmode.engine.chunks import Chunk, code_of
+from torchmode.engine.chunks import Chunk, ChunkCache, code_of
 from torchmode.engine.facts import Facts, FunctionInfo, block_statements
 from torchmode.engine.names import is_within, key_of
 from torchmode.engine.values import (
@@ -58,6 +58,8 @@ class FunctionFlow:
     returns: Taint = NO_TAINT
     trains: bool = False  # backward/step anywhere inside (directly or through calls)
     called: bool = False  # some function of this file calls it
+    callees: set[int] = field(default_factory=set)  # id(def) of the file's functions it calls
+    placed: list[cst.CSTNode] = field(default_factory=list)  # nodes rules may need positions of
 
     @property
     def name(self) -> str:
@@ -88,12 +90,16 @@ class FunctionFlow:
 class FileFlow:
     """Runs the interpreter over the module and every function, computing summaries on demand."""
 
-    def __init__(self, chunks: list[Chunk], facts: Facts) -> None:
+    def __init__(self, chunks: list[Chunk], facts: Facts, cache: ChunkCache | None = None) -> None:
         self.chunks = chunks
         self.facts = facts
+        self.cache = cache
+        self.fingerprint = facts.fingerprint() if cache is not None else None
         self.flows: dict[int, FunctionFlow] = {}
         self.in_progress: set[int] = set()
-        self.training_cache: dict[int, bool] = {}
+        # id(node) -> (contains training?, the function analyses that answer depended on)
+        self.training_cache: dict[int, tuple[bool, list[tuple[int, FunctionFlow | None]]]] = {}
+        self.active: list[Interpreter] = []  # interpreters running, innermost last
         self.module_flow: FunctionFlow | None = None
         # id(node) -> (node, chunk) for every node an event, origin or fix may point at
         self.places: dict[int, tuple[cst.CSTNode, Chunk]] = {}
@@ -113,25 +119,67 @@ class FileFlow:
             for stmt in chunk.statements:
                 interp.flow.chunk_of[id(stmt)] = chunk
                 statements.append(stmt)
-        interp.run_body(statements)
+        self.active.append(interp)
+        try:
+            interp.run_body(statements)
+        finally:
+            self.active.pop()
         self.module_flow = interp.flow
+        called = set(interp.flow.callees)
+        for flow in self.flows.values():
+            called |= flow.callees
+        for flow in self.flows.values():
+            flow.called = flow.info is not None and id(flow.info.node) in called
 
     def flow_of(self, info: FunctionInfo) -> FunctionFlow | None:
+        """The analysis of ``info``: memoised in this run, and reused from earlier runs while the
+        function's code, the file's facts and the analyses of what it calls are unchanged."""
         key = id(info)
         flow = self.flows.get(key)
-        if flow is not None:
-            return flow
-        if key in self.in_progress:
-            return None  # recursion: the call is treated as unknown
-        self.in_progress.add(key)
+        if flow is None:
+            if key in self.in_progress:
+                flow = None  # recursion: the call is treated as unknown
+            else:
+                self.in_progress.add(key)
+                try:
+                    flow = self._reuse(info) or self._analyse(info)
+                finally:
+                    self.in_progress.discard(key)
+                self.flows[key] = flow
+        if self.active:
+            self.active[-1].deps.append((id(info.node), flow))
+        return flow
+
+    def _analyse(self, info: FunctionInfo) -> FunctionFlow:
+        interp = Interpreter(self, info)
+        self.active.append(interp)
         try:
-            interp = Interpreter(self, info)
             interp.run_function()
-            flow = interp.flow
-            self.flows[key] = flow
-            return flow
         finally:
-            self.in_progress.discard(key)
+            self.active.pop()
+        flow = interp.flow
+        if self.cache is not None:
+            deps = tuple({(n, id(f)): (n, f) for n, f in interp.deps}.values())
+            self.cache.flows[id(info.node)] = CachedFlow(info.node, self.fingerprint, deps, flow)
+            self.cache.flows.move_to_end(id(info.node))
+        return flow
+
+    def _reuse(self, info: FunctionInfo) -> FunctionFlow | None:
+        if self.cache is None:
+            return None
+        cached = self.cache.flows.get(id(info.node))
+        if cached is None or cached.node is not info.node or cached.fingerprint != self.fingerprint:
+            return None
+        for node_id, recorded in cached.deps:
+            callee = self.facts.function_by_node.get(node_id)
+            if callee is None or self.flow_of(callee) is not recorded:
+                return None
+        flow = cached.flow
+        flow.info = info  # the same code, now in this run's chunk
+        for node in flow.placed:
+            self.places.setdefault(id(node), (node, info.chunk))
+        self.cache.flows.move_to_end(id(info.node))
+        return flow
 
     def module_trains(self) -> bool:
         """Does the module's top level (outside functions) train anything?"""
@@ -175,7 +223,21 @@ class FileFlow:
     def contains_training(self, node: cst.CSTNode, scope: FunctionInfo | None) -> bool:
         cached = self.training_cache.get(id(node))
         if cached is not None:
-            return cached
+            if self.active:
+                self.active[-1].deps.extend(cached[1])
+            return cached[0]
+        probe = _DepProbe()
+        self.active.append(probe)  # type: ignore[arg-type]
+        try:
+            result = self._contains_training(node, scope)
+        finally:
+            self.active.pop()
+        self.training_cache[id(node)] = (result, probe.deps)
+        if self.active:
+            self.active[-1].deps.extend(probe.deps)
+        return result
+
+    def _contains_training(self, node: cst.CSTNode, scope: FunctionInfo | None) -> bool:
         result = False
         stack: list[cst.CSTNode] = [node]
         while stack and not result:
@@ -199,7 +261,6 @@ class FileFlow:
                     if any(self.is_training_call(c, scope) for c in calls_in(expr)):
                         result = True
                 stack.extend(_nested_blocks(current))
-        self.training_cache[id(node)] = result
         return result
 
     def switches_to_train(self, node: cst.CSTNode) -> bool:
@@ -283,6 +344,21 @@ class FileFlow:
         return None
 
 
+@dataclass(eq=False)
+class CachedFlow:
+    node: cst.FunctionDef
+    fingerprint: object
+    deps: tuple[tuple[int, FunctionFlow | None], ...]  # what its result depended on
+    flow: FunctionFlow
+
+
+class _DepProbe:
+    """Collects the function analyses a cached answer depended on."""
+
+    def __init__(self) -> None:
+        self.deps: list[tuple[int, FunctionFlow | None]] = []
+
+
 def _header_expressions(stmt: cst.CSTNode) -> list[cst.CSTNode]:
     if isinstance(stmt, cst.If | cst.While):
         return [stmt.test]
@@ -314,6 +390,7 @@ class Interpreter:
         self.grad_saved: dict[str, frozenset[GradVal]] = {}  # prev = torch.is_grad_enabled()
         self.returns: Taint | None = None  # joined over every return statement
         self.recorded: dict[tuple[int, tuple[int, ...]], ev.Event] = {}
+        self.deps: list[tuple[int, FunctionFlow | None]] = []  # analyses this one used
 
     # -- entry points ------------------------------------------------------------------
     def run_function(self) -> None:
@@ -386,6 +463,8 @@ class Interpreter:
             self.place(event.node)
             if isinstance(event, ev.Forward) and event.region is not None:
                 self.place(event.region)
+            if isinstance(event, ev.Accumulate) and event.value_node is not None:
+                self.place(event.value_node)
 
     def current_chunk(self) -> Chunk:
         if self.info is not None:
@@ -395,6 +474,7 @@ class Interpreter:
     def place(self, node: cst.CSTNode) -> None:
         if id(node) not in self.file.places:
             self.file.places[id(node)] = (node, self.current_chunk())
+            self.flow.placed.append(node)
 
     def origin(self, node: cst.CSTNode, constructed: bool = False) -> Origin:
         self.place(node)
@@ -1165,7 +1245,7 @@ class Interpreter:
         flow = self.file.flow_of(callee)
         if flow is None:
             return NO_TAINT
-        flow.called = True
+        self.flow.callees.add(id(callee.node))
         mapping = self.bind(call, callee)
 
         def to_caller(key: str) -> str | None:
