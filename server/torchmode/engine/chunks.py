@@ -134,8 +134,12 @@ def split_lines(text: str) -> list[str]:
 def _boundaries(lines: list[str]) -> list[int]:
     starts = [0]
     pending_decorator = False
+    open_quote: str | None = None  # inside a triple-quoted string (a cheap guess: see above)
     for i, line in enumerate(lines):
-        if i == 0 or not line or line[0] in " \t\r\n#\f":
+        at_start_in_string = open_quote is not None
+        if '"""' in line or "'''" in line:
+            open_quote = _triple_quote_state(line, open_quote)
+        if at_start_in_string or i == 0 or not line or line[0] in " \t\r\n#\f":
             continue
         if _CONTINUATION.match(line):
             continue
@@ -143,6 +147,28 @@ def _boundaries(lines: list[str]) -> list[int]:
             starts.append(i)
         pending_decorator = line.startswith("@")
     return starts
+
+
+def _triple_quote_state(line: str, open_quote: str | None) -> str | None:
+    """Which triple quote is still open after ``line`` (comments and escapes ignored)."""
+    i = 0
+    while i < len(line):
+        if open_quote is None:
+            if line[i] == "#":
+                return None
+            for quote in ('"""', "'''"):
+                if line.startswith(quote, i):
+                    open_quote = quote
+                    i += 3
+                    break
+            else:
+                i += 1
+        elif line.startswith(open_quote, i):
+            open_quote = None
+            i += 3
+        else:
+            i += 2 if line[i] == "\\" else 1
+    return open_quote
 
 
 def parse_chunks(text: str, cache: ChunkCache) -> ParseResult:
@@ -163,7 +189,7 @@ def parse_chunks(text: str, cache: ChunkCache) -> ParseResult:
                 module = cache.parse(chunk_text)
                 if module is not None:
                     break
-                if not checked_whole:
+                if not checked_whole and j - i >= 3:
                     # A real syntax error would make every merge fail: ask the fast parser once.
                     checked_whole = True
                     problem = python_syntax_error(text)

@@ -251,6 +251,8 @@ class ChunkRecord:
     ] = field(default_factory=list)
     calls: list[tuple[cst.Call, cst.ClassDef | None]] = field(default_factory=list)
     frozen: set[str] = field(default_factory=set)
+    # assigned values that name a grad-mode API (``ctx = torch.no_grad()``, a dict of them)
+    grad_values: set[int] = field(default_factory=set)
 
 
 def record_chunk(module: cst.Module) -> ChunkRecord:
@@ -320,6 +322,11 @@ class _Recorder:
             self.record.imports.append(small)
             return
         if isinstance(small, cst.Assign):
+            if any(
+                dotted(n).rsplit(".", 1)[-1] in _GRAD_API_NAMES  # type: ignore[union-attr]
+                for n in _attribute_chains(small.value)
+            ):
+                self.record.grad_values.add(id(small.value))
             for target in small.targets:
                 key = key_of(target.target)
                 if key is not None:
@@ -386,6 +393,7 @@ class _Replay:
             tuple[str, cst.BaseExpression, ClassInfo | None, FunctionInfo | None]
         ] = []
         self.calls: list[tuple[cst.Call, ClassInfo | None]] = []
+        self.grad_values: set[int] = set()
 
     def run(self, pairs: list[tuple[Chunk, ChunkRecord]]) -> None:
         facts = self.facts
@@ -427,6 +435,7 @@ class _Replay:
             for call, cls_node in record.calls:
                 self.calls.append((call, classes.get(id(cls_node)) if cls_node else None))
             facts.frozen |= record.frozen
+            self.grad_values |= record.grad_values
         self.finish()
 
     def finish(self) -> None:
@@ -489,7 +498,11 @@ class _Replay:
     ) -> None:
         facts = self.facts
         base = _strip_identity_calls(value)
-        mentioned = {facts.imports.resolve(n) for n in _attribute_chains(value)}
+        mentioned = (
+            {facts.imports.resolve(n) for n in _attribute_chains(value)}
+            if id(value) in self.grad_values
+            else set()
+        )
         if mentioned & api.GRAD_CONTEXTS:
             if (
                 isinstance(value, cst.Call)
@@ -559,6 +572,7 @@ def _looks_like_mode_switch(call: cst.Call) -> bool:
     return arg.keyword is None or arg.keyword.value == "mode"
 
 
+_GRAD_API_NAMES = frozenset({"no_grad", "inference_mode", "enable_grad", "set_grad_enabled"})
 _RNNS = frozenset({"torch.nn.RNN", "torch.nn.LSTM", "torch.nn.GRU"})
 
 
