@@ -33,8 +33,8 @@ from torchmode.lsp.results import Result, next_result
 from torchmode.lsp.scheduling import Scheduler
 from torchmode.lsp.targets import NotebookTarget, Target, TextTarget
 
-log = logging.getLogger(__name__)
-CONFIGURATION_PATIENCE_S = 10.0
+# Bounded waits on the client at start-up: one that never answers must not stall analysis.
+CLIENT_PATIENCE_S = 10.0
 
 NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
     notebook_selector=[
@@ -251,12 +251,11 @@ class TorchmodeServer(LanguageServer):
         if not self._workspace_capability("configuration"):
             return
         try:
-            # Bounded: a client that never answers must not stall every analysis.
             values = await asyncio.wait_for(
                 self.workspace_configuration_async(
                     types.ConfigurationParams(items=[types.ConfigurationItem(section="torchmode")])
                 ),
-                CONFIGURATION_PATIENCE_S,
+                CLIENT_PATIENCE_S,
             )
         except Exception as error:
             self.log(f"torchmode: could not read the editor's settings: {error!r}")
@@ -296,6 +295,8 @@ def on_initialize(ls: TorchmodeServer, params: types.InitializeParams) -> None:
 
 @server.feature(types.INITIALIZED)
 async def on_initialized(ls: TorchmodeServer, params: types.InitializedParams) -> None:
+    await ls.pull_configuration()
+    ls.configured.set()
     registrations: list[types.Registration] = []
     watched = ls._workspace_capability("did_change_watched_files")
     if watched is not None and watched.dynamic_registration:
@@ -321,13 +322,14 @@ async def on_initialized(ls: TorchmodeServer, params: types.InitializedParams) -
         )
     if registrations:
         try:
-            await ls.client_register_capability_async(
-                types.RegistrationParams(registrations=registrations)
+            await asyncio.wait_for(
+                ls.client_register_capability_async(
+                    types.RegistrationParams(registrations=registrations)
+                ),
+                CLIENT_PATIENCE_S,
             )
         except Exception as error:
-            ls.log(f"torchmode: the client refused watchers: {error!r}")
-    await ls.pull_configuration()
-    ls.configured.set()
+            ls.log(f"torchmode: the client did not take the registrations: {error!r}")
 
 
 @server.feature(types.SHUTDOWN)
