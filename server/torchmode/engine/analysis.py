@@ -103,7 +103,7 @@ def _suppressed(finding: Finding, lines: list[str]) -> bool:
         elif match.group("colon"):
             codes = _codes(match.group("codes") or "")
         else:
-            return True  # noqa with no codes: every rule
+            return True
         if finding.code in codes:
             return True
     return False
