@@ -105,6 +105,11 @@ async def test_unknown_documents_get_empty_answers(session) -> None:
         types.CodeAction(title="x", data={"uri": uri, "kind": "fixAll"})
     )
     assert resolved.edit is None
+    if session.pulls:
+        report = await session.client.text_document_diagnostic_async(
+            types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+        assert report.items == []
 
 
 async def test_clean_document_has_no_diagnostics(session, tmp_path) -> None:
