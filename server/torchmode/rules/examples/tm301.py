@@ -758,6 +758,120 @@ class Trainer:
         (27,),
         None,
     ),
+    # optimizers kept in a dict: the discriminator's key cleared twice, the generator's never
+    Invalid(
+        """\
+import torch
+
+
+class GANTrainer:
+    def __init__(self, gen, disc, lr=2e-4):
+        self.gen, self.disc = gen, disc
+        self.optimizers = {
+            "gen": torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.999)),
+            "disc": torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999)),
+        }
+
+    def train(self, loader, z_dim=100):
+        for real in loader:
+            fake = self.gen(torch.randn(real.size(0), z_dim))
+            self.optimizers["disc"].zero_grad()
+            d_loss = self.disc(fake.detach()).mean() - self.disc(real).mean()
+            d_loss.backward()
+            self.optimizers["disc"].step()
+            self.optimizers["disc"].zero_grad()
+            (-self.disc(fake).mean()).backward()
+            self.optimizers["gen"].step()
+""",
+        (21,),
+        """\
+import torch
+
+
+class GANTrainer:
+    def __init__(self, gen, disc, lr=2e-4):
+        self.gen, self.disc = gen, disc
+        self.optimizers = {
+            "gen": torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.999)),
+            "disc": torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999)),
+        }
+
+    def train(self, loader, z_dim=100):
+        for real in loader:
+            fake = self.gen(torch.randn(real.size(0), z_dim))
+            self.optimizers["disc"].zero_grad()
+            d_loss = self.disc(fake.detach()).mean() - self.disc(real).mean()
+            d_loss.backward()
+            self.optimizers["disc"].step()
+            self.optimizers["disc"].zero_grad()
+            self.optimizers["gen"].zero_grad()
+            (-self.disc(fake).mean()).backward()
+            self.optimizers["gen"].step()
+""",
+    ),
+    # model class whose own train_step(batch, optimizer) never clears, called from a loop
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Classifier(nn.Module):
+    def __init__(self, backbone, num_classes):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(backbone.out_features, num_classes)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+    def train_step(self, batch, optimizer):
+        x, y = batch
+        loss = F.cross_entropy(self(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+
+model = Classifier(backbone, 10)
+optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+for epoch in range(20):
+    model.train()
+    losses = [model.train_step(batch, optimizer) for batch in train_loader]
+""",
+        (27,),
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Classifier(nn.Module):
+    def __init__(self, backbone, num_classes):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(backbone.out_features, num_classes)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+    def train_step(self, batch, optimizer):
+        x, y = batch
+        loss = F.cross_entropy(self(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+
+model = Classifier(backbone, 10)
+optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+for epoch in range(20):
+    model.train()
+    losses = [model.train_step(batch, optimizer) for batch in train_loader]
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -1456,5 +1570,55 @@ class Trainer:
                 loss = self.model(**batch).loss
             self._backward(loss)
             self._optimizer_step()
+""",
+    # model class with its own train_step(batch, optimizer), called from a plain loop
+    """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Classifier(nn.Module):
+    def __init__(self, backbone, num_classes):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(backbone.out_features, num_classes)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+    def train_step(self, batch, optimizer):
+        x, y = batch
+        optimizer.zero_grad()
+        loss = F.cross_entropy(self(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+
+model = Classifier(backbone, 10)
+optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+for epoch in range(20):
+    model.train()
+    losses = [model.train_step(batch, optimizer) for batch in train_loader]
+""",
+    # Keras-like wrapper: the optimizer is attached in compile(), used in fit()
+    """\
+class KerasLike:
+    def __init__(self, module):
+        self.module = module
+
+    def compile(self, optimizer, loss_fn):
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+
+    def fit(self, loader, epochs=1):
+        self.module.train()
+        for epoch in range(epochs):
+            for x, y in loader:
+                self.optimizer.zero_grad()
+                loss = self.loss_fn(self.module(x), y)
+                loss.backward()
+                self.optimizer.step()
 """,
 )

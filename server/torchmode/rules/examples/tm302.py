@@ -902,4 +902,28 @@ def train_epoch(model, optim_wrapper, loader):
         parsed_loss, log_vars = model.parse_losses(losses)
         optim_wrapper.update_params(parsed_loss)
 """,
+    # CycleGAN-style optimizers kept in a dict, cleared and stepped by key
+    """\
+import torch
+
+
+class GANTrainer:
+    def __init__(self, gen, disc, lr=2e-4):
+        self.gen, self.disc = gen, disc
+        self.optimizers = {
+            "gen": torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.999)),
+            "disc": torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999)),
+        }
+
+    def train(self, loader, z_dim=100):
+        for real in loader:
+            fake = self.gen(torch.randn(real.size(0), z_dim))
+            self.optimizers["disc"].zero_grad()
+            d_loss = self.disc(fake.detach()).mean() - self.disc(real).mean()
+            d_loss.backward()
+            self.optimizers["disc"].step()
+            self.optimizers["gen"].zero_grad()
+            (-self.disc(fake).mean()).backward()
+            self.optimizers["gen"].step()
+""",
 )
