@@ -199,18 +199,30 @@ def _tokens(source: str) -> Iterator[tokenize.TokenInfo]:
     return tokenize.generate_tokens(io.StringIO(source).readline)
 
 
-def rename(source: str, mapping: dict[str, str], callables: frozenset[str]) -> str:
+def rename(
+    source: str,
+    mapping: dict[str, str],
+    callables: frozenset[str],
+    bare: frozenset[str] = frozenset(),
+) -> str:
     """Rename identifiers throughout ``source`` (attributes and f-strings too, consistently).
 
     A keyword argument keeps its name unless the called function is one of the template's own
     (``Adam(params, lr=lr)`` must keep ``lr=``; ``fit(x, epochs=3)`` follows ``def fit``).
+    Names in ``bare`` are renamed only where they are not an attribute: a top-level
+    ``def train()`` may be renamed, ``model.train()`` must stay.
     """
     if not mapping:
         return source
     tokens = [t for t in _tokens(source) if t.type not in (tokenize.NL, tokenize.COMMENT)]
     replacements: list[tuple[tuple[int, int], tuple[int, int], str]] = []
     brackets: list[str | None] = []  # per open bracket: the called name, or None
-    word = re.compile(r"\b(" + "|".join(map(re.escape, mapping)) + r")\b")
+    word = re.compile(r"(\.?)\b(" + "|".join(map(re.escape, mapping)) + r")\b")
+
+    def in_string(match: re.Match[str]) -> str:
+        dot, name = match.groups()
+        return match.group(0) if dot and name in bare else dot + mapping[name]
+
     for i, tok in enumerate(tokens):
         if tok.type == tokenize.OP and tok.string in "([{":
             before = tokens[i - 1] if i else None
@@ -222,6 +234,8 @@ def rename(source: str, mapping: dict[str, str], callables: frozenset[str]) -> s
             if brackets:
                 brackets.pop()
         elif tok.type == tokenize.NAME and tok.string in mapping:
+            if tok.string in bare and i and tokens[i - 1].string == ".":
+                continue
             after = tokens[i + 1] if i + 1 < len(tokens) else None
             is_keyword = (
                 brackets and after is not None and after.type == tokenize.OP and after.string == "="
@@ -231,7 +245,7 @@ def rename(source: str, mapping: dict[str, str], callables: frozenset[str]) -> s
                 continue
             replacements.append((tok.start, tok.end, mapping[tok.string]))
         elif tok.type == tokenize.STRING and re.match(r"(?i)r?fr?['\"]", tok.string):
-            renamed = word.sub(lambda m: mapping[m.group(1)], tok.string)
+            renamed = word.sub(in_string, tok.string)
             if renamed != tok.string:
                 replacements.append((tok.start, tok.end, renamed))
     lines = source.splitlines(keepends=True)
@@ -260,35 +274,49 @@ def _new_name(name: str, taken: set[str], rng: random.Random, suffix: str) -> st
     return f"{name}{suffix}_{index}"
 
 
+@dataclass(frozen=True)
+class Renaming:
+    mapping: dict[str, str]
+    callables: frozenset[str]
+    bare: frozenset[str]
+
+    def __call__(self, source: str) -> str:
+        return rename(source, self.mapping, self.callables, self.bare)
+
+
 def renaming(
     template: Template,
     rng: random.Random,
     taken: set[str],
     share: float = 0.6,
     unique_suffix: str = "",
-) -> dict[str, str]:
+) -> Renaming:
     """A consistent renaming of some of the template's names.
 
     With ``unique_suffix``, every top-level definition is renamed with it, so that several
-    templates can share one module without one definition replacing another.
+    templates can share one module without one definition replacing another (a definition
+    whose name is also a method or a PyTorch name is renamed where it is not an attribute).
     """
     taken = taken | set(template.words)
     mapping: dict[str, str] = {}
-    for name in sorted(template.bindings):
-        forced = unique_suffix and name in template.defined
-        if not forced and rng.random() > share:
+    bare: set[str] = set()
+    for name in sorted(template.bindings | template.defined):
+        forced = bool(unique_suffix) and name in template.defined
+        if not forced and (name not in template.bindings or rng.random() > share):
             continue
         new = _new_name(name, taken, rng, unique_suffix if forced else "")
         taken.add(new)
         mapping[name] = new
-    return mapping
+        if name not in template.bindings:
+            bare.add(name)
+    return Renaming(mapping, template.callables, frozenset(bare))
 
 
 def _indent(text: str, prefix: str = "    ") -> str:
     return textwrap.indent(text, prefix, lambda line: line.strip() != "")
 
 
-def _nested(template: Template, mapping: dict[str, str], rng: random.Random, index: int) -> str:
+def _nested(template: Template, renamed: Renaming, rng: random.Random, index: int) -> str:
     """The template's statements inside a class (functions as static methods) or a function."""
     if rng.random() < 0.5:
         parts = []
@@ -296,11 +324,11 @@ def _nested(template: Template, mapping: dict[str, str], rng: random.Random, ind
             if re.match(r"(async\s+)?def\s", statement):
                 statement = "@staticmethod\n" + statement
             parts.append(statement)
-        inner = rename("\n\n".join(parts), mapping, template.callables)
+        inner = renamed("\n\n".join(parts))
         return f'class Experiment{index}:\n    """Bundles one experiment\'s code."""\n\n' + (
             _indent(inner) + "\n"
         )
-    inner = rename("\n\n".join(template.statements), mapping, template.callables)
+    inner = renamed("\n\n".join(template.statements))
     return (
         f"def build_experiment_{index}(config=None):\n"
         '    """Defines the experiment\'s pieces lazily (as notebooks exported to code do)."""\n'
@@ -338,17 +366,17 @@ def _add_template(
     style: str,
     index: int,
 ) -> None:
-    mapping = renaming(template, rng, taken, unique_suffix=suffix)
-    taken.update(mapping.values())
+    renamed = renaming(template, rng, taken, unique_suffix=suffix)
+    taken.update(renamed.mapping.values())
     taken.update(template.words)
     module.add_imports(template.imports)
     if style == "nested":
-        module.parts.append(_nested(template, mapping, rng, index))
+        module.parts.append(_nested(template, renamed, rng, index))
         return
     for statement in template.statements:
-        module.parts.append(rename(statement, mapping, template.callables))
+        module.parts.append(renamed(statement))
     if style == "main" and template.main_guard:
-        module.main_guard = rename(template.main_guard, mapping, template.callables)
+        module.main_guard = renamed(template.main_guard)
 
 
 def training_module(templates: list[Template], rng: random.Random, index: int) -> str:
