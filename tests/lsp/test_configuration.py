@@ -58,6 +58,15 @@ async def test_pulled_settings_and_diagnostic_refresh(
     uri = (tmp_path / "train_sst.py").as_uri()
     session.open(uri, example_text)
     assert "TM101" in codes(await session.diagnostics(uri))
+    # Asked again with the answer's resultId: nothing changed, so nothing is sent again.
+    identifier = types.TextDocumentIdentifier(uri=uri)
+    first = await session.client.text_document_diagnostic_async(
+        types.DocumentDiagnosticParams(text_document=identifier)
+    )
+    again = await session.client.text_document_diagnostic_async(
+        types.DocumentDiagnosticParams(text_document=identifier, previous_result_id=first.result_id)
+    )
+    assert first.result_id and isinstance(again, types.RelatedUnchangedDocumentDiagnosticReport)
     session.client.set_configuration({"ignore": ["TM1"]}, section="torchmode")
     # VS Code announces a change with `null` and lets the server ask for the values.
     session.client.workspace_did_change_configuration(
@@ -70,6 +79,10 @@ async def test_pulled_settings_and_diagnostic_refresh(
         await asyncio.sleep(0.01)
     assert session.client.diagnostic_refresh_count > refreshes
     assert not [c for c in codes(await session.diagnostics(uri)) if c.startswith("TM1")]
+    changed = await session.client.text_document_diagnostic_async(
+        types.DocumentDiagnosticParams(text_document=identifier, previous_result_id=first.result_id)
+    )
+    assert isinstance(changed, types.RelatedFullDocumentDiagnosticReport)
 
 
 async def test_configuration_is_asked_for_at_start(

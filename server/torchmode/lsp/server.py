@@ -473,8 +473,15 @@ async def pull_diagnostics(
     if ls.client_settings.run == "onType" or result is None:
         # With "onSave", edits are not analysed: the last saved text's results stand.
         result = await ls.current_result(key)
-    items = diagnostics_by_uri(result, ls.encoding).get(uri, []) if result else []
-    return types.RelatedFullDocumentDiagnosticReport(items=items)
+    if result is None:
+        return types.RelatedFullDocumentDiagnosticReport(items=[])
+    # A result is fixed by the text's version and the settings' generation: the client
+    # may keep what it has when neither changed.
+    result_id = f"{result.generation}:{result.version}" if result.version is not None else None
+    if result_id is not None and params.previous_result_id == result_id:
+        return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+    items = diagnostics_by_uri(result, ls.encoding).get(uri, [])
+    return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
