@@ -122,3 +122,36 @@ async def test_run_on_save_with_pulled_diagnostics(
         await asyncio.sleep(0.01)
     assert session.client.diagnostic_refresh_count > refreshes
     assert "TM101" not in codes(await session.diagnostics(uri))
+
+
+TRAINING_FUNCTION = """\
+def train_{n}(model, optimizer, criterion, loader, dev_loader):
+    model.train()
+    for step, (x, y) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        model.eval()
+
+
+"""
+
+
+async def test_hover_is_answered_while_a_large_file_is_analysed(
+    starter, tmp_path: Path, example_text: str
+) -> None:
+    """Not a timing test: the order of the answers shows that the big analysis did not
+    hold up the hover on another file."""
+    session = await starter("visual-studio-code", settings={"debounceMs": 0})
+    small = (tmp_path / "train_sst.py").as_uri()
+    session.open(small, example_text)
+    await session.diagnostics(small)
+    big = (tmp_path / "big.py").as_uri()
+    big_text = "import torch\n\n\n" + "".join(TRAINING_FUNCTION.format(n=n) for n in range(120))
+    session.open(big, big_text)
+    hover = await session.hover(small, session.find(small, "model.eval()", delta=len("model.")))
+    assert hover is not None
+    answered_before = not any(p.uri == big for p in session.client.published)
+    assert answered_before, "the hover waited for the large file's analysis"
+    assert len(await session.diagnostics(big)) >= 120
