@@ -41,6 +41,7 @@ from torchmode.engine.values import (
 from torchmode.engine.walk import calls_in, names_in
 
 MAX_LOOP_ROUNDS = 6
+_MISSING = object()
 GRAD_SNAPSHOT = "@grad"  # Taint.snapshot_of for a saved torch.is_grad_enabled()
 COMPOUND_REGION = (cst.With, cst.For, cst.While)
 
@@ -391,6 +392,9 @@ class Interpreter:
         self.returns: Taint | None = None  # joined over every return statement
         self.recorded: dict[tuple[int, tuple[int, ...]], ev.Event] = {}
         self.deps: list[tuple[int, FunctionFlow | None]] = []  # analyses this one used
+        # for name in (a, b): the names it stands for (None: not known)
+        self.loop_targets: dict[str, list[str] | None] = {}
+        self.aliases: dict[str, str] = {}  # opt = self.optimizer
 
     # -- entry points ------------------------------------------------------------------
     def run_function(self) -> None:
@@ -457,7 +461,12 @@ class Interpreter:
 
     # -- recording -----------------------------------------------------------------------
     def record(self, event: ev.Event) -> None:
-        key = (id(event.node), tuple(id(v) for v in event.via), type(event).__name__)
+        key = (
+            id(event.node),
+            tuple(id(v) for v in event.via),
+            type(event).__name__,
+            getattr(event, "key", None) if isinstance(event, ev.Clear) else None,
+        )
         self.recorded[key] = event  # type: ignore[index]
         if not event.via:
             self.place(event.node)
@@ -596,6 +605,36 @@ class Interpreter:
         iter_taint = self.eval_expr(stmt.iter, state) if isinstance(stmt, cst.For) else NO_TAINT
         ctx = _LoopContext(stmt)
         head = state.copy()
+        target_name = (
+            stmt.target.value
+            if isinstance(stmt, cst.For) and isinstance(stmt.target, cst.Name)
+            else None
+        )
+        if target_name is not None:
+            assert isinstance(stmt, cst.For)
+            members = None
+            if isinstance(stmt.iter, cst.Tuple | cst.List):
+                keys = [key_of(el.value) for el in stmt.iter.elements]
+                members = [k for k in keys if k is not None] if all(keys) else None
+            saved_target = self.loop_targets.get(target_name, _MISSING)
+            self.loop_targets[target_name] = members
+        try:
+            return self._exec_loop(stmt, state, ctx, head, iter_taint)
+        finally:
+            if target_name is not None:
+                if saved_target is _MISSING:
+                    del self.loop_targets[target_name]
+                else:
+                    self.loop_targets[target_name] = saved_target  # type: ignore[assignment]
+
+    def _exec_loop(
+        self,
+        stmt: cst.For | cst.While,
+        state: State,
+        ctx: _LoopContext,
+        head: State,
+        iter_taint: Taint,
+    ) -> State:
         body = block_statements(stmt.body)
         infinite = isinstance(stmt, cst.While) and _literal_bool(stmt.test) is True
         for _ in range(MAX_LOOP_ROUNDS):
@@ -661,6 +700,21 @@ class Interpreter:
         return out
 
     def exec_try(self, stmt: cst.Try | cst.TryStar, state: State) -> State:
+        returns_before = len(self.exit_states)
+        out = self._exec_try(stmt, state)
+        if stmt.finalbody is not None and len(self.exit_states) > returns_before:
+            # a return inside try/except still runs the finally block on its way out
+            final = block_statements(stmt.finalbody.body)
+            leaving = self.exit_states[returns_before:]
+            del self.exit_states[returns_before:]
+            for exit_state in leaving:
+                before = len(self.exit_states)
+                after = self.exec_block(final, exit_state.copy())
+                if after.reachable and len(self.exit_states) == before:
+                    self.exit_states.append(after)
+        return out
+
+    def _exec_try(self, stmt: cst.Try | cst.TryStar, state: State) -> State:
         body_out = self.exec_block(block_statements(stmt.body), state.copy())
         handler_in = join_states([state, body_out], self.default_mode)
         outs = []
@@ -774,6 +828,11 @@ class Interpreter:
             return
         if value.snapshot_of == GRAD_SNAPSHOT:
             self.grad_saved[key] = state.grad  # prev = torch.is_grad_enabled()
+        source = key_of(value_node) if not loop_target else None
+        if source is not None and source != key and self.facts.is_optimizer_key(source):
+            self.aliases[key] = self.aliases.get(source, source)
+        else:
+            self.aliases.pop(key, None)
         self.strip_guards(key, state)
         if loop_target:
             # items of a data loader or a list: whatever they carry, they are data, not the
@@ -1098,6 +1157,9 @@ class Interpreter:
             if k != key and is_within(k, key):
                 state.modes[k] = values
         state.modes[key] = values
+        if key.endswith(".module"):
+            # DDP(model).module holds every layer: its mode is the wrapper's mode
+            state.modes[key[: -len(".module")]] = values
 
     def mode_of(self, key: str, state: State) -> frozenset[ModeVal]:
         if key in state.modes:
@@ -1193,7 +1255,7 @@ class Interpreter:
             self.record(ev.Train(call, self.flow, (), self.loop_nodes(), kind=kind, models=trained))
 
     def optimizer_step(self, call: cst.Call, receiver_key: str | None, state: State) -> None:
-        optimizer = receiver_key
+        optimizer = self.aliases.get(receiver_key, receiver_key) if receiver_key else None
         if not self.facts.is_optimizer_key(optimizer):
             if call.args and self.facts.is_optimizer_key(key_of(call.args[0].value)):
                 optimizer = key_of(call.args[0].value)  # scaler.step(optimizer)
@@ -1219,6 +1281,20 @@ class Interpreter:
         self.record_training(call, "step", self.facts.covered_by(optimizer, self.info), state)
 
     def clear(self, call: cst.Call, key: str, state: State) -> None:
+        key = self.aliases.get(key, key)
+        if key in self.loop_targets:
+            members = self.loop_targets[key]
+            if members is None:
+                # for opt in optimizers: opt.zero_grad() -- clears them all, whichever they are
+                self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=None))
+                state.dirty.clear()
+                return
+            for member in members:  # for opt in (opt_g, opt_d): opt.zero_grad()
+                self.clear_one(call, member, state)
+            return
+        self.clear_one(call, key, state)
+
+    def clear_one(self, call: cst.Call, key: str, state: State) -> None:
         self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=key))
         if self.facts.is_optimizer_key(key):
             targets = [key]

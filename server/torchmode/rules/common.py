@@ -160,4 +160,13 @@ def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
 
 def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:
     info = event.site.info
-    return in_framework_hook(info) or framework_class(ctx, info)
+    return in_framework_hook(info) or framework_class(ctx, info) or unit_test(ctx, info)
+
+
+def unit_test(ctx: RuleContext, site_info: object) -> bool:
+    """A pytest/unittest test of a model (shapes, dtypes) is not an evaluation of a trained one."""
+    from torchmode.engine.facts import FunctionInfo
+
+    if not isinstance(site_info, FunctionInfo) or not site_info.name.startswith("test_"):
+        return False
+    return ctx.facts.imports.imports_any(("pytest", "unittest"))

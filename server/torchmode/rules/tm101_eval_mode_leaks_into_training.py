@@ -173,12 +173,14 @@ def _fixes(
 
 
 def _stepped(ctx: RuleContext, flow: object, event: ev.Train, key: str) -> bool:
-    """Is there an optimizer step that could update ``key`` where this backward() runs?"""
+    """Is there an optimizer step that could update ``key`` as a whole where this backward()
+    runs? When the optimizers only train parts of it (``model.classifier`` of an eval-mode
+    ``model`` with a frozen backbone), their steps decide, with those parts' modes."""
     for f in (flow, event.site):
         for e in f.events:  # type: ignore[attr-defined]
             if isinstance(e, ev.Step):
                 cover = ctx.facts.covered_by(e.optimizer, e.site.info)
-                if not cover or any(is_within(key, c) or is_within(c, key) for c in cover):
+                if not cover or any(is_within(key, c) for c in cover):
                     return True
     return False
 

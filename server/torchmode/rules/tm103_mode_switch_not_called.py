@@ -96,7 +96,7 @@ def _eval_argument(ctx: RuleContext, call: cst.Call) -> Finding | None:
     flag = arg.value == "True"
 
     def fixes() -> tuple[Fix, ...]:
-        start = ctx.range_of(call.func.attr).start
+        start = ctx.range_of(call.func.attr, ctx.chunk_of(call)).start
         end = r.end
         if flag:
             text, safe = "eval()", True

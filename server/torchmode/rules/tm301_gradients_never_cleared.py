@@ -72,8 +72,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         never = not any(
             isinstance(e, ev.Clear) and _clears(ctx, e.key, step.optimizer) for e in inside
         )
-        # cleared on some paths only (``if args.amp: optimizer.zero_grad()``)
-        uncleared = not step.via and any(o is not None for o in step.dirty)
+        # cleared on some paths only (``if args.amp: optimizer.zero_grad()``); a clear every k
+        # iterations (``if i % k == 0: optimizer.zero_grad()``) is gradient accumulation
+        clears = [
+            e for e in inside if isinstance(e, ev.Clear) and _clears(ctx, e.key, step.optimizer)
+        ]
+        uncleared = (
+            not step.via
+            and any(o is not None for o in step.dirty)
+            and not any(_periodic(ctx, e) for e in clears)
+        )
         if not (never or uncleared):
             continue
         finding = _finding(ctx, flow, step, _last_backward(ctx, step, backwards), loop, never)
@@ -83,6 +91,19 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             best[id(step.node)] = (depth, finding)
     for _, finding in best.values():
         yield finding
+
+
+def _periodic(ctx: RuleContext, clear: ev.Clear) -> bool:
+    """Is the clear under a condition like ``i % k == 0``?"""
+    node = clear.anchor
+    index = ctx.index(ctx.chunk_of(node))
+    stmt = index.statement_of(node)
+    if stmt is None:
+        return False
+    return any(
+        isinstance(parent, cst.If) and "%" in ctx.code(parent.test)
+        for parent in index.ancestors(stmt)
+    )
 
 
 def _clears(ctx: RuleContext, key: str | None, optimizer: str) -> bool:

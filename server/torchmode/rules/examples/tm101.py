@@ -1740,4 +1740,62 @@ for epoch in range(epochs):
         loss.backward()
         optimizer.step()
 """,
+    # An `evaluate()` that restores train mode in a `finally:` block, returning from inside the
+    # `try`.
+    """\
+import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    try:
+        with torch.no_grad():
+            return sum((model(x).argmax(1) == y).float().mean().item() for x, y in loader)
+    finally:
+        model.train()
+
+
+model.train()
+for step, (x, y) in enumerate(train_loader):
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step % 100 == 0:
+        print(evaluate(model, val_loader))
+""",
+    # DDP script that restores the wrapped module with `model.module.train()` after an evaluation
+    # of the wrapper.
+    """\
+import torch
+
+model = DDP(net, device_ids=[rank])
+for epoch in range(epochs):
+    model.module.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+        if step % 100 == 0:
+            model.eval()
+            with torch.no_grad():
+                val = evaluate(model, val_loader)
+            model.module.train()
+""",
+    # Frozen feature extractor kept in eval on purpose: `model.eval()`, then only the classifier
+    # head back to `train()`; the optimizer holds the head's parameters only.
+    """\
+import torch
+
+model.eval()
+model.classifier.train()
+for p in model.features.parameters():
+    p.requires_grad = False
+optimizer = torch.optim.SGD(model.classifier.parameters(), lr=1e-3, momentum=0.9)
+for epoch in range(epochs):
+    for images, labels in train_loader:
+        loss = criterion(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
 )

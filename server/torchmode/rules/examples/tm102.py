@@ -933,4 +933,34 @@ for epoch in range(epochs):
     with torch.no_grad():
         val_loss = sum(criterion(model(x), y).item() for x, y in val_loader)
 """,
+    # pytest unit tests of a freshly built model's output shape and gradients (not an evaluation).
+    """\
+import pytest
+import torch
+from torch import nn
+
+
+class TinyNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.Dropout(0.1))
+        self.head = nn.Linear(32, 4)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+@pytest.mark.parametrize("batch", [2, 8])
+def test_output_shape(batch):
+    model = TinyNet()
+    with torch.no_grad():
+        out = model(torch.randn(batch, 16))
+    assert out.shape == (batch, 4)
+
+
+def test_backward_populates_grads():
+    model = TinyNet()
+    model(torch.randn(4, 16)).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+""",
 )

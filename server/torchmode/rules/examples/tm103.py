@@ -320,6 +320,84 @@ for epoch in range(epochs):
         acc = accuracy(model, val_loader)
 """,
     ),
+    # Shared `run_epoch()` that writes `model.eval(True)` for the evaluation branch (a TypeError).
+    Invalid(
+        """\
+import torch
+
+
+def run_epoch(model, loader, optimizer=None):
+    if optimizer is None:
+        model.eval(True)
+    else:
+        model.train()
+    total = 0.0
+    with torch.set_grad_enabled(optimizer is not None):
+        for x, y in loader:
+            loss = criterion(model(x), y)
+            if optimizer is not None:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            total += loss.item()
+    return total / len(loader)
+""",
+        (6,),
+        """\
+import torch
+
+
+def run_epoch(model, loader, optimizer=None):
+    if optimizer is None:
+        model.eval()
+    else:
+        model.train()
+    total = 0.0
+    with torch.set_grad_enabled(optimizer is not None):
+        for x, y in loader:
+            loss = criterion(model(x), y)
+            if optimizer is not None:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            total += loss.item()
+    return total / len(loader)
+""",
+    ),
+    # `model.eval(False)` meant as "not eval" at the top of an AMP training epoch: a TypeError;
+    # the fix (`train()`) guesses the intent, so it is unsafe.
+    Invalid(
+        """\
+import torch
+
+
+def train_one_epoch(model, loader, optimizer, scaler):
+    model.eval(False)
+    for images, targets in loader:
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = criterion(model(images), targets)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+""",
+        (5,),
+        """\
+import torch
+
+
+def train_one_epoch(model, loader, optimizer, scaler):
+    model.train()
+    for images, targets in loader:
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = criterion(model(images), targets)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+""",
+        unsafe=True,
+    ),
 )
 
 VALID = (
