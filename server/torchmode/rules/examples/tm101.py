@@ -906,6 +906,54 @@ for step, (x, y) in enumerate(train_loader):
         model.train()
 """,
     ),
+    # Lightning Fabric loop (lit-gpt style): `fabric.backward(loss)`, validation every
+    # `eval_interval` iterations in eval mode, never switched back.
+    Invalid(
+        """\
+import lightning as L
+import torch
+
+fabric = L.Fabric(accelerator="cuda", devices=2, precision="bf16-mixed")
+fabric.launch()
+model, optimizer = fabric.setup(model, optimizer)
+train_loader, val_loader = fabric.setup_dataloaders(train_loader, val_loader)
+model.train()
+for iteration, batch in enumerate(train_loader):
+    input_ids, targets = batch
+    loss = torch.nn.functional.cross_entropy(model(input_ids).flatten(0, 1), targets.flatten())
+    fabric.backward(loss)
+    optimizer.step()
+    optimizer.zero_grad()
+    if iteration % eval_interval == 0:
+        model.eval()
+        with torch.no_grad():
+            val_loss = torch.stack([validate_batch(model, b) for b in val_loader]).mean()
+        fabric.print(f"iter {iteration}: val loss {val_loss.item():.4f}")
+""",
+        (16,),
+        """\
+import lightning as L
+import torch
+
+fabric = L.Fabric(accelerator="cuda", devices=2, precision="bf16-mixed")
+fabric.launch()
+model, optimizer = fabric.setup(model, optimizer)
+train_loader, val_loader = fabric.setup_dataloaders(train_loader, val_loader)
+model.train()
+for iteration, batch in enumerate(train_loader):
+    input_ids, targets = batch
+    loss = torch.nn.functional.cross_entropy(model(input_ids).flatten(0, 1), targets.flatten())
+    fabric.backward(loss)
+    optimizer.step()
+    optimizer.zero_grad()
+    if iteration % eval_interval == 0:
+        model.eval()
+        with torch.no_grad():
+            val_loss = torch.stack([validate_batch(model, b) for b in val_loader]).mean()
+        model.train()
+        fabric.print(f"iter {iteration}: val loss {val_loss.item():.4f}")
+""",
+    ),
 )
 
 VALID = (
