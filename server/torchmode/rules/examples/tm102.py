@@ -413,6 +413,40 @@ for epoch in range(epochs):
     print(epoch, validate(model, val_loader, criterion))
 """,
     ),
+    # Kaggle inference notebook: a timm EfficientNet rebuilt, fold weights loaded, flip-TTA
+    # predictions made without `model.eval()`.
+    Invalid(
+        """\
+import timm
+import torch
+
+model = timm.create_model("tf_efficientnet_b4_ns", pretrained=False, num_classes=5)
+model.load_state_dict(torch.load("fold0_best.pth", map_location="cpu"))
+model.to(device)
+preds = []
+with torch.no_grad():
+    for images in test_loader:
+        logits = model(images.to(device)) + model(images.flip(-1).to(device))
+        preds.append(logits.softmax(1).cpu())
+submission["label"] = torch.cat(preds).argmax(1).numpy()
+""",
+        (10,),
+        """\
+import timm
+import torch
+
+model = timm.create_model("tf_efficientnet_b4_ns", pretrained=False, num_classes=5)
+model.load_state_dict(torch.load("fold0_best.pth", map_location="cpu"))
+model.to(device)
+preds = []
+model.eval()
+with torch.no_grad():
+    for images in test_loader:
+        logits = model(images.to(device)) + model(images.flip(-1).to(device))
+        preds.append(logits.softmax(1).cpu())
+submission["label"] = torch.cat(preds).argmax(1).numpy()
+""",
+    ),
 )
 
 VALID = (
