@@ -110,17 +110,22 @@ def _mask_cell(text: str) -> tuple[list[str], set[int]]:
     lines = text.split("\n")
     masked: set[int] = set()
     first = lines[0].lstrip() if lines else ""
+    start = 0
     if first.startswith("%%"):
         magic = first[2:].split(None, 1)[0] if len(first) > 2 else ""
-        body_is_python = magic in _PYTHON_BODY_CELL_MAGICS
-        for i in range(len(lines)):
-            if i == 0 or not body_is_python:
-                lines[i] = "pass" if i == 0 else ""
+        lines[0] = "pass"
+        masked.add(0)
+        if magic not in _PYTHON_BODY_CELL_MAGICS:
+            for i in range(1, len(lines)):
+                lines[i] = ""
                 masked.add(i)
-        return lines, masked
+            return lines, masked
+        start = 1  # `%%time` and co.: the body is Python, with its own line magics
     continuations = _continuation_lines(text)
     continued = False
     for i, line in enumerate(lines):
+        if i < start:
+            continue
         if i in continuations and not continued:
             continue
         stripped = line.lstrip()

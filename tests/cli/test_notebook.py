@@ -18,21 +18,22 @@ def test_magics_are_masked_and_everything_else_is_kept_exactly():
         "!pip install torch\nfiles = !ls -la\nmodel?\n??torch.no_grad\n"
         "if files:\n    %time run()\n",
         "%%bash\necho 'not python ('\n",
-        "%%time\nmodel.eval()",
+        "%%time\nmodel.eval()\nfor x in data:\n    %time run(x)",
         "x = (a\n     % b)\ny = a \\\n    != b\n%cd \\\n   somewhere\nz = 1\n",
     ]
     nb = combine_cells(cells)
     ast.parse(nb.source)
     lines = nb.source.split("\n")
-    assert nb.cell_starts == (0, 2, 8, 10, 12)
+    assert nb.cell_starts == (0, 2, 8, 10, 14)
     assert lines[1] == "import torch"
     assert lines[3] == "files = None"  # the target stays defined
     assert lines[7] == "    pass"  # indentation kept: the `if` still has a body
     assert lines[11] == "model.eval()"  # %%time's body is Python
-    assert lines[12:17] == ["x = (a", "     % b)", "y = a \\", "    != b", "pass"]
-    assert lines[17] == ""  # continuation line of a magic
-    assert lines[18] == "z = 1"
-    assert sorted(nb.masked_lines) == [0, 2, 3, 4, 5, 7, 8, 9, 10, 16, 17]
+    assert lines[12:14] == ["for x in data:", "    pass"]  # line magics in a %%time body
+    assert lines[14:19] == ["x = (a", "     % b)", "y = a \\", "    != b", "pass"]
+    assert lines[19] == ""  # continuation line of a magic
+    assert lines[20] == "z = 1"
+    assert sorted(nb.masked_lines) == [0, 2, 3, 4, 5, 7, 8, 9, 10, 13, 18, 19]
 
 
 def test_positions_map_between_cells_and_the_combined_source():
