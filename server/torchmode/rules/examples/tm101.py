@@ -954,6 +954,64 @@ for iteration, batch in enumerate(train_loader):
         fabric.print(f"iter {iteration}: val loss {val_loss.item():.4f}")
 """,
     ),
+    # StyleGAN-like loop with FID evaluation: both networks are switched to eval, only the
+    # generator is switched back, so the discriminator trains in eval mode.
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+for epoch in range(num_epochs):
+    G.train()
+    D.train()
+    for real, _ in loader:
+        z = torch.randn(real.size(0), latent_dim, device=device)
+        d_loss = F.softplus(D(G(z).detach())).mean() + F.softplus(-D(real)).mean()
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = F.softplus(-D(G(z))).mean()
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        step += 1
+        if step % fid_every == 0:
+            G.eval()
+            D.eval()
+            with torch.no_grad():
+                fid = compute_fid(G, fid_stats, n_samples=10_000)
+                real_score = torch.cat([D(x) for x, _ in val_loader]).mean()
+            G.train()
+""",
+        (20,),
+        """\
+import torch
+import torch.nn.functional as F
+
+for epoch in range(num_epochs):
+    G.train()
+    D.train()
+    for real, _ in loader:
+        z = torch.randn(real.size(0), latent_dim, device=device)
+        d_loss = F.softplus(D(G(z).detach())).mean() + F.softplus(-D(real)).mean()
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = F.softplus(-D(G(z))).mean()
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        step += 1
+        if step % fid_every == 0:
+            G.eval()
+            D.eval()
+            with torch.no_grad():
+                fid = compute_fid(G, fid_stats, n_samples=10_000)
+                real_score = torch.cat([D(x) for x, _ in val_loader]).mean()
+            D.train()
+            G.train()
+""",
+    ),
 )
 
 VALID = (
