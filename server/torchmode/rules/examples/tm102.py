@@ -997,4 +997,35 @@ def test_backward_populates_grads():
     model(torch.randn(4, 16)).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
 """,
+    # Precise-BN / SWA `update_bn`: forwards in train mode under `no_grad` on purpose, to recompute
+    # BatchNorm statistics; the caller evaluates in eval mode afterwards.
+    """\
+import torch
+from torch import nn
+
+
+def recompute_bn_stats(model, loader, num_batches=200):
+    momenta = {}
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            momenta[m] = m.momentum
+            m.momentum = None  # cumulative average over the batches below
+    was_training = model.training
+    model.train()
+    with torch.no_grad():
+        for i, (images, _) in enumerate(loader):
+            if i == num_batches:
+                break
+            model(images)
+    for m, momentum in momenta.items():
+        m.momentum = momentum
+    model.train(was_training)
+
+
+recompute_bn_stats(swa_model, train_loader)
+swa_model.eval()
+with torch.no_grad():
+    acc = sum((swa_model(x).argmax(1) == y).sum().item() for x, y in test_loader)
+""",
 )
