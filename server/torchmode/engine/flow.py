@@ -656,9 +656,10 @@ class Interpreter:
             head = new_head
         normal_exit = head if not infinite else _dead()
         if isinstance(stmt, cst.For) and body_out.reachable and normal_exit.reachable:
-            # a loop over parameters runs: what its body did to the gradients holds after it
-            normal_exit = normal_exit.copy()
-            normal_exit.dirty = join_states([body_out, *ctx.continues], self.default_mode).dirty
+            # a for loop is written to run: an epoch loop that calls model.train() leaves the
+            # model in train mode, a loop over parameters that clears them leaves them cleared
+            # (the zero-iteration path is not a case the code is written for)
+            normal_exit = join_states([body_out, *ctx.continues], self.default_mode)
         if stmt.orelse is not None:
             normal_exit = self.exec_block(block_statements(stmt.orelse.body), normal_exit)
         return join_states([normal_exit, *ctx.breaks], self.default_mode)
@@ -823,6 +824,10 @@ class Interpreter:
         ):
             self.record(ev.Clear(target, self.flow, (), self.loop_nodes(), key=None))
             state.dirty.clear()
+        elif isinstance(target, cst.Attribute) and target.attr.value == "grad":
+            # p.grad = g: gradients written by hand (PCGrad, gradient surgery) for the step
+            for opt in list(state.grads):
+                state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, self.origin(target))})
         key = key_of(target)
         if key is None:
             return
