@@ -28,6 +28,10 @@ export default tseslint.config(
         },
     },
     {
+        files: ['tests/vscode/fake-python-extension/*.js'],
+        languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', exports: 'writable' } },
+    },
+    {
         files: ['**/*.mjs'],
         languageOptions: {
             globals: { console: 'readonly', process: 'readonly', URL: 'readonly', setTimeout: 'readonly', fetch: 'readonly' },

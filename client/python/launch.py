@@ -36,12 +36,13 @@ def _probe():
     }
     if sys.version_info >= MINIMUM:
         try:
-            import libcst
+            # torchmode first: in an environment without it, that is the message to show.
             import torchmode
             import torchmode.lsp.server  # imports the server's own dependencies: pygls...
+            from libcst import parse_module
 
             # The bundled libcst is compiled for one platform; parsing proves it fits this one.
-            libcst.parse_module("x = 1\n")
+            parse_module("x = 1\n")
             report["torchmode"] = torchmode.__version__
             report["location"] = os.path.dirname(torchmode.__file__)
         except Exception as error:

@@ -78,12 +78,13 @@ export class ServerController implements vscode.Disposable {
             return;
         }
         this.output.info(explanation);
+        const readyDetail = `${explanation}; interpreter: ${describeInterpreter(interpreter)}`;
 
         const launch = serverLaunch(interpreter.command, clientSettings.importStrategy, this.extensionPath, process.env);
         const client = createClient(launch, readServerSettings(config), this.output, (why) => this.status.set('error', why));
         this.stateListener = client.onDidChangeState((event) => {
             if (event.newState === State.Running) {
-                this.status.set('ready', explanation);
+                this.status.set('ready', readyDetail);
             } else if (event.newState === State.Starting) {
                 this.status.set('starting', 'Starting the torchmode server…');
             } else if (this.status.state !== 'error') {

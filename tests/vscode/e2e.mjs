@@ -6,8 +6,10 @@
 // node tests/vscode/e2e.mjs --code-server BIN --vsix FILE --example FILE --python EXE --out DIR
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { chromium } from 'playwright-core';
@@ -21,6 +23,10 @@ const { values: options } = parseArgs({
         notebook: { type: 'string' },
         python: { type: 'string' },
         out: { type: 'string' },
+        // Optional: the torchmode package directory of --python's environment (for fromEnvironment),
+        // and a Python >= 3.11 without torchmode (for the "not installed" notification).
+        'environment-torchmode': { type: 'string' },
+        'bare-python': { type: 'string' },
         chromium: { type: 'string', default: '/usr/bin/chromium' },
         // The code to hover and fix: its first occurrence in the example.
         target: { type: 'string', default: 'model.eval()' },
@@ -44,6 +50,8 @@ const fixAllName = `fix_all_${exampleName}`;
 const fixAllFile = path.join(workspace, fixAllName);
 const notebookName = options.notebook !== undefined ? path.basename(options.notebook) : undefined;
 const settingsFile = path.join(userData, 'User', 'settings.json');
+const workspaceSettingsFile = path.join(workspace, '.vscode', 'settings.json');
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 function log(message) {
     // stderr: stdout carries only the final JSON report.
@@ -60,15 +68,12 @@ function prepare() {
         fs.copyFileSync(options.notebook, path.join(workspace, notebookName));
     }
     fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-    writeSettings(options.python);
-}
-
-function writeSettings(interpreter) {
     fs.writeFileSync(
         settingsFile,
         JSON.stringify(
             {
-                'torchmode.interpreter': [interpreter],
+                // No torchmode.interpreter: the interpreter comes from the (stand-in) Python extension.
+                'fakePython.path': options.python,
                 'torchmode.trace.server': 'messages',
                 'workbench.startupEditor': 'none',
                 'workbench.tips.enabled': false,
@@ -87,14 +92,29 @@ function writeSettings(interpreter) {
     );
 }
 
-function installExtension() {
+/** Packages tests/vscode/fake-python-extension, which answers the Python extension's API. */
+function buildFakePythonExtension() {
+    const vsce = path.join(path.dirname(createRequire(import.meta.url).resolve('@vscode/vsce/package.json')), 'vsce');
+    const vsix = path.join(out, 'fake-ms-python.vsix');
+    const result = spawnSync(
+        process.execPath,
+        [vsce, 'package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--out', vsix],
+        { cwd: path.join(here, 'fake-python-extension'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    if (result.status !== 0) {
+        throw new Error(`packaging the stand-in Python extension failed: ${result.stdout}\n${result.stderr}`);
+    }
+    return vsix;
+}
+
+function installExtension(vsix) {
     const result = spawnSync(
         options['code-server'],
-        ['--install-extension', path.resolve(options.vsix), '--extensions-dir', extensions, '--user-data-dir', userData],
+        ['--install-extension', path.resolve(vsix), '--extensions-dir', extensions, '--user-data-dir', userData],
         { encoding: 'utf8' },
     );
     if (result.status !== 0) {
-        throw new Error(`installing the .vsix failed (${result.status}): ${result.stdout}\n${result.stderr}`);
+        throw new Error(`installing ${vsix} failed (${result.status}): ${result.stdout}\n${result.stderr}`);
     }
     log(result.stdout.trim().split('\n').at(-1));
 }
@@ -322,27 +342,66 @@ async function notebookProblems(page, report) {
     log(`notebook: ${JSON.stringify(report.notebookProblems)}`);
 }
 
+function writeWorkspaceSettings(settings) {
+    fs.mkdirSync(path.dirname(workspaceSettingsFile), { recursive: true });
+    fs.writeFileSync(workspaceSettingsFile, JSON.stringify(settings));
+}
+
+/** Waits for the status bar to reach `state` with a label containing `text`; returns the label. */
+async function statusReaches(page, state, text) {
+    const wanted = page.locator(`[aria-label^="torchmode server ${state}"][aria-label*="${text}"]`).first();
+    await wanted.waitFor({ timeout: STEP_TIMEOUT_MS });
+    return wanted.getAttribute('aria-label');
+}
+
 async function restartOnSettingsChange(page, report) {
-    // A person edits the workspace's settings.json: an interpreter that does not exist, then none.
-    fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'torchmode.interpreter': ['/nonexistent/bin/python3'] }));
-    const error = page.locator('[aria-label^="torchmode server error"]').first();
-    await error.waitFor({ timeout: STEP_TIMEOUT_MS });
-    report.errorStatus = await error.getAttribute('aria-label');
+    // A person edits the workspace's settings.json: torchmode.interpreter wins over the Python
+    // extension, here with an interpreter that does not exist; removing it goes back.
+    writeWorkspaceSettings({ 'torchmode.interpreter': ['/nonexistent/bin/python3'] });
+    report.errorStatus = await statusReaches(page, 'error', '/nonexistent/bin/python3');
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'torchmode' }).first();
     await toast.waitFor({ timeout: STEP_TIMEOUT_MS });
     report.errorNotification = await toast.innerText();
     await page.screenshot({ path: path.join(out, 'vscode-error.png') });
     log(`error state: ${report.errorStatus}`);
-    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), '{}');
-    const ready = page.locator('[aria-label^="torchmode server ready"]').first();
-    await ready.waitFor({ timeout: STEP_TIMEOUT_MS });
-    report.recoveredStatus = await ready.getAttribute('aria-label');
+    writeWorkspaceSettings({});
+    report.recoveredStatus = await statusReaches(page, 'ready', 'selected in the Python extension');
+}
+
+async function followPythonExtension(page, report) {
+    // Selecting another environment in the Python extension restarts the server with it.
+    writeWorkspaceSettings({ 'fakePython.path': '/nonexistent/env/bin/python' });
+    report.switchedStatus = await statusReaches(page, 'error', '/nonexistent/env/bin/python');
+    writeWorkspaceSettings({});
+    report.switchedBackStatus = await statusReaches(page, 'ready', options.python);
+}
+
+async function importStrategies(page, report) {
+    if (options['environment-torchmode'] === undefined || options['bare-python'] === undefined) {
+        return;
+    }
+    // fromEnvironment: the torchmode installed next to the interpreter, not the bundled copy.
+    writeWorkspaceSettings({ 'torchmode.importStrategy': 'fromEnvironment' });
+    report.environmentStatus = await statusReaches(page, 'ready', `(${options['environment-torchmode']})`);
+    // ... and in an environment without torchmode, the notification offers pip or the bundled copy.
+    writeWorkspaceSettings({ 'torchmode.importStrategy': 'fromEnvironment', 'torchmode.interpreter': [options['bare-python']] });
+    report.missingStatus = await statusReaches(page, 'error', 'torchmode is not installed in');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'is not installed in' }).first();
+    await toast.waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.missingNotification = await toast.innerText();
+    await page.screenshot({ path: path.join(out, 'vscode-missing.png') });
+    // A person takes the offer of the bundled copy: the extension rewrites the setting and restarts.
+    await toast.getByRole('button', { name: 'Use Bundled Copy' }).click();
+    report.bundledAgainStatus = await statusReaches(page, 'ready', options['bare-python']);
+    report.workspaceSettingsAfterRemedy = JSON.parse(fs.readFileSync(workspaceSettingsFile, 'utf8'));
+    writeWorkspaceSettings({});
+    await statusReaches(page, 'ready', 'selected in the Python extension');
 }
 
 async function main() {
     prepare();
-    installExtension();
+    installExtension(buildFakePythonExtension());
+    installExtension(options.vsix);
     const port = await freePort();
     const codeServer = await startCodeServer(port);
     log(`code-server is up on port ${port}`);
@@ -367,6 +426,8 @@ async function main() {
         ['fixAll', () => fixAllInFile(page, report)],
         ['notebook', () => notebookProblems(page, report)],
         ['settings', () => restartOnSettingsChange(page, report)],
+        ['pythonExtension', () => followPythonExtension(page, report)],
+        ['importStrategy', () => importStrategies(page, report)],
     ];
     try {
         for (const [name, step] of steps) {

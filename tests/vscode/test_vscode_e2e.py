@@ -3,8 +3,10 @@
 ``e2e.mjs`` (playwright-core) installs the .vsix into a fresh code-server, opens a copy of the
 shipped example, waits for the server's ready state in the status bar, reads the TM101 problem,
 hovers over ``eval``, applies the quick fix and saves, runs "torchmode: Fix All in File" on a
-second copy, opens the notebook example, and points ``torchmode.interpreter`` at a missing Python
-and back; it reports what it saw as JSON and these tests judge it.
+second copy, opens the notebook example, then changes settings as a person would: a missing
+interpreter, another environment selected in a stand-in Python extension, ``fromEnvironment``, and
+an environment without torchmode (taking the offer of the bundled copy). It reports what it saw
+as JSON and these tests judge it.
 
 Needs ``npm ci && npm run package`` (the .vsix), code-server (``.ci/run`` installs it into
 ``~/.cache/torchmode-ci``; or set TORCHMODE_CODE_SERVER) and Debian's chromium. Without them
@@ -71,6 +73,12 @@ def session(request: pytest.FixtureRequest) -> dict[str, Any]:
         pytest.skip(message)
     # Outside pytest's tmp_path, so that the screenshots outlive the run for a person to look at.
     out = Path(tempfile.mkdtemp(prefix="torchmode-vscode-"))
+    # A Python >= 3.11 without torchmode, for the "not installed" notification.
+    bare = out / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    import torchmode  # the environment's own copy, which `fromEnvironment` must find
+
+    environment_torchmode = Path(torchmode.__file__).parent
     completed = subprocess.run(
         [
             "node",
@@ -85,6 +93,10 @@ def session(request: pytest.FixtureRequest) -> dict[str, Any]:
             str(NOTEBOOK),
             "--python",
             sys.executable,
+            "--environment-torchmode",
+            str(environment_torchmode),
+            "--bare-python",
+            str(bare / "bin" / "python"),
             "--chromium",
             str(CHROMIUM),
             "--out",
@@ -196,12 +208,41 @@ def test_a_missing_interpreter_is_explained_and_the_server_recovers(
     assert session["recoveredStatus"].startswith("torchmode server ready"), session
 
 
+def test_the_python_extensions_interpreter_is_used_and_followed(session: dict[str, Any]) -> None:
+    # tests/vscode/fake-python-extension stands in for ms-python.python and its API.
+    selected = f"interpreter: {sys.executable} (selected in the Python extension)"
+    assert session["status"].endswith(selected), session["status"]
+    _succeeded(session, "pythonExtension")
+    assert "could not run /nonexistent/env/bin/python" in session["switchedStatus"]
+    assert session["switchedBackStatus"].startswith("torchmode server ready"), session
+
+
+def test_from_environment_and_the_offer_when_torchmode_is_missing(
+    session: dict[str, Any],
+) -> None:
+    _succeeded(session, "importStrategy")
+    import torchmode
+
+    location = Path(torchmode.__file__).parent
+    assert session["environmentStatus"].startswith("torchmode server ready"), session
+    assert f"({location})" in session["environmentStatus"]
+    assert "torchmode is not installed in" in session["missingStatus"]
+    assert "No module named 'torchmode'" in session["missingStatus"]
+    for offer in ("Install with pip", "Use Bundled Copy"):
+        assert offer in session["missingNotification"]
+    # Taking the offer rewrote the workspace setting and the bundled copy runs on that Python.
+    assert session["workspaceSettingsAfterRemedy"]["torchmode.importStrategy"] == "useBundled"
+    assert "/bundled/libs/torchmode" in session["bundledAgainStatus"]
+    assert "bare-venv/bin/python" in session["bundledAgainStatus"]
+
+
 def test_the_extension_log_is_clean(session: dict[str, Any]) -> None:
     _succeeded(session, "ready")
     log = session["log"]
     assert "torchmode 0.1.0 on Python" in log
     # The client sends the server only the settings it knows...
     assert "unknown torchmode setting" not in log, log
-    # ... and the only error is the one the test provoked with a missing interpreter.
+    # ... and the only errors are the ones the test provoked.
+    provoked = ("/nonexistent/", "torchmode is not installed in")
     errors = [line for line in log.splitlines() if "[error]" in line]
-    assert all("/nonexistent/bin/python3" in line for line in errors), log
+    assert all(any(cause in line for cause in provoked) for line in errors), log
