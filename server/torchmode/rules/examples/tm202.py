@@ -427,4 +427,30 @@ for batch in train_dataloader:
     optimizer.step()
     optimizer.zero_grad()
 """,
+    # input preprocessing under no_grad (frozen feature normaliser), the model trained on top
+    """\
+import torch
+
+for waveforms, labels in loader:
+    with torch.no_grad():
+        features = feature_extractor(waveforms)
+        features = (features - mean) / std
+    logits = classifier(features)
+    loss = criterion(logits, labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+""",
+    # the loss built under `enable_grad()` nested inside a no_grad block (meta-learning inner step)
+    """\
+import torch
+
+with torch.no_grad():
+    support_feats = backbone(x_support)
+    with torch.enable_grad():
+        logits = head(support_feats)
+        loss = criterion(logits, y_support)
+        loss.backward()
+    head_optimizer.step()
+""",
 )
