@@ -573,22 +573,39 @@ def _looks_like_mode_switch(call: cst.Call) -> bool:
 
 
 _GRAD_API_NAMES = frozenset({"no_grad", "inference_mode", "enable_grad", "set_grad_enabled"})
-_RNNS = frozenset({"torch.nn.RNN", "torch.nn.LSTM", "torch.nn.GRU"})
-
-
 def _layer_kind(name: str, call: cst.Call) -> str:
-    """An RNN depends on the mode only through ``dropout``, which defaults to 0."""
-    if name in _RNNS:
-        dropout = next(
-            (a.value for a in call.args if a.keyword is not None and a.keyword.value == "dropout"),
-            None,
-        )
-        positional = [a for a in call.args if a.keyword is None]
-        if dropout is None and len(positional) < 6:
-            return "torch.nn.Identity"  # same behaviour in train and eval mode
-        if isinstance(dropout, cst.Integer | cst.Float) and float(dropout.value) == 0:
-            return "torch.nn.Identity"
+    """The layer a constructor call builds; a torch.nn layer that its literal arguments make
+    mode-independent (``nn.LSTM(8, 8)``: dropout 0; ``nn.Dropout(0.0)``) counts as Identity."""
+    if not name.startswith("torch.nn."):
+        return name
+    from torchmode.knowledge.layers import UNKNOWN, construction_sensitivity
+
+    args: list[object] = []
+    kwargs: dict[str, object] = {}
+    for arg in call.args:
+        value = _literal(arg.value, UNKNOWN)
+        if arg.star:
+            return name
+        if arg.keyword is None:
+            args.append(value)
+        else:
+            kwargs[arg.keyword.value] = value
+    if construction_sensitivity(name, tuple(args), kwargs) is False:
+        return "torch.nn.Identity"  # the same behaviour in train and eval mode
     return name
+
+
+def _literal(node: cst.BaseExpression, unknown: object) -> object:
+    if isinstance(node, cst.Integer | cst.Float):
+        try:
+            return int(node.value) if isinstance(node, cst.Integer) else float(node.value)
+        except ValueError:
+            return unknown
+    if isinstance(node, cst.Name) and node.value in {"True", "False", "None"}:
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value
+    return unknown
 
 
 def _freezes(small: cst.BaseSmallStatement) -> bool:

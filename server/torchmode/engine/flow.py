@@ -1643,6 +1643,8 @@ class Interpreter:
                     return state.grad
             return frozenset({GradVal(False, origin)})
         if name in api.ENABLE_GRAD:
+            if state.grad and all(self.in_inference_mode(g) for g in state.grad):
+                return state.grad  # enable_grad() does not record inside inference_mode()
             return frozenset({GradVal(True, origin)})
         if not expr.args:
             return None
@@ -1661,6 +1663,16 @@ class Interpreter:
         )
 
     # -- syntax-level mistakes ---------------------------------------------------------------
+    def in_inference_mode(self, grad: GradVal) -> bool:
+        if grad.enabled is not False or grad.origin is None:
+            return False
+        node = grad.origin.node
+        target = node.func if isinstance(node, cst.Call) else node
+        if isinstance(target, cst.Decorator):
+            target = target.decorator
+            target = target.func if isinstance(target, cst.Call) else target
+        return self.facts.imports.resolve(target) in api.INFERENCE_MODE  # type: ignore[arg-type]
+
     def check_bare_mode_switch(self, expr: cst.BaseExpression) -> None:
         if isinstance(expr, cst.Attribute) and expr.attr.value in {"eval", "train"}:
             self.record(
