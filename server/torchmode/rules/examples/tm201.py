@@ -911,4 +911,51 @@ def test_eval_is_deterministic():
     x = torch.randn(2, 3, 32, 32)
     assert torch.equal(model(x), model(x))
 """,
+    # separate evaluation script: grad switched off globally before anything runs
+    """\
+import argparse
+
+import torch
+
+torch.set_grad_enabled(False)
+
+
+def evaluate(model, loader):
+    model.eval()
+    correct = 0
+    for images, labels in loader:
+        correct += (model(images).argmax(1) == labels).sum().item()
+    return correct / len(loader.dataset)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("checkpoint")
+    args = parser.parse_args()
+    model = torch.load(args.checkpoint, weights_only=False)
+    print(f"accuracy: {evaluate(model, build_test_loader()):.4f}")
+""",
+    # evaluation script whose `main()` is decorated with `@torch.inference_mode()`
+    """\
+import torch
+
+
+def run_eval(model, loader, metric):
+    model.eval()
+    for batch in loader:
+        logits = model(batch["pixel_values"])
+        metric.update(logits.argmax(-1), batch["labels"])
+    return metric.compute()
+
+
+@torch.inference_mode()
+def main(cfg):
+    model = build_model(cfg)
+    model.load_state_dict(torch.load(cfg.weights, map_location="cpu"))
+    print(run_eval(model, build_loader(cfg), build_metric(cfg)))
+
+
+if __name__ == "__main__":
+    main(load_config())
+""",
 )
