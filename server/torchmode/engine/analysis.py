@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
 from dataclasses import dataclass, field
@@ -55,6 +56,10 @@ def analyze(
     if "\x00" in source:
         return Analysis(source, [], SyntaxProblem("source contains NUL bytes", _nul(source)))
     limit = sys.getrecursionlimit()
+    # The cyclic GC would walk every libcst tree held in the cache on each collection: ~40 % of
+    # an analysis. Nothing here makes reference cycles that need it while the analysis runs.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         sys.setrecursionlimit(max(limit, 20000))
         return _analyze(source, settings, cache or _SHARED_CACHE)
@@ -62,6 +67,8 @@ def analyze(
         return Analysis(source, [], SyntaxProblem("too deeply nested to analyse", Position(0, 0)))
     finally:
         sys.setrecursionlimit(limit)
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:

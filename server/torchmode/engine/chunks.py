@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from torchmode.findings import Position, Range
 
@@ -110,8 +110,9 @@ class ChunkCache:
 
 
 def _compute_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    return dict(wrapper.resolve(PositionProvider))
+    from torchmode.engine.positions import compute_positions
+
+    return compute_positions(module)
 
 
 def _parse_or_none(text: str) -> cst.Module | None:

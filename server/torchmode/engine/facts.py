@@ -573,6 +573,8 @@ def _looks_like_mode_switch(call: cst.Call) -> bool:
 
 
 _GRAD_API_NAMES = frozenset({"no_grad", "inference_mode", "enable_grad", "set_grad_enabled"})
+
+
 def _layer_kind(name: str, call: cst.Call) -> str:
     """The layer a constructor call builds; a torch.nn layer that its literal arguments make
     mode-independent (``nn.LSTM(8, 8)``: dropout 0; ``nn.Dropout(0.0)``) counts as Identity."""

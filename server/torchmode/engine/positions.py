@@ -1,0 +1,96 @@
+"""Node positions from one code generation pass over a parsed chunk.
+
+libcst's PositionProvider gives the same positions but records them through a generator-based
+context manager per node, which costs about as much as parsing; this state records them with a
+small reusable class instead (same rules: syntactic positions, whitespace excluded)."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState
+from libcst.metadata import CodePosition, CodeRange
+
+
+class _Syntactic:
+    __slots__ = ("end_node", "node", "start", "start_node", "state")
+
+    def __init__(
+        self,
+        state: _PositionState,
+        node: cst.CSTNode,
+        start_node: cst.CSTNode | None,
+        end_node: cst.CSTNode | None,
+    ) -> None:
+        self.state = state
+        self.node = node
+        self.start_node = start_node
+        self.end_node = end_node
+        self.start = (0, 0)
+
+    def __enter__(self) -> None:
+        self.start = (self.state.line, self.state.column)
+
+    def __exit__(self, *exc: object) -> None:
+        state = self.state
+        computed = state.computed
+        start = (
+            computed[self.start_node].start
+            if self.start_node is not None
+            else CodePosition(*self.start)
+        )
+        end = (
+            computed[self.end_node].end
+            if self.end_node is not None
+            else CodePosition(state.line, state.column)
+        )
+        computed[self.node] = CodeRange(start, end)
+
+
+class _PositionState(CodegenState):
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(
+            default_indent=module.default_indent, default_newline=module.default_newline
+        )
+        self.line = 1
+        self.column = 0
+        self.computed: dict[cst.CSTNode, CodeRange] = {}
+        self.stack: list[tuple[int, int]] = []
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self.add_token(token)
+
+    def add_token(self, value: str) -> None:
+        self.tokens.append(value)
+        if "\n" not in value and "\r" not in value:
+            self.column += len(value)
+            return
+        lines = value.splitlines(keepends=True)
+        ends_with_newline = value.endswith(("\n", "\r"))
+        self.line += len(lines) - (0 if ends_with_newline else 1)
+        self.column = 0 if ends_with_newline else len(lines[-1])
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self.stack.append((self.line, self.column))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        line, column = self.stack.pop()
+        if node not in self.computed:  # a syntactic position was recorded already
+            self.computed[node] = CodeRange(
+                CodePosition(line, column), CodePosition(self.line, self.column)
+            )
+
+    def record_syntactic_position(  # type: ignore[override]
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
+    ) -> _Syntactic:
+        return _Syntactic(self, node, start_node, end_node)
+
+
+def compute_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
+    state = _PositionState(module)
+    module._codegen(state)
+    return state.computed
