@@ -1396,6 +1396,54 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_norm_clip)
             self.optimizer.step()
 """,
+    # accumulation window: cleared at the window's first micro-batch, stepped at its last
+    """\
+import torch
+
+
+def train(model, loader, optimizer, accum=4):
+    model.train()
+    for i, (x, y) in enumerate(loader):
+        if i % accum == 0:
+            optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y) / accum
+        loss.backward()
+        if (i + 1) % accum == 0:
+            optimizer.step()
+""",
+    # GAN optimizers cleared together by iterating over them
+    """\
+import torch
+
+
+def train(gen, disc, loader, opt_g, opt_d, z_dim=128):
+    for real in loader:
+        for opt in (opt_g, opt_d):
+            opt.zero_grad()
+        fake = gen(torch.randn(real.size(0), z_dim))
+        d_loss = disc(fake.detach()).mean() - disc(real).mean()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = -disc(fake).mean()
+        g_loss.backward()
+        opt_g.step()
+""",
+    # a local alias of the trainer's optimizer is cleared, the attribute is stepped
+    """\
+class Trainer:
+    def __init__(self, model, optimizer, loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.loader = loader
+
+    def train_epoch(self):
+        opt = self.optimizer
+        for batch in self.loader:
+            opt.zero_grad(set_to_none=True)
+            loss = self.model(**batch).loss
+            loss.backward()
+            self.optimizer.step()
+""",
     # Reptile: inner SGD steps on a copy, outer update written by hand
     """\
 import copy
