@@ -1,0 +1,83 @@
+"""Minimal reproductions of the bugs the fuzzers found (gaps/hardening.md#N).
+
+Each is a strict xfail while its bug is open: once fixed, the test passes, strict turns that
+into a failure, and the marker (and its KNOWN_GAPS entry in fuzz_invariants.py) goes.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fuzz_invariants import check_program
+
+
+def _without_known_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fuzz_invariants.KNOWN_GAPS", {})
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#1")
+def test_train_inserted_before_an_eval_in_the_same_iteration(monkeypatch) -> None:
+    _without_known_gaps(monkeypatch)
+    check_program(
+        "optimizer = optim.SGD(model.parameters(), lr=0.1)\n"
+        "for batch in loader:\n"
+        "    model.eval()\n"
+        "    scaler.step(optimizer)\n"
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#2")
+def test_zero_grad_fix_with_a_step_before_the_loop(monkeypatch) -> None:
+    _without_known_gaps(monkeypatch)
+    check_program(
+        "optimizer.step()\nfor batch in loader:\n    optimizer.step()\n    loss.backward()\n"
+    )
+
+
+def test_zero_grad_after_a_conditional_second_step(monkeypatch) -> None:
+    _without_known_gaps(monkeypatch)
+    check_program(
+        "for epoch in range(3):\n"
+        "    if i % 10 == 0:\n"
+        "        optimizer.step()\n"
+        "    loss.backward()\n"
+        "    optimizer.step()\n"
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#4")
+def test_wrap_in_no_grad_keeps_tab_indentation(monkeypatch) -> None:
+    _without_known_gaps(monkeypatch)
+    check_program(
+        "import torch\nfor batch in loader:\n\t\tmodel.eval(); out = model(batch); model.train()\n"
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#5")
+def test_no_tm201_fix_that_grad_reenabled_inside_defeats(monkeypatch) -> None:
+    _without_known_gaps(monkeypatch)
+    check_program(
+        "import torch\n"
+        "def evaluate(model, loader):\n"
+        "    torch.set_grad_enabled(True)\n"
+        "    model.eval(); out = model(batch); model.train()\n"
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#6")
+def test_train_after_evaluation_on_every_path(monkeypatch) -> None:
+    _without_known_gaps(monkeypatch)
+    check_program(
+        "optimizer = optim.SGD(model.parameters(), lr=0.1)\n"
+        "for i, batch in enumerate(loader):\n"
+        "    model.eval()\n"
+        "    if i % 2:\n"
+        "        continue\n"
+        "    model = torch.compile(model)\n"
+        "optimizer.step()\n"
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#7")
+def test_decorator_fix_in_a_file_without_import_torch(monkeypatch) -> None:
+    _without_known_gaps(monkeypatch)
+    check_program("def evaluate(model, loader):\n    model.eval()\n    out = model(batch)\n")

@@ -1,0 +1,230 @@
+"""Random incremental edits against the real server.
+
+For every sequence: the server never dies; every published diagnostic lies inside the text
+of the version it names (in the negotiated encoding, on a character boundary); and once the
+edits stop, the diagnostics equal those of a fresh open of the final text.
+
+While a text does not parse the server deliberately keeps showing the last good findings
+that still fit (results.py), which a fresh open cannot have: a sequence that ends in such a
+text is finished with one more edit, pasting a program back, before comparing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fuzz_invariants import examples
+from fuzz_programs import programs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lsp_wire import Wire
+from torchmode.engine import analyze
+
+UNITS = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2), "utf-32": ("utf-32-le", 4)}
+
+
+def lsp_lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def units(text: str, encoding: str) -> int:
+    codec, width = UNITS[encoding]
+    return len(text.encode(codec, "surrogatepass")) // width
+
+
+def to_position(text: str, index: int, encoding: str) -> dict[str, int]:
+    before = text[:index]
+    lines = lsp_lines(before)
+    return {"line": len(lines) - 1, "character": units(lines[-1], encoding)}
+
+
+def assert_inside(text: str, position: dict[str, int], encoding: str, what: str) -> None:
+    lines = lsp_lines(text)
+    line, character = position["line"], position["character"]
+    assert 0 <= line < len(lines), f"{what}: line {line} of a {len(lines)}-line text"
+    boundaries = list(itertools.accumulate((units(c, encoding) for c in lines[line]), initial=0))
+    assert character in boundaries, (
+        f"{what}: character {character} is not a character boundary of line {line} "
+        f"{lines[line]!r} ({encoding})"
+    )
+
+
+def assert_range_inside(text: str, rng: dict[str, Any], encoding: str, what: str) -> None:
+    assert_inside(text, rng["start"], encoding, what)
+    assert_inside(text, rng["end"], encoding, what)
+    start, end = rng["start"], rng["end"]
+    assert (start["line"], start["character"]) <= (end["line"], end["character"]), what
+
+
+# --- edits ----------------------------------------------------------------------------------
+
+SNIPPETS = [
+    "模型",
+    "🚀",
+    "\U0001d518",  # outside the BMP: two UTF-16 units, four UTF-8 bytes
+    "é",
+    "\n",
+    "\r\n",
+    "\t",
+    "    ",
+    "model.eval()\n",
+    "    model.train()\n",
+    "loss.backward()",
+    "optimizer.step()\r\n",
+    "with torch.no_grad():\n    ",
+    "for batch in loader:\n",
+    "(",
+    ")",
+    '"""',
+    "# noqa: TM101",
+    "ответ = 模型(batch)  # 🚀\n",
+]
+
+
+@dataclass
+class Edit:
+    kind: str  # insert | delete | replace | paste | clear | sync
+    where: float = 0.0  # fraction of the text: resolved against the text when applied
+    span: int = 0
+    text: str = ""
+
+
+edits = st.one_of(
+    st.builds(Edit, st.just("insert"), st.floats(0, 1), st.just(0), st.sampled_from(SNIPPETS)),
+    st.builds(Edit, st.just("insert"), st.floats(0, 1), st.just(0), st.text(max_size=8)),
+    st.builds(Edit, st.just("delete"), st.floats(0, 1), st.integers(1, 40)),
+    st.builds(
+        Edit, st.just("replace"), st.floats(0, 1), st.integers(1, 10), st.sampled_from(SNIPPETS)
+    ),
+    st.builds(Edit, st.just("paste"), text=programs()),
+    st.builds(Edit, st.just("clear")),
+    st.builds(Edit, st.just("sync")),
+)
+
+
+def snap(text: str, index: int) -> int:
+    """Never between the two characters of a CRLF: no LSP position names that point."""
+    index = max(0, min(index, len(text)))
+    if 0 < index < len(text) and text[index - 1] == "\r" and text[index] == "\n":
+        index -= 1
+    return index
+
+
+@dataclass
+class Document:
+    wire: Wire
+    uri: str
+    encoding: str
+    texts: dict[int, str] = field(default_factory=dict)  # every version's text
+    version: int = 1
+
+    @property
+    def text(self) -> str:
+        return self.texts[self.version]
+
+    def open(self, text: str) -> None:
+        self.texts[1] = text
+        self.wire.open(self.uri, text)
+
+    def change(self, start: int, end: int, new: str) -> None:
+        old = self.text
+        rng = {
+            "start": to_position(old, start, self.encoding),
+            "end": to_position(old, end, self.encoding),
+        }
+        self.version += 1
+        self.texts[self.version] = old[:start] + new + old[end:]
+        self.wire.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": self.uri, "version": self.version},
+                "contentChanges": [{"range": rng, "text": new}],
+            },
+        )
+
+    def apply(self, edit: Edit) -> None:
+        text = self.text
+        at = snap(text, round(edit.where * len(text)))
+        if edit.kind == "insert":
+            self.change(at, at, edit.text)
+        elif edit.kind in ("delete", "replace"):
+            self.change(at, snap(text, at + edit.span), edit.text)
+        elif edit.kind == "paste":
+            self.change(0, len(text), edit.text)
+        elif edit.kind == "clear":
+            self.change(0, len(text), "")
+        else:
+            self.wire.published(self.uri, self.version)
+
+
+def comparable(diagnostics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Without the document's URI, which differs between the two opens."""
+    out = []
+    for diagnostic in diagnostics:
+        copy = dict(diagnostic)
+        copy["relatedInformation"] = [
+            {"range": r["location"]["range"], "message": r["message"]}
+            for r in diagnostic.get("relatedInformation") or []
+        ]
+        copy.pop("data", None)
+        out.append(copy)
+    return out
+
+
+def check_publications(wire: Wire, documents: dict[str, Document], start: int) -> None:
+    for message in wire.messages[start:]:
+        if message.get("method") != "textDocument/publishDiagnostics":
+            continue
+        params = message["params"]
+        document = documents.get(params["uri"])
+        if document is None:
+            continue
+        if params.get("version") is None:
+            assert params["diagnostics"] == [], f"unversioned diagnostics: {params}"
+            continue
+        text = document.texts[params["version"]]
+        for diagnostic in params["diagnostics"]:
+            what = f"{diagnostic['code']} in version {params['version']}"
+            assert_range_inside(text, diagnostic["range"], document.encoding, what)
+            for related in diagnostic.get("relatedInformation") or []:
+                if related["location"]["uri"] == params["uri"]:
+                    rng = related["location"]["range"]
+                    assert_range_inside(text, rng, document.encoding, f"related of {what}")
+
+
+@pytest.fixture(scope="module", params=["utf-16", "utf-8"])
+def server(request: pytest.FixtureRequest) -> Iterator[tuple[Wire, str]]:
+    wire = Wire()
+    result = wire.initialize([request.param])
+    assert result["capabilities"]["positionEncoding"] == request.param
+    yield wire, request.param
+    assert wire.stop() == 0, wire.log()
+
+
+names = itertools.count()
+
+
+@settings(max_examples=examples(0.5))
+@given(programs(), st.lists(edits, min_size=1, max_size=25))
+def test_edit_sequences(server: tuple[Wire, str], start: str, sequence: list[Edit]) -> None:
+    wire, encoding = server
+    mark = len(wire.messages)
+    number = next(names)
+    document = Document(wire, f"file:///fuzz/edited_{number}.py", encoding)
+    document.open(start)
+    for edit in sequence:
+        document.apply(edit)
+    if analyze(document.text).syntax_error is not None:
+        document.apply(Edit("paste", text=start))
+    final = wire.published(document.uri, document.version, start=mark)
+    fresh = Document(wire, f"file:///fuzz/fresh_{number}.py", encoding)
+    fresh.open(document.text)
+    expected = wire.published(fresh.uri, 1, start=mark)
+    check_publications(wire, {document.uri: document, fresh.uri: fresh}, mark)
+    assert comparable(final) == comparable(expected)
+    wire.close_document(document.uri)
+    wire.close_document(fresh.uri)
