@@ -287,11 +287,11 @@ class _Recorder:
         self, stmt: cst.CSTNode, cls: cst.ClassDef | None, func: cst.FunctionDef | None
     ) -> None:
         record = self.record
-        if isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is cst.SimpleStatementLine:
             for small in stmt.body:
                 self.small_statement(small, cls)
             return
-        if isinstance(stmt, cst.FunctionDef):
+        if type(stmt) is cst.FunctionDef:
             record.functions.append((stmt, cls if func is None else None, func))
             for dec in stmt.decorators:
                 self.expression(dec.decorator, cls)
@@ -300,28 +300,28 @@ class _Recorder:
                 self.statement(child, cls, stmt)
             self.func = outer
             return
-        if isinstance(stmt, cst.ClassDef):
+        if type(stmt) is cst.ClassDef:
             record.classes.append((stmt, func is None and cls is None))
             for child in _body(stmt):
                 self.statement(child, stmt, None)
             return
         # compound statements: headers, then bodies
-        if isinstance(stmt, cst.If | cst.While):
+        if type(stmt) in (cst.If, cst.While):
             self.expression(stmt.test, cls)
-        elif isinstance(stmt, cst.For):
+        elif type(stmt) is cst.For:
             self.expression(stmt.iter, cls)
             self.freeze_loop(stmt)
-        elif isinstance(stmt, cst.With):
+        elif type(stmt) is cst.With:
             for item in stmt.items:
                 self.expression(item.item, cls)
         for child in _nested_blocks(stmt):
             self.statement(child, cls, func)
 
     def small_statement(self, small: cst.BaseSmallStatement, cls: cst.ClassDef | None) -> None:
-        if isinstance(small, cst.Import | cst.ImportFrom):
+        if type(small) in (cst.Import, cst.ImportFrom):
             self.record.imports.append(small)
             return
-        if isinstance(small, cst.Assign):
+        if type(small) is cst.Assign:
             if any(
                 dotted(n).rsplit(".", 1)[-1] in _GRAD_API_NAMES  # type: ignore[union-attr]
                 for n in _attribute_chains(small.value)
@@ -331,15 +331,15 @@ class _Recorder:
                 key = key_of(target.target)
                 if key is not None:
                     self.record.assignments.append((key, small.value, cls, self.func))
-                elif isinstance(target.target, cst.Tuple):
+                elif type(target.target) is cst.Tuple:
                     self.tuple_assignment(target.target, small.value, cls)
             self.expression(small.value, cls)
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        elif type(small) is cst.AnnAssign and small.value is not None:
             key = key_of(small.target)
             if key is not None:
                 self.record.assignments.append((key, small.value, cls, self.func))
             self.expression(small.value, cls)
-        elif isinstance(small, cst.Expr | cst.AugAssign | cst.Return | cst.Assert):
+        elif type(small) in (cst.Expr, cst.AugAssign, cst.Return, cst.Assert):
             value = getattr(small, "value", None) or getattr(small, "test", None)
             if value is not None:
                 self.expression(value, cls)
@@ -348,7 +348,7 @@ class _Recorder:
         self, target: cst.Tuple, value: cst.BaseExpression, cls: cst.ClassDef | None
     ) -> None:
         # ``model, optimizer = accelerator.prepare(model, optimizer)`` keeps what they are.
-        if not isinstance(value, cst.Call):
+        if not type(value) is cst.Call:
             return
         arg_keys = [key_of(a.value) for a in value.args]
         for el, arg_key in zip(target.elements, arg_keys, strict=False):
@@ -367,7 +367,7 @@ class _Recorder:
         owners = [
             key_of(c.func.value)
             for c in calls_in(loop.iter)
-            if isinstance(c.func, cst.Attribute) and c.func.attr.value in _MODULE_EVIDENCE
+            if type(c.func) is cst.Attribute and c.func.attr.value in _MODULE_EVIDENCE
         ]
         owners = [o for o in owners if o]
         if not owners:
@@ -375,8 +375,8 @@ class _Recorder:
         stack: list[cst.CSTNode] = list(_body(loop))
         while stack:
             stmt = stack.pop()
-            if not isinstance(stmt, cst.SimpleStatementLine):
-                if not isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            if not type(stmt) is cst.SimpleStatementLine:
+                if not type(stmt) in (cst.FunctionDef, cst.ClassDef):
                     stack.extend(_nested_blocks(stmt))
                 continue
             for small in stmt.body:
@@ -449,10 +449,10 @@ class _Replay:
         facts.optimizer_cover.clear()
         self_aliases: dict[tuple[int, str], set[str]] = {}
         for key, value, cls, _ in self.assignments:
-            if cls is not None and key.startswith("self.") and isinstance(value, cst.Name):
+            if cls is not None and key.startswith("self.") and type(value) is cst.Name:
                 self_aliases.setdefault((id(cls), value.value), set()).add(key)
         for key, value, cls, func in self.assignments:
-            if isinstance(value, cst.Call) and self.is_optimizer_ctor(value):
+            if type(value) is cst.Call and self.is_optimizer_ctor(value):
                 cover = self.coverage(value, cls)
                 if (
                     cls is not None
@@ -473,7 +473,7 @@ class _Replay:
     def call_evidence(self, call: cst.Call, cls: ClassInfo | None) -> None:
         facts = self.facts
         func = call.func
-        if not isinstance(func, cst.Attribute):
+        if not type(func) is cst.Attribute:
             return
         method = func.attr.value
         receiver = key_of(func.value)
@@ -490,7 +490,7 @@ class _Replay:
             facts.step_receivers.add(receiver)
         elif method == "requires_grad_" and call.args:
             arg = call.args[0].value
-            if isinstance(arg, cst.Name) and arg.value == "False":
+            if type(arg) is cst.Name and arg.value == "False":
                 facts.frozen.add(receiver)
 
     def assignment_evidence(
@@ -504,15 +504,12 @@ class _Replay:
             else set()
         )
         if mentioned & api.GRAD_CONTEXTS:
-            if (
-                isinstance(value, cst.Call)
-                and facts.imports.resolve(value.func) in api.GRAD_CONTEXTS
-            ):
+            if type(value) is cst.Call and facts.imports.resolve(value.func) in api.GRAD_CONTEXTS:
                 facts.grad_contexts[key] = value
             else:
                 facts.grad_factories.add(key)
             return
-        if isinstance(base, cst.Call):
+        if type(base) is cst.Call:
             name = facts.imports.resolve(base.func) or dotted(base.func) or ""
             last = name.rsplit(".", 1)[-1]
             if self.is_optimizer_ctor(base):
@@ -538,7 +535,7 @@ class _Replay:
                 owners = _param_owners(base)
                 if owners:
                     facts.param_lists[key] = owners
-        elif isinstance(value, cst.ListComp | cst.GeneratorExp):
+        elif type(value) in (cst.ListComp, cst.GeneratorExp):
             owners = _param_owners(value)
             if owners:
                 facts.param_lists[key] = owners
@@ -598,36 +595,36 @@ def _layer_kind(name: str, call: cst.Call) -> str:
 
 
 def _literal(node: cst.BaseExpression, unknown: object) -> object:
-    if isinstance(node, cst.Integer | cst.Float):
+    if type(node) in (cst.Integer, cst.Float):
         try:
-            return int(node.value) if isinstance(node, cst.Integer) else float(node.value)
+            return int(node.value) if type(node) is cst.Integer else float(node.value)
         except ValueError:
             return unknown
-    if isinstance(node, cst.Name) and node.value in {"True", "False", "None"}:
+    if type(node) is cst.Name and node.value in {"True", "False", "None"}:
         return {"True": True, "False": False, "None": None}[node.value]
-    if isinstance(node, cst.SimpleString):
+    if type(node) is cst.SimpleString:
         return node.evaluated_value
     return unknown
 
 
 def _freezes(small: cst.BaseSmallStatement) -> bool:
     """``p.requires_grad = False`` or ``p.requires_grad_(False)``."""
-    if isinstance(small, cst.Assign):
+    if type(small) is cst.Assign:
         return (
-            isinstance(small.value, cst.Name)
+            type(small.value) is cst.Name
             and small.value.value == "False"
             and any(
-                isinstance(t.target, cst.Attribute) and t.target.attr.value == "requires_grad"
+                type(t.target) is cst.Attribute and t.target.attr.value == "requires_grad"
                 for t in small.targets
             )
         )
-    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+    if type(small) is cst.Expr and type(small.value) is cst.Call:
         call = small.value
         return (
-            isinstance(call.func, cst.Attribute)
+            type(call.func) is cst.Attribute
             and call.func.attr.value == "requires_grad_"
             and bool(call.args)
-            and isinstance(call.args[0].value, cst.Name)
+            and type(call.args[0].value) is cst.Name
             and call.args[0].value.value == "False"
         )
     return False
@@ -635,10 +632,10 @@ def _freezes(small: cst.BaseSmallStatement) -> bool:
 
 def _strip_identity_calls(node: cst.BaseExpression) -> cst.BaseExpression:
     while (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
         and node.func.attr.value in api.MODULE_IDENTITY_METHODS
-        and isinstance(node.func.value, cst.Call)
+        and type(node.func.value) is cst.Call
     ):
         node = node.func.value
     return node
@@ -651,14 +648,14 @@ def _attribute_chains(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name | cst.Attribute) and dotted(current) is not None:
+        if type(current) in (cst.Name, cst.Attribute) and dotted(current) is not None:
             yield current  # type: ignore[misc]
             continue
         stack.extend(sub_expressions(current))
 
 
 def _is_param_call(call: cst.Call) -> bool:
-    return isinstance(call.func, cst.Attribute) and call.func.attr.value in {
+    return type(call.func) is cst.Attribute and call.func.attr.value in {
         "parameters",
         "named_parameters",
     }
@@ -668,7 +665,7 @@ def _param_owners(node: cst.CSTNode) -> set[str]:
     owners: set[str] = set()
     for call in calls_in(node):
         if _is_param_call(call):
-            assert isinstance(call.func, cst.Attribute)
+            assert type(call.func) is cst.Attribute
             owner = key_of(call.func.value)
             if owner:
                 owners.add(owner)
@@ -683,7 +680,7 @@ def _names(node: cst.CSTNode) -> Iterator[str]:
 
 def _all_params(params: cst.Parameters) -> list[cst.Param]:
     out = [*params.posonly_params, *params.params]
-    if isinstance(params.star_arg, cst.Param):
+    if type(params.star_arg) is cst.Param:
         out.append(params.star_arg)
     out.extend(params.kwonly_params)
     if params.star_kwarg is not None:
@@ -693,15 +690,15 @@ def _all_params(params: cst.Parameters) -> list[cst.Param]:
 
 def _body(stmt: cst.FunctionDef | cst.ClassDef | cst.For) -> list[cst.BaseStatement]:
     body = stmt.body
-    if isinstance(body, cst.IndentedBlock):
+    if type(body) is cst.IndentedBlock:
         return list(body.body)
     return [cst.SimpleStatementLine(body=list(body.body))]  # type: ignore[union-attr]
 
 
 def block_statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
-    if isinstance(block, cst.IndentedBlock):
+    if type(block) is cst.IndentedBlock:
         return list(block.body)
-    assert isinstance(block, cst.SimpleStatementSuite)
+    assert type(block) is cst.SimpleStatementSuite
     return [_suite_line(block)]
 
 
@@ -734,20 +731,20 @@ def is_synthetic(node: cst.CSTNode) -> bool:
 
 
 def _nested_blocks(stmt: cst.CSTNode) -> Iterator[cst.BaseStatement]:
-    if isinstance(stmt, cst.If):
+    if type(stmt) is cst.If:
         yield from block_statements(stmt.body)
         if stmt.orelse is not None:
-            if isinstance(stmt.orelse, cst.If):
+            if type(stmt.orelse) is cst.If:
                 yield stmt.orelse
             else:
                 yield from block_statements(stmt.orelse.body)
-    elif isinstance(stmt, cst.For | cst.While):
+    elif type(stmt) in (cst.For, cst.While):
         yield from block_statements(stmt.body)
         if stmt.orelse is not None:
             yield from block_statements(stmt.orelse.body)
-    elif isinstance(stmt, cst.With):
+    elif type(stmt) is cst.With:
         yield from block_statements(stmt.body)
-    elif isinstance(stmt, cst.Try | cst.TryStar):
+    elif type(stmt) in (cst.Try, cst.TryStar):
         yield from block_statements(stmt.body)
         for handler in stmt.handlers:
             yield from block_statements(handler.body)
@@ -755,6 +752,6 @@ def _nested_blocks(stmt: cst.CSTNode) -> Iterator[cst.BaseStatement]:
             yield from block_statements(stmt.orelse.body)
         if stmt.finalbody is not None:
             yield from block_statements(stmt.finalbody.body)
-    elif isinstance(stmt, cst.Match):
+    elif type(stmt) is cst.Match:
         for case in stmt.cases:
             yield from block_statements(case.body)

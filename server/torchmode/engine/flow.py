@@ -189,7 +189,7 @@ class FileFlow:
                 self.contains_training(stmt, None)
                 for chunk in self.chunks
                 for stmt in chunk.statements
-                if not isinstance(stmt, cst.FunctionDef | cst.ClassDef)
+                if not type(stmt) in (cst.FunctionDef, cst.ClassDef)
             )
         return self._module_trains
 
@@ -198,16 +198,16 @@ class FileFlow:
         if cached is None:
             cached = set()
             for stmt in _walk_statements(block_statements(info.node.body)):
-                if isinstance(stmt, cst.SimpleStatementLine):
+                if type(stmt) is cst.SimpleStatementLine:
                     for small in stmt.body:
-                        if isinstance(small, cst.Assign):
+                        if type(small) is cst.Assign:
                             for t in small.targets:
                                 cached.update(_target_names(t.target))
-                        elif isinstance(small, cst.AnnAssign | cst.AugAssign):
+                        elif type(small) in (cst.AnnAssign, cst.AugAssign):
                             cached.update(_target_names(small.target))
-                elif isinstance(stmt, cst.For):
+                elif type(stmt) is cst.For:
                     cached.update(_target_names(stmt.target))
-                elif isinstance(stmt, cst.With):
+                elif type(stmt) is cst.With:
                     for item in stmt.items:
                         if item.asname is not None:
                             cached.update(_target_names(item.asname.name))
@@ -243,16 +243,16 @@ class FileFlow:
         stack: list[cst.CSTNode] = [node]
         while stack and not result:
             current = stack.pop()
-            if isinstance(current, cst.SimpleStatementLine):
+            if type(current) is cst.SimpleStatementLine:
                 for small in current.body:
                     for call in calls_in(small):
                         if self.is_training_call(call, scope):
                             result = True
                             break
-            elif isinstance(current, cst.FunctionDef):
+            elif type(current) is cst.FunctionDef:
                 if current is node:
                     stack.extend(block_statements(current.body))
-            elif isinstance(current, cst.ClassDef):
+            elif type(current) is cst.ClassDef:
                 continue
             else:
                 from torchmode.engine.facts import _nested_blocks
@@ -273,7 +273,7 @@ class FileFlow:
         result = False
         for stmt in _walk_statements([node]):  # type: ignore[list-item]
             exprs: list[cst.CSTNode] = []
-            if isinstance(stmt, cst.SimpleStatementLine):
+            if type(stmt) is cst.SimpleStatementLine:
                 exprs = list(stmt.body)
             else:
                 exprs = _header_expressions(stmt)
@@ -282,10 +282,10 @@ class FileFlow:
                     func = call.func
                     name = (
                         func.attr.value
-                        if isinstance(func, cst.Attribute)
-                        else (func.value if isinstance(func, cst.Name) else "")
+                        if type(func) is cst.Attribute
+                        else (func.value if type(func) is cst.Name else "")
                     )
-                    if name == "train" and isinstance(func, cst.Attribute):
+                    if name == "train" and type(func) is cst.Attribute:
                         arg = call.args[0].value if call.args else None
                         if arg is None or _literal_bool(arg) is not False:
                             result = True
@@ -296,7 +296,7 @@ class FileFlow:
 
     def is_training_call(self, call: cst.Call, scope: FunctionInfo | None) -> bool:
         func = call.func
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             method = func.attr.value
             if method in {"backward", "manual_backward"}:
                 return True
@@ -318,16 +318,16 @@ class FileFlow:
     def resolve_callee(self, call: cst.Call, scope: FunctionInfo | None) -> FunctionInfo | None:
         func = call.func
         facts = self.facts
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:
             return facts.functions.get(func.value)
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             receiver = func.value
             name = func.attr.value
-            if isinstance(receiver, cst.Name) and receiver.value == "self" and scope and scope.cls:
+            if type(receiver) is cst.Name and receiver.value == "self" and scope and scope.cls:
                 return facts.method(scope.cls, name)
             if (
-                isinstance(receiver, cst.Call)
-                and isinstance(receiver.func, cst.Name)
+                type(receiver) is cst.Call
+                and type(receiver.func) is cst.Name
                 and receiver.func.value == "super"
                 and scope
                 and scope.cls
@@ -361,11 +361,11 @@ class _DepProbe:
 
 
 def _header_expressions(stmt: cst.CSTNode) -> list[cst.CSTNode]:
-    if isinstance(stmt, cst.If | cst.While):
+    if type(stmt) in (cst.If, cst.While):
         return [stmt.test]
-    if isinstance(stmt, cst.For):
+    if type(stmt) is cst.For:
         return [stmt.iter]
-    if isinstance(stmt, cst.With):
+    if type(stmt) is cst.With:
         return [item.item for item in stmt.items]
     return []
 
@@ -444,12 +444,12 @@ class Interpreter:
     def _entry_grad(self, node: cst.FunctionDef) -> frozenset[GradVal]:
         for dec in node.decorators:
             expr = dec.decorator
-            target = expr.func if isinstance(expr, cst.Call) else expr
+            target = expr.func if type(expr) is cst.Call else expr
             name = self.facts.imports.resolve(target)
             if name in api.NO_GRAD:
                 if (
                     name in api.INFERENCE_MODE
-                    and isinstance(expr, cst.Call)
+                    and type(expr) is cst.Call
                     and expr.args
                     and _literal_bool(expr.args[0].value) is False
                 ):
@@ -504,28 +504,28 @@ class Interpreter:
         self.flow.states[id(stmt)] = state.copy()
         self.stmt_stack.append(stmt)
         try:
-            if isinstance(stmt, cst.SimpleStatementLine):
+            if type(stmt) is cst.SimpleStatementLine:
                 for small in stmt.body:
                     if not state.reachable:
                         break
                     state = self.exec_small(small, state)
                 return state
-            if isinstance(stmt, cst.If):
+            if type(stmt) is cst.If:
                 return self.exec_if(stmt, state)
-            if isinstance(stmt, cst.For | cst.While):
+            if type(stmt) in (cst.For, cst.While):
                 return self.exec_loop(stmt, state)
-            if isinstance(stmt, cst.With):
+            if type(stmt) is cst.With:
                 return self.exec_with(stmt, state)
-            if isinstance(stmt, cst.Try | cst.TryStar):
+            if type(stmt) in (cst.Try, cst.TryStar):
                 return self.exec_try(stmt, state)
-            if isinstance(stmt, cst.Match):
+            if type(stmt) is cst.Match:
                 self.eval_expr(stmt.subject, state)
                 outs = [
                     self.exec_block(block_statements(case.body), state.copy())
                     for case in stmt.cases
                 ]
                 return join_states([state, *outs], self.default_mode)
-            if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            if type(stmt) in (cst.FunctionDef, cst.ClassDef):
                 name = stmt.name.value
                 state.vars.pop(name, None)
                 return state
@@ -534,41 +534,41 @@ class Interpreter:
             self.stmt_stack.pop()
 
     def exec_small(self, small: cst.BaseSmallStatement, state: State) -> State:
-        if isinstance(small, cst.Expr):
+        if type(small) is cst.Expr:
             self.check_bare_mode_switch(small.value)
             self.eval_expr(small.value, state)
-        elif isinstance(small, cst.Assign):
+        elif type(small) is cst.Assign:
             value = self.eval_expr(small.value, state)
             self.check_running_sum(small, state)
             for target in small.targets:
                 self.assign(target.target, small.value, value, state)
-        elif isinstance(small, cst.AnnAssign):
+        elif type(small) is cst.AnnAssign:
             if small.value is not None:
                 value = self.eval_expr(small.value, state)
                 self.assign(small.target, small.value, value, state)
-        elif isinstance(small, cst.AugAssign):
+        elif type(small) is cst.AugAssign:
             self.exec_augassign(small, state)
-        elif isinstance(small, cst.Return):
+        elif type(small) is cst.Return:
             if small.value is not None:
                 value = self.eval_expr(small.value, state)
                 self.returns = value if self.returns is None else self.returns.join(value)
             self.exit_states.append(self.leaving(state, loop_exit=False))
             return _dead()
-        elif isinstance(small, cst.Raise):
+        elif type(small) is cst.Raise:
             if small.exc is not None:
                 self.eval_expr(small.exc, state)
             return _dead()
-        elif isinstance(small, cst.Break):
+        elif type(small) is cst.Break:
             if self.loops:
                 self.loops[-1].breaks.append(self.leaving(state, loop_exit=True))
             return _dead()
-        elif isinstance(small, cst.Continue):
+        elif type(small) is cst.Continue:
             if self.loops:
                 self.loops[-1].continues.append(self.leaving(state, loop_exit=True))
             return _dead()
-        elif isinstance(small, cst.Assert):
+        elif type(small) is cst.Assert:
             self.eval_expr(small.test, state)
-        elif isinstance(small, cst.Del):
+        elif type(small) is cst.Del:
             for name in names_in(small.target):
                 state.vars.pop(name, None)
         return state
@@ -585,7 +585,7 @@ class Interpreter:
         then_out = self.exec_block(block_statements(stmt.body), then_in)
         if stmt.orelse is None:
             else_out = self.refine(state, guard, False)
-        elif isinstance(stmt.orelse, cst.If):
+        elif type(stmt.orelse) is cst.If:
             else_in = self.refine(state, guard, False)
             self.flow.states[id(stmt.orelse)] = else_in.copy()
             else_out = self.exec_if(stmt.orelse, else_in)
@@ -602,18 +602,16 @@ class Interpreter:
         return join_states([then_out, else_out], self.default_mode)
 
     def exec_loop(self, stmt: cst.For | cst.While, state: State) -> State:
-        iter_taint = self.eval_expr(stmt.iter, state) if isinstance(stmt, cst.For) else NO_TAINT
+        iter_taint = self.eval_expr(stmt.iter, state) if type(stmt) is cst.For else NO_TAINT
         ctx = _LoopContext(stmt)
         head = state.copy()
         target_name = (
-            stmt.target.value
-            if isinstance(stmt, cst.For) and isinstance(stmt.target, cst.Name)
-            else None
+            stmt.target.value if type(stmt) is cst.For and type(stmt.target) is cst.Name else None
         )
         if target_name is not None:
-            assert isinstance(stmt, cst.For)
+            assert type(stmt) is cst.For
             members = None
-            if isinstance(stmt.iter, cst.Tuple | cst.List):
+            if type(stmt.iter) in (cst.Tuple, cst.List):
                 keys = [key_of(el.value) for el in stmt.iter.elements]
                 members = [k for k in keys if k is not None] if all(keys) else None
             saved_target = self.loop_targets.get(target_name, _MISSING)
@@ -636,12 +634,12 @@ class Interpreter:
         iter_taint: Taint,
     ) -> State:
         body = block_statements(stmt.body)
-        infinite = isinstance(stmt, cst.While) and _literal_bool(stmt.test) is True
+        infinite = type(stmt) is cst.While and _literal_bool(stmt.test) is True
         for _ in range(MAX_LOOP_ROUNDS):
             ctx.breaks.clear()
             ctx.continues.clear()
             body_in = head.copy()
-            if isinstance(stmt, cst.For):
+            if type(stmt) is cst.For:
                 self.assign(stmt.target, stmt.iter, iter_taint, body_in, loop_target=True)
             else:
                 self.eval_expr(stmt.test, body_in)
@@ -655,7 +653,7 @@ class Interpreter:
                 break
             head = new_head
         normal_exit = head if not infinite else _dead()
-        if isinstance(stmt, cst.For) and body_out.reachable and normal_exit.reachable:
+        if type(stmt) is cst.For and body_out.reachable and normal_exit.reachable:
             # a for loop is written to run: an epoch loop that calls model.train() leaves the
             # model in train mode, a loop over parameters that clears them leaves them cleared
             # (the zero-iteration path is not a case the code is written for)
@@ -735,13 +733,13 @@ class Interpreter:
     def exec_augassign(self, small: cst.AugAssign, state: State) -> None:
         value = self.eval_expr(small.value, state)
         target = key_of(small.target)
-        if target is None and isinstance(small.target, cst.Subscript):
+        if target is None and type(small.target) is cst.Subscript:
             self.eval_expr(small.target, state)
             target = key_of(small.target.value)  # total[name] += loss: ``total`` accumulates
         if target is None:
             self.eval_expr(small.target, state)
             return
-        if isinstance(small.operator, cst.AddAssign | cst.SubtractAssign):
+        if type(small.operator) in (cst.AddAssign, cst.SubtractAssign):
             self.record(
                 ev.Accumulate(
                     small,
@@ -761,9 +759,9 @@ class Interpreter:
     def check_running_sum(self, small: cst.Assign, state: State) -> None:
         """``total = total + loss`` accumulates like ``total += loss``."""
         value = small.value
-        if len(small.targets) != 1 or not isinstance(value, cst.BinaryOperation):
+        if len(small.targets) != 1 or not type(value) is cst.BinaryOperation:
             return
-        if not isinstance(value.operator, cst.Add):
+        if not type(value.operator) is cst.Add:
             return
         target = key_of(small.targets[0].target)
         if target is None or key_of(value.left) != target:
@@ -800,10 +798,10 @@ class Interpreter:
         state: State,
         loop_target: bool = False,
     ) -> None:
-        if isinstance(target, cst.Tuple | cst.List):
+        if type(target) in (cst.Tuple, cst.List):
             values = (
                 [el.value for el in value_node.elements]
-                if isinstance(value_node, cst.Tuple | cst.List)
+                if type(value_node) in (cst.Tuple, cst.List)
                 and len(value_node.elements) == len(target.elements)
                 else None
             )
@@ -813,18 +811,18 @@ class Interpreter:
                     sub_value = self.peek_taint(values[i], state)
                 self.assign(el.value, values[i] if values else value_node, sub_value, state)
             return
-        if isinstance(target, cst.StarredElement):
+        if type(target) is cst.StarredElement:
             self.assign(target.value, value_node, value, state)
             return
         if (
-            isinstance(target, cst.Attribute)
+            type(target) is cst.Attribute
             and target.attr.value == "grad"
-            and isinstance(value_node, cst.Name)
+            and type(value_node) is cst.Name
             and value_node.value == "None"
         ):
             self.record(ev.Clear(target, self.flow, (), self.loop_nodes(), key=None))
             state.dirty.clear()
-        elif isinstance(target, cst.Attribute) and target.attr.value == "grad":
+        elif type(target) is cst.Attribute and target.attr.value == "grad":
             # p.grad = g: gradients written by hand (PCGrad, gradient surgery) for the step
             for opt in list(state.grads):
                 state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, self.origin(target))})
@@ -863,8 +861,8 @@ class Interpreter:
     def rebind_module(self, key: str, value_node: cst.BaseExpression, state: State) -> None:
         base = value_node
         while (
-            isinstance(base, cst.Call)
-            and isinstance(base.func, cst.Attribute)
+            type(base) is cst.Call
+            and type(base.func) is cst.Attribute
             and base.func.attr.value in api.MODULE_IDENTITY_METHODS
         ):
             base = base.func.value
@@ -874,7 +872,7 @@ class Interpreter:
         for k in list(state.modes):
             if k != key and is_within(k, key):
                 del state.modes[k]
-        if isinstance(base, cst.Call) and self.is_construction(base):
+        if type(base) is cst.Call and self.is_construction(base):
             # Hugging Face's from_pretrained() returns the model in eval mode
             name = self.facts.imports.resolve(base.func) or code_of(base.func)
             mode = Mode.EVAL if name.endswith("from_pretrained") else Mode.TRAIN
@@ -900,11 +898,11 @@ class Interpreter:
 
     # -- expressions -----------------------------------------------------------------------
     def eval_expr(self, node: cst.CSTNode, state: State) -> Taint:
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             return state.vars.get(node.value, NO_TAINT)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             return self.eval_call(node, state)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             base = self.eval_expr(node.value, state)
             attr = node.attr.value
             if attr == "training":
@@ -917,39 +915,39 @@ class Interpreter:
             if attr == "loss":
                 return replace(base, lossy=True)
             return base
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             base = self.eval_expr(node.value, state)
             for el in node.slice:
-                if isinstance(el.slice, cst.Index):
+                if type(el.slice) is cst.Index:
                     self.eval_expr(el.slice.value, state)
             return base
-        if isinstance(node, cst.BinaryOperation):
+        if type(node) is cst.BinaryOperation:
             left = self.eval_expr(node.left, state)
             right = self.eval_expr(node.right, state)
             return _combine(left, right)
-        if isinstance(node, cst.Comparison):
+        if type(node) is cst.Comparison:
             self.eval_expr(node.left, state)
             for comp in node.comparisons:
                 self.eval_expr(comp.comparator, state)
             return NO_TAINT
-        if isinstance(node, cst.UnaryOperation):
+        if type(node) is cst.UnaryOperation:
             inner = self.eval_expr(node.expression, state)
-            return NO_TAINT if isinstance(node.operator, cst.Not) else inner
-        if isinstance(node, cst.BooleanOperation):
+            return NO_TAINT if type(node.operator) is cst.Not else inner
+        if type(node) is cst.BooleanOperation:
             return _combine(self.eval_expr(node.left, state), self.eval_expr(node.right, state))
-        if isinstance(node, cst.IfExp):
+        if type(node) is cst.IfExp:
             self.eval_expr(node.test, state)
             return self.eval_expr(node.body, state).join(self.eval_expr(node.orelse, state))
-        if isinstance(node, cst.Lambda):
+        if type(node) is cst.Lambda:
             return NO_TAINT
         from torchmode.engine.walk import sub_expressions
 
         out = NO_TAINT
         for child in sub_expressions(node):
             out = _combine(out, self.eval_expr(child, state))
-        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp):
+        if type(node) in (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp):
             return out
-        if isinstance(node, cst.Tuple | cst.List | cst.Dict | cst.Set):
+        if type(node) in (cst.Tuple, cst.List, cst.Dict, cst.Set):
             return out
         return out if out.graph else NO_TAINT
 
@@ -958,13 +956,13 @@ class Interpreter:
         receiver_key: str | None = None
         receiver = NO_TAINT
         method = None
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             method = func.attr.value
             receiver = self.eval_expr(func.value, state)
             receiver_key = key_of(func.value)
             if receiver_key is None and method in {"eval", "train"}:
                 receiver_key = key_of(_strip_identity(func.value))
-        elif not isinstance(func, cst.Name):
+        elif not type(func) is cst.Name:
             self.eval_expr(func, state)
         args = [self.eval_expr(a.value, state) for a in call.args]
         qualified = self.facts.imports.resolve(func)
@@ -1000,11 +998,11 @@ class Interpreter:
         if method == "zero_grad" and receiver_key is not None:
             self.clear(call, receiver_key, state)
             return NO_TAINT
-        if method in {"zero_", "detach_", "fill_"} and isinstance(func, cst.Attribute):
+        if method in {"zero_", "detach_", "fill_"} and type(func) is cst.Attribute:
             inner = func.value
-            if isinstance(inner, cst.Attribute) and inner.attr.value == "data":
+            if type(inner) is cst.Attribute and inner.attr.value == "data":
                 inner = inner.value  # param.grad.data.zero_()
-            if isinstance(inner, cst.Attribute) and inner.attr.value == "grad":
+            if type(inner) is cst.Attribute and inner.attr.value == "grad":
                 self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=None))
                 state.dirty.clear()
         if qualified in api.SET_GRAD_ENABLED and call.args:
@@ -1023,7 +1021,7 @@ class Interpreter:
 
         # forward passes
         forward_key = None
-        if isinstance(func, cst.Name | cst.Attribute) and method not in {"forward", "generate"}:
+        if type(func) in (cst.Name, cst.Attribute) and method not in {"forward", "generate"}:
             k = key_of(func)
             if k is not None and k in self.facts.module_keys:
                 forward_key = k
@@ -1041,11 +1039,11 @@ class Interpreter:
         if method is not None and method in api.GRAPH_CUTTERS:
             # fake.detach(): a backward() through this value does not reach the module
             return Taint(frozenset(), False, receiver.lossy)
-        if isinstance(func, cst.Name) and func.value in api.GRAPH_CUTTING_FUNCTIONS:
+        if type(func) is cst.Name and func.value in api.GRAPH_CUTTING_FUNCTIONS:
             return NO_TAINT
         if method == "scale" and args:
             return args[0]
-        name = qualified or (func.value if isinstance(func, cst.Name) else method) or ""
+        name = qualified or (func.value if type(func) is cst.Name else method) or ""
         callee_key = key_of(func)
         lossy = bool(
             api.LOSS_FUNCTIONAL.match(qualified or "")
@@ -1136,7 +1134,7 @@ class Interpreter:
         if flag is not None:
             return frozenset({ModeVal(Mode.TRAIN if flag else Mode.EVAL, origin)})
         taint = self.peek_taint(arg, state) if key_of(arg) else NO_TAINT
-        if isinstance(arg, cst.Attribute) and arg.attr.value == "training":
+        if type(arg) is cst.Attribute and arg.attr.value == "training":
             k = key_of(arg.value)
             if k is not None:
                 return state.modes.get(k, self.default_mode)
@@ -1144,7 +1142,7 @@ class Interpreter:
             return INPUT_MODE
         polarity = True
         inner = arg
-        if isinstance(arg, cst.UnaryOperation) and isinstance(arg.operator, cst.Not):
+        if type(arg) is cst.UnaryOperation and type(arg.operator) is cst.Not:
             polarity = False
             inner = arg.expression
         text = self.guard_of(inner)
@@ -1516,8 +1514,8 @@ class Interpreter:
         is_method = callee.cls is not None and params and params[0] in {"self", "cls"}
         if is_method:
             func = call.func
-            receiver = func.value if isinstance(func, cst.Attribute) else None
-            if isinstance(receiver, cst.Call):  # super().method()
+            receiver = func.value if type(func) is cst.Attribute else None
+            if type(receiver) is cst.Call:  # super().method()
                 mapping[params[0]] = "self"
             else:
                 mapping[params[0]] = key_of(receiver) if receiver is not None else None
@@ -1537,14 +1535,14 @@ class Interpreter:
         """A branch condition that later branches can be correlated with (no calls in it)."""
         if any(True for _ in calls_in(test)):
             return None
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
             return None
         return code_of(test).strip()
 
     def is_module_check(self, test: cst.BaseExpression) -> bool:
         if not (
-            isinstance(test, cst.Call)
-            and isinstance(test.func, cst.Name)
+            type(test) is cst.Call
+            and type(test.func) is cst.Name
             and test.func.value == "isinstance"
             and len(test.args) == 2
         ):
@@ -1596,10 +1594,10 @@ class Interpreter:
 
     def snapshot_test(self, test: cst.BaseExpression, state: State) -> tuple[str, bool] | None:
         polarity = True
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
             polarity = False
             test = test.expression
-        if isinstance(test, cst.Name):
+        if type(test) is cst.Name:
             taint = state.vars.get(test.value)
             if taint is not None and taint.snapshot_of is not None:
                 return taint.snapshot_of, polarity
@@ -1618,19 +1616,19 @@ class Interpreter:
         key = key_of(expr)
         if key is not None and key in self.facts.grad_contexts:
             return self.grad_context(self.facts.grad_contexts[key], state)
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             factory = key_of(expr.func)
             if factory is not None and factory in self.facts.grad_factories:
                 # a context picked at run time among torch's grad modes: unknown here
                 origin = self.origin(expr)
                 return frozenset({GradVal(True, origin), GradVal(False, origin)})
-        if isinstance(expr, cst.IfExp):
+        if type(expr) is cst.IfExp:
             a = self.grad_context(expr.body, state)
             b = self.grad_context(expr.orelse, state)
             if a is None and b is None:
                 return None
             return (a or state.grad) | (b or state.grad)
-        if not isinstance(expr, cst.Call):
+        if not type(expr) is cst.Call:
             return None
         name = self.facts.imports.resolve(expr.func)
         if name is None or name not in api.GRAD_CONTEXTS:
@@ -1667,14 +1665,14 @@ class Interpreter:
         if grad.enabled is not False or grad.origin is None:
             return False
         node = grad.origin.node
-        target = node.func if isinstance(node, cst.Call) else node
-        if isinstance(target, cst.Decorator):
+        target = node.func if type(node) is cst.Call else node
+        if type(target) is cst.Decorator:
             target = target.decorator
-            target = target.func if isinstance(target, cst.Call) else target
+            target = target.func if type(target) is cst.Call else target
         return self.facts.imports.resolve(target) in api.INFERENCE_MODE  # type: ignore[arg-type]
 
     def check_bare_mode_switch(self, expr: cst.BaseExpression) -> None:
-        if isinstance(expr, cst.Attribute) and expr.attr.value in {"eval", "train"}:
+        if type(expr) is cst.Attribute and expr.attr.value in {"eval", "train"}:
             self.record(
                 ev.Syntax(expr, self.flow, (), self.loop_nodes(), kind="uncalled-mode-switch")
             )
@@ -1738,15 +1736,15 @@ def _scalar_params(node: cst.FunctionDef) -> set[str]:
         for p in params
         if p.default is not None
         and isinstance(p.default, literal)
-        and (not isinstance(p.default, cst.Name) or p.default.value in {"True", "False", "None"})
+        and (not type(p.default) is cst.Name or p.default.value in {"True", "False", "None"})
     }
 
 
 def _strip_identity(node: cst.BaseExpression) -> cst.BaseExpression:
     """``model.to(device).cuda()`` -> ``model``: these methods return the module itself."""
     while (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
         and node.func.attr.value in api.MODULE_IDENTITY_METHODS
     ):
         node = node.func.value
@@ -1755,25 +1753,25 @@ def _strip_identity(node: cst.BaseExpression) -> cst.BaseExpression:
 
 def _is_grad_presence_check(test: cst.BaseExpression) -> bool:
     return (
-        isinstance(test, cst.Comparison)
-        and isinstance(test.left, cst.Attribute)
+        type(test) is cst.Comparison
+        and type(test.left) is cst.Attribute
         and test.left.attr.value == "grad"
         and len(test.comparisons) == 1
-        and isinstance(test.comparisons[0].operator, cst.IsNot)
-        and isinstance(test.comparisons[0].comparator, cst.Name)
+        and type(test.comparisons[0].operator) is cst.IsNot
+        and type(test.comparisons[0].comparator) is cst.Name
         and test.comparisons[0].comparator.value == "None"
     )
 
 
 def _literal_bool(node: cst.BaseExpression) -> bool | None:
-    if isinstance(node, cst.Name) and node.value in {"True", "False"}:
+    if type(node) is cst.Name and node.value in {"True", "False"}:
         return node.value == "True"
     return None
 
 
 def _is_backward_helper(func: cst.BaseExpression) -> bool:
     """``accelerator.backward(loss)``, ``fabric.backward(loss)``, ``self.manual_backward(loss)``."""
-    if not isinstance(func, cst.Attribute):
+    if not type(func) is cst.Attribute:
         return False
     if func.attr.value == "manual_backward":
         return True
@@ -1804,14 +1802,14 @@ def _guard_names(text: str) -> frozenset[str]:
 
 
 def _target_names(node: cst.BaseExpression) -> list[str]:
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return [node.value]
-    if isinstance(node, cst.Tuple | cst.List):
+    if type(node) in (cst.Tuple, cst.List):
         out: list[str] = []
         for el in node.elements:
             out.extend(_target_names(el.value))
         return out
-    if isinstance(node, cst.StarredElement):
+    if type(node) is cst.StarredElement:
         return _target_names(node.value)
     return []
 
@@ -1823,5 +1821,5 @@ def _walk_statements(stmts: Iterable[cst.BaseStatement]) -> Iterable[cst.CSTNode
     while stack:
         stmt = stack.pop()
         yield stmt
-        if not isinstance(stmt, cst.FunctionDef | cst.ClassDef | cst.SimpleStatementLine):
+        if not type(stmt) in (cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine):
             stack.extend(_nested_blocks(stmt))

@@ -16,10 +16,10 @@ import libcst as cst
 def dotted(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a chain of names, else None."""
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None
@@ -36,10 +36,10 @@ class ImportTable:
         self.names: dict[str, str] = {}
 
     def add_statement(self, stmt: cst.Import | cst.ImportFrom) -> None:
-        if isinstance(stmt, cst.Import):
+        if type(stmt) is cst.Import:
             for alias in stmt.names:
                 full = _dotted_import_name(alias.name)
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                if alias.asname is not None and type(alias.asname.name) is cst.Name:
                     self.names[alias.asname.name.value] = full
                 else:
                     top = full.split(".")[0]
@@ -48,14 +48,14 @@ class ImportTable:
         if stmt.relative or stmt.module is None:
             return
         module = _dotted_import_name(stmt.module)
-        if isinstance(stmt.names, cst.ImportStar):
+        if type(stmt.names) is cst.ImportStar:
             self.names.setdefault("*" + module, module)
             return
         for alias in stmt.names:
-            if not isinstance(alias.name, cst.Name):
+            if not type(alias.name) is cst.Name:
                 continue
             local = alias.name.value
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and type(alias.asname.name) is cst.Name:
                 local = alias.asname.name.value
             self.names[local] = f"{module}.{alias.name.value}"
 
@@ -91,15 +91,15 @@ class ImportTable:
 
 def key_of(node: cst.BaseExpression) -> str | None:
     """An access path naming a value: ``model``, ``self.model``, ``self.models['G']``."""
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         base = key_of(node.value)
         return f"{base}.{node.attr.value}" if base else None
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+    if type(node) is cst.Subscript and len(node.slice) == 1:
         base = key_of(node.value)
         index = node.slice[0].slice
-        if base and isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+        if base and type(index) is cst.Index and type(index.value) is cst.SimpleString:
             return f"{base}[{index.value.value}]"
     return None
 

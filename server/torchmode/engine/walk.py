@@ -22,64 +22,64 @@ _LEAVES = (
 
 def sub_expressions(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Direct sub-expressions of an expression, in evaluation order."""
-    if isinstance(node, _LEAVES):
+    if type(node) in _LEAVES:
         return
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         yield node.func
         for arg in node.args:
             yield arg.value
-    elif isinstance(node, cst.Attribute):
+    elif type(node) is cst.Attribute:
         yield node.value
-    elif isinstance(node, cst.Subscript):
+    elif type(node) is cst.Subscript:
         yield node.value
         for el in node.slice:
             s = el.slice
-            if isinstance(s, cst.Index):
+            if type(s) is cst.Index:
                 yield s.value
-            elif isinstance(s, cst.Slice):
+            elif type(s) is cst.Slice:
                 for part in (s.lower, s.upper, s.step):
                     if part is not None:
                         yield part
-    elif isinstance(node, cst.BinaryOperation | cst.BooleanOperation):
+    elif type(node) in (cst.BinaryOperation, cst.BooleanOperation):
         yield node.left
         yield node.right
-    elif isinstance(node, cst.UnaryOperation):
+    elif type(node) is cst.UnaryOperation:
         yield node.expression
-    elif isinstance(node, cst.Comparison):
+    elif type(node) is cst.Comparison:
         yield node.left
         for target in node.comparisons:
             yield target.comparator
-    elif isinstance(node, cst.Tuple | cst.List | cst.Set):
+    elif type(node) in (cst.Tuple, cst.List, cst.Set):
         for el in node.elements:
             yield el.value
-    elif isinstance(node, cst.Dict):
+    elif type(node) is cst.Dict:
         for el in node.elements:
-            if isinstance(el, cst.DictElement):
+            if type(el) is cst.DictElement:
                 yield el.key
             yield el.value
-    elif isinstance(node, cst.IfExp):
+    elif type(node) is cst.IfExp:
         yield node.test
         yield node.body
         yield node.orelse
-    elif isinstance(node, cst.Await):
+    elif type(node) is cst.Await:
         yield node.expression
-    elif isinstance(node, cst.StarredElement | cst.NamedExpr):
+    elif type(node) in (cst.StarredElement, cst.NamedExpr):
         yield node.value
-    elif isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp):
+    elif type(node) in (cst.ListComp, cst.SetComp, cst.GeneratorExp):
         yield from _comp_for(node.for_in)
         yield node.elt
-    elif isinstance(node, cst.DictComp):
+    elif type(node) is cst.DictComp:
         yield from _comp_for(node.for_in)
         yield node.key
         yield node.value
-    elif isinstance(node, cst.Lambda):
+    elif type(node) is cst.Lambda:
         return  # its body runs later, if ever
-    elif isinstance(node, cst.ConcatenatedString):
+    elif type(node) is cst.ConcatenatedString:
         yield node.left
         yield node.right
-    elif isinstance(node, cst.FormattedString):
+    elif type(node) is cst.FormattedString:
         for part in node.parts:
-            if isinstance(part, cst.FormattedStringExpression):
+            if type(part) is cst.FormattedStringExpression:
                 yield part.expression
     else:
         for child in node.children:
@@ -114,7 +114,7 @@ def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
         if expanded:
             yield current  # type: ignore[misc]
             continue
-        if isinstance(current, cst.Call):
+        if type(current) is cst.Call:
             stack.append((current, True))
         children = list(sub_expressions(current))
         for child in reversed(children):
@@ -125,7 +125,7 @@ def names_in(node: cst.CSTNode) -> Iterator[str]:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name):
+        if type(current) is cst.Name:
             yield current.value
         else:
             stack.extend(sub_expressions(current))
