@@ -348,7 +348,7 @@ class _Recorder:
         self, target: cst.Tuple, value: cst.BaseExpression, cls: cst.ClassDef | None
     ) -> None:
         # ``model, optimizer = accelerator.prepare(model, optimizer)`` keeps what they are.
-        if not type(value) is cst.Call:
+        if type(value) is not cst.Call:
             return
         arg_keys = [key_of(a.value) for a in value.args]
         for el, arg_key in zip(target.elements, arg_keys, strict=False):
@@ -375,8 +375,8 @@ class _Recorder:
         stack: list[cst.CSTNode] = list(_body(loop))
         while stack:
             stmt = stack.pop()
-            if not type(stmt) is cst.SimpleStatementLine:
-                if not type(stmt) in (cst.FunctionDef, cst.ClassDef):
+            if type(stmt) is not cst.SimpleStatementLine:
+                if type(stmt) not in (cst.FunctionDef, cst.ClassDef):
                     stack.extend(_nested_blocks(stmt))
                 continue
             for small in stmt.body:
@@ -473,7 +473,7 @@ class _Replay:
     def call_evidence(self, call: cst.Call, cls: ClassInfo | None) -> None:
         facts = self.facts
         func = call.func
-        if not type(func) is cst.Attribute:
+        if type(func) is not cst.Attribute:
             return
         method = func.attr.value
         receiver = key_of(func.value)

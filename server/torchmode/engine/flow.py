@@ -189,7 +189,7 @@ class FileFlow:
                 self.contains_training(stmt, None)
                 for chunk in self.chunks
                 for stmt in chunk.statements
-                if not type(stmt) in (cst.FunctionDef, cst.ClassDef)
+                if type(stmt) not in (cst.FunctionDef, cst.ClassDef)
             )
         return self._module_trains
 
@@ -759,9 +759,9 @@ class Interpreter:
     def check_running_sum(self, small: cst.Assign, state: State) -> None:
         """``total = total + loss`` accumulates like ``total += loss``."""
         value = small.value
-        if len(small.targets) != 1 or not type(value) is cst.BinaryOperation:
+        if len(small.targets) != 1 or type(value) is not cst.BinaryOperation:
             return
-        if not type(value.operator) is cst.Add:
+        if type(value.operator) is not cst.Add:
             return
         target = key_of(small.targets[0].target)
         if target is None or key_of(value.left) != target:
@@ -962,7 +962,7 @@ class Interpreter:
             receiver_key = key_of(func.value)
             if receiver_key is None and method in {"eval", "train"}:
                 receiver_key = key_of(_strip_identity(func.value))
-        elif not type(func) is cst.Name:
+        elif type(func) is not cst.Name:
             self.eval_expr(func, state)
         args = [self.eval_expr(a.value, state) for a in call.args]
         qualified = self.facts.imports.resolve(func)
@@ -1628,7 +1628,7 @@ class Interpreter:
             if a is None and b is None:
                 return None
             return (a or state.grad) | (b or state.grad)
-        if not type(expr) is cst.Call:
+        if type(expr) is not cst.Call:
             return None
         name = self.facts.imports.resolve(expr.func)
         if name is None or name not in api.GRAD_CONTEXTS:
@@ -1736,7 +1736,7 @@ def _scalar_params(node: cst.FunctionDef) -> set[str]:
         for p in params
         if p.default is not None
         and isinstance(p.default, literal)
-        and (not type(p.default) is cst.Name or p.default.value in {"True", "False", "None"})
+        and (type(p.default) is not cst.Name or p.default.value in {"True", "False", "None"})
     }
 
 
@@ -1771,7 +1771,7 @@ def _literal_bool(node: cst.BaseExpression) -> bool | None:
 
 def _is_backward_helper(func: cst.BaseExpression) -> bool:
     """``accelerator.backward(loss)``, ``fabric.backward(loss)``, ``self.manual_backward(loss)``."""
-    if not type(func) is cst.Attribute:
+    if type(func) is not cst.Attribute:
         return False
     if func.attr.value == "manual_backward":
         return True
@@ -1821,5 +1821,5 @@ def _walk_statements(stmts: Iterable[cst.BaseStatement]) -> Iterable[cst.CSTNode
     while stack:
         stmt = stack.pop()
         yield stmt
-        if not type(stmt) in (cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine):
+        if type(stmt) not in (cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine):
             stack.extend(_nested_blocks(stmt))

@@ -52,7 +52,7 @@ class ImportTable:
             self.names.setdefault("*" + module, module)
             return
         for alias in stmt.names:
-            if not type(alias.name) is cst.Name:
+            if type(alias.name) is not cst.Name:
                 continue
             local = alias.name.value
             if alias.asname is not None and type(alias.asname.name) is cst.Name:
