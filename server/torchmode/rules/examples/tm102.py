@@ -447,6 +447,50 @@ with torch.no_grad():
 submission["label"] = torch.cat(preds).argmax(1).numpy()
 """,
     ),
+    # Evaluation in a generator function (`yield` per batch), consumed with `list(...)` after
+    # training.
+    Invalid(
+        """\
+import torch
+
+
+def predict_batches(model, loader):
+    with torch.no_grad():
+        for x, _ in loader:
+            yield model(x).softmax(-1)
+
+
+for epoch in range(epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+
+probs = torch.cat(list(predict_batches(model, test_loader)))
+""",
+        (7,),
+        """\
+import torch
+
+
+def predict_batches(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x, _ in loader:
+            yield model(x).softmax(-1)
+
+
+for epoch in range(epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+
+probs = torch.cat(list(predict_batches(model, test_loader)))
+""",
+    ),
 )
 
 VALID = (
