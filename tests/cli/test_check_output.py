@@ -231,3 +231,35 @@ def test_github_annotation_for_a_file_that_could_not_be_checked(project, run):
     assert code == 2
     assert out == "::error file=bad.py,title=torchmode::bad.py:1:12: syntax error: invalid syntax\n"
     assert err == "bad.py:1:12: syntax error: invalid syntax\n"
+
+
+def test_lsp_is_dispatched_lazily(run, monkeypatch):
+    import importlib
+
+    import torchmode.cli.main as cli_main
+
+    calls = []
+    real_import = importlib.import_module
+
+    class FakeServer:
+        @staticmethod
+        def main(argv):
+            calls.append(argv)
+            return 0
+
+    def import_module(name):
+        if name == "torchmode.lsp.server":
+            return FakeServer
+        return real_import(name)
+
+    monkeypatch.setattr(cli_main.importlib, "import_module", import_module)
+    assert run("lsp", "--stdio", "--log-level", "debug")[0] == 0
+    assert calls == [["--stdio", "--log-level", "debug"]]
+
+    def missing(name):
+        raise ModuleNotFoundError("No module named 'pygls'")
+
+    monkeypatch.setattr(cli_main.importlib, "import_module", missing)
+    code, _, err = run("lsp")
+    assert code == 2
+    assert err == "torchmode: the language server is not available: No module named 'pygls'\n"
