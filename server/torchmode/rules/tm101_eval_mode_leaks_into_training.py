@@ -162,6 +162,8 @@ def _fixes(
     # training iteration instead
     if event.via or not event.loops:
         return ()
+    if ctx.range_of(anchor).start < ctx.range_of(event.node).start:
+        return ()  # the eval() comes before the training step in the same iteration
     loop = event.loops[-1]
     body = loop.body  # type: ignore[attr-defined]
     if not isinstance(body, cst.IndentedBlock) or not body.body:

@@ -77,9 +77,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         clears = [
             e for e in inside if isinstance(e, ev.Clear) and _clears(ctx, e.key, step.optimizer)
         ]
+        # gradients left by a step of this loop (not one before it)
+        loop_steps = [
+            e.node
+            for e in inside
+            if isinstance(e, ev.Step) and e.optimizer == step.optimizer and not e.via
+        ]
         uncleared = (
             not step.via
-            and any(o is not None for o in step.dirty)
+            and any(o is not None and any(o.node is n for n in loop_steps) for o in step.dirty)
             and not any(_periodic(ctx, e) for e in clears)
         )
         if not (never or uncleared):
