@@ -1904,4 +1904,37 @@ for epoch in range(epochs):
         loss.backward()
         optimizer.step()
 """,
+    # BasicSR-style model wrapper: `test()` evaluates the EMA generator (kept in eval) or puts
+    # `net_g` in eval and back in train; training happens in `optimize_parameters()`.
+    """\
+import torch
+
+
+class SRModel(BaseModel):
+    def optimize_parameters(self, current_iter):
+        self.optimizer_g.zero_grad()
+        self.output = self.net_g(self.lq)
+        l_pix = self.cri_pix(self.output, self.gt)
+        l_pix.backward()
+        self.optimizer_g.step()
+        if self.ema_decay > 0:
+            self.model_ema(decay=self.ema_decay)
+
+    def test(self):
+        if hasattr(self, "net_g_ema"):
+            self.net_g_ema.eval()
+            with torch.no_grad():
+                self.output = self.net_g_ema(self.lq)
+        else:
+            self.net_g.eval()
+            with torch.no_grad():
+                self.output = self.net_g(self.lq)
+            self.net_g.train()
+
+    def validation(self, dataloader, current_iter):
+        for val_data in dataloader:
+            self.feed_data(val_data)
+            self.test()
+            self.metric_results["psnr"] += calculate_psnr(self.output, self.gt)
+""",
 )
