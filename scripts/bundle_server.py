@@ -56,7 +56,11 @@ def _check() -> dict[str, str]:
         "print(json.dumps({d.metadata['Name']: d.version for d in dists}))"
     )
     result = subprocess.run(
-        [sys.executable, "-I", "-c", probe, str(LIBS)], check=True, capture_output=True, text=True
+        # -B: no __pycache__ in the bundle (the .vsix would ship this machine's bytecode).
+        [sys.executable, "-I", "-B", "-c", probe, str(LIBS)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(result.stdout)
 

@@ -8,11 +8,16 @@ first on ``sys.path``; ``fromEnvironment`` uses the interpreter's own packages. 
 stay valid on old Pythons (3.6+): one too old for torchmode gets a message, not a traceback.
 """
 
+import importlib.machinery
+import importlib.util
 import json
 import os
 import sys
 
 MINIMUM = (3, 11)
+# What the server imports, in the order worth reporting: torchmode itself first. The probe only
+# locates them (importing pygls, lsprotocol and libcst would double the server's start-up time).
+REQUIRED = ("torchmode", "torchmode.lsp.server", "pygls", "lsprotocol", "cattrs", "libcst")
 
 
 def _use_bundled_libs():
@@ -36,19 +41,41 @@ def _probe():
     }
     if sys.version_info >= MINIMUM:
         try:
-            # torchmode first: in an environment without it, that is the message to show.
-            import torchmode
-            import torchmode.lsp.server  # imports the server's own dependencies: pygls...
-            from libcst import parse_module
+            report["error"] = _missing() or _libcst_parser_missing()
+            if report["error"] is None:
+                import torchmode
 
-            # The bundled libcst is compiled for one platform; parsing proves it fits this one.
-            parse_module("x = 1\n")
-            report["torchmode"] = torchmode.__version__
-            report["location"] = os.path.dirname(torchmode.__file__)
+                report["torchmode"] = torchmode.__version__
+                report["location"] = os.path.dirname(torchmode.__file__)
         except Exception as error:
             report["error"] = f"{type(error).__name__}: {error}"
     print(json.dumps(report))
     return 0
+
+
+def _missing():
+    for name in REQUIRED:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ImportError as error:  # a parent package is missing or broken
+            return f"{type(error).__name__}: {error}"
+        if not found:
+            return f"ModuleNotFoundError: No module named {name!r}"
+    return None
+
+
+def _libcst_parser_missing():
+    """libcst's parser is compiled for one platform and Python version: is it built for this one?"""
+    spec = importlib.util.find_spec("libcst")
+    folder = next(iter(spec.submodule_search_locations or []))
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES
+    if any(os.path.exists(os.path.join(folder, "native" + suffix)) for suffix in suffixes):
+        return None
+    built = sorted(name for name in os.listdir(folder) if name.startswith("native."))
+    return (
+        f"libcst's compiled parser is not built for this Python ({suffixes[0]}); "
+        f"{folder} has {', '.join(built) or 'none'}"
+    )
 
 
 def _serve(argv):

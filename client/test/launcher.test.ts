@@ -1,5 +1,6 @@
 // Runs the real Python launcher (client/python/launch.py) with python3 against a fake bundle.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +13,7 @@ import { runProcess } from '../src/processes';
 // The tests run from out/test/ (built by esbuild); the repository root is two levels up.
 const repositoryRoot = path.resolve(__dirname, '..', '..');
 const python = process.env.TORCHMODE_TEST_PYTHON ?? 'python3';
+const extensionSuffix = execFileSync(python, ['-c', 'import importlib.machinery as m; print(m.EXTENSION_SUFFIXES[0])'], { encoding: 'utf8' }).trim();
 
 /** A Python older than 3.11 to prove the message it gets: TORCHMODE_TEST_OLD_PYTHON, or pyenv's. */
 function oldPython(): string | undefined {
@@ -31,7 +33,7 @@ function write(root: string, relative: string, text: string): void {
 }
 
 /** A fake extension folder: the real launcher plus a `bundled/libs` with stand-in packages. */
-function fakeExtension(parseSucceeds: boolean): string {
+function fakeExtension(parserBuilt: boolean): string {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'torchmode-launcher-'));
     write(root, 'client/python/launch.py', fs.readFileSync(path.join(repositoryRoot, 'client', 'python', 'launch.py'), 'utf8'));
     const libs = 'bundled/libs';
@@ -42,13 +44,11 @@ function fakeExtension(parseSucceeds: boolean): string {
         `${libs}/torchmode/lsp/server.py`,
         'import json, sys\n\ndef main(argv):\n    print(json.dumps({"argv": argv, "path0": sys.path[0]}))\n    return 7\n',
     );
-    write(
-        root,
-        `${libs}/libcst/__init__.py`,
-        parseSucceeds
-            ? 'def parse_module(source):\n    return source\n'
-            : 'def parse_module(source):\n    raise ImportError("libcst.native is built for another platform")\n',
-    );
+    for (const name of ['pygls', 'lsprotocol', 'cattrs', 'libcst']) {
+        write(root, `${libs}/${name}/__init__.py`, '');
+    }
+    // Only the file's name matters to the probe: it must carry this interpreter's suffix.
+    write(root, `${libs}/libcst/${parserBuilt ? `native${extensionSuffix}` : 'native.cpython-39-darwin.so'}`, '');
     return root;
 }
 
@@ -76,7 +76,20 @@ describe('the Python launcher', () => {
         const probe = probeLaunch([python], 'useBundled', unusable, process.env);
         const verdict = judgeProbe(await runProcess(probe.command, probe.args, { env: probe.env }), 'useBundled', python);
         assert.equal(verdict.kind, 'bundle-unusable');
-        assert.match(verdict.reason, /ImportError: libcst.native is built for another platform/);
+        assert.match(verdict.reason, /^libcst's compiled parser is not built for this Python \(\.cpython-3\d+-.+\.so\); .+ has native\.cpython-39-darwin\.so$/);
+    });
+
+    it('reports a torchmode without the language server before looking at libcst', async () => {
+        const old = fakeExtension(false);
+        try {
+            fs.rmSync(path.join(old, 'bundled', 'libs', 'torchmode', 'lsp'), { recursive: true });
+            const probe = probeLaunch([python], 'useBundled', old, process.env);
+            const verdict = judgeProbe(await runProcess(probe.command, probe.args, { env: probe.env }), 'useBundled', python);
+            assert.equal(verdict.kind, 'bundle-unusable');
+            assert.equal(verdict.reason, "ModuleNotFoundError: No module named 'torchmode.lsp'");
+        } finally {
+            fs.rmSync(old, { recursive: true, force: true });
+        }
     });
 
     it('leaves the bundle off sys.path with fromEnvironment', async () => {
