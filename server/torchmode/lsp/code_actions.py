@@ -108,9 +108,9 @@ def actions_for(
                 data={"uri": uri, "kind": "ignore", "code": finding.code, "range": _key(finding)},
             )
             actions.append(ignore)
-    if wanted(FIX_ALL, only) and any(
-        f.safe for finding in result.analysis.findings for f in finding.fixes
-    ):
+    # Offered on any fixable finding without building every fix (editors ask on each cursor
+    # move); resolving computes it, and the safe fixes it applies.
+    if wanted(FIX_ALL, only) and any(finding.fixable for finding in result.analysis.findings):
         actions.append(
             types.CodeAction(
                 title="torchmode: fix all safely fixable problems",
