@@ -41,7 +41,9 @@ class Client:
         edit = workspace.workspace_edit if workspace else None
         return Client(
             encoding=encoding,
-            resolves_edits=bool(resolve and "edit" in resolve.properties and action.data_support),
+            resolves_edits=bool(
+                action and resolve and "edit" in resolve.properties and action.data_support
+            ),
             document_changes=bool(edit and edit.document_changes),
         )
 
