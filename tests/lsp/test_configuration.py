@@ -134,3 +134,26 @@ async def test_invalid_settings_are_reported_not_fatal(
     shown = [m.message for m in session.client.messages]
     assert any("debounceMs" in m for m in shown), shown
     assert any("ignroe" in m for m in shown), shown
+
+
+EVALUATION = """\
+import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    correct = 0
+    for x, y in loader:
+        correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+"""
+
+
+async def test_fix_no_grad_with(starter, tmp_path: Path) -> None:
+    session = await starter("neovim", settings={"fixNoGradWith": "inference_mode"})
+    uri = (tmp_path / "evaluate.py").as_uri()
+    session.open(uri, EVALUATION)
+    tm201 = next(d for d in await session.diagnostics(uri) if d.code == "TM201")
+    fixed = await session.fix(uri, tm201)
+    assert "inference_mode" in fixed and "no_grad" not in fixed
+    assert "TM201" not in codes(await session.diagnostics(uri))
