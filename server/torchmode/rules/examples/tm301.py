@@ -1669,4 +1669,24 @@ class KerasLike:
                 loss.backward()
                 self.optimizer.step()
 """,
+    # optimizer built before the model is re-bound to torch.compile / DataParallel wrappers
+    """\
+import torch
+import torch.nn as nn
+
+
+def train(model, loader, criterion, epochs, compile_model=True):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    if compile_model:
+        model = torch.compile(model)
+    if torch.cuda.device_count() > 1:
+        model = nn.DataParallel(model)
+    for epoch in range(epochs):
+        model.train()
+        for x, y in loader:
+            model.zero_grad(set_to_none=True)
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+""",
 )
