@@ -1072,4 +1072,36 @@ swa_model.eval()
 with torch.no_grad():
     acc = sum((swa_model(x).argmax(1) == y).sum().item() for x, y in test_loader)
 """,
+    # pytorch/examples VAE: `no_grad` at the call site around `test()` (which switches to eval) and
+    # the sample decoding that follows it.
+    """\
+import torch
+
+
+def train(epoch):
+    model.train()
+    for data, _ in train_loader:
+        optimizer.zero_grad()
+        recon_batch, mu, logvar = model(data)
+        loss = loss_function(recon_batch, data, mu, logvar)
+        loss.backward()
+        optimizer.step()
+
+
+def test(epoch):
+    model.eval()
+    test_loss = 0.0
+    for data, _ in test_loader:
+        recon_batch, mu, logvar = model(data)
+        test_loss += loss_function(recon_batch, data, mu, logvar).item()
+    return test_loss / len(test_loader.dataset)
+
+
+for epoch in range(1, args.epochs + 1):
+    train(epoch)
+    with torch.no_grad():
+        print(f"epoch {epoch}: test loss {test(epoch):.4f}")
+        sample = model.decode(torch.randn(64, 20)).cpu()
+    save_image(sample.view(64, 1, 28, 28), f"results/sample_{epoch}.png")
+""",
 )
