@@ -1104,4 +1104,26 @@ for epoch in range(1, args.epochs + 1):
         sample = model.decode(torch.randn(64, 20)).cpu()
     save_image(sample.view(64, 1, 28, 28), f"results/sample_{epoch}.png")
 """,
+    # FixMatch-style semi-supervised step: pseudo-labels from the weakly augmented batch under
+    # `no_grad`, in train mode on purpose, inside the training loop.
+    """\
+import torch
+import torch.nn.functional as F
+
+model.train()
+for step in range(total_steps):
+    x_l, y_l = next(labeled_iter)
+    (u_weak, u_strong), _ = next(unlabeled_iter)
+    with torch.no_grad():
+        probs = torch.softmax(model(u_weak), dim=-1)
+        max_probs, pseudo_labels = probs.max(dim=-1)
+        mask = max_probs.ge(threshold).float()
+    loss_x = F.cross_entropy(model(x_l), y_l)
+    loss_u = (F.cross_entropy(model(u_strong), pseudo_labels, reduction="none") * mask).mean()
+    loss = loss_x + lambda_u * loss_u
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    ema.update(model)
+""",
 )
