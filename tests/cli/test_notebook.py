@@ -107,6 +107,17 @@ def test_cli_reports_cell_positions(project, run, notebook_text):
 
 
 @pytest.mark.usefixtures("fake_engine")
+def test_github_annotations_for_a_notebook_name_the_cell(project, run, notebook_text):
+    (project / "nb.ipynb").write_text(notebook_text)
+    _, out, _ = run("check", "--format", "github", "nb.ipynb")
+    assert out == (
+        "::warning file=nb.ipynb,title=TM101::cell 5, line 1: "
+        "`model` stays in eval mode for the training step"
+        "%0A  nb.ipynb:cell 3:3:5: training step here\n"
+    )
+
+
+@pytest.mark.usefixtures("fake_engine")
 def test_cli_fix_writes_cells_back_keeping_layout_and_outputs(project, run, notebook_text):
     path = project / "nb.ipynb"
     path.write_text(notebook_text)

@@ -34,13 +34,18 @@ def write(results: Sequence[FileResult], out: TextIO) -> None:
         for report in result.reports:
             start, end = report.place.range.start, report.place.range.end
             message = report.message
+            where = (
+                f",line={start.line + 1},col={start.character + 1},"
+                f"endLine={end.line + 1},endColumn={end.character + 1}"
+            )
             if report.place.cell is not None:
-                # Annotations address lines of the file; a notebook's lines are its JSON.
+                # Annotations address lines of the file, and a notebook's lines are its JSON:
+                # annotate the file as a whole and say where in the message.
                 message = f"cell {report.place.cell}, line {start.line + 1}: {message}"
+                where = ""
             for place, text in report.related:
                 message += f"\n  {location(result.display, place)}: {text}"
             out.write(
-                f"::{_LEVELS[report.severity]} file={file},line={start.line + 1},"
-                f"col={start.character + 1},endLine={end.line + 1},endColumn={end.character + 1},"
+                f"::{_LEVELS[report.severity]} file={file}{where},"
                 f"title={report.code}::{_escape_data(message)}\n"
             )
