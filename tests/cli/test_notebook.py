@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ast
 import json
+from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from torchmode.findings import Position, Range, TextEdit
 from torchmode.notebook import combine_cells, edits_by_cell, parse_notebook
+
+SARIF_SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
 
 
 def test_magics_are_masked_and_everything_else_is_kept_exactly():
@@ -115,6 +119,20 @@ def test_github_annotations_for_a_notebook_name_the_cell(project, run, notebook_
         "`model` stays in eval mode for the training step"
         "%0A  nb.ipynb:cell 3:3:5: training step here\n"
     )
+
+
+@pytest.mark.usefixtures("fake_engine")
+def test_sarif_for_a_notebook_names_the_cell_and_validates(project, run, notebook_text):
+    (project / "nb.ipynb").write_text(notebook_text)
+    _, out, _ = run("check", "--format", "sarif", "nb.ipynb")
+    document = json.loads(out)
+    jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
+    [result] = document["runs"][0]["results"]
+    [location] = result["locations"]
+    assert "region" not in location["physicalLocation"]
+    assert location["message"]["text"] == "cell 5, line 1, column 5"
+    assert location["properties"]["cell"] == 5
+    assert "fixes" not in result
 
 
 @pytest.mark.usefixtures("fake_engine")

@@ -45,16 +45,22 @@ def _region(range_: Range) -> dict[str, int]:
 
 
 def _location(artifact: dict[str, str], place: Place) -> dict[str, Any]:
-    location: dict[str, Any] = {
-        "physicalLocation": {"artifactLocation": artifact, "region": _region(place.range)}
+    if place.cell is None:
+        return {"physicalLocation": {"artifactLocation": artifact, "region": _region(place.range)}}
+    # A region would address the notebook's JSON text: name the cell and its lines instead.
+    start = place.range.start
+    return {
+        "physicalLocation": {"artifactLocation": artifact},
+        "message": {
+            "text": f"cell {place.cell}, line {start.line + 1}, column {start.character + 1}"
+        },
+        "properties": {"cell": place.cell, **_region(place.range)},
     }
-    if place.cell is not None:
-        location["properties"] = {"cell": place.cell}
-    return location
 
 
 def _fixes(artifact: dict[str, str], fix: FixReport | None) -> list[dict[str, Any]]:
-    if fix is None or not fix.edits:
+    # Notebook edits are in cell coordinates, which SARIF replacements cannot express.
+    if fix is None or not fix.edits or any(e.place.cell is not None for e in fix.edits):
         return []
     return [
         {
