@@ -156,3 +156,24 @@ def test_subprocess_rules_and_rule(project):
     done = _cli("rule", "TM999", cwd=project)
     assert done.returncode == 2
     assert "unknown rule 'TM999'" in done.stderr
+
+
+def test_subprocess_file_name_that_is_not_utf8(project):
+    # Such a name reaches Python with surrogate escapes; a strict stdout must not crash.
+    weird = os.path.join(os.fsencode(project), b"run_\xff.py")
+    with open(weird, "wb") as file:
+        file.write(SCRIPT.read_bytes())
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    done = subprocess.run(
+        [sys.executable, "-m", "torchmode", "check", "--select", "TM101", "."],
+        cwd=project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=300,
+    )
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 1, done.stderr
+    assert "run_\\udcff.py:" in done.stdout

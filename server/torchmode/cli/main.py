@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import os
 import sys
@@ -273,10 +274,20 @@ def _lsp(argv: list[str]) -> int:
     return int(server.main(argv) or 0)
 
 
+def _tolerate_undecodable_names() -> None:
+    """A file name that is not valid in the file system's encoding reaches Python with
+    surrogate escapes; printing it must not crash the report (stderr already tolerates
+    them: Python opens it with "backslashreplace")."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["lsp"]:
         return _lsp(arguments[1:])
+    _tolerate_undecodable_names()
     parser = _parser()
     try:
         args, extra = parser.parse_known_args(arguments)
