@@ -177,6 +177,17 @@ def test_cli_diff_on_a_notebook_names_the_cell(project, run, notebook_text):
 
 
 @pytest.mark.usefixtures("fake_engine")
+def test_big_outputs_do_not_count_against_the_size_limit(project, run):
+    image = {"output_type": "display_data", "data": {"image/png": "A" * 6_000_000}}
+    document = json.loads(_notebook([("code", "loss.backward()\nmodel.eval()\n")]))
+    document["cells"][0]["outputs"] = [image]
+    (project / "nb.ipynb").write_text(json.dumps(document, indent=1))
+    code, out, _ = run("check", "-q", "nb.ipynb")
+    assert code == 1
+    assert out.startswith("nb.ipynb:cell 1:2:1: TM101 ")
+
+
+@pytest.mark.usefixtures("fake_engine")
 def test_syntax_error_in_a_cell(project, run):
     (project / "nb.ipynb").write_text(_notebook([("code", "x = 1\n"), ("code", "step(\n")]))
     code, _, err = run("check", "nb.ipynb")

@@ -15,7 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from torchmode.cli.source_files import SourceError, decode, read_bytes, write_atomically
+from torchmode.cli.source_files import (
+    MAX_FILE_BYTES,
+    MAX_NOTEBOOK_BYTES,
+    SourceError,
+    decode,
+    read_bytes,
+    too_large,
+    write_atomically,
+)
 from torchmode.findings import Finding, Fix, Position, Range, Severity, TextEdit
 from torchmode.fixing import chosen_fix, fix_source
 from torchmode.notebook import (
@@ -253,7 +261,7 @@ def _check_python(job: Job, result: FileResult) -> None:
 def _check_notebook(job: Job, result: FileResult) -> None:
     from torchmode.engine import analyze
 
-    data = read_bytes(job.path)
+    data = read_bytes(job.path, MAX_NOTEBOOK_BYTES)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -267,6 +275,8 @@ def _check_notebook(job: Job, result: FileResult) -> None:
     cells = notebook.cells
     numbers = [cell_number(notebook, i) for i in range(len(cells))]
     combined = combine_cells(cells)
+    if len(combined.source) > MAX_FILE_BYTES:
+        raise too_large(len(combined.source.encode("utf-8")))
     if not TRIGGER_WORDS.search(combined.source):
         result.skipped = True
         return

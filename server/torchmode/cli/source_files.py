@@ -17,6 +17,9 @@ from pathlib import Path
 # Above this size a file is not analysed (a syntax tree costs ~16 kB per line): it is
 # reported as not checked rather than exhausting memory.
 MAX_FILE_BYTES = 5 * 1024 * 1024
+# Notebooks carry their outputs (images, tables): the limit applies to their code cells,
+# and this one only to the JSON file as a whole.
+MAX_NOTEBOOK_BYTES = 200 * 1024 * 1024
 
 
 class SourceError(Exception):
@@ -40,14 +43,17 @@ class SourceText:
             ) from None
 
 
-def read_bytes(path: Path) -> bytes:
+def too_large(size: int, limit: int = MAX_FILE_BYTES) -> SourceError:
+    return SourceError(
+        f"too large to check ({size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB)"
+    )
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            limit = MAX_FILE_BYTES / 1e6
-            raise SourceError(
-                f"too large to check ({size / 1e6:.1f} MB; the limit is {limit:.0f} MB)"
-            )
+        if size > limit:
+            raise too_large(size, limit)
         return path.read_bytes()
     except FileNotFoundError:
         raise SourceError("no such file or directory") from None
