@@ -45,8 +45,9 @@ _LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
 TIME_LIMIT_SECONDS = 60.0
 
 
-class _TimeLimitExceeded(Exception):
-    pass
+class _TimeLimitExceeded(BaseException):
+    """A BaseException, like KeyboardInterrupt: code that catches Exception to keep going
+    (the engine never raises on bad input) must not swallow it."""
 
 
 @contextlib.contextmanager
