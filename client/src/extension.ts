@@ -9,7 +9,7 @@ import { ServerStatus } from './status';
 
 let controller: ServerController | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): void {
     const output = vscode.window.createOutputChannel('torchmode', { log: true });
     const status = new ServerStatus();
     controller = new ServerController(context.extensionPath, output, status);
@@ -28,20 +28,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
             }
         }),
     );
-    context.subscriptions.push(
-        await onInterpreterChange(
-            () => {
-                // An explicit torchmode.interpreter setting makes the Python extension's choice irrelevant.
-                const setting = readClientSettings(vscode.workspace.getConfiguration(SECTION));
-                if (setting.interpreter.length === 0) {
-                    void server.restart('the selected Python interpreter changed');
-                }
-            },
-            (message) => output.warn(message),
-        ),
-    );
-    // Not awaited: activation must not wait for Python to start; the status bar shows progress.
+    // Not awaited: activation must not wait for Python (or the Python extension) to start; the
+    // status bar shows progress.
     void server.restart('extension activated');
+    void onInterpreterChange(
+        () => {
+            // An explicit torchmode.interpreter setting makes the Python extension's choice irrelevant.
+            const setting = readClientSettings(vscode.workspace.getConfiguration(SECTION));
+            if (setting.interpreter.length === 0) {
+                void server.restart('the selected Python interpreter changed');
+            }
+        },
+        (message) => output.warn(message),
+    ).then((listener) => context.subscriptions.push(listener));
 }
 
 export async function deactivate(): Promise<void> {
