@@ -41,6 +41,7 @@ from torchmode.engine.values import (
 from torchmode.engine.walk import calls_in, names_in
 
 MAX_LOOP_ROUNDS = 6
+LOOP_BUDGET = 600
 _MISSING = object()
 GRAD_SNAPSHOT = "@grad"  # Taint.snapshot_of for a saved torch.is_grad_enabled()
 COMPOUND_REGION = (cst.With, cst.For, cst.While)
@@ -395,6 +396,9 @@ class Interpreter:
         # for name in (a, b): the names it stands for (None: not known)
         self.loop_targets: dict[str, list[str] | None] = {}
         self.aliases: dict[str, str] = {}  # opt = self.optimizer
+        # loop bodies re-run to a fixpoint; nested loops multiply that, so past this many rounds
+        # in one function a loop body runs once (deeply nested code stays linear, not 2^depth)
+        self.loop_budget = LOOP_BUDGET
 
     # -- entry points ------------------------------------------------------------------
     def run_function(self) -> None:
@@ -635,7 +639,8 @@ class Interpreter:
     ) -> State:
         body = block_statements(stmt.body)
         infinite = type(stmt) is cst.While and _literal_bool(stmt.test) is True
-        for _ in range(MAX_LOOP_ROUNDS):
+        for _ in range(MAX_LOOP_ROUNDS if self.loop_budget > 0 else 1):
+            self.loop_budget -= 1
             ctx.breaks.clear()
             ctx.continues.clear()
             body_in = head.copy()

@@ -76,6 +76,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue  # off on some path (``set_grad_enabled(phase == "train")``): not certain
         if any(g.enabled is None for g in event.grad) and flow.called:
             continue  # each caller decides, with its own grad mode; uncalled: on by default
+        if event.grad and all(g.enabled is True and g.origin is not None for g in event.grad):
+            continue  # enable_grad() / set_grad_enabled(True) right there: on purpose
         modes = event.modes
         eval_mode = bool(modes) and all(v.mode is Mode.EVAL for v in modes)
         info = event.site.info
@@ -134,12 +136,12 @@ def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
     if whole_function and info is not None:
         edit = index.insert_before(info.node, f"@{code}")
         if edit is not None:
-            return (Fix(f"Decorate `{info.name}` with `@{code}`", (edit, *extra)),)
+            return (Fix(f"Decorate `{info.name}` with `@{code}`", _merged(extra, edit)),)
     indent = index.indent_of(region)
     if indent is None or not index.starts_line(region):
         return ()
     r = index.range_of(region)
-    unit = ctx.indent_unit()
+    unit = chunk.module.default_indent  # the chunk's own indentation (tabs stay tabs)
     lines = [index.text_line(n) for n in range(r.start.line, r.end.line + 1)]
     body = [(unit + line if line.strip() else line) for line in lines]
     nl = chunk.module.default_newline
@@ -147,7 +149,18 @@ def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
     end = Position(r.end.line, len(lines[-1]))
     edit = TextEdit(Range(Position(r.start.line, 0), end), text)
     safe = '"""' not in "".join(lines) and "'''" not in "".join(lines)
-    return (Fix(f"Wrap the evaluation in `with {code}:`", (edit, *extra), safe=safe),)
+    return (Fix(f"Wrap the evaluation in `with {code}:`", _merged(extra, edit), safe=safe),)
+
+
+def _merged(extra: list[TextEdit], edit: TextEdit) -> tuple[TextEdit, ...]:
+    """``import torch`` and a decorator inserted at the same place: one edit, import first
+    (two insertions at one position have no defined order)."""
+    same = [e for e in extra if e.range == edit.range]
+    if not same:
+        return (*extra, edit)
+    others = [e for e in extra if e.range != edit.range]
+    combined = TextEdit(edit.range, "".join(e.new_text for e in same) + edit.new_text)
+    return (*others, combined)
 
 
 def _evals_itself(event: ev.Forward) -> bool:
