@@ -55,6 +55,7 @@ def test_neovim_fixes_the_canonical_example(tmp_path: Path) -> None:
     assert "model" in report["diagnostic"]["message"]
     assert report["hover"], "hover gave no text"
     assert "eval" in report["hover"]
+    assert "eval mode (set on line" in report["hover"]  # the live state, not only API docs
 
     fixed = source.read_text()
     diff = difflib.ndiff(original.splitlines(), fixed.splitlines())

@@ -82,3 +82,23 @@ async def test_typing_in_a_cell(starter, caps, tmp_path: Path) -> None:
     assert "TM101" not in [d.code for d in await session.diagnostics(evaluate)]
     session.delete(train, "model.train()\n")
     assert "TM101" in [d.code for d in await session.diagnostics(evaluate)]
+
+
+async def test_fix_all_in_a_notebook(starter, caps, tmp_path: Path) -> None:
+    session = await starter("neovim", with_notebook_support(caps, "neovim"))
+    notebook = (tmp_path / "explore.ipynb").as_uri()
+    setup, evaluate, train = session.open_notebook(
+        notebook, [("code", SETUP), ("code", EVALUATE), ("code", TRAIN)]
+    )
+    assert "TM101" in [d.code for d in await session.diagnostics(evaluate)]
+    here = types.Position(line=0, character=0)
+    actions = await session.actions(
+        evaluate, types.Range(start=here, end=here), only=["source.fixAll"]
+    )
+    assert [a.kind for a in actions] == ["source.fixAll.torchmode"]
+    action = await session.resolved(actions[0])
+    assert action.edit is not None
+    session.apply(action.edit)
+    for cell in (setup, evaluate, train):
+        assert "TM101" not in [d.code for d in await session.diagnostics(cell)]
+    assert "%matplotlib inline" in session.texts[setup]
