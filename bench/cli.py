@@ -141,7 +141,7 @@ def torchmode_check(target: Path, jobs: int) -> Run:
 
 def problems(run: Run) -> str:
     match = re.search(r"Found (\d+) problems?", run.stdout)
-    found = match.group(1) if match else ("0" if "All checked" in run.stdout else "?")
+    found = match.group(1) if match else ("0" if "All checks passed" in run.stdout else "?")
     failed = re.search(r"(\d+) files? could not be checked", run.stdout)
     return found + (f" ({failed.group(1)} files failed)" if failed else "")
 
@@ -202,6 +202,7 @@ def bench_projects(
     walls = []
     other_rows = []
     for label, root in targets:
+        print(f"measuring corpus {label}...", file=sys.stderr, flush=True)
         files = python_files(root)
         lines = sum(p.read_text(encoding="utf-8", errors="replace").count("\n") for p in files)
         libcst_cpu = floor("libcst", files)
@@ -229,6 +230,7 @@ def bench_projects(
         for name, binary in others.items():
             if label not in others_on:
                 continue
+            print(f"measuring {name} on corpus {label}...", file=sys.stderr, flush=True)
             run = measure(other_command(name, binary, root))
             other_rows.append(
                 [

@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = (ROOT / "tests" / "corpus" / "valid", ROOT / "tests" / "corpus" / "invalid")
 EXAMPLES = ROOT / "examples"
 
-# The words that make the CLI parse a file at all (torchmode.engine.analysis.TRIGGER): utility
-# modules meant to be skipped are checked against it.
-TRIGGER = re.compile(r"eval|train|no_grad|inference_mode|grad_enabled|backward|zero_grad|step")
+# The words that make the CLI read a file further (torchmode.cli.checking.TRIGGER_WORDS, broader
+# than the engine's own): utility modules meant to be skipped are checked against it.
+TRIGGER = re.compile(r"eval|train|grad|backward|step|inference_mode")
 EXPECT_COMMENT = re.compile(r"\s*# expect: [A-Z0-9, ]+$")
 
 # Never renamed: what PyTorch, Lightning, HF and Python itself give meaning to.
