@@ -1058,6 +1058,13 @@ class Interpreter:
         inputs = receiver if method is not None else NO_TAINT
         for a in args:
             inputs = _combine(inputs, a)
+        positional = [t for a, t in zip(call.args, args, strict=False) if a.keyword is None]
+        if lossy and positional and positional[0].no_grad_origin is not None:
+            # criterion(prediction, target): the graph comes from the prediction; targets
+            # (labels, returns) are data by convention, whatever is known of them
+            first = positional[0]
+            if not first.opaque and not first.graph:
+                inputs = replace(inputs, no_grad_origin=first.no_grad_origin, opaque=False)
         model_args = frozenset(
             k
             for a in call.args

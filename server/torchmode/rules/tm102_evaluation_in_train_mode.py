@@ -91,6 +91,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             for v in trains
         ):
             continue  # train() right there, on purpose: BatchNorm recalibration, MC dropout
+        if _feeds_failing_backward(flow, event):
+            continue  # the real mistake is the no_grad around training (TM202 reports it)
         constructed = all(v.origin is not None and v.origin.constructed for v in trains)
         if constructed and flow.trains and event.key not in common.trained_in(flow, None):
             continue  # a teacher or target network built beside the trained model
@@ -103,6 +105,17 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             best[key] = (depth, finding)
     for _, finding in best.values():
         yield finding
+
+
+def _feeds_failing_backward(flow: FunctionFlow, event: ev.Forward) -> bool:
+    disabled_by = {g.origin for g in event.grad if g.enabled is False and g.origin is not None}
+    return any(
+        isinstance(e, ev.Backward)
+        and not e.loss.graph
+        and e.loss.no_grad_origin is not None
+        and e.loss.no_grad_origin in disabled_by
+        for e in flow.events
+    )
 
 
 def _finding(

@@ -130,11 +130,14 @@ def _is_backpropagated(ctx: RuleContext, flow: object, target: str) -> bool:
     )
 
 
+_TENSOR_USE = (".item()", ".cpu()", ".detach()", ".numpy()", ".tolist()", ".backward(", ".to(")
+
+
 def _used_as_tensor(ctx: RuleContext, target: str) -> bool:
-    for method in (".item()", ".cpu()", ".detach()", ".numpy()", ".tolist()", ".backward("):
-        if f"{target}{method}" in ctx.source:
-            return True
-    return False
+    """Is the total read as a tensor anywhere (``(total / n).item()``)? Then ``.detach()``, which
+    keeps it a tensor; ``.item()`` only where every read works with a float."""
+    name = re.compile(rf"(?<![\w.]){re.escape(target)}(?!\w)")
+    return any(name.search(line) and any(use in line for use in _TENSOR_USE) for line in ctx.lines)
 
 
 def _assigned_in(loop: cst.CSTNode, key: str) -> bool:
