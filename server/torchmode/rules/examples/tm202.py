@@ -147,6 +147,54 @@ with torch.inference_mode():
 """,
         (11,),
     ),
+    # distillation: the student's forward put inside the teacher's no_grad block by mistake
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def distill_epoch(student, teacher, loader, optimizer, T=4.0):
+    teacher.eval()
+    student.train()
+    for x, y in loader:
+        with torch.no_grad():
+            t_logits = teacher(x)
+            s_logits = student(x)
+        kd = F.kl_div(
+            F.log_softmax(s_logits / T, dim=-1),
+            F.softmax(t_logits / T, dim=-1),
+            reduction="batchmean",
+        )
+        loss = kd * T * T + F.cross_entropy(s_logits, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""",
+        (19,),
+    ),
+    # RL agent class: critic (passed in) evaluated under inference_mode, then a value loss
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+class Agent:
+    def __init__(self, critic, optimizer):
+        self.critic = critic
+        self.optimizer = optimizer
+
+    def update_critic(self, obs, returns):
+        with torch.inference_mode():
+            values = self.critic(obs).squeeze(-1)
+        value_loss = F.mse_loss(values, returns)
+        self.optimizer.zero_grad()
+        value_loss.backward()
+        self.optimizer.step()
+""",
+        (15,),
+    ),
 )
 
 VALID: tuple[str, ...] = (
