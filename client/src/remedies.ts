@@ -58,7 +58,9 @@ async function pickInterpreter(): Promise<void> {
 
 /** Shows the problem without blocking the caller: the user may answer much later, or never. */
 export function offerRemedy(verdict: Verdict, context: RemedyContext): void {
-    const message = `torchmode: ${explainVerdict(verdict)}.`;
+    const explanation = explainVerdict(verdict);
+    // "torchmode: torchmode needs ..." would stutter.
+    const message = explanation.startsWith('torchmode') ? `${explanation}.` : `torchmode: ${explanation}.`;
     const handle = async (): Promise<void> => {
         switch (verdict.kind) {
             case 'ok':
