@@ -94,6 +94,8 @@ def actions_for(
             continue
         if wanted(QUICKFIX, only):
             for fix in finding.fixes:
+                if not _placeable(result, fix.edits):
+                    continue
                 data = {"uri": uri, "kind": "fix", "code": finding.code, "range": _key(finding)}
                 action = types.CodeAction(
                     title=fix.title,
@@ -103,13 +105,19 @@ def actions_for(
                     data={**data, "title": fix.title},
                 )
                 actions.append(action)
-            ignore = types.CodeAction(
-                title=f"Ignore {finding.code} on this line",
-                kind=QUICKFIX,
-                diagnostics=[diagnostic],
-                data={"uri": uri, "kind": "ignore", "code": finding.code, "range": _key(finding)},
-            )
-            actions.append(ignore)
+            if _placeable(result, _ignore_edits(result, finding)):
+                ignore = types.CodeAction(
+                    title=f"Ignore {finding.code} on this line",
+                    kind=QUICKFIX,
+                    diagnostics=[diagnostic],
+                    data={
+                        "uri": uri,
+                        "kind": "ignore",
+                        "code": finding.code,
+                        "range": _key(finding),
+                    },
+                )
+                actions.append(ignore)
     # Offered on any fixable finding without building every fix (editors ask on each cursor
     # move); resolving computes it, and the safe fixes it applies.
     if wanted(FIX_ALL, only) and any(finding.fixable for finding in result.analysis.findings):
@@ -147,6 +155,13 @@ def resolve(
     if edits:
         action.edit = workspace_edit(result, edits, client, versions)
     return action
+
+
+def _placeable(result: Result, edits: Iterable[TextEdit] | None) -> bool:
+    """Whether every edit lands in one document (a notebook cell, not masked syntax)."""
+    return edits is not None and all(
+        result.target.locate(edit.range, editing=True) is not None for edit in edits
+    )
 
 
 def _ignore_edits(result: Result, finding: Finding) -> list[TextEdit] | None:
