@@ -63,10 +63,11 @@ class FixOutcome:
     remaining: list[Finding]
 
 
-def _overlaps(a: Range, b: Range) -> bool:
-    # Two insertions at the same point also conflict: their order would be arbitrary.
+def _overlaps(a: Range, b: Range, *, same_fix: bool = False) -> bool:
+    # Insertions at one point from two fixes conflict (their order would be arbitrary);
+    # within one fix they apply in the fix's own order.
     if a.start == a.end == b.start == b.end:
-        return True
+        return not same_fix
     return a.start < b.end and b.start < a.end
 
 
@@ -89,7 +90,7 @@ def compatible_fixes(findings: Iterable[Finding], *, unsafe: bool) -> list[Fix]:
             continue
         ranges = [e.range for e in fix.edits]
         if any(_overlaps(r, t) for r in ranges for t in taken) or any(
-            _overlaps(a, b) for i, a in enumerate(ranges) for b in ranges[i + 1 :]
+            _overlaps(a, b, same_fix=True) for i, a in enumerate(ranges) for b in ranges[i + 1 :]
         ):
             continue
         taken.extend(ranges)

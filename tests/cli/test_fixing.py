@@ -57,6 +57,21 @@ def test_overlapping_fixes_wait_for_the_next_round():
     assert [f.edits[0].new_text for f in chosen] == ["a", "c", "d"]
 
 
+def test_insertions_at_one_point_of_one_fix_apply_in_its_order(monkeypatch):
+    point = Range.of(0, 0, 0, 0)
+    fix = Fix("two", (TextEdit(point, "import torch\n"), TextEdit(point, "@torch.no_grad()\n")))
+    finding = Finding(
+        "TM201", "m", Range.of(0, 0, 0, 3), Severity.WARNING, fix_builder=lambda: (fix,)
+    )
+
+    def analyse(source, settings):
+        return Analysis(source, findings=[] if "no_grad" in source else [finding])
+
+    monkeypatch.setattr(torchmode.engine, "analyze", analyse)
+    outcome = fix_source("def evaluate(model):\n    return model(x)\n")
+    assert outcome.source.startswith("import torch\n@torch.no_grad()\ndef evaluate")
+
+
 def test_a_round_that_breaks_the_code_is_dropped(monkeypatch):
     def breaking(source, settings):
         if source.startswith("ok"):
