@@ -46,6 +46,7 @@ class Forward(Event):
     region: cst.CSTNode | None = None  # the statement to wrap / insert before, in ``site``
     evaluation: bool = False  # no training step around it, or gradients are off
     region_is_body: bool = False  # the region is the whole body of ``site``
+    iterated: bool = False  # inside a loop or comprehension within the region
 
 
 @dataclass(eq=False)

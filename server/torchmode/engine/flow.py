@@ -41,6 +41,7 @@ from torchmode.engine.values import (
 from torchmode.engine.walk import calls_in, names_in
 
 MAX_LOOP_ROUNDS = 6
+_COMPREHENSIONS = (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)
 LOOP_BUDGET = 600
 _MISSING = object()
 GRAD_SNAPSHOT = "@grad"  # Taint.snapshot_of for a saved torch.is_grad_enabled()
@@ -399,6 +400,8 @@ class Interpreter:
         # loop bodies re-run to a fixpoint; nested loops multiply that, so past this many rounds
         # in one function a loop body runs once (deeply nested code stays linear, not 2^depth)
         self.loop_budget = LOOP_BUDGET
+        self.comprehensions = 0  # depth of comprehensions around the expression evaluated
+        self.iterated = False
 
     # -- entry points ------------------------------------------------------------------
     def run_function(self) -> None:
@@ -948,8 +951,13 @@ class Interpreter:
         from torchmode.engine.walk import sub_expressions
 
         out = NO_TAINT
-        for child in sub_expressions(node):
-            out = _combine(out, self.eval_expr(child, state))
+        comprehension = type(node) in _COMPREHENSIONS
+        self.comprehensions += comprehension
+        try:
+            for child in sub_expressions(node):
+                out = _combine(out, self.eval_expr(child, state))
+        finally:
+            self.comprehensions -= comprehension
         if type(node) in (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp):
             return out
         if type(node) in (cst.Tuple, cst.List, cst.Dict, cst.Set):
@@ -1202,6 +1210,7 @@ class Interpreter:
                 region=region,
                 evaluation=evaluation,
                 region_is_body=is_body,
+                iterated=self.iterated,
             )
         )
         enabled = any(g.enabled is not False for g in state.grad)
@@ -1250,6 +1259,11 @@ class Interpreter:
             evaluation = not self.file.contains_training(self.info.node, self.info)
         else:
             evaluation = not self.file.module_trains()
+        # iterating inside the evaluation region (over a dev loader): an evaluation pass, not a
+        # single sample (GAN samples, pseudo-labels) taken inside a training loop
+        self.iterated = self.comprehensions > 0 or any(
+            lc.node is s for lc in self.loops for s in stack[i:]
+        )
         return root, evaluation, i == 0
 
     def training_step(self, call: cst.Call, kind: str, loss: Taint, state: State) -> None:
@@ -1404,6 +1418,7 @@ class Interpreter:
                         region=e.region,
                         evaluation=e.evaluation and call_is_evaluation,
                         region_is_body=e.region_is_body,
+                        iterated=e.iterated,
                     )
                 )
             elif isinstance(e, ev.Accumulate):

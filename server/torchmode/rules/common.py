@@ -155,7 +155,8 @@ def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
     if not grad_off(event):
         return False
     loop = event.loops[-1] if event.loops else None
-    return event.key not in trained_in(flow, loop)
+    # a no-grad pass over a dev loader inside the training loop evaluates even the trained model
+    return event.iterated or event.key not in trained_in(flow, loop)
 
 
 def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:

@@ -158,13 +158,18 @@ def _finding(
         ctx.range_of(event.node),
         severity,
         tuple(related),
-        fix_builder=lambda: _fixes(ctx, event),
+        fix_builder=lambda: _fixes(ctx, flow, event),
     )
 
 
-def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
+def _fixes(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> tuple[Fix, ...]:
     if event.region is None:
         return ()
+    if event.via and flow.trains:
+        # an evaluation helper called in the middle of training: switching inside the helper
+        # would leave the model in eval mode for the training that follows (TM101); switch
+        # around the call instead
+        return _around_call(ctx, event)
     spelled = common.module_spelling(event.node)
     if spelled is None:
         return ()
@@ -180,6 +185,23 @@ def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
             return ()
         edits.append(after)
     return (Fix(f"Call `{spelled}.eval()` before the evaluation", tuple(edits)),)
+
+
+def _around_call(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
+    call = event.via[0]
+    index = ctx.index(ctx.chunk_of(call))
+    stmt = index.statement_of(call)
+    if stmt is None:
+        return ()
+    before = index.insert_before(stmt, f"{event.key}.eval()")
+    after = index.insert_after(stmt, f"{event.key}.train()")
+    if before is None or after is None:
+        return ()
+    return (
+        Fix(
+            f"Call `{event.key}.eval()` before the evaluation and `train()` after", (before, after)
+        ),
+    )
 
 
 def _trains_after(ctx: RuleContext, event: ev.Forward, region: cst.CSTNode) -> bool:
