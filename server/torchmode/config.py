@@ -226,7 +226,18 @@ def _tool_table(document: dict[str, Any], path: Path) -> dict[str, Any] | None:
 
 @functools.lru_cache(maxsize=256)
 def _load_cached(path: Path, _mtime_ns: int) -> ProjectConfig | None:
-    table = _tool_table(_read_toml(path), path)
+    try:
+        document = _read_toml(path)
+    except ConfigError:
+        # Another tool's broken file (a test fixture, say) is not ours to reject.
+        try:
+            mentions_us = b"torchmode" in path.read_bytes()
+        except OSError:
+            mentions_us = True
+        if mentions_us:
+            raise
+        return None
+    table = _tool_table(document, path)
     return None if table is None else parse_table(table, path.parent, path)
 
 

@@ -64,6 +64,16 @@ def test_nearest_pyproject_with_the_table_wins(tmp_path):
     assert config.source == tmp_path / "pyproject.toml"
 
 
+def test_a_broken_pyproject_of_another_tool_is_passed_over(tmp_path):
+    _pyproject(tmp_path, 'ignore = ["TM101"]\n')
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures" / "pyproject.toml").write_text("[tool.black\n")
+    assert load_settings_for(tmp_path / "fixtures" / "a.py").ignore == frozenset({"TM101"})
+    (tmp_path / "fixtures" / "pyproject.toml").write_text("[tool.torchmode\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_settings_for(tmp_path / "fixtures" / "a.py")
+
+
 def test_no_configuration_gives_defaults(tmp_path):
     assert load_settings_for(tmp_path / "a.py") == DEFAULT_SETTINGS
 
