@@ -291,8 +291,8 @@ class FileFlow:
                         arg = call.args[0].value if call.args else None
                         if arg is None or _literal_bool(arg) is not False:
                             result = True
-                    elif "train" in name.lower() and name != "train":
-                        result = True
+                    elif "train" in name.lower() and (name != "train" or type(func) is cst.Name):
+                        result = True  # train_one_epoch(...), train(model, loader, ...)
         self.train_switch_cache[id(node)] = result
         return result
 

@@ -165,11 +165,13 @@ def _finding(
 def _fixes(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> tuple[Fix, ...]:
     if event.region is None:
         return ()
-    if event.via and flow.trains:
-        # an evaluation helper called in the middle of training: switching inside the helper
-        # would leave the model in eval mode for the training that follows (TM101); switch
-        # around the call instead
-        return _around_call(ctx, event)
+    if event.via and event.loops:
+        loop = event.loops[-1]
+        if ctx.flow.contains_training(loop, flow.info) and not ctx.flow.switches_to_train(loop):
+            # an evaluation helper called in the middle of a training loop that never switches
+            # back: eval() inside the helper would leave the model in eval mode for the rest of
+            # the training (TM101); switch around the call instead
+            return _around_call(ctx, event)
     spelled = common.module_spelling(event.node)
     if spelled is None:
         return ()
