@@ -32,6 +32,7 @@ _HELP_LINE = re.compile(
 )
 _SHELL_ASSIGNMENT = re.compile(r"^(\s*[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*)[!%]")
 _MAGIC_LINE = re.compile(r"^(\s*)[%!]")
+_LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
 
 
 class NotebookError(ValueError):
@@ -65,6 +66,17 @@ class CombinedNotebook:
                 return start_cell, Range(start, Position(cell_text_lines, 0))
             return None
         return start_cell, Range(start, end)
+
+    def relabel_lines(self, message: str, cell_numbers: Sequence[int]) -> str:
+        """Engine messages name lines of the combined program ("`loss.backward()` on line
+        25"); say which cell's line instead ("on line 3 of cell 5"). ``cell_numbers[i]`` is
+        how cell i is called (e.g. its 1-based position among all the notebook's cells)."""
+
+        def in_cell(match: re.Match[str]) -> str:
+            index, position = self.to_cell(Position(int(match.group(1)) - 1, 0))
+            return f"line {position.line + 1} of cell {cell_numbers[index]}"
+
+        return _LINE_REFERENCE.sub(in_cell, message)
 
     def touches_masked(self, range_: Range) -> bool:
         return any(

@@ -24,7 +24,7 @@ from torchmode.cli.source_files import (
     too_large,
     write_atomically,
 )
-from torchmode.findings import Finding, Fix, Position, Range, Severity, TextEdit
+from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
 from torchmode.fixing import chosen_fix, fix_source
 from torchmode.notebook import (
     CombinedNotebook,
@@ -39,7 +39,6 @@ from torchmode.settings import Settings
 
 # Every rule needs one of these words; a file without any is skipped before parsing.
 TRIGGER_WORDS = re.compile(r"eval|train|grad|backward|step|inference_mode")
-_LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
 
 # A pathological file (say, loops nested 20 deep) must not stall a whole run.
 TIME_LIMIT_SECONDS = 60.0
@@ -173,17 +172,9 @@ class _Placer:
         return Place(cell_range, self.numbers[index])
 
     def message(self, text: str) -> str:
-        """Engine messages name lines of the analysed text ("`loss.backward()` on line 25");
-        in a notebook that is the combined program, so say which cell's line it is."""
         if self.combined is None:
             return text
-        combined = self.combined
-
-        def in_cell(match: re.Match[str]) -> str:
-            index, position = combined.to_cell(Position(int(match.group(1)) - 1, 0))
-            return f"line {position.line + 1} of cell {self.numbers[index]}"
-
-        return _LINE_REFERENCE.sub(in_cell, text)
+        return self.combined.relabel_lines(text, self.numbers)
 
     def edits(self, edits: tuple[TextEdit, ...]) -> tuple[EditReport, ...] | None:
         if self.combined is None:
