@@ -39,6 +39,7 @@ class FunctionInfo:
     chunk: Chunk
     cls: ClassInfo | None
     params: list[str]
+    outer: FunctionInfo | None = None  # the function it is defined in (a closure)
 
     @property
     def name(self) -> str:
@@ -355,7 +356,7 @@ class _Recorder:
             key = key_of(el.value)
             if key is not None and arg_key is not None and key != arg_key:
                 self.record.assignments.append(
-                    (key, cst.Name(arg_key) if "." not in arg_key else value, cls, self.func)
+                    (key, cst.Name(arg_key) if arg_key.isidentifier() else value, cls, self.func)
                 )
 
     def expression(self, node: cst.BaseExpression, cls: cst.ClassDef | None) -> None:
@@ -415,7 +416,7 @@ class _Replay:
             for node, cls_node, outer in record.functions:
                 cls = classes.get(id(cls_node)) if cls_node is not None else None
                 params = [p.name.value for p in _all_params(node.params)]
-                info = FunctionInfo(node, chunk, cls, params)
+                info = FunctionInfo(node, chunk, cls, params, functions.get(id(outer)))
                 functions[id(node)] = info
                 facts.function_by_node[id(node)] = info
                 facts.all_functions.append(info)

@@ -321,6 +321,12 @@ class FileFlow:
         func = call.func
         facts = self.facts
         if type(func) is cst.Name:
+            scope_fn = scope
+            while scope_fn is not None:  # a function defined inside this one (or around it)
+                for info in facts.all_functions:
+                    if info.outer is scope_fn and info.name == func.value:
+                        return info
+                scope_fn = scope_fn.outer
             return facts.functions.get(func.value)
         if type(func) is cst.Attribute:
             receiver = func.value

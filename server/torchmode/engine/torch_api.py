@@ -100,7 +100,8 @@ OPTIMIZER_FACTORIES = re.compile(
     r"(^|\.)(create_optimizer\w*|build_optimizer\w*|get_optimizer\w*)$"
 )
 OPTIMIZER_KEY = re.compile(
-    r"(^|[._])(opt|optim|optimizer|optimiser)(s?)($|[._\[\d])|(^|\.)opt_?[A-Za-z]$"
+    r"(^|[._])(opt|optim|optimizer|optimiser)(s?)($|[._\[\d])"
+    r"|(^|\.)(opt|optim|optimizer|optimiser)(_?[A-Z]|_[a-z]{1,3})$"  # optimizerG, opt_g, optim_d
 )
 
 MODULE_FACTORIES = re.compile(

@@ -170,4 +170,5 @@ def unit_test(ctx: RuleContext, site_info: object) -> bool:
 
     if not isinstance(site_info, FunctionInfo) or not site_info.name.startswith("test_"):
         return False
-    return ctx.facts.imports.imports_any(("pytest", "unittest"))
+    # a test_* method of a class is a unittest-style test case
+    return site_info.cls is not None or ctx.facts.imports.imports_any(("pytest", "unittest"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -67,8 +68,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         loop = step.loops[-1]
         inside = [e for e in flow.events if any(lp is loop for lp in e.loops)]
         backwards = [e for e in inside if isinstance(e, ev.Backward)]
-        if not backwards:
-            continue
+        if not backwards or _built_in_loop(ctx, loop, step.optimizer):
+            continue  # no backward, or a new optimizer every iteration: not a training loop
         never = not any(
             isinstance(e, ev.Clear) and _clears(ctx, e.key, step.optimizer) for e in inside
         )
@@ -97,6 +98,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             best[id(step.node)] = (depth, finding)
     for _, finding in best.values():
         yield finding
+
+
+def _built_in_loop(ctx: RuleContext, loop: cst.CSTNode, optimizer: str) -> bool:
+    pattern = re.compile(rf"(?<![\w.]){re.escape(optimizer)}\s*=[^=]")
+    return bool(pattern.search(ctx.code(loop)))
 
 
 def _periodic(ctx: RuleContext, clear: ev.Clear) -> bool:
