@@ -197,7 +197,7 @@ def parse_chunks(text: str, cache: ChunkCache) -> ParseResult:
                     if problem is not None:
                         return ParseResult([], problem)
                 if j == len(starts) - 1:
-                    return ParseResult([], whole_module_error(text))
+                    return ParseResult([], python_syntax_error(text) or whole_module_error(text))
                 j += 1
             chunks.append(Chunk(chunk_text, begin, module, cache=cache))
             i = j
@@ -226,6 +226,7 @@ def whole_module_error(text: str) -> tuple[str, Position]:
     try:
         cst.parse_module(text)
     except cst.ParserSyntaxError as e:
+        # the message alone: the position is reported separately, in the caller's terms
         return (f"syntax error: {e.message}", Position(max(e.raw_line - 1, 0), e.raw_column))
     except Exception as e:
         return (f"cannot parse: {e}", Position(0, 0))
