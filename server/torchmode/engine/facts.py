@@ -190,6 +190,8 @@ class Facts:
         if local is None:
             if cls.startswith("torch.nn."):
                 return mode_sensitivity(cls.rsplit(".", 1)[-1])
+            if cls.startswith(("torchvision.models.", "timm.")):
+                return True  # their networks are built with BatchNorm and/or Dropout
             return None
         if cls in seen:
             return None

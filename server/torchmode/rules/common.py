@@ -156,7 +156,18 @@ def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
         return False
     loop = event.loops[-1] if event.loops else None
     # a no-grad pass over a dev loader inside the training loop evaluates even the trained model
-    return event.iterated or event.key not in trained_in(flow, loop)
+    if event.iterated or event.key not in trained_in(flow, loop):
+        return True
+    if loop is None:
+        # outside any loop, after the model's last training step: the test prediction that
+        # follows training in a script or notebook
+        at = ctx.range_of(event.anchor).start
+        return all(
+            ctx.range_of(e.anchor).start < at
+            for e in flow.events  # type: ignore[attr-defined]
+            if isinstance(e, ev.Train) and event.key in e.models
+        )
+    return False
 
 
 def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:

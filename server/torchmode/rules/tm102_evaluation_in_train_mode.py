@@ -94,7 +94,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if _feeds_failing_backward(flow, event):
             continue  # the real mistake is the no_grad around training (TM202 reports it)
         constructed = all(v.origin is not None and v.origin.constructed for v in trains)
-        if constructed and flow.trains and event.key not in common.trained_in(flow, None):
+        if (
+            constructed
+            and flow.trains
+            and event.key not in common.trained_in(flow, None)
+            and ctx.facts.mode_sensitivity(event.key) is not True
+        ):
             continue  # a teacher or target network built beside the trained model
         finding = _finding(ctx, flow, event, trains, constructed)
         if finding is None:
@@ -207,6 +212,9 @@ def _around_call(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
 
 
 def _trains_after(ctx: RuleContext, event: ev.Forward, region: cst.CSTNode) -> bool:
-    """Does the function containing the evaluation train again after it (same loop)?"""
-    site = event.site
-    return site.trains
+    """Would training run in eval mode after the evaluation: it sits in a loop that trains and
+    never switches back to train mode (an epoch loop starting with model.train() does)."""
+    for loop in reversed(event.site_loops):
+        if ctx.flow.contains_training(loop, event.site.info):
+            return not ctx.flow.switches_to_train(loop)
+    return False
