@@ -320,6 +320,10 @@ class FileFlow:
     def resolve_callee(self, call: cst.Call, scope: FunctionInfo | None) -> FunctionInfo | None:
         func = call.func
         facts = self.facts
+        if type(func) is cst.Name and func.value in facts.instances:
+            cls = facts.classes.get(facts.instances[func.value])
+            if cls is not None and not facts.class_is_module(cls.name):
+                return facts.method(cls, "__call__")  # predictor(image)
         if type(func) is cst.Name:
             scope_fn = scope
             while scope_fn is not None:  # a function defined inside this one (or around it)
@@ -871,6 +875,19 @@ class Interpreter:
             is_within(k, key) for k in list(state.modes) if k != key
         ):
             self.rebind_module(key, value_node, state)
+        self.construct(key, value_node, state)
+
+    def construct(self, key: str, value_node: cst.BaseExpression, state: State) -> None:
+        """``predictor = Predictor(cfg)``: what ``__init__`` does to ``self.*`` now holds for
+        ``predictor.*`` (its model built in train mode, for instance)."""
+        if type(value_node) is not cst.Call or type(value_node.func) is not cst.Name:
+            return
+        cls = self.facts.classes.get(value_node.func.value)
+        if cls is None:
+            return
+        init = self.facts.method(cls, "__init__")
+        if init is not None:
+            self.apply_summary(value_node, init, [], state, self_key=key)
 
     def rebind_module(self, key: str, value_node: cst.BaseExpression, state: State) -> None:
         base = value_node
@@ -1351,13 +1368,18 @@ class Interpreter:
 
     # -- calls to the file's own functions ------------------------------------------------
     def apply_summary(
-        self, call: cst.Call, callee: FunctionInfo, args: list[Taint], state: State
+        self,
+        call: cst.Call,
+        callee: FunctionInfo,
+        args: list[Taint],
+        state: State,
+        self_key: str | None = None,
     ) -> Taint:
         flow = self.file.flow_of(callee)
         if flow is None:
             return NO_TAINT
         self.flow.callees.add(id(callee.node))
-        mapping = self.bind(call, callee)
+        mapping = self.bind(call, callee, self_key)
 
         def to_caller(key: str) -> str | None:
             root_end = len(key)
@@ -1540,7 +1562,9 @@ class Interpreter:
                 out[arg.keyword.value] = taint
         return out
 
-    def bind(self, call: cst.Call, callee: FunctionInfo) -> dict[str, str | None]:
+    def bind(
+        self, call: cst.Call, callee: FunctionInfo, self_key: str | None = None
+    ) -> dict[str, str | None]:
         """Callee parameter (and ``self``) -> the caller's access path for it."""
         params = list(callee.params)
         mapping: dict[str, str | None] = {}
@@ -1548,7 +1572,11 @@ class Interpreter:
         if is_method:
             func = call.func
             receiver = func.value if type(func) is cst.Attribute else None
-            if type(receiver) is cst.Call:  # super().method()
+            if self_key is not None:  # predictor = Predictor(...): __init__ on ``predictor``
+                mapping[params[0]] = self_key
+            elif callee.name == "__call__":  # predictor(image)
+                mapping[params[0]] = key_of(func)
+            elif type(receiver) is cst.Call:  # super().method()
                 mapping[params[0]] = "self"
             else:
                 mapping[params[0]] = key_of(receiver) if receiver is not None else None

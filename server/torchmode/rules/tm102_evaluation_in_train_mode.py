@@ -141,7 +141,9 @@ def _finding(
     if origin is None:
         return None
     if constructed:
-        why = f"it was built on line {ctx.line_of(origin.outermost)} and never switched"
+        why = f"it was built on line {ctx.line_of(origin.node)} and never switched"
+        if origin.via is not None:
+            why += f" (by {common.where(ctx, origin.outermost)})"
     else:
         why = (
             f"{common.describe_origin(ctx, origin)} set train mode and nothing calls "
