@@ -85,9 +85,24 @@ SNIPPETS = [
 ]
 
 
+# Whole statements inserted as a line of their own, indented like the line they precede:
+# edits that mostly keep the program valid, so that the analysis keeps changing.
+STATEMENTS = [
+    "model.eval()",
+    "model.train()",
+    "loss.backward()",
+    "optimizer.step()",
+    "optimizer.zero_grad()",
+    "total += loss",
+    "out = model(batch)  # 出力 🚀",
+    "模型.eval()",
+    "model.eval  # noqa: TM103",
+]
+
+
 @dataclass
 class Edit:
-    kind: str  # insert | delete | replace | paste | clear | sync
+    kind: str  # insert | delete | replace | line | paste | clear | sync
     where: float = 0.0  # fraction of the text: resolved against the text when applied
     span: int = 0
     text: str = ""
@@ -100,6 +115,7 @@ edits = st.one_of(
     st.builds(
         Edit, st.just("replace"), st.floats(0, 1), st.integers(1, 10), st.sampled_from(SNIPPETS)
     ),
+    st.builds(Edit, st.just("line"), st.floats(0, 1), text=st.sampled_from(STATEMENTS)),
     st.builds(Edit, st.just("paste"), text=programs()),
     st.builds(Edit, st.just("clear")),
     st.builds(Edit, st.just("sync")),
@@ -153,6 +169,11 @@ class Document:
             self.change(at, at, edit.text)
         elif edit.kind in ("delete", "replace"):
             self.change(at, snap(text, at + edit.span), edit.text)
+        elif edit.kind == "line":
+            start = text.rfind("\n", 0, at) + 1
+            indent = text[start : len(text[start:]) - len(text[start:].lstrip(" \t")) + start]
+            newline = "\r\n" if "\r\n" in text else "\n"
+            self.change(start, start, indent + edit.text + newline)
         elif edit.kind == "paste":
             self.change(0, len(text), edit.text)
         elif edit.kind == "clear":
