@@ -1012,6 +1012,97 @@ for epoch in range(num_epochs):
             G.train()
 """,
     ),
+    # pytorch/examples DCGAN loop (`netG.zero_grad()` idiom) with a sample grid drawn in eval mode
+    # every 500 iterations; the generator keeps training in eval mode afterwards.
+    Invalid(
+        """\
+import torch
+
+for epoch in range(num_epochs):
+    for i, (real, _) in enumerate(dataloader):
+        netD.zero_grad()
+        noise = torch.randn(real.size(0), nz, 1, 1, device=device)
+        fake = netG(noise)
+        errD = criterion(netD(real), ones) + criterion(netD(fake.detach()), zeros)
+        errD.backward()
+        optimizerD.step()
+        netG.zero_grad()
+        errG = criterion(netD(fake), ones)
+        errG.backward()
+        optimizerG.step()
+        if i % 500 == 0:
+            netG.eval()
+            with torch.no_grad():
+                grid = netG(fixed_noise).detach().cpu()
+            img_list.append(vutils.make_grid(grid, padding=2, normalize=True))
+""",
+        (16,),
+        """\
+import torch
+
+for epoch in range(num_epochs):
+    for i, (real, _) in enumerate(dataloader):
+        netD.zero_grad()
+        noise = torch.randn(real.size(0), nz, 1, 1, device=device)
+        fake = netG(noise)
+        errD = criterion(netD(real), ones) + criterion(netD(fake.detach()), zeros)
+        errD.backward()
+        optimizerD.step()
+        netG.zero_grad()
+        errG = criterion(netD(fake), ones)
+        errG.backward()
+        optimizerG.step()
+        if i % 500 == 0:
+            netG.eval()
+            with torch.no_grad():
+                grid = netG(fixed_noise).detach().cpu()
+            netG.train()
+            img_list.append(vutils.make_grid(grid, padding=2, normalize=True))
+""",
+    ),
+    # Research-script style: the evaluation helper is a closure defined inside `train()`.
+    Invalid(
+        """\
+import torch
+
+
+def train(model, train_loader, val_loader, optimizer, epochs):
+    def evaluate():
+        model.eval()
+        with torch.no_grad():
+            return sum(criterion(model(x), y).item() for x, y in val_loader)
+
+    model.train()
+    for epoch in range(epochs):
+        for step, (x, y) in enumerate(train_loader):
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+            if step % 500 == 0:
+                print(evaluate())
+""",
+        (17,),
+        """\
+import torch
+
+
+def train(model, train_loader, val_loader, optimizer, epochs):
+    def evaluate():
+        model.eval()
+        with torch.no_grad():
+            return sum(criterion(model(x), y).item() for x, y in val_loader)
+
+    model.train()
+    for epoch in range(epochs):
+        for step, (x, y) in enumerate(train_loader):
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+            if step % 500 == 0:
+                print(evaluate())
+                model.train()
+""",
+    ),
 )
 
 VALID = (

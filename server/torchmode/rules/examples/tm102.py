@@ -491,6 +491,281 @@ for epoch in range(epochs):
 probs = torch.cat(list(predict_batches(model, test_loader)))
 """,
     ),
+    # The most common layout: `model.train()` at the top of each epoch, the final test after the
+    # epoch loop without `model.eval()`.
+    Invalid(
+        """\
+import torch
+
+
+def fit_and_test(model, optimizer, train_loader, test_loader, epochs):
+    for epoch in range(epochs):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+    correct = 0
+    with torch.no_grad():
+        for x, y in test_loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct / len(test_loader.dataset)
+""",
+        (14,),
+        """\
+import torch
+
+
+def fit_and_test(model, optimizer, train_loader, test_loader, epochs):
+    for epoch in range(epochs):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+    correct = 0
+    model.eval()
+    with torch.no_grad():
+        for x, y in test_loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct / len(test_loader.dataset)
+""",
+    ),
+    # End-of-epoch validation with checkpointing, no `model.eval()`; the next epoch's
+    # `model.train()` already switches back, so the fix adds `eval()` only.
+    Invalid(
+        """\
+import torch
+
+for epoch in range(num_epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    val_loss = 0.0
+    with torch.no_grad():
+        for x, y in val_loader:
+            val_loss += criterion(model(x), y).item()
+    if val_loss < best_val_loss:
+        best_val_loss = val_loss
+        torch.save(model.state_dict(), "best.pt")
+""",
+        (13,),
+        """\
+import torch
+
+for epoch in range(num_epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    val_loss = 0.0
+    model.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            val_loss += criterion(model(x), y).item()
+    if val_loss < best_val_loss:
+        best_val_loss = val_loss
+        torch.save(model.state_dict(), "best.pt")
+""",
+    ),
+    # Hugging Face `run_glue_no_trainer` layout with the evaluation's `model.eval()` forgotten.
+    Invalid(
+        """\
+import torch
+
+for epoch in range(args.num_train_epochs):
+    model.train()
+    for step, batch in enumerate(train_dataloader):
+        outputs = model(**batch)
+        accelerator.backward(outputs.loss)
+        optimizer.step()
+        lr_scheduler.step()
+        optimizer.zero_grad()
+    for batch in eval_dataloader:
+        with torch.no_grad():
+            outputs = model(**batch)
+        predictions, references = accelerator.gather_for_metrics(
+            (outputs.logits.argmax(dim=-1), batch["labels"])
+        )
+        metric.add_batch(predictions=predictions, references=references)
+    accelerator.print(f"epoch {epoch}:", metric.compute())
+""",
+        (13,),
+        """\
+import torch
+
+for epoch in range(args.num_train_epochs):
+    model.train()
+    for step, batch in enumerate(train_dataloader):
+        outputs = model(**batch)
+        accelerator.backward(outputs.loss)
+        optimizer.step()
+        lr_scheduler.step()
+        optimizer.zero_grad()
+    model.eval()
+    for batch in eval_dataloader:
+        with torch.no_grad():
+            outputs = model(**batch)
+        predictions, references = accelerator.gather_for_metrics(
+            (outputs.logits.argmax(dim=-1), batch["labels"])
+        )
+        metric.add_batch(predictions=predictions, references=references)
+    accelerator.print(f"epoch {epoch}:", metric.compute())
+""",
+    ),
+    # Validation every `eval_steps` inside the batch loop under `no_grad` but in train mode; the
+    # fix must also switch back, since the only `train()` is before the epoch loop.
+    Invalid(
+        """\
+import torch
+
+model.train()
+for epoch in range(epochs):
+    for step, (src, tgt) in enumerate(train_loader):
+        optimizer.zero_grad()
+        loss = criterion(model(src), tgt)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        if step % args.eval_steps == 0:
+            with torch.no_grad():
+                dev_loss = sum(criterion(model(s), t).item() for s, t in dev_loader)
+            logger.info("step %d: dev loss %.3f", step, dev_loss / len(dev_loader))
+""",
+        (13,),
+        """\
+import torch
+
+model.train()
+for epoch in range(epochs):
+    for step, (src, tgt) in enumerate(train_loader):
+        optimizer.zero_grad()
+        loss = criterion(model(src), tgt)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        if step % args.eval_steps == 0:
+            model.eval()
+            with torch.no_grad():
+                dev_loss = sum(criterion(model(s), t).item() for s, t in dev_loader)
+            model.train()
+            logger.info("step %d: dev loss %.3f", step, dev_loss / len(dev_loader))
+""",
+    ),
+    # The same validation in a helper called mid-epoch: the fix brackets the call, since an
+    # `eval()` inside the helper would leak into the rest of the epoch.
+    Invalid(
+        """\
+import torch
+
+
+def evaluate(model, loader):
+    with torch.no_grad():
+        return sum(criterion(model(s), t).item() for s, t in loader) / len(loader)
+
+
+model.train()
+for epoch in range(epochs):
+    for step, (src, tgt) in enumerate(train_loader):
+        optimizer.zero_grad()
+        loss = criterion(model(src), tgt)
+        loss.backward()
+        optimizer.step()
+        if step % args.eval_steps == 0:
+            logger.info("step %d: dev loss %.3f", step, evaluate(model, dev_loader))
+""",
+        (6,),
+        """\
+import torch
+
+
+def evaluate(model, loader):
+    with torch.no_grad():
+        return sum(criterion(model(s), t).item() for s, t in loader) / len(loader)
+
+
+model.train()
+for epoch in range(epochs):
+    for step, (src, tgt) in enumerate(train_loader):
+        optimizer.zero_grad()
+        loss = criterion(model(src), tgt)
+        loss.backward()
+        optimizer.step()
+        if step % args.eval_steps == 0:
+            model.eval()
+            logger.info("step %d: dev loss %.3f", step, evaluate(model, dev_loader))
+            model.train()
+""",
+    ),
+    # Time-series notebook: train an LSTM with inter-layer dropout, then plot the test prediction
+    # made in train mode.
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+class LSTMForecaster(nn.Module):
+    def __init__(self, n_features, hidden=64):
+        super().__init__()
+        self.lstm = nn.LSTM(n_features, hidden, num_layers=2, dropout=0.2, batch_first=True)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+model = LSTMForecaster(n_features=X_train.shape[-1])
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(200):
+    optimizer.zero_grad()
+    loss = nn.functional.mse_loss(model(X_train), y_train)
+    loss.backward()
+    optimizer.step()
+
+with torch.no_grad():
+    y_pred = model(X_test).squeeze(-1)
+plt.plot(y_test.numpy(), label="true")
+plt.plot(y_pred.numpy(), label="predicted")
+""",
+        (25,),
+        """\
+import torch
+from torch import nn
+
+
+class LSTMForecaster(nn.Module):
+    def __init__(self, n_features, hidden=64):
+        super().__init__()
+        self.lstm = nn.LSTM(n_features, hidden, num_layers=2, dropout=0.2, batch_first=True)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+model = LSTMForecaster(n_features=X_train.shape[-1])
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(200):
+    optimizer.zero_grad()
+    loss = nn.functional.mse_loss(model(X_train), y_train)
+    loss.backward()
+    optimizer.step()
+
+model.eval()
+with torch.no_grad():
+    y_pred = model(X_test).squeeze(-1)
+plt.plot(y_test.numpy(), label="true")
+plt.plot(y_pred.numpy(), label="predicted")
+""",
+    ),
 )
 
 VALID = (
