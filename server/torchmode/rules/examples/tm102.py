@@ -766,6 +766,110 @@ plt.plot(y_test.numpy(), label="true")
 plt.plot(y_pred.numpy(), label="predicted")
 """,
     ),
+    # detectron2-style predictor class without the `eval()` its `DefaultPredictor` has: the model
+    # is built in `__init__` and predicts in `__call__` in train mode.
+    Invalid(
+        """\
+import torch
+import torchvision
+
+
+class Predictor:
+    def __init__(self, cfg, weights_path):
+        self.model = torchvision.models.segmentation.deeplabv3_resnet50(num_classes=21)
+        self.model.load_state_dict(torch.load(weights_path, map_location="cpu"))
+        self.transform = build_transform(cfg)
+
+    def __call__(self, image):
+        with torch.no_grad():
+            inputs = self.transform(image).unsqueeze(0)
+            return self.model(inputs)["out"][0]
+
+
+predictor = Predictor(cfg, "model_final.pth")
+masks = [predictor(img).argmax(0) for img in images]
+""",
+        (14,),
+        """\
+import torch
+import torchvision
+
+
+class Predictor:
+    def __init__(self, cfg, weights_path):
+        self.model = torchvision.models.segmentation.deeplabv3_resnet50(num_classes=21)
+        self.model.load_state_dict(torch.load(weights_path, map_location="cpu"))
+        self.transform = build_transform(cfg)
+
+    def __call__(self, image):
+        self.model.eval()
+        with torch.no_grad():
+            inputs = self.transform(image).unsqueeze(0)
+            return self.model(inputs)["out"][0]
+
+
+predictor = Predictor(cfg, "model_final.pth")
+masks = [predictor(img).argmax(0) for img in images]
+""",
+    ),
+    # Segmentation script with a `Validator` object called after every epoch; its `__call__`
+    # runs under `no_grad` but never switches the model to eval.
+    Invalid(
+        """\
+import torch
+
+
+class Validator:
+    def __init__(self, loader, metric):
+        self.loader = loader
+        self.metric = metric
+
+    @torch.no_grad()
+    def __call__(self, model):
+        self.metric.reset()
+        for images, masks in self.loader:
+            self.metric.update(model(images).argmax(1), masks)
+        return self.metric.compute()
+
+
+validator = Validator(val_loader, MeanIoU(num_classes=21))
+for epoch in range(epochs):
+    model.train()
+    for images, masks in train_loader:
+        optimizer.zero_grad()
+        criterion(model(images), masks).backward()
+        optimizer.step()
+    miou = validator(model)
+""",
+        (13,),
+        """\
+import torch
+
+
+class Validator:
+    def __init__(self, loader, metric):
+        self.loader = loader
+        self.metric = metric
+
+    @torch.no_grad()
+    def __call__(self, model):
+        self.metric.reset()
+        model.eval()
+        for images, masks in self.loader:
+            self.metric.update(model(images).argmax(1), masks)
+        return self.metric.compute()
+
+
+validator = Validator(val_loader, MeanIoU(num_classes=21))
+for epoch in range(epochs):
+    model.train()
+    for images, masks in train_loader:
+        optimizer.zero_grad()
+        criterion(model(images), masks).backward()
+        optimizer.step()
+    miou = validator(model)
+""",
+    ),
 )
 
 VALID = (
