@@ -2028,4 +2028,29 @@ class SRModel(BaseModel):
             self.test()
             self.metric_results["psnr"] += calculate_psnr(self.output, self.gt)
 """,
+    # Hugging Face `TrainerCallback.on_evaluate` that generates samples in eval mode: the Trainer
+    # switches the model back to train mode in every `training_step`.
+    """\
+import torch
+from transformers import Trainer, TrainerCallback
+
+
+class GenerateSamplesCallback(TrainerCallback):
+    def __init__(self, tokenizer, prompts):
+        self.tokenizer = tokenizer
+        self.prompts = prompts
+
+    def on_evaluate(self, args, state, control, model=None, **kwargs):
+        model.eval()
+        inputs = self.tokenizer(self.prompts, return_tensors="pt", padding=True).to(model.device)
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=32)
+        for text in self.tokenizer.batch_decode(out, skip_special_tokens=True):
+            print(f"[step {state.global_step}] {text}")
+
+
+trainer = Trainer(model=model, args=training_args, train_dataset=train_ds, eval_dataset=val_ds)
+trainer.add_callback(GenerateSamplesCallback(tokenizer, ["The capital of France is"]))
+trainer.train()
+""",
 )
