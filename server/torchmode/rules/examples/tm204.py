@@ -259,6 +259,36 @@ for epoch in range(num_epochs):
 print(epoch_losses / len(train_loader))
 """,
     ),
+    # un-no_grad validate() summing criterion outputs; the total is used as a tensor, so `.detach()`
+    Invalid(
+        """\
+import torch
+
+
+def validate(model, val_loader, criterion, device):
+    model.eval()
+    val_loss = 0
+    for images, masks in val_loader:
+        images, masks = images.to(device), masks.to(device)
+        val_loss += criterion(model(images), masks)
+    model.train()
+    return (val_loss / len(val_loader)).item()
+""",
+        (9,),
+        """\
+import torch
+
+
+def validate(model, val_loader, criterion, device):
+    model.eval()
+    val_loss = 0
+    for images, masks in val_loader:
+        images, masks = images.to(device), masks.to(device)
+        val_loss += criterion(model(images), masks).detach()
+    model.train()
+    return (val_loss / len(val_loader)).item()
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
