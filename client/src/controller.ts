@@ -14,13 +14,16 @@ import { createClient } from './server';
 import { readClientSettings, readServerSettings, SECTION } from './settings';
 import type { ServerStatus } from './status';
 
-// A cold first import of libcst and pygls can take seconds on a slow disk.
-const PROBE_TIMEOUT_MS = 60_000;
+// The probe only starts Python and locates modules; a hung interpreter (a broken sitecustomize, a
+// home directory on a dead network share) must not hold up the restart queue for ever.
+const PROBE_TIMEOUT_MS = 30_000;
 
 export class ServerController implements vscode.Disposable {
     private client: LanguageClient | undefined;
     private stateListener: { dispose(): void } | undefined;
     private queue: Promise<void> = Promise.resolve();
+    /** A restart is queued and has not begun: later requests can join it. */
+    private restartQueued = false;
 
     constructor(
         private readonly extensionPath: string,
@@ -28,20 +31,23 @@ export class ServerController implements vscode.Disposable {
         private readonly status: ServerStatus,
     ) {}
 
-    /** One start or restart at a time, in the order asked for. */
+    /** One start or restart at a time; requests made while one waits to begin are served by it. */
     restart(reason: string): Promise<void> {
+        if (this.restartQueued) {
+            return this.queue;
+        }
+        this.restartQueued = true;
         this.queue = this.queue
-            .then(() => this.replaceServer(reason))
+            .then(() => {
+                this.restartQueued = false;
+                return this.replaceServer(reason);
+            })
             .catch((error: unknown) => {
                 const message = error instanceof Error ? error.message : String(error);
                 this.output.error(`torchmode server failed to start: ${message}`);
                 this.status.set('error', `The server failed to start: ${message}`);
             });
         return this.queue;
-    }
-
-    get languageClient(): LanguageClient | undefined {
-        return this.client;
     }
 
     private resource(): vscode.Uri | undefined {
