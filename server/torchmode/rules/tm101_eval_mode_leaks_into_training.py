@@ -90,23 +90,26 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Finding:
     anchor = origin.outermost
     step = common.describe_event(ctx, event)
+    trains = f"{step} trains it"
+    if ctx.range_of(event.anchor).start < ctx.range_of(anchor).start:
+        trains += " in the next iteration"  # reached through the loop's back edge
     if origin.constructed:
         message = (
             f"{common.where(ctx, anchor)} returns `{key}` in eval mode (transformers calls "
-            f"`eval()` when loading) and {step} trains it without `{key}.train()`: dropout is "
+            f"`eval()` when loading) and {trains} without `{key}.train()`: dropout is "
             "off while fine-tuning"
         )
     elif origin.via is None:
         message = (
-            f"`{key}` is still in eval mode when {step} trains it: nothing calls "
+            f"`{key}` is still in eval mode when {trains}: nothing calls "
             f"`{key}.train()` after {common.where(ctx, anchor)}, so Dropout and BatchNorm "
             "behave as in inference while training"
         )
     else:
         message = (
             f"{common.where(ctx, anchor)} leaves `{key}` in eval mode "
-            f"(`{ctx.short(origin.node)}` on line {ctx.line_of(origin.node)}) and {step} trains "
-            f"it without `{key}.train()` in between: Dropout and BatchNorm behave as in "
+            f"(`{ctx.short(origin.node)}` on line {ctx.line_of(origin.node)}) and {trains} "
+            f"without `{key}.train()` in between: Dropout and BatchNorm behave as in "
             "inference while training"
         )
     severity = Severity.WARNING
