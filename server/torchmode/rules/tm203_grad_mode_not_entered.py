@@ -58,10 +58,17 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         def fixes(r: Range = r, name: str = name) -> tuple[Fix, ...]:
             return (Fix(f"Call it: `{name}()`", (TextEdit(Range(r.end, r.end), "()"),)),)
 
+        if needs_argument:
+            advice = (
+                f"`{name}` needs the mode: `with {name}(mode):` (e.g. `phase == \"train\"`), "
+                "or `torch.no_grad()` to turn gradients off"
+            )
+        else:
+            advice = f"write `with {name}():`"
         yield Finding(
             RULE.code,
-            f"`with {name}:` raises TypeError: `{name}` is a class, not a context manager "
-            f"(write `with {name}({'False' if needs_argument else ''}):`)",
+            f"`with {name}:` raises TypeError ('type' object does not support the context "
+            f"manager protocol): `{name}` is a class, not a context manager — {advice}",
             r,
             RULE.default_severity,
             fix_builder=None if needs_argument else fixes,
