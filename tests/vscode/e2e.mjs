@@ -39,6 +39,9 @@ for (const name of ['code-server', 'vsix', 'example', 'python', 'out']) {
 }
 
 const STEP_TIMEOUT_MS = 60_000;
+// The whole session, installation included, must end within 3 minutes; the pytest side waits a
+// little longer and then kills code-server by the process group written to code-server.pid.
+const SESSION_BUDGET_MS = 170_000;
 const out = path.resolve(options.out);
 const userData = path.join(out, 'user-data');
 const extensions = path.join(out, 'extensions');
@@ -159,6 +162,7 @@ async function startCodeServer(port) {
         ],
         { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, PASSWORD: undefined } },
     );
+    fs.writeFileSync(path.join(out, 'code-server.pid'), String(child.pid));
     const logFile = fs.createWriteStream(path.join(out, 'code-server.log'));
     child.stdout.pipe(logFile);
     child.stderr.pipe(logFile);
@@ -189,6 +193,7 @@ function stopCodeServer(child) {
             // Already gone.
         }
     }
+    fs.rmSync(path.join(out, 'code-server.pid'), { force: true });
 }
 
 async function runCommand(page, title) {
@@ -454,6 +459,16 @@ async function main() {
     }
     process.stdout.write(`${JSON.stringify(report)}\n`);
 }
+
+const budget = setTimeout(() => {
+    process.stdout.write(`${JSON.stringify({ failures: { driver: `the session took longer than ${SESSION_BUDGET_MS} ms` } })}\n`);
+    const pidFile = path.join(out, 'code-server.pid');
+    if (fs.existsSync(pidFile)) {
+        stopCodeServer({ pid: Number(fs.readFileSync(pidFile, 'utf8')), exitCode: null });
+    }
+    process.exit(1);
+}, SESSION_BUDGET_MS);
+budget.unref();
 
 main().catch((error) => {
     process.stdout.write(`${JSON.stringify({ failures: { driver: error instanceof Error ? error.stack : String(error) } })}\n`);
