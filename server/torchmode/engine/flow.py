@@ -758,19 +758,7 @@ class Interpreter:
             self.eval_expr(small.target, state)
             return
         if type(small.operator) in (cst.AddAssign, cst.SubtractAssign):
-            self.record(
-                ev.Accumulate(
-                    small,
-                    self.flow,
-                    (),
-                    self.loop_nodes(),
-                    target=target,
-                    value=value,
-                    grad=state.grad,
-                    kind="+=",
-                    value_node=small.value,
-                )
-            )
+            self.accumulation(small, target, value, small.value, "+=", state)
         old = state.vars.get(target, NO_TAINT)
         state.vars[target] = old.join(value)
 
@@ -784,17 +772,29 @@ class Interpreter:
         target = key_of(small.targets[0].target)
         if target is None or key_of(value.left) != target:
             return
+        taint = self.peek_expr(value.right, state)
+        self.accumulation(small, target, taint, value.right, "+=", state)
+
+    def accumulation(
+        self,
+        node: cst.CSTNode,
+        target: str,
+        value: Taint,
+        value_node: cst.CSTNode,
+        kind: str,
+        state: State,
+    ) -> None:
         self.record(
             ev.Accumulate(
-                small,
+                node,
                 self.flow,
                 (),
                 self.loop_nodes(),
                 target=target,
-                value=self.peek_expr(value.right, state),
+                value=value,
                 grad=state.grad,
-                kind="+=",
-                value_node=value.right,
+                kind=kind,
+                value_node=value_node,
             )
         )
 
@@ -1016,19 +1016,7 @@ class Interpreter:
             self.training_step(call, "backward", loss, state)
             return NO_TAINT
         if method == "append" and receiver_key is not None and len(args) == 1:
-            self.record(
-                ev.Accumulate(
-                    call,
-                    self.flow,
-                    (),
-                    self.loop_nodes(),
-                    target=receiver_key,
-                    value=args[0],
-                    grad=state.grad,
-                    kind="append",
-                    value_node=call.args[0].value,
-                )
-            )
+            self.accumulation(call, receiver_key, args[0], call.args[0].value, "append", state)
         if method == "step":
             self.optimizer_step(call, receiver_key, state)
         if method == "zero_grad" and receiver_key is not None:
