@@ -29,11 +29,11 @@ class ServerDied(AssertionError):
 
 
 class Wire:
-    def __init__(self, cwd: Path | None = None) -> None:
+    def __init__(self, cwd: Path | None = None, command: list[str] = SERVER) -> None:
         # A file, not a pipe: a pipe nobody drains could block the server. Closed in stop().
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self.process = subprocess.Popen(
-            SERVER,
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
@@ -45,6 +45,7 @@ class Wire:
         self.reading = threading.Event()
         self.reading.set()
         self.ids = itertools.count(1)
+        self.final_log = ""
         self.garbage: list[bytes] = []  # output that was not a framed JSON message
         self.write_lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -118,6 +119,8 @@ class Wire:
         raise AssertionError("unreachable")
 
     def log(self) -> str:
+        if self.stderr.closed:
+            return self.final_log
         self.stderr.seek(0)
         return self.stderr.read().decode("utf-8", "replace")[-4000:]
 
@@ -231,5 +234,6 @@ class Wire:
             except (AssertionError, OSError, subprocess.TimeoutExpired):
                 self.process.kill()
                 self.process.wait()
+        self.final_log = self.log()
         self.stderr.close()
         return self.process.returncode

@@ -98,3 +98,15 @@ def test_recursive_function_findings_do_not_depend_on_the_cache(monkeypatch) -> 
     )
     check_program(text, fixes=False)  # a cold cache first: the first analysis is the cold one
     check_program(text, fixes=False)
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#15")
+def test_zero_grad_after_an_outer_step_of_an_optimizer_also_stepped_inside(monkeypatch) -> None:
+    _without_known_gaps(monkeypatch)
+    check_program(
+        "for batch in loader:\n"
+        "    for batch in loader:\n"
+        "        scaler.scale(loss).backward()\n"
+        "        scaler.step(optimizer)\n"
+        "    optimizer.step()\n"
+    )

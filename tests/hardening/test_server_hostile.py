@@ -1,0 +1,208 @@
+"""Hostile protocol input for ``python -m torchmode.lsp``: broken frames and JSON, unknown
+methods, bad params, documents never opened, floods, huge and deeply nested documents, a
+client that stops reading. LSP errors where a request was bad; alive and working after."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from lsp_wire import Wire
+from test_server_fuzz import assert_range_inside
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = (ROOT / "examples" / "train_sst.py").read_text(encoding="utf-8")
+GOOD = "file:///hostile/good.py"
+
+
+@pytest.fixture
+def wire() -> Iterator[Wire]:
+    connection = Wire()
+    connection.initialize(["utf-16"])
+    yield connection
+    assert connection.stop() == 0, connection.log()
+
+
+def works(wire: Wire, uri: str = GOOD) -> None:
+    """Alive and analysing: a newly opened example gets its TM101."""
+    assert wire.alive(), wire.log()
+    wire.open(uri, EXAMPLE)
+    assert "TM101" in [d["code"] for d in wire.published(uri, 1)]
+    wire.close_document(uri)
+
+
+def frame(body: bytes, *headers: bytes) -> bytes:
+    return b"".join(headers) + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_malformed_frames_and_json(wire: Wire) -> None:
+    for data in [
+        frame(b"{oops"),
+        frame(b"[]"),
+        frame(b"null"),
+        frame(b"42"),
+        frame(b'{"jsonrpc": "2.0"}'),
+        frame(b'{"jsonrpc": "2.0", "method": 7}'),
+        frame(b'{"jsonrpc": "1.0", "id": 99, "method": "shutdown"}'),
+        frame(b"\xff\xfe\xfd\xfc"),
+        frame(b'{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": null}'),
+        frame(b"{}", b"X-Nonsense: 1\r\n"),
+        frame(b"{}", b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n"),
+    ]:
+        wire.send_raw(data)
+    works(wire)
+
+
+def test_broken_headers(wire: Wire) -> None:
+    wire.send_raw(b"Content-Length: abc\r\n\r\n")
+    wire.send_raw(b"Nonsense without a colon\r\n\r\n")
+    assert wire.alive(), wire.log()
+    works(wire)
+
+
+def test_unknown_methods(wire: Wire) -> None:
+    reply = wire.request("torchmode/nonsense", {"x": 1})
+    assert reply["error"]["code"] == -32601  # MethodNotFound
+    wire.notify("$/torchmode/nonsense", {"x": 1})
+    wire.notify("torchmode/nonsense")
+    wire.notify("$/cancelRequest", {"id": 123456})
+    works(wire)
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#11")
+def test_bad_params_get_an_invalid_params_error(wire: Wire) -> None:
+    ident = wire.request_id("textDocument/hover", {"textDocument": 3})
+    # A reply takes milliseconds; this only bounds the wait for one that never comes.
+    reply = wire.response(ident, timeout=10)
+    assert reply["error"]["code"] == -32602
+
+
+def test_requests_about_documents_never_opened(wire: Wire) -> None:
+    unknown = {"uri": "file:///hostile/never_opened.py"}
+    here = {"line": 3, "character": 7}
+    span = {"start": here, "end": here}
+    assert wire.request("textDocument/hover", {"textDocument": unknown, "position": here}) == {
+        "jsonrpc": "2.0",
+        "id": wire.messages[-1]["id"],
+        "result": None,
+    }
+    actions = wire.request(
+        "textDocument/codeAction",
+        {"textDocument": unknown, "range": span, "context": {"diagnostics": []}},
+    )
+    assert actions["result"] == []
+    pulled = wire.request("textDocument/diagnostic", {"textDocument": unknown})
+    assert pulled["result"]["items"] == []
+    resolved = wire.request("codeAction/resolve", {"title": "x", "data": {"uri": 5, "kind": []}})
+    assert "edit" not in resolved.get("result", {})
+    wire.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {**unknown, "version": 2},
+            "contentChanges": [{"range": span, "text": "model.eval()\n"}],
+        },
+    )
+    wire.notify("textDocument/didSave", {"textDocument": unknown})
+    wire.notify("textDocument/didClose", {"textDocument": unknown})
+    works(wire)
+
+
+def test_a_burst_of_a_thousand_changes(wire: Wire) -> None:
+    uri = "file:///hostile/burst.py"
+    wire.open(uri, EXAMPLE)
+    text = EXAMPLE
+    line = EXAMPLE.splitlines().index("            model.eval()")
+    for version in range(2, 1002):
+        at = {"line": line, "character": len("            model.eval()") + version - 2}
+        wire.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": {"start": at, "end": at}, "text": "#"}],
+            },
+        )
+    lines = text.splitlines(keepends=True)
+    lines[line] = lines[line].rstrip("\n") + "#" * 1000 + "\n"
+    final = wire.published(uri, 1001)
+    wire.open("file:///hostile/fresh.py", "".join(lines))
+    fresh = wire.published("file:///hostile/fresh.py", 1)
+    assert [(d["code"], d["range"]) for d in final] == [(d["code"], d["range"]) for d in fresh]
+    assert "TM101" in [d["code"] for d in final]
+    works(wire)
+
+
+def test_huge_documents_leave_the_server_answering(wire: Wire) -> None:
+    training = "for batch in loader: loss = model(batch); loss.backward(); optimizer.step()\n"
+    # 10 MB costs minutes of analysis on CI's two shared cores: the long profile runs it.
+    size = 10_000_000 if settings.default.max_examples >= 10_000 else 1_000_000
+    huge = training * (size // len(training) + 1)
+    wire.open("file:///hostile/huge.py", huge)
+    wire.open("file:///hostile/line.py", "model.eval()\nBLOB = '" + "QUJD" * 250_000 + "'\n")
+    # While the 10 MB document is being analysed, requests are still answered.
+    assert wire.alive()
+    works(wire)
+    for diagnostic in wire.published("file:///hostile/huge.py", 1):
+        assert_range_inside(huge, diagnostic["range"], "utf-16", diagnostic["code"])
+    assert wire.memory_kib() < 4 * 1024 * 1024, "the server kept more than 4 GiB"
+    wire.close_document("file:///hostile/huge.py")
+    works(wire, "file:///hostile/after.py")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "model.eval()\n\x00\x00loss.backward()\n",
+        "".join(" " * i + "if x:\n" for i in range(500)) + " " * 500 + "model.eval()\n",
+        "model.eval()\nx = " + "(" * 500 + "model(batch)" + ")" * 500 + "\n",
+        "\ufeff" + EXAMPLE.replace("\n", "\r\n"),
+    ],
+    ids=["nul", "500-nested-blocks", "500-nested-parentheses", "bom-crlf"],
+)
+def test_odd_documents(wire: Wire, text: str) -> None:
+    uri = "file:///hostile/odd.py"
+    wire.open(uri, text)
+    for diagnostic in wire.published(uri, 1):
+        assert_range_inside(text, diagnostic["range"], "utf-16", diagnostic["code"])
+    works(wire)
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#9")
+def test_two_thousand_nested_calls_do_not_kill_the_server(wire: Wire) -> None:
+    wire.open("file:///hostile/calls.py", "model.eval()\nx = " + "f(" * 2000 + ")" * 2000 + "\n")
+    works(wire)
+
+
+def test_a_client_that_stops_reading_for_a_while(wire: Wire) -> None:
+    wire.open(GOOD, EXAMPLE)
+    wire.published(GOOD, 1)
+    wire.reading.clear()  # the reader stops after the message it is reading
+    wire.request_id("textDocument/hover", {"textDocument": {"uri": GOOD}, "position": {}})
+    count = 2000
+    line = EXAMPLE.splitlines().index("            model.eval()")
+    params = {"textDocument": {"uri": GOOD}, "position": {"line": line, "character": 20}}
+    first = next(wire.ids)
+
+    def flood() -> None:
+        # The server blocks on its full output pipe, then stops reading its input: this
+        # thread blocks too until the reader resumes.
+        for offset in range(count):
+            message = {"jsonrpc": "2.0", "id": first + 1 + offset, "method": "textDocument/hover"}
+            wire.send({**message, "params": params})
+
+    writer = threading.Thread(target=flood, daemon=True)
+    writer.start()
+    time.sleep(3)  # let the pipes fill up
+    assert wire.process.poll() is None
+    wire.reading.set()
+    writer.join(120)
+    assert not writer.is_alive()
+    last = wire.response(first + count)
+    assert "eval" in json.dumps(last["result"])
+    answered = {m.get("id") for m in wire.messages}
+    assert set(range(first + 1, first + count + 1)) <= answered
+    works(wire, "file:///hostile/after.py")
