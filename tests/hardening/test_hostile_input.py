@@ -203,3 +203,13 @@ def test_fix_keeps_bom_and_crlf_and_leaves_uncheckable_files_alone(hostile_tree:
             assert path.read_bytes() == data, f"{path.name} changed"
     leftovers = [p.name for p in hostile_tree.iterdir() if p.name.endswith(".torchmode")]
     assert leftovers == []
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#12 (with #9's crashing input)")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_crashing_file_takes_no_other_file_down(tmp_path: Path, jobs: str) -> None:
+    (tmp_path / "good.py").write_text(EXAMPLE, encoding="utf-8")
+    (tmp_path / "calls.py").write_text("model.eval()\nx = " + "f(" * 2000 + ")" * 2000 + "\n")
+    done = torchmode("check", "-j", jobs, ".", cwd=tmp_path)
+    assert "good.py:33:13: TM101" in done.stdout
+    assert [line.split(":")[0] for line in done.stderr.splitlines()] == ["calls.py"]
