@@ -287,7 +287,7 @@ def bench_modules(sizes: list[int], workdir: Path, seed: int) -> None:
         )
     print("\n### Single modules (CPU seconds; engine = cold `analyze` in-process)\n")
     header = ["lines", "libcst parse", "ast.parse", "engine", "engine/parse", "engine µs/line"]
-    header += ["torchmode check", "check/parse", "peak MB", "findings"]
+    header += ["torchmode check (incl. start-up)", "check/parse", "peak MB", "findings"]
     print(table(header, rows))
 
 
