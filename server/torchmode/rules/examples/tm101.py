@@ -2053,4 +2053,36 @@ trainer = Trainer(model=model, args=training_args, train_dataset=train_ds, eval_
 trainer.add_callback(GenerateSamplesCallback(tokenizer, ["The capital of France is"]))
 trainer.train()
 """,
+    # Latent-diffusion style frozen text encoder: it puts itself in eval in `__init__` and overrides
+    # `train()` to stay there, while the UNet trains on its outputs.
+    """\
+import torch
+from torch import nn
+
+
+class FrozenCLIPEncoder(nn.Module):
+    def __init__(self, clip_model):
+        super().__init__()
+        self.clip = clip_model
+        self.clip.requires_grad_(False)
+        self.clip.eval()
+
+    def train(self, mode=True):
+        # keep the frozen encoder in eval whatever the parent module does
+        return super().train(False)
+
+    def forward(self, tokens):
+        return self.clip.encode_text(tokens)
+
+
+text_encoder = FrozenCLIPEncoder(clip_model)
+unet.train()
+for images, tokens in loader:
+    with torch.no_grad():
+        cond = text_encoder(tokens)
+    loss = diffusion_loss(unet, images, cond)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+""",
 )
