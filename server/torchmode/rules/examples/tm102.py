@@ -1505,4 +1505,36 @@ for step in range(total_steps):
     optimizer.step()
     ema.update(model)
 """,
+    # Frozen text encoder that switches itself to eval in `__init__` (and pins it by overriding
+    # `train()`); its no-grad conditioning forward in the UNet's training loop is not in train mode.
+    """\
+import torch
+from torch import nn
+
+
+class FrozenCLIPEncoder(nn.Module):
+    def __init__(self, clip_model):
+        super().__init__()
+        self.clip = clip_model
+        self.clip.requires_grad_(False)
+        self.clip.eval()
+
+    def train(self, mode=True):
+        # keep the frozen encoder in eval whatever the parent module does
+        return super().train(False)
+
+    def forward(self, tokens):
+        return self.clip.encode_text(tokens)
+
+
+text_encoder = FrozenCLIPEncoder(clip_model)
+unet.train()
+for images, tokens in loader:
+    with torch.no_grad():
+        cond = text_encoder(tokens)
+    loss = diffusion_loss(unet, images, cond)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+""",
 )
