@@ -21,44 +21,8 @@ from fuzz_invariants import examples
 from fuzz_programs import programs
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lsp_wire import Wire
+from lsp_wire import Wire, assert_range_inside, to_position
 from torchmode.engine import analyze
-
-UNITS = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2), "utf-32": ("utf-32-le", 4)}
-
-
-def lsp_lines(text: str) -> list[str]:
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
-def units(text: str, encoding: str) -> int:
-    codec, width = UNITS[encoding]
-    return len(text.encode(codec, "surrogatepass")) // width
-
-
-def to_position(text: str, index: int, encoding: str) -> dict[str, int]:
-    before = text[:index]
-    lines = lsp_lines(before)
-    return {"line": len(lines) - 1, "character": units(lines[-1], encoding)}
-
-
-def assert_inside(text: str, position: dict[str, int], encoding: str, what: str) -> None:
-    lines = lsp_lines(text)
-    line, character = position["line"], position["character"]
-    assert 0 <= line < len(lines), f"{what}: line {line} of a {len(lines)}-line text"
-    boundaries = list(itertools.accumulate((units(c, encoding) for c in lines[line]), initial=0))
-    assert character in boundaries, (
-        f"{what}: character {character} is not a character boundary of line {line} "
-        f"{lines[line]!r} ({encoding})"
-    )
-
-
-def assert_range_inside(text: str, rng: dict[str, Any], encoding: str, what: str) -> None:
-    assert_inside(text, rng["start"], encoding, what)
-    assert_inside(text, rng["end"], encoding, what)
-    start, end = rng["start"], rng["end"]
-    assert (start["line"], start["character"]) <= (end["line"], end["character"]), what
-
 
 # --- edits ----------------------------------------------------------------------------------
 

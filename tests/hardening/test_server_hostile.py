@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from lsp_wire import Wire
-from test_server_fuzz import assert_range_inside
+from lsp_wire import Wire, assert_range_inside
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "examples" / "train_sst.py").read_text(encoding="utf-8")
