@@ -111,7 +111,7 @@ KNOWN_GAPS: dict[str, Callable[[str, Finding, Fix], bool]] = {
 }
 
 
-def _recursive(text: str) -> bool:
+def calls_itself(text: str) -> bool:
     """gaps/hardening.md#13: a function calling itself gets cache-dependent findings."""
     return any(
         f"{name}(" in text.split(f"def {name}(", 1)[1]
@@ -194,7 +194,7 @@ def check_program(text: str, *, fixes: bool = True, hover_at: list[Position] = (
         check_analysis(text, analysis)
         # The shared cache holds chunks of every earlier text: a cold cache must agree.
         cold = analyze(text, cache=ChunkCache())
-        if signature(cold) != signature(analysis) and not _recursive(text):
+        if signature(cold) != signature(analysis) and not calls_itself(text):
             raise AssertionError(f"the findings depend on what was analysed before:\n{text}")
         for position in [*hover_at, *(f.range.start for f in analysis.findings)]:
             answer = analysis.hover(position)
