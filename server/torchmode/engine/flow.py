@@ -1416,7 +1416,7 @@ class Interpreter:
         self.place(call)
         _, call_is_evaluation, _ = self.region_of_forward(state)
         # an evaluation helper called from a training loop evaluates; a loss helper trains
-        call_is_evaluation = call_is_evaluation or bool(api.EVAL_FUNCTION.match(callee.name))
+        call_is_evaluation = call_is_evaluation or bool(api.EVALUATION_FUNCTION.match(callee.name))
         for e in flow.caller_dependent():
             via = (call, *e.via)
             if isinstance(e, ev.Forward):

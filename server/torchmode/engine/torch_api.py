@@ -189,11 +189,17 @@ FRAMEWORK_HOOKS = re.compile(
     r"validation_epoch_end|test_epoch_end|training_epoch_end|configure_optimizers|"
     r"prediction_step|compute_loss|evaluation_loop|prediction_loop|training_step_end)$"
 )
-EVAL_FUNCTION = re.compile(
+# Names that say "this evaluates a model" (a strong sign, also at a call site in a training loop)
+EVALUATION_FUNCTION = re.compile(
     r"^_*(eval|evaluate|evaluation|evaluate_\w+|eval_\w+|validate|validation|validate_\w+|"
-    r"valid|valid_\w+|val|val_\w+|test|test_\w+|testing|predict|predict_\w+|prediction|"
-    r"inference|infer|infer_\w+|run_inference|run_eval\w*|run_val\w*|run_test\w*|"
-    r"estimate_loss|compute_metrics|score|sample|generate)$"
+    r"valid|valid_\w+|val|val_\w+|test|test_\w+|testing|run_eval\w*|run_val\w*|run_test\w*|"
+    r"estimate_loss|compute_metrics)$"
+)
+# ... and names that may also be a step of training (``infer`` feeding the loss)
+EVAL_FUNCTION = re.compile(
+    EVALUATION_FUNCTION.pattern[:-2]
+    + r"|predict|predict_\w+|prediction|inference|infer|infer_\w+|run_inference|score|sample|"
+    r"generate)$"
 )
 NOT_OPTIMIZER_KEY = re.compile(
     r"(sched|scheduler|lr_|scaler|ema|env|environment|swa|warmup|progress|pbar|bar|"

@@ -172,7 +172,23 @@ def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
 
 def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:
     info = event.site.info
-    return in_framework_hook(info) or framework_class(ctx, info) or unit_test(ctx, info)
+    return (
+        in_framework_hook(info)
+        or framework_class(ctx, info)
+        or unit_test(ctx, info)
+        or module_internals(ctx, info)
+    )
+
+
+def module_internals(ctx: RuleContext, site_info: object) -> bool:
+    """A method of an nn.Module subclass is the model's own code (its forward, its loss
+    heads): whether it runs in evaluation, and how its loss terms are summed, is its caller's
+    business."""
+    from torchmode.engine.facts import FunctionInfo
+
+    if not isinstance(site_info, FunctionInfo) or site_info.cls is None:
+        return False
+    return ctx.facts.class_is_module(site_info.cls.name)
 
 
 def unit_test(ctx: RuleContext, site_info: object) -> bool:

@@ -83,14 +83,17 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         eval_name = info is not None and bool(api.EVAL_FUNCTION.match(info.name))
         if not (common.grad_off(event) or eval_name):
             continue
-        if not event.site.trains and all(
+        explicit_here = all(
             v.origin is not None
             and not v.origin.constructed
             and v.origin.via is None
             and not event.via
             for v in trains
-        ):
-            continue  # train() right there, on purpose: BatchNorm recalibration, MC dropout
+        )
+        if explicit_here and (not event.site.trains or _inside_training_step(ctx, event)):
+            # train() right there, on purpose: BatchNorm recalibration, MC dropout, a second
+            # model used in train mode inside the training step
+            continue
         if _feeds_failing_backward(flow, event):
             continue  # the real mistake is the no_grad around training (TM202 reports it)
         constructed = all(v.origin is not None and v.origin.constructed for v in trains)
@@ -110,6 +113,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             best[key] = (depth, finding)
     for _, finding in best.values():
         yield finding
+
+
+def _inside_training_step(ctx: RuleContext, event: ev.Forward) -> bool:
+    """A single no-grad forward inside a loop that trains (not a pass over another loader)."""
+    if event.iterated or not event.site_loops:
+        return False
+    return ctx.flow.contains_training(event.site_loops[-1], event.site.info)
 
 
 def _feeds_failing_backward(flow: FunctionFlow, event: ev.Forward) -> bool:

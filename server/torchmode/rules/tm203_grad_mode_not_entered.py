@@ -60,7 +60,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
         if needs_argument:
             advice = (
-                f"`{name}` needs the mode: `with {name}(mode):` (e.g. `phase == \"train\"`), "
+                f'`{name}` needs the mode: `with {name}(mode):` (e.g. `phase == "train"`), '
                 "or `torch.no_grad()` to turn gradients off"
             )
         else:

@@ -64,6 +64,8 @@ training loop.
 def check(ctx: RuleContext) -> Iterator[Finding]:
     seen: set[tuple[int, str]] = set()
     for flow, event in ctx.events(ev.Accumulate):
+        if common.module_internals(ctx, event.site.info):
+            continue  # a model summing its own loss terms (auxiliary losses over layers)
         target, loops = event.target, event.site_loops
         if not loops and event.via and event.observed_target:
             # ``self.total += loss`` in a method the caller runs in its loop
@@ -123,9 +125,14 @@ def _fixes(ctx: RuleContext, event: ev.Accumulate) -> tuple[Fix, ...]:
 
 
 def _is_backpropagated(ctx: RuleContext, flow: object, target: str) -> bool:
-    pattern = re.compile(rf"(?<![\w.]){re.escape(target)}(?![\w])")
+    """The total is the loss itself (built up, then ``total.backward()``), or a list whose
+    items are backpropagated one by one (``for loss in losses: loss.backward()``)."""
+    names = {target}
+    for match in re.finditer(rf"for\s+(\w+)\s+in\s+{re.escape(target)}\b", ctx.source):
+        names.add(match.group(1))
+    patterns = [re.compile(rf"(?<![\w.]){re.escape(n)}(?![\w])") for n in names]
     return any(
-        isinstance(e, ev.Backward) and pattern.search(ctx.code(e.node))
+        isinstance(e, ev.Backward) and any(p.search(ctx.code(e.node)) for p in patterns)
         for e in flow.events  # type: ignore[attr-defined]
     )
 
