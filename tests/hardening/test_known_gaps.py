@@ -110,3 +110,8 @@ def test_zero_grad_after_an_outer_step_of_an_optimizer_also_stepped_inside(monke
         "        scaler.step(optimizer)\n"
         "    optimizer.step()\n"
     )
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#17")
+def test_form_feed_in_the_indentation() -> None:
+    check_program("\x0cmodel.eval\n")

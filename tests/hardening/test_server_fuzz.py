@@ -72,9 +72,14 @@ class Edit:
     text: str = ""
 
 
+# Characters str.splitlines() breaks lines at but LSP does not: they shift positions
+# (gaps/hardening.md#17, regression tests in test_known_gaps.py); kept out until fixed.
+LINE_SEPARATORS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+random_text = st.text(st.characters(exclude_characters=LINE_SEPARATORS), max_size=8)
+
 edits = st.one_of(
     st.builds(Edit, st.just("insert"), st.floats(0, 1), st.just(0), st.sampled_from(SNIPPETS)),
-    st.builds(Edit, st.just("insert"), st.floats(0, 1), st.just(0), st.text(max_size=8)),
+    st.builds(Edit, st.just("insert"), st.floats(0, 1), st.just(0), random_text),
     st.builds(Edit, st.just("delete"), st.floats(0, 1), st.integers(1, 40)),
     st.builds(
         Edit, st.just("replace"), st.floats(0, 1), st.integers(1, 10), st.sampled_from(SNIPPETS)
