@@ -188,7 +188,15 @@ def module_internals(ctx: RuleContext, site_info: object) -> bool:
 
     if not isinstance(site_info, FunctionInfo) or site_info.cls is None:
         return False
-    return ctx.facts.class_is_module(site_info.cls.name)
+    cls = site_info.cls
+    if "forward" in cls.methods or ctx.facts.class_is_module(cls.name):
+        return True
+    # bases from relative imports (``from ...modeling_utils import PreTrainedModel``) are not
+    # resolved: judge by name
+    return any(
+        base.startswith("torch.nn.") or base.rsplit(".", 1)[-1].endswith(("Module", "Model"))
+        for base in cls.bases
+    )
 
 
 def unit_test(ctx: RuleContext, site_info: object) -> bool:

@@ -80,7 +80,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if not trains or len(trains) != len(modes):
             continue
         info = event.site.info
-        eval_name = info is not None and bool(api.EVAL_FUNCTION.match(info.name))
+        eval_name = info is not None and bool(api.EVALUATION_FUNCTION.match(info.name))
         if not (common.grad_off(event) or eval_name):
             continue
         explicit_here = all(

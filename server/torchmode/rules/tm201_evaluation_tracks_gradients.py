@@ -81,7 +81,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         modes = event.modes
         eval_mode = bool(modes) and all(v.mode is Mode.EVAL for v in modes)
         info = event.site.info
-        eval_name = info is not None and bool(api.EVAL_FUNCTION.match(info.name))
+        eval_name = info is not None and bool(api.EVALUATION_FUNCTION.match(info.name))
         if not (eval_mode or eval_name):
             continue
         # one finding per evaluation: a whole evaluating function is one, whatever its forwards

@@ -130,6 +130,8 @@ def _is_backpropagated(ctx: RuleContext, flow: object, target: str) -> bool:
     names = {target}
     for match in re.finditer(rf"for\s+(\w+)\s+in\s+{re.escape(target)}\b", ctx.source):
         names.add(match.group(1))
+    for match in re.finditer(rf"(\w+)\s*=\s*{re.escape(target)}\[", ctx.source):
+        names.add(match.group(1))  # loss = losses[i]
     patterns = [re.compile(rf"(?<![\w.]){re.escape(n)}(?![\w])") for n in names]
     return any(
         isinstance(e, ev.Backward) and any(p.search(ctx.code(e.node)) for p in patterns)
