@@ -28,6 +28,7 @@ class RuleContext:
     flow: FileFlow
     settings: Settings
     _indexes: dict[int, StatementIndex] = field(default_factory=dict)
+    memo: dict[object, object] = field(default_factory=dict)  # rules' per-analysis caches
 
     # -- events ----------------------------------------------------------------------------
     def events(self, kind: type[E]) -> Iterator[tuple[FunctionFlow, E]]:

@@ -126,17 +126,41 @@ def _fixes(ctx: RuleContext, event: ev.Accumulate) -> tuple[Fix, ...]:
 
 def _is_backpropagated(ctx: RuleContext, flow: object, target: str) -> bool:
     """The total is the loss itself (built up, then ``total.backward()``), or a list whose
-    items are backpropagated one by one (``for loss in losses: loss.backward()``)."""
-    names = {target}
-    for match in re.finditer(rf"for\s+(\w+)\s+in\s+{re.escape(target)}\b", ctx.source):
-        names.add(match.group(1))
-    for match in re.finditer(rf"(\w+)\s*=\s*{re.escape(target)}\[", ctx.source):
-        names.add(match.group(1))  # loss = losses[i]
-    patterns = [re.compile(rf"(?<![\w.]){re.escape(n)}(?![\w])") for n in names]
-    return any(
-        isinstance(e, ev.Backward) and any(p.search(ctx.code(e.node)) for p in patterns)
-        for e in flow.events  # type: ignore[attr-defined]
-    )
+    items are backpropagated one by one (``for loss in losses: loss.backward()``,
+    ``loss = losses[i]``)."""
+    names = {target} | _item_names(ctx).get(target, set())
+    return bool(names & _backpropagated_names(ctx, flow))
+
+
+def _backpropagated_names(ctx: RuleContext, flow: object) -> set[str]:
+    key = ("tm204-backward-names", id(flow))
+    cached = ctx.memo.get(key)
+    if cached is None:
+        cached = set()
+        for e in flow.events:  # type: ignore[attr-defined]
+            if isinstance(e, ev.Backward):
+                for chain in _WORD.findall(ctx.code(e.node)):
+                    parts = chain.split(".")  # self.loss.backward: self, self.loss, ...
+                    cached.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+        ctx.memo[key] = cached
+    return cached  # type: ignore[return-value]
+
+
+def _item_names(ctx: RuleContext) -> dict[str, set[str]]:
+    """list name -> the names its items are bound to (``for x in xs``, ``x = xs[i]``)."""
+    cached = ctx.memo.get("tm204-items")
+    if cached is None:
+        cached = {}
+        for match in _ITEM.finditer(ctx.source):
+            item = match.group(1) or match.group(3)
+            container = match.group(2) or match.group(4)
+            cached.setdefault(container, set()).add(item)
+        ctx.memo["tm204-items"] = cached
+    return cached  # type: ignore[return-value]
+
+
+_WORD = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_ITEM = re.compile(r"for\s+(\w+)\s+in\s+([\w.]+)\b|(\w+)\s*=\s*([\w.]+)\[")
 
 
 _TENSOR_USE = (".item()", ".cpu()", ".detach()", ".numpy()", ".tolist()", ".backward(", ".to(")
@@ -146,7 +170,7 @@ def _used_as_tensor(ctx: RuleContext, target: str) -> bool:
     """Is the total read as a tensor anywhere (``(total / n).item()``)? Then ``.detach()``, which
     keeps it a tensor; ``.item()`` only where every read works with a float."""
     name = re.compile(rf"(?<![\w.]){re.escape(target)}(?!\w)")
-    return any(name.search(line) and any(use in line for use in _TENSOR_USE) for line in ctx.lines)
+    return any(any(use in line for use in _TENSOR_USE) and name.search(line) for line in ctx.lines)
 
 
 def _assigned_in(loop: cst.CSTNode, key: str) -> bool:

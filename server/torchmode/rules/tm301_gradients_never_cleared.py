@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
+from torchmode.engine.facts import _nested_blocks, block_statements
 from torchmode.engine.flow import FunctionFlow
 from torchmode.engine.names import is_within, key_of
 from torchmode.findings import Finding, Fix, Related, Severity
@@ -101,8 +101,26 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _built_in_loop(ctx: RuleContext, loop: cst.CSTNode, optimizer: str) -> bool:
-    pattern = re.compile(rf"(?<![\w.]){re.escape(optimizer)}\s*=[^=]")
-    return bool(pattern.search(ctx.code(loop)))
+    key = ("tm301-assigned", id(loop))
+    assigned = ctx.memo.get(key)
+    if assigned is None:
+        assigned = _assigned_keys(loop)
+        ctx.memo[key] = assigned
+    return optimizer in assigned  # type: ignore[operator]
+
+
+def _assigned_keys(loop: cst.CSTNode) -> set[str]:
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = list(block_statements(loop.body))  # type: ignore[attr-defined]
+    while stack:
+        stmt = stack.pop()
+        if type(stmt) is cst.SimpleStatementLine:
+            for small in stmt.body:
+                if type(small) is cst.Assign:
+                    out.update(k for t in small.targets if (k := key_of(t.target)))
+        elif type(stmt) not in (cst.FunctionDef, cst.ClassDef):
+            stack.extend(_nested_blocks(stmt))
+    return out
 
 
 def _periodic(ctx: RuleContext, clear: ev.Clear) -> bool:
