@@ -32,7 +32,9 @@ _EVAL = re.compile(r"^(\s*)(\w+)\.eval\(\)")
 _ACCUMULATE = re.compile(r"^\s*total \+= (loss)\s*$")
 
 
-def fake_analyze(source: str, settings: Settings = DEFAULT_SETTINGS) -> Analysis:
+def fake_analyze(
+    source: str, settings: Settings = DEFAULT_SETTINGS, cache: object = None
+) -> Analysis:
     try:
         ast.parse(source)
     except SyntaxError as error:

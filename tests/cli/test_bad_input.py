@@ -127,7 +127,7 @@ def test_unreadable_file(project, run, monkeypatch):
 def test_internal_errors_are_one_line(project, run, monkeypatch):
     import torchmode.engine
 
-    def crashing(source, settings):
+    def crashing(source, settings, cache=None):
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(torchmode.engine, "analyze", crashing)
@@ -146,7 +146,7 @@ def test_analysis_over_the_time_limit_is_reported_and_the_run_goes_on(project, r
     import torchmode.cli.checking as checking
     import torchmode.engine
 
-    def endless(source, settings):
+    def endless(source, settings, cache=None):
         while "slow" in source:
             # An engine that guards itself with `except Exception` must still stop.
             with contextlib.suppress(Exception):

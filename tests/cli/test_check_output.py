@@ -194,7 +194,7 @@ def test_statistics(project, run, training):
 def test_files_without_trigger_words_are_not_parsed(project, run, monkeypatch, fake_engine):
     analysed: list[str] = []
 
-    def counting(source, settings):
+    def counting(source, settings, cache=None):
         analysed.append(source)
         return fake_engine(source, settings)
 

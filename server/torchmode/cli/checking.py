@@ -226,12 +226,15 @@ def _syntax_error(message: str) -> str:
 
 def _check_python(job: Job, result: FileResult) -> None:
     from torchmode.engine import analyze
+    from torchmode.engine.chunks import ChunkCache
 
     source = decode(read_bytes(job.path))
     if not TRIGGER_WORDS.search(source.text):
         result.skipped = True
         return
-    analysis = analyze(source.text, job.settings)
+    # a cache of its own: a file is analysed once, and keeping every file's trees in the
+    # shared cache only grows memory and the garbage collector's work
+    analysis = analyze(source.text, job.settings, cache=ChunkCache())
     if analysis.syntax_error is not None:
         pos = analysis.syntax_error.position
         result.error_location = f"{pos.line + 1}:{pos.character + 1}"
@@ -252,6 +255,7 @@ def _check_python(job: Job, result: FileResult) -> None:
 
 def _check_notebook(job: Job, result: FileResult) -> None:
     from torchmode.engine import analyze
+    from torchmode.engine.chunks import ChunkCache
 
     data = read_bytes(job.path, MAX_NOTEBOOK_BYTES)
     try:
@@ -272,7 +276,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
     if not TRIGGER_WORDS.search(combined.source):
         result.skipped = True
         return
-    analysis = analyze(combined.source, job.settings)
+    analysis = analyze(combined.source, job.settings, cache=ChunkCache())
     if analysis.syntax_error is not None:
         index, pos = combined.to_cell(analysis.syntax_error.position)
         result.error_location = f"cell {numbers[index]}:{pos.line + 1}:{pos.character + 1}"
