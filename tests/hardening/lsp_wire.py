@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -106,17 +107,20 @@ class Wire:
             seen = len(self.messages)
             return None
 
+        deadline = time.monotonic() + timeout
         with self.changed:
-            result = self.changed.wait_for(
-                lambda: found() is not None or self.process.poll() is not None, timeout
-            )
-            hit = found()
-        if hit is not None:
-            return hit
-        if self.process.poll() is not None:
-            raise ServerDied(f"the server exited with {self.process.returncode}: {self.log()}")
-        assert result, f"no matching message within {timeout} s"
-        raise AssertionError("unreachable")
+            while True:
+                hit = found()
+                if hit is not None:
+                    return hit
+                if self.process.poll() is not None:
+                    raise ServerDied(
+                        f"the server exited with {self.process.returncode}: {self.log()}"
+                    )
+                left = deadline - time.monotonic()
+                assert left > 0, f"no matching message within {timeout} s"
+                # Woken by every message; the short wait also notices a server that died.
+                self.changed.wait(min(left, 0.5))
 
     def log(self) -> str:
         if self.stderr.closed:

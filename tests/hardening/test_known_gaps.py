@@ -79,7 +79,7 @@ def test_decorator_fix_in_a_file_without_import_torch(monkeypatch) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="gaps/hardening.md#13")
-def testcalls_itself_function_findings_do_not_depend_on_the_cache(monkeypatch) -> None:
+def test_findings_of_a_self_calling_function_do_not_depend_on_the_cache(monkeypatch) -> None:
     monkeypatch.setattr("fuzz_invariants.calls_itself", lambda text: False)
     text = (
         "def train_step(model, optimizer, batch):\n"
