@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
+import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from torchmode.engine import Analysis, analyze
 from torchmode.engine.chunks import ChunkCache
 from torchmode.findings import Finding, Fix, Position, Range, TextEdit
@@ -124,10 +125,36 @@ def known_gap(text: str, finding: Finding, fix: Fix) -> str | None:
     return next((gap for gap, hit in KNOWN_GAPS.items() if hit(text, finding, fix)), None)
 
 
-def examples(share: float) -> int:
-    """``share`` of the profile's example count (at least one): tests whose examples cost
-    more run fewer of them."""
-    return max(1, round(settings.default.max_examples * share))
+# ``ci`` (the default) keeps the hardening suite within CI's fuzz budget and is derandomised,
+# so CI runs the same examples every time; ``long`` is for local runs (see the README) and
+# reaches 10,000 programs and 10,000 edit sequences. Only these tests use them: other test
+# suites keep hypothesis' own defaults.
+SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=SLOW_IS_FINE,
+    print_blob=True,
+)
+settings.register_profile(
+    "long",
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=SLOW_IS_FINE,
+    print_blob=True,
+)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+LONG = PROFILE == "long"
+
+
+def fuzzing(share: float) -> settings:
+    """The profile's settings with ``share`` of its example count (at least one): tests
+    whose examples cost more run fewer of them."""
+    profile = settings.get_profile(PROFILE)
+    return settings(profile, max_examples=max(1, round(profile.max_examples * share)))
 
 
 def describe(finding: Finding) -> str:

@@ -4,23 +4,23 @@ file, or a fix that breaks the code, leaves its finding or is not idempotent."""
 from __future__ import annotations
 
 import hypothesmith
-from fuzz_invariants import check_program, compiles, examples
+from fuzz_invariants import check_program, compiles, fuzzing
 from fuzz_programs import programs
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torchmode.findings import Position
 
 positions = st.lists(st.builds(Position, st.integers(0, 60), st.integers(0, 90)), max_size=5)
 
 
-@settings(max_examples=examples(1.0))
+@fuzzing(1.0)
 @given(programs(), positions)
 def test_training_programs(text: str, hover_at: list[Position]) -> None:
     assert compiles(text), "the generator must draw valid programs"
     check_program(text, hover_at=hover_at)
 
 
-@settings(max_examples=examples(0.25))
+@fuzzing(0.25)
 @given(hypothesmith.from_grammar())
 def test_grammar_programs(text: str) -> None:
     # Arbitrary valid Python rarely mentions training: prefix a trigger word so that the

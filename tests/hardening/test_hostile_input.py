@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fuzz_invariants import check_program, check_range, lines_of, patience
-from hypothesis import settings
+from fuzz_invariants import LONG, check_program, check_range, lines_of, patience
 from torchmode.engine import analyze
 from torchmode.findings import Range
 
@@ -85,7 +84,7 @@ def test_nul_byte_after_cr_line_ends_is_placed_on_its_line() -> None:
 
 def test_megabytes_of_training_code() -> None:
     # 10 MB takes the engine half a minute or more: CI runs 2 MB, the long profile 10 MB.
-    size = 10_000_000 if settings.default.max_examples >= 10_000 else 2_000_000
+    size = 10_000_000 if LONG else 2_000_000
     text = TRAINING_LINE * (size // len(TRAINING_LINE) + 1)
     with patience(600):
         analysis = analyze(text)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from fuzz_invariants import calls_itself, examples
+from fuzz_invariants import calls_itself, fuzzing
 from fuzz_programs import programs
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from lsp_wire import Wire, assert_range_inside, to_position
 from torchmode.engine import analyze
@@ -198,7 +198,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[tuple[Wire, str]]:
 names = itertools.count()
 
 
-@settings(max_examples=examples(0.5))
+@fuzzing(0.5)
 @given(programs(), st.lists(edits, min_size=1, max_size=25))
 def test_edit_sequences(server: tuple[Wire, str], start: str, sequence: list[Edit]) -> None:
     wire, encoding = server

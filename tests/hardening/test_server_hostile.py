@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from fuzz_invariants import LONG
 from lsp_wire import Wire, assert_range_inside
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +138,7 @@ def test_a_burst_of_a_thousand_changes(wire: Wire) -> None:
 def test_huge_documents_leave_the_server_answering(wire: Wire) -> None:
     training = "for batch in loader: loss = model(batch); loss.backward(); optimizer.step()\n"
     # 10 MB costs minutes of analysis on CI's two shared cores: the long profile runs it.
-    size = 10_000_000 if settings.default.max_examples >= 10_000 else 1_000_000
+    size = 10_000_000 if LONG else 1_000_000
     huge = training * (size // len(training) + 1)
     wire.open("file:///hostile/huge.py", huge)
     wire.open("file:///hostile/line.py", "model.eval()\nBLOB = '" + "QUJD" * 250_000 + "'\n")
