@@ -121,6 +121,5 @@ def _codes(text: str) -> set[str]:
 
 
 def _nul(source: str) -> Position:
-    before = source[: source.index("\x00")]
-    line = before.count("\n")
-    return Position(line, len(before) - (before.rfind("\n") + 1))
+    before = split_lines(source[: source.index("\x00")] + "\x00")
+    return Position(len(before) - 1, len(before[-1]) - 1)

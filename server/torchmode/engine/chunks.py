@@ -102,11 +102,28 @@ class ChunkCache:
             return module
         except KeyError:
             pass
-        module = _parse_or_none(text)
+        module = None if _too_deep(text) else _parse_or_none(text)
         self._items[text] = module
         if len(self._items) > self._capacity:
             self._items.popitem(last=False)
         return module
+
+
+_DEEP = re.compile(r"[-+~(\[{]{60}")
+
+
+def _too_deep(text: str) -> bool:
+    """Nesting that would crash libcst's native parser (a segfault, which nothing can catch):
+    when the text could be that deep, Python's own parser, which refuses it cleanly, decides."""
+    if text.count("(") + text.count("[") + text.count("{") < 150 and not _DEEP.search(text):
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, "<chunk>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return True
+    return False
 
 
 def _compute_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
@@ -216,7 +233,9 @@ def python_syntax_error(text: str) -> tuple[str, Position] | None:
         line = max((e.lineno or 1) - 1, 0)
         col = max((e.offset or 1) - 1, 0)
         return (f"syntax error: {e.msg}", Position(line, col))
-    except (ValueError, RecursionError, MemoryError) as e:
+    except (RecursionError, MemoryError):
+        return ("too deeply nested to analyse", Position(0, 0))
+    except ValueError as e:
         return (f"cannot parse: {e}", Position(0, 0))
     return None
 

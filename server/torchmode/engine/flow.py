@@ -161,7 +161,10 @@ class FileFlow:
         finally:
             self.active.pop()
         flow = interp.flow
-        if self.cache is not None:
+        # a summary computed while a function it calls was still being analysed (recursion) is
+        # provisional: caching it would make the next analysis of the same text differ
+        provisional = any(dep is None for _, dep in interp.deps)
+        if self.cache is not None and not provisional:
             deps = tuple({(n, id(f)): (n, f) for n, f in interp.deps}.values())
             self.cache.flows[id(info.node)] = CachedFlow(info.node, self.fingerprint, deps, flow)
             self.cache.flows.move_to_end(id(info.node))

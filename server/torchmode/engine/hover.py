@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from torchmode.engine import torch_api as api
-from torchmode.engine.chunks import Chunk
+from torchmode.engine.chunks import Chunk, split_lines
 from torchmode.engine.flow import FunctionFlow
 from torchmode.engine.names import key_of
 from torchmode.engine.values import GradVal, Mode, ModeVal, State
@@ -32,7 +32,7 @@ MAX_STATE_LINES = 5
 
 
 def hover_at(analysis: Analysis, position: Position) -> str | None:
-    lines = analysis.source.splitlines()
+    lines = [line.rstrip("\r\n") for line in split_lines(analysis.source)]
     if position.line >= len(lines):
         return None
     text = lines[position.line]

@@ -65,10 +65,11 @@ class _PositionState(CodegenState):
         if "\n" not in value and "\r" not in value:
             self.column += len(value)
             return
-        lines = value.splitlines(keepends=True)
-        ends_with_newline = value.endswith(("\n", "\r"))
-        self.line += len(lines) - (0 if ends_with_newline else 1)
-        self.column = 0 if ends_with_newline else len(lines[-1])
+        # lines end at \n, \r\n and \r only (not at the form feeds str.splitlines() splits at)
+        breaks = value.count("\n") + value.count("\r") - value.count("\r\n")
+        self.line += breaks
+        last = max(value.rfind("\n"), value.rfind("\r"))
+        self.column = len(value) - last - 1
 
     def before_codegen(self, node: cst.CSTNode) -> None:
         self.stack.append((self.line, self.column))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from torchmode.engine.chunks import Chunk
+from torchmode.engine.chunks import Chunk, split_lines
 from torchmode.engine.facts import _nested_blocks, block_statements
 from torchmode.engine.walk import sub_expressions
 from torchmode.findings import Position, Range, TextEdit
@@ -16,7 +16,7 @@ class StatementIndex:
         self.parent: dict[int, cst.CSTNode | None] = {}
         self.block: dict[int, list[cst.BaseStatement]] = {}
         self.owner: dict[int, cst.CSTNode] = {}  # expression -> statement containing it
-        self.lines = chunk.text.splitlines()
+        self.lines = [line.rstrip("\r\n") for line in split_lines(chunk.text)]
         self._walk(list(chunk.module.body), None)
 
     def _walk(self, stmts: list[cst.BaseStatement], parent: cst.CSTNode | None) -> None:
