@@ -85,7 +85,6 @@ def test_the_server_runs_nothing(trap: Path) -> None:
     check_server(trap, [console_script(), "lsp"])
 
 
-@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#16")
 def test_python_m_in_the_project_directory_runs_nothing(trap: Path) -> None:
     # `python -m` puts the working directory first on sys.path, where this project has its
     # own libcst.py, torch.py... Editors often start servers in the workspace folder.

@@ -170,7 +170,6 @@ def test_odd_documents(wire: Wire, text: str) -> None:
     works(wire)
 
 
-@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#9")
 def test_two_thousand_nested_calls_do_not_kill_the_server(wire: Wire) -> None:
     wire.open("file:///hostile/calls.py", "model.eval()\nx = " + "f(" * 2000 + ")" * 2000 + "\n")
     works(wire)
