@@ -4,6 +4,7 @@ file, or a fix that breaks the code, leaves its finding or is not idempotent."""
 from __future__ import annotations
 
 import hypothesmith
+import pytest
 from fuzz_invariants import check_program, compiles, fuzzing
 from fuzz_programs import programs
 from hypothesis import given
@@ -20,6 +21,7 @@ def test_training_programs(text: str, hover_at: list[Position]) -> None:
     check_program(text, hover_at=hover_at)
 
 
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # `1()` and the like, compiled
 @fuzzing(0.25)
 @given(hypothesmith.from_grammar())
 def test_grammar_programs(text: str) -> None:
