@@ -211,12 +211,15 @@ class Facts:
             return False
         if key in self.optimizer_cover:
             return True
-        if key in self.module_keys:
-            return False
+        if key in self.module_keys or any(k.startswith(key + ".") for k in self.module_keys):
+            return False  # a module, or a wrapper of one (DDP(model).module)
         last = key.rsplit(".", 1)[-1]
         if api.NOT_OPTIMIZER_KEY.search(last):
             return False
-        return key in self.zero_receivers or bool(api.OPTIMIZER_KEY.search(last))
+        if api.OPTIMIZER_KEY.search(last):
+            return True
+        # zero_grad() alone is also a module's method: it takes a step() too to be an optimizer
+        return key in self.zero_receivers and key in self.step_receivers
 
     def covered_by(self, optimizer: str, scope: FunctionInfo | None = None) -> set[str]:
         """Module keys whose parameters ``optimizer`` trains (empty: not known)."""
