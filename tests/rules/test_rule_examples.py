@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from torchmode.engine import analyze
-from torchmode.fixing import apply_edits, compiles
 from torchmode.findings import Severity
+from torchmode.fixing import apply_edits, compiles
 from torchmode.rules import RULES
 from torchmode.rules.base import Invalid, Rule
 
