@@ -78,12 +78,5 @@ class RuleContext:
         text = " ".join(self.code(node).split())
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
-    def indent_unit(self) -> str:
-        for chunk in self.chunks:
-            indent = chunk.module.default_indent
-            if indent:
-                return indent
-        return "    "
-
     def newline(self) -> str:
         return self.chunks[0].module.default_newline if self.chunks else "\n"

@@ -1733,17 +1733,16 @@ class Interpreter:
         name = self.facts.imports.resolve(expr)
         if name not in api.GRAD_CONTEXTS:
             return False
-        if name in api.GRAD_CONTEXTS:
-            self.record(
-                ev.Syntax(
-                    expr,
-                    self.flow,
-                    (),
-                    self.loop_nodes(),
-                    kind="grad-context-not-called",
-                    detail=name,
-                )
+        self.record(
+            ev.Syntax(
+                expr,
+                self.flow,
+                (),
+                self.loop_nodes(),
+                kind="grad-context-not-called",
+                detail=name,
             )
+        )
         return name not in api.ENABLE_GRAD and name not in api.SET_GRAD_ENABLED
 
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from torchmode.engine import torch_api as api
 from torchmode.engine.chunks import Chunk, split_lines
 from torchmode.engine.flow import FunctionFlow
 from torchmode.engine.names import key_of
@@ -261,6 +260,3 @@ def _sensitive_layers(ctx: RuleContext, key: str) -> str:
         }
     )
     return ", ".join(f"`{n}`" for n in names)
-
-
-_ = api

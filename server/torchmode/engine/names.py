@@ -67,8 +67,6 @@ class ImportTable:
         head, _, rest = name.partition(".")
         full = self.names.get(head)
         if full is None:
-            if "*torch" in self.names or "*torch.nn" in self.names:
-                return None
             return None
         return f"{full}.{rest}" if rest else full
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import libcst as cst
-
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.context import RuleContext
@@ -167,6 +165,3 @@ def _evals_itself(event: ev.Forward) -> bool:
     return any(
         v.mode is Mode.EVAL and v.origin is not None and v.origin.via is None for v in event.modes
     )
-
-
-_ = cst

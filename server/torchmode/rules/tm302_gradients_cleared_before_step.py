@@ -119,7 +119,7 @@ def _fixes(ctx: RuleContext, zero: cst.CSTNode, backward: ev.Backward | None) ->
     else:
         # zero_grad() sits with the step under a condition backward() is not under (gradient
         # accumulation): clearing right after the step keeps the accumulation
-        step_stmt = _step_after(index, zero_stmt)
+        step_stmt = _step_after(ctx, index, zero_stmt)
         insert = index.insert_after(step_stmt, code) if step_stmt is not None else None
         title = f"Move `{code}` after `step()`"
     if insert is None:
@@ -127,16 +127,10 @@ def _fixes(ctx: RuleContext, zero: cst.CSTNode, backward: ev.Backward | None) ->
     return (Fix(title, (insert, delete)),)
 
 
-def _step_after(index: object, zero_stmt: cst.CSTNode) -> cst.CSTNode | None:
+def _step_after(ctx: RuleContext, index: object, zero_stmt: cst.CSTNode) -> cst.CSTNode | None:
     """The last statement of the zero_grad()'s block that calls ``.step(``."""
     found = None
     for sibling in index.siblings_after(zero_stmt):  # type: ignore[attr-defined]
-        if ".step(" in common_code(sibling):
+        if ".step(" in ctx.code(sibling):
             found = sibling
     return found
-
-
-def common_code(node: cst.CSTNode) -> str:
-    from torchmode.engine.chunks import code_of
-
-    return code_of(node)
