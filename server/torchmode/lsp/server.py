@@ -570,6 +570,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clientProcessId", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="torchmode lsp: %(levelname)s %(message)s")
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_late_cancel_filter)
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
@@ -578,3 +579,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         server.start_io()
     return 0
+
+
+def _late_cancel_filter(record: logging.LogRecord) -> bool:
+    """A client cancelling a request the server has already answered is normal (an editor
+    cancels hovers as the cursor moves); pygls warns about it, and editors show stderr as errors."""
+    return not record.getMessage().startswith("Cancel notification for unknown message id")
