@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fuzz_invariants import LONG
-from lsp_wire import Wire, assert_range_inside
+from lsp_wire import Message, Wire, assert_range_inside
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "examples" / "train_sst.py").read_text(encoding="utf-8")
@@ -73,12 +73,69 @@ def test_unknown_methods(wire: Wire) -> None:
     works(wire)
 
 
-@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#11")
 def test_bad_params_get_an_invalid_params_error(wire: Wire) -> None:
     ident = wire.request_id("textDocument/hover", {"textDocument": 3})
     # A reply takes milliseconds; this only bounds the wait for one that never comes.
     reply = wire.response(ident, timeout=10)
     assert reply["error"]["code"] == -32602
+    assert "position" in reply["error"]["message"]
+    here = {"line": 0, "character": 0}
+    no_range = {"textDocument": {"uri": GOOD}, "context": {"diagnostics": []}, "start": here}
+    assert wire.request("textDocument/codeAction", no_range)["error"]["code"] == -32602
+    works(wire)
+
+
+def anonymous_errors(wire: Wire, start: int) -> list[Message]:
+    """Error responses with a null id (to messages whose id could not be read)."""
+    return [m for m in wire.messages[start:] if "error" in m and m.get("id", "") is None]
+
+
+def test_bodies_that_are_not_json_get_a_parse_error(wire: Wire) -> None:
+    for body in [b"{oops", b"\xff\xfe\xfd\xfc", b"[" * 100_000 + b"]" * 100_000]:
+        mark = len(wire.messages)
+        wire.send_raw(frame(body))
+        reply = wire.wait_for(lambda m: "error" in m and m.get("id", "") is None, start=mark)
+        assert reply["error"]["code"] == -32700, reply
+        assert reply["jsonrpc"] == "2.0"
+    works(wire)
+
+
+def test_json_that_is_not_a_request_gets_an_invalid_request_error(wire: Wire) -> None:
+    mark = len(wire.messages)
+    for body in [b"[]", b"42", b"null", b'{"jsonrpc": "2.0"}', b'{"id": 3}']:
+        wire.send_raw(frame(body))
+    ident = wire.request_id("torchmode/nonsense")  # answered after the five above
+    wire.response(ident)
+    assert [m["error"]["code"] for m in anonymous_errors(wire, mark)] == [-32600] * 5
+    reply = wire.request("textDocument/hover", None)
+    assert reply["error"]["code"] == -32602
+    old = b'{"jsonrpc": "1.0", "id": 99, "method": "textDocument/hover", "params": {}}'
+    wire.send_raw(frame(old))
+    assert wire.response(99)["error"]["code"] == -32600
+    works(wire)
+
+
+def test_notifications_with_bad_params_get_no_response(wire: Wire) -> None:
+    mark = len(wire.messages)
+    wire.notify("textDocument/didOpen", {"textDocument": 3})
+    wire.notify("textDocument/didChange", {"textDocument": {"uri": GOOD}})
+    wire.notify("textDocument/didClose", None)
+    wire.notify("workspace/didChangeConfiguration", [1, 2])
+    works(wire)
+    assert [m for m in wire.messages[mark:] if "method" not in m and "id" not in m] == []
+    assert anonymous_errors(wire, mark) == []
+
+
+def test_requests_after_shutdown_get_an_invalid_request_error() -> None:
+    wire = Wire()
+    wire.initialize(["utf-16"])
+    assert wire.request("shutdown")["result"] is None
+    reply = wire.request(
+        "textDocument/hover",
+        {"textDocument": {"uri": GOOD}, "position": {"line": 0, "character": 0}},
+    )
+    assert reply["error"]["code"] == -32600
+    assert wire.stop() == 0, wire.log()
 
 
 def test_requests_about_documents_never_opened(wire: Wire) -> None:

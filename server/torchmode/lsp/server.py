@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcMethodNotFound
 from pygls.lsp.server import LanguageServer
 
 from torchmode import __version__
@@ -29,6 +30,7 @@ from torchmode.lsp.configuration import (
 from torchmode.lsp.diagnostics import diagnostics_by_uri
 from torchmode.lsp.documents import Document, DocumentStore
 from torchmode.lsp.positions import UTF16
+from torchmode.lsp.protocol import TorchmodeProtocol, is_unparsable_body
 from torchmode.lsp.results import Result, next_result
 from torchmode.lsp.scheduling import Scheduler
 from torchmode.lsp.targets import NotebookTarget, Target, TextTarget
@@ -53,6 +55,7 @@ class TorchmodeServer(LanguageServer):
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             notebook_document_sync=NOTEBOOK_SYNC,
+            protocol_cls=TorchmodeProtocol,
         )
         self.documents = DocumentStore()
         self.results: dict[str, Result] = {}
@@ -99,7 +102,15 @@ class TorchmodeServer(LanguageServer):
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls' default pops up a message per failure; a bug hit on every keystroke
         # would bury the user in them, so it goes to the log only.
-        self.log(f"torchmode internal error: {error!r}", types.MessageType.Error)
+        if is_unparsable_body(error):
+            # Only pygls' reader loop reports these: the client sent a body that is not JSON.
+            assert isinstance(self.protocol, TorchmodeProtocol)
+            self.protocol.unparsable_body(error)
+            self.log(f"torchmode: a message from the client is not JSON: {error}")
+        elif isinstance(error, JsonRpcMethodNotFound):
+            self.log(f"torchmode: {error.message} (answered with an error)")
+        else:
+            self.log(f"torchmode internal error: {error!r}", types.MessageType.Error)
 
     # --- targets, analysis and results --------------------------------------------------
 
@@ -571,6 +582,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="torchmode lsp: %(levelname)s %(message)s")
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_late_cancel_filter)
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_answered_filter)
+    logging.getLogger("pygls.server").addFilter(_answered_filter)
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
@@ -585,3 +598,12 @@ def _late_cancel_filter(record: logging.LogRecord) -> bool:
     """A client cancelling a request the server has already answered is normal (an editor
     cancels hovers as the cursor moves); pygls warns about it, and editors show stderr as errors."""
     return not record.getMessage().startswith("Cancel notification for unknown message id")
+
+
+def _answered_filter(record: logging.LogRecord) -> bool:
+    """pygls logs a traceback for every message it cannot read; TorchmodeProtocol answers
+    those with an error and logs one line instead."""
+    if record.getMessage().startswith("Unable to deserialize message"):
+        return False
+    error = record.exc_info[1] if record.exc_info else None
+    return not (error is not None and is_unparsable_body(error))
