@@ -44,9 +44,9 @@ class Chunk:
         """The code-point range of ``node`` in the whole text (computed lazily per chunk)."""
         if self._positions is None:
             self._positions = (
-                self.cache.positions(self.module)
+                self.cache.positions(self.module, self.text)
                 if self.cache is not None
-                else _compute_positions(self.module)
+                else _compute_positions(self.module, self.text)
             )
         from torchmode.engine.facts import synthetic_owner
 
@@ -78,12 +78,12 @@ class ChunkCache:
         self.flows: OrderedDict[int, Any] = OrderedDict()  # id(def node) -> flow.CachedFlow
         self._positions: dict[int, tuple[cst.Module, dict[cst.CSTNode, CodeRange]]] = {}
 
-    def positions(self, module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
+    def positions(self, module: cst.Module, text: str) -> dict[cst.CSTNode, CodeRange]:
         """Positions inside a parsed chunk, relative to its start: they stay valid when the
         chunk moves (an edit above it), so they are computed once per parsed chunk."""
         cached = self._positions.get(id(module))
         if cached is None or cached[0] is not module:
-            cached = (module, _compute_positions(module))
+            cached = (module, _compute_positions(module, text))
             self._positions[id(module)] = cached
         return cached[1]
 
@@ -126,10 +126,10 @@ def _too_deep(text: str) -> bool:
     return False
 
 
-def _compute_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
+def _compute_positions(module: cst.Module, text: str) -> dict[cst.CSTNode, CodeRange]:
     from torchmode.engine.positions import compute_positions
 
-    return compute_positions(module)
+    return compute_positions(module, text)
 
 
 def _parse_or_none(text: str) -> cst.Module | None:

@@ -6,6 +6,8 @@ small reusable class instead (same rules: syntactic positions, whitespace exclud
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
@@ -91,7 +93,50 @@ class _PositionState(CodegenState):
         return _Syntactic(self, node, start_node, end_node)
 
 
-def compute_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
+def compute_positions(module: cst.Module, text: str | None = None) -> dict[cst.CSTNode, CodeRange]:
+    """Positions of every node of ``module``, parsed from ``text`` (when given, positions are
+    realigned with it where libcst's code generation does not reproduce it)."""
     state = _PositionState(module)
     module._codegen(state)
+    if text is not None and "\f" in text:
+        generated = "".join(state.tokens)
+        if generated != text:
+            _realign(state.computed, generated, text)
     return state.computed
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_INDENT_CHARS = " \t\f"
+
+
+def _realign(computed: dict[cst.CSTNode, CodeRange], generated: str, text: str) -> None:
+    """libcst drops a form feed from a statement's indentation, or repeats the one of a block's
+    first line on the next lines ("\f  x" / "  y" codegens as "  x" / "\f  y"): Python resets
+    the indentation column at a form feed, so the code means the same, but every column after
+    it is off by one. Shift columns on the lines whose indentation differs."""
+    generated_lines = _LINE_END.split(generated)
+    text_lines = _LINE_END.split(text)
+    if len(generated_lines) != len(text_lines):
+        return
+    shifts: dict[int, tuple[int, int]] = {}  # 1-based line -> (generated, real) indent width
+    for number, (ours, theirs) in enumerate(zip(generated_lines, text_lines, strict=True), 1):
+        if ours == theirs:
+            continue
+        ours_rest, theirs_rest = ours.lstrip(_INDENT_CHARS), theirs.lstrip(_INDENT_CHARS)
+        if ours_rest != theirs_rest:
+            return  # not an indentation difference: leave the positions as generated
+        shifts[number] = (len(ours) - len(ours_rest), len(theirs) - len(theirs_rest))
+    if not shifts:
+        return
+
+    def moved(position: CodePosition) -> CodePosition:
+        shift = shifts.get(position.line)
+        if shift is None:
+            return position
+        ours, theirs = shift
+        if position.column >= ours:
+            return CodePosition(position.line, position.column - ours + theirs)
+        return CodePosition(position.line, min(position.column, theirs))
+
+    for node, code_range in computed.items():
+        computed[node] = CodeRange(moved(code_range.start), moved(code_range.end))
