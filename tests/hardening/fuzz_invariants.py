@@ -135,7 +135,8 @@ settings.register_profile(
 )
 settings.register_profile(
     "long",
-    max_examples=10_000,
+    # FUZZ_LONG_EXAMPLES=4000 for a shorter long run (programs; edit sequences: half per encoding).
+    max_examples=int(os.environ.get("FUZZ_LONG_EXAMPLES", "10000")),
     deadline=None,
     suppress_health_check=SLOW_IS_FINE,
     print_blob=True,

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 from fuzz_invariants import fuzzing
+from fuzz_log import carry_on, chain, fewer_items, smaller_text
 from fuzz_programs import programs
 from hypothesis import given
 from hypothesis import strategies as st
-from lsp_wire import Wire, assert_range_inside, to_position
+from lsp_wire import ServerDied, Wire, assert_range_inside, to_position
 from torchmode.engine import analyze
 
 # --- edits ----------------------------------------------------------------------------------
@@ -202,6 +203,7 @@ names = itertools.count()
 
 @fuzzing(0.5)
 @given(programs(), st.lists(edits, min_size=1, max_size=25))
+@carry_on(chain(fewer_items(2), smaller_text(1)), fatal=(ServerDied,), fixtures=1)
 def test_edit_sequences(server: tuple[Wire, str], start: str, sequence: list[Edit]) -> None:
     wire, encoding = server
     mark = len(wire.messages)
