@@ -94,25 +94,11 @@ def mapped(spans: list[tuple[int, int, str]], point: int) -> int:
     return point + shift
 
 
-def _optimizer_of(finding: Finding) -> str:
-    return finding.message.split("`")[1] if finding.message.count("`") >= 2 else ""
-
-
-def _steps_more_than_once(text: str, finding: Finding, fix: Fix) -> bool:
-    optimizer = _optimizer_of(finding)
-    steps = text.count(f"{optimizer}.step(") + text.count(f".step({optimizer})")
-    return finding.code == "TM301" and steps > 1
-
-
 # Reported bugs (gaps/hardening.md#N) that the fuzzers step over so that they keep looking
 # for new ones; each has a strict-xfail regression test in test_known_gaps.py. Remove an
-# entry when its bug is fixed.
-KNOWN_GAPS: dict[str, Callable[[str, Finding, Fix], bool]] = {
-    "#15 TM301 with one optimizer stepped at two places": _steps_more_than_once,
-    "#6 TM101 train() after the evaluation, skipped by continue": lambda text, f, fix: (
-        f.code == "TM101" and "after the evaluation" in fix.title and "continue" in text
-    ),
-}
+# entry when its bug is fixed. (None open: #6, #15 and #18 were fixed by offering only fixes
+# that remove their finding.)
+KNOWN_GAPS: dict[str, Callable[[str, Finding, Fix], bool]] = {}
 
 
 def known_gap(text: str, finding: Finding, fix: Fix) -> str | None:

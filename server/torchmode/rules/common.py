@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import libcst as cst
 
 from torchmode.engine import events as ev
@@ -9,7 +11,7 @@ from torchmode.engine import torch_api as api
 from torchmode.engine.context import RuleContext
 from torchmode.engine.names import key_of
 from torchmode.engine.values import Origin
-from torchmode.findings import Position, Range, Related, TextEdit
+from torchmode.findings import Fix, Position, Range, Related, TextEdit
 
 
 def where(ctx: RuleContext, node: cst.CSTNode) -> str:
@@ -207,3 +209,64 @@ def unit_test(ctx: RuleContext, site_info: object) -> bool:
         return False
     # a test_* method of a class is a unittest-style test case
     return site_info.cls is not None or ctx.facts.imports.imports_any(("pytest", "unittest"))
+
+
+def first_that_works(
+    ctx: RuleContext, code: str, at: Range, candidates: Iterable[Fix | None]
+) -> tuple[Fix, ...]:
+    """The first candidate fix that removes its finding, as a one-fix tuple (none if no
+    candidate does). ``candidates`` is consumed lazily: later ones are built only if needed."""
+    for fix in candidates:
+        if fix is not None and removes(ctx, code, at, fix):
+            return (fix,)
+    return ()
+
+
+def removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
+    """Does ``fix`` give code that compiles and no longer has the ``code`` finding at ``at``?
+
+    Fixes that place a statement by the flow (a ``train()`` after an evaluation, a
+    ``zero_grad()``) are checked by analysing the fixed text: a path the placement misses
+    (a ``continue``, a helper called twice, a second step) would otherwise leave the finding
+    in place, and a finding without a fix is better than a fix that does not fix it."""
+    from torchmode.engine import analyze
+    from torchmode.fixing import apply_edits, compiles, line_offsets, offset_of
+    from torchmode.settings import Settings
+
+    source = ctx.source
+    try:
+        fixed = apply_edits(source, fix.edits)
+    except ValueError:
+        return False
+    if not compiles(fixed) and compiles(source):
+        return False
+    after = analyze(fixed, Settings(select=frozenset({code})), getattr(ctx.flow, "cache", None))
+    if after.syntax_error is not None:
+        return False
+    offsets = line_offsets(source)
+    spans = sorted(
+        (
+            (offset_of(offsets, source, e.range.start), offset_of(offsets, source, e.range.end), e)
+            for e in fix.edits
+        ),
+        key=lambda span: (span[0], span[1]),
+    )
+    where = _moved(spans, offset_of(offsets, source, at.start))
+    new_offsets = line_offsets(fixed)
+    return not any(
+        f.code == code and offset_of(new_offsets, fixed, f.range.start) == where
+        for f in after.findings
+    )
+
+
+def _moved(spans: list[tuple[int, int, TextEdit]], point: int) -> int:
+    """Where ``point`` of the old text is after the edits (inside a replaced span: its start;
+    an insertion exactly at it comes before it)."""
+    shift = 0
+    for start, end, edit in spans:
+        if point < start or (point == start and start != end):
+            break
+        if point < end:
+            return start + shift
+        shift += len(edit.new_text) - (end - start)
+    return point + shift

@@ -138,11 +138,24 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
 def _fixes(
     ctx: RuleContext, anchor: cst.CSTNode, key: str, event: ev.Train, loaded: bool
 ) -> tuple[Fix, ...]:
+    return common.first_that_works(
+        ctx, RULE.code, ctx.range_of(anchor), _candidates(ctx, anchor, key, event, loaded)
+    )
+
+
+def _candidates(
+    ctx: RuleContext, anchor: cst.CSTNode, key: str, event: ev.Train, loaded: bool
+) -> Iterator[Fix | None]:
+    """Places for ``train()``, best first; the first that removes the finding is offered."""
     chunk = ctx.chunk_of(anchor)
-    stmt = ctx.index(chunk).statement_of(anchor)
+    index = ctx.index(chunk)
+    stmt = index.statement_of(anchor)
     if stmt is None:
-        return ()
+        return
     spelled = _spelling(anchor, key)
+    code = f"{spelled}.train()"
+    after = f"Call `{code}` after loading" if loaded else f"Call `{code}` after the evaluation"
+    # 1. after the last statement of the evaluation in the eval()'s own block
     last, last_chunk = stmt, chunk
     for sibling, sibling_chunk in ctx.siblings_after(stmt, chunk):
         if isinstance(sibling, cst.FunctionDef | cst.ClassDef):
@@ -151,30 +164,44 @@ def _fixes(
             break
         if _mentions(ctx, sibling, spelled):
             last, last_chunk = sibling, sibling_chunk
-    code = f"{spelled}.train()"
     if last is not stmt or not _is_plain_eval(stmt):
-        edit = ctx.index(last_chunk).insert_after(
-            last, code, indent=ctx.index(chunk).indent_of(stmt)
-        )
-        if edit is not None:
-            title = (
-                f"Call `{code}` after loading" if loaded else f"Call `{code}` after the evaluation"
-            )
-            return (Fix(title, (edit,), safe=True),)
-    # nothing evaluates after the eval() in its block: restore at the start of the next
-    # training iteration instead
+        edit = ctx.index(last_chunk).insert_after(last, code, indent=index.indent_of(stmt))
+        yield Fix(after, (edit,), safe=True) if edit is not None else None
+    # 2. at the start of the training iteration, when nothing evaluates after the eval() in its
+    # block and the training step comes before it in the iteration
+    yield _at_iteration_start(ctx, anchor, event, code)
+    # 3. after the block around the evaluation that a `continue` or a branch leaves early
+    for ancestor in index.ancestors(stmt):
+        if isinstance(ancestor, cst.FunctionDef | cst.ClassDef) or ctx.flow.contains_training(
+            ancestor, None
+        ):
+            break
+        edit = index.insert_after(ancestor, code)
+        yield Fix(after, (edit,), safe=True) if edit is not None else None
+    # 4. right before the training step (a helper that evaluates, called twice in a row)
+    step_index = ctx.index(ctx.chunk_of(event.anchor))
+    step_stmt = step_index.statement_of(event.anchor)
+    if step_stmt is not None:
+        edit = step_index.insert_before(step_stmt, code)
+        title = f"Call `{code}` before the training step"
+        yield Fix(title, (edit,), safe=True) if edit is not None else None
+
+
+def _at_iteration_start(
+    ctx: RuleContext, anchor: cst.CSTNode, event: ev.Train, code: str
+) -> Fix | None:
     if event.via or not event.loops:
-        return ()
+        return None
     if ctx.range_of(anchor).start < ctx.range_of(event.node).start:
-        return ()  # the eval() comes before the training step in the same iteration
+        return None  # the eval() comes before the training step in the same iteration
     loop = event.loops[-1]
     body = loop.body  # type: ignore[attr-defined]
     if not isinstance(body, cst.IndentedBlock) or not body.body:
-        return ()
+        return None
     edit = ctx.index(ctx.chunk_of(event.node)).insert_before(body.body[0], code)
     if edit is None:
-        return ()
-    return (Fix(f"Call `{code}` at the start of each training iteration", (edit,), safe=True),)
+        return None
+    return Fix(f"Call `{code}` at the start of each training iteration", (edit,), safe=True)
 
 
 def _stepped(ctx: RuleContext, flow: object, event: ev.Train, key: str) -> bool:

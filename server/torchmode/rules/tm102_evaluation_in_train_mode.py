@@ -10,6 +10,7 @@ from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.context import RuleContext
 from torchmode.engine.flow import FunctionFlow
+from torchmode.engine.statements import StatementIndex
 from torchmode.engine.values import Mode, ModeVal
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.knowledge.costs import cost_note
@@ -180,30 +181,48 @@ def _finding(
 
 
 def _fixes(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> tuple[Fix, ...]:
+    return common.first_that_works(
+        ctx, RULE.code, ctx.range_of(event.node), _candidates(ctx, flow, event)
+    )
+
+
+def _candidates(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Iterator[Fix | None]:
+    """Places for ``eval()``, best first; the first that removes the finding is offered."""
     if event.region is None:
-        return ()
+        return
     if event.via and event.loops:
         loop = event.loops[-1]
         if ctx.flow.contains_training(loop, flow.info) and not ctx.flow.switches_to_train(loop):
             # an evaluation helper called in the middle of a training loop that never switches
             # back: eval() inside the helper would leave the model in eval mode for the rest of
             # the training (TM101); switch around the call instead
-            return _around_call(ctx, event)
+            yield from _around_call(ctx, event)
+            return
     spelled = common.module_spelling(event.node)
     if spelled is None:
-        return ()
+        return
     index = ctx.index(ctx.chunk_of(event.region))
-    region = event.region
-    before = index.insert_before(region, f"{spelled}.eval()")
+    yield _eval_before(ctx, event, index, event.region, spelled)
+    # the evaluation block itself switches back to train mode before the forward (it calls a
+    # helper that restores the mode): eval() right before the forward's own statement
+    own = index.statement_of(event.node)
+    if own is not None and own is not event.region:
+        yield _eval_before(ctx, event, index, own, spelled)
+
+
+def _eval_before(
+    ctx: RuleContext, event: ev.Forward, index: StatementIndex, stmt: cst.CSTNode, spelled: str
+) -> Fix | None:
+    before = index.insert_before(stmt, f"{spelled}.eval()")
     if before is None:
-        return ()
+        return None
     edits = [before]
-    if _trains_after(ctx, event, region):
-        after = index.insert_after(region, f"{spelled}.train()")
+    if _trains_after(ctx, event, stmt):
+        after = index.insert_after(stmt, f"{spelled}.train()")
         if after is None:
-            return ()
+            return None
         edits.append(after)
-    return (Fix(f"Call `{spelled}.eval()` before the evaluation", tuple(edits)),)
+    return Fix(f"Call `{spelled}.eval()` before the evaluation", tuple(edits))
 
 
 def _around_call(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:

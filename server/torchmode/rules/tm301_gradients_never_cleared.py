@@ -201,26 +201,40 @@ def _finding(
 
 
 def _fixes(ctx: RuleContext, step: ev.Step, backward: ev.Backward) -> tuple[Fix, ...]:
+    return common.first_that_works(
+        ctx, RULE.code, ctx.range_of(step.anchor), _candidates(ctx, step, backward)
+    )
+
+
+def _candidates(ctx: RuleContext, step: ev.Step, backward: ev.Backward) -> Iterator[Fix | None]:
+    """Places for ``zero_grad()``, best first; the first that removes the finding is offered
+    (none does when one optimizer steps at two loop levels, say)."""
     if backward.site is not step.site:
-        return ()
+        return
     spelled = _spelling(step)
     code = f"{spelled}.zero_grad()"
     index = ctx.index(ctx.chunk_of(step.node))
     back_stmt = index.statement_of(backward.node)
     step_stmt = index.statement_of(step.node)
     if back_stmt is None or step_stmt is None:
-        return ()
-    if index.parent_of(back_stmt) is index.parent_of(step_stmt):
+        return
+
+    def before() -> Fix | None:
         edit = index.insert_before(back_stmt, code)
-        title = f"Call `{code}` before `backward()`"
+        return Fix(f"Call `{code}` before `backward()`", (edit,)) if edit is not None else None
+
+    def after() -> Fix | None:
+        edit = index.insert_after(step_stmt, code)
+        return Fix(f"Call `{code}` after `step()`", (edit,)) if edit is not None else None
+
+    if index.parent_of(back_stmt) is index.parent_of(step_stmt):
+        yield before()
+        yield after()
     else:
         # the step runs under a condition the backward() does not (gradient accumulation):
         # clearing right after the step keeps the accumulation
-        edit = index.insert_after(step_stmt, code)
-        title = f"Call `{code}` after `step()`"
-    if edit is None:
-        return ()
-    return (Fix(title, (edit,)),)
+        yield after()
+        yield before()
 
 
 def _spelling(step: ev.Step) -> str:
