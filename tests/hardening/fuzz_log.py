@@ -34,6 +34,7 @@ from hypothesis.errors import HypothesisException
 REDUCED_PER_KIND = 2
 REDUCTION_BUDGET = 150
 REDUCTION_SECONDS = 120
+PROGRESS_EVERY = 250
 
 Reducer = Callable[[Callable[..., None], tuple[Any, ...]], Iterator[tuple[Any, ...]]]
 
@@ -84,6 +85,17 @@ class FuzzLog:
                 out.write(f"Reduced:\n\n```python\n{_show(failure.reduced)}\n```\n\n")
             out.write(f"As drawn:\n\n```python\n{_show(failure.drawn)}\n```\n\n")
 
+    def progress(self, log: TestLog) -> None:
+        """A line per PROGRESS_EVERY examples: how far a long run has got, while it runs."""
+        if self.directory is None:
+            return
+        minutes = (log.last - log.started) / 60
+        with (self.directory / "progress.txt").open("a", encoding="utf-8") as out:
+            out.write(
+                f"{time.strftime('%H:%M:%S')} {self.current}: {log.examples} examples, "
+                f"{len(log.failures)} failed, {minutes:.1f} min\n"
+            )
+
     def verdict(self, nodeid: str) -> str | None:
         """The failure summary of a test that recorded failures, else None."""
         log = self.tests.get(nodeid)
@@ -107,7 +119,14 @@ LOG = FuzzLog()
 
 
 def _show(args: tuple[Any, ...]) -> str:
-    return "\n".join(arg if isinstance(arg, str) else repr(arg) for arg in args)
+    """Each argument as a Python literal; a text as one string literal per line, so that line
+    ends, tabs and form feeds are seen (and can be pasted into a regression test)."""
+    return "\n".join(_literal(arg) if isinstance(arg, str) else repr(arg) for arg in args)
+
+
+def _literal(text: str) -> str:
+    lines = text.splitlines(keepends=True) or [""]
+    return "(\n" + "".join(f"    {line!r}\n" for line in lines) + ")"
 
 
 def kind_of(error: BaseException) -> str:
@@ -194,6 +213,8 @@ def carry_on(
                 LOG.write(failure)
             finally:
                 log.last = time.monotonic()
+                if log.examples % PROGRESS_EVERY == 0:
+                    LOG.progress(log)
 
         return run
 
