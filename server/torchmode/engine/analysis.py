@@ -82,7 +82,7 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     flow = FileFlow(parsed.chunks, facts, cache)
     flow.run()
     cache.trim()
-    lines = [line.rstrip("\r\n") for line in split_lines(source)]
+    lines = [line.rstrip("\r\n") for line in parsed.lines]
     ctx = RuleContext(source, lines, parsed.chunks, facts, flow, settings)
     findings: list[Finding] = []
     for code, check in checks().items():

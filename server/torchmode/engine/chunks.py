@@ -64,6 +64,7 @@ class Chunk:
 class ParseResult:
     chunks: list[Chunk]
     error: tuple[str, Position] | None = None
+    lines: list[str] = field(default_factory=list)  # the text's lines, endings kept
 
 
 class ChunkCache:
@@ -143,9 +144,16 @@ def _parse_or_none(text: str) -> cst.Module | None:
 
 def split_lines(text: str) -> list[str]:
     """Lines with their endings kept ("\\r\\n", "\\r" or "\\n")."""
-    lines = _LINE_SPLIT.split(text)
-    if lines and lines[-1] == "":
-        lines.pop()
+    if "\r" in text:
+        lines = _LINE_SPLIT.split(text)
+        if lines and lines[-1] == "":
+            lines.pop()
+        return lines
+    # the common case, several times faster than the regex on a big file
+    lines = [line + "\n" for line in text.split("\n")]
+    last = lines.pop()
+    if last != "\n":
+        lines.append(last[:-1])
     return lines
 
 
@@ -221,7 +229,7 @@ def parse_chunks(text: str, cache: ChunkCache) -> ParseResult:
     finally:
         if gc_was_enabled:
             gc.enable()
-    return ParseResult(chunks)
+    return ParseResult(chunks, None, lines)
 
 
 def python_syntax_error(text: str) -> tuple[str, Position] | None:

@@ -83,6 +83,9 @@ class Facts:
     grad_factories: set[str] = field(default_factory=set)  # names that pick a grad mode
 
     function_by_node: dict[int, FunctionInfo] = field(default_factory=dict)
+    # The flow asks about the same few keys thousands of times: answers are kept per analysis.
+    _optimizer_memo: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
+    _module_prefixes: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def fingerprint(self) -> tuple[object, ...]:
         """Everything the flow analysis reads from the facts: a function's cached analysis is
@@ -209,9 +212,19 @@ class Facts:
     def is_optimizer_key(self, key: str | None) -> bool:
         if key is None:
             return False
+        known = self._optimizer_memo.get(key)
+        if known is None:
+            known = self._optimizer_memo[key] = self._is_optimizer_key(key)
+        return known
+
+    def _is_optimizer_key(self, key: str) -> bool:
         if key in self.optimizer_cover:
             return True
-        if key in self.module_keys or any(k.startswith(key + ".") for k in self.module_keys):
+        if self._module_prefixes is None:
+            self._module_prefixes = frozenset(
+                k[:i] for k in self.module_keys for i, c in enumerate(k) if c == "."
+            )
+        if key in self.module_keys or key in self._module_prefixes:
             return False  # a module, or a wrapper of one (DDP(model).module)
         last = key.rsplit(".", 1)[-1]
         if api.NOT_OPTIMIZER_KEY.search(last):

@@ -63,6 +63,13 @@ class FunctionFlow:
     called: bool = False  # some function of this file calls it
     callees: set[int] = field(default_factory=set)  # id(def) of the file's functions it calls
     placed: list[cst.CSTNode] = field(default_factory=list)  # nodes rules may need positions of
+    _placed_ids: dict[int, FunctionFlow] | None = field(default=None, repr=False)
+
+    def placed_ids(self) -> dict[int, FunctionFlow]:
+        """id(node) -> this analysis, for every placed node (built once, merged per reuse)."""
+        if self._placed_ids is None:
+            self._placed_ids = dict.fromkeys(map(id, self.placed), self)
+        return self._placed_ids
 
     @property
     def name(self) -> str:
@@ -106,12 +113,19 @@ class FileFlow:
         self.module_flow: FunctionFlow | None = None
         # id(node) -> (node, chunk) for every node an event, origin or fix may point at
         self.places: dict[int, tuple[cst.CSTNode, Chunk]] = {}
+        # the same for nodes of reused function analyses: they are in their function's chunk
+        self.reused_places: dict[int, FunctionFlow] = {}
         self.locals_cache: dict[int, set[str]] = {}
         self._module_trains: bool | None = None
         self.train_switch_cache: dict[int, bool] = {}
 
     def chunk_of(self, node: cst.CSTNode) -> Chunk:
-        return self.places[id(node)][1]
+        placed = self.places.get(id(node))
+        if placed is not None:
+            return placed[1]
+        info = self.reused_places[id(node)].info
+        assert info is not None  # the module's own analysis is never reused
+        return info.chunk
 
     def run(self) -> None:
         for info in self.facts.all_functions:
@@ -161,9 +175,11 @@ class FileFlow:
         finally:
             self.active.pop()
         flow = interp.flow
-        # a summary computed while a function it calls was still being analysed (recursion) is
-        # provisional: caching it would make the next analysis of the same text differ
-        provisional = any(dep is None for _, dep in interp.deps)
+        # a summary computed while another function it calls was still being analysed (mutual
+        # recursion) is provisional: caching it would make the next analysis of the same text
+        # differ. A call to itself is unknown on every analysis, so that one is stable.
+        own = id(info.node)
+        provisional = any(dep is None and node != own for node, dep in interp.deps)
         if self.cache is not None and not provisional:
             deps = tuple({(n, id(f)): (n, f) for n, f in interp.deps}.values())
             self.cache.flows[id(info.node)] = CachedFlow(info.node, self.fingerprint, deps, flow)
@@ -182,21 +198,23 @@ class FileFlow:
                 return None
         flow = cached.flow
         flow.info = info  # the same code, now in this run's chunk
-        for node in flow.placed:
-            self.places.setdefault(id(node), (node, info.chunk))
+        self.reused_places.update(flow.placed_ids())
         self.cache.flows.move_to_end(id(info.node))
         return flow
 
     def module_trains(self) -> bool:
         """Does the module's top level (outside functions) train anything?"""
-        if self._module_trains is None:
-            self._module_trains = any(
-                self.contains_training(stmt, None)
-                for chunk in self.chunks
-                for stmt in chunk.statements
-                if type(stmt) not in (cst.FunctionDef, cst.ClassDef)
-            )
-        return self._module_trains
+        if self._module_trains is not None:
+            return self._module_trains
+        trains = any(
+            self.contains_training(stmt, None)
+            for chunk in self.chunks
+            for stmt in chunk.statements
+            if type(stmt) not in (cst.FunctionDef, cst.ClassDef)
+        )
+        if trains or not self.in_progress:  # see contains_training: final answers only
+            self._module_trains = trains
+        return trains
 
     def locals_of(self, info: FunctionInfo) -> set[str]:
         cached = self.locals_cache.get(id(info))
@@ -238,7 +256,10 @@ class FileFlow:
             result = self._contains_training(node, scope)
         finally:
             self.active.pop()
-        self.training_cache[id(node)] = (result, probe.deps)
+        # an answer that met a function still being analysed (recursion) is not final: asked
+        # again once that analysis is done (as a reused analysis would be), it may differ
+        if all(dep is not None for _, dep in probe.deps):
+            self.training_cache[id(node)] = (result, probe.deps)
         if self.active:
             self.active[-1].deps.extend(probe.deps)
         return result
@@ -501,7 +522,7 @@ class Interpreter:
         return self.flow.chunk_of[id(self.stmt_stack[0])]
 
     def place(self, node: cst.CSTNode) -> None:
-        if id(node) not in self.file.places:
+        if id(node) not in self.file.places and id(node) not in self.file.reused_places:
             self.file.places[id(node)] = (node, self.current_chunk())
             self.flow.placed.append(node)
 

@@ -81,6 +81,24 @@ def sub_expressions(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         for part in node.parts:
             if type(part) is cst.FormattedStringExpression:
                 yield part.expression
+    # small statements (libcst's generic ``children`` is slow: it runs a visitor per node)
+    elif type(node) is cst.Expr:
+        yield node.value
+    elif type(node) is cst.Assign:  # in libcst's order (the generic path's), targets first
+        for target in node.targets:
+            yield target.target
+        yield node.value
+    elif type(node) is cst.AugAssign:
+        yield node.target
+        yield node.value
+    elif type(node) is cst.AnnAssign:
+        yield node.target
+        yield node.annotation.annotation
+        if node.value is not None:
+            yield node.value
+    elif type(node) is cst.Return:
+        if node.value is not None:
+            yield node.value
     else:
         for child in node.children:
             if isinstance(child, cst.BaseExpression):

@@ -128,7 +128,7 @@ def _is_backpropagated(ctx: RuleContext, flow: object, target: str) -> bool:
     """The total is the loss itself (built up, then ``total.backward()``), or a list whose
     items are backpropagated one by one (``for loss in losses: loss.backward()``,
     ``loss = losses[i]``)."""
-    names = {target} | _item_names(ctx).get(target, set())
+    names = {target} | _item_names(ctx, target)
     return bool(names & _backpropagated_names(ctx, flow))
 
 
@@ -146,16 +146,19 @@ def _backpropagated_names(ctx: RuleContext, flow: object) -> set[str]:
     return cached  # type: ignore[return-value]
 
 
-def _item_names(ctx: RuleContext) -> dict[str, set[str]]:
-    """list name -> the names its items are bound to (``for x in xs``, ``x = xs[i]``)."""
-    cached = ctx.memo.get("tm204-items")
+def _item_names(ctx: RuleContext, container: str) -> set[str]:
+    """The names ``container``'s items are bound to (``for x in xs``, ``x = xs[i]``)."""
+    key = ("tm204-items", container)
+    cached = ctx.memo.get(key)
     if cached is None:
-        cached = {}
-        for match in _ITEM.finditer(ctx.source):
-            item = match.group(1) or match.group(3)
-            container = match.group(2) or match.group(4)
-            cached.setdefault(container, set()).add(item)
-        ctx.memo["tm204-items"] = cached
+        cached = set()
+        # the substring test first: the regex over every line of a big file would cost more
+        for line in ctx.lines:
+            if container in line:
+                for match in _ITEM.finditer(line):
+                    if (match.group(2) or match.group(4)) == container:
+                        cached.add(match.group(1) or match.group(3))
+        ctx.memo[key] = cached
     return cached  # type: ignore[return-value]
 
 
