@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -16,16 +17,10 @@ if TYPE_CHECKING:
 
 def line_offsets(source: str) -> list[int]:
     """Code-point offset of the start of every line ("\\r\\n", "\\r" and "\\n" end lines)."""
-    offsets = [0]
-    i, n = 0, len(source)
-    while i < n:
-        c = source[i]
-        if c == "\n" or c == "\r":
-            if c == "\r" and i + 1 < n and source[i + 1] == "\n":
-                i += 1
-            offsets.append(i + 1)
-        i += 1
-    return offsets
+    return [0, *(match.end() for match in _LINE_END.finditer(source))]
+
+
+_LINE_END = re.compile(r"\r\n?|\n")
 
 
 def offset_of(offsets: list[int], source: str, pos: Position) -> int:

@@ -6,10 +6,12 @@ into a failure, and the marker (and its KNOWN_GAPS entry in fuzz_invariants.py) 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fuzz_invariants import check_program
 from torchmode.engine import Analysis
-from torchmode.findings import Range
+from torchmode.findings import Position, Range
 from torchmode.fixing import apply_edits
 
 
@@ -234,3 +236,71 @@ def test_eval_before_a_forward_that_follows_a_helper_restoring_train_mode(monkey
     assert _fixed(check_program(text), "TM102", text).endswith(
         "\t\t\t\tvalidate(model)\n\t\t\t\tmodel.eval()\n\t\t\t\tout = model(batch)\n"
     )
+
+
+def test_form_feed_before_an_indented_statement_keeps_hover_and_findings_in_place() -> None:
+    text = (Path(__file__).parents[2] / "examples" / "train_sst.py").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    line = next(i for i, t in enumerate(lines) if t.strip() == "model.eval()")
+    column = lines[line].index("model.eval")
+    lines[line] = "\x0c" + lines[line]
+    plain, fed = check_program(text), check_program("\n".join(lines))
+    assert [f.range for f in fed.findings] == [
+        Range.of(line, column + 1, line, column + len("model.eval()") + 1)
+    ]
+    here = Position(line, column + len("model.e"))
+    assert fed.hover(Position(line, here.character + 1)) == plain.hover(here) is not None
+
+
+def test_train_mode_origin_named_in_source_order() -> None:
+    """TM102's message named whichever train() origin a set yielded first: the order of a set
+    of origins hashed by node identity, which differs between two parses of the same text."""
+    text = (
+        "import torch\n"
+        "import torch.nn as nn\n"
+        "class Net(nn.Module):\n"
+        "  def forward(self, x):\n"
+        "    return self.layer(x)\n"
+        "def train_step(model, optimizer, batch):\n"
+        "  x = model(batch).detach()\n"
+        "  model.train()\n"
+        "model = Net()\n"
+        "criterion = nn.CrossEntropyLoss()\n"
+        "losses = []\n"
+        "i = 0\n"
+        "was_training = True\n"
+        "scaler = GradScaler()\n"
+        "if i % 2:\n"
+        "  try:\n"
+        "    x = model(batch).detach()\n"
+        "    model = torch.compile(model)\n"
+        "    scaler.step(optimizer)\n"
+        "  finally:\n"
+        "    losses.append(loss)\n"
+        "    model.train()\n"
+        "    evaluate(model, loader)\n"
+        "    if was_training: model.train()\n"
+        "else:\n"
+        "  with torch.no_grad:\n"
+        "    loss.backward()\n"
+        "    for i, batch in enumerate(loader):\n"
+        "      total += loss\n"
+        "      if i % 2:\n"
+        "        pass\n"
+        "      else:\n"
+        "        torch.set_grad_enabled(False)\n"
+        "        if i > 3: break\n"
+        "        else:\n"
+        "          losses.append(loss.detach())\n"
+        "          train_step(model, optimizer, batch)\n"
+        "          losses.append(loss)\n"
+        "        optimizer.zero_grad()\n"
+        "      pass\n"
+        "    scaler.step(optimizer)\n"
+        "  was_training = model.training\n"
+        "model.train()\n"
+        "metrics = {'loss': loss, 'ß': 1}  # noqa: TM204\n"
+        "loss = loss / 4\n"
+    )
+    for _ in range(3):
+        check_program(text, fixes=False)

@@ -8,6 +8,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
+from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.context import RuleContext
 from torchmode.engine.names import key_of
 from torchmode.engine.values import Origin
@@ -240,7 +241,7 @@ def removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
         return False
     if not compiles(fixed) and compiles(source):
         return False
-    after = analyze(fixed, Settings(select=frozenset({code})), getattr(ctx.flow, "cache", None))
+    after = analyze(fixed, Settings(select=frozenset({code})), _Reusing(ctx.chunks))
     if after.syntax_error is not None:
         return False
     offsets = line_offsets(source)
@@ -257,6 +258,20 @@ def removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
         f.code == code and offset_of(new_offsets, fixed, f.range.start) == where
         for f in after.findings
     )
+
+
+class _Reusing(ChunkCache):
+    """A cache of its own for checking a fix: the language server builds fixes in a thread
+    beside its analysis worker, which owns the shared cache. It starts from the chunks parsed
+    for the analysis (libcst trees are immutable), so only the edited chunk is parsed again."""
+
+    def __init__(self, chunks: Iterable[Chunk]) -> None:
+        super().__init__()
+        self._parsed = {chunk.text: chunk.module for chunk in chunks}
+
+    def parse(self, text: str) -> cst.Module | None:
+        module = self._parsed.get(text)
+        return module if module is not None else super().parse(text)
 
 
 def _moved(spans: list[tuple[int, int, TextEdit]], point: int) -> int:

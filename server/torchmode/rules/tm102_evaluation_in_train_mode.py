@@ -77,7 +77,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         modes = event.modes
         if any(v.mode is Mode.INPUT for v in modes) and flow.called:
             continue  # each caller decides, with its own state
-        trains = [v for v in modes if v.mode is Mode.TRAIN]
+        # in source order: the message names the first, and a set's order is not stable
+        trains = sorted((v for v in modes if v.mode is Mode.TRAIN), key=lambda v: _order(ctx, v))
         if not trains or len(trains) != len(modes):
             continue
         info = event.site.info
@@ -114,6 +115,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             best[key] = (depth, finding)
     for _, finding in best.values():
         yield finding
+
+
+def _order(ctx: RuleContext, value: ModeVal) -> tuple[int, int, int, int]:
+    origin = value.origin
+    if origin is None:
+        return (1, 0, 0, 0)
+    start = ctx.range_of(origin.outermost).start
+    return (0, start.line, start.character, len(origin.chain()))
 
 
 def _inside_training_step(ctx: RuleContext, event: ev.Forward) -> bool:
