@@ -58,7 +58,11 @@ or restore the mode inside the evaluation function
 (`was_training = model.training; model.eval(); ...; model.train(was_training)`).
 
 ## Fix
-Inserts `model.train()` after the evaluation block (safe).
+Inserts `model.train()` after the evaluation block (safe); when a path skips that place
+(a `continue`, a branch, an evaluating helper called again), at the start of the training
+iteration, after the enclosing block or right before the training step instead. A fix is
+offered only if the fixed code no longer has the finding: with an `eval()` between two steps
+of one iteration no single place works, and none is offered.
 
 ## Options
 None. A model whose class is defined in the file and has no mode-dependent layers is reported

@@ -58,7 +58,9 @@ def test(model, loader):
 
 ## Fix
 Inserts `model.eval()` before the evaluation (and `model.train()` after it when the same
-function goes on training) — safe.
+function goes on training) — safe. When a helper called inside the evaluation switches back
+to train mode, the `eval()` goes right before the evaluating statement. Offered only if the
+fixed code no longer has the finding.
 
 ## Options
 A model known to have no mode-dependent layers is reported as a hint; a freshly built model

@@ -53,7 +53,10 @@ for x, y in loader:
 ```
 
 ## Fix
-Inserts `optimizer.zero_grad()` before the `backward()` call (safe).
+Inserts `optimizer.zero_grad()` before the `backward()` call, or after `step()` when the step
+runs under a condition the `backward()` does not (safe). Offered only if the fixed code no
+longer has the finding: with one optimizer stepped at two loop levels no single place works,
+and none is offered.
 """,
     invalid=examples.INVALID,
     valid=examples.VALID,
