@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from fuzz_invariants import LONG, check_program, check_range, lines_of, patience
 from torchmode.engine import analyze
-from torchmode.findings import Range
+from torchmode.engine.analysis import Skipped
+from torchmode.findings import Position, Range
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "examples" / "train_sst.py").read_text(encoding="utf-8")
@@ -82,14 +83,66 @@ def test_nul_byte_after_cr_line_ends_is_placed_on_its_line() -> None:
 
 
 def test_megabytes_of_training_code() -> None:
-    # 10 MB takes the engine half a minute or more: CI runs 2 MB, the long profile 10 MB.
-    size = 10_000_000 if LONG else 2_000_000
+    # 2 MB takes the engine several seconds: CI runs 2 MB, the long profile 4 MB.
+    size = 4_000_000 if LONG else 2_000_000
     text = TRAINING_LINE * (size // len(TRAINING_LINE) + 1)
     with patience(600):
         analysis = analyze(text)
+    assert analysis.syntax_error is None
     lines = lines_of(text)
     for finding in analysis.findings[:1000]:
         check_range(text, lines, finding.range, finding.code)
+
+
+def test_ten_megabytes_are_refused_like_the_cli_refuses_them() -> None:
+    text = TRAINING_LINE * (10_000_000 // len(TRAINING_LINE) + 1)
+    analysis = analyze(text)
+    assert analysis.findings == []
+    assert isinstance(analysis.syntax_error, Skipped)
+    assert analysis.syntax_error.message == (
+        "torchmode skipped this file: 10.0 MB is above the 5 MB limit"
+    )
+    assert analysis.syntax_error.position == Position(0, 0)
+    # Multi-byte characters count as the CLI counts them, in UTF-8 bytes.
+    assert isinstance(analyze("# 模型\n" * 700_000 + TRAINING_LINE).syntax_error, Skipped)
+    assert analyze("# 模型\n" * 100_000 + TRAINING_LINE).syntax_error is None
+
+
+LONG_STATEMENTS = {
+    "4000-terms": "x = " + "+".join(["loss"] * 4000),
+    "1mb-list-line": "x = [" + ", ".join(["1"] * 330_000) + "]",
+    "50000-attributes": "x = model" + ".a" * 50_000,
+    "3000-calls": "x = f" + "()" * 3000,
+    "1500-terms-in-a-header": "for x in " + "+".join(["a"] * 1500) + ":\n    pass",
+}
+
+
+@pytest.mark.parametrize("statement", LONG_STATEMENTS.values(), ids=LONG_STATEMENTS.keys())
+def test_statements_too_long_for_libcst_are_refused_before_parsing(statement: str) -> None:
+    text = "model.eval()\nloss.backward()\n\n" + statement + "\nmodel.train()\n"
+    analysis = analyze(text)
+    problem = analysis.syntax_error
+    assert isinstance(problem, Skipped), problem
+    assert problem.message.startswith("torchmode skipped this file: line 4 holds ")
+    assert problem.position == Position(3, 0)
+    assert analysis.findings == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "x = " + "+".join(["loss"] * 1000),  # 999 links: within the limit
+        "x = [" + ", ".join(["1"] * 20_000) + "]",
+        "BLOB = '" + "QUJD" * 250_000 + "'",  # a 1 MB string is one token
+        "s = '" + "a.b+c" * 2000 + "'",  # links inside a string are no chain
+        "x = " + " and ".join(["a"] * 3000),  # libcst is linear in these
+        "x = (" + "\n + ".join(["loss"] * 2000) + ")",  # spread over lines: not looked at
+    ],
+    ids=["999-links", "20000-items", "1mb-string", "operators-in-a-string", "and", "multiline"],
+)
+def test_long_lines_within_the_limits_are_analysed(statement: str) -> None:
+    text = "model.eval()\n" + statement + "\nloss.backward()\n"
+    assert analyze(text).syntax_error is None
 
 
 def test_two_thousand_nested_calls_do_not_crash_the_engine() -> None:
@@ -138,6 +191,9 @@ def hostile_tree(tmp_path: Path) -> Path:
     (tmp_path / "binary.py").write_bytes(bytes(range(256)) * 64)
     (tmp_path / "huge.py").write_text(TRAINING_LINE * (10_000_000 // len(TRAINING_LINE) + 1))
     (tmp_path / "blob.py").write_text(BLOB_LINE)
+    (tmp_path / "terms.py").write_text(
+        "model.eval()\nx = " + "+".join(["loss"] * 4000) + "\nloss.backward()\n"
+    )
     (tmp_path / "deep_blocks.py").write_text(NESTED_BLOCKS)
     (tmp_path / "deep_parens.py").write_text(NESTED_PARENS)
     (tmp_path / "bom_crlf.py").write_bytes(
@@ -157,6 +213,7 @@ UNCHECKABLE = {
     "latin1.py": "cannot decode as utf-8",
     "binary.py": "",
     "huge.py": "too large",
+    "terms.py": "2:1: torchmode skipped this file: line 2 holds an expression too long",
     "deep_blocks.py": "syntax error",
     "deep_parens.py": "too many nested parentheses",
     "dangling.py": "",

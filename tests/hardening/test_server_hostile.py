@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fuzz_invariants import LONG
 from lsp_wire import Message, Wire, assert_range_inside
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,19 +193,52 @@ def test_a_burst_of_a_thousand_changes(wire: Wire) -> None:
 
 def test_huge_documents_leave_the_server_answering(wire: Wire) -> None:
     training = "for batch in loader: loss = model(batch); loss.backward(); optimizer.step()\n"
-    # 10 MB costs minutes of analysis on CI's two shared cores: the long profile runs it.
-    size = 10_000_000 if LONG else 1_000_000
-    huge = training * (size // len(training) + 1)
+    huge = training * (10_000_000 // len(training) + 1)
     wire.open("file:///hostile/huge.py", huge)
-    wire.open("file:///hostile/line.py", "model.eval()\nBLOB = '" + "QUJD" * 250_000 + "'\n")
-    # While the 10 MB document is being analysed, requests are still answered.
+    wire.open("file:///hostile/line.py", EXAMPLE + "BLOB = '" + "QUJD" * 250_000 + "'\n")
+    # While the 10 MB document is being handled, requests are still answered.
     assert wire.alive()
     works(wire)
-    for diagnostic in wire.published("file:///hostile/huge.py", 1):
-        assert_range_inside(huge, diagnostic["range"], "utf-16", diagnostic["code"])
+    # Above the CLI's size limit: one Information diagnostic saying so, no analysis.
+    assert [(d["severity"], d["message"], d["range"]) for d in wire.published(HUGE, 1)] == [
+        (3, "torchmode skipped this file: 10.0 MB is above the 5 MB limit", AT_START)
+    ]
+    assert "TM101" in [d["code"] for d in wire.published("file:///hostile/line.py", 1)]
     assert wire.memory_kib() < 4 * 1024 * 1024, "the server kept more than 4 GiB"
-    wire.close_document("file:///hostile/huge.py")
+    # The document stays usable: editing it down below the limit brings the analysis back.
+    lines = huge.count("\n")
+    everything = {"start": AT_START["start"], "end": {"line": lines, "character": 0}}
+    wire.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": HUGE, "version": 2},
+            "contentChanges": [{"range": everything, "text": "model.eval()\n" + training}],
+        },
+    )
+    assert "TM101" in [d["code"] for d in wire.published(HUGE, 2)]
+    wire.close_document(HUGE)
     works(wire, "file:///hostile/after.py")
+
+
+HUGE = "file:///hostile/huge.py"
+AT_START = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
+
+
+def test_statements_too_long_to_analyse_are_refused_and_others_still_analysed(
+    wire: Wire,
+) -> None:
+    long_lines = {
+        "file:///hostile/terms.py": "x = " + "+".join(["loss"] * 4000),
+        "file:///hostile/list.py": "x = [" + ", ".join(["1"] * 330_000) + "]",
+    }
+    for uri, statement in long_lines.items():
+        wire.open(uri, "model.eval()\n" + statement + "\nloss.backward()\n")
+    works(wire)
+    for uri in long_lines:
+        (notice,) = wire.published(uri, 1)
+        assert notice["severity"] == 3
+        assert notice["message"].startswith("torchmode skipped this file: line 2 holds ")
+        assert notice["range"]["start"] == {"line": 1, "character": 0}
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torchmode.cli.source_files import (
     MAX_FILE_BYTES,
@@ -36,6 +37,9 @@ from torchmode.notebook import (
     parse_notebook,
 )
 from torchmode.settings import Settings
+
+if TYPE_CHECKING:
+    from torchmode.engine import SyntaxProblem
 
 # Every rule needs one of these words; a file without any is skipped before parsing.
 TRIGGER_WORDS = re.compile(r"eval|train|grad|backward|step|inference_mode")
@@ -220,8 +224,13 @@ def _unified_diff(before: str, after: str, name: str) -> str:
     )
 
 
-def _syntax_error(message: str) -> str:
-    return message if message.lower().startswith("syntax error") else f"syntax error: {message}"
+def _syntax_error(problem: SyntaxProblem) -> str:
+    from torchmode.engine.analysis import Skipped
+
+    message = problem.message
+    if isinstance(problem, Skipped) or message.lower().startswith("syntax error"):
+        return message
+    return f"syntax error: {message}"
 
 
 def _check_python(job: Job, result: FileResult) -> None:
@@ -238,7 +247,7 @@ def _check_python(job: Job, result: FileResult) -> None:
     if analysis.syntax_error is not None:
         pos = analysis.syntax_error.position
         result.error_location = f"{pos.line + 1}:{pos.character + 1}"
-        result.error = _syntax_error(analysis.syntax_error.message)
+        result.error = _syntax_error(analysis.syntax_error)
         return
     findings = analysis.findings
     if job.mode.fix or job.mode.diff:
@@ -280,7 +289,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
     if analysis.syntax_error is not None:
         index, pos = combined.to_cell(analysis.syntax_error.position)
         result.error_location = f"cell {numbers[index]}:{pos.line + 1}:{pos.character + 1}"
-        result.error = _syntax_error(analysis.syntax_error.message)
+        result.error = _syntax_error(analysis.syntax_error)
         return
     if job.mode.fix or job.mode.diff:
         outcome = fix_cells(cells, job.settings, unsafe=job.mode.unsafe)

@@ -14,9 +14,12 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
+from torchmode.engine.limits import MAX_SOURCE_BYTES
+
 # Above this size a file is not analysed (a syntax tree costs ~16 kB per line): it is
-# reported as not checked rather than exhausting memory.
-MAX_FILE_BYTES = 5 * 1024 * 1024
+# reported as not checked rather than exhausting memory. The engine (and so the language
+# server) refuses the same.
+MAX_FILE_BYTES = MAX_SOURCE_BYTES
 # Notebooks carry their outputs (images, tables): the limit applies to their code cells,
 # and this one only to the JSON file as a whole.
 MAX_NOTEBOOK_BYTES = 200 * 1024 * 1024

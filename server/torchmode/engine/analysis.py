@@ -11,6 +11,7 @@ from torchmode.engine.chunks import ChunkCache, parse_chunks, split_lines
 from torchmode.engine.context import RuleContext
 from torchmode.engine.facts import collect_facts
 from torchmode.engine.flow import FileFlow
+from torchmode.engine.limits import refusal
 from torchmode.findings import Finding, Position
 from torchmode.settings import DEFAULT_SETTINGS, Settings
 
@@ -27,6 +28,12 @@ NOQA = re.compile(
 class SyntaxProblem:
     message: str
     position: Position
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped(SyntaxProblem):
+    """Not a syntax error: the text is too large, or holds an expression too long, to analyse
+    in reasonable time (engine/limits.py); the message says which."""
 
 
 @dataclass
@@ -51,6 +58,9 @@ _SHARED_CACHE = ChunkCache()
 def analyze(
     source: str, settings: Settings = DEFAULT_SETTINGS, cache: ChunkCache | None = None
 ) -> Analysis:
+    refused = refusal(source)
+    if refused is not None:
+        return Analysis(source, [], Skipped(*refused))
     if not TRIGGER.search(source):
         return Analysis(source)
     if "\x00" in source:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from torchmode.findings import Finding, Severity
+from torchmode.engine.analysis import Skipped
+from torchmode.findings import Finding, Range, Severity
 from torchmode.lsp.results import Result
 from torchmode.lsp.targets import Target
 from torchmode.rules import RULES
@@ -49,9 +50,32 @@ def to_diagnostic(
     )
 
 
+def skipped_notice(result: Result, encoding: str) -> tuple[str, types.Diagnostic] | None:
+    """Why a document was not analysed (too large...): an Information diagnostic where the
+    engine says, so that the user knows torchmode did not look rather than found nothing."""
+    problem = result.analysis.syntax_error
+    if not isinstance(problem, Skipped):
+        return None
+    placed = result.target.locate(Range(problem.position, problem.position))
+    if placed is None:
+        return None
+    uri, rng = placed
+    index = result.target.index_of(uri)
+    assert index is not None
+    return uri, types.Diagnostic(
+        range=index.range_to_client(rng, encoding),
+        message=problem.message,
+        severity=types.DiagnosticSeverity.Information,
+        source=SOURCE,
+    )
+
+
 def diagnostics_by_uri(result: Result, encoding: str) -> dict[str, list[types.Diagnostic]]:
     """Every document of the target, with an empty list where nothing was found."""
     out: dict[str, list[types.Diagnostic]] = {uri: [] for uri in result.target.uris}
+    notice = skipped_notice(result, encoding)
+    if notice is not None:
+        out[notice[0]].append(notice[1])
     for finding in sorted(result.shown, key=Finding.sort_key):
         converted = to_diagnostic(finding, result.target, encoding)
         if converted is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from torchmode.engine import Analysis
+from torchmode.engine.analysis import Skipped
 from torchmode.findings import Finding
 from torchmode.lsp.targets import Target
 from torchmode.settings import Settings
@@ -37,6 +38,9 @@ def next_result(
 ) -> Result:
     """While the user is mid-edit and the code does not parse, keep showing the last good
     findings that still lie inside the document instead of flickering them away."""
+    if isinstance(analysis.syntax_error, Skipped):
+        # Not a passing state: the text is too large to analyse, nothing of it is known.
+        return Result(target, settings, analysis, (), (), generation)
     if analysis.syntax_error is None or analysis.findings:
         good = tuple(analysis.findings) if analysis.syntax_error is None else ()
         if analysis.syntax_error is not None and previous is not None:
