@@ -79,6 +79,16 @@ class ChunkCache:
         self.flows: OrderedDict[int, Any] = OrderedDict()  # id(def node) -> flow.CachedFlow
         self._positions: dict[int, tuple[cst.Module, dict[cst.CSTNode, CodeRange]]] = {}
 
+    def fork(self) -> ChunkCache:
+        """A cache that starts with everything this one holds and then goes its own way: for
+        analysing a variant of the text (a fix being checked) without disturbing this one."""
+        other = ChunkCache(self._capacity)
+        other._items = self._items.copy()
+        other.records = self.records.copy()
+        other.flows = self.flows.copy()
+        other._positions = self._positions.copy()
+        return other
+
     def positions(self, module: cst.Module, text: str) -> dict[cst.CSTNode, CodeRange]:
         """Positions inside a parsed chunk, relative to its start: they stay valid when the
         chunk moves (an edit above it), so they are computed once per parsed chunk."""

@@ -115,6 +115,7 @@ class FileFlow:
         self.places: dict[int, tuple[cst.CSTNode, Chunk]] = {}
         # the same for nodes of reused function analyses: they are in their function's chunk
         self.reused_places: dict[int, FunctionFlow] = {}
+        self.reused: dict[int, tuple[FunctionFlow, FunctionInfo]] = {}  # id(flow) -> ...
         self.locals_cache: dict[int, set[str]] = {}
         self._module_trains: bool | None = None
         self.train_switch_cache: dict[int, bool] = {}
@@ -123,9 +124,16 @@ class FileFlow:
         placed = self.places.get(id(node))
         if placed is not None:
             return placed[1]
-        info = self.reused_places[id(node)].info
-        assert info is not None  # the module's own analysis is never reused
-        return info.chunk
+        # this run's chunk: a later analysis reusing the same function rebinds its ``info``
+        return self.reused[id(self.reused_places[id(node)])][1].chunk
+
+    def rebind(self) -> None:
+        """Point the reused analyses back at this run's functions (after another analysis of
+        a similar text, e.g. a fix being checked, reused them for its own)."""
+        for info in self.facts.all_functions:
+            flow = self.flows.get(id(info))
+            if flow is not None:
+                flow.info = info
 
     def run(self) -> None:
         for info in self.facts.all_functions:
@@ -198,6 +206,7 @@ class FileFlow:
                 return None
         flow = cached.flow
         flow.info = info  # the same code, now in this run's chunk
+        self.reused[id(flow)] = (flow, info)
         self.reused_places.update(flow.placed_ids())
         self.cache.flows.move_to_end(id(info.node))
         return flow

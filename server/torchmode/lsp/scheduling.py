@@ -3,8 +3,9 @@
 The engine is CPU-bound Python: it runs in a worker thread so the message loop keeps
 answering hover, code actions and cancellations while a large file is analysed. One worker
 is enough (the GIL would serialise more) and keeps the engine's caches single-threaded.
-Queries on finished analyses (hover, building a quick fix's edits) get a thread of their
-own, so they are not queued behind the analysis of another, large file.
+Hover reads a finished analysis only: it gets a thread of its own, so it is not queued behind
+the analysis of another, large file. Quick fixes are checked by analysing the fixed text with
+the document's caches, so they run in the worker.
 """
 
 from __future__ import annotations

@@ -534,10 +534,10 @@ async def code_action(
     if start is None or end is None:
         return []
     client = Client.of(ls.client_capabilities, ls.encoding)
-    # Without resolve support, fix-all is computed here, and it re-analyses the text.
-    run = ls.scheduler.in_query_thread if client.resolves_edits else ls.scheduler.in_worker
+    # Building a fix checks it by analysing the fixed text with the document's cache: that is
+    # the analysis worker's job (its caches are single-threaded).
     try:
-        return await run(
+        return await ls.scheduler.in_worker(
             actions_for,
             result,
             uri,
@@ -560,11 +560,11 @@ async def code_action_resolve(ls: TorchmodeServer, action: types.CodeAction) -> 
     if result is None:
         return action
     client = Client.of(ls.client_capabilities, ls.encoding)
-    # Fix-all re-analyses the text: that is the analysis worker's job; a single fix's edits
-    # come from the finished analysis.
-    run = ls.scheduler.in_worker if data.get("kind") == "fixAll" else ls.scheduler.in_query_thread
+    # Fixes are checked (and fix-all applied) by analysing the fixed text: the worker's job.
     try:
-        return await run(resolve, action, result, client, ls.versions(result), result.settings)
+        return await ls.scheduler.in_worker(
+            resolve, action, result, client, ls.versions(result), result.settings
+        )
     except Exception:
         ls.log(f"torchmode: resolving {action.title!r} failed\n{traceback.format_exc()}")
         return action

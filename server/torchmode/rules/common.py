@@ -239,10 +239,21 @@ def removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
         fixed = apply_edits(source, fix.edits)
     except ValueError:
         return False
-    if not compiles(fixed) and compiles(source):
+    # The analysis' own cache, forked: only the edited chunk is parsed again and only the
+    # functions it changes are analysed again (a fix check costs about one keystroke).
+    cache = ctx.flow.cache
+    after = analyze(
+        fixed,
+        Settings(select=frozenset({code})),
+        cache.fork() if cache is not None else _Reusing(ctx.chunks),
+    )
+    ctx.flow.rebind()
+    if after.syntax_error is not None or after.context is None:
         return False
-    after = analyze(fixed, Settings(select=frozenset({code})), _Reusing(ctx.chunks))
-    if after.syntax_error is not None:
+    # libcst accepts a few things CPython does not: the top-level statements the fix changed
+    # must compile (each on its own: compiling the whole file would cost more than the check)
+    unchanged = {chunk.text for chunk in ctx.chunks}
+    if not all(compiles(c.text) for c in after.context.chunks if c.text not in unchanged):
         return False
     offsets = line_offsets(source)
     spans = sorted(
