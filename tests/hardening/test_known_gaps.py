@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fuzz_invariants import check_program
-from torchmode.engine import Analysis
+from torchmode.engine import Analysis, analyze
 from torchmode.findings import Position, Range
 from torchmode.fixing import apply_edits
 
@@ -304,3 +304,26 @@ def test_train_mode_origin_named_in_source_order() -> None:
     )
     for _ in range(3):
         check_program(text, fixes=False)
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#20")
+def test_identical_top_level_statements_each_get_their_findings() -> None:
+    text = "model.eval\nmodel.eval\n"
+    assert [(f.code, f.range.start.line) for f in analyze(text).findings] == [
+        ("TM103", 0),
+        ("TM103", 1),
+    ]
+
+
+@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#20")
+def test_fix_all_of_two_identical_blocks_is_idempotent() -> None:
+    block = (
+        "try:\n"
+        "    scaler.step(optimizer)\n"
+        "    model.eval(False)\n"
+        "finally:\n"
+        "    model.eval\n"
+        "    pass\n"
+        "    model.train(False)\n"
+    )
+    check_program("optimizer = optim.SGD(model.parameters(), lr=0.1)\n" + block + block)
