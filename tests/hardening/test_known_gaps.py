@@ -330,7 +330,6 @@ def test_fix_all_of_two_identical_blocks_is_idempotent() -> None:
     check_program("optimizer = optim.SGD(model.parameters(), lr=0.1)\n" + block + block)
 
 
-@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#21")
 def test_the_train_call_a_tm102_message_names_does_not_depend_on_memory_addresses() -> None:
     text = (
         "import torch\n"

@@ -119,12 +119,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         yield finding
 
 
-def _order(ctx: RuleContext, value: ModeVal) -> tuple[int, int, int, int]:
+def _order(ctx: RuleContext, value: ModeVal) -> tuple[int, list[tuple[int, int]]]:
+    """Source order of the call sites leading to the origin, then of the origin itself."""
     origin = value.origin
     if origin is None:
-        return (1, 0, 0, 0)
-    start = ctx.range_of(origin.outermost).start
-    return (0, start.line, start.character, len(origin.chain()))
+        return (1, [])
+    places = [ctx.range_of(node).start for node in origin.chain()]
+    return (0, [(p.line, p.character) for p in places])
 
 
 def _inside_training_step(ctx: RuleContext, event: ev.Forward) -> bool:
