@@ -20,6 +20,7 @@ from cattrs import transform_error
 from cattrs.errors import BaseValidationError
 from lsprotocol import types
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,15 @@ class TorchmodeProtocol(LanguageServerProtocol):
                 method=method if isinstance(method, str) else None,
                 reason=_reason(error),
             )
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
+        # The server keeps the text itself (lsp/documents.py). pygls' own copy splits lines
+        # at form feeds and "\u2028" (str.splitlines) and, updating it, clamps a position
+        # beyond its shorter line in place, in the very params the server then applies
+        # (gaps/hardening.md#19): skip pygls' copy and hand the change on untouched.
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
 
     def handle_message(self, message: Any) -> None:
         jsonrpc = getattr(message, "jsonrpc", None)
