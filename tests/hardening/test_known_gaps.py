@@ -316,7 +316,6 @@ def test_identical_top_level_statements_each_get_their_findings() -> None:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#20")
 def test_fix_all_of_two_identical_blocks_is_idempotent() -> None:
     block = (
         "try:\n"
