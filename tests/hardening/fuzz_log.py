@@ -238,16 +238,32 @@ def _blocks(lines: list[str]) -> Iterator[tuple[int, int]]:
 
 
 def smaller_texts(text: str) -> Iterator[str]:
-    """The text without one block, then without one line (line ends kept as they are)."""
+    """The text without one block, without one line, then with one block's header removed
+    and its body dedented into its place (line ends kept as they are)."""
     lines = text.splitlines(keepends=True)
     seen: set[str] = set()
-    spans = sorted(_blocks(lines), key=lambda span: span[0] - span[1])
-    spans += [(i, i + 1) for i in range(len(lines))]
-    for start, end in spans:
-        candidate = "".join(lines[:start] + lines[end:])
+    blocks = sorted(_blocks(lines), key=lambda span: span[0] - span[1])
+    candidates = [lines[:start] + lines[end:] for start, end in blocks]
+    candidates += [lines[:i] + lines[i + 1 :] for i in range(len(lines))]
+    candidates += [
+        lines[:start] + _dedented(lines[start], lines[start + 1 : end]) + lines[end:]
+        for start, end in blocks
+        if end > start + 1
+    ]
+    for candidate in map("".join, candidates):
         if candidate != text and candidate not in seen:
             seen.add(candidate)
             yield candidate
+
+
+def _dedented(header: str, body: list[str]) -> list[str]:
+    """``body`` moved to ``header``'s indentation (lines indented otherwise are kept)."""
+    outer = header[: len(header) - len(header.lstrip(" \t\x0c"))]
+    first = next((line for line in body if line.strip()), "")
+    inner = first[: len(first) - len(first.lstrip(" \t\x0c"))]
+    if not inner.startswith(outer) or inner == outer:
+        return body
+    return [outer + line[len(inner) :] if line.startswith(inner) else line for line in body]
 
 
 def smaller_text(position: int) -> Reducer:
