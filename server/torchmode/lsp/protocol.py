@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 import attrs
@@ -81,6 +84,26 @@ class TorchmodeProtocol(LanguageServerProtocol):
         # (gaps/hardening.md#19): skip pygls' copy and hand the change on untouched.
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
+
+    def _execute_handler(
+        self,
+        msg_id: MsgId,
+        handler: Callable[..., Any],
+        callback: Callable[[Future[Any]], None],
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        # pygls files the future of every coroutine or generator handler under msg_id and
+        # forgets it only when it answers a request: those of notifications (every didChange,
+        # i.e. every keystroke, goes through a generator) piled up for the whole session.
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            future.add_done_callback(partial(self._forget, msg_id))
+
+    def _forget(self, msg_id: MsgId, future: Future[Any]) -> None:
+        if self._request_futures.get(msg_id) is future:
+            del self._request_futures[msg_id]
 
     def handle_message(self, message: Any) -> None:
         jsonrpc = getattr(message, "jsonrpc", None)
