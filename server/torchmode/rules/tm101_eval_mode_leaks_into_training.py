@@ -60,7 +60,8 @@ or restore the mode inside the evaluation function
 ## Fix
 Inserts `model.train()` after the evaluation block (safe); when a path skips that place
 (a `continue`, a branch, an evaluating helper called again), at the start of the training
-iteration, after the enclosing block or right before the training step instead. A fix is
+iteration or after the enclosing block instead; as a last resort, right before the training
+step (unsafe: the forward pass of that step may already have run in eval mode). A fix is
 offered only if the fixed code no longer has the finding: with an `eval()` between two steps
 of one iteration no single place works, and none is offered.
 
@@ -188,7 +189,8 @@ def _candidates(
     if step_stmt is not None:
         edit = step_index.insert_before(step_stmt, code)
         title = f"Call `{code}` before the training step"
-        yield Fix(title, (edit,), safe=True) if edit is not None else None
+        # unsafe: a forward pass before the step may already have run in eval mode
+        yield Fix(title, (edit,), safe=False) if edit is not None else None
 
 
 def _at_iteration_start(
