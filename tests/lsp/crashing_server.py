@@ -9,10 +9,10 @@ import torchmode.lsp.server as server
 from torchmode.engine import analyze
 
 
-def analyze_or_explode(source, settings):
+def analyze_or_explode(source, settings, cache=None):
     if "BOOM" in source:
         raise RuntimeError("the engine exploded")
-    return analyze(source, settings)
+    return analyze(source, settings, cache)
 
 
 server.analyze = analyze_or_explode

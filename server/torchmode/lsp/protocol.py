@@ -102,7 +102,8 @@ class TorchmodeProtocol(LanguageServerProtocol):
             future.add_done_callback(partial(self._forget, msg_id))
 
     def _forget(self, msg_id: MsgId, future: Future[Any]) -> None:
-        if self._request_futures.get(msg_id) is future:
+        # a cancelled one stays: pygls cancels them while iterating over the dict (shutdown)
+        if not future.cancelled() and self._request_futures.get(msg_id) is future:
             del self._request_futures[msg_id]
 
     def handle_message(self, message: Any) -> None:

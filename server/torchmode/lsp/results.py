@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torchmode.engine import Analysis
 from torchmode.engine.analysis import Skipped
@@ -19,10 +19,28 @@ class Result:
     shown: tuple[Finding, ...]  # the findings to report
     last_good: tuple[Finding, ...]  # findings of the last analysis without a syntax error
     generation: int = 0  # the server's settings generation it was computed under
+    # only the findings are kept (see memory.py): no hover, no fixes without a new analysis
+    slim: bool = False
 
     @property
     def version(self) -> int | None:
         return self.target.version
+
+    def slimmed(self) -> Result:
+        """The same findings without what they were computed from (trees, flows, fix builders)."""
+        light: dict[int, Finding] = {}
+
+        def keep(findings: tuple[Finding, ...] | list[Finding]) -> tuple[Finding, ...]:
+            for f in findings:
+                if id(f) not in light:
+                    light[id(f)] = replace(f, fix_builder=None, _fixes=None)
+            return tuple(light[id(f)] for f in findings)
+
+        analysis = Analysis(
+            self.analysis.source, list(keep(self.analysis.findings)), self.analysis.syntax_error
+        )
+        shown, last_good = keep(self.shown), keep(self.last_good)
+        return replace(self, analysis=analysis, shown=shown, last_good=last_good, slim=True)
 
     def is_fresh(self, finding: Finding) -> bool:
         """Whether the finding belongs to this very text (only those can be fixed)."""

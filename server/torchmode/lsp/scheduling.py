@@ -48,6 +48,10 @@ class Scheduler:
             if self._pending.get(key) is task:
                 del self._pending[key]
 
+    def busy(self) -> bool:
+        """Whether an analysis is waiting or running."""
+        return bool(self._pending)
+
     def pending(self, key: str) -> asyncio.Task[None] | None:
         return self._pending.get(key)
 

@@ -29,6 +29,7 @@ from torchmode.lsp.configuration import (
 )
 from torchmode.lsp.diagnostics import diagnostics_by_uri
 from torchmode.lsp.documents import Document, DocumentStore
+from torchmode.lsp.memory import IDLE_COLLECT_S, Collector, DocumentCaches
 from torchmode.lsp.positions import UTF16
 from torchmode.lsp.protocol import TorchmodeProtocol, is_unparsable_body
 from torchmode.lsp.results import Result, next_result
@@ -60,6 +61,9 @@ class TorchmodeServer(LanguageServer):
         self.documents = DocumentStore()
         self.results: dict[str, Result] = {}
         self.scheduler = Scheduler()
+        self.caches = DocumentCaches()
+        self.collector = Collector()
+        self._collection: asyncio.TimerHandle | None = None
         self.client_settings = ClientSettings()
         # Bumped when settings change: results of an older generation are outdated even
         # for an unchanged text.
@@ -175,7 +179,10 @@ class TorchmodeServer(LanguageServer):
         if problem:
             self.tell_once(f"torchmode: ignoring the invalid configuration: {problem}")
         try:
-            analysis: Analysis = await self.scheduler.in_worker(analyze, target.text, settings)
+            cache = self.caches.cache_for(key)
+            analysis: Analysis = await self.scheduler.in_worker(
+                self.collector.run_frozen, analyze, target.text, settings, cache
+            )
         except Exception:
             self.failed[key] = (target.version, generation)
             self.log(
@@ -191,10 +198,28 @@ class TorchmodeServer(LanguageServer):
             return  # a newer edit or setting is on its way: never show outdated results
         result = next_result(self.results.get(key), target, settings, analysis, generation)
         self.results[key] = result
+        self.keep_memory_bounded()
         if not self.pulls_diagnostics:
             self.publish(result)
         elif self.client_settings.run == "onSave":
             self.refresh_pulled()  # pulls in between answered with the saved text's results
+
+    def keep_memory_bounded(self) -> None:
+        for cold in self.caches.evict_cold():
+            result = self.results.get(cold)
+            if result is not None and not result.slim:
+                self.results[cold] = result.slimmed()
+            self.collector.evicted += 1
+        if self._collection is not None:
+            self._collection.cancel()
+        delay = 0.0 if self.collector.overdue else IDLE_COLLECT_S
+        loop = asyncio.get_running_loop()
+        self._collection = loop.call_later(delay, lambda: loop.create_task(self._collect_garbage()))
+
+    async def _collect_garbage(self) -> None:
+        if self.scheduler.busy() and not self.collector.overdue:
+            return  # not idle after all: the next analysis schedules it again
+        await self.scheduler.in_worker(self.collector.collect)
 
     def publish(self, result: Result) -> None:
         for uri, diagnostics in diagnostics_by_uri(result, self.encoding).items():
@@ -213,14 +238,14 @@ class TorchmodeServer(LanguageServer):
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
             )
 
-    async def current_result(self, key: str) -> Result | None:
+    async def current_result(self, key: str, full: bool = False) -> Result | None:
         """The result for the document's current text, waiting for a pending analysis
-        (other messages are served meanwhile)."""
+        (other messages are served meanwhile); ``full``: not a slim one (memory.py)."""
         for _ in range(20):
             result = self.results.get(key)
             if not self.is_open(key):
                 return None
-            if self.is_current(result, key):
+            if self.is_current(result, key) and not (full and result is not None and result.slim):
                 return result
             if self.failed.get(key) == (self.version_of(key), self.generation):
                 return None
@@ -237,8 +262,10 @@ class TorchmodeServer(LanguageServer):
         it was analysed: hover then answers at once instead of waiting for the analysis of
         the newest edit (typing further down does not move what is hovered)."""
         result = self.results.get(key)
+        if result is None or result.slim:
+            return None
         document = self.documents.get(uri)
-        index = result.target.index_of(uri) if result is not None else None
+        index = result.target.index_of(uri)
         if index is None or document is None or position.line >= index.line_count:
             return None
         following = position.line + 1
@@ -383,6 +410,7 @@ def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> 
     ls.documents.close(uri)
     ls.scheduler.cancel(uri)
     ls.results.pop(uri, None)
+    ls.caches.drop(uri)
     ls.failed.pop(uri, None)
     ls.clear([uri])
 
@@ -436,6 +464,7 @@ def notebook_did_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocume
         ls.documents.close(uri)
     ls.scheduler.cancel(notebook)
     ls.results.pop(notebook, None)
+    ls.caches.drop(notebook)
     ls.failed.pop(notebook, None)
     ls.clear(uris)
 
@@ -501,7 +530,9 @@ async def hover(ls: TorchmodeServer, params: types.HoverParams) -> types.Hover |
     key = ls.key_of(uri)
     if key is None:
         return None
-    result = ls.result_for_hover(key, uri, params.position) or await ls.current_result(key)
+    result = ls.result_for_hover(key, uri, params.position) or await ls.current_result(
+        key, full=True
+    )
     if result is None:
         return None
     position = ls.analysed_position(result, uri, params.position)
@@ -526,7 +557,7 @@ async def code_action(
 ) -> list[types.CodeAction] | None:
     uri = params.text_document.uri
     key = ls.key_of(uri)
-    result = await ls.current_result(key) if key else None
+    result = await ls.current_result(key, full=True) if key else None
     if result is None:
         return []
     start = ls.analysed_position(result, uri, params.range.start)
@@ -556,7 +587,7 @@ async def code_action(
 async def code_action_resolve(ls: TorchmodeServer, action: types.CodeAction) -> types.CodeAction:
     data = action.data if isinstance(action.data, dict) else {}
     key = ls.key_of(str(data.get("uri", "")))
-    result = await ls.current_result(key) if key else None
+    result = await ls.current_result(key, full=True) if key else None
     if result is None:
         return action
     client = Client.of(ls.client_capabilities, ls.encoding)

@@ -1,0 +1,97 @@
+"""What the server keeps of each document's analysis, and when Python's cyclic GC runs.
+
+An analysis of a big file holds its libcst trees, facts and per-function analyses (~35 MB for
+5,000 lines): that is what makes the next keystroke cheap, but only for the documents being
+worked on. The few most recently analysed documents keep everything; the others keep their
+findings only ("slim" results) and are analysed again, from scratch, if a hover or a quick
+fix needs them.
+
+Python's cyclic garbage collector walks every tracked object on a full collection: with
+several big documents open, each collection would cost a good part of an analysis and hit at
+random points (typically right after an analysis, which allocates the most). So analyses run
+with the collector off, everything alive afterwards is frozen (never walked again), and the
+garbage the frozen objects may hide is collected when the server has been idle for a while,
+or sooner when many analyses ran or documents were slimmed since the last collection.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
+
+from torchmode.engine.chunks import ChunkCache
+
+T = TypeVar("T")
+
+HOT_DOCUMENTS = 3  # documents whose caches and full results are kept
+IDLE_COLLECT_S = 3.0  # quiet time before a full collection
+MAX_ANALYSES_BETWEEN_COLLECTIONS = 40
+MAX_EVICTED_BETWEEN_COLLECTIONS = 2  # a big document's trees are ~20-35 MB of garbage
+
+
+class DocumentCaches:
+    """One engine cache per document (a notebook counts as one), the most recent few only."""
+
+    def __init__(self, capacity: int = HOT_DOCUMENTS) -> None:
+        self._caches: OrderedDict[str, ChunkCache] = OrderedDict()
+        self._capacity = capacity
+
+    def cache_for(self, key: str) -> ChunkCache:
+        cache = self._caches.get(key)
+        if cache is None:
+            cache = self._caches[key] = ChunkCache()
+        self._caches.move_to_end(key)
+        return cache
+
+    def evict_cold(self) -> list[str]:
+        """Drop the caches beyond the capacity; the keys whose results should go slim."""
+        cold = []
+        while len(self._caches) > self._capacity:
+            key, _ = self._caches.popitem(last=False)
+            cold.append(key)
+        return cold
+
+    def is_hot(self, key: str) -> bool:
+        return key in self._caches
+
+    def drop(self, key: str) -> None:
+        self._caches.pop(key, None)
+
+
+class Collector:
+    """Runs ``work`` with the cyclic GC off and freezes what survives it (see above)."""
+
+    def __init__(self) -> None:
+        self.since_collection = 0
+        self.evicted = 0  # documents slimmed since the last collection: their trees are garbage
+
+    def run_frozen(self, work: Callable[..., T], *args: object) -> T:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return work(*args)
+        finally:
+            self.since_collection += 1
+            # Everything allocated by the analysis would otherwise be walked by the next young
+            # collection (hundreds of thousands of objects), and survivors again on each full one.
+            gc.freeze()
+            if was_enabled:
+                gc.enable()
+
+    @property
+    def overdue(self) -> bool:
+        return (
+            self.since_collection >= MAX_ANALYSES_BETWEEN_COLLECTIONS
+            or self.evicted >= MAX_EVICTED_BETWEEN_COLLECTIONS
+        )
+
+    def collect(self) -> int:
+        """A full collection including the frozen objects; the survivors are frozen again."""
+        self.since_collection = self.evicted = 0
+        gc.unfreeze()
+        try:
+            return gc.collect()
+        finally:
+            gc.freeze()
