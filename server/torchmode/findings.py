@@ -76,11 +76,18 @@ class Finding:
     # Fixes are built only when asked for (code action, --fix, JSON): most findings are
     # never fixed, and building edits needs node positions.
     fix_builder: Callable[[], tuple[Fix, ...]] | None = field(default=None, repr=False)
+    # Where building a fix means checking it (analysing the fixed text), the fix it will most
+    # likely be, unchecked: enough to mark a finding as fixable in a listing of thousands.
+    fix_preview: Callable[[], Fix | None] | None = field(default=None, repr=False)
     _fixes: tuple[Fix, ...] | None = field(default=None, repr=False)
 
     @property
     def fixable(self) -> bool:
         return self.fix_builder is not None
+
+    @property
+    def fixes_built(self) -> bool:
+        return self._fixes is not None
 
     @property
     def fixes(self) -> tuple[Fix, ...]:

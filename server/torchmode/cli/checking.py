@@ -143,6 +143,10 @@ class FileResult:
 def _fix_kind(finding: Finding) -> str | None:
     if not finding.fixable:
         return None
+    if finding.fix_preview is not None and not finding.fixes_built:
+        # checking each fix would cost a re-analysis per finding; --fix checks the one it applies
+        preview = finding.fix_preview()
+        return None if preview is None else "safe" if preview.safe else "unsafe"
     fixes = finding.fixes
     if any(f.safe for f in fixes):
         return "safe"

@@ -33,7 +33,7 @@ class Result:
         def keep(findings: tuple[Finding, ...] | list[Finding]) -> tuple[Finding, ...]:
             for f in findings:
                 if id(f) not in light:
-                    light[id(f)] = replace(f, fix_builder=None, _fixes=None)
+                    light[id(f)] = replace(f, fix_builder=None, fix_preview=None, _fixes=None)
             return tuple(light[id(f)] for f in findings)
 
         analysis = Analysis(

@@ -212,6 +212,11 @@ def unit_test(ctx: RuleContext, site_info: object) -> bool:
     return site_info.cls is not None or ctx.facts.imports.imports_any(("pytest", "unittest"))
 
 
+def first_candidate(candidates: Iterable[Fix | None]) -> Fix | None:
+    """The fix most likely offered, without checking that it works (see ``Finding.fix_preview``)."""
+    return next((fix for fix in candidates if fix is not None), None)
+
+
 def first_that_works(
     ctx: RuleContext, code: str, at: Range, candidates: Iterable[Fix | None]
 ) -> tuple[Fix, ...]:

@@ -137,6 +137,9 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
         severity,
         tuple(related),
         fix_builder=lambda: _fixes(ctx, anchor, key, event, origin.constructed),
+        fix_preview=lambda: common.first_candidate(
+            _candidates(ctx, anchor, key, event, origin.constructed)
+        ),
     )
 
 

@@ -189,6 +189,7 @@ def _finding(
         severity,
         tuple(related),
         fix_builder=lambda: _fixes(ctx, flow, event),
+        fix_preview=lambda: common.first_candidate(_candidates(ctx, flow, event)),
     )
 
 

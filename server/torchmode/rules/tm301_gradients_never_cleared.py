@@ -200,6 +200,7 @@ def _finding(
         RULE.default_severity,
         tuple(related),
         fix_builder=lambda: _fixes(ctx, step, backward),
+        fix_preview=lambda: common.first_candidate(_candidates(ctx, step, backward)),
     )
 
 
