@@ -307,7 +307,6 @@ def test_train_mode_origin_named_in_source_order() -> None:
         check_program(text, fixes=False)
 
 
-@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#20")
 def test_identical_top_level_statements_each_get_their_findings() -> None:
     text = "model.eval\nmodel.eval\n"
     assert [(f.code, f.range.start.line) for f in analyze(text).findings] == [

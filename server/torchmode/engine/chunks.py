@@ -106,15 +106,18 @@ class ChunkCache:
         while len(self.flows) > 4 * self._capacity:
             self.flows.popitem(last=False)
 
-    def parse(self, text: str) -> cst.Module | None:
+    def parse(self, text: str, copy: int = 0) -> cst.Module | None:
+        """The module of ``text``; ``copy`` n > 0 for the n-th repetition of the same text in
+        one file, which needs nodes of its own (analyses key their facts by node identity)."""
+        key = f"{copy}\x00{text}" if copy else text  # NUL never occurs in an analysed text
         try:
-            module = self._items[text]
-            self._items.move_to_end(text)
+            module = self._items[key]
+            self._items.move_to_end(key)
             return module
         except KeyError:
             pass
         module = None if _too_deep(text) else _parse_or_none(text)
-        self._items[text] = module
+        self._items[key] = module
         if len(self._items) > self._capacity:
             self._items.popitem(last=False)
         return module
@@ -213,6 +216,7 @@ def parse_chunks(text: str, cache: ChunkCache) -> ParseResult:
     starts = _boundaries(lines)
     starts.append(len(lines))
     chunks: list[Chunk] = []
+    copies: dict[str, int] = {}  # texts seen so far, and how often
     checked_whole = False
     gc_was_enabled = gc.isenabled()
     gc.disable()  # libcst builds many small objects; cyclic GC costs ~25 % on big trees
@@ -222,8 +226,9 @@ def parse_chunks(text: str, cache: ChunkCache) -> ParseResult:
             begin, j = starts[i], i + 1
             while True:
                 chunk_text = "".join(lines[begin : starts[j]])
-                module = cache.parse(chunk_text)
+                module = cache.parse(chunk_text, copies.get(chunk_text, 0))
                 if module is not None:
+                    copies[chunk_text] = copies.get(chunk_text, 0) + 1
                     break
                 if not checked_whole and j - i >= 3:
                     # A real syntax error would make every merge fail: ask the fast parser once.

@@ -285,9 +285,9 @@ class _Reusing(ChunkCache):
         super().__init__()
         self._parsed = {chunk.text: chunk.module for chunk in chunks}
 
-    def parse(self, text: str) -> cst.Module | None:
-        module = self._parsed.get(text)
-        return module if module is not None else super().parse(text)
+    def parse(self, text: str, copy: int = 0) -> cst.Module | None:
+        module = None if copy else self._parsed.get(text)
+        return module if module is not None else super().parse(text, copy)
 
 
 def _moved(spans: list[tuple[int, int, TextEdit]], point: int) -> int:
