@@ -148,18 +148,18 @@ def _backpropagated_names(ctx: RuleContext, flow: object) -> set[str]:
 
 def _item_names(ctx: RuleContext, container: str) -> set[str]:
     """The names ``container``'s items are bound to (``for x in xs``, ``x = xs[i]``)."""
-    key = ("tm204-items", container)
-    cached = ctx.memo.get(key)
-    if cached is None:
-        cached = set()
-        # the substring test first: the regex over every line of a big file would cost more
+    index = ctx.memo.get("tm204-items")
+    if index is None:
+        index = {}
+        # one pass over the lines that can bind an item (a regex over every line of a big
+        # file, or a search per container, would cost more)
         for line in ctx.lines:
-            if container in line:
+            if "for" in line or "[" in line:
                 for match in _ITEM.finditer(line):
-                    if (match.group(2) or match.group(4)) == container:
-                        cached.add(match.group(1) or match.group(3))
-        ctx.memo[key] = cached
-    return cached  # type: ignore[return-value]
+                    found = match.group(2) or match.group(4)
+                    index.setdefault(found, set()).add(match.group(1) or match.group(3))
+        ctx.memo["tm204-items"] = index
+    return index.get(container, set())  # type: ignore[union-attr]
 
 
 _WORD = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
