@@ -296,6 +296,16 @@ def test_a_client_that_stops_reading_for_a_while(wire: Wire) -> None:
     works(wire, "file:///hostile/after.py")
 
 
+def test_exit_without_shutdown_exits_with_1_at_once() -> None:
+    wire = Wire()
+    wire.initialize(["utf-16"])
+    wire.open(GOOD, EXAMPLE)
+    wire.published(GOOD, 1)
+    wire.notify("exit")
+    assert wire.process.wait(timeout=60) == 1
+    wire.stop()
+
+
 def test_handled_notifications_leave_nothing_behind() -> None:
     """pygls keeps the future of every notification it runs through a generator (didOpen,
     didChange...) for the whole session: 100,000 keystrokes kept ~180 MB."""

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
@@ -84,6 +86,18 @@ class TorchmodeProtocol(LanguageServerProtocol):
         # (gaps/hardening.md#19): skip pygls' copy and hand the change on untouched.
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        # pygls exits with sys.exit: the interpreter then frees every object one by one, and
+        # after a long session (libcst trees in the caches, RSS near 1 GB after 5,000 fuzzed
+        # edit sequences) that took more than a minute, long after the editor gave up and
+        # killed the process. Nothing is left to save at exit: leave at once.
+        if (handler := self.fm.features.get(types.EXIT)) is not None:
+            yield handler, args, None
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if self._shutdown else 1)
 
     def _execute_handler(
         self,
