@@ -77,6 +77,7 @@ class ChunkCache:
         self._capacity = capacity
         self.records: dict[int, Any] = {}  # id(module) -> facts.ChunkRecord
         self.flows: OrderedDict[int, Any] = OrderedDict()  # id(def node) -> flow.CachedFlow
+        self.module_flow: Any = None  # flow.CachedModuleFlow of the last analysis
         self._positions: dict[int, tuple[cst.Module, dict[cst.CSTNode, CodeRange]]] = {}
 
     def fork(self) -> ChunkCache:
@@ -86,6 +87,7 @@ class ChunkCache:
         other._items = self._items.copy()
         other.records = self.records.copy()
         other.flows = self.flows.copy()
+        other.module_flow = self.module_flow
         other._positions = self._positions.copy()
         return other
 

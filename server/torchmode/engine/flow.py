@@ -63,6 +63,8 @@ class FunctionFlow:
     called: bool = False  # some function of this file calls it
     callees: set[int] = field(default_factory=set)  # id(def) of the file's functions it calls
     placed: list[cst.CSTNode] = field(default_factory=list)  # nodes rules may need positions of
+    # the module's analysis only: the top-level statement each placed node was placed under
+    placed_under: list[int] = field(default_factory=list)
     _placed_ids: dict[int, FunctionFlow] | None = field(default=None, repr=False)
 
     def placed_ids(self) -> dict[int, FunctionFlow]:
@@ -138,23 +140,61 @@ class FileFlow:
     def run(self) -> None:
         for info in self.facts.all_functions:
             self.flow_of(info)
-        interp = Interpreter(self, None)
+        chunk_of: dict[int, Chunk] = {}
         statements: list[cst.BaseStatement] = []
         for chunk in self.chunks:
             for stmt in chunk.statements:
-                interp.flow.chunk_of[id(stmt)] = chunk
+                chunk_of[id(stmt)] = chunk
                 statements.append(stmt)
+        self.module_flow = self._reuse_module(statements, chunk_of) or self._analyse_module(
+            statements, chunk_of
+        )
+        called = set(self.module_flow.callees)
+        for flow in self.flows.values():
+            called |= flow.callees
+        for flow in self.flows.values():
+            flow.called = flow.info is not None and id(flow.info.node) in called
+
+    def _analyse_module(
+        self, statements: list[cst.BaseStatement], chunk_of: dict[int, Chunk]
+    ) -> FunctionFlow:
+        interp = Interpreter(self, None)
+        interp.flow.chunk_of = chunk_of
         self.active.append(interp)
         try:
             interp.run_body(statements)
         finally:
             self.active.pop()
-        self.module_flow = interp.flow
-        called = set(interp.flow.callees)
-        for flow in self.flows.values():
-            called |= flow.callees
-        for flow in self.flows.values():
-            flow.called = flow.info is not None and id(flow.info.node) in called
+        if self.cache is not None:
+            deps = tuple({(n, id(f)): (n, f) for n, f in interp.deps}.values())
+            shape = _module_shape(statements)
+            self.cache.module_flow = CachedModuleFlow(shape, self.fingerprint, deps, interp.flow)
+        return interp.flow
+
+    def _reuse_module(
+        self, statements: list[cst.BaseStatement], chunk_of: dict[int, Chunk]
+    ) -> FunctionFlow | None:
+        """The module's own analysis is reused while its statements outside functions are the
+        same nodes, the functions it calls have the same analyses and the facts are unchanged
+        (an edit inside a function that the top level does not call, the common keystroke)."""
+        cached = self.cache.module_flow if self.cache is not None else None
+        if cached is None or cached.fingerprint != self.fingerprint:
+            return None
+        shape = _module_shape(statements)
+        if len(shape) != len(cached.shape) or not all(
+            a is b or (type(a) is str and a == b) for a, b in zip(shape, cached.shape, strict=True)
+        ):
+            return None
+        for node_id, recorded in cached.deps:
+            callee = self.facts.function_by_node.get(node_id)
+            if callee is None or self.flows.get(id(callee)) is not recorded:
+                return None
+        flow = cached.flow
+        flow.chunk_of = chunk_of  # this run's chunks (an edit above may have moved them)
+        for node, top in zip(flow.placed, flow.placed_under, strict=True):
+            if id(node) not in self.places and id(node) not in self.reused_places:
+                self.places[id(node)] = (node, chunk_of[top])
+        return flow
 
     def flow_of(self, info: FunctionInfo) -> FunctionFlow | None:
         """The analysis of ``info``: memoised in this run, and reused from earlier runs while the
@@ -398,6 +438,24 @@ class CachedFlow:
     flow: FunctionFlow
 
 
+@dataclass(eq=False)
+class CachedModuleFlow:
+    shape: tuple[object, ...]  # see _module_shape
+    fingerprint: object
+    deps: tuple[tuple[int, FunctionFlow | None], ...]
+    flow: FunctionFlow
+
+
+def _module_shape(statements: list[cst.BaseStatement]) -> tuple[object, ...]:
+    """What the module's own analysis reads of its statements: each statement outside a
+    function or class (by identity: unchanged code keeps its parsed nodes), and the names of
+    the functions and classes it defines (their bodies are analysed on their own)."""
+    return tuple(
+        stmt.name.value if type(stmt) in (cst.FunctionDef, cst.ClassDef) else stmt  # type: ignore[attr-defined]
+        for stmt in statements
+    )
+
+
 class _DepProbe:
     """Collects the function analyses a cached answer depended on."""
 
@@ -534,6 +592,8 @@ class Interpreter:
         if id(node) not in self.file.places and id(node) not in self.file.reused_places:
             self.file.places[id(node)] = (node, self.current_chunk())
             self.flow.placed.append(node)
+            if self.info is None:
+                self.flow.placed_under.append(id(self.stmt_stack[0]))
 
     def origin(self, node: cst.CSTNode, constructed: bool = False) -> Origin:
         self.place(node)
