@@ -12,7 +12,7 @@ from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.context import RuleContext
 from torchmode.engine.names import key_of
 from torchmode.engine.values import Origin
-from torchmode.findings import Fix, Position, Range, Related, TextEdit
+from torchmode.findings import Finding, Fix, Position, Range, Related, TextEdit
 
 
 def where(ctx: RuleContext, node: cst.CSTNode) -> str:
@@ -235,45 +235,83 @@ def removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
     ``zero_grad()``) are checked by analysing the fixed text: a path the placement misses
     (a ``continue``, a helper called twice, a second step) would otherwise leave the finding
     in place, and a finding without a fix is better than a fix that does not fix it."""
+    return removed_together(ctx, [(code, at, fix)]) == [True]
+
+
+def removed_together(ctx: RuleContext, checks: list[tuple[str, Range, Fix]]) -> list[bool] | None:
+    """For fixes applied all at once, whether each one's finding (``code`` at ``at``) is gone
+    and the code still compiles (one analysis for a whole file's fixes: what fix-all does in
+    a round). None when their edits overlap."""
     from torchmode.engine import analyze
     from torchmode.fixing import apply_edits, compiles, line_offsets, offset_of
     from torchmode.settings import Settings
 
     source = ctx.source
+    edits = [e for _, _, fix in checks for e in fix.edits]
     try:
-        fixed = apply_edits(source, fix.edits)
+        fixed = apply_edits(source, edits)
     except ValueError:
-        return False
-    # The analysis' own cache, forked: only the edited chunk is parsed again and only the
-    # functions it changes are analysed again (a fix check costs about one keystroke).
+        return None
+    # The analysis' own cache, forked: only the edited chunks are parsed again and only the
+    # functions they change are analysed again (a fix check costs about one keystroke).
     cache = ctx.flow.cache
     after = analyze(
         fixed,
-        Settings(select=frozenset({code})),
+        Settings(select=frozenset(code for code, _, _ in checks)),
         cache.fork() if cache is not None else _Reusing(ctx.chunks),
     )
     ctx.flow.rebind()
     if after.syntax_error is not None or after.context is None:
-        return False
-    # libcst accepts a few things CPython does not: the top-level statements the fix changed
+        return [False] * len(checks)
+    # libcst accepts a few things CPython does not: the top-level statements the fixes changed
     # must compile (each on its own: compiling the whole file would cost more than the check)
     unchanged = {chunk.text for chunk in ctx.chunks}
     if not all(compiles(c.text) for c in after.context.chunks if c.text not in unchanged):
-        return False
+        return [False] * len(checks)
     offsets = line_offsets(source)
     spans = sorted(
         (
             (offset_of(offsets, source, e.range.start), offset_of(offsets, source, e.range.end), e)
-            for e in fix.edits
+            for e in edits
         ),
         key=lambda span: (span[0], span[1]),
     )
-    where = _moved(spans, offset_of(offsets, source, at.start))
     new_offsets = line_offsets(fixed)
-    return not any(
-        f.code == code and offset_of(new_offsets, fixed, f.range.start) == where
-        for f in after.findings
-    )
+    left = {(f.code, offset_of(new_offsets, fixed, f.range.start)) for f in after.findings}
+    return [
+        (code, _moved(spans, offset_of(offsets, source, at.start))) not in left
+        for code, at, _ in checks
+    ]
+
+
+def fix_kinds(ctx: RuleContext, findings: list[Finding]) -> dict[int, str | None]:
+    """id(finding) -> "safe", "unsafe" or None: what fix-all could do for each finding, with
+    the fixes that need checking checked together in one analysis instead of one each."""
+    kinds: dict[int, str | None] = {}
+    pending: list[tuple[Finding, Fix]] = []
+    for finding in findings:
+        if finding.fix_preview is not None and not finding.fixes_built:
+            preview = finding.fix_preview()
+            if preview is not None:
+                pending.append((finding, preview))
+            else:
+                kinds[id(finding)] = None
+        else:
+            kinds[id(finding)] = _kind(finding.fixes)
+    if pending:
+        verdicts = removed_together(ctx, [(f.code, f.range, fix) for f, fix in pending])
+        for index, (finding, fix) in enumerate(pending):
+            if verdicts is None:  # overlapping edits: each on its own
+                kinds[id(finding)] = _kind(finding.fixes)
+            else:
+                kinds[id(finding)] = _kind((fix,)) if verdicts[index] else None
+    return kinds
+
+
+def _kind(fixes: tuple[Fix, ...]) -> str | None:
+    if any(f.safe for f in fixes):
+        return "safe"
+    return "unsafe" if fixes else None
 
 
 class _Reusing(ChunkCache):

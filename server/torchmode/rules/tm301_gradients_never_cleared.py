@@ -69,7 +69,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if step.closure or not step.loops:
             continue
         loop = step.loops[-1]
-        inside = [e for e in flow.events if any(lp is loop for lp in e.loops)]
+        inside = _events_by_loop(ctx, flow).get(id(loop), [])
         backwards = [e for e in inside if isinstance(e, ev.Backward)]
         if not backwards or _built_in_loop(ctx, loop, step.optimizer):
             continue  # no backward, or a new optimizer every iteration: not a training loop
@@ -163,6 +163,32 @@ def _last_backward(ctx: RuleContext, step: ev.Step, backwards: list[ev.Backward]
     return backwards[0]
 
 
+def _events_by_loop(ctx: RuleContext, flow: FunctionFlow) -> dict[int, list[ev.Event]]:
+    """id(loop) -> the flow's events inside it, in order (built once per flow: a file of many
+    loops would otherwise scan every event once per step)."""
+    key = ("tm301-by-loop", id(flow))
+    index = ctx.memo.get(key)
+    if index is None:
+        index = {}
+        for e in flow.events:
+            for lp in {id(lp) for lp in e.loops}:
+                index.setdefault(lp, []).append(e)
+        ctx.memo[key] = index
+    return index  # type: ignore[return-value]
+
+
+def _clears_by_key(ctx: RuleContext, flow: FunctionFlow) -> dict[str | None, list[ev.Clear]]:
+    key = ("tm301-clears", id(flow))
+    index = ctx.memo.get(key)
+    if index is None:
+        index = {}
+        for e in flow.events:
+            if isinstance(e, ev.Clear):
+                index.setdefault(e.key, []).append(e)
+        ctx.memo[key] = index
+    return index  # type: ignore[return-value]
+
+
 def _finding(
     ctx: RuleContext,
     flow: FunctionFlow,
@@ -174,8 +200,8 @@ def _finding(
     optimizer = step.optimizer
     outside = [
         e
-        for e in flow.events
-        if isinstance(e, ev.Clear) and e.key == optimizer and not any(lp is loop for lp in e.loops)
+        for e in _clears_by_key(ctx, flow).get(optimizer, [])
+        if not any(lp is loop for lp in e.loops)
     ]
     where_cleared = (
         f"; the only `{optimizer}.zero_grad()` is outside the loop, on line "
