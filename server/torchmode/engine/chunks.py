@@ -59,6 +59,19 @@ class Chunk:
     def line_of(self, node: cst.CSTNode) -> int:
         return self.range_of(node).start.line
 
+    def range_in(self, node: cst.CSTNode, chain: tuple[cst.CSTNode, ...]) -> Range:
+        """``range_of`` for a node of the last statement of ``chain`` (the statements from the
+        chunk's top down to it): only that statement's code is generated, when it can be."""
+        if self._positions is None and self.cache is not None and "\f" not in self.text:
+            positions = self.cache.unit_positions(self.module, self.text, chain)
+            r = positions.get(node) if positions is not None else None
+            if r is not None:
+                return Range(
+                    Position(r.start.line - 1 + self.start_line, r.start.column),
+                    Position(r.end.line - 1 + self.start_line, r.end.column),
+                )
+        return self.range_of(node)
+
 
 @dataclass
 class ParseResult:
@@ -79,6 +92,9 @@ class ChunkCache:
         self.flows: OrderedDict[int, Any] = OrderedDict()  # id(def node) -> flow.CachedFlow
         self.module_flow: Any = None  # flow.CachedModuleFlow of the last analysis
         self._positions: dict[int, tuple[cst.Module, dict[cst.CSTNode, CodeRange]]] = {}
+        # per statement (id of the chain's last one): (chain, its positions or None)
+        self._unit_positions: dict[int, tuple[tuple[cst.CSTNode, ...], Any]] = {}
+        self._trees: dict[int, tuple[cst.Module, ast.Module | None]] = {}  # CPython's, per chunk
 
     def fork(self) -> ChunkCache:
         """A cache that starts with everything this one holds and then goes its own way: for
@@ -89,6 +105,8 @@ class ChunkCache:
         other.flows = self.flows.copy()
         other.module_flow = self.module_flow
         other._positions = self._positions.copy()
+        other._unit_positions = self._unit_positions.copy()
+        other._trees = self._trees.copy()
         return other
 
     def positions(self, module: cst.Module, text: str) -> dict[cst.CSTNode, CodeRange]:
@@ -100,9 +118,39 @@ class ChunkCache:
             self._positions[id(module)] = cached
         return cached[1]
 
+    def unit_positions(
+        self, module: cst.Module, text: str, chain: tuple[cst.CSTNode, ...]
+    ) -> dict[cst.CSTNode, CodeRange] | None:
+        from torchmode.engine.positions import unit_positions
+
+        cached = self._unit_positions.get(id(chain[-1]))
+        if cached is not None and cached[0][-1] is chain[-1]:
+            return cached[1]  # type: ignore[no-any-return]
+        tree = self._tree(module, text)
+        positions = unit_positions(module, tree, chain) if tree is not None else None
+        self._unit_positions[id(chain[-1])] = (chain, positions)
+        return positions
+
+    def _tree(self, module: cst.Module, text: str) -> ast.Module | None:
+        cached = self._trees.get(id(module))
+        if cached is None or cached[0] is not module:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    tree: ast.Module | None = ast.parse(text)
+            except Exception:  # libcst accepted it, CPython does not: positions the slow way
+                tree = None
+            cached = (module, tree)
+            self._trees[id(module)] = cached
+        return cached[1]
+
     def trim(self) -> None:
         if len(self._positions) > self._capacity:
             self._positions.clear()
+        if len(self._unit_positions) > 8 * self._capacity:
+            self._unit_positions.clear()
+        if len(self._trees) > self._capacity:
+            self._trees.clear()
         if len(self.records) > 2 * self._capacity:
             self.records.clear()
         while len(self.flows) > 4 * self._capacity:

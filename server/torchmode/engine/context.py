@@ -42,7 +42,9 @@ class RuleContext:
         return self.flow.chunk_of(node)
 
     def range_of(self, node: cst.CSTNode, chunk: Chunk | None = None) -> Range:
-        return (chunk or self.chunk_of(node)).range_of(node)
+        chunk = chunk or self.chunk_of(node)
+        chain = self.flow.chains.get(id(node))
+        return chunk.range_in(node, chain) if chain else chunk.range_of(node)
 
     def line_of(self, node: cst.CSTNode, chunk: Chunk | None = None) -> int:
         """1-based line, for messages."""

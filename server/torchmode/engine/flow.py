@@ -65,6 +65,17 @@ class FunctionFlow:
     placed: list[cst.CSTNode] = field(default_factory=list)  # nodes rules may need positions of
     # the module's analysis only: the top-level statement each placed node was placed under
     placed_under: list[int] = field(default_factory=list)
+    # per placed node, the statements from the chunk's top down to the one holding it
+    placed_chains: list[tuple[cst.CSTNode, ...]] = field(default_factory=list)
+    _chain_map: dict[int, tuple[cst.CSTNode, ...]] | None = field(default=None, repr=False)
+
+    def chain_map(self) -> dict[int, tuple[cst.CSTNode, ...]]:
+        if self._chain_map is None:
+            self._chain_map = {
+                id(node): chain for node, chain in zip(self.placed, self.placed_chains, strict=True)
+            }
+        return self._chain_map
+
     _placed_ids: dict[int, FunctionFlow] | None = field(default=None, repr=False)
 
     def placed_ids(self) -> dict[int, FunctionFlow]:
@@ -118,6 +129,7 @@ class FileFlow:
         # the same for nodes of reused function analyses: they are in their function's chunk
         self.reused_places: dict[int, FunctionFlow] = {}
         self.reused: dict[int, tuple[FunctionFlow, FunctionInfo]] = {}  # id(flow) -> ...
+        self.chains: dict[int, tuple[cst.CSTNode, ...]] = {}  # id(node) -> its statements
         self.locals_cache: dict[int, set[str]] = {}
         self._module_trains: bool | None = None
         self.train_switch_cache: dict[int, bool] = {}
@@ -194,6 +206,7 @@ class FileFlow:
         for node, top in zip(flow.placed, flow.placed_under, strict=True):
             if id(node) not in self.places and id(node) not in self.reused_places:
                 self.places[id(node)] = (node, chunk_of[top])
+        self.chains.update(flow.chain_map())
         return flow
 
     def flow_of(self, info: FunctionInfo) -> FunctionFlow | None:
@@ -248,6 +261,7 @@ class FileFlow:
         flow.info = info  # the same code, now in this run's chunk
         self.reused[id(flow)] = (flow, info)
         self.reused_places.update(flow.placed_ids())
+        self.chains.update(flow.chain_map())
         self.cache.flows.move_to_end(id(info.node))
         return flow
 
@@ -438,6 +452,19 @@ class CachedFlow:
     flow: FunctionFlow
 
 
+def _def_chain(info: FunctionInfo | None) -> tuple[cst.CSTNode, ...]:
+    """The definitions enclosing a function's body, from the top level (its class, the
+    functions it is nested in)."""
+    chain: list[cst.CSTNode] = []
+    while info is not None:
+        chain.append(info.node)
+        if info.outer is None and info.cls is not None:
+            chain.append(info.cls.node)
+        info = info.outer
+    chain.reverse()
+    return tuple(chain)
+
+
 @dataclass(eq=False)
 class CachedModuleFlow:
     shape: tuple[object, ...]  # see _module_shape
@@ -489,6 +516,7 @@ class Interpreter:
         self.default_mode = INPUT_MODE if info is not None else UNKNOWN_MODE
         self.loops: list[_LoopContext] = []
         self.stmt_stack: list[cst.CSTNode] = []
+        self.def_chain = _def_chain(info)
         self.exit_states: list[State] = []
         self.with_grads: list[tuple[int, frozenset[GradVal]]] = []  # grad mode at each with
         self.grad_saved: dict[str, frozenset[GradVal]] = {}  # prev = torch.is_grad_enabled()
@@ -592,6 +620,9 @@ class Interpreter:
         if id(node) not in self.file.places and id(node) not in self.file.reused_places:
             self.file.places[id(node)] = (node, self.current_chunk())
             self.flow.placed.append(node)
+            chain = (*self.def_chain, *self.stmt_stack)
+            self.flow.placed_chains.append(chain)
+            self.file.chains[id(node)] = chain
             if self.info is None:
                 self.flow.placed_under.append(id(self.stmt_stack[0]))
 

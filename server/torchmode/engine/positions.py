@@ -6,7 +6,9 @@ small reusable class instead (same rules: syntactic positions, whitespace exclud
 
 from __future__ import annotations
 
+import ast
 import re
+from collections.abc import Sequence
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -140,3 +142,132 @@ def _realign(computed: dict[cst.CSTNode, CodeRange], generated: str, text: str) 
 
     for node, code_range in computed.items():
         computed[node] = CodeRange(moved(code_range.start), moved(code_range.end))
+
+
+# -- positions of one statement -------------------------------------------------------------
+# A finding needs the positions of a few nodes, and a top-level statement (a class of twenty
+# methods) can be long: generating its whole code for them costs a good part of a parse. The
+# statement a node sits in is generated alone instead, with the indentation of the blocks
+# around it, and placed on its line by CPython's own tree of the chunk (cheap to build).
+
+Chain = tuple[cst.CSTNode, ...]  # statements from the chunk's top level down to the unit
+
+
+def unit_positions(
+    module: cst.Module, tree: ast.Module, chain: Chain
+) -> dict[cst.CSTNode, CodeRange] | None:
+    """Positions (relative to the chunk, as compute_positions gives them) of the nodes of the
+    last statement of ``chain``: all of a simple statement line, the header of a compound
+    statement. None where the statement cannot be placed this way (the caller then falls back
+    to the whole chunk)."""
+    placed = _locate(module, tree, chain)
+    if placed is None:
+        return None
+    unit, counterpart, indents = placed
+    generated, reference, line = _header_only(unit, counterpart)
+    if generated is None or reference is None:
+        return None
+    state = _PositionState(module)
+    state.indent_tokens = list(indents)
+    generated._codegen(state)
+    computed = state.computed
+    at = computed.get(reference)
+    if at is None:
+        return None
+    delta = line - at.start.line
+    if delta == 0:
+        return computed
+    return {
+        node: CodeRange(
+            CodePosition(r.start.line + delta, r.start.column),
+            CodePosition(r.end.line + delta, r.end.column),
+        )
+        for node, r in computed.items()
+    }
+
+
+def _locate(
+    module: cst.Module, tree: ast.Module, chain: Chain
+) -> tuple[cst.CSTNode, ast.stmt, list[str]] | None:
+    statements: Sequence[cst.CSTNode] = module.body
+    counterparts: Sequence[ast.stmt] = tree.body
+    indents: list[str] = []
+    for depth, stmt in enumerate(chain):
+        counterpart = _counterpart(statements, counterparts, stmt)
+        if counterpart is None:
+            return None
+        if depth == len(chain) - 1:
+            return stmt, counterpart, indents
+        found = _block_with(stmt, counterpart, chain[depth + 1])
+        if found is None:
+            return None
+        block, statements, counterparts = found
+        indents.append(block.indent if block.indent is not None else module.default_indent)
+    return None
+
+
+def _counterpart(
+    statements: Sequence[cst.CSTNode], counterparts: Sequence[ast.stmt], stmt: cst.CSTNode
+) -> ast.stmt | None:
+    index = 0
+    for candidate in statements:
+        if candidate is stmt:
+            return counterparts[index] if index < len(counterparts) else None
+        index += len(candidate.body) if type(candidate) is cst.SimpleStatementLine else 1
+    return None
+
+
+def _block_with(
+    stmt: cst.CSTNode, counterpart: ast.stmt, child: cst.CSTNode
+) -> tuple[cst.IndentedBlock, Sequence[cst.CSTNode], Sequence[ast.stmt]] | None:
+    """The block of ``stmt`` that holds ``child``, with the matching statements of CPython's."""
+    pairs: list[tuple[cst.BaseSuite, list[ast.stmt]]] = []
+    kind = type(stmt)
+    if kind in (cst.FunctionDef, cst.ClassDef, cst.With):
+        pairs.append((stmt.body, counterpart.body))  # type: ignore[attr-defined]
+    elif kind in (cst.For, cst.While):
+        pairs.append((stmt.body, counterpart.body))  # type: ignore[attr-defined]
+        if stmt.orelse is not None:  # type: ignore[attr-defined]
+            pairs.append((stmt.orelse.body, counterpart.orelse))  # type: ignore[attr-defined]
+    elif kind is cst.If:
+        pairs.append((stmt.body, counterpart.body))  # type: ignore[attr-defined]
+        if type(stmt.orelse) is cst.Else:  # type: ignore[attr-defined]
+            pairs.append((stmt.orelse.body, counterpart.orelse))  # type: ignore[attr-defined]
+    elif kind in (cst.Try, cst.TryStar):
+        pairs.append((stmt.body, counterpart.body))  # type: ignore[attr-defined]
+        for handler, theirs in zip(stmt.handlers, counterpart.handlers, strict=False):  # type: ignore[attr-defined]
+            pairs.append((handler.body, theirs.body))
+        if stmt.orelse is not None:  # type: ignore[attr-defined]
+            pairs.append((stmt.orelse.body, counterpart.orelse))  # type: ignore[attr-defined]
+        if stmt.finalbody is not None:  # type: ignore[attr-defined]
+            pairs.append((stmt.finalbody.body, counterpart.finalbody))  # type: ignore[attr-defined]
+    for block, theirs in pairs:
+        if type(block) is cst.IndentedBlock and any(s is child for s in block.body):
+            return block, block.body, theirs
+    return None
+
+
+_PLACEHOLDER = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
+
+
+def _header_only(
+    unit: cst.CSTNode, counterpart: ast.stmt
+) -> tuple[cst.CSTNode | None, cst.CSTNode | None, int]:
+    """What to generate for ``unit`` (its header only, for a compound statement: its body
+    would cost the most and holds no node of the unit), a node of it and that node's line."""
+    kind = type(unit)
+    if kind is cst.SimpleStatementLine:
+        return unit, unit.body[0], counterpart.lineno  # type: ignore[attr-defined]
+    if kind in (cst.For, cst.While):
+        reference = unit.target if kind is cst.For else unit.test  # type: ignore[attr-defined]
+        theirs = counterpart.target if kind is cst.For else counterpart.test  # type: ignore[attr-defined]
+        return unit.with_changes(body=_PLACEHOLDER, orelse=None), reference, theirs.lineno
+    if kind is cst.If:
+        return unit.with_changes(body=_PLACEHOLDER, orelse=None), unit.test, counterpart.test.lineno  # type: ignore[attr-defined]
+    if kind is cst.With:
+        item = unit.items[0].item  # type: ignore[attr-defined]
+        theirs = counterpart.items[0].context_expr  # type: ignore[attr-defined]
+        return unit.with_changes(body=_PLACEHOLDER), item, theirs.lineno
+    if kind in (cst.FunctionDef, cst.ClassDef):
+        return unit.with_changes(body=_PLACEHOLDER), unit.name, counterpart.lineno  # type: ignore[attr-defined]
+    return None, None, 0
