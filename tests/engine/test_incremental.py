@@ -103,3 +103,21 @@ def test_reanalysis_reuses_unchanged_functions() -> None:
     assert reused and len(reused) == len(second.context.flow.flows)
     moved = [(f.code, f.range.start.line) for f in second.findings]
     assert moved == [(f.code, f.range.start.line + 1) for f in first.findings]
+
+
+def test_evicted_chunks_take_their_side_caches_with_them() -> None:
+    """A parsed chunk evicted from a bounded cache must not stay alive through the facts
+    records, function analyses or positions kept about it (gaps/hardening.md#23)."""
+    cache = ChunkCache(capacity=4)
+    for i in range(40):
+        text = (
+            f"def train_{i}(model, optimizer, loader):\n"
+            "    for batch in loader:\n"
+            "        loss = model(batch)\n"
+            "        loss.backward()\n"
+            "        optimizer.step()\n"
+            "    model.eval()\n"
+        )
+        analyze(text, cache=cache)
+    assert len(cache.records) <= 4
+    assert len(cache.flows) <= 4

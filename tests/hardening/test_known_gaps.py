@@ -347,7 +347,6 @@ def test_the_train_call_a_tm102_message_names_does_not_depend_on_memory_addresse
     assert len(messages) == 1, messages
 
 
-@pytest.mark.xfail(strict=True, reason="gaps/hardening.md#22")
 def test_two_tm101_at_one_call_come_in_a_stable_order() -> None:
     text = (
         "def evaluate(model):\n"

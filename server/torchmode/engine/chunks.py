@@ -169,8 +169,18 @@ class ChunkCache:
         module = None if _too_deep(text) else _parse_or_none(text)
         self._items[key] = module
         if len(self._items) > self._capacity:
-            self._items.popitem(last=False)
+            _, evicted = self._items.popitem(last=False)
+            if evicted is not None:
+                self._forget(evicted)
         return module
+
+    def _forget(self, module: cst.Module) -> None:
+        """Drop what is kept about an evicted chunk: it would keep its tree alive."""
+        record = self.records.pop(id(module), None)
+        for function in getattr(record, "functions", ()):
+            self.flows.pop(id(function[0]), None)
+        self._positions.pop(id(module), None)
+        self._trees.pop(id(module), None)
 
 
 _DEEP = re.compile(r"[-+~(\[{]{60}")

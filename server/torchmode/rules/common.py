@@ -12,7 +12,7 @@ from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.context import RuleContext
 from torchmode.engine.names import key_of
 from torchmode.engine.values import Origin
-from torchmode.findings import Finding, Fix, Position, Range, Related, TextEdit
+from torchmode.findings import Fix, Position, Range, Related, TextEdit
 
 
 def where(ctx: RuleContext, node: cst.CSTNode) -> str:
@@ -240,8 +240,7 @@ def removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
 
 def removed_together(ctx: RuleContext, checks: list[tuple[str, Range, Fix]]) -> list[bool] | None:
     """For fixes applied all at once, whether each one's finding (``code`` at ``at``) is gone
-    and the code still compiles (one analysis for a whole file's fixes: what fix-all does in
-    a round). None when their edits overlap."""
+    and the code still compiles. None when their edits overlap."""
     from torchmode.engine import analyze
     from torchmode.fixing import apply_edits, compiles, line_offsets, offset_of
     from torchmode.settings import Settings
@@ -282,36 +281,6 @@ def removed_together(ctx: RuleContext, checks: list[tuple[str, Range, Fix]]) -> 
         (code, _moved(spans, offset_of(offsets, source, at.start))) not in left
         for code, at, _ in checks
     ]
-
-
-def fix_kinds(ctx: RuleContext, findings: list[Finding]) -> dict[int, str | None]:
-    """id(finding) -> "safe", "unsafe" or None: what fix-all could do for each finding, with
-    the fixes that need checking checked together in one analysis instead of one each."""
-    kinds: dict[int, str | None] = {}
-    pending: list[tuple[Finding, Fix]] = []
-    for finding in findings:
-        if finding.fix_preview is not None and not finding.fixes_built:
-            preview = finding.fix_preview()
-            if preview is not None:
-                pending.append((finding, preview))
-            else:
-                kinds[id(finding)] = None
-        else:
-            kinds[id(finding)] = _kind(finding.fixes)
-    if pending:
-        verdicts = removed_together(ctx, [(f.code, f.range, fix) for f, fix in pending])
-        for index, (finding, fix) in enumerate(pending):
-            if verdicts is None:  # overlapping edits: each on its own
-                kinds[id(finding)] = _kind(finding.fixes)
-            else:
-                kinds[id(finding)] = _kind((fix,)) if verdicts[index] else None
-    return kinds
-
-
-def _kind(fixes: tuple[Fix, ...]) -> str | None:
-    if any(f.safe for f in fixes):
-        return "safe"
-    return "unsafe" if fixes else None
 
 
 class _Reusing(ChunkCache):

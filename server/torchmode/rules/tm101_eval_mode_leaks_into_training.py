@@ -10,7 +10,7 @@ from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
 from torchmode.engine.names import is_within
 from torchmode.engine.values import Mode, Origin
-from torchmode.findings import Finding, Fix, Severity
+from torchmode.findings import Finding, Fix, Position, Range, Severity
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common
 from torchmode.rules.base import Rule
@@ -75,7 +75,7 @@ as a hint.
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    best: dict[int, tuple[int, Finding]] = {}
+    best: dict[int, tuple[int, Finding, str, Origin]] = {}
     for flow, event in ctx.events(ev.Train):
         for key, modes in event.models.items():
             if event.kind == "backward" and not _stepped(ctx, flow, event, key):
@@ -87,8 +87,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 depth = len(event.via) + len(value.origin.chain())
                 previous = best.get(id(value.origin.node))
                 if previous is None or depth < previous[0]:
-                    best[id(value.origin.node)] = (depth, finding)
-    for _, finding in best.values():
+                    best[id(value.origin.node)] = (depth, finding, key, value.origin)
+    # Two eval() inside one helper reach the training through the same call: one finding
+    # there per model, naming the first of them in the source (not in memory order).
+    chosen: dict[tuple[Range, str], tuple[tuple[int, Position], Finding]] = {}
+    for depth, finding, key, origin in best.values():
+        rank = (depth, ctx.range_of(origin.node).start)
+        place = (finding.range, key)
+        if place not in chosen or rank < chosen[place][0]:
+            chosen[place] = (rank, finding)
+    for _, finding in chosen.values():
         yield finding
 
 
