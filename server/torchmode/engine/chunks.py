@@ -95,6 +95,7 @@ class ChunkCache:
         # per statement (id of the chain's last one): (chain, its positions or None)
         self._unit_positions: dict[int, tuple[tuple[cst.CSTNode, ...], Any]] = {}
         self._trees: dict[int, tuple[cst.Module, ast.Module | None]] = {}  # CPython's, per chunk
+        self.code: dict[int, tuple[cst.CSTNode, str]] = {}  # id(node) -> its code, for messages
 
     def fork(self) -> ChunkCache:
         """A cache that starts with everything this one holds and then goes its own way: for
@@ -107,6 +108,7 @@ class ChunkCache:
         other._positions = self._positions.copy()
         other._unit_positions = self._unit_positions.copy()
         other._trees = self._trees.copy()
+        other.code = self.code.copy()
         return other
 
     def positions(self, module: cst.Module, text: str) -> dict[cst.CSTNode, CodeRange]:
@@ -151,6 +153,8 @@ class ChunkCache:
             self._unit_positions.clear()
         if len(self._trees) > self._capacity:
             self._trees.clear()
+        if len(self.code) > 16 * self._capacity:
+            self.code.clear()
         if len(self.records) > 2 * self._capacity:
             self.records.clear()
         while len(self.flows) > 4 * self._capacity:

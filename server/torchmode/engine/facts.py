@@ -268,7 +268,9 @@ class ChunkRecord:
     assignments: list[
         tuple[str, cst.BaseExpression, cst.ClassDef | None, cst.FunctionDef | None]
     ] = field(default_factory=list)
+    # calls of the methods that are evidence (call_evidence), and every call inside a class
     calls: list[tuple[cst.Call, cst.ClassDef | None]] = field(default_factory=list)
+    class_calls: list[tuple[cst.Call, cst.ClassDef]] = field(default_factory=list)
     frozen: set[str] = field(default_factory=set)
     # assigned values that name a grad-mode API (``ctx = torch.no_grad()``, a dict of them)
     grad_values: set[int] = field(default_factory=set)
@@ -378,8 +380,13 @@ class _Recorder:
                 )
 
     def expression(self, node: cst.BaseExpression, cls: cst.ClassDef | None) -> None:
+        # filtered here, once per parsed chunk, rather than on every replay
         for call in calls_in(node):
-            self.record.calls.append((call, cls))
+            if cls is not None:
+                self.record.class_calls.append((call, cls))
+            func = call.func
+            if type(func) is cst.Attribute and func.attr.value in _EVIDENCE_METHODS:
+                self.record.calls.append((call, cls))
 
     def freeze_loop(self, loop: cst.For) -> None:
         """``for p in backbone.parameters(): p.requires_grad = False`` freezes ``backbone``."""
@@ -412,6 +419,8 @@ class _Replay:
             tuple[str, cst.BaseExpression, ClassInfo | None, FunctionInfo | None]
         ] = []
         self.calls: list[tuple[cst.Call, ClassInfo | None]] = []
+        self.class_calls: list[tuple[cst.Call, ClassInfo]] = []
+        self._ctors: dict[int, bool] = {}  # id(call) -> is_optimizer_ctor (asked twice each)
         self.grad_values: set[int] = set()
 
     def run(self, pairs: list[tuple[Chunk, ChunkRecord]]) -> None:
@@ -453,6 +462,10 @@ class _Replay:
                 )
             for call, cls_node in record.calls:
                 self.calls.append((call, classes.get(id(cls_node)) if cls_node else None))
+            for call, cls_node in record.class_calls:
+                info_of_class = classes.get(id(cls_node))
+                if info_of_class is not None:
+                    self.class_calls.append((call, info_of_class))
             facts.frozen |= record.frozen
             self.grad_values |= record.grad_values
         self.finish()
@@ -481,9 +494,7 @@ class _Replay:
                 facts.optimizer_cover.setdefault(key, set()).update(cover)
                 scope = id(func.node) if func is not None and not key.startswith("self.") else 0
                 facts.scoped_cover.setdefault((scope, key), set()).update(cover)
-        for call, cls in self.calls:
-            if cls is None:
-                continue
+        for call, cls in self.class_calls:
             name = facts.imports.resolve(call.func) or dotted(call.func)
             if name and (name.startswith("torch.nn.") or name in facts.classes):
                 cls.layers.add(_layer_kind(name, call))
@@ -562,6 +573,12 @@ class _Replay:
             facts.module_keys.add(key)
 
     def is_optimizer_ctor(self, call: cst.Call) -> bool:
+        known = self._ctors.get(id(call))
+        if known is None:
+            known = self._ctors[id(call)] = self._is_optimizer_ctor(call)
+        return known
+
+    def _is_optimizer_ctor(self, call: cst.Call) -> bool:
         name = self.facts.imports.resolve(call.func) or dotted(call.func) or ""
         last = name.rsplit(".", 1)[-1]
         if name.startswith("torch.optim.") and last[:1].isupper():
@@ -588,6 +605,7 @@ def _looks_like_mode_switch(call: cst.Call) -> bool:
     return arg.keyword is None or arg.keyword.value == "mode"
 
 
+_EVIDENCE_METHODS = _MODULE_EVIDENCE | {"eval", "train", "zero_grad", "step", "requires_grad_"}
 _GRAD_API_NAMES = frozenset({"no_grad", "inference_mode", "enable_grad", "set_grad_enabled"})
 
 
