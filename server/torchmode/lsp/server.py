@@ -217,8 +217,8 @@ class TorchmodeServer(LanguageServer):
         self._collection = loop.call_later(delay, lambda: loop.create_task(self._collect_garbage()))
 
     async def _collect_garbage(self) -> None:
-        if self.scheduler.busy() and not self.collector.overdue:
-            return  # not idle after all: the next analysis schedules it again
+        if not self.collector.overdue and (self.scheduler.busy() or not self.collector.worth_it):
+            return  # not idle after all (the next analysis schedules it again), or no need
         await self.scheduler.in_worker(self.collector.collect)
 
     def publish(self, result: Result) -> None:
