@@ -130,9 +130,35 @@ class FileFlow:
         self.reused_places: dict[int, FunctionFlow] = {}
         self.reused: dict[int, tuple[FunctionFlow, FunctionInfo]] = {}  # id(flow) -> ...
         self.chains: dict[int, tuple[cst.CSTNode, ...]] = {}  # id(node) -> its statements
+        self._optimizer_keys: list[str] | None = None
+        self._nested: dict[tuple[int, str], FunctionInfo] | None = None
         self.locals_cache: dict[int, set[str]] = {}
         self._module_trains: bool | None = None
         self.train_switch_cache: dict[int, bool] = {}
+
+    def nested_functions(self) -> dict[tuple[int, str], FunctionInfo]:
+        """(id of the enclosing function, name) -> the first function of that name in it."""
+        if self._nested is None:
+            self._nested = {}
+            for info in self.facts.all_functions:
+                if info.outer is not None:
+                    self._nested.setdefault((id(info.outer), info.name), info)
+        return self._nested
+
+    def optimizer_keys(self) -> list[str]:
+        """Every key that names an optimizer: the ones built here, then the receivers of
+        step()/zero_grad() that are optimizers."""
+        if self._optimizer_keys is None:
+            facts = self.facts
+            self._optimizer_keys = [
+                *facts.optimizer_cover,
+                *(
+                    key
+                    for key in facts.step_receivers | facts.zero_receivers
+                    if facts.is_optimizer_key(key)
+                ),
+            ]
+        return self._optimizer_keys
 
     def chunk_of(self, node: cst.CSTNode) -> Chunk:
         placed = self.places.get(id(node))
@@ -413,10 +439,11 @@ class FileFlow:
                 return facts.method(cls, "__call__")  # predictor(image)
         if type(func) is cst.Name:
             scope_fn = scope
+            nested = self.nested_functions()
             while scope_fn is not None:  # a function defined inside this one (or around it)
-                for info in facts.all_functions:
-                    if info.outer is scope_fn and info.name == func.value:
-                        return info
+                info = nested.get((id(scope_fn), func.value))
+                if info is not None:
+                    return info
                 scope_fn = scope_fn.outer
             return facts.functions.get(func.value)
         if type(func) is cst.Attribute:
@@ -1406,11 +1433,9 @@ class Interpreter:
         models = {k for k in loss.models if k in self.facts.module_keys}
         if kind == "backward":
             self.record(ev.Backward(call, self.flow, (), self.loop_nodes(), loss=loss))
-            for opt in self.facts.optimizer_cover:
-                state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, self.origin(call))})
-            for opt in self.facts.step_receivers | self.facts.zero_receivers:
-                if self.facts.is_optimizer_key(opt):
-                    state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, self.origin(call))})
+            # every optimizer's gradients are fresh (one value shared: a file may have dozens)
+            fresh = frozenset({GradsVal(GradsState.FRESH, self.origin(call))})
+            state.grads.update(dict.fromkeys(self.file.optimizer_keys(), fresh))
         self.record_training(call, kind, models, state)
 
     def record_training(self, call: cst.Call, kind: str, models: set[str], state: State) -> None:
