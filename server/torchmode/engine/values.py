@@ -178,29 +178,41 @@ def join_states(states: list[State], default_mode: frozenset[ModeVal]) -> State:
         return live[0].copy()
     out = live[0].copy()
     for s in live[1:]:
-        for key in out.modes.keys() | s.modes.keys():
-            a = out.modes.get(key, default_mode)
-            b = s.modes.get(key, default_mode)
-            out.modes[key] = a | b if a != b else a
+        # the dicts are mostly equal (the same values, often the same objects): compared whole
+        # first, which is much cheaper than joining key by key
+        if out.modes != s.modes:
+            for key in out.modes.keys() | s.modes.keys():
+                a = out.modes.get(key, default_mode)
+                b = s.modes.get(key, default_mode)
+                out.modes[key] = a | b if a != b else a
         out.grad = out.grad | s.grad
-        for name in out.vars.keys() | s.vars.keys():
-            a_t = out.vars.get(name)
-            b_t = s.vars.get(name)
-            if a_t is None or b_t is None:
-                t = a_t or b_t
-                assert t is not None
-                # Unassigned on one path: keep what it may be, never "definitely".
-                out.vars[name] = Taint(
-                    t.models, t.graph, t.lossy, None, None, t.sources, t.node, t.opaque
-                )
-            else:
-                out.vars[name] = a_t.join(b_t)
-        for key in out.grads.keys() | s.grads.keys():
-            other = frozenset({GradsVal(GradsState.OTHER)})
-            out.grads[key] = out.grads.get(key, other) | s.grads.get(key, other)
-        for key in out.dirty.keys() | s.dirty.keys():
-            out.dirty[key] = out.dirty.get(key, CLEAN) | s.dirty.get(key, CLEAN)
+        if out.vars != s.vars:
+            _join_vars(out, s)
+        if out.grads != s.grads:
+            for key in out.grads.keys() | s.grads.keys():
+                other = frozenset({GradsVal(GradsState.OTHER)})
+                a_g, b_g = out.grads.get(key, other), s.grads.get(key, other)
+                out.grads[key] = a_g | b_g if a_g != b_g else a_g
+        if out.dirty != s.dirty:
+            for key in out.dirty.keys() | s.dirty.keys():
+                a_d, b_d = out.dirty.get(key, CLEAN), s.dirty.get(key, CLEAN)
+                out.dirty[key] = a_d | b_d if a_d != b_d else a_d
         for name in list(out.aliases):
             if s.aliases.get(name) != out.aliases[name]:
                 del out.aliases[name]
     return out
+
+
+def _join_vars(out: State, s: State) -> None:
+    for name in out.vars.keys() | s.vars.keys():
+        a_t = out.vars.get(name)
+        b_t = s.vars.get(name)
+        if a_t is None or b_t is None:
+            t = a_t or b_t
+            assert t is not None
+            # Unassigned on one path: keep what it may be, never "definitely".
+            out.vars[name] = Taint(
+                t.models, t.graph, t.lossy, None, None, t.sources, t.node, t.opaque
+            )
+        else:
+            out.vars[name] = a_t.join(b_t)
