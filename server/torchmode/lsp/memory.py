@@ -28,7 +28,7 @@ T = TypeVar("T")
 HOT_DOCUMENTS = 3  # documents whose caches and full results are kept
 IDLE_COLLECT_S = 3.0  # quiet time before a full collection
 MAX_ANALYSES_BETWEEN_COLLECTIONS = 40
-MAX_EVICTED_BETWEEN_COLLECTIONS = 2  # a big document's trees are ~20-35 MB of garbage
+MAX_EVICTED_BETWEEN_COLLECTIONS = 3  # a big document's trees are ~20-35 MB of garbage
 MIN_ANALYSES_FOR_IDLE_COLLECTION = 8  # fewer leave little garbage: not worth a full walk
 
 
