@@ -235,52 +235,45 @@ def removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
     ``zero_grad()``) are checked by analysing the fixed text: a path the placement misses
     (a ``continue``, a helper called twice, a second step) would otherwise leave the finding
     in place, and a finding without a fix is better than a fix that does not fix it."""
-    return removed_together(ctx, [(code, at, fix)]) == [True]
-
-
-def removed_together(ctx: RuleContext, checks: list[tuple[str, Range, Fix]]) -> list[bool] | None:
-    """For fixes applied all at once, whether each one's finding (``code`` at ``at``) is gone
-    and the code still compiles. None when their edits overlap."""
     from torchmode.engine import analyze
     from torchmode.fixing import apply_edits, compiles, line_offsets, offset_of
     from torchmode.settings import Settings
 
     source = ctx.source
-    edits = [e for _, _, fix in checks for e in fix.edits]
     try:
-        fixed = apply_edits(source, edits)
+        fixed = apply_edits(source, fix.edits)
     except ValueError:
-        return None
-    # The analysis' own cache, forked: only the edited chunks are parsed again and only the
-    # functions they change are analysed again (a fix check costs about one keystroke).
+        return False
+    # The analysis' own cache, forked: only the edited chunk is parsed again and only the
+    # functions it changes are analysed again (a fix check costs about one keystroke).
     cache = ctx.flow.cache
     after = analyze(
         fixed,
-        Settings(select=frozenset(code for code, _, _ in checks)),
+        Settings(select=frozenset({code})),
         cache.fork() if cache is not None else _Reusing(ctx.chunks),
     )
     ctx.flow.rebind()
     if after.syntax_error is not None or after.context is None:
-        return [False] * len(checks)
-    # libcst accepts a few things CPython does not: the top-level statements the fixes changed
+        return False
+    # libcst accepts a few things CPython does not: the top-level statements the fix changed
     # must compile (each on its own: compiling the whole file would cost more than the check)
     unchanged = {chunk.text for chunk in ctx.chunks}
     if not all(compiles(c.text) for c in after.context.chunks if c.text not in unchanged):
-        return [False] * len(checks)
+        return False
     offsets = line_offsets(source)
     spans = sorted(
         (
             (offset_of(offsets, source, e.range.start), offset_of(offsets, source, e.range.end), e)
-            for e in edits
+            for e in fix.edits
         ),
         key=lambda span: (span[0], span[1]),
     )
+    where = _moved(spans, offset_of(offsets, source, at.start))
     new_offsets = line_offsets(fixed)
-    left = {(f.code, offset_of(new_offsets, fixed, f.range.start)) for f in after.findings}
-    return [
-        (code, _moved(spans, offset_of(offsets, source, at.start))) not in left
-        for code, at, _ in checks
-    ]
+    return not any(
+        f.code == code and offset_of(new_offsets, fixed, f.range.start) == where
+        for f in after.findings
+    )
 
 
 class _Reusing(ChunkCache):
