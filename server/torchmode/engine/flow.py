@@ -26,6 +26,7 @@ from torchmode.engine.values import (
     GRAD_ON,
     INPUT_MODE,
     NO_TAINT,
+    OTHER_GRADS,
     UNKNOWN_MODE,
     GradsState,
     GradsVal,
@@ -1460,12 +1461,12 @@ class Interpreter:
                 (),
                 self.loop_nodes(),
                 optimizer=optimizer,
-                grads=state.grads.get(optimizer, frozenset({GradsVal(GradsState.OTHER)})),
+                grads=state.grads.get(optimizer, OTHER_GRADS),
                 closure=closure,
                 dirty=state.dirty.get(optimizer, CLEAN),
             )
         )
-        state.grads[optimizer] = frozenset({GradsVal(GradsState.OTHER)})
+        state.grads[optimizer] = OTHER_GRADS
         state.dirty[optimizer] = frozenset({self.origin(call)})
         self.record_training(call, "step", self.facts.covered_by(optimizer, self.info), state)
 
@@ -1495,7 +1496,7 @@ class Interpreter:
             ]
         for opt in targets:
             state.dirty[opt] = CLEAN
-            old = state.grads.get(opt, frozenset({GradsVal(GradsState.OTHER)}))
+            old = state.grads.get(opt, OTHER_GRADS)
             state.grads[opt] = frozenset(
                 GradsVal(GradsState.CLEARED, self.origin(call))
                 if v.state is not GradsState.OTHER
@@ -1645,7 +1646,7 @@ class Interpreter:
         if flow.trains:
             self.flow.trains = True
             for opt in list(state.grads):
-                state.grads[opt] = frozenset({GradsVal(GradsState.OTHER)})
+                state.grads[opt] = OTHER_GRADS
             state.dirty.clear()  # what the callee did to the gradients is not tracked here
         models = frozenset(m for k in flow.returns.models if (m := to_caller(k)) is not None)
         r = flow.returns

@@ -134,6 +134,10 @@ class GradsVal:
     origin: Origin | None = None  # the zero_grad (CLEARED) or backward (FRESH)
 
 
+# Nothing known about an optimizer's gradients (also what a missing key means).
+OTHER_GRADS = frozenset({GradsVal(GradsState.OTHER)})
+
+
 @dataclass
 class State:
     modes: dict[str, frozenset[ModeVal]] = field(default_factory=dict)
@@ -190,8 +194,7 @@ def join_states(states: list[State], default_mode: frozenset[ModeVal]) -> State:
             _join_vars(out, s)
         if out.grads != s.grads:
             for key in out.grads.keys() | s.grads.keys():
-                other = frozenset({GradsVal(GradsState.OTHER)})
-                a_g, b_g = out.grads.get(key, other), s.grads.get(key, other)
+                a_g, b_g = out.grads.get(key, OTHER_GRADS), s.grads.get(key, OTHER_GRADS)
                 out.grads[key] = a_g | b_g if a_g != b_g else a_g
         if out.dirty != s.dirty:
             for key in out.dirty.keys() | s.dirty.keys():

@@ -54,9 +54,6 @@ class DocumentCaches:
             cold.append(key)
         return cold
 
-    def is_hot(self, key: str) -> bool:
-        return key in self._caches
-
     def drop(self, key: str) -> None:
         self._caches.pop(key, None)
 
