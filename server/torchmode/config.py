@@ -25,13 +25,14 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, get_args
-
-import pathspec
+from typing import TYPE_CHECKING, Any, get_args
 
 from torchmode.findings import Severity
 from torchmode.rules import RULES, lookup
 from torchmode.settings import DEFAULT_SETTINGS, NoGradStyle, Settings
+
+if TYPE_CHECKING:
+    import pathspec
 
 KNOWN_KEYS = ("select", "ignore", "per-file-ignores", "severity", "fix-no-grad-with", "exclude")
 NO_GRAD_STYLES: tuple[str, ...] = get_args(NoGradStyle)
@@ -124,6 +125,8 @@ def _string_list(value: Any, origin: str) -> list[str]:
 
 
 def _gitignore_spec(patterns: list[str], origin: str) -> pathspec.PathSpec:
+    import pathspec  # only for configured patterns: it costs a tenth of start-up
+
     try:
         return pathspec.GitIgnoreSpec.from_lines(patterns)
     except (ValueError, TypeError) as error:

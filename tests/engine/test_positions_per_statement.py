@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import libcst as cst
 import pytest
+from libcst.metadata import CodeRange
 from torchmode.engine import analyze
-from torchmode.engine.chunks import ChunkCache
+from torchmode.engine.chunks import Chunk, ChunkCache
+from torchmode.engine.facts import synthetic_owner
 from torchmode.engine.positions import compute_positions
+from torchmode.engine.statements import StatementIndex
+from torchmode.findings import Position, Range
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted((ROOT / "tests" / "corpus").rglob("*.py")) + sorted((ROOT / "examples").glob("*.py"))
@@ -90,9 +95,69 @@ def test_statement_positions_equal_whole_chunk_positions(name: str, text: str) -
         node, chunk = placed
         assert chunk.cache is not None
         unit = chunk.cache.unit_positions(chunk.module, chunk.text, chain)
-        if unit is None or node not in unit:
+        if unit is None or node not in unit.nodes:
             continue
         whole = compute_positions(chunk.module, chunk.text)
-        assert unit[node] == whole[node], (name, type(node).__name__)
+        assert unit.nodes[node] == whole[node], (name, type(node).__name__)
         compared += 1
     assert compared or not context.flow.chains
+
+
+@pytest.mark.parametrize(("name", "text"), _texts(), ids=[name for name, _ in _texts()])
+def test_fix_placement_positions_equal_whole_chunk_positions(name: str, text: str) -> None:
+    """Where fixes insert code (StatementIndex: every statement's start and range, every
+    expression it owns) from one statement's code equals the whole chunk's."""
+    analysis = analyze(text, cache=ChunkCache())
+    if analysis.context is None:
+        return
+    from_units = 0
+    for chunk in analysis.context.chunks:
+        index = StatementIndex(chunk)
+        whole = compute_positions(chunk.module, chunk.text)
+
+        def expected(
+            node: cst.CSTNode,
+            chunk: Chunk = chunk,
+            whole: dict[cst.CSTNode, CodeRange] = whole,
+        ) -> Range:
+            r = whole[synthetic_owner(node)]
+            return Range(
+                Position(r.start.line - 1 + chunk.start_line, r.start.column),
+                Position(r.end.line - 1 + chunk.start_line, r.end.column),
+            )
+
+        statements = _statements(index)
+        units = 0
+        for stmt in statements:
+            assert index.start_of(stmt) == expected(stmt).start, (name, type(stmt).__name__)
+            if isinstance(stmt, cst.SimpleStatementLine):
+                assert index.range_of(stmt) == expected(stmt), (name, type(stmt).__name__)
+            assert chunk.cache is not None
+            units += (
+                chunk.cache.unit_positions(chunk.module, chunk.text, index.chain_of(stmt))
+                is not None
+            )
+        for node in _owned(statements):
+            assert index.range_of(node) == expected(node), (name, type(node).__name__)
+        if units == len(statements):
+            assert chunk._positions is None  # nothing above needed the whole chunk's code
+        for stmt in statements:  # a compound statement's end needs the whole chunk's code
+            assert index.range_of(stmt) == expected(stmt), (name, type(stmt).__name__)
+        from_units += units
+    assert from_units or not analysis.context.chunks
+
+
+def _statements(index: StatementIndex) -> list[cst.CSTNode]:
+    found: dict[int, cst.CSTNode] = {}
+    for block in index.block.values():
+        for stmt in block:
+            found[id(stmt)] = stmt
+    return list(found.values())
+
+
+def _owned(statements: list[cst.CSTNode]) -> list[cst.CSTNode]:
+    nodes: list[cst.CSTNode] = []
+    for stmt in statements:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            nodes.extend(stmt.body)
+    return nodes

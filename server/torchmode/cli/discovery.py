@@ -12,8 +12,10 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
 SKIPPED_DIRECTORIES = frozenset(
@@ -45,6 +47,8 @@ def _load_gitignore(directory: Path) -> _Ignore | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    import pathspec  # only where there is an ignore file: it costs a tenth of start-up
+
     return _Ignore(directory, pathspec.GitIgnoreSpec.from_lines(lines))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from torchmode import __version__
-from torchmode.cli import output_github, output_json, output_sarif, output_text, runner
+from torchmode.cli import output_text, runner
 from torchmode.cli.checking import FileResult, Job, Mode
 from torchmode.cli.discovery import discover
 from torchmode.cli.output_text import Styler
@@ -214,10 +214,16 @@ def _write_output(args: argparse.Namespace, results: list[FileResult]) -> None:
             output_text.write_statistics(results, out)
         return
     if args.format == "json":
+        from torchmode.cli import output_json
+
         output_json.write(results, out)
     elif args.format == "sarif":
+        from torchmode.cli import output_sarif
+
         output_sarif.write(results, out, Path.cwd())
     elif args.format == "github":
+        from torchmode.cli import output_github
+
         output_github.write(results, out)
     else:
         output_text.write_reports(results, out, Styler(_colour(out)))

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
 from torchmode.cli.checking import FileResult, Job, check_file
 
@@ -52,6 +49,10 @@ def _results(jobs: Sequence[Job], workers: int) -> Iterator[FileResult]:
     if workers <= 1:
         yield from map(check_and_collect, jobs)
         return
+    import multiprocessing  # only for several workers: a tenth of start-up otherwise
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     # Small chunks keep both cores busy when a few files are much larger than the rest.
     chunksize = max(1, min(16, len(jobs) // (workers * 8)))
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")

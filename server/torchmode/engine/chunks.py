@@ -14,12 +14,16 @@ import re
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from torchmode.engine.parsing import unvalidated
 from torchmode.findings import Position, Range
+
+if TYPE_CHECKING:
+    from torchmode.engine.positions import UnitPositions
 
 # Lines that continue the statement above even though they start at column 0.
 _CONTINUATION = re.compile(r"(else|elif|except|finally)\b|[)\]}]")
@@ -62,15 +66,27 @@ class Chunk:
     def range_in(self, node: cst.CSTNode, chain: tuple[cst.CSTNode, ...]) -> Range:
         """``range_of`` for a node of the last statement of ``chain`` (the statements from the
         chunk's top down to it): only that statement's code is generated, when it can be."""
-        if self._positions is None and self.cache is not None and "\f" not in self.text:
-            positions = self.cache.unit_positions(self.module, self.text, chain)
-            r = positions.get(node) if positions is not None else None
-            if r is not None:
-                return Range(
-                    Position(r.start.line - 1 + self.start_line, r.start.column),
-                    Position(r.end.line - 1 + self.start_line, r.end.column),
-                )
+        unit = self._unit(chain)
+        r = unit.nodes.get(node) if unit is not None else None
+        if r is not None:
+            return Range(
+                Position(r.start.line - 1 + self.start_line, r.start.column),
+                Position(r.end.line - 1 + self.start_line, r.end.column),
+            )
         return self.range_of(node)
+
+    def start_in(self, stmt: cst.CSTNode, chain: tuple[cst.CSTNode, ...]) -> Position:
+        """Where statement ``stmt``, the last of ``chain``, starts: ``range_of(stmt).start``
+        without generating the code of the whole chunk when it can be helped."""
+        unit = self._unit(chain) if chain and chain[-1] is stmt else None
+        if unit is None:
+            return self.range_of(stmt).start
+        return Position(unit.start.line - 1 + self.start_line, unit.start.column)
+
+    def _unit(self, chain: tuple[cst.CSTNode, ...]) -> UnitPositions | None:
+        if self._positions is not None or self.cache is None or "\f" in self.text:
+            return None  # the whole chunk's positions are known (or needed: form feeds)
+        return self.cache.unit_positions(self.module, self.text, chain)
 
 
 @dataclass
@@ -93,7 +109,7 @@ class ChunkCache:
         self.module_flow: Any = None  # flow.CachedModuleFlow of the last analysis
         self._positions: dict[int, tuple[cst.Module, dict[cst.CSTNode, CodeRange]]] = {}
         # per statement (id of the chain's last one): (chain, its positions or None)
-        self._unit_positions: dict[int, tuple[tuple[cst.CSTNode, ...], Any]] = {}
+        self._unit_positions: dict[int, tuple[tuple[cst.CSTNode, ...], UnitPositions | None]] = {}
         self._trees: dict[int, tuple[cst.Module, ast.Module | None]] = {}  # CPython's, per chunk
         self.code: dict[int, tuple[cst.CSTNode, str]] = {}  # id(node) -> its code, for messages
 
@@ -122,12 +138,12 @@ class ChunkCache:
 
     def unit_positions(
         self, module: cst.Module, text: str, chain: tuple[cst.CSTNode, ...]
-    ) -> dict[cst.CSTNode, CodeRange] | None:
+    ) -> UnitPositions | None:
         from torchmode.engine.positions import unit_positions
 
         cached = self._unit_positions.get(id(chain[-1]))
         if cached is not None and cached[0][-1] is chain[-1]:
-            return cached[1]  # type: ignore[no-any-return]
+            return cached[1]
         tree = self._tree(module, text)
         positions = unit_positions(module, tree, chain) if tree is not None else None
         self._unit_positions[id(chain[-1])] = (chain, positions)
@@ -212,7 +228,7 @@ def _compute_positions(module: cst.Module, text: str) -> dict[cst.CSTNode, CodeR
 
 def _parse_or_none(text: str) -> cst.Module | None:
     try:
-        return cst.parse_module(text)
+        return cst.parse_module(text)  # unvalidated: see parse_chunks
     except (cst.ParserSyntaxError, RecursionError, ValueError, MemoryError):
         return None
     except Exception:  # libcst's native parser raises a few other kinds on odd input
@@ -279,35 +295,42 @@ def parse_chunks(text: str, cache: ChunkCache) -> ParseResult:
     lines = split_lines(text)
     starts = _boundaries(lines)
     starts.append(len(lines))
-    chunks: list[Chunk] = []
-    copies: dict[str, int] = {}  # texts seen so far, and how often
-    checked_whole = False
     gc_was_enabled = gc.isenabled()
     gc.disable()  # libcst builds many small objects; cyclic GC costs ~25 % on big trees
     try:
-        i = 0
-        while i < len(starts) - 1:
-            begin, j = starts[i], i + 1
-            while True:
-                chunk_text = "".join(lines[begin : starts[j]])
-                module = cache.parse(chunk_text, copies.get(chunk_text, 0))
-                if module is not None:
-                    copies[chunk_text] = copies.get(chunk_text, 0) + 1
-                    break
-                if not checked_whole and j - i >= 3:
-                    # A real syntax error would make every merge fail: ask the fast parser once.
-                    checked_whole = True
-                    problem = python_syntax_error(text)
-                    if problem is not None:
-                        return ParseResult([], problem)
-                if j == len(starts) - 1:
-                    return ParseResult([], python_syntax_error(text) or whole_module_error(text))
-                j += 1
-            chunks.append(Chunk(chunk_text, begin, module, cache=cache))
-            i = j
+        with unvalidated():
+            return _parse_between(text, lines, starts, cache)
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def _parse_between(
+    text: str, lines: list[str], starts: list[int], cache: ChunkCache
+) -> ParseResult:
+    chunks: list[Chunk] = []
+    copies: dict[str, int] = {}  # texts seen so far, and how often
+    checked_whole = False
+    i = 0
+    while i < len(starts) - 1:
+        begin, j = starts[i], i + 1
+        while True:
+            chunk_text = "".join(lines[begin : starts[j]])
+            module = cache.parse(chunk_text, copies.get(chunk_text, 0))
+            if module is not None:
+                copies[chunk_text] = copies.get(chunk_text, 0) + 1
+                break
+            if not checked_whole and j - i >= 3:
+                # A real syntax error would make every merge fail: ask the fast parser once.
+                checked_whole = True
+                problem = python_syntax_error(text)
+                if problem is not None:
+                    return ParseResult([], problem)
+            if j == len(starts) - 1:
+                return ParseResult([], python_syntax_error(text) or whole_module_error(text))
+            j += 1
+        chunks.append(Chunk(chunk_text, begin, module, cache=cache))
+        i = j
     return ParseResult(chunks, None, lines)
 
 

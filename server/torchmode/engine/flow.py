@@ -1011,7 +1011,6 @@ class Interpreter:
             # items of a data loader or a list: whatever they carry, they are data, not the
             # result of an unknown computation
             value = Taint(value.models, value.graph, value.lossy, None, None, value.sources)
-        value = replace(value, node=None)
         state.vars[key] = Taint(
             value.models,
             value.graph,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -153,9 +154,15 @@ def _realign(computed: dict[cst.CSTNode, CodeRange], generated: str, text: str) 
 Chain = tuple[cst.CSTNode, ...]  # statements from the chunk's top level down to the unit
 
 
-def unit_positions(
-    module: cst.Module, tree: ast.Module, chain: Chain
-) -> dict[cst.CSTNode, CodeRange] | None:
+@dataclass(frozen=True, slots=True)
+class UnitPositions:
+    """What one statement's code gives: the positions of its nodes and where it starts."""
+
+    nodes: dict[cst.CSTNode, CodeRange]
+    start: CodePosition  # of the statement itself, compound ones included (their end is not known)
+
+
+def unit_positions(module: cst.Module, tree: ast.Module, chain: Chain) -> UnitPositions | None:
     """Positions (relative to the chunk, as compute_positions gives them) of the nodes of the
     last statement of ``chain``: all of a simple statement line, the header of a compound
     statement. None where the statement cannot be placed this way (the caller then falls back
@@ -172,18 +179,21 @@ def unit_positions(
     generated._codegen(state)
     computed = state.computed
     at = computed.get(reference)
-    if at is None:
+    own = computed.get(generated)
+    if at is None or own is None:
         return None
     delta = line - at.start.line
+    start = CodePosition(own.start.line + delta, own.start.column)
     if delta == 0:
-        return computed
-    return {
+        return UnitPositions(computed, start)
+    moved = {
         node: CodeRange(
             CodePosition(r.start.line + delta, r.start.column),
             CodePosition(r.end.line + delta, r.end.column),
         )
         for node, r in computed.items()
     }
+    return UnitPositions(moved, start)
 
 
 def _locate(

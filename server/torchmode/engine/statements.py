@@ -86,8 +86,20 @@ class StatementIndex:
             current = self.parent_of(current)
         return out
 
+    def chain_of(self, stmt: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
+        """The statements from the chunk's top down to ``stmt``."""
+        return (*reversed(self.ancestors(stmt)), stmt)
+
     def range_of(self, node: cst.CSTNode) -> Range:
-        return self.chunk.range_of(node)
+        stmt = self.statement_of(node)
+        if stmt is None:
+            return self.chunk.range_of(node)
+        return self.chunk.range_in(node, self.chain_of(stmt))
+
+    def start_of(self, stmt: cst.CSTNode) -> Position:
+        if id(stmt) not in self.parent:
+            return self.chunk.range_of(stmt).start
+        return self.chunk.start_in(stmt, self.chain_of(stmt))
 
     def text_line(self, line: int) -> str:
         local = line - self.chunk.start_line
@@ -95,7 +107,7 @@ class StatementIndex:
 
     def indent_of(self, stmt: cst.CSTNode) -> str | None:
         """Leading whitespace of the statement's line; None if it does not start its line."""
-        start = self.range_of(stmt).start
+        start = self.start_of(stmt)
         text = self.text_line(start.line)
         prefix = text[: start.character]
         return prefix if prefix.strip() == "" else None
@@ -117,7 +129,7 @@ class StatementIndex:
         indent = self.indent_of(stmt)
         if indent is None or not self.starts_line(stmt):
             return None
-        line = self.range_of(stmt).start.line
+        line = self.start_of(stmt).line
         return TextEdit(Range(Position(line, 0), Position(line, 0)), f"{indent}{code}{self.nl}")
 
     def insert_after(
