@@ -13,8 +13,9 @@ import gc
 import re
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 # Lines that continue the statement above even though they start at column 0.
 _CONTINUATION = re.compile(r"(else|elif|except|finally)\b|[)\]}]")
 _LINE_SPLIT = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+
+
+T = TypeVar("T")
 
 
 @dataclass(eq=False)
@@ -112,6 +116,8 @@ class ChunkCache:
         self._unit_positions: dict[int, tuple[tuple[cst.CSTNode, ...], UnitPositions | None]] = {}
         self._trees: dict[int, tuple[cst.Module, ast.Module | None]] = {}  # CPython's, per chunk
         self.code: dict[int, tuple[cst.CSTNode, str]] = {}  # id(node) -> its code, for messages
+        # id(module) -> what rules derive from one chunk alone, by name (see ``derived``)
+        self._derived: dict[int, tuple[cst.Module, dict[str, Any]]] = {}
 
     def fork(self) -> ChunkCache:
         """A cache that starts with everything this one holds and then goes its own way: for
@@ -125,6 +131,7 @@ class ChunkCache:
         other._unit_positions = self._unit_positions.copy()
         other._trees = self._trees.copy()
         other.code = self.code.copy()
+        other._derived = self._derived.copy()  # values are never changed once computed
         return other
 
     def positions(self, module: cst.Module, text: str) -> dict[cst.CSTNode, CodeRange]:
@@ -171,6 +178,8 @@ class ChunkCache:
             self._trees.clear()
         if len(self.code) > 16 * self._capacity:
             self.code.clear()
+        if len(self._derived) > self._capacity:
+            self._derived.clear()
         if len(self.records) > 2 * self._capacity:
             self.records.clear()
         while len(self.flows) > 4 * self._capacity:
@@ -201,6 +210,19 @@ class ChunkCache:
             self.flows.pop(id(function[0]), None)
         self._positions.pop(id(module), None)
         self._trees.pop(id(module), None)
+        self._derived.pop(id(module), None)
+
+    def derived(self, chunk: Chunk, name: str, compute: Callable[[Chunk], T]) -> T:
+        """``compute(chunk)``, for a value that depends on nothing but the chunk's text: kept
+        while the chunk stays parsed, so a keystroke computes it for the edited chunk only."""
+        module = chunk.module
+        entry = self._derived.get(id(module))
+        if entry is None or entry[0] is not module:
+            entry = self._derived[id(module)] = (module, {})
+        values = entry[1]
+        if name not in values:
+            values[name] = compute(chunk)
+        return values[name]  # type: ignore[no-any-return]
 
 
 _DEEP = re.compile(r"[-+~(\[{]{60}")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from torchmode.engine import events as ev
+from torchmode.engine.chunks import Chunk, split_lines
 from torchmode.engine.context import RuleContext
 from torchmode.engine.facts import _nested_blocks, block_statements
 from torchmode.engine.names import key_of
@@ -148,18 +149,28 @@ def _backpropagated_names(ctx: RuleContext, flow: object) -> set[str]:
 
 def _item_names(ctx: RuleContext, container: str) -> set[str]:
     """The names ``container``'s items are bound to (``for x in xs``, ``x = xs[i]``)."""
-    index = ctx.memo.get("tm204-items")
-    if index is None:
-        index = {}
-        # one pass over the lines that can bind an item (a regex over every line of a big
-        # file, or a search per container, would cost more)
-        for line in ctx.lines:
-            if "for" in line or "[" in line:
-                for match in _ITEM.finditer(line):
-                    found = match.group(2) or match.group(4)
-                    index.setdefault(found, set()).add(match.group(1) or match.group(3))
-        ctx.memo["tm204-items"] = index
-    return index.get(container, set())  # type: ignore[union-attr]
+    cache = ctx.flow.cache
+    names: set[str] = set()
+    for chunk in ctx.chunks:
+        index = (
+            cache.derived(chunk, "tm204-items", _items_index)
+            if cache is not None
+            else _items_index(chunk)
+        )
+        names |= index.get(container, set())
+    return names
+
+
+def _items_index(chunk: Chunk) -> dict[str, set[str]]:
+    """Container -> the names its items are bound to, in one top-level statement (a regex over
+    the lines that can bind an item: a search per container would cost more)."""
+    index: dict[str, set[str]] = {}
+    for line in split_lines(chunk.text):
+        if "for" in line or "[" in line:
+            for match in _ITEM.finditer(line):
+                found = match.group(2) or match.group(4)
+                index.setdefault(found, set()).add(match.group(1) or match.group(3))
+    return index
 
 
 _WORD = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
