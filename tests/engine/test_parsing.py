@@ -11,7 +11,7 @@ import libcst as cst
 import pytest
 from libcst._nodes.base import CSTNode
 from torchmode.engine import parsing
-from torchmode.engine.chunks import _boundaries, split_lines
+from torchmode.engine.chunks import _boundaries, _shallow, _too_deep, split_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = (
@@ -98,3 +98,27 @@ def test_concurrent_parses_restore_validation() -> None:
     assert CSTNode.__dict__["__post_init__"] is parsing._VALIDATING_HOOK
     with pytest.raises(cst.CSTValidationError):
         cst.Name("")
+
+
+@pytest.mark.parametrize(
+    ("text", "shallow"),
+    [
+        ("x = [" + ", ".join(["(1, 2)"] * 500) + "]\n", True),  # many brackets, depth 2
+        ("y = " + "f(" * 99 + ")" * 99 + "\n", True),
+        ("y = " + "f(" * 100 + ")" * 100 + "\n", False),
+        ("y = " + "[{(" * 40 + ")}]" * 40 + "\n", False),  # kinds mixed: 120 deep
+        # brackets in a string pairing with code brackets cannot hide the depth
+        ("y = " + "(" * 120 + '")))"' + ")" * 120 + "\n", False),
+        ('s = "' + "(" * 300 + '"\n', False),  # unmatched: counted as possible depth
+    ],
+    ids=["wide", "99-deep", "100-deep", "mixed-120-deep", "strays", "unmatched"],
+)
+def test_bracket_depth_bound(text: str, shallow: bool) -> None:
+    assert _shallow(text) is shallow
+
+
+def test_deep_texts_still_go_to_pythons_parser() -> None:
+    assert _too_deep("x = " + "f(" * 2000 + ")" * 2000 + "\n")
+    assert _too_deep("x = " + "-" * 5000 + "1\n")
+    assert not _too_deep("x = [" + ", ".join(["(1, 2)"] * 500) + "]\n")
+    assert not _too_deep("y = " + "f(" * 150 + ")" * 150 + "\n")  # Python accepts 150 deep

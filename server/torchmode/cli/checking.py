@@ -242,6 +242,7 @@ def _syntax_error(problem: SyntaxProblem) -> str:
 
 def _check_python(job: Job, result: FileResult) -> None:
     from torchmode.engine import analyze
+    from torchmode.engine.analysis import release
     from torchmode.engine.chunks import ChunkCache
 
     source = decode(read_bytes(job.path))
@@ -250,7 +251,8 @@ def _check_python(job: Job, result: FileResult) -> None:
         return
     # a cache of its own: a file is analysed once, and keeping every file's trees in the
     # shared cache only grows memory and the garbage collector's work
-    analysis = analyze(source.text, job.settings, cache=ChunkCache())
+    cache = ChunkCache()
+    analysis = analyze(source.text, job.settings, cache=cache)
     if analysis.syntax_error is not None:
         pos = analysis.syntax_error.position
         result.error_location = f"{pos.line + 1}:{pos.character + 1}"
@@ -267,10 +269,12 @@ def _check_python(job: Job, result: FileResult) -> None:
             else:
                 result.pending_write = source.encode(outcome.source)
     result.reports = _reports(findings, _Placer(), job.mode)
+    release(analysis, cache)
 
 
 def _check_notebook(job: Job, result: FileResult) -> None:
     from torchmode.engine import analyze
+    from torchmode.engine.analysis import release
     from torchmode.engine.chunks import ChunkCache
 
     data = read_bytes(job.path, MAX_NOTEBOOK_BYTES)
@@ -292,7 +296,8 @@ def _check_notebook(job: Job, result: FileResult) -> None:
     if not TRIGGER_WORDS.search(combined.source):
         result.skipped = True
         return
-    analysis = analyze(combined.source, job.settings, cache=ChunkCache())
+    cache = ChunkCache()
+    analysis = analyze(combined.source, job.settings, cache=cache)
     if analysis.syntax_error is not None:
         index, pos = combined.to_cell(analysis.syntax_error.position)
         result.error_location = f"cell {numbers[index]}:{pos.line + 1}:{pos.character + 1}"
@@ -312,6 +317,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
             else:
                 result.pending_write = notebook.with_cells(outcome.cells).dumps().encode("utf-8")
     result.reports = _reports(analysis.findings, _Placer(combined, numbers), job.mode)
+    release(analysis, cache)
 
 
 def check_file(job: Job) -> FileResult:

@@ -19,11 +19,11 @@ def default_jobs() -> int:
 def run(jobs: Sequence[Job], workers: int, on_result: Callable[[int], None]) -> list[FileResult]:
     """Check every job; ``on_result(n)`` after each of the n results so far."""
     results: list[FileResult] = []
-    # An analysis is one big web of reference cycles (trees, flows, facts) that only the cyclic
-    # collector frees. Left to run on its own, it walks each file's objects several times as
-    # they age through its generations (~15 % of a run); collecting the youngest generation
-    # once per file, with the collector otherwise off and the start-up objects frozen, walks
-    # them once. Forked workers inherit the setting.
+    # An analysis is one big web of reference cycles (trees, flows, facts). checking.py breaks
+    # them once a file's reports are made (engine.analysis.release), so reference counting
+    # frees each file's objects at once and the cyclic collector, off for the run with the
+    # start-up objects frozen, has nothing to walk. What is left (the analyses of fix checks
+    # and of --fix) is collected once enough of it piles up. Forked workers inherit this.
     was_enabled = gc.isenabled()
     gc.disable()
     gc.freeze()
@@ -38,9 +38,15 @@ def run(jobs: Sequence[Job], workers: int, on_result: Callable[[int], None]) -> 
     return results
 
 
+# Objects allocated and not freed since the last collection, beyond which one runs (a few tens
+# of MB; a file whose analysis frees itself leaves next to nothing).
+COLLECT_AFTER = 200_000
+
+
 def check_and_collect(job: Job) -> FileResult:
     result = check_file(job)
-    gc.collect(0)  # the file's analysis, now garbage: everything allocated since the last file
+    if gc.get_count()[0] > COLLECT_AFTER:
+        gc.collect(0)
     return result
 
 

@@ -133,3 +133,26 @@ def _codes(text: str) -> set[str]:
 def _nul(source: str) -> Position:
     before = split_lines(source[: source.index("\x00")] + "\x00")
     return Position(len(before) - 1, len(before[-1]) - 1)
+
+
+def release(analysis: Analysis, cache: ChunkCache) -> None:
+    """Break the reference cycles of a finished analysis, so that reference counting frees its
+    trees at once: a batch run then needs no cyclic garbage collection (walking every object of
+    every file: 5-9 % of a CLI run). ``analysis`` and ``cache`` are unusable afterwards."""
+    context, analysis.context = analysis.context, None
+    analysis.findings = []
+    cache.clear()
+    if context is None:
+        return
+    flow = context.flow
+    functions = [*flow.flows.values(), flow.module_flow, *(r[0] for r in flow.reused.values())]
+    for function in functions:
+        if function is not None:
+            function.release()
+    for info in flow.facts.all_functions:
+        if info.cls is not None:
+            info.cls.methods.clear()
+    for chunk in context.chunks:
+        chunk.cache = None
+    flow.release()
+    context.release()

@@ -134,6 +134,14 @@ class ChunkCache:
         other._derived = self._derived.copy()  # values are never changed once computed
         return other
 
+    def clear(self) -> None:
+        """Forget everything (see analysis.release)."""
+        for kept in (self._items, self.records, self.flows, self._positions, self._unit_positions):
+            kept.clear()
+        for more in (self._trees, self.code, self._derived):
+            more.clear()
+        self.module_flow = None
+
     def positions(self, module: cst.Module, text: str) -> dict[cst.CSTNode, CodeRange]:
         """Positions inside a parsed chunk, relative to its start: they stay valid when the
         chunk moves (an edit above it), so they are computed once per parsed chunk."""
@@ -226,12 +234,19 @@ class ChunkCache:
 
 
 _DEEP = re.compile(r"[-+~(\[{]{60}")
+_NOT_BRACKET = re.compile(r"[^()\[\]{}]+")
+_ONE_KIND = str.maketrans("[{]}", "(())")
+# Python's parser accepts brackets nested up to 200 deep, so libcst must parse those: below
+# this depth no text is deep enough to matter.
+_SAFE_DEPTH = 100
 
 
 def _too_deep(text: str) -> bool:
     """Nesting that would crash libcst's native parser (a segfault, which nothing can catch):
     when the text could be that deep, Python's own parser, which refuses it cleanly, decides."""
-    if text.count("(") + text.count("[") + text.count("{") < 150 and not _DEEP.search(text):
+    openers = text.count("(") + text.count("[") + text.count("{")
+    runs = openers + text.count("-") + text.count("+") + text.count("~") >= 60  # counts are cheap
+    if not (runs and _DEEP.search(text)) and (openers < _SAFE_DEPTH or _shallow(text)):
         return False
     try:
         with warnings.catch_warnings():
@@ -239,6 +254,21 @@ def _too_deep(text: str) -> bool:
             compile(text, "<chunk>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         return True
+    return False
+
+
+def _shallow(text: str) -> bool:
+    """Brackets surely nested less than _SAFE_DEPTH deep (a real class has hundreds of them, and
+    asking Python's parser costs a tenth of libcst's parse). Innermost pairs are removed pass by
+    pass, all kinds alike: the passes count the depth. Brackets in strings and comments may pair
+    wrongly, but each wrong pairing leaves a bracket unmatched, so passes plus the unmatched
+    ones bound the depth from above."""
+    brackets = _NOT_BRACKET.sub("", text).translate(_ONE_KIND)
+    for passes in range(_SAFE_DEPTH):
+        reduced = brackets.replace("()", "")
+        if reduced == brackets:
+            return passes + len(brackets) < _SAFE_DEPTH
+        brackets = reduced
     return False
 
 

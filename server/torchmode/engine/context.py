@@ -30,6 +30,11 @@ class RuleContext:
     _indexes: dict[int, StatementIndex] = field(default_factory=dict)
     memo: dict[object, object] = field(default_factory=dict)  # rules' per-analysis caches
 
+    def release(self) -> None:
+        """Drop the per-analysis caches (see analysis.release)."""
+        self._indexes.clear()
+        self.memo.clear()
+
     # -- events ----------------------------------------------------------------------------
     def events(self, kind: type[E]) -> Iterator[tuple[FunctionFlow, E]]:
         for flow in self.flow.all_flows():

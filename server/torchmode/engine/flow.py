@@ -70,6 +70,13 @@ class FunctionFlow:
     placed_chains: list[tuple[cst.CSTNode, ...]] = field(default_factory=list)
     _chain_map: dict[int, tuple[cst.CSTNode, ...]] | None = field(default=None, repr=False)
 
+    def release(self) -> None:
+        """Drop what points back at analyses (see analysis.release)."""
+        self.events.clear()
+        self.states.clear()
+        self._placed_ids = None
+        self.chunk_of.clear()
+
     def chain_map(self) -> dict[int, tuple[cst.CSTNode, ...]]:
         if self._chain_map is None:
             self._chain_map = {
@@ -136,6 +143,10 @@ class FileFlow:
         self.locals_cache: dict[int, set[str]] = {}
         self._module_trains: bool | None = None
         self.train_switch_cache: dict[int, bool] = {}
+
+    def release(self) -> None:
+        """Drop every analysis and place (see analysis.release)."""
+        self.__dict__.clear()
 
     def nested_functions(self) -> dict[tuple[int, str], FunctionInfo]:
         """(id of the enclosing function, name) -> the first function of that name in it."""
