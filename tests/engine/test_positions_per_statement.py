@@ -67,6 +67,26 @@ TRICKY = {
         "    else:\n"
         "        model.eval()\n"
     ),
+    "nested-classes": (
+        "import torch\n"
+        "def make():\n"
+        "    class Runner:\n"
+        "        def fit(self, model, loader, optimizer):\n"
+        "            for batch in loader:\n"
+        "                model.eval()\n"
+        "                loss = model(batch)\n"
+        "                loss.backward()\n"
+        "                optimizer.step()\n"
+        "    return Runner\n"
+        "class TestTraining:\n"
+        "    class Helper:\n"
+        "        def run(self, model, loader, optimizer):\n"
+        "            for batch in loader:\n"
+        "                with torch.no_grad():\n"
+        "                    out = model(batch)\n"
+        "                loss = model(batch); loss.backward(); optimizer.step()\n"
+        "                model.eval()\n"
+    ),
     "wide-characters": (
         "def 训练(model, loader, optimizer):  # 模型 🚀\n"
         "    for batch in loader:\n"

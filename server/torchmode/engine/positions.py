@@ -167,6 +167,12 @@ def unit_positions(module: cst.Module, tree: ast.Module, chain: Chain) -> UnitPo
     last statement of ``chain``: all of a simple statement line, the header of a compound
     statement. None where the statement cannot be placed this way (the caller then falls back
     to the whole chunk)."""
+    if not any(stmt is chain[0] for stmt in module.body):
+        # a method of a class nested in a class or a function: its chain starts at the class
+        enclosing = _enclosing(module.body, chain[0])
+        if enclosing is None:
+            return None
+        chain = (*enclosing, *chain)
     placed = _locate(module, tree, chain)
     if placed is None:
         return None
@@ -194,6 +200,39 @@ def unit_positions(module: cst.Module, tree: ast.Module, chain: Chain) -> UnitPo
         for node, r in computed.items()
     }
     return UnitPositions(moved, start)
+
+
+def _enclosing(
+    statements: Sequence[cst.CSTNode], target: cst.CSTNode
+) -> tuple[cst.CSTNode, ...] | None:
+    """The compound statements, from the top, whose blocks hold ``target`` (None: not found)."""
+    stack: list[tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = [(s, ()) for s in statements]
+    while stack:
+        stmt, above = stack.pop()
+        if stmt is target:
+            return above
+        for block in _blocks(stmt):
+            stack.extend((child, (*above, stmt)) for child in block.body)
+    return None
+
+
+def _blocks(stmt: cst.CSTNode) -> list[cst.IndentedBlock]:
+    kind = type(stmt)
+    suites: list[cst.BaseSuite | None] = []
+    if kind in (cst.FunctionDef, cst.ClassDef, cst.With):
+        suites.append(stmt.body)  # type: ignore[attr-defined]
+    elif kind in (cst.For, cst.While, cst.If):
+        suites.append(stmt.body)  # type: ignore[attr-defined]
+        orelse = stmt.orelse  # type: ignore[attr-defined]
+        if type(orelse) is cst.Else:
+            suites.append(orelse.body)
+    elif kind in (cst.Try, cst.TryStar):
+        suites.append(stmt.body)  # type: ignore[attr-defined]
+        suites.extend(handler.body for handler in stmt.handlers)  # type: ignore[attr-defined]
+        for tail in (stmt.orelse, stmt.finalbody):  # type: ignore[attr-defined]
+            if tail is not None:
+                suites.append(tail.body)
+    return [suite for suite in suites if type(suite) is cst.IndentedBlock]  # type: ignore[misc]
 
 
 def _locate(

@@ -10,13 +10,15 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-_LEAVES = (
-    cst.Name,
-    cst.Integer,
-    cst.Float,
-    cst.Imaginary,
-    cst.SimpleString,
-    cst.Ellipsis,
+_LEAVES = frozenset(
+    {
+        cst.Name,
+        cst.Integer,
+        cst.Float,
+        cst.Imaginary,
+        cst.SimpleString,
+        cst.Ellipsis,
+    }
 )
 
 
@@ -136,7 +138,8 @@ def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
             stack.append((current, True))
         children = list(sub_expressions(current))
         for child in reversed(children):
-            stack.append((child, False))
+            if type(child) not in _LEAVES:  # most are names: nothing to look into
+                stack.append((child, False))
 
 
 def names_in(node: cst.CSTNode) -> Iterator[str]:
