@@ -111,6 +111,7 @@ class ChunkCache:
         self.records: dict[int, Any] = {}  # id(module) -> facts.ChunkRecord
         self.flows: OrderedDict[int, Any] = OrderedDict()  # id(def node) -> flow.CachedFlow
         self.module_flow: Any = None  # flow.CachedModuleFlow of the last analysis
+        self._fingerprint: object = None  # the facts' fingerprint of the last analysis
         self._positions: dict[int, tuple[cst.Module, dict[cst.CSTNode, CodeRange]]] = {}
         # per statement (id of the chain's last one): (chain, its positions or None)
         self._unit_positions: dict[int, tuple[tuple[cst.CSTNode, ...], UnitPositions | None]] = {}
@@ -127,12 +128,20 @@ class ChunkCache:
         other.records = self.records.copy()
         other.flows = self.flows.copy()
         other.module_flow = self.module_flow
+        other._fingerprint = self._fingerprint
         other._positions = self._positions.copy()
         other._unit_positions = self._unit_positions.copy()
         other._trees = self._trees.copy()
         other.code = self.code.copy()
         other._derived = self._derived.copy()  # values are never changed once computed
         return other
+
+    def intern(self, fingerprint: object) -> object:
+        """The last analysis' fingerprint object when equal to ``fingerprint``: cached analyses
+        then compare by identity."""
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+        return self._fingerprint
 
     def clear(self) -> None:
         """Forget everything (see analysis.release)."""
@@ -141,6 +150,7 @@ class ChunkCache:
         for more in (self._trees, self.code, self._derived):
             more.clear()
         self.module_flow = None
+        self._fingerprint = None
 
     def positions(self, module: cst.Module, text: str) -> dict[cst.CSTNode, CodeRange]:
         """Positions inside a parsed chunk, relative to its start: they stay valid when the

@@ -125,7 +125,7 @@ class FileFlow:
         self.chunks = chunks
         self.facts = facts
         self.cache = cache
-        self.fingerprint = facts.fingerprint() if cache is not None else None
+        self.fingerprint = cache.intern(facts.fingerprint()) if cache is not None else None
         self.flows: dict[int, FunctionFlow] = {}
         self.in_progress: set[int] = set()
         # id(node) -> (contains training?, the function analyses that answer depended on)
@@ -228,7 +228,7 @@ class FileFlow:
         same nodes, the functions it calls have the same analyses and the facts are unchanged
         (an edit inside a function that the top level does not call, the common keystroke)."""
         cached = self.cache.module_flow if self.cache is not None else None
-        if cached is None or cached.fingerprint != self.fingerprint:
+        if cached is None or not self._same_facts(cached.fingerprint):
             return None
         shape = _module_shape(statements)
         if len(shape) != len(cached.shape) or not all(
@@ -285,11 +285,18 @@ class FileFlow:
             self.cache.flows.move_to_end(id(info.node))
         return flow
 
+    def _same_facts(self, fingerprint: object) -> bool:
+        # interned (ChunkCache.intern): the same object while the facts stay the same, so the
+        # hundreds of reuse checks of a keystroke do not compare the whole nested tuple each
+        return fingerprint is self.fingerprint or fingerprint == self.fingerprint
+
     def _reuse(self, info: FunctionInfo) -> FunctionFlow | None:
         if self.cache is None:
             return None
         cached = self.cache.flows.get(id(info.node))
-        if cached is None or cached.node is not info.node or cached.fingerprint != self.fingerprint:
+        if cached is None or cached.node is not info.node:
+            return None
+        if not self._same_facts(cached.fingerprint):
             return None
         for node_id, recorded in cached.deps:
             callee = self.facts.function_by_node.get(node_id)
