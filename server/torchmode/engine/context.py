@@ -38,9 +38,8 @@ class RuleContext:
     # -- events ----------------------------------------------------------------------------
     def events(self, kind: type[E]) -> Iterator[tuple[FunctionFlow, E]]:
         for flow in self.flow.all_flows():
-            for e in flow.events:
-                if isinstance(e, kind):
-                    yield flow, e
+            for e in flow.events_of(kind):
+                yield flow, e  # type: ignore[misc]
 
     # -- positions -------------------------------------------------------------------------
     def chunk_of(self, node: cst.CSTNode) -> Chunk:

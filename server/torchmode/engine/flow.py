@@ -69,12 +69,25 @@ class FunctionFlow:
     # per placed node, the statements from the chunk's top down to the one holding it
     placed_chains: list[tuple[cst.CSTNode, ...]] = field(default_factory=list)
     _chain_map: dict[int, tuple[cst.CSTNode, ...]] | None = field(default=None, repr=False)
+    # events by kind, for the rules: a reused analysis keeps them from keystroke to keystroke
+    _by_kind: dict[type, list[ev.Event]] = field(default_factory=dict, repr=False)
+    _by_kind_count: int = field(default=-1, repr=False)  # len(events) when _by_kind was made
+
+    def events_of(self, kind: type[ev.Event]) -> list[ev.Event]:
+        if self._by_kind_count != len(self.events):  # events are only ever appended
+            self._by_kind = {}
+            self._by_kind_count = len(self.events)
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = self._by_kind[kind] = [e for e in self.events if isinstance(e, kind)]
+        return found
 
     def release(self) -> None:
         """Drop what points back at analyses (see analysis.release)."""
         self.events.clear()
         self.states.clear()
         self._placed_ids = None
+        self._by_kind = {}
         self.chunk_of.clear()
 
     def chain_map(self) -> dict[int, tuple[cst.CSTNode, ...]]:

@@ -82,7 +82,13 @@ def actions_for(
     target = result.target
     actions: list[types.CodeAction] = []
     only = context.only
+    # A finding is asked for where it overlaps the range or is one of the context's
+    # diagnostics (same code and place): only those are converted to the client's terms
+    # (converting all of a big file's findings cost more than the rest of the request).
+    codes = {d.code for d in context.diagnostics}
     for finding in result.analysis.findings:
+        if finding.code not in codes and not _overlaps(finding.range, requested):
+            continue
         converted = to_diagnostic(finding, target, client.encoding)
         if converted is None or converted[0] != uri:
             continue
