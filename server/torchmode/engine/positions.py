@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
+
+from torchmode.engine.facts import _nested_blocks, block_statements
 
 
 class _Syntactic:
@@ -211,28 +213,12 @@ def _enclosing(
         stmt, above = stack.pop()
         if stmt is target:
             return above
-        for block in _blocks(stmt):
-            stack.extend((child, (*above, stmt)) for child in block.body)
+        if type(stmt) in (cst.FunctionDef, cst.ClassDef):
+            children: Iterable[cst.CSTNode] = block_statements(stmt.body)  # type: ignore[attr-defined]
+        else:
+            children = _nested_blocks(stmt)
+        stack.extend((child, (*above, stmt)) for child in children)
     return None
-
-
-def _blocks(stmt: cst.CSTNode) -> list[cst.IndentedBlock]:
-    kind = type(stmt)
-    suites: list[cst.BaseSuite | None] = []
-    if kind in (cst.FunctionDef, cst.ClassDef, cst.With):
-        suites.append(stmt.body)  # type: ignore[attr-defined]
-    elif kind in (cst.For, cst.While, cst.If):
-        suites.append(stmt.body)  # type: ignore[attr-defined]
-        orelse = stmt.orelse  # type: ignore[attr-defined]
-        if type(orelse) is cst.Else:
-            suites.append(orelse.body)
-    elif kind in (cst.Try, cst.TryStar):
-        suites.append(stmt.body)  # type: ignore[attr-defined]
-        suites.extend(handler.body for handler in stmt.handlers)  # type: ignore[attr-defined]
-        for tail in (stmt.orelse, stmt.finalbody):  # type: ignore[attr-defined]
-            if tail is not None:
-                suites.append(tail.body)
-    return [suite for suite in suites if type(suite) is cst.IndentedBlock]  # type: ignore[misc]
 
 
 def _locate(
