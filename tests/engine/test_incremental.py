@@ -121,3 +121,81 @@ def test_evicted_chunks_take_their_side_caches_with_them() -> None:
         analyze(text, cache=cache)
     assert len(cache.records) <= 4
     assert len(cache.flows) <= 4
+
+
+# Each step changes what the unchanged chunks below it are evidence of: an import, a class's
+# base, a class's name. What a chunk is evidence of is kept between analyses, so each step must
+# still give what an analysis from scratch gives.
+EVIDENCE_STEPS = [
+    ("import torch\nfrom torch import nn, optim\n", "class Net(nn.Module):"),
+    ("import torch\nfrom mylib import nn\nfrom torch import optim\n", "class Net(nn.Module):"),
+    ("import torch\nfrom torch import nn, optim\n", "class Net(object):"),
+    ("import torch\nfrom torch import nn as layers, optim\n", "class Net(layers.Module):"),
+    ("import torch\nfrom torch import nn, optim\n", "class Network(nn.Module):"),
+    ("import torch\nfrom torch import nn, optim\n", "class Net(nn.Module):"),
+]
+EVIDENCE_BODY = """
+{header}
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(8, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(self.layer(x))
+
+
+def validate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return sum(model(x).sum().item() for x in loader)
+
+
+def train(loader):
+    model = Net()
+    params = list(model.parameters())
+    opt = optim.SGD(params, lr=0.1)
+    for epoch in range(3):
+        for x in loader:
+            loss = model(x).sum()
+            loss.backward()
+            opt.step()
+        validate(model, loader)
+"""
+
+
+def test_evidence_follows_imports_and_classes() -> None:
+    cache = ChunkCache()
+    seen = set()
+    for imports, header in EVIDENCE_STEPS:
+        source = imports + EVIDENCE_BODY.format(header=header)
+        incremental = analyze(source, cache=cache)
+        fresh = analyze(source, cache=ChunkCache())
+        assert incremental.context is not None and fresh.context is not None
+        assert incremental.context.facts.fingerprint() == fresh.context.facts.fingerprint()
+        assert summary(incremental.findings) == summary(fresh.findings)
+        seen.add(fresh.context.facts.fingerprint())
+    assert len(seen) == len(EVIDENCE_STEPS) - 1  # each step changes the facts (the last: back)
+
+
+def test_two_evaluations_as_close_to_the_training_give_one_stable_finding() -> None:
+    """Found by the test above: with two calls of an evaluating helper in one loop, TM101 named
+    whichever its set of modes listed first (memory order), so a reanalysis could name the
+    other call than an analysis from scratch. The first in the source is named."""
+    source = (CORPUS / "invalid" / "i03_validate_function_every_n_steps.py").read_text()
+    cache = ChunkCache()
+    analyze(source, cache=cache)
+    for line, action, snippet in [
+        (227, 0, "with torch.no_grad():"),
+        (33, 0, "optimizer.step()"),
+        (230, 2, "model.train()"),
+        (391, 0, "model.train()"),
+        (39, 1, "validate(model, val_loader)"),
+        (221, 1, "loss.backward()"),
+    ]:
+        source = edit(source, line, action, snippet)
+        incremental = analyze(source, cache=cache)
+        fresh = analyze(source, cache=ChunkCache())
+        assert summary(incremental.findings) == summary(fresh.findings)
+    leaks = [f for f in fresh.findings if f.code == "TM101"]
+    assert len(leaks) == 1 and "`validate(model, dev_loader, criterion)`" in leaks[0].message

@@ -268,12 +268,34 @@ class ChunkRecord:
     assignments: list[
         tuple[str, cst.BaseExpression, cst.ClassDef | None, cst.FunctionDef | None]
     ] = field(default_factory=list)
-    # calls of the methods that are evidence (call_evidence), and every call inside a class
-    calls: list[tuple[cst.Call, cst.ClassDef | None]] = field(default_factory=list)
-    class_calls: list[tuple[cst.Call, cst.ClassDef]] = field(default_factory=list)
+    # what calls of the evidence methods tell, as (Facts field, receiver): ``model.parameters()``
+    # makes ``model`` a module key, ``opt.step()`` a step receiver
+    call_facts: list[tuple[str, str]] = field(default_factory=list)
+    class_calls: list[tuple[cst.Call, cst.ClassDef]] = field(default_factory=list)  # every one
     frozen: set[str] = field(default_factory=set)
     # assigned values that name a grad-mode API (``ctx = torch.no_grad()``, a dict of them)
     grad_values: set[int] = field(default_factory=set)
+    evidence: Evidence | None = None  # the rest, for the imports and classes of one analysis
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What an optimizer's construction says about the parameters it trains."""
+
+    owners: frozenset[str]  # ``model`` for ``model.parameters()`` in the arguments
+    names: tuple[str, ...]  # every name in the arguments: parameter lists assigned before
+
+
+@dataclass(eq=False, slots=True)
+class Evidence:
+    """What a record's assignments and class calls are evidence of, given ``env`` (the file's
+    imports and classes, see ``_Replay.environment``)."""
+
+    env: tuple[object, ...]
+    # per assignment: (what it is evidence of, or None; its value's Coverage if the value
+    # constructs an optimizer)
+    assignments: list[tuple[tuple[object, ...] | None, Coverage | None]]
+    layers: list[str | None]  # per class call: the layer it adds to its class, if any
 
 
 def record_chunk(module: cst.Module) -> ChunkRecord:
@@ -386,7 +408,9 @@ class _Recorder:
                 self.record.class_calls.append((call, cls))
             func = call.func
             if type(func) is cst.Attribute and func.attr.value in _EVIDENCE_METHODS:
-                self.record.calls.append((call, cls))
+                fact = _call_fact(call, func)
+                if fact is not None:
+                    self.record.call_facts.append(fact)
 
     def freeze_loop(self, loop: cst.For) -> None:
         """``for p in backbone.parameters(): p.requires_grad = False`` freezes ``backbone``."""
@@ -411,25 +435,24 @@ class _Recorder:
 
 
 class _Replay:
-    """Builds the file's facts from its chunks' records, in order."""
+    """Builds the file's facts from its chunks' records, in order.
+
+    What an assignment or a call in a class is evidence of depends on the imports and on the
+    file's classes (their names and bases); it is worked out once per record and reused while
+    those are unchanged, as they are on a keystroke (see ``ChunkRecord.evidence``)."""
 
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
-        self.assignments: list[
-            tuple[str, cst.BaseExpression, ClassInfo | None, FunctionInfo | None]
-        ] = []
-        self.calls: list[tuple[cst.Call, ClassInfo | None]] = []
-        self.class_calls: list[tuple[cst.Call, ClassInfo]] = []
+        self.classes: dict[int, ClassInfo] = {}  # id(class node) -> its info in this analysis
+        self.functions: dict[int, FunctionInfo] = {}
         self._ctors: dict[int, bool] = {}  # id(call) -> is_optimizer_ctor (asked twice each)
-        self.grad_values: set[int] = set()
 
     def run(self, pairs: list[tuple[Chunk, ChunkRecord]]) -> None:
         facts = self.facts
         for _, record in pairs:
             for stmt in record.imports:
                 facts.imports.add_statement(stmt)
-        classes: dict[int, ClassInfo] = {}
-        functions: dict[int, FunctionInfo] = {}
+        classes, functions = self.classes, self.functions
         for chunk, record in pairs:
             for node, top in record.classes:
                 bases = [
@@ -451,126 +474,174 @@ class _Replay:
                     cls.methods.setdefault(node.name.value, info)
                 elif outer is None:
                     facts.functions.setdefault(node.name.value, info)
-            for key, value, cls_node, func_node in record.assignments:
-                self.assignments.append(
-                    (
-                        key,
-                        value,
-                        classes.get(id(cls_node)) if cls_node is not None else None,
-                        functions.get(id(func_node)) if func_node is not None else None,
-                    )
-                )
-            for call, cls_node in record.calls:
-                self.calls.append((call, classes.get(id(cls_node)) if cls_node else None))
-            for call, cls_node in record.class_calls:
-                info_of_class = classes.get(id(cls_node))
-                if info_of_class is not None:
-                    self.class_calls.append((call, info_of_class))
             facts.frozen |= record.frozen
-            self.grad_values |= record.grad_values
-        self.finish()
+        self.finish([record for _, record in pairs])
 
-    def finish(self) -> None:
+    def environment(self, records: list[ChunkRecord]) -> tuple[object, ...]:
+        """What evidence depends on besides the record itself (the previous analysis' object
+        when equal, so that the records compare it by identity)."""
         facts = self.facts
-        for call, cls in self.calls:
-            self.call_evidence(call, cls)
-        for key, value, cls, _ in self.assignments:
-            self.assignment_evidence(key, value, cls)
+        env = (
+            tuple(facts.imports.names.items()),
+            tuple((name, tuple(info.bases)) for name, info in facts.classes.items()),
+        )
+        for record in records:
+            if record.evidence is not None:
+                return record.evidence.env if record.evidence.env == env else env
+        return env
+
+    def finish(self, records: list[ChunkRecord]) -> None:
+        facts = self.facts
+        env = self.environment(records)
+        evidence = [self.evidence(record, env) for record in records]
+        # The instances of the file's classes are not known yet while calls are replayed
+        # (assignments come next): a mode switch's receiver counts as a module here.
+        for record in records:
+            for kind, receiver in record.call_facts:
+                getattr(facts, kind).add(receiver)
+        for record, found in zip(records, evidence, strict=True):
+            for (key, value, _, _), (fact, _) in zip(
+                record.assignments, found.assignments, strict=True
+            ):
+                if fact is not None:
+                    self.apply(key, value, fact)
         # second round, now that parameter lists are known: what each optimizer covers, per
         # function (the same name often means different optimizers in different functions)
         facts.optimizer_cover.clear()
         self_aliases: dict[tuple[int, str], set[str]] = {}
-        for key, value, cls, _ in self.assignments:
-            if cls is not None and key.startswith("self.") and type(value) is cst.Name:
-                self_aliases.setdefault((id(cls), value.value), set()).add(key)
-        for key, value, cls, func in self.assignments:
-            if type(value) is cst.Call and self.is_optimizer_ctor(value):
-                cover = self.coverage(value, cls)
-                if (
-                    cls is not None
-                ):  # torch.optim.AdamW(model.parameters()) after self.model = model
+        for record in records:
+            for key, value, cls_node, _ in record.assignments:
+                if cls_node is not None and key.startswith("self.") and type(value) is cst.Name:
+                    self_aliases.setdefault((id(cls_node), value.value), set()).add(key)
+        for record, found in zip(records, evidence, strict=True):
+            for (key, _, cls_node, func_node), (_, ctor) in zip(
+                record.assignments, found.assignments, strict=True
+            ):
+                if ctor is None:
+                    continue
+                cover = self.cover(ctor)
+                if cls_node is not None:
+                    # torch.optim.AdamW(model.parameters()) after self.model = model
                     for owner in list(cover):
-                        cover |= self_aliases.get((id(cls), owner), set())
+                        cover |= self_aliases.get((id(cls_node), owner), set())
                 facts.optimizer_cover.setdefault(key, set()).update(cover)
+                func = self.functions.get(id(func_node)) if func_node is not None else None
                 scope = id(func.node) if func is not None and not key.startswith("self.") else 0
                 facts.scoped_cover.setdefault((scope, key), set()).update(cover)
-        for call, cls in self.class_calls:
-            name = facts.imports.resolve(call.func) or dotted(call.func)
-            if name and (name.startswith("torch.nn.") or name in facts.classes):
-                cls.layers.add(_layer_kind(name, call))
+        for record, found in zip(records, evidence, strict=True):
+            for (_, cls_node), layer in zip(record.class_calls, found.layers, strict=True):
+                cls = self.classes.get(id(cls_node))
+                if layer is not None and cls is not None:
+                    cls.layers.add(layer)
         facts.module_keys -= set(facts.optimizer_cover)
 
-    def call_evidence(self, call: cst.Call, cls: ClassInfo | None) -> None:
-        facts = self.facts
-        func = call.func
-        if type(func) is not cst.Attribute:
-            return
-        method = func.attr.value
-        receiver = key_of(func.value)
-        if receiver is None:
-            return
-        if method in _MODULE_EVIDENCE:
-            facts.module_keys.add(receiver)
-        elif method in {"eval", "train"} and _looks_like_mode_switch(call):
-            if receiver not in facts.instances or facts.class_is_module(facts.instances[receiver]):
-                facts.module_keys.add(receiver)
-        elif method == "zero_grad":
-            facts.zero_receivers.add(receiver)
-        elif method == "step":
-            facts.step_receivers.add(receiver)
-        elif method == "requires_grad_" and call.args:
-            arg = call.args[0].value
-            if type(arg) is cst.Name and arg.value == "False":
-                facts.frozen.add(receiver)
+    def evidence(self, record: ChunkRecord, env: tuple[object, ...]) -> Evidence:
+        known = record.evidence
+        if known is not None and known.env is env:
+            return known
+        grad_values = record.grad_values
+        found = Evidence(
+            env,
+            [
+                (self.assignment_fact(value, id(value) in grad_values), self.ctor_of(value))
+                for _, value, _, _ in record.assignments
+            ],
+            [self.layer_of(call) for call, _ in record.class_calls],
+        )
+        record.evidence = found
+        return found
 
-    def assignment_evidence(
-        self, key: str, value: cst.BaseExpression, cls: ClassInfo | None
-    ) -> None:
+    def apply(self, key: str, value: cst.BaseExpression, fact: tuple[object, ...]) -> None:
+        facts = self.facts
+        kind = fact[0]
+        if kind == "grad_context":
+            facts.grad_contexts[key] = value  # type: ignore[assignment]
+        elif kind == "grad_factory":
+            facts.grad_factories.add(key)
+        elif kind == "optimizer":
+            facts.optimizer_cover[key] = self.cover(fact[1])  # type: ignore[arg-type]
+        elif kind == "instance":
+            name = str(fact[1])
+            facts.instances[key] = name
+            if fact[2]:
+                facts.module_keys.add(key)
+                facts.module_class[key] = name
+        elif kind == "loss":
+            facts.loss_fns.add(key)
+        elif kind == "module":
+            facts.module_keys.add(key)
+            if fact[1] is not None:
+                facts.module_class[key] = str(fact[1])
+        elif kind == "params":
+            facts.param_lists[key] = set(fact[1])  # type: ignore[call-overload]
+        elif kind == "alias" and fact[1] in facts.module_keys:
+            facts.module_keys.add(key)
+
+    def assignment_fact(
+        self, value: cst.BaseExpression, names_grad_api: bool
+    ) -> tuple[object, ...] | None:
+        """What ``key = value`` is evidence of, as far as the imports and classes tell; the
+        parts that depend on earlier assignments (``apply``) are left for the replay."""
         facts = self.facts
         base = _strip_identity_calls(value)
         mentioned = (
             {facts.imports.resolve(n) for n in _attribute_chains(value)}
-            if id(value) in self.grad_values
+            if names_grad_api
             else set()
         )
         if mentioned & api.GRAD_CONTEXTS:
             if type(value) is cst.Call and facts.imports.resolve(value.func) in api.GRAD_CONTEXTS:
-                facts.grad_contexts[key] = value
-            else:
-                facts.grad_factories.add(key)
-            return
+                return ("grad_context",)
+            return ("grad_factory",)
         if type(base) is cst.Call:
             name = facts.imports.resolve(base.func) or dotted(base.func) or ""
             last = name.rsplit(".", 1)[-1]
             if self.is_optimizer_ctor(base):
-                facts.optimizer_cover[key] = self.coverage(base, cls)
-            elif name in facts.classes:
-                facts.instances[key] = name
-                if facts.class_is_module(name):
-                    facts.module_keys.add(key)
-                    facts.module_class[key] = name
-            elif api.LOSS_CLASS.match(name) or (
+                return ("optimizer", _coverage_inputs(base))
+            if name in facts.classes:
+                return ("instance", name, facts.class_is_module(name))
+            if api.LOSS_CLASS.match(name) or (
                 last.endswith("Loss") and name.startswith(("torch.", "nn."))
             ):
-                facts.loss_fns.add(key)
-            elif api.MODULE_FACTORIES.match(name) and not api.LOSS_CLASS.match(name):
+                return ("loss",)
+            if api.MODULE_FACTORIES.match(name) and not api.LOSS_CLASS.match(name):
                 if name.startswith("torch.nn.") and last in _NOT_MODULES:
-                    return
-                facts.module_keys.add(key)
-                facts.module_class[key] = name
-            elif name.endswith(("from_pretrained", "create_model")) and "Tokenizer" not in name:
+                    return None
+                return ("module", name)
+            if name.endswith(("from_pretrained", "create_model")) and "Tokenizer" not in name:
                 if "Config" not in name and "Processor" not in name:
-                    facts.module_keys.add(key)
-            elif last in {"list", "filter"} or _is_param_call(base):
+                    return ("module", None)
+                return None
+            if last in {"list", "filter"} or _is_param_call(base):
                 owners = _param_owners(base)
-                if owners:
-                    facts.param_lists[key] = owners
-        elif type(value) in (cst.ListComp, cst.GeneratorExp):
+                return ("params", frozenset(owners)) if owners else None
+            return None
+        if type(value) in (cst.ListComp, cst.GeneratorExp):
             owners = _param_owners(value)
-            if owners:
-                facts.param_lists[key] = owners
-        elif (key_v := key_of(value)) is not None and key_v in facts.module_keys:
-            facts.module_keys.add(key)
+            return ("params", frozenset(owners)) if owners else None
+        key_v = key_of(value)
+        return ("alias", key_v) if key_v is not None else None
+
+    def ctor_of(self, value: cst.BaseExpression) -> Coverage | None:
+        if type(value) is cst.Call and self.is_optimizer_ctor(value):
+            return _coverage_inputs(value)
+        return None
+
+    def layer_of(self, call: cst.Call) -> str | None:
+        facts = self.facts
+        name = facts.imports.resolve(call.func) or dotted(call.func)
+        if name and (name.startswith("torch.nn.") or name in facts.classes):
+            return _layer_kind(name, call)
+        return None
+
+    def cover(self, inputs: Coverage) -> set[str]:
+        """The modules an optimizer built from these arguments trains (parameter lists as
+        assigned so far)."""
+        owners = set(inputs.owners)
+        param_lists = self.facts.param_lists
+        for name in inputs.names:
+            owners |= param_lists.get(name, set())
+        return owners
 
     def is_optimizer_ctor(self, call: cst.Call) -> bool:
         known = self._ctors.get(id(call))
@@ -585,15 +656,33 @@ class _Replay:
             return "lr_scheduler" not in name and "swa_utils" not in name
         return last in api.OPTIMIZER_NAMES or bool(api.OPTIMIZER_FACTORIES.search(name))
 
-    def coverage(self, call: cst.Call, cls: ClassInfo | None) -> set[str]:
-        owners = _param_owners(call)
-        for arg in call.args:
-            for name in _names(arg.value):
-                owners |= self.facts.param_lists.get(name, set())
-        return owners
-
 
 _NOT_MODULES = frozenset({"Parameter", "ParameterList", "ParameterDict"})
+
+
+def _call_fact(call: cst.Call, func: cst.Attribute) -> tuple[str, str] | None:
+    method = func.attr.value
+    receiver = key_of(func.value)
+    if receiver is None:
+        return None
+    if method in _MODULE_EVIDENCE:
+        return ("module_keys", receiver)
+    if method in {"eval", "train"}:
+        return ("module_keys", receiver) if _looks_like_mode_switch(call) else None
+    if method == "zero_grad":
+        return ("zero_receivers", receiver)
+    if method == "step":
+        return ("step_receivers", receiver)
+    if method == "requires_grad_" and call.args:
+        arg = call.args[0].value
+        if type(arg) is cst.Name and arg.value == "False":
+            return ("frozen", receiver)
+    return None
+
+
+def _coverage_inputs(call: cst.Call) -> Coverage:
+    names = [name for arg in call.args for name in _names(arg.value)]
+    return Coverage(frozenset(_param_owners(call)), tuple(names))
 
 
 def _looks_like_mode_switch(call: cst.Call) -> bool:

@@ -83,10 +83,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             for value in modes:
                 if value.mode is not Mode.EVAL or value.origin is None:
                     continue
-                finding = _finding(ctx, event, key, value.origin)
                 depth = len(event.via) + len(value.origin.chain())
                 previous = best.get(id(value.origin.node))
                 if previous is None or depth < previous[0]:
+                    finding = _finding(ctx, event, key, value.origin)
+                    best[id(value.origin.node)] = (depth, finding, key, value.origin)
+                elif depth == previous[0] and _earlier(ctx, value.origin, previous[3]):
+                    # the modes are a set (memory order): of two evaluations as close to the
+                    # training, the first in the source, so that every analysis names the same
+                    finding = _finding(ctx, event, key, value.origin)
                     best[id(value.origin.node)] = (depth, finding, key, value.origin)
     # Two eval() inside one helper reach the training through the same call: one finding
     # there per model, naming the first of them in the source (not in memory order).
@@ -98,6 +103,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             chosen[place] = (rank, finding)
     for _, finding in chosen.values():
         yield finding
+
+
+def _earlier(ctx: RuleContext, origin: Origin, than: Origin) -> bool:
+    return ctx.range_of(origin.outermost).start < ctx.range_of(than.outermost).start
 
 
 def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Finding:
