@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -36,10 +35,16 @@ class RuleContext:
         self.memo.clear()
 
     # -- events ----------------------------------------------------------------------------
-    def events(self, kind: type[E]) -> Iterator[tuple[FunctionFlow, E]]:
-        for flow in self.flow.all_flows():
-            for e in flow.events_of(kind):
-                yield flow, e  # type: ignore[misc]
+    def events(self, kind: type[E]) -> list[tuple[FunctionFlow, E]]:
+        """Every event of ``kind`` with its function's analysis (listed once per analysis:
+        rules of the same events share it)."""
+        key = ("events", kind)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = [
+                (flow, e) for flow in self.flow.all_flows() for e in flow.events_of(kind)
+            ]
+        return found  # type: ignore[return-value]
 
     # -- positions -------------------------------------------------------------------------
     def chunk_of(self, node: cst.CSTNode) -> Chunk:

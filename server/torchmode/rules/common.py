@@ -175,12 +175,16 @@ def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
 
 def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:
     info = event.site.info
-    return (
-        in_framework_hook(info)
-        or framework_class(ctx, info)
-        or unit_test(ctx, info)
-        or module_internals(ctx, info)
-    )
+    key = ("skip-framework", id(info))  # the same for every event of a function
+    known = ctx.memo.get(key)
+    if known is None:
+        known = ctx.memo[key] = (
+            in_framework_hook(info)
+            or framework_class(ctx, info)
+            or unit_test(ctx, info)
+            or module_internals(ctx, info)
+        )
+    return bool(known)
 
 
 def module_internals(ctx: RuleContext, site_info: object) -> bool:

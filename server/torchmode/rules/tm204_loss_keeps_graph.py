@@ -149,16 +149,20 @@ def _backpropagated_names(ctx: RuleContext, flow: object) -> set[str]:
 
 def _item_names(ctx: RuleContext, container: str) -> set[str]:
     """The names ``container``'s items are bound to (``for x in xs``, ``x = xs[i]``)."""
-    cache = ctx.flow.cache
-    names: set[str] = set()
-    for chunk in ctx.chunks:
-        index = (
-            cache.derived(chunk, "tm204-items", _items_index)
-            if cache is not None
-            else _items_index(chunk)
-        )
-        names |= index.get(container, set())
-    return names
+    index = ctx.memo.get("tm204-items")
+    if index is None:
+        # the file's index, merged once per analysis from the chunks' (kept per parsed chunk)
+        cache = ctx.flow.cache
+        index = ctx.memo["tm204-items"] = {}
+        for chunk in ctx.chunks:
+            own = (
+                cache.derived(chunk, "tm204-items", _items_index)
+                if cache is not None
+                else _items_index(chunk)
+            )
+            for found, names in own.items():
+                index.setdefault(found, set()).update(names)
+    return index.get(container, set())  # type: ignore[union-attr]
 
 
 def _items_index(chunk: Chunk) -> dict[str, set[str]]:
