@@ -63,6 +63,10 @@ class Scheduler:
     async def in_worker(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
+    def in_worker_later(self, function: Callable[..., Any], *args: Any) -> None:
+        """Queue ``function`` in the worker without waiting for it (housekeeping)."""
+        self._executor.submit(function, *args)
+
     async def in_query_thread(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._queries, function, *args)
 

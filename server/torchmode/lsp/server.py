@@ -19,6 +19,7 @@ from pygls.lsp.server import LanguageServer
 
 from torchmode import __version__
 from torchmode.engine import Analysis, analyze
+from torchmode.engine.analysis import release
 from torchmode.findings import Position, Range
 from torchmode.lsp.code_actions import FIX_ALL, QUICKFIX, Client, actions_for, resolve
 from torchmode.lsp.configuration import (
@@ -205,11 +206,17 @@ class TorchmodeServer(LanguageServer):
             self.refresh_pulled()  # pulls in between answered with the saved text's results
 
     def keep_memory_bounded(self) -> None:
-        for cold in self.caches.evict_cold():
+        for cold, cache in self.caches.evict_cold():
             result = self.results.get(cold)
             if result is not None and not result.slim:
                 self.results[cold] = result.slimmed()
-            self.collector.evicted += 1
+            if self.scheduler.pending(cold) is not None:
+                # an analysis on its way uses this cache, and reuses what the old one holds
+                self.collector.evicted += 1
+                continue
+            full = result.analysis if result is not None and not result.slim else Analysis("")
+            # after the jobs already queued in the worker (a code action may be using them)
+            self.scheduler.in_worker_later(release, full, cache)
         if self._collection is not None:
             self._collection.cancel()
         delay = 0.0 if self.collector.overdue else IDLE_COLLECT_S
