@@ -9,12 +9,19 @@ fix needs them.
 Python's cyclic garbage collector walks every tracked object on a full collection: with
 several big documents open, each collection would cost a good part of an analysis and hit at
 random points (typically right after an analysis, which allocates the most). So analyses run
-with the collector off, everything alive afterwards is frozen (never walked again), and the
-garbage the frozen objects may hide is collected when the server has been idle for a while,
-or sooner when many analyses ran since the last collection. A slimmed document's analysis and
-cache are not left to that collection: their reference cycles are broken in the analysis worker
-(``engine.analysis.release``), so reference counting frees them at once (a full collection
-with twenty documents open took 1-2 s, and the next analysis waited for it).
+with the collector off, and what survives a big one (a first analysis: trees, facts and flows
+that stay) is frozen: never walked again. A keystroke's analysis allocates a few thousand
+objects and leaves as much garbage (the analysis it replaces): those are not frozen, so the
+collector's ordinary young collections free them for a few milliseconds. Freezing them too made
+that garbage reachable only by a full collection including the frozen objects (0.6 s with a few
+big documents open), every 40 keystrokes.
+
+The garbage that frozen objects may still hide (the analysis a keystroke replaced, when it was a
+frozen one) is collected when the server has been idle for a while, or sooner after many big
+analyses. A slimmed document's analysis and cache are not left to that collection: their
+reference cycles are broken in the analysis worker (``engine.analysis.release``), so reference
+counting frees them at once (with twenty documents open, a full collection took 1-2 s, and the
+next analysis waited for it).
 """
 
 from __future__ import annotations
@@ -30,9 +37,10 @@ T = TypeVar("T")
 
 HOT_DOCUMENTS = 3  # documents whose caches and full results are kept
 IDLE_COLLECT_S = 3.0  # quiet time before a full collection
-MAX_ANALYSES_BETWEEN_COLLECTIONS = 40
+FREEZE_AFTER = 20_000  # objects an analysis leaves tracked: a first analysis of ~500 lines
+MAX_FROZEN_BETWEEN_COLLECTIONS = 20
 MAX_EVICTED_BETWEEN_COLLECTIONS = 3  # a big document's trees are ~20-35 MB of garbage
-MIN_ANALYSES_FOR_IDLE_COLLECTION = 8  # fewer leave little garbage: not worth a full walk
+MIN_FROZEN_FOR_IDLE_COLLECTION = 3  # fewer hide little garbage: not worth a full walk
 
 
 class DocumentCaches:
@@ -62,10 +70,10 @@ class DocumentCaches:
 
 
 class Collector:
-    """Runs ``work`` with the cyclic GC off and freezes what survives it (see above)."""
+    """Runs ``work`` with the cyclic GC off and freezes what survives a big one (see above)."""
 
     def __init__(self) -> None:
-        self.since_collection = 0
+        self.frozen = 0  # analyses frozen since the last full collection
         # documents slimmed since the last collection whose trees could not be released (an
         # analysis of theirs was on its way): garbage that only a collection frees
         self.evicted = 0
@@ -76,27 +84,28 @@ class Collector:
         try:
             return work(*args)
         finally:
-            self.since_collection += 1
-            # Everything allocated by the analysis would otherwise be walked by the next young
+            # What a big analysis allocated would otherwise be walked by the next young
             # collection (hundreds of thousands of objects), and survivors again on each full one.
-            gc.freeze()
+            if gc.get_count()[0] >= FREEZE_AFTER:
+                gc.freeze()
+                self.frozen += 1
             if was_enabled:
                 gc.enable()
 
     @property
     def worth_it(self) -> bool:
-        return self.evicted > 0 or self.since_collection >= MIN_ANALYSES_FOR_IDLE_COLLECTION
+        return self.evicted > 0 or self.frozen >= MIN_FROZEN_FOR_IDLE_COLLECTION
 
     @property
     def overdue(self) -> bool:
         return (
-            self.since_collection >= MAX_ANALYSES_BETWEEN_COLLECTIONS
+            self.frozen >= MAX_FROZEN_BETWEEN_COLLECTIONS
             or self.evicted >= MAX_EVICTED_BETWEEN_COLLECTIONS
         )
 
     def collect(self) -> int:
         """A full collection including the frozen objects; the survivors are frozen again."""
-        self.since_collection = self.evicted = 0
+        self.frozen = self.evicted = 0
         gc.unfreeze()
         try:
             return gc.collect()
