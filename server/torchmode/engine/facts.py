@@ -289,13 +289,18 @@ class Coverage:
 @dataclass(eq=False, slots=True)
 class Evidence:
     """What a record's assignments and class calls are evidence of, given ``env`` (the file's
-    imports and classes, see ``_Replay.environment``)."""
+    imports and classes, see ``_Replay.environment``), in source order; only the assignments
+    and calls that are evidence of something are listed."""
 
     env: tuple[object, ...]
-    # per assignment: (what it is evidence of, or None; its value's Coverage if the value
-    # constructs an optimizer)
-    assignments: list[tuple[tuple[object, ...] | None, Coverage | None]]
-    layers: list[str | None]  # per class call: the layer it adds to its class, if any
+    facts: list[tuple[str, cst.BaseExpression, tuple[object, ...]]] = field(default_factory=list)
+    # the assignments whose value constructs an optimizer: key, class, function, arguments
+    ctors: list[tuple[str, cst.ClassDef | None, cst.FunctionDef | None, Coverage]] = field(
+        default_factory=list
+    )
+    # ``self.key = name`` in a class: (id of the class, name, key)
+    self_aliases: list[tuple[int, str, str]] = field(default_factory=list)
+    layers: list[tuple[cst.ClassDef, str]] = field(default_factory=list)  # class calls' layers
 
 
 def record_chunk(module: cst.Module) -> ChunkRecord:
@@ -499,26 +504,18 @@ class _Replay:
         for record in records:
             for kind, receiver in record.call_facts:
                 getattr(facts, kind).add(receiver)
-        for record, found in zip(records, evidence, strict=True):
-            for (key, value, _, _), (fact, _) in zip(
-                record.assignments, found.assignments, strict=True
-            ):
-                if fact is not None:
-                    self.apply(key, value, fact)
+        for found in evidence:
+            for key, value, fact in found.facts:
+                self.apply(key, value, fact)
         # second round, now that parameter lists are known: what each optimizer covers, per
         # function (the same name often means different optimizers in different functions)
         facts.optimizer_cover.clear()
         self_aliases: dict[tuple[int, str], set[str]] = {}
-        for record in records:
-            for key, value, cls_node, _ in record.assignments:
-                if cls_node is not None and key.startswith("self.") and type(value) is cst.Name:
-                    self_aliases.setdefault((id(cls_node), value.value), set()).add(key)
-        for record, found in zip(records, evidence, strict=True):
-            for (key, _, cls_node, func_node), (_, ctor) in zip(
-                record.assignments, found.assignments, strict=True
-            ):
-                if ctor is None:
-                    continue
+        for found in evidence:
+            for cls_id, name, key in found.self_aliases:
+                self_aliases.setdefault((cls_id, name), set()).add(key)
+        for found in evidence:
+            for key, cls_node, func_node, ctor in found.ctors:
                 cover = self.cover(ctor)
                 if cls_node is not None:
                     # torch.optim.AdamW(model.parameters()) after self.model = model
@@ -528,10 +525,10 @@ class _Replay:
                 func = self.functions.get(id(func_node)) if func_node is not None else None
                 scope = id(func.node) if func is not None and not key.startswith("self.") else 0
                 facts.scoped_cover.setdefault((scope, key), set()).update(cover)
-        for record, found in zip(records, evidence, strict=True):
-            for (_, cls_node), layer in zip(record.class_calls, found.layers, strict=True):
+        for found in evidence:
+            for cls_node, layer in found.layers:
                 cls = self.classes.get(id(cls_node))
-                if layer is not None and cls is not None:
+                if cls is not None:
                     cls.layers.add(layer)
         facts.module_keys -= set(facts.optimizer_cover)
 
@@ -539,15 +536,21 @@ class _Replay:
         known = record.evidence
         if known is not None and known.env is env:
             return known
+        found = Evidence(env)
         grad_values = record.grad_values
-        found = Evidence(
-            env,
-            [
-                (self.assignment_fact(value, id(value) in grad_values), self.ctor_of(value))
-                for _, value, _, _ in record.assignments
-            ],
-            [self.layer_of(call) for call, _ in record.class_calls],
-        )
+        for key, value, cls_node, func_node in record.assignments:
+            fact = self.assignment_fact(value, id(value) in grad_values)
+            if fact is not None:
+                found.facts.append((key, value, fact))
+            ctor = self.ctor_of(value)
+            if ctor is not None:
+                found.ctors.append((key, cls_node, func_node, ctor))
+            if cls_node is not None and key.startswith("self.") and type(value) is cst.Name:
+                found.self_aliases.append((id(cls_node), value.value, key))
+        for call, cls_node in record.class_calls:
+            layer = self.layer_of(call)
+            if layer is not None:
+                found.layers.append((cls_node, layer))
         record.evidence = found
         return found
 
