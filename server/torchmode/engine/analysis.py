@@ -92,7 +92,7 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     flow = FileFlow(parsed.chunks, facts, cache)
     flow.run()
     cache.trim()
-    lines = [line.rstrip("\r\n") for line in parsed.lines]
+    lines = _without_endings(source, parsed.lines)
     ctx = RuleContext(source, lines, parsed.chunks, facts, flow, settings)
     findings: list[Finding] = []
     for code, check in checks().items():
@@ -105,6 +105,16 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     findings = [f for f in findings if not _suppressed(f, lines)]
     findings.sort(key=Finding.sort_key)
     return Analysis(source, findings, None, ctx)
+
+
+def _without_endings(source: str, lines: list[str]) -> list[str]:
+    """``lines`` (split_lines of ``source``) without their line endings."""
+    if "\r" in source:
+        return [line.rstrip("\r\n") for line in lines]
+    bare = source.split("\n")  # the common case, without a Python step per line
+    if bare[-1] == "":
+        bare.pop()
+    return bare
 
 
 def _suppressed(finding: Finding, lines: list[str]) -> bool:
