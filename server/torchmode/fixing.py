@@ -34,9 +34,11 @@ def offset_of(offsets: list[int], source: str, pos: Position) -> int:
     return min(offsets[pos.line] + pos.character, len(source))
 
 
-def apply_edits(source: str, edits: Iterable[TextEdit]) -> str:
-    """Apply non-overlapping edits (positions refer to ``source``)."""
-    offsets = line_offsets(source)
+def apply_edits(source: str, edits: Iterable[TextEdit], offsets: list[int] | None = None) -> str:
+    """Apply non-overlapping edits (positions refer to ``source``, whose ``line_offsets`` the
+    caller may pass when it has them)."""
+    if offsets is None:
+        offsets = line_offsets(source)
     spans = sorted(
         (
             (offset_of(offsets, source, e.range.start), offset_of(offsets, source, e.range.end), e)

@@ -244,8 +244,12 @@ def removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
     from torchmode.settings import Settings
 
     source = ctx.source
+    offsets = ctx.memo.get("line-offsets")  # the same for every fix checked on this text
+    if offsets is None:
+        offsets = ctx.memo["line-offsets"] = line_offsets(source)
+    assert isinstance(offsets, list)
     try:
-        fixed = apply_edits(source, fix.edits)
+        fixed = apply_edits(source, fix.edits, offsets)
     except ValueError:
         return False
     # The analysis' own cache, forked: only the edited chunk is parsed again and only the
@@ -264,7 +268,6 @@ def removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
     unchanged = {chunk.text for chunk in ctx.chunks}
     if not all(compiles(c.text) for c in after.context.chunks if c.text not in unchanged):
         return False
-    offsets = line_offsets(source)
     spans = sorted(
         (
             (offset_of(offsets, source, e.range.start), offset_of(offsets, source, e.range.end), e)
