@@ -10,6 +10,8 @@ with ``--corpus``) it measures, each in a fresh process:
   empty directory (torchmode is byte-compiled first, as an installed package is);
 - ``ast.parse`` over the same files, for reference;
 - ``torchmode check -j1`` (CPU time, wall time, peak RSS) and ``-j2`` (wall time, peak RSS);
+  the floor and ``-j1`` alternate ``--repeats`` times (2): this machine's speed drifts by up
+  to a third within minutes, so each ``-j1`` run is compared with the floor just before it;
 - Fixit and TorchFix when ``--others`` is given (each in its own venv under /tmp, installed
   from PyPI on first use; TorchFix pins libcst < 1.6), on the corpus sizes of ``--others-on``;
 
@@ -18,7 +20,7 @@ engine's own ``analyze`` with a cold cache. CPU time and peak RSS come from ``os
 ``getrusage`` of the finished child, its worker processes included; the RSS is the largest
 single process). Prints Markdown tables; nothing is asserted.
 
-    python bench/cli.py [--files 100,1000,5000] [--lines 1000,5000,20000] [--others]
+    python bench/cli.py [--files 100,1000,5000] [--lines 1000,5000,20000] [--others] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -172,15 +175,15 @@ def start_up() -> tuple[float, float, float]:
     """CPU seconds of: the bare interpreter, interpreter + ``import libcst``, and
     ``torchmode check`` of an empty directory (median of five runs each)."""
 
-    def median(command: list[str]) -> float:
-        return sorted(measure(command).cpu for _ in range(5))[2]
+    def cpu(command: list[str]) -> float:
+        return median([measure(command).cpu for _ in range(5)])
 
     empty = Path(tempfile.mkdtemp(prefix="torchmode-empty-"))
     check = [sys.executable, "-m", "torchmode", "check", "--exit-zero", "-j", "1", str(empty)]
     return (
-        median([sys.executable, "-c", "pass"]),
-        median([sys.executable, "-c", "import libcst"]),
-        median(check),
+        cpu([sys.executable, "-c", "pass"]),
+        cpu([sys.executable, "-c", "import libcst"]),
+        cpu(check),
     )
 
 
@@ -226,6 +229,10 @@ def other_command(name: str, binary: Path, target: Path) -> list[str]:
 # ---- tables -------------------------------------------------------------------------------
 
 
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def table(header: Sequence[str], rows: list[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines.extend("| " + " | ".join(str(c) for c in row) + " |" for row in rows)
@@ -247,7 +254,11 @@ def cpu_verdict(ratio: float, parse_seconds: float) -> str:
 
 
 def bench_projects(
-    targets: list[tuple[str, Path]], jobs: list[int], others: dict[str, Path], others_on: set[str]
+    targets: list[tuple[str, Path]],
+    jobs: list[int],
+    others: dict[str, Path],
+    others_on: set[str],
+    repeats: int = 2,
 ) -> None:
     bare, with_libcst, startup = start_up()
     print(
@@ -261,12 +272,14 @@ def bench_projects(
         print(f"measuring corpus {label}...", file=sys.stderr, flush=True)
         files = python_files(root)
         lines = sum(p.read_text(encoding="utf-8", errors="replace").count("\n") for p in files)
-        libcst_floor = floor_run("libcst", files)
-        libcst_cpu = libcst_floor.parse
+        # The floor and torchmode alternate, and each torchmode run is compared with the floor
+        # measured just before it: this machine's speed drifts by up to a third within minutes.
+        pairs = [(floor_run("libcst", files), torchmode_check(root, 1)) for _ in range(repeats)]
         ast_cpu = floor("ast", files)
-        single = torchmode_check(root, 1)
+        single = pairs[-1][1]
         parallel = {j: (single if j == 1 else torchmode_check(root, j)) for j in jobs}
-        ratio = single.cpu / libcst_cpu
+        libcst_cpu = median([f.parse for f, _ in pairs])
+        ratio = median([run.cpu / f.parse for f, run in pairs])
         peak = max(run.peak_mb for run in parallel.values())
         rows.append(
             [
@@ -274,12 +287,12 @@ def bench_projects(
                 len(files),
                 lines,
                 fmt_s(libcst_cpu),
-                fmt_s(libcst_floor.process),
+                fmt_s(median([f.process for f, _ in pairs])),
                 fmt_s(ast_cpu),
-                fmt_s(single.cpu),
+                fmt_s(median([run.cpu for _, run in pairs])),
                 f"{ratio:.2f}x ({cpu_verdict(ratio, libcst_cpu)})",
-                f"{single.cpu / libcst_floor.process:.2f}x",
-                f"{(single.cpu - startup) / libcst_cpu:.2f}x",
+                f"{median([run.cpu / f.process for f, run in pairs]):.2f}x",
+                f"{median([(run.cpu - startup) / f.parse for f, run in pairs]):.2f}x",
                 f"{single.peak_mb:.0f} ({verdict(single.peak_mb <= TARGET_PEAK_MB)})",
                 problems(single),
             ]
@@ -307,7 +320,8 @@ def bench_projects(
     print(
         "libcst parse: the parse calls alone, timed inside the process; libcst process: the\n"
         "whole process that runs them (interpreter, `import libcst`, reads), measured like\n"
-        "torchmode's; torchmode -j1: the whole `torchmode check -j1` process.\n"
+        "torchmode's; torchmode -j1: the whole `torchmode check -j1` process. Floor and\n"
+        f"torchmode alternate {repeats} times; medians, each ratio against the floor just before.\n"
     )
     header = ["corpus", "files", "lines", "libcst parse", "libcst process", "ast.parse"]
     target = f"ratio (target ≤ {TARGET_CPU_RATIO} from {REPOSITORY_PARSE_SECONDS:g} s of parse)"
@@ -376,6 +390,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--others", action="store_true", help="also Fixit and TorchFix")
     parser.add_argument("--others-on", default="1000", help="corpus labels for --others")
+    parser.add_argument("--repeats", type=int, default=2, help="floor/torchmode pairs per corpus")
     args = parser.parse_args()
     if 1 not in args.jobs:
         args.jobs.insert(0, 1)
@@ -406,7 +421,9 @@ def main() -> None:
                 others[name] = binary
     print()
     if targets:
-        bench_projects(targets, args.jobs, others, set(args.others_on.split(",")))
+        bench_projects(
+            targets, args.jobs, others, set(args.others_on.split(",")), max(args.repeats, 1)
+        )
     if args.lines:
         args.workdir.mkdir(parents=True, exist_ok=True)
         bench_modules(args.lines, args.workdir, args.seed)
