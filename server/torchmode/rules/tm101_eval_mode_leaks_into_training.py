@@ -85,12 +85,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     continue
                 depth = len(event.via) + len(value.origin.chain())
                 previous = best.get(id(value.origin.node))
-                if previous is None or depth < previous[0]:
-                    finding = _finding(ctx, event, key, value.origin)
-                    best[id(value.origin.node)] = (depth, finding, key, value.origin)
-                elif depth == previous[0] and _earlier(ctx, value.origin, previous[3]):
-                    # the modes are a set (memory order): of two evaluations as close to the
-                    # training, the first in the source, so that every analysis names the same
+                # the modes are a set (memory order): of two evaluations as close to the
+                # training, the first in the source, so that every analysis names the same
+                if (
+                    previous is None
+                    or depth < previous[0]
+                    or (depth == previous[0] and _earlier(ctx, value.origin, previous[3]))
+                ):
                     finding = _finding(ctx, event, key, value.origin)
                     best[id(value.origin.node)] = (depth, finding, key, value.origin)
     # Two eval() inside one helper reach the training through the same call: one finding
