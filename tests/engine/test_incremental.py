@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torchmode.engine import analyze
-from torchmode.engine.chunks import ChunkCache
+from torchmode.engine import chunks as chunking
+from torchmode.engine.chunks import ChunkCache, ParseResult, parse_chunks
 from torchmode.findings import Finding
 
 CORPUS = Path(__file__).parent.parent / "corpus"
@@ -199,3 +201,201 @@ def test_two_evaluations_as_close_to_the_training_give_one_stable_finding() -> N
         assert summary(incremental.findings) == summary(fresh.findings)
     leaks = [f for f in fresh.findings if f.code == "TM101"]
     assert len(leaks) == 1 and "`validate(model, dev_loader, criterion)`" in leaks[0].message
+
+
+# Cutting an edited text into chunks again reuses the chunks above and below the edit and
+# scans only the region between them: the chunks (texts, first lines, trees) must be those a
+# scan of the whole text gives, and the shortcut must be taken where it is safe.
+
+BASE = '''"""Training script."""
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def train(model, loader, optimizer):
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        optimizer.step()
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return [model(x) for x, _ in loader]
+
+
+def helper():
+    return 1
+
+
+def helper():
+    return 1
+
+
+model = Net()
+train(model, [], torch.optim.SGD(model.parameters(), lr=0.1))
+'''
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+# (name, edited text, whether the region alone may be scanned)
+EDITS = [
+    ("line in a function", _replace(BASE, "    model.eval()\n", "    model.eval()  # x\n"), True),
+    (
+        "line added at the end of a function",
+        _replace(BASE, "        optimizer.step()\n", "        optimizer.step()\n    return 1\n"),
+        True,
+    ),
+    (
+        "comment added between two functions",
+        _replace(BASE, "def evaluate(", "# evaluation\ndef evaluate("),
+        True,
+    ),
+    (
+        "line added after the blank lines that end a function",
+        _replace(BASE, "def evaluate(", "    print('done')\ndef evaluate("),
+        True,
+    ),
+    (
+        "function inserted",
+        _replace(BASE, "def evaluate(", "def extra():\n    pass\n\n\ndef evaluate("),
+        True,
+    ),
+    ("function deleted", _replace(BASE, "def helper():\n    return 1\n\n\n", ""), True),
+    (
+        "decorator added",
+        _replace(BASE, "def evaluate(", "@torch.no_grad()\ndef evaluate("),
+        True,
+    ),
+    (
+        "triple-quoted string around code",
+        _replace(
+            BASE,
+            "def helper():\n    return 1\n\n\ndef helper",
+            'S = """\ndef helper():\n    return 1\n"""\n\n\ndef helper',
+        ),
+        True,
+    ),
+    (
+        "copy of a repeated function inserted above the copies",
+        _replace(BASE, "def evaluate(", "def helper():\n    return 1\n\n\ndef evaluate("),
+        True,
+    ),
+    ("statement appended", BASE + "print('done')\n", True),
+    ("statement prepended", "# header\nx = 1\n" + BASE, True),
+    ("text without a final newline", BASE + "y = 2", True),
+    ("nothing changed", BASE, True),
+    (
+        "triple-quoted string left open",
+        _replace(BASE, "def helper():\n    return 1\n\n\ndef helper", 'S = """\ndef helper'),
+        False,
+    ),
+    (
+        "lone decorator above a function",
+        _replace(BASE, "model = Net()\n", "@decorator\nmodel = Net()\n"),
+        False,
+    ),
+    ("syntax error", _replace(BASE, "    model.eval()\n", "    model.eval(\n"), False),
+    ("carriage returns", BASE.replace("\n", "\r\n"), False),
+]
+
+
+@pytest.mark.parametrize(("name", "edited", "region_only"), EDITS, ids=[e[0] for e in EDITS])
+def test_cut_like_a_scan_of_the_whole_text(
+    name: str, edited: str, region_only: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = ChunkCache()
+    assert parse_chunks(BASE, cache).error is None
+    scans: list[int] = []
+    whole = chunking._boundaries
+
+    def counted(lines: list[str]) -> list[int]:
+        scans.append(len(lines))
+        return whole(lines)
+
+    monkeypatch.setattr(chunking, "_boundaries", counted)
+    again = parse_chunks(edited, cache)
+    assert scans == ([] if region_only else scans) and (region_only or scans)
+    monkeypatch.setattr(chunking, "_boundaries", whole)
+    assert shape(again) == shape(parse_chunks(edited, ChunkCache()))
+    # the same trees a scan of the whole text takes from the cache (the n-th copy of a text
+    # has its own)
+    copies: dict[str, int] = {}
+    for chunk in again.chunks:
+        copy = copies.get(chunk.text, 0)
+        copies[chunk.text] = copy + 1
+        assert chunk.module is cache.parse(chunk.text, copy)
+
+
+def test_successive_edits_keep_cutting_like_a_whole_scan() -> None:
+    cache = ChunkCache()
+    text = BASE
+    for name, edited, _ in EDITS:
+        for version in (edited, text):  # to the edit and back
+            result = parse_chunks(version, cache)
+            assert shape(result) == shape(parse_chunks(version, ChunkCache())), name
+        text = edited if parse_chunks(edited, ChunkCache()).error is None else text
+
+
+def shape(result: ParseResult) -> object:
+    if result.error is not None:
+        return result.error
+    return [(c.text, c.start_line) for c in result.chunks]
+
+
+LINES = [
+    '"""',
+    "'''",
+    "@decorator",
+    "else:",
+    ")",
+    "def f(",
+    "class C:",
+    "    x = 1",
+    "",
+    "# comment",
+    "model.eval()",
+    "def g():",
+    "    return (",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    index=st.integers(min_value=0, max_value=len(FILES) - 1),
+    edits=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=400),
+            st.integers(min_value=0, max_value=3),
+            st.sampled_from(LINES + SNIPPETS),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_random_edits_cut_chunks_like_a_whole_scan(
+    index: int, edits: list[tuple[int, int, str]]
+) -> None:
+    # only the edited region is cut again (see the tests above): the same chunks
+    cache = ChunkCache()
+    text = FILES[index].read_text(encoding="utf-8")
+    parse_chunks(text, cache)
+    for line, action, snippet in edits:
+        text = edit(text, line, action, snippet)
+        assert shape(parse_chunks(text, cache)) == shape(parse_chunks(text, ChunkCache()))

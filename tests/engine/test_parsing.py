@@ -69,11 +69,42 @@ def test_same_errors_as_libcst(text: str) -> None:
     assert ours == _outcome(cst.parse_module, text)
 
 
+def test_the_installed_libcst_gets_lean_constructors() -> None:
+    # as above: a libcst whose node classes are not plain slotted dataclasses keeps its own
+    classes = {cls for cls, _, _ in parsing._INITS}
+    assert {cst.Name, cst.Call, cst.Attribute, cst.SimpleStatementLine} <= classes
+
+
+def _own_constructors_in_place() -> bool:
+    return all(cls.__dict__["__init__"] is own for cls, own, _ in parsing._INITS)
+
+
+def test_lean_constructors_build_the_same_nodes() -> None:
+    # positional and keyword arguments, defaults and default factories, as the parser and the
+    # fixes call them
+    def build() -> list[cst.CSTNode]:
+        return [
+            cst.Name("model"),
+            cst.Name(value="x", lpar=[cst.LeftParen()], rpar=[cst.RightParen()]),
+            cst.Comma(),
+            cst.Arg(cst.Integer("1"), keyword=cst.Name("dim")),
+            cst.Call(cst.Attribute(cst.Name("model"), cst.Name("eval"))),
+        ]
+
+    own = build()
+    with parsing.unvalidated():
+        assert not _own_constructors_in_place()
+        lean = build()
+    assert [repr(n) for n in lean] == [repr(n) for n in own]
+    assert all(a.deep_equals(b) for a, b in zip(lean, own, strict=True))
+
+
 def test_validation_is_back_after_a_parse_and_after_a_failed_one() -> None:
     parsing.parse_module("x = 1\n")
     with pytest.raises(cst.ParserSyntaxError):
         parsing.parse_module("def f(:\n")
     assert CSTNode.__dict__["__post_init__"] is parsing._VALIDATING_HOOK
+    assert _own_constructors_in_place()
     with pytest.raises(cst.CSTValidationError):
         cst.Name("")  # a hand-built invalid node is still refused
 
@@ -96,6 +127,7 @@ def test_concurrent_parses_restore_validation() -> None:
         thread.join()
     assert errors == []
     assert CSTNode.__dict__["__post_init__"] is parsing._VALIDATING_HOOK
+    assert _own_constructors_in_place()
     with pytest.raises(cst.CSTValidationError):
         cst.Name("")
 

@@ -119,6 +119,7 @@ class ChunkCache:
         self.code: dict[int, tuple[cst.CSTNode, str]] = {}  # id(node) -> its code, for messages
         # id(module) -> what rules derive from one chunk alone, by name (see ``derived``)
         self._derived: dict[int, tuple[cst.Module, dict[str, Any]]] = {}
+        self.split: Split | None = None  # how the last text parsed here was cut into chunks
 
     def fork(self) -> ChunkCache:
         """A cache that starts with everything this one holds and then goes its own way: for
@@ -134,6 +135,7 @@ class ChunkCache:
         other._trees = self._trees.copy()
         other.code = self.code.copy()
         other._derived = self._derived.copy()  # values are never changed once computed
+        other.split = self.split
         return other
 
     def intern(self, fingerprint: object) -> object:
@@ -151,6 +153,7 @@ class ChunkCache:
             more.clear()
         self.module_flow = None
         self._fingerprint = None
+        self.split = None
 
     def positions(self, module: cst.Module, text: str) -> dict[cst.CSTNode, CodeRange]:
         """Positions inside a parsed chunk, relative to its start: they stay valid when the
@@ -312,22 +315,38 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+_ScanState = tuple[str | None, bool]  # (the triple quote left open, after a decorator?)
+_FRESH: _ScanState = (None, False)  # the state every chunk start is guessed in
+
+
 def _boundaries(lines: list[str]) -> list[int]:
-    starts = [0]
-    pending_decorator = False
-    open_quote: str | None = None  # inside a triple-quoted string (a cheap guess: see above)
-    for i, line in enumerate(lines):
+    return _scan(lines, 0, len(lines), _FRESH)[0] or [0]
+
+
+def _scan(
+    lines: list[str], begin: int, end: int, state: _ScanState
+) -> tuple[list[int], _ScanState]:
+    """The chunk starts guessed in ``lines[begin:end]`` when the guess enters ``begin`` in
+    ``state``, and the state it leaves them in. A start is only ever guessed in the _FRESH
+    state, so a scan that enters a start line in it guesses as a scan from the top would."""
+    starts: list[int] = []
+    open_quote, pending_decorator = state  # inside a triple-quoted string: a cheap guess
+    for i in range(begin, end):
+        line = lines[i]
         at_start_in_string = open_quote is not None
         if '"""' in line or "'''" in line:
             open_quote = _triple_quote_state(line, open_quote)
-        if at_start_in_string or i == 0 or not line or line[0] in " \t\r\n#\f":
+        if i == 0:
+            starts.append(0)
+            continue
+        if at_start_in_string or not line or line[0] in " \t\r\n#\f":
             continue
         if _CONTINUATION.match(line):
             continue
         if not pending_decorator:
             starts.append(i)
         pending_decorator = line.startswith("@")
-    return starts
+    return starts, (open_quote, pending_decorator)
 
 
 def _triple_quote_state(line: str, open_quote: str | None) -> str | None:
@@ -352,19 +371,134 @@ def _triple_quote_state(line: str, open_quote: str | None) -> str | None:
     return open_quote
 
 
+@dataclass(frozen=True, slots=True)
+class Split:
+    """How a text was cut into chunks: each chunk's text and first line, and the line count."""
+
+    texts: tuple[str, ...]
+    starts: tuple[int, ...]
+    line_count: int
+
+    @staticmethod
+    def of(chunks: list[Chunk], line_count: int) -> Split:
+        return Split(tuple(c.text for c in chunks), tuple(c.start_line for c in chunks), line_count)
+
+
 def parse_chunks(text: str, cache: ChunkCache) -> ParseResult:
     """Parse ``text`` chunk by chunk. On a syntax error, report it and return no chunks."""
     lines = split_lines(text)
-    starts = _boundaries(lines)
-    starts.append(len(lines))
     gc_was_enabled = gc.isenabled()
     gc.disable()  # libcst builds many small objects; cyclic GC costs ~25 % on big trees
     try:
         with unvalidated():
-            return _parse_between(text, lines, starts, cache)
+            result = _parse_changed(text, lines, cache)
+            if result is None:
+                starts = _boundaries(lines)
+                starts.append(len(lines))
+                result = _parse_between(text, lines, starts, cache)
     finally:
         if gc_was_enabled:
             gc.enable()
+    cache.split = Split.of(result.chunks, len(lines)) if result.error is None else None
+    return result
+
+
+def _parse_changed(text: str, lines: list[str], cache: ChunkCache) -> ParseResult | None:
+    """The chunks of ``text`` when it differs from the last text cut in ``cache`` in one
+    region: the chunks before and after the region are the old ones (moved), only the region
+    is cut again, so that a keystroke or a fix being checked does not scan the whole text.
+    None when parsing the region would need a merge with the chunk below it (a syntax error,
+    or a wrong guess that a scan of the whole text may merge differently), and when the text
+    has line ends other than "\\n" (``split_lines`` cuts those differently)."""
+    old = cache.split
+    if old is None or not lines or "\r" in text:
+        return None
+    texts, count = old.texts, len(old.texts)
+    before, offset = 0, 0  # chunks kept at the top, and where they end in ``text``
+    while before < count and text.startswith(texts[before], offset):
+        if not texts[before].endswith("\n"):
+            break
+        offset += len(texts[before])
+        before += 1
+    after, end = count, len(text)  # chunks from ``after`` on kept at the bottom
+    while after > before:
+        kept = texts[after - 1]
+        begin = end - len(kept)
+        if begin < offset or not text.startswith(kept, begin):
+            break
+        if begin > offset and text[begin - 1] != "\n":
+            break
+        after -= 1
+        end = begin
+    if offset < end and before > 0:
+        # the region may continue the chunk above it (a line added at the end of a
+        # function): that chunk is cut again with it
+        before -= 1
+        offset -= len(texts[before])
+    first_line = old.starts[before] if before < count else old.line_count
+    shift = len(lines) - old.line_count
+    last_line = old.starts[after] + shift if after < count else len(lines)
+    copies: dict[str, int] = {}
+    chunks: list[Chunk] = []
+    for index in range(before):
+        if not _keep(chunks, texts[index], old.starts[index], cache, copies):
+            return None
+    if first_line < last_line:
+        starts, state = _scan(lines, first_line, last_line, _FRESH)
+        while state != _FRESH and after < count:
+            # the region's last guess is still open (a string, a decorator): the chunk below
+            # is cut again with it
+            after += 1
+            end_line = old.starts[after] + shift if after < count else len(lines)
+            more, state = _scan(lines, last_line, end_line, state)
+            starts += more
+            last_line = end_line
+        if not starts or starts[0] != first_line:
+            return None
+        starts.append(last_line)
+        if not _parse_region(lines, starts, cache, copies, chunks):
+            return None
+    for index in range(after, count):
+        if not _keep(chunks, texts[index], old.starts[index] + shift, cache, copies):
+            return None
+    return ParseResult(chunks, None, lines)
+
+
+def _keep(
+    chunks: list[Chunk], text: str, start: int, cache: ChunkCache, copies: dict[str, int]
+) -> bool:
+    copy = copies.get(text, 0)
+    module = cache.parse(text, copy)
+    if module is None:
+        return False
+    copies[text] = copy + 1
+    chunks.append(Chunk(text, start, module, cache=cache))
+    return True
+
+
+def _parse_region(
+    lines: list[str],
+    starts: list[int],
+    cache: ChunkCache,
+    copies: dict[str, int],
+    chunks: list[Chunk],
+) -> bool:
+    """``_parse_between`` for a region of the text, False where it would merge past it."""
+    i = 0
+    while i < len(starts) - 1:
+        begin, j = starts[i], i + 1
+        while True:
+            chunk_text = "".join(lines[begin : starts[j]])
+            module = cache.parse(chunk_text, copies.get(chunk_text, 0))
+            if module is not None:
+                copies[chunk_text] = copies.get(chunk_text, 0) + 1
+                break
+            if j == len(starts) - 1:
+                return False
+            j += 1
+        chunks.append(Chunk(chunk_text, begin, module, cache=cache))
+        i = j
+    return True
 
 
 def _parse_between(
