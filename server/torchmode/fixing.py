@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate
@@ -26,6 +27,16 @@ def line_offsets(source: str) -> list[int]:
 
 
 _LINE_END = re.compile(r"\r\n?|\n")
+
+
+def position_at(source: str, offset: int) -> Position:
+    """The position of code-point ``offset`` of ``source`` (the inverse of ``offset_of``)."""
+    if "\r" not in source:  # without a list of every line's offset (a fix check asks once)
+        start = source.rfind("\n", 0, offset) + 1
+        return Position(source.count("\n", 0, offset), offset - start)
+    offsets = line_offsets(source)
+    line = bisect_right(offsets, offset) - 1
+    return Position(line, offset - offsets[line])
 
 
 def offset_of(offsets: list[int], source: str, pos: Position) -> int:

@@ -8,10 +8,25 @@ import stat
 import pytest
 import torchmode.engine
 from torchmode.engine import Analysis
-from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
-from torchmode.fixing import compatible_fixes, fix_source
+from torchmode.findings import Finding, Fix, Position, Range, Severity, TextEdit
+from torchmode.fixing import compatible_fixes, fix_source, line_offsets, offset_of, position_at
 
 pytestmark = pytest.mark.usefixtures("fake_engine")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a\nbb\n\nccc", "a\r\nbb\r\rccc\n", "x = '多'\ny = '🙂'\n", "", "\n\n"],
+    ids=["lf", "mixed", "wide", "empty", "blank"],
+)
+def test_position_at_inverts_offset_of(text: str) -> None:
+    offsets = line_offsets(text)
+    for offset in range(len(text) + 1):
+        if text[offset - 1 : offset + 1] == "\r\n":
+            continue  # between the two characters of one line end: no position of its own
+        position = position_at(text, offset)
+        assert isinstance(position, Position)
+        assert offset_of(offsets, text, position) == offset, (offset, position)
 
 
 def test_fix_source_applies_safe_fixes_to_a_fixpoint(training, fixed_training):

@@ -9,7 +9,6 @@ to parse, and it is then merged with the next one, so the guesses never change t
 from __future__ import annotations
 
 import ast
-import gc
 import re
 import warnings
 from collections import OrderedDict
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from torchmode.engine.collection import collection_paused
 from torchmode.engine.parsing import unvalidated
 from torchmode.findings import Position, Range
 
@@ -387,18 +387,12 @@ class Split:
 def parse_chunks(text: str, cache: ChunkCache) -> ParseResult:
     """Parse ``text`` chunk by chunk. On a syntax error, report it and return no chunks."""
     lines = split_lines(text)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # libcst builds many small objects; cyclic GC costs ~25 % on big trees
-    try:
-        with unvalidated():
-            result = _parse_changed(text, lines, cache)
-            if result is None:
-                starts = _boundaries(lines)
-                starts.append(len(lines))
-                result = _parse_between(text, lines, starts, cache)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    with collection_paused(), unvalidated():
+        result = _parse_changed(text, lines, cache)
+        if result is None:
+            starts = _boundaries(lines)
+            starts.append(len(lines))
+            result = _parse_between(text, lines, starts, cache)
     cache.split = Split.of(result.chunks, len(lines)) if result.error is None else None
     return result
 
