@@ -4,7 +4,7 @@ Starts ``python -m torchmode lsp`` with VS Code's client capabilities and ``debo
 initializationOptions and as the workspace configuration), then, on a generated 5,000-line
 training module (``bench/corpus.py``):
 
-1. first open: ``didOpen`` -> ``publishDiagnostics`` in a fresh server (three fresh servers);
+1. first open: ``didOpen`` -> ``publishDiagnostics`` in a fresh server (five fresh servers);
 2. one-line edits inside functions (a statement inserted, a line edited, each in another
    function): ``didChange`` -> ``publishDiagnostics`` of that version, median;
 3. hover on ``eval``/``train``/``zero_grad``... and code actions (with resolve) on the
@@ -17,7 +17,7 @@ machine's speed drifts by a third within minutes, so each open is compared with 
 same moment, and the ratio reported is the median of those ratios (edits: against the median of
 every floor measured). Nothing is asserted: the script prints the ratios.
 
-    python bench/lsp.py [--lines 5000] [--edits 24] [--documents 20] [--fresh 3]
+    python bench/lsp.py [--lines 5000] [--edits 24] [--documents 20] [--fresh 5]
 """
 
 from __future__ import annotations
@@ -399,7 +399,7 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=24)
     parser.add_argument("--documents", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--fresh", type=int, default=3, help="fresh servers to open it in")
+    parser.add_argument("--fresh", type=int, default=5, help="fresh servers to open it in")
     args = parser.parse_args()
     results, text = asyncio.run(
         run(args.lines, args.edits, args.documents, args.seed, max(args.fresh, 1))

@@ -233,6 +233,14 @@ class ChunkCache:
         self._trees.pop(id(module), None)
         self._derived.pop(id(module), None)
 
+    def code_text(self, node: cst.CSTNode) -> str:
+        """``code_of(node).strip()``, kept with the tree: messages and branch conditions quote
+        the same nodes on every keystroke, and a loop's conditions on every round."""
+        known = self.code.get(id(node))
+        if known is None or known[0] is not node:
+            known = self.code[id(node)] = (node, code_of(node).strip())
+        return known[1]
+
     def derived(self, chunk: Chunk, name: str, compute: Callable[[Chunk], T]) -> T:
         """``compute(chunk)``, for a value that depends on nothing but the chunk's text: kept
         while the chunk stays parsed, so a keystroke computes it for the edited chunk only."""

@@ -84,13 +84,7 @@ class RuleContext:
     # -- text ------------------------------------------------------------------------------
     def code(self, node: cst.CSTNode) -> str:
         cache = self.flow.cache
-        if cache is None:
-            return code_of(node).strip()
-        # messages quote the same nodes on every keystroke: their code is kept with the trees
-        known = cache.code.get(id(node))
-        if known is None or known[0] is not node:
-            known = cache.code[id(node)] = (node, code_of(node).strip())
-        return known[1]
+        return cache.code_text(node) if cache is not None else code_of(node).strip()
 
     def short(self, node: cst.CSTNode, limit: int = 40) -> str:
         text = " ".join(self.code(node).split())

@@ -86,6 +86,9 @@ class Facts:
     # The flow asks about the same few keys thousands of times: answers are kept per analysis.
     _optimizer_memo: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
     _module_prefixes: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    _covering_memo: dict[tuple[str, int], list[str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def fingerprint(self) -> tuple[object, ...]:
         """Everything the flow analysis reads from the facts: a function's cached analysis is
@@ -243,14 +246,20 @@ class Facts:
         return self.optimizer_cover.get(optimizer, set())
 
     def optimizers_covering(self, module: str, scope: FunctionInfo | None = None) -> list[str]:
-        return [
-            o
-            for o in self.optimizer_cover
-            if any(
-                module == c or module.startswith(c + ".") or c.startswith(module + ".")
-                for c in self.covered_by(o, scope)
-            )
-        ]
+        """The optimizers that train ``module`` (or a part or a whole of it); not to be changed
+        by the caller (kept per analysis: every zero_grad() and call asks)."""
+        memo_key = (module, id(scope.node) if scope is not None else 0)
+        found = self._covering_memo.get(memo_key)
+        if found is None:
+            found = self._covering_memo[memo_key] = [
+                o
+                for o in self.optimizer_cover
+                if any(
+                    module == c or module.startswith(c + ".") or c.startswith(module + ".")
+                    for c in self.covered_by(o, scope)
+                )
+            ]
+        return found
 
 
 @dataclass(eq=False)
@@ -261,10 +270,10 @@ class ChunkRecord:
     module: cst.Module
     imports: list[cst.Import | cst.ImportFrom] = field(default_factory=list)
     classes: list[tuple[cst.ClassDef, bool]] = field(default_factory=list)  # (node, top level)
-    # (def, class it is a method of, enclosing def)
-    functions: list[tuple[cst.FunctionDef, cst.ClassDef | None, cst.FunctionDef | None]] = field(
-        default_factory=list
-    )
+    # (def, class it is a method of, enclosing def, its parameters' names)
+    functions: list[
+        tuple[cst.FunctionDef, cst.ClassDef | None, cst.FunctionDef | None, list[str]]
+    ] = field(default_factory=list)
     assignments: list[
         tuple[str, cst.BaseExpression, cst.ClassDef | None, cst.FunctionDef | None]
     ] = field(default_factory=list)
@@ -340,7 +349,8 @@ class _Recorder:
                 self.small_statement(small, cls)
             return
         if type(stmt) is cst.FunctionDef:
-            record.functions.append((stmt, cls if func is None else None, func))
+            params = [p.name.value for p in _all_params(stmt.params)]
+            record.functions.append((stmt, cls if func is None else None, func, params))
             for dec in stmt.decorators:
                 self.expression(dec.decorator, cls)
             outer, self.func = self.func, stmt
@@ -468,9 +478,9 @@ class _Replay:
                 classes[id(node)] = info_c
                 if top:
                     facts.classes.setdefault(node.name.value, info_c)
-            for node, cls_node, outer in record.functions:
+            for node, cls_node, outer, params in record.functions:
                 cls = classes.get(id(cls_node)) if cls_node is not None else None
-                params = [p.name.value for p in _all_params(node.params)]
+                # the record's list: shared by this statement's analyses, never changed
                 info = FunctionInfo(node, chunk, cls, params, functions.get(id(outer)))
                 functions[id(node)] = info
                 facts.function_by_node[id(node)] = info

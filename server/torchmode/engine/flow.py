@@ -35,6 +35,7 @@ from torchmode.engine.values import (
     Mode,
     ModeVal,
     Origin,
+    Snapshot,
     State,
     Taint,
     join_states,
@@ -56,7 +57,7 @@ class FunctionFlow:
     info: FunctionInfo | None
     chunk_of: dict[int, Chunk] = field(default_factory=dict)
     events: list[ev.Event] = field(default_factory=list)
-    states: dict[int, State] = field(default_factory=dict)  # id(statement) -> state before it
+    states: dict[int, Snapshot] = field(default_factory=dict)  # id(statement) -> before it
     exit_modes: dict[str, frozenset[ModeVal]] = field(default_factory=dict)
     exit_grad: frozenset[GradVal] | None = None
     returns: Taint = NO_TAINT
@@ -701,7 +702,7 @@ class Interpreter:
         return state
 
     def exec_stmt(self, stmt: cst.BaseStatement, state: State) -> State:
-        self.flow.states[id(stmt)] = state.copy()
+        self.flow.states[id(stmt)] = Snapshot.of(state)
         self.stmt_stack.append(stmt)
         try:
             if type(stmt) is cst.SimpleStatementLine:
@@ -787,7 +788,7 @@ class Interpreter:
             else_out = self.refine(state, guard, False)
         elif type(stmt.orelse) is cst.If:
             else_in = self.refine(state, guard, False)
-            self.flow.states[id(stmt.orelse)] = else_in.copy()
+            self.flow.states[id(stmt.orelse)] = Snapshot.of(else_in)
             else_out = self.exec_if(stmt.orelse, else_in)
         else:
             else_in = self.refine(state, guard, False)
@@ -1766,7 +1767,8 @@ class Interpreter:
             return None
         if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
             return None
-        return code_of(test).strip()
+        cache = self.file.cache
+        return cache.code_text(test) if cache is not None else code_of(test).strip()
 
     def is_module_check(self, test: cst.BaseExpression) -> bool:
         if not (

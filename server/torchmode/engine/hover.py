@@ -14,7 +14,7 @@ import libcst as cst
 from torchmode.engine.chunks import Chunk, split_lines
 from torchmode.engine.flow import FunctionFlow
 from torchmode.engine.names import key_of
-from torchmode.engine.values import GradVal, Mode, ModeVal, State
+from torchmode.engine.values import GradVal, Mode, ModeVal, Snapshot
 from torchmode.findings import Position
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ def _describe(
 
 def _state_at(
     ctx: RuleContext, chunk: Chunk, node: cst.CSTNode
-) -> tuple[FunctionFlow, State] | None:
+) -> tuple[FunctionFlow, Snapshot] | None:
     index = ctx.index(chunk)
     stmt = index.statement_of(node)
     if stmt is None:
@@ -167,7 +167,7 @@ def _state_at(
 
 
 def _live_state(
-    ctx: RuleContext, key: str, receiver: str | None, found: tuple[FunctionFlow, State]
+    ctx: RuleContext, key: str, receiver: str | None, found: tuple[FunctionFlow, Snapshot]
 ) -> list[str]:
     flow, state = found
     out: list[str] = []
@@ -199,7 +199,7 @@ def _live_state(
     return out
 
 
-def _mode_phrase(ctx: RuleContext, flow: FunctionFlow, key: str, state: State) -> str:
+def _mode_phrase(ctx: RuleContext, flow: FunctionFlow, key: str, state: Snapshot) -> str:
     values = state.modes.get(key)
     if values is None:
         parent = key
