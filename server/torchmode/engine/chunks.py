@@ -486,28 +486,34 @@ def _parse_region(
     chunks: list[Chunk],
 ) -> bool:
     """``_parse_between`` for a region of the text, False where it would merge past it."""
-    i = 0
-    while i < len(starts) - 1:
-        begin, j = starts[i], i + 1
-        while True:
-            chunk_text = "".join(lines[begin : starts[j]])
-            module = cache.parse(chunk_text, copies.get(chunk_text, 0))
-            if module is not None:
-                copies[chunk_text] = copies.get(chunk_text, 0) + 1
-                break
-            if j == len(starts) - 1:
-                return False
-            j += 1
-        chunks.append(Chunk(chunk_text, begin, module, cache=cache))
-        i = j
-    return True
+    return _parse_into(chunks, lines, starts, cache, copies, None) is None
 
 
 def _parse_between(
     text: str, lines: list[str], starts: list[int], cache: ChunkCache
 ) -> ParseResult:
     chunks: list[Chunk] = []
-    copies: dict[str, int] = {}  # texts seen so far, and how often
+    problem = _parse_into(chunks, lines, starts, cache, {}, text)
+    if problem is not None:
+        assert problem is not _PAST_THE_END
+        return ParseResult([], problem)
+    return ParseResult(chunks, None, lines)
+
+
+_PAST_THE_END: tuple[str, Position] = ("", Position(0, 0))
+
+
+def _parse_into(
+    chunks: list[Chunk],
+    lines: list[str],
+    starts: list[int],
+    cache: ChunkCache,
+    copies: dict[str, int],  # the texts parsed so far, and how often
+    text: str | None,  # the whole text, or None when ``lines`` go on after ``starts[-1]``
+) -> tuple[str, Position] | None:
+    """Parse the chunks between ``starts`` into ``chunks``, merging a chunk that does not parse
+    with the next. Returns None, the syntax error of ``text``, or _PAST_THE_END when a chunk
+    would need a merge with what lies after ``starts[-1]`` (``text`` None)."""
     checked_whole = False
     i = 0
     while i < len(starts) - 1:
@@ -518,18 +524,20 @@ def _parse_between(
             if module is not None:
                 copies[chunk_text] = copies.get(chunk_text, 0) + 1
                 break
-            if not checked_whole and j - i >= 3:
+            if text is not None and not checked_whole and j - i >= 3:
                 # A real syntax error would make every merge fail: ask the fast parser once.
                 checked_whole = True
                 problem = python_syntax_error(text)
                 if problem is not None:
-                    return ParseResult([], problem)
+                    return problem
             if j == len(starts) - 1:
-                return ParseResult([], python_syntax_error(text) or whole_module_error(text))
+                if text is None:
+                    return _PAST_THE_END
+                return python_syntax_error(text) or whole_module_error(text)
             j += 1
         chunks.append(Chunk(chunk_text, begin, module, cache=cache))
         i = j
-    return ParseResult(chunks, None, lines)
+    return None
 
 
 def python_syntax_error(text: str) -> tuple[str, Position] | None:

@@ -1260,12 +1260,17 @@ class Interpreter:
         inputs = receiver if method is not None else NO_TAINT
         for a in args:
             inputs = _combine(inputs, a)
-        positional = [t for a, t in zip(call.args, args, strict=False) if a.keyword is None]
-        if lossy and positional and positional[0].no_grad_origin is not None:
+        if lossy:
             # criterion(prediction, target): the graph comes from the prediction; targets
             # (labels, returns) are data by convention, whatever is known of them
-            first = positional[0]
-            if not first.opaque and not first.graph:
+            positional = (t for a, t in zip(call.args, args, strict=False) if a.keyword is None)
+            first = next(positional, None)
+            if (
+                first is not None
+                and first.no_grad_origin is not None
+                and not first.opaque
+                and not first.graph
+            ):
                 inputs = replace(inputs, no_grad_origin=first.no_grad_origin, opaque=False)
         model_args = frozenset(
             k
@@ -1813,14 +1818,21 @@ class Interpreter:
         def touches(guards: frozenset[Guard]) -> bool:
             return any(name in _guard_names(text) for text, _ in guards)
 
-        for key, vals in list(state.modes.items()):
-            if any(touches(v.guards) for v in vals):
-                state.modes[key] = frozenset(
-                    ModeVal(v.mode, v.origin) if touches(v.guards) else v for v in vals
-                )
-        if any(touches(g.guards) for g in state.grad):
+        # called on every assignment, and few values hold a condition: those are looked at
+        touched = [
+            key
+            for key, vals in state.modes.items()
+            if any(v.guards and touches(v.guards) for v in vals)
+        ]
+        for key in touched:
+            state.modes[key] = frozenset(
+                ModeVal(v.mode, v.origin) if v.guards and touches(v.guards) else v
+                for v in state.modes[key]
+            )
+        if any(g.guards and touches(g.guards) for g in state.grad):
             state.grad = frozenset(
-                GradVal(g.enabled, g.origin) if touches(g.guards) else g for g in state.grad
+                GradVal(g.enabled, g.origin) if g.guards and touches(g.guards) else g
+                for g in state.grad
             )
 
     def snapshot_test(self, test: cst.BaseExpression, state: State) -> tuple[str, bool] | None:
