@@ -254,6 +254,10 @@ def _replace(text: str, old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
+def _before_evaluate(lines: str) -> str:
+    return _replace(BASE, "def evaluate(", lines + "def evaluate(")
+
+
 # (name, edited text, whether the region alone may be scanned)
 EDITS = [
     ("line in a function", _replace(BASE, "    model.eval()\n", "    model.eval()  # x\n"), True),
@@ -264,23 +268,23 @@ EDITS = [
     ),
     (
         "comment added between two functions",
-        _replace(BASE, "def evaluate(", "# evaluation\ndef evaluate("),
+        _before_evaluate("# evaluation\n"),
         True,
     ),
     (
         "line added after the blank lines that end a function",
-        _replace(BASE, "def evaluate(", "    print('done')\ndef evaluate("),
+        _before_evaluate("    print('done')\n"),
         True,
     ),
     (
         "function inserted",
-        _replace(BASE, "def evaluate(", "def extra():\n    pass\n\n\ndef evaluate("),
+        _before_evaluate("def extra():\n    pass\n\n\n"),
         True,
     ),
     ("function deleted", _replace(BASE, "def helper():\n    return 1\n\n\n", ""), True),
     (
         "decorator added",
-        _replace(BASE, "def evaluate(", "@torch.no_grad()\ndef evaluate("),
+        _before_evaluate("@torch.no_grad()\n"),
         True,
     ),
     (
@@ -294,7 +298,7 @@ EDITS = [
     ),
     (
         "copy of a repeated function inserted above the copies",
-        _replace(BASE, "def evaluate(", "def helper():\n    return 1\n\n\ndef evaluate("),
+        _before_evaluate("def helper():\n    return 1\n\n\n"),
         True,
     ),
     ("statement appended", BASE + "print('done')\n", True),
@@ -331,7 +335,7 @@ def test_cut_like_a_scan_of_the_whole_text(
 
     monkeypatch.setattr(chunking, "_boundaries", counted)
     again = parse_chunks(edited, cache)
-    assert scans == ([] if region_only else scans) and (region_only or scans)
+    assert (not scans) == region_only  # the whole text scanned only where it must be
     monkeypatch.setattr(chunking, "_boundaries", whole)
     assert shape(again) == shape(parse_chunks(edited, ChunkCache()))
     # the same trees a scan of the whole text takes from the cache (the n-th copy of a text

@@ -458,8 +458,8 @@ def _parse_changed(text: str, lines: list[str], cache: ChunkCache) -> ParseResul
         if not starts or starts[0] != first_line:
             return None
         starts.append(last_line)
-        if not _parse_region(lines, starts, cache, copies, chunks):
-            return None
+        if _parse_into(chunks, lines, starts, cache, copies, None) is not None:
+            return None  # it would merge past the region
     for index in range(after, count):
         if not _keep(chunks, texts[index], old.starts[index] + shift, cache, copies):
             return None
@@ -476,17 +476,6 @@ def _keep(
     copies[text] = copy + 1
     chunks.append(Chunk(text, start, module, cache=cache))
     return True
-
-
-def _parse_region(
-    lines: list[str],
-    starts: list[int],
-    cache: ChunkCache,
-    copies: dict[str, int],
-    chunks: list[Chunk],
-) -> bool:
-    """``_parse_between`` for a region of the text, False where it would merge past it."""
-    return _parse_into(chunks, lines, starts, cache, copies, None) is None
 
 
 def _parse_between(

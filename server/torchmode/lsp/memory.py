@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from torchmode.engine.chunks import ChunkCache
+from torchmode.engine.collection import collection_paused
 
 T = TypeVar("T")
 
@@ -79,18 +80,16 @@ class Collector:
         self.evicted = 0
 
     def run_frozen(self, work: Callable[..., T], *args: object) -> T:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return work(*args)
-        finally:
-            # What a big analysis allocated would otherwise be walked by the next young
-            # collection (hundreds of thousands of objects), and survivors again on each full one.
-            if gc.get_count()[0] >= FREEZE_AFTER:
-                gc.freeze()
-                self.frozen += 1
-            if was_enabled:
-                gc.enable()
+        with collection_paused():
+            try:
+                return work(*args)
+            finally:
+                # What a big analysis allocated would otherwise be walked by the next young
+                # collection (hundreds of thousands of objects), and survivors again on each
+                # full one.
+                if gc.get_count()[0] >= FREEZE_AFTER:
+                    gc.freeze()
+                    self.frozen += 1
 
     @property
     def worth_it(self) -> bool:
