@@ -73,6 +73,9 @@ class Finding:
     range: Range
     severity: Severity
     related: tuple[Related, ...] = ()
+    # The model, optimizer or value the finding is about, as written in the code: what a triage
+    # label or a baseline keys on, since messages are reworded.
+    subject: str = ""
     # Fixes are built only when asked for (code action, --fix, JSON): most findings are
     # never fixed, and building edits needs node positions.
     fix_builder: Callable[[], tuple[Fix, ...]] | None = field(default=None, repr=False)

@@ -120,6 +120,7 @@ class Report:
     related: tuple[tuple[Place, str], ...]
     fix_kind: str | None  # "safe", "unsafe" or None: what --fix / --unsafe-fixes could do
     fix: FixReport | None = None
+    subject: str = ""
 
 
 @dataclass
@@ -215,6 +216,7 @@ def _reports(findings: list[Finding], placer: _Placer, mode: Mode) -> list[Repor
                 ),
                 fix_kind=_fix_kind(finding),
                 fix=fix,
+                subject=finding.subject,
             )
         )
     return reports

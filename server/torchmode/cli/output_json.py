@@ -1,7 +1,8 @@
 """JSON output in the shape of ruff's ``--output-format json`` (rows and columns 1-based,
 columns in characters), so tools that read ruff's JSON read torchmode's.
 
-torchmode adds ``severity``, ``name`` and ``related`` to each entry.
+torchmode adds ``severity``, ``name``, ``subject`` (the model or optimizer concerned) and
+``related`` to each entry.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def entry(filename: str, report: Report) -> dict[str, Any]:
         "name": RULES[report.code].name,
         "severity": report.severity.value,
         "message": report.message,
+        "subject": report.subject,
         "filename": filename,
         "location": _point(report.place.range.start),
         "end_location": _point(report.place.range.end),

@@ -154,6 +154,7 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
         ctx.range_of(anchor),
         severity,
         tuple(related),
+        subject=key,
         fix_builder=lambda: _fixes(ctx, anchor, key, event, origin.constructed),
         fix_preview=lambda: common.first_candidate(
             _candidates(ctx, anchor, key, event, origin.constructed)

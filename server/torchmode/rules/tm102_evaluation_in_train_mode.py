@@ -188,6 +188,7 @@ def _finding(
         ctx.range_of(event.node),
         severity,
         tuple(related),
+        subject=key,
         fix_builder=lambda: _fixes(ctx, flow, event),
         fix_preview=lambda: common.first_candidate(_candidates(ctx, flow, event)),
     )

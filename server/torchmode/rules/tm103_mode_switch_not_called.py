@@ -82,6 +82,7 @@ def _uncalled(ctx: RuleContext, node: cst.Attribute) -> Finding:
         f"(call `{name}()` to switch to {method} mode)",
         r,
         RULE.default_severity,
+        subject=key_of(node.value) or ctx.short(node.value),
         fix_builder=fixes,
     )
 
@@ -111,5 +112,6 @@ def _eval_argument(ctx: RuleContext, call: cst.Call) -> Finding | None:
         f"(use `{receiver}.eval()`, or `{receiver}.train(False)` / `{receiver}.train()`)",
         r,
         RULE.default_severity,
+        subject=receiver,
         fix_builder=fixes,
     )

@@ -112,6 +112,7 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
         ctx.range_of(event.node),
         RULE.default_severity,
         related,
+        subject=key,
         fix_builder=lambda: _fixes(ctx, event),
     )
 

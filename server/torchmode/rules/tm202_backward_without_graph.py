@@ -66,6 +66,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     ctx.range_of(event.node),
                     Severity.WARNING,
                     tuple(common.origin_related(ctx, maybe, "gradients turned off here")),
+                    subject=ctx.short(event.node),
                 )
             continue
         yield Finding(
@@ -76,4 +77,5 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             ctx.range_of(event.node),
             RULE.default_severity,
             (Related(ctx.range_of(origin.outermost), "gradients disabled here"),),
+            subject=ctx.short(event.node),
         )

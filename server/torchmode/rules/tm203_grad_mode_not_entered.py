@@ -71,5 +71,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f"manager protocol): `{name}` is a class, not a context manager — {advice}",
             r,
             RULE.default_severity,
+            subject=name,
             fix_builder=None if needs_argument else fixes,
         )

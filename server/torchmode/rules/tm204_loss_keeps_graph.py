@@ -105,6 +105,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             "(add `.item()` or `.detach()`)",
             ctx.range_of(event.node),
             severity,
+            subject=event.target,
             fix_builder=lambda event=event: _fixes(ctx, event),
         )
 

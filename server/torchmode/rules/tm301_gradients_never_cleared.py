@@ -225,6 +225,7 @@ def _finding(
         ctx.range_of(step.anchor),
         RULE.default_severity,
         tuple(related),
+        subject=optimizer,
         fix_builder=lambda: _fixes(ctx, step, backward),
         fix_preview=lambda: common.first_candidate(_candidates(ctx, step, backward)),
     )

@@ -79,6 +79,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             ctx.range_of(zero),
             RULE.default_severity,
             tuple(related),
+            subject=step.optimizer,
             fix_builder=lambda zero=zero, backward=backward: _fixes(ctx, zero, backward),
         )
 
