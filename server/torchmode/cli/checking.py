@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 from torchmode.cli.source_files import (
     MAX_FILE_BYTES,
     MAX_NOTEBOOK_BYTES,
+    NotWritten,
+    Snapshot,
     SourceError,
     decode,
-    read_bytes,
+    read_with_snapshot,
     too_large,
-    write_atomically,
+    write_fixed,
 )
 from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
 from torchmode.fixing import chosen_fix, fix_source
@@ -133,8 +135,10 @@ class FileResult:
     fixed: int = 0  # fixes applied (or, with --diff, that would be)
     diff: str = ""
     skipped: bool = False  # no trigger word: not parsed
-    # The fixed file's bytes, written once the analysis is over (outside its time limit).
-    pending_write: bytes | None = field(default=None, repr=False)
+    not_written: bool = False  # checked, but its fixes could not be written (see error)
+    # The fixed file's bytes and what the file was when read: written once the analysis
+    # is over (outside its time limit), if the file is still what was read.
+    pending_write: tuple[bytes, Snapshot] | None = field(default=None, repr=False)
 
     def error_line(self) -> str:
         where = f"{self.display}:{self.error_location}" if self.error_location else self.display
@@ -247,7 +251,8 @@ def _check_python(job: Job, result: FileResult) -> None:
     from torchmode.engine.analysis import release
     from torchmode.engine.chunks import ChunkCache
 
-    source = decode(read_bytes(job.path))
+    data, snapshot = read_with_snapshot(job.path)
+    source = decode(data)
     if not TRIGGER_WORDS.search(source.text):
         result.skipped = True
         return
@@ -269,7 +274,7 @@ def _check_python(job: Job, result: FileResult) -> None:
             if job.mode.diff:
                 result.diff = _unified_diff(source.text, outcome.source, job.display)
             else:
-                result.pending_write = source.encode(outcome.source)
+                result.pending_write = source.encode(outcome.source), snapshot
     result.reports = _reports(findings, _Placer(), job.mode)
     release(analysis, cache)
 
@@ -279,7 +284,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
     from torchmode.engine.analysis import release
     from torchmode.engine.chunks import ChunkCache
 
-    data = read_bytes(job.path, MAX_NOTEBOOK_BYTES)
+    data, snapshot = read_with_snapshot(job.path, MAX_NOTEBOOK_BYTES)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -317,9 +322,17 @@ def _check_notebook(job: Job, result: FileResult) -> None:
                     if old != new
                 )
             else:
-                result.pending_write = notebook.with_cells(outcome.cells).dumps().encode("utf-8")
+                fixed = notebook.with_cells(outcome.cells).dumps().encode("utf-8")
+                result.pending_write = fixed, snapshot
     result.reports = _reports(analysis.findings, _Placer(combined, numbers), job.mode)
     release(analysis, cache)
+
+
+def _write(path: Path, data: bytes, snapshot: Snapshot) -> None:
+    try:
+        write_fixed(path, data, snapshot)
+    except OSError as error:
+        raise NotWritten(f"not fixed: cannot write: {error.strerror or error}") from None
 
 
 def check_file(job: Job) -> FileResult:
@@ -332,7 +345,9 @@ def check_file(job: Job) -> FileResult:
             else:
                 _check_python(job, result)
         if result.pending_write is not None and result.error is None:
-            write_atomically(job.path, result.pending_write)
+            _write(job.path, *result.pending_write)
+    except NotWritten as error:
+        result.error, result.not_written = str(error), True
     except _TimeLimitExceeded:
         result.error = f"analysis took longer than {TIME_LIMIT_SECONDS:g} s; not checked"
     except SourceError as error:
@@ -341,11 +356,10 @@ def check_file(job: Job) -> FileResult:
         result.error = "too deeply nested to analyse"
     except MemoryError:
         result.error = "out of memory while analysing"
-    except OSError as error:
-        result.error = f"cannot write the fixed file: {error.strerror or error}"
     except Exception as error:  # one bad file must not stop the others
         result.error = f"internal error while analysing ({type(error).__name__}: {error})"
     if result.error is not None:
-        result.reports = []
+        # nothing was written: "Fixed" must not be reported
+        result.reports, result.fixed = [], 0
     result.pending_write = None
     return result

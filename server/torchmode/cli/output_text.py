@@ -56,11 +56,14 @@ def summary(results: Sequence[FileResult], *, fixing: bool, unsafe: bool) -> str
     reports = [r for result in results for r in result.reports]
     fixed = sum(result.fixed for result in results)
     checked = sum(1 for result in results if result.error is None)
-    failed = len(results) - checked
+    # A file whose fixes could not be written has no findings to show (they were those of
+    # the fixed text): it is counted apart, as not fixed rather than not checked.
+    unwritten = sum(1 for result in results if result.not_written)
+    failed = len(results) - checked - unwritten
     sentences = [f"Fixed {plural(fixed, 'problem')}."] if fixed else []
-    if not reports and not failed:
+    if not reports and not failed and not unwritten:
         sentences.append(f"All checks passed ({plural(checked, 'file')} checked).")
-    elif not reports:
+    elif not reports and (checked or not unwritten):
         sentences.append(f"No problems found in {plural(checked, 'file')} checked.")
     else:
         line = f"Found {plural(len(reports), 'problem')} in {plural(checked, 'file')} checked"
@@ -74,6 +77,8 @@ def summary(results: Sequence[FileResult], *, fixing: bool, unsafe: bool) -> str
         if hints:
             line += f" ({', '.join(hints)})"
         sentences.append(line + ".")
+    if unwritten:
+        sentences.append(f"{plural(unwritten, 'file')} could not be fixed.")
     if failed:
         sentences.append(f"{plural(failed, 'file')} could not be checked.")
     return " ".join(sentences)
