@@ -14,7 +14,7 @@ import io
 import json
 import re
 import tokenize
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -238,6 +238,158 @@ def parse_notebook(text: str) -> Notebook:
             code_cells.append(index)
     ascii_only = text.isascii() and "\\u" in text
     return Notebook(document, code_cells, _detect_indent(text), text.endswith("\n"), ascii_only)
+
+
+# --- writing changed cells back into the file's own text ------------------------------------
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _space_after(text: str, pos: int) -> int:
+    match = _JSON_SPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _skip_value(text: str, pos: int) -> int:
+    return _DECODER.raw_decode(text, pos)[1]
+
+
+def _walk_object(text: str, pos: int, member: Callable[[str, int], int]) -> int:
+    """Walk the JSON object at ``text[pos]`` (valid JSON): ``member(key, start)`` is called
+    for each member's value and returns where that value ends. Returns the object's end."""
+    pos = _space_after(text, pos + 1)
+    while text[pos] != "}":
+        key, pos = json.decoder.scanstring(text, pos + 1)
+        pos = _space_after(text, _space_after(text, pos) + 1)  # past the ":"
+        pos = _space_after(text, member(key, pos))
+        if text[pos] == ",":
+            pos = _space_after(text, pos + 1)
+    return pos + 1
+
+
+def _walk_array(text: str, pos: int, element: Callable[[int, int], int]) -> int:
+    """As _walk_object, for the array at ``text[pos]``: ``element(index, start)``."""
+    pos = _space_after(text, pos + 1)
+    index = 0
+    while text[pos] != "]":
+        pos = _space_after(text, element(index, pos))
+        index += 1
+        if text[pos] == ",":
+            pos = _space_after(text, pos + 1)
+    return pos + 1
+
+
+def _source_spans(text: str) -> dict[int, tuple[int, int]]:
+    """Where each cell's ``source`` value is in the notebook's JSON text, by cell index
+    (the last of repeated keys, as json.loads takes it)."""
+    spans: dict[int, tuple[int, int]] = {}
+
+    def cell(index: int, start: int) -> int:
+        if text[start] != "{":
+            return _skip_value(text, start)
+
+        def member(key: str, value: int) -> int:
+            end = _skip_value(text, value)
+            if key == "source":
+                spans[index] = (value, end)
+            return end
+
+        return _walk_object(text, start, member)
+
+    def top(key: str, start: int) -> int:
+        if key != "cells" or text[start] != "[":
+            return _skip_value(text, start)
+        spans.clear()
+        return _walk_array(text, start, cell)
+
+    _walk_object(text, _space_after(text, 0), top)
+    return spans
+
+
+def _source_lines(text: str) -> list[str]:
+    """A cell's text as nbformat stores it: lines with their "\n"."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
+def _list_layout(text: str, start: int, end: int) -> tuple[str, str, str]:
+    """The white space of the JSON list at ``text[start:end]``: after "[", between items
+    (with the comma) and before "]". An empty list takes it from its line's indentation."""
+    items: list[tuple[int, int]] = []
+
+    def element(index: int, begin: int) -> int:
+        items.append((begin, _skip_value(text, begin)))
+        return items[-1][1]
+
+    _walk_array(text, start, element)
+    if not items:
+        return _empty_list_layout(text, start)
+    opening = text[start + 1 : items[0][0]]
+    between = text[items[0][1] : items[1][0]] if len(items) > 1 else "," + opening
+    return opening, between, text[items[-1][1] : end - 1]
+
+
+def _empty_list_layout(text: str, start: int) -> tuple[str, str, str]:
+    line_start = text.rfind("\n", 0, start) + 1
+    if not line_start:
+        return "", ",", ""  # all on one line: compact
+    newline = "\r\n" if text[line_start - 2 : line_start] == "\r\n" else "\n"
+    line = text[line_start:start]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    second_line = text[text.find("\n") + 1 :]
+    unit = second_line[: len(second_line) - len(second_line.lstrip(" \t"))] or " "
+    return newline + indent + unit, "," + newline + indent + unit, newline + indent
+
+
+def _source_json(text: str, span: tuple[int, int], source: str, ascii_only: bool) -> str:
+    """The JSON of a cell's new ``source`` in the style of its old one (string or list,
+    white space, escaped non-ASCII characters)."""
+    start, end = span
+    old = text[start:end]
+    # the cell's own escaping wins over the file's: some writers escape only some strings
+    if not old.isascii():
+        ascii_only = False
+    elif "\\u" in old:
+        ascii_only = True
+    if not old.startswith("["):
+        return json.dumps(source, ensure_ascii=ascii_only)
+    lines = _source_lines(source)
+    if not lines:
+        return "[]"
+    opening, between, closing = _list_layout(text, start, end)
+    items = between.join(json.dumps(line, ensure_ascii=ascii_only) for line in lines)
+    return f"[{opening}{items}{closing}]"
+
+
+def spliced(text: str, notebook: Notebook, sources: Sequence[str]) -> str:
+    """``text``, the JSON ``notebook`` was parsed from, with the code cells' sources
+    replaced by ``sources``: only the ``source`` values of the cells that changed are
+    rewritten, so line ends, a compact or tab-indented layout, key order and escapes
+    elsewhere stay byte for byte as they were."""
+    spans = _source_spans(text)
+    changed = {
+        index: new
+        for index, old, new in zip(notebook.code_cells, notebook.cells, sources, strict=True)
+        if old != new
+    }
+    if not changed.keys() <= spans.keys():
+        raise NotebookError("a changed cell has no 'source' to write back into")
+    pieces: list[str] = []
+    last = 0
+    for index in sorted(changed, key=spans.__getitem__):
+        start, end = spans[index]
+        pieces += [
+            text[last:start],
+            _source_json(text, spans[index], changed[index], notebook.ascii_only),
+        ]
+        last = end
+    result = "".join([*pieces, text[last:]])
+    # Never write a notebook whose cells would read back otherwise than fixed.
+    if parse_notebook(result).cells != list(sources):
+        raise NotebookError("the fixed cells could not be written back into the notebook")
+    return result
 
 
 def cell_number(notebook: Notebook, code_cell_index: int) -> int:

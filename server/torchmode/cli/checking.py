@@ -6,6 +6,7 @@ boundaries, so a worker turns them into plain ``Report`` records here.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import difflib
 import re
@@ -37,6 +38,7 @@ from torchmode.notebook import (
     edits_by_cell,
     fix_cells,
     parse_notebook,
+    spliced,
 )
 from torchmode.settings import Settings
 
@@ -322,8 +324,12 @@ def _check_notebook(job: Job, result: FileResult) -> None:
                     if old != new
                 )
             else:
-                fixed = notebook.with_cells(outcome.cells).dumps().encode("utf-8")
-                result.pending_write = fixed, snapshot
+                try:
+                    fixed = spliced(text, notebook, outcome.cells).encode("utf-8")
+                except NotebookError as error:
+                    raise NotWritten(f"not fixed: {error}") from None
+                bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+                result.pending_write = bom + fixed, snapshot
     result.reports = _reports(analysis.findings, _Placer(combined, numbers), job.mode)
     release(analysis, cache)
 
