@@ -228,15 +228,24 @@ def _reports(findings: list[Finding], placer: _Placer, mode: Mode) -> list[Repor
     return reports
 
 
+_NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as ``patch`` sees them: split at "\\n" only (a form feed or a lone "\\r" is
+    part of a line), each with its end ("\\r\\n" stays)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
 def _unified_diff(before: str, after: str, name: str) -> str:
-    return "".join(
-        difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            fromfile=f"a/{name}",
-            tofile=f"b/{name}",
-        )
+    """A diff that ``patch`` applies: a last line without a line end is marked as such
+    instead of running into the next line (the next file's header)."""
+    lines = difflib.unified_diff(
+        _lines(before), _lines(after), fromfile=f"a/{name}", tofile=f"b/{name}"
     )
+    return "".join(line if line.endswith("\n") else f"{line}\n{_NO_NEWLINE}" for line in lines)
 
 
 def _syntax_error(problem: SyntaxProblem) -> str:
@@ -274,7 +283,9 @@ def _check_python(job: Job, result: FileResult) -> None:
         if outcome.source != source.text:
             result.fixed = outcome.applied
             if job.mode.diff:
-                result.diff = _unified_diff(source.text, outcome.source, job.display)
+                result.diff = _unified_diff(
+                    source.as_in_file(source.text), source.as_in_file(outcome.source), job.display
+                )
             else:
                 result.pending_write = source.encode(outcome.source), snapshot
     result.reports = _reports(findings, _Placer(), job.mode)

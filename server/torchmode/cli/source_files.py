@@ -39,6 +39,13 @@ class SourceText:
     encoding: str
     newline: str  # "\r\n" when the file's lines all end that way, else "\n"
 
+    def as_in_file(self, text: str) -> str:
+        """``text`` (an analysed text) with the file's line ends and BOM: what a diff must
+        show for ``patch`` to apply it to the file."""
+        if self.newline == "\r\n":
+            text = text.replace("\n", "\r\n")
+        return "\ufeff" + text if self.encoding == "utf-8-sig" else text
+
     def encode(self, text: str) -> bytes:
         if self.newline == "\r\n":
             text = text.replace("\n", "\r\n")
@@ -106,7 +113,11 @@ def decode(data: bytes) -> SourceText:
             data.decode("utf-8")
         except UnicodeDecodeError as decode_error:
             raise SourceError(_undecodable("utf-8", decode_error)) from None
-        raise SourceError(f"bad encoding declaration: {error.msg}") from None
+        # A cookie naming a codec that a package registers at run time
+        # (``# -*- coding: future_fstrings -*-``): read the file as UTF-8, as ruff does.
+        if not error.msg.startswith("unknown encoding"):
+            raise SourceError(f"bad encoding declaration: {error.msg}") from None
+        encoding = "utf-8"
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
