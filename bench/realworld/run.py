@@ -234,11 +234,54 @@ def check(folder: Path, repo: str, strip: Path) -> list[Found]:
     return found
 
 
+def notebook_lines(text: str) -> list[list[int]]:
+    """For each cell of a notebook, the line of the ``.ipynb`` file each of its source lines is
+    on (nbformat writes one source line per JSON line), so that a finding's cell and row compare
+    with the lines of a diff of the notebook."""
+    raw = text.splitlines()
+    cells = json.loads(text).get("cells", [])
+    out: list[list[int]] = []
+    at = 0
+    for cell in cells:
+        source = cell.get("source", [])
+        count = len(source) if isinstance(source, list) else source.count("\n") + 1
+        while at < len(raw) and '"source"' not in raw[at]:
+            at += 1
+        if at < len(raw) and raw[at].rstrip().endswith("["):
+            out.append([at + 2 + k for k in range(count)])  # 1-based, elements below the key
+            at += count
+        else:
+            out.append([at + 1] * max(count, 1))
+        at += 1
+    return out
+
+
+def in_file_lines(folder: Path, found: list[Found]) -> list[Found]:
+    """Findings in notebooks moved to the lines of the ``.ipynb`` file itself."""
+    tables: dict[str, list[list[int]]] = {}
+    for f in found:
+        if f.cell is None:
+            continue
+        if f.path not in tables:
+            try:
+                tables[f.path] = notebook_lines((folder / f.path).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                tables[f.path] = []
+        cell = tables[f.path][f.cell - 1] if f.cell - 1 < len(tables[f.path]) else []
+
+        def move(row: int, cell: list[int] = cell) -> int:
+            return cell[min(row, len(cell)) - 1] if cell else row
+
+        f.line = move(f.line)
+        f.places = tuple(move(row) for row in f.places)
+    return found
+
+
 def _fixed_lines(mirrors: Path, bug: Bug) -> tuple[int, int] | None:
     """The lines of the fixed file that the fixing commit wrote or next to which it removed."""
+    git = ["git", "--git-dir", str(mirror_of(mirrors, bug.repo))]
     diff = subprocess.run(
-        ["git", "--git-dir", str(mirror_of(mirrors, bug.repo)), "diff", "-U0", "-M"]
-        + [bug.buggy, bug.fixed, "--", bug.path],
+        [*git, "diff", "-U0", "-M", bug.buggy, bug.fixed, "--", bug.path],
         capture_output=True,
         text=True,
         errors="replace",
@@ -302,14 +345,14 @@ def check_bug(mirrors: Path, cache: Path, bug: Bug) -> BugResult:
         prefix = f"{bug.root}/" if bug.root else ""
         path = bug.path.removeprefix(prefix)
         buggy_dir = export(mirrors, cache, bug.repo, bug.buggy, bug.root)
-        for f in check(buggy_dir, bug.repo, buggy_dir):
+        for f in in_file_lines(buggy_dir, check(buggy_dir, bug.repo, buggy_dir)):
             if f.path == path and f.rule in rules and near(f.places, bug.lines):
                 result.hit = True
                 result.hits.append(f"{f.rule}:{f.line}")
         fixed_dir = export(mirrors, cache, bug.repo, bug.fixed, bug.root)
         span = _fixed_lines(mirrors, bug)
         if span is not None:
-            for f in check(fixed_dir, bug.repo, fixed_dir):
+            for f in in_file_lines(fixed_dir, check(fixed_dir, bug.repo, fixed_dir)):
                 if f.path == path and f.rule in rules and near((f.line,), span):
                     result.false_on_fixed += 1
     except (subprocess.CalledProcessError, RuntimeError, OSError) as error:
@@ -416,6 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--only", nargs="*", default=[], help="repositories (owner/name)")
     parser.add_argument("--holdout", action="store_true", help="also the held-out bugs")
+    parser.add_argument("--family", nargs="*", default=[], choices=sorted(FAMILIES))
     parser.add_argument("--no-corpus", action="store_true")
     parser.add_argument("--no-bugs", action="store_true")
     parser.add_argument("--save", type=Path, help="write this run's findings and results (JSON)")
@@ -429,7 +473,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bugs = [
         b
         for b in load_bugs()
-        if (args.holdout or not b.holdout) and (not args.only or b.repo in args.only)
+        if (args.holdout or not b.holdout)
+        and (not args.only or b.repo in args.only)
+        and (not args.family or b.family in args.family)
     ]
     needed = {r.name for r in repos} if not args.no_corpus else set()
     needed |= {b.repo for b in bugs} if not args.no_bugs else set()

@@ -115,6 +115,7 @@ class Facts:
         )
         return (
             tuple(sorted(self.imports.names.items())),
+            self.imports.star,
             ids(self.functions),
             classes,
             tuple(sorted(self.module_keys)),

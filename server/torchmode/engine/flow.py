@@ -1618,7 +1618,9 @@ class Interpreter:
                         modes=resolve_modes(e.key, e.modes),
                         grad=resolve_grad(e.grad),
                         region=e.region,
-                        evaluation=e.evaluation and call_is_evaluation,
+                        # an evaluation already confirmed by a call further in stays one however
+                        # its caller is reached (``__main__`` -> main() -> validate())
+                        evaluation=e.evaluation and (call_is_evaluation or bool(e.via)),
                         region_is_body=e.region_is_body,
                         iterated=e.iterated,
                     )

@@ -31,9 +31,15 @@ def _dotted_import_name(node: cst.Attribute | cst.Name) -> str:
     return name
 
 
+# How a module that star-imports a project module of its own (``from modeling.net import *``)
+# usually spells torch without importing it: the star brought the names in.
+_STAR_IMPORTED = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional"}
+
+
 class ImportTable:
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
+        self.star = False  # some ``from x import *``: unbound names may come from it
 
     def add_statement(self, stmt: cst.Import | cst.ImportFrom) -> None:
         if type(stmt) is cst.Import:
@@ -45,6 +51,8 @@ class ImportTable:
                     top = full.split(".")[0]
                     self.names[top] = top
             return
+        if type(stmt.names) is cst.ImportStar:
+            self.star = True
         if stmt.relative or stmt.module is None:
             return
         module = _dotted_import_name(stmt.module)
@@ -66,6 +74,8 @@ class ImportTable:
             return None
         head, _, rest = name.partition(".")
         full = self.names.get(head)
+        if full is None and self.star:
+            full = _STAR_IMPORTED.get(head)
         if full is None:
             return None
         return f"{full}.{rest}" if rest else full

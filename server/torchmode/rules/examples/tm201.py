@@ -3,6 +3,97 @@
 from torchmode.rules.base import Invalid
 
 INVALID: tuple[Invalid, ...] = (
+    # the commonest script: main() under the `__main__` guard calls train and validate helpers
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Dropout(0.2))
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def train_epoch(net, loader, opt):
+    net.train()
+    for x, y in loader:
+        opt.zero_grad()
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+
+
+def validate(net, loader):
+    net.eval()
+    correct = 0
+    for x, y in loader:
+        correct += (net(x).argmax(1) == y).sum().item()
+    return correct
+
+
+def main():
+    net = SmallNet()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for epoch in range(20):
+        train_epoch(net, train_loader, opt)
+        print(epoch, validate(net, val_loader))
+
+
+if __name__ == "__main__":
+    main()
+""",
+        (28,),
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Dropout(0.2))
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def train_epoch(net, loader, opt):
+    net.train()
+    for x, y in loader:
+        opt.zero_grad()
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+
+
+@torch.no_grad()
+def validate(net, loader):
+    net.eval()
+    correct = 0
+    for x, y in loader:
+        correct += (net(x).argmax(1) == y).sum().item()
+    return correct
+
+
+def main():
+    net = SmallNet()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for epoch in range(20):
+        train_epoch(net, train_loader, opt)
+        print(epoch, validate(net, val_loader))
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
     # captioning validate() with eval() but no no_grad (sgrvinod image-captioning issue #57)
     Invalid(
         """\
@@ -527,6 +618,43 @@ def evaluate(encoder, decoder, input_tensor, max_length, sos_token, eos_token):
 )
 
 VALID: tuple[str, ...] = (
+    # `torch` comes from a star import of a project module (a segmentation trainer)
+    """\
+# the trainer module star-imports a model module of the project, which imports torch
+from modeling.segnet import *
+
+
+class Trainer:
+    def __init__(self, args):
+        self.model = SegNet(args.classes)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=args.lr)
+
+    def training(self, loader):
+        self.model.train()
+        for image, target in loader:
+            self.optimizer.zero_grad()
+            loss = self.criterion(self.model(image), target)
+            loss.backward()
+            self.optimizer.step()
+
+    def validation(self, loader):
+        self.model.eval()
+        for image, target in loader:
+            with torch.no_grad():
+                output = self.model(image)
+            self.evaluator.add_batch(target, output.argmax(1))
+
+
+def main(args):
+    trainer = Trainer(args)
+    for epoch in range(args.epochs):
+        trainer.training(args.train_loader)
+        trainer.validation(args.val_loader)
+
+
+if __name__ == "__main__":
+    main(parse_args())
+""",
     # evaluation decorated with `@torch.no_grad()` (nanoGPT estimate_loss, DAB-DETR evaluate)
     """\
 import torch
