@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -129,7 +130,7 @@ def _gitignore_spec(patterns: list[str], origin: str) -> pathspec.PathSpec:
 
     try:
         return pathspec.GitIgnoreSpec.from_lines(patterns)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, re.error) as error:
         raise ConfigError(f"{origin}: invalid pattern: {error}") from None
 
 
@@ -215,6 +216,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(file)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: invalid TOML: not UTF-8 ({error.reason} at byte offset {error.start})"
+        ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
 

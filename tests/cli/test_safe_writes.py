@@ -292,3 +292,17 @@ def test_a_writable_file_in_a_folder_the_user_cannot_write_is_fixed(
     assert (code, err) == (0, ""), out
     assert path.read_text() == fixed_training
     assert out == "Fixed 1 problem. All checks passed (1 file checked).\n"
+
+
+def test_a_folder_the_user_cannot_read_is_reported_and_the_rest_checked(shared_dir):
+    (shared_dir / "a.py").write_text("model.train()\n")
+    sub = shared_dir / "sub"
+    sub.mkdir()
+    (sub / "b.py").write_text("model.train()\n")
+    os.chmod(sub, 0)
+    try:
+        code, out, err = run_unprivileged(shared_dir, "check", "-j", "1", ".")
+    finally:
+        os.chmod(sub, 0o755)
+    assert (code, err) == (2, "sub: cannot list directory: Permission denied\n")
+    assert out == "No problems found in 1 file checked. 1 path could not be checked (see above).\n"

@@ -33,6 +33,12 @@ Excluder = Callable[[Path, bool], bool]  # (path, is_dir) -> excluded by configu
 class Discovery:
     files: list[Path] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line message)
+    # (absolute path, line, message): each reported once (a .gitignore above several
+    # given paths is read for each), without failing the run
+    warnings: dict[tuple[str, int, str], None] = field(default_factory=dict)
+
+    def warn(self, path: Path, line: int, message: str) -> None:
+        self.warnings[os.path.abspath(path), line, message] = None
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,10 @@ class _Ignore:
     spec: pathspec.PathSpec
 
 
-def _load_gitignore(directory: Path) -> _Ignore | None:
+Warn = Callable[[Path, int, str], None]
+
+
+def _load_gitignore(directory: Path, warn: Warn) -> _Ignore | None:
     path = directory / ".gitignore"
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -49,10 +58,30 @@ def _load_gitignore(directory: Path) -> _Ignore | None:
         return None
     import pathspec  # only where there is an ignore file: it costs a tenth of start-up
 
-    return _Ignore(directory, pathspec.GitIgnoreSpec.from_lines(lines))
+    try:
+        return _Ignore(directory, pathspec.GitIgnoreSpec.from_lines(lines))
+    except Exception:  # pathspec raises ValueError, re.error and more for lines git accepts
+        return _Ignore(directory, _tolerant_spec(path, lines, warn))
 
 
-def _ancestor_ignores(directory: Path) -> list[_Ignore]:
+def _tolerant_spec(path: Path, lines: list[str], warn: Warn) -> pathspec.PathSpec:
+    """The spec of the lines pathspec accepts; git ignores a line it cannot use, and so
+    do we, saying which."""
+    import pathspec
+
+    usable = []
+    for number, line in enumerate(lines, 1):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except Exception as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            warn(path, number, f"warning: pattern {line!r} not understood, ignored ({reason})")
+            continue
+        usable.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(usable)
+
+
+def _ancestor_ignores(directory: Path, warn: Warn) -> list[_Ignore]:
     """The .gitignore files above ``directory`` up to its repository's root (outermost first)."""
     chain: list[Path] = []
     for parent in directory.parents:
@@ -61,7 +90,7 @@ def _ancestor_ignores(directory: Path) -> list[_Ignore]:
             break
     else:
         chain = []  # not in a repository: parents' .gitignore files do not apply
-    ignores = [_load_gitignore(d) for d in reversed(chain)]
+    ignores = [_load_gitignore(d, warn) for d in reversed(chain)]
     return [i for i in ignores if i is not None]
 
 
@@ -76,7 +105,10 @@ def _ignored(path: Path, is_dir: bool, ignores: Sequence[_Ignore]) -> bool:
 
 
 def _is_virtualenv(path: Path) -> bool:
-    return (path / "pyvenv.cfg").is_file()
+    try:
+        return (path / "pyvenv.cfg").is_file()
+    except OSError:  # a folder that cannot be searched: listing it will say so
+        return False
 
 
 class _Walker:
@@ -87,7 +119,7 @@ class _Walker:
 
     def walk(self, root: Path) -> None:
         absolute = Path(os.path.abspath(root))
-        ignores = _ancestor_ignores(absolute)
+        ignores = _ancestor_ignores(absolute, self.discovery.warn)
         if _ignored(absolute, True, ignores):
             ignores = []  # named explicitly: the user wants it checked after all
         self._walk(root, absolute, os.path.realpath(root), ignores, frozenset())
@@ -108,7 +140,7 @@ class _Walker:
         if real in self.visited:
             return
         self.visited.add(real)
-        own = _load_gitignore(directory)
+        own = _load_gitignore(directory, self.discovery.warn)
         if own is not None:
             ignores = [*ignores, _Ignore(absolute, own.spec)]
         try:

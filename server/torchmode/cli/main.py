@@ -172,6 +172,8 @@ def _check(args: argparse.Namespace) -> int:
         _error(str(error))
         return EXIT_ERROR
 
+    for path, line, warning in found.warnings:
+        sys.stderr.write(f"{_display(Path(path))}:{line}: {warning}\n")
     for path, problem in found.problems:
         sys.stderr.write(f"{path}: {problem}\n")
     progress = Progress(len(jobs), sys.stderr, enabled=sys.stderr.isatty() and not args.quiet)
@@ -183,7 +185,7 @@ def _check(args: argparse.Namespace) -> int:
         if result.error is not None:
             sys.stderr.write(result.error_line() + "\n")
 
-    _write_output(args, results)
+    _write_output(args, results, len(found.problems))
     failed = bool(found.problems) or any(result.error is not None for result in results)
     if failed:
         return EXIT_ERROR
@@ -193,7 +195,7 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if has_findings and not args.exit_zero else EXIT_CLEAN
 
 
-def _write_output(args: argparse.Namespace, results: list[FileResult]) -> None:
+def _write_output(args: argparse.Namespace, results: list[FileResult], not_found: int) -> None:
     out = sys.stdout
     if args.diff:
         for result in results:
@@ -229,7 +231,10 @@ def _write_output(args: argparse.Namespace, results: list[FileResult]) -> None:
         output_text.write_reports(results, out, Styler(_colour(out)))
         if not args.quiet:
             out.write(
-                output_text.summary(results, fixing=args.fix, unsafe=args.unsafe_fixes) + "\n"
+                output_text.summary(
+                    results, fixing=args.fix, unsafe=args.unsafe_fixes, not_found=not_found
+                )
+                + "\n"
             )
 
 

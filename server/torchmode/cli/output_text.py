@@ -52,7 +52,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def summary(results: Sequence[FileResult], *, fixing: bool, unsafe: bool) -> str:
+def summary(
+    results: Sequence[FileResult], *, fixing: bool, unsafe: bool, not_found: int = 0
+) -> str:
+    """``not_found``: paths given or found that could not be looked at (missing, broken
+    links, folders that cannot be listed); their messages are on stderr."""
     reports = [r for result in results for r in result.reports]
     fixed = sum(result.fixed for result in results)
     checked = sum(1 for result in results if result.error is None)
@@ -61,7 +65,7 @@ def summary(results: Sequence[FileResult], *, fixing: bool, unsafe: bool) -> str
     unwritten = sum(1 for result in results if result.not_written)
     failed = len(results) - checked - unwritten
     sentences = [f"Fixed {plural(fixed, 'problem')}."] if fixed else []
-    if not reports and not failed and not unwritten:
+    if not reports and not failed and not unwritten and not not_found:
         sentences.append(f"All checks passed ({plural(checked, 'file')} checked).")
     elif not reports and (checked or not unwritten):
         sentences.append(f"No problems found in {plural(checked, 'file')} checked.")
@@ -81,6 +85,8 @@ def summary(results: Sequence[FileResult], *, fixing: bool, unsafe: bool) -> str
         sentences.append(f"{plural(unwritten, 'file')} could not be fixed.")
     if failed:
         sentences.append(f"{plural(failed, 'file')} could not be checked.")
+    if not_found:
+        sentences.append(f"{plural(not_found, 'path')} could not be checked (see above).")
     return " ".join(sentences)
 
 
