@@ -244,6 +244,11 @@ class Facts:
             scoped = self.scoped_cover.get((id(scope.node), optimizer))
             if scoped is not None:
                 return scoped
+            root = optimizer.split(".", 1)[0]
+            if root in scope.params and root not in {"self", "cls"}:
+                # a parameter is what the caller passes, not the module-level optimizer that
+                # happens to share its name: the caller's own analysis binds it
+                return set()
         return self.optimizer_cover.get(optimizer, set())
 
     def optimizers_covering(self, module: str, scope: FunctionInfo | None = None) -> list[str]:

@@ -1106,6 +1106,45 @@ def train(model, train_loader, val_loader, optimizer, epochs):
 )
 
 VALID = (
+    # a module-level loop calls a step function that switches to train() itself before it
+    # steps, then evaluates (graph tutorials' train_iter)
+    """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class GraphNet(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out, p):
+        super().__init__()
+        self.l1 = nn.Linear(n_in, n_hidden)
+        self.drop = nn.Dropout(p)
+        self.l2 = nn.Linear(n_hidden, n_out)
+
+    def forward(self, x):
+        return self.l2(self.drop(F.relu(self.l1(x))))
+
+
+def evaluate(model, x, y):
+    model.eval()
+    with torch.no_grad():
+        return (model(x).argmax(1) == y).float().mean().item()
+
+
+def train_step(model, optimizer, x, y):
+    model.train()
+    optimizer.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    optimizer.step()
+    return evaluate(model, x, y)
+
+
+# the script's own optimizer has the same name as train_step's parameter
+net = GraphNet(16, 32, 4, 0.5)
+optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+for epoch in range(100):
+    print(epoch, train_step(net, optimizer, features, labels))
+""",
     # pytorch/examples mnist: `model.train()` at the top of `train()`, `model.eval()` at the
     # top of `test()`, the two alternating every epoch.
     """\

@@ -3,97 +3,6 @@
 from torchmode.rules.base import Invalid
 
 INVALID: tuple[Invalid, ...] = (
-    # the commonest script: main() under the `__main__` guard calls train and validate helpers
-    Invalid(
-        """\
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class SmallNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Dropout(0.2))
-        self.head = nn.Linear(64, 10)
-
-    def forward(self, x):
-        return self.head(self.body(x))
-
-
-def train_epoch(net, loader, opt):
-    net.train()
-    for x, y in loader:
-        opt.zero_grad()
-        F.cross_entropy(net(x), y).backward()
-        opt.step()
-
-
-def validate(net, loader):
-    net.eval()
-    correct = 0
-    for x, y in loader:
-        correct += (net(x).argmax(1) == y).sum().item()
-    return correct
-
-
-def main():
-    net = SmallNet()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    for epoch in range(20):
-        train_epoch(net, train_loader, opt)
-        print(epoch, validate(net, val_loader))
-
-
-if __name__ == "__main__":
-    main()
-""",
-        (28,),
-        """\
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class SmallNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Dropout(0.2))
-        self.head = nn.Linear(64, 10)
-
-    def forward(self, x):
-        return self.head(self.body(x))
-
-
-def train_epoch(net, loader, opt):
-    net.train()
-    for x, y in loader:
-        opt.zero_grad()
-        F.cross_entropy(net(x), y).backward()
-        opt.step()
-
-
-@torch.no_grad()
-def validate(net, loader):
-    net.eval()
-    correct = 0
-    for x, y in loader:
-        correct += (net(x).argmax(1) == y).sum().item()
-    return correct
-
-
-def main():
-    net = SmallNet()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    for epoch in range(20):
-        train_epoch(net, train_loader, opt)
-        print(epoch, validate(net, val_loader))
-
-
-if __name__ == "__main__":
-    main()
-""",
-    ),
     # captioning validate() with eval() but no no_grad (sgrvinod image-captioning issue #57)
     Invalid(
         """\
@@ -613,6 +522,97 @@ def evaluate(encoder, decoder, input_tensor, max_length, sos_token, eos_token):
         decoded.append(top.item())
         decoder_input = top.detach()
     return decoded
+""",
+    ),
+    # the commonest script: main() under the `__main__` guard calls train and validate helpers
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Dropout(0.2))
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def train_epoch(net, loader, opt):
+    net.train()
+    for x, y in loader:
+        opt.zero_grad()
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+
+
+def validate(net, loader):
+    net.eval()
+    correct = 0
+    for x, y in loader:
+        correct += (net(x).argmax(1) == y).sum().item()
+    return correct
+
+
+def main():
+    net = SmallNet()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for epoch in range(20):
+        train_epoch(net, train_loader, opt)
+        print(epoch, validate(net, val_loader))
+
+
+if __name__ == "__main__":
+    main()
+""",
+        (28,),
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Dropout(0.2))
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def train_epoch(net, loader, opt):
+    net.train()
+    for x, y in loader:
+        opt.zero_grad()
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+
+
+@torch.no_grad()
+def validate(net, loader):
+    net.eval()
+    correct = 0
+    for x, y in loader:
+        correct += (net(x).argmax(1) == y).sum().item()
+    return correct
+
+
+def main():
+    net = SmallNet()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for epoch in range(20):
+        train_epoch(net, train_loader, opt)
+        print(epoch, validate(net, val_loader))
+
+
+if __name__ == "__main__":
+    main()
 """,
     ),
 )
