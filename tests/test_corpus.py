@@ -19,6 +19,10 @@ import pytest
 from torchmode.engine import analyze
 from torchmode.findings import Severity
 from torchmode.rules import RULES
+from torchmode.settings import Settings
+
+# the markers say what the rules find at every level, the ones off by default included
+ALL_LEVELS = Settings(min_severity=Severity.HINT)
 
 CORPUS = Path(__file__).parent / "corpus"
 VALID = sorted((CORPUS / "valid").glob("*.py"))
@@ -51,7 +55,7 @@ def expected_findings(source: str) -> set[tuple[int, str]]:
 
 def reported_findings(source: str) -> dict[tuple[int, str], str]:
     """(1-based line, code) of every finding, mapped to its message."""
-    analysis = analyze(source)
+    analysis = analyze(source, ALL_LEVELS)
     assert analysis.syntax_error is None, analysis.syntax_error
     # hints ("this model has no mode-dependent layers, so nothing changes today") are notes
     return {

@@ -35,7 +35,15 @@ from torchmode.settings import DEFAULT_SETTINGS, NoGradStyle, Settings
 if TYPE_CHECKING:
     import pathspec
 
-KNOWN_KEYS = ("select", "ignore", "per-file-ignores", "severity", "fix-no-grad-with", "exclude")
+KNOWN_KEYS = (
+    "select",
+    "ignore",
+    "per-file-ignores",
+    "severity",
+    "min-severity",
+    "fix-no-grad-with",
+    "exclude",
+)
 NO_GRAD_STYLES: tuple[str, ...] = get_args(NoGradStyle)
 
 
@@ -54,6 +62,7 @@ class Overrides:
     ignore: frozenset[str] = frozenset()
     severity: Mapping[str, Severity] = field(default_factory=dict)
     fix_no_grad_with: NoGradStyle | None = None
+    min_severity: Severity | None = None
 
 
 def merge(settings: Settings, overrides: Overrides | None) -> Settings:
@@ -64,6 +73,7 @@ def merge(settings: Settings, overrides: Overrides | None) -> Settings:
         ignore=settings.ignore | overrides.ignore,
         severity={**settings.severity, **overrides.severity},
         fix_no_grad_with=overrides.fix_no_grad_with or settings.fix_no_grad_with,
+        min_severity=overrides.min_severity or settings.min_severity,
     )
 
 
@@ -109,6 +119,14 @@ def parse_severities(table: Any, origin: str) -> dict[str, Severity]:
                 if rule_code.startswith(code):
                     result[rule_code] = severity
     return result
+
+
+def parse_min_severity(value: Any, origin: str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        allowed = ", ".join(repr(s.value) for s in Severity)
+        raise ConfigError(f"{origin}: invalid level {value!r} (use one of {allowed})") from None
 
 
 def parse_no_grad_style(value: Any, origin: str) -> NoGradStyle:
@@ -188,6 +206,9 @@ def parse_table(table: Mapping[str, Any], root: Path, source: Path | None) -> Pr
     severity = {}
     if "severity" in table:
         severity = parse_severities(table["severity"], f"{where}.severity")
+    min_severity = DEFAULT_SETTINGS.min_severity
+    if "min-severity" in table:
+        min_severity = parse_min_severity(table["min-severity"], f"{where}.min-severity")
     style: NoGradStyle = DEFAULT_SETTINGS.fix_no_grad_with
     if "fix-no-grad-with" in table:
         style = parse_no_grad_style(table["fix-no-grad-with"], f"{where}.fix-no-grad-with")
@@ -206,7 +227,13 @@ def parse_table(table: Mapping[str, Any], root: Path, source: Path | None) -> Pr
     if "exclude" in table:
         patterns = _string_list(table["exclude"], f"{where}.exclude")
         exclude = _gitignore_spec(patterns, f"{where}.exclude")
-    settings = Settings(select=select, ignore=ignore, severity=severity, fix_no_grad_with=style)
+    settings = Settings(
+        select=select,
+        ignore=ignore,
+        severity=severity,
+        fix_no_grad_with=style,
+        min_severity=min_severity,
+    )
     return ProjectConfig(root, source, settings, tuple(per_file), exclude)
 
 

@@ -16,6 +16,10 @@ class Settings:
     ignore: frozenset[str] = frozenset()
     severity: dict[str, Severity] = field(default_factory=dict)
     fix_no_grad_with: NoGradStyle = "no_grad"
+    # The least level a rule may give a finding for it to be reported. A rule lowers the level
+    # of findings it is less sure of (a model without Dropout or BatchNorm: a hint); measured on
+    # real training code, only warnings and errors are right often enough to be on by default.
+    min_severity: Severity = Severity.WARNING
 
     def enabled(self, code: str) -> bool:
         if any(code.startswith(p) for p in self.ignore):
@@ -24,6 +28,9 @@ class Settings:
 
     def severity_of(self, code: str, default: Severity) -> Severity:
         return self.severity.get(code, default)
+
+    def reports(self, level: Severity) -> bool:
+        return level.rank <= self.min_severity.rank
 
 
 DEFAULT_SETTINGS = Settings()

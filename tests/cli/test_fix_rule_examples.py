@@ -21,11 +21,13 @@ CASES = [
 def test_fix_all_repairs_the_example(project, run, code, example):
     path = Path("example.py")
     path.write_text(example.source)
-    before, _, err = run("check", "-q", "--select", code, "example.py")
+    before, _, err = run("check", "-q", "--min-severity", "hint", "--select", code, "example.py")
     assert (before, err) == (1, "")
-    _, _, err = run("check", "--fix", "--unsafe-fixes", "--select", code, "example.py")
+    _, _, err = run(
+        "check", "--fix", "--unsafe-fixes", "--min-severity", "hint", "--select", code, "example.py"
+    )
     assert err == ""
     fixed = path.read_text()
     ast.parse(fixed)
-    after, out, _ = run("check", "--select", code, "example.py")
+    after, out, _ = run("check", "--min-severity", "hint", "--select", code, "example.py")
     assert after == 0, f"{out}\n--- fixed source ---\n{fixed}"

@@ -9,6 +9,10 @@ from torchmode.findings import Severity
 from torchmode.fixing import apply_edits, compiles
 from torchmode.rules import RULES
 from torchmode.rules.base import Invalid, Rule
+from torchmode.settings import Settings
+
+# the examples show what a rule finds at every level, hints included
+ALL_LEVELS = Settings(min_severity=Severity.HINT)
 
 INVALID = [
     pytest.param(rule, example, id=f"{rule.code}-invalid-{i}")
@@ -23,13 +27,15 @@ VALID = [
 
 
 def _lines(source: str, code: str) -> list[int]:
-    return sorted(f.range.start.line + 1 for f in analyze(source).findings if f.code == code)
+    return sorted(
+        f.range.start.line + 1 for f in analyze(source, ALL_LEVELS).findings if f.code == code
+    )
 
 
 def _fix(source: str, code: str, unsafe: bool) -> str:
     """Apply this rule's preferred fixes until it reports nothing more (or nothing changes)."""
     for _ in range(5):
-        findings = [f for f in analyze(source).findings if f.code == code]
+        findings = [f for f in analyze(source, ALL_LEVELS).findings if f.code == code]
         edits = []
         for finding in findings:
             allowed = [fix for fix in finding.fixes if fix.safe or unsafe]
@@ -48,7 +54,9 @@ def test_invalid_example_is_reported_and_fixed(rule: Rule, example: Invalid) -> 
     assert _lines(example.source, rule.code) == sorted(example.lines)
     if example.fixed is None:
         assert not any(
-            f.fixable and f.fixes for f in analyze(example.source).findings if f.code == rule.code
+            f.fixable and f.fixes
+            for f in analyze(example.source, ALL_LEVELS).findings
+            if f.code == rule.code
         )
         return
     fixed = _fix(example.source, rule.code, example.unsafe)
@@ -59,7 +67,7 @@ def test_invalid_example_is_reported_and_fixed(rule: Rule, example: Invalid) -> 
 
 @pytest.mark.parametrize(("rule", "source"), VALID)
 def test_valid_example_is_not_reported(rule: Rule, source: str) -> None:
-    findings = analyze(source).findings
+    findings = analyze(source, ALL_LEVELS).findings
     assert [
         (f.range.start.line + 1, f.code, f.message)
         for f in findings

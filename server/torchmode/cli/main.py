@@ -31,6 +31,7 @@ from torchmode.config import (
     merge,
     parse_code_list,
 )
+from torchmode.findings import Severity
 from torchmode.rules import RULES, lookup
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -72,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--select", metavar="CODES", help="only these rules (codes or prefixes)")
     check.add_argument("--ignore", metavar="CODES", help="also ignore these rules")
+    check.add_argument(
+        "--min-severity",
+        choices=[s.value for s in Severity],
+        help="the least level reported (default: warning)",
+    )
     check.add_argument(
         "--exit-zero", action="store_true", help="exit 0 even when there are findings"
     )
@@ -151,6 +157,7 @@ def _check(args: argparse.Namespace) -> int:
         overrides = Overrides(
             select=parse_code_list(args.select, "--select") if args.select else None,
             ignore=parse_code_list(args.ignore, "--ignore") if args.ignore else frozenset(),
+            min_severity=Severity(args.min_severity) if args.min_severity else None,
         )
         configs = _Configs(load_config_file(Path(args.config)) if args.config else None)
         found = discover(args.paths or ["."], configs.excluded)

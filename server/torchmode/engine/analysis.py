@@ -79,7 +79,7 @@ def analyze(
 
 
 def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
-    from torchmode.rules import checks
+    from torchmode.rules import RULES, checks
 
     parsed = parse_chunks(source, cache)
     if parsed.error is not None:
@@ -95,8 +95,13 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     for code, check in checks().items():
         if not settings.enabled(code):
             continue
+        default = RULES[code].default_severity
         for finding in check(ctx):
-            if code in settings.severity:
+            if not settings.reports(finding.severity):
+                continue
+            # a user's level replaces the rule's own, not the lower one the rule gave a
+            # finding it is less sure of: a hint stays a hint
+            if code in settings.severity and finding.severity is default:
                 finding.severity = settings.severity[code]
             findings.append(finding)
     findings = [f for f in findings if not _suppressed(f, lines)]

@@ -191,7 +191,7 @@ class Facts:
         return self._class_sensitivity(cls, frozenset())
 
     def _class_sensitivity(self, cls: str, seen: frozenset[str]) -> bool | None:
-        from torchmode.knowledge.layers import mode_sensitivity
+        from torchmode.knowledge.layers import CONTAINERS, mode_sensitivity
 
         local = self.classes.get(cls.rsplit(".", 1)[-1]) if "." not in cls else None
         if local is None:
@@ -202,7 +202,13 @@ class Facts:
             return None
         if cls in seen:
             return None
-        verdicts = [self._class_sensitivity(layer, seen | {cls}) for layer in local.layers]
+        # a container built in a method (``nn.ModuleList([nn.Conv2d(...), ...])``) holds layers
+        # that are built there too and judged on their own
+        verdicts = [
+            self._class_sensitivity(layer, seen | {cls})
+            for layer in local.layers
+            if not (layer.startswith("torch.nn.") and layer.rsplit(".", 1)[-1] in CONTAINERS)
+        ]
         if any(v is True for v in verdicts):
             return True
         if verdicts and all(v is False for v in verdicts):

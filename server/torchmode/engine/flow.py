@@ -999,7 +999,9 @@ class Interpreter:
         value: Taint,
         state: State,
         loop_target: bool = False,
+        element: bool = False,
     ) -> None:
+        """``element``: the target receives one element of ``value_node``, not all of it."""
         if type(target) in (cst.Tuple, cst.List):
             values = (
                 [el.value for el in value_node.elements]
@@ -1011,10 +1013,13 @@ class Interpreter:
                 sub_value = value
                 if values is not None:
                     sub_value = self.peek_taint(values[i], state)
-                self.assign(el.value, values[i] if values else value_node, sub_value, state)
+                if values is not None:
+                    self.assign(el.value, values[i], sub_value, state)
+                else:
+                    self.assign(el.value, value_node, sub_value, state, element=True)
             return
         if type(target) is cst.StarredElement:
-            self.assign(target.value, value_node, value, state)
+            self.assign(target.value, value_node, value, state, element=element)
             return
         if (
             type(target) is cst.Attribute
@@ -1033,7 +1038,8 @@ class Interpreter:
             return
         if value.snapshot_of == GRAD_SNAPSHOT:
             self.grad_saved[key] = state.grad  # prev = torch.is_grad_enabled()
-        source = key_of(value_node) if not loop_target else None
+        # ``opt_g, opt_d = optimizers``: each is one of them, not an alias of the list
+        source = key_of(value_node) if not (loop_target or element) else None
         if source is not None and source != key and self.facts.is_optimizer_key(source):
             self.aliases[key] = self.aliases.get(source, source)
         else:
@@ -1204,6 +1210,18 @@ class Interpreter:
             self.optimizer_step(call, receiver_key, state)
         if method == "zero_grad" and receiver_key is not None:
             self.clear(call, receiver_key, state)
+            return NO_TAINT
+        if (
+            type(func) is cst.Name
+            and func.value == "zero_grad"
+            and self.file.resolve_callee(call, self.info) is None
+        ):
+            # a project helper imported from another file (``zero_grad(self.model_params)``,
+            # built on ``p.grad.zero_()``): it clears the gradients of what it is given
+            self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=None))
+            state.dirty.clear()
+            for opt in list(state.grads):
+                state.grads[opt] = frozenset({GradsVal(GradsState.CLEARED, self.origin(call))})
             return NO_TAINT
         if method in {"zero_", "detach_", "fill_"} and type(func) is cst.Attribute:
             inner = func.value

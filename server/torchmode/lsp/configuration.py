@@ -13,6 +13,7 @@ from torchmode.config import (
     load_settings_for,
     merge,
     parse_codes,
+    parse_min_severity,
     parse_no_grad_style,
     parse_severities,
 )
@@ -20,7 +21,7 @@ from torchmode.settings import DEFAULT_SETTINGS, Settings
 
 Run = Literal["onType", "onSave"]
 DEFAULT_DEBOUNCE_MS = 150
-KNOWN = ("select", "ignore", "severity", "run", "debounceMs", "fixNoGradWith")
+KNOWN = ("select", "ignore", "severity", "minSeverity", "run", "debounceMs", "fixNoGradWith")
 # Settings of the VS Code extension itself (how to start the server), harmless here.
 CLIENT_ONLY = ("interpreter", "importStrategy", "trace")
 
@@ -69,6 +70,11 @@ def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
         severity = _checked(
             problems, lambda: parse_severities(raw["severity"], "torchmode.severity")
         )
+    min_severity = None
+    if raw.get("minSeverity") is not None:
+        min_severity = _checked(
+            problems, lambda: parse_min_severity(raw["minSeverity"], "torchmode.minSeverity")
+        )
     if raw.get("fixNoGradWith") is not None:
         style = _checked(
             problems, lambda: parse_no_grad_style(raw["fixNoGradWith"], "torchmode.fixNoGradWith")
@@ -91,6 +97,7 @@ def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
         ignore=ignore or frozenset(),
         severity=severity or {},
         fix_no_grad_with=style,
+        min_severity=min_severity,
     )
     return ClientSettings(overrides, run, debounce), problems
 

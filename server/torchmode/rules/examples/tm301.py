@@ -875,6 +875,57 @@ for epoch in range(20):
 )
 
 VALID: tuple[str, ...] = (
+    # a GAN vocoder gets its optimizers as one list and unpacks it
+    """\
+import torch
+
+
+def train_epoch(nets, optims, scaler, loader):
+    generator, discriminator = nets
+    optim_g, optim_d = optims
+    generator.train()
+    discriminator.train()
+    for mel, wav in loader:
+        fake = generator(mel)
+        loss_d = (discriminator(wav) - 1).pow(2).mean() + discriminator(fake.detach()).pow(2).mean()
+        optim_d.zero_grad()
+        scaler.scale(loss_d).backward()
+        scaler.step(optim_d)
+        loss_g = (discriminator(fake) - 1).pow(2).mean()
+        optim_g.zero_grad()
+        scaler.scale(loss_g).backward()
+        scaler.step(optim_g)
+        scaler.update()
+
+
+def main(generator, discriminator, loader, epochs):
+    optim_g = torch.optim.AdamW(generator.parameters(), 2e-4, betas=(0.8, 0.99))
+    optim_d = torch.optim.AdamW(discriminator.parameters(), 2e-4, betas=(0.8, 0.99))
+    scaler = torch.cuda.amp.GradScaler()
+    for epoch in range(epochs):
+        train_epoch([generator, discriminator], [optim_g, optim_d], scaler, loader)
+""",
+    # gradients cleared by a project helper imported from another file (diffusion trainers)
+    """\
+import torch
+
+from .mixed_precision import zero_grad
+
+
+class TrainLoop:
+    def __init__(self, model, data, lr):
+        self.model = model
+        self.data = data
+        self.params = list(model.parameters())
+        self.opt = torch.optim.AdamW(self.params, lr=lr)
+
+    def run(self, steps):
+        for step in range(steps):
+            batch = next(self.data)
+            zero_grad(self.params)
+            self.model(batch).mean().backward()
+            self.opt.step()
+""",
     # transformers no_trainer-style gradient accumulation: step and zero_grad every k batches
     """\
 import torch
