@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,49 @@ def test_cli_per_file_ignores(project, run, fake_engine):
     assert [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")] == [
         "train.py"
     ]
+
+
+def test_min_severity_from_pyproject_and_its_errors(tmp_path):
+    _pyproject(tmp_path / "a", 'min-severity = "hint"\n')
+    assert load_settings_for(tmp_path / "a" / "train.py").min_severity is Severity.HINT
+    assert load_settings_for(tmp_path / "train.py").min_severity is Severity.WARNING
+    _pyproject(tmp_path / "b", 'min-severity = "loud"\n')
+    with pytest.raises(ConfigError, match=r"min-severity: invalid level 'loud'"):
+        load_settings_for(tmp_path / "b" / "train.py")
+
+
+# A model built only from Linear and ReLU left in train mode while it evaluates: TM102 can only
+# be a hint (the outputs do not change), so it is reported only when hints are asked for.
+NOT_MODE_SENSITIVE = """\
+import torch
+import torch.nn as nn
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+net = Mlp()
+with torch.no_grad():
+    print(net(torch.ones(1, 4)))
+"""
+
+
+def test_hints_are_off_by_default_and_an_override_does_not_raise_them(project, run):
+    Path("mlp.py").write_text(NOT_MODE_SENSITIVE)
+    assert run("check", "-q", "mlp.py")[0] == 0
+    code, out, _ = run("check", "-q", "--min-severity", "hint", "mlp.py")
+    assert code == 1 and "TM102" in out and "ModuleList" not in out
+    Path("pyproject.toml").write_text(
+        '[tool.torchmode]\nmin-severity = "hint"\nseverity = { TM102 = "error" }\n'
+    )
+    code, out, _ = run("check", "--format", "json", "mlp.py")
+    assert code == 1
+    assert [(e["code"], e["severity"]) for e in json.loads(out)] == [("TM102", "hint")]

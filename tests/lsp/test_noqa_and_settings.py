@@ -101,3 +101,12 @@ def test_broken_project_settings_fall_back_to_the_editors(tmp_path) -> None:
     settings, problem = settings_for(tmp_path / "train.py", client)
     assert problem is not None and "ignroe" in problem
     assert not settings.enabled("TM301") and settings.enabled("TM204")
+
+
+def test_min_severity_setting():
+    client, problems = parse_client_settings({"minSeverity": "hint"})
+    assert problems == []
+    assert client.overrides.min_severity is Severity.HINT
+    client, problems = parse_client_settings({"minSeverity": "quiet"})
+    assert client.overrides.min_severity is None
+    assert problems and "torchmode.minSeverity" in problems[0]
