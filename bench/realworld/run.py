@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 LINE_TOLERANCE = 2  # a triage label still applies when its finding moved this many lines
 BUG_TOLERANCE = 3  # a finding this close to the lines a fix touched is a hit
 FILE_ERRORS: dict[str, int] = {}  # repository -> files torchmode could not check
+EXTRA_ARGS: list[str] = []  # for torchmode check: a run with other settings than the defaults
 
 # Which rules report each bug family.
 FAMILIES: dict[str, frozenset[str]] = {
@@ -200,7 +201,17 @@ def _untar(data: bytes, dest: Path) -> None:
 def check(folder: Path, repo: str, strip: Path) -> list[Found]:
     """``torchmode check`` on a folder, as a user runs it; paths relative to ``strip``."""
     proc = subprocess.run(
-        [sys.executable, "-m", "torchmode", "check", "--format", "json", "--exit-zero", "-j1"],
+        [
+            sys.executable,
+            "-m",
+            "torchmode",
+            "check",
+            "--format",
+            "json",
+            "--exit-zero",
+            "-j1",
+            *EXTRA_ARGS,
+        ],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -467,7 +478,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--untriaged", type=Path, help="write untriaged findings as label stubs")
     parser.add_argument("--list", action="store_true", help="list each finding with its label")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--min-severity", help="torchmode's --min-severity (default: its own)")
     args = parser.parse_args(argv)
+    if args.min_severity:
+        EXTRA_ARGS.extend(["--min-severity", args.min_severity])
 
     repos = [r for r in load_repos() if not args.only or r.name in args.only]
     bugs = [
