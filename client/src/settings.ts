@@ -11,6 +11,8 @@ export interface ServerSettings {
     select: string[] | null;
     ignore: string[];
     severity: Record<string, Severity>;
+    /** The least level shown: lower levels are the findings a rule is less sure of. */
+    minSeverity: Severity;
     run: Run;
     debounceMs: number;
     fixNoGradWith: NoGradContext;
@@ -28,7 +30,7 @@ export interface SettingsSource {
 }
 
 export const SECTION = 'torchmode';
-export const SERVER_SETTING_KEYS = ['select', 'ignore', 'severity', 'run', 'debounceMs', 'fixNoGradWith'] as const;
+export const SERVER_SETTING_KEYS = ['select', 'ignore', 'severity', 'minSeverity', 'run', 'debounceMs', 'fixNoGradWith'] as const;
 /** Changing one of these restarts the server; `trace.server` is picked up live by the language client. */
 export const RESTART_SETTING_KEYS = [...SERVER_SETTING_KEYS, 'interpreter', 'importStrategy'] as const;
 
@@ -74,6 +76,7 @@ export function readServerSettings(source: SettingsSource): ServerSettings {
         select: select.length > 0 ? select : null,
         ignore: stringList(source.get('ignore')),
         severity: severityMap(source.get('severity')),
+        minSeverity: oneOf<Severity>(source.get('minSeverity'), SEVERITIES, 'warning'),
         run: oneOf<Run>(source.get('run'), ['onType', 'onSave'], 'onType'),
         debounceMs: debounce(source.get('debounceMs')),
         fixNoGradWith: oneOf<NoGradContext>(source.get('fixNoGradWith'), ['no_grad', 'inference_mode'], 'no_grad'),

@@ -13,6 +13,7 @@ describe('readServerSettings', () => {
             select: null,
             ignore: [],
             severity: {},
+            minSeverity: 'warning',
             run: 'onType',
             debounceMs: 150,
             fixNoGradWith: 'no_grad',
@@ -42,6 +43,11 @@ describe('readServerSettings', () => {
         assert.equal(chosen.fixNoGradWith, 'inference_mode');
     });
 
+    it('takes the least level shown from the enum, warning otherwise', () => {
+        assert.equal(readServerSettings(source({ minSeverity: 'hint' })).minSeverity, 'hint');
+        assert.equal(readServerSettings(source({ minSeverity: 'loud' })).minSeverity, 'warning');
+    });
+
     it('rounds and bounds the debounce delay', () => {
         assert.equal(readServerSettings(source({ debounceMs: 42.6 })).debounceMs, 43);
         assert.equal(readServerSettings(source({ debounceMs: -5 })).debounceMs, 0);
@@ -51,7 +57,7 @@ describe('readServerSettings', () => {
 
     it('sends the server exactly the keys it knows', () => {
         const settings = readServerSettings(source({ interpreter: ['python'], importStrategy: 'fromEnvironment' }));
-        assert.deepEqual(Object.keys(settings).sort(), ['debounceMs', 'fixNoGradWith', 'ignore', 'run', 'select', 'severity']);
+        assert.deepEqual(Object.keys(settings).sort(), ['debounceMs', 'fixNoGradWith', 'ignore', 'minSeverity', 'run', 'select', 'severity']);
     });
 });
 
