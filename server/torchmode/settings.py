@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from torchmode.findings import Severity
+
+if TYPE_CHECKING:
+    from torchmode.engine.project import ProjectContext
 
 NoGradStyle = Literal["no_grad", "inference_mode"]
 
@@ -20,6 +23,9 @@ class Settings:
     # of findings it is less sure of (a model without Dropout or BatchNorm: a hint); measured on
     # real training code, only warnings and errors are right often enough to be on by default.
     min_severity: Severity = Severity.WARNING
+    # the file's place in its project, to read what the functions it imports from other files
+    # of the project do (None: the file is analysed alone)
+    project: ProjectContext | None = field(default=None, compare=False)
 
     def enabled(self, code: str) -> bool:
         if any(code.startswith(p) for p in self.ignore):

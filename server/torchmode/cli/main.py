@@ -7,6 +7,7 @@ configuration error or a file that could not be checked.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import io
 import json
@@ -31,8 +32,10 @@ from torchmode.config import (
     merge,
     parse_code_list,
 )
+from torchmode.engine.project import ProjectContext
 from torchmode.findings import Severity
 from torchmode.rules import RULES, lookup
+from torchmode.settings import Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "github")
@@ -146,6 +149,15 @@ def _error(message: str) -> None:
     sys.stderr.write(f"torchmode: {message}\n")
 
 
+def in_project(settings: Settings, path: Path, roots: list[Path]) -> Settings:
+    """The settings of a file with its project: the folder given on the command line that holds
+    it (the folder a script is run from), else the file's own folder."""
+    resolved = path.resolve()
+    holding = [root for root in roots if root.is_dir() and resolved.is_relative_to(root)]
+    root = min(holding, key=lambda r: len(r.parts)) if holding else resolved.parent
+    return dataclasses.replace(settings, project=ProjectContext(str(root), str(resolved)))
+
+
 def _check(args: argparse.Namespace) -> int:
     if args.unsafe_fixes and not (args.fix or args.diff):
         _error("--unsafe-fixes needs --fix or --diff")
@@ -161,11 +173,12 @@ def _check(args: argparse.Namespace) -> int:
         )
         configs = _Configs(load_config_file(Path(args.config)) if args.config else None)
         found = discover(args.paths or ["."], configs.excluded)
+        roots = [Path(p).resolve() for p in args.paths or ["."]]
         jobs = [
             Job(
                 path,
                 _display(path),
-                merge(configs.of(path).settings_for(path), overrides),
+                in_project(merge(configs.of(path).settings_for(path), overrides), path, roots),
                 Mode(
                     fix=args.fix,
                     diff=args.diff,

@@ -86,7 +86,7 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
         message, position = parsed.error
         return Analysis(source, [], SyntaxProblem(message, position))
     facts = collect_facts(parsed.chunks, cache.records)
-    flow = FileFlow(parsed.chunks, facts, cache)
+    flow = FileFlow(parsed.chunks, facts, cache, settings.project)
     flow.run()
     cache.trim()
     lines = _without_endings(source, parsed.lines)

@@ -53,6 +53,9 @@ class Forward(Event):
 class Train(Event):
     kind: str = "backward"  # "backward" | "step"
     models: dict[str, frozenset[ModeVal]] = field(default_factory=dict)
+    # a step of an optimizer the function was given: ``models`` are the modules it might train
+    # (those it was given), and the caller's optimizer decides which it does
+    optimizer: str = ""
 
 
 @dataclass(eq=False)

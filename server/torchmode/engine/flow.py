@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -19,7 +20,7 @@ from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.chunks import Chunk, ChunkCache, code_of
 from torchmode.engine.facts import Facts, FunctionInfo, block_statements
-from torchmode.engine.names import is_within, key_of
+from torchmode.engine.names import is_within, key_of, root_of
 from torchmode.engine.values import (
     CLEAN,
     GRAD_INPUT,
@@ -41,6 +42,9 @@ from torchmode.engine.values import (
     join_states,
 )
 from torchmode.engine.walk import calls_in, names_in
+
+if TYPE_CHECKING:
+    from torchmode.engine.project import ExternalFunction, ProjectContext
 
 MAX_LOOP_ROUNDS = 6
 _COMPREHENSIONS = (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)
@@ -119,7 +123,9 @@ class FunctionFlow:
                 ):
                     out.append(e)
             elif isinstance(e, ev.Train):
-                if any(v.mode is Mode.INPUT for vals in e.models.values() for v in vals):
+                if e.optimizer or any(
+                    v.mode is Mode.INPUT for vals in e.models.values() for v in vals
+                ):
                     out.append(e)
             elif isinstance(e, ev.Step | ev.Clear | ev.Backward):
                 out.append(e)
@@ -135,7 +141,14 @@ class FunctionFlow:
 class FileFlow:
     """Runs the interpreter over the module and every function, computing summaries on demand."""
 
-    def __init__(self, chunks: list[Chunk], facts: Facts, cache: ChunkCache | None = None) -> None:
+    def __init__(
+        self,
+        chunks: list[Chunk],
+        facts: Facts,
+        cache: ChunkCache | None = None,
+        project: ProjectContext | None = None,
+    ) -> None:
+        self.project = project
         self.chunks = chunks
         self.facts = facts
         self.cache = cache
@@ -803,6 +816,7 @@ class Interpreter:
         return join_states([then_out, else_out], self.default_mode)
 
     def exec_loop(self, stmt: cst.For | cst.While, state: State) -> State:
+        self.place(stmt)  # a rule may point at the loop (the iteration that trains again)
         iter_taint = self.eval_expr(stmt.iter, state) if type(stmt) is cst.For else NO_TAINT
         ctx = _LoopContext(stmt)
         head = state.copy()
@@ -1259,6 +1273,10 @@ class Interpreter:
         if callee is not None:
             result = self.apply_summary(call, callee, args, state)
             return self.without_graph_if_disabled(result, call, state)
+        if self.file.project is not None and qualified is not None:
+            external = self.file.project.lookup(qualified)
+            if external is not None:
+                self.apply_external(call, external, state)
 
         # everything else: how the result relates to its inputs
         if method is not None and method in api.GRAPH_CUTTERS:
@@ -1522,7 +1540,27 @@ class Interpreter:
         )
         state.grads[optimizer] = OTHER_GRADS
         state.dirty[optimizer] = frozenset({self.origin(call)})
-        self.record_training(call, "step", self.facts.covered_by(optimizer, self.info), state)
+        covered = self.facts.covered_by(optimizer, self.info)
+        if covered or not self._given(optimizer):
+            self.record_training(call, "step", covered, state)
+            return
+        given = {k for k in self.facts.module_keys if self._given(k)}
+        given |= {k for k in state.modes if self._given(k)}
+        # the models as given, not their parts (``model``, not ``model.features``)
+        given = {k for k in given if not any(o != k and is_within(k, o) for o in given)}
+        trained = {k: self.mode_of(k, state) for k in given if k not in self.facts.frozen}
+        if trained:
+            self.record(
+                ev.Train(
+                    call,
+                    self.flow,
+                    (),
+                    self.loop_nodes(),
+                    kind="step",
+                    models=trained,
+                    optimizer=optimizer,
+                )
+            )
 
     def clear(self, call: cst.Call, key: str, state: State) -> None:
         key = self.aliases.get(key, key)
@@ -1661,13 +1699,35 @@ class Interpreter:
                     )
                 )
             elif isinstance(e, ev.Train):
+                optimizer = to_caller(e.optimizer) if e.optimizer else ""
+                if optimizer is None:
+                    continue
+                # the optimizer the caller passed decides which of the given models it trains;
+                # one the caller was given in turn leaves the choice to its own callers, and
+                # one built out of sight trains what nobody can say (a frozen teacher passed
+                # alongside the student must not count)
+                covered = self.facts.covered_by(optimizer, self.info) if optimizer else set()
+                if optimizer and not covered and not self._given(optimizer):
+                    continue
                 models = {}
                 for k, vals in e.models.items():
                     ck = to_caller(k)
-                    if ck is not None:
+                    if ck is not None and (
+                        not covered or any(is_within(ck, c) or is_within(c, ck) for c in covered)
+                    ):
                         models[ck] = resolve_modes(k, vals)
                 if models:
-                    self.record(ev.Train(e.node, e.site, via, loops, kind=e.kind, models=models))
+                    self.record(
+                        ev.Train(
+                            e.node,
+                            e.site,
+                            via,
+                            loops,
+                            kind=e.kind,
+                            models=models,
+                            optimizer="" if covered else optimizer,
+                        )
+                    )
             elif isinstance(e, ev.Step):
                 opt = to_caller(e.optimizer)
                 if opt is not None:
@@ -1722,6 +1782,51 @@ class Interpreter:
             sources=through.sources,
             opaque=r.opaque or through.opaque,
         )
+
+    def apply_external(self, call: cst.Call, callee: ExternalFunction, state: State) -> None:
+        """A function of another file of the project: what it does to the models passed."""
+        positional: list[str | None] = []
+        keywords: dict[str, str | None] = {}
+        for arg in call.args:
+            if arg.star:
+                break
+            if arg.keyword is not None:
+                keywords[arg.keyword.value] = key_of(arg.value)
+            elif not keywords:
+                positional.append(key_of(arg.value))
+        bound = callee.bind(positional, keywords)
+        if not bound:
+            return
+        self.place(call)
+        trained: dict[str, frozenset[ModeVal]] = {}
+        for effect in callee.trains:
+            key = bound.get(effect.param)
+            if key is None or key + effect.suffix in self.facts.frozen:
+                continue
+            key += effect.suffix
+            trained[key] = (
+                self.mode_of(key, state)
+                if effect.mode is Mode.INPUT
+                else frozenset({ModeVal(effect.mode, self.origin(call))})
+            )
+        if trained:
+            self.flow.trains = True
+            self.record(ev.Train(call, self.flow, (), self.loop_nodes(), models=trained))
+            for opt in list(state.grads):
+                state.grads[opt] = OTHER_GRADS
+            state.dirty.clear()
+        for effect in callee.exit_modes:
+            key = bound.get(effect.param)
+            if key is not None:
+                origin = self.origin(call)
+                self.set_mode(key + effect.suffix, frozenset({ModeVal(effect.mode, origin)}), state)
+        if callee.exit_grad is not None:
+            state.grad = frozenset({GradVal(callee.exit_grad, self.origin(call))})
+
+    def _given(self, key: str) -> bool:
+        """``key`` is rooted in a parameter of this function (not ``self``): the caller's."""
+        root = root_of(key)
+        return self.info is not None and root in self.info.params and root not in {"self", "cls"}
 
     def literal_arguments(self, call: cst.Call, callee: FunctionInfo) -> dict[str, bool]:
         params = list(callee.params)

@@ -53,7 +53,22 @@ class ImportTable:
             return
         if type(stmt.names) is cst.ImportStar:
             self.star = True
-        if stmt.relative or stmt.module is None:
+        dots = "." * len(stmt.relative)
+        if dots:
+            # ``from .eval import f``: a file of the project, found relative to this one
+            if type(stmt.names) is cst.ImportStar:
+                return
+            module = dots + (_dotted_import_name(stmt.module) if stmt.module else "")
+            for alias in stmt.names:
+                if type(alias.name) is not cst.Name:
+                    continue
+                local = alias.name.value
+                if alias.asname is not None and type(alias.asname.name) is cst.Name:
+                    local = alias.asname.name.value
+                separator = "" if module.endswith(".") else "."
+                self.names[local] = f"{module}{separator}{alias.name.value}"
+            return
+        if stmt.module is None:
             return
         module = _dotted_import_name(stmt.module)
         if type(stmt.names) is cst.ImportStar:

@@ -10,7 +10,7 @@ from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
 from torchmode.engine.names import is_within
 from torchmode.engine.values import Mode, Origin
-from torchmode.findings import Finding, Fix, Position, Range, Severity
+from torchmode.findings import Finding, Fix, Position, Range, Related, Severity
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common
 from torchmode.rules.base import Rule
@@ -148,6 +148,11 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
             else []
         ),
     ]
+    loop = _carrying_loop(ctx, event, anchor)
+    if loop is not None:
+        start = ctx.range_of(loop).start
+        header = Range(start, Position(start.line, len(ctx.lines[start.line])))
+        related.append(Related(header, f"each iteration of this loop trains `{key}` again"))
     return Finding(
         RULE.code,
         message,
@@ -160,6 +165,16 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
             _candidates(ctx, anchor, key, event, origin.constructed)
         ),
     )
+
+
+def _carrying_loop(ctx: RuleContext, event: ev.Train, anchor: cst.CSTNode) -> cst.CSTNode | None:
+    """The innermost loop around both the training step and the eval: the one whose next
+    iteration trains in eval mode (where ``train()`` at the top of the iteration also helps)."""
+    at = ctx.range_of(anchor).start
+    for loop in reversed(event.loops):
+        if ctx.range_of(loop).contains(at):
+            return loop
+    return None
 
 
 def _fixes(

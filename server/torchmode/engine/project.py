@@ -1,0 +1,229 @@
+"""What a function of another file of the project does to the models it is given.
+
+``from eval import eval_net`` then ``eval_net(net, val)`` in a training loop: whether ``net`` is
+still in train mode after the call is decided in ``eval.py``. The file that imports it is
+analysed with a summary of each imported project function: the modes it leaves its parameters
+in, the grad mode it leaves, and the modes its parameters are in where it trains them. Summaries
+are computed by analysing the other file alone (one level: its own imports are not followed)
+and kept per file while its size and modification time are unchanged.
+
+Imports resolve as Python resolves them for a script run from its folder or a package under the
+project root: ``from eval import f`` looks for ``eval.py`` (or ``eval/__init__.py``) beside the
+importing file and then under the root; ``from .eval import f`` inside the importing package.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import sys
+import threading
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+from torchmode.engine import events as ev
+from torchmode.engine.chunks import ChunkCache, parse_chunks
+from torchmode.engine.collection import collection_paused
+from torchmode.engine.facts import collect_facts
+from torchmode.engine.flow import FileFlow
+from torchmode.engine.limits import refusal
+from torchmode.engine.names import root_of
+from torchmode.engine.values import Mode, ModeVal
+
+MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
+
+
+@dataclass(frozen=True)
+class ParamEffect:
+    """What happens to ``param`` + ``suffix`` (``model`` + ``.encoder``): its mode."""
+
+    param: str
+    suffix: str
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class ExternalFunction:
+    """A summary of a function defined in another file of the project."""
+
+    qualified: str
+    params: tuple[str, ...]
+    exit_modes: tuple[ParamEffect, ...] = ()  # modes it leaves what it was given in
+    trains: tuple[ParamEffect, ...] = ()  # modes of what it was given where it trains them
+    exit_grad: bool | None = None  # grad mode it leaves (None: as it found it)
+
+    def bind(self, positional: list[str | None], keywords: dict[str, str | None]) -> dict[str, str]:
+        """Parameter -> the caller's key of the argument passed for it (keys only)."""
+        params = list(self.params)
+        if params and params[0] in {"self", "cls"}:
+            params = params[1:]
+        bound: dict[str, str] = {}
+        for name, key in zip(params, positional, strict=False):
+            if key is not None:
+                bound[name] = key
+        for name, key in keywords.items():
+            if name in params and key is not None:
+                bound[name] = key
+        return bound
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    """The file being analysed and the root of the project it belongs to (picklable: it is
+    sent to the CLI's worker processes inside the settings)."""
+
+    root: str
+    path: str
+
+    def lookup(self, qualified: str) -> ExternalFunction | None:
+        """The summary of the function ``qualified`` (``eval.eval_net``, or ``..eval.eval_net``
+        for a relative import) as imported by this file."""
+        stripped = qualified.lstrip(".")
+        level = len(qualified) - len(stripped)
+        module, _, name = stripped.rpartition(".")
+        if not module and not level:
+            return None
+        source = _module_file(Path(self.root), Path(self.path), module, level)
+        if source is None or source.resolve() == Path(self.path).resolve():
+            return None
+        return _summaries(source).get(name)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _module_file(root: Path, importer: Path, module: str, level: int) -> Path | None:
+    parts = [p for p in module.split(".") if p]
+    if level:
+        base = importer.parent
+        for _ in range(level - 1):
+            base = base.parent
+        bases = [base]
+    else:
+        bases = [importer.parent, root]
+    for base in bases:
+        target = base.joinpath(*parts) if parts else base
+        for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+            if parts and candidate.is_file():
+                return candidate
+    return None
+
+
+_LOCK = threading.Lock()
+_CACHE: dict[Path, tuple[tuple[int, int], dict[str, ExternalFunction]]] = {}
+_IN_PROGRESS: set[Path] = set()
+
+
+def _summaries(path: Path) -> dict[str, ExternalFunction]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    with _LOCK:
+        cached = _CACHE.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        if path in _IN_PROGRESS or stat.st_size > MAX_SOURCE_BYTES:
+            return {}
+        _IN_PROGRESS.add(path)
+    try:
+        found = _summarise(path)
+    finally:
+        with _LOCK:
+            _IN_PROGRESS.discard(path)
+    with _LOCK:
+        _CACHE[path] = (stamp, found)
+    return found
+
+
+def _read(path: Path) -> str | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:
+        encoding = "utf-8"
+    try:
+        return data.decode(encoding).replace("\r\n", "\n")
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _file_flow(text: str) -> FileFlow | None:
+    """The other file's flow analysis alone (no rules: only its functions' summaries count)."""
+    if refusal(text) is not None or "\x00" in text:
+        return None
+    limit = sys.getrecursionlimit()
+    try:
+        with collection_paused():
+            sys.setrecursionlimit(max(limit, 20000))
+            cache = ChunkCache()
+            parsed = parse_chunks(text, cache)
+            if parsed.error is not None:
+                return None
+            flow = FileFlow(parsed.chunks, collect_facts(parsed.chunks, cache.records), cache)
+            flow.run()
+            return flow
+    except RecursionError:
+        return None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _summarise(path: Path) -> dict[str, ExternalFunction]:
+    text = _read(path)
+    if text is None:
+        return {}
+    file_flow = _file_flow(text)
+    if file_flow is None:
+        return {}
+    out: dict[str, ExternalFunction] = {}
+    for name, info in file_flow.facts.functions.items():
+        if info.cls is not None or info.outer is not None:
+            continue
+        flow = file_flow.flow_of(info)
+        if flow is None:
+            continue
+        params = tuple(info.params)
+        exit_modes = tuple(
+            effect
+            for key, vals in flow.exit_modes.items()
+            if (effect := _effect(key, vals, params)) is not None
+        )
+        trains: list[ParamEffect] = []
+        for event in flow.events_of(ev.Train):
+            assert isinstance(event, ev.Train)
+            for key, vals in event.models.items():
+                effect = _effect(key, vals, params, allow_input=True)
+                if effect is not None and effect not in trains:
+                    trains.append(effect)
+        exit_grad = None
+        if flow.exit_grad:
+            enabled = {g.enabled for g in flow.exit_grad}
+            if len(enabled) == 1:
+                exit_grad = next(iter(enabled))
+        if exit_modes or trains or exit_grad is not None:
+            out[name] = ExternalFunction(
+                f"{path.stem}.{name}", params, exit_modes, tuple(trains), exit_grad
+            )
+    return out
+
+
+def _effect(
+    key: str, vals: frozenset[ModeVal], params: tuple[str, ...], allow_input: bool = False
+) -> ParamEffect | None:
+    root = root_of(key)
+    if root not in params or root in {"self", "cls"}:
+        return None
+    modes = {v.mode for v in vals}
+    if len(modes) != 1:
+        return None
+    mode = next(iter(modes))
+    if mode in (Mode.TRAIN, Mode.EVAL) or (allow_input and mode is Mode.INPUT):
+        return ParamEffect(root, key[len(root) :], mode)
+    return None

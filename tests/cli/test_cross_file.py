@@ -1,0 +1,119 @@
+"""The real engine through the CLI on projects of several files: a function imported from
+another file of the project switches the modes of the models it is given."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EVALUATE = """\
+import torch
+
+
+def evaluate(net, loader):
+    net.eval()
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (net(x).argmax(1) == y).sum().item()
+    return correct
+"""
+
+EVALUATE_RESTORING = EVALUATE.replace(
+    "    return correct\n", "    net.train()\n    return correct\n"
+)
+
+TRAIN = """\
+import torch
+import torch.nn as nn
+
+from {module} import evaluate
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 2))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def main(train_loader, val_loader):
+    net = Net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for epoch in range(10):
+        for x, y in train_loader:
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+        print(epoch, evaluate(net, val_loader))
+
+
+if __name__ == "__main__":
+    main([], [])
+"""
+
+
+def _check(root: Path, *paths: str) -> list[dict[str, object]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "torchmode", "check", "--format", "json", *paths],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def test_eval_in_an_imported_function_leaks_into_training(tmp_path):
+    _write(tmp_path, {"evaluation.py": EVALUATE, "train.py": TRAIN.format(module="evaluation")})
+    found = _check(tmp_path, ".")
+    assert [(f["filename"], f["code"], f["subject"]) for f in found] == [
+        (str(tmp_path / "train.py"), "TM101", "net")
+    ]
+    (finding,) = found
+    assert "evaluate(net, val_loader)" in str(finding["message"])
+    assert finding["location"]["row"] == 24  # type: ignore[index]
+    # the loop whose next iteration trains in eval mode is named too
+    assert [r["location"]["row"] for r in finding["related"]] == [22, 19]  # type: ignore[attr-defined]
+
+
+def test_an_imported_function_that_restores_train_mode(tmp_path):
+    _write(
+        tmp_path,
+        {"evaluation.py": EVALUATE_RESTORING, "train.py": TRAIN.format(module="evaluation")},
+    )
+    assert _check(tmp_path, ".") == []
+
+
+@pytest.mark.parametrize(
+    ("files", "module"),
+    [
+        ({"pkg/__init__.py": "", "pkg/evaluation.py": EVALUATE}, ".evaluation"),
+        (
+            {"pkg/__init__.py": "", "pkg/tools/__init__.py": "", "pkg/tools/ev.py": EVALUATE},
+            "pkg.tools.ev",
+        ),
+    ],
+    ids=["relative", "from-the-root"],
+)
+def test_imports_resolve_like_python(tmp_path, files, module):
+    _write(tmp_path, {**files, "pkg/train.py": TRAIN.format(module=module)})
+    found = _check(tmp_path, ".")
+    assert [(Path(str(f["filename"])).name, f["code"]) for f in found] == [("train.py", "TM101")]
+
+
+def test_a_file_checked_alone_still_reads_its_neighbours(tmp_path):
+    _write(tmp_path, {"evaluation.py": EVALUATE, "train.py": TRAIN.format(module="evaluation")})
+    assert [f["code"] for f in _check(tmp_path, "train.py")] == ["TM101"]
