@@ -47,6 +47,8 @@ class Forward(Event):
     evaluation: bool = False  # no training step around it, or gradients are off
     region_is_body: bool = False  # the region is the whole body of ``site``
     iterated: bool = False  # inside a loop or comprehension within the region
+    # inside a loop over evaluation data (``for x, y in val_loader``) within the region
+    over_eval_data: bool = False
 
 
 @dataclass(eq=False)

@@ -604,6 +604,7 @@ class Interpreter:
         self.loop_budget = LOOP_BUDGET
         self.comprehensions = 0  # depth of comprehensions around the expression evaluated
         self.iterated = False
+        self.over_eval_data = False
 
     # -- entry points ------------------------------------------------------------------
     def run_function(self) -> None:
@@ -816,7 +817,6 @@ class Interpreter:
         return join_states([then_out, else_out], self.default_mode)
 
     def exec_loop(self, stmt: cst.For | cst.While, state: State) -> State:
-        self.place(stmt)  # a rule may point at the loop (the iteration that trains again)
         iter_taint = self.eval_expr(stmt.iter, state) if type(stmt) is cst.For else NO_TAINT
         ctx = _LoopContext(stmt)
         head = state.copy()
@@ -1446,6 +1446,7 @@ class Interpreter:
                 evaluation=evaluation,
                 region_is_body=is_body,
                 iterated=self.iterated,
+                over_eval_data=self.over_eval_data,
             )
         )
         enabled = any(g.enabled is not False for g in state.grad)
@@ -1498,6 +1499,12 @@ class Interpreter:
         # single sample (GAN samples, pseudo-labels) taken inside a training loop
         self.iterated = self.comprehensions > 0 or any(
             lc.node is s for lc in self.loops for s in stack[i:]
+        )
+        self.over_eval_data = self.iterated and any(
+            type(s) is cst.For and _names_evaluation_data(s.iter)
+            for lc in self.loops
+            for s in stack[i:]
+            if lc.node is s
         )
         return root, evaluation, i == 0
 
@@ -1679,6 +1686,7 @@ class Interpreter:
                         evaluation=e.evaluation and (call_is_evaluation or bool(e.via)),
                         region_is_body=e.region_is_body,
                         iterated=e.iterated,
+                        over_eval_data=e.over_eval_data,
                     )
                 )
             elif isinstance(e, ev.Accumulate):
@@ -2060,6 +2068,18 @@ class Interpreter:
             )
         )
         return name not in api.ENABLE_GRAD and name not in api.SET_GRAD_ENABLED
+
+
+def _names_evaluation_data(node: cst.BaseExpression) -> bool:
+    """``val_loader``, ``enumerate(tqdm(self.test_loader))``: the loop goes over evaluation data
+    (the iterable itself, or a wrapper's first argument)."""
+    while type(node) is cst.Call and node.args:
+        node = node.args[0].value
+    while type(node) is cst.Subscript:
+        node = node.value
+    if type(node) is cst.Attribute:
+        return bool(api.EVALUATION_DATA.search(node.attr.value))
+    return type(node) is cst.Name and bool(api.EVALUATION_DATA.search(node.value))
 
 
 def _dead() -> State:

@@ -201,6 +201,12 @@ EVAL_FUNCTION = re.compile(
     + r"|predict|predict_\w+|prediction|inference|infer|infer_\w+|run_inference|score|sample|"
     r"generate)$"
 )
+# Names of evaluation data (``val_loader``, ``testloader``, ``self.dev_batches``, ``valid_dl``)
+EVALUATION_DATA = re.compile(
+    r"(^|_)(val|valid|validation|test|testing|dev|eval|evaluation|holdout)"
+    r"(_|$|loader|dl|data|set|ds|iter|batch|batches|gen|generator|queue|samples)",
+    re.IGNORECASE,
+)
 NOT_OPTIMIZER_KEY = re.compile(
     r"(sched|scheduler|lr_|scaler|ema|env|environment|swa|warmup|progress|pbar|bar|"
     r"profiler|prof|writer|logger|step_fn|accelerator|trainer|engine|stepper)",

@@ -150,7 +150,7 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
     ]
     loop = _carrying_loop(ctx, event, anchor)
     if loop is not None:
-        start = ctx.range_of(loop).start
+        start = ctx.index(ctx.chunk_of(anchor)).start_of(loop)
         header = Range(start, Position(start.line, len(ctx.lines[start.line])))
         related.append(Related(header, f"each iteration of this loop trains `{key}` again"))
     return Finding(
@@ -170,9 +170,9 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
 def _carrying_loop(ctx: RuleContext, event: ev.Train, anchor: cst.CSTNode) -> cst.CSTNode | None:
     """The innermost loop around both the training step and the eval: the one whose next
     iteration trains in eval mode (where ``train()`` at the top of the iteration also helps)."""
-    at = ctx.range_of(anchor).start
+    around = ctx.flow.chains.get(id(anchor), ())
     for loop in reversed(event.loops):
-        if ctx.range_of(loop).contains(at):
+        if any(stmt is loop for stmt in around):
             return loop
     return None
 

@@ -85,7 +85,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         info = event.site.info
         eval_name = info is not None and bool(api.EVALUATION_FUNCTION.match(info.name))
-        if not (common.grad_off(event) or eval_name):
+        if not (common.grad_off(event) or eval_name or event.over_eval_data):
             continue
         explicit_here = all(
             v.origin is not None

@@ -80,7 +80,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         eval_mode = bool(modes) and all(v.mode is Mode.EVAL for v in modes)
         info = event.site.info
         eval_name = info is not None and bool(api.EVALUATION_FUNCTION.match(info.name))
-        if not (eval_mode or eval_name):
+        if not (eval_mode or eval_name or event.over_eval_data):
             continue
         # one finding per evaluation: a whole evaluating function is one, whatever its forwards
         key = (id(event.site), 0 if event.region_is_body else id(event.region))
