@@ -516,3 +516,28 @@ def test_construction_sensitivity_with_unknown_arguments() -> None:
     assert layers.construction_sensitivity("TransformerEncoder", (unknown, 2)) is True
     assert layers.construction_sensitivity("Linear", (unknown, 3)) is False
     assert layers.construction_sensitivity("Sequential", ()) is None
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [nn.utils.spectral_norm, nn.utils.parametrizations.spectral_norm],
+    ids=["utils", "parametrizations"],
+)
+def test_spectral_norm_makes_the_layer_it_wraps_mode_sensitive(
+    wrap: Callable[..., nn.Module],
+) -> None:
+    assert layers.mode_sensitivity("torch.nn.utils.spectral_norm") is True
+    torch.manual_seed(0)
+    layer = wrap(nn.Linear(4, 4))
+    x = torch.randn(2, 4)
+    before = copy.deepcopy(layer.state_dict())
+    layer.eval()
+    with torch.no_grad():
+        first, second = layer(x), layer(x)
+    assert torch.equal(first, second)
+    assert all(torch.equal(value, layer.state_dict()[key]) for key, value in before.items())
+    layer.train()
+    with torch.no_grad():
+        layer(x)
+    # the power iteration's vectors move in train mode only
+    assert any(not torch.equal(value, layer.state_dict()[key]) for key, value in before.items())

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
@@ -202,3 +204,25 @@ def test_tm302_zero_grad_between_backward_and_step(set_to_none: bool) -> None:
     after = model.state_dict()
     parameters = {name for name, _ in model.named_parameters()}
     assert all(torch.equal(before[k], after[k]) for k in parameters)
+
+
+@pytest.mark.claim("grad_mode.bare_call_does_nothing")
+@pytest.mark.parametrize("make", [torch.no_grad, torch.inference_mode])
+def test_tm203_a_grad_context_on_its_own_line_does_nothing(make: Callable[[], Any]) -> None:
+    model = nn.Linear(4, 1)
+    make()  # built and dropped, never entered
+    assert torch.is_grad_enabled()
+    assert model(torch.randn(2, 4)).requires_grad
+    torch.set_grad_enabled(False)
+    try:
+        assert not model(torch.randn(2, 4)).requires_grad
+    finally:
+        torch.set_grad_enabled(True)
+
+
+@pytest.mark.claim("autograd.volatile_does_nothing")
+def test_tm201_volatile_variables_record_graphs() -> None:
+    model = nn.Linear(4, 1)
+    with pytest.warns(UserWarning, match="volatile was removed and now has no effect"):
+        inputs = torch.autograd.Variable(torch.randn(2, 4), volatile=True)
+    assert model(inputs).requires_grad

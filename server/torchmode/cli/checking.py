@@ -13,7 +13,7 @@ import re
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -134,6 +134,8 @@ class FileResult:
     reports: list[Report] = field(default_factory=list)
     error: str | None = None  # one line: why the file could not be checked
     error_location: str = ""  # "line:col" or "cell N:line:col" of a syntax error
+    # a syntax error left some statements out; ``reports`` are those of the others
+    partial: bool = False
     fixed: int = 0  # fixes applied (or, with --diff, that would be)
     diff: str = ""
     skipped: bool = False  # no trigger word: not parsed
@@ -239,6 +241,12 @@ def _lines(text: str) -> list[str]:
     return lines if lines[-1] else lines[:-1]
 
 
+def _unfixable(reports: list[Report]) -> list[Report]:
+    """Reports of a file with a syntax error: no fix is offered, since a fixed text could not
+    be checked to parse."""
+    return [replace(report, fix_kind=None) for report in reports]
+
+
 def _unified_diff(before: str, after: str, name: str) -> str:
     """A diff that ``patch`` applies: a last line without a line end is marked as such
     instead of running into the next line (the next file's header)."""
@@ -275,6 +283,11 @@ def _check_python(job: Job, result: FileResult) -> None:
         pos = analysis.syntax_error.position
         result.error_location = f"{pos.line + 1}:{pos.character + 1}"
         result.error = _syntax_error(analysis.syntax_error)
+        # the statements that parse were analysed: their findings, without fixes (a file
+        # that does not parse cannot be checked to still parse once fixed)
+        result.reports = _unfixable(_reports(analysis.findings, _Placer(), Mode()))
+        result.partial = True
+        release(analysis, cache)
         return
     findings = analysis.findings
     if job.mode.fix or job.mode.diff:
@@ -322,6 +335,9 @@ def _check_notebook(job: Job, result: FileResult) -> None:
         index, pos = combined.to_cell(analysis.syntax_error.position)
         result.error_location = f"cell {numbers[index]}:{pos.line + 1}:{pos.character + 1}"
         result.error = _syntax_error(analysis.syntax_error)
+        result.reports = _unfixable(_reports(analysis.findings, _Placer(combined, numbers), Mode()))
+        result.partial = True
+        release(analysis, cache)
         return
     if job.mode.fix or job.mode.diff:
         outcome = fix_cells(cells, job.settings, unsafe=job.mode.unsafe)
@@ -375,7 +391,7 @@ def check_file(job: Job) -> FileResult:
         result.error = "out of memory while analysing"
     except Exception as error:  # one bad file must not stop the others
         result.error = f"internal error while analysing ({type(error).__name__}: {error})"
-    if result.error is not None:
+    if result.error is not None and not result.partial:
         # nothing was written: "Fixed" must not be reported
         result.reports, result.fixed = [], 0
     result.pending_write = None

@@ -152,7 +152,7 @@ def _error(message: str) -> None:
 def in_project(settings: Settings, path: Path, roots: list[Path]) -> Settings:
     """The settings of a file with its project: the folder given on the command line that holds
     it (the folder a script is run from), else the file's own folder."""
-    resolved = path.resolve()
+    resolved = Path(os.path.abspath(path))  # not resolved: a link (or a loop of them) stays
     holding = [root for root in roots if root.is_dir() and resolved.is_relative_to(root)]
     root = min(holding, key=lambda r: len(r.parts)) if holding else resolved.parent
     return dataclasses.replace(settings, project=ProjectContext(str(root), str(resolved)))
@@ -173,7 +173,7 @@ def _check(args: argparse.Namespace) -> int:
         )
         configs = _Configs(load_config_file(Path(args.config)) if args.config else None)
         found = discover(args.paths or ["."], configs.excluded)
-        roots = [Path(p).resolve() for p in args.paths or ["."]]
+        roots = [Path(os.path.abspath(p)) for p in args.paths or ["."]]
         jobs = [
             Job(
                 path,

@@ -59,11 +59,12 @@ def summary(
     links, folders that cannot be listed); their messages are on stderr."""
     reports = [r for result in results for r in result.reports]
     fixed = sum(result.fixed for result in results)
-    checked = sum(1 for result in results if result.error is None)
+    checked = sum(1 for result in results if result.error is None or result.partial)
+    partial = sum(1 for result in results if result.partial)
     # A file whose fixes could not be written has no findings to show (they were those of
     # the fixed text): it is counted apart, as not fixed rather than not checked.
     unwritten = sum(1 for result in results if result.not_written)
-    failed = len(results) - checked - unwritten
+    failed = len(results) - checked - unwritten + partial
     sentences = [f"Fixed {plural(fixed, 'problem')}."] if fixed else []
     if not reports and not failed and not unwritten and not not_found:
         sentences.append(f"All checks passed ({plural(checked, 'file')} checked).")
@@ -83,8 +84,12 @@ def summary(
         sentences.append(line + ".")
     if unwritten:
         sentences.append(f"{plural(unwritten, 'file')} could not be fixed.")
-    if failed:
-        sentences.append(f"{plural(failed, 'file')} could not be checked.")
+    if failed - partial:
+        sentences.append(f"{plural(failed - partial, 'file')} could not be checked.")
+    if partial:
+        sentences.append(
+            f"{plural(partial, 'file')} with a syntax error checked in part (see above)."
+        )
     if not_found:
         sentences.append(f"{plural(not_found, 'path')} could not be checked (see above).")
     return " ".join(sentences)

@@ -82,9 +82,9 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     from torchmode.rules import RULES, checks
 
     parsed = parse_chunks(source, cache)
-    if parsed.error is not None:
-        message, position = parsed.error
-        return Analysis(source, [], SyntaxProblem(message, position))
+    problem = SyntaxProblem(*parsed.error) if parsed.error is not None else None
+    if problem is not None and not parsed.chunks:
+        return Analysis(source, [], problem)
     facts = collect_facts(parsed.chunks, cache.records)
     flow = FileFlow(parsed.chunks, facts, cache, settings.project)
     flow.run()
@@ -106,7 +106,8 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
             findings.append(finding)
     findings = [f for f in findings if not _suppressed(f, lines)]
     findings.sort(key=Finding.sort_key)
-    return Analysis(source, findings, None, ctx)
+    # with a syntax error, the findings of the statements that parse (the others are unknown)
+    return Analysis(source, findings, problem, ctx)
 
 
 def _without_endings(source: str, lines: list[str]) -> list[str]:

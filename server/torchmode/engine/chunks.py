@@ -485,8 +485,40 @@ def _parse_between(
     problem = _parse_into(chunks, lines, starts, cache, {}, text)
     if problem is not None:
         assert problem is not _PAST_THE_END
-        return ParseResult([], problem)
+        if not problem[0].startswith("syntax error"):
+            return ParseResult([], problem)
+        # one statement Python rejects (a Python 2 ``print "x"``) must not cost the others
+        return ParseResult(_parse_around_errors(lines, starts, cache), problem, lines)
     return ParseResult(chunks, None, lines)
+
+
+def _parse_around_errors(lines: list[str], starts: list[int], cache: ChunkCache) -> list[Chunk]:
+    """The chunks of a text with syntax errors: every top-level statement that parses, the
+    ones holding an error left out (from the statement where the error is to the next
+    statement boundary after it)."""
+    chunks: list[Chunk] = []
+    copies: dict[str, int] = {}
+    last = len(starts) - 1
+    i = 0
+    while i < last:
+        begin = starts[i]
+        rest = "".join(lines[begin : starts[last]])
+        error = python_syntax_error(rest)
+        if error is None or not error[0].startswith("syntax error"):
+            part: list[Chunk] = []
+            if _parse_into(part, lines, starts[i:], cache, copies, rest) is None:
+                chunks += part
+            break
+        at = begin + error[1].line
+        bad = max(k for k in range(i, last + 1) if starts[k] <= at) if starts[i] <= at else i
+        bad = min(bad, last - 1)
+        after = next((k for k in range(bad + 1, last + 1) if starts[k] > at), last)
+        if bad > i:
+            part = []
+            if _parse_into(part, lines, starts[i : bad + 1], cache, copies, None) is None:
+                chunks += part
+        i = max(after, i + 1)
+    return chunks
 
 
 _PAST_THE_END: tuple[str, Position] = ("", Position(0, 0))

@@ -204,6 +204,8 @@ class Facts:
             return None
         # a container built in a method (``nn.ModuleList([nn.Conv2d(...), ...])``) holds layers
         # that are built there too and judged on their own
+        if READS_TRAINING in local.layers:
+            return True
         verdicts = [
             self._class_sensitivity(layer, seen | {cls})
             for layer in local.layers
@@ -293,6 +295,9 @@ class ChunkRecord:
     # makes ``model`` a module key, ``opt.step()`` a step receiver
     call_facts: list[tuple[str, str]] = field(default_factory=list)
     class_calls: list[tuple[cst.Call, cst.ClassDef]] = field(default_factory=list)  # every one
+    # classes whose methods branch on ``self.training`` or pass it on (``F.dropout(...,
+    # training=self.training)``): their own code depends on the mode
+    training_readers: list[cst.ClassDef] = field(default_factory=list)
     frozen: set[str] = field(default_factory=set)
     # assigned values that name a grad-mode API (``ctx = torch.no_grad()``, a dict of them)
     grad_values: set[int] = field(default_factory=set)
@@ -378,6 +383,8 @@ class _Recorder:
         # compound statements: headers, then bodies
         if type(stmt) in (cst.If, cst.While):
             self.expression(stmt.test, cls)
+            if cls is not None and _reads_training(stmt.test):
+                record.training_readers.append(cls)
         elif type(stmt) is cst.For:
             self.expression(stmt.iter, cls)
             self.freeze_loop(stmt)
@@ -433,6 +440,8 @@ class _Recorder:
         for call in calls_in(node):
             if cls is not None:
                 self.record.class_calls.append((call, cls))
+                if any(_reads_training(arg.value) for arg in call.args):
+                    self.record.training_readers.append(cls)
             func = call.func
             if type(func) is cst.Attribute and func.attr.value in _EVIDENCE_METHODS:
                 fact = _call_fact(call, func)
@@ -573,6 +582,7 @@ class _Replay:
             layer = self.layer_of(call)
             if layer is not None:
                 found.layers.append((cls_node, layer))
+        found.layers.extend((cls_node, READS_TRAINING) for cls_node in record.training_readers)
         record.evidence = found
         return found
 
@@ -721,6 +731,24 @@ def _looks_like_mode_switch(call: cst.Call) -> bool:
 
 _EVIDENCE_METHODS = _MODULE_EVIDENCE | {"eval", "train", "zero_grad", "step", "requires_grad_"}
 _GRAD_API_NAMES = frozenset({"no_grad", "inference_mode", "enable_grad", "set_grad_enabled"})
+
+
+READS_TRAINING = "<self.training>"  # stands for a class's own mode-dependent code in its layers
+
+
+def _reads_training(node: cst.BaseExpression) -> bool:
+    """``self.training``, ``not self.training``, ``self.training and p > 0``."""
+    if type(node) is cst.Attribute:
+        return (
+            node.attr.value == "training"
+            and type(node.value) is cst.Name
+            and node.value.value == "self"
+        )
+    if type(node) is cst.UnaryOperation:
+        return _reads_training(node.expression)
+    if type(node) is cst.BooleanOperation:
+        return _reads_training(node.left) or _reads_training(node.right)
+    return False
 
 
 def _layer_kind(name: str, call: cst.Call) -> str:

@@ -2052,6 +2052,14 @@ class Interpreter:
             self.record(
                 ev.Syntax(expr, self.flow, (), self.loop_nodes(), kind="uncalled-mode-switch")
             )
+        elif type(expr) is cst.Call and not expr.args:
+            # ``torch.no_grad()`` on its own line: a context manager built and thrown away
+            name = self.facts.imports.resolve(expr.func)
+            if name in api.NO_GRAD or name in api.ENABLE_GRAD:
+                kind = "grad-context-not-entered"
+                self.record(
+                    ev.Syntax(expr, self.flow, (), self.loop_nodes(), kind=kind, detail=name)
+                )
 
     def check_uncalled_grad_context(self, expr: cst.BaseExpression) -> bool:
         name = self.facts.imports.resolve(expr)

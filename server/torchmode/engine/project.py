@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import sys
 import threading
 import tokenize
@@ -85,7 +86,7 @@ class ProjectContext:
         if not module and not level:
             return None
         source = _module_file(Path(self.root), Path(self.path), module, level)
-        if source is None or source.resolve() == Path(self.path).resolve():
+        if source is None or os.path.realpath(source) == os.path.realpath(self.path):
             return None
         return _summaries(source).get(name)
 

@@ -95,6 +95,15 @@ CLAIMS: dict[str, str] = {
         "`with torch.no_grad:` without `()` (likewise `inference_mode`, `enable_grad`, "
         "`set_grad_enabled`) raises `" + ERRORS["grad_mode_not_entered"] + "`."
     ),
+    "grad_mode.bare_call_does_nothing": (
+        "`torch.no_grad()` (or `inference_mode()`, `enable_grad()`) on a line of its own builds a "
+        "context manager that is never entered: gradients stay as they were. "
+        "`torch.set_grad_enabled(False)` on its own line does switch them off."
+    ),
+    "autograd.volatile_does_nothing": (
+        "`Variable(x, volatile=True)` has done nothing since PyTorch 0.4 (it only warns): a "
+        "forward pass on it records a graph like any other."
+    ),
     "grad_mode.backward_error": (
         "`backward()` on a result computed under `no_grad()` or `inference_mode()` raises `"
         + ERRORS["backward_without_graph"]

@@ -56,6 +56,11 @@ MODE_SENSITIVE: frozenset[str] = (
 )
 """``torch.nn`` classes whose forward can depend on ``training`` (see ``CONDITIONS``)."""
 
+MODE_SENSITIVE_WRAPPERS: frozenset[str] = frozenset({"spectral_norm"})
+"""Functions of ``torch.nn.utils`` (and ``torch.nn.utils.parametrizations``) whose wrapped module
+becomes mode-sensitive: spectral normalisation runs its power iteration, and updates its
+vectors, in train mode only."""
+
 CONDITIONS: dict[str, str] = {
     **{n: "when `p > 0` (train mode drops elements; eval mode is the identity)" for n in _DROPOUT},
     **{
@@ -139,7 +144,7 @@ def mode_sensitivity(class_name: str) -> bool | None:
 
     Accepts ``"BatchNorm2d"``, ``"nn.BatchNorm2d"`` or ``"torch.nn.BatchNorm2d"``."""
     name = class_name.rpartition(".")[2]
-    if name in MODE_SENSITIVE:
+    if name in MODE_SENSITIVE or name in MODE_SENSITIVE_WRAPPERS:
         return True
     if name in MODE_INSENSITIVE:
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from torchmode.engine import events as ev
@@ -92,6 +93,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         yield finding
 
 
+_VOLATILE = re.compile(r"\bvolatile\s*=\s*True\b")
+
+
 def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding:
     key = event.key
     context = ""
@@ -102,6 +106,9 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
         f"{context}: wrap it in `torch.no_grad()` — `eval()` alone does not stop autograd, and "
         "every batch's activations are kept for a backward pass that never comes"
     )
+    region = event.region
+    if region is not None and _VOLATILE.search(ctx.code(region)):
+        message += " (`Variable(..., volatile=True)` has done nothing since PyTorch 0.4)"
     related = tuple(
         Related(ctx.range_of(call), f"evaluation called here: {ctx.short(call)}")
         for call in event.via

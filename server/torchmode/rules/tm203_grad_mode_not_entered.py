@@ -13,16 +13,22 @@ from torchmode.rules.examples import tm203 as examples
 RULE = Rule(
     code="TM203",
     name="grad-mode-not-entered",
-    summary="`with torch.no_grad:` (or `inference_mode`, `enable_grad`) without `()`.",
+    summary="`with torch.no_grad:` without `()`, or `torch.no_grad()` that is never entered.",
     default_severity=Severity.ERROR,
     docs="""\
 ## What it does
 Finds `with torch.no_grad:`, `with torch.inference_mode:`, `with torch.enable_grad:` and
 `with torch.set_grad_enabled:` — the class named instead of an instance of it.
 
+Also finds `torch.no_grad()`, `torch.inference_mode()` or `torch.enable_grad()` written as
+a statement of its own.
+
 ## Why is this bad?
 A class is not a context manager: the `with` statement raises `TypeError` as soon as it runs
-(often only at the first evaluation, after an epoch of training).
+(often only at the first evaluation, after an epoch of training). A context manager that is
+built on a line of its own is never entered: gradients stay on, and the evaluation that follows
+records its graphs (`torch.set_grad_enabled(False)` on its own line does switch them off, and
+is not reported).
 
 ## Example
 ```python
@@ -37,7 +43,8 @@ with torch.no_grad():
 ```
 
 ## Fix
-Adds `()` (safe). `set_grad_enabled` needs an argument, so it gets no automatic fix.
+Adds `()` (safe). `set_grad_enabled` needs an argument, so it gets no automatic fix; nor does a
+context manager never entered (which statements it should cover is the author's choice).
 """,
     invalid=examples.INVALID,
     valid=examples.VALID,
@@ -47,7 +54,13 @@ Adds `()` (safe). `set_grad_enabled` needs an argument, so it gets no automatic 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     seen: set[int] = set()
     for _, event in ctx.events(ev.Syntax):
-        if event.kind != "grad-context-not-called" or event.via or id(event.node) in seen:
+        if event.via or id(event.node) in seen:
+            continue
+        if event.kind == "grad-context-not-entered":
+            seen.add(id(event.node))
+            yield _never_entered(ctx, event)
+            continue
+        if event.kind != "grad-context-not-called":
             continue
         seen.add(id(event.node))
         node = event.node
@@ -74,3 +87,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             subject=name,
             fix_builder=None if needs_argument else fixes,
         )
+
+
+def _never_entered(ctx: RuleContext, event: ev.Syntax) -> Finding:
+    name = ctx.short(event.node)
+    return Finding(
+        RULE.code,
+        f"`{name}` on a line of its own does nothing: the context manager is never entered, so "
+        f"gradients stay as they were — put the code it should cover in `with {name}:` (or "
+        "call `torch.set_grad_enabled(False)`, which does take effect)",
+        ctx.range_of(event.node),
+        Severity.WARNING,
+        subject=name,
+    )

@@ -707,6 +707,39 @@ with torch.no_grad():
         test_loss += loss.item() * data.size(0)
 """,
     ),
+    # a PyTorch 0.3-era test loop: `volatile=True` no longer turns autograd off
+    Invalid(
+        """\
+import torch
+from torch.autograd import Variable
+
+
+def test(model, loader):
+    model.eval()
+    correct = 0
+    for data, target in loader:
+        data = Variable(data, volatile=True)
+        output = model(data)
+        correct += output.max(1)[1].eq(target).sum().item()
+    return correct
+""",
+        (10,),
+        """\
+import torch
+from torch.autograd import Variable
+
+
+@torch.no_grad()
+def test(model, loader):
+    model.eval()
+    correct = 0
+    for data, target in loader:
+        data = Variable(data, volatile=True)
+        output = model(data)
+        correct += output.max(1)[1].eq(target).sum().item()
+    return correct
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (

@@ -281,9 +281,36 @@ for i, (real, _) in enumerate(dataloader):
         print(i, score)
 """,
     ),
+    # `torch.no_grad()` called on a line of its own, as if it switched gradients off
+    Invalid(
+        """\
+import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    torch.no_grad()
+    for x in loader:
+        print(model(x))
+""",
+        (6,),
+        None,
+    ),
 )
 
 VALID: tuple[str, ...] = (
+    # gradients switched off for a whole evaluation by a bare `set_grad_enabled(False)`
+    """\
+import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    torch.set_grad_enabled(False)
+    outputs = [model(x) for x in loader]
+    torch.set_grad_enabled(True)
+    return outputs
+""",
     # the called forms of all four context managers
     """\
 import torch
