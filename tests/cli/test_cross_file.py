@@ -117,3 +117,44 @@ def test_imports_resolve_like_python(tmp_path, files, module):
 def test_a_file_checked_alone_still_reads_its_neighbours(tmp_path):
     _write(tmp_path, {"evaluation.py": EVALUATE, "train.py": TRAIN.format(module="evaluation")})
     assert [f["code"] for f in _check(tmp_path, "train.py")] == ["TM101"]
+
+
+BASE = """\
+import torch.nn as nn
+
+
+class Distiller(nn.Module):
+    def __init__(self, student, teacher):
+        super().__init__()
+        self.student = student
+        self.teacher = teacher
+"""
+
+LAYERWISE = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ._base import Distiller
+
+
+class FeatureDistiller(Distiller):
+    def __init__(self, student, teacher):
+        super().__init__(student, teacher)
+        self.head = nn.Linear(8, 8)
+
+    def forward_train(self, feats, targets):
+        loss_feat = 0
+        for i in range(len(feats)):
+            loss_feat += F.mse_loss(self.head(feats[i]), targets[i])
+        return {"loss_feat": loss_feat}
+"""
+
+
+def test_a_model_class_whose_module_base_is_in_another_file(tmp_path):
+    # the loss terms a model sums over its layers are its own business, once its base class
+    # is known to be an nn.Module
+    _write(tmp_path, {"kd/__init__.py": "", "kd/_base.py": BASE, "kd/layerwise.py": LAYERWISE})
+    assert _check(tmp_path, ".") == []
+    # the same loop in a class that is not a model: a running total of loss tensors
+    (tmp_path / "kd" / "_base.py").write_text(BASE.replace("(nn.Module)", ""))
+    assert [f["code"] for f in _check(tmp_path, ".")] == ["TM204"]

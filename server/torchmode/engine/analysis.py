@@ -85,7 +85,7 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     problem = SyntaxProblem(*parsed.error) if parsed.error is not None else None
     if problem is not None and not parsed.chunks:
         return Analysis(source, [], problem)
-    facts = collect_facts(parsed.chunks, cache.records)
+    facts = collect_facts(parsed.chunks, cache.records, settings.project)
     flow = FileFlow(parsed.chunks, facts, cache, settings.project)
     flow.run()
     cache.trim()

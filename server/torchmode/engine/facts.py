@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -16,6 +17,9 @@ from torchmode.engine import torch_api as api
 from torchmode.engine.chunks import Chunk
 from torchmode.engine.names import ImportTable, dotted, key_of
 from torchmode.engine.walk import calls_in
+
+if TYPE_CHECKING:
+    from torchmode.engine.project import ProjectContext
 
 _MODULE_EVIDENCE = frozenset(
     {
@@ -81,6 +85,8 @@ class Facts:
     param_lists: dict[str, set[str]] = field(default_factory=dict)
     grad_contexts: dict[str, cst.Call] = field(default_factory=dict)  # no_grad = torch.no_grad()
     grad_factories: set[str] = field(default_factory=set)  # names that pick a grad mode
+    built_from: dict[str, str] = field(default_factory=dict)  # key -> imported class built
+    project: ProjectContext | None = field(default=None, repr=False, compare=False)
 
     function_by_node: dict[int, FunctionInfo] = field(default_factory=dict)
     # The flow asks about the same few keys thousands of times: answers are kept per analysis.
@@ -147,6 +153,9 @@ class Facts:
             if base in {"nn.Module", "Module"} and not self.imports.names:
                 return True
             if self.class_is_module(base.rsplit(".", 1)[-1], _seen | {name}):
+                return True
+            # ``class VID(Distiller)`` with ``from ._base import Distiller``
+            if self.project is not None and "." in base and self.project.is_module_class(base):
                 return True
         return False
 
@@ -337,9 +346,14 @@ def record_chunk(module: cst.Module) -> ChunkRecord:
     return record
 
 
-def collect_facts(chunks: list[Chunk], records: dict[int, ChunkRecord] | None = None) -> Facts:
-    """The file's facts; ``records`` caches each chunk's record by its parsed module."""
-    facts = Facts(ImportTable())
+def collect_facts(
+    chunks: list[Chunk],
+    records: dict[int, ChunkRecord] | None = None,
+    project: ProjectContext | None = None,
+) -> Facts:
+    """The file's facts; ``records`` caches each chunk's record by its parsed module;
+    ``project`` answers for the classes imported from the project's other files."""
+    facts = Facts(ImportTable(), project=project)
     pairs: list[tuple[Chunk, ChunkRecord]] = []
     for chunk in chunks:
         record = records.get(id(chunk.module)) if records is not None else None
@@ -609,6 +623,8 @@ class _Replay:
                 facts.module_class[key] = str(fact[1])
         elif kind == "params":
             facts.param_lists[key] = set(fact[1])  # type: ignore[call-overload]
+        elif kind == "built":
+            facts.built_from[key] = str(fact[1])
         elif kind == "alias" and fact[1] in facts.module_keys:
             facts.module_keys.add(key)
 
@@ -650,6 +666,8 @@ class _Replay:
             if last in {"list", "filter"} or _is_param_call(base):
                 owners = _param_owners(base)
                 return ("params", frozenset(owners)) if owners else None
+            if last[:1].isupper() and facts.imports.resolve(base.func) is not None:
+                return ("built", name)  # an imported class (``MetaPath2Vec(...)``)
             return None
         if type(value) in (cst.ListComp, cst.GeneratorExp):
             owners = _param_owners(value)

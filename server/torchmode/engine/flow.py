@@ -1171,7 +1171,20 @@ class Interpreter:
             return _combine(self.eval_expr(node.left, state), self.eval_expr(node.right, state))
         if type(node) is cst.IfExp:
             self.eval_expr(node.test, state)
-            return self.eval_expr(node.body, state).join(self.eval_expr(node.orelse, state))
+            guard = self.guard_of(node.test)
+            if guard is None:
+                return self.eval_expr(node.body, state).join(self.eval_expr(node.orelse, state))
+            # ``net.train() if is_train else net.eval()``: each side under its condition, so
+            # that a later ``if is_train:`` meets only the mode of its own side
+            then_state = self.refine(state, guard, True)
+            else_state = self.refine(state, guard, False)
+            result = self.eval_expr(node.body, then_state).join(
+                self.eval_expr(node.orelse, else_state)
+            )
+            self.tag(then_state, state, (guard, True))
+            self.tag(else_state, state, (guard, False))
+            state.become(join_states([then_state, else_state], self.default_mode))
+            return result
         if type(node) is cst.Lambda:
             return NO_TAINT
         from torchmode.engine.walk import sub_expressions
@@ -2003,7 +2016,15 @@ class Interpreter:
             b = self.grad_context(expr.orelse, state)
             if a is None and b is None:
                 return None
-            return (a or state.grad) | (b or state.grad)
+            guard = self.guard_of(expr.test)
+            if guard is None:
+                return (a or state.grad) | (b or state.grad)
+            # ``enable_grad() if is_train else no_grad()``: each mode under its condition
+            return frozenset(
+                GradVal(g.enabled, g.origin, g.guards | {(guard, polarity)})
+                for values, polarity in ((a or state.grad, True), (b or state.grad, False))
+                for g in values
+            )
         if type(expr) is not cst.Call:
             return None
         name = self.facts.imports.resolve(expr.func)

@@ -20,7 +20,7 @@ import os
 import sys
 import threading
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from torchmode.engine import events as ev
@@ -77,18 +77,39 @@ class ProjectContext:
     root: str
     path: str
 
+    def defines(self, qualified: str) -> bool:
+        """Whether ``qualified`` (``models.unet.UNet``) names something in a file of the
+        project rather than in an installed package."""
+        stripped = qualified.lstrip(".")
+        level = len(qualified) - len(stripped)
+        module = stripped.rpartition(".")[0]
+        return _module_file(Path(self.root), Path(self.path), module, level) is not None
+
     def lookup(self, qualified: str) -> ExternalFunction | None:
         """The summary of the function ``qualified`` (``eval.eval_net``, or ``..eval.eval_net``
         for a relative import) as imported by this file."""
         stripped = qualified.lstrip(".")
         level = len(qualified) - len(stripped)
         module, _, name = stripped.rpartition(".")
+        source = self._source(module, level)
+        return _summary(source, self.root).functions.get(name) if source is not None else None
+
+    def is_module_class(self, qualified: str) -> bool:
+        """Whether the class ``qualified`` (``._base.Distiller``) of another file of the project
+        is an ``nn.Module`` (through its own bases, in its own file's terms)."""
+        stripped = qualified.lstrip(".")
+        level = len(qualified) - len(stripped)
+        module, _, name = stripped.rpartition(".")
+        source = self._source(module, level)
+        return source is not None and name in _summary(source, self.root).module_classes
+
+    def _source(self, module: str, level: int) -> Path | None:
         if not module and not level:
             return None
         source = _module_file(Path(self.root), Path(self.path), module, level)
         if source is None or os.path.realpath(source) == os.path.realpath(self.path):
             return None
-        return _summaries(source).get(name)
+        return source
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,26 +133,35 @@ def _module_file(root: Path, importer: Path, module: str, level: int) -> Path | 
     return None
 
 
+@dataclass(frozen=True)
+class FileSummary:
+    """What other files need of one file: its functions' summaries, its nn.Module classes."""
+
+    functions: dict[str, ExternalFunction] = field(default_factory=dict)
+    module_classes: frozenset[str] = frozenset()
+
+
+_NOTHING = FileSummary()
 _LOCK = threading.Lock()
-_CACHE: dict[Path, tuple[tuple[int, int], dict[str, ExternalFunction]]] = {}
+_CACHE: dict[Path, tuple[tuple[int, int], FileSummary]] = {}
 _IN_PROGRESS: set[Path] = set()
 
 
-def _summaries(path: Path) -> dict[str, ExternalFunction]:
+def _summary(path: Path, root: str) -> FileSummary:
     try:
         stat = path.stat()
     except OSError:
-        return {}
+        return _NOTHING
     stamp = (stat.st_size, stat.st_mtime_ns)
     with _LOCK:
         cached = _CACHE.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         if path in _IN_PROGRESS or stat.st_size > MAX_SOURCE_BYTES:
-            return {}
+            return _NOTHING  # an import cycle: what is being summarised is not known yet
         _IN_PROGRESS.add(path)
     try:
-        found = _summarise(path)
+        found = _summarise(path, root)
     finally:
         with _LOCK:
             _IN_PROGRESS.discard(path)
@@ -155,7 +185,7 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _file_flow(text: str) -> FileFlow | None:
+def _file_flow(text: str, project: ProjectContext) -> FileFlow | None:
     """The other file's flow analysis alone (no rules: only its functions' summaries count)."""
     if refusal(text) is not None or "\x00" in text:
         return None
@@ -167,7 +197,8 @@ def _file_flow(text: str) -> FileFlow | None:
             parsed = parse_chunks(text, cache)
             if parsed.error is not None:
                 return None
-            flow = FileFlow(parsed.chunks, collect_facts(parsed.chunks, cache.records), cache)
+            facts = collect_facts(parsed.chunks, cache.records, project)
+            flow = FileFlow(parsed.chunks, facts, cache, project)
             flow.run()
             return flow
     except RecursionError:
@@ -176,13 +207,15 @@ def _file_flow(text: str) -> FileFlow | None:
         sys.setrecursionlimit(limit)
 
 
-def _summarise(path: Path) -> dict[str, ExternalFunction]:
+def _summarise(path: Path, root: str) -> FileSummary:
     text = _read(path)
     if text is None:
-        return {}
-    file_flow = _file_flow(text)
+        return _NOTHING
+    file_flow = _file_flow(text, ProjectContext(root, str(path)))
     if file_flow is None:
-        return {}
+        return _NOTHING
+    facts = file_flow.facts
+    module_classes = frozenset(name for name in facts.classes if facts.class_is_module(name))
     out: dict[str, ExternalFunction] = {}
     for name, info in file_flow.facts.functions.items():
         if info.cls is not None or info.outer is not None:
@@ -212,7 +245,7 @@ def _summarise(path: Path) -> dict[str, ExternalFunction]:
             out[name] = ExternalFunction(
                 f"{path.stem}.{name}", params, exit_modes, tuple(trains), exit_grad
             )
-    return out
+    return FileSummary(out, module_classes)
 
 
 def _effect(

@@ -163,6 +163,12 @@ class State:
             dict(self.dirty),
         )
 
+    def become(self, other: State) -> None:
+        """Take ``other``'s values (an expression's effects, joined, on the state in hand)."""
+        self.modes, self.grad, self.vars = other.modes, other.grad, other.vars
+        self.grads, self.aliases, self.reachable = other.grads, other.aliases, other.reachable
+        self.dirty = other.dirty
+
     def same_as(self, other: State) -> bool:
         return (
             self.reachable == other.reachable

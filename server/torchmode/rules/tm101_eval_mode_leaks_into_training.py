@@ -140,6 +140,10 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
     if verdict is False:
         severity = Severity.HINT
         message += note
+    elif verdict is None and _library_model(ctx, key, origin):
+        # its layers are out of sight, and many such models have no dropout by default
+        # (diffusers' UNets, graph embeddings): whether the mode matters is not known
+        severity = Severity.INFO
     related = [
         *common.event_related(ctx, event, "training step here"),
         *(
@@ -165,6 +169,21 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
             _candidates(ctx, anchor, key, event, origin.constructed)
         ),
     )
+
+
+_DROPOUT_BY_DEFAULT = ("torch.", "torchvision.", "timm.", "transformers.")
+
+
+def _library_model(ctx: RuleContext, key: str, origin: Origin) -> bool:
+    """``key`` was built by an installed package other than those whose models are known to
+    hold Dropout or BatchNorm (``torch_geometric.nn.MetaPath2Vec``, a diffusers pipeline)."""
+    name = ctx.facts.module_class.get(key) or ctx.facts.built_from.get(key)
+    if name is None and origin.constructed and type(origin.node) is cst.Call:
+        name = ctx.facts.imports.resolve(origin.node.func)
+    if not name or "." not in name or name.startswith((".", *_DROPOUT_BY_DEFAULT)):
+        return False
+    project = ctx.settings.project
+    return project is None or not project.defines(name)
 
 
 def _carrying_loop(ctx: RuleContext, event: ev.Train, anchor: cst.CSTNode) -> cst.CSTNode | None:
