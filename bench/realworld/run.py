@@ -56,6 +56,7 @@ class Repo:
     shape: str
     note: str = ""
     root: str = ""
+    added: str = ""  # when and why it joined the corpus (projects added after tuning)
 
 
 @dataclass(frozen=True)
