@@ -541,3 +541,15 @@ def test_spectral_norm_makes_the_layer_it_wraps_mode_sensitive(
         layer(x)
     # the power iteration's vectors move in train mode only
     assert any(not torch.equal(value, layer.state_dict()[key]) for key, value in before.items())
+
+
+@pytest.mark.claim("layers.embedding_from_pretrained_frozen")
+@pytest.mark.parametrize("cls", [nn.Embedding, nn.EmbeddingBag])
+def test_embeddings_from_pretrained_are_frozen_by_default(cls: type[nn.Module]) -> None:
+    weights = torch.randn(10, 4)
+    tokens = torch.tensor([[1, 2, 3]])
+    frozen = cls.from_pretrained(weights)  # type: ignore[attr-defined]
+    assert not frozen.weight.requires_grad
+    assert not frozen(tokens).requires_grad
+    trainable = cls.from_pretrained(weights, freeze=False)  # type: ignore[attr-defined]
+    assert trainable.weight.requires_grad and trainable(tokens).requires_grad

@@ -86,6 +86,7 @@ class Facts:
     grad_contexts: dict[str, cst.Call] = field(default_factory=dict)  # no_grad = torch.no_grad()
     grad_factories: set[str] = field(default_factory=set)  # names that pick a grad mode
     built_from: dict[str, str] = field(default_factory=dict)  # key -> imported class built
+    handed_on: set[str] = field(default_factory=set)  # see ChunkRecord.handed_on
     project: ProjectContext | None = field(default=None, repr=False, compare=False)
 
     function_by_node: dict[int, FunctionInfo] = field(default_factory=dict)
@@ -307,6 +308,9 @@ class ChunkRecord:
     # classes whose methods branch on ``self.training`` or pass it on (``F.dropout(...,
     # training=self.training)``): their own code depends on the mode
     training_readers: list[cst.ClassDef] = field(default_factory=list)
+    # names handed on as values (``return step_fn``, ``self.val_step = step_fn``): functions
+    # of these names are called from places the analysis does not see
+    handed_on: set[str] = field(default_factory=set)
     frozen: set[str] = field(default_factory=set)
     # assigned values that name a grad-mode API (``ctx = torch.no_grad()``, a dict of them)
     grad_values: set[int] = field(default_factory=set)
@@ -418,6 +422,8 @@ class _Recorder:
                 for n in _attribute_chains(small.value)
             ):
                 self.record.grad_values.add(id(small.value))
+            if type(small.value) is cst.Name:
+                self.record.handed_on.add(small.value.value)
             for target in small.targets:
                 key = key_of(target.target)
                 if key is not None:
@@ -431,6 +437,12 @@ class _Recorder:
                 self.record.assignments.append((key, small.value, cls, self.func))
             self.expression(small.value, cls)
         elif type(small) in (cst.Expr, cst.AugAssign, cst.Return, cst.Assert):
+            if type(small) is cst.Return and small.value is not None:
+                returned = small.value
+                items = returned.elements if type(returned) is cst.Tuple else ()
+                for node in (returned, *(el.value for el in items)):
+                    if type(node) is cst.Name:
+                        self.record.handed_on.add(node.value)
             value = getattr(small, "value", None) or getattr(small, "test", None)
             if value is not None:
                 self.expression(value, cls)
@@ -525,6 +537,7 @@ class _Replay:
                 elif outer is None:
                     facts.functions.setdefault(node.name.value, info)
             facts.frozen |= record.frozen
+            facts.handed_on |= record.handed_on
         self.finish([record for _, record in pairs])
 
     def environment(self, records: list[ChunkRecord]) -> tuple[object, ...]:
@@ -625,6 +638,10 @@ class _Replay:
             facts.param_lists[key] = set(fact[1])  # type: ignore[call-overload]
         elif kind == "built":
             facts.built_from[key] = str(fact[1])
+        elif kind == "frozen_module":
+            facts.module_keys.add(key)
+            facts.module_class[key] = str(fact[1])
+            facts.frozen.add(key)
         elif kind == "alias" and fact[1] in facts.module_keys:
             facts.module_keys.add(key)
 
@@ -659,6 +676,8 @@ class _Replay:
                 if name.startswith("torch.nn.") and last in _NOT_MODULES:
                     return None
                 return ("module", name)
+            if name in _FROZEN_BY_DEFAULT and not _unfrozen(base):
+                return ("frozen_module", name.rsplit(".", 1)[0])
             if name.endswith(("from_pretrained", "create_model")) and "Tokenizer" not in name:
                 if "Config" not in name and "Processor" not in name:
                     return ("module", None)
@@ -749,6 +768,22 @@ def _looks_like_mode_switch(call: cst.Call) -> bool:
 
 _EVIDENCE_METHODS = _MODULE_EVIDENCE | {"eval", "train", "zero_grad", "step", "requires_grad_"}
 _GRAD_API_NAMES = frozenset({"no_grad", "inference_mode", "enable_grad", "set_grad_enabled"})
+
+
+# Modules whose constructor leaves their weights frozen unless told otherwise
+_FROZEN_BY_DEFAULT = frozenset(
+    {"torch.nn.Embedding.from_pretrained", "torch.nn.EmbeddingBag.from_pretrained"}
+)
+
+
+def _unfrozen(call: cst.Call) -> bool:
+    """``from_pretrained(weights, freeze=False)`` (or ``False`` as the second argument)."""
+    for index, arg in enumerate(call.args):
+        if (arg.keyword is not None and arg.keyword.value == "freeze") or (
+            arg.keyword is None and index == 1
+        ):
+            return not (type(arg.value) is cst.Name and arg.value.value == "True")
+    return False
 
 
 READS_TRAINING = "<self.training>"  # stands for a class's own mode-dependent code in its layers

@@ -229,8 +229,13 @@ class FileFlow:
         called = set(self.module_flow.callees)
         for flow in self.flows.values():
             called |= flow.callees
+        handed_on = self.facts.handed_on
         for flow in self.flows.values():
-            flow.called = flow.info is not None and id(flow.info.node) in called
+            # a function returned or stored as a value is called where it is taken to: its
+            # callers, not a default, decide its grad mode
+            flow.called = flow.info is not None and (
+                id(flow.info.node) in called or flow.info.name in handed_on
+            )
 
     def _analyse_module(
         self, statements: list[cst.BaseStatement], chunk_of: dict[int, Chunk]

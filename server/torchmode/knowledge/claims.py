@@ -100,6 +100,10 @@ CLAIMS: dict[str, str] = {
         "context manager that is never entered: gradients stay as they were. "
         "`torch.set_grad_enabled(False)` on its own line does switch them off."
     ),
+    "layers.embedding_from_pretrained_frozen": (
+        "`nn.Embedding.from_pretrained(weights)` is frozen unless `freeze=False`: its weights do "
+        "not require grad, so a forward on it records no graph."
+    ),
     "autograd.volatile_does_nothing": (
         "`Variable(x, volatile=True)` has done nothing since PyTorch 0.4 (it only warns): a "
         "forward pass on it records a graph like any other."

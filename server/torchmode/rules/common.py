@@ -21,6 +21,13 @@ def where(ctx: RuleContext, node: cst.CSTNode) -> str:
     return f"`{ctx.short(node)}` on line {ctx.line_of(node)}"
 
 
+def loop_header(ctx: RuleContext, loop: cst.CSTNode, near: cst.CSTNode) -> Range:
+    """The first line of ``loop`` (from its ``for``/``while``), a statement of ``near``'s chunk:
+    found from the statement index, without the whole chunk's positions."""
+    start = ctx.index(ctx.chunk_of(near)).start_of(loop)
+    return Range(start, Position(start.line, len(ctx.lines[start.line])))
+
+
 def origin_related(ctx: RuleContext, origin: Origin, what: str) -> list[Related]:
     """Related locations for every step of an origin's call chain."""
     out = []

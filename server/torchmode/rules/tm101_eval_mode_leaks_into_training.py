@@ -154,8 +154,7 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
     ]
     loop = _carrying_loop(ctx, event, anchor)
     if loop is not None:
-        start = ctx.index(ctx.chunk_of(anchor)).start_of(loop)
-        header = Range(start, Position(start.line, len(ctx.lines[start.line])))
+        header = common.loop_header(ctx, loop, anchor)
         related.append(Related(header, f"each iteration of this loop trains `{key}` again"))
     return Finding(
         RULE.code,

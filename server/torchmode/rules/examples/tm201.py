@@ -743,6 +743,59 @@ def test(model, loader):
 )
 
 VALID: tuple[str, ...] = (
+    # an embedding table built from pretrained vectors is frozen by default
+    """\
+import torch
+import torch.nn as nn
+
+
+def nearest_words(vectors, queries, k=5):
+    # pretrained word vectors, frozen: looking them up records nothing
+    embed = nn.Embedding.from_pretrained(vectors)
+    embed.eval()
+    found = embed(queries) @ vectors.T
+    return found.topk(k).indices
+""",
+    # step functions made by factories and handed to a batch helper; the caller turns
+    # gradients off around the validation pass (a course's trainer, before it becomes a class)
+    """\
+import torch
+import torch.nn as nn
+
+
+def make_train_step_fn(model, loss_fn, optimizer):
+    def perform_train_step_fn(x, y):
+        model.train()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        return loss.item()
+    return perform_train_step_fn
+
+
+def make_val_step_fn(model, loss_fn):
+    def perform_val_step_fn(x, y):
+        model.eval()
+        loss = loss_fn(model(x), y)
+        return loss.item()
+    return perform_val_step_fn
+
+
+def mini_batch(loader, step_fn):
+    return [step_fn(x, y) for x, y in loader]
+
+
+model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.2), nn.Linear(8, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+loss_fn = nn.MSELoss()
+train_step_fn = make_train_step_fn(model, loss_fn, optimizer)
+val_step_fn = make_val_step_fn(model, loss_fn)
+for epoch in range(100):
+    losses = mini_batch(train_loader, train_step_fn)
+    with torch.no_grad():
+        val_losses = mini_batch(val_loader, val_step_fn)
+""",
     # `torch` comes from a star import of a project module (a segmentation trainer)
     """\
 # the trainer module star-imports a model module of the project, which imports torch

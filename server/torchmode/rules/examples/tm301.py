@@ -875,6 +875,24 @@ for epoch in range(20):
 )
 
 VALID: tuple[str, ...] = (
+    # a benchmark of a layer's speed, written as a test
+    """\
+import time
+
+import torch
+
+
+def test_attention_speed(layer, batch, steps=100):
+    # how long a forward and backward of the layer take, on made-up data
+    optimizer = torch.optim.Adam(layer.parameters())
+    target = torch.zeros_like(batch)
+    start = time.time()
+    for _ in range(steps):
+        loss = ((layer(batch) - target) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    return (time.time() - start) / steps
+""",
     # a GAN vocoder gets its optimizers as one list and unpacks it
     """\
 import torch
