@@ -192,15 +192,19 @@ class Facts:
             )
         return None
 
-    def mode_sensitivity(self, key: str) -> bool | None:
-        """Whether the module at ``key`` has layers that behave differently in eval mode."""
+    def mode_sensitivity(self, key: str, own_code: bool = True) -> bool | None:
+        """Whether the module at ``key`` has layers that behave differently in eval mode;
+        ``own_code`` False leaves out the project classes' own ``self.training`` branches
+        (noise layers of RL networks read it on purpose, to be used in train mode)."""
 
         cls = self.module_class.get(key)
         if cls is None:
             return None
-        return self._class_sensitivity(cls, frozenset())
+        return self._class_sensitivity(cls, frozenset(), own_code)
 
-    def _class_sensitivity(self, cls: str, seen: frozenset[str]) -> bool | None:
+    def _class_sensitivity(
+        self, cls: str, seen: frozenset[str], own_code: bool = True
+    ) -> bool | None:
         from torchmode.knowledge.layers import CONTAINERS, mode_sensitivity
 
         local = self.classes.get(cls.rsplit(".", 1)[-1]) if "." not in cls else None
@@ -214,12 +218,13 @@ class Facts:
             return None
         # a container built in a method (``nn.ModuleList([nn.Conv2d(...), ...])``) holds layers
         # that are built there too and judged on their own
-        if READS_TRAINING in local.layers:
+        if own_code and READS_TRAINING in local.layers:
             return True
         verdicts = [
-            self._class_sensitivity(layer, seen | {cls})
+            self._class_sensitivity(layer, seen | {cls}, own_code)
             for layer in local.layers
-            if not (layer.startswith("torch.nn.") and layer.rsplit(".", 1)[-1] in CONTAINERS)
+            if layer != READS_TRAINING
+            and not (layer.startswith("torch.nn.") and layer.rsplit(".", 1)[-1] in CONTAINERS)
         ]
         if any(v is True for v in verdicts):
             return True

@@ -105,9 +105,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             constructed
             and flow.trains
             and event.key not in common.trained_in(flow, None)
-            and ctx.facts.mode_sensitivity(event.key) is not True
+            and ctx.facts.mode_sensitivity(event.key, own_code=False) is not True
         ):
-            continue  # a teacher or target network built beside the trained model
+            # a teacher or target network built beside the trained model; one whose own
+            # code branches on ``self.training`` (NoisyNet layers) is used in train mode on
+            # purpose, its Dropout or BatchNorm would not be
+            continue
         finding = _finding(ctx, flow, event, trains, constructed)
         if finding is None:
             continue

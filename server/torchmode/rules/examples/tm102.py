@@ -966,6 +966,51 @@ for data, target in test_loader:
 )
 
 VALID = (
+    # a NoisyNet target network: its own layers add noise in train mode, on purpose
+    """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class NoisyLinear(nn.Module):
+    def __init__(self, n_in, n_out, sigma=0.5):
+        super().__init__()
+        self.mu = nn.Linear(n_in, n_out)
+        self.sigma = sigma
+
+    def forward(self, x):
+        out = self.mu(x)
+        if self.training:
+            out = out + self.sigma * torch.randn_like(out)
+        return out
+
+
+class QNetwork(nn.Module):
+    def __init__(self, n_obs, n_actions):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(n_obs, 64), nn.ReLU())
+        self.head = NoisyLinear(64, n_actions)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+q_net = QNetwork(8, 4)
+target_net = QNetwork(8, 4)
+target_net.load_state_dict(q_net.state_dict())
+optimizer = torch.optim.Adam(q_net.parameters(), lr=1e-4)
+for step in range(100_000):
+    obs, actions, rewards, next_obs, dones = buffer.sample(32)
+    with torch.no_grad():
+        # noisy exploration needs the target network in train mode too
+        target = rewards + 0.99 * target_net(next_obs).max(1).values * (1 - dones)
+    q = q_net(obs).gather(1, actions.unsqueeze(1)).squeeze(1)
+    loss = F.smooth_l1_loss(q, target)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+""",
     # Lightning: `validation_step`, `test_step`, `predict_step` — the Trainer switches modes.
     """\
 import lightning as L
