@@ -124,6 +124,17 @@ def test_directory_symlink_loop(project, run):
     assert "1 file checked" in out
 
 
+def test_file_symlink_loop(project, run):
+    os.symlink("b.py", "a.py")
+    os.symlink("a.py", "b.py")
+    code, _, err = run("check", ".")
+    assert code == 2
+    assert err.splitlines() == ["a.py: symbolic link loop", "b.py: symbolic link loop"]
+    code, _, err = _check_with_good_file(run, "a.py")
+    assert code == 2
+    assert _assert_one_line_about(err, "a.py") == "a.py: symbolic link loop"
+
+
 def test_unreadable_file(project, run, monkeypatch):
     Path("secret.py").write_text(GOOD)
     os.chmod("secret.py", 0)

@@ -97,6 +97,17 @@ def test_broken_symlink_is_a_problem(project):
     assert found.problems == [("dangling.py", "broken symbolic link")]
 
 
+def test_two_links_to_each_other_are_a_loop_not_a_broken_link(project):
+    # a.py -> b.py -> a.py: nothing is missing, so "broken" would send the user looking
+    # for a file to restore
+    os.symlink("b.py", "a.py")
+    os.symlink("a.py", "b.py")
+    found = discover(["."], _never)
+    assert found.files == []
+    assert found.problems == [("a.py", "symbolic link loop"), ("b.py", "symbolic link loop")]
+    assert discover(["a.py"], _never).problems == [("a.py", "symbolic link loop")]
+
+
 def test_config_exclude_from_pyproject(project, run):
     Path("pyproject.toml").write_text('[tool.torchmode]\nexclude = ["legacy/", "*_gen.py"]\n')
     _touch("a.py", "legacy/b.py", "c_gen.py", "sub/d_gen.py")

@@ -8,6 +8,7 @@ whatever their extension; only config ``exclude`` patterns can drop them.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -189,7 +190,8 @@ class _Walker:
             ):
                 self.discovery.files.append(directory / name)
         elif name.endswith(SOURCE_SUFFIXES) and entry.is_symlink():
-            self.discovery.problems.append((str(directory / name), "broken symbolic link"))
+            path = directory / name
+            self.discovery.problems.append((str(path), _unresolved_link(path)))
 
 
 def discover(paths: Sequence[str], excluded: Excluder) -> Discovery:
@@ -203,13 +205,24 @@ def discover(paths: Sequence[str], excluded: Excluder) -> Discovery:
             if not excluded(Path(os.path.abspath(path)), False):
                 discovery.files.append(path)
         elif path.is_symlink():
-            discovery.problems.append((given, "broken symbolic link"))
+            discovery.problems.append((given, _unresolved_link(path)))
         elif os.path.lexists(path) or path.exists():
             discovery.problems.append((given, "not a regular file or directory"))
         else:
             discovery.problems.append((given, "no such file or directory"))
     discovery.files = list(_unique(discovery.files))
     return discovery
+
+
+def _unresolved_link(path: Path) -> str:
+    """Why a symbolic link leads to no file: a target that is missing, or links that lead
+    back to each other (a.py -> b.py -> a.py), which is no missing file to create."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symbolic link loop"
+    return "broken symbolic link"
 
 
 def _unique(paths: list[Path]) -> Iterator[Path]:
