@@ -208,10 +208,26 @@ class Notebook:
 def cell_text(cell: dict[str, Any]) -> str:
     source = cell.get("source", "")
     if isinstance(source, list):
+        for number, item in enumerate(source, 1):
+            if not isinstance(item, str):
+                # a hand-edited or generated notebook: say where, not a TypeError from join
+                raise NotebookError(
+                    f"item {number} of its 'source' list is {_json_kind(item)}, not a string"
+                )
         return "".join(source)
     if isinstance(source, str):
         return source
-    raise NotebookError("a cell's 'source' is neither a string nor a list of strings")
+    raise NotebookError("its 'source' is neither a string nor a list of strings")
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "an object" if isinstance(value, dict) else "a list"
 
 
 def _detect_indent(text: str) -> int | None:
@@ -234,7 +250,10 @@ def parse_notebook(text: str) -> Notebook:
         if not isinstance(cell, dict):
             raise NotebookError(f"cell {index + 1} is not an object")
         if cell.get("cell_type") == "code":
-            cell_text(cell)  # validates the source's type
+            try:
+                cell_text(cell)  # validates the source's type
+            except NotebookError as error:
+                raise NotebookError(f"cell {index + 1}: {error}") from None
             code_cells.append(index)
     ascii_only = text.isascii() and "\\u" in text
     return Notebook(document, code_cells, _detect_indent(text), text.endswith("\n"), ascii_only)

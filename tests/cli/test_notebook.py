@@ -201,7 +201,16 @@ def test_syntax_error_in_a_cell(project, run):
     [
         ("{not json", "nb.ipynb: invalid notebook JSON: "),
         ('{"cells": 3}', "nb.ipynb: not a Jupyter notebook (no 'cells' list)"),
-        ('{"cells": [{"cell_type": "code", "source": 7}]}', "nb.ipynb: a cell's 'source' is"),
+        ('{"cells": [{"cell_type": "code", "source": 7}]}', "nb.ipynb: cell 1: its 'source' is"),
+        (
+            '{"cells": [{"cell_type": "markdown", "source": []},'
+            ' {"cell_type": "code", "source": ["x = 1\\n", 3]}]}',
+            "nb.ipynb: cell 2: item 2 of its 'source' list is a number, not a string\n",
+        ),
+        (
+            '{"cells": [{"cell_type": "code", "source": [null]}]}',
+            "nb.ipynb: cell 1: item 1 of its 'source' list is null, not a string\n",
+        ),
     ],
 )
 def test_broken_notebooks_are_reported(project, run, content, message):

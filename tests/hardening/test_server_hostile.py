@@ -359,3 +359,31 @@ def test_handled_notifications_leave_nothing_behind() -> None:
     asyncio.run(session())
     assert len(changes) == 2000
     assert protocol._request_futures == {}
+
+
+def test_notebook_cells_whose_text_is_not_a_string(wire: Wire) -> None:
+    """The CLI reads a .ipynb whose source list holds a number as a broken file; a client's
+    notebook cell of a number, null or a list must not cost the server either."""
+    notebook = "file:///hostile/odd.ipynb"
+    for version, text in enumerate([3, None, ["x = 1\n", 3], {"a": 1}], 1):
+        cell = f"vscode-notebook-cell:/hostile/odd.ipynb#c{version}"
+        wire.notify(
+            "notebookDocument/didOpen",
+            {
+                "notebookDocument": {
+                    "uri": notebook,
+                    "notebookType": "jupyter-notebook",
+                    "version": version,
+                    "cells": [{"kind": 2, "document": cell}],
+                },
+                "cellTextDocuments": [
+                    {"uri": cell, "languageId": "python", "version": 1, "text": text}
+                ],
+            },
+        )
+        assert wire.alive(), wire.log()
+        wire.notify(
+            "notebookDocument/didClose",
+            {"notebookDocument": {"uri": notebook}, "cellTextDocuments": [{"uri": cell}]},
+        )
+    works(wire)
