@@ -387,3 +387,40 @@ def test_notebook_cells_whose_text_is_not_a_string(wire: Wire) -> None:
             {"notebookDocument": {"uri": notebook}, "cellTextDocuments": [{"uri": cell}]},
         )
     works(wire)
+
+
+def test_a_lone_surrogate_leaves_the_rest_analysed(wire: Wire) -> None:
+    """An editor's UTF-16 text may hold a lone surrogate no UTF-8 file can: the parsers
+    encode their input to UTF-8, and the whole document used to yield nothing."""
+    uri = "file:///hostile/surrogate.py"
+    text = "label = '\ud800'  # half of an emoji\n" + EXAMPLE
+    wire.open(uri, text)
+    diagnostics = wire.published(uri, 1)
+    assert "TM101" in [d["code"] for d in diagnostics]
+    for diagnostic in diagnostics:
+        assert_range_inside(text, diagnostic["range"], "utf-16", diagnostic["code"])
+    (finding,) = [d for d in diagnostics if d["code"] == "TM101"]
+    context = {"diagnostics": [finding]}
+    span = finding["range"]
+    actions = wire.request(
+        "textDocument/codeAction", {"textDocument": {"uri": uri}, "range": span, "context": context}
+    )
+    assert actions["result"], actions
+    # a notebook cell too (one program of all cells)
+    notebook, cell = "file:///hostile/surrogate.ipynb", "vscode-notebook-cell:/s.ipynb#c1"
+    wire.notify(
+        "notebookDocument/didOpen",
+        {
+            "notebookDocument": {
+                "uri": notebook,
+                "notebookType": "jupyter-notebook",
+                "version": 1,
+                "cells": [{"kind": 2, "document": cell}],
+            },
+            "cellTextDocuments": [
+                {"uri": cell, "languageId": "python", "version": 1, "text": text}
+            ],
+        },
+    )
+    assert "TM101" in [d["code"] for d in wire.published(cell, 1)]
+    works(wire)

@@ -35,7 +35,7 @@ from torchmode.lsp.positions import UTF16
 from torchmode.lsp.protocol import TorchmodeProtocol, is_unparsable_body
 from torchmode.lsp.results import Result, next_result
 from torchmode.lsp.scheduling import Scheduler
-from torchmode.lsp.targets import NotebookTarget, Target, TextTarget
+from torchmode.lsp.targets import NotebookTarget, Target, TextTarget, analysable
 
 # Bounded waits on the client at start-up: one that never answers must not stall analysis.
 CLIENT_PATIENCE_S = 10.0
@@ -129,7 +129,7 @@ class TorchmodeServer(LanguageServer):
     def snapshot(self, key: str) -> Target | None:
         document = self.documents.get(key)
         if document is not None and document.notebook_uri is None:
-            return TextTarget(key, document.version, document.text, document.index)
+            return TextTarget(key, document.version, analysable(document.text), document.index)
         notebook = self.workspace.get_notebook_document(notebook_uri=key)
         if notebook is None:
             return None

@@ -6,6 +6,7 @@ analysed text) back to (document URI, range in that document) and the other way 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +16,20 @@ from pygls.uris import to_fs_path
 from torchmode.findings import Position, Range
 from torchmode.lsp.positions import LineIndex
 from torchmode.notebook import CombinedNotebook, combine_cells
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def analysable(text: str) -> str:
+    """The client's text as Python can read it. An editor's text is UTF-16 and may hold a
+    lone surrogate (pasted from broken data; "\\ud800" in the message), which no UTF-8
+    file can: the parsers encode their input to UTF-8 and rejected the whole document, so
+    the editor showed nothing. It becomes U+FFFD, as VS Code writes it when saving: one
+    code point, one UTF-16 unit and three UTF-8 bytes, as the surrogate was, so every
+    position stays valid in the client's text."""
+    if text.isascii():
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def path_of(uri: str) -> Path | None:
@@ -62,7 +77,7 @@ class NotebookTarget:
 
     @staticmethod
     def of(key: str, version: int | None, cells: list[tuple[str, str]]) -> NotebookTarget:
-        combined = combine_cells([text for _, text in cells])
+        combined = combine_cells([analysable(text) for _, text in cells])
         return NotebookTarget(
             key, version, tuple(Cell(uri, LineIndex(text)) for uri, text in cells), combined
         )
