@@ -138,6 +138,36 @@ def test_requests_after_shutdown_get_an_invalid_request_error() -> None:
     assert wire.stop() == 0, wire.log()
 
 
+def test_requests_before_initialize_get_a_server_not_initialized_error() -> None:
+    wire = Wire()
+    here = {"textDocument": {"uri": GOOD}, "position": {"line": 0, "character": 0}}
+    mark = len(wire.messages)
+    wire.open(GOOD, EXAMPLE)  # a notification: dropped, never answered
+    for method, params in [("textDocument/hover", here), ("shutdown", None)]:
+        reply = wire.request(method, params)
+        assert reply["error"]["code"] == -32002, reply
+    reply = wire.request("initialize", {"processId": None, "rootUri": None})  # no capabilities
+    assert reply["error"]["code"] == -32602  # an initialize that cannot be read is not one
+    assert wire.request("textDocument/hover", here)["error"]["code"] == -32002
+    assert [m for m in wire.messages[mark:] if "method" in m] == []
+    wire.initialize(["utf-16"])
+    assert wire.request("textDocument/hover", here) == {
+        "jsonrpc": "2.0",
+        "id": wire.messages[-1]["id"],
+        "result": None,  # the document opened before initialize was never opened
+    }
+    works(wire)
+    assert wire.stop() == 0, wire.log()
+
+
+def test_exit_before_initialize_stops_the_server() -> None:
+    wire = Wire()
+    assert wire.request("textDocument/hover", {})["error"]["code"] == -32002
+    wire.notify("exit")
+    assert wire.process.wait(timeout=60) == 1
+    wire.stop()
+
+
 def test_requests_about_documents_never_opened(wire: Wire) -> None:
     unknown = {"uri": "file:///hostile/never_opened.py"}
     here = {"line": 3, "character": 7}
@@ -325,6 +355,7 @@ def test_handled_notifications_leave_nothing_behind() -> None:
         changes.append(0)
 
     protocol = server.protocol
+    protocol._initialize_seen = True  # as after an initialize (notifications before are dropped)
 
     def receive(message: dict[str, object]) -> None:
         protocol.handle_message(

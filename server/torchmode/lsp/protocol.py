@@ -5,8 +5,9 @@ an exception inside its reader loop: the exception is logged and the request nev
 response, so the client waits for it forever. A body that is not JSON, or JSON that is not a
 message object, is likewise only logged. JSON-RPC 2.0 (section 5.1) and LSP ask for an error
 response instead: -32700 with a null id for a body that does not parse, -32600 for something
-that is not a request, -32602 with the request's id for params that do not fit, and -32600
-for requests after ``shutdown``. Notifications never get a response, whatever their shape.
+that is not a request, -32602 with the request's id for params that do not fit, -32600 for
+requests after ``shutdown`` and -32002 for requests before ``initialize``. Notifications never
+get a response, whatever their shape.
 """
 
 from __future__ import annotations
@@ -61,7 +62,15 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+# What a client may send before the initialize request (exit: to stop a server it never
+# initialized).
+_BEFORE_INITIALIZE = frozenset({types.INITIALIZE, types.EXIT})
+
+
 class TorchmodeProtocol(LanguageServerProtocol):
+    # Set by the first initialize request that could be read (its params fit).
+    _initialize_seen = False
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         # pygls calls this for every JSON object in a body, innermost first; only the
         # message itself has a "jsonrpc" member.
@@ -143,12 +152,28 @@ class TorchmodeProtocol(LanguageServerProtocol):
                 )
             else:
                 logger.warning("ignored a message with JSON-RPC version %r", jsonrpc)
+        elif method is not None and not self._initialize_seen and method not in _BEFORE_INITIALIZE:
+            self._before_initialize(method, ident if is_request else None)
         elif self._shutdown and is_request and method != types.EXIT:
             self.reply_error(ident, types.ErrorCodes.InvalidRequest, "the server is shutting down")
         elif isinstance(message, Unreadable):
             self._unreadable(message)
         else:
+            if method == types.INITIALIZE:
+                self._initialize_seen = True
             super().handle_message(message)
+
+    def _before_initialize(self, method: str, ident: MsgId | None) -> None:
+        # LSP: a request before initialize gets -32002, a notification is dropped. pygls ran
+        # them, against a workspace and settings that do not exist yet.
+        if ident is not None:
+            self.reply_error(
+                ident,
+                types.ErrorCodes.ServerNotInitialized,
+                f"{method} before initialize: the server is not initialized yet",
+            )
+        else:
+            logger.warning("ignored a %s notification before initialize", method)
 
     def _unreadable(self, message: Unreadable) -> None:
         if message.method is not None and message.id is not None:
