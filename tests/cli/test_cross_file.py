@@ -158,3 +158,71 @@ def test_a_model_class_whose_module_base_is_in_another_file(tmp_path):
     # the same loop in a class that is not a model: a running total of loss tensors
     (tmp_path / "kd" / "_base.py").write_text(BASE.replace("(nn.Module)", ""))
     assert [f["code"] for f in _check(tmp_path, ".")] == ["TM204"]
+
+
+PARTS = """\
+import torch.nn as nn
+
+
+class double_conv(nn.Module):
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, padding=1), {norm}, nn.ReLU(inplace=True)
+        )
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+
+UNET = """\
+import torch.nn as nn
+
+from .parts import *
+
+
+class UNet(nn.Module):
+    def __init__(self, channels, classes):
+        super().__init__()
+        self.down = double_conv(channels, 16)
+        self.out = nn.Conv2d(16, classes, 1)
+
+    def forward(self, x):
+        return self.out(self.down(x))
+"""
+
+PREDICT = """\
+import torch
+
+from models import UNet
+
+
+def predict(net, image):
+    with torch.no_grad():
+        return net(image.unsqueeze(0)).sigmoid()
+
+
+if __name__ == "__main__":
+    net = UNet(channels=3, classes=1)
+    net.load_state_dict(torch.load("unet.pth"))
+    print(predict(net, torch.rand(3, 64, 64)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("norm", "expected"), [("nn.BatchNorm2d(c_out)", ["TM102"]), ("nn.GroupNorm(4, c_out)", [])]
+)
+def test_a_model_of_the_project_built_from_blocks_of_other_files(tmp_path, norm, expected):
+    # the class is re-exported by its package and built from a star-imported block: whether it
+    # has BatchNorm is found in the files that define them
+    _write(
+        tmp_path,
+        {
+            "models/__init__.py": "from .unet import UNet\n",
+            "models/parts.py": PARTS.replace("{norm}", norm),
+            "models/unet.py": UNET,
+            "predict.py": PREDICT,
+        },
+    )
+    found = _check(tmp_path, ".")
+    assert [f["code"] for f in found] == expected

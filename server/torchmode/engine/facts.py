@@ -202,6 +202,24 @@ class Facts:
             return None
         return self._class_sensitivity(cls, frozenset(), own_code)
 
+    def class_sensitivity(self, cls: str) -> bool | None:
+        """Whether instances of ``cls`` (a class name as this file spells it) have layers that
+        behave differently in eval mode."""
+        return self._class_sensitivity(cls, frozenset())
+
+    def project_class(self, name: str) -> str | None:
+        """``name`` (resolved, or bare and maybe star-imported) as the qualified name of an
+        nn.Module class of another file of the project."""
+        project = self.project
+        if project is None or not name:
+            return None
+        if "." in name:
+            return name if project.is_module_class(name) else None
+        for module in self.imports.star_modules:
+            if project.is_module_class(f"{module}.{name}"):
+                return f"{module}.{name}"
+        return None
+
     def _class_sensitivity(
         self, cls: str, seen: frozenset[str], own_code: bool = True
     ) -> bool | None:
@@ -213,6 +231,9 @@ class Facts:
                 return mode_sensitivity(cls.rsplit(".", 1)[-1])
             if cls.startswith(("torchvision.models.", "timm.")):
                 return True  # their networks are built with BatchNorm and/or Dropout
+            qualified = self.project_class(cls)
+            if qualified is not None and self.project is not None:
+                return self.project.class_sensitivity(qualified)
             return None
         if cls in seen:
             return None
@@ -673,6 +694,9 @@ class _Replay:
                 return ("optimizer", _coverage_inputs(base))
             if name in facts.classes:
                 return ("instance", name, facts.class_is_module(name))
+            project_class = facts.project_class(name)
+            if project_class is not None:
+                return ("module", project_class)  # ``net = UNet(3, 1)`` from ``unet/``
             if api.LOSS_CLASS.match(name) or (
                 last.endswith("Loss") and name.startswith(("torch.", "nn."))
             ):
@@ -709,7 +733,8 @@ class _Replay:
         name = facts.imports.resolve(call.func) or dotted(call.func)
         if name and (name.startswith("torch.nn.") or name in facts.classes):
             return _layer_kind(name, call)
-        return None
+        # a block defined in another file of the project (``self.down1 = down(64, 128)``)
+        return facts.project_class(name or "")
 
     def cover(self, inputs: Coverage) -> set[str]:
         """The modules an optimizer built from these arguments trains (parameter lists as

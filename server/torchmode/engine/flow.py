@@ -1125,8 +1125,10 @@ class Interpreter:
         name = self.facts.imports.resolve(call.func) or code_of(call.func)
         if name in self.facts.classes:
             return self.facts.class_is_module(name)
-        return bool(api.MODULE_FACTORIES.match(name)) or name.endswith(
-            ("from_pretrained", "create_model")
+        return (
+            bool(api.MODULE_FACTORIES.match(name))
+            or name.endswith(("from_pretrained", "create_model"))
+            or self.facts.project_class(name) is not None
         )
 
     def peek_taint(self, node: cst.BaseExpression, state: State) -> Taint:

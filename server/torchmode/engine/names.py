@@ -40,6 +40,7 @@ class ImportTable:
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
         self.star = False  # some ``from x import *``: unbound names may come from it
+        self.star_modules: list[str] = []  # what they star-import (``.unet_parts``)
 
     def add_statement(self, stmt: cst.Import | cst.ImportFrom) -> None:
         if type(stmt) is cst.Import:
@@ -51,9 +52,11 @@ class ImportTable:
                     top = full.split(".")[0]
                     self.names[top] = top
             return
+        dots = "." * len(stmt.relative)
         if type(stmt.names) is cst.ImportStar:
             self.star = True
-        dots = "." * len(stmt.relative)
+            if stmt.module is not None:
+                self.star_modules.append(dots + _dotted_import_name(stmt.module))
         if dots:
             # ``from .eval import f``: a file of the project, found relative to this one
             if type(stmt.names) is cst.ImportStar:

@@ -97,11 +97,23 @@ class ProjectContext:
     def is_module_class(self, qualified: str) -> bool:
         """Whether the class ``qualified`` (``._base.Distiller``) of another file of the project
         is an ``nn.Module`` (through its own bases, in its own file's terms)."""
+        return self._module_class(qualified) is not None
+
+    def class_sensitivity(self, qualified: str) -> bool | None:
+        """Whether that class has layers that behave differently in eval mode (None: it is
+        not a module class of the project, or that is not known)."""
+        found = self._module_class(qualified)
+        return found[1] if found is not None else None
+
+    def _module_class(self, qualified: str) -> tuple[str, bool | None] | None:
         stripped = qualified.lstrip(".")
         level = len(qualified) - len(stripped)
         module, _, name = stripped.rpartition(".")
         source = self._source(module, level)
-        return source is not None and name in _summary(source, self.root).module_classes
+        if source is None:
+            return None
+        classes = _summary(source, self.root).module_classes
+        return (name, classes[name]) if name in classes else None
 
     def _source(self, module: str, level: int) -> Path | None:
         if not module and not level:
@@ -138,7 +150,8 @@ class FileSummary:
     """What other files need of one file: its functions' summaries, its nn.Module classes."""
 
     functions: dict[str, ExternalFunction] = field(default_factory=dict)
-    module_classes: frozenset[str] = frozenset()
+    # its nn.Module classes, and whether each has mode-dependent layers (None: not known)
+    module_classes: dict[str, bool | None] = field(default_factory=dict)
 
 
 _NOTHING = FileSummary()
@@ -215,7 +228,15 @@ def _summarise(path: Path, root: str) -> FileSummary:
     if file_flow is None:
         return _NOTHING
     facts = file_flow.facts
-    module_classes = frozenset(name for name in facts.classes if facts.class_is_module(name))
+    module_classes = {
+        name: facts.class_sensitivity(name) for name in facts.classes if facts.class_is_module(name)
+    }
+    # re-exported (``from .unet_model import UNet`` in a package's ``__init__.py``)
+    for local, full in facts.imports.names.items():
+        if local not in module_classes and not local.startswith("*"):
+            qualified = facts.project_class(full)
+            if qualified is not None and facts.project is not None:
+                module_classes[local] = facts.project.class_sensitivity(qualified)
     out: dict[str, ExternalFunction] = {}
     for name, info in file_flow.facts.functions.items():
         if info.cls is not None or info.outer is not None:
