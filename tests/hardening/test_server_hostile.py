@@ -64,6 +64,38 @@ def test_broken_headers(wire: Wire) -> None:
     works(wire)
 
 
+HOVER = {"textDocument": {"uri": GOOD}, "position": {"line": 0, "character": 0}}
+
+
+@pytest.mark.parametrize("error", [-40, -1, 1, 5, 17, 300])
+def test_a_wrong_content_length_loses_only_its_own_message(wire: Wire, error: int) -> None:
+    """Too small, the rest of the body shared a line with the next header; too large, the
+    next messages were read as its body: either way the server never read another message
+    (not even shutdown). It answers the next request, and shuts down when asked."""
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": 500, "method": "textDocument/hover", "params": HOVER}
+    )
+    data = body.encode()
+    wire.send_raw(b"Content-Length: %d\r\n\r\n" % (len(data) + error) + data)
+    ident = wire.request_id("textDocument/hover", HOVER)
+    # A reply takes milliseconds; this only bounds the wait for one that never comes.
+    assert wire.response(ident, timeout=10)["result"] is None
+    works(wire)
+
+
+def test_a_content_length_counted_in_characters(wire: Wire) -> None:
+    # the likeliest client bug: the length of the text, not of its UTF-8 bytes (too small)
+    text = "model.eval()  # \u00e9valuation \u2014 \u00e9t\u00e9\n" * 20
+    params = {"textDocument": {"uri": GOOD, "languageId": "python", "version": 1, "text": text}}
+    body = json.dumps(
+        {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": params}, ensure_ascii=False
+    )
+    wire.send_raw(b"Content-Length: %d\r\n\r\n" % len(body) + body.encode())
+    ident = wire.request_id("textDocument/hover", HOVER)
+    assert wire.response(ident, timeout=10)["result"] is None
+    works(wire, "file:///hostile/after.py")
+
+
 def test_unknown_methods(wire: Wire) -> None:
     reply = wire.request("torchmode/nonsense", {"x": 1})
     assert reply["error"]["code"] == -32601  # MethodNotFound

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import sys
+import threading
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcMethodNotFound
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 from torchmode import __version__
@@ -30,6 +34,7 @@ from torchmode.lsp.configuration import (
 )
 from torchmode.lsp.diagnostics import diagnostics_by_uri
 from torchmode.lsp.documents import Document, DocumentStore
+from torchmode.lsp.framing import FrameReader, ReadSome
 from torchmode.lsp.memory import IDLE_COLLECT_S, Collector, DocumentCaches
 from torchmode.lsp.positions import UTF16
 from torchmode.lsp.protocol import TorchmodeProtocol, is_unparsable_body
@@ -74,6 +79,56 @@ class TorchmodeServer(LanguageServer):
         # (version, generation) whose analysis raised: not retried until something changes.
         self.failed: dict[str, tuple[int | None, int]] = {}
         self._told: set[str] = set()
+
+    # --- transports: pygls' own, reading through FrameReader ----------------------------
+    # After a message with a wrong Content-Length, pygls' reader never found another one
+    # (framing.py): the server stayed alive but deaf.
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        source = stdin or sys.stdin.buffer
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def read_some(size: int) -> bytes:
+            # read1: what has arrived, where read(size) would wait for all of it
+            read1 = source.read1  # type: ignore[attr-defined]
+            return await asyncio.get_running_loop().run_in_executor(self.thread_pool, read1, size)
+
+        try:
+            asyncio.run(self._serve(read_some))
+        except BrokenPipeError:
+            logging.getLogger(__name__).error("the connection to the client is lost")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        self._stop_event = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)  # type: ignore[arg-type]
+            await self._serve(reader.read)
+            self.shutdown()
+
+        async def serve() -> None:
+            self._server = await asyncio.start_server(connection, host, port)
+            async with self._server:
+                await self._server.serve_forever()
+
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(serve())
+
+    async def _serve(self, read_some: ReadSome) -> None:
+        assert self._stop_event is not None
+        await run_async(
+            stop_event=self._stop_event,
+            reader=FrameReader(read_some),
+            protocol=self.protocol,
+            # pygls' own logger, whose records main() filters
+            logger=logging.getLogger("pygls.server"),
+            error_handler=self.report_server_error,
+        )
 
     # --- what the client can do ------------------------------------------------------
 
