@@ -18,6 +18,7 @@ default configuration. See README.md beside this file for what is counted and ho
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import subprocess
@@ -108,6 +109,10 @@ class BugResult:
     holdout: bool
     hit: bool
     false_on_fixed: int
+    # a finding of the family anywhere in the function the fix touched (the strict hit wants
+    # it within the touched lines; a fix may add eval() at the top of the function whose
+    # forward the finding names)
+    in_function: bool = False
     error: str = ""
     hits: list[str] = field(default_factory=list)
 
@@ -357,10 +362,15 @@ def check_bug(mirrors: Path, cache: Path, bug: Bug) -> BugResult:
         prefix = f"{bug.root}/" if bug.root else ""
         path = bug.path.removeprefix(prefix)
         buggy_dir = export(mirrors, cache, bug.repo, bug.buggy, bug.root)
+        function = enclosing_function(buggy_dir / path, bug.lines)
         for f in in_file_lines(buggy_dir, check(buggy_dir, bug.repo, buggy_dir)):
-            if f.path == path and f.rule in rules and near(f.places, bug.lines):
+            if f.path != path or f.rule not in rules:
+                continue
+            if near(f.places, bug.lines):
                 result.hit = True
                 result.hits.append(f"{f.rule}:{f.line}")
+            if result.hit or (function is not None and near(f.places, function)):
+                result.in_function = True
         fixed_dir = export(mirrors, cache, bug.repo, bug.fixed, bug.root)
         span = _fixed_lines(mirrors, bug)
         if span is not None:
@@ -372,12 +382,32 @@ def check_bug(mirrors: Path, cache: Path, bug: Bug) -> BugResult:
     return result
 
 
+def enclosing_function(path: Path, lines: tuple[int, int]) -> tuple[int, int] | None:
+    """The lines of the innermost function around ``lines`` in a Python file (None: at module
+    level, a notebook, or a file Python cannot parse)."""
+    if path.suffix != ".py":
+        return None
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (SyntaxError, ValueError, OSError):
+        return None
+    lo, hi = lines
+    best: tuple[int, int] | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if first <= lo and hi <= node.end_lineno and (best is None or first >= best[0]):
+                best = (first, node.end_lineno)
+    return best
+
+
 def recall_table(results: list[BugResult]) -> dict[str, dict[str, int]]:
     table: dict[str, Counter[str]] = defaultdict(Counter)
     for r in results:
         for key in ("all", r.family):
             table[key]["bugs"] += 1
             table[key]["hits"] += r.hit
+            table[key]["in_function"] += r.in_function
             table[key]["false_on_fixed"] += r.false_on_fixed
             table[key]["errors"] += bool(r.error)
     return {key: dict(counts) for key, counts in sorted(table.items())}
@@ -406,10 +436,14 @@ def print_precision(table: dict[str, dict[str, int]]) -> None:
 
 def print_recall(table: dict[str, dict[str, int]], label: str) -> None:
     print(f"\nRecall on {label}")
-    print(f"{'':18} {'bugs':>5} {'hits':>5} {'recall':>6} {'false on fixed':>15} {'errors':>6}")
+    print(
+        f"{'':18} {'bugs':>5} {'hits':>5} {'recall':>6} {'in function':>11} "
+        f"{'false on fixed':>15} {'errors':>6}"
+    )
     for key, c in table.items():
         print(
             f"{key:18} {c['bugs']:5} {c['hits']:5} {_ratio(c['hits'], c['bugs']):>6} "
+            f"{_ratio(c.get('in_function', 0), c['bugs']):>11} "
             f"{c['false_on_fixed']:15} {c['errors']:6}"
         )
 
