@@ -226,3 +226,52 @@ def test_a_model_of_the_project_built_from_blocks_of_other_files(tmp_path, norm,
     )
     found = _check(tmp_path, ".")
     assert [f["code"] for f in found] == expected
+
+
+GENERATOR = """\
+import torch
+
+
+class Generator(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Conv1d(1, 8, 3), torch.nn.BatchNorm1d(8))
+
+    def forward(self, z):
+        return self.net(z)
+"""
+
+DECODE = """\
+import torch
+
+from vocoder.models import Generator
+
+
+def main(checkpoint, features):
+    model = Generator()
+    model.load_state_dict(torch.load(checkpoint))
+    for c in features:
+        with torch.no_grad():
+            print(model(c))
+
+
+if __name__ == "__main__":
+    main("g.pth", [])
+"""
+
+
+def test_a_script_of_a_package_checked_alone_reads_the_package(tmp_path):
+    # `torchmode check vocoder/bin/decode.py` from the project's top: the package's models are
+    # re-exported by `import *` in its __init__.py
+    _write(
+        tmp_path,
+        {
+            "setup.py": "",
+            "vocoder/__init__.py": "",
+            "vocoder/models/__init__.py": "from vocoder.models.generator import *\n",
+            "vocoder/models/generator.py": GENERATOR,
+            "vocoder/bin/decode.py": DECODE,
+        },
+    )
+    found = _check(tmp_path, "vocoder/bin/decode.py")
+    assert [(f["code"], f["location"]["row"]) for f in found] == [("TM102", 11)]  # type: ignore[index]

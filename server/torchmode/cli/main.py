@@ -149,12 +149,25 @@ def _error(message: str) -> None:
     sys.stderr.write(f"torchmode: {message}\n")
 
 
+# What marks the top folder of a project checked file by file (``torchmode check pkg/bin/x.py``)
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
 def in_project(settings: Settings, path: Path, roots: list[Path]) -> Settings:
     """The settings of a file with its project: the folder given on the command line that holds
-    it (the folder a script is run from), else the file's own folder."""
+    it (the folder a script is run from), else the nearest folder above it with a project's
+    marks (``pkg/bin/decode.py`` imports ``pkg.models``), else the file's own folder."""
     resolved = Path(os.path.abspath(path))  # not resolved: a link (or a loop of them) stays
     holding = [root for root in roots if root.is_dir() and resolved.is_relative_to(root)]
-    root = min(holding, key=lambda r: len(r.parts)) if holding else resolved.parent
+    if holding:
+        root = min(holding, key=lambda r: len(r.parts))
+    else:
+        root = next(
+            (d for d in resolved.parents if any((d / m).exists() for m in _PROJECT_MARKERS)),
+            resolved.parent,
+        )
+        if not resolved.is_relative_to(root):
+            root = resolved.parent
     return dataclasses.replace(settings, project=ProjectContext(str(root), str(resolved)))
 
 

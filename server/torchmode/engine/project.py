@@ -105,6 +105,13 @@ class ProjectContext:
         found = self._module_class(qualified)
         return found[1] if found is not None else None
 
+    def module_classes_of(self, module: str) -> dict[str, bool | None]:
+        """The nn.Module classes of the project module ``module`` (``.parts``), with whether
+        each has mode-dependent layers: what ``from module import *`` brings in."""
+        stripped = module.lstrip(".")
+        source = self._source(stripped, len(module) - len(stripped))
+        return _summary(source, self.root).module_classes if source is not None else {}
+
     def _module_class(self, qualified: str) -> tuple[str, bool | None] | None:
         stripped = qualified.lstrip(".")
         level = len(qualified) - len(stripped)
@@ -231,7 +238,11 @@ def _summarise(path: Path, root: str) -> FileSummary:
     module_classes = {
         name: facts.class_sensitivity(name) for name in facts.classes if facts.class_is_module(name)
     }
-    # re-exported (``from .unet_model import UNet`` in a package's ``__init__.py``)
+    # re-exported (``from .unet_model import UNet`` or ``import *`` in a package's __init__)
+    if facts.project is not None:
+        for module in facts.imports.star_modules:
+            for name, verdict in facts.project.module_classes_of(module).items():
+                module_classes.setdefault(name, verdict)
     for local, full in facts.imports.names.items():
         if local not in module_classes and not local.startswith("*"):
             qualified = facts.project_class(full)
