@@ -57,33 +57,22 @@ class ImportTable:
             self.star = True
             if stmt.module is not None:
                 self.star_modules.append(dots + _dotted_import_name(stmt.module))
-        if dots:
-            # ``from .eval import f``: a file of the project, found relative to this one
-            if type(stmt.names) is cst.ImportStar:
-                return
-            module = dots + (_dotted_import_name(stmt.module) if stmt.module else "")
-            for alias in stmt.names:
-                if type(alias.name) is not cst.Name:
-                    continue
-                local = alias.name.value
-                if alias.asname is not None and type(alias.asname.name) is cst.Name:
-                    local = alias.asname.name.value
-                separator = "" if module.endswith(".") else "."
-                self.names[local] = f"{module}{separator}{alias.name.value}"
+        if stmt.module is None and not dots:
             return
-        if stmt.module is None:
-            return
-        module = _dotted_import_name(stmt.module)
+        # ``from .eval import f``: a file of the project, found relative to this one
+        module = dots + (_dotted_import_name(stmt.module) if stmt.module else "")
         if type(stmt.names) is cst.ImportStar:
-            self.names.setdefault("*" + module, module)
+            if not dots:
+                self.names.setdefault("*" + module, module)
             return
+        separator = "" if module.endswith(".") else "."
         for alias in stmt.names:
             if type(alias.name) is not cst.Name:
                 continue
             local = alias.name.value
             if alias.asname is not None and type(alias.asname.name) is cst.Name:
                 local = alias.asname.name.value
-            self.names[local] = f"{module}.{alias.name.value}"
+            self.names[local] = f"{module}{separator}{alias.name.value}"
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """The qualified name an expression stands for, if it starts with an imported name."""

@@ -6,6 +6,7 @@ other models kept in eval on purpose, wrappers whose ``eval``/``train`` are not 
 """
 
 from torchmode.rules.base import Invalid
+from torchmode.rules.examples import shared
 
 INVALID = (
     # torchtext SST classifier: dev evaluation every N iterations inside the batch loop,
@@ -1106,35 +1107,7 @@ def train(model, train_loader, val_loader, optimizer, epochs):
 )
 
 VALID = (
-    # one function trains or evaluates, the same flag choosing the mode, the grad mode and
-    # whether to step (linear evaluation of self-supervised features)
-    """\
-import torch
-import torch.nn.functional as F
-
-
-def run_epoch(net, loader, optimizer=None):
-    # one pass over `loader`: training when given an optimizer, evaluation otherwise
-    training = optimizer is not None
-    net.train() if training else net.eval()
-    total = 0.0
-    with (torch.enable_grad() if training else torch.no_grad()):
-        for x, y in loader:
-            loss = F.cross_entropy(net(x), y)
-            if training:
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            total += loss.item()
-    return total
-
-
-def fit(net, train_loader, val_loader, epochs):
-    optimizer = torch.optim.Adam(net.parameters())
-    for epoch in range(epochs):
-        run_epoch(net, train_loader, optimizer)
-        run_epoch(net, val_loader)
-""",
+    shared.TRAIN_OR_EVALUATE,
     # a module-level loop calls a step function that switches to train() itself before it
     # steps, then evaluates (graph tutorials' train_iter)
     """\

@@ -1,6 +1,7 @@
 """TM201 examples, modelled on real training and evaluation code (see each comment)."""
 
 from torchmode.rules.base import Invalid
+from torchmode.rules.examples import shared
 
 INVALID: tuple[Invalid, ...] = (
     # captioning validate() with eval() but no no_grad (sgrvinod image-captioning issue #57)
@@ -617,49 +618,7 @@ if __name__ == "__main__":
     ),
     # a tutorial script: a validation pass over the validation loader in every epoch, then a test pass, with autograd recording
     Invalid(
-        """\
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(8, 16)
-        self.fc2 = nn.Linear(16, 2)
-        self.dropout = nn.Dropout(0.25)
-
-    def forward(self, x):
-        return self.fc2(self.dropout(F.relu(self.fc1(x))))
-
-
-model = Net()
-criterion = nn.CrossEntropyLoss()
-optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-
-for epoch in range(1, 31):
-    train_loss = 0.0
-    valid_loss = 0.0
-    for data, target in train_loader:
-        optimizer.zero_grad()
-        output = model(data)
-        loss = criterion(output, target)
-        loss.backward()
-        optimizer.step()
-        train_loss += loss.item() * data.size(0)
-    for data, target in valid_loader:
-        output = model(data)
-        loss = criterion(output, target)
-        valid_loss += loss.item() * data.size(0)
-    print(epoch, train_loss, valid_loss)
-
-test_loss = 0.0
-for data, target in test_loader:
-    output = model(data)
-    loss = criterion(output, target)
-    test_loss += loss.item() * data.size(0)
-""",
+        shared.TUTORIAL_SCRIPT,
         (32, 39),
         """\
 import torch

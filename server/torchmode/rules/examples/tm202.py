@@ -1,6 +1,7 @@
 """TM202 examples, modelled on real training and evaluation code (see each comment)."""
 
 from torchmode.rules.base import Invalid
+from torchmode.rules.examples import shared
 
 INVALID: tuple[Invalid, ...] = (
     # training step pasted from validation code: forward and loss under no_grad (monodepth2 #24)
@@ -198,35 +199,7 @@ class Agent:
 )
 
 VALID: tuple[str, ...] = (
-    # one function trains or evaluates, the same flag choosing the mode, the grad mode and
-    # whether to step (linear evaluation of self-supervised features)
-    """\
-import torch
-import torch.nn.functional as F
-
-
-def run_epoch(net, loader, optimizer=None):
-    # one pass over `loader`: training when given an optimizer, evaluation otherwise
-    training = optimizer is not None
-    net.train() if training else net.eval()
-    total = 0.0
-    with (torch.enable_grad() if training else torch.no_grad()):
-        for x, y in loader:
-            loss = F.cross_entropy(net(x), y)
-            if training:
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            total += loss.item()
-    return total
-
-
-def fit(net, train_loader, val_loader, epochs):
-    optimizer = torch.optim.Adam(net.parameters())
-    for epoch in range(epochs):
-        run_epoch(net, train_loader, optimizer)
-        run_epoch(net, val_loader)
-""",
+    shared.TRAIN_OR_EVALUATE,
     # MoCo (moco builder.py): keys under no_grad, logits mix them with the trainable queries
     """\
 import torch

@@ -1,0 +1,77 @@
+"""Example programs that show more than one rule's behaviour (each rule's examples quote them)."""
+
+# A tutorial script: a validation pass over the validation loader in every epoch, then a test
+# pass, neither with eval() nor no_grad (TM102 and TM201 report both passes).
+TUTORIAL_SCRIPT = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 2)
+        self.dropout = nn.Dropout(0.25)
+
+    def forward(self, x):
+        return self.fc2(self.dropout(F.relu(self.fc1(x))))
+
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+
+for epoch in range(1, 31):
+    train_loss = 0.0
+    valid_loss = 0.0
+    for data, target in train_loader:
+        optimizer.zero_grad()
+        output = model(data)
+        loss = criterion(output, target)
+        loss.backward()
+        optimizer.step()
+        train_loss += loss.item() * data.size(0)
+    for data, target in valid_loader:
+        output = model(data)
+        loss = criterion(output, target)
+        valid_loss += loss.item() * data.size(0)
+    print(epoch, train_loss, valid_loss)
+
+test_loss = 0.0
+for data, target in test_loader:
+    output = model(data)
+    loss = criterion(output, target)
+    test_loss += loss.item() * data.size(0)
+"""
+
+# One function trains or evaluates, the same flag choosing the mode, the grad mode and whether
+# to step (linear evaluation of self-supervised features): TM101 and TM202 report nothing.
+TRAIN_OR_EVALUATE = """\
+import torch
+import torch.nn.functional as F
+
+
+def run_epoch(net, loader, optimizer=None):
+    # one pass over `loader`: training when given an optimizer, evaluation otherwise
+    training = optimizer is not None
+    net.train() if training else net.eval()
+    total = 0.0
+    with (torch.enable_grad() if training else torch.no_grad()):
+        for x, y in loader:
+            loss = F.cross_entropy(net(x), y)
+            if training:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            total += loss.item()
+    return total
+
+
+def fit(net, train_loader, val_loader, epochs):
+    optimizer = torch.optim.Adam(net.parameters())
+    for epoch in range(epochs):
+        run_epoch(net, train_loader, optimizer)
+        run_epoch(net, val_loader)
+"""
