@@ -86,7 +86,8 @@ class Facts:
     grad_contexts: dict[str, cst.Call] = field(default_factory=dict)  # no_grad = torch.no_grad()
     grad_factories: set[str] = field(default_factory=set)  # names that pick a grad mode
     built_from: dict[str, str] = field(default_factory=dict)  # key -> imported class built
-    handed_on: set[str] = field(default_factory=set)  # see ChunkRecord.handed_on
+    # see ChunkRecord.handed_on: (id of the def it happens in, or 0 at module level, name)
+    handed_on: set[tuple[int, str]] = field(default_factory=set)
     project: ProjectContext | None = field(default=None, repr=False, compare=False)
 
     function_by_node: dict[int, FunctionInfo] = field(default_factory=dict)
@@ -336,7 +337,7 @@ class ChunkRecord:
     training_readers: list[cst.ClassDef] = field(default_factory=list)
     # names handed on as values (``return step_fn``, ``self.val_step = step_fn``): functions
     # of these names are called from places the analysis does not see
-    handed_on: set[str] = field(default_factory=set)
+    handed_on: set[tuple[int, str]] = field(default_factory=set)
     frozen: set[str] = field(default_factory=set)
     # assigned values that name a grad-mode API (``ctx = torch.no_grad()``, a dict of them)
     grad_values: set[int] = field(default_factory=set)
@@ -449,7 +450,7 @@ class _Recorder:
             ):
                 self.record.grad_values.add(id(small.value))
             if type(small.value) is cst.Name:
-                self.record.handed_on.add(small.value.value)
+                self.record.handed_on.add((id(self.func) if self.func else 0, small.value.value))
             for target in small.targets:
                 key = key_of(target.target)
                 if key is not None:
@@ -468,7 +469,7 @@ class _Recorder:
                 items = returned.elements if type(returned) is cst.Tuple else ()
                 for node in (returned, *(el.value for el in items)):
                     if type(node) is cst.Name:
-                        self.record.handed_on.add(node.value)
+                        self.record.handed_on.add((id(self.func) if self.func else 0, node.value))
             value = getattr(small, "value", None) or getattr(small, "test", None)
             if value is not None:
                 self.expression(value, cls)

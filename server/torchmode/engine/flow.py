@@ -229,13 +229,29 @@ class FileFlow:
         called = set(self.module_flow.callees)
         for flow in self.flows.values():
             called |= flow.callees
-        handed_on = self.facts.handed_on
         for flow in self.flows.values():
             # a function returned or stored as a value is called where it is taken to: its
             # callers, not a default, decide its grad mode
             flow.called = flow.info is not None and (
-                id(flow.info.node) in called or flow.info.name in handed_on
+                id(flow.info.node) in called or self.handed_on(flow.info)
             )
+
+    def handed_on(self, info: FunctionInfo) -> bool:
+        """``info`` is returned or stored as a value (``return step_fn``): where that name
+        means this function, not a variable of the same name (a method never is a bare name)."""
+        if info.cls is not None:
+            return False
+        for scope_id, name in self.facts.handed_on:
+            if name != info.name:
+                continue
+            if info.outer is not None:
+                if scope_id == id(info.outer.node):
+                    return True
+                continue
+            scope = self.facts.function_by_node.get(scope_id)
+            if scope is None or name not in self.locals_of(scope) | set(scope.params):
+                return True
+        return False
 
     def _analyse_module(
         self, statements: list[cst.BaseStatement], chunk_of: dict[int, Chunk]

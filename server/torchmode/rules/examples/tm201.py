@@ -699,6 +699,73 @@ def test(model, loader):
     return correct
 """,
     ),
+    # a trainer class whose train() method shares its name with a variable it stores
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+
+
+class Trainer:
+    def __init__(self, model, train, val):
+        self.model = model
+        self.train_data = train  # a name handed on, the same as the method's
+        self.val_data = val
+        self.optimizer = torch.optim.Adam(model.parameters())
+
+    def train(self, epochs):
+        for epoch in range(epochs):
+            self.model.train()
+            for x, y in self.train_data:
+                self.optimizer.zero_grad()
+                nn.functional.mse_loss(self.model(x), y).backward()
+                self.optimizer.step()
+            self._validate()
+
+    def _validate(self):
+        self.model.eval()
+        for x, y in self.val_data:
+            print(nn.functional.mse_loss(self.model(x), y).item())
+
+
+def main(train, val):
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
+    Trainer(model, train=train, val=val).train(10)
+""",
+        (24,),
+        """\
+import torch
+import torch.nn as nn
+
+
+class Trainer:
+    def __init__(self, model, train, val):
+        self.model = model
+        self.train_data = train  # a name handed on, the same as the method's
+        self.val_data = val
+        self.optimizer = torch.optim.Adam(model.parameters())
+
+    def train(self, epochs):
+        for epoch in range(epochs):
+            self.model.train()
+            for x, y in self.train_data:
+                self.optimizer.zero_grad()
+                nn.functional.mse_loss(self.model(x), y).backward()
+                self.optimizer.step()
+            self._validate()
+
+    @torch.no_grad()
+    def _validate(self):
+        self.model.eval()
+        for x, y in self.val_data:
+            print(nn.functional.mse_loss(self.model(x), y).item())
+
+
+def main(train, val):
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
+    Trainer(model, train=train, val=val).train(10)
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
