@@ -476,6 +476,8 @@ def compare(before: dict[str, object], after: dict[str, object]) -> None:
         }
 
     old, new = keyed(before), keyed(after)
+    if not old or not new:
+        old = new = {}  # one of the runs checked no corpus: nothing to compare
     lost = sorted(k for k in old.keys() - new.keys() if old[k] == "true")
     gained = sorted(k for k in new.keys() - old.keys() if new[k] != "true")
     print(f"\nAgainst the earlier run: {len(lost)} true findings lost, {len(gained)} new not true")
