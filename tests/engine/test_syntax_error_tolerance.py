@@ -104,3 +104,17 @@ def test_a_notebook_cell_of_shell_commands_costs_only_itself(tmp_path):
     assert proc.returncode == 2
     assert "cell 1" in proc.stderr
     assert [(e["code"], e["cell"]) for e in json.loads(proc.stdout)] == [("TM101", 2)]
+
+
+def test_a_file_skipped_for_its_size_is_not_checked_in_part(tmp_path):
+    # a limit (an expression too deep to analyse in reasonable time) is not a syntax error:
+    # nothing of that file was analysed
+    (tmp_path / "deep.py").write_text("import torch\nmodel.eval()\nx = " + "a." * 3000 + "b\n")
+    (tmp_path / "train.py").write_text(TRAINING + PY2_HELPER)
+    proc = _check(tmp_path, "deep.py", "train.py")
+    assert proc.returncode == 2
+    assert "skipped this file" in proc.stderr
+    assert proc.stdout.rstrip().endswith(
+        "Found 1 problem in 1 file checked. 1 file could not be checked. "
+        "1 file with a syntax error checked in part (see above)."
+    )
