@@ -488,14 +488,16 @@ def _parse_between(
         if not problem[0].startswith("syntax error"):
             return ParseResult([], problem)
         # one statement Python rejects (a Python 2 ``print "x"``) must not cost the others
-        return ParseResult(_parse_around_errors(lines, starts, cache), problem, lines)
+        return ParseResult(_parse_around_errors(lines, starts, cache, problem), problem, lines)
     return ParseResult(chunks, None, lines)
 
 
-def _parse_around_errors(lines: list[str], starts: list[int], cache: ChunkCache) -> list[Chunk]:
+def _parse_around_errors(
+    lines: list[str], starts: list[int], cache: ChunkCache, first: tuple[str, Position]
+) -> list[Chunk]:
     """The chunks of a text with syntax errors: every top-level statement that parses, the
     ones holding an error left out (from the statement where the error is to the next
-    statement boundary after it)."""
+    statement boundary after it). ``first``: the whole text's first error, already found."""
     chunks: list[Chunk] = []
     copies: dict[str, int] = {}
     last = len(starts) - 1
@@ -503,7 +505,7 @@ def _parse_around_errors(lines: list[str], starts: list[int], cache: ChunkCache)
     while i < last:
         begin = starts[i]
         rest = "".join(lines[begin : starts[last]])
-        error = python_syntax_error(rest)
+        error = first if begin == 0 else python_syntax_error(rest)
         if error is None or not error[0].startswith("syntax error"):
             part: list[Chunk] = []
             if _parse_into(part, lines, starts[i:], cache, copies, rest) is None:

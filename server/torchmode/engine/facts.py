@@ -53,6 +53,12 @@ class FunctionInfo:
     def qualname(self) -> str:
         return f"{self.cls.name}.{self.name}" if self.cls else self.name
 
+    def receives(self, key: str) -> bool:
+        """``key`` (``opt``, ``model.encoder``) is rooted in a parameter other than ``self``:
+        what it stands for is the caller's to say."""
+        root = key.split(".", 1)[0].split("[", 1)[0]
+        return root in self.params and root not in {"self", "cls"}
+
 
 @dataclass(eq=False)
 class ClassInfo:
@@ -289,8 +295,7 @@ class Facts:
             scoped = self.scoped_cover.get((id(scope.node), optimizer))
             if scoped is not None:
                 return scoped
-            root = optimizer.split(".", 1)[0]
-            if root in scope.params and root not in {"self", "cls"}:
+            if scope.receives(optimizer):
                 # a parameter is what the caller passes, not the module-level optimizer that
                 # happens to share its name: the caller's own analysis binds it
                 return set()

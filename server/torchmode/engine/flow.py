@@ -20,7 +20,7 @@ from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.chunks import Chunk, ChunkCache, code_of
 from torchmode.engine.facts import Facts, FunctionInfo, block_statements
-from torchmode.engine.names import is_within, key_of, root_of
+from torchmode.engine.names import is_within, key_of
 from torchmode.engine.values import (
     CLEAN,
     GRAD_INPUT,
@@ -229,21 +229,24 @@ class FileFlow:
         called = set(self.module_flow.callees)
         for flow in self.flows.values():
             called |= flow.callees
+        handed: dict[str, list[int]] = {}
+        for scope_id, name in self.facts.handed_on:
+            handed.setdefault(name, []).append(scope_id)
         for flow in self.flows.values():
             # a function returned or stored as a value is called where it is taken to: its
             # callers, not a default, decide its grad mode
             flow.called = flow.info is not None and (
-                id(flow.info.node) in called or self.handed_on(flow.info)
+                id(flow.info.node) in called or self.handed_on(flow.info, handed)
             )
 
-    def handed_on(self, info: FunctionInfo) -> bool:
-        """``info`` is returned or stored as a value (``return step_fn``): where that name
-        means this function, not a variable of the same name (a method never is a bare name)."""
+    def handed_on(self, info: FunctionInfo, handed: dict[str, list[int]]) -> bool:
+        """``info`` is returned or stored as a value (``return step_fn``) where that name means
+        this function, not a variable of the same name (a method never is a bare name);
+        ``handed``: name -> the defs (0: the module) where a value of that name is handed on."""
         if info.cls is not None:
             return False
-        for scope_id, name in self.facts.handed_on:
-            if name != info.name:
-                continue
+        for scope_id in handed.get(info.name, ()):
+            name = info.name
             if info.outer is not None:
                 if scope_id == id(info.outer.node):
                     return True
@@ -1829,16 +1832,7 @@ class Interpreter:
 
     def apply_external(self, call: cst.Call, callee: ExternalFunction, state: State) -> None:
         """A function of another file of the project: what it does to the models passed."""
-        positional: list[str | None] = []
-        keywords: dict[str, str | None] = {}
-        for arg in call.args:
-            if arg.star:
-                break
-            if arg.keyword is not None:
-                keywords[arg.keyword.value] = key_of(arg.value)
-            elif not keywords:
-                positional.append(key_of(arg.value))
-        bound = callee.bind(positional, keywords)
+        bound = {p: k for p, k in bind_arguments(call, callee.params).items() if k is not None}
         if not bound:
             return
         self.place(call)
@@ -1868,9 +1862,7 @@ class Interpreter:
             state.grad = frozenset({GradVal(callee.exit_grad, self.origin(call))})
 
     def _given(self, key: str) -> bool:
-        """``key`` is rooted in a parameter of this function (not ``self``): the caller's."""
-        root = root_of(key)
-        return self.info is not None and root in self.info.params and root not in {"self", "cls"}
+        return self.info is not None and self.info.receives(key)
 
     def literal_arguments(self, call: cst.Call, callee: FunctionInfo) -> dict[str, bool]:
         params = list(callee.params)
@@ -1924,12 +1916,7 @@ class Interpreter:
             else:
                 mapping[params[0]] = key_of(receiver) if receiver is not None else None
             params = params[1:]
-        positional = [a for a in call.args if a.keyword is None and not a.star]
-        for name, arg in zip(params, positional, strict=False):
-            mapping[name] = key_of(arg.value)
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value in callee.params:
-                mapping[arg.keyword.value] = key_of(arg.value)
+        mapping.update(bind_arguments(call, params))
         for name in callee.params:
             mapping.setdefault(name, None)
         return mapping
@@ -2120,6 +2107,17 @@ class Interpreter:
             )
         )
         return name not in api.ENABLE_GRAD and name not in api.SET_GRAD_ENABLED
+
+
+def bind_arguments(call: cst.Call, params: Sequence[str]) -> dict[str, str | None]:
+    """Parameter -> the caller's access path for the argument passed to it (positional
+    arguments past a ``*args`` are not placed)."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    mapping = {name: key_of(arg.value) for name, arg in zip(params, positional, strict=False)}
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in params:
+            mapping[arg.keyword.value] = key_of(arg.value)
+    return mapping
 
 
 def _names_evaluation_data(node: cst.BaseExpression) -> bool:

@@ -54,20 +54,6 @@ class ExternalFunction:
     trains: tuple[ParamEffect, ...] = ()  # modes of what it was given where it trains them
     exit_grad: bool | None = None  # grad mode it leaves (None: as it found it)
 
-    def bind(self, positional: list[str | None], keywords: dict[str, str | None]) -> dict[str, str]:
-        """Parameter -> the caller's key of the argument passed for it (keys only)."""
-        params = list(self.params)
-        if params and params[0] in {"self", "cls"}:
-            params = params[1:]
-        bound: dict[str, str] = {}
-        for name, key in zip(params, positional, strict=False):
-            if key is not None:
-                bound[name] = key
-        for name, key in keywords.items():
-            if name in params and key is not None:
-                bound[name] = key
-        return bound
-
 
 @dataclass(frozen=True)
 class ProjectContext:
