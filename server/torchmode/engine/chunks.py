@@ -24,6 +24,8 @@ from torchmode.engine.parsing import unvalidated
 from torchmode.findings import Position, Range
 
 if TYPE_CHECKING:
+    from torchmode.engine.facts import ChunkRecord
+    from torchmode.engine.flow import CachedFlow, CachedModuleFlow
     from torchmode.engine.positions import UnitPositions
 
 # Lines that continue the statement above even though they start at column 0.
@@ -108,9 +110,9 @@ class ChunkCache:
     def __init__(self, capacity: int = 4096) -> None:
         self._items: OrderedDict[str, cst.Module | None] = OrderedDict()
         self._capacity = capacity
-        self.records: dict[int, Any] = {}  # id(module) -> facts.ChunkRecord
-        self.flows: OrderedDict[int, Any] = OrderedDict()  # id(def node) -> flow.CachedFlow
-        self.module_flow: Any = None  # flow.CachedModuleFlow of the last analysis
+        self.records: dict[int, ChunkRecord] = {}  # id(module) -> its facts record
+        self.flows: OrderedDict[int, CachedFlow] = OrderedDict()  # id(def node) -> its analysis
+        self.module_flow: CachedModuleFlow | None = None  # the module's, of the last analysis
         self._fingerprint: object = None  # the facts' fingerprint of the last analysis
         self._positions: dict[int, tuple[cst.Module, dict[cst.CSTNode, CodeRange]]] = {}
         # per statement (id of the chain's last one): (chain, its positions or None)

@@ -431,7 +431,7 @@ class _Recorder:
                 self.statement(child, stmt, None)
             return
         # compound statements: headers, then bodies
-        if type(stmt) in (cst.If, cst.While):
+        if type(stmt) is cst.If or type(stmt) is cst.While:
             self.expression(stmt.test, cls)
             if cls is not None and _reads_training(stmt.test):
                 record.training_readers.append(cls)
@@ -445,7 +445,7 @@ class _Recorder:
             self.statement(child, cls, func)
 
     def small_statement(self, small: cst.BaseSmallStatement, cls: cst.ClassDef | None) -> None:
-        if type(small) in (cst.Import, cst.ImportFrom):
+        if type(small) is cst.Import or type(small) is cst.ImportFrom:
             self.record.imports.append(small)
             return
         if type(small) is cst.Assign:
@@ -557,17 +557,17 @@ class _Replay:
                 classes[id(node)] = info_c
                 if top:
                     facts.classes.setdefault(node.name.value, info_c)
-            for node, cls_node, outer, params in record.functions:
+            for def_node, cls_node, outer, params in record.functions:
                 cls = classes.get(id(cls_node)) if cls_node is not None else None
                 # the record's list: shared by this statement's analyses, never changed
-                info = FunctionInfo(node, chunk, cls, params, functions.get(id(outer)))
-                functions[id(node)] = info
-                facts.function_by_node[id(node)] = info
+                info = FunctionInfo(def_node, chunk, cls, params, functions.get(id(outer)))
+                functions[id(def_node)] = info
+                facts.function_by_node[id(def_node)] = info
                 facts.all_functions.append(info)
                 if cls is not None:
-                    cls.methods.setdefault(node.name.value, info)
+                    cls.methods.setdefault(def_node.name.value, info)
                 elif outer is None:
-                    facts.functions.setdefault(node.name.value, info)
+                    facts.functions.setdefault(def_node.name.value, info)
             facts.frozen |= record.frozen
             facts.handed_on |= record.handed_on
         self.finish([record for _, record in pairs])
@@ -863,7 +863,7 @@ def _layer_kind(name: str, call: cst.Call) -> str:
 
 
 def _literal(node: cst.BaseExpression, unknown: object) -> object:
-    if type(node) in (cst.Integer, cst.Float):
+    if type(node) is cst.Integer or type(node) is cst.Float:
         try:
             return int(node.value) if type(node) is cst.Integer else float(node.value)
         except ValueError:
@@ -916,8 +916,10 @@ def _attribute_chains(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     stack = [node]
     while stack:
         current = stack.pop()
-        if type(current) in (cst.Name, cst.Attribute) and dotted(current) is not None:
-            yield current  # type: ignore[misc]
+        if (type(current) is cst.Name or type(current) is cst.Attribute) and dotted(
+            current
+        ) is not None:
+            yield current
             continue
         stack.extend(sub_expressions(current))
 
@@ -960,7 +962,8 @@ def _body(stmt: cst.FunctionDef | cst.ClassDef | cst.For) -> list[cst.BaseStatem
     body = stmt.body
     if type(body) is cst.IndentedBlock:
         return list(body.body)
-    return [cst.SimpleStatementLine(body=list(body.body))]  # type: ignore[union-attr]
+    assert type(body) is cst.SimpleStatementSuite  # a suite is one of the two
+    return [cst.SimpleStatementLine(body=list(body.body))]
 
 
 def block_statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
@@ -1006,13 +1009,13 @@ def _nested_blocks(stmt: cst.CSTNode) -> Iterator[cst.BaseStatement]:
                 yield stmt.orelse
             else:
                 yield from block_statements(stmt.orelse.body)
-    elif type(stmt) in (cst.For, cst.While):
+    elif type(stmt) is cst.For or type(stmt) is cst.While:
         yield from block_statements(stmt.body)
         if stmt.orelse is not None:
             yield from block_statements(stmt.orelse.body)
     elif type(stmt) is cst.With:
         yield from block_statements(stmt.body)
-    elif type(stmt) in (cst.Try, cst.TryStar):
+    elif type(stmt) is cst.Try or type(stmt) is cst.TryStar:
         yield from block_statements(stmt.body)
         for handler in stmt.handlers:
             yield from block_statements(handler.body)

@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 MAX_LOOP_ROUNDS = 6
 _COMPREHENSIONS = (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)
 LOOP_BUDGET = 600
-_MISSING = object()
 GRAD_SNAPSHOT = "@grad"  # Taint.snapshot_of for a saved torch.is_grad_enabled()
 COMPOUND_REGION = (cst.With, cst.For, cst.While)
 
@@ -157,7 +156,8 @@ class FileFlow:
         self.in_progress: set[int] = set()
         # id(node) -> (contains training?, the function analyses that answer depended on)
         self.training_cache: dict[int, tuple[bool, list[tuple[int, FunctionFlow | None]]]] = {}
-        self.active: list[Interpreter] = []  # interpreters running, innermost last
+        # interpreters running, innermost last (or a probe collecting what an answer used)
+        self.active: list[Interpreter | _DepProbe] = []
         self.module_flow: FunctionFlow | None = None
         # id(node) -> (node, chunk) for every node an event, origin or fix may point at
         self.places: dict[int, tuple[cst.CSTNode, Chunk]] = {}
@@ -385,7 +385,7 @@ class FileFlow:
                         if type(small) is cst.Assign:
                             for t in small.targets:
                                 cached.update(_target_names(t.target))
-                        elif type(small) in (cst.AnnAssign, cst.AugAssign):
+                        elif type(small) is cst.AnnAssign or type(small) is cst.AugAssign:
                             cached.update(_target_names(small.target))
                 elif type(stmt) is cst.For:
                     cached.update(_target_names(stmt.target))
@@ -410,7 +410,7 @@ class FileFlow:
                 self.active[-1].deps.extend(cached[1])
             return cached[0]
         probe = _DepProbe()
-        self.active.append(probe)  # type: ignore[arg-type]
+        self.active.append(probe)
         try:
             result = self._contains_training(node, scope)
         finally:
@@ -456,7 +456,7 @@ class FileFlow:
         if cached is not None:
             return cached
         result = False
-        for stmt in _walk_statements([node]):  # type: ignore[list-item]
+        for stmt in _walk_statements([node]):
             exprs: list[cst.CSTNode] = []
             if type(stmt) is cst.SimpleStatementLine:
                 exprs = list(stmt.body)
@@ -575,7 +575,7 @@ def _module_shape(statements: list[cst.BaseStatement]) -> tuple[object, ...]:
     function or class (by identity: unchanged code keeps its parsed nodes), and the names of
     the functions and classes it defines (their bodies are analysed on their own)."""
     return tuple(
-        stmt.name.value if type(stmt) in (cst.FunctionDef, cst.ClassDef) else stmt  # type: ignore[attr-defined]
+        stmt.name.value if type(stmt) is cst.FunctionDef or type(stmt) is cst.ClassDef else stmt
         for stmt in statements
     )
 
@@ -588,7 +588,7 @@ class _DepProbe:
 
 
 def _header_expressions(stmt: cst.CSTNode) -> list[cst.CSTNode]:
-    if type(stmt) in (cst.If, cst.While):
+    if type(stmt) is cst.If or type(stmt) is cst.While:
         return [stmt.test]
     if type(stmt) is cst.For:
         return [stmt.iter]
@@ -618,7 +618,8 @@ class Interpreter:
         self.with_grads: list[tuple[int, frozenset[GradVal]]] = []  # grad mode at each with
         self.grad_saved: dict[str, frozenset[GradVal]] = {}  # prev = torch.is_grad_enabled()
         self.returns: Taint | None = None  # joined over every return statement
-        self.recorded: dict[tuple[int, tuple[int, ...]], ev.Event] = {}
+        # (id(node), ids of the calls it is reached through, event kind, a Clear's key)
+        self.recorded: dict[tuple[int, tuple[int, ...], str, str | None], ev.Event] = {}
         self.deps: list[tuple[int, FunctionFlow | None]] = []  # analyses this one used
         # for name in (a, b): the names it stands for (None: not known)
         self.loop_targets: dict[str, list[str] | None] = {}
@@ -701,7 +702,7 @@ class Interpreter:
             type(event).__name__,
             getattr(event, "key", None) if isinstance(event, ev.Clear) else None,
         )
-        self.recorded[key] = event  # type: ignore[index]
+        self.recorded[key] = event
         if not event.via:
             self.place(event.node)
             if isinstance(event, ev.Forward) and event.region is not None:
@@ -751,11 +752,11 @@ class Interpreter:
                 return state
             if type(stmt) is cst.If:
                 return self.exec_if(stmt, state)
-            if type(stmt) in (cst.For, cst.While):
+            if type(stmt) is cst.For or type(stmt) is cst.While:
                 return self.exec_loop(stmt, state)
             if type(stmt) is cst.With:
                 return self.exec_with(stmt, state)
-            if type(stmt) in (cst.Try, cst.TryStar):
+            if type(stmt) is cst.Try or type(stmt) is cst.TryStar:
                 return self.exec_try(stmt, state)
             if type(stmt) is cst.Match:
                 self.eval_expr(stmt.subject, state)
@@ -764,7 +765,7 @@ class Interpreter:
                     for case in stmt.cases
                 ]
                 return join_states([state, *outs], self.default_mode)
-            if type(stmt) in (cst.FunctionDef, cst.ClassDef):
+            if type(stmt) is cst.FunctionDef or type(stmt) is cst.ClassDef:
                 name = stmt.name.value
                 state.vars.pop(name, None)
                 return state
@@ -850,19 +851,20 @@ class Interpreter:
         if target_name is not None:
             assert type(stmt) is cst.For
             members = None
-            if type(stmt.iter) in (cst.Tuple, cst.List):
+            if type(stmt.iter) is cst.Tuple or type(stmt.iter) is cst.List:
                 keys = [key_of(el.value) for el in stmt.iter.elements]
                 members = [k for k in keys if k is not None] if all(keys) else None
-            saved_target = self.loop_targets.get(target_name, _MISSING)
+            had_target = target_name in self.loop_targets
+            saved_target = self.loop_targets.get(target_name)
             self.loop_targets[target_name] = members
         try:
             return self._exec_loop(stmt, state, ctx, head, iter_taint)
         finally:
             if target_name is not None:
-                if saved_target is _MISSING:
+                if not had_target:
                     del self.loop_targets[target_name]
                 else:
-                    self.loop_targets[target_name] = saved_target  # type: ignore[assignment]
+                    self.loop_targets[target_name] = saved_target
 
     def _exec_loop(
         self,
@@ -879,7 +881,7 @@ class Interpreter:
             ctx.breaks.clear()
             ctx.continues.clear()
             body_in = head.copy()
-            if type(stmt) is cst.For:
+            if isinstance(stmt, cst.For):
                 self.assign(stmt.target, stmt.iter, iter_taint, body_in, loop_target=True)
             else:
                 self.eval_expr(stmt.test, body_in)
@@ -1040,10 +1042,10 @@ class Interpreter:
         element: bool = False,
     ) -> None:
         """``element``: the target receives one element of ``value_node``, not all of it."""
-        if type(target) in (cst.Tuple, cst.List):
+        if type(target) is cst.Tuple or type(target) is cst.List:
             values = (
                 [el.value for el in value_node.elements]
-                if type(value_node) in (cst.Tuple, cst.List)
+                if (type(value_node) is cst.Tuple or type(value_node) is cst.List)
                 and len(value_node.elements) == len(target.elements)
                 else None
             )
@@ -1801,9 +1803,9 @@ class Interpreter:
                 self.record(ev.Backward(e.node, e.site, via, loops, loss=e.loss))
         # the callee's effect on modes and grad mode
         for key, vals in flow.exit_modes.items():
-            caller_key = to_caller(key)
-            if caller_key is not None:
-                self.set_mode(caller_key, resolve_modes(key, vals), state)
+            exit_key = to_caller(key)
+            if exit_key is not None:
+                self.set_mode(exit_key, resolve_modes(key, vals), state)
         if flow.exit_grad is not None:
             state.grad = resolve_grad(flow.exit_grad)
         if flow.trains:
@@ -1811,7 +1813,7 @@ class Interpreter:
             for opt in list(state.grads):
                 state.grads[opt] = OTHER_GRADS
             state.dirty.clear()  # what the callee did to the gradients is not tracked here
-        models = frozenset(m for k in flow.returns.models if (m := to_caller(k)) is not None)
+        returned = frozenset(m for k in flow.returns.models if (m := to_caller(k)) is not None)
         r = flow.returns
         through = NO_TAINT  # the arguments the returned value is computed from
         for name, arg_taint in self.bound_taints(call, callee, args).items():
@@ -1822,7 +1824,7 @@ class Interpreter:
         if origin is None and not graph:
             origin = through.no_grad_origin
         return Taint(
-            models | through.models,
+            returned | through.models,
             graph,
             r.lossy or through.lossy or bool(api.LOSS_CALL.search(callee.name)),
             origin if not graph else None,
@@ -2076,7 +2078,10 @@ class Interpreter:
         if type(target) is cst.Decorator:
             target = target.decorator
             target = target.func if type(target) is cst.Call else target
-        return self.facts.imports.resolve(target) in api.INFERENCE_MODE  # type: ignore[arg-type]
+        if not isinstance(target, cst.BaseExpression):
+            return False  # only a name or an attribute chain resolves to an import
+        resolved = self.facts.imports.resolve(target)
+        return resolved is not None and resolved in api.INFERENCE_MODE
 
     def check_bare_mode_switch(self, expr: cst.BaseExpression) -> None:
         if type(expr) is cst.Attribute and expr.attr.value in {"eval", "train"}:
@@ -2241,7 +2246,7 @@ def _guard_names(text: str) -> frozenset[str]:
 def _target_names(node: cst.BaseExpression) -> list[str]:
     if type(node) is cst.Name:
         return [node.value]
-    if type(node) in (cst.Tuple, cst.List):
+    if type(node) is cst.Tuple or type(node) is cst.List:
         out: list[str] = []
         for el in node.elements:
             out.extend(_target_names(el.value))
@@ -2251,7 +2256,7 @@ def _target_names(node: cst.BaseExpression) -> list[str]:
     return []
 
 
-def _walk_statements(stmts: Iterable[cst.BaseStatement]) -> Iterable[cst.CSTNode]:
+def _walk_statements(stmts: Iterable[cst.CSTNode]) -> Iterable[cst.CSTNode]:
     from torchmode.engine.facts import _nested_blocks
 
     stack = list(stmts)
