@@ -43,7 +43,7 @@ class ImportTable:
         self.star_modules: list[str] = []  # what they star-import (``.unet_parts``)
 
     def add_statement(self, stmt: cst.Import | cst.ImportFrom) -> None:
-        if type(stmt) is cst.Import:
+        if isinstance(stmt, cst.Import):
             for alias in stmt.names:
                 full = _dotted_import_name(alias.name)
                 if alias.asname is not None and type(alias.asname.name) is cst.Name:
@@ -61,7 +61,7 @@ class ImportTable:
             return
         # ``from .eval import f``: a file of the project, found relative to this one
         module = dots + (_dotted_import_name(stmt.module) if stmt.module else "")
-        if type(stmt.names) is cst.ImportStar:
+        if isinstance(stmt.names, cst.ImportStar):
             if not dots:
                 self.names.setdefault("*" + module, module)
             return

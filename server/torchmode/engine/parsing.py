@@ -57,7 +57,7 @@ def _node_classes() -> list[type[CSTNode]]:
     """libcst's node classes in use (``add_slots`` replaces each dataclass by a slotted copy;
     the replaced ones linger among the subclasses until collected)."""
     seen: dict[type[CSTNode], None] = {}  # in order, once each (a class may have two bases)
-    pending: list[type] = [CSTNode]
+    pending: list[type[Any]] = [CSTNode]  # type[CSTNode] would refuse the abstract CSTNode
     while pending:
         cls = pending.pop()
         for sub in cls.__subclasses__():
@@ -81,7 +81,7 @@ def _lean_init(cls: type[CSTNode]) -> _Init | None:
         slot = inspect.getattr_static(cls, f.name, None)
         if not f.init or f.kw_only or not hasattr(slot, "__set__"):
             return None
-        namespace[f"_set_{f.name}"] = slot.__set__  # type: ignore[union-attr]
+        namespace[f"_set_{f.name}"] = slot.__set__
         if f.default is not dataclasses.MISSING:
             namespace[f"_default_{f.name}"] = f.default
             params.append(f"{f.name}=_default_{f.name}")
@@ -127,9 +127,12 @@ if ENABLED:
 
 
 def _switch(lean: bool) -> None:
+    assert _VALIDATING_HOOK is not None  # only called while ENABLED: libcst's hook was found
+    # Replacing these methods at run time is what this module is for (see its docstring); the
+    # stubs rightly declare them as methods, so mypy's method-assign check is silenced here.
     CSTNode.__post_init__ = _skip_validation if lean else _VALIDATING_HOOK  # type: ignore[method-assign]
     for cls, own, ours in _INITS:
-        cls.__init__ = ours if lean else own  # type: ignore[misc]
+        cls.__init__ = ours if lean else own  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

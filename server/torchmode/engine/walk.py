@@ -42,7 +42,7 @@ def sub_expressions(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
                 for part in (s.lower, s.upper, s.step):
                     if part is not None:
                         yield part
-    elif type(node) in (cst.BinaryOperation, cst.BooleanOperation):
+    elif type(node) is cst.BinaryOperation or type(node) is cst.BooleanOperation:
         yield node.left
         yield node.right
     elif type(node) is cst.UnaryOperation:
@@ -51,23 +51,23 @@ def sub_expressions(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         yield node.left
         for target in node.comparisons:
             yield target.comparator
-    elif type(node) in (cst.Tuple, cst.List, cst.Set):
-        for el in node.elements:
-            yield el.value
+    elif type(node) is cst.Tuple or type(node) is cst.List or type(node) is cst.Set:
+        for element in node.elements:
+            yield element.value
     elif type(node) is cst.Dict:
-        for el in node.elements:
-            if type(el) is cst.DictElement:
-                yield el.key
-            yield el.value
+        for item in node.elements:
+            if type(item) is cst.DictElement:
+                yield item.key
+            yield item.value
     elif type(node) is cst.IfExp:
         yield node.test
         yield node.body
         yield node.orelse
     elif type(node) is cst.Await:
         yield node.expression
-    elif type(node) in (cst.StarredElement, cst.NamedExpr):
+    elif type(node) is cst.StarredElement or type(node) is cst.NamedExpr:
         yield node.value
-    elif type(node) in (cst.ListComp, cst.SetComp, cst.GeneratorExp):
+    elif type(node) is cst.ListComp or type(node) is cst.SetComp or type(node) is cst.GeneratorExp:
         yield from _comp_for(node.for_in)
         yield node.elt
     elif type(node) is cst.DictComp:
@@ -80,15 +80,15 @@ def sub_expressions(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         yield node.left
         yield node.right
     elif type(node) is cst.FormattedString:
-        for part in node.parts:
-            if type(part) is cst.FormattedStringExpression:
-                yield part.expression
+        for piece in node.parts:
+            if type(piece) is cst.FormattedStringExpression:
+                yield piece.expression
     # small statements (libcst's generic ``children`` is slow: it runs a visitor per node)
     elif type(node) is cst.Expr:
         yield node.value
     elif type(node) is cst.Assign:  # in libcst's order (the generic path's), targets first
-        for target in node.targets:
-            yield target.target
+        for assign_target in node.targets:
+            yield assign_target.target
         yield node.value
     elif type(node) is cst.AugAssign:
         yield node.target
@@ -128,18 +128,19 @@ def _comp_for(comp: cst.CompFor) -> Iterator[cst.CSTNode]:
 
 def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
     """Every call inside an expression, inner calls (arguments, receivers) first."""
-    stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
+    # (node, None): to look into; (call, call): its inner calls are out, the call itself next
+    stack: list[tuple[cst.CSTNode, cst.Call | None]] = [(node, None)]
     while stack:
         current, expanded = stack.pop()
-        if expanded:
-            yield current  # type: ignore[misc]
+        if expanded is not None:
+            yield expanded
             continue
         if type(current) is cst.Call:
-            stack.append((current, True))
+            stack.append((current, current))
         children = list(sub_expressions(current))
         for child in reversed(children):
             if type(child) not in _LEAVES:  # most are names: nothing to look into
-                stack.append((child, False))
+                stack.append((child, None))
 
 
 def names_in(node: cst.CSTNode) -> Iterator[str]:

@@ -91,13 +91,14 @@ def _eval_argument(ctx: RuleContext, call: cst.Call) -> Finding | None:
     arg = call.args[0].value
     if not (isinstance(arg, cst.Name) and arg.value in {"True", "False"}):
         return None
-    assert isinstance(call.func, cst.Attribute)
-    receiver = key_of(call.func.value) or ctx.short(call.func.value)
+    func = call.func
+    assert isinstance(func, cst.Attribute)
+    receiver = key_of(func.value) or ctx.short(func.value)
     r = ctx.range_of(call)
     flag = arg.value == "True"
 
     def fixes() -> tuple[Fix, ...]:
-        start = ctx.range_of(call.func.attr, ctx.chunk_of(call)).start
+        start = ctx.range_of(func.attr, ctx.chunk_of(call)).start
         end = r.end
         if flag:
             text, safe = "eval()", True

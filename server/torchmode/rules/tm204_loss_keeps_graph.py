@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import partial
+from typing import cast
 
 import libcst as cst
 
@@ -106,7 +108,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             ctx.range_of(event.node),
             severity,
             subject=event.target,
-            fix_builder=lambda event=event: _fixes(ctx, event),
+            fix_builder=partial(_fixes, ctx, event),
         )
 
 
@@ -116,6 +118,7 @@ def _fixes(ctx: RuleContext, event: ev.Accumulate) -> tuple[Fix, ...]:
         return ()
     method = "detach" if event.kind == "append" or _used_as_tensor(ctx, event.target) else "item"
     r = ctx.range_of(node)
+    edits: tuple[TextEdit, ...]
     if isinstance(node, cst.Name | cst.Attribute | cst.Call | cst.Subscript):
         edits = (TextEdit(Range(r.end, r.end), f".{method}()"),)
     else:
@@ -136,25 +139,29 @@ def _is_backpropagated(ctx: RuleContext, flow: object, target: str) -> bool:
 
 def _backpropagated_names(ctx: RuleContext, flow: object) -> set[str]:
     key = ("tm204-backward-names", id(flow))
-    cached = ctx.memo.get(key)
-    if cached is None:
-        cached = set()
-        for e in flow.events:  # type: ignore[attr-defined]
-            if isinstance(e, ev.Backward):
-                for chain in _WORD.findall(ctx.code(e.node)):
-                    parts = chain.split(".")  # self.loss.backward: self, self.loss, ...
-                    cached.update(".".join(parts[: i + 1]) for i in range(len(parts)))
-        ctx.memo[key] = cached
-    return cached  # type: ignore[return-value]
+    memoised = ctx.memo.get(key)
+    if memoised is not None:
+        return cast("set[str]", memoised)  # what this function stored under its own key
+    names: set[str] = set()
+    for e in flow.events:  # type: ignore[attr-defined]
+        if isinstance(e, ev.Backward):
+            for chain in _WORD.findall(ctx.code(e.node)):
+                parts = chain.split(".")  # self.loss.backward: self, self.loss, ...
+                names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    ctx.memo[key] = names
+    return names
 
 
 def _item_names(ctx: RuleContext, container: str) -> set[str]:
     """The names ``container``'s items are bound to (``for x in xs``, ``x = xs[i]``)."""
-    index = ctx.memo.get("tm204-items")
-    if index is None:
+    memoised = ctx.memo.get("tm204-items")
+    if memoised is not None:
+        index = cast("dict[str, set[str]]", memoised)  # what this function stored under its key
+    else:
         # the file's index, merged once per analysis from the chunks' (kept per parsed chunk)
         cache = ctx.flow.cache
-        index = ctx.memo["tm204-items"] = {}
+        index = {}
+        ctx.memo["tm204-items"] = index
         for chunk in ctx.chunks:
             own = (
                 cache.derived(chunk, "tm204-items", _items_index)
@@ -163,7 +170,7 @@ def _item_names(ctx: RuleContext, container: str) -> set[str]:
             )
             for found, names in own.items():
                 index.setdefault(found, set()).update(names)
-    return index.get(container, set())  # type: ignore[union-attr]
+    return index.get(container, set())
 
 
 def _items_index(chunk: Chunk) -> dict[str, set[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import libcst as cst
 
@@ -110,11 +111,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
 def _built_in_loop(ctx: RuleContext, loop: cst.CSTNode, optimizer: str) -> bool:
     key = ("tm301-assigned", id(loop))
-    assigned = ctx.memo.get(key)
-    if assigned is None:
+    memoised = ctx.memo.get(key)
+    if memoised is not None:
+        assigned = cast("set[str]", memoised)  # stored below under this key
+    else:
         assigned = _assigned_keys(loop)
         ctx.memo[key] = assigned
-    return optimizer in assigned  # type: ignore[operator]
+    return optimizer in assigned
 
 
 def _assigned_keys(loop: cst.CSTNode) -> set[str]:
@@ -172,26 +175,28 @@ def _events_by_loop(ctx: RuleContext, flow: FunctionFlow) -> dict[int, list[ev.E
     """id(loop) -> the flow's events inside it, in order (built once per flow: a file of many
     loops would otherwise scan every event once per step)."""
     key = ("tm301-by-loop", id(flow))
-    index = ctx.memo.get(key)
-    if index is None:
-        index = {}
-        for e in flow.events:
-            for lp in {id(lp) for lp in e.loops}:
-                index.setdefault(lp, []).append(e)
-        ctx.memo[key] = index
-    return index  # type: ignore[return-value]
+    memoised = ctx.memo.get(key)
+    if memoised is not None:
+        return cast("dict[int, list[ev.Event]]", memoised)  # stored below under this key
+    index: dict[int, list[ev.Event]] = {}
+    for e in flow.events:
+        for lp in {id(lp) for lp in e.loops}:
+            index.setdefault(lp, []).append(e)
+    ctx.memo[key] = index
+    return index
 
 
 def _clears_by_key(ctx: RuleContext, flow: FunctionFlow) -> dict[str | None, list[ev.Clear]]:
     key = ("tm301-clears", id(flow))
-    index = ctx.memo.get(key)
-    if index is None:
-        index = {}
-        for e in flow.events:
-            if isinstance(e, ev.Clear):
-                index.setdefault(e.key, []).append(e)
-        ctx.memo[key] = index
-    return index  # type: ignore[return-value]
+    memoised = ctx.memo.get(key)
+    if memoised is not None:
+        return cast("dict[str | None, list[ev.Clear]]", memoised)  # stored below under this key
+    index: dict[str | None, list[ev.Clear]] = {}
+    for e in flow.events:
+        if isinstance(e, ev.Clear):
+            index.setdefault(e.key, []).append(e)
+    ctx.memo[key] = index
+    return index
 
 
 def _finding(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import libcst as cst
 
@@ -80,7 +81,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             RULE.default_severity,
             tuple(related),
             subject=step.optimizer,
-            fix_builder=lambda zero=zero, backward=backward: _fixes(ctx, zero, backward),
+            fix_builder=partial(_fixes, ctx, zero, backward),
         )
 
 
