@@ -200,7 +200,7 @@ def parse_table(table: Mapping[str, Any], root: Path, source: Path | None) -> Pr
     select = None
     if "select" in table:
         select = parse_codes(_string_list(table["select"], f"{where}.select"), f"{where}.select")
-    ignore = frozenset()
+    ignore: frozenset[str] = frozenset()
     if "ignore" in table:
         ignore = parse_codes(_string_list(table["ignore"], f"{where}.ignore"), f"{where}.ignore")
     severity = {}
