@@ -279,7 +279,8 @@ def _walk_object(text: str, pos: int, member: Callable[[str, int], int]) -> int:
     for each member's value and returns where that value ends. Returns the object's end."""
     pos = _space_after(text, pos + 1)
     while text[pos] != "}":
-        key, pos = json.decoder.scanstring(text, pos + 1)
+        # typeshed leaves out json.decoder.scanstring, which CPython's json.decoder has
+        key, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
         pos = _space_after(text, _space_after(text, pos) + 1)  # past the ":"
         pos = _space_after(text, member(key, pos))
         if text[pos] == ",":

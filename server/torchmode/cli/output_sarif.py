@@ -117,7 +117,7 @@ def _rules() -> list[dict[str, Any]]:
 
 def document(results: Sequence[FileResult], root: Path) -> dict[str, Any]:
     index = {code: i for i, code in enumerate(RULES)}
-    sarif_results = []
+    sarif_results: list[dict[str, Any]] = []
     notifications = []
     for file_result in results:
         artifact = _uri(file_result.path, root)
