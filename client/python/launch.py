@@ -4,8 +4,11 @@
 ``launch.py --stdio`` runs the server on stdio.
 
 TORCHMODE_IMPORT_STRATEGY=useBundled puts TORCHMODE_BUNDLED_LIBS (the extension's ``bundled/libs``)
-first on ``sys.path``; ``fromEnvironment`` uses the interpreter's own packages. This file must
-stay valid on old Pythons (3.6+): one too old for torchmode gets a message, not a traceback.
+first on ``sys.path``; ``fromEnvironment`` uses the interpreter's own packages. In an untrusted
+workspace the extension runs this file with ``-I -S`` (no site-packages, ``.pth`` files,
+``sitecustomize``, PYTHON* variables or working directory): the bundled libraries it inserts and
+the standard library are then all there is to import. This file must stay valid on old Pythons
+(3.6+): one too old for torchmode gets a message, not a traceback.
 """
 
 import importlib.machinery

@@ -4,15 +4,16 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { type LanguageClient, State } from 'vscode-languageclient/node';
 
-import { chooseInterpreter, describeInterpreter } from './interpreter';
-import { probeLaunch, serverLaunch } from './launch';
-import { explainVerdict, judgeProbe } from './probe';
+import { describeInterpreter } from './interpreter';
+import { bundledLibs, probeLaunch, serverLaunch } from './launch';
+import { explainVerdict, judgeProbe, type Verdict } from './probe';
 import { runProcess } from './processes';
 import { selectedInterpreter } from './python';
-import { offerRemedy } from './remedies';
+import { offerRemedy, type RemedyContext } from './remedies';
 import { createClient } from './server';
 import { readClientSettings, readServerSettings, SECTION } from './settings';
 import type { ServerStatus } from './status';
+import { decideLaunch, realFiles, userLevelSettings } from './trust';
 
 // The probe only starts Python and locates modules; a hung interpreter (a broken sitecustomize, a
 // home directory on a dead network share) must not hold up the restart queue for ever.
@@ -56,37 +57,66 @@ export class ServerController implements vscode.Disposable {
 
     private async replaceServer(reason: string): Promise<void> {
         await this.stopServer();
+        // Read at every (re)start: trust can be granted while the extension runs (extension.ts).
+        const trusted = vscode.workspace.isTrusted;
+        const restricted = !trusted;
+        this.status.setRestricted(restricted);
         this.output.info(`starting the torchmode server (${reason})`);
+        this.output.info(
+            trusted
+                ? 'workspace trusted: normal mode'
+                : 'workspace not trusted: restricted mode. The bundled server runs in an isolated Python (-I -S) from outside ' +
+                      "the workspace; the workspace's interpreter, Python extension selection and torchmode.interpreter and " +
+                      'torchmode.importStrategy values are not used',
+        );
         this.status.set('starting', 'Starting the torchmode server…');
         const resource = this.resource();
         const config = vscode.workspace.getConfiguration(SECTION, resource);
         const clientSettings = readClientSettings(config);
         const log = (message: string): void => this.output.warn(message);
-        const interpreter = chooseInterpreter(clientSettings.interpreter, await selectedInterpreter(resource, log), {
-            workspaceFolder: resource?.fsPath,
-            userHome: os.homedir(),
+        const decision = decideLaunch({
+            trusted,
+            settings: clientSettings,
+            userSettings: readClientSettings(userLevelSettings((key) => config.inspect(key))),
+            // The Python extension's choice is the workspace's: not even asked for in restricted mode.
+            fromPythonExtension: trusted ? await selectedInterpreter(resource, log) : undefined,
+            context: {
+                workspaceFolders: (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath),
+                userHome: os.homedir(),
+                pathVariable: process.env.PATH,
+                files: realFiles,
+            },
         });
-        this.output.info(`interpreter: ${describeInterpreter(interpreter)}; import strategy: ${clientSettings.importStrategy}`);
+        for (const note of decision.notes) {
+            this.output.warn(note);
+        }
+        if (decision.kind === 'none') {
+            const verdict: Verdict = { kind: 'no-python', reason: decision.reason };
+            this.output.error(decision.reason);
+            this.status.set('error', decision.reason);
+            offerRemedy(verdict, this.remedyContext([], resource, restricted));
+            return;
+        }
+        const { interpreter, importStrategy } = decision;
+        this.output.info(`interpreter: ${describeInterpreter(interpreter)}; import strategy: ${importStrategy}`);
 
-        const probe = probeLaunch(interpreter.command, clientSettings.importStrategy, this.extensionPath, process.env);
-        const outcome = await runProcess(probe.command, probe.args, { env: probe.env, timeoutMs: PROBE_TIMEOUT_MS });
-        const verdict = judgeProbe(outcome, clientSettings.importStrategy, interpreter.command.join(' '));
+        const options = { restricted };
+        const probe = probeLaunch(interpreter.command, importStrategy, this.extensionPath, process.env, options);
+        const outcome = await runProcess(probe.command, probe.args, { env: probe.env, cwd: probe.cwd, timeoutMs: PROBE_TIMEOUT_MS });
+        const onlyFrom = restricted ? bundledLibs(this.extensionPath) : undefined;
+        const verdict = judgeProbe(outcome, importStrategy, interpreter.command.join(' '), onlyFrom);
         const explanation = explainVerdict(verdict);
         if (verdict.kind !== 'ok') {
             this.output.error(explanation);
             this.status.set('error', explanation);
-            offerRemedy(verdict, {
-                interpreter: interpreter.command,
-                resource,
-                output: this.output,
-                restart: (why) => this.restart(why),
-            });
+            offerRemedy(verdict, this.remedyContext(interpreter.command, resource, restricted));
             return;
         }
         this.output.info(explanation);
         const readyDetail = `${explanation}; interpreter: ${describeInterpreter(interpreter)}`;
 
-        const launch = serverLaunch(interpreter.command, clientSettings.importStrategy, this.extensionPath, process.env);
+        const launch = serverLaunch(interpreter.command, importStrategy, this.extensionPath, process.env, options);
+        this.output.info(`server command: ${[launch.command, ...launch.args].join(' ')}${launch.cwd !== undefined ? ` (in ${launch.cwd})` : ''}`);
         const client = createClient(launch, readServerSettings(config), this.output, (why) => this.status.set('error', why));
         this.stateListener = client.onDidChangeState((event) => {
             if (event.newState === State.Running) {
@@ -99,6 +129,10 @@ export class ServerController implements vscode.Disposable {
         });
         this.client = client;
         await client.start();
+    }
+
+    private remedyContext(interpreter: string[], resource: vscode.Uri | undefined, restricted: boolean): RemedyContext {
+        return { interpreter, resource, restricted, output: this.output, restart: (why) => this.restart(why) };
     }
 
     private async stopServer(): Promise<void> {

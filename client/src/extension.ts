@@ -22,6 +22,8 @@ export function activate(context: vscode.ExtensionContext): void {
         vscode.commands.registerCommand('torchmode.fixAll', async () => {
             await vscode.commands.executeCommand('editor.action.codeAction', { kind: FIX_ALL_KIND, apply: 'first' });
         }),
+        // Restricted mode ends: start again with the workspace's interpreter and settings.
+        vscode.workspace.onDidGrantWorkspaceTrust(() => server.restart('workspace trust granted')),
         vscode.workspace.onDidChangeConfiguration((event) => {
             if (needsRestart((section) => event.affectsConfiguration(section))) {
                 void server.restart('settings changed');
@@ -33,9 +35,10 @@ export function activate(context: vscode.ExtensionContext): void {
     void server.restart('extension activated');
     void onInterpreterChange(
         () => {
-            // An explicit torchmode.interpreter setting makes the Python extension's choice irrelevant.
+            // An explicit torchmode.interpreter setting makes the Python extension's choice
+            // irrelevant, and so does restricted mode (an untrusted workspace), which never uses it.
             const setting = readClientSettings(vscode.workspace.getConfiguration(SECTION));
-            if (setting.interpreter.length === 0) {
+            if (setting.interpreter.length === 0 && vscode.workspace.isTrusted) {
                 void server.restart('the selected Python interpreter changed');
             }
         },

@@ -1,6 +1,7 @@
 // Which Python runs the server. No `vscode` import here, so the node tests can run it.
 
-export type InterpreterSource = 'setting' | 'python-extension' | 'default';
+/** `user-setting` and `path` are restricted mode's (trust.ts): the user's own setting, the PATH outside the workspace. */
+export type InterpreterSource = 'setting' | 'python-extension' | 'default' | 'user-setting' | 'path';
 
 export interface Interpreter {
     /** The executable followed by its own arguments, e.g. `["/opt/venv/bin/python", "-X", "utf8"]`. */
@@ -50,6 +51,8 @@ export function describeInterpreter(interpreter: Interpreter): string {
         setting: 'from the torchmode.interpreter setting',
         'python-extension': 'selected in the Python extension',
         default: 'the default, found on the PATH',
+        'user-setting': 'from torchmode.interpreter in the user settings',
+        path: 'found on the PATH outside the workspace',
     }[interpreter.source];
     return `${interpreter.command.join(' ')} (${origin})`;
 }

@@ -7,7 +7,24 @@ export interface Launch {
     command: string;
     args: string[];
     env: Record<string, string | undefined>;
+    /** The working directory; `undefined`: the extension host's. */
+    cwd?: string;
 }
+
+export interface LaunchOptions {
+    /** Restricted mode (an untrusted workspace): the bundled server in an isolated Python. */
+    restricted?: boolean;
+}
+
+/**
+ * Restricted mode's interpreter flags. `-I`: no user site-packages, no PYTHON* variables (so no
+ * PYTHONPATH, PYTHONSTARTUP, PYTHONHOME), neither the working directory nor the script's
+ * directory on sys.path. `-S`: no `site` at all, so no site-packages, no `.pth` files and no
+ * `sitecustomize`: the launcher puts the bundled libraries on sys.path itself, and they are all
+ * the server imports beside the standard library. `-X utf8` stands in for PYTHONIOENCODING,
+ * which `-I` ignores.
+ */
+export const ISOLATED_FLAGS: readonly string[] = ['-I', '-S', '-X', 'utf8'];
 
 export const MINIMUM_PYTHON: readonly [number, number] = [3, 11];
 
@@ -25,10 +42,28 @@ function launch(
     extensionPath: string,
     baseEnv: Readonly<Record<string, string | undefined>>,
     mode: string,
+    options: LaunchOptions,
 ): Launch {
     const [command, ...interpreterArgs] = interpreter;
     if (command === undefined) {
         throw new Error('the interpreter command is empty');
+    }
+    if (options.restricted === true) {
+        // PYTHON* variables would be ignored (-I); dropping them keeps what is logged what runs.
+        const env = Object.fromEntries(Object.entries(baseEnv).filter(([name]) => !name.toUpperCase().startsWith('PYTHON')));
+        return {
+            command,
+            args: [...interpreterArgs, ...ISOLATED_FLAGS, launcherScript(extensionPath), mode],
+            env: {
+                ...env,
+                // Whatever the settings say: the bundled copy only.
+                TORCHMODE_IMPORT_STRATEGY: 'useBundled',
+                TORCHMODE_BUNDLED_LIBS: bundledLibs(extensionPath),
+            },
+            // Not the extension host's directory, which may be the workspace: a pyenv shim there
+            // would read the workspace's .python-version.
+            cwd: extensionPath,
+        };
     }
     return {
         command,
@@ -49,8 +84,9 @@ export function serverLaunch(
     strategy: ImportStrategy,
     extensionPath: string,
     baseEnv: Readonly<Record<string, string | undefined>>,
+    options: LaunchOptions = {},
 ): Launch {
-    return launch(interpreter, strategy, extensionPath, baseEnv, '--stdio');
+    return launch(interpreter, strategy, extensionPath, baseEnv, '--stdio', options);
 }
 
 /** A quick run that reports the Python version and whether torchmode can be imported, as JSON. */
@@ -59,8 +95,9 @@ export function probeLaunch(
     strategy: ImportStrategy,
     extensionPath: string,
     baseEnv: Readonly<Record<string, string | undefined>>,
+    options: LaunchOptions = {},
 ): Launch {
-    return launch(interpreter, strategy, extensionPath, baseEnv, '--probe');
+    return launch(interpreter, strategy, extensionPath, baseEnv, '--probe', options);
 }
 
 /** The command that installs torchmode into the user's environment (for `fromEnvironment`). */

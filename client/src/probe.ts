@@ -1,6 +1,7 @@
 // Reading the launcher's `--probe` report. No `vscode` import here, so the node tests can run it.
 import { MINIMUM_PYTHON } from './launch';
 import type { ImportStrategy } from './settings';
+import { isWithin } from './trust';
 
 export interface ProbeReport {
     python: [number, number, number];
@@ -57,7 +58,11 @@ export function parseProbe(stdout: string): ProbeReport | undefined {
     return undefined;
 }
 
-export function judgeProbe(outcome: ProcessOutcome, strategy: ImportStrategy, interpreter: string): Verdict {
+/**
+ * `onlyFrom`: restricted mode's check that the torchmode found is the one in that folder (the
+ * bundled libraries), whatever put another one on sys.path.
+ */
+export function judgeProbe(outcome: ProcessOutcome, strategy: ImportStrategy, interpreter: string, onlyFrom?: string): Verdict {
     if (outcome.spawnError !== undefined) {
         return { kind: 'no-python', reason: `could not run ${interpreter}: ${outcome.spawnError}` };
     }
@@ -77,6 +82,14 @@ export function judgeProbe(outcome: ProcessOutcome, strategy: ImportStrategy, in
         return strategy === 'fromEnvironment'
             ? { kind: 'missing', python, executable: report.executable, reason }
             : { kind: 'bundle-unusable', python, executable: report.executable, reason };
+    }
+    if (onlyFrom !== undefined && !isWithin(onlyFrom, report.location)) {
+        return {
+            kind: 'bundle-unusable',
+            python,
+            executable: report.executable,
+            reason: `torchmode was found in ${report.location}, not in ${onlyFrom}; restricted mode runs only the bundled copy`,
+        };
     }
     return { kind: 'ok', python, torchmode: report.torchmode, location: report.location };
 }

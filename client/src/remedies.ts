@@ -9,6 +9,8 @@ import { type ImportStrategy, SECTION } from './settings';
 export interface RemedyContext {
     interpreter: string[];
     resource: vscode.Uri | undefined;
+    /** Restricted mode: the offers that would use the workspace's environment are not made. */
+    restricted: boolean;
     output: vscode.LogOutputChannel;
     restart: (reason: string) => Promise<void>;
 }
@@ -56,15 +58,55 @@ async function pickInterpreter(): Promise<void> {
     }
 }
 
+async function manageTrust(): Promise<void> {
+    await vscode.commands.executeCommand('workbench.trust.manage');
+}
+
+/**
+ * Restricted mode's offers: an interpreter in the user settings, or trusting the workspace. Not the
+ * Python extension's selection, pip or the environment's torchmode: those are the workspace's.
+ */
+async function offerInRestrictedMode(verdict: Verdict, message: string, context: RemedyContext): Promise<void> {
+    if (verdict.kind === 'no-python' || verdict.kind === 'old-python') {
+        const choice = await vscode.window.showErrorMessage(
+            `${message} In restricted mode (an untrusted workspace) torchmode runs only a Python outside the workspace: set one in your user settings, or trust the workspace.`,
+            'Open User Settings',
+            'Manage Workspace Trust',
+        );
+        if (choice === 'Open User Settings') {
+            // The User tab: restricted mode reads no workspace value of this setting.
+            await vscode.commands.executeCommand('workbench.action.openGlobalSettings', { query: `${SECTION}.interpreter` });
+        } else if (choice === 'Manage Workspace Trust') {
+            await manageTrust();
+        }
+        return;
+    }
+    const choice = await vscode.window.showErrorMessage(
+        `${message} In restricted mode (an untrusted workspace) only the bundled copy runs; trust the workspace to use the torchmode installed in an environment.`,
+        'Manage Workspace Trust',
+        'Show Output',
+    );
+    if (choice === 'Manage Workspace Trust') {
+        await manageTrust();
+    } else if (choice === 'Show Output') {
+        context.output.show();
+    }
+}
+
 /** Shows the problem without blocking the caller: the user may answer much later, or never. */
 export function offerRemedy(verdict: Verdict, context: RemedyContext): void {
     const explanation = explainVerdict(verdict);
     // "torchmode: torchmode needs ..." would stutter.
     const message = explanation.startsWith('torchmode') ? `${explanation}.` : `torchmode: ${explanation}.`;
     const handle = async (): Promise<void> => {
+        if (verdict.kind === 'ok') {
+            return;
+        }
+        if (context.restricted) {
+            await offerInRestrictedMode(verdict, message, context);
+            return;
+        }
         switch (verdict.kind) {
-            case 'ok':
-                return;
             case 'no-python':
             case 'old-python': {
                 const choice = await vscode.window.showErrorMessage(message, 'Select Interpreter', 'Open Settings');

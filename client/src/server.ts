@@ -64,7 +64,7 @@ export function createClient(
     const serverOptions: ServerOptions = {
         command: launch.command,
         args: launch.args,
-        options: { env: launch.env },
+        options: { env: launch.env, cwd: launch.cwd },
     };
     const serverSettings = (scope: vscode.Uri | undefined): ServerSettings =>
         readServerSettings(vscode.workspace.getConfiguration(SECTION, scope));

@@ -13,6 +13,7 @@ const ICONS: Record<ServerState, string> = {
 export class ServerStatus implements vscode.Disposable {
     private readonly item: vscode.StatusBarItem;
     private current: ServerState = 'stopped';
+    private restricted = false;
 
     constructor() {
         this.item = vscode.window.createStatusBarItem('torchmode.status', vscode.StatusBarAlignment.Right, 100);
@@ -26,12 +27,22 @@ export class ServerStatus implements vscode.Disposable {
         return this.current;
     }
 
+    /** Restricted mode (an untrusted workspace) shows in the icon, the label and the tooltip of every state. */
+    setRestricted(restricted: boolean): void {
+        this.restricted = restricted;
+    }
+
     set(state: ServerState, detail: string): void {
         this.current = state;
-        this.item.text = `${ICONS[state]} torchmode`;
+        const mode = this.restricted ? 'restricted mode (untrusted workspace): ' : '';
+        this.item.text = `${ICONS[state]} torchmode${this.restricted ? ' $(workspace-untrusted)' : ''}`;
         // The state word is part of the accessible label, so screen readers (and the e2e test) can read it.
-        this.item.accessibilityInformation = { label: `torchmode server ${state}: ${detail}` };
-        this.item.tooltip = new vscode.MarkdownString(`**torchmode: ${state}**\n\n${detail}\n\nClick to show the log.`);
+        this.item.accessibilityInformation = { label: `torchmode server ${state}: ${mode}${detail}` };
+        const heading = `**torchmode: ${state}**${this.restricted ? ' (restricted mode)' : ''}`;
+        const explanation = this.restricted
+            ? '\n\nThe workspace is not trusted: the bundled server runs in an isolated Python from outside the workspace, and the workspace\'s interpreter settings are not used.'
+            : '';
+        this.item.tooltip = new vscode.MarkdownString(`${heading}\n\n${detail}${explanation}\n\nClick to show the log.`);
         this.item.backgroundColor = state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     }
 

@@ -42,7 +42,9 @@ function fakeExtension(parserBuilt: boolean): string {
     write(
         root,
         `${libs}/torchmode/lsp/server.py`,
-        'import json, sys\n\ndef main(argv):\n    print(json.dumps({"argv": argv, "path0": sys.path[0]}))\n    return 7\n',
+        'import json, sys\n\ndef main(argv):\n' +
+            '    print(json.dumps({"argv": argv, "path0": sys.path[0], "path": sys.path, "site": "site" in sys.modules, "isolated": sys.flags.isolated}))\n' +
+            '    return 7\n',
     );
     for (const name of ['pygls', 'lsprotocol', 'cattrs', 'libcst']) {
         write(root, `${libs}/${name}/__init__.py`, '');
@@ -117,6 +119,92 @@ describe('the Python launcher', () => {
         const launch = serverLaunch([python], 'useBundled', working, process.env);
         const outcome = await runProcess(launch.command, launch.args, { env: launch.env });
         assert.equal(outcome.exitCode, 7);
-        assert.deepEqual(JSON.parse(outcome.stdout.trim()), { argv: ['--stdio'], path0: path.join(working, 'bundled', 'libs') });
+        const seen = JSON.parse(outcome.stdout.trim()) as { argv: string[]; path0: string; isolated: number };
+        assert.deepEqual(seen.argv, ['--stdio']);
+        assert.equal(seen.path0, path.join(working, 'bundled', 'libs'));
+        assert.equal(seen.isolated, 0);
+    });
+});
+
+/** A hostile workspace: its own torchmode and sitecustomize, and a venv whose .pth file runs code. */
+function hostileWorkspace(marker: string): { root: string; venvPython: string | undefined } {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'torchmode-workspace-'));
+    const record = (what: string): string => `open(${JSON.stringify(marker)}, "a").write(${JSON.stringify(`${what}\n`)})\n`;
+    write(root, 'torchmode/__init__.py', `${record('workspace torchmode')}__version__ = "6.6.6-workspace"\n`);
+    write(root, 'sitecustomize.py', record('workspace sitecustomize'));
+    let venvPython: string | undefined;
+    try {
+        execFileSync(python, ['-m', 'venv', '--without-pip', path.join(root, '.venv')], { stdio: 'ignore' });
+        venvPython = path.join(root, '.venv', process.platform === 'win32' ? 'Scripts' : 'bin', process.platform === 'win32' ? 'python.exe' : 'python');
+        const sitePackages = execFileSync(venvPython, ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], { encoding: 'utf8' }).trim();
+        fs.writeFileSync(path.join(sitePackages, 'hostile.pth'), `import builtins; ${record('venv .pth').trim()}\n`);
+    } catch {
+        venvPython = undefined; // no venv module here (Debian without python3-venv)
+    }
+    return { root, venvPython };
+}
+
+describe('the Python launcher in restricted mode', () => {
+    let working = '';
+    let workspace = { root: '', venvPython: undefined as string | undefined };
+    let marker = '';
+    before(() => {
+        working = fakeExtension(true);
+        marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'torchmode-marker-')), 'ran.txt');
+        workspace = hostileWorkspace(marker);
+    });
+    after(() => {
+        fs.rmSync(working, { recursive: true, force: true });
+        fs.rmSync(workspace.root, { recursive: true, force: true });
+        fs.rmSync(path.dirname(marker), { recursive: true, force: true });
+    });
+    const ran = (): string => (fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : '');
+    // What the workspace may set in the environment: its folder on PYTHONPATH.
+    const hostileEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PYTHONPATH: workspace.root });
+
+    it('a normal launch runs the workspace\'s sitecustomize from PYTHONPATH (what restricted mode prevents)', async () => {
+        fs.rmSync(marker, { force: true });
+        const probe = probeLaunch([python], 'fromEnvironment', working, hostileEnv());
+        await runProcess(probe.command, probe.args, { env: probe.env, cwd: workspace.root });
+        assert.match(ran(), /workspace sitecustomize/);
+    });
+
+    it('runs none of the workspace\'s code and finds only the bundled torchmode, even from the workspace directory', async () => {
+        fs.rmSync(marker, { force: true });
+        const probe = probeLaunch([python], 'fromEnvironment', working, hostileEnv(), { restricted: true });
+        const outcome = await runProcess(probe.command, probe.args, { env: probe.env, cwd: workspace.root });
+        const verdict = judgeProbe(outcome, 'useBundled', python, path.join(working, 'bundled', 'libs'));
+        assert.equal(verdict.kind, 'ok', explainVerdict(verdict));
+        assert.equal(verdict.torchmode, '9.9.9-fake');
+        assert.equal(ran(), '');
+    });
+
+    it('starts the server isolated, without site, with the bundled libraries first and nothing of the workspace', async () => {
+        fs.rmSync(marker, { force: true });
+        const launch = serverLaunch([python], 'useBundled', working, hostileEnv(), { restricted: true });
+        const outcome = await runProcess(launch.command, launch.args, { env: launch.env, cwd: workspace.root });
+        assert.equal(outcome.exitCode, 7, outcome.stderr);
+        const seen = JSON.parse(outcome.stdout.trim()) as { path0: string; path: string[]; site: boolean; isolated: number };
+        assert.equal(seen.path0, path.join(working, 'bundled', 'libs'));
+        assert.equal(seen.isolated, 1);
+        assert.equal(seen.site, false);
+        assert.deepEqual(seen.path.filter((entry) => entry === '' || entry.includes('site-packages') || entry.startsWith(workspace.root)), []);
+        assert.equal(ran(), '');
+    });
+
+    it('even a workspace venv\'s interpreter would run no .pth file (the interpreter choice rejects it anyway)', async (context) => {
+        if (workspace.venvPython === undefined) {
+            context.skip('python3 -m venv is not available');
+            return;
+        }
+        fs.rmSync(marker, { force: true });
+        const normal = probeLaunch([workspace.venvPython], 'useBundled', working, process.env);
+        await runProcess(normal.command, normal.args, { env: normal.env });
+        assert.match(ran(), /venv \.pth/, 'the .pth file runs in a normal launch: the test can see it');
+        fs.rmSync(marker, { force: true });
+        const probe = probeLaunch([workspace.venvPython], 'useBundled', working, process.env, { restricted: true });
+        const verdict = judgeProbe(await runProcess(probe.command, probe.args, { env: probe.env }), 'useBundled', workspace.venvPython);
+        assert.equal(verdict.kind, 'ok', explainVerdict(verdict));
+        assert.equal(ran(), '');
     });
 });

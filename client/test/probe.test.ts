@@ -31,6 +31,14 @@ describe('judgeProbe', () => {
         });
     });
 
+    it('in restricted mode, accepts only the torchmode in the bundled libraries', () => {
+        const bundled = judgeProbe(ran(report({ location: '/ext/bundled/libs/torchmode' })), 'useBundled', 'python3', '/ext/bundled/libs');
+        assert.equal(bundled.kind, 'ok');
+        const elsewhere = judgeProbe(ran(report({ location: '/work/project/torchmode' })), 'useBundled', 'python3', '/ext/bundled/libs');
+        assert.equal(elsewhere.kind, 'bundle-unusable');
+        assert.match(explainVerdict(elsewhere), /torchmode was found in \/work\/project\/torchmode, not in \/ext\/bundled\/libs; restricted mode runs only the bundled copy/);
+    });
+
     it('rejects Python older than 3.11 with a clear message', () => {
         const verdict = judgeProbe(ran(report({ python: [3, 9, 18], torchmode: null, location: null })), 'useBundled', 'python3');
         assert.equal(verdict.kind, 'old-python');

@@ -3,7 +3,13 @@
 // over `eval`, applies the quick fix and saves. Prints what it saw (and which steps failed) as one
 // JSON line on stdout; tests/vscode/test_vscode_e2e.py makes the assertions.
 //
-// node tests/vscode/e2e.mjs --code-server BIN --vsix FILE --example FILE --python EXE --out DIR
+// With --restricted the session is another one: workspace trust is on and the workspace is left
+// untrusted (Restricted Mode). The workspace is hostile: a venv of its own first on the PATH,
+// selected in the (stand-in) Python extension and in its torchmode settings, whose .pth file, like
+// a torchmode package at its root, records that it ran. The driver reads the problem and what ran,
+// then trusts the workspace and watches the server restart with the workspace's settings.
+//
+// node tests/vscode/e2e.mjs --code-server BIN --vsix FILE --example FILE --python EXE --out DIR [--restricted]
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,6 +36,7 @@ const { values: options } = parseArgs({
         chromium: { type: 'string', default: '/usr/bin/chromium' },
         // The code to hover and fix: its first occurrence in the example.
         target: { type: 'string', default: 'model.eval()' },
+        restricted: { type: 'boolean', default: false },
     },
 });
 for (const name of ['code-server', 'vsix', 'example', 'python', 'out']) {
@@ -55,6 +62,10 @@ const notebookName = options.notebook !== undefined ? path.basename(options.note
 const settingsFile = path.join(userData, 'User', 'settings.json');
 const workspaceSettingsFile = path.join(workspace, '.vscode', 'settings.json');
 const here = path.dirname(fileURLToPath(import.meta.url));
+// Restricted sessions: the workspace's own venv, and the file its code appends to when it runs.
+const workspaceVenv = path.join(workspace, '.venv');
+const workspacePython = path.join(workspaceVenv, 'bin', 'python3');
+const workspaceCodeRan = path.join(out, 'workspace-code-ran.txt');
 
 function log(message) {
     // stderr: stdout carries only the final JSON report.
@@ -71,17 +82,31 @@ function prepare() {
         fs.copyFileSync(options.notebook, path.join(workspace, notebookName));
     }
     fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+    const trust = options.restricted
+        ? {
+              // Trust is on and nothing asks: the workspace stays in Restricted Mode until the driver trusts it.
+              'security.workspace.trust.enabled': true,
+              'security.workspace.trust.startupPrompt': 'never',
+              'security.workspace.trust.banner': 'never',
+              'security.workspace.trust.emptyWindow': false,
+          }
+        : {
+              // No torchmode.interpreter: the interpreter comes from the (stand-in) Python extension.
+              'fakePython.path': options.python,
+              'security.workspace.trust.enabled': false,
+          };
+    if (options.restricted) {
+        prepareHostileWorkspace();
+    }
     fs.writeFileSync(
         settingsFile,
         JSON.stringify(
             {
-                // No torchmode.interpreter: the interpreter comes from the (stand-in) Python extension.
-                'fakePython.path': options.python,
+                ...trust,
                 'torchmode.trace.server': 'messages',
                 'workbench.startupEditor': 'none',
                 'workbench.tips.enabled': false,
                 'workbench.enableExperiments': false,
-                'security.workspace.trust.enabled': false,
                 'telemetry.telemetryLevel': 'off',
                 'extensions.autoCheckUpdates': false,
                 'extensions.ignoreRecommendations': true,
@@ -93,6 +118,30 @@ function prepare() {
             2,
         ),
     );
+}
+
+/** A workspace whose code records in workspaceCodeRan whenever it runs (restricted sessions). */
+function prepareHostileWorkspace() {
+    const record = (what) => `open(${JSON.stringify(workspaceCodeRan)}, "a").write(${JSON.stringify(`${what}\n`)})`;
+    const venv = spawnSync(options.python, ['-m', 'venv', '--without-pip', workspaceVenv], { encoding: 'utf8' });
+    if (venv.status !== 0) {
+        throw new Error(`creating the workspace venv failed: ${venv.stderr}`);
+    }
+    const purelib = spawnSync(workspacePython, ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], { encoding: 'utf8' });
+    fs.writeFileSync(path.join(purelib.stdout.trim(), 'workspace_hook.pth'), `import builtins; ${record(`.pth of ${workspacePython}`)}\n`);
+    fs.mkdirSync(path.join(workspace, 'torchmode'), { recursive: true });
+    fs.writeFileSync(path.join(workspace, 'torchmode', '__init__.py'), `${record('the workspace torchmode')}\n__version__ = "6.6.6"\n`);
+    fs.writeFileSync(path.join(workspace, 'sitecustomize.py'), `${record('the workspace sitecustomize')}\n`);
+    // Everything a workspace can say about the interpreter points at its own venv.
+    writeWorkspaceSettings({
+        'torchmode.interpreter': [workspacePython],
+        'torchmode.importStrategy': 'fromEnvironment',
+        'fakePython.path': workspacePython,
+    });
+}
+
+function workspaceCodeThatRan() {
+    return fs.existsSync(workspaceCodeRan) ? fs.readFileSync(workspaceCodeRan, 'utf8') : '';
 }
 
 /** Packages tests/vscode/fake-python-extension, which answers the Python extension's API. */
@@ -147,6 +196,11 @@ function freePort() {
 }
 
 async function startCodeServer(port) {
+    // Restricted sessions: VS Code as started from a shell with the workspace's venv activated,
+    // then the test's Python (a python3 outside the workspace).
+    const pathVariable = options.restricted
+        ? [path.join(workspaceVenv, 'bin'), path.dirname(options.python), process.env.PATH].join(path.delimiter)
+        : process.env.PATH;
     const child = spawn(
         options['code-server'],
         [
@@ -154,13 +208,23 @@ async function startCodeServer(port) {
             '--bind-addr', `127.0.0.1:${port}`,
             '--disable-telemetry',
             '--disable-update-check',
-            '--disable-workspace-trust',
+            ...(options.restricted ? [] : ['--disable-workspace-trust']),
             '--disable-getting-started-override',
             '--extensions-dir', extensions,
             '--user-data-dir', userData,
             workspace,
         ],
-        { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, PASSWORD: undefined } },
+        {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            detached: true,
+            env: {
+                ...process.env,
+                PATH: pathVariable,
+                PASSWORD: undefined,
+                // As `code .` sets it: the extension host keeps this environment instead of a login shell's.
+                ...(options.restricted ? { VIRTUAL_ENV: workspaceVenv, VSCODE_CLI: '1' } : {}),
+            },
+        },
     );
     fs.writeFileSync(path.join(out, 'code-server.pid'), String(child.pid));
     const logFile = fs.createWriteStream(path.join(out, 'code-server.log'));
@@ -403,6 +467,28 @@ async function importStrategies(page, report) {
     await statusReaches(page, 'ready', 'selected in the Python extension');
 }
 
+async function restrictedMode(page, report) {
+    // The server is ready (waitForReadyServer) and found the problem (readProblems): in Restricted Mode.
+    if (!report.status.includes('restricted mode')) {
+        throw new Error(`the server is not in restricted mode: ${report.status}`);
+    }
+    report.workspaceCodeBeforeTrust = workspaceCodeThatRan();
+    report.restrictedLog = extensionLog();
+    await page.screenshot({ path: path.join(out, 'vscode-restricted.png') });
+}
+
+async function grantTrust(page, report) {
+    await runCommand(page, 'Workspaces: Manage Workspace Trust');
+    const trust = page.getByRole('button', { name: /^Trust(,|$)/ }).first();
+    await trust.waitFor({ timeout: STEP_TIMEOUT_MS });
+    await trust.click();
+    // Trusted, the workspace's settings apply: its venv, fromEnvironment, and no torchmode there.
+    report.trustedStatus = await statusReaches(page, 'error', 'torchmode is not installed in');
+    log(`trusted: ${report.trustedStatus}`);
+    report.workspaceCodeAfterTrust = workspaceCodeThatRan();
+    await page.screenshot({ path: path.join(out, 'vscode-trusted.png') });
+}
+
 async function main() {
     prepare();
     installExtension(buildFakePythonExtension());
@@ -416,14 +502,22 @@ async function main() {
     });
     const report = { screenshot: path.join(out, 'vscode.png'), failures: {} };
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const steps = [
-        ['open', async () => {
-            await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-            await page.locator('.monaco-workbench').waitFor({ timeout: STEP_TIMEOUT_MS });
-            await openFile(page, exampleName);
-            await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: STEP_TIMEOUT_MS });
-            log(`opened ${exampleName}`);
-        }],
+    const open = ['open', async () => {
+        await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+        await page.locator('.monaco-workbench').waitFor({ timeout: STEP_TIMEOUT_MS });
+        await openFile(page, exampleName);
+        await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+        log(`opened ${exampleName}`);
+    }];
+    const restrictedSteps = [
+        open,
+        ['ready', () => waitForReadyServer(page, report)],
+        ['problems', () => readProblems(page, report)],
+        ['restricted', () => restrictedMode(page, report)],
+        ['trust', () => grantTrust(page, report)],
+    ];
+    const steps = options.restricted ? restrictedSteps : [
+        open,
         ['ready', () => waitForReadyServer(page, report)],
         ['problems', () => readProblems(page, report)],
         ['hover', () => hoverOverEval(page, report)],

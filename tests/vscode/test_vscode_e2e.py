@@ -8,6 +8,12 @@ interpreter, another environment selected in a stand-in Python extension, ``from
 an environment without torchmode (taking the offer of the bundled copy). It reports what it saw
 as JSON and these tests judge it.
 
+A second session (``--restricted``) has workspace trust on and leaves a hostile workspace
+untrusted: the workspace's venv comes first on the PATH and is its choice in the (stand-in)
+Python extension and in its torchmode settings, and its code records when it runs. The server
+must still check the file, with the bundled copy in an isolated Python from outside the
+workspace, and nothing of the workspace may run until the driver trusts it.
+
 Needs ``npm ci && npm run package`` (the .vsix), code-server (``.ci/run`` installs it into
 ``~/.cache/torchmode-ci``; or set TORCHMODE_CODE_SERVER) and Debian's chromium. Without them
 the tests skip, except under CI, where they fail.
@@ -18,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -65,9 +72,7 @@ def _missing() -> list[str]:
     return missing
 
 
-def _run_driver(
-    out: Path, environment_torchmode: Path, bare_python: Path
-) -> subprocess.CompletedProcess[str]:
+def _run_driver(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             "node",
@@ -78,18 +83,13 @@ def _run_driver(
             str(VSIX),
             "--example",
             str(EXAMPLE),
-            "--notebook",
-            str(NOTEBOOK),
             "--python",
             sys.executable,
-            "--environment-torchmode",
-            str(environment_torchmode),
-            "--bare-python",
-            str(bare_python),
             "--chromium",
             str(CHROMIUM),
             "--out",
             str(out),
+            *extra,
         ],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
@@ -107,14 +107,30 @@ def _stop_code_server(out: Path) -> None:
             os.killpg(int(pid_file.read_text()), signal.SIGTERM)
 
 
-@pytest.fixture(scope="module")
-def session(request: pytest.FixtureRequest) -> dict[str, Any]:
+def _require_prerequisites() -> None:
     missing = _missing()
     if missing:
         message = "VS Code end-to-end prerequisites missing: " + ", ".join(missing)
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def _report(out: Path, *extra: str) -> dict[str, Any]:
+    try:
+        completed = _run_driver(out, *extra)
+    finally:
+        _stop_code_server(out)
+    lines = completed.stdout.strip().splitlines()
+    assert lines, f"the driver printed no report:\n{completed.stderr}"
+    report: dict[str, Any] = json.loads(lines[-1])
+    report["driverLog"] = completed.stderr
+    return report
+
+
+@pytest.fixture(scope="module")
+def session(request: pytest.FixtureRequest) -> dict[str, Any]:
+    _require_prerequisites()
     # Outside pytest's tmp_path, so that the screenshots outlive the run for a person to look at.
     out = Path(tempfile.mkdtemp(prefix="torchmode-vscode-"))
     # A Python >= 3.11 without torchmode, for the "not installed" notification.
@@ -123,13 +139,15 @@ def session(request: pytest.FixtureRequest) -> dict[str, Any]:
     import torchmode  # the environment's own copy, which `fromEnvironment` must find
 
     environment_torchmode = Path(torchmode.__file__).parent
-    try:
-        completed = _run_driver(out, environment_torchmode, bare / "bin" / "python")
-    finally:
-        _stop_code_server(out)
-    lines = completed.stdout.strip().splitlines()
-    assert lines, f"the driver printed no report:\n{completed.stderr}"
-    report: dict[str, Any] = json.loads(lines[-1])
+    report = _report(
+        out,
+        "--notebook",
+        str(NOTEBOOK),
+        "--environment-torchmode",
+        str(environment_torchmode),
+        "--bare-python",
+        str(bare / "bin" / "python"),
+    )
     hover = (report.get("hover") or "").replace("\n", " ")
     summary = [
         f"VS Code e2e screenshots: {report.get('screenshot')} (and the others in {out})",
@@ -142,7 +160,15 @@ def session(request: pytest.FixtureRequest) -> dict[str, Any]:
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
         print("\n" + "\n".join(summary))
-    report["driverLog"] = completed.stderr
+    return report
+
+
+@pytest.fixture(scope="module")
+def restricted_session() -> dict[str, Any]:
+    _require_prerequisites()
+    out = Path(tempfile.mkdtemp(prefix="torchmode-vscode-restricted-"))
+    report = _report(out, "--restricted")
+    report["out"] = str(out)
     return report
 
 
@@ -265,3 +291,52 @@ def test_the_extension_log_is_clean(session: dict[str, Any]) -> None:
     provoked = ("/nonexistent/", "torchmode is not installed in")
     errors = [line for line in log.splitlines() if "[error]" in line]
     assert all(any(cause in line for cause in provoked) for line in errors), log
+
+
+def test_restricted_mode_runs_the_bundled_server_isolated_and_outside_the_workspace(
+    restricted_session: dict[str, Any],
+) -> None:
+    _succeeded(restricted_session, "restricted")
+    status = restricted_session["status"]
+    workspace = str(Path(restricted_session["out"]) / "workspace")
+    restricted = "torchmode server ready: restricted mode (untrusted workspace): "
+    assert status.startswith(restricted), status
+    assert "/bundled/libs/torchmode" in status, status
+    # python3 from the PATH, after the workspace venv the PATH starts with.
+    found = re.search(r"; interpreter: (\S+) \(found on the PATH outside the workspace\)$", status)
+    assert found, status
+    python3 = found[1]
+    assert workspace not in status
+    log = restricted_session["restrictedLog"]
+    assert "workspace not trusted: restricted mode" in log
+    assert f"skipped {workspace}/.venv/bin/python3: it is inside the workspace folder" in log
+    command = next(line for line in log.splitlines() if "server command:" in line)
+    assert f"server command: {python3} -I -S -X utf8 " in command, command
+    assert workspace not in command, command
+    # Started in the extension's own folder, not in the extension host's (maybe the workspace).
+    cwd = command.rsplit(" (in ", 1)[1].removesuffix(")")
+    assert Path(cwd).parent == Path(restricted_session["out"]) / "extensions", command
+
+
+def test_restricted_mode_checks_files(restricted_session: dict[str, Any]) -> None:
+    _succeeded(restricted_session, "problems")
+    assert "TM101" in restricted_session["diagnostic"]
+
+
+def test_restricted_mode_runs_no_workspace_code(restricted_session: dict[str, Any]) -> None:
+    _succeeded(restricted_session, "restricted")
+    ran = restricted_session["workspaceCodeBeforeTrust"]
+    assert ran == "", ran
+
+
+def test_trusting_the_workspace_restarts_the_server_with_its_settings(
+    restricted_session: dict[str, Any],
+) -> None:
+    _succeeded(restricted_session, "trust")
+    venv_python = str(Path(restricted_session["out"]) / "workspace" / ".venv" / "bin" / "python3")
+    status = restricted_session["trustedStatus"]
+    # The workspace's torchmode.interpreter and fromEnvironment now apply, and the mode is normal.
+    assert status.startswith("torchmode server error: torchmode is not installed in"), status
+    assert "restricted mode" not in status
+    # ... and its venv's .pth file ran: the record the restricted checks read does work.
+    assert f".pth of {venv_python}" in restricted_session["workspaceCodeAfterTrust"]
