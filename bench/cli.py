@@ -124,7 +124,7 @@ print(json.dumps({"cpu": cpu, "failures": failures}))
 
 def engine_child(path: str) -> None:
     """CPU seconds of one cold ``analyze`` of the file (fresh cache), the engine alone."""
-    from torchmode.engine import analyze
+    from torchmode.analysis import analyze
     from torchmode.engine.chunks import ChunkCache
 
     source = Path(path).read_text(encoding="utf-8")

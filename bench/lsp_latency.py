@@ -19,7 +19,7 @@ import time
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
-from torchmode.engine import analyze
+from torchmode.analysis import analyze
 
 FUNCTION = """\
 def train_{n}(model, optimizer, criterion, loader, dev_loader, epochs):

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import libcst
-from torchmode.engine import analyze
+from torchmode.analysis import analyze
 from torchmode.engine.chunks import ChunkCache
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -16,9 +16,8 @@ import tokenize
 from pathlib import Path
 
 import pytest
-from torchmode.engine import analyze
+from torchmode.analysis import RULES, analyze
 from torchmode.findings import Severity
-from torchmode.rules import RULES
 from torchmode.settings import Settings
 
 # the markers say what the rules find at every level, the ones off by default included

@@ -98,11 +98,5 @@ class Finding:
             self._fixes = self.fix_builder() if self.fix_builder else ()
         return self._fixes
 
-    @property
-    def name(self) -> str:
-        from torchmode.rules import RULES
-
-        return RULES[self.code].name
-
     def sort_key(self) -> tuple[int, int, str]:
         return (self.range.start.line, self.range.start.character, self.code)

@@ -1,20 +1,17 @@
-"""Applying fixes: text edits in code points, and fix-all to a fixpoint."""
+"""The mechanics of fixes: text edits in code points, and which fixes can go together.
+
+The fix-all loop, which needs the analysis, is the driver's (``torchmode.analysis.fixes``).
+"""
 
 from __future__ import annotations
 
 import ast
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from itertools import accumulate
-from typing import TYPE_CHECKING, TypeVar
 
-from torchmode.findings import Finding, Fix, Position, Range, Severity, TextEdit
-from torchmode.settings import DEFAULT_SETTINGS, Settings
-
-if TYPE_CHECKING:
-    from torchmode.engine import Analysis
+from torchmode.findings import Finding, Fix, Position, Range, TextEdit
 
 
 def line_offsets(source: str) -> list[int]:
@@ -69,13 +66,6 @@ def apply_edits(source: str, edits: Iterable[TextEdit], offsets: list[int] | Non
     return "".join(out)
 
 
-@dataclass(frozen=True, slots=True)
-class FixOutcome:
-    source: str
-    applied: int
-    remaining: list[Finding]
-
-
 def _overlaps(a: Range, b: Range, *, same_fix: bool = False) -> bool:
     # Insertions at one point from two fixes conflict (their order would be arbitrary);
     # within one fix they apply in the fix's own order.
@@ -117,104 +107,3 @@ def compiles(source: str) -> bool:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
-
-
-def next_rule_to_fix(findings: Iterable[Finding], *, unsafe: bool, skip: set[str]) -> str | None:
-    """The rule whose fixes fix-all applies next: the most severe by default, then by code.
-
-    Fixing one rule per round lets its fixes change what the others see: once
-    ``model.eval`` becomes ``model.eval()`` (TM103), the evaluation is no longer in train
-    mode and TM102 must not also insert a second ``model.eval()``.
-    """
-    from torchmode.rules import RULES
-
-    codes = {
-        f.code
-        for f in findings
-        if f.code not in skip and f.fixable and chosen_fix(f, unsafe=unsafe) is not None
-    }
-    if not codes:
-        return None
-
-    def order(code: str) -> tuple[int, str]:
-        rule = RULES.get(code)
-        return (rule.default_severity.rank if rule else Severity.HINT.rank, code)
-
-    return min(codes, key=order)
-
-
-State = TypeVar("State")
-
-
-def fix_rounds(
-    state: State,
-    analysis: Analysis,
-    *,
-    analyze_state: Callable[[State], Analysis],
-    apply_fixes: Callable[[State, list[Fix]], tuple[State, str, int] | None],
-    unsafe: bool,
-    max_rounds: int,
-) -> tuple[State, int, Analysis]:
-    """The fix-all loop, for any text representation (a file, a notebook's cells).
-
-    Each round applies the compatible fixes of one rule and re-analyses. A round is
-    dropped, and that rule not fixed further, when ``apply_fixes`` cannot place the edits
-    (None), when the result does not compile, or when it does not reduce that rule's
-    findings (a fix must remove its finding). Returns (state, fixes applied, analysis).
-    """
-    applied = 0
-    given_up: set[str] = set()
-    for _ in range(max_rounds):
-        if analysis.syntax_error is not None:
-            break
-        code = next_rule_to_fix(analysis.findings, unsafe=unsafe, skip=given_up)
-        if code is None:
-            break
-        group = [f for f in analysis.findings if f.code == code]
-        result = apply_fixes(state, compatible_fixes(group, unsafe=unsafe))
-        if result is None or not compiles(result[1]):
-            given_up.add(code)
-            continue
-        candidate, _, count = result
-        candidate_analysis = analyze_state(candidate)
-        if candidate_analysis.syntax_error is not None or sum(
-            f.code == code for f in candidate_analysis.findings
-        ) >= len(group):
-            given_up.add(code)
-            continue
-        state, analysis = candidate, candidate_analysis
-        applied += count
-    return state, applied, analysis
-
-
-def fix_source(
-    source: str,
-    settings: Settings = DEFAULT_SETTINGS,
-    *,
-    unsafe: bool = False,
-    max_rounds: int = 10,
-    analysis: Analysis | None = None,
-) -> FixOutcome:
-    """Apply every applicable fix, re-analysing until nothing changes (a fixpoint).
-
-    Only safe fixes unless ``unsafe``; each finding's preferred fix. Never returns text
-    that does not compile: such a round is dropped (see fix_rounds). ``analysis`` is the
-    analysis of ``source`` when the caller already has it.
-    """
-    from torchmode.engine import analyze
-
-    def apply(text: str, fixes: list[Fix]) -> tuple[str, str, int] | None:
-        if not fixes:
-            return None
-        fixed = apply_edits(text, [e for f in fixes for e in f.edits])
-        return fixed, fixed, len(fixes)
-
-    fixed, applied, final = fix_rounds(
-        source,
-        analysis if analysis is not None else analyze(source, settings),
-        analyze_state=lambda text: analyze(text, settings),
-        apply_fixes=apply,
-        unsafe=unsafe,
-        max_rounds=max_rounds,
-    )
-    return FixOutcome(fixed, applied, list(final.findings))

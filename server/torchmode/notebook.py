@@ -16,14 +16,10 @@ import re
 import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from torchmode.findings import Fix, Position, Range, TextEdit
-from torchmode.fixing import apply_edits, fix_rounds
-from torchmode.settings import DEFAULT_SETTINGS, Settings
-
-if TYPE_CHECKING:
-    from torchmode.engine import Analysis
+from torchmode.findings import Position, Range, TextEdit
+from torchmode.fixing import apply_edits
 
 # Cell magics whose body is Python: only their first line is masked.
 _PYTHON_BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
@@ -438,55 +434,3 @@ def apply_cell_edits(text: str, edits: Sequence[TextEdit]) -> str:
         return apply_edits(text, edits)
     fixed = apply_edits(text + "\n", edits)
     return fixed[:-1] if fixed.endswith("\n") else fixed
-
-
-@dataclass
-class NotebookFixOutcome:
-    cells: list[str]
-    applied: int
-    combined: CombinedNotebook
-    analysis: Analysis
-
-
-def fix_cells(
-    cells: Sequence[str],
-    settings: Settings = DEFAULT_SETTINGS,
-    *,
-    unsafe: bool = False,
-    max_rounds: int = 10,
-) -> NotebookFixOutcome:
-    """fix_source for notebooks: edits are moved into their cells and applied there, so
-    magics, outputs and cell boundaries stay as they were."""
-    from torchmode.engine import analyze
-
-    State = tuple[list[str], CombinedNotebook]
-
-    def apply(state: State, fixes: list[Fix]) -> tuple[State, str, int] | None:
-        current, combined = state
-        per_cell: dict[int, list[TextEdit]] = {}
-        count = 0
-        for fix in fixes:
-            moved = edits_by_cell(combined, fix.edits)
-            if moved is None:
-                continue  # reaches into masked IPython syntax or across cells
-            for index, edits in moved.items():
-                per_cell.setdefault(index, []).extend(edits)
-            count += 1
-        if not count:
-            return None
-        candidate = list(current)
-        for index, edits in per_cell.items():
-            candidate[index] = apply_cell_edits(current[index], edits)
-        candidate_combined = combine_cells(candidate)
-        return (candidate, candidate_combined), candidate_combined.source, count
-
-    combined = combine_cells(cells)
-    (fixed, fixed_combined), applied, analysis = fix_rounds(
-        (list(cells), combined),
-        analyze(combined.source, settings),
-        analyze_state=lambda state: analyze(state[1].source, settings),
-        apply_fixes=apply,
-        unsafe=unsafe,
-        max_rounds=max_rounds,
-    )
-    return NotebookFixOutcome(fixed, applied, fixed_combined, analysis)

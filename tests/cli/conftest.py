@@ -1,6 +1,6 @@
 """Fixtures for the CLI tests.
 
-``fake_engine`` replaces ``torchmode.engine.analyze`` by a small, fully predictable
+``fake_engine`` replaces ``torchmode.analysis.driver.analyze`` by a small, fully predictable
 analyser, so the CLI's own behaviour (formats, fix-all, notebooks, encodings, exit codes)
 is tested independently of the real rules. Tests of the real engine through the CLI are in
 test_real_engine.py.
@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import torchmode.engine
+import torchmode.analysis.driver
+from torchmode.analysis import Analysis, SyntaxProblem
 from torchmode.cli.main import main
-from torchmode.engine import Analysis, SyntaxProblem
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
 from torchmode.settings import DEFAULT_SETTINGS, Settings
 
@@ -83,7 +83,7 @@ def fake_analyze(
 
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Analysis]:
-    monkeypatch.setattr(torchmode.engine, "analyze", fake_analyze)
+    monkeypatch.setattr(torchmode.analysis.driver, "analyze", fake_analyze)
     return fake_analyze
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torchmode.cli.source_files as source_files
-from torchmode.engine import Analysis
+from torchmode.analysis import Analysis
 
 pytestmark = pytest.mark.usefixtures("fake_engine")
 
@@ -153,12 +153,12 @@ def test_unreadable_file(project, run, monkeypatch):
 
 
 def test_internal_errors_are_one_line(project, run, monkeypatch):
-    import torchmode.engine
+    import torchmode.analysis.driver
 
     def crashing(source, settings, cache=None):
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(torchmode.engine, "analyze", crashing)
+    monkeypatch.setattr(torchmode.analysis.driver, "analyze", crashing)
     Path("deep.py").write_text("step()\n")
     code, _, err = run("check", "-j", "1", "deep.py")
     assert (code, err) == (2, "deep.py: too deeply nested to analyse\n")
@@ -171,8 +171,8 @@ def test_size_limit_is_inclusive(project, run, size):
 
 
 def test_analysis_over_the_time_limit_is_reported_and_the_run_goes_on(project, run, monkeypatch):
+    import torchmode.analysis.driver
     import torchmode.cli.checking as checking
-    import torchmode.engine
 
     def endless(source, settings, cache=None):
         while "slow" in source:
@@ -181,7 +181,7 @@ def test_analysis_over_the_time_limit_is_reported_and_the_run_goes_on(project, r
                 sum(range(1000))
         return Analysis(source)
 
-    monkeypatch.setattr(torchmode.engine, "analyze", endless)
+    monkeypatch.setattr(torchmode.analysis.driver, "analyze", endless)
     monkeypatch.setattr(checking, "TIME_LIMIT_SECONDS", 0.2)
     Path("slow.py").write_text("slow = step()\n")
     Path("fast.py").write_text("fast = step()\n")

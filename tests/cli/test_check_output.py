@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import torchmode.engine
+import torchmode.analysis.driver
 
 SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
 
@@ -198,7 +198,7 @@ def test_files_without_trigger_words_are_not_parsed(project, run, monkeypatch, f
         analysed.append(source)
         return fake_engine(source, settings)
 
-    monkeypatch.setattr(torchmode.engine, "analyze", counting)
+    monkeypatch.setattr(torchmode.analysis.driver, "analyze", counting)
     (project / "t.py").write_text("total = 0\ntotal += loss\n")
     (project / "u.py").write_text("total = step()\ntotal += loss\n")
     _, out, _ = run("check", "-q", "-j", "1", "t.py", "u.py")

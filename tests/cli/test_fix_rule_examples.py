@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from torchmode.rules import RULES
+from torchmode.analysis import RULES
 
 CASES = [
     pytest.param(rule.code, example, id=f"{rule.code}-{i}")

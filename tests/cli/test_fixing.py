@@ -6,10 +6,10 @@ import os
 import stat
 
 import pytest
-import torchmode.engine
-from torchmode.engine import Analysis
+import torchmode.analysis.driver
+from torchmode.analysis import Analysis, compatible_fixes, fix_source
 from torchmode.findings import Finding, Fix, Position, Range, Severity, TextEdit
-from torchmode.fixing import compatible_fixes, fix_source, line_offsets, offset_of, position_at
+from torchmode.fixing import line_offsets, offset_of, position_at
 
 pytestmark = pytest.mark.usefixtures("fake_engine")
 
@@ -82,7 +82,7 @@ def test_insertions_at_one_point_of_one_fix_apply_in_its_order(monkeypatch):
     def analyse(source, settings):
         return Analysis(source, findings=[] if "no_grad" in source else [finding])
 
-    monkeypatch.setattr(torchmode.engine, "analyze", analyse)
+    monkeypatch.setattr(torchmode.analysis.driver, "analyze", analyse)
     outcome = fix_source("def evaluate(model):\n    return model(x)\n")
     assert outcome.source.startswith("import torch\n@torch.no_grad()\ndef evaluate")
 
@@ -95,7 +95,7 @@ def test_a_round_that_breaks_the_code_is_dropped(monkeypatch):
         good = _finding(Range.of(0, 0, 0, 0), "ok = 1\n")
         return Analysis(source, findings=[bad if "second" in source else good])
 
-    monkeypatch.setattr(torchmode.engine, "analyze", breaking)
+    monkeypatch.setattr(torchmode.analysis.driver, "analyze", breaking)
     # Round 1 would prepend a syntax error: nothing is applied.
     assert fix_source("second = 1\n").source == "second = 1\n"
     assert fix_source("first = 1\n").source == "ok = 1\nfirst = 1\n"
@@ -106,7 +106,7 @@ def test_a_fix_that_does_not_remove_its_finding_is_dropped(monkeypatch):
         new = "b = 1\n" if source == "a = 1\n" else "a = 1\n"
         return Analysis(source, findings=[_finding(Range.of(0, 0, 1, 0), new)])
 
-    monkeypatch.setattr(torchmode.engine, "analyze", flipping)
+    monkeypatch.setattr(torchmode.analysis.driver, "analyze", flipping)
     outcome = fix_source("a = 1\n", max_rounds=10)
     assert (outcome.source, outcome.applied) == ("a = 1\n", 0)
 
@@ -140,7 +140,7 @@ def test_one_rule_per_round_most_severe_first(monkeypatch):
             )
         return Analysis(source, findings=findings)
 
-    monkeypatch.setattr(torchmode.engine, "analyze", analyse)
+    monkeypatch.setattr(torchmode.analysis.driver, "analyze", analyse)
     outcome = fix_source("model.eval\nout = model(x)\n")
     assert outcome.source == "model.eval()\nout = model(x)\n"
     assert (outcome.applied, outcome.remaining) == (1, [])

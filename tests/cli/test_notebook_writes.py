@@ -116,18 +116,18 @@ def test_an_empty_list_source_takes_its_lines_indentation():
 
 
 def test_a_notebook_changed_during_the_run_is_not_overwritten(project, run, monkeypatch):
-    import torchmode.engine
+    import torchmode.analysis.driver
 
     path = project / "nb.ipynb"
     path.write_bytes(STYLES["compact"](_document(BEFORE)))
     saved = STYLES["tabs"](_document(BEFORE))
-    analyze = torchmode.engine.analyze
+    analyze = torchmode.analysis.driver.analyze
 
     def saving(source: str, settings: object, **kw: object) -> object:
         path.write_bytes(saved)
         return analyze(source, settings, **kw)
 
-    monkeypatch.setattr(torchmode.engine, "analyze", saving)
+    monkeypatch.setattr(torchmode.analysis.driver, "analyze", saving)
     code, out, err = run("check", "--fix", "nb.ipynb")
     assert path.read_bytes() == saved
     assert code == 2

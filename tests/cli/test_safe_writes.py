@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torchmode.engine
+import torchmode.analysis.driver
+from torchmode.analysis import Analysis
 from torchmode.cli.main import main
-from torchmode.engine import Analysis
 from torchmode.settings import DEFAULT_SETTINGS, Settings
 
 pytestmark = pytest.mark.usefixtures("fake_engine")
@@ -40,7 +40,7 @@ def _saving_during_analysis(
     monkeypatch: pytest.MonkeyPatch, path: Path, saved: bytes, *, keep_stat: bool
 ) -> None:
     """The engine, but the user saves ``saved`` into ``path`` while it analyses."""
-    analyze = torchmode.engine.analyze
+    analyze = torchmode.analysis.driver.analyze
 
     def analyse_while_saving(source: str, settings: Settings = DEFAULT_SETTINGS, **kw) -> Analysis:
         if path.read_bytes() != saved:
@@ -50,7 +50,7 @@ def _saving_during_analysis(
                 os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
         return analyze(source, settings, **kw)
 
-    monkeypatch.setattr(torchmode.engine, "analyze", analyse_while_saving)
+    monkeypatch.setattr(torchmode.analysis.driver, "analyze", analyse_while_saving)
 
 
 @pytest.mark.parametrize("keep_stat", [False, True], ids=["grown", "same-size-and-time"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from torchmode.engine import analyze
+from torchmode.analysis import analyze
 from torchmode.engine import chunks as chunking
 from torchmode.engine.chunks import ChunkCache, ParseResult, parse_chunks
 from torchmode.findings import Finding

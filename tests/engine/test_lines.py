@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from torchmode.engine.analysis import _without_endings
+from torchmode.analysis.driver import _without_endings
 from torchmode.engine.chunks import split_lines
 
 

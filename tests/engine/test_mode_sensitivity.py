@@ -4,7 +4,7 @@ its methods build and read (the layer table itself is proven against PyTorch in 
 from __future__ import annotations
 
 import pytest
-from torchmode.engine import analyze
+from torchmode.analysis import analyze
 
 HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
 INIT = "    def __init__(self):\n        super().__init__()\n"

@@ -8,9 +8,9 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from libcst.metadata import CodeRange
-from torchmode.engine import analyze
+from torchmode.analysis import analyze
+from torchmode.engine.blocks import synthetic_owner
 from torchmode.engine.chunks import Chunk, ChunkCache
-from torchmode.engine.facts import synthetic_owner
 from torchmode.engine.positions import compute_positions
 from torchmode.engine.statements import StatementIndex
 from torchmode.findings import Position, Range

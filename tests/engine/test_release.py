@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from torchmode.engine import analyze
-from torchmode.engine.analysis import Analysis, release
+from torchmode.analysis import analyze
+from torchmode.analysis.driver import Analysis, release
 from torchmode.engine.chunks import ChunkCache
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from torchmode.engine import analyze
+from torchmode.analysis import analyze
 from torchmode.engine.chunks import ChunkCache, parse_chunks
 
 TRAINING = """\

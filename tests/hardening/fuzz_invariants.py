@@ -10,10 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from hypothesis import HealthCheck, settings
-from torchmode.engine import Analysis, analyze
+from torchmode.analysis import RULES, Analysis, analyze, fix_source
 from torchmode.engine.chunks import ChunkCache
 from torchmode.findings import Finding, Fix, Position, Range, TextEdit
-from torchmode.fixing import fix_source
 
 # A guard against a hung engine, not a speed assertion: far above any real analysis.
 PATIENCE_S = 120
@@ -188,7 +187,7 @@ def check_analysis(text: str, analysis: Analysis) -> None:
         check_range(text, lines, finding.range, describe(finding))
         for related in finding.related:
             check_range(text, lines, related.range, f"related location of {describe(finding)}")
-        assert finding.message and finding.name
+        assert finding.message and finding.code in RULES
 
 
 def signature(analysis: Analysis) -> list[tuple[object, ...]]:

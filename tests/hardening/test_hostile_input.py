@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 from fuzz_invariants import LONG, check_program, check_range, lines_of, patience
-from torchmode.engine import analyze
-from torchmode.engine.analysis import Skipped
+from torchmode.analysis import Skipped, analyze
 from torchmode.findings import Position, Range
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,7 +147,7 @@ def test_long_lines_within_the_limits_are_analysed(statement: str) -> None:
 def test_two_thousand_nested_calls_do_not_crash_the_engine() -> None:
     # libcst's native parser dies with SIGSEGV: only a child process can show that.
     code = (
-        "from torchmode.engine import analyze\n"
+        "from torchmode.analysis import analyze\n"
         "a = analyze('model.eval()\\nx = ' + 'f(' * 2000 + ')' * 2000 + '\\n')\n"
         "print(a.syntax_error is not None or a.findings == [])\n"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fuzz_invariants import check_program
-from torchmode.engine import Analysis, analyze
+from torchmode.analysis import Analysis, analyze
 from torchmode.engine.chunks import ChunkCache
 from torchmode.findings import Position, Range
 from torchmode.fixing import apply_edits

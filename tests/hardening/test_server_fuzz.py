@@ -23,7 +23,7 @@ from fuzz_programs import programs
 from hypothesis import given
 from hypothesis import strategies as st
 from lsp_wire import ServerDied, Wire, assert_range_inside, to_position
-from torchmode.engine import analyze
+from torchmode.analysis import analyze
 
 # --- edits ----------------------------------------------------------------------------------
 

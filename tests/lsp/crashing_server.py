@@ -5,8 +5,10 @@ Used to check that an internal error in one analysis is logged and harms nothing
 
 import sys
 
+import torchmode.analysis.driver as driver
 import torchmode.lsp.server as server
-from torchmode.engine import analyze
+
+analyze = driver.analyze
 
 
 def analyze_or_explode(source, settings, cache=None):
@@ -15,5 +17,5 @@ def analyze_or_explode(source, settings, cache=None):
     return analyze(source, settings, cache)
 
 
-server.analyze = analyze_or_explode
+driver.analyze = analyze_or_explode
 raise SystemExit(server.main(sys.argv[1:]))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from torchmode.engine import analyze
+from torchmode.analysis import analyze
 
 MANY_MISTAKES = """\
 import torch

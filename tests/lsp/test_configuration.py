@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from lsprotocol import types
-from torchmode.rules import RULES
+from torchmode.analysis import RULES
 
 
 def codes(diagnostics: list[types.Diagnostic]) -> list[str]:

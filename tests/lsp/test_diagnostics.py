@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from torchmode.rules import RULES
+from torchmode.analysis import RULES
 
 FUNCTION_VARIANT = """\
 import torch

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from torchmode.engine import analyze
+from torchmode.analysis import analyze
 
 TRICKY = """\
 # 情感分类 — 训练时每 N 步验证一次 🧪

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from torchmode.rules import RULES
+from torchmode.analysis import RULES
 
 # (text to hover, characters into it, words the hover must contain)
 PLACES = [

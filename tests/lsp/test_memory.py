@@ -1,11 +1,11 @@
-"""Documents beyond the few most recently analysed keep only their findings (lsp/memory.py):
+"""Documents beyond the few most recently analysed keep only their findings (analysis/memory.py):
 they must still answer hovers and quick fixes, by being analysed again."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from torchmode.lsp.memory import HOT_DOCUMENTS
+from torchmode.analysis.memory import HOT_DOCUMENTS
 
 
 async def test_a_document_gone_slim_still_hovers_and_fixes(
@@ -33,7 +33,7 @@ async def test_slimmed_documents_are_freed_without_a_collection(example_text: st
     """A slimmed document's analysis and cache are released in the worker (their cycles
     broken) instead of waiting for a full collection, which took 1-2 s with many documents
     open and stalled the next analysis."""
-    from torchmode.engine import analyze
+    from torchmode.analysis import analyze
     from torchmode.lsp.positions import LineIndex
     from torchmode.lsp.results import next_result
     from torchmode.lsp.server import TorchmodeServer
@@ -44,7 +44,7 @@ async def test_slimmed_documents_are_freed_without_a_collection(example_text: st
     keys = [f"file:///train_{i}.py" for i in range(HOT_DOCUMENTS + 2)]
     analyses = []
     for key in keys:
-        analysis = analyze(example_text, cache=ls.caches.cache_for(key))
+        analysis = analyze(example_text, cache=ls.session.document_cache(key))
         analyses.append(analysis)
         target = TextTarget(key, 1, example_text, LineIndex(example_text))
         ls.results[key] = next_result(None, target, DEFAULT_SETTINGS, analysis)
@@ -54,6 +54,6 @@ async def test_slimmed_documents_are_freed_without_a_collection(example_text: st
     assert all(ls.results[key].slim for key in cold)
     assert [d.code for d in ls.results[cold[0]].shown] == ["TM101"]  # findings kept
     assert [a.context is None for a in analyses] == [key in cold for key in keys]
-    assert ls.collector.evicted == 0 and not ls.collector.overdue
+    assert not ls.session.collection_overdue and not ls.session.collection_worth_it
     assert all(not ls.results[key].slim and ls.results[key].analysis.context for key in hot)
     ls.scheduler.shutdown()

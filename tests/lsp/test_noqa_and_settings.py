@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from torchmode.analysis import ignore_edit
 from torchmode.findings import Severity
 from torchmode.fixing import apply_edits
 from torchmode.lsp.configuration import parse_client_settings, section_of, settings_for
-from torchmode.lsp.noqa import ignore_edit
 
 
 @pytest.mark.parametrize(

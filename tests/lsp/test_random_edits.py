@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from torchmode.engine import analyze
+from torchmode.analysis import analyze
 
 JUNK = ["模型", "😀", "👍🏽", "é", "\t", "x", "#", "'", '"', "\\", "\U0001f9ea"]
 RESTORE = "            model.train()\n"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from torchmode.rules import RULES
+from torchmode.analysis import RULES
 from torchmode.rules.docs import render_all
 
 DOCS = Path(__file__).parent.parent.parent / "docs" / "rules.md"

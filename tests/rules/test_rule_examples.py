@@ -4,10 +4,9 @@ expected lines and fixed to the expected source; valid ones (the look-alikes) ar
 from __future__ import annotations
 
 import pytest
-from torchmode.engine import analyze
+from torchmode.analysis import RULES, analyze
 from torchmode.findings import Severity
 from torchmode.fixing import apply_edits, compiles
-from torchmode.rules import RULES
 from torchmode.rules.base import Invalid, Rule
 from torchmode.settings import Settings
 

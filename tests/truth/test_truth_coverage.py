@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from torchmode.analysis import RULES
 from torchmode.knowledge import claims
-from torchmode.rules import RULES
 
 HERE = Path(__file__).parent
 

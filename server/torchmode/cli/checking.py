@@ -9,14 +9,13 @@ from __future__ import annotations
 import codecs
 import contextlib
 import difflib
-import re
 import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from torchmode.analysis import Session, Skipped, SyntaxProblem, chosen_fix, may_have_findings
 from torchmode.cli.source_files import (
     MAX_FILE_BYTES,
     MAX_NOTEBOOK_BYTES,
@@ -29,24 +28,19 @@ from torchmode.cli.source_files import (
     write_fixed,
 )
 from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
-from torchmode.fixing import chosen_fix, fix_source
 from torchmode.notebook import (
     CombinedNotebook,
     NotebookError,
     cell_number,
     combine_cells,
     edits_by_cell,
-    fix_cells,
     parse_notebook,
     spliced,
 )
 from torchmode.settings import Settings
 
-if TYPE_CHECKING:
-    from torchmode.engine import SyntaxProblem
-
-# Every rule needs one of these words; a file without any is skipped before parsing.
-TRIGGER_WORDS = re.compile(r"eval|train|grad|backward|step|inference_mode")
+# Each worker process analyses its files through one session.
+_SESSION = Session()
 
 # A pathological file (say, loops nested 20 deep) must not stall a whole run.
 TIME_LIMIT_SECONDS = 60.0
@@ -257,8 +251,6 @@ def _unified_diff(before: str, after: str, name: str) -> str:
 
 
 def _syntax_error(problem: SyntaxProblem) -> str:
-    from torchmode.engine.analysis import Skipped
-
     message = problem.message
     if isinstance(problem, Skipped) or message.lower().startswith("syntax error"):
         return message
@@ -266,19 +258,12 @@ def _syntax_error(problem: SyntaxProblem) -> str:
 
 
 def _check_python(job: Job, result: FileResult) -> None:
-    from torchmode.engine import analyze
-    from torchmode.engine.analysis import release
-    from torchmode.engine.chunks import ChunkCache
-
     data, snapshot = read_with_snapshot(job.path)
     source = decode(data)
-    if not TRIGGER_WORDS.search(source.text):
+    if not may_have_findings(source.text):
         result.skipped = True
         return
-    # a cache of its own: a file is analysed once, and keeping every file's trees in the
-    # shared cache only grows memory and the garbage collector's work
-    cache = ChunkCache()
-    analysis = analyze(source.text, job.settings, cache=cache)
+    analysis = _SESSION.analyze(source.text, job.settings)
     if analysis.syntax_error is not None:
         pos = analysis.syntax_error.position
         result.error_location = f"{pos.line + 1}:{pos.character + 1}"
@@ -287,11 +272,11 @@ def _check_python(job: Job, result: FileResult) -> None:
         # that does not parse cannot be checked to still parse once fixed)
         result.reports = _unfixable(_reports(analysis.findings, _Placer(), Mode()))
         result.partial = analysis.context is not None
-        release(analysis, cache)
+        _SESSION.release(analysis)
         return
     findings = analysis.findings
     if job.mode.fix or job.mode.diff:
-        outcome = fix_source(source.text, job.settings, unsafe=job.mode.unsafe, analysis=analysis)
+        outcome = _SESSION.fix(source.text, job.settings, unsafe=job.mode.unsafe, analysis=analysis)
         findings = outcome.remaining
         if outcome.source != source.text:
             result.fixed = outcome.applied
@@ -302,14 +287,10 @@ def _check_python(job: Job, result: FileResult) -> None:
             else:
                 result.pending_write = source.encode(outcome.source), snapshot
     result.reports = _reports(findings, _Placer(), job.mode)
-    release(analysis, cache)
+    _SESSION.release(analysis)
 
 
 def _check_notebook(job: Job, result: FileResult) -> None:
-    from torchmode.engine import analyze
-    from torchmode.engine.analysis import release
-    from torchmode.engine.chunks import ChunkCache
-
     data, snapshot = read_with_snapshot(job.path, MAX_NOTEBOOK_BYTES)
     try:
         text = data.decode("utf-8-sig")
@@ -326,21 +307,20 @@ def _check_notebook(job: Job, result: FileResult) -> None:
     combined = combine_cells(cells)
     if len(combined.source) > MAX_FILE_BYTES:
         raise too_large(len(combined.source.encode("utf-8")))
-    if not TRIGGER_WORDS.search(combined.source):
+    if not may_have_findings(combined.source):
         result.skipped = True
         return
-    cache = ChunkCache()
-    analysis = analyze(combined.source, job.settings, cache=cache)
+    analysis = _SESSION.analyze(combined.source, job.settings)
     if analysis.syntax_error is not None:
         index, pos = combined.to_cell(analysis.syntax_error.position)
         result.error_location = f"cell {numbers[index]}:{pos.line + 1}:{pos.character + 1}"
         result.error = _syntax_error(analysis.syntax_error)
         result.reports = _unfixable(_reports(analysis.findings, _Placer(combined, numbers), Mode()))
         result.partial = analysis.context is not None
-        release(analysis, cache)
+        _SESSION.release(analysis)
         return
     if job.mode.fix or job.mode.diff:
-        outcome = fix_cells(cells, job.settings, unsafe=job.mode.unsafe)
+        outcome = _SESSION.fix_cells(cells, job.settings, unsafe=job.mode.unsafe)
         combined, analysis = outcome.combined, outcome.analysis
         if outcome.cells != cells:
             result.fixed = outcome.applied
@@ -358,7 +338,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
                 bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
                 result.pending_write = bom + fixed, snapshot
     result.reports = _reports(analysis.findings, _Placer(combined, numbers), job.mode)
-    release(analysis, cache)
+    _SESSION.release(analysis)
 
 
 def _write(path: Path, data: bytes, snapshot: Snapshot) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from torchmode import __version__
+from torchmode.analysis import RULES, ProjectContext, lookup
 from torchmode.cli import output_text, runner
 from torchmode.cli.checking import FileResult, Job, Mode
 from torchmode.cli.discovery import discover
@@ -32,9 +33,7 @@ from torchmode.config import (
     merge,
     parse_code_list,
 )
-from torchmode.engine.project import ProjectContext
 from torchmode.findings import Severity
-from torchmode.rules import RULES, lookup
 from torchmode.settings import Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2

@@ -12,9 +12,9 @@ import os
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from torchmode.analysis import RULES
 from torchmode.cli.checking import FileResult, FixReport, Place, Report
 from torchmode.findings import Position
-from torchmode.rules import RULES
 
 
 def _point(position: Position) -> dict[str, int]:

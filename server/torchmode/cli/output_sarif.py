@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from torchmode import __version__
+from torchmode.analysis import RULES
 from torchmode.cli.checking import FileResult, FixReport, Place, Report
 from torchmode.findings import Range, Severity
-from torchmode.rules import RULES
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TextIO
 
+from torchmode.analysis import RULES
 from torchmode.cli.checking import FileResult, Place
 from torchmode.findings import Severity
-from torchmode.rules import RULES
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"

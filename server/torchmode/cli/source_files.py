@@ -18,7 +18,7 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from torchmode.engine.limits import MAX_SOURCE_BYTES
+from torchmode.analysis import MAX_SOURCE_BYTES
 
 # Above this size a file is not analysed (a syntax tree costs ~16 kB per line): it is
 # reported as not checked rather than exhausting memory. The engine (and so the language

@@ -1,13 +1,5 @@
-"""The analysis engine: text -> chunks -> libcst trees -> facts -> flow -> rules -> Findings.
+"""The analysis engine: text -> chunks -> libcst trees -> facts -> flow -> events.
 
-Public API (used by the CLI, the language server and the fixer):
-
-    analysis = analyze(source, settings)      # never raises on any input text
-    analysis.findings                          # list[Finding], noqa and settings applied
-    analysis.syntax_error                      # SyntaxProblem | None
-    analysis.hover(Position(line, character))  # Markdown str | None
+It knows nothing of rules: the rules (``torchmode.rules``) read the events it records, and
+the driver above both (``torchmode.analysis``) runs them.
 """
-
-from torchmode.engine.analysis import Analysis, SyntaxProblem, analyze
-
-__all__ = ["Analysis", "SyntaxProblem", "analyze"]

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from torchmode.engine.blocks import synthetic_owner
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.parsing import unvalidated
+from torchmode.engine.positions import compute_positions, unit_positions
 from torchmode.findings import Position, Range
 
 if TYPE_CHECKING:
@@ -58,8 +60,6 @@ class Chunk:
                 if self.cache is not None
                 else _compute_positions(self.module, self.text)
             )
-        from torchmode.engine.facts import synthetic_owner
-
         r = self._positions[synthetic_owner(node)]
         return Range(
             Position(r.start.line - 1 + self.start_line, r.start.column),
@@ -169,8 +169,6 @@ class ChunkCache:
     def unit_positions(
         self, module: cst.Module, text: str, chain: tuple[cst.CSTNode, ...]
     ) -> UnitPositions | None:
-        from torchmode.engine.positions import unit_positions
-
         cached = self._unit_positions.get(id(chain[-1]))
         if cached is not None and cached[0][-1] is chain[-1]:
             return cached[1]
@@ -296,8 +294,6 @@ def _shallow(text: str) -> bool:
 
 
 def _compute_positions(module: cst.Module, text: str) -> dict[cst.CSTNode, CodeRange]:
-    from torchmode.engine.positions import compute_positions
-
     return compute_positions(module, text)
 
 

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import libcst as cst
 
 from torchmode.engine import events as ev
-from torchmode.engine.chunks import Chunk, code_of
+from torchmode.engine.chunks import Chunk, ChunkCache, code_of
 from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow, FunctionFlow
 from torchmode.engine.statements import StatementIndex
-from torchmode.findings import Range
+from torchmode.findings import Finding, Range
 from torchmode.settings import Settings
 
 E = TypeVar("E", bound=ev.Event)
+
+
+class Reanalysis(Protocol):
+    """What checking a fix needs to know of the analysis of the fixed text."""
+
+    @property
+    def findings(self) -> Sequence[Finding]: ...
+    @property
+    def syntax_error(self) -> object | None: ...
+    @property
+    def context(self) -> RuleContext | None: ...
+
+
+# The driver's analyze(), lent to the rules so that a fix can be checked without the rules
+# importing the layer above them.
+Reanalyze = Callable[[str, Settings, ChunkCache], Reanalysis]
 
 
 @dataclass
@@ -26,6 +43,7 @@ class RuleContext:
     facts: Facts
     flow: FileFlow
     settings: Settings
+    reanalyze: Reanalyze | None = field(default=None, repr=False)
     _indexes: dict[int, StatementIndex] = field(default_factory=dict)
     memo: dict[object, object] = field(default_factory=dict)  # rules' per-analysis caches
 

@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from torchmode.engine import torch_api as api
+from torchmode.engine.blocks import nested_blocks
 from torchmode.engine.chunks import Chunk
 from torchmode.engine.names import ImportTable, dotted, key_of
-from torchmode.engine.walk import calls_in
+from torchmode.engine.walk import calls_in, names_in, sub_expressions
+from torchmode.knowledge.layers import (
+    CONTAINERS,
+    UNKNOWN,
+    construction_sensitivity,
+    mode_sensitivity,
+)
 
 if TYPE_CHECKING:
     from torchmode.engine.project import ProjectContext
@@ -230,8 +237,6 @@ class Facts:
     def _class_sensitivity(
         self, cls: str, seen: frozenset[str], own_code: bool = True
     ) -> bool | None:
-        from torchmode.knowledge.layers import CONTAINERS, mode_sensitivity
-
         local = self.classes.get(cls.rsplit(".", 1)[-1]) if "." not in cls else None
         if local is None:
             if cls.startswith("torch.nn."):
@@ -441,7 +446,7 @@ class _Recorder:
         elif type(stmt) is cst.With:
             for item in stmt.items:
                 self.expression(item.item, cls)
-        for child in _nested_blocks(stmt):
+        for child in nested_blocks(stmt):
             self.statement(child, cls, func)
 
     def small_statement(self, small: cst.BaseSmallStatement, cls: cst.ClassDef | None) -> None:
@@ -521,7 +526,7 @@ class _Recorder:
             stmt = stack.pop()
             if type(stmt) is not cst.SimpleStatementLine:
                 if type(stmt) not in (cst.FunctionDef, cst.ClassDef):
-                    stack.extend(_nested_blocks(stmt))
+                    stack.extend(nested_blocks(stmt))
                 continue
             for small in stmt.body:
                 if _freezes(small):
@@ -845,8 +850,6 @@ def _layer_kind(name: str, call: cst.Call) -> str:
     mode-independent (``nn.LSTM(8, 8)``: dropout 0; ``nn.Dropout(0.0)``) counts as Identity."""
     if not name.startswith("torch.nn."):
         return name
-    from torchmode.knowledge.layers import UNKNOWN, construction_sensitivity
-
     args: list[object] = []
     kwargs: dict[str, object] = {}
     for arg in call.args:
@@ -911,8 +914,6 @@ def _strip_identity_calls(node: cst.BaseExpression) -> cst.BaseExpression:
 
 def _attribute_chains(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     """Every name or attribute chain in an expression (``torch.no_grad`` in a dict literal)."""
-    from torchmode.engine.walk import sub_expressions
-
     stack = [node]
     while stack:
         current = stack.pop()
@@ -943,8 +944,6 @@ def _param_owners(node: cst.CSTNode) -> set[str]:
 
 
 def _names(node: cst.CSTNode) -> Iterator[str]:
-    from torchmode.engine.walk import names_in
-
     return names_in(node)
 
 
@@ -964,65 +963,3 @@ def _body(stmt: cst.FunctionDef | cst.ClassDef | cst.For) -> list[cst.BaseStatem
         return list(body.body)
     assert type(body) is cst.SimpleStatementSuite  # a suite is one of the two
     return [cst.SimpleStatementLine(body=list(body.body))]
-
-
-def block_statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
-    if type(block) is cst.IndentedBlock:
-        return list(block.body)
-    assert type(block) is cst.SimpleStatementSuite
-    return [_suite_line(block)]
-
-
-# One-line suites (``if x: a; b``) are treated as one statement line; the same synthetic line
-# is returned each time so that results recorded per statement stay attached to it.
-_SUITE_LINES: dict[int, tuple[cst.SimpleStatementSuite, cst.SimpleStatementLine]] = {}
-# A synthetic line stands where its suite stands in the source.
-_SYNTHETIC_OWNER: dict[int, cst.CSTNode] = {}
-
-
-def _suite_line(suite: cst.SimpleStatementSuite) -> cst.SimpleStatementLine:
-    cached = _SUITE_LINES.get(id(suite))
-    if cached is not None and cached[0] is suite:
-        return cached[1]
-    if len(_SUITE_LINES) > 100_000:
-        _SUITE_LINES.clear()
-        _SYNTHETIC_OWNER.clear()
-    line = cst.SimpleStatementLine(body=list(suite.body))
-    _SUITE_LINES[id(suite)] = (suite, line)
-    _SYNTHETIC_OWNER[id(line)] = suite
-    return line
-
-
-def synthetic_owner(node: cst.CSTNode) -> cst.CSTNode:
-    return _SYNTHETIC_OWNER.get(id(node), node)
-
-
-def is_synthetic(node: cst.CSTNode) -> bool:
-    return id(node) in _SYNTHETIC_OWNER
-
-
-def _nested_blocks(stmt: cst.CSTNode) -> Iterator[cst.BaseStatement]:
-    if type(stmt) is cst.If:
-        yield from block_statements(stmt.body)
-        if stmt.orelse is not None:
-            if type(stmt.orelse) is cst.If:
-                yield stmt.orelse
-            else:
-                yield from block_statements(stmt.orelse.body)
-    elif type(stmt) is cst.For or type(stmt) is cst.While:
-        yield from block_statements(stmt.body)
-        if stmt.orelse is not None:
-            yield from block_statements(stmt.orelse.body)
-    elif type(stmt) is cst.With:
-        yield from block_statements(stmt.body)
-    elif type(stmt) is cst.Try or type(stmt) is cst.TryStar:
-        yield from block_statements(stmt.body)
-        for handler in stmt.handlers:
-            yield from block_statements(handler.body)
-        if stmt.orelse is not None:
-            yield from block_statements(stmt.orelse.body)
-        if stmt.finalbody is not None:
-            yield from block_statements(stmt.finalbody.body)
-    elif type(stmt) is cst.Match:
-        for case in stmt.cases:
-            yield from block_statements(case.body)

@@ -18,8 +18,9 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
+from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.chunks import Chunk, ChunkCache, code_of
-from torchmode.engine.facts import Facts, FunctionInfo, block_statements
+from torchmode.engine.facts import Facts, FunctionInfo
 from torchmode.engine.names import is_within, key_of
 from torchmode.engine.values import (
     CLEAN,
@@ -41,7 +42,7 @@ from torchmode.engine.values import (
     Taint,
     join_states,
 )
-from torchmode.engine.walk import calls_in, names_in
+from torchmode.engine.walk import calls_in, names_in, sub_expressions
 
 if TYPE_CHECKING:
     from torchmode.engine.project import ExternalFunction, ProjectContext
@@ -440,13 +441,11 @@ class FileFlow:
             elif type(current) is cst.ClassDef:
                 continue
             else:
-                from torchmode.engine.facts import _nested_blocks
-
                 header = _header_expressions(current)
                 for expr in header:
                     if any(self.is_training_call(c, scope) for c in calls_in(expr)):
                         result = True
-                stack.extend(_nested_blocks(current))
+                stack.extend(nested_blocks(current))
         return result
 
     def switches_to_train(self, node: cst.CSTNode) -> bool:
@@ -1215,8 +1214,6 @@ class Interpreter:
             return result
         if type(node) is cst.Lambda:
             return NO_TAINT
-        from torchmode.engine.walk import sub_expressions
-
         out = NO_TAINT
         comprehension = type(node) in _COMPREHENSIONS
         self.comprehensions += comprehension
@@ -2257,11 +2254,9 @@ def _target_names(node: cst.BaseExpression) -> list[str]:
 
 
 def _walk_statements(stmts: Iterable[cst.CSTNode]) -> Iterable[cst.CSTNode]:
-    from torchmode.engine.facts import _nested_blocks
-
     stack = list(stmts)
     while stack:
         stmt = stack.pop()
         yield stmt
         if type(stmt) not in (cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine):
-            stack.extend(_nested_blocks(stmt))
+            stack.extend(nested_blocks(stmt))

@@ -15,7 +15,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
 
-from torchmode.engine.facts import _nested_blocks, block_statements
+from torchmode.engine.blocks import block_statements, nested_blocks
 
 
 class _Syntactic:
@@ -216,7 +216,7 @@ def _enclosing(
         if type(stmt) in (cst.FunctionDef, cst.ClassDef):
             children: Iterable[cst.CSTNode] = block_statements(stmt.body)  # type: ignore[attr-defined]
         else:
-            children = _nested_blocks(stmt)
+            children = nested_blocks(stmt)
         stack.extend((child, (*above, stmt)) for child in children)
     return None
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from torchmode.engine.blocks import block_statements, is_synthetic, nested_blocks
 from torchmode.engine.chunks import Chunk, split_lines
-from torchmode.engine.facts import _nested_blocks, block_statements
 from torchmode.engine.walk import sub_expressions
 from torchmode.findings import Position, Range, TextEdit
 
@@ -37,7 +37,7 @@ class StatementIndex:
             if isinstance(stmt, cst.If) and isinstance(stmt.orelse, cst.If):
                 self._walk_if_chain(stmt, parent, stmts)
                 continue
-            self._walk(list(_nested_blocks(stmt)), stmt)
+            self._walk(list(nested_blocks(stmt)), stmt)
 
     def _walk_if_chain(
         self, stmt: cst.If, parent: cst.CSTNode | None, stmts: list[cst.BaseStatement]
@@ -51,7 +51,7 @@ class StatementIndex:
         if isinstance(orelse.orelse, cst.If):
             self._walk_if_chain(orelse, parent, stmts)
         else:
-            self._walk(list(_nested_blocks(orelse)), orelse)
+            self._walk(list(nested_blocks(orelse)), orelse)
 
     def _own(self, node: cst.CSTNode, stmt: cst.CSTNode) -> None:
         stack = [node]
@@ -120,8 +120,6 @@ class StatementIndex:
         )
 
     def _in_one_line_suite(self, stmt: cst.CSTNode) -> bool:
-        from torchmode.engine.facts import is_synthetic
-
         return is_synthetic(stmt)
 
     # -- edits -----------------------------------------------------------------------------

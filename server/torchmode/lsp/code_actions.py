@@ -12,10 +12,9 @@ from typing import Any
 
 from lsprotocol import types
 
+from torchmode.analysis import compatible_fixes, fix_source, ignore_edit
 from torchmode.findings import Finding, Fix, Range, TextEdit
-from torchmode.fixing import compatible_fixes, fix_source
 from torchmode.lsp.diagnostics import same_place, to_diagnostic
-from torchmode.lsp.noqa import ignore_edit
 from torchmode.lsp.results import Result
 from torchmode.lsp.targets import TextTarget
 from torchmode.settings import Settings

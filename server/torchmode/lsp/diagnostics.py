@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from torchmode.engine.analysis import Skipped
+from torchmode.analysis import RULES, Skipped
 from torchmode.findings import Finding, Range, Severity
 from torchmode.lsp.results import Result
 from torchmode.lsp.targets import Target
-from torchmode.rules import RULES
 
 SOURCE = "torchmode"
 

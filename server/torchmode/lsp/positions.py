@@ -11,8 +11,8 @@ from functools import cached_property
 
 from lsprotocol import types
 
+from torchmode.analysis import line_offsets
 from torchmode.findings import Position, Range
-from torchmode.fixing import line_offsets
 
 UTF8 = types.PositionEncodingKind.Utf8
 UTF16 = types.PositionEncodingKind.Utf16

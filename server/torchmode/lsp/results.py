@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from torchmode.engine import Analysis
-from torchmode.engine.analysis import Skipped
+from torchmode.analysis import Analysis, Skipped
 from torchmode.findings import Finding
 from torchmode.lsp.targets import Target
 from torchmode.settings import Settings

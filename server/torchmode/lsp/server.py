@@ -22,8 +22,7 @@ from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 from torchmode import __version__
-from torchmode.engine import Analysis, analyze
-from torchmode.engine.analysis import release
+from torchmode.analysis import IDLE_COLLECT_S, Analysis, Session
 from torchmode.findings import Position, Range
 from torchmode.lsp.code_actions import FIX_ALL, QUICKFIX, Client, actions_for, resolve
 from torchmode.lsp.configuration import (
@@ -35,7 +34,6 @@ from torchmode.lsp.configuration import (
 from torchmode.lsp.diagnostics import diagnostics_by_uri
 from torchmode.lsp.documents import Document, DocumentStore
 from torchmode.lsp.framing import FrameReader, ReadSome
-from torchmode.lsp.memory import IDLE_COLLECT_S, Collector, DocumentCaches
 from torchmode.lsp.positions import UTF16
 from torchmode.lsp.protocol import TorchmodeProtocol, is_unparsable_body
 from torchmode.lsp.results import Result, next_result
@@ -67,8 +65,7 @@ class TorchmodeServer(LanguageServer):
         self.documents = DocumentStore()
         self.results: dict[str, Result] = {}
         self.scheduler = Scheduler()
-        self.caches = DocumentCaches()
-        self.collector = Collector()
+        self.session = Session()
         self._collection: asyncio.TimerHandle | None = None
         self.client_settings = ClientSettings()
         # Bumped when settings change: results of an older generation are outdated even
@@ -235,9 +232,9 @@ class TorchmodeServer(LanguageServer):
         if problem:
             self.tell_once(f"torchmode: ignoring the invalid configuration: {problem}")
         try:
-            cache = self.caches.cache_for(key)
+            cache = self.session.document_cache(key)
             analysis: Analysis = await self.scheduler.in_worker(
-                self.collector.run_frozen, analyze, target.text, settings, cache
+                self.session.analyze_document, target.text, settings, cache
             )
         except Exception:
             self.failed[key] = (target.version, generation)
@@ -261,27 +258,30 @@ class TorchmodeServer(LanguageServer):
             self.refresh_pulled()  # pulls in between answered with the saved text's results
 
     def keep_memory_bounded(self) -> None:
-        for cold, cache in self.caches.evict_cold():
+        for cold, cache in self.session.evict_cold():
             result = self.results.get(cold)
             if result is not None and not result.slim:
                 self.results[cold] = result.slimmed()
             if self.scheduler.pending(cold) is not None:
                 # an analysis on its way uses this cache, and reuses what the old one holds
-                self.collector.evicted += 1
+                self.session.evicted_in_use()
                 continue
             full = result.analysis if result is not None and not result.slim else Analysis("")
             # after the jobs already queued in the worker (a code action may be using them)
-            self.scheduler.in_worker_later(release, full, cache)
+            self.scheduler.in_worker_later(self.session.release, full, cache)
         if self._collection is not None:
             self._collection.cancel()
-        delay = 0.0 if self.collector.overdue else IDLE_COLLECT_S
+        delay = 0.0 if self.session.collection_overdue else IDLE_COLLECT_S
         loop = asyncio.get_running_loop()
         self._collection = loop.call_later(delay, lambda: loop.create_task(self._collect_garbage()))
 
     async def _collect_garbage(self) -> None:
-        if not self.collector.overdue and (self.scheduler.busy() or not self.collector.worth_it):
+        session = self.session
+        if not session.collection_overdue and (
+            self.scheduler.busy() or not session.collection_worth_it
+        ):
             return  # not idle after all (the next analysis schedules it again), or no need
-        await self.scheduler.in_worker(self.collector.collect)
+        await self.scheduler.in_worker(session.collect)
 
     def publish(self, result: Result) -> None:
         for uri, diagnostics in diagnostics_by_uri(result, self.encoding).items():
@@ -302,7 +302,7 @@ class TorchmodeServer(LanguageServer):
 
     async def current_result(self, key: str, full: bool = False) -> Result | None:
         """The result for the document's current text, waiting for a pending analysis
-        (other messages are served meanwhile); ``full``: not a slim one (memory.py)."""
+        (other messages are served meanwhile); ``full``: not a slim one (analysis/memory.py)."""
         for _ in range(20):
             result = self.results.get(key)
             if not self.is_open(key):
@@ -472,7 +472,7 @@ def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> 
     ls.documents.close(uri)
     ls.scheduler.cancel(uri)
     ls.results.pop(uri, None)
-    ls.caches.drop(uri)
+    ls.session.forget(uri)
     ls.failed.pop(uri, None)
     ls.clear([uri])
 
@@ -526,7 +526,7 @@ def notebook_did_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocume
         ls.documents.close(uri)
     ls.scheduler.cancel(notebook)
     ls.results.pop(notebook, None)
-    ls.caches.drop(notebook)
+    ls.session.forget(notebook)
     ls.failed.pop(notebook, None)
     ls.clear(uris)
 

@@ -11,9 +11,12 @@ from torchmode.engine import torch_api as api
 from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.context import RuleContext
+from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.names import key_of
 from torchmode.engine.values import Origin
 from torchmode.findings import Fix, Position, Range, Related, TextEdit
+from torchmode.fixing import apply_edits, compiles, line_offsets, offset_of, position_at
+from torchmode.settings import Settings
 
 
 def where(ctx: RuleContext, node: cst.CSTNode) -> str:
@@ -113,8 +116,6 @@ def _is_future(stmt: cst.SimpleStatementLine) -> bool:
 
 def in_framework_hook(site_info: object) -> bool:
     """Lightning hooks, HF Trainer methods: the framework handles modes and gradients."""
-    from torchmode.engine.facts import FunctionInfo
-
     if not isinstance(site_info, FunctionInfo):
         return False
     if site_info.cls is None:
@@ -126,8 +127,6 @@ def in_framework_hook(site_info: object) -> bool:
 
 
 def framework_class(ctx: RuleContext, site_info: object) -> bool:
-    from torchmode.engine.facts import FunctionInfo
-
     if not isinstance(site_info, FunctionInfo) or site_info.cls is None:
         return False
     name = site_info.cls.name
@@ -199,8 +198,6 @@ def module_internals(ctx: RuleContext, site_info: object) -> bool:
     """A method of an nn.Module subclass is the model's own code (its forward, its loss
     heads): whether it runs in evaluation, and how its loss terms are summed, is its caller's
     business."""
-    from torchmode.engine.facts import FunctionInfo
-
     if not isinstance(site_info, FunctionInfo) or site_info.cls is None:
         return False
     cls = site_info.cls
@@ -216,8 +213,6 @@ def module_internals(ctx: RuleContext, site_info: object) -> bool:
 
 def unit_test(ctx: RuleContext, site_info: object) -> bool:
     """A pytest/unittest test of a model (shapes, dtypes) is not an evaluation of a trained one."""
-    from torchmode.engine.facts import FunctionInfo
-
     if not isinstance(site_info, FunctionInfo) or not site_info.name.startswith("test_"):
         return False
     # a test_* method of a class is a unittest-style test case
@@ -254,10 +249,8 @@ def removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
 
 
 def _removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
-    from torchmode.engine import analyze
-    from torchmode.fixing import apply_edits, compiles, line_offsets, offset_of, position_at
-    from torchmode.settings import Settings
-
+    if ctx.reanalyze is None:
+        return False
     source = ctx.source
     offsets = ctx.memo.get("line-offsets")  # the same for every fix checked on this text
     if offsets is None:
@@ -270,7 +263,7 @@ def _removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
     # The analysis' own cache, forked: only the edited chunk is parsed again and only the
     # functions it changes are analysed again (a fix check costs about one keystroke).
     cache = ctx.flow.cache
-    after = analyze(
+    after = ctx.reanalyze(
         fixed,
         Settings(select=frozenset({code})),
         cache.fork() if cache is not None else _Reusing(ctx.chunks),

@@ -10,9 +10,9 @@ from typing import cast
 import libcst as cst
 
 from torchmode.engine import events as ev
+from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.chunks import Chunk, split_lines
 from torchmode.engine.context import RuleContext
-from torchmode.engine.facts import _nested_blocks, block_statements
 from torchmode.engine.names import key_of
 from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
 from torchmode.knowledge.costs import cost_note
@@ -218,7 +218,7 @@ def _assigned_in(loop: cst.CSTNode, key: str) -> bool:
         elif isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             continue
         else:
-            stack.extend(_nested_blocks(stmt))
+            stack.extend(nested_blocks(stmt))
     return False
 
 

@@ -8,8 +8,8 @@ from typing import cast
 import libcst as cst
 
 from torchmode.engine import events as ev
+from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.context import RuleContext
-from torchmode.engine.facts import _nested_blocks, block_statements
 from torchmode.engine.flow import FunctionFlow
 from torchmode.engine.names import is_within, key_of
 from torchmode.findings import Finding, Fix, Related, Severity
@@ -130,7 +130,7 @@ def _assigned_keys(loop: cst.CSTNode) -> set[str]:
                 if type(small) is cst.Assign:
                     out.update(k for t in small.targets if (k := key_of(t.target)))
         elif type(stmt) not in (cst.FunctionDef, cst.ClassDef):
-            stack.extend(_nested_blocks(stmt))
+            stack.extend(nested_blocks(stmt))
     return out
 
 

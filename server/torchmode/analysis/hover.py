@@ -11,19 +11,21 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from torchmode.analysis import noqa
 from torchmode.engine.chunks import Chunk, split_lines
+from torchmode.engine.context import RuleContext
 from torchmode.engine.flow import FunctionFlow
 from torchmode.engine.names import key_of
 from torchmode.engine.values import GradVal, Mode, ModeVal, Snapshot
 from torchmode.findings import Position
+from torchmode.knowledge.claims import api_doc
+from torchmode.knowledge.layers import mode_sensitivity
+from torchmode.rules import RULES
 
 if TYPE_CHECKING:
-    from torchmode.engine.analysis import Analysis
-    from torchmode.engine.context import RuleContext
+    from torchmode.analysis.driver import Analysis
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-_CODE = re.compile(r"\b[A-Za-z]+\d+\b")
-_NOQA = re.compile(r"#\s*(noqa|torchmode:\s*ignore)", re.IGNORECASE)
 _MODULE_METHODS = {"train", "eval", "requires_grad_"}
 _TENSOR_METHODS = {"backward", "detach", "item"}
 _GRAD_FUNCTIONS = {"no_grad", "inference_mode", "enable_grad", "set_grad_enabled"}
@@ -58,14 +60,9 @@ def hover_at(analysis: Analysis, position: Position) -> str | None:
 
 
 def _noqa_hover(text: str, character: int) -> str | None:
-    from torchmode.rules import RULES
-
-    match = _NOQA.search(text)
-    if match is None or character < match.start():
-        return None
-    for code in _CODE.finditer(text, match.end()):
-        if code.start() <= character <= code.end():
-            rule = RULES.get(code.group().upper())
+    for start, end, code in noqa.codes_named(text):
+        if start <= character <= end:
+            rule = RULES.get(code)
             if rule is None:
                 return None
             return (
@@ -119,8 +116,6 @@ def _describe(
     attribute: cst.Attribute | None,
     word: str,
 ) -> str | None:
-    from torchmode.knowledge.claims import api_doc
-
     receiver = key_of(attribute.value) if attribute is not None else None
     qualified = ctx.facts.imports.resolve(attribute or name)
     key: str | None
@@ -246,8 +241,6 @@ def _grad_phrase(ctx: RuleContext, flow: FunctionFlow, grad: frozenset[GradVal])
 
 
 def _sensitive_layers(ctx: RuleContext, key: str) -> str:
-    from torchmode.knowledge.layers import mode_sensitivity
-
     cls_name = ctx.facts.module_class.get(key)
     cls = ctx.facts.classes.get(cls_name or "")
     if cls is None:

@@ -1,14 +1,63 @@
-"""The "Ignore TM101 on this line" edit: add ``# noqa: TM101`` or extend an existing noqa."""
+"""Suppression comments, read and written in one place.
+
+A line is silenced by ``# noqa`` (every rule), ``# noqa: TM101, TM201`` (those rules) or
+``# torchmode: ignore[TM101]``. The analysis drops what they silence, hover explains the codes
+they name, and the "Ignore TM101 on this line" action writes or extends one.
+"""
 
 from __future__ import annotations
 
 import io
 import re
 import tokenize
+from collections.abc import Iterator
+from typing import Literal
 
 from torchmode.findings import Position, Range, TextEdit
 
+_COMMENT = re.compile(
+    r"#\s*(?:noqa(?P<colon>:\s*(?P<codes>[A-Za-z]+\d+(?:[\s,]+[A-Za-z]+\d+)*))?"
+    r"|torchmode:\s*ignore\[(?P<ignored>[^\]]*)\])",
+    re.IGNORECASE,
+)
+_CODE = re.compile(r"\b[A-Za-z]+\d+\b")
 _NOQA_CODES = re.compile(r"#\s*noqa\s*:\s*[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*", re.IGNORECASE)
+
+ALL: Literal["all"] = "all"
+
+
+def silenced(line: str) -> set[str] | Literal["all"]:
+    """The rule codes (upper case) the line's suppression comments silence, or ``ALL`` for a
+    bare ``# noqa``."""
+    codes: set[str] = set()
+    if "#" not in line:
+        return codes
+    for match in _COMMENT.finditer(line):
+        if match.group("ignored") is not None:
+            codes |= _codes(match.group("ignored"))
+        elif match.group("colon"):
+            codes |= _codes(match.group("codes") or "")
+        else:
+            return ALL
+    return codes
+
+
+def is_silenced(code: str, line: str) -> bool:
+    codes = silenced(line)
+    return codes == ALL or code in codes
+
+
+def codes_named(line: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, code) of each code written after the line's first suppression comment."""
+    match = _COMMENT.search(line)
+    if match is None:
+        return
+    for code in _CODE.finditer(line, match.start() + 1):
+        yield code.start(), code.end(), code.group().upper()
+
+
+def _codes(text: str) -> set[str]:
+    return {c.upper() for c in re.split(r"[\s,]+", text) if c}
 
 
 def _comment(line: str) -> tuple[int, str] | None:

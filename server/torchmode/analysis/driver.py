@@ -1,4 +1,9 @@
-"""Entry point of the engine: text in, Findings (and hover answers) out. Never raises."""
+"""The analysis driver: text in, Findings (and hover answers) out. Never raises.
+
+It runs the engine (chunks, facts, flow), then the rules over what the engine found, applies
+the settings and suppression comments, and lends the rules its own ``analyze`` to check a fix
+(``RuleContext.reanalyze``): the rules sit below it and never import it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 
+from torchmode.analysis import noqa
+from torchmode.analysis.hover import hover_at
 from torchmode.engine.chunks import ChunkCache, parse_chunks, split_lines
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.context import RuleContext
@@ -13,15 +20,17 @@ from torchmode.engine.facts import collect_facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
 from torchmode.findings import Finding, Position
+from torchmode.rules import RULES, checks
 from torchmode.settings import DEFAULT_SETTINGS, Settings
 
-# A file that mentions none of these cannot have a finding: skip parsing it at all.
-TRIGGER = re.compile(r"eval|train|no_grad|inference_mode|grad_enabled|backward|zero_grad|step")
-NOQA = re.compile(
-    r"#\s*(?:noqa(?P<colon>:\s*(?P<codes>[A-Za-z]+\d+(?:[\s,]+[A-Za-z]+\d+)*))?"
-    r"|torchmode:\s*ignore\[(?P<ignored>[^\]]*)\])",
-    re.IGNORECASE,
-)
+# A file that mentions none of these cannot have a finding: it is not parsed at all.
+_TRIGGER = re.compile(r"eval|train|no_grad|inference_mode|grad_enabled|backward|zero_grad|step")
+
+
+def may_have_findings(source: str) -> bool:
+    """False when no rule can report anything in ``source`` (it names none of the calls they
+    are about): the CLI counts such a file as skipped, and nothing is parsed."""
+    return _TRIGGER.search(source) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +51,9 @@ class Analysis:
     findings: list[Finding] = field(default_factory=list)
     syntax_error: SyntaxProblem | None = None
     context: RuleContext | None = field(default=None, repr=False)
+    cache: ChunkCache | None = field(default=None, repr=False)  # what parsed it
 
     def hover(self, position: Position) -> str | None:
-        from torchmode.engine.hover import hover_at
-
         try:
             return hover_at(self, position)
         except Exception:
@@ -61,17 +69,20 @@ def analyze(
     refused = refusal(source)
     if refused is not None:
         return Analysis(source, [], Skipped(*refused))
-    if not TRIGGER.search(source):
+    if not may_have_findings(source):
         return Analysis(source)
     if "\x00" in source:
         return Analysis(source, [], SyntaxProblem("source contains NUL bytes", _nul(source)))
     limit = sys.getrecursionlimit()
     # The cyclic GC would walk every libcst tree held in the cache on each collection: ~40 % of
     # an analysis. Nothing here makes reference cycles that need it while the analysis runs.
+    cache = cache if cache is not None else _SHARED_CACHE
     try:
         with collection_paused():
             sys.setrecursionlimit(max(limit, 20000))
-            return _analyze(source, settings, cache or _SHARED_CACHE)
+            analysis = _analyze(source, settings, cache)
+            analysis.cache = cache
+            return analysis
     except RecursionError:
         return Analysis(source, [], SyntaxProblem("too deeply nested to analyse", Position(0, 0)))
     finally:
@@ -79,8 +90,6 @@ def analyze(
 
 
 def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
-    from torchmode.rules import RULES, checks
-
     parsed = parse_chunks(source, cache)
     problem = SyntaxProblem(*parsed.error) if parsed.error is not None else None
     if problem is not None and not parsed.chunks:
@@ -90,7 +99,7 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     flow.run()
     cache.trim()
     lines = _without_endings(source, parsed.lines)
-    ctx = RuleContext(source, lines, parsed.chunks, facts, flow, settings)
+    ctx = RuleContext(source, lines, parsed.chunks, facts, flow, settings, analyze)
     findings: list[Finding] = []
     for code, check in checks().items():
         if not settings.enabled(code):
@@ -122,25 +131,7 @@ def _without_endings(source: str, lines: list[str]) -> list[str]:
 
 def _suppressed(finding: Finding, lines: list[str]) -> bool:
     line = finding.range.start.line
-    if line >= len(lines):
-        return False
-    text = lines[line]
-    if "#" not in text:
-        return False
-    for match in NOQA.finditer(text):
-        if match.group("ignored") is not None:
-            codes = _codes(match.group("ignored"))
-        elif match.group("colon"):
-            codes = _codes(match.group("codes") or "")
-        else:
-            return True
-        if finding.code in codes:
-            return True
-    return False
-
-
-def _codes(text: str) -> set[str]:
-    return {c.upper() for c in re.split(r"[\s,]+", text) if c}
+    return line < len(lines) and noqa.is_silenced(finding.code, lines[line])
 
 
 def _nul(source: str) -> Position:

@@ -1,4 +1,4 @@
-"""What the server keeps of each document's analysis, and when Python's cyclic GC runs.
+"""What an editor session keeps of each document's analysis, and when Python's cyclic GC runs.
 
 An analysis of a big file holds its libcst trees, facts and per-function analyses (~35 MB for
 5,000 lines): that is what makes the next keystroke cheap, but only for the documents being
@@ -19,7 +19,7 @@ big documents open), every 40 keystrokes.
 The garbage that frozen objects may still hide (the analysis a keystroke replaced, when it was a
 frozen one) is collected when the server has been idle for a while, or sooner after many big
 analyses. A slimmed document's analysis and cache are not left to that collection: their
-reference cycles are broken in the analysis worker (``engine.analysis.release``), so reference
+reference cycles are broken in the analysis worker (``driver.release``), so reference
 counting frees them at once (with twenty documents open, a full collection took 1-2 s, and the
 next analysis waited for it).
 """

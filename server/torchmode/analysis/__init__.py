@@ -1,0 +1,44 @@
+"""The one front door over the engine and the rules, for the CLI, the server and the fixer.
+
+    session = Session()
+    analysis = session.analyze(source, settings)  # never raises on any input text
+    analysis.findings                              # list[Finding], noqa and settings applied
+    analysis.syntax_error                          # SyntaxProblem | None
+    analysis.hover(Position(line, character))      # Markdown str | None
+    session.release(analysis)                      # frees its trees at once
+
+Adapters import from here (and the plain data of ``torchmode.findings``, ``settings``,
+``config`` and ``notebook``), never from the engine or the rules' modules.
+"""
+
+from torchmode.analysis.driver import Analysis, Skipped, SyntaxProblem, analyze, may_have_findings
+from torchmode.analysis.fixes import FixOutcome, NotebookFixOutcome, fix_cells, fix_source
+from torchmode.analysis.memory import IDLE_COLLECT_S
+from torchmode.analysis.noqa import ignore_edit
+from torchmode.analysis.session import Session
+from torchmode.engine.limits import MAX_SOURCE_BYTES
+from torchmode.engine.project import ProjectContext
+from torchmode.fixing import chosen_fix, compatible_fixes, line_offsets
+from torchmode.rules import RULES, lookup
+
+__all__ = [
+    "IDLE_COLLECT_S",
+    "MAX_SOURCE_BYTES",
+    "RULES",
+    "Analysis",
+    "FixOutcome",
+    "NotebookFixOutcome",
+    "ProjectContext",
+    "Session",
+    "Skipped",
+    "SyntaxProblem",
+    "analyze",
+    "chosen_fix",
+    "compatible_fixes",
+    "fix_cells",
+    "fix_source",
+    "ignore_edit",
+    "line_offsets",
+    "lookup",
+    "may_have_findings",
+]

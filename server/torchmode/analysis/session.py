@@ -1,0 +1,92 @@
+"""The front door for adapters: one object that analyses, fixes and frees.
+
+The CLI and the language server hold a ``Session`` and go through it for everything the
+engine does; what lives between analyses (parse caches, what a finished analysis still holds)
+is the session's business, not theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torchmode.analysis import driver, fixes
+from torchmode.analysis.driver import Analysis
+from torchmode.analysis.memory import Collector, DocumentCaches
+from torchmode.engine.chunks import ChunkCache
+from torchmode.settings import Settings
+
+
+class Session:
+    """Analyses of one client: a batch run (each text analysed once, then freed) or an editor
+    (a cache per document, so that the next keystroke reuses the parse of the statements it
+    did not change; only the few most recent documents keep theirs: memory.py).
+
+    An editor picks a document's cache on its message loop (``document_cache``, which also
+    orders the documents by recency) and analyses with it in its worker thread
+    (``analyze_document``); the other methods belong to the thread that owns the worker's
+    order of jobs, as ``release`` and ``collect`` walk what analyses hold."""
+
+    def __init__(self) -> None:
+        self._caches = DocumentCaches()
+        self._collector = Collector()
+
+    def analyze(self, source: str, settings: Settings, cache: ChunkCache | None = None) -> Analysis:
+        # a cache of its own for a one-off text: keeping every file's trees in a shared cache
+        # only grows memory and the garbage collector's work
+        analysis = driver.analyze(
+            source, settings, cache=cache if cache is not None else ChunkCache()
+        )
+        return analysis
+
+    def fix(
+        self, source: str, settings: Settings, *, unsafe: bool, analysis: Analysis | None = None
+    ) -> fixes.FixOutcome:
+        """Every applicable fix applied, to a fixpoint (``fixes.fix_source``)."""
+        return fixes.fix_source(source, settings, unsafe=unsafe, analysis=analysis)
+
+    def release(self, analysis: Analysis, cache: ChunkCache | None = None) -> None:
+        """Free what ``analysis`` (and ``cache``, by default the one it was parsed with) holds
+        now, by reference counting (``driver.release``): both are unusable afterwards."""
+        cache = cache if cache is not None else analysis.cache
+        if cache is not None:
+            driver.release(analysis, cache)
+
+    # -- an editor's documents ----------------------------------------------------------------
+    def document_cache(self, key: str) -> ChunkCache:
+        """The cache of document ``key`` (a notebook counts as one), now the most recent."""
+        return self._caches.cache_for(key)
+
+    def analyze_document(self, source: str, settings: Settings, cache: ChunkCache) -> Analysis:
+        """``analyze`` with a document's cache, the collector off and big results frozen."""
+        return self._collector.run_frozen(driver.analyze, source, settings, cache)
+
+    def evict_cold(self) -> list[tuple[str, ChunkCache]]:
+        """The documents beyond the few most recent: their keys and caches, now forgotten
+        here, to be released once no analysis uses them (``release``), or else counted as
+        garbage left to the next collection (``evicted_in_use``)."""
+        return self._caches.evict_cold()
+
+    def evicted_in_use(self) -> None:
+        self._collector.evicted += 1
+
+    def forget(self, key: str) -> None:
+        """Document ``key`` was closed."""
+        self._caches.drop(key)
+
+    @property
+    def collection_overdue(self) -> bool:
+        return self._collector.overdue
+
+    @property
+    def collection_worth_it(self) -> bool:
+        return self._collector.worth_it
+
+    def collect(self) -> int:
+        """A full collection of garbage (memory.py says when it is worth it)."""
+        return self._collector.collect()
+
+    def fix_cells(
+        self, cells: Sequence[str], settings: Settings, *, unsafe: bool
+    ) -> fixes.NotebookFixOutcome:
+        """``fix`` for a notebook's code cells (``fixes.fix_cells``)."""
+        return fixes.fix_cells(cells, settings, unsafe=unsafe)
