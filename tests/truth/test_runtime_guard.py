@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -283,11 +284,23 @@ def test_all_three_mistakes_each_warn_once() -> None:
     assert sorted(run(loop)) == sorted([STEP_IN_EVAL, EVAL_RECORDS_GRAPH, GRADIENTS_NOT_CLEARED])
 
 
+def global_registration_hooks() -> tuple[int, int]:
+    from torch.nn.modules import module
+
+    return (
+        len(module._global_module_registration_hooks),
+        len(module._global_parameter_registration_hooks),
+    )
+
+
 def test_remove_uninstalls_every_hook() -> None:
     model, optimizer = setup()
+    gc.collect()  # guards of other tests, never removed
+    before = global_registration_hooks()
     handle = guard(model, optimizer, strict=True)
     train_step(model, optimizer, *next(batches()))  # installs the gradient probes too
     handle.remove()
+    assert global_registration_hooks() == before
     assert not model._forward_hooks
     assert not optimizer._optimizer_step_pre_hooks and not optimizer._optimizer_step_post_hooks
     assert all(
@@ -359,12 +372,17 @@ def test_accumulation_without_clearing_in_a_second_group_is_seen() -> None:
     assert run(loop) == [GRADIENTS_NOT_CLEARED]
 
 
-def test_strict_accumulation_raises_from_backward() -> None:
+def test_strict_accumulation_raises_at_the_step_before_it_applies_anything() -> None:
     model, optimizer = setup()
     with guard(model, optimizer, strict=True):
         train_step(model, optimizer, *next(batches()))
+        x, y = next(batches())
+        # backward() adding to the used gradients is not yet wrong: zero_grad() may follow
+        nn.functional.cross_entropy(model(x), y).backward()
+        before = [p.detach().clone() for p in model.parameters()]
         with pytest.raises(TorchmodeError, match=GRADIENTS_NOT_CLEARED):
-            train_step(model, optimizer, *next(batches()), zero=False)
+            optimizer.step()
+        assert all(torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
 
 
 def clip_and_skip_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
@@ -404,3 +422,221 @@ def test_importing_the_guard_does_not_import_torch() -> None:
 
     code = "import sys, torchmode.runtime; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_closure_that_never_clears_warns() -> None:
+    model = Net()
+    lbfgs = torch.optim.LBFGS(model.parameters(), max_iter=2)
+    with caught() as records, guard(model, lbfgs):
+        for x, y in batches(3):
+
+            def closure(x: torch.Tensor = x, y: torch.Tensor = y) -> torch.Tensor:
+                loss = nn.functional.cross_entropy(model(x), y)  # no zero_grad()
+                loss.backward()
+                return loss
+
+            lbfgs.step(closure)
+    assert kinds(records) == [GRADIENTS_NOT_CLEARED]
+
+
+def test_never_cleared_with_create_graph_warns() -> None:
+    # backward(create_graph=True) replaces .grad with a new tensor holding the sum
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        for x, y in batches(4):
+            nn.functional.cross_entropy(model(x), y).backward(create_graph=True)
+            optimizer.step()
+        for p in model.parameters():
+            p.grad = None  # the graph kept by create_graph=True
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Using backward.. with create_graph=True")
+        assert run(loop) == [GRADIENTS_NOT_CLEARED]
+
+
+# --- adversarial training: a backward() for the input's gradient, cleared before the step -------
+
+
+def adversarial_loop(
+    input_gradient: str = "backward", clear: str = "optimizer", set_to_none: bool = True
+) -> Callable[[Net, torch.optim.Optimizer], None]:
+    """FGSM: the input's gradient from a first forward/backward, then the real step on the
+    perturbed input. ``clear`` is where gradients are cleared: "optimizer"/"model"
+    (zero_grad() between the two backward passes), "nowhere", or "before-step" (between the
+    second backward and the step)."""
+
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        zero_grad = model.zero_grad if clear == "model" else optimizer.zero_grad
+        for x, y in batches():
+            x.requires_grad_(True)
+            loss = nn.functional.cross_entropy(model(x), y)
+            if input_gradient == "autograd.grad":
+                (x_grad,) = torch.autograd.grad(loss, x)
+            else:
+                loss.backward()  # also adds into every parameter's .grad
+                x_grad = x.grad
+            x_adv = (x + 0.1 * x_grad.sign()).detach()
+            if clear in ("optimizer", "model"):
+                zero_grad(set_to_none=set_to_none)
+            nn.functional.cross_entropy(model(x_adv), y).backward()
+            if clear == "before-step":
+                zero_grad(set_to_none=set_to_none)
+            optimizer.step()
+
+    loop.__qualname__ = f"adversarial-{input_gradient}-{clear}-set_to_none={set_to_none}"
+    return loop
+
+
+def adversarial_accumulation_loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+    k = 3
+    optimizer.zero_grad()
+    for i, (x, y) in enumerate(batches(12)):
+        x.requires_grad_(True)
+        # only the input's gradient: the accumulating parameter gradients are left alone
+        nn.functional.cross_entropy(model(x), y).backward(inputs=[x])
+        x_adv = (x + 0.1 * x.grad.sign()).detach()
+        (nn.functional.cross_entropy(model(x_adv), y) / k).backward()
+        if (i + 1) % k == 0:
+            optimizer.step()
+            optimizer.zero_grad()
+
+
+def adversarial_windows_loop(set_to_none: bool) -> Callable[[Net, torch.optim.Optimizer], None]:
+    """Accumulation over k batches: the adversarial examples of a window first (their
+    input-gradient backward passes also add into the parameters' .grad), then zero_grad() and
+    the window's accumulated backward passes, and one step."""
+
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        k = 3
+        pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+        for i, (x, y) in enumerate(batches(12)):
+            x.requires_grad_(True)
+            nn.functional.cross_entropy(model(x), y).backward()
+            pending.append(((x + 0.1 * x.grad.sign()).detach(), y))
+            if (i + 1) % k == 0:
+                optimizer.zero_grad(set_to_none=set_to_none)
+                for x_adv, y_adv in pending:
+                    (nn.functional.cross_entropy(model(x_adv), y_adv) / k).backward()
+                optimizer.step()
+                pending.clear()
+
+    loop.__qualname__ = f"adversarial-windows-set_to_none={set_to_none}"
+    return loop
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        adversarial_loop("backward", "optimizer", set_to_none=True),
+        adversarial_loop("backward", "optimizer", set_to_none=False),
+        adversarial_loop("backward", "model", set_to_none=True),
+        adversarial_loop("backward", "model", set_to_none=False),
+        adversarial_loop("autograd.grad", "optimizer"),
+        adversarial_accumulation_loop,
+        adversarial_windows_loop(set_to_none=True),
+        adversarial_windows_loop(set_to_none=False),
+    ],
+    ids=lambda f: f.__qualname__.split(".")[0],
+)
+@pytest.mark.parametrize("strict", [False, True])
+def test_adversarial_training_is_fine(loop, strict: bool) -> None:
+    assert run(loop, strict=strict) == []
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+@pytest.mark.parametrize("input_gradient", ["backward", "autograd.grad"])
+def test_adversarial_training_never_clearing_warns(input_gradient: str, set_to_none: bool):
+    loop = adversarial_loop(input_gradient, "nowhere", set_to_none)
+    assert run(loop) == [GRADIENTS_NOT_CLEARED]
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_adversarial_training_clearing_before_the_step_warns(set_to_none: bool) -> None:
+    loop = adversarial_loop("backward", "before-step", set_to_none)
+    assert run(loop) == [CLEARED_BEFORE_STEP]
+
+
+# --- layers and parameter groups changed after guard() -----------------------------------------
+
+
+def classifier_model() -> nn.Sequential:
+    model = nn.Sequential()  # no mode-sensitive layer when guard() is installed
+    model.features = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+    model.classifier = nn.Sequential(nn.Linear(16, 16), nn.Identity(), nn.Linear(16, 2))
+    return model
+
+
+def test_dropout_swapped_into_a_container_after_guard_is_watched() -> None:
+    model = classifier_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with caught() as records, guard(model, optimizer):
+        train_step(model, optimizer, *next(batches()))
+        model.classifier[1] = nn.Dropout()
+        model.eval()  # evaluation that never switches back
+        train_step(model, optimizer, *next(batches()))
+    messages = torchmode_warnings(records)
+    assert kinds(records) == [STEP_IN_EVAL]
+    assert "`model.classifier.1` (Dropout)" in messages[0]
+
+
+def test_head_swapped_in_after_guard_with_its_own_param_group_is_watched() -> None:
+    model, optimizer = setup()
+    with caught() as records, guard(model, optimizer):
+        train_step(model, optimizer, *next(batches()))
+        head = nn.Sequential(nn.Dropout(0.5), nn.Linear(16, 2)).eval()  # built for inference
+        model.head = head
+        optimizer.add_param_group({"params": head.parameters()})
+        for x, y in batches(2):  # `model` trains, `head` is in eval mode
+            train_step(model, optimizer, x, y)
+    messages = torchmode_warnings(records)
+    assert kinds(records) == [STEP_IN_EVAL]
+    assert "`model.head.0` (Dropout) is in eval mode" in messages[0]
+
+
+def test_param_group_added_after_guard_is_watched_from_its_first_step() -> None:
+    def loop(model: Net, optimizer: torch.optim.Optimizer) -> None:
+        extra = nn.Linear(2, 2)
+        optimizer.add_param_group({"params": extra.parameters()})
+        x, y = next(batches())
+        optimizer.zero_grad()
+        (nn.functional.cross_entropy(model(x), y) + extra(model(x)).sum()).backward()
+        extra.zero_grad()  # the new group's gradients, gone before its first step
+        optimizer.step()
+
+    assert run(loop) == [CLEARED_BEFORE_STEP]
+
+
+def test_gradients_are_probed_on_the_model_not_on_a_layer_swapped_out() -> None:
+    model, optimizer = setup()  # the probe of the only group: `head.bias`, the smallest
+    with caught() as records, guard(model, optimizer):
+        for x, y in batches(2):
+            train_step(model, optimizer, x, y, zero=False)
+            optimizer.zero_grad(set_to_none=False)  # the old head keeps zeros in .grad
+        model.head = nn.Linear(16, 2)
+        optimizer.add_param_group({"params": model.head.parameters()})
+        for x, y in batches(3):
+            model.head.zero_grad()  # clears the new head, never the backbone (group 0)
+            train_step(model, optimizer, x, y, zero=False)
+    assert kinds(records) == [GRADIENTS_NOT_CLEARED]
+
+
+def test_a_layer_deleted_after_guard_is_forgotten() -> None:
+    model = nn.Sequential(nn.Linear(8, 16), nn.Dropout(0.5), nn.ReLU(), nn.Linear(16, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with caught() as records, guard(model, optimizer, strict=True):
+        model[1].eval()
+        del model[1]  # no registration hook sees a deletion
+        for x, y in batches(2):
+            train_step(model, optimizer, x, y)
+    assert kinds(records) == []
+
+
+def test_an_unremoved_guard_goes_with_its_model() -> None:
+    gc.collect()  # guards of other tests, never removed
+    before = global_registration_hooks()
+    model, optimizer = setup()
+    guard(model, optimizer)  # never removed
+    train_step(model, optimizer, *next(batches()))
+    assert global_registration_hooks() != before
+    del model, optimizer
+    gc.collect()
+    assert global_registration_hooks() == before
