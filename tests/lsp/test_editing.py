@@ -109,9 +109,11 @@ async def test_run_on_save_with_pulled_diagnostics(
     uri = (tmp_path / "train_sst.py").as_uri()
     session.open(uri, example_text)
     assert "TM101" in codes(await session.diagnostics(uri))
+    session.replace(uri, len(example_text), len(example_text), UNCHECKED_EVALUATION)
+    # Not saved yet: the saved text's findings stand, the new code is not analysed.
+    assert codes(await session.diagnostics(uri)) == ["TM101"]
+    session.delete(uri, UNCHECKED_EVALUATION)
     session.delete(uri, "            model.eval()\n")
-    # Not saved yet: the saved text's findings stand.
-    assert "TM101" in codes(await session.diagnostics(uri))
     refreshes = session.client.diagnostic_refresh_count
     session.client.text_document_did_save(
         types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
@@ -121,6 +123,40 @@ async def test_run_on_save_with_pulled_diagnostics(
             break
         await asyncio.sleep(0.01)
     assert session.client.diagnostic_refresh_count > refreshes
+    assert "TM101" not in codes(await session.diagnostics(uri))
+
+
+UNCHECKED_EVALUATION = """\
+
+
+def evaluate(model, loader):
+    model.eval()
+    correct = 0
+    for x, y in loader:
+        correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+"""
+
+
+async def test_run_on_save_shows_the_saved_findings_where_their_lines_are_now(
+    starter, caps, tmp_path: Path, example_text: str
+) -> None:
+    """Pulled between saves, the saved text's findings follow the lines typed above them;
+    one whose line was edited is not shown until the text is saved and analysed."""
+    capabilities = caps("visual-studio-code")
+    capabilities.text_document.diagnostic = types.DiagnosticClientCapabilities()
+    session = await starter("visual-studio-code", capabilities, settings={"run": "onSave"})
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    assert "TM101" in codes(await session.diagnostics(uri))
+    session.insert(uri, "import argparse", "# one\n# two\n")
+    [tm101] = [d for d in await session.diagnostics(uri) if d.code == "TM101"]
+    lines = session.texts[uri].splitlines()
+    assert lines[tm101.range.start.line] == "            model.eval()"
+    assert "on line 33" in tm101.message  # loss.backward(), two lines down from line 31
+    assert lines[32].strip() == "loss.backward()"
+    end = session.texts[uri].index("model.eval()\n") + len("model.eval()")
+    session.replace(uri, end, end, "  # edited")
     assert "TM101" not in codes(await session.diagnostics(uri))
 
 

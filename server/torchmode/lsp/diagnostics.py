@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from torchmode.analysis import RULES, Skipped
-from torchmode.findings import Finding, Range, Severity
+from torchmode.analysis import RULES
+from torchmode.findings import Finding, Position, Range, Severity
 from torchmode.lsp.results import Result
 from torchmode.lsp.targets import Target
 
@@ -49,22 +49,29 @@ def to_diagnostic(
     )
 
 
-def skipped_notice(result: Result, encoding: str) -> tuple[str, types.Diagnostic] | None:
-    """Why a document was not analysed (too large...): an Information diagnostic where the
-    engine says, so that the user knows torchmode did not look rather than found nothing."""
-    problem = result.analysis.syntax_error
-    if not isinstance(problem, Skipped):
+def notice_diagnostic(result: Result, encoding: str) -> tuple[str, types.Diagnostic] | None:
+    """The result's notice (a syntax error, a document not analysed) where it applies, in the
+    document holding it; a notebook's notice that no cell holds goes to the first cell.
+
+    Information, not Error: the editor's Python language server (Pylance, Pyright, Jedi)
+    already reports a syntax error as an error, and a second one for the same mistake would
+    only double the count in the Problems panel. What torchmode adds is what it did not
+    check, which is information."""
+    notice = result.notice
+    target = result.target
+    if notice is None or not target.uris:
         return None
-    placed = result.target.locate(Range(problem.position, problem.position))
+    placed = target.locate(Range(notice.position, notice.position))
     if placed is None:
-        return None
+        placed = target.uris[0], Range(Position(0, 0), Position(0, 0))
     uri, rng = placed
-    index = result.target.index_of(uri)
+    index = target.index_of(uri)
     assert index is not None
     return uri, types.Diagnostic(
         range=index.range_to_client(rng, encoding),
-        message=problem.message,
+        message=notice.message,
         severity=types.DiagnosticSeverity.Information,
+        code=notice.code,
         source=SOURCE,
     )
 
@@ -72,7 +79,7 @@ def skipped_notice(result: Result, encoding: str) -> tuple[str, types.Diagnostic
 def diagnostics_by_uri(result: Result, encoding: str) -> dict[str, list[types.Diagnostic]]:
     """Every document of the target, with an empty list where nothing was found."""
     out: dict[str, list[types.Diagnostic]] = {uri: [] for uri in result.target.uris}
-    notice = skipped_notice(result, encoding)
+    notice = notice_diagnostic(result, encoding)
     if notice is not None:
         out[notice[0]].append(notice[1])
     for finding in sorted(result.shown, key=Finding.sort_key):

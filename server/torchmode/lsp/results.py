@@ -1,13 +1,61 @@
-"""The outcome of one analysis, and what to show while the code does not parse."""
+"""The outcome of one analysis: what to show, including while the code does not parse."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
-from torchmode.analysis import Analysis, Skipped
-from torchmode.findings import Finding
+from torchmode.analysis import Analysis, Skipped, line_offsets
+from torchmode.findings import Finding, Position
+from torchmode.lsp.moving import LineMap
 from torchmode.lsp.targets import Target
 from torchmode.settings import Settings
+
+SYNTAX_ERROR = "syntax-error"  # the code of the notice of a syntax error
+NOT_ANALYSED = "not-analysed"  # the code of the notice of a document (part) not analysed
+# What Python's tokenizer and parser say of nesting beyond their limits, and the engine of
+# nesting beyond its own: not syntax errors the user made, limits of the tools.
+_TOO_DEEP = re.compile(
+    r"too many nested parentheses|too many levels of indentation|too deeply nested"
+    r"|nested too deeply|too complex",
+    re.IGNORECASE,
+)
+_CHECKED_THE_REST = " — torchmode checked the rest of the file"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Why a document, or part of it, was not analysed: shown as a diagnostic of its own,
+    so that the user knows torchmode did not look there rather than found nothing."""
+
+    code: str  # SYNTAX_ERROR or NOT_ANALYSED
+    message: str
+    position: Position  # in the analysed text
+
+
+def notice_of(analysis: Analysis) -> Notice | None:
+    problem = analysis.syntax_error
+    if problem is None:
+        return None
+    if isinstance(problem, Skipped):
+        return Notice(NOT_ANALYSED, problem.message, problem.position)
+    # The statements that parse were analysed (engine/chunks.py, _parse_around_errors).
+    partial = analysis.context is not None
+    detail = problem.message
+    is_syntax = detail.lower().startswith("syntax error")
+    if is_syntax:
+        detail = detail[len("syntax error") :].lstrip(": ") or "invalid syntax"
+    if _TOO_DEEP.search(detail):
+        why = "" if "too deeply nested" in detail.lower() else f" ({detail})"
+        where = "this statement" if partial else "this file"
+        message = f"torchmode could not analyse {where}: an expression in it is too deeply nested"
+        message += why + (_CHECKED_THE_REST if partial else "")
+        return Notice(NOT_ANALYSED, message, problem.position)
+    if is_syntax:
+        rest = _CHECKED_THE_REST if partial else " — torchmode checks the file once it parses"
+        return Notice(SYNTAX_ERROR, f"Syntax error: {detail}{rest}", problem.position)
+    message = f"torchmode could not analyse this file: {detail}"
+    return Notice(NOT_ANALYSED, message, problem.position)
 
 
 @dataclass(frozen=True)
@@ -16,10 +64,13 @@ class Result:
     settings: Settings
     analysis: Analysis
     shown: tuple[Finding, ...]  # the findings to report
-    last_good: tuple[Finding, ...]  # findings of the last analysis without a syntax error
+    # findings of the last analysis without a syntax error, in ``last_good_text``
+    last_good: tuple[Finding, ...]
     generation: int = 0  # the server's settings generation it was computed under
     # only the findings are kept (see memory.py): no hover, no fixes without a new analysis
     slim: bool = False
+    notice: Notice | None = None  # shown beside the findings (see notice_of)
+    last_good_text: str | None = None
 
     @property
     def version(self) -> int | None:
@@ -45,6 +96,28 @@ class Result:
         """Whether the finding belongs to this very text (only those can be fixed)."""
         return any(finding is own for own in self.analysis.findings)
 
+    def moved_to(self, target: Target) -> Result:
+        """This result as seen in a newer text of the same document, not analysed (unsaved
+        edits with ``run: onSave``): its findings and notice where their lines are now, those
+        on edited lines dropped (moving.py). Only to be shown, never kept."""
+        lines = LineMap.between(self.target.text, target.text)
+        notice = self.notice
+        if notice is not None:
+            line = lines.line(notice.position.line)
+            at = Position(line, notice.position.character) if line is not None else None
+            notice = replace(notice, position=at) if at is not None else None
+        return replace(self, target=target, shown=lines.findings(self.shown), notice=notice)
+
+
+def _analysed_lines(analysis: Analysis) -> list[tuple[int, int]]:
+    """The lines [start, end) of the statements a partial analysis did analyse."""
+    context = analysis.context
+    spans = []
+    for chunk in context.chunks if context is not None else ():
+        count = len(line_offsets(chunk.text)) - (chunk.text.endswith(("\n", "\r")))
+        spans.append((chunk.start_line, chunk.start_line + count))
+    return spans
+
 
 def next_result(
     previous: Result | None,
@@ -53,17 +126,39 @@ def next_result(
     analysis: Analysis,
     generation: int = 0,
 ) -> Result:
-    """While the user is mid-edit and the code does not parse, keep showing the last good
-    findings that still lie inside the document instead of flickering them away."""
+    """With a syntax error, the findings of the statements that parse, and those of the last
+    text that parsed in the statements that do not, moved to where their lines are now (the
+    user is mid-edit: they do not flicker away); a notice says what was not analysed."""
+    notice = notice_of(analysis)
+    findings = tuple(analysis.findings)
+    if analysis.syntax_error is None:
+        return Result(
+            target, settings, analysis, findings, findings, generation, last_good_text=target.text
+        )
     if isinstance(analysis.syntax_error, Skipped):
         # Not a passing state: the text is too large to analyse, nothing of it is known.
-        return Result(target, settings, analysis, (), (), generation)
-    if analysis.syntax_error is None or analysis.findings:
-        good = tuple(analysis.findings) if analysis.syntax_error is None else ()
-        if analysis.syntax_error is not None and previous is not None:
-            good = previous.last_good
-        return Result(target, settings, analysis, tuple(analysis.findings), good, generation)
-    carried = previous.last_good if previous is not None else ()
-    index = target.index
-    kept = tuple(f for f in carried if index.contains(f.range))
-    return Result(target, settings, analysis, kept, carried, generation)
+        return Result(target, settings, analysis, (), (), generation, notice=notice)
+    last_good: tuple[Finding, ...] = ()
+    last_good_text = None
+    if previous is not None and previous.settings == settings:
+        # findings found under other settings may be of rules now off: not carried
+        last_good, last_good_text = previous.last_good, previous.last_good_text
+    carried: tuple[Finding, ...] = ()
+    if last_good and last_good_text is not None:
+        analysed = _analysed_lines(analysis)
+        carried = tuple(
+            f
+            for f in LineMap.between(last_good_text, target.text).findings(last_good)
+            if not any(start <= f.range.start.line < end for start, end in analysed)
+        )
+    shown = tuple(sorted(findings + carried, key=Finding.sort_key))
+    return Result(
+        target,
+        settings,
+        analysis,
+        shown,
+        last_good,
+        generation,
+        notice=notice,
+        last_good_text=last_good_text,
+    )

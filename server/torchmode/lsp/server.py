@@ -573,13 +573,18 @@ async def pull_diagnostics(
         return types.RelatedFullDocumentDiagnosticReport(items=[])
     result = ls.results.get(key)
     if ls.client_settings.run == "onType" or result is None:
-        # With "onSave", edits are not analysed: the last saved text's results stand.
         result = await ls.current_result(key)
     if result is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[])
     # A result is fixed by the text's version and the settings' generation: the client
     # may keep what it has when neither changed.
     result_id = f"{result.generation}:{result.version}" if result.version is not None else None
+    version = ls.version_of(key)
+    if result.version != version and (current := ls.snapshot(key)) is not None:
+        # With "onSave", edits are not analysed: the last saved text's results stand, moved
+        # to where their lines are in the text on screen (those on edited lines dropped).
+        result = result.moved_to(current)
+        result_id = f"{result_id}:{version}" if result_id and version is not None else None
     if result_id is not None and params.previous_result_id == result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
     items = diagnostics_by_uri(result, ls.encoding).get(uri, [])
