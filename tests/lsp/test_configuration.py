@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 from torchmode.analysis import RULES
 
@@ -157,3 +158,83 @@ async def test_fix_no_grad_with(starter, tmp_path: Path) -> None:
     fixed = await session.fix(uri, tm201)
     assert "inference_mode" in fixed and "no_grad" not in fixed
     assert "TM201" not in codes(await session.diagnostics(uri))
+
+
+async def until(condition, what: str) -> None:
+    for _ in range(6000):  # a guard against a hung server, not a timing assertion
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def config_errors(session) -> list[str]:
+    return [
+        m.message
+        for m in session.client.messages
+        if m.type == types.MessageType.Error and "pyproject.toml" in m.message
+    ]
+
+
+def pyproject_changed(session, pyproject: Path) -> None:
+    session.client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)]
+        )
+    )
+
+
+BROKEN_CONFIGURATIONS = {
+    "exclude-pattern": ('[tool.torchmode]\nexclude = ["[z-a]"]\n', "z-a"),
+    "per-file-pattern": ('[tool.torchmode]\nper-file-ignores = { "[z-a]" = ["TM201"] }\n', "z-a"),
+    "toml": ("[tool.torchmode\nignore = [\n", "invalid TOML"),
+    "types": ('[tool.torchmode]\nselect = "TM1"\n', "expected a list of strings"),
+    "nesting": ("[tool.torchmode]\nexclude = " + "[" * 5000 + "]" * 5000 + "\n", "too deeply"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_CONFIGURATIONS))
+async def test_broken_pyproject_is_told_once_and_the_defaults_apply(
+    starter, tmp_path: Path, example_text: str, case: str
+) -> None:
+    content, problem = BROKEN_CONFIGURATIONS[case]
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(content)
+    session = await starter("visual-studio-code")
+    # Told at start-up, before any file is opened: the server is not silently disabled.
+    await until(lambda: config_errors(session), "the configuration error")
+    [told] = config_errors(session)
+    assert str(pyproject) in told and problem in told and "default settings" in told
+    logged = [m.message for m in session.client.log_messages]
+    assert told in logged
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    assert "TM101" in codes(await session.diagnostics(uri))  # analysed with the defaults
+    session.insert(uri, "import argparse", "# typed\n")
+    assert "TM101" in codes(await session.diagnostics(uri))
+    assert config_errors(session) == [told]  # once, not on every analysis
+
+
+async def test_a_pyproject_broken_again_after_a_fix_is_told_again(
+    starter, tmp_path: Path, example_text: str
+) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.torchmode]\nignore = ["TM101"]\n')
+    session = await starter("visual-studio-code")
+    uri = (tmp_path / "train_sst.py").as_uri()
+    session.open(uri, example_text)
+    assert "TM101" not in codes(await session.diagnostics(uri))
+
+    broken = '[tool.torchmode]\nignore = ["TM101"]\nexclude = ["[z-a]"]\n'
+    for round_ in (1, 2):
+        pyproject.write_text(broken)
+        mark = len(session.client.published)
+        pyproject_changed(session, pyproject)
+        # the broken table is ignored as a whole: its ignore does not apply either
+        assert "TM101" in codes(await session.pushed(uri, session.versions[uri], mark))
+        await until(lambda n=round_: len(config_errors(session)) == n, "the error told")
+        pyproject.write_text('[tool.torchmode]\nignore = ["TM101"]\n')
+        mark = len(session.client.published)
+        pyproject_changed(session, pyproject)
+        assert "TM101" not in codes(await session.pushed(uri, session.versions[uri], mark))
+    assert len(config_errors(session)) == 2

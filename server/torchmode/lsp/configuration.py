@@ -116,11 +116,28 @@ def section_of(raw: Any) -> Any:
 
 
 def settings_for(path: Path | None, client: ClientSettings) -> tuple[Settings, str | None]:
-    """The settings for one file, and the problem with its pyproject.toml if it has one
-    (then the editor's settings apply alone rather than no analysis at all)."""
+    """The settings for one file (or the files of a folder), and the problem with its
+    pyproject.toml if it has one (then the editor's settings apply alone rather than no
+    analysis at all). Never raises: a file no reader expects must not stop the analyses."""
     if path is None:
         return merge(DEFAULT_SETTINGS, client.overrides), None
     try:
         return load_settings_for(path, client.overrides), None
     except (ConfigError, OSError, ValueError) as error:
         return merge(DEFAULT_SETTINGS, client.overrides), str(error)
+    except (RecursionError, MemoryError):
+        # tomllib reads nested arrays and tables recursively
+        problem = "invalid TOML: nested too deeply to read"
+    except Exception as error:
+        problem = f"cannot be read ({type(error).__name__}: {error})"
+    return merge(DEFAULT_SETTINGS, client.overrides), f"{_nearest_pyproject(path)}: {problem}"
+
+
+def _nearest_pyproject(path: Path) -> str:
+    """The pyproject.toml a failure most likely came from, to name it."""
+    start = path if path.is_dir() else path.parent
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return str(candidate)
+    return "pyproject.toml"

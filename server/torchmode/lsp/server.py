@@ -14,6 +14,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from lsprotocol import types
@@ -38,7 +39,7 @@ from torchmode.lsp.positions import UTF16
 from torchmode.lsp.protocol import TorchmodeProtocol, is_unparsable_body
 from torchmode.lsp.results import Result, next_result
 from torchmode.lsp.scheduling import Scheduler
-from torchmode.lsp.targets import NotebookTarget, Target, TextTarget, analysable
+from torchmode.lsp.targets import NotebookTarget, Target, TextTarget, analysable, path_of
 
 # Bounded waits on the client at start-up: one that never answers must not stall analysis.
 CLIENT_PATIENCE_S = 10.0
@@ -76,6 +77,9 @@ class TorchmodeServer(LanguageServer):
         # (version, generation) whose analysis raised: not retried until something changes.
         self.failed: dict[str, tuple[int | None, int]] = {}
         self._told: set[str] = set()
+        # Problems of pyproject.toml files told so far: each is told once, and again only
+        # after a change of such a file (the user saved it, and it is still, or again, wrong).
+        self._config_told: set[str] = set()
 
     # --- transports: pygls' own, reading through FrameReader ----------------------------
     # After a message with a wrong Content-Length, pygls' reader never found another one
@@ -148,13 +152,52 @@ class TorchmodeServer(LanguageServer):
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
     def tell_once(self, message: str) -> None:
-        """Show a configuration problem once, not on every keystroke."""
+        """Show a problem of the editor's settings once, not on every keystroke."""
         self.log(message, types.MessageType.Warning)
         if message not in self._told:
             self._told.add(message)
             self.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Warning, message=message)
             )
+
+    def tell_config_problem(self, problem: str) -> None:
+        """A pyproject.toml's invalid ``[tool.torchmode]`` (the problem names the file): shown
+        and logged once, not on every keystroke. Analysis goes on without that file's table:
+        a broken configuration must not look like a server that found nothing."""
+        message = (
+            f"torchmode: {problem}. Until it is fixed, torchmode ignores this configuration "
+            "and uses its default settings (with the editor's torchmode settings)."
+        )
+        if message in self._config_told:
+            return
+        self._config_told.add(message)
+        self.log(message, types.MessageType.Error)
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Error, message=message)
+        )
+
+    def check_configuration(self, directories: Sequence[Path]) -> None:
+        """Tell what is wrong with the configuration of these folders, before any file of
+        theirs is analysed (the workspace at start-up, a pyproject.toml that changed)."""
+        for directory in directories:
+            _, problem = settings_for(directory, self.client_settings)
+            if problem:
+                self.tell_config_problem(problem)
+
+    def configuration_changed(self, uris: Sequence[str]) -> None:
+        """A pyproject.toml changed: its problems are told again, and everything is
+        analysed again with what it now says."""
+        self._config_told.clear()
+        paths = [path for uri in uris if (path := path_of(uri)) is not None]
+        folders = [path.parent for path in paths if path.parent.is_dir()]
+        self.check_configuration([*self.workspace_directories(), *folders])
+        self.reanalyse_all()
+
+    def workspace_directories(self) -> list[Path]:
+        uris = [folder.uri for folder in self.workspace.folders.values()]
+        if not uris and self.workspace.root_uri:
+            uris = [self.workspace.root_uri]
+        return [path for uri in uris if (path := path_of(uri)) is not None and path.is_dir()]
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls' default pops up a message per failure; a bug hit on every keystroke
@@ -230,7 +273,7 @@ class TorchmodeServer(LanguageServer):
             return
         settings, problem = settings_for(target.path, self.client_settings)
         if problem:
-            self.tell_once(f"torchmode: ignoring the invalid configuration: {problem}")
+            self.tell_config_problem(problem)
         try:
             cache = self.session.document_cache(key)
             analysis: Analysis = await self.scheduler.in_worker(
@@ -397,6 +440,7 @@ def on_initialize(ls: TorchmodeServer, params: types.InitializeParams) -> None:
 async def on_initialized(ls: TorchmodeServer, params: types.InitializedParams) -> None:
     await ls.pull_configuration()
     ls.configured.set()
+    ls.check_configuration(ls.workspace_directories())
     registrations: list[types.Registration] = []
     watched = ls._workspace_capability("did_change_watched_files")
     if watched is not None and watched.dynamic_registration:
@@ -461,7 +505,7 @@ def did_change(ls: TorchmodeServer, params: types.DidChangeTextDocumentParams) -
 def did_save(ls: TorchmodeServer, params: types.DidSaveTextDocumentParams) -> None:
     uri = params.text_document.uri
     if uri.endswith("/pyproject.toml"):
-        ls.reanalyse_all()
+        ls.configuration_changed([uri])
     elif (key := ls.key_of(uri)) is not None:
         ls.request_analysis(key)
 
@@ -551,8 +595,9 @@ async def did_change_configuration(
 def did_change_watched_files(
     ls: TorchmodeServer, params: types.DidChangeWatchedFilesParams
 ) -> None:
-    if any(change.uri.endswith("pyproject.toml") for change in params.changes):
-        ls.reanalyse_all()
+    changed = [change.uri for change in params.changes if change.uri.endswith("pyproject.toml")]
+    if changed:
+        ls.configuration_changed(changed)
 
 
 # --- diagnostics (pull), hover, code actions ----------------------------------------------
