@@ -1,8 +1,10 @@
-"""The README's editor set-up snippets, run as a new user would paste them.
+"""The editor set-up snippets of docs/editors.md, run as a new user would paste them.
 
 Neovim 0.7's ``vim.lsp.start_client`` form runs wherever Neovim is installed (CI installs
-it); the Emacs eglot snippet where Emacs with eglot is (``apt-get install emacs-nox
-elpa-eglot``). Each must bring the canonical example's TM101 into the editor.
+Debian's 0.7); the ``vim.lsp.start`` form (Neovim 0.8+) and the ``vim.lsp.config`` form
+(Neovim 0.11+) where the ``nvim`` on the PATH is new enough; the Emacs eglot snippet where
+Emacs with eglot is (``apt-get install emacs-nox elpa-eglot``). Each must bring the canonical
+example's TM101 into the editor. docs/editors.md says which of them CI runs.
 """
 
 from __future__ import annotations
@@ -18,15 +20,29 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+EDITORS_DOC = (ROOT / "docs" / "editors.md").read_text(encoding="utf-8")
 EXAMPLE = ROOT / "examples" / "train_sst.py"
 
 
 def snippet(language: str, marker: str) -> str:
-    blocks = re.findall(rf"```{language}\n(.*?)```", README, re.S)
+    blocks = re.findall(rf"```{language}\n(.*?)```", EDITORS_DOC, re.S)
     chosen = [b for b in blocks if marker in b]
-    assert len(chosen) == 1, f"README should have one {language} block with {marker!r}"
+    assert len(chosen) == 1, f"docs/editors.md should have one {language} block with {marker!r}"
     return chosen[0]
+
+
+def _nvim_version() -> tuple[int, int]:
+    """(major, minor) of the ``nvim`` on the PATH, (0, 0) when there is none."""
+    if shutil.which("nvim") is None:
+        return (0, 0)
+    first = subprocess.run(
+        ["nvim", "--version"], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    ).stdout.partition("\n")[0]
+    found = re.search(r"v(\d+)\.(\d+)", first)
+    return (int(found[1]), int(found[2])) if found else (0, 0)
+
+
+nvim_version = _nvim_version()
 
 
 def user_environment(home: Path) -> dict[str, str]:
@@ -49,11 +65,21 @@ vim.cmd("qa!")
 """
 
 
-@pytest.mark.skipif(shutil.which("nvim") is None, reason="Neovim is not installed")
-def test_neovim_07_snippet(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("marker", "needs"),
+    [
+        ("vim.lsp.start_client", (0, 7)),
+        ("vim.lsp.start({", (0, 8)),
+        ("vim.lsp.config(", (0, 11)),
+    ],
+    ids=["neovim-0.7", "neovim-0.8-lsp-start", "neovim-0.11-lsp-config"],
+)
+def test_neovim_snippet(tmp_path: Path, marker: str, needs: tuple[int, int]) -> None:
+    if nvim_version < needs:
+        pytest.skip(f"needs Neovim {needs[0]}.{needs[1]}+ on the PATH (found {nvim_version})")
     if shutil.which("torchmode", path=user_environment(tmp_path)["PATH"]) is None:
         pytest.skip("the torchmode command is not installed (pip install -e .)")
-    (tmp_path / "init.lua").write_text(snippet("lua", "vim.lsp.start_client"))
+    (tmp_path / "init.lua").write_text(snippet("lua", marker))
     (tmp_path / "check.lua").write_text(CHECK_LUA)
     shutil.copy(EXAMPLE, tmp_path / "train_sst.py")
     report = tmp_path / "report.json"
