@@ -183,19 +183,6 @@ class Notebook:
     def cells(self) -> list[str]:
         return [cell_text(self.document["cells"][i]) for i in self.code_cells]
 
-    def with_cells(self, sources: Sequence[str]) -> Notebook:
-        """A copy with the code cells' sources replaced (outputs and metadata unchanged)."""
-        document = json.loads(json.dumps(self.document))
-        for index, text in zip(self.code_cells, sources, strict=True):
-            cell = document["cells"][index]
-            if isinstance(cell.get("source"), list):
-                cell["source"] = text.splitlines(keepends=True)
-            else:
-                cell["source"] = text
-        return Notebook(
-            document, self.code_cells, self.indent, self.trailing_newline, self.ascii_only
-        )
-
     def dumps(self) -> str:
         text = json.dumps(self.document, indent=self.indent, ensure_ascii=self.ascii_only)
         return text + "\n" if self.trailing_newline else text

@@ -16,7 +16,7 @@ from torchmode.analysis.hover import hover_at
 from torchmode.engine.chunks import ChunkCache, parse_chunks, split_lines
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.context import RuleContext
-from torchmode.engine.facts import collect_facts
+from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
 from torchmode.findings import Finding, Position

@@ -14,7 +14,7 @@ import libcst as cst
 from torchmode.analysis import noqa
 from torchmode.engine.chunks import Chunk, split_lines
 from torchmode.engine.context import RuleContext
-from torchmode.engine.flow import FunctionFlow
+from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import key_of
 from torchmode.engine.values import GradVal, Mode, ModeVal, Snapshot
 from torchmode.findings import Position
@@ -231,8 +231,10 @@ def _grad_phrase(ctx: RuleContext, flow: FunctionFlow, grad: frozenset[GradVal])
     values = list(grad)
     if all(g.enabled is False for g in values):
         origin = values[0].origin if values else None
-        where = f" (`{ctx.short(origin.outermost)}` on line {ctx.line_of(origin.outermost)})"
-        return "Gradients are not recorded here" + (where if origin else "") + "."
+        if origin is None:  # turned off where no line can be named (a caller, a decorator)
+            return "Gradients are not recorded here."
+        where = f"`{ctx.short(origin.outermost)}` on line {ctx.line_of(origin.outermost)}"
+        return f"Gradients are not recorded here ({where})."
     if all(g.enabled is True for g in values):
         return "Gradients are recorded here (autograd is on)."
     if all(g.enabled is None for g in values):

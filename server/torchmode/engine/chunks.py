@@ -26,8 +26,8 @@ from torchmode.engine.positions import compute_positions, unit_positions
 from torchmode.findings import Position, Range
 
 if TYPE_CHECKING:
-    from torchmode.engine.facts import ChunkRecord
-    from torchmode.engine.flow import CachedFlow, CachedModuleFlow
+    from torchmode.engine.fact_collection import ChunkRecord
+    from torchmode.engine.function_flow import CachedFlow, CachedModuleFlow
     from torchmode.engine.positions import UnitPositions
 
 # Lines that continue the statement above even though they start at column 0.

@@ -11,7 +11,8 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine.chunks import Chunk, ChunkCache, code_of
 from torchmode.engine.facts import Facts
-from torchmode.engine.flow import FileFlow, FunctionFlow
+from torchmode.engine.flow import FileFlow
+from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.statements import StatementIndex
 from torchmode.findings import Finding, Range
 from torchmode.settings import Settings

@@ -8,16 +8,55 @@ that calls it, with the caller's state substituted and the call site in ``via``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import libcst as cst
 
-from torchmode.engine.values import GradsVal, GradVal, ModeVal, Origin, Taint
+from torchmode.engine.values import GradsVal, GradVal, Mode, ModeVal, Origin, Taint
 
 if TYPE_CHECKING:
-    from torchmode.engine.flow import FunctionFlow
+    from torchmode.engine.function_flow import FunctionFlow
 
 Loops = tuple[cst.CSTNode, ...]
+ModelModes = dict[str, frozenset[ModeVal]]
+
+
+class CallerTerms(Protocol):
+    """How a called function's names and states read at one call to it (calls.py)."""
+
+    @property
+    def call(self) -> cst.Call: ...
+    @property
+    def loops(self) -> Loops: ...
+    @property
+    def evaluates(self) -> bool:
+        """The call is made where the caller evaluates (or names an evaluation helper)."""
+        ...
+
+    def key(self, key: str) -> str | None:
+        """The caller's name for the callee's ``key`` (None: the callee's own local)."""
+        ...
+
+    def modes(self, key: str, values: frozenset[ModeVal]) -> frozenset[ModeVal]: ...
+    def grad(self, values: frozenset[GradVal]) -> frozenset[GradVal]: ...
+    def trained(self, optimizer: str, models: ModelModes) -> tuple[ModelModes, str] | None:
+        """Which of ``models`` (the callee's names) a step of ``optimizer`` (the caller's
+        name, "" for none) trains, in the caller's names, and the optimizer left for the
+        caller's own callers to decide ("" when decided); None: none of them."""
+        ...
+
+    def cleared(self, key: str | None) -> None:
+        """The callee cleared the gradients of ``key`` (the caller's name; None: of
+        parameters directly)."""
+        ...
+
+
+def _as_entered(modes: frozenset[ModeVal]) -> bool:
+    return any(v.mode is Mode.INPUT for v in modes)
+
+
+def _entry_grad(grad: frozenset[GradVal]) -> bool:
+    return any(g.enabled is None for g in grad)
 
 
 @dataclass(eq=False)
@@ -37,6 +76,15 @@ class Event:
         """The node in the observing function: the outermost call site, or the node itself."""
         return self.via[0] if self.via else self.node
 
+    def depends_on_caller(self) -> bool:
+        """Whether every caller must record this event again, in its own terms."""
+        return False
+
+    def in_caller(self, at: CallerTerms) -> Event | None:
+        """This event as a caller records it at one call to its function (None: it is not
+        the caller's to record)."""
+        return None
+
 
 @dataclass(eq=False)
 class Forward(Event):
@@ -50,6 +98,28 @@ class Forward(Event):
     # inside a loop over evaluation data (``for x, y in val_loader``) within the region
     over_eval_data: bool = False
 
+    def depends_on_caller(self) -> bool:
+        return _as_entered(self.modes) or _entry_grad(self.grad)
+
+    def in_caller(self, at: CallerTerms) -> Forward:
+        return Forward(
+            self.node,
+            self.site,
+            (at.call, *self.via),
+            at.loops,
+            # a module local to the callee keeps its name: only the grad mode is the caller's
+            key=at.key(self.key) or self.key,
+            modes=at.modes(self.key, self.modes),
+            grad=at.grad(self.grad),
+            region=self.region,
+            # an evaluation already confirmed by a call further in stays one however its
+            # caller is reached (``__main__`` -> main() -> validate())
+            evaluation=self.evaluation and (at.evaluates or bool(self.via)),
+            region_is_body=self.region_is_body,
+            iterated=self.iterated,
+            over_eval_data=self.over_eval_data,
+        )
+
 
 @dataclass(eq=False)
 class Train(Event):
@@ -59,10 +129,37 @@ class Train(Event):
     # (those it was given), and the caller's optimizer decides which it does
     optimizer: str = ""
 
+    def depends_on_caller(self) -> bool:
+        return bool(self.optimizer) or any(_as_entered(v) for v in self.models.values())
+
+    def in_caller(self, at: CallerTerms) -> Train | None:
+        optimizer = at.key(self.optimizer) if self.optimizer else ""
+        if optimizer is None:
+            return None
+        trained = at.trained(optimizer, self.models)
+        if trained is None:
+            return None
+        models, left = trained
+        return Train(
+            self.node,
+            self.site,
+            (at.call, *self.via),
+            at.loops,
+            kind=self.kind,
+            models=models,
+            optimizer=left,
+        )
+
 
 @dataclass(eq=False)
 class Backward(Event):
     loss: Taint = field(default_factory=Taint)
+
+    def depends_on_caller(self) -> bool:
+        return True
+
+    def in_caller(self, at: CallerTerms) -> Backward:
+        return Backward(self.node, self.site, (at.call, *self.via), at.loops, loss=self.loss)
 
 
 @dataclass(eq=False)
@@ -72,10 +169,35 @@ class Step(Event):
     closure: bool = False
     dirty: frozenset[Origin | None] = frozenset()  # earlier steps whose gradients remain
 
+    def depends_on_caller(self) -> bool:
+        return True
+
+    def in_caller(self, at: CallerTerms) -> Step | None:
+        optimizer = at.key(self.optimizer)
+        if optimizer is None:
+            return None
+        return Step(
+            self.node,
+            self.site,
+            (at.call, *self.via),
+            at.loops,
+            optimizer=optimizer,
+            grads=self.grads,
+            closure=self.closure,
+        )
+
 
 @dataclass(eq=False)
 class Clear(Event):
     key: str | None = None  # optimizer or module cleared; None: parameters' .grad directly
+
+    def depends_on_caller(self) -> bool:
+        return True
+
+    def in_caller(self, at: CallerTerms) -> Clear:
+        key = at.key(self.key) if self.key else None
+        at.cleared(key)
+        return Clear(self.node, self.site, (at.call, *self.via), at.loops, key=key)
 
 
 @dataclass(eq=False)
@@ -86,6 +208,26 @@ class Accumulate(Event):
     grad: frozenset[GradVal] = frozenset()
     kind: str = "+="  # "+=" | "append"
     value_node: cst.CSTNode | None = None
+
+    def depends_on_caller(self) -> bool:
+        # the caller decides the grad mode; an attribute outlives the call, so the caller's
+        # loop is the one it accumulates across
+        return _entry_grad(self.grad) or self.target.startswith("self.")
+
+    def in_caller(self, at: CallerTerms) -> Accumulate:
+        return Accumulate(
+            self.node,
+            self.site,
+            (at.call, *self.via),
+            at.loops,
+            site_loops=self.site_loops,
+            target=self.target,
+            observed_target=at.key(self.observed_target or self.target) or "",
+            value=self.value,
+            grad=at.grad(self.grad),
+            kind=self.kind,
+            value_node=self.value_node,
+        )
 
 
 @dataclass(eq=False)

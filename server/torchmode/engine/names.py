@@ -129,3 +129,9 @@ def root_of(key: str) -> str:
 def is_within(key: str, parent: str) -> bool:
     """``self.model.encoder`` is within ``self.model`` (a submodule follows its parent's mode)."""
     return key == parent or key.startswith((parent + ".", parent + "["))
+
+
+def literal_bool(node: cst.BaseExpression) -> bool | None:
+    if type(node) is cst.Name and node.value in {"True", "False"}:
+        return node.value == "True"
+    return None

@@ -26,7 +26,7 @@ from pathlib import Path
 from torchmode.engine import events as ev
 from torchmode.engine.chunks import ChunkCache, parse_chunks
 from torchmode.engine.collection import collection_paused
-from torchmode.engine.facts import collect_facts
+from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
 from torchmode.engine.names import root_of

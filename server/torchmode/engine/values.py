@@ -241,3 +241,33 @@ def _join_vars(out: State, s: State) -> None:
             )
         else:
             out.vars[name] = a_t.join(b_t)
+
+
+GRAD_SNAPSHOT = "@grad"  # Taint.snapshot_of for a saved torch.is_grad_enabled()
+
+
+def combine(a: Taint, b: Taint) -> Taint:
+    if a is NO_TAINT:
+        return b
+    if b is NO_TAINT:
+        return a
+    origin = a.no_grad_origin if a.no_grad_origin == b.no_grad_origin else None
+    # a graph-less value stays graph-less when combined with constants and other graph-less
+    # values, never with something that may carry a graph
+    if a.no_grad_origin is not None and graphless(b):
+        origin = a.no_grad_origin
+    if b.no_grad_origin is not None and graphless(a):
+        origin = b.no_grad_origin
+    return Taint(
+        a.models | b.models,
+        a.graph or b.graph,
+        a.lossy or b.lossy,
+        origin,
+        sources=a.sources | b.sources,
+        opaque=a.opaque or b.opaque,
+        maybe_no_grad=a.maybe_no_grad or b.maybe_no_grad,
+    )
+
+
+def graphless(t: Taint) -> bool:
+    return not t.graph and not t.models and not t.opaque

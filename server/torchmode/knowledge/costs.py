@@ -75,11 +75,6 @@ for _measurement in MEASUREMENTS:
         _PRIMARY.setdefault(_code, _measurement)
 
 
-def measurements(code: str) -> tuple[Measurement, ...]:
-    """Every measurement relevant to a rule code (empty when none was measured)."""
-    return tuple(m for m in MEASUREMENTS if code.upper() in m.codes)
-
-
 def cost_note(code: str) -> str:
     """One sentence stating the measured cost of the mistake rule ``code`` finds, e.g.
     ``cost_note("TM201")``; "" for rules that were not measured (TM103, TM202, TM203 crash

@@ -9,7 +9,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.context import RuleContext
-from torchmode.engine.flow import FunctionFlow
+from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.statements import StatementIndex
 from torchmode.engine.values import Mode, ModeVal
 from torchmode.findings import Finding, Fix, Related, Severity

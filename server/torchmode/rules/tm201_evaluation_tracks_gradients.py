@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.context import RuleContext
-from torchmode.engine.flow import FunctionFlow
+from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.values import Mode
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
 from torchmode.knowledge.costs import cost_note

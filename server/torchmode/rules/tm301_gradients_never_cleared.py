@@ -10,7 +10,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.context import RuleContext
-from torchmode.engine.flow import FunctionFlow
+from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import is_within, key_of
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.rules import common

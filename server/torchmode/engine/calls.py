@@ -1,0 +1,536 @@
+"""Calls: the methods that matter (a table by name), forward passes, and applying the summary
+of a called function in the caller's terms (argument binding included)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine import torch_api as api
+from torchmode.engine.facts import FunctionInfo
+from torchmode.engine.names import is_within, key_of, literal_bool
+from torchmode.engine.values import (
+    CLEAN,
+    GRAD_SNAPSHOT,
+    NO_TAINT,
+    OTHER_GRADS,
+    GradsState,
+    GradsVal,
+    GradVal,
+    Mode,
+    ModeVal,
+    State,
+    Taint,
+    combine,
+)
+
+if TYPE_CHECKING:
+    from torchmode.engine.interpreter import Interpreter
+    from torchmode.engine.project import ExternalFunction
+
+
+def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
+    func = call.func
+    receiver_key: str | None = None
+    receiver = NO_TAINT
+    method = None
+    if type(func) is cst.Attribute:
+        method = func.attr.value
+        receiver = self.eval_expr(func.value, state)
+        receiver_key = key_of(func.value)
+        if receiver_key is None and method in {"eval", "train"}:
+            receiver_key = key_of(strip_identity(func.value))
+    elif type(func) is not cst.Name:
+        self.eval_expr(func, state)
+    args = [self.eval_expr(a.value, state) for a in call.args]
+    qualified = self.facts.imports.resolve(func)
+
+    if type(func) is cst.Attribute and (handler := METHODS.get(func.attr.value)) is not None:
+        seen = MethodCall(call, func, func.attr.value, receiver, receiver_key, args)
+        if (result := handler(self, seen, state)) is not None:
+            return result
+    if (result := _grad_function(self, call, qualified, args, state)) is not None:
+        return result
+
+    # forward passes
+    forward_key = None
+    if type(func) in (cst.Name, cst.Attribute) and method not in {"forward", "generate"}:
+        k = key_of(func)
+        if k is not None and k in self.facts.module_keys:
+            forward_key = k
+    if method == "forward" and receiver_key in self.facts.module_keys:
+        forward_key = receiver_key
+    if forward_key is not None:
+        return self.forward(call, forward_key, args, state)
+
+    callee = self.file.resolve_callee(call, self.info)
+    if callee is not None:
+        result = self.apply_summary(call, callee, args, state)
+        return self.without_graph_if_disabled(result, call, state)
+    if self.file.project is not None and qualified is not None:
+        external = self.file.project.lookup(qualified)
+        if external is not None:
+            self.apply_external(call, external, state)
+    return _result_of(self, call, method, receiver, qualified, args, state)
+
+
+@dataclass(frozen=True, slots=True)
+class MethodCall:
+    """``receiver.method(args)``, its receiver and arguments evaluated."""
+
+    call: cst.Call
+    func: cst.Attribute
+    method: str
+    receiver: Taint
+    receiver_key: str | None
+    args: list[Taint]
+
+
+# A method's effect on the state; its result when that is decided (None: read on as a call)
+MethodHandler = Callable[["Interpreter", MethodCall, State], Taint | None]
+
+
+def _mode_switch(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
+    if m.receiver_key is not None and it.mode_switch(m.call, m.method, m.receiver_key, state):
+        return NO_TAINT
+    return None
+
+
+def _backward(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
+    loss = m.receiver
+    if _is_backward_helper(m.func):
+        loss = m.args[0] if m.args else NO_TAINT
+    it.training_step(m.call, "backward", loss, state)
+    return NO_TAINT
+
+
+def _append(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
+    if m.receiver_key is not None and len(m.args) == 1:
+        it.accumulation(m.call, m.receiver_key, m.args[0], m.call.args[0].value, "append", state)
+    return None
+
+
+def _step(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
+    it.optimizer_step(m.call, m.receiver_key, state)
+    return None
+
+
+def _zero_grad(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
+    if m.receiver_key is None:
+        return None
+    it.clear(m.call, m.receiver_key, state)
+    return NO_TAINT
+
+
+def _in_place_on_grad(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
+    inner = m.func.value
+    if type(inner) is cst.Attribute and inner.attr.value == "data":
+        inner = inner.value  # param.grad.data.zero_()
+    if type(inner) is cst.Attribute and inner.attr.value == "grad":
+        it.record(ev.Clear(m.call, it.flow, (), it.loop_nodes(), key=None))
+        state.dirty.clear()
+    return None
+
+
+METHODS: dict[str, MethodHandler] = {
+    "eval": _mode_switch,
+    "train": _mode_switch,
+    "backward": _backward,
+    "manual_backward": _backward,
+    "append": _append,
+    "step": _step,
+    "zero_grad": _zero_grad,
+    "zero_": _in_place_on_grad,
+    "detach_": _in_place_on_grad,
+    "fill_": _in_place_on_grad,
+}
+
+
+def _grad_function(
+    it: Interpreter, call: cst.Call, qualified: str | None, args: list[Taint], state: State
+) -> Taint | None:
+    """Functions (not methods) that clear gradients or set, save or use the grad mode."""
+    func = call.func
+    if (
+        type(func) is cst.Name
+        and func.value == "zero_grad"
+        and it.file.resolve_callee(call, it.info) is None
+    ):
+        # a project helper imported from another file (``zero_grad(self.model_params)``,
+        # built on ``p.grad.zero_()``): it clears the gradients of what it is given
+        it.record(ev.Clear(call, it.flow, (), it.loop_nodes(), key=None))
+        state.dirty.clear()
+        for opt in list(state.grads):
+            state.grads[opt] = frozenset({GradsVal(GradsState.CLEARED, it.origin(call))})
+        return NO_TAINT
+    if qualified in api.SET_GRAD_ENABLED and call.args:
+        arg = call.args[0].value
+        flag = literal_bool(arg)
+        if flag is not None:
+            state.grad = frozenset({GradVal(flag, it.origin(call))})
+        elif args[0].snapshot_of == GRAD_SNAPSHOT and (k := key_of(arg)) in it.grad_saved:
+            state.grad = it.grad_saved[k]  # set_grad_enabled(prev): restored
+        return NO_TAINT
+    if qualified in {"torch.is_grad_enabled", "torch.autograd.grad_mode.is_grad_enabled"}:
+        return Taint(snapshot_of=GRAD_SNAPSHOT)
+    if qualified in {"torch.autograd.grad", "torch.autograd.backward"}:
+        it.flow.trains = True
+        return NO_TAINT
+    return None
+
+
+def _result_of(
+    self: Interpreter,
+    call: cst.Call,
+    method: str | None,
+    receiver: Taint,
+    qualified: str | None,
+    args: list[Taint],
+    state: State,
+) -> Taint:
+    """Any other call: how its result relates to its inputs."""
+    func = call.func
+    if method is not None and method in api.GRAPH_CUTTERS:
+        # fake.detach(): a backward() through this value does not reach the module
+        return Taint(frozenset(), False, receiver.lossy)
+    if type(func) is cst.Name and func.value in api.GRAPH_CUTTING_FUNCTIONS:
+        return NO_TAINT
+    if method == "scale" and args:
+        return args[0]
+    name = qualified or (func.value if type(func) is cst.Name else method) or ""
+    callee_key = key_of(func)
+    lossy = bool(
+        api.LOSS_FUNCTIONAL.match(qualified or "")
+        or (callee_key is not None and callee_key in self.facts.loss_fns)
+        or api.LOSS_CALL.search(name.rsplit(".", 1)[-1])
+    )
+    inputs = receiver if method is not None else NO_TAINT
+    for a in args:
+        inputs = combine(inputs, a)
+    if lossy:
+        # criterion(prediction, target): the graph comes from the prediction; targets
+        # (labels, returns) are data by convention, whatever is known of them
+        positional = (t for a, t in zip(call.args, args, strict=False) if a.keyword is None)
+        first = next(positional, None)
+        if (
+            first is not None
+            and first.no_grad_origin is not None
+            and not first.opaque
+            and not first.graph
+        ):
+            inputs = replace(inputs, no_grad_origin=first.no_grad_origin, opaque=False)
+    model_args = frozenset(
+        k for a in call.args if (k := key_of(a.value)) is not None and k in self.facts.module_keys
+    )
+    if any(kw.keyword and kw.keyword.value == "requires_grad" for kw in call.args):
+        return Taint(inputs.models, True, lossy)
+    # tensor methods and torch functions keep the graph; unknown helpers are assumed
+    # to return metrics unless they are named like a loss
+    keeps_graph = lossy or method is not None or (qualified or "").startswith("torch.")
+    graph = inputs.graph and keeps_graph
+    disabled = self.disabled_origin(state)
+    if disabled is not None:
+        return Taint(frozenset(), False, lossy, disabled, sources=inputs.sources)
+    # an unknown callable (a model we do not recognise, a helper elsewhere) may return a
+    # tensor with a graph; torch functions, losses and tensor methods only pass one on
+    opaque = (
+        not (
+            lossy
+            or (qualified or "").startswith("torch.")
+            or (method is not None and not receiver.opaque and receiver is not NO_TAINT)
+        )
+        or inputs.opaque
+    )
+    return Taint(
+        inputs.models | model_args,
+        graph,
+        lossy or (receiver.lossy and method is not None),
+        inputs.no_grad_origin if not graph and not opaque else None,
+        sources=inputs.sources,
+        opaque=opaque,
+        maybe_no_grad=inputs.maybe_no_grad,
+    )
+
+
+# -- calls to the file's own functions ------------------------------------------------
+def apply_summary(
+    self: Interpreter,
+    call: cst.Call,
+    callee: FunctionInfo,
+    args: list[Taint],
+    state: State,
+    self_key: str | None = None,
+) -> Taint:
+    flow = self.file.flow_of(callee)
+    if flow is None:
+        return NO_TAINT
+    self.flow.callees.add(id(callee.node))
+    at = AtCall.at(self, call, callee, state, self_key)
+    for e in flow.caller_dependent():
+        moved = e.in_caller(at)
+        if moved is not None:
+            self.record(moved)
+    # the callee's effect on modes and grad mode
+    for key, vals in flow.exit_modes.items():
+        exit_key = at.key(key)
+        if exit_key is not None:
+            self.set_mode(exit_key, at.modes(key, vals), state)
+    if flow.exit_grad is not None:
+        state.grad = at.grad(flow.exit_grad)
+    if flow.trains:
+        self.flow.trains = True
+        for opt in list(state.grads):
+            state.grads[opt] = OTHER_GRADS
+        state.dirty.clear()  # what the callee did to the gradients is not tracked here
+    returned = frozenset(m for k in flow.returns.models if (m := at.key(k)) is not None)
+    r = flow.returns
+    through = NO_TAINT  # the arguments the returned value is computed from
+    for name, arg_taint in self.bound_taints(call, callee, args).items():
+        if name in r.sources:
+            through = combine(through, arg_taint)
+    graph = r.graph or through.graph
+    origin = r.no_grad_origin.through(call) if r.no_grad_origin is not None else None
+    if origin is None and not graph:
+        origin = through.no_grad_origin
+    return Taint(
+        returned | through.models,
+        graph,
+        r.lossy or through.lossy or bool(api.LOSS_CALL.search(callee.name)),
+        origin if not graph else None,
+        sources=through.sources,
+        opaque=r.opaque or through.opaque,
+    )
+
+
+@dataclass
+class AtCall:
+    """A called function's names and states read at one call to it (``ev.CallerTerms``)."""
+
+    it: Interpreter
+    call: cst.Call
+    callee: FunctionInfo
+    state: State
+    mapping: dict[str, str | None]  # the callee's parameters -> the caller's names
+    literals: dict[str, bool]  # literal boolean arguments, by parameter
+    loops: ev.Loops
+    evaluates: bool
+
+    @staticmethod
+    def at(
+        it: Interpreter, call: cst.Call, callee: FunctionInfo, state: State, self_key: str | None
+    ) -> AtCall:
+        mapping = it.bind(call, callee, self_key)
+        literals = it.literal_arguments(call, callee)
+        loops = it.loop_nodes()
+        it.place(call)
+        _, evaluates, _ = it.region_of_forward(state)
+        # an evaluation helper called from a training loop evaluates; a loss helper trains
+        evaluates = evaluates or bool(api.EVALUATION_FUNCTION.match(callee.name))
+        return AtCall(it, call, callee, state, mapping, literals, loops, evaluates)
+
+    def key(self, key: str) -> str | None:
+        root_end = len(key)
+        for i, c in enumerate(key):
+            if c in ".[":
+                root_end = i
+                break
+        root, rest = key[:root_end], key[root_end:]
+        if root in self.mapping:
+            target = self.mapping[root]
+            return None if target is None else target + rest
+        if root in self.callee.params or root in self.it.file.locals_of(self.callee):
+            return None
+        return key  # a global, the same name here
+
+    def modes(self, key: str, values: frozenset[ModeVal]) -> frozenset[ModeVal]:
+        caller_key = self.key(key)
+        out: set[ModeVal] = set()
+        for v in values:
+            # ``self.model.train(is_train)`` called with ``is_train=True``
+            if any(self.literals.get(text, pol) != pol for text, pol in v.guards):
+                continue
+            if v.mode is Mode.INPUT:
+                if caller_key is None:
+                    out.add(ModeVal(Mode.UNKNOWN))
+                else:
+                    out |= self.it.mode_of(caller_key, self.state)
+            elif v.origin is not None:
+                out.add(ModeVal(v.mode, v.origin.through(self.call)))
+            else:
+                out.add(ModeVal(v.mode))
+        return frozenset(out)
+
+    def grad(self, values: frozenset[GradVal]) -> frozenset[GradVal]:
+        out: set[GradVal] = set()
+        for g in values:
+            if g.enabled is None:
+                out |= self.state.grad
+            else:
+                out.add(GradVal(g.enabled, g.origin.through(self.call) if g.origin else None))
+        return frozenset(out)
+
+    def trained(self, optimizer: str, models: ev.ModelModes) -> tuple[ev.ModelModes, str] | None:
+        # the optimizer the caller passed decides which of the given models it trains; one
+        # the caller was given in turn leaves the choice to its own callers, and one built
+        # out of sight trains what nobody can say (a frozen teacher passed alongside the
+        # student must not count)
+        it = self.it
+        covered = it.facts.covered_by(optimizer, it.info) if optimizer else set()
+        if optimizer and not covered and not it._given(optimizer):
+            return None
+        out = {}
+        for k, vals in models.items():
+            ck = self.key(k)
+            if ck is not None and (
+                not covered or any(is_within(ck, c) or is_within(c, ck) for c in covered)
+            ):
+                out[ck] = self.modes(k, vals)
+        return (out, "" if covered else optimizer) if out else None
+
+    def cleared(self, key: str | None) -> None:
+        if key is None:
+            self.state.dirty.clear()  # a helper that clears parameters' .grad
+        else:
+            for opt in [key, *self.it.facts.optimizers_covering(key, self.it.info)]:
+                self.state.dirty[opt] = CLEAN
+
+
+def apply_external(
+    self: Interpreter, call: cst.Call, callee: ExternalFunction, state: State
+) -> None:
+    """A function of another file of the project: what it does to the models passed."""
+    bound = {p: k for p, k in bind_arguments(call, callee.params).items() if k is not None}
+    if not bound:
+        return
+    self.place(call)
+    trained: dict[str, frozenset[ModeVal]] = {}
+    for effect in callee.trains:
+        key = bound.get(effect.param)
+        if key is None or key + effect.suffix in self.facts.frozen:
+            continue
+        key += effect.suffix
+        trained[key] = (
+            self.mode_of(key, state)
+            if effect.mode is Mode.INPUT
+            else frozenset({ModeVal(effect.mode, self.origin(call))})
+        )
+    if trained:
+        self.flow.trains = True
+        self.record(ev.Train(call, self.flow, (), self.loop_nodes(), models=trained))
+        for opt in list(state.grads):
+            state.grads[opt] = OTHER_GRADS
+        state.dirty.clear()
+    for effect in callee.exit_modes:
+        key = bound.get(effect.param)
+        if key is not None:
+            origin = self.origin(call)
+            self.set_mode(key + effect.suffix, frozenset({ModeVal(effect.mode, origin)}), state)
+    if callee.exit_grad is not None:
+        state.grad = frozenset({GradVal(callee.exit_grad, self.origin(call))})
+
+
+def _given(self: Interpreter, key: str) -> bool:
+    return self.info is not None and self.info.receives(key)
+
+
+def literal_arguments(self: Interpreter, call: cst.Call, callee: FunctionInfo) -> dict[str, bool]:
+    params = list(callee.params)
+    if callee.cls is not None and params and params[0] in {"self", "cls"}:
+        params = params[1:]
+    out: dict[str, bool] = {}
+    positional = [a for a in call.args if a.keyword is None]
+    for name, arg in zip(params, positional, strict=False):
+        flag = literal_bool(arg.value)
+        if flag is not None and not arg.star:
+            out[name] = flag
+    for arg in call.args:
+        if arg.keyword is not None:
+            flag = literal_bool(arg.value)
+            if flag is not None:
+                out[arg.keyword.value] = flag
+    return out
+
+
+def bound_taints(
+    self: Interpreter, call: cst.Call, callee: FunctionInfo, args: list[Taint]
+) -> dict[str, Taint]:
+    params = list(callee.params)
+    if callee.cls is not None and params and params[0] in {"self", "cls"}:
+        params = params[1:]
+    out: dict[str, Taint] = {}
+    positional = [(a, t) for a, t in zip(call.args, args, strict=False) if a.keyword is None]
+    for name, (arg, taint) in zip(params, positional, strict=False):
+        if not arg.star:
+            out[name] = taint
+    for arg, taint in zip(call.args, args, strict=False):
+        if arg.keyword is not None:
+            out[arg.keyword.value] = taint
+    return out
+
+
+def bind(
+    self: Interpreter, call: cst.Call, callee: FunctionInfo, self_key: str | None = None
+) -> dict[str, str | None]:
+    """Callee parameter (and ``self``) -> the caller's access path for it."""
+    params = list(callee.params)
+    mapping: dict[str, str | None] = {}
+    is_method = callee.cls is not None and params and params[0] in {"self", "cls"}
+    if is_method:
+        func = call.func
+        receiver = func.value if type(func) is cst.Attribute else None
+        if self_key is not None:  # predictor = Predictor(...): __init__ on ``predictor``
+            mapping[params[0]] = self_key
+        elif callee.name == "__call__":  # predictor(image)
+            mapping[params[0]] = key_of(func)
+        elif type(receiver) is cst.Call:  # super().method()
+            mapping[params[0]] = "self"
+        else:
+            mapping[params[0]] = key_of(receiver) if receiver is not None else None
+        params = params[1:]
+    mapping.update(bind_arguments(call, params))
+    for name in callee.params:
+        mapping.setdefault(name, None)
+    return mapping
+
+
+def bind_arguments(call: cst.Call, params: Sequence[str]) -> dict[str, str | None]:
+    """Parameter -> the caller's access path for the argument passed to it (positional
+    arguments past a ``*args`` are not placed)."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    mapping = {name: key_of(arg.value) for name, arg in zip(params, positional, strict=False)}
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in params:
+            mapping[arg.keyword.value] = key_of(arg.value)
+    return mapping
+
+
+def _is_backward_helper(func: cst.BaseExpression) -> bool:
+    """``accelerator.backward(loss)``, ``fabric.backward(loss)``, ``self.manual_backward(loss)``."""
+    if type(func) is not cst.Attribute:
+        return False
+    if func.attr.value == "manual_backward":
+        return True
+    receiver = key_of(func.value)
+    return receiver is not None and receiver.rsplit(".", 1)[-1] in {
+        "accelerator",
+        "fabric",
+        "engine",
+        "model_engine",
+        "deepspeed_engine",
+        "trainer",
+    }
+
+
+def strip_identity(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``model.to(device).cuda()`` -> ``model``: these methods return the module itself."""
+    while (
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
+        and node.func.attr.value in api.MODULE_IDENTITY_METHODS
+    ):
+        node = node.func.value
+    return node

@@ -1,0 +1,670 @@
+"""Collecting the facts of a file: a record per top-level statement (what it defines, builds,
+assigns and hands on), kept with the parse so that a keystroke re-reads only what it changed, and
+replayed over the whole file into ``Facts``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from torchmode.engine import torch_api as api
+from torchmode.engine.blocks import nested_blocks
+from torchmode.engine.chunks import Chunk
+from torchmode.engine.names import ImportTable, dotted, key_of
+from torchmode.engine.walk import calls_in, names_in, sub_expressions
+from torchmode.knowledge.layers import (
+    UNKNOWN,
+    construction_sensitivity,
+)
+
+if TYPE_CHECKING:
+    from torchmode.engine.project import ProjectContext
+from torchmode.engine.facts import (
+    MODULE_EVIDENCE,
+    READS_TRAINING,
+    ClassInfo,
+    Facts,
+    FunctionInfo,
+)
+
+
+@dataclass(eq=False)
+class ChunkRecord:
+    """What one chunk contributes to the facts, recorded once per parsed chunk (the expensive
+    part is walking its expressions) and replayed for every analysis that contains it."""
+
+    module: cst.Module
+    imports: list[cst.Import | cst.ImportFrom] = field(default_factory=list)
+    classes: list[tuple[cst.ClassDef, bool]] = field(default_factory=list)  # (node, top level)
+    # (def, class it is a method of, enclosing def, its parameters' names)
+    functions: list[
+        tuple[cst.FunctionDef, cst.ClassDef | None, cst.FunctionDef | None, list[str]]
+    ] = field(default_factory=list)
+    assignments: list[
+        tuple[str, cst.BaseExpression, cst.ClassDef | None, cst.FunctionDef | None]
+    ] = field(default_factory=list)
+    # what calls of the evidence methods tell, as (Facts field, receiver): ``model.parameters()``
+    # makes ``model`` a module key, ``opt.step()`` a step receiver
+    call_facts: list[tuple[str, str]] = field(default_factory=list)
+    class_calls: list[tuple[cst.Call, cst.ClassDef]] = field(default_factory=list)  # every one
+    # classes whose methods branch on ``self.training`` or pass it on (``F.dropout(...,
+    # training=self.training)``): their own code depends on the mode
+    training_readers: list[cst.ClassDef] = field(default_factory=list)
+    # names handed on as values (``return step_fn``, ``self.val_step = step_fn``): functions
+    # of these names are called from places the analysis does not see
+    handed_on: set[tuple[int, str]] = field(default_factory=set)
+    frozen: set[str] = field(default_factory=set)
+    # assigned values that name a grad-mode API (``ctx = torch.no_grad()``, a dict of them)
+    grad_values: set[int] = field(default_factory=set)
+    evidence: Evidence | None = None  # the rest, for the imports and classes of one analysis
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What an optimizer's construction says about the parameters it trains."""
+
+    owners: frozenset[str]  # ``model`` for ``model.parameters()`` in the arguments
+    names: tuple[str, ...]  # every name in the arguments: parameter lists assigned before
+
+
+@dataclass(eq=False, slots=True)
+class Evidence:
+    """What a record's assignments and class calls are evidence of, given ``env`` (the file's
+    imports and classes, see ``_Replay.environment``), in source order; only the assignments
+    and calls that are evidence of something are listed."""
+
+    env: tuple[object, ...]
+    facts: list[tuple[str, cst.BaseExpression, tuple[object, ...]]] = field(default_factory=list)
+    # the assignments whose value constructs an optimizer: key, class, function, arguments
+    ctors: list[tuple[str, cst.ClassDef | None, cst.FunctionDef | None, Coverage]] = field(
+        default_factory=list
+    )
+    # ``self.key = name`` in a class: (id of the class, name, key)
+    self_aliases: list[tuple[int, str, str]] = field(default_factory=list)
+    layers: list[tuple[cst.ClassDef, str]] = field(default_factory=list)  # class calls' layers
+
+
+def record_chunk(module: cst.Module) -> ChunkRecord:
+    record = ChunkRecord(module)
+    recorder = _Recorder(record)
+    for stmt in module.body:
+        recorder.statement(stmt, None, None)
+    return record
+
+
+def collect_facts(
+    chunks: list[Chunk],
+    records: dict[int, ChunkRecord] | None = None,
+    project: ProjectContext | None = None,
+) -> Facts:
+    """The file's facts; ``records`` caches each chunk's record by its parsed module;
+    ``project`` answers for the classes imported from the project's other files."""
+    facts = Facts(ImportTable(), project=project)
+    pairs: list[tuple[Chunk, ChunkRecord]] = []
+    for chunk in chunks:
+        record = records.get(id(chunk.module)) if records is not None else None
+        if record is None or record.module is not chunk.module:
+            record = record_chunk(chunk.module)
+            if records is not None:
+                records[id(chunk.module)] = record
+        pairs.append((chunk, record))
+    _Replay(facts).run(pairs)
+    return facts
+
+
+class _Recorder:
+    def __init__(self, record: ChunkRecord) -> None:
+        self.record = record
+        self.func: cst.FunctionDef | None = None
+
+    def statement(
+        self, stmt: cst.CSTNode, cls: cst.ClassDef | None, func: cst.FunctionDef | None
+    ) -> None:
+        record = self.record
+        if type(stmt) is cst.SimpleStatementLine:
+            for small in stmt.body:
+                self.small_statement(small, cls)
+            return
+        if type(stmt) is cst.FunctionDef:
+            params = [p.name.value for p in _all_params(stmt.params)]
+            record.functions.append((stmt, cls if func is None else None, func, params))
+            for dec in stmt.decorators:
+                self.expression(dec.decorator, cls)
+            outer, self.func = self.func, stmt
+            for child in _body(stmt):
+                self.statement(child, cls, stmt)
+            self.func = outer
+            return
+        if type(stmt) is cst.ClassDef:
+            record.classes.append((stmt, func is None and cls is None))
+            for child in _body(stmt):
+                self.statement(child, stmt, None)
+            return
+        # compound statements: headers, then bodies
+        if type(stmt) is cst.If or type(stmt) is cst.While:
+            self.expression(stmt.test, cls)
+            if cls is not None and _reads_training(stmt.test):
+                record.training_readers.append(cls)
+        elif type(stmt) is cst.For:
+            self.expression(stmt.iter, cls)
+            self.freeze_loop(stmt)
+        elif type(stmt) is cst.With:
+            for item in stmt.items:
+                self.expression(item.item, cls)
+        for child in nested_blocks(stmt):
+            self.statement(child, cls, func)
+
+    def small_statement(self, small: cst.BaseSmallStatement, cls: cst.ClassDef | None) -> None:
+        if type(small) is cst.Import or type(small) is cst.ImportFrom:
+            self.record.imports.append(small)
+            return
+        if type(small) is cst.Assign:
+            if any(
+                dotted(n).rsplit(".", 1)[-1] in _GRAD_API_NAMES  # type: ignore[union-attr]
+                for n in _attribute_chains(small.value)
+            ):
+                self.record.grad_values.add(id(small.value))
+            if type(small.value) is cst.Name:
+                self.record.handed_on.add((id(self.func) if self.func else 0, small.value.value))
+            for target in small.targets:
+                key = key_of(target.target)
+                if key is not None:
+                    self.record.assignments.append((key, small.value, cls, self.func))
+                elif type(target.target) is cst.Tuple:
+                    self.tuple_assignment(target.target, small.value, cls)
+            self.expression(small.value, cls)
+        elif type(small) is cst.AnnAssign and small.value is not None:
+            key = key_of(small.target)
+            if key is not None:
+                self.record.assignments.append((key, small.value, cls, self.func))
+            self.expression(small.value, cls)
+        elif type(small) in (cst.Expr, cst.AugAssign, cst.Return, cst.Assert):
+            if type(small) is cst.Return and small.value is not None:
+                returned = small.value
+                items = returned.elements if type(returned) is cst.Tuple else ()
+                for node in (returned, *(el.value for el in items)):
+                    if type(node) is cst.Name:
+                        self.record.handed_on.add((id(self.func) if self.func else 0, node.value))
+            value = getattr(small, "value", None) or getattr(small, "test", None)
+            if value is not None:
+                self.expression(value, cls)
+
+    def tuple_assignment(
+        self, target: cst.Tuple, value: cst.BaseExpression, cls: cst.ClassDef | None
+    ) -> None:
+        # ``model, optimizer = accelerator.prepare(model, optimizer)`` keeps what they are.
+        if type(value) is not cst.Call:
+            return
+        arg_keys = [key_of(a.value) for a in value.args]
+        for el, arg_key in zip(target.elements, arg_keys, strict=False):
+            key = key_of(el.value)
+            if key is not None and arg_key is not None and key != arg_key:
+                self.record.assignments.append(
+                    (key, cst.Name(arg_key) if arg_key.isidentifier() else value, cls, self.func)
+                )
+
+    def expression(self, node: cst.BaseExpression, cls: cst.ClassDef | None) -> None:
+        # filtered here, once per parsed chunk, rather than on every replay
+        for call in calls_in(node):
+            if cls is not None:
+                self.record.class_calls.append((call, cls))
+                if any(_reads_training(arg.value) for arg in call.args):
+                    self.record.training_readers.append(cls)
+            func = call.func
+            if type(func) is cst.Attribute and func.attr.value in _EVIDENCE_METHODS:
+                fact = _call_fact(call, func)
+                if fact is not None:
+                    self.record.call_facts.append(fact)
+
+    def freeze_loop(self, loop: cst.For) -> None:
+        """``for p in backbone.parameters(): p.requires_grad = False`` freezes ``backbone``."""
+        owners = [
+            key_of(c.func.value)
+            for c in calls_in(loop.iter)
+            if type(c.func) is cst.Attribute and c.func.attr.value in MODULE_EVIDENCE
+        ]
+        owners = [o for o in owners if o]
+        if not owners:
+            return
+        stack: list[cst.CSTNode] = list(_body(loop))
+        while stack:
+            stmt = stack.pop()
+            if type(stmt) is not cst.SimpleStatementLine:
+                if type(stmt) not in (cst.FunctionDef, cst.ClassDef):
+                    stack.extend(nested_blocks(stmt))
+                continue
+            for small in stmt.body:
+                if _freezes(small):
+                    self.record.frozen.update(o for o in owners if o)
+
+
+class _Replay:
+    """Builds the file's facts from its chunks' records, in order.
+
+    What an assignment or a call in a class is evidence of depends on the imports and on the
+    file's classes (their names and bases); it is worked out once per record and reused while
+    those are unchanged, as they are on a keystroke (see ``ChunkRecord.evidence``)."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self.classes: dict[int, ClassInfo] = {}  # id(class node) -> its info in this analysis
+        self.functions: dict[int, FunctionInfo] = {}
+        self._ctors: dict[int, bool] = {}  # id(call) -> is_optimizer_ctor (asked twice each)
+
+    def run(self, pairs: list[tuple[Chunk, ChunkRecord]]) -> None:
+        facts = self.facts
+        for _, record in pairs:
+            for stmt in record.imports:
+                facts.imports.add_statement(stmt)
+        classes, functions = self.classes, self.functions
+        for chunk, record in pairs:
+            for node, top in record.classes:
+                bases = [
+                    facts.imports.resolve(arg.value) or dotted(arg.value) or ""
+                    for arg in node.bases
+                ]
+                info_c = ClassInfo(node, chunk, bases)
+                classes[id(node)] = info_c
+                if top:
+                    facts.classes.setdefault(node.name.value, info_c)
+            for def_node, cls_node, outer, params in record.functions:
+                cls = classes.get(id(cls_node)) if cls_node is not None else None
+                # the record's list: shared by this statement's analyses, never changed
+                info = FunctionInfo(def_node, chunk, cls, params, functions.get(id(outer)))
+                functions[id(def_node)] = info
+                facts.function_by_node[id(def_node)] = info
+                facts.all_functions.append(info)
+                if cls is not None:
+                    cls.methods.setdefault(def_node.name.value, info)
+                elif outer is None:
+                    facts.functions.setdefault(def_node.name.value, info)
+            facts.frozen |= record.frozen
+            facts.handed_on |= record.handed_on
+        self.finish([record for _, record in pairs])
+
+    def environment(self, records: list[ChunkRecord]) -> tuple[object, ...]:
+        """What evidence depends on besides the record itself (the previous analysis' object
+        when equal, so that the records compare it by identity)."""
+        facts = self.facts
+        env = (
+            tuple(facts.imports.names.items()),
+            tuple((name, tuple(info.bases)) for name, info in facts.classes.items()),
+        )
+        for record in records:
+            if record.evidence is not None:
+                return record.evidence.env if record.evidence.env == env else env
+        return env
+
+    def finish(self, records: list[ChunkRecord]) -> None:
+        facts = self.facts
+        env = self.environment(records)
+        evidence = [self.evidence(record, env) for record in records]
+        # The instances of the file's classes are not known yet while calls are replayed
+        # (assignments come next): a mode switch's receiver counts as a module here.
+        for record in records:
+            for kind, receiver in record.call_facts:
+                getattr(facts, kind).add(receiver)
+        for found in evidence:
+            for key, value, fact in found.facts:
+                self.apply(key, value, fact)
+        # second round, now that parameter lists are known: what each optimizer covers, per
+        # function (the same name often means different optimizers in different functions)
+        facts.optimizer_cover.clear()
+        self_aliases: dict[tuple[int, str], set[str]] = {}
+        for found in evidence:
+            for cls_id, name, key in found.self_aliases:
+                self_aliases.setdefault((cls_id, name), set()).add(key)
+        for found in evidence:
+            for key, cls_node, func_node, ctor in found.ctors:
+                cover = self.cover(ctor)
+                if cls_node is not None:
+                    # torch.optim.AdamW(model.parameters()) after self.model = model
+                    for owner in list(cover):
+                        cover |= self_aliases.get((id(cls_node), owner), set())
+                facts.optimizer_cover.setdefault(key, set()).update(cover)
+                func = self.functions.get(id(func_node)) if func_node is not None else None
+                scope = id(func.node) if func is not None and not key.startswith("self.") else 0
+                facts.scoped_cover.setdefault((scope, key), set()).update(cover)
+        for found in evidence:
+            for cls_node, layer in found.layers:
+                cls = self.classes.get(id(cls_node))
+                if cls is not None:
+                    cls.layers.add(layer)
+        facts.module_keys -= set(facts.optimizer_cover)
+
+    def evidence(self, record: ChunkRecord, env: tuple[object, ...]) -> Evidence:
+        known = record.evidence
+        if known is not None and known.env is env:
+            return known
+        found = Evidence(env)
+        grad_values = record.grad_values
+        for key, value, cls_node, func_node in record.assignments:
+            fact = self.assignment_fact(value, id(value) in grad_values)
+            if fact is not None:
+                found.facts.append((key, value, fact))
+            ctor = self.ctor_of(value)
+            if ctor is not None:
+                found.ctors.append((key, cls_node, func_node, ctor))
+            if cls_node is not None and key.startswith("self.") and type(value) is cst.Name:
+                found.self_aliases.append((id(cls_node), value.value, key))
+        for call, cls_node in record.class_calls:
+            layer = self.layer_of(call)
+            if layer is not None:
+                found.layers.append((cls_node, layer))
+        found.layers.extend((cls_node, READS_TRAINING) for cls_node in record.training_readers)
+        record.evidence = found
+        return found
+
+    def apply(self, key: str, value: cst.BaseExpression, fact: tuple[object, ...]) -> None:
+        facts = self.facts
+        kind = fact[0]
+        if kind == "grad_context":
+            facts.grad_contexts[key] = value  # type: ignore[assignment]
+        elif kind == "grad_factory":
+            facts.grad_factories.add(key)
+        elif kind == "optimizer":
+            facts.optimizer_cover[key] = self.cover(fact[1])  # type: ignore[arg-type]
+        elif kind == "instance":
+            name = str(fact[1])
+            facts.instances[key] = name
+            if fact[2]:
+                facts.module_keys.add(key)
+                facts.module_class[key] = name
+        elif kind == "loss":
+            facts.loss_fns.add(key)
+        elif kind == "module":
+            facts.module_keys.add(key)
+            if fact[1] is not None:
+                facts.module_class[key] = str(fact[1])
+        elif kind == "params":
+            facts.param_lists[key] = set(fact[1])  # type: ignore[call-overload]
+        elif kind == "built":
+            facts.built_from[key] = str(fact[1])
+        elif kind == "frozen_module":
+            facts.module_keys.add(key)
+            facts.module_class[key] = str(fact[1])
+            facts.frozen.add(key)
+        elif kind == "alias" and fact[1] in facts.module_keys:
+            facts.module_keys.add(key)
+
+    def assignment_fact(
+        self, value: cst.BaseExpression, names_grad_api: bool
+    ) -> tuple[object, ...] | None:
+        """What ``key = value`` is evidence of, as far as the imports and classes tell; the
+        parts that depend on earlier assignments (``apply``) are left for the replay."""
+        facts = self.facts
+        base = _strip_identity_calls(value)
+        mentioned = (
+            {facts.imports.resolve(n) for n in _attribute_chains(value)}
+            if names_grad_api
+            else set()
+        )
+        if mentioned & api.GRAD_CONTEXTS:
+            if type(value) is cst.Call and facts.imports.resolve(value.func) in api.GRAD_CONTEXTS:
+                return ("grad_context",)
+            return ("grad_factory",)
+        if type(base) is cst.Call:
+            name = facts.imports.resolve(base.func) or dotted(base.func) or ""
+            last = name.rsplit(".", 1)[-1]
+            if self.is_optimizer_ctor(base):
+                return ("optimizer", _coverage_inputs(base))
+            if name in facts.classes:
+                return ("instance", name, facts.class_is_module(name))
+            project_class = facts.project_class(name)
+            if project_class is not None:
+                return ("module", project_class)  # ``net = UNet(3, 1)`` from ``unet/``
+            if api.LOSS_CLASS.match(name) or (
+                last.endswith("Loss") and name.startswith(("torch.", "nn."))
+            ):
+                return ("loss",)
+            if api.MODULE_FACTORIES.match(name) and not api.LOSS_CLASS.match(name):
+                if name.startswith("torch.nn.") and last in _NOT_MODULES:
+                    return None
+                return ("module", name)
+            if name in _FROZEN_BY_DEFAULT and not _unfrozen(base):
+                return ("frozen_module", name.rsplit(".", 1)[0])
+            if name.endswith(("from_pretrained", "create_model")) and "Tokenizer" not in name:
+                if "Config" not in name and "Processor" not in name:
+                    return ("module", None)
+                return None
+            if last in {"list", "filter"} or _is_param_call(base):
+                owners = _param_owners(base)
+                return ("params", frozenset(owners)) if owners else None
+            if last[:1].isupper() and facts.imports.resolve(base.func) is not None:
+                return ("built", name)  # an imported class (``MetaPath2Vec(...)``)
+            return None
+        if type(value) in (cst.ListComp, cst.GeneratorExp):
+            owners = _param_owners(value)
+            return ("params", frozenset(owners)) if owners else None
+        key_v = key_of(value)
+        return ("alias", key_v) if key_v is not None else None
+
+    def ctor_of(self, value: cst.BaseExpression) -> Coverage | None:
+        if type(value) is cst.Call and self.is_optimizer_ctor(value):
+            return _coverage_inputs(value)
+        return None
+
+    def layer_of(self, call: cst.Call) -> str | None:
+        facts = self.facts
+        name = facts.imports.resolve(call.func) or dotted(call.func)
+        if name and (name.startswith("torch.nn.") or name in facts.classes):
+            return _layer_kind(name, call)
+        # a block defined in another file of the project (``self.down1 = down(64, 128)``)
+        return facts.project_class(name or "")
+
+    def cover(self, inputs: Coverage) -> set[str]:
+        """The modules an optimizer built from these arguments trains (parameter lists as
+        assigned so far)."""
+        owners = set(inputs.owners)
+        param_lists = self.facts.param_lists
+        for name in inputs.names:
+            owners |= param_lists.get(name, set())
+        return owners
+
+    def is_optimizer_ctor(self, call: cst.Call) -> bool:
+        known = self._ctors.get(id(call))
+        if known is None:
+            known = self._ctors[id(call)] = self._is_optimizer_ctor(call)
+        return known
+
+    def _is_optimizer_ctor(self, call: cst.Call) -> bool:
+        name = self.facts.imports.resolve(call.func) or dotted(call.func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if name.startswith("torch.optim.") and last[:1].isupper():
+            return "lr_scheduler" not in name and "swa_utils" not in name
+        return last in api.OPTIMIZER_NAMES or bool(api.OPTIMIZER_FACTORIES.search(name))
+
+
+_NOT_MODULES = frozenset({"Parameter", "ParameterList", "ParameterDict"})
+
+
+def _call_fact(call: cst.Call, func: cst.Attribute) -> tuple[str, str] | None:
+    method = func.attr.value
+    receiver = key_of(func.value)
+    if receiver is None:
+        return None
+    if method in MODULE_EVIDENCE:
+        return ("module_keys", receiver)
+    if method in {"eval", "train"}:
+        return ("module_keys", receiver) if _looks_like_mode_switch(call) else None
+    if method == "zero_grad":
+        return ("zero_receivers", receiver)
+    if method == "step":
+        return ("step_receivers", receiver)
+    if method == "requires_grad_" and call.args:
+        arg = call.args[0].value
+        if type(arg) is cst.Name and arg.value == "False":
+            return ("frozen", receiver)
+    return None
+
+
+def _coverage_inputs(call: cst.Call) -> Coverage:
+    names = [name for arg in call.args for name in _names(arg.value)]
+    return Coverage(frozenset(_param_owners(call)), tuple(names))
+
+
+def _looks_like_mode_switch(call: cst.Call) -> bool:
+    if not call.args:
+        return True
+    if len(call.args) != 1:
+        return False
+    arg = call.args[0]
+    return arg.keyword is None or arg.keyword.value == "mode"
+
+
+_EVIDENCE_METHODS = MODULE_EVIDENCE | {"eval", "train", "zero_grad", "step", "requires_grad_"}
+_GRAD_API_NAMES = frozenset({"no_grad", "inference_mode", "enable_grad", "set_grad_enabled"})
+
+
+# Modules whose constructor leaves their weights frozen unless told otherwise
+_FROZEN_BY_DEFAULT = frozenset(
+    {"torch.nn.Embedding.from_pretrained", "torch.nn.EmbeddingBag.from_pretrained"}
+)
+
+
+def _unfrozen(call: cst.Call) -> bool:
+    """``from_pretrained(weights, freeze=False)`` (or ``False`` as the second argument)."""
+    for index, arg in enumerate(call.args):
+        if (arg.keyword is not None and arg.keyword.value == "freeze") or (
+            arg.keyword is None and index == 1
+        ):
+            return not (type(arg.value) is cst.Name and arg.value.value == "True")
+    return False
+
+
+def _reads_training(node: cst.BaseExpression) -> bool:
+    """``self.training``, ``not self.training``, ``self.training and p > 0``."""
+    if type(node) is cst.Attribute:
+        return (
+            node.attr.value == "training"
+            and type(node.value) is cst.Name
+            and node.value.value == "self"
+        )
+    if type(node) is cst.UnaryOperation:
+        return _reads_training(node.expression)
+    if type(node) is cst.BooleanOperation:
+        return _reads_training(node.left) or _reads_training(node.right)
+    return False
+
+
+def _layer_kind(name: str, call: cst.Call) -> str:
+    """The layer a constructor call builds; a torch.nn layer that its literal arguments make
+    mode-independent (``nn.LSTM(8, 8)``: dropout 0; ``nn.Dropout(0.0)``) counts as Identity."""
+    if not name.startswith("torch.nn."):
+        return name
+    args: list[object] = []
+    kwargs: dict[str, object] = {}
+    for arg in call.args:
+        value = _literal(arg.value, UNKNOWN)
+        if arg.star:
+            return name
+        if arg.keyword is None:
+            args.append(value)
+        else:
+            kwargs[arg.keyword.value] = value
+    if construction_sensitivity(name, tuple(args), kwargs) is False:
+        return "torch.nn.Identity"  # the same behaviour in train and eval mode
+    return name
+
+
+def _literal(node: cst.BaseExpression, unknown: object) -> object:
+    if type(node) is cst.Integer or type(node) is cst.Float:
+        try:
+            return int(node.value) if type(node) is cst.Integer else float(node.value)
+        except ValueError:
+            return unknown
+    if type(node) is cst.Name and node.value in {"True", "False", "None"}:
+        return {"True": True, "False": False, "None": None}[node.value]
+    if type(node) is cst.SimpleString:
+        return node.evaluated_value
+    return unknown
+
+
+def _freezes(small: cst.BaseSmallStatement) -> bool:
+    """``p.requires_grad = False`` or ``p.requires_grad_(False)``."""
+    if type(small) is cst.Assign:
+        return (
+            type(small.value) is cst.Name
+            and small.value.value == "False"
+            and any(
+                type(t.target) is cst.Attribute and t.target.attr.value == "requires_grad"
+                for t in small.targets
+            )
+        )
+    if type(small) is cst.Expr and type(small.value) is cst.Call:
+        call = small.value
+        return (
+            type(call.func) is cst.Attribute
+            and call.func.attr.value == "requires_grad_"
+            and bool(call.args)
+            and type(call.args[0].value) is cst.Name
+            and call.args[0].value.value == "False"
+        )
+    return False
+
+
+def _strip_identity_calls(node: cst.BaseExpression) -> cst.BaseExpression:
+    while (
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
+        and node.func.attr.value in api.MODULE_IDENTITY_METHODS
+        and type(node.func.value) is cst.Call
+    ):
+        node = node.func.value
+    return node
+
+
+def _attribute_chains(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """Every name or attribute chain in an expression (``torch.no_grad`` in a dict literal)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if (type(current) is cst.Name or type(current) is cst.Attribute) and dotted(
+            current
+        ) is not None:
+            yield current
+            continue
+        stack.extend(sub_expressions(current))
+
+
+def _is_param_call(call: cst.Call) -> bool:
+    return type(call.func) is cst.Attribute and call.func.attr.value in {
+        "parameters",
+        "named_parameters",
+    }
+
+
+def _param_owners(node: cst.CSTNode) -> set[str]:
+    owners: set[str] = set()
+    for call in calls_in(node):
+        if _is_param_call(call):
+            assert type(call.func) is cst.Attribute
+            owner = key_of(call.func.value)
+            if owner:
+                owners.add(owner)
+    return owners
+
+
+def _names(node: cst.CSTNode) -> Iterator[str]:
+    return names_in(node)
+
+
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    out = [*params.posonly_params, *params.params]
+    if type(params.star_arg) is cst.Param:
+        out.append(params.star_arg)
+    out.extend(params.kwonly_params)
+    if params.star_kwarg is not None:
+        out.append(params.star_kwarg)
+    return out
+
+
+def _body(stmt: cst.FunctionDef | cst.ClassDef | cst.For) -> list[cst.BaseStatement]:
+    body = stmt.body
+    if type(body) is cst.IndentedBlock:
+        return list(body.body)
+    assert type(body) is cst.SimpleStatementSuite  # a suite is one of the two
+    return [cst.SimpleStatementLine(body=list(body.body))]

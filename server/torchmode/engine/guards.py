@@ -1,0 +1,134 @@
+"""Guards and conditions: ``if training:``-style tests that decide a mode, and saved modes
+restored (``was_training = model.training ... model.train(was_training)``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from torchmode.engine.chunks import code_of
+from torchmode.engine.names import key_of
+from torchmode.engine.values import (
+    GradVal,
+    Guard,
+    Mode,
+    ModeVal,
+    State,
+)
+from torchmode.engine.walk import calls_in
+
+if TYPE_CHECKING:
+    from torchmode.engine.interpreter import Interpreter
+
+
+# -- conditions ------------------------------------------------------------------------
+def guard_of(self: Interpreter, test: cst.BaseExpression) -> str | None:
+    """A branch condition that later branches can be correlated with (no calls in it)."""
+    if any(True for _ in calls_in(test)):
+        return None
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+        return None
+    cache = self.file.cache
+    return cache.code_text(test) if cache is not None else code_of(test).strip()
+
+
+def is_module_check(self: Interpreter, test: cst.BaseExpression) -> bool:
+    if not (
+        type(test) is cst.Call
+        and type(test.func) is cst.Name
+        and test.func.value == "isinstance"
+        and len(test.args) == 2
+    ):
+        return False
+    key = key_of(test.args[0].value)
+    kind = self.facts.imports.resolve(test.args[1].value) or code_of(test.args[1].value)
+    return key in self.facts.module_keys and kind.endswith("Module")
+
+
+def refine(self: Interpreter, state: State, guard: str | None, polarity: bool) -> State:
+    out = state.copy()
+    if guard is None:
+        return out
+    contrary = (guard, not polarity)
+    for key, vals in state.modes.items():
+        kept = frozenset(v for v in vals if contrary not in v.guards)
+        if kept:
+            out.modes[key] = kept
+    kept_grad = frozenset(g for g in state.grad if contrary not in g.guards)
+    if kept_grad:
+        out.grad = kept_grad
+    return out
+
+
+def tag(self: Interpreter, out: State, before: State, guard: Guard) -> None:
+    if not out.reachable:
+        return
+    for key, vals in out.modes.items():
+        old = before.modes.get(key, frozenset())
+        if vals != old:
+            # every value on this path holds under the branch condition
+            out.modes[key] = frozenset(ModeVal(v.mode, v.origin, v.guards | {guard}) for v in vals)
+    if out.grad != before.grad:
+        out.grad = frozenset(GradVal(g.enabled, g.origin, g.guards | {guard}) for g in out.grad)
+
+
+def strip_guards(self: Interpreter, name: str, state: State) -> None:
+    def touches(guards: frozenset[Guard]) -> bool:
+        return any(name in _guard_names(text) for text, _ in guards)
+
+    # called on every assignment, and few values hold a condition: those are looked at
+    touched = [
+        key
+        for key, vals in state.modes.items()
+        if any(v.guards and touches(v.guards) for v in vals)
+    ]
+    for key in touched:
+        state.modes[key] = frozenset(
+            ModeVal(v.mode, v.origin) if v.guards and touches(v.guards) else v
+            for v in state.modes[key]
+        )
+    if any(g.guards and touches(g.guards) for g in state.grad):
+        state.grad = frozenset(
+            GradVal(g.enabled, g.origin) if g.guards and touches(g.guards) else g
+            for g in state.grad
+        )
+
+
+def snapshot_test(
+    self: Interpreter, test: cst.BaseExpression, state: State
+) -> tuple[str, bool] | None:
+    polarity = True
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+        polarity = False
+        test = test.expression
+    if type(test) is cst.Name:
+        taint = state.vars.get(test.value)
+        if taint is not None and taint.snapshot_of is not None:
+            return taint.snapshot_of, polarity
+    return None
+
+
+def restore_snapshot(self: Interpreter, out: State, key: str, mode: Mode, before: State) -> None:
+    """In ``if was_training: model.train()``, train mode on that path is the entry mode."""
+    if not out.reachable:
+        return
+    vals = out.modes.get(key)
+    if vals is None:
+        return
+    out.modes[key] = frozenset(ModeVal(Mode.INPUT) if v.mode is mode else v for v in vals)
+
+
+_GUARD_NAME_CACHE: dict[str, frozenset[str]] = {}
+
+
+def _guard_names(text: str) -> frozenset[str]:
+    cached = _GUARD_NAME_CACHE.get(text)
+    if cached is None:
+        import re
+
+        cached = frozenset(re.findall(r"[A-Za-z_]\w*", text))
+        if len(_GUARD_NAME_CACHE) > 10000:
+            _GUARD_NAME_CACHE.clear()
+        _GUARD_NAME_CACHE[text] = cached
+    return cached

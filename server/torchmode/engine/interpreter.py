@@ -1,0 +1,750 @@
+"""The statement interpreter: one function (or the module's top level) walked statement by
+statement over the abstract state, branches joined and loops run to a fixpoint.
+
+How calls, the PyTorch calls that matter, guards and the grad mode are read is in the mixins it
+is made of (calls.py, training.py, guards.py, grad_mode.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from torchmode.engine import calls, grad_mode, guards, training
+from torchmode.engine import events as ev
+from torchmode.engine import torch_api as api
+from torchmode.engine.blocks import block_statements
+from torchmode.engine.chunks import Chunk, code_of
+from torchmode.engine.facts import FunctionInfo
+from torchmode.engine.function_flow import FunctionFlow, def_chain
+from torchmode.engine.names import is_within, key_of, literal_bool
+from torchmode.engine.values import (
+    GRAD_INPUT,
+    GRAD_ON,
+    GRAD_SNAPSHOT,
+    INPUT_MODE,
+    NO_TAINT,
+    UNKNOWN_MODE,
+    GradsState,
+    GradsVal,
+    GradVal,
+    Mode,
+    ModeVal,
+    Origin,
+    Snapshot,
+    State,
+    Taint,
+    combine,
+    join_states,
+)
+from torchmode.engine.walk import names_in, sub_expressions
+
+if TYPE_CHECKING:
+    from torchmode.engine.flow import FileFlow
+
+
+MAX_LOOP_ROUNDS = 6
+
+
+_COMPREHENSIONS = (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)
+
+
+LOOP_BUDGET = 600
+
+
+class _LoopContext:
+    def __init__(self, node: cst.CSTNode) -> None:
+        self.node = node
+        self.breaks: list[State] = []
+        self.continues: list[State] = []
+
+
+class Interpreter:
+    def __init__(self, file: FileFlow, info: FunctionInfo | None) -> None:
+        self.file = file
+        self.facts = file.facts
+        self.info = info
+        self.flow = FunctionFlow(info)
+        self.default_mode = INPUT_MODE if info is not None else UNKNOWN_MODE
+        self.loops: list[_LoopContext] = []
+        self.stmt_stack: list[cst.CSTNode] = []
+        self.def_chain = def_chain(info)
+        self.exit_states: list[State] = []
+        self.with_grads: list[tuple[int, frozenset[GradVal]]] = []  # grad mode at each with
+        self.grad_saved: dict[str, frozenset[GradVal]] = {}  # prev = torch.is_grad_enabled()
+        self.returns: Taint | None = None  # joined over every return statement
+        # (id(node), ids of the calls it is reached through, event kind, a Clear's key)
+        self.recorded: dict[tuple[int, tuple[int, ...], str, str | None], ev.Event] = {}
+        self.deps: list[tuple[int, FunctionFlow | None]] = []  # analyses this one used
+        # for name in (a, b): the names it stands for (None: not known)
+        self.loop_targets: dict[str, list[str] | None] = {}
+        self.aliases: dict[str, str] = {}  # opt = self.optimizer
+        # loop bodies re-run to a fixpoint; nested loops multiply that, so past this many rounds
+        # in one function a loop body runs once (deeply nested code stays linear, not 2^depth)
+        self.loop_budget = LOOP_BUDGET
+        self.comprehensions = 0  # depth of comprehensions around the expression evaluated
+        self.iterated = False
+        self.over_eval_data = False
+
+    # -- entry points ------------------------------------------------------------------
+    def run_function(self) -> None:
+        assert self.info is not None
+        node = self.info.node
+        state = State(grad=self._entry_grad(node))
+        scalars = _scalar_params(node)
+        for param in self.info.params:
+            # an argument may carry a graph (nothing is known of it here), unless its default
+            # says it is a plain number or flag (``T=4.0``)
+            state.vars[param] = Taint(sources=frozenset({param}), opaque=param not in scalars)
+        body = block_statements(node.body)
+        for stmt in body:
+            self.flow.chunk_of[id(stmt)] = self.info.chunk
+        entry_grad = state.grad
+        out = self.exec_block(body, state)
+        self.exit_states.append(out)
+        final = join_states(self.exit_states, self.default_mode)
+        if final.reachable:
+            self.flow.exit_modes = {
+                k: v for k, v in final.modes.items() if v != INPUT_MODE and self._summary_key(k)
+            }
+            if final.grad != entry_grad and entry_grad == GRAD_INPUT:
+                self.flow.exit_grad = final.grad
+        self.flow.returns = self.returns or NO_TAINT
+        self._finish()
+
+    def run_body(self, statements: Sequence[cst.BaseStatement]) -> None:
+        self.exec_block(statements, State(grad=GRAD_ON))
+        self._finish()
+
+    def _finish(self) -> None:
+        self.flow.events = list(self.recorded.values())
+        self.flow.trains = self.flow.trains or any(
+            isinstance(e, ev.Train) for e in self.flow.events
+        )
+
+    def _summary_key(self, key: str) -> bool:
+        root = key.split(".", 1)[0].split("[", 1)[0]
+        assert self.info is not None
+        return root in self.info.params or root not in self._locals()
+
+    def _locals(self) -> set[str]:
+        assert self.info is not None
+        return self.file.locals_of(self.info)
+
+    def _entry_grad(self, node: cst.FunctionDef) -> frozenset[GradVal]:
+        for dec in node.decorators:
+            expr = dec.decorator
+            target = expr.func if type(expr) is cst.Call else expr
+            name = self.facts.imports.resolve(target)
+            if name in api.NO_GRAD:
+                if (
+                    name in api.INFERENCE_MODE
+                    and type(expr) is cst.Call
+                    and expr.args
+                    and literal_bool(expr.args[0].value) is False
+                ):
+                    continue  # inference_mode(False): gradients as before
+                return frozenset({GradVal(False, self.origin(dec))})
+            if name in api.ENABLE_GRAD:
+                return frozenset({GradVal(True, self.origin(dec))})
+        return GRAD_INPUT
+
+    # -- recording -----------------------------------------------------------------------
+    def record(self, event: ev.Event) -> None:
+        key = (
+            id(event.node),
+            tuple(id(v) for v in event.via),
+            type(event).__name__,
+            getattr(event, "key", None) if isinstance(event, ev.Clear) else None,
+        )
+        self.recorded[key] = event
+        if not event.via:
+            self.place(event.node)
+            if isinstance(event, ev.Forward) and event.region is not None:
+                self.place(event.region)
+            if isinstance(event, ev.Accumulate) and event.value_node is not None:
+                self.place(event.value_node)
+
+    def current_chunk(self) -> Chunk:
+        if self.info is not None:
+            return self.info.chunk
+        return self.flow.chunk_of[id(self.stmt_stack[0])]
+
+    def place(self, node: cst.CSTNode) -> None:
+        if id(node) not in self.file.places and id(node) not in self.file.reused_places:
+            self.file.places[id(node)] = (node, self.current_chunk())
+            self.flow.placed.append(node)
+            chain = (*self.def_chain, *self.stmt_stack)
+            self.flow.placed_chains.append(chain)
+            self.file.chains[id(node)] = chain
+            if self.info is None:
+                self.flow.placed_under.append(id(self.stmt_stack[0]))
+
+    def origin(self, node: cst.CSTNode, constructed: bool = False) -> Origin:
+        self.place(node)
+        return Origin(node, constructed=constructed)
+
+    def loop_nodes(self) -> tuple[cst.CSTNode, ...]:
+        return tuple(lc.node for lc in self.loops)
+
+    # -- statements ----------------------------------------------------------------------
+    def exec_block(self, stmts: Sequence[cst.BaseStatement], state: State) -> State:
+        for stmt in stmts:
+            if not state.reachable:
+                break
+            state = self.exec_stmt(stmt, state)
+        return state
+
+    def exec_stmt(self, stmt: cst.BaseStatement, state: State) -> State:
+        self.flow.states[id(stmt)] = Snapshot.of(state)
+        self.stmt_stack.append(stmt)
+        try:
+            if type(stmt) is cst.SimpleStatementLine:
+                for small in stmt.body:
+                    if not state.reachable:
+                        break
+                    state = self.exec_small(small, state)
+                return state
+            if type(stmt) is cst.If:
+                return self.exec_if(stmt, state)
+            if type(stmt) is cst.For or type(stmt) is cst.While:
+                return self.exec_loop(stmt, state)
+            if type(stmt) is cst.With:
+                return self.exec_with(stmt, state)
+            if type(stmt) is cst.Try or type(stmt) is cst.TryStar:
+                return self.exec_try(stmt, state)
+            if type(stmt) is cst.Match:
+                self.eval_expr(stmt.subject, state)
+                outs = [
+                    self.exec_block(block_statements(case.body), state.copy())
+                    for case in stmt.cases
+                ]
+                return join_states([state, *outs], self.default_mode)
+            if type(stmt) is cst.FunctionDef or type(stmt) is cst.ClassDef:
+                name = stmt.name.value
+                state.vars.pop(name, None)
+                return state
+            return state
+        finally:
+            self.stmt_stack.pop()
+
+    def exec_small(self, small: cst.BaseSmallStatement, state: State) -> State:
+        if type(small) is cst.Expr:
+            self.check_bare_mode_switch(small.value)
+            self.eval_expr(small.value, state)
+        elif type(small) is cst.Assign:
+            value = self.eval_expr(small.value, state)
+            self.check_running_sum(small, state)
+            for target in small.targets:
+                self.assign(target.target, small.value, value, state)
+        elif type(small) is cst.AnnAssign:
+            if small.value is not None:
+                value = self.eval_expr(small.value, state)
+                self.assign(small.target, small.value, value, state)
+        elif type(small) is cst.AugAssign:
+            self.exec_augassign(small, state)
+        elif type(small) is cst.Return:
+            if small.value is not None:
+                value = self.eval_expr(small.value, state)
+                self.returns = value if self.returns is None else self.returns.join(value)
+            self.exit_states.append(self.leaving(state, loop_exit=False))
+            return _dead()
+        elif type(small) is cst.Raise:
+            if small.exc is not None:
+                self.eval_expr(small.exc, state)
+            return _dead()
+        elif type(small) is cst.Break:
+            if self.loops:
+                self.loops[-1].breaks.append(self.leaving(state, loop_exit=True))
+            return _dead()
+        elif type(small) is cst.Continue:
+            if self.loops:
+                self.loops[-1].continues.append(self.leaving(state, loop_exit=True))
+            return _dead()
+        elif type(small) is cst.Assert:
+            self.eval_expr(small.test, state)
+        elif type(small) is cst.Del:
+            for name in names_in(small.target):
+                state.vars.pop(name, None)
+        return state
+
+    def exec_if(self, stmt: cst.If, state: State) -> State:
+        self.eval_expr(stmt.test, state)
+        if self.is_module_check(stmt.test) or _is_grad_presence_check(stmt.test):
+            # ``if isinstance(net, nn.Module): net.eval()`` is true for every module;
+            # ``if p.grad is not None: p.grad.zero_()`` leaves no gradient either way
+            return self.exec_block(block_statements(stmt.body), state)
+        guard = self.guard_of(stmt.test)
+        snapshot = self.snapshot_test(stmt.test, state)
+        then_in = self.refine(state, guard, True)
+        then_out = self.exec_block(block_statements(stmt.body), then_in)
+        if stmt.orelse is None:
+            else_out = self.refine(state, guard, False)
+        elif type(stmt.orelse) is cst.If:
+            else_in = self.refine(state, guard, False)
+            self.flow.states[id(stmt.orelse)] = Snapshot.of(else_in)
+            else_out = self.exec_if(stmt.orelse, else_in)
+        else:
+            else_in = self.refine(state, guard, False)
+            else_out = self.exec_block(block_statements(stmt.orelse.body), else_in)
+        if snapshot is not None:
+            key, polarity = snapshot
+            self.restore_snapshot(then_out, key, Mode.TRAIN if polarity else Mode.EVAL, state)
+            self.restore_snapshot(else_out, key, Mode.EVAL if polarity else Mode.TRAIN, state)
+        if guard is not None:
+            self.tag(then_out, state, (guard, True))
+            self.tag(else_out, state, (guard, False))
+        return join_states([then_out, else_out], self.default_mode)
+
+    def exec_loop(self, stmt: cst.For | cst.While, state: State) -> State:
+        iter_taint = self.eval_expr(stmt.iter, state) if type(stmt) is cst.For else NO_TAINT
+        ctx = _LoopContext(stmt)
+        head = state.copy()
+        target_name = (
+            stmt.target.value if type(stmt) is cst.For and type(stmt.target) is cst.Name else None
+        )
+        if target_name is not None:
+            assert type(stmt) is cst.For
+            members = None
+            if type(stmt.iter) is cst.Tuple or type(stmt.iter) is cst.List:
+                keys = [key_of(el.value) for el in stmt.iter.elements]
+                members = [k for k in keys if k is not None] if all(keys) else None
+            had_target = target_name in self.loop_targets
+            saved_target = self.loop_targets.get(target_name)
+            self.loop_targets[target_name] = members
+        try:
+            return self._exec_loop(stmt, state, ctx, head, iter_taint)
+        finally:
+            if target_name is not None:
+                if not had_target:
+                    del self.loop_targets[target_name]
+                else:
+                    self.loop_targets[target_name] = saved_target
+
+    def _exec_loop(
+        self,
+        stmt: cst.For | cst.While,
+        state: State,
+        ctx: _LoopContext,
+        head: State,
+        iter_taint: Taint,
+    ) -> State:
+        body = block_statements(stmt.body)
+        infinite = type(stmt) is cst.While and literal_bool(stmt.test) is True
+        for _ in range(MAX_LOOP_ROUNDS if self.loop_budget > 0 else 1):
+            self.loop_budget -= 1
+            ctx.breaks.clear()
+            ctx.continues.clear()
+            body_in = head.copy()
+            if isinstance(stmt, cst.For):
+                self.assign(stmt.target, stmt.iter, iter_taint, body_in, loop_target=True)
+            else:
+                self.eval_expr(stmt.test, body_in)
+            self.loops.append(ctx)
+            try:
+                body_out = self.exec_block(body, body_in)
+            finally:
+                self.loops.pop()
+            new_head = join_states([state, body_out, *ctx.continues], self.default_mode)
+            if new_head.same_as(head):
+                break
+            head = new_head
+        normal_exit = head if not infinite else _dead()
+        if type(stmt) is cst.For and body_out.reachable and normal_exit.reachable:
+            # a for loop is written to run: an epoch loop that calls model.train() leaves the
+            # model in train mode, a loop over parameters that clears them leaves them cleared
+            # (the zero-iteration path is not a case the code is written for)
+            normal_exit = join_states([body_out, *ctx.continues], self.default_mode)
+        if stmt.orelse is not None:
+            normal_exit = self.exec_block(block_statements(stmt.orelse.body), normal_exit)
+        return join_states([normal_exit, *ctx.breaks], self.default_mode)
+
+    def exec_with(self, stmt: cst.With, state: State) -> State:
+        before = state.grad
+        self.with_grads.append((len(self.loops), before))
+        try:
+            return self._exec_with(stmt, state, before)
+        finally:
+            self.with_grads.pop()
+
+    def leaving(self, state: State, loop_exit: bool) -> State:
+        """The state after a return/break/continue leaves the ``with`` blocks around it."""
+        depth = len(self.loops)
+        for loops_at_entry, grad in self.with_grads:
+            if not loop_exit or loops_at_entry >= depth:
+                state = state.copy()
+                state.grad = grad
+                break
+        return state
+
+    def _exec_with(self, stmt: cst.With, state: State, before: frozenset[GradVal]) -> State:
+        for item in stmt.items:
+            expr = item.item
+            grad = self.grad_context(expr, state)
+            if grad is not None:
+                state.grad = grad
+            elif self.check_uncalled_grad_context(expr):
+                # ``with torch.no_grad:`` raises (TM203); the body is meant to run without grad
+                state.grad = frozenset({GradVal(False, self.origin(expr))})
+            else:
+                self.eval_expr(expr, state)
+            if item.asname is not None:
+                self.assign(item.asname.name, expr, NO_TAINT, state)
+        out = self.exec_block(block_statements(stmt.body), state)
+        if out.reachable:
+            out.grad = before
+        return out
+
+    def exec_try(self, stmt: cst.Try | cst.TryStar, state: State) -> State:
+        returns_before = len(self.exit_states)
+        out = self._exec_try(stmt, state)
+        if stmt.finalbody is not None and len(self.exit_states) > returns_before:
+            # a return inside try/except still runs the finally block on its way out
+            final = block_statements(stmt.finalbody.body)
+            leaving = self.exit_states[returns_before:]
+            del self.exit_states[returns_before:]
+            for exit_state in leaving:
+                before = len(self.exit_states)
+                after = self.exec_block(final, exit_state.copy())
+                if after.reachable and len(self.exit_states) == before:
+                    self.exit_states.append(after)
+        return out
+
+    def _exec_try(self, stmt: cst.Try | cst.TryStar, state: State) -> State:
+        body_out = self.exec_block(block_statements(stmt.body), state.copy())
+        handler_in = join_states([state, body_out], self.default_mode)
+        outs = []
+        for handler in stmt.handlers:
+            outs.append(self.exec_block(block_statements(handler.body), handler_in.copy()))
+        if stmt.orelse is not None:
+            body_out = self.exec_block(block_statements(stmt.orelse.body), body_out)
+        merged = join_states([body_out, *outs], self.default_mode)
+        if stmt.finalbody is not None:
+            if not merged.reachable:
+                merged = handler_in
+                merged = self.exec_block(block_statements(stmt.finalbody.body), merged)
+                return _dead()
+            merged = self.exec_block(block_statements(stmt.finalbody.body), merged)
+        return merged
+
+    def exec_augassign(self, small: cst.AugAssign, state: State) -> None:
+        value = self.eval_expr(small.value, state)
+        target = key_of(small.target)
+        if target is None and type(small.target) is cst.Subscript:
+            self.eval_expr(small.target, state)
+            target = key_of(small.target.value)  # total[name] += loss: ``total`` accumulates
+        if target is None:
+            self.eval_expr(small.target, state)
+            return
+        if type(small.operator) in (cst.AddAssign, cst.SubtractAssign):
+            self.accumulation(small, target, value, small.value, "+=", state)
+        old = state.vars.get(target, NO_TAINT)
+        state.vars[target] = old.join(value)
+
+    def check_running_sum(self, small: cst.Assign, state: State) -> None:
+        """``total = total + loss`` accumulates like ``total += loss``."""
+        value = small.value
+        if len(small.targets) != 1 or type(value) is not cst.BinaryOperation:
+            return
+        if type(value.operator) is not cst.Add:
+            return
+        target = key_of(small.targets[0].target)
+        if target is None or key_of(value.left) != target:
+            return
+        taint = self.peek_expr(value.right, state)
+        self.accumulation(small, target, taint, value.right, "+=", state)
+
+    def accumulation(
+        self,
+        node: cst.CSTNode,
+        target: str,
+        value: Taint,
+        value_node: cst.CSTNode,
+        kind: str,
+        state: State,
+    ) -> None:
+        self.record(
+            ev.Accumulate(
+                node,
+                self.flow,
+                (),
+                self.loop_nodes(),
+                target=target,
+                value=value,
+                grad=state.grad,
+                kind=kind,
+                value_node=value_node,
+            )
+        )
+
+    def peek_expr(self, node: cst.BaseExpression, state: State) -> Taint:
+        """The taint of an expression already evaluated (no events recorded again)."""
+        saved = self.recorded
+        self.recorded = dict(saved)
+        try:
+            return self.eval_expr(node, state.copy())
+        finally:
+            self.recorded = saved
+
+    # -- assignment ----------------------------------------------------------------------
+    def assign(
+        self,
+        target: cst.BaseExpression,
+        value_node: cst.BaseExpression,
+        value: Taint,
+        state: State,
+        loop_target: bool = False,
+        element: bool = False,
+    ) -> None:
+        """``element``: the target receives one element of ``value_node``, not all of it."""
+        if type(target) is cst.Tuple or type(target) is cst.List:
+            values = (
+                [el.value for el in value_node.elements]
+                if (type(value_node) is cst.Tuple or type(value_node) is cst.List)
+                and len(value_node.elements) == len(target.elements)
+                else None
+            )
+            for i, el in enumerate(target.elements):
+                sub_value = value
+                if values is not None:
+                    sub_value = self.peek_taint(values[i], state)
+                if values is not None:
+                    self.assign(el.value, values[i], sub_value, state)
+                else:
+                    self.assign(el.value, value_node, sub_value, state, element=True)
+            return
+        if type(target) is cst.StarredElement:
+            self.assign(target.value, value_node, value, state, element=element)
+            return
+        if (
+            type(target) is cst.Attribute
+            and target.attr.value == "grad"
+            and type(value_node) is cst.Name
+            and value_node.value == "None"
+        ):
+            self.record(ev.Clear(target, self.flow, (), self.loop_nodes(), key=None))
+            state.dirty.clear()
+        elif type(target) is cst.Attribute and target.attr.value == "grad":
+            # p.grad = g: gradients written by hand (PCGrad, gradient surgery) for the step
+            for opt in list(state.grads):
+                state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, self.origin(target))})
+        key = key_of(target)
+        if key is None:
+            return
+        if value.snapshot_of == GRAD_SNAPSHOT:
+            self.grad_saved[key] = state.grad  # prev = torch.is_grad_enabled()
+        # ``opt_g, opt_d = optimizers``: each is one of them, not an alias of the list
+        source = key_of(value_node) if not (loop_target or element) else None
+        if source is not None and source != key and self.facts.is_optimizer_key(source):
+            self.aliases[key] = self.aliases.get(source, source)
+        else:
+            self.aliases.pop(key, None)
+        self.strip_guards(key, state)
+        if loop_target:
+            # items of a data loader or a list: whatever they carry, they are data, not the
+            # result of an unknown computation
+            value = Taint(value.models, value.graph, value.lossy, None, None, value.sources)
+        state.vars[key] = Taint(
+            value.models,
+            value.graph,
+            value.lossy or "loss" in key.rsplit(".", 1)[-1].lower(),
+            value.no_grad_origin,
+            value.snapshot_of,
+            value.sources,
+            target,
+            value.opaque,
+            value.maybe_no_grad,
+        )
+        if key in self.facts.module_keys or any(
+            is_within(k, key) for k in list(state.modes) if k != key
+        ):
+            self.rebind_module(key, value_node, state)
+        self.construct(key, value_node, state)
+
+    def construct(self, key: str, value_node: cst.BaseExpression, state: State) -> None:
+        """``predictor = Predictor(cfg)``: what ``__init__`` does to ``self.*`` now holds for
+        ``predictor.*`` (its model built in train mode, for instance)."""
+        if type(value_node) is not cst.Call or type(value_node.func) is not cst.Name:
+            return
+        cls = self.facts.classes.get(value_node.func.value)
+        if cls is None:
+            return
+        init = self.facts.method(cls, "__init__")
+        if init is not None:
+            self.apply_summary(value_node, init, [], state, self_key=key)
+
+    def rebind_module(self, key: str, value_node: cst.BaseExpression, state: State) -> None:
+        base = value_node
+        while (
+            type(base) is cst.Call
+            and type(base.func) is cst.Attribute
+            and base.func.attr.value in api.MODULE_IDENTITY_METHODS
+        ):
+            base = base.func.value
+        same = key_of(base)
+        if same == key:
+            return  # model = model.to(device): the same module
+        for k in list(state.modes):
+            if k != key and is_within(k, key):
+                del state.modes[k]
+        if type(base) is cst.Call and self.is_construction(base):
+            # Hugging Face's from_pretrained() returns the model in eval mode
+            name = self.facts.imports.resolve(base.func) or code_of(base.func)
+            mode = Mode.EVAL if name.endswith("from_pretrained") else Mode.TRAIN
+            state.modes[key] = frozenset({ModeVal(mode, self.origin(value_node, constructed=True))})
+        elif same is not None and same in self.facts.module_keys:
+            state.modes[key] = state.modes.get(same, self.default_mode)
+        else:
+            state.modes[key] = UNKNOWN_MODE
+
+    def is_construction(self, call: cst.Call) -> bool:
+        name = self.facts.imports.resolve(call.func) or code_of(call.func)
+        if name in self.facts.classes:
+            return self.facts.class_is_module(name)
+        return (
+            bool(api.MODULE_FACTORIES.match(name))
+            or name.endswith(("from_pretrained", "create_model"))
+            or self.facts.project_class(name) is not None
+        )
+
+    def peek_taint(self, node: cst.BaseExpression, state: State) -> Taint:
+        key = key_of(node)
+        if key is not None:
+            return state.vars.get(key, NO_TAINT)
+        return NO_TAINT
+
+    # -- expressions -----------------------------------------------------------------------
+    def eval_expr(self, node: cst.CSTNode, state: State) -> Taint:
+        if type(node) is cst.Name:
+            return state.vars.get(node.value, NO_TAINT)
+        if type(node) is cst.Call:
+            return self.eval_call(node, state)
+        if type(node) is cst.Attribute:
+            base = self.eval_expr(node.value, state)
+            attr = node.attr.value
+            if attr == "training":
+                key = key_of(node.value)
+                if key is not None and state.modes.get(key, self.default_mode) == INPUT_MODE:
+                    return Taint(snapshot_of=key)
+                return NO_TAINT
+            if attr in {"data", "grad", "shape", "device", "dtype"}:
+                return NO_TAINT
+            if attr == "loss":
+                return replace(base, lossy=True)
+            return base
+        if type(node) is cst.Subscript:
+            base = self.eval_expr(node.value, state)
+            for el in node.slice:
+                if type(el.slice) is cst.Index:
+                    self.eval_expr(el.slice.value, state)
+            return base
+        if type(node) is cst.BinaryOperation:
+            left = self.eval_expr(node.left, state)
+            right = self.eval_expr(node.right, state)
+            return combine(left, right)
+        if type(node) is cst.Comparison:
+            self.eval_expr(node.left, state)
+            for comp in node.comparisons:
+                self.eval_expr(comp.comparator, state)
+            return NO_TAINT
+        if type(node) is cst.UnaryOperation:
+            inner = self.eval_expr(node.expression, state)
+            return NO_TAINT if type(node.operator) is cst.Not else inner
+        if type(node) is cst.BooleanOperation:
+            return combine(self.eval_expr(node.left, state), self.eval_expr(node.right, state))
+        if type(node) is cst.IfExp:
+            self.eval_expr(node.test, state)
+            guard = self.guard_of(node.test)
+            if guard is None:
+                return self.eval_expr(node.body, state).join(self.eval_expr(node.orelse, state))
+            # ``net.train() if is_train else net.eval()``: each side under its condition, so
+            # that a later ``if is_train:`` meets only the mode of its own side
+            then_state = self.refine(state, guard, True)
+            else_state = self.refine(state, guard, False)
+            result = self.eval_expr(node.body, then_state).join(
+                self.eval_expr(node.orelse, else_state)
+            )
+            self.tag(then_state, state, (guard, True))
+            self.tag(else_state, state, (guard, False))
+            state.become(join_states([then_state, else_state], self.default_mode))
+            return result
+        if type(node) is cst.Lambda:
+            return NO_TAINT
+        out = NO_TAINT
+        comprehension = type(node) in _COMPREHENSIONS
+        self.comprehensions += comprehension
+        try:
+            for child in sub_expressions(node):
+                out = combine(out, self.eval_expr(child, state))
+        finally:
+            self.comprehensions -= comprehension
+        if type(node) in (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp):
+            return out
+        if type(node) in (cst.Tuple, cst.List, cst.Dict, cst.Set):
+            return out
+        return out if out.graph else NO_TAINT
+
+    # the parts of the interpreter, one module per idea (methods in all but name)
+    eval_call = calls.eval_call
+    apply_summary = calls.apply_summary
+    apply_external = calls.apply_external
+    _given = calls._given
+    literal_arguments = calls.literal_arguments
+    bound_taints = calls.bound_taints
+    bind = calls.bind
+    mode_switch = training.mode_switch
+    train_argument = training.train_argument
+    set_mode = training.set_mode
+    mode_of = training.mode_of
+    forward = training.forward
+    region_of_forward = training.region_of_forward
+    training_step = training.training_step
+    record_training = training.record_training
+    optimizer_step = training.optimizer_step
+    clear = training.clear
+    clear_one = training.clear_one
+    guard_of = guards.guard_of
+    is_module_check = guards.is_module_check
+    refine = guards.refine
+    tag = guards.tag
+    strip_guards = guards.strip_guards
+    snapshot_test = guards.snapshot_test
+    restore_snapshot = guards.restore_snapshot
+    disabled_origin = grad_mode.disabled_origin
+    without_graph_if_disabled = grad_mode.without_graph_if_disabled
+    grad_context = grad_mode.grad_context
+    in_inference_mode = grad_mode.in_inference_mode
+    check_bare_mode_switch = grad_mode.check_bare_mode_switch
+    check_uncalled_grad_context = grad_mode.check_uncalled_grad_context
+
+
+def _dead() -> State:
+    s = State()
+    s.reachable = False
+    return s
+
+
+def _scalar_params(node: cst.FunctionDef) -> set[str]:
+    params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
+    literal = (cst.Integer, cst.Float, cst.SimpleString, cst.Name)
+    return {
+        p.name.value
+        for p in params
+        if p.default is not None
+        and isinstance(p.default, literal)
+        and (type(p.default) is not cst.Name or p.default.value in {"True", "False", "None"})
+    }
+
+
+def _is_grad_presence_check(test: cst.BaseExpression) -> bool:
+    return (
+        type(test) is cst.Comparison
+        and type(test.left) is cst.Attribute
+        and test.left.attr.value == "grad"
+        and len(test.comparisons) == 1
+        and type(test.comparisons[0].operator) is cst.IsNot
+        and type(test.comparisons[0].comparator) is cst.Name
+        and test.comparisons[0].comparator.value == "None"
+    )

@@ -1,0 +1,305 @@
+"""The PyTorch calls that matter: mode switches, forward passes, backward and optimizer steps,
+clearing gradients."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine import torch_api as api
+from torchmode.engine.names import is_within, key_of, literal_bool
+from torchmode.engine.values import (
+    CLEAN,
+    INPUT_MODE,
+    NO_TAINT,
+    OTHER_GRADS,
+    UNKNOWN_MODE,
+    GradsState,
+    GradsVal,
+    Mode,
+    ModeVal,
+    Origin,
+    State,
+    Taint,
+)
+
+if TYPE_CHECKING:
+    from torchmode.engine.interpreter import Interpreter
+
+
+# -- the PyTorch calls that matter ----------------------------------------------------
+def mode_switch(self: Interpreter, call: cst.Call, method: str, key: str, state: State) -> bool:
+    if key not in self.facts.module_keys:
+        return False
+    if call.args:
+        arg = call.args[0]
+        if len(call.args) != 1 or (arg.keyword is not None and arg.keyword.value != "mode"):
+            return False
+        if method == "eval":
+            # a TypeError (TM103); analyse the rest as the evaluation it was meant to be
+            self.record(
+                ev.Syntax(call, self.flow, (), self.loop_nodes(), kind="eval-with-argument")
+            )
+            call_origin = self.origin(call)
+            self.set_mode(key, frozenset({ModeVal(Mode.EVAL, call_origin)}), state)
+            return True
+    origin = self.origin(call)
+    values: frozenset[ModeVal]
+    if method == "eval":
+        values = frozenset({ModeVal(Mode.EVAL, origin)})
+    else:
+        values = self.train_argument(call, origin, state)
+    self.set_mode(key, values, state)
+    self.record(ev.ModeSwitch(call, self.flow, (), self.loop_nodes(), key=key, modes=values))
+    return True
+
+
+def train_argument(
+    self: Interpreter, call: cst.Call, origin: Origin, state: State
+) -> frozenset[ModeVal]:
+    if not call.args:
+        return frozenset({ModeVal(Mode.TRAIN, origin)})
+    arg = call.args[0].value
+    flag = literal_bool(arg)
+    if flag is not None:
+        return frozenset({ModeVal(Mode.TRAIN if flag else Mode.EVAL, origin)})
+    taint = self.peek_taint(arg, state) if key_of(arg) else NO_TAINT
+    if type(arg) is cst.Attribute and arg.attr.value == "training":
+        k = key_of(arg.value)
+        if k is not None:
+            return state.modes.get(k, self.default_mode)
+    if taint.snapshot_of is not None:
+        return INPUT_MODE
+    polarity = True
+    inner = arg
+    if type(arg) is cst.UnaryOperation and type(arg.operator) is cst.Not:
+        polarity = False
+        inner = arg.expression
+    text = self.guard_of(inner)
+    if text is None:
+        return frozenset({ModeVal(Mode.TRAIN, origin), ModeVal(Mode.EVAL, origin)})
+    return frozenset(
+        {
+            ModeVal(Mode.TRAIN, origin, frozenset({(text, polarity)})),
+            ModeVal(Mode.EVAL, origin, frozenset({(text, not polarity)})),
+        }
+    )
+
+
+def set_mode(self: Interpreter, key: str, values: frozenset[ModeVal], state: State) -> None:
+    for k in list(state.modes):
+        if k != key and is_within(k, key):
+            state.modes[k] = values
+    state.modes[key] = values
+    if key.endswith(".module"):
+        # DDP(model).module holds every layer: its mode is the wrapper's mode
+        state.modes[key[: -len(".module")]] = values
+
+
+def mode_of(self: Interpreter, key: str, state: State) -> frozenset[ModeVal]:
+    if key in state.modes:
+        return state.modes[key]
+    parent = key
+    while "." in parent:
+        parent = parent.rsplit(".", 1)[0]
+        if parent in state.modes:
+            return state.modes[parent]
+    if self.info is not None and not self._summary_key(key):
+        return UNKNOWN_MODE
+    return self.default_mode
+
+
+def forward(self: Interpreter, call: cst.Call, key: str, args: list[Taint], state: State) -> Taint:
+    region, evaluation, is_body = self.region_of_forward(state)
+    self.record(
+        ev.Forward(
+            call,
+            self.flow,
+            (),
+            self.loop_nodes(),
+            key=key,
+            modes=self.mode_of(key, state),
+            grad=state.grad,
+            region=region,
+            evaluation=evaluation,
+            region_is_body=is_body,
+            iterated=self.iterated,
+            over_eval_data=self.over_eval_data,
+        )
+    )
+    enabled = any(g.enabled is not False for g in state.grad)
+    no_grad_origin = None
+    if not enabled:
+        origins = {g.origin for g in state.grad}
+        no_grad_origin = next(iter(origins)) if len(origins) == 1 else None
+    # only a forward that autograd records can train the module through this value
+    models = frozenset({key}) if enabled else frozenset()
+    sources: frozenset[str] = frozenset()
+    for a in args:
+        models |= a.models
+        sources |= a.sources
+    # off on some path, not by a branch condition: a global switch left off
+    maybe_off = next((g.origin for g in state.grad if g.enabled is False and not g.guards), None)
+    return Taint(
+        models,
+        enabled,
+        False,
+        no_grad_origin,
+        sources=sources,
+        maybe_no_grad=maybe_off if enabled else None,
+    )
+
+
+def region_of_forward(self: Interpreter, state: State) -> tuple[cst.CSTNode, bool, bool]:
+    """The statement an evaluation fix acts on, and whether this forward is evaluation."""
+    stack = self.stmt_stack
+    root = stack[-1]
+    i = len(stack) - 1
+    while i > 0:
+        parent = stack[i - 1]
+        if not isinstance(parent, COMPOUND_REGION):
+            break
+        if self.file.contains_training(parent, self.info) or self.file.switches_to_train(parent):
+            break
+        root = parent
+        i -= 1
+    innermost_loop = self.loops[-1].node if self.loops else None
+    if innermost_loop is not None:
+        evaluation = not self.file.contains_training(innermost_loop, self.info)
+    elif self.info is not None:
+        evaluation = not self.file.contains_training(self.info.node, self.info)
+    else:
+        evaluation = not self.file.module_trains()
+    # iterating inside the evaluation region (over a dev loader): an evaluation pass, not a
+    # single sample (GAN samples, pseudo-labels) taken inside a training loop
+    self.iterated = self.comprehensions > 0 or any(
+        lc.node is s for lc in self.loops for s in stack[i:]
+    )
+    self.over_eval_data = self.iterated and any(
+        type(s) is cst.For and _names_evaluation_data(s.iter)
+        for lc in self.loops
+        for s in stack[i:]
+        if lc.node is s
+    )
+    return root, evaluation, i == 0
+
+
+def training_step(self: Interpreter, call: cst.Call, kind: str, loss: Taint, state: State) -> None:
+    self.flow.trains = True
+    models = {k for k in loss.models if k in self.facts.module_keys}
+    if kind == "backward":
+        self.record(ev.Backward(call, self.flow, (), self.loop_nodes(), loss=loss))
+        # every optimizer's gradients are fresh (one value shared: a file may have dozens)
+        fresh = frozenset({GradsVal(GradsState.FRESH, self.origin(call))})
+        state.grads.update(dict.fromkeys(self.file.optimizer_keys(), fresh))
+    self.record_training(call, kind, models, state)
+
+
+def record_training(
+    self: Interpreter, call: cst.Call, kind: str, models: set[str], state: State
+) -> None:
+    trained = {k: self.mode_of(k, state) for k in models if k not in self.facts.frozen}
+    if trained:
+        self.record(ev.Train(call, self.flow, (), self.loop_nodes(), kind=kind, models=trained))
+
+
+def optimizer_step(
+    self: Interpreter, call: cst.Call, receiver_key: str | None, state: State
+) -> None:
+    optimizer = self.aliases.get(receiver_key, receiver_key) if receiver_key else None
+    if not self.facts.is_optimizer_key(optimizer):
+        if call.args and self.facts.is_optimizer_key(key_of(call.args[0].value)):
+            optimizer = key_of(call.args[0].value)  # scaler.step(optimizer)
+        else:
+            return
+    assert optimizer is not None
+    self.flow.trains = True
+    closure = bool(call.args) and optimizer == receiver_key
+    self.record(
+        ev.Step(
+            call,
+            self.flow,
+            (),
+            self.loop_nodes(),
+            optimizer=optimizer,
+            grads=state.grads.get(optimizer, OTHER_GRADS),
+            closure=closure,
+            dirty=state.dirty.get(optimizer, CLEAN),
+        )
+    )
+    state.grads[optimizer] = OTHER_GRADS
+    state.dirty[optimizer] = frozenset({self.origin(call)})
+    covered = self.facts.covered_by(optimizer, self.info)
+    if covered or not self._given(optimizer):
+        self.record_training(call, "step", covered, state)
+        return
+    given = {k for k in self.facts.module_keys if self._given(k)}
+    given |= {k for k in state.modes if self._given(k)}
+    # the models as given, not their parts (``model``, not ``model.features``)
+    given = {k for k in given if not any(o != k and is_within(k, o) for o in given)}
+    trained = {k: self.mode_of(k, state) for k in given if k not in self.facts.frozen}
+    if trained:
+        self.record(
+            ev.Train(
+                call,
+                self.flow,
+                (),
+                self.loop_nodes(),
+                kind="step",
+                models=trained,
+                optimizer=optimizer,
+            )
+        )
+
+
+def clear(self: Interpreter, call: cst.Call, key: str, state: State) -> None:
+    key = self.aliases.get(key, key)
+    if key in self.loop_targets:
+        members = self.loop_targets[key]
+        if members is None:
+            # for opt in optimizers: opt.zero_grad() -- clears them all, whichever they are
+            self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=None))
+            state.dirty.clear()
+            return
+        for member in members:  # for opt in (opt_g, opt_d): opt.zero_grad()
+            self.clear_one(call, member, state)
+        return
+    self.clear_one(call, key, state)
+
+
+def clear_one(self: Interpreter, call: cst.Call, key: str, state: State) -> None:
+    self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=key))
+    if self.facts.is_optimizer_key(key):
+        targets = [key]
+    else:
+        # model.zero_grad(): the optimizers over its parameters, and any optimizer whose
+        # parameters are not known (built by a helper such as configure_optimizers())
+        targets = self.facts.optimizers_covering(key, self.info) + [
+            opt for opt in state.dirty if not self.facts.covered_by(opt, self.info)
+        ]
+    for opt in targets:
+        state.dirty[opt] = CLEAN
+        old = state.grads.get(opt, OTHER_GRADS)
+        state.grads[opt] = frozenset(
+            GradsVal(GradsState.CLEARED, self.origin(call))
+            if v.state is not GradsState.OTHER
+            else v
+            for v in old
+        )
+
+
+def _names_evaluation_data(node: cst.BaseExpression) -> bool:
+    """``val_loader``, ``enumerate(tqdm(self.test_loader))``: the loop goes over evaluation data
+    (the iterable itself, or a wrapper's first argument)."""
+    while type(node) is cst.Call and node.args:
+        node = node.args[0].value
+    while type(node) is cst.Subscript:
+        node = node.value
+    if type(node) is cst.Attribute:
+        return bool(api.EVALUATION_DATA.search(node.attr.value))
+    return type(node) is cst.Name and bool(api.EVALUATION_DATA.search(node.value))
+
+
+COMPOUND_REGION = (cst.With, cst.For, cst.While)
