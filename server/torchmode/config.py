@@ -249,6 +249,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    except RecursionError:  # tomllib recurses per nested table or array
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply to read") from None
 
 
 def _tool_table(document: dict[str, Any], path: Path) -> dict[str, Any] | None:

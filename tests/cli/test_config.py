@@ -75,6 +75,14 @@ def test_a_broken_pyproject_of_another_tool_is_passed_over(tmp_path):
         load_settings_for(tmp_path / "fixtures" / "a.py")
 
 
+def test_a_pyproject_nested_too_deeply_for_tomllib_is_a_config_error(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.torchmode]\nselect = " + "[" * 20_000 + "]" * 20_000 + "\n"
+    )
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_settings_for(tmp_path / "a.py")
+
+
 def test_no_configuration_gives_defaults(tmp_path):
     assert load_settings_for(tmp_path / "a.py") == DEFAULT_SETTINGS
 
