@@ -109,7 +109,8 @@ def test_reanalysis_reuses_unchanged_functions() -> None:
 
 def test_evicted_chunks_take_their_side_caches_with_them() -> None:
     """A parsed chunk evicted from a bounded cache must not stay alive through the facts
-    records, function analyses or positions kept about it (gaps/hardening.md#23)."""
+    records, function analyses or positions kept about it (memory grew without bound in a
+    long editing session)."""
     cache = ChunkCache(capacity=4)
     for i in range(40):
         text = (

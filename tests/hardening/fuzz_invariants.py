@@ -93,9 +93,9 @@ def mapped(spans: list[tuple[int, int, str]], point: int) -> int:
     return point + shift
 
 
-# Reported bugs (gaps/hardening.md#N) that the fuzzers step over so that they keep looking
-# for new ones; each has a strict-xfail regression test in test_known_gaps.py. Remove an
-# entry when its bug is fixed. (None open: #6, #15 and #18 were fixed by offering only fixes
+# Known bugs that the fuzzers step over so that they keep looking for new ones; each has a
+# strict-xfail regression test in test_known_gaps.py. Remove an entry when its bug is fixed.
+# (None open: the last ones, fixes that left their finding, were fixed by offering only fixes
 # that remove their finding.)
 KNOWN_GAPS: dict[str, Callable[[str, Finding, Fix], bool]] = {}
 

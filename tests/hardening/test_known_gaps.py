@@ -1,4 +1,4 @@
-"""Minimal reproductions of the bugs the fuzzers found (gaps/hardening.md#N).
+"""Minimal reproductions of the bugs the fuzzers found, each named after what went wrong.
 
 Each is a strict xfail while its bug is open: once fixed, the test passes, strict turns that
 into a failure, and the marker (and its KNOWN_GAPS entry in fuzz_invariants.py) goes.
@@ -156,7 +156,7 @@ def test_train_at_the_start_of_an_iteration_that_steps_before_and_after_eval(mon
     assert finding.fixes == ()
 
 
-# gaps/hardening.md#18: fixes that left their finding (long fuzz run). Where no placement of
+# Fixes that left their finding (found by a long fuzz run). Where no placement of
 # the fix removes the finding, no fix is offered: check_program checks every fix offered.
 
 

@@ -76,7 +76,7 @@ class Edit:
 
 
 # Any characters, including those str.splitlines() breaks lines at but LSP and Python do not
-# (form feeds, "\u2028"...: gaps/hardening.md#17 and #19).
+# (form feeds, "\u2028"...: positions and edits once went wrong on them).
 random_text = st.text(max_size=8)
 snippets = st.sampled_from(SNIPPETS)
 edits = st.one_of(

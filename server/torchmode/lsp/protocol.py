@@ -91,8 +91,8 @@ class TorchmodeProtocol(LanguageServerProtocol):
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
         # The server keeps the text itself (lsp/documents.py). pygls' own copy splits lines
         # at form feeds and "\u2028" (str.splitlines) and, updating it, clamps a position
-        # beyond its shorter line in place, in the very params the server then applies
-        # (gaps/hardening.md#19): skip pygls' copy and hand the change on untouched.
+        # beyond its shorter line in place, in the very params the server then applies (a
+        # fuzzer found edits moved that way): skip pygls' copy and hand the change on untouched.
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
 

@@ -92,7 +92,7 @@ class TorchmodeServer(LanguageServer):
 
         async def read_some(size: int) -> bytes:
             # read1: what has arrived, where read(size) would wait for all of it
-            read1 = source.read1  # type: ignore[attr-defined]
+            read1 = source.read1  # type: ignore[union-attr]  # BinaryIO declares no read1
             return await asyncio.get_running_loop().run_in_executor(self.thread_pool, read1, size)
 
         try:
