@@ -1,5 +1,5 @@
 """Every rule's own examples, through one generic runner: invalid ones are reported on the
-expected lines and fixed to the expected source; valid ones (the look-alikes) are not reported."""
+expected lines and fixed as their diff hunks say; valid ones (the look-alikes) are not reported."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from torchmode.analysis import RULES, analyze
 from torchmode.findings import Severity
 from torchmode.fixing import apply_edits, compiles
-from torchmode.rules.base import Invalid, Rule
+from torchmode.rules.base import Invalid, Rule, diff_hunks
 from torchmode.settings import Settings
 
 # the examples show what a rule finds at every level, hints included
@@ -59,7 +59,9 @@ def test_invalid_example_is_reported_and_fixed(rule: Rule, example: Invalid) -> 
         )
         return
     fixed = _fix(example.source, rule.code, example.unsafe)
-    assert fixed == example.fixed
+    # On a difference the message shows the hunks of what the fix did: checked by eye, they can
+    # be pasted as the example's `fix=`.
+    assert fixed == example.fixed, f"the fix's hunks:\n{diff_hunks(example.source, fixed)}"
     assert compiles(fixed)
     assert _lines(fixed, rule.code) == []
 

@@ -29,22 +29,11 @@ for epoch in range(1, args.epochs + 1):
                     answer = model(dev_batch.text)
 """,
         (10,),
-        """\
-import torch
-
-for epoch in range(1, args.epochs + 1):
-    model.train()
-    for batch_idx, batch in enumerate(train_loader):
-        optimizer.zero_grad()
-        loss = criterion(model(batch.text), batch.label)
-        loss.backward()
-        optimizer.step()
-        model.eval()
-        if iterations % args.dev_every == 0:
-            with torch.no_grad():
-                for dev_batch in dev_loader:
-                    answer = model(dev_batch.text)
-        model.train()
+        fix="""\
+@@
+                 for dev_batch in dev_loader:
+                     answer = model(dev_batch.text)
++        model.train()
 """,
     ),
     # Quickstart-tutorial layout: `test()` switches to eval, `train()` never switches back,
@@ -76,31 +65,11 @@ for t in range(epochs):
     print(f"epoch {t}: test loss {test(test_dataloader, model, loss_fn):.4f}")
 """,
         (23,),
-        """\
-import torch
-
-
-def train(dataloader, model, loss_fn, optimizer):
-    for X, y in dataloader:
-        loss = loss_fn(model(X), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-
-def test(dataloader, model, loss_fn):
-    model.eval()
-    test_loss = 0.0
-    with torch.no_grad():
-        for X, y in dataloader:
-            test_loss += loss_fn(model(X), y).item()
-    return test_loss / len(dataloader)
-
-
-for t in range(epochs):
-    train(train_dataloader, model, loss_fn, optimizer)
-    print(f"epoch {t}: test loss {test(test_dataloader, model, loss_fn):.4f}")
-    model.train()
+        fix="""\
+@@
+     train(train_dataloader, model, loss_fn, optimizer)
+     print(f"epoch {t}: test loss {test(test_dataloader, model, loss_fn):.4f}")
++    model.train()
 """,
     ),
     # Segmentation trainer class: `train_epoch()` validates every `interval_validate`
@@ -137,36 +106,13 @@ class Trainer:
             self.iteration += 1
 """,
         (23,),
-        """\
-import torch
-
-
-class Trainer:
-    def __init__(self, model, optimizer, train_loader, val_loader, interval_validate):
-        self.model = model
-        self.optim = optimizer
-        self.train_loader = train_loader
-        self.val_loader = val_loader
-        self.interval_validate = interval_validate
-        self.iteration = 0
-
-    def validate(self):
-        self.model.eval()
-        with torch.no_grad():
-            scores = [self.model(x).argmax(1).eq(y).float().mean() for x, y in self.val_loader]
-        return sum(scores) / len(scores)
-
-    def train_epoch(self):
-        self.model.train()
-        for data, target in self.train_loader:
-            if self.iteration % self.interval_validate == 0:
-                self.validate()
-                self.model.train()
-            self.optim.zero_grad()
-            loss = cross_entropy2d(self.model(data), target)
-            loss.backward()
-            self.optim.step()
-            self.iteration += 1
+        fix="""\
+@@
+             if self.iteration % self.interval_validate == 0:
+                 self.validate()
++                self.model.train()
+             self.optim.zero_grad()
+             loss = cross_entropy2d(self.model(data), target)
 """,
     ),
     # nanoGPT-style script: `estimate_loss()` switches to eval under `@torch.no_grad()` and
@@ -202,35 +148,13 @@ for iter_num in range(max_iters):
     optimizer.step()
 """,
         (21,),
-        """\
-import torch
-
-
-@torch.no_grad()
-def estimate_loss():
-    out = {}
-    model.eval()
-    for split in ["train", "val"]:
-        losses = torch.zeros(eval_iters)
-        for k in range(eval_iters):
-            X, Y = get_batch(split)
-            logits, loss = model(X, Y)
-            losses[k] = loss.item()
-        out[split] = losses.mean()
-    return out
-
-
-model.train()
-for iter_num in range(max_iters):
-    if iter_num % eval_interval == 0:
-        losses = estimate_loss()
-        model.train()
-        print(f"step {iter_num}: val loss {losses['val']:.4f}")
-    X, Y = get_batch("train")
-    logits, loss = model(X, Y)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+        fix="""\
+@@
+     if iter_num % eval_interval == 0:
+         losses = estimate_loss()
++        model.train()
+         print(f"step {iter_num}: val loss {losses['val']:.4f}")
+     X, Y = get_batch("train")
 """,
     ),
     # Hugging Face `accelerate` fine-tuning loop that evaluates every `eval_steps` optimizer
@@ -257,26 +181,12 @@ for epoch in range(num_train_epochs):
             accelerator.print(completed_steps, metric.compute())
 """,
         (13,),
-        """\
-import torch
-
-for epoch in range(num_train_epochs):
-    model.train()
-    for step, batch in enumerate(train_dataloader):
-        outputs = model(**batch)
-        accelerator.backward(outputs.loss)
-        optimizer.step()
-        lr_scheduler.step()
-        optimizer.zero_grad()
-        completed_steps += 1
-        if completed_steps % eval_steps == 0:
-            model.eval()
-            for eval_batch in eval_dataloader:
-                with torch.no_grad():
-                    logits = model(**eval_batch).logits
-                metric.add_batch(predictions=logits.argmax(dim=-1), references=eval_batch["labels"])
-            model.train()
-            accelerator.print(completed_steps, metric.compute())
+        fix="""\
+@@
+                     logits = model(**eval_batch).logits
+                 metric.add_batch(predictions=logits.argmax(dim=-1), references=eval_batch["labels"])
++            model.train()
+             accelerator.print(completed_steps, metric.compute())
 """,
     ),
     # VQA-style script: `net.train()` once before the epoch loop, `net.eval()` for the
@@ -302,25 +212,12 @@ for epoch in range(cfg.max_epoch):
     print(f"epoch {epoch}: val acc {correct / len(val_set):.4f}")
 """,
         (12,),
-        """\
-import torch
-
-net = build_net(cfg).cuda()
-optim = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-net.train()
-for epoch in range(cfg.max_epoch):
-    for img, ques, ans in train_loader:
-        optim.zero_grad()
-        loss = loss_fn(net(img, ques), ans)
-        loss.backward()
-        optim.step()
-    net.eval()
-    correct = 0
-    with torch.no_grad():
-        for img, ques, ans in val_loader:
-            correct += (net(img, ques).argmax(-1) == ans).sum().item()
-    net.train()
-    print(f"epoch {epoch}: val acc {correct / len(val_set):.4f}")
+        fix="""\
+@@
+         for img, ques, ans in val_loader:
+             correct += (net(img, ques).argmax(-1) == ans).sum().item()
++    net.train()
+     print(f"epoch {epoch}: val acc {correct / len(val_set):.4f}")
 """,
     ),
     # Seq2seq toolkit: the evaluation is two calls deep (`validate_on_data()` ->
@@ -353,32 +250,13 @@ def train_and_validate(model, optimizer, train_iter, dev_data, validation_freq):
         optimizer.step()
 """,
         (19,),
-        """\
-import torch
-
-
-def run_greedy(model, batch):
-    model.eval()
-    with torch.no_grad():
-        return model.decode(batch.src, max_len=100)
-
-
-def validate_on_data(model, data):
-    hyps = [run_greedy(model, batch) for batch in data]
-    return bleu(hyps, [batch.trg for batch in data])
-
-
-def train_and_validate(model, optimizer, train_iter, dev_data, validation_freq):
-    model.train()
-    for step, batch in enumerate(train_iter):
-        if step % validation_freq == 0:
-            score = validate_on_data(model, dev_data)
-            model.train()
-            log.info("step %d: dev bleu %.2f", step, score)
-        loss = model(return_type="loss", **vars(batch))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        fix="""\
+@@
+         if step % validation_freq == 0:
+             score = validate_on_data(model, dev_data)
++            model.train()
+             log.info("step %d: dev bleu %.2f", step, score)
+         loss = model(return_type="loss", **vars(batch))
 """,
     ),
     # Trainer class with AMP: `self.model.train()` once before the epoch loop, and the
@@ -419,40 +297,11 @@ class Trainer:
                 torch.save(self.model.state_dict(), "best.pt")
 """,
         (29,),
-        """\
-import torch
-
-
-class Trainer:
-    def __init__(self, model, optimizer, train_loader, val_loader):
-        self.model = model
-        self.optimizer = optimizer
-        self.scaler = torch.cuda.amp.GradScaler()
-        self.train_loader = train_loader
-        self.val_loader = val_loader
-
-    @torch.inference_mode()
-    def evaluate(self):
-        self.model.eval()
-        losses = [self.model(x, labels=y).loss.item() for x, y in self.val_loader]
-        return sum(losses) / len(losses)
-
-    def fit(self, epochs):
-        best = float("inf")
-        self.model.train()
-        for epoch in range(epochs):
-            for x, y in self.train_loader:
-                self.optimizer.zero_grad(set_to_none=True)
-                with torch.autocast("cuda", dtype=torch.float16):
-                    loss = self.model(x, labels=y).loss
-                self.scaler.scale(loss).backward()
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            val_loss = self.evaluate()
-            if val_loss < best:
-                best = val_loss
-                torch.save(self.model.state_dict(), "best.pt")
-            self.model.train()
+        fix="""\
+@@
+                 best = val_loss
+                 torch.save(self.model.state_dict(), "best.pt")
++            self.model.train()
 """,
     ),
     # PyTorch-intro style: `model.train(False)` as the evaluation switch, `model.train(True)` only
@@ -482,29 +331,12 @@ for epoch in range(EPOCHS):
     print(f"epoch {epoch + 1}: valid loss {avg_vloss:.4f}")
 """,
         (20,),
-        """\
-import torch
-
-
-def validate_one_epoch(model, loader, loss_fn):
-    model.train(False)
-    running_vloss = 0.0
-    with torch.no_grad():
-        for inputs, labels in loader:
-            running_vloss += loss_fn(model(inputs), labels).item()
-    return running_vloss / len(loader)
-
-
-model.train(True)
-for epoch in range(EPOCHS):
-    for inputs, labels in training_loader:
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), labels)
-        loss.backward()
-        optimizer.step()
-    avg_vloss = validate_one_epoch(model, validation_loader, loss_fn)
-    model.train()
-    print(f"epoch {epoch + 1}: valid loss {avg_vloss:.4f}")
+        fix="""\
+@@
+         optimizer.step()
+     avg_vloss = validate_one_epoch(model, validation_loader, loss_fn)
++    model.train()
+     print(f"epoch {epoch + 1}: valid loss {avg_vloss:.4f}")
 """,
     ),
     # PPO-style RL: evaluation episodes every few updates switch the agent to eval; the next
@@ -540,35 +372,11 @@ for update in range(num_updates):
         writer.add_scalar("eval/return", evaluate_policy(agent, eval_env), update)
 """,
         (27,),
-        """\
-import torch
-
-
-def evaluate_policy(agent, env, episodes=5):
-    agent.eval()
-    returns = []
-    for _ in range(episodes):
-        obs, done, total = env.reset(), False, 0.0
-        while not done:
-            with torch.no_grad():
-                action = agent.act(torch.as_tensor(obs)).argmax().item()
-            obs, reward, done, _ = env.step(action)
-            total += reward
-        returns.append(total)
-    return sum(returns) / episodes
-
-
-agent.train()
-for update in range(num_updates):
-    rollout = collect_rollout(agent, envs)
-    for epoch in range(update_epochs):
-        loss = ppo_loss(agent(rollout.obs), rollout)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    if update % eval_every == 0:
-        writer.add_scalar("eval/return", evaluate_policy(agent, eval_env), update)
-        agent.train()
+        fix="""\
+@@
+     if update % eval_every == 0:
+         writer.add_scalar("eval/return", evaluate_policy(agent, eval_env), update)
++        agent.train()
 """,
     ),
     # Trainer class with the training step in `train_step()` and a `validate()` method called
@@ -600,31 +408,11 @@ class Trainer:
                     self.validate()
 """,
         (23,),
-        """\
-import torch
-
-
-class Trainer:
-    def train_step(self, batch):
-        self.optimizer.zero_grad()
-        loss = self.criterion(self.model(batch["x"]), batch["y"])
-        loss.backward()
-        self.optimizer.step()
-        return loss.item()
-
-    def validate(self):
-        self.model.eval()
-        with torch.no_grad():
-            return [self.model(b["x"]) for b in self.val_loader]
-
-    def fit(self):
-        self.model.train()
-        for epoch in range(self.epochs):
-            for i, batch in enumerate(self.train_loader):
-                self.train_step(batch)
-                if i % self.val_every == 0:
-                    self.validate()
-                    self.model.train()
+        fix="""\
+@@
+                 if i % self.val_every == 0:
+                     self.validate()
++                    self.model.train()
 """,
     ),
     # DDP evaluation that restores train mode on rank 0 only: the other ranks return early and
@@ -654,29 +442,11 @@ for step, (x, y) in enumerate(train_loader):
         print(evaluate(model, val_loader))
 """,
         (21,),
-        """\
-import torch
-import torch.distributed as dist
-
-
-def evaluate(model, loader):
-    model.eval()
-    if dist.get_rank() != 0:
-        return None
-    with torch.no_grad():
-        acc = sum((model(x).argmax(1) == y).float().mean().item() for x, y in loader)
-    model.train()
-    return acc / len(loader)
-
-
-model.train()
-for step, (x, y) in enumerate(train_loader):
-    optimizer.zero_grad()
-    criterion(model(x), y).backward()
-    optimizer.step()
-    if step % 100 == 0:
-        print(evaluate(model, val_loader))
-        model.train()
+        fix="""\
+@@
+     if step % 100 == 0:
+         print(evaluate(model, val_loader))
++        model.train()
 """,
     ),
     # An `Evaluator` object whose `run(model)` switches the model to eval; the training loop calls
@@ -709,32 +479,11 @@ for step, (x, y) in enumerate(train_loader):
         print(evaluator.run(model))
 """,
         (24,),
-        """\
-import torch
-
-
-class Evaluator:
-    def __init__(self, loader, metric):
-        self.loader = loader
-        self.metric = metric
-
-    def run(self, model):
-        model.eval()
-        with torch.no_grad():
-            for x, y in self.loader:
-                self.metric.update(model(x), y)
-        return self.metric.compute()
-
-
-evaluator = Evaluator(val_loader, metric)
-model.train()
-for step, (x, y) in enumerate(train_loader):
-    optimizer.zero_grad()
-    criterion(model(x), y).backward()
-    optimizer.step()
-    if step % 1000 == 0:
-        print(evaluator.run(model))
-        model.train()
+        fix="""\
+@@
+     if step % 1000 == 0:
+         print(evaluator.run(model))
++        model.train()
 """,
     ),
     # Fine-tuning a Hugging Face model in a plain PyTorch loop: `from_pretrained()` returns the
@@ -755,20 +504,13 @@ for epoch in range(3):
         optimizer.zero_grad()
 """,
         (4,),
-        """\
-import torch
-from transformers import AutoModelForSequenceClassification
-
-model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased", num_labels=2)
-optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
-model.train()
-for epoch in range(3):
-    for batch in train_dataloader:
-        outputs = model(**batch)
-        outputs.loss.backward()
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
+        fix="""\
+@@
+ model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased", num_labels=2)
+ optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
++model.train()
+ for epoch in range(3):
+     for batch in train_dataloader:
 """,
     ),
     # Notebook cells: train, evaluate in eval mode, then "train for 5 more epochs" in a later cell
@@ -797,28 +539,13 @@ for epoch in range(5):
         optimizer.step()
 """,
         (10,),
-        """\
-import torch
+        fix="""\
+@@
+ with torch.no_grad():
+     val_acc = (model(X_val).argmax(1) == y_val).float().mean().item()
++model.train()
+ print(f"validation accuracy after 10 epochs: {val_acc:.3f}")
 
-model.train()
-for epoch in range(10):
-    for x, y in train_loader:
-        optimizer.zero_grad()
-        criterion(model(x), y).backward()
-        optimizer.step()
-
-model.eval()
-with torch.no_grad():
-    val_acc = (model(X_val).argmax(1) == y_val).float().mean().item()
-model.train()
-print(f"validation accuracy after 10 epochs: {val_acc:.3f}")
-
-# not converged yet: train for 5 more epochs
-for epoch in range(5):
-    for x, y in train_loader:
-        optimizer.zero_grad()
-        criterion(model(x), y).backward()
-        optimizer.step()
 """,
     ),
     # A one-line `if step % 100 == 0: print(step, evaluate(model, val_loader))`: no room after the
@@ -842,23 +569,13 @@ for step, (x, y) in enumerate(train_loader):
     if step % 100 == 0: print(step, evaluate(model, val_loader))
 """,
         (15,),
-        """\
-import torch
-
-
-def evaluate(model, loader):
-    model.eval()
-    with torch.no_grad():
-        return sum(criterion(model(x), y).item() for x, y in loader) / len(loader)
-
-
-model.train()
-for step, (x, y) in enumerate(train_loader):
-    model.train()
-    optimizer.zero_grad()
-    criterion(model(x), y).backward()
-    optimizer.step()
-    if step % 100 == 0: print(step, evaluate(model, val_loader))
+        fix="""\
+@@
+ model.train()
+ for step, (x, y) in enumerate(train_loader):
++    model.train()
+     optimizer.zero_grad()
+     criterion(model(x), y).backward()
 """,
     ),
     # In-loop validation with checkpointing and early-stopping patience, and no `model.train()`
@@ -885,26 +602,11 @@ for step, (x, y) in enumerate(train_loader):
                 break
 """,
         (9,),
-        """\
-import torch
-
-model.train()
-for step, (x, y) in enumerate(train_loader):
-    optimizer.zero_grad()
-    criterion(model(x), y).backward()
-    optimizer.step()
-    if step % 100 == 0:
-        model.eval()
-        with torch.no_grad():
-            val = sum(criterion(model(vx), vy).item() for vx, vy in val_loader)
-        if val < best:
-            best = val
-            torch.save(model.state_dict(), "best.pt")
-        else:
-            patience -= 1
-            if patience == 0:
-                break
-        model.train()
+        fix="""\
+@@
+             if patience == 0:
+                 break
++        model.train()
 """,
     ),
     # Lightning Fabric loop (lit-gpt style): `fabric.backward(loss)`, validation every
@@ -932,27 +634,12 @@ for iteration, batch in enumerate(train_loader):
         fabric.print(f"iter {iteration}: val loss {val_loss.item():.4f}")
 """,
         (16,),
-        """\
-import lightning as L
-import torch
-
-fabric = L.Fabric(accelerator="cuda", devices=2, precision="bf16-mixed")
-fabric.launch()
-model, optimizer = fabric.setup(model, optimizer)
-train_loader, val_loader = fabric.setup_dataloaders(train_loader, val_loader)
-model.train()
-for iteration, batch in enumerate(train_loader):
-    input_ids, targets = batch
-    loss = torch.nn.functional.cross_entropy(model(input_ids).flatten(0, 1), targets.flatten())
-    fabric.backward(loss)
-    optimizer.step()
-    optimizer.zero_grad()
-    if iteration % eval_interval == 0:
-        model.eval()
-        with torch.no_grad():
-            val_loss = torch.stack([validate_batch(model, b) for b in val_loader]).mean()
-        model.train()
-        fabric.print(f"iter {iteration}: val loss {val_loss.item():.4f}")
+        fix="""\
+@@
+         with torch.no_grad():
+             val_loss = torch.stack([validate_batch(model, b) for b in val_loader]).mean()
++        model.train()
+         fabric.print(f"iter {iteration}: val loss {val_loss.item():.4f}")
 """,
     ),
     # StyleGAN-like loop with FID evaluation: both networks are switched to eval, only the
@@ -985,32 +672,12 @@ for epoch in range(num_epochs):
             G.train()
 """,
         (20,),
-        """\
-import torch
-import torch.nn.functional as F
-
-for epoch in range(num_epochs):
-    G.train()
-    D.train()
-    for real, _ in loader:
-        z = torch.randn(real.size(0), latent_dim, device=device)
-        d_loss = F.softplus(D(G(z).detach())).mean() + F.softplus(-D(real)).mean()
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = F.softplus(-D(G(z))).mean()
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        step += 1
-        if step % fid_every == 0:
-            G.eval()
-            D.eval()
-            with torch.no_grad():
-                fid = compute_fid(G, fid_stats, n_samples=10_000)
-                real_score = torch.cat([D(x) for x, _ in val_loader]).mean()
-            D.train()
-            G.train()
+        fix="""\
+@@
+                 fid = compute_fid(G, fid_stats, n_samples=10_000)
+                 real_score = torch.cat([D(x) for x, _ in val_loader]).mean()
++            D.train()
+             G.train()
 """,
     ),
     # pytorch/examples DCGAN loop (`netG.zero_grad()` idiom) with a sample grid drawn in eval mode
@@ -1038,27 +705,12 @@ for epoch in range(num_epochs):
             img_list.append(vutils.make_grid(grid, padding=2, normalize=True))
 """,
         (16,),
-        """\
-import torch
-
-for epoch in range(num_epochs):
-    for i, (real, _) in enumerate(dataloader):
-        netD.zero_grad()
-        noise = torch.randn(real.size(0), nz, 1, 1, device=device)
-        fake = netG(noise)
-        errD = criterion(netD(real), ones) + criterion(netD(fake.detach()), zeros)
-        errD.backward()
-        optimizerD.step()
-        netG.zero_grad()
-        errG = criterion(netD(fake), ones)
-        errG.backward()
-        optimizerG.step()
-        if i % 500 == 0:
-            netG.eval()
-            with torch.no_grad():
-                grid = netG(fixed_noise).detach().cpu()
-            netG.train()
-            img_list.append(vutils.make_grid(grid, padding=2, normalize=True))
+        fix="""\
+@@
+             with torch.no_grad():
+                 grid = netG(fixed_noise).detach().cpu()
++            netG.train()
+             img_list.append(vutils.make_grid(grid, padding=2, normalize=True))
 """,
     ),
     # Research-script style: the evaluation helper is a closure defined inside `train()`.
@@ -1083,25 +735,11 @@ def train(model, train_loader, val_loader, optimizer, epochs):
                 print(evaluate())
 """,
         (17,),
-        """\
-import torch
-
-
-def train(model, train_loader, val_loader, optimizer, epochs):
-    def evaluate():
-        model.eval()
-        with torch.no_grad():
-            return sum(criterion(model(x), y).item() for x, y in val_loader)
-
-    model.train()
-    for epoch in range(epochs):
-        for step, (x, y) in enumerate(train_loader):
-            optimizer.zero_grad()
-            criterion(model(x), y).backward()
-            optimizer.step()
-            if step % 500 == 0:
-                print(evaluate())
-                model.train()
+        fix="""\
+@@
+             if step % 500 == 0:
+                 print(evaluate())
++                model.train()
 """,
     ),
 )

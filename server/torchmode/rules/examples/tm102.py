@@ -41,33 +41,13 @@ for epoch in range(1, epochs + 1):
     print(f"epoch {epoch}: test accuracy {test(model, test_loader):.3f}")
 """,
         (18,),
-        """\
-import torch
-import torch.nn.functional as F
-
-
-def train(model, loader, optimizer):
-    model.train()
-    for data, target in loader:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(data), target)
-        loss.backward()
-        optimizer.step()
-
-
-def test(model, loader):
-    correct = 0
-    model.eval()
-    with torch.no_grad():
-        for data, target in loader:
-            pred = model(data).argmax(dim=1)
-            correct += pred.eq(target).sum().item()
-    return correct / len(loader.dataset)
-
-
-for epoch in range(1, epochs + 1):
-    train(model, train_loader, optimizer)
-    print(f"epoch {epoch}: test accuracy {test(model, test_loader):.3f}")
+        fix="""\
+@@
+ def test(model, loader):
+     correct = 0
++    model.eval()
+     with torch.no_grad():
+         for data, target in loader:
 """,
     ),
     # Trainer class whose `@torch.no_grad()` `evaluate()` forgets `self.model.eval()`.
@@ -102,35 +82,13 @@ class Trainer:
             print(f"epoch {epoch}: val loss {val_loss:.4f}")
 """,
         (20,),
-        """\
-import torch
-
-
-class Trainer:
-    def __init__(self, model, optimizer, criterion):
-        self.model = model
-        self.optimizer = optimizer
-        self.criterion = criterion
-
-    def train_epoch(self, loader):
-        self.model.train()
-        for x, y in loader:
-            self.optimizer.zero_grad()
-            loss = self.criterion(self.model(x), y)
-            loss.backward()
-            self.optimizer.step()
-
-    @torch.no_grad()
-    def evaluate(self, loader):
-        self.model.eval()
-        losses = [self.criterion(self.model(x), y).item() for x, y in loader]
-        return sum(losses) / len(losses)
-
-    def fit(self, train_loader, val_loader, epochs):
-        for epoch in range(epochs):
-            self.train_epoch(train_loader)
-            val_loss = self.evaluate(val_loader)
-            print(f"epoch {epoch}: val loss {val_loss:.4f}")
+        fix="""\
+@@
+     @torch.no_grad()
+     def evaluate(self, loader):
++        self.model.eval()
+         losses = [self.criterion(self.model(x), y).item() for x, y in loader]
+         return sum(losses) / len(losses)
 """,
     ),
     # Inference script: a model class with Dropout is built, its weights loaded, and it predicts
@@ -159,28 +117,13 @@ with torch.no_grad():
         print(model(tokens, offsets).argmax(1).tolist())
 """,
         (20,),
-        """\
-import torch
-from torch import nn
-
-
-class SentimentNet(nn.Module):
-    def __init__(self, vocab_size, dim=128):
-        super().__init__()
-        self.embed = nn.EmbeddingBag(vocab_size, dim)
-        self.dropout = nn.Dropout(0.5)
-        self.fc = nn.Linear(dim, 2)
-
-    def forward(self, tokens, offsets):
-        return self.fc(self.dropout(self.embed(tokens, offsets)))
-
-
-model = SentimentNet(len(vocab))
-model.load_state_dict(torch.load("sentiment.pt"))
-model.eval()
-with torch.no_grad():
-    for tokens, offsets in test_loader:
-        print(model(tokens, offsets).argmax(1).tolist())
+        fix="""\
+@@
+ model = SentimentNet(len(vocab))
+ model.load_state_dict(torch.load("sentiment.pt"))
++model.eval()
+ with torch.no_grad():
+     for tokens, offsets in test_loader:
 """,
     ),
     # Image classification with a pretrained torchvision ResNet-50 and no `model.eval()`
@@ -202,21 +145,13 @@ for score, idx in zip(top5.values[0], top5.indices[0]):
     print(weights.meta["categories"][idx], f"{score.item():.3f}")
 """,
         (10,),
-        """\
-import torch
-import torchvision
-from PIL import Image
-
-weights = torchvision.models.ResNet50_Weights.IMAGENET1K_V2
-model = torchvision.models.resnet50(weights=weights)
-preprocess = weights.transforms()
-img = preprocess(Image.open("dog.jpg")).unsqueeze(0)
-model.eval()
-with torch.inference_mode():
-    probs = model(img).softmax(dim=1)
-top5 = probs.topk(5)
-for score, idx in zip(top5.values[0], top5.indices[0]):
-    print(weights.meta["categories"][idx], f"{score.item():.3f}")
+        fix="""\
+@@
+ preprocess = weights.transforms()
+ img = preprocess(Image.open("dog.jpg")).unsqueeze(0)
++model.eval()
+ with torch.inference_mode():
+     probs = model(img).softmax(dim=1)
 """,
     ),
     # Kaggle-style script: after training, a `@torch.no_grad()` `predict()` helper makes the
@@ -243,26 +178,13 @@ submission["label"] = probs.argmax(1).tolist()
 submission.to_csv("submission.csv", index=False)
 """,
         (6,),
-        """\
-import torch
+        fix="""\
+@@
+ @torch.no_grad()
+ def predict(model, loader):
++    model.eval()
+     return torch.cat([model(x).softmax(-1) for x, _ in loader])
 
-
-@torch.no_grad()
-def predict(model, loader):
-    model.eval()
-    return torch.cat([model(x).softmax(-1) for x, _ in loader])
-
-
-model.train()
-for epoch in range(epochs):
-    for x, y in train_loader:
-        optimizer.zero_grad()
-        criterion(model(x), y).backward()
-        optimizer.step()
-
-probs = predict(model, test_loader)
-submission["label"] = probs.argmax(1).tolist()
-submission.to_csv("submission.csv", index=False)
 """,
     ),
     # seq2seq tutorial: the greedy `evaluate()` runs under `no_grad` but the decoder's Dropout
@@ -299,36 +221,13 @@ decoder = DecoderRNN(hidden_size, output_lang.n_words)
 print(evaluate(encoder, decoder, "je suis content"))
 """,
         (23,),
-        """\
-import torch
-from torch import nn
+        fix="""\
+@@
 
-
-class DecoderRNN(nn.Module):
-    def __init__(self, hidden_size, output_size, dropout_p=0.1):
-        super().__init__()
-        self.embedding = nn.Embedding(output_size, hidden_size)
-        self.dropout = nn.Dropout(dropout_p)
-        self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
-        self.out = nn.Linear(hidden_size, output_size)
-
-    def forward(self, encoder_outputs, encoder_hidden):
-        x = self.dropout(self.embedding(encoder_outputs))
-        output, hidden = self.gru(x, encoder_hidden)
-        return self.out(output), hidden
-
-
-def evaluate(encoder, decoder, sentence):
-    decoder.eval()
-    with torch.no_grad():
-        input_tensor = tensor_from_sentence(input_lang, sentence)
-        encoder_outputs, encoder_hidden = encoder(input_tensor)
-        decoder_outputs, _ = decoder(encoder_outputs, encoder_hidden)
-        return decoder_outputs.argmax(-1).squeeze()
-
-
-decoder = DecoderRNN(hidden_size, output_lang.n_words)
-print(evaluate(encoder, decoder, "je suis content"))
+ def evaluate(encoder, decoder, sentence):
++    decoder.eval()
+     with torch.no_grad():
+         input_tensor = tensor_from_sentence(input_lang, sentence)
 """,
     ),
     # Segmentation script: `model.train()` once before the epoch loop, end-of-epoch validation
@@ -351,23 +250,16 @@ for epoch in range(num_epochs):
     scheduler.step(val_dice)
 """,
         (13,),
-        """\
-import torch
-
-model.train()
-for epoch in range(num_epochs):
-    for images, masks in train_loader:
-        optimizer.zero_grad()
-        loss = dice_loss(model(images), masks)
-        loss.backward()
-        optimizer.step()
-    val_dice = 0.0
-    model.eval()
-    with torch.no_grad():
-        for images, masks in val_loader:
-            val_dice += dice_coeff(model(images).sigmoid() > 0.5, masks).item()
-    model.train()
-    scheduler.step(val_dice)
+        fix="""\
+@@
+         optimizer.step()
+     val_dice = 0.0
++    model.eval()
+     with torch.no_grad():
+         for images, masks in val_loader:
+             val_dice += dice_coeff(model(images).sigmoid() > 0.5, masks).item()
++    model.train()
+     scheduler.step(val_dice)
 """,
     ),
     # A `validate()` helper with neither `eval()` nor `no_grad` (known by its name), called after
@@ -393,25 +285,13 @@ for epoch in range(epochs):
     print(epoch, validate(model, val_loader, criterion))
 """,
         (7,),
-        """\
-import torch
-
-
-def validate(model, loader, criterion):
-    total = 0.0
-    model.eval()
-    for x, y in loader:
-        total += criterion(model(x), y).item()
-    return total / len(loader)
-
-
-for epoch in range(epochs):
-    model.train()
-    for x, y in train_loader:
-        optimizer.zero_grad()
-        criterion(model(x), y).backward()
-        optimizer.step()
-    print(epoch, validate(model, val_loader, criterion))
+        fix="""\
+@@
+ def validate(model, loader, criterion):
+     total = 0.0
++    model.eval()
+     for x, y in loader:
+         total += criterion(model(x), y).item()
 """,
     ),
     # Kaggle inference notebook: a timm EfficientNet rebuilt, fold weights loaded, flip-TTA
@@ -432,20 +312,13 @@ with torch.no_grad():
 submission["label"] = torch.cat(preds).argmax(1).numpy()
 """,
         (10,),
-        """\
-import timm
-import torch
-
-model = timm.create_model("tf_efficientnet_b4_ns", pretrained=False, num_classes=5)
-model.load_state_dict(torch.load("fold0_best.pth", map_location="cpu"))
-model.to(device)
-preds = []
-model.eval()
-with torch.no_grad():
-    for images in test_loader:
-        logits = model(images.to(device)) + model(images.flip(-1).to(device))
-        preds.append(logits.softmax(1).cpu())
-submission["label"] = torch.cat(preds).argmax(1).numpy()
+        fix="""\
+@@
+ model.to(device)
+ preds = []
++model.eval()
+ with torch.no_grad():
+     for images in test_loader:
 """,
     ),
     # Evaluation in a generator function (`yield` per batch), consumed with `list(...)` after
@@ -471,25 +344,13 @@ for epoch in range(epochs):
 probs = torch.cat(list(predict_batches(model, test_loader)))
 """,
         (7,),
-        """\
-import torch
+        fix="""\
+@@
 
-
-def predict_batches(model, loader):
-    model.eval()
-    with torch.no_grad():
-        for x, _ in loader:
-            yield model(x).softmax(-1)
-
-
-for epoch in range(epochs):
-    model.train()
-    for x, y in train_loader:
-        optimizer.zero_grad()
-        criterion(model(x), y).backward()
-        optimizer.step()
-
-probs = torch.cat(list(predict_batches(model, test_loader)))
+ def predict_batches(model, loader):
++    model.eval()
+     with torch.no_grad():
+         for x, _ in loader:
 """,
     ),
     # The most common layout: `model.train()` at the top of each epoch, the final test after the
@@ -513,23 +374,13 @@ def fit_and_test(model, optimizer, train_loader, test_loader, epochs):
     return correct / len(test_loader.dataset)
 """,
         (14,),
-        """\
-import torch
-
-
-def fit_and_test(model, optimizer, train_loader, test_loader, epochs):
-    for epoch in range(epochs):
-        model.train()
-        for x, y in train_loader:
-            optimizer.zero_grad()
-            criterion(model(x), y).backward()
-            optimizer.step()
-    correct = 0
-    model.eval()
-    with torch.no_grad():
-        for x, y in test_loader:
-            correct += (model(x).argmax(1) == y).sum().item()
-    return correct / len(test_loader.dataset)
+        fix="""\
+@@
+             optimizer.step()
+     correct = 0
++    model.eval()
+     with torch.no_grad():
+         for x, y in test_loader:
 """,
     ),
     # End-of-epoch validation with checkpointing, no `model.eval()`; the next epoch's
@@ -554,24 +405,13 @@ for epoch in range(num_epochs):
         torch.save(model.state_dict(), "best.pt")
 """,
         (13,),
-        """\
-import torch
-
-for epoch in range(num_epochs):
-    model.train()
-    for x, y in train_loader:
-        optimizer.zero_grad()
-        loss = criterion(model(x), y)
-        loss.backward()
-        optimizer.step()
-    val_loss = 0.0
-    model.eval()
-    with torch.no_grad():
-        for x, y in val_loader:
-            val_loss += criterion(model(x), y).item()
-    if val_loss < best_val_loss:
-        best_val_loss = val_loss
-        torch.save(model.state_dict(), "best.pt")
+        fix="""\
+@@
+         optimizer.step()
+     val_loss = 0.0
++    model.eval()
+     with torch.no_grad():
+         for x, y in val_loader:
 """,
     ),
     # Hugging Face `run_glue_no_trainer` layout with the evaluation's `model.eval()` forgotten.
@@ -597,26 +437,13 @@ for epoch in range(args.num_train_epochs):
     accelerator.print(f"epoch {epoch}:", metric.compute())
 """,
         (13,),
-        """\
-import torch
-
-for epoch in range(args.num_train_epochs):
-    model.train()
-    for step, batch in enumerate(train_dataloader):
-        outputs = model(**batch)
-        accelerator.backward(outputs.loss)
-        optimizer.step()
-        lr_scheduler.step()
-        optimizer.zero_grad()
-    model.eval()
-    for batch in eval_dataloader:
-        with torch.no_grad():
-            outputs = model(**batch)
-        predictions, references = accelerator.gather_for_metrics(
-            (outputs.logits.argmax(dim=-1), batch["labels"])
-        )
-        metric.add_batch(predictions=predictions, references=references)
-    accelerator.print(f"epoch {epoch}:", metric.compute())
+        fix="""\
+@@
+         lr_scheduler.step()
+         optimizer.zero_grad()
++    model.eval()
+     for batch in eval_dataloader:
+         with torch.no_grad():
 """,
     ),
     # Validation every `eval_steps` inside the batch loop under `no_grad` but in train mode; the
@@ -639,23 +466,15 @@ for epoch in range(epochs):
             logger.info("step %d: dev loss %.3f", step, dev_loss / len(dev_loader))
 """,
         (13,),
-        """\
-import torch
-
-model.train()
-for epoch in range(epochs):
-    for step, (src, tgt) in enumerate(train_loader):
-        optimizer.zero_grad()
-        loss = criterion(model(src), tgt)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        if step % args.eval_steps == 0:
-            model.eval()
-            with torch.no_grad():
-                dev_loss = sum(criterion(model(s), t).item() for s, t in dev_loader)
-            model.train()
-            logger.info("step %d: dev loss %.3f", step, dev_loss / len(dev_loader))
+        fix="""\
+@@
+         optimizer.step()
+         if step % args.eval_steps == 0:
++            model.eval()
+             with torch.no_grad():
+                 dev_loss = sum(criterion(model(s), t).item() for s, t in dev_loader)
++            model.train()
+             logger.info("step %d: dev loss %.3f", step, dev_loss / len(dev_loader))
 """,
     ),
     # The same validation in a helper called mid-epoch: the fix brackets the call, since an
@@ -681,26 +500,13 @@ for epoch in range(epochs):
             logger.info("step %d: dev loss %.3f", step, evaluate(model, dev_loader))
 """,
         (6,),
-        """\
-import torch
-
-
-def evaluate(model, loader):
-    with torch.no_grad():
-        return sum(criterion(model(s), t).item() for s, t in loader) / len(loader)
-
-
-model.train()
-for epoch in range(epochs):
-    for step, (src, tgt) in enumerate(train_loader):
-        optimizer.zero_grad()
-        loss = criterion(model(src), tgt)
-        loss.backward()
-        optimizer.step()
-        if step % args.eval_steps == 0:
-            model.eval()
-            logger.info("step %d: dev loss %.3f", step, evaluate(model, dev_loader))
-            model.train()
+        fix="""\
+@@
+         optimizer.step()
+         if step % args.eval_steps == 0:
++            model.eval()
+             logger.info("step %d: dev loss %.3f", step, evaluate(model, dev_loader))
++            model.train()
 """,
     ),
     # Time-series notebook: train an LSTM with inter-layer dropout, then plot the test prediction
@@ -736,35 +542,13 @@ plt.plot(y_test.numpy(), label="true")
 plt.plot(y_pred.numpy(), label="predicted")
 """,
         (25,),
-        """\
-import torch
-from torch import nn
+        fix="""\
+@@
+     optimizer.step()
 
-
-class LSTMForecaster(nn.Module):
-    def __init__(self, n_features, hidden=64):
-        super().__init__()
-        self.lstm = nn.LSTM(n_features, hidden, num_layers=2, dropout=0.2, batch_first=True)
-        self.head = nn.Linear(hidden, 1)
-
-    def forward(self, x):
-        out, _ = self.lstm(x)
-        return self.head(out[:, -1])
-
-
-model = LSTMForecaster(n_features=X_train.shape[-1])
-optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-for epoch in range(200):
-    optimizer.zero_grad()
-    loss = nn.functional.mse_loss(model(X_train), y_train)
-    loss.backward()
-    optimizer.step()
-
-model.eval()
-with torch.no_grad():
-    y_pred = model(X_test).squeeze(-1)
-plt.plot(y_test.numpy(), label="true")
-plt.plot(y_pred.numpy(), label="predicted")
++model.eval()
+ with torch.no_grad():
+     y_pred = model(X_test).squeeze(-1)
 """,
     ),
     # detectron2-style predictor class without the `eval()` its `DefaultPredictor` has: the model
@@ -791,26 +575,13 @@ predictor = Predictor(cfg, "model_final.pth")
 masks = [predictor(img).argmax(0) for img in images]
 """,
         (14,),
-        """\
-import torch
-import torchvision
+        fix="""\
+@@
 
-
-class Predictor:
-    def __init__(self, cfg, weights_path):
-        self.model = torchvision.models.segmentation.deeplabv3_resnet50(num_classes=21)
-        self.model.load_state_dict(torch.load(weights_path, map_location="cpu"))
-        self.transform = build_transform(cfg)
-
-    def __call__(self, image):
-        self.model.eval()
-        with torch.no_grad():
-            inputs = self.transform(image).unsqueeze(0)
-            return self.model(inputs)["out"][0]
-
-
-predictor = Predictor(cfg, "model_final.pth")
-masks = [predictor(img).argmax(0) for img in images]
+     def __call__(self, image):
++        self.model.eval()
+         with torch.no_grad():
+             inputs = self.transform(image).unsqueeze(0)
 """,
     ),
     # Segmentation script with a `Validator` object called after every epoch; its `__call__`
@@ -843,83 +614,35 @@ for epoch in range(epochs):
     miou = validator(model)
 """,
         (13,),
-        """\
-import torch
-
-
-class Validator:
-    def __init__(self, loader, metric):
-        self.loader = loader
-        self.metric = metric
-
-    @torch.no_grad()
-    def __call__(self, model):
-        self.metric.reset()
-        model.eval()
-        for images, masks in self.loader:
-            self.metric.update(model(images).argmax(1), masks)
-        return self.metric.compute()
-
-
-validator = Validator(val_loader, MeanIoU(num_classes=21))
-for epoch in range(epochs):
-    model.train()
-    for images, masks in train_loader:
-        optimizer.zero_grad()
-        criterion(model(images), masks).backward()
-        optimizer.step()
-    miou = validator(model)
+        fix="""\
+@@
+     def __call__(self, model):
+         self.metric.reset()
++        model.eval()
+         for images, masks in self.loader:
+             self.metric.update(model(images).argmax(1), masks)
 """,
     ),
     # a tutorial script: a validation pass over the validation loader in every epoch and a test pass, with Dropout on
     Invalid(
         shared.TUTORIAL_SCRIPT,
         (32, 39),
-        """\
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+        fix="""\
+@@
+         optimizer.step()
+         train_loss += loss.item() * data.size(0)
++    model.eval()
+     for data, target in valid_loader:
+         output = model(data)
+         loss = criterion(output, target)
+         valid_loss += loss.item() * data.size(0)
++    model.train()
+     print(epoch, train_loss, valid_loss)
 
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(8, 16)
-        self.fc2 = nn.Linear(16, 2)
-        self.dropout = nn.Dropout(0.25)
-
-    def forward(self, x):
-        return self.fc2(self.dropout(F.relu(self.fc1(x))))
-
-
-model = Net()
-criterion = nn.CrossEntropyLoss()
-optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-
-for epoch in range(1, 31):
-    train_loss = 0.0
-    valid_loss = 0.0
-    for data, target in train_loader:
-        optimizer.zero_grad()
-        output = model(data)
-        loss = criterion(output, target)
-        loss.backward()
-        optimizer.step()
-        train_loss += loss.item() * data.size(0)
-    model.eval()
-    for data, target in valid_loader:
-        output = model(data)
-        loss = criterion(output, target)
-        valid_loss += loss.item() * data.size(0)
-    model.train()
-    print(epoch, train_loss, valid_loss)
-
-test_loss = 0.0
-model.eval()
-for data, target in test_loader:
-    output = model(data)
-    loss = criterion(output, target)
-    test_loss += loss.item() * data.size(0)
+ test_loss = 0.0
++model.eval()
+ for data, target in test_loader:
+     output = model(data)
 """,
     ),
 )

@@ -25,19 +25,14 @@ def validate(model, loader, criterion):
     return correct / total
 """,
         (5,),
-        """\
-import torch
+        fix="""\
+@@
 
-
-def validate(model, loader, criterion):
-    model.eval()
-    total, correct = 0, 0
-    with torch.no_grad():
-        for images, labels in loader:
-            outputs = model(images)
-            correct += (outputs.argmax(1) == labels).sum().item()
-            total += labels.size(0)
-    return correct / total
+ def validate(model, loader, criterion):
+-    model.eval
++    model.eval()
+     total, correct = 0, 0
+     with torch.no_grad():
 """,
     ),
     # pytorch/examples-style epoch loop whose `model.train` at the epoch start does nothing.
@@ -57,19 +52,14 @@ for epoch in range(args.epochs):
     test(model, test_loader)
 """,
         (4,),
-        """\
-import torch
+        fix="""\
+@@
 
-for epoch in range(args.epochs):
-    model.train()
-    for batch_idx, (data, target) in enumerate(train_loader):
-        optimizer.zero_grad()
-        loss = criterion(model(data), target)
-        loss.backward()
-        optimizer.step()
-        if batch_idx % args.log_interval == 0:
-            print(f"epoch {epoch} [{batch_idx}/{len(train_loader)}] loss {loss.item():.4f}")
-    test(model, test_loader)
+ for epoch in range(args.epochs):
+-    model.train
++    model.train()
+     for batch_idx, (data, target) in enumerate(train_loader):
+         optimizer.zero_grad()
 """,
     ),
     # Evaluator class: `self.model.eval` under `@torch.inference_mode()`.
@@ -95,25 +85,14 @@ class Evaluator:
         return torch.cat(preds), torch.cat(targets)
 """,
         (12,),
-        """\
-import torch
-
-
-class Evaluator:
-    def __init__(self, model, loader, device):
-        self.model = model
-        self.loader = loader
-        self.device = device
-
-    @torch.inference_mode()
-    def run(self):
-        self.model.eval()
-        preds, targets = [], []
-        for batch in self.loader:
-            logits = self.model(batch["input_ids"].to(self.device))
-            preds.append(logits.argmax(-1).cpu())
-            targets.append(batch["labels"])
-        return torch.cat(preds), torch.cat(targets)
+        fix="""\
+@@
+     @torch.inference_mode()
+     def run(self):
+-        self.model.eval
++        self.model.eval()
+         preds, targets = [], []
+         for batch in self.loader:
 """,
     ),
     # GAN script: both switches around the end-of-epoch sample grid are written without `()`.
@@ -133,19 +112,17 @@ for epoch in range(n_epochs):
     generator.train
 """,
         (8, 12),
-        """\
-import torch
-
-fixed_noise = torch.randn(16, latent_dim)
-for epoch in range(n_epochs):
-    for i, (imgs, _) in enumerate(dataloader):
-        train_discriminator_step(generator, discriminator, imgs)
-        train_generator_step(generator, discriminator, imgs.size(0))
-    generator.eval()
-    with torch.no_grad():
-        samples = generator(fixed_noise)
-    save_image(samples, f"images/{epoch}.png", nrow=4, normalize=True)
-    generator.train()
+        fix="""\
+@@
+         train_discriminator_step(generator, discriminator, imgs)
+         train_generator_step(generator, discriminator, imgs.size(0))
+-    generator.eval
++    generator.eval()
+     with torch.no_grad():
+         samples = generator(fixed_noise)
+     save_image(samples, f"images/{epoch}.png", nrow=4, normalize=True)
+-    generator.train
++    generator.train()
 """,
     ),
     # Encoder-decoder `evaluate()`: the decoder's `eval`/`train` are no-ops.
@@ -168,22 +145,20 @@ def evaluate(encoder, decoder, loader):
     return sum(bleu_scores) / len(bleu_scores)
 """,
         (6, 14),
-        """\
-import torch
-
-
-def evaluate(encoder, decoder, loader):
-    encoder.eval()
-    decoder.eval()
-    bleu_scores = []
-    with torch.no_grad():
-        for src, tgt in loader:
-            memory = encoder(src)
-            hyp = decoder.greedy_decode(memory, max_len=tgt.size(1))
-            bleu_scores.append(sentence_bleu(hyp, tgt))
-    encoder.train()
-    decoder.train()
-    return sum(bleu_scores) / len(bleu_scores)
+        fix="""\
+@@
+ def evaluate(encoder, decoder, loader):
+     encoder.eval()
+-    decoder.eval
++    decoder.eval()
+     bleu_scores = []
+     with torch.no_grad():
+@@
+             bleu_scores.append(sentence_bleu(hyp, tgt))
+     encoder.train()
+-    decoder.train
++    decoder.train()
+     return sum(bleu_scores) / len(bleu_scores)
 """,
     ),
     # DDP trainer: the wrapped module's `eval` reached through `self.model.module`, not called.
@@ -203,19 +178,14 @@ class DDPTrainer:
         return sum(losses) / len(losses)
 """,
         (9,),
-        """\
-import torch
+        fix="""\
+@@
 
-
-class DDPTrainer:
-    def __init__(self, model, gpu_id):
-        self.model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[gpu_id])
-
-    def _evaluate(self, loader):
-        self.model.module.eval()
-        with torch.no_grad():
-            losses = [self.loss_fn(self.model(x), y).item() for x, y in loader]
-        return sum(losses) / len(losses)
+     def _evaluate(self, loader):
+-        self.model.module.eval
++        self.model.module.eval()
+         with torch.no_grad():
+             losses = [self.loss_fn(self.model(x), y).item() for x, y in loader]
 """,
     ),
     # Notebook cell: reload the best checkpoint, `model.eval` without `()`, plot a prediction.
@@ -236,20 +206,14 @@ for ax, (title, img) in zip(axes, panels.items()):
     ax.set_title(title)
 """,
         (5,),
-        """\
-import matplotlib.pyplot as plt
-import torch
+        fix="""\
+@@
 
-model.load_state_dict(torch.load("unet_best.pth", map_location=device))
-model.eval()
-image, mask = val_ds[7]
-with torch.no_grad():
-    pred = torch.sigmoid(model(image.unsqueeze(0).to(device)))[0, 0].cpu()
-fig, axes = plt.subplots(1, 3, figsize=(12, 4))
-panels = {"image": image.permute(1, 2, 0), "mask": mask[0], "prediction": pred > 0.5}
-for ax, (title, img) in zip(axes, panels.items()):
-    ax.imshow(img)
-    ax.set_title(title)
+ model.load_state_dict(torch.load("unet_best.pth", map_location=device))
+-model.eval
++model.eval()
+ image, mask = val_ds[7]
+ with torch.no_grad():
 """,
     ),
     # An `nn.Module` with its own `predict()` helper that writes `self.eval` without `()`.
@@ -275,25 +239,13 @@ class Classifier(nn.Module):
         return self.forward(x).argmax(-1)
 """,
         (17,),
-        """\
-import torch
-from torch import nn
-
-
-class Classifier(nn.Module):
-    def __init__(self, in_dim, n_classes):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(in_dim, 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, n_classes)
-        )
-
-    def forward(self, x):
-        return self.net(x)
-
-    @torch.no_grad()
-    def predict(self, x):
-        self.eval()
-        return self.forward(x).argmax(-1)
+        fix="""\
+@@
+     @torch.no_grad()
+     def predict(self, x):
+-        self.eval
++        self.eval()
+         return self.forward(x).argmax(-1)
 """,
     ),
     # A one-line `if args.evaluate: model.eval` before the validation block.
@@ -309,15 +261,14 @@ for epoch in range(epochs):
         acc = accuracy(model, val_loader)
 """,
         (6,),
-        """\
-import torch
-
-for epoch in range(epochs):
-    model.train()
-    train_one_epoch(model, train_loader, optimizer)
-    if args.evaluate: model.eval()
-    with torch.no_grad():
-        acc = accuracy(model, val_loader)
+        fix="""\
+@@
+     model.train()
+     train_one_epoch(model, train_loader, optimizer)
+-    if args.evaluate: model.eval
++    if args.evaluate: model.eval()
+     with torch.no_grad():
+         acc = accuracy(model, val_loader)
 """,
     ),
     # Shared `run_epoch()` that writes `model.eval(True)` for the evaluation branch (a TypeError).
@@ -343,25 +294,14 @@ def run_epoch(model, loader, optimizer=None):
     return total / len(loader)
 """,
         (6,),
-        """\
-import torch
-
-
-def run_epoch(model, loader, optimizer=None):
-    if optimizer is None:
-        model.eval()
-    else:
-        model.train()
-    total = 0.0
-    with torch.set_grad_enabled(optimizer is not None):
-        for x, y in loader:
-            loss = criterion(model(x), y)
-            if optimizer is not None:
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            total += loss.item()
-    return total / len(loader)
+        fix="""\
+@@
+ def run_epoch(model, loader, optimizer=None):
+     if optimizer is None:
+-        model.eval(True)
++        model.eval()
+     else:
+         model.train()
 """,
     ),
     # `model.eval(False)` meant as "not eval" at the top of an AMP training epoch: a TypeError;
@@ -382,19 +322,14 @@ def train_one_epoch(model, loader, optimizer, scaler):
         scaler.update()
 """,
         (5,),
-        """\
-import torch
+        fix="""\
+@@
 
-
-def train_one_epoch(model, loader, optimizer, scaler):
-    model.train()
-    for images, targets in loader:
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            loss = criterion(model(images), targets)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+ def train_one_epoch(model, loader, optimizer, scaler):
+-    model.eval(False)
++    model.train()
+     for images, targets in loader:
+         with torch.autocast("cuda", dtype=torch.bfloat16):
 """,
         unsafe=True,
     ),

@@ -27,26 +27,13 @@ def validate(val_loader, encoder, decoder, criterion):
     return corpus_bleu(references, hypotheses), losses.avg
 """,
         (11,),
-        """\
-import torch
-from nltk.translate.bleu_score import corpus_bleu
+        fix="""\
+@@
 
 
-@torch.no_grad()
-def validate(val_loader, encoder, decoder, criterion):
-    encoder.eval()
-    decoder.eval()
-    references, hypotheses = [], []
-    losses = AverageMeter()
-    for imgs, caps, caplens, allcaps in val_loader:
-        features = encoder(imgs)
-        scores, caps_sorted, decode_lengths, sort_ind = decoder(features, caps, caplens)
-        targets = caps_sorted[:, 1:]
-        loss = criterion(scores.flatten(0, 1), targets.flatten())
-        losses.update(loss.item(), sum(decode_lengths))
-        hypotheses.extend(scores.argmax(2).tolist())
-        references.extend(allcaps.tolist())
-    return corpus_bleu(references, hypotheses), losses.avg
++@torch.no_grad()
+ def validate(val_loader, encoder, decoder, criterion):
+     encoder.eval()
 """,
     ),
     # trainer class (pytorch-fcn / minGPT style): validate() on `self.model`, restoring train mode
@@ -73,27 +60,13 @@ class Trainer:
         return correct / total
 """,
         (15,),
-        """\
-import torch
+        fix="""\
+@@
+         self.val_loader = val_loader
 
-
-class Trainer:
-    def __init__(self, model, optimizer, train_loader, val_loader):
-        self.model = model
-        self.optimizer = optimizer
-        self.train_loader = train_loader
-        self.val_loader = val_loader
-
-    @torch.no_grad()
-    def validate(self):
-        self.model.eval()
-        correct = total = 0
-        for images, labels in self.val_loader:
-            logits = self.model(images)
-            correct += (logits.argmax(1) == labels).sum().item()
-            total += labels.numel()
-        self.model.train()
-        return correct / total
++    @torch.no_grad()
+     def validate(self):
+         self.model.eval()
 """,
     ),
     # accelerate script, inline eval loop per epoch (early transformers run_glue_no_trainer)
@@ -121,28 +94,20 @@ for epoch in range(num_train_epochs):
     print(epoch, metric.compute())
 """,
         (17,),
-        """\
-import torch
-from accelerate import Accelerator
-
-accelerator = Accelerator()
-model, optimizer, train_dataloader, eval_dataloader = accelerator.prepare(
-    model, optimizer, train_dataloader, eval_dataloader
-)
-for epoch in range(num_train_epochs):
-    model.train()
-    for batch in train_dataloader:
-        loss = model(**batch).loss
-        accelerator.backward(loss)
-        optimizer.step()
-        optimizer.zero_grad()
-    model.eval()
-    with torch.no_grad():
-        for batch in eval_dataloader:
-            outputs = model(**batch)
-            predictions = outputs.logits.argmax(dim=-1)
-            metric.add_batch(predictions=predictions, references=batch["labels"])
-    print(epoch, metric.compute())
+        fix="""\
+@@
+         optimizer.zero_grad()
+     model.eval()
+-    for batch in eval_dataloader:
+-        outputs = model(**batch)
+-        predictions = outputs.logits.argmax(dim=-1)
+-        metric.add_batch(predictions=predictions, references=batch["labels"])
++    with torch.no_grad():
++        for batch in eval_dataloader:
++            outputs = model(**batch)
++            predictions = outputs.logits.argmax(dim=-1)
++            metric.add_batch(predictions=predictions, references=batch["labels"])
+     print(epoch, metric.compute())
 """,
     ),
     # inference script taking `eval()` for no_grad (pytorch issue #4932, pytorch-mask-rcnn #59)
@@ -162,20 +127,18 @@ for images, _ in test_loader:
 torch.save(torch.cat(all_preds), "predictions.pt")
 """,
         (10,),
-        """\
-import torch
-from torchvision import models
+        fix="""\
+@@
 
-model = models.resnet18(num_classes=10)
-model.load_state_dict(torch.load("best.pt", map_location="cpu"))
-model.eval()
-
-all_preds = []
-with torch.no_grad():
-    for images, _ in test_loader:
-        outputs = model(images)
-        all_preds.append(outputs.argmax(dim=1))
-torch.save(torch.cat(all_preds), "predictions.pt")
+ all_preds = []
+-for images, _ in test_loader:
+-    outputs = model(images)
+-    all_preds.append(outputs.argmax(dim=1))
++with torch.no_grad():
++    for images, _ in test_loader:
++        outputs = model(images)
++        all_preds.append(outputs.argmax(dim=1))
+ torch.save(torch.cat(all_preds), "predictions.pt")
 """,
     ),
     # DCGAN-style sample grid each epoch, by a helper that switches the generator to eval
@@ -198,23 +161,15 @@ for epoch in range(num_epochs):
     save_samples(generator, fixed_noise, f"samples/epoch_{epoch:03d}.png")
 """,
         (7,),
-        """\
-import torch
-from torchvision.utils import save_image
-
-
-def save_samples(generator, noise, path):
-    generator.eval()
-    with torch.no_grad():
-        fake = generator(noise)
-    save_image(fake, path, nrow=8, normalize=True)
-    generator.train()
-
-
-for epoch in range(num_epochs):
-    for real, _ in dataloader:
-        d_loss, g_loss = gan_step(generator, discriminator, real)
-    save_samples(generator, fixed_noise, f"samples/epoch_{epoch:03d}.png")
+        fix="""\
+@@
+ def save_samples(generator, noise, path):
+     generator.eval()
+-    fake = generator(noise)
++    with torch.no_grad():
++        fake = generator(noise)
+     save_image(fake, path, nrow=8, normalize=True)
+     generator.train()
 """,
     ),
     # validation helper called from the training loop every N steps; `torch` imported as an alias
@@ -241,27 +196,13 @@ for step, (x, y) in enumerate(train_loader):
         print(step, evaluate(net, val_loader, loss_fn))
 """,
         (8,),
-        """\
-import torch as T
+        fix="""\
+@@
 
 
-@T.no_grad()
-def evaluate(net, loader, loss_fn):
-    net.eval()
-    total = 0.0
-    for x, y in loader:
-        total += loss_fn(net(x), y).item()
-    net.train()
-    return total / len(loader)
-
-
-for step, (x, y) in enumerate(train_loader):
-    loss = loss_fn(net(x), y)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    if step % 1000 == 0:
-        print(step, evaluate(net, val_loader, loss_fn))
++@T.no_grad()
+ def evaluate(net, loader, loss_fn):
+     net.eval()
 """,
     ),
     # mnist-style test(): eval() and a loss sum, no no_grad
@@ -290,29 +231,13 @@ for epoch in range(1, epochs + 1):
     test(model, device, test_loader)
 """,
         (11,),
-        """\
-import torch
-import torch.nn.functional as F
+        fix="""\
+@@
 
 
-@torch.no_grad()
-def test(model, device, test_loader):
-    model.eval()
-    test_loss = 0
-    correct = 0
-    for data, target in test_loader:
-        data, target = data.to(device), target.to(device)
-        output = model(data)
-        test_loss += F.nll_loss(output, target, reduction="sum").item()
-        pred = output.argmax(dim=1, keepdim=True)
-        correct += pred.eq(target.view_as(pred)).sum().item()
-    test_loss /= len(test_loader.dataset)
-    print(f"Test: average loss {test_loss:.4f}, accuracy {correct}/{len(test_loader.dataset)}")
-
-
-for epoch in range(1, epochs + 1):
-    train(model, device, train_loader, optimizer, epoch)
-    test(model, device, test_loader)
++@torch.no_grad()
+ def test(model, device, test_loader):
+     model.eval()
 """,
     ),
     # Kaggle fold template valid_fn collecting sigmoid predictions, no no_grad
@@ -335,23 +260,13 @@ def valid_fn(valid_loader, model, criterion, device):
     return losses.avg, np.concatenate(preds)
 """,
         (11,),
-        """\
-import numpy as np
-import torch
+        fix="""\
+@@
 
 
-@torch.no_grad()
-def valid_fn(valid_loader, model, criterion, device):
-    model.eval()
-    preds = []
-    losses = AverageMeter()
-    for images, labels in valid_loader:
-        images, labels = images.to(device), labels.to(device)
-        y_preds = model(images)
-        loss = criterion(y_preds.view(-1), labels)
-        losses.update(loss.item(), labels.size(0))
-        preds.append(y_preds.sigmoid().to("cpu").numpy())
-    return losses.avg, np.concatenate(preds)
++@torch.no_grad()
+ def valid_fn(valid_loader, model, criterion, device):
+     model.eval()
 """,
     ),
     # feature extraction for a retrieval gallery; the fix also adds `import torch`
@@ -370,20 +285,16 @@ def extract_features(model, dataset, device):
     return feats
 """,
         (10,),
-        """\
-import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader
+        fix="""\
+@@
++import torch
+ import torch.nn.functional as F
+ from torch.utils.data import DataLoader
 
 
-@torch.no_grad()
-def extract_features(model, dataset, device):
-    loader = DataLoader(dataset, batch_size=256)
-    model.eval()
-    feats = []
-    for images, _ in loader:
-        feats.append(F.normalize(model(images.to(device)), dim=1).cpu())
-    return feats
++@torch.no_grad()
+ def extract_features(model, dataset, device):
+     loader = DataLoader(dataset, batch_size=256)
 """,
     ),
     # scoring script: `.numpy()` on outputs that require grad raises; no `import torch` yet
@@ -401,19 +312,20 @@ for batch in batches:
 print(np.mean(scores))
 """,
         (9,),
-        """\
-import torch
-import numpy as np
-import torch.nn as nn
-
-model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.1), nn.Linear(8, 1))
-model.load_state_dict(state)
-model.eval()
-scores = []
-with torch.no_grad():
-    for batch in batches:
-        scores.append(model(batch).numpy())
-print(np.mean(scores))
+        fix="""\
+@@
++import torch
+ import numpy as np
+ import torch.nn as nn
+@@
+ model.eval()
+ scores = []
+-for batch in batches:
+-    scores.append(model(batch).numpy())
++with torch.no_grad():
++    for batch in batches:
++        scores.append(model(batch).numpy())
+ print(np.mean(scores))
 """,
     ),
     # introyt trainingyt: validation after `model.train(False)`, no no_grad (fix wraps that loop)
@@ -435,22 +347,23 @@ for epoch in range(EPOCHS):
     print(f"LOSS train {avg_loss} valid {avg_vloss}")
 """,
         (10,),
-        """\
-import torch
-
-for epoch in range(EPOCHS):
-    model.train(True)
-    avg_loss = train_one_epoch(epoch)
-    model.train(False)
-    running_vloss = 0.0
-    with torch.no_grad():
-        for i, vdata in enumerate(validation_loader):
-            vinputs, vlabels = vdata
-            voutputs = model(vinputs)
-            vloss = loss_fn(voutputs, vlabels)
-            running_vloss += vloss.item()
-    avg_vloss = running_vloss / (i + 1)
-    print(f"LOSS train {avg_loss} valid {avg_vloss}")
+        fix="""\
+@@
+     model.train(False)
+     running_vloss = 0.0
+-    for i, vdata in enumerate(validation_loader):
+-        vinputs, vlabels = vdata
+-        voutputs = model(vinputs)
+-        vloss = loss_fn(voutputs, vlabels)
+-        running_vloss += vloss.item()
++    with torch.no_grad():
++        for i, vdata in enumerate(validation_loader):
++            vinputs, vlabels = vdata
++            voutputs = model(vinputs)
++            vloss = loss_fn(voutputs, vlabels)
++            running_vloss += vloss.item()
+     avg_vloss = running_vloss / (i + 1)
+     print(f"LOSS train {avg_loss} valid {avg_vloss}")
 """,
     ),
     # segmentation predict() helper (semseg / mmseg-style) with flip augmentation
@@ -468,18 +381,13 @@ def predict(model, image, num_classes):
     return probs.argmax(dim=1)
 """,
         (7,),
-        """\
-import torch
-import torch.nn.functional as F
+        fix="""\
+@@
 
 
-@torch.no_grad()
-def predict(model, image, num_classes):
-    model.eval()
-    logits = model(image)
-    logits = logits + model(torch.flip(image, dims=[3])).flip(3)
-    probs = F.softmax(logits, dim=1)
-    return probs.argmax(dim=1)
++@torch.no_grad()
+ def predict(model, image, num_classes):
+     model.eval()
 """,
     ),
     # seq2seq greedy decoding in evaluate() (translation tutorial, without its no_grad)
@@ -504,25 +412,13 @@ def evaluate(encoder, decoder, input_tensor, max_length, sos_token, eos_token):
     return decoded
 """,
         (7,),
-        """\
-import torch
+        fix="""\
+@@
 
 
-@torch.no_grad()
-def evaluate(encoder, decoder, input_tensor, max_length, sos_token, eos_token):
-    encoder.eval()
-    decoder.eval()
-    encoder_outputs, hidden = encoder(input_tensor)
-    decoder_input = torch.tensor([[sos_token]])
-    decoded = []
-    for _ in range(max_length):
-        output, hidden = decoder(decoder_input, hidden, encoder_outputs)
-        top = output.argmax(-1)
-        if top.item() == eos_token:
-            break
-        decoded.append(top.item())
-        decoder_input = top.detach()
-    return decoded
++@torch.no_grad()
+ def evaluate(encoder, decoder, input_tensor, max_length, sos_token, eos_token):
+     encoder.eval()
 """,
     ),
     # the commonest script: main() under the `__main__` guard calls train and validate helpers
@@ -571,99 +467,44 @@ if __name__ == "__main__":
     main()
 """,
         (28,),
-        """\
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+        fix="""\
+@@
 
 
-class SmallNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Dropout(0.2))
-        self.head = nn.Linear(64, 10)
-
-    def forward(self, x):
-        return self.head(self.body(x))
-
-
-def train_epoch(net, loader, opt):
-    net.train()
-    for x, y in loader:
-        opt.zero_grad()
-        F.cross_entropy(net(x), y).backward()
-        opt.step()
-
-
-@torch.no_grad()
-def validate(net, loader):
-    net.eval()
-    correct = 0
-    for x, y in loader:
-        correct += (net(x).argmax(1) == y).sum().item()
-    return correct
-
-
-def main():
-    net = SmallNet()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    for epoch in range(20):
-        train_epoch(net, train_loader, opt)
-        print(epoch, validate(net, val_loader))
-
-
-if __name__ == "__main__":
-    main()
++@torch.no_grad()
+ def validate(net, loader):
+     net.eval()
 """,
     ),
     # a tutorial script: a validation pass over the validation loader in every epoch, then a test pass, with autograd recording
     Invalid(
         shared.TUTORIAL_SCRIPT,
         (32, 39),
-        """\
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+        fix="""\
+@@
+         optimizer.step()
+         train_loss += loss.item() * data.size(0)
+-    for data, target in valid_loader:
+-        output = model(data)
+-        loss = criterion(output, target)
+-        valid_loss += loss.item() * data.size(0)
++    with torch.no_grad():
++        for data, target in valid_loader:
++            output = model(data)
++            loss = criterion(output, target)
++            valid_loss += loss.item() * data.size(0)
+     print(epoch, train_loss, valid_loss)
 
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(8, 16)
-        self.fc2 = nn.Linear(16, 2)
-        self.dropout = nn.Dropout(0.25)
-
-    def forward(self, x):
-        return self.fc2(self.dropout(F.relu(self.fc1(x))))
-
-
-model = Net()
-criterion = nn.CrossEntropyLoss()
-optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-
-for epoch in range(1, 31):
-    train_loss = 0.0
-    valid_loss = 0.0
-    for data, target in train_loader:
-        optimizer.zero_grad()
-        output = model(data)
-        loss = criterion(output, target)
-        loss.backward()
-        optimizer.step()
-        train_loss += loss.item() * data.size(0)
-    with torch.no_grad():
-        for data, target in valid_loader:
-            output = model(data)
-            loss = criterion(output, target)
-            valid_loss += loss.item() * data.size(0)
-    print(epoch, train_loss, valid_loss)
-
-test_loss = 0.0
-with torch.no_grad():
-    for data, target in test_loader:
-        output = model(data)
-        loss = criterion(output, target)
-        test_loss += loss.item() * data.size(0)
+ test_loss = 0.0
+-for data, target in test_loader:
+-    output = model(data)
+-    loss = criterion(output, target)
+-    test_loss += loss.item() * data.size(0)
++with torch.no_grad():
++    for data, target in test_loader:
++        output = model(data)
++        loss = criterion(output, target)
++        test_loss += loss.item() * data.size(0)
 """,
     ),
     # a PyTorch 0.3-era test loop: `volatile=True` no longer turns autograd off
@@ -683,20 +524,13 @@ def test(model, loader):
     return correct
 """,
         (10,),
-        """\
-import torch
-from torch.autograd import Variable
+        fix="""\
+@@
 
 
-@torch.no_grad()
-def test(model, loader):
-    model.eval()
-    correct = 0
-    for data, target in loader:
-        data = Variable(data, volatile=True)
-        output = model(data)
-        correct += output.max(1)[1].eq(target).sum().item()
-    return correct
++@torch.no_grad()
+ def test(model, loader):
+     model.eval()
 """,
     ),
     # a trainer class whose train() method shares its name with a variable it stores
@@ -733,37 +567,13 @@ def main(train, val):
     Trainer(model, train=train, val=val).train(10)
 """,
         (24,),
-        """\
-import torch
-import torch.nn as nn
+        fix="""\
+@@
+             self._validate()
 
-
-class Trainer:
-    def __init__(self, model, train, val):
-        self.model = model
-        self.train_data = train  # a name handed on, the same as the method's
-        self.val_data = val
-        self.optimizer = torch.optim.Adam(model.parameters())
-
-    def train(self, epochs):
-        for epoch in range(epochs):
-            self.model.train()
-            for x, y in self.train_data:
-                self.optimizer.zero_grad()
-                nn.functional.mse_loss(self.model(x), y).backward()
-                self.optimizer.step()
-            self._validate()
-
-    @torch.no_grad()
-    def _validate(self):
-        self.model.eval()
-        for x, y in self.val_data:
-            print(nn.functional.mse_loss(self.model(x), y).item())
-
-
-def main(train, val):
-    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
-    Trainer(model, train=train, val=val).train(10)
++    @torch.no_grad()
+     def _validate(self):
+         self.model.eval()
 """,
     ),
 )

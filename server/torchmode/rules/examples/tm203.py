@@ -23,22 +23,14 @@ def validate(val_loader, model, criterion, device):
     return total_loss / len(val_loader), correct / len(val_loader.dataset)
 """,
         (8,),
-        """\
-import torch
-
-
-def validate(val_loader, model, criterion, device):
-    model.eval()
-    correct = 0
-    total_loss = 0.0
-    with torch.no_grad():
-        for images, target in val_loader:
-            images, target = images.to(device), target.to(device)
-            output = model(images)
-            total_loss += criterion(output, target).item()
-            correct += (output.argmax(1) == target).sum().item()
-    model.train()
-    return total_loss / len(val_loader), correct / len(val_loader.dataset)
+        fix="""\
+@@
+     correct = 0
+     total_loss = 0.0
+-    with torch.no_grad:
++    with torch.no_grad():
+         for images, target in val_loader:
+             images, target = images.to(device), target.to(device)
 """,
     ),
     # prediction script (vision references style) with `inference_mode` not called
@@ -59,20 +51,14 @@ with torch.inference_mode:
 predictions = torch.cat(predictions)
 """,
         (9,),
-        """\
-import torch
-import torchvision
+        fix="""\
+@@
 
-model = torchvision.models.resnet50()
-model.load_state_dict(torch.load("checkpoint.pth", map_location="cpu"))
-model.eval()
-
-predictions = []
-with torch.inference_mode():
-    for images, _ in test_loader:
-        logits = model(images)
-        predictions.append(logits.argmax(dim=1))
-predictions = torch.cat(predictions)
+ predictions = []
+-with torch.inference_mode:
++with torch.inference_mode():
+     for images, _ in test_loader:
+         logits = model(images)
 """,
     ),
     # trainer class evaluating on `self.model` after `from torch import no_grad`
@@ -98,25 +84,14 @@ class Trainer:
         return sum(losses) / len(losses)
 """,
         (13,),
-        """\
-from torch import no_grad
-
-
-class Trainer:
-    def __init__(self, model, optimizer, val_loader):
-        self.model = model
-        self.optimizer = optimizer
-        self.val_loader = val_loader
-
-    def evaluate(self):
-        self.model.eval()
-        losses = []
-        with no_grad():
-            for batch in self.val_loader:
-                outputs = self.model(**batch)
-                losses.append(outputs.loss.item())
-        self.model.train()
-        return sum(losses) / len(losses)
+        fix="""\
+@@
+         self.model.eval()
+         losses = []
+-        with no_grad:
++        with no_grad():
+             for batch in self.val_loader:
+                 outputs = self.model(**batch)
 """,
     ),
     # module imported as `T` (notebook-style); the `with` also enters autocast
@@ -133,16 +108,14 @@ with T.autocast("cuda", dtype=T.float16), T.no_grad:
 model.train()
 """,
         (4,),
-        """\
-import torch as T
+        fix="""\
+@@
 
-model.eval()
-with T.autocast("cuda", dtype=T.float16), T.no_grad():
-    for x, y in val_loader:
-        logits = model(x.cuda())
-        acc = (logits.argmax(-1) == y.cuda()).float().mean()
-        print(f"val acc {acc.item():.3f}")
-model.train()
+ model.eval()
+-with T.autocast("cuda", dtype=T.float16), T.no_grad:
++with T.autocast("cuda", dtype=T.float16), T.no_grad():
+     for x, y in val_loader:
+         logits = model(x.cuda())
 """,
     ),
     # test-time adaptation: global grad off, `enable_grad` not called around the update
@@ -164,21 +137,14 @@ def adapt(model, optimizer, x):
     return logits
 """,
         (8,),
-        """\
-import torch
-
-torch.set_grad_enabled(False)
-
-
-def adapt(model, optimizer, x):
-    model.train()
-    with torch.enable_grad():
-        logits = model(x)
-        entropy = -(logits.softmax(1) * logits.log_softmax(1)).sum(1).mean()
-        optimizer.zero_grad()
-        entropy.backward()
-        optimizer.step()
-    return logits
+        fix="""\
+@@
+ def adapt(model, optimizer, x):
+     model.train()
+-    with torch.enable_grad:
++    with torch.enable_grad():
+         logits = model(x)
+         entropy = -(logits.softmax(1) * logits.log_softmax(1)).sum(1).mean()
 """,
     ),
     # transfer-learning phase loop, `set_grad_enabled` not called: no automatic fix (needs an arg)
@@ -222,22 +188,14 @@ for step in range(num_steps):
     state, reward, done = env.step(action.item())
 """,
         (9,),
-        """\
-import random
+        fix="""\
+@@
+     if random.random() < epsilon:
+         return torch.tensor([[random.randrange(n_actions)]])
+-    with torch.no_grad:
++    with torch.no_grad():
+         return policy_net(state).max(1).indices.view(1, 1)
 
-import torch
-
-
-def select_action(policy_net, state, epsilon, n_actions):
-    if random.random() < epsilon:
-        return torch.tensor([[random.randrange(n_actions)]])
-    with torch.no_grad():
-        return policy_net(state).max(1).indices.view(1, 1)
-
-
-for step in range(num_steps):
-    action = select_action(policy_net, state, epsilon, env.action_space.n)
-    state, reward, done = env.step(action.item())
 """,
     ),
     # GAN sample grid every N iterations with two `with` statements, both not called
@@ -263,22 +221,20 @@ for i, (real, _) in enumerate(dataloader):
             8,
             13,
         ),
-        """\
-import torch
-from torchvision.utils import save_image
-
-for i, (real, _) in enumerate(dataloader):
-    train_step(netG, netD, optimizerG, optimizerD, real)
-    if i % 500 == 0:
-        netG.eval()
-        with torch.no_grad():
-            fake = netG(fixed_noise)
-        save_image(fake, f"samples/{i:06d}.png", normalize=True)
-        netG.train()
-    if i % 5000 == 0:
-        with torch.inference_mode():
-            score = inception_score(netG, n_samples=1000)
-        print(i, score)
+        fix="""\
+@@
+     if i % 500 == 0:
+         netG.eval()
+-        with torch.no_grad:
++        with torch.no_grad():
+             fake = netG(fixed_noise)
+         save_image(fake, f"samples/{i:06d}.png", normalize=True)
+         netG.train()
+     if i % 5000 == 0:
+-        with torch.inference_mode:
++        with torch.inference_mode():
+             score = inception_score(netG, n_samples=1000)
+         print(i, score)
 """,
     ),
     # `torch.no_grad()` called on a line of its own, as if it switched gradients off

@@ -21,20 +21,13 @@ def train_one_epoch(model, loader, criterion, optimizer):
     return total_loss / len(loader)
 """,
         (12,),
-        """\
-import torch
-
-
-def train_one_epoch(model, loader, criterion, optimizer):
-    model.train()
-    total_loss = 0
-    for inputs, targets in loader:
-        optimizer.zero_grad()
-        loss = criterion(model(inputs), targets)
-        loss.backward()
-        optimizer.step()
-        total_loss += loss.item()
-    return total_loss / len(loader)
+        fix="""\
+@@
+         loss.backward()
+         optimizer.step()
+-        total_loss += loss
++        total_loss += loss.item()
+     return total_loss / len(loader)
 """,
     ),
     # weighted running total `totalloss += loss * len(y)` (MultiBench Supervised_Learning)
@@ -57,22 +50,14 @@ for epoch in range(total_epochs):
     print(f"Epoch {epoch} train loss: {totalloss / totals}")
 """,
         (11,),
-        """\
-import torch
-
-for epoch in range(total_epochs):
-    model.train()
-    totalloss = 0.0
-    totals = 0
-    for j in train_dataloader:
-        optimizer.zero_grad()
-        out = model([i.float().cuda() for i in j[:-1]])
-        loss = criterion(out, j[-1].cuda())
-        totalloss += (loss * len(j[-1])).item()
-        totals += len(j[-1])
-        loss.backward()
-        optimizer.step()
-    print(f"Epoch {epoch} train loss: {totalloss / totals}")
+        fix="""\
+@@
+         out = model([i.float().cuda() for i in j[:-1]])
+         loss = criterion(out, j[-1].cuda())
+-        totalloss += loss * len(j[-1])
++        totalloss += (loss * len(j[-1])).item()
+         totals += len(j[-1])
+         loss.backward()
 """,
     ),
     # losses appended with their graphs for a plot (packnet-sfm PR #51, mi-prometheus #111)
@@ -94,21 +79,13 @@ for epoch in range(n_epochs):
 plt.plot(torch.stack(train_losses).detach().numpy())
 """,
         (13,),
-        """\
-import matplotlib.pyplot as plt
-import torch
-
-train_losses = []
-for epoch in range(n_epochs):
-    model.train()
-    for x_batch, y_batch in train_loader:
-        yhat = model(x_batch)
-        loss = loss_fn(yhat, y_batch)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        train_losses.append(loss.detach())
-plt.plot(torch.stack(train_losses).detach().numpy())
+        fix="""\
+@@
+         optimizer.step()
+         optimizer.zero_grad()
+-        train_losses.append(loss)
++        train_losses.append(loss.detach())
+ plt.plot(torch.stack(train_losses).detach().numpy())
 """,
     ),
     # per-term running totals in a dict (MultimediaTechLab/YOLO PR #83)
@@ -131,22 +108,13 @@ def train_epoch(model, loader, loss_fn, optimizer):
     return {name: total / len(loader) for name, total in running.items()}
 """,
         (14,),
-        """\
-import torch
-
-
-def train_epoch(model, loader, loss_fn, optimizer):
-    model.train()
-    running = {"box": 0.0, "cls": 0.0, "dfl": 0.0}
-    for images, targets in loader:
-        preds = model(images)
-        loss, loss_dict = loss_fn(preds, targets)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        for name, value in loss_dict.items():
-            running[name] += value.item()
-    return {name: total / len(loader) for name, total in running.items()}
+        fix="""\
+@@
+         optimizer.step()
+         for name, value in loss_dict.items():
+-            running[name] += value
++            running[name] += value.item()
+     return {name: total / len(loader) for name, total in running.items()}
 """,
     ),
     # validation without no_grad summing `vloss` tensors (trainingyt): memory grows per batch
@@ -166,19 +134,14 @@ def validate(model, loader, loss_fn):
     return running_vloss / len(loader)
 """,
         (10,),
-        """\
-import torch
-
-
-def validate(model, loader, loss_fn):
-    model.eval()
-    running_vloss = 0.0
-    for vinputs, vlabels in loader:
-        voutputs = model(vinputs)
-        vloss = loss_fn(voutputs, vlabels)
-        running_vloss += vloss.item()
-    model.train()
-    return running_vloss / len(loader)
+        fix="""\
+@@
+         voutputs = model(vinputs)
+         vloss = loss_fn(voutputs, vlabels)
+-        running_vloss += vloss
++        running_vloss += vloss.item()
+     model.train()
+     return running_vloss / len(loader)
 """,
     ),
     # trainer class keeping its loss history on `self` (minGPT-style trainer)
@@ -205,26 +168,12 @@ class Trainer:
             self.history.append(loss)
 """,
         (19,),
-        """\
-import torch
-
-
-class Trainer:
-    def __init__(self, model, optimizer, loader):
-        self.model = model
-        self.optimizer = optimizer
-        self.loader = loader
-        self.history = []
-
-    def run_epoch(self):
-        self.model.train()
-        for x, y in self.loader:
-            logits, loss = self.model(x, y)
-            self.model.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-            self.optimizer.step()
-            self.history.append(loss.detach())
+        fix="""\
+@@
+             torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+             self.optimizer.step()
+-            self.history.append(loss)
++            self.history.append(loss.detach())
 """,
     ),
     # per-epoch loss history indexed by epoch (notebook-style script)
@@ -244,19 +193,13 @@ for epoch in range(num_epochs):
 print(epoch_losses / len(train_loader))
 """,
         (11,),
-        """\
-import torch
-
-epoch_losses = torch.zeros(num_epochs)
-for epoch in range(num_epochs):
-    model.train()
-    for x, y in train_loader:
-        optimizer.zero_grad()
-        loss = criterion(model(x), y)
-        loss.backward()
-        optimizer.step()
-        epoch_losses[epoch] += loss.item()
-print(epoch_losses / len(train_loader))
+        fix="""\
+@@
+         loss.backward()
+         optimizer.step()
+-        epoch_losses[epoch] += loss
++        epoch_losses[epoch] += loss.item()
+ print(epoch_losses / len(train_loader))
 """,
     ),
     # un-no_grad validate() summing criterion outputs; the total is used as a tensor, so `.detach()`
@@ -275,18 +218,14 @@ def validate(model, val_loader, criterion, device):
     return (val_loss / len(val_loader)).item()
 """,
         (9,),
-        """\
-import torch
-
-
-def validate(model, val_loader, criterion, device):
-    model.eval()
-    val_loss = 0
-    for images, masks in val_loader:
-        images, masks = images.to(device), masks.to(device)
-        val_loss += criterion(model(images), masks).detach()
-    model.train()
-    return (val_loss / len(val_loader)).item()
+        fix="""\
+@@
+     for images, masks in val_loader:
+         images, masks = images.to(device), masks.to(device)
+-        val_loss += criterion(model(images), masks)
++        val_loss += criterion(model(images), masks).detach()
+     model.train()
+     return (val_loss / len(val_loader)).item()
 """,
     ),
 )

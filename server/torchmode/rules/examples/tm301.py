@@ -23,23 +23,13 @@ for epoch in range(200):
     print(f"epoch {epoch}: loss {loss.item():.4f}")
 """,
         (14,),
-        """\
-import torch
-import torch.nn as nn
-
-model = nn.Sequential(nn.Linear(13, 64), nn.ReLU(), nn.Linear(64, 1))
-optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-loss_fn = nn.MSELoss()
-
-optimizer.zero_grad()
-for epoch in range(200):
-    for xb, yb in train_dl:
-        pred = model(xb)
-        loss = loss_fn(pred, yb)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    print(f"epoch {epoch}: loss {loss.item():.4f}")
+        fix="""\
+@@
+         pred = model(xb)
+         loss = loss_fn(pred, yb)
++        optimizer.zero_grad()
+         loss.backward()
+         optimizer.step()
 """,
     ),
     # segmentation trainer class with AMP: scaled backward and scaler.step, never zeroed
@@ -70,31 +60,13 @@ class SegmentationTrainer:
         return running / len(self.loader)
 """,
         (20,),
-        """\
-import torch
-
-
-class SegmentationTrainer:
-    def __init__(self, model, optimizer, loader, device):
-        self.model = model
-        self.optimizer = optimizer
-        self.loader = loader
-        self.device = device
-        self.scaler = torch.cuda.amp.GradScaler()
-
-    def train_epoch(self):
-        self.model.train()
-        running = 0.0
-        for images, masks in self.loader:
-            images, masks = images.to(self.device), masks.to(self.device)
-            with torch.autocast("cuda", dtype=torch.float16):
-                loss = self.model(images, masks)
-            self.optimizer.zero_grad()
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            running += loss.item()
-        return running / len(self.loader)
+        fix="""\
+@@
+             with torch.autocast("cuda", dtype=torch.float16):
+                 loss = self.model(images, masks)
++            self.optimizer.zero_grad()
+             self.scaler.scale(loss).backward()
+             self.scaler.step(self.optimizer)
 """,
     ),
     # DCGAN-style loop where the generator phase zeroes the discriminator's optimizer again
@@ -127,33 +99,13 @@ def train_gan(generator, discriminator, loader, epochs, z_dim=100):
             opt_g.step()
 """,
         (25,),
-        """\
-import torch
-import torch.nn.functional as F
-
-
-def train_gan(generator, discriminator, loader, epochs, z_dim=100):
-    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    for epoch in range(epochs):
-        for real, _ in loader:
-            fake = generator(torch.randn(real.size(0), z_dim))
-
-            opt_d.zero_grad()
-            d_real = discriminator(real)
-            d_fake = discriminator(fake.detach())
-            loss_d = F.binary_cross_entropy_with_logits(
-                d_real, torch.ones_like(d_real)
-            ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-            loss_d.backward()
-            opt_d.step()
-
-            opt_d.zero_grad()
-            d_out = discriminator(fake)
-            loss_g = F.binary_cross_entropy_with_logits(d_out, torch.ones_like(d_out))
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
+        fix="""\
+@@
+             d_out = discriminator(fake)
+             loss_g = F.binary_cross_entropy_with_logits(d_out, torch.ones_like(d_out))
++            opt_g.zero_grad()
+             loss_g.backward()
+             opt_g.step()
 """,
     ),
     # fairseq-style OOM recovery: gradients are only cleared when a batch runs out of memory
@@ -177,24 +129,11 @@ def train_epoch(model, criterion, optimizer, loader, max_norm=1.0):
         optimizer.step()
 """,
         (16,),
-        """\
-import torch
-
-
-def train_epoch(model, criterion, optimizer, loader, max_norm=1.0):
-    model.train()
-    for sample in loader:
-        try:
-            loss = criterion(model(**sample["net_input"]), sample["target"])
-            loss.backward()
-        except torch.cuda.OutOfMemoryError:
-            print("| WARNING: ran out of memory, skipping batch")
-            optimizer.zero_grad()
-            torch.cuda.empty_cache()
-            continue
-        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-        optimizer.step()
-        optimizer.zero_grad()
+        fix="""\
+@@
+         torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+         optimizer.step()
++        optimizer.zero_grad()
 """,
     ),
     # PPO update: zero_grad() before the epoch/minibatch loops instead of per minibatch
@@ -225,31 +164,13 @@ class PPO:
                 self.optimizer.step()
 """,
         (23,),
-        """\
-import torch
-
-
-class PPO:
-    def __init__(self, actor_critic, lr=3e-4, clip=0.2, epochs=4, max_grad_norm=0.5):
-        self.actor_critic = actor_critic
-        self.optimizer = torch.optim.Adam(actor_critic.parameters(), lr=lr, eps=1e-5)
-        self.clip = clip
-        self.epochs = epochs
-        self.max_grad_norm = max_grad_norm
-
-    def update(self, rollouts):
-        self.optimizer.zero_grad()
-        for _ in range(self.epochs):
-            for obs, actions, old_logp, returns, adv in rollouts.minibatches():
-                values, logp, entropy = self.actor_critic.evaluate_actions(obs, actions)
-                ratio = torch.exp(logp - old_logp)
-                clipped = torch.clamp(ratio, 1 - self.clip, 1 + self.clip)
-                surr = torch.min(ratio * adv, clipped * adv)
-                loss = -surr.mean() + 0.5 * (returns - values).pow(2).mean() - 0.01 * entropy.mean()
-                self.optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.actor_critic.parameters(), self.max_grad_norm)
-                self.optimizer.step()
+        fix="""\
+@@
+                 surr = torch.min(ratio * adv, clipped * adv)
+                 loss = -surr.mean() + 0.5 * (returns - values).pow(2).mean() - 0.01 * entropy.mean()
++                self.optimizer.zero_grad()
+                 loss.backward()
+                 torch.nn.utils.clip_grad_norm_(self.actor_critic.parameters(), self.max_grad_norm)
 """,
     ),
     # HF no_trainer-style fine-tuning loop driven by a step counter, zero_grad() forgotten
@@ -276,27 +197,13 @@ def finetune(model, train_dataloader, num_training_steps, device):
     return model
 """,
         (16,),
-        """\
-import torch
-from transformers import get_scheduler
-
-
-def finetune(model, train_dataloader, num_training_steps, device):
-    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.01)
-    lr_scheduler = get_scheduler("linear", optimizer, 0, num_training_steps)
-    model.train()
-    completed_steps = 0
-    data_iter = iter(train_dataloader)
-    while completed_steps < num_training_steps:
-        batch = {k: v.to(device) for k, v in next(data_iter).items()}
-        outputs = model(**batch)
-        loss = outputs.loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        lr_scheduler.step()
-        completed_steps += 1
-    return model
+        fix="""\
+@@
+         outputs = model(**batch)
+         loss = outputs.loss
++        optimizer.zero_grad()
+         loss.backward()
+         optimizer.step()
 """,
     ),
     # trainer method that clears the model's gradients once per epoch, not per batch
@@ -322,26 +229,13 @@ class Trainer:
                 self.optimizer.step()
 """,
         (18,),
-        """\
-import torch.nn.functional as F
-
-
-class Trainer:
-    def __init__(self, model, optimizer, train_loader):
-        self.model = model
-        self.optimizer = optimizer
-        self.train_loader = train_loader
-
-    def fit(self, epochs):
-        for epoch in range(epochs):
-            self.model.train()
-            self.model.zero_grad()
-            for tokens, labels in self.train_loader:
-                logits = self.model(tokens)
-                loss = F.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1))
-                self.optimizer.zero_grad()
-                loss.backward()
-                self.optimizer.step()
+        fix="""\
+@@
+                 logits = self.model(tokens)
+                 loss = F.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1))
++                self.optimizer.zero_grad()
+                 loss.backward()
+                 self.optimizer.step()
 """,
     ),
     # DQN tutorial-style optimize_model() helper without zero_grad, called every environment step
@@ -375,34 +269,13 @@ def run(env, policy_net, target_net, memory, select_action, episodes=600):
             optimize_model(policy_net, target_net, optimizer, memory)
 """,
         (26,),
-        """\
-import torch
-import torch.nn.functional as F
-
-
-def optimize_model(policy_net, target_net, optimizer, memory, batch_size=128, gamma=0.99):
-    states, actions, rewards, next_states, dones = memory.sample(batch_size)
-    q_values = policy_net(states).gather(1, actions)
-    with torch.no_grad():
-        next_q = target_net(next_states).max(1).values
-    expected = rewards + gamma * next_q * (1 - dones)
-    loss = F.smooth_l1_loss(q_values.squeeze(1), expected)
-    optimizer.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_value_(policy_net.parameters(), 100)
-    optimizer.step()
-
-
-def run(env, policy_net, target_net, memory, select_action, episodes=600):
-    optimizer = torch.optim.AdamW(policy_net.parameters(), lr=1e-4, amsgrad=True)
-    for episode in range(episodes):
-        state, done = env.reset(), False
-        while not done:
-            action = select_action(policy_net, state)
-            next_state, reward, done = env.step(action)
-            memory.push(state, action, reward, next_state, done)
-            state = next_state
-            optimize_model(policy_net, target_net, optimizer, memory)
+        fix="""\
+@@
+     expected = rewards + gamma * next_q * (1 - dones)
+     loss = F.smooth_l1_loss(q_values.squeeze(1), expected)
++    optimizer.zero_grad()
+     loss.backward()
+     torch.nn.utils.clip_grad_value_(policy_net.parameters(), 100)
 """,
     ),
     # gradient accumulation that steps every k batches but never zeroes at all
@@ -421,19 +294,11 @@ def train(model, loader, optimizer, accum_steps=8):
             optimizer.step()
 """,
         (11,),
-        """\
-import torch
-
-
-def train(model, loader, optimizer, accum_steps=8):
-    model.train()
-    for i, (x, y) in enumerate(loader):
-        loss = torch.nn.functional.cross_entropy(model(x), y) / accum_steps
-        loss.backward()
-        if (i + 1) % accum_steps == 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            optimizer.zero_grad()
+        fix="""\
+@@
+             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+             optimizer.step()
++            optimizer.zero_grad()
 """,
     ),
     # PyG-style full-graph GCN script: one step per epoch, gradients never cleared
@@ -465,32 +330,13 @@ for epoch in range(1, 201):
     optimizer.step()
 """,
         (24,),
-        """\
-import torch
-import torch.nn.functional as F
-from torch_geometric.nn import GCNConv
-
-
-class GCN(torch.nn.Module):
-    def __init__(self, in_dim, hidden, classes):
-        super().__init__()
-        self.conv1 = GCNConv(in_dim, hidden)
-        self.conv2 = GCNConv(hidden, classes)
-
-    def forward(self, x, edge_index):
-        x = F.dropout(F.relu(self.conv1(x, edge_index)), p=0.5, training=self.training)
-        return self.conv2(x, edge_index)
-
-
-model = GCN(dataset.num_features, 16, dataset.num_classes)
-optimizer = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
-model.train()
-for epoch in range(1, 201):
-    out = model(data.x, data.edge_index)
-    loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+        fix="""\
+@@
+     out = model(data.x, data.edge_index)
+     loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
++    optimizer.zero_grad()
+     loss.backward()
+     optimizer.step()
 """,
     ),
     # pytorch/examples VAE-style train(epoch) on module globals, optimizer.zero_grad() forgotten
@@ -525,35 +371,13 @@ for epoch in range(1, 11):
     train(epoch)
 """,
         (22,),
-        """\
-import torch
-import torch.nn.functional as F
-
-model = VAE().to(device)
-optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-
-def loss_function(recon_x, x, mu, logvar):
-    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
-    return bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-
-
-def train(epoch):
-    model.train()
-    train_loss = 0
-    for data, _ in train_loader:
-        data = data.to(device)
-        recon_batch, mu, logvar = model(data)
-        loss = loss_function(recon_batch, data, mu, logvar)
-        optimizer.zero_grad()
-        loss.backward()
-        train_loss += loss.item()
-        optimizer.step()
-    print(f"====> Epoch: {epoch} Average loss: {train_loss / len(train_loader.dataset):.4f}")
-
-
-for epoch in range(1, 11):
-    train(epoch)
+        fix="""\
+@@
+         recon_batch, mu, logvar = model(data)
+         loss = loss_function(recon_batch, data, mu, logvar)
++        optimizer.zero_grad()
+         loss.backward()
+         train_loss += loss.item()
 """,
     ),
     # SimCLR-style contrastive pre-training: one optimizer over encoder and projector, never zeroed
@@ -576,23 +400,13 @@ def train_simclr(encoder, projector, loader, criterion, epochs=100):
         scheduler.step()
 """,
         (14,),
-        """\
-import torch
-
-
-def train_simclr(encoder, projector, loader, criterion, epochs=100):
-    params = list(encoder.parameters()) + list(projector.parameters())
-    optimizer = torch.optim.SGD(params, lr=0.3, momentum=0.9, weight_decay=1e-6)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
-    for epoch in range(epochs):
-        for (x1, x2), _ in loader:
-            z1 = projector(encoder(x1))
-            z2 = projector(encoder(x2))
-            loss = criterion(z1, z2)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        scheduler.step()
+        fix="""\
+@@
+             z2 = projector(encoder(x2))
+             loss = criterion(z1, z2)
++            optimizer.zero_grad()
+             loss.backward()
+             optimizer.step()
 """,
     ),
     # online actor-critic: the actor's optimizer is cleared twice, the critic's never
@@ -620,28 +434,13 @@ def run_episode(env, actor, critic, actor_opt, critic_opt, gamma=0.99):
         state = next_state
 """,
         (19,),
-        """\
-import torch
+        fix="""\
+@@
 
-
-def run_episode(env, actor, critic, actor_opt, critic_opt, gamma=0.99):
-    state, done = env.reset(), False
-    while not done:
-        dist = actor(state)
-        action = dist.sample()
-        next_state, reward, done = env.step(action)
-        td_target = reward + gamma * critic(next_state).detach() * (1 - done)
-        advantage = td_target - critic(state)
-
-        actor_opt.zero_grad()
-        (-dist.log_prob(action) * advantage.detach()).backward()
-        actor_opt.step()
-
-        actor_opt.zero_grad()
-        critic_opt.zero_grad()
-        advantage.pow(2).backward()
-        critic_opt.step()
-        state = next_state
+         actor_opt.zero_grad()
++        critic_opt.zero_grad()
+         advantage.pow(2).backward()
+         critic_opt.step()
 """,
     ),
     # TD-learning per environment step, cleared once per episode in the outer loop
@@ -668,27 +467,13 @@ def train(env, q_net, optimizer, episodes=500, gamma=0.99, epsilon=0.1):
             state = next_state
 """,
         (18,),
-        """\
-import torch
-import torch.nn.functional as F
-
-
-def train(env, q_net, optimizer, episodes=500, gamma=0.99, epsilon=0.1):
-    q_net.train()
-    for episode in range(episodes):
-        state, done = env.reset(), False
-        optimizer.zero_grad()
-        while not done:
-            q = q_net(state)
-            action = env.sample_action() if torch.rand(1) < epsilon else q.argmax().item()
-            next_state, reward, done = env.step(action)
-            with torch.no_grad():
-                target = reward + gamma * q_net(next_state).max() * (1 - done)
-            loss = F.smooth_l1_loss(q[action], target)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            state = next_state
+        fix="""\
+@@
+                 target = reward + gamma * q_net(next_state).max() * (1 - done)
+             loss = F.smooth_l1_loss(q[action], target)
++            optimizer.zero_grad()
+             loss.backward()
+             optimizer.step()
 """,
     ),
     # apex amp mixed precision (older code): scaled backward and step, the clear forgotten
@@ -708,20 +493,11 @@ def train(model, optimizer, loader, criterion, epochs):
             optimizer.step()
 """,
         (12,),
-        """\
-from apex import amp
-
-
-def train(model, optimizer, loader, criterion, epochs):
-    model, optimizer = amp.initialize(model, optimizer, opt_level="O1")
-    for epoch in range(epochs):
-        model.train()
-        for images, target in loader:
-            loss = criterion(model(images), target)
-            with amp.scale_loss(loss, optimizer) as scaled_loss:
-                scaled_loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
+        fix="""\
+@@
+                 scaled_loss.backward()
+             optimizer.step()
++            optimizer.zero_grad()
 """,
     ),
     # trainer with _backward()/_optimizer_step() helpers; neither clears the gradients
@@ -784,29 +560,13 @@ class GANTrainer:
             self.optimizers["gen"].step()
 """,
         (21,),
-        """\
-import torch
-
-
-class GANTrainer:
-    def __init__(self, gen, disc, lr=2e-4):
-        self.gen, self.disc = gen, disc
-        self.optimizers = {
-            "gen": torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.999)),
-            "disc": torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999)),
-        }
-
-    def train(self, loader, z_dim=100):
-        for real in loader:
-            fake = self.gen(torch.randn(real.size(0), z_dim))
-            self.optimizers["disc"].zero_grad()
-            d_loss = self.disc(fake.detach()).mean() - self.disc(real).mean()
-            d_loss.backward()
-            self.optimizers["disc"].step()
-            self.optimizers["disc"].zero_grad()
-            self.optimizers["gen"].zero_grad()
-            (-self.disc(fake).mean()).backward()
-            self.optimizers["gen"].step()
+        fix="""\
+@@
+             self.optimizers["disc"].step()
+             self.optimizers["disc"].zero_grad()
++            self.optimizers["gen"].zero_grad()
+             (-self.disc(fake).mean()).backward()
+             self.optimizers["gen"].step()
 """,
     ),
     # model class whose own train_step(batch, optimizer) never clears, called from a loop
@@ -841,35 +601,13 @@ for epoch in range(20):
     losses = [model.train_step(batch, optimizer) for batch in train_loader]
 """,
         (27,),
-        """\
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class Classifier(nn.Module):
-    def __init__(self, backbone, num_classes):
-        super().__init__()
-        self.backbone = backbone
-        self.head = nn.Linear(backbone.out_features, num_classes)
-
-    def forward(self, x):
-        return self.head(self.backbone(x))
-
-    def train_step(self, batch, optimizer):
-        x, y = batch
-        loss = F.cross_entropy(self(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-
-model = Classifier(backbone, 10)
-optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
-for epoch in range(20):
-    model.train()
-    losses = [model.train_step(batch, optimizer) for batch in train_loader]
+        fix="""\
+@@
+         x, y = batch
+         loss = F.cross_entropy(self(x), y)
++        optimizer.zero_grad()
+         loss.backward()
+         optimizer.step()
 """,
     ),
 )

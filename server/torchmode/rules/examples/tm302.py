@@ -22,21 +22,15 @@ def train(model, loader, epochs=5, lr=1e-3):
         print(f"epoch {epoch}: {loss.item():.4f}")
 """,
         (12,),
-        """\
-import torch
-import torch.nn as nn
-
-
-def train(model, loader, epochs=5, lr=1e-3):
-    criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    for epoch in range(epochs):
-        for images, labels in loader:
-            loss = criterion(model(images), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        print(f"epoch {epoch}: {loss.item():.4f}")
+        fix="""\
+@@
+         for images, labels in loader:
+             loss = criterion(model(images), labels)
++            optimizer.zero_grad()
+             loss.backward()
+-            optimizer.zero_grad()
+             optimizer.step()
+         print(f"epoch {epoch}: {loss.item():.4f}")
 """,
     ),
     # trainer method with clipping: the clear sits between backward() and clip/step
@@ -62,25 +56,15 @@ class Trainer:
             self.optimizer.step()
 """,
         (16,),
-        """\
-import torch
-
-
-class Trainer:
-    def __init__(self, model, optimizer, loader, max_norm=1.0):
-        self.model = model
-        self.optimizer = optimizer
-        self.loader = loader
-        self.max_norm = max_norm
-
-    def train_epoch(self):
-        self.model.train()
-        for batch in self.loader:
-            loss = self.model(**batch).loss
-            self.optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_norm)
-            self.optimizer.step()
+        fix="""\
+@@
+         for batch in self.loader:
+             loss = self.model(**batch).loss
++            self.optimizer.zero_grad()
+             loss.backward()
+-            self.optimizer.zero_grad()
+             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_norm)
+             self.optimizer.step()
 """,
     ),
     # mixed precision: zero_grad(set_to_none=True) after the scaled backward
@@ -101,20 +85,15 @@ for epoch in range(epochs):
         scaler.update()
 """,
         (11,),
-        """\
-import torch
-
-scaler = torch.amp.GradScaler("cuda")
-for epoch in range(epochs):
-    model.train()
-    for x, y in train_loader:
-        x, y = x.cuda(non_blocking=True), y.cuda(non_blocking=True)
-        with torch.autocast("cuda", dtype=torch.float16):
-            loss = criterion(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        fix="""\
+@@
+         with torch.autocast("cuda", dtype=torch.float16):
+             loss = criterion(model(x), y)
++        optimizer.zero_grad(set_to_none=True)
+         scaler.scale(loss).backward()
+-        optimizer.zero_grad(set_to_none=True)
+         scaler.step(optimizer)
+         scaler.update()
 """,
     ),
     # REINFORCE finish_episode(): policy loss backpropagated, then cleared before the step
@@ -139,24 +118,15 @@ def finish_episode(gamma=0.99):
     del policy.rewards[:], policy.saved_log_probs[:]
 """,
         (15,),
-        """\
-import torch
-
-optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
-
-
-def finish_episode(gamma=0.99):
-    R, returns = 0.0, []
-    for r in reversed(policy.rewards):
-        R = r + gamma * R
-        returns.insert(0, R)
-    returns = torch.tensor(returns)
-    returns = (returns - returns.mean()) / (returns.std() + 1e-8)
-    policy_loss = torch.stack([-lp * R for lp, R in zip(policy.saved_log_probs, returns)]).sum()
-    optimizer.zero_grad()
-    policy_loss.backward()
-    optimizer.step()
-    del policy.rewards[:], policy.saved_log_probs[:]
+        fix="""\
+@@
+     returns = (returns - returns.mean()) / (returns.std() + 1e-8)
+     policy_loss = torch.stack([-lp * R for lp, R in zip(policy.saved_log_probs, returns)]).sum()
++    optimizer.zero_grad()
+     policy_loss.backward()
+-    optimizer.zero_grad()
+     optimizer.step()
+     del policy.rewards[:], policy.saved_log_probs[:]
 """,
     ),
     # knowledge distillation: the student's optimizer cleared after the distillation backward
@@ -184,27 +154,14 @@ def distill(teacher, student, loader, optimizer, T=2.0, alpha=0.25):
         optimizer.step()
 """,
         (19,),
-        """\
-import torch
-import torch.nn.functional as F
-
-
-def distill(teacher, student, loader, optimizer, T=2.0, alpha=0.25):
-    teacher.eval()
-    student.train()
-    for inputs, labels in loader:
-        with torch.no_grad():
-            teacher_logits = teacher(inputs)
-        student_logits = student(inputs)
-        soft = F.kl_div(
-            F.log_softmax(student_logits / T, dim=-1),
-            F.softmax(teacher_logits / T, dim=-1),
-            reduction="batchmean",
-        ) * T * T
-        loss = alpha * soft + (1 - alpha) * F.cross_entropy(student_logits, labels)
-        student.zero_grad()
-        loss.backward()
-        optimizer.step()
+        fix="""\
+@@
+         ) * T * T
+         loss = alpha * soft + (1 - alpha) * F.cross_entropy(student_logits, labels)
++        student.zero_grad()
+         loss.backward()
+-        student.zero_grad()
+         optimizer.step()
 """,
     ),
     # DQN-style optimize() helper of an agent class, clearing after backward
@@ -232,27 +189,15 @@ class Agent:
         return loss.item()
 """,
         (18,),
-        """\
-import torch
-import torch.nn.functional as F
-
-
-class Agent:
-    def __init__(self, q_net, target_net, lr=1e-4, gamma=0.99):
-        self.q_net = q_net
-        self.target_net = target_net
-        self.optimizer = torch.optim.Adam(q_net.parameters(), lr=lr)
-        self.gamma = gamma
-
-    def learn(self, states, actions, rewards, next_states, dones):
-        q = self.q_net(states).gather(1, actions.unsqueeze(1)).squeeze(1)
-        with torch.no_grad():
-            target = rewards + self.gamma * self.target_net(next_states).max(1).values * (1 - dones)
-        loss = F.mse_loss(q, target)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-        return loss.item()
+        fix="""\
+@@
+             target = rewards + self.gamma * self.target_net(next_states).max(1).values * (1 - dones)
+         loss = F.mse_loss(q, target)
++        self.optimizer.zero_grad()
+         loss.backward()
+-        self.optimizer.zero_grad()
+         self.optimizer.step()
+         return loss.item()
 """,
     ),
     # autoencoder script: model.zero_grad() after backward, optimizer built over the model
@@ -277,24 +222,15 @@ for epoch in range(20):
     print(f"epoch [{epoch + 1}/20], loss:{loss.item():.4f}")
 """,
         (15,),
-        """\
-import torch
-import torch.nn as nn
-
-model = nn.Sequential(
-    nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 32), nn.ReLU(), nn.Linear(32, 128),
-    nn.ReLU(), nn.Linear(128, 784), nn.Sigmoid(),
-)
-optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
-criterion = nn.MSELoss()
-for epoch in range(20):
-    for img, _ in loader:
-        img = img.view(img.size(0), -1)
-        loss = criterion(model(img), img)
-        model.zero_grad()
-        loss.backward()
-        optimizer.step()
-    print(f"epoch [{epoch + 1}/20], loss:{loss.item():.4f}")
+        fix="""\
+@@
+         img = img.view(img.size(0), -1)
+         loss = criterion(model(img), img)
++        model.zero_grad()
+         loss.backward()
+-        model.zero_grad()
+         optimizer.step()
+     print(f"epoch [{epoch + 1}/20], loss:{loss.item():.4f}")
 """,
     ),
     # accelerate loop: the clear placed after accelerator.backward() instead of after the step
@@ -316,21 +252,15 @@ for epoch in range(num_train_epochs):
         lr_scheduler.step()
 """,
         (12,),
-        """\
-from accelerate import Accelerator
-
-accelerator = Accelerator(mixed_precision="fp16")
-model, optimizer, train_dataloader, lr_scheduler = accelerator.prepare(
-    model, optimizer, train_dataloader, lr_scheduler
-)
-for epoch in range(num_train_epochs):
-    model.train()
-    for batch in train_dataloader:
-        outputs = model(**batch)
-        optimizer.zero_grad()
-        accelerator.backward(outputs.loss)
-        optimizer.step()
-        lr_scheduler.step()
+        fix="""\
+@@
+     for batch in train_dataloader:
+         outputs = model(**batch)
++        optimizer.zero_grad()
+         accelerator.backward(outputs.loss)
+-        optimizer.zero_grad()
+         optimizer.step()
+         lr_scheduler.step()
 """,
     ),
     # Lightning manual optimisation with the clear between manual_backward() and step()
@@ -359,28 +289,15 @@ class LitRegressor(L.LightningModule):
         return torch.optim.Adam(self.parameters(), lr=1e-3)
 """,
         (16,),
-        """\
-import lightning as L
-import torch
-
-
-class LitRegressor(L.LightningModule):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-        self.automatic_optimization = False
-
-    def training_step(self, batch, batch_idx):
-        opt = self.optimizers()
-        x, y = batch
-        loss = torch.nn.functional.mse_loss(self.net(x), y)
-        opt.zero_grad()
-        self.manual_backward(loss)
-        opt.step()
-        self.log("train_loss", loss)
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=1e-3)
+        fix="""\
+@@
+         x, y = batch
+         loss = torch.nn.functional.mse_loss(self.net(x), y)
++        opt.zero_grad()
+         self.manual_backward(loss)
+-        opt.zero_grad()
+         opt.step()
+         self.log("train_loss", loss)
 """,
     ),
     # clip, then clear, then step: the clipped gradients are thrown away
@@ -403,22 +320,16 @@ def train_epoch(model, loader, optimizer, criterion, clip=0.25):
     return total / len(loader)
 """,
         (12,),
-        """\
-import torch
-
-
-def train_epoch(model, loader, optimizer, criterion, clip=0.25):
-    model.train()
-    total = 0.0
-    for x, y in loader:
-        output = model(x)
-        loss = criterion(output, y)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
-        total += loss.item()
-    return total / len(loader)
+        fix="""\
+@@
+         output = model(x)
+         loss = criterion(output, y)
++        optimizer.zero_grad()
+         loss.backward()
+         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+-        optimizer.zero_grad()
+         optimizer.step()
+         total += loss.item()
 """,
     ),
     # TM302: clear after the scaled backward, before unscale_/clip/scaler.step
@@ -439,20 +350,15 @@ def train_step(model, batch, optimizer, scaler, max_norm=1.0):
     return loss.detach()
 """,
         (8,),
-        """\
-import torch
-
-
-def train_step(model, batch, optimizer, scaler, max_norm=1.0):
-    with torch.autocast("cuda", dtype=torch.bfloat16):
-        loss = model(**batch).loss
-    optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.unscale_(optimizer)
-    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-    scaler.step(optimizer)
-    scaler.update()
-    return loss.detach()
+        fix="""\
+@@
+     with torch.autocast("cuda", dtype=torch.bfloat16):
+         loss = model(**batch).loss
++    optimizer.zero_grad(set_to_none=True)
+     scaler.scale(loss).backward()
+-    optimizer.zero_grad(set_to_none=True)
+     scaler.unscale_(optimizer)
+     torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
 """,
     ),
     # trainer class: self.model.zero_grad() between backward and the step of its optimizer
@@ -480,27 +386,16 @@ class Seq2SeqTrainer:
         return loss.item()
 """,
         (18,),
-        """\
-import torch
-
-
-class Seq2SeqTrainer:
-    def __init__(self, model, lr=1e-3, clip=1.0):
-        self.model = model
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.clip = clip
-
-    def train_batch(self, src, tgt):
-        self.model.train()
-        output = self.model(src, tgt[:, :-1])
-        loss = torch.nn.functional.cross_entropy(
-            output.reshape(-1, output.size(-1)), tgt[:, 1:].reshape(-1), ignore_index=0
-        )
-        self.model.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
-        self.optimizer.step()
-        return loss.item()
+        fix="""\
+@@
+             output.reshape(-1, output.size(-1)), tgt[:, 1:].reshape(-1), ignore_index=0
+         )
++        self.model.zero_grad(set_to_none=True)
+         loss.backward()
+         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+-        self.model.zero_grad(set_to_none=True)
+         self.optimizer.step()
+         return loss.item()
 """,
     ),
     # AMP on/off branches, each clearing after its backward
@@ -525,24 +420,20 @@ def train_epoch(model, loader, optimizer, scaler, use_amp):
             optimizer.step()
 """,
         (11, 16),
-        """\
-import torch
-
-
-def train_epoch(model, loader, optimizer, scaler, use_amp):
-    model.train()
-    for x, y in loader:
-        with torch.autocast("cuda", enabled=use_amp):
-            loss = torch.nn.functional.cross_entropy(model(x), y)
-        if use_amp:
-            optimizer.zero_grad()
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        fix="""\
+@@
+             loss = torch.nn.functional.cross_entropy(model(x), y)
+         if use_amp:
++            optimizer.zero_grad()
+             scaler.scale(loss).backward()
+-            optimizer.zero_grad()
+             scaler.step(optimizer)
+             scaler.update()
+         else:
++            optimizer.zero_grad()
+             loss.backward()
+-            optimizer.zero_grad()
+             optimizer.step()
 """,
     ),
 )
