@@ -333,10 +333,12 @@ class Session:
     async def fix(self, uri: str, diagnostic: types.Diagnostic, title: str | None = None) -> str:
         """Apply the diagnostic's preferred quick fix (or the one titled ``title``)."""
         actions = await self.actions(uri, diagnostic.range, [diagnostic])
+        # list(): cattrs 25+ gives LSP's array fields (Sequence in lsprotocol) as tuples
         chosen = [
             a
             for a in actions
-            if (a.title == title if title else a.is_preferred) and a.diagnostics == [diagnostic]
+            if (a.title == title if title else a.is_preferred)
+            and list(a.diagnostics or ()) == [diagnostic]
         ]
         assert chosen, f"no such action among {[a.title for a in actions]}"
         action = await self.resolved(chosen[0])

@@ -109,7 +109,7 @@ async def test_unknown_documents_get_empty_answers(session) -> None:
         report = await session.client.text_document_diagnostic_async(
             types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
         )
-        assert report.items == []
+        assert list(report.items) == []
 
 
 async def test_clean_document_has_no_diagnostics(session, tmp_path) -> None:
