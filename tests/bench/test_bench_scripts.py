@@ -110,6 +110,7 @@ def run_script(*args: str) -> str:
     return result.stdout
 
 
+@pytest.mark.e2e  # runs the benchmark script: tens of seconds
 def test_cli_benchmark_prints_its_tables(tmp_path: Path) -> None:
     out = run_script(
         str(BENCH / "cli.py"), "--files", "12", "--lines", "150", "--workdir", str(tmp_path)
@@ -121,6 +122,7 @@ def test_cli_benchmark_prints_its_tables(tmp_path: Path) -> None:
     assert "files failed" not in out
 
 
+@pytest.mark.e2e  # runs the benchmark script: tens of seconds
 def test_lsp_benchmark_prints_every_target() -> None:
     out = run_script(str(BENCH / "lsp.py"), "--lines", "300", "--edits", "3", "--documents", "2")
     for measurement in (

@@ -81,6 +81,7 @@ def test_nul_byte_after_cr_line_ends_is_placed_on_its_line() -> None:
     check_range(text, lines_of(text), Range(problem.position, problem.position), "NUL byte")
 
 
+@pytest.mark.e2e  # tens of seconds: left out of the fast suite
 def test_megabytes_of_training_code() -> None:
     # 2 MB takes the engine several seconds: CI runs 2 MB, the long profile 4 MB.
     size = 4_000_000 if LONG else 2_000_000
