@@ -12,6 +12,7 @@ Adapters import from here (and the plain data of ``torchmode.findings``, ``setti
 """
 
 from torchmode.analysis.driver import Analysis, Skipped, SyntaxProblem, analyze, may_have_findings
+from torchmode.analysis.explain import explain
 from torchmode.analysis.fixes import FixOutcome, NotebookFixOutcome, fix_cells, fix_source
 from torchmode.analysis.memory import IDLE_COLLECT_S
 from torchmode.analysis.noqa import ignore_edit
@@ -35,6 +36,7 @@ __all__ = [
     "analyze",
     "chosen_fix",
     "compatible_fixes",
+    "explain",
     "fix_cells",
     "fix_source",
     "ignore_edit",

@@ -168,7 +168,7 @@ def _live_state(
     out: list[str] = []
     facts = ctx.facts
     if key in {"train", "eval", "module.zero_grad", "requires_grad_"} and receiver:
-        out.append(f"Before this line {_mode_phrase(ctx, flow, receiver, state)}.")
+        out.append(f"Before this line {mode_phrase(ctx, flow, receiver, state)}.")
         if key == "eval":
             sensitive = _sensitive_layers(ctx, receiver)
             if sensitive:
@@ -189,12 +189,12 @@ def _live_state(
                 )
     else:
         for model in sorted(k for k in state.modes if k in facts.module_keys)[:3]:
-            out.append(f"Here {_mode_phrase(ctx, flow, model, state)}.")
-    out.append(_grad_phrase(ctx, flow, state.grad))
+            out.append(f"Here {mode_phrase(ctx, flow, model, state)}.")
+    out.append(grad_phrase(ctx, flow, state.grad))
     return out
 
 
-def _mode_phrase(ctx: RuleContext, flow: FunctionFlow, key: str, state: Snapshot) -> str:
+def mode_phrase(ctx: RuleContext, flow: FunctionFlow, key: str, state: Snapshot) -> str:
     values = state.modes.get(key)
     if values is None:
         parent = key
@@ -227,7 +227,7 @@ def _mode_value(ctx: RuleContext, flow: FunctionFlow, v: ModeVal) -> str:
     return f"in {v.mode.value} mode (set on line {line})"
 
 
-def _grad_phrase(ctx: RuleContext, flow: FunctionFlow, grad: frozenset[GradVal]) -> str:
+def grad_phrase(ctx: RuleContext, flow: FunctionFlow, grad: frozenset[GradVal]) -> str:
     values = list(grad)
     if all(g.enabled is False for g in values):
         origin = values[0].origin if values else None

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import TextIO
 
 from torchmode import __version__
-from torchmode.analysis import RULES, ProjectContext, lookup
+from torchmode.analysis import RULES, ProjectContext, Session, explain, lookup
 from torchmode.cli import output_text, runner
 from torchmode.cli.checking import FileResult, Job, Mode
 from torchmode.cli.discovery import discover
 from torchmode.cli.output_text import Styler
 from torchmode.cli.progress import Progress
+from torchmode.cli.source_files import SourceError, decode, read_bytes
 from torchmode.config import (
     ConfigError,
     Overrides,
@@ -100,6 +101,20 @@ def _parser() -> argparse.ArgumentParser:
 
     rule = commands.add_parser("rule", help="show a rule's documentation")
     rule.add_argument("rule", metavar="CODE_OR_NAME")
+
+    explain = commands.add_parser(
+        "explain",
+        help="say what the analysis knows at one line",
+        description="Print each model's mode and the grad mode at a line of a Python file, as "
+        "each function that reaches it sees them, what happens on the line, its findings, and "
+        "for an evaluation that is not reported, what held the rules back.",
+    )
+    explain.add_argument("location", metavar="PATH:LINE", help="a .py file and a 1-based line")
+    explain.add_argument(
+        "--config",
+        metavar="PATH",
+        help="use this TOML file's settings instead of the nearest pyproject.toml",
+    )
 
     rules = commands.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("text", "json"), default="text")
@@ -270,6 +285,39 @@ def _write_output(args: argparse.Namespace, results: list[FileResult], not_found
             )
 
 
+def _explain(args: argparse.Namespace) -> int:
+    where, _, number = args.location.rpartition(":")
+    if not where or not number.isdigit() or int(number) < 1:
+        _error(f"expected PATH:LINE (a 1-based line number), got {args.location!r}")
+        return EXIT_ERROR
+    path = Path(where)
+    if path.suffix == ".ipynb":
+        _error("explain reads .py files; a notebook's cells are not supported yet")
+        return EXIT_ERROR
+    try:
+        configs = _Configs(load_config_file(Path(args.config)) if args.config else None)
+        settings = in_project(configs.of(path).settings_for(path), path, [])
+        text = decode(read_bytes(path)).text
+    except ConfigError as error:
+        _error(str(error))
+        return EXIT_ERROR
+    except SourceError as error:
+        _error(f"{where}: {error}")
+        return EXIT_ERROR
+    except OSError as error:
+        _error(f"{where}: cannot read: {error.strerror or error}")
+        return EXIT_ERROR
+    line = int(number) - 1
+    if line >= max(len(text.splitlines()), 1):
+        _error(f"{where} has {len(text.splitlines())} lines")
+        return EXIT_ERROR
+    session = Session()
+    analysis = session.analyze(text, settings)
+    sys.stdout.write(explain(analysis, line, _display(path)))
+    session.release(analysis)
+    return EXIT_CLEAN
+
+
 def _rule(args: argparse.Namespace) -> int:
     rule = lookup(args.rule)
     if rule is None:
@@ -341,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.paths.extend(extra)
     except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
         return int(exit_.code or 0)
-    commands = {"check": _check, "rule": _rule, "rules": _rules}
+    commands = {"check": _check, "explain": _explain, "rule": _rule, "rules": _rules}
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_ERROR
