@@ -177,3 +177,22 @@ def test_subprocess_file_name_that_is_not_utf8(project):
     assert "Traceback" not in done.stderr
     assert done.returncode == 1, done.stderr
     assert "run_\\udcff.py:" in done.stdout
+
+
+def test_an_expression_nested_beyond_the_parsers_limits_is_not_called_a_syntax_error(
+    tmp_path, monkeypatch, capsys
+):
+    """CPython's tokenizer refuses 3,000 nested calls ("too many nested parentheses"): a limit of
+    the tools, said as such; the statements around it are still checked."""
+    from torchmode.cli.main import main
+
+    deep = "x = f(" + "g(" * 3000 + ")" * 3001 + "\n"
+    (tmp_path / "deep.py").write_text("import torch\n" + deep + "model.eval\n")
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "deep.py"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err == ("deep.py:2:406: too deeply nested to analyse (too many nested parentheses)\n")
+    assert "syntax error" not in out + err
+    assert "TM103" in out  # the uncalled model.eval on line 3 was analysed
+    assert "1 file checked in part: too deeply nested to analyse (see above)." in out

@@ -84,14 +84,14 @@ def analyze(
             analysis.cache = cache
             return analysis
     except RecursionError:
-        return Analysis(source, [], SyntaxProblem("too deeply nested to analyse", Position(0, 0)))
+        return Analysis(source, [], Skipped(_TOO_DEEP_TO_ANALYSE, Position(0, 0)))
     finally:
         sys.setrecursionlimit(limit)
 
 
 def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     parsed = parse_chunks(source, cache)
-    problem = SyntaxProblem(*parsed.error) if parsed.error is not None else None
+    problem = _problem(*parsed.error) if parsed.error is not None else None
     if problem is not None and not parsed.chunks:
         return Analysis(source, [], problem)
     facts = collect_facts(parsed.chunks, cache.records, settings.project)
@@ -117,6 +117,24 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     findings.sort(key=Finding.sort_key)
     # with a syntax error, the findings of the statements that parse (the others are unknown)
     return Analysis(source, findings, problem, ctx)
+
+
+# What the parsers say of nesting beyond their limits: limits of the tools, not syntax errors
+# the user made (3,000 nested calls, 100 nested blocks).
+_TOO_DEEP = re.compile(
+    r"too many nested parentheses|too many levels of indentation|too many statically nested"
+    r"|too deeply nested|too complex",
+    re.IGNORECASE,
+)
+_TOO_DEEP_TO_ANALYSE = "too deeply nested to analyse"
+
+
+def _problem(message: str, position: Position) -> SyntaxProblem:
+    if _TOO_DEEP.search(message) is None:
+        return SyntaxProblem(message, position)
+    detail = message.removeprefix("syntax error: ")
+    why = "" if "too deeply nested" in detail else f" ({detail})"
+    return Skipped(_TOO_DEEP_TO_ANALYSE + why, position)
 
 
 def _without_endings(source: str, lines: list[str]) -> list[str]:

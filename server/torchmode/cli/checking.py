@@ -128,8 +128,10 @@ class FileResult:
     reports: list[Report] = field(default_factory=list)
     error: str | None = None  # one line: why the file could not be checked
     error_location: str = ""  # "line:col" or "cell N:line:col" of a syntax error
-    # a syntax error left some statements out; ``reports`` are those of the others
+    # a syntax error (or an expression too deep to analyse: ``limited``) left some statements
+    # out; ``reports`` are those of the others
     partial: bool = False
+    limited: bool = False
     fixed: int = 0  # fixes applied (or, with --diff, that would be)
     diff: str = ""
     skipped: bool = False  # no trigger word: not parsed
@@ -272,6 +274,7 @@ def _check_python(job: Job, result: FileResult) -> None:
         # that does not parse cannot be checked to still parse once fixed)
         result.reports = _unfixable(_reports(analysis.findings, _Placer(), Mode()))
         result.partial = analysis.context is not None
+        result.limited = isinstance(analysis.syntax_error, Skipped)
         _SESSION.release(analysis)
         return
     findings = analysis.findings
@@ -317,6 +320,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
         result.error = _syntax_error(analysis.syntax_error)
         result.reports = _unfixable(_reports(analysis.findings, _Placer(combined, numbers), Mode()))
         result.partial = analysis.context is not None
+        result.limited = isinstance(analysis.syntax_error, Skipped)
         _SESSION.release(analysis)
         return
     if job.mode.fix or job.mode.diff:

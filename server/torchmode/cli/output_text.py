@@ -61,6 +61,7 @@ def summary(
     fixed = sum(result.fixed for result in results)
     checked = sum(1 for result in results if result.error is None or result.partial)
     partial = sum(1 for result in results if result.partial)
+    limited = sum(1 for result in results if result.partial and result.limited)
     # A file whose fixes could not be written has no findings to show (they were those of
     # the fixed text): it is counted apart, as not fixed rather than not checked.
     unwritten = sum(1 for result in results if result.not_written)
@@ -86,9 +87,13 @@ def summary(
         sentences.append(f"{plural(unwritten, 'file')} could not be fixed.")
     if failed - partial:
         sentences.append(f"{plural(failed - partial, 'file')} could not be checked.")
-    if partial:
+    if partial - limited:
         sentences.append(
-            f"{plural(partial, 'file')} with a syntax error checked in part (see above)."
+            f"{plural(partial - limited, 'file')} with a syntax error checked in part (see above)."
+        )
+    if limited:
+        sentences.append(
+            f"{plural(limited, 'file')} checked in part: too deeply nested to analyse (see above)."
         )
     if not_found:
         sentences.append(f"{plural(not_found, 'path')} could not be checked (see above).")
