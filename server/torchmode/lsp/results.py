@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 from torchmode.analysis import Analysis, Skipped, line_offsets
@@ -13,13 +12,6 @@ from torchmode.settings import Settings
 
 SYNTAX_ERROR = "syntax-error"  # the code of the notice of a syntax error
 NOT_ANALYSED = "not-analysed"  # the code of the notice of a document (part) not analysed
-# What Python's tokenizer and parser say of nesting beyond their limits, and the engine of
-# nesting beyond its own: not syntax errors the user made, limits of the tools.
-_TOO_DEEP = re.compile(
-    r"too many nested parentheses|too many levels of indentation|too deeply nested"
-    r"|nested too deeply|too complex",
-    re.IGNORECASE,
-)
 _CHECKED_THE_REST = " — torchmode checked the rest of the file"
 
 
@@ -37,22 +29,20 @@ def notice_of(analysis: Analysis) -> Notice | None:
     problem = analysis.syntax_error
     if problem is None:
         return None
-    if isinstance(problem, Skipped):
-        return Notice(NOT_ANALYSED, problem.message, problem.position)
     # The statements that parse were analysed (engine/chunks.py, _parse_around_errors).
     partial = analysis.context is not None
+    rest = _CHECKED_THE_REST if partial else ""
+    if isinstance(problem, Skipped):  # a limit of the tools: size, or nesting
+        if problem.message.startswith("torchmode"):
+            return Notice(NOT_ANALYSED, problem.message + rest, problem.position)
+        where = "this statement" if partial else "this file"
+        message = f"torchmode: {where} is {problem.message}{rest}"
+        return Notice(NOT_ANALYSED, message, problem.position)
     detail = problem.message
     is_syntax = detail.lower().startswith("syntax error")
     if is_syntax:
         detail = detail[len("syntax error") :].lstrip(": ") or "invalid syntax"
-    if _TOO_DEEP.search(detail):
-        why = "" if "too deeply nested" in detail.lower() else f" ({detail})"
-        where = "this statement" if partial else "this file"
-        message = f"torchmode could not analyse {where}: an expression in it is too deeply nested"
-        message += why + (_CHECKED_THE_REST if partial else "")
-        return Notice(NOT_ANALYSED, message, problem.position)
-    if is_syntax:
-        rest = _CHECKED_THE_REST if partial else " — torchmode checks the file once it parses"
+        rest = rest or " — torchmode checks the file once it parses"
         return Notice(SYNTAX_ERROR, f"Syntax error: {detail}{rest}", problem.position)
     message = f"torchmode could not analyse this file: {detail}"
     return Notice(NOT_ANALYSED, message, problem.position)
