@@ -3,17 +3,20 @@ pre-commit runs it (entry + args + the staged files of the matching types)."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from identify import identify
-from pre_commit.clientlib import load_manifest
+from pre_commit.clientlib import load_config, load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MANIFEST = ROOT / ".pre-commit-hooks.yaml"
+CONFIG = ROOT / ".pre-commit-config.yaml"
 
 
 def _hook() -> dict:
@@ -63,3 +66,39 @@ def test_hook_checks_the_staged_python_and_notebook_files(tmp_path):
     assert "train.py:" in done.stdout and "train.ipynb:cell " in done.stdout
     done = _run_hook(hook, ["clean.py"], tmp_path)
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_the_manifests_usage_snippet_is_a_valid_config_with_a_rev_that_exists(tmp_path):
+    """The comment atop the manifest shows how to use the hook: uncommented, it must be a valid
+    .pre-commit-config.yaml, and its `rev:` must not name a tag the repository lacks."""
+    lines = MANIFEST.read_text(encoding="utf-8").splitlines()
+    snippet = [line[1:] for line in lines if line.startswith("#   ")]
+    config = tmp_path / ".pre-commit-config.yaml"
+    config.write_text("repos:\n" + "\n".join(snippet) + "\n", encoding="utf-8")
+    [repo] = load_config(str(config))["repos"]
+    assert [hook["id"] for hook in repo["hooks"]] == ["torchmode"]
+    rev = repo["rev"]
+    if re.fullmatch(r"v?\d+(\.\d+)*", rev):
+        tags = subprocess.run(
+            ["git", "tag", "--list"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert rev in tags, f"the snippet names tag {rev}, which does not exist"
+    else:  # a placeholder for a commit, or a full SHA
+        assert rev.startswith("<") or re.fullmatch(r"[0-9a-f]{40}", rev), rev
+
+
+def test_the_contributors_hooks_need_no_hook_repository():
+    """Only package registries are reachable on our machines: every hook is a local one, run
+    from the environment (system) or installed from PyPI at a pinned version (python)."""
+    load_config(str(CONFIG))  # valid for pre-commit
+    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))  # as written (no aliases resolved)
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hooks = config["repos"][0]["hooks"]
+    assert {"ruff-check", "ruff-format", "mypy"} <= {hook["id"] for hook in hooks}
+    for hook in hooks:
+        assert hook["language"] in ("system", "python"), hook["id"]
+        if hook["language"] == "python":
+            assert all("==" in dep for dep in hook["additional_dependencies"]), hook["id"]
+    # mypy runs as CI runs it: on what pyproject.toml's [tool.mypy] lists, not on staged files
+    [mypy] = [hook for hook in hooks if hook["id"] == "mypy"]
+    assert (mypy["entry"], mypy["pass_filenames"]) == ("mypy", False)
