@@ -51,16 +51,20 @@ def _fix(source: str, code: str, unsafe: bool) -> str:
 @pytest.mark.parametrize(("rule", "example"), INVALID)
 def test_invalid_example_is_reported_and_fixed(rule: Rule, example: Invalid) -> None:
     assert _lines(example.source, rule.code) == sorted(example.lines)
+    # On a difference the message shows the hunks of what the fix did: checked by eye, they can
+    # be pasted as the example's `fix=`.
     if example.fixed is None:
-        assert not any(
+        offered = any(
             f.fixable and f.fixes
             for f in analyze(example.source, ALL_LEVELS).findings
             if f.code == rule.code
         )
+        if offered:
+            fixed = _fix(example.source, rule.code, unsafe=True)
+            hunks = diff_hunks(example.source, fixed) if fixed != example.source else "(none)"
+            pytest.fail(f"a fix is offered, which the example does not expect; its hunks:\n{hunks}")
         return
     fixed = _fix(example.source, rule.code, example.unsafe)
-    # On a difference the message shows the hunks of what the fix did: checked by eye, they can
-    # be pasted as the example's `fix=`.
     assert fixed == example.fixed, f"the fix's hunks:\n{diff_hunks(example.source, fixed)}"
     assert compiles(fixed)
     assert _lines(fixed, rule.code) == []
