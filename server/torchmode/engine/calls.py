@@ -27,10 +27,11 @@ from torchmode.engine.values import (
     Taint,
     combine,
 )
+from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
 if TYPE_CHECKING:
     from torchmode.engine.interpreter import Interpreter
-    from torchmode.engine.project import ExternalFunction
+    from torchmode.engine.project import ExternalFunction, Inside
 
 
 def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
@@ -431,6 +432,101 @@ def apply_external(
             self.set_mode(key + effect.suffix, frozenset({ModeVal(effect.mode, origin)}), state)
     if callee.exit_grad is not None:
         state.grad = frozenset({GradVal(callee.exit_grad, self.origin(call))})
+
+
+# -- the project's own wrappers of the grad mode (wrappers.py) -------------------------------
+def grad_off_decorator(self: Interpreter, target: cst.BaseExpression, name: str | None) -> bool:
+    """Whether a decorator (``@no_grad_when_possible()``: ``target`` is what is called or
+    named) is a function of the file or the project that runs what it wraps without grad."""
+    if type(target) is cst.Name:
+        local = self.facts.functions.get(target.value)
+        if local is not None:
+            return turns_grad_off(local.node, self.facts.imports)
+    if name is not None and self.file.project is not None:
+        external = self.file.project.lookup(name)
+        return external is not None and external.grad_off_decorator
+    return False
+
+
+def enter_context(
+    self: Interpreter, expr: cst.BaseExpression, state: State
+) -> Callable[[State], None] | None:
+    """``with helper(model):`` where ``helper`` is a ``@contextmanager`` of the file or the
+    project: ``state`` becomes the state at its ``yield``; the function returned applies what
+    the code after the ``yield`` does, when the block ends. None: not such a call."""
+    if type(expr) is not cst.Call:
+        return None
+    callee = self.file.resolve_callee(expr, self.info)
+    if callee is None:
+        name = self.facts.imports.resolve(expr.func)
+        project = self.file.project
+        external = project.lookup(name) if project is not None and name else None
+        if external is None or external.inside is None:
+            return None
+        return _enter_external(self, expr, external, external.inside, state)
+    if not is_context_manager(callee.node, self.facts.imports):
+        return None
+    flow = self.file.flow_of(callee)
+    stmt = yield_statement(callee.node)
+    inside = flow.states.get(id(stmt)) if flow is not None and stmt is not None else None
+    if flow is None or inside is None:
+        return None
+    self.flow.callees.add(id(callee.node))
+    # the caller's state before the block: what "as on entry" means to the code after the yield
+    at = AtCall.at(self, expr, callee, state.copy(), None)
+    switched: list[str] = []
+    for key, vals in inside.modes.items():
+        caller_key = at.key(key)
+        if caller_key is not None and any(v.mode is not Mode.INPUT for v in vals):
+            self.set_mode(caller_key, at.modes(key, vals), state)
+            switched.append(caller_key)
+    state.grad = at.grad(inside.grad)
+    exit_modes = flow.exit_modes
+
+    def leave(out: State) -> None:
+        # the whole function has run: what it does not leave changed is as before the block
+        for switched_key in switched:
+            self.set_mode(switched_key, self.mode_of(switched_key, at.state), out)
+        for key, vals in exit_modes.items():
+            exit_key = at.key(key)
+            if exit_key is not None:
+                self.set_mode(exit_key, at.modes(key, vals), out)
+
+    return leave
+
+
+def _enter_external(
+    self: Interpreter, call: cst.Call, callee: ExternalFunction, inside: Inside, state: State
+) -> Callable[[State], None]:
+    bound = {p: k for p, k in bind_arguments(call, callee.params).items() if k is not None}
+    self.place(call)
+    origin = self.origin(call)
+    before: dict[str, frozenset[ModeVal]] = {}
+    for effect in (*inside.modes, *callee.context_exit):
+        key = bound.get(effect.param)
+        if key is not None:
+            before.setdefault(key + effect.suffix, self.mode_of(key + effect.suffix, state))
+    for effect in inside.modes:
+        key = bound.get(effect.param)
+        if key is not None:
+            self.set_mode(key + effect.suffix, frozenset({ModeVal(effect.mode, origin)}), state)
+    if inside.grad is not None:
+        state.grad = frozenset({GradVal(inside.grad, origin)})
+
+    def leave(out: State) -> None:
+        for key, modes in before.items():  # what the summary does not name is as before
+            self.set_mode(key, modes, out)
+        for effect in callee.context_exit:
+            given = bound.get(effect.param)
+            if given is None:
+                continue
+            full = given + effect.suffix
+            if effect.mode is Mode.INPUT:  # put back as it was before the block
+                self.set_mode(full, before[full], out)
+            else:
+                self.set_mode(full, frozenset({ModeVal(effect.mode, origin)}), out)
+
+    return leave
 
 
 def _given(self: Interpreter, key: str) -> bool:

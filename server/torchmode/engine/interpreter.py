@@ -6,7 +6,7 @@ is made of (calls.py, training.py, guards.py, grad_mode.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -149,6 +149,8 @@ class Interpreter:
                 return frozenset({GradVal(False, self.origin(dec))})
             if name in api.ENABLE_GRAD:
                 return frozenset({GradVal(True, self.origin(dec))})
+            if self.grad_off_decorator(target, name):
+                return frozenset({GradVal(False, self.origin(dec))})
         return GRAD_INPUT
 
     # -- recording -----------------------------------------------------------------------
@@ -380,6 +382,7 @@ class Interpreter:
         return state
 
     def _exec_with(self, stmt: cst.With, state: State, before: frozenset[GradVal]) -> State:
+        exits: list[Callable[[State], None]] = []
         for item in stmt.items:
             expr = item.item
             grad = self.grad_context(expr, state)
@@ -388,6 +391,8 @@ class Interpreter:
             elif self.check_uncalled_grad_context(expr):
                 # ``with torch.no_grad:`` raises (TM203); the body is meant to run without grad
                 state.grad = frozenset({GradVal(False, self.origin(expr))})
+            elif (leave := self.enter_context(expr, state)) is not None:
+                exits.append(leave)
             else:
                 self.eval_expr(expr, state)
             if item.asname is not None:
@@ -395,6 +400,8 @@ class Interpreter:
         out = self.exec_block(block_statements(stmt.body), state)
         if out.reachable:
             out.grad = before
+            for leave in reversed(exits):
+                leave(out)
         return out
 
     def exec_try(self, stmt: cst.Try | cst.TryStar, state: State) -> State:
@@ -688,6 +695,8 @@ class Interpreter:
 
     # the parts of the interpreter, one module per idea (methods in all but name)
     eval_call = calls.eval_call
+    enter_context = calls.enter_context
+    grad_off_decorator = calls.grad_off_decorator
     apply_summary = calls.apply_summary
     apply_external = calls.apply_external
     _given = calls._given

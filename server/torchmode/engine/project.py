@@ -23,14 +23,19 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import libcst as cst
+
 from torchmode.engine import events as ev
 from torchmode.engine.chunks import ChunkCache, parse_chunks
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.fact_collection import collect_facts
+from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
+from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.limits import refusal
 from torchmode.engine.names import root_of
 from torchmode.engine.values import Mode, ModeVal
+from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
 MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
 
@@ -45,6 +50,14 @@ class ParamEffect:
 
 
 @dataclass(frozen=True)
+class Inside:
+    """The state inside ``with helper(...):`` for a ``@contextmanager`` helper: at its yield."""
+
+    modes: tuple[ParamEffect, ...]  # modes it has put what it was given in
+    grad: bool | None  # grad mode (None: as it found it)
+
+
+@dataclass(frozen=True)
 class ExternalFunction:
     """A summary of a function defined in another file of the project."""
 
@@ -53,6 +66,10 @@ class ExternalFunction:
     exit_modes: tuple[ParamEffect, ...] = ()  # modes it leaves what it was given in
     trains: tuple[ParamEffect, ...] = ()  # modes of what it was given where it trains them
     exit_grad: bool | None = None  # grad mode it leaves (None: as it found it)
+    grad_off_decorator: bool = False  # used as a decorator, runs what it wraps without grad
+    inside: Inside | None = None  # a @contextmanager: the state in the ``with`` block
+    # and the modes what it was given is left in when the block ends (INPUT: as before it)
+    context_exit: tuple[ParamEffect, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -259,11 +276,44 @@ def _summarise(path: Path, root: str) -> FileSummary:
             enabled = {g.enabled for g in flow.exit_grad}
             if len(enabled) == 1:
                 exit_grad = next(iter(enabled))
-        if exit_modes or trains or exit_grad is not None:
+        grad_off = turns_grad_off(info.node, facts.imports)
+        inside, context_exit = _context_effects(info.node, flow, facts, params)
+        if exit_modes or trains or exit_grad is not None or grad_off or inside is not None:
             out[name] = ExternalFunction(
-                f"{path.stem}.{name}", params, exit_modes, tuple(trains), exit_grad
+                f"{path.stem}.{name}",
+                params,
+                exit_modes,
+                tuple(trains),
+                exit_grad,
+                grad_off,
+                inside,
+                context_exit,
             )
     return FileSummary(out, module_classes)
+
+
+def _context_effects(
+    node: cst.FunctionDef, flow: FunctionFlow, facts: Facts, params: tuple[str, ...]
+) -> tuple[Inside | None, tuple[ParamEffect, ...]]:
+    if not is_context_manager(node, facts.imports):
+        return None, ()
+    stmt = yield_statement(node)
+    state = flow.states.get(id(stmt)) if stmt is not None else None
+    if state is None:
+        return None, ()
+    modes = tuple(
+        effect
+        for key, vals in state.modes.items()
+        if (effect := _effect(key, vals, params)) is not None
+    )
+    enabled = {g.enabled for g in state.grad}
+    grad = next(iter(enabled)) if len(enabled) == 1 else None
+    after = tuple(
+        effect
+        for key, vals in flow.exit_modes.items()
+        if (effect := _effect(key, vals, params, allow_input=True)) is not None
+    )
+    return Inside(modes, grad), after
 
 
 def _effect(
