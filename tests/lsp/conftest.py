@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -406,6 +407,27 @@ def starter(lsp_client: LanguageClient, tmp_path: Path):
 @pytest.fixture(params=CLIENTS)
 async def session(starter, request: pytest.FixtureRequest) -> Session:
     return await starter(request.param)
+
+
+@pytest.fixture
+async def server_with(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Session]]]:
+    """``await server_with(client_name, VARIABLE="value", ...)``: a session with a server of
+    its own, started with these environment variables besides this process's (limits the
+    tests make small); shut down after the test."""
+    clients: list[LanguageClient] = []
+
+    async def go(name: str, **env: str) -> Session:
+        config = ClientServerConfig(
+            server_command=SERVER, client_factory=make_client, server_env={**os.environ, **env}
+        )
+        client = await config.start()
+        clients.append(client)
+        return await start(client, name, tmp_path)
+
+    yield go
+    for client in clients:
+        await client.shutdown_session()
+        await client.stop()
 
 
 @pytest.fixture

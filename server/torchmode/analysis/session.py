@@ -69,9 +69,10 @@ class Session:
     def evicted_in_use(self) -> None:
         self._collector.evicted += 1
 
-    def forget(self, key: str) -> None:
-        """Document ``key`` was closed."""
-        self._caches.drop(key)
+    def forget(self, key: str) -> ChunkCache | None:
+        """Document ``key`` was closed (or is analysed elsewhere now): its cache, forgotten
+        here, to be released (``release``) by whoever knows no analysis uses it any more."""
+        return self._caches.drop(key)
 
     @property
     def collection_overdue(self) -> bool:
@@ -80,6 +81,11 @@ class Session:
     @property
     def collection_worth_it(self) -> bool:
         return self._collector.worth_it
+
+    @property
+    def frozen_since_collection(self) -> int:
+        """Big analyses frozen since the last full collection (memory.py)."""
+        return self._collector.frozen
 
     def collect(self) -> int:
         """A full collection of garbage (memory.py says when it is worth it)."""

@@ -61,6 +61,9 @@ class Result:
     slim: bool = False
     notice: Notice | None = None  # shown beside the findings (see notice_of)
     last_good_text: str | None = None
+    # analysed in the analysis process (isolation.py), which holds the full result: this one
+    # has the findings to show only, and hover and code actions are asked of that process
+    isolated: bool = False
 
     @property
     def version(self) -> int | None:

@@ -6,6 +6,9 @@ is enough (the GIL would serialise more) and keeps the engine's caches single-th
 Hover reads a finished analysis only: it gets a thread of its own, so it is not queued behind
 the analysis of another, large file. Quick fixes are checked by analysing the fixed text with
 the document's caches, so they run in the worker.
+
+Documents too big for this process (isolation.py) are analysed in another: their jobs wait on
+a pipe in the message loop, not in this worker, so they hold up no other document.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 from torchmode import __version__
-from torchmode.analysis import IDLE_COLLECT_S, Analysis, Session
+from torchmode.analysis import IDLE_COLLECT_S, Analysis, Session, Skipped
 from torchmode.findings import Position, Range
 from torchmode.lsp.code_actions import FIX_ALL, QUICKFIX, Client, actions_for, resolve
 from torchmode.lsp.configuration import (
@@ -35,11 +35,28 @@ from torchmode.lsp.configuration import (
 from torchmode.lsp.diagnostics import diagnostics_by_uri
 from torchmode.lsp.documents import Document, DocumentStore
 from torchmode.lsp.framing import FrameReader, ReadSome
+from torchmode.lsp.isolation import (
+    AnalysisProcess,
+    JobFailed,
+    Limits,
+    NotHeld,
+    OutOfMemory,
+    ProcessFailure,
+    Stopped,
+    TimeLimit,
+)
 from torchmode.lsp.positions import UTF16
 from torchmode.lsp.protocol import TorchmodeProtocol, is_unparsable_body
-from torchmode.lsp.results import Result, next_result
+from torchmode.lsp.results import NOT_ANALYSED, Notice, Result, next_result
 from torchmode.lsp.scheduling import Scheduler
 from torchmode.lsp.targets import NotebookTarget, Target, TextTarget, analysable, path_of
+from torchmode.settings import Settings
+
+# Where the user raises the limit a document's analysis ran into (isolation.Limits).
+LIMIT_VARIABLES = {
+    TimeLimit: "TORCHMODE_ANALYSIS_TIME_LIMIT_S",
+    OutOfMemory: "TORCHMODE_ANALYSIS_MEMORY_LIMIT_MB",
+}
 
 # Bounded waits on the client at start-up: one that never answers must not stall analysis.
 CLIENT_PATIENCE_S = 10.0
@@ -68,6 +85,12 @@ class TorchmodeServer(LanguageServer):
         self.scheduler = Scheduler()
         self.session = Session()
         self._collection: asyncio.TimerHandle | None = None
+        # Documents too big for this process are analysed in another (isolation.py); the keys
+        # of the open documents analysed there: when none is left, that process is stopped.
+        self.limits = Limits.from_environment()
+        self.analysis_process = AnalysisProcess("torchmode.lsp.worker", self.limits)
+        self.isolated: set[str] = set()
+        self._retiring: set[asyncio.Task[None]] = set()
         self.client_settings = ClientSettings()
         # Bumped when settings change: results of an older generation are outdated even
         # for an unchanged text.
@@ -274,6 +297,11 @@ class TorchmodeServer(LanguageServer):
         settings, problem = settings_for(target.path, self.client_settings)
         if problem:
             self.tell_config_problem(problem)
+        if self.limits.isolates(target.text):
+            await self._analyse_isolated(key, target, settings, generation)
+            return
+        if key in self.isolated:
+            self.leave_isolation(key)  # edited down to a size this process analyses
         try:
             cache = self.session.document_cache(key)
             analysis: Analysis = await self.scheduler.in_worker(
@@ -286,19 +314,134 @@ class TorchmodeServer(LanguageServer):
                 types.MessageType.Error,
             )
             return
-        if (
-            not self.is_open(key)
-            or self.version_of(key) != target.version
-            or generation != self.generation
-        ):
+        if self.is_outdated(key, target, generation):
             return  # a newer edit or setting is on its way: never show outdated results
         result = next_result(self.results.get(key), target, settings, analysis, generation)
         self.results[key] = result
         self.keep_memory_bounded()
+        self.show(result)
+
+    def is_outdated(self, key: str, target: Target, generation: int) -> bool:
+        return (
+            not self.is_open(key)
+            or self.version_of(key) != target.version
+            or generation != self.generation
+        )
+
+    def show(self, result: Result) -> None:
         if not self.pulls_diagnostics:
             self.publish(result)
         elif self.client_settings.run == "onSave":
             self.refresh_pulled()  # pulls in between answered with the saved text's results
+
+    # --- documents analysed in the analysis process (isolation.py) ----------------------
+    # The message loop only waits on a pipe meanwhile, and this process's analysis thread
+    # goes on with the other documents. That process holds each document's cache and full
+    # result: hover and code actions are asked of it (``in_analysis_process``); the result
+    # kept here has the findings to show.
+
+    async def _analyse_isolated(
+        self, key: str, target: Target, settings: Settings, generation: int
+    ) -> None:
+        if key not in self.isolated:
+            self.isolated.add(key)
+            self._drop_local(key)
+        try:
+            plain = await self.analysis_process.call(
+                "analyse",
+                key,
+                target,
+                settings,
+                generation,
+                wanted=lambda: not self.is_outdated(key, target, generation),
+            )
+        except Stopped:
+            return  # closed or changed meanwhile, or this server is shutting down
+        except JobFailed as failure:
+            self.failed[key] = (target.version, generation)
+            self.log(
+                f"torchmode: analysis of {key} failed\n{failure.message}", types.MessageType.Error
+            )
+            return
+        except ProcessFailure as failure:  # a limit, or the process died
+            if self.is_outdated(key, target, generation):
+                return
+            message = f"torchmode did not analyse this file: {failure.message}"
+            variable = LIMIT_VARIABLES.get(type(failure))
+            if variable is not None:
+                message += f" (set {variable} in the server's environment to allow more)"
+            self.log(f"torchmode: {key}: {failure.message}", types.MessageType.Warning)
+            at = Position(0, 0)
+            analysis = Analysis(target.text, [], Skipped(message, at))
+            notice = Notice(NOT_ANALYSED, message, at)
+            result = Result(
+                target, settings, analysis, (), (), generation, notice=notice, isolated=True
+            )
+        else:
+            if self.is_outdated(key, target, generation):
+                return
+            analysis = Analysis(target.text, list(plain.shown), plain.syntax_error)
+            result = Result(
+                target,
+                settings,
+                analysis,
+                plain.shown,
+                (),
+                generation,
+                notice=plain.notice,
+                isolated=True,
+            )
+        self.results[key] = result
+        self.show(result)
+
+    def _drop_local(self, key: str) -> None:
+        """What this process holds of a document that moves to the analysis process."""
+        cache = self.session.forget(key)
+        result = self.results.get(key)
+        if result is not None and not result.slim and not result.isolated:
+            self.results[key] = result.slimmed()
+            if cache is not None:
+                # after the jobs already queued in the worker (one may be using them)
+                self.scheduler.in_worker_later(self.session.release, result.analysis, cache)
+
+    def leave_isolation(self, key: str) -> None:
+        """Document ``key`` was closed, or no longer needs the analysis process: once no
+        document is left there, the process is stopped and its memory goes with it."""
+        if key not in self.isolated:
+            return
+        self.isolated.discard(key)
+        if not self.isolated:
+            self.analysis_process.stop()
+            return
+
+        async def forget() -> None:
+            with contextlib.suppress(ProcessFailure):
+                await self.analysis_process.call("forget", key)
+
+        task = asyncio.get_running_loop().create_task(forget())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def in_analysis_process(self, result: Result, job: str, *args: Any) -> Any:
+        """``job`` on the full result the analysis process holds for ``result``'s text (which
+        it analyses again if it no longer holds it: it was restarted after a limit). Raises
+        ProcessFailure; None if the document changed meanwhile."""
+        key = result.target.key
+        for _ in range(2):
+            if isinstance(result.analysis.syntax_error, Skipped):
+                return None  # not analysed (a limit): nothing to hover or fix
+            try:
+                return await self.analysis_process.call(
+                    job, key, result.version, result.generation, *args
+                )
+            except NotHeld:
+                if self.results.get(key) is result:
+                    del self.results[key]  # analyse it there again
+                fresh = await self.current_result(key, full=True)
+                if fresh is None or not fresh.isolated or fresh.version != result.version:
+                    return None
+                result = fresh
+        return None
 
     def keep_memory_bounded(self) -> None:
         for cold, cache in self.session.evict_cold():
@@ -350,7 +493,9 @@ class TorchmodeServer(LanguageServer):
             result = self.results.get(key)
             if not self.is_open(key):
                 return None
-            if self.is_current(result, key) and not (full and result is not None and result.slim):
+            if self.is_current(result, key) and not (
+                full and result is not None and result.slim and not result.isolated
+            ):
                 return result
             if self.failed.get(key) == (self.version_of(key), self.generation):
                 return None
@@ -479,6 +624,7 @@ async def on_initialized(ls: TorchmodeServer, params: types.InitializedParams) -
 @server.feature(types.SHUTDOWN)
 def on_shutdown(ls: TorchmodeServer, params: None) -> None:
     ls.scheduler.shutdown()
+    ls.analysis_process.stop("the server is shutting down")
 
 
 # --- text documents -----------------------------------------------------------------------
@@ -518,6 +664,7 @@ def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> 
     ls.results.pop(uri, None)
     ls.session.forget(uri)
     ls.failed.pop(uri, None)
+    ls.leave_isolation(uri)
     ls.clear([uri])
 
 
@@ -572,6 +719,7 @@ def notebook_did_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocume
     ls.results.pop(notebook, None)
     ls.session.forget(notebook)
     ls.failed.pop(notebook, None)
+    ls.leave_isolation(notebook)
     ls.clear(uris)
 
 
@@ -651,7 +799,13 @@ async def hover(ls: TorchmodeServer, params: types.HoverParams) -> types.Hover |
     if position is None:
         return None
     try:
-        text = await ls.scheduler.in_query_thread(result.analysis.hover, position)
+        if result.isolated:
+            text = await ls.in_analysis_process(result, "hover", position)
+        else:
+            text = await ls.scheduler.in_query_thread(result.analysis.hover, position)
+    except ProcessFailure as failure:
+        ls.log(f"torchmode: no hover for {key}: {failure.message}", types.MessageType.Warning)
+        return None
     except Exception:
         ls.log(f"torchmode: hover failed\n{traceback.format_exc()}", types.MessageType.Error)
         return None
@@ -677,6 +831,24 @@ async def code_action(
     if start is None or end is None:
         return []
     client = Client.of(ls.client_capabilities, ls.encoding)
+    if result.isolated:
+        try:
+            answer = await ls.in_analysis_process(
+                result,
+                "code_actions",
+                uri,
+                Range(start, end),
+                params.context,
+                client,
+                ls.versions(result),
+            )
+        except ProcessFailure as failure:
+            ls.log(f"torchmode: no code actions for {key}: {failure.message}")
+            return []
+        except Exception:
+            ls.log(f"torchmode: code actions failed\n{traceback.format_exc()}")
+            return []
+        return answer or []
     # Building a fix checks it by analysing the fixed text with the document's cache: that is
     # the analysis worker's job (its caches are single-threaded).
     try:
@@ -703,6 +875,18 @@ async def code_action_resolve(ls: TorchmodeServer, action: types.CodeAction) -> 
     if result is None:
         return action
     client = Client.of(ls.client_capabilities, ls.encoding)
+    if result.isolated:
+        try:
+            answer = await ls.in_analysis_process(
+                result, "resolve", action, client, ls.versions(result)
+            )
+        except ProcessFailure as failure:
+            ls.log(f"torchmode: resolving {action.title!r} failed: {failure.message}")
+            return action
+        except Exception:
+            ls.log(f"torchmode: resolving {action.title!r} failed\n{traceback.format_exc()}")
+            return action
+        return answer if isinstance(answer, types.CodeAction) else action
     # Fixes are checked (and fix-all applied) by analysing the fixed text: the worker's job.
     try:
         return await ls.scheduler.in_worker(
