@@ -460,3 +460,26 @@ def test_item_returns_a_python_number(meter) -> None:
 def test_item_needs_one_element() -> None:
     assert raised(lambda: torch.ones(2).item()) == ERRORS["item_many_elements"]
     assert torch.ones(1, 1).item() == 1.0
+
+
+@pytest.mark.claim("wrapper.keeps_module_mode")
+def test_a_wrapper_runs_the_model_in_the_models_own_mode(tmp_path) -> None:
+    import torch.distributed as dist
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5))
+    model.eval()
+    x = torch.randn(4, 8)
+    expected = model(x)
+    wrapped = nn.DataParallel(model)  # on a machine without GPUs it calls model itself
+    assert not model.training
+    assert torch.equal(wrapped(x), expected) and torch.equal(wrapped(x), expected)
+    dist.init_process_group(
+        "gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1
+    )
+    try:
+        ddp = nn.parallel.DistributedDataParallel(model)
+        assert not model.training
+        assert torch.equal(ddp(x), expected) and torch.equal(ddp(x), expected)
+    finally:
+        dist.destroy_process_group()

@@ -590,6 +590,12 @@ class Interpreter:
             and base.func.attr.value in api.MODULE_IDENTITY_METHODS
         ):
             base = base.func.value
+        if (
+            type(base) is cst.Call
+            and base.args
+            and self.facts.imports.resolve(base.func) in api.MODULE_WRAPPERS
+        ):
+            base = base.args[0].value  # model = DataParallel(model): its layers, in its mode
         same = key_of(base)
         if same == key:
             return  # model = model.to(device): the same module

@@ -121,6 +121,17 @@ LOSS_FUNCTIONAL = re.compile(
 )
 
 # Methods returning the module itself: the result is the same module, same mode.
+# Wrappers that run the module they are given, in that module's mode (claim
+# wrapper.keeps_module_mode): ``model = DataParallel(model)`` is the same model for the modes.
+MODULE_WRAPPERS = frozenset(
+    {
+        "torch.nn.DataParallel",
+        "torch.nn.parallel.DataParallel",
+        "torch.nn.parallel.DistributedDataParallel",
+        "torch.nn.parallel.distributed.DistributedDataParallel",
+    }
+)
+
 MODULE_IDENTITY_METHODS = frozenset(
     {
         "to",

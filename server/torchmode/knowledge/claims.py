@@ -55,6 +55,10 @@ CLAIMS: dict[str, str] = {
         "BatchNorm to their inference behaviour."
     ),
     "eval.returns_module": "Returns the module itself; it is the same as `train(False)`.",
+    "wrapper.keeps_module_mode": (
+        "`nn.DataParallel(model)` and `DistributedDataParallel(model)` run `model`'s own layers "
+        "in the mode `model` is in: wrapping a model in eval mode does not put it in train mode."
+    ),
     "eval.dropout_identity": "In eval mode Dropout passes its input through unchanged.",
     "eval.batchnorm_running_stats": (
         "In eval mode BatchNorm normalises with its running statistics and does not update them."

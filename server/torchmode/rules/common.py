@@ -215,8 +215,17 @@ def unit_test(ctx: RuleContext, site_info: object) -> bool:
     """A pytest/unittest test of a model (shapes, dtypes) is not an evaluation of a trained one."""
     if not isinstance(site_info, FunctionInfo) or not site_info.name.startswith("test_"):
         return False
-    # a test_* method of a class is a unittest-style test case
-    return site_info.cls is not None or ctx.facts.imports.imports_any(("pytest", "unittest"))
+    # a test_* method of a test class (unittest's TestCase, pytest's Test*) is a test case; a
+    # trainer's test_epoch() is its evaluation
+    cls = site_info.cls
+    if cls is not None:
+        return any(_test_like(name) for name in (cls.name, *cls.bases))
+    return ctx.facts.imports.imports_any(("pytest", "unittest"))
+
+
+def _test_like(class_name: str) -> bool:
+    name = class_name.rsplit(".", 1)[-1]
+    return name.startswith("Test") or name.endswith(("Test", "Tests", "TestCase"))
 
 
 def first_candidate(candidates: Iterable[Fix | None]) -> Fix | None:
