@@ -105,7 +105,7 @@ def known_gap(text: str, finding: Finding, fix: Fix) -> str | None:
 
 
 # ``ci`` (the default) keeps the hardening suite within CI's fuzz budget and is derandomised,
-# so CI runs the same examples every time; ``long`` is for local runs (see the README) and
+# so CI runs the same examples every time; ``long`` is for local runs (docs/architecture.md) and
 # reaches 10,000 programs and 10,000 edit sequences. Only these tests use them: other test
 # suites keep hypothesis' own defaults.
 SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
