@@ -20,6 +20,7 @@ from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
 from torchmode.findings import Finding, Position
+from torchmode.fixing import line_offsets
 from torchmode.rules import RULES, checks
 from torchmode.settings import DEFAULT_SETTINGS, Settings
 
@@ -52,6 +53,20 @@ class Analysis:
     syntax_error: SyntaxProblem | None = None
     context: RuleContext | None = field(default=None, repr=False)
     cache: ChunkCache | None = field(default=None, repr=False)  # what parsed it
+
+    @property
+    def in_part(self) -> bool:
+        """With a syntax error (or a statement too deep): the statements that parse were
+        analysed, and ``findings`` are theirs."""
+        return self.syntax_error is not None and self.context is not None
+
+    def analysed_lines(self) -> list[tuple[int, int]]:
+        """The lines [start, end) of the top-level statements that were analysed."""
+        spans = []
+        for chunk in self.context.chunks if self.context is not None else ():
+            count = len(line_offsets(chunk.text)) - chunk.text.endswith(("\n", "\r"))
+            spans.append((chunk.start_line, chunk.start_line + count))
+        return spans
 
     def hover(self, position: Position) -> str | None:
         try:

@@ -273,7 +273,7 @@ def _check_python(job: Job, result: FileResult) -> None:
         # the statements that parse were analysed: their findings, without fixes (a file
         # that does not parse cannot be checked to still parse once fixed)
         result.reports = _unfixable(_reports(analysis.findings, _Placer(), Mode()))
-        result.partial = analysis.context is not None
+        result.partial = analysis.in_part
         result.limited = isinstance(analysis.syntax_error, Skipped)
         _SESSION.release(analysis)
         return
@@ -319,7 +319,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
         result.error_location = f"cell {numbers[index]}:{pos.line + 1}:{pos.character + 1}"
         result.error = _syntax_error(analysis.syntax_error)
         result.reports = _unfixable(_reports(analysis.findings, _Placer(combined, numbers), Mode()))
-        result.partial = analysis.context is not None
+        result.partial = analysis.in_part
         result.limited = isinstance(analysis.syntax_error, Skipped)
         _SESSION.release(analysis)
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from torchmode.analysis import Analysis, Skipped, line_offsets
+from torchmode.analysis import Analysis, Skipped
 from torchmode.findings import Finding, Position
 from torchmode.lsp.moving import LineMap
 from torchmode.lsp.targets import Target
@@ -30,7 +30,7 @@ def notice_of(analysis: Analysis) -> Notice | None:
     if problem is None:
         return None
     # The statements that parse were analysed (engine/chunks.py, _parse_around_errors).
-    partial = analysis.context is not None
+    partial = analysis.in_part
     rest = _CHECKED_THE_REST if partial else ""
     if isinstance(problem, Skipped):  # a limit of the tools: size, or nesting
         if problem.message.startswith("torchmode"):
@@ -102,16 +102,6 @@ class Result:
         return replace(self, target=target, shown=lines.findings(self.shown), notice=notice)
 
 
-def _analysed_lines(analysis: Analysis) -> list[tuple[int, int]]:
-    """The lines [start, end) of the statements a partial analysis did analyse."""
-    context = analysis.context
-    spans = []
-    for chunk in context.chunks if context is not None else ():
-        count = len(line_offsets(chunk.text)) - (chunk.text.endswith(("\n", "\r")))
-        spans.append((chunk.start_line, chunk.start_line + count))
-    return spans
-
-
 def next_result(
     previous: Result | None,
     target: Target,
@@ -138,7 +128,7 @@ def next_result(
         last_good, last_good_text = previous.last_good, previous.last_good_text
     carried: tuple[Finding, ...] = ()
     if last_good and last_good_text is not None:
-        analysed = _analysed_lines(analysis)
+        analysed = analysis.analysed_lines()
         carried = tuple(
             f
             for f in LineMap.between(last_good_text, target.text).findings(last_good)
