@@ -66,16 +66,29 @@ class Related:
     message: str
 
 
+def full_message(summary: str, details: str) -> str:
+    """A finding's whole text: the summary as its first sentence, then the details (SARIF and
+    the editors read the first sentence as the summary)."""
+    return f"{summary}. {details}" if details else summary
+
+
 @dataclass(slots=True)
 class Finding:
+    """A finding's text comes in two parts. ``summary`` is one sentence, without a final full
+    stop, that says what is wrong and names the subject and the key lines: it is what fits where
+    findings are listed (the Problems panel, a terminal line, an annotation), about 100
+    characters. ``details`` says the rest: why it matters, the other places involved. Lines are
+    named "line N" in both (the notebook and the editor renumber them by that pattern)."""
+
     code: str
-    message: str
+    summary: str
     range: Range
     severity: Severity
     related: tuple[Related, ...] = ()
     # The model, optimizer or value the finding is about, as written in the code: what a triage
     # label or a baseline keys on, since messages are reworded.
     subject: str = ""
+    details: str = ""
     # Fixes are built only when asked for (code action, --fix, JSON): most findings are
     # never fixed, and building edits needs node positions.
     fix_builder: Callable[[], tuple[Fix, ...]] | None = field(default=None, repr=False)
@@ -83,6 +96,10 @@ class Finding:
     # likely be, unchecked: enough to mark a finding as fixable in a listing of thousands.
     fix_preview: Callable[[], Fix | None] | None = field(default=None, repr=False)
     _fixes: tuple[Fix, ...] | None = field(default=None, repr=False)
+
+    @property
+    def message(self) -> str:
+        return full_message(self.summary, self.details)
 
     @property
     def fixable(self) -> bool:

@@ -80,6 +80,34 @@ def test_example_json_and_sarif(example, run):
     )
 
 
+def test_text_shows_the_summary_and_details_on_request(example, run):
+    text = example.read_text()
+    eval_line, backward_line = _line_of(text, "model.eval()"), _line_of(text, "loss.backward()")
+    _, out, _ = run("check", "-q", "--select", "TM101", "train_sst.py")
+    first, *rest = out.splitlines()
+    summary = first.split(" TM101 ", 1)[1].removesuffix(" [*]")
+    assert summary == (
+        f"`model` trains in eval mode on line {backward_line} after `eval()` on line {eval_line}"
+    )
+    assert all(line.startswith("  train_sst.py:") for line in rest), out
+    _, detailed, _ = run("check", "-q", "--details", "--select", "TM101", "train_sst.py")
+    lines = detailed.splitlines()
+    assert lines[0] == first
+    assert lines[1].startswith(f"  `loss.backward()` on line {backward_line} trains it"), lines
+    assert "Dropout and BatchNorm" in lines[1]
+    assert lines[2:] == rest
+    # the machine formats keep the whole message, the summary as its first sentence
+    _, out, _ = run("check", "--format", "json", "--select", "TM101", "train_sst.py")
+    [entry] = json.loads(out)
+    assert entry["summary"] == summary
+    assert entry["message"] == f"{summary}. {lines[1].strip()}"
+    _, out, _ = run("check", "--format", "sarif", "--select", "TM101", "train_sst.py")
+    [result] = json.loads(out)["runs"][0]["results"]
+    assert result["message"]["text"] == entry["message"]
+    _, out, _ = run("check", "--format", "github", "--select", "TM101", "train_sst.py")
+    assert out.splitlines()[0].split("::", 2)[2].startswith(f"{summary}. ")
+
+
 def test_notebook_example_reports_the_cell(project, run):
     shutil.copy(NOTEBOOK, project / "nb.ipynb")
     notebook = parse_notebook(NOTEBOOK.read_text())
@@ -91,6 +119,8 @@ def test_notebook_example_reports_the_cell(project, run):
     code, out, _ = run("check", "-q", "--select", "TM101", "nb.ipynb")
     assert code == 1
     assert out.startswith(f"nb.ipynb:cell {number}:{_line_of(cell, 'model.eval()')}:"), out
+    # the summary names the lines as the notebook shows them
+    assert f"after `eval()` on line {_line_of(cell, 'model.eval()')} of cell {number}" in out
     assert run("check", "--fix", "--select", "TM101", "nb.ipynb")[0] == 0
     fixed = parse_notebook((project / "nb.ipynb").read_text())
     assert sum(c.count("model.train()") for c in fixed.cells) == 1 + sum(

@@ -197,7 +197,7 @@ def test_the_tm101_diagnostic_is_in_the_problems_panel(session: dict[str, Any]) 
     _succeeded(session, "problems")
     diagnostic = session["diagnostic"]
     assert "TM101" in diagnostic
-    assert "`model` is still in eval mode" in diagnostic
+    assert "`model` trains in eval mode" in diagnostic
     eval_line = EXAMPLE.read_text().splitlines().index("            model.eval()") + 1
     assert f"[Ln {eval_line}, Col 13]" in diagnostic, diagnostic
     # The related location ("training step here") points at loss.backward().
@@ -239,7 +239,7 @@ def test_notebook_cells_are_checked(session: dict[str, Any]) -> None:
     _succeeded(session, "notebook")
     rows = session["notebookProblems"]
     assert rows[0].startswith(NOTEBOOK.name), rows
-    assert any("TM101" in row and "`model` is still in eval mode" in row for row in rows), rows
+    assert any("TM101" in row and "`model` trains in eval mode" in row for row in rows), rows
 
 
 def test_a_missing_interpreter_is_explained_and_the_server_recovers(

@@ -27,7 +27,7 @@ from torchmode.cli.source_files import (
     too_large,
     write_fixed,
 )
-from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
+from torchmode.findings import Finding, Fix, Range, Severity, TextEdit, full_message
 from torchmode.notebook import (
     CombinedNotebook,
     NotebookError,
@@ -112,13 +112,18 @@ class FixReport:
 @dataclass(frozen=True)
 class Report:
     code: str
-    message: str
+    summary: str  # Finding.summary and .details, their lines named as the file's or cell's
+    details: str
     severity: Severity
     place: Place
     related: tuple[tuple[Place, str], ...]
     fix_kind: str | None  # "safe", "unsafe" or None: what --fix / --unsafe-fixes could do
     fix: FixReport | None = None
     subject: str = ""
+
+    @property
+    def message(self) -> str:
+        return full_message(self.summary, self.details)
 
 
 @dataclass
@@ -212,7 +217,8 @@ def _reports(findings: list[Finding], placer: _Placer, mode: Mode) -> list[Repor
         reports.append(
             Report(
                 code=finding.code,
-                message=placer.message(finding.message),
+                summary=placer.message(finding.summary),
+                details=placer.message(finding.details),
                 severity=finding.severity,
                 place=placer.place(finding.range),
                 related=tuple(

@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--statistics", action="store_true", help="count findings per rule")
     check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     check.add_argument(
+        "--details",
+        action="store_true",
+        help="text output: each finding's explanation on an indented line below it",
+    )
+    check.add_argument(
         "--config",
         metavar="PATH",
         help="use this TOML file's settings for every file instead of the nearest pyproject.toml",
@@ -275,7 +280,7 @@ def _write_output(args: argparse.Namespace, results: list[FileResult], not_found
 
         output_github.write(results, out)
     else:
-        output_text.write_reports(results, out, Styler(_colour(out)))
+        output_text.write_reports(results, out, Styler(_colour(out)), details=args.details)
         if not args.quiet:
             out.write(
                 output_text.summary(

@@ -55,6 +55,7 @@ def entry(filename: str, report: Report) -> dict[str, Any]:
         "name": RULES[report.code].name,
         "severity": report.severity.value,
         "message": report.message,
+        "summary": report.summary,
         "subject": report.subject,
         "filename": filename,
         "location": _point(report.place.range.start),

@@ -1,4 +1,4 @@
-"""Human-readable output: ``path:line:col: CODE message`` with related lines below."""
+"""Human-readable output: ``path:line:col: CODE summary`` with related lines below."""
 
 from __future__ import annotations
 
@@ -37,13 +37,19 @@ def location(display: str, place: Place) -> str:
     return f"{display}:{cell}{start.line + 1}:{start.character + 1}"
 
 
-def write_reports(results: Sequence[FileResult], out: TextIO, style: Styler) -> None:
+def write_reports(
+    results: Sequence[FileResult], out: TextIO, style: Styler, *, details: bool = False
+) -> None:
+    """One line per finding with its summary, which fits a terminal's width; with ``details``,
+    the rest of its message on an indented line below it. Its related places follow."""
     for result in results:
         for report in result.reports:
             mark = " [*]" if report.fix_kind == "safe" else ""
             code = style(report.code, _SEVERITY_COLOURS[report.severity])
             where = style(location(result.display, report.place) + ":", _BOLD)
-            out.write(f"{where} {code} {report.message}{mark}\n")
+            out.write(f"{where} {code} {report.summary}{mark}\n")
+            if details and report.details:
+                out.write(f"  {report.details}\n")
             for place, message in report.related:
                 out.write(style(f"  {location(result.display, place)}: {message}", _DIM) + "\n")
 

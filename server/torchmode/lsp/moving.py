@@ -65,8 +65,9 @@ class LineMap:
         rng = self.range(finding.range)
         if rng is None:
             return None
-        message = self._message(finding.message)
-        if message is None:
+        summary = self._message(finding.summary)
+        details = self._message(finding.details)
+        if summary is None or details is None:
             return None
         related = []
         for extra in finding.related:
@@ -78,7 +79,8 @@ class LineMap:
         return replace(
             finding,
             range=rng,
-            message=message,
+            summary=summary,
+            details=details,
             related=tuple(related),
             fix_builder=None,
             fix_preview=None,

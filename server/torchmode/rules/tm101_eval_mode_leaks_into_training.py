@@ -12,7 +12,7 @@ from torchmode.engine.names import is_within
 from torchmode.engine.values import Mode, Origin
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity
 from torchmode.knowledge.costs import cost_note
-from torchmode.rules import common
+from torchmode.rules import common, wording
 from torchmode.rules.base import Rule
 from torchmode.rules.examples import tm101 as examples
 
@@ -116,21 +116,26 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
     trains = f"{step} trains it"
     if ctx.range_of(event.anchor).start < ctx.range_of(anchor).start:
         trains += " in the next iteration"  # reached through the loop's back edge
+    # the training as the code around the eval() sees it: a helper's step, at its call
+    training_line = ctx.line_of(event.via[0] if event.via else event.node)
+    summary = (
+        f"`{key}` trains in eval mode on line {training_line} after "
+        f"{wording.brief(ctx, anchor, key)} on line {ctx.line_of(anchor)}"
+    )
     if origin.constructed:
-        message = (
-            f"{common.where(ctx, anchor)} returns `{key}` in eval mode (transformers calls "
+        details = (
+            f"{common.where(ctx, anchor)} returns it in eval mode (transformers calls "
             f"`eval()` when loading) and {trains} without `{key}.train()`: dropout is "
             "off while fine-tuning"
         )
     elif origin.via is None:
-        message = (
-            f"`{key}` is still in eval mode when {trains}: nothing calls "
-            f"`{key}.train()` after {common.where(ctx, anchor)}, so Dropout and BatchNorm "
-            "behave as in inference while training"
+        details = (
+            f"{trains}, and nothing calls `{key}.train()` after {common.where(ctx, anchor)}: "
+            "Dropout and BatchNorm behave as in inference while training"
         )
     else:
-        message = (
-            f"{common.where(ctx, anchor)} leaves `{key}` in eval mode "
+        details = (
+            f"{common.where(ctx, anchor)} leaves it in eval mode "
             f"(`{ctx.short(origin.node)}` on line {ctx.line_of(origin.node)}) and {trains} "
             f"without `{key}.train()` in between: Dropout and BatchNorm behave as in "
             "inference while training"
@@ -139,7 +144,7 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
     verdict, note = common.sensitivity_note(ctx, key)
     if verdict is False:
         severity = Severity.HINT
-        message += note
+        details += note
     elif verdict is None and _library_model(ctx, key, origin):
         # its layers are out of sight, and many such models have no dropout by default
         # (diffusers' UNets, graph embeddings): whether the mode matters is not known
@@ -158,11 +163,12 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
         related.append(Related(header, f"each iteration of this loop trains `{key}` again"))
     return Finding(
         RULE.code,
-        message,
+        summary,
         ctx.range_of(anchor),
         severity,
         tuple(related),
         subject=key,
+        details=details,
         fix_builder=lambda: _fixes(ctx, anchor, key, event, origin.constructed),
         fix_preview=lambda: common.first_candidate(
             _candidates(ctx, anchor, key, event, origin.constructed)

@@ -78,11 +78,11 @@ def _uncalled(ctx: RuleContext, node: cst.Attribute) -> Finding:
 
     return Finding(
         RULE.code,
-        f"`{name}` without `()` does nothing: the model's mode is not changed "
-        f"(call `{name}()` to switch to {method} mode)",
+        f"`{name}` without `()` does nothing",
         r,
         RULE.default_severity,
         subject=key_of(node.value) or ctx.short(node.value),
+        details=f"The model's mode is not changed (call `{name}()` to switch to {method} mode)",
         fix_builder=fixes,
     )
 
@@ -109,10 +109,10 @@ def _eval_argument(ctx: RuleContext, call: cst.Call) -> Finding | None:
 
     return Finding(
         RULE.code,
-        f"`{ctx.short(call)}` raises TypeError: `eval()` takes no argument "
-        f"(use `{receiver}.eval()`, or `{receiver}.train(False)` / `{receiver}.train()`)",
+        f"`{ctx.short(call)}` raises TypeError: `eval()` takes no argument",
         r,
         RULE.default_severity,
         subject=receiver,
+        details=(f"Use `{receiver}.eval()`, or `{receiver}.train(False)` / `{receiver}.train()`"),
         fix_builder=fixes,
     )

@@ -98,28 +98,31 @@ _VOLATILE = re.compile(r"\bvolatile\s*=\s*True\b")
 
 def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding:
     key = event.key
-    context = ""
-    if event.via:
-        context = f" (called from line {ctx.line_of(event.via[0])} with gradients on)"
-    message = (
-        f"Evaluation of `{key}` at {common.where(ctx, event.node)} records autograd graphs"
-        f"{context}: wrap it in `torch.no_grad()` — `eval()` alone does not stop autograd, and "
-        "every batch's activations are kept for a backward pass that never comes"
+    called = f" (called from line {ctx.line_of(event.via[0])})" if event.via else ""
+    summary = (
+        f"Evaluation of `{key}` on line {ctx.line_of(event.node)}{called} runs with gradients on"
+    )
+    context = " (called with gradients on)" if event.via else ""
+    details = (
+        f"{common.where(ctx, event.node)} records autograd graphs{context}: wrap it in "
+        "`torch.no_grad()` — `eval()` alone does not stop autograd, and every batch's "
+        "activations are kept for a backward pass that never comes"
     )
     region = event.region
     if region is not None and _VOLATILE.search(ctx.code(region)):
-        message += " (`Variable(..., volatile=True)` has done nothing since PyTorch 0.4)"
+        details += " (`Variable(..., volatile=True)` has done nothing since PyTorch 0.4)"
     related = tuple(
         Related(ctx.range_of(call), f"evaluation called here: {ctx.short(call)}")
         for call in event.via
     )
     return Finding(
         RULE.code,
-        message,
+        summary,
         ctx.range_of(event.node),
         RULE.default_severity,
         related,
         subject=key,
+        details=details,
         fix_builder=lambda: _fixes(ctx, event),
     )
 

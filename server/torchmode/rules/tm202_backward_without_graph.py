@@ -60,22 +60,30 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             if maybe is not None:
                 yield Finding(
                     RULE.code,
-                    f"{common.where(ctx, event.node)} may raise RuntimeError (element 0 of "
-                    "tensors does not require grad): on some path gradients are still off from "
-                    f"{common.where(ctx, maybe.outermost)}, which nothing turns back on",
+                    f"`{ctx.short(event.node)}` may raise RuntimeError: gradients may still be "
+                    f"off from line {ctx.line_of(maybe.outermost)}",
                     ctx.range_of(event.node),
                     Severity.WARNING,
                     tuple(common.origin_related(ctx, maybe, "gradients turned off here")),
                     subject=ctx.short(event.node),
+                    details=(
+                        "On some path gradients are still off from "
+                        f"{common.where(ctx, maybe.outermost)}, which nothing turns back on "
+                        "(element 0 of tensors does not require grad)"
+                    ),
                 )
             continue
         yield Finding(
             RULE.code,
-            f"{common.where(ctx, event.node)} raises RuntimeError (element 0 of tensors does "
-            f"not require grad and does not have a grad_fn): the value was computed with "
-            f"gradients disabled by {common.where(ctx, origin.outermost)}",
+            f"`{ctx.short(event.node)}` raises RuntimeError: gradients were turned off on line "
+            f"{ctx.line_of(origin.outermost)}",
             ctx.range_of(event.node),
             RULE.default_severity,
             (Related(ctx.range_of(origin.outermost), "gradients disabled here"),),
             subject=ctx.short(event.node),
+            details=(
+                "The value was computed with gradients disabled by "
+                f"{common.where(ctx, origin.outermost)} (element 0 of tensors does not require "
+                "grad and does not have a grad_fn)"
+            ),
         )

@@ -80,11 +80,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             advice = f"write `with {name}():`"
         yield Finding(
             RULE.code,
-            f"`with {name}:` raises TypeError ('type' object does not support the context "
-            f"manager protocol): `{name}` is a class, not a context manager — {advice}",
+            f"`with {name}:` raises TypeError: `{name.rsplit('.', 1)[-1]}` is not called",
             r,
             RULE.default_severity,
             subject=name,
+            details=(
+                f"`{name}` is a class, not a context manager ('type' object does not support "
+                f"the context manager protocol) — {advice}"
+            ),
             fix_builder=None if needs_argument else fixes,
         )
 
@@ -93,10 +96,13 @@ def _never_entered(ctx: RuleContext, event: ev.Syntax) -> Finding:
     name = ctx.short(event.node)
     return Finding(
         RULE.code,
-        f"`{name}` on a line of its own does nothing: the context manager is never entered, so "
-        f"gradients stay as they were — put the code it should cover in `with {name}:` (or "
-        "call `torch.set_grad_enabled(False)`, which does take effect)",
+        f"`{name}` on a line of its own does nothing",
         ctx.range_of(event.node),
         Severity.WARNING,
         subject=name,
+        details=(
+            "The context manager is never entered, so gradients stay as they were — put the "
+            f"code it should cover in `with {name}:` (or call `torch.set_grad_enabled(False)`, "
+            "which does take effect)"
+        ),
     )

@@ -16,7 +16,7 @@ from torchmode.engine.context import RuleContext
 from torchmode.engine.names import key_of
 from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
 from torchmode.knowledge.costs import cost_note
-from torchmode.rules import common
+from torchmode.rules import common, wording
 from torchmode.rules.base import Rule
 from torchmode.rules.examples import tm204 as examples
 
@@ -100,14 +100,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             why = "a chain of autograd nodes grows with every step"
         else:
             why = "every iteration's activations stay in memory"
+        added = wording.brief(ctx, event.value_node or event.node)
         yield Finding(
             RULE.code,
-            f"`{event.target}` accumulates `{ctx.short(event.value_node or event.node)}` with "
-            f"its autograd graph at {common.where(ctx, event.node)}: {why} "
-            "(add `.item()` or `.detach()`)",
+            f"`{event.target}` accumulates {added} with its autograd graph",
             ctx.range_of(event.node),
             severity,
             subject=event.target,
+            details=(f"At {common.where(ctx, event.node)} {why} (add `.item()` or `.detach()`)"),
             fix_builder=partial(_fixes, ctx, event),
         )
 

@@ -219,11 +219,14 @@ def _finding(
         if outside
         else ""
     )
-    how = "never cleared in this loop" if never else "not cleared on every path through this loop"
-    message = (
-        f"`{optimizer}` steps at {common.where(ctx, step.node)} but its gradients are {how}"
-        f"{where_cleared}: {common.where(ctx, backward.node)} adds to the previous gradients, "
-        "so every step uses their running sum"
+    steps = f"`{optimizer}` steps on line {ctx.line_of(step.node)}"
+    if never:
+        summary = f"{steps} but nothing in this loop clears its gradients"
+    else:
+        summary = f"{steps} but some paths through this loop do not clear its gradients"
+    details = (
+        f"{common.where(ctx, backward.node)} adds to the previous gradients, so every "
+        f"{common.where(ctx, step.node)} uses their running sum{where_cleared}"
     )
     related = [
         *common.event_related(ctx, backward, "gradients accumulate here"),
@@ -235,11 +238,12 @@ def _finding(
     ]
     return Finding(
         RULE.code,
-        message,
+        summary,
         ctx.range_of(step.anchor),
         RULE.default_severity,
         tuple(related),
         subject=optimizer,
+        details=details,
         fix_builder=lambda: _fixes(ctx, step, backward),
         fix_preview=lambda: common.first_candidate(_candidates(ctx, step, backward)),
     )

@@ -74,13 +74,17 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             related.insert(0, Related(ctx.range_of(backward.node), "gradients computed here"))
         yield Finding(
             RULE.code,
-            f"{common.where(ctx, zero)} clears the gradients that `backward()` just computed, "
-            f"before {common.where(ctx, step.node)} uses them: the step updates nothing "
-            "(clear before `backward()` instead)",
+            f"`{step.optimizer}` updates nothing on line {ctx.line_of(step.node)}: "
+            f"`zero_grad()` on line {ctx.line_of(zero)} cleared its gradients",
             ctx.range_of(zero),
             RULE.default_severity,
             tuple(related),
             subject=step.optimizer,
+            details=(
+                f"{common.where(ctx, zero)} clears the gradients that `backward()` just "
+                f"computed, before {common.where(ctx, step.node)} uses them: the step updates "
+                "nothing (clear before `backward()` instead)"
+            ),
             fix_builder=partial(_fixes, ctx, zero, backward),
         )
 
