@@ -156,3 +156,62 @@ async def test_actions_without_resolve_support_carry_their_edits(
     assert actions and all(a.edit is not None and a.edit.changes for a in actions)
     fixed = await session.fix(uri, tm101)
     assert "TM101" not in [f.code for f in analyze(fixed).findings]
+
+
+VALIDATE_INSIDE_THE_LOOP = """\
+import torch
+
+
+def validate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            model(x)
+
+
+def fit(model, optimizer, loader, val_loader):
+    model.train()
+    for step, (x, y) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        if step % 100 == 0:
+            validate(model, val_loader)
+"""
+
+
+@pytest.mark.parametrize(
+    "needle", ["model.eval()", "loss.backward()"], ids=["eval-in-the-helper", "training-step"]
+)
+async def test_quick_fix_offered_on_the_related_lines(session, tmp_path: Path, needle: str) -> None:
+    """TM101 is reported at `validate(model, val_loader)`; a reader looking at the
+    `model.eval()` inside validate(), or at the training step, is offered its fix there too
+    (but not "Ignore ... on this line": the line is not the finding's)."""
+    uri = (tmp_path / "fit.py").as_uri()
+    session.open(uri, VALIDATE_INSIDE_THE_LOOP)
+    [tm101] = [d for d in await session.diagnostics(uri) if d.code == "TM101"]
+    assert tm101.range == session.range_of(uri, "validate(model, val_loader)")
+    related = [info.location.range.start.line for info in tm101.related_information or []]
+    at = session.find(uri, needle)
+    assert at.line in related
+    # the cursor on the related line, as an editor asks: no diagnostic of its own there
+    actions = await session.actions(uri, types.Range(start=at, end=at))
+    quickfixes = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
+    assert [a.title for a in quickfixes] == ["Call `model.train()` after the evaluation"]
+    assert list(quickfixes[0].diagnostics or ()) == [tm101]
+    action = await session.resolved(quickfixes[0])
+    assert action.edit is not None
+    session.apply(action.edit)
+    fixed = session.texts[uri]
+    assert "            validate(model, val_loader)\n            model.train()\n" in fixed
+    assert "TM101" not in [d.code for d in await session.diagnostics(uri)]
+
+
+async def test_no_quick_fix_on_a_line_the_finding_does_not_involve(session, tmp_path: Path) -> None:
+    uri = (tmp_path / "fit.py").as_uri()
+    session.open(uri, VALIDATE_INSIDE_THE_LOOP)
+    assert "TM101" in [d.code for d in await session.diagnostics(uri)]
+    at = session.find(uri, "optimizer.zero_grad()")
+    actions = await session.actions(uri, types.Range(start=at, end=at))
+    assert [a for a in actions if a.kind == types.CodeActionKind.QuickFix] == []

@@ -84,17 +84,22 @@ def actions_for(
     # A finding is asked for where it overlaps the range or is one of the context's
     # diagnostics (same code and place): only those are converted to the client's terms
     # (converting all of a big file's findings cost more than the rest of the request).
+    # Its fixes are also offered on its related places: a reader at the `model.eval()` inside
+    # `validate()` is looking at the cause of a finding reported at the call of `validate()`.
     codes = {d.code for d in context.diagnostics}
     for finding in result.analysis.findings:
-        if finding.code not in codes and not _overlaps(finding.range, requested):
+        on_main = _overlaps(finding.range, requested)
+        on_related = not on_main and any(
+            _overlaps(extra.range, requested) for extra in finding.related
+        )
+        if finding.code not in codes and not on_main and not on_related:
             continue
         converted = to_diagnostic(finding, target, client.encoding)
-        if converted is None or converted[0] != uri:
+        # (a notebook's finding may be in another cell than the related place asked about)
+        if converted is None or (converted[0] != uri and not on_related):
             continue
         diagnostic = converted[1]
-        asked = _overlaps(finding.range, requested) or any(
-            same_place(diagnostic, d) for d in context.diagnostics
-        )
+        asked = on_main or on_related or any(same_place(diagnostic, d) for d in context.diagnostics)
         if not asked:
             continue
         if wanted(QUICKFIX, only):
@@ -110,7 +115,9 @@ def actions_for(
                     data={**data, "title": fix.title},
                 )
                 actions.append(action)
-            if _placeable(result, _ignore_edits(result, finding)):
+            # "on this line" would not be true of a related place: suppressing is offered on
+            # the finding's own line only
+            if not on_related and _placeable(result, _ignore_edits(result, finding)):
                 ignore = types.CodeAction(
                     title=f"Ignore {finding.code} on this line",
                     kind=QUICKFIX,
