@@ -16,6 +16,8 @@ export interface ServerSettings {
     run: Run;
     debounceMs: number;
     fixNoGradWith: NoGradContext;
+    /** The mode timeline: each model's mode and the grad mode as inlay hints. */
+    inlayHints: boolean;
 }
 
 /** What only the client reads: how to start the server. */
@@ -30,7 +32,7 @@ export interface SettingsSource {
 }
 
 export const SECTION = 'torchmode';
-export const SERVER_SETTING_KEYS = ['select', 'ignore', 'severity', 'minSeverity', 'run', 'debounceMs', 'fixNoGradWith'] as const;
+export const SERVER_SETTING_KEYS = ['select', 'ignore', 'severity', 'minSeverity', 'run', 'debounceMs', 'fixNoGradWith', 'inlayHints'] as const;
 /** Changing one of these restarts the server; `trace.server` is picked up live by the language client. */
 export const RESTART_SETTING_KEYS = [...SERVER_SETTING_KEYS, 'interpreter', 'importStrategy'] as const;
 
@@ -80,6 +82,7 @@ export function readServerSettings(source: SettingsSource): ServerSettings {
         run: oneOf<Run>(source.get('run'), ['onType', 'onSave'], 'onType'),
         debounceMs: debounce(source.get('debounceMs')),
         fixNoGradWith: oneOf<NoGradContext>(source.get('fixNoGradWith'), ['no_grad', 'inference_mode'], 'no_grad'),
+        inlayHints: typeof source.get('inlayHints') === 'boolean' ? (source.get('inlayHints') as boolean) : true,
     };
 }
 

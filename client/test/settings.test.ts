@@ -17,6 +17,7 @@ describe('readServerSettings', () => {
             run: 'onType',
             debounceMs: 150,
             fixNoGradWith: 'no_grad',
+            inlayHints: true,
         });
     });
 
@@ -55,9 +56,15 @@ describe('readServerSettings', () => {
         assert.equal(readServerSettings(source({ debounceMs: '300' })).debounceMs, 150);
     });
 
+    it('turns inlay hints off only when told so with a boolean', () => {
+        assert.equal(readServerSettings(source({ inlayHints: false })).inlayHints, false);
+        assert.equal(readServerSettings(source({ inlayHints: true })).inlayHints, true);
+        assert.equal(readServerSettings(source({ inlayHints: 'false' })).inlayHints, true);
+    });
+
     it('sends the server exactly the keys it knows', () => {
         const settings = readServerSettings(source({ interpreter: ['python'], importStrategy: 'fromEnvironment' }));
-        assert.deepEqual(Object.keys(settings).sort(), ['debounceMs', 'fixNoGradWith', 'ignore', 'minSeverity', 'run', 'select', 'severity']);
+        assert.deepEqual(Object.keys(settings).sort(), ['debounceMs', 'fixNoGradWith', 'ignore', 'inlayHints', 'minSeverity', 'run', 'select', 'severity']);
     });
 });
 

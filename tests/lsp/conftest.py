@@ -42,10 +42,15 @@ def make_client() -> LanguageClient:
     def register(client: LanguageClient, params: types.RegistrationParams) -> None:
         client.registrations.extend(params.registrations)  # type: ignore[attr-defined]
 
+    def refresh_inlay_hints(client: LanguageClient, params: None) -> None:
+        client.inlay_hint_refreshes += 1  # type: ignore[attr-defined]
+
+    client.inlay_hint_refreshes = 0  # type: ignore[attr-defined]
     features = {
         **DEFAULT_CLIENT_FEATURES,
         types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish,
         types.CLIENT_REGISTER_CAPABILITY: register,
+        types.WORKSPACE_INLAY_HINT_REFRESH: refresh_inlay_hints,
     }
     register_lsp_features(client, features)
     return client

@@ -348,6 +348,20 @@ async function hoverOverEval(page, report) {
     await page.keyboard.press('Escape');
 }
 
+/** The mode timeline's inlay hint at the head of the training loop, where TM101's eval() leaves the model. */
+async function readInlayHints(page, report) {
+    const lines = fs.readFileSync(exampleFile, 'utf8').split('\n');
+    const loop = lines.findIndex((line) => line.includes('for batch_idx, batch in enumerate(train_loader):'));
+    await goTo(page, loop + 1, 1);
+    // An inlay hint is text injected into the line (its spaces are no-break spaces).
+    const hinted = page.locator('.monaco-editor .view-line', { hasText: /model:\s+train\|eval/ }).first();
+    await hinted.waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.inlayHintLines = (await page.locator('.monaco-editor .view-line', { hasText: /model:\s/ }).allInnerTexts()).map((text) =>
+        text.replace(/\u00a0/g, ' '),
+    );
+    log(`inlay hints: ${JSON.stringify(report.inlayHintLines)}`);
+}
+
 async function applyQuickFix(page, report) {
     const { line, column } = targetPosition();
     await goTo(page, line, column);
@@ -521,6 +535,7 @@ async function main() {
         ['ready', () => waitForReadyServer(page, report)],
         ['problems', () => readProblems(page, report)],
         ['hover', () => hoverOverEval(page, report)],
+        ['inlayHints', () => readInlayHints(page, report)],
         ['quickFix', () => applyQuickFix(page, report)],
         ['fixAll', () => fixAllInFile(page, report)],
         ['notebook', () => notebookProblems(page, report)],
@@ -537,7 +552,7 @@ async function main() {
                 log(`${name} failed: ${String(error).split('\n')[0]}`);
                 await page.screenshot({ path: path.join(out, `failed-${name}.png`) }).catch(() => undefined);
                 await page.keyboard.press('Escape').catch(() => undefined);
-                // Later steps need an editor and a ready server; hover and quick fix are independent.
+                // Later steps need an editor and a ready server; hover, inlay hints and quick fix are independent.
                 if (['open', 'ready', 'problems'].includes(name)) {
                     break;
                 }

@@ -5,6 +5,7 @@
     analysis.findings                              # list[Finding], noqa and settings applied
     analysis.syntax_error                          # SyntaxProblem | None
     analysis.hover(Position(line, character))      # Markdown str | None
+    analysis.timeline()                            # list[Hint]: the mode timeline's labels
     session.release(analysis)                      # frees its trees at once
 
 Adapters import from here (and the plain data of ``torchmode.findings``, ``settings``,
@@ -17,6 +18,7 @@ from torchmode.analysis.fixes import FixOutcome, NotebookFixOutcome, fix_cells, 
 from torchmode.analysis.memory import IDLE_COLLECT_S
 from torchmode.analysis.noqa import ignore_edit
 from torchmode.analysis.session import Session
+from torchmode.analysis.timeline import Hint
 from torchmode.engine.limits import MAX_SOURCE_BYTES
 from torchmode.engine.project import ProjectContext
 from torchmode.fixing import chosen_fix, compatible_fixes, line_offsets
@@ -28,6 +30,7 @@ __all__ = [
     "RULES",
     "Analysis",
     "FixOutcome",
+    "Hint",
     "NotebookFixOutcome",
     "ProjectContext",
     "Session",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from torchmode.analysis import noqa
 from torchmode.analysis.hover import hover_at
+from torchmode.analysis.timeline import Hint, timeline
 from torchmode.engine.chunks import ChunkCache, parse_chunks, split_lines
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.context import RuleContext
@@ -73,6 +74,14 @@ class Analysis:
             return hover_at(self, position)
         except Exception:
             return None
+
+    def timeline(self) -> list[Hint]:
+        """The mode timeline's labels (timeline.py), in text order; none on any failure: a
+        missing label is harmless, an exception would cost the editor its other answers."""
+        try:
+            return timeline(self)
+        except Exception:
+            return []
 
 
 _SHARED_CACHE = ChunkCache()

@@ -276,12 +276,16 @@ def apply_summary(
         if moved is not None:
             self.record(moved)
     # the callee's effect on modes and grad mode
+    before: ev.ModelModes = {}
+    grad_before = state.grad
     for key, vals in flow.exit_modes.items():
         exit_key = at.key(key)
         if exit_key is not None:
+            before.setdefault(exit_key, self.mode_of(exit_key, state))
             self.set_mode(exit_key, at.modes(key, vals), state)
     if flow.exit_grad is not None:
         state.grad = at.grad(flow.exit_grad)
+    record_effect(self, call, before, grad_before, flow.exit_grad is not None, state)
     if flow.trains:
         self.flow.trains = True
         for opt in list(state.grads):
@@ -425,13 +429,44 @@ def apply_external(
         for opt in list(state.grads):
             state.grads[opt] = OTHER_GRADS
         state.dirty.clear()
+    before: ev.ModelModes = {}
+    grad_before = state.grad
     for effect in callee.exit_modes:
         key = bound.get(effect.param)
         if key is not None:
             origin = self.origin(call)
+            before.setdefault(key + effect.suffix, self.mode_of(key + effect.suffix, state))
             self.set_mode(key + effect.suffix, frozenset({ModeVal(effect.mode, origin)}), state)
     if callee.exit_grad is not None:
         state.grad = frozenset({GradVal(callee.exit_grad, self.origin(call))})
+    record_effect(self, call, before, grad_before, callee.exit_grad is not None, state)
+
+
+def record_effect(
+    self: Interpreter,
+    call: cst.Call,
+    before: ev.ModelModes,
+    grad_before: frozenset[GradVal],
+    grad_set: bool,
+    state: State,
+) -> None:
+    """What a call's summary left, beside what was there (ev.CallEffect): only when it sets
+    something, so that a file's many other calls cost nothing."""
+    if not before and not grad_set:
+        return
+    after = {key: self.mode_of(key, state) for key in before}
+    self.record(
+        ev.CallEffect(
+            call,
+            self.flow,
+            (),
+            self.loop_nodes(),
+            before=before,
+            after=after,
+            grad_before=grad_before,
+            grad_after=state.grad if grad_set else None,
+        )
+    )
 
 
 # -- the project's own wrappers of the grad mode (wrappers.py) -------------------------------

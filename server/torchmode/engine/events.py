@@ -237,6 +237,19 @@ class ModeSwitch(Event):
 
 
 @dataclass(eq=False)
+class CallEffect(Event):
+    """A call to a function of the file or the project whose summary sets modes or the grad
+    mode, with what the caller's state held for them just before and just after it: the mode
+    timeline an editor shows (analysis/timeline.py) says what such a call leaves. No rule reads
+    it; it is the caller's own, never recorded again further out."""
+
+    before: ModelModes = field(default_factory=dict)
+    after: ModelModes = field(default_factory=dict)  # the keys the summary sets, only
+    grad_before: frozenset[GradVal] = frozenset()
+    grad_after: frozenset[GradVal] | None = None  # None: the summary leaves the grad mode
+
+
+@dataclass(eq=False)
 class Syntax(Event):
     kind: str = ""  # "uncalled-mode-switch" | "eval-with-argument" | "grad-context-not-called"
     detail: str = ""

@@ -21,7 +21,16 @@ from torchmode.settings import DEFAULT_SETTINGS, Settings
 
 Run = Literal["onType", "onSave"]
 DEFAULT_DEBOUNCE_MS = 150
-KNOWN = ("select", "ignore", "severity", "minSeverity", "run", "debounceMs", "fixNoGradWith")
+KNOWN = (
+    "select",
+    "ignore",
+    "severity",
+    "minSeverity",
+    "run",
+    "debounceMs",
+    "fixNoGradWith",
+    "inlayHints",
+)
 # Settings of the VS Code extension itself (how to start the server), harmless here.
 CLIENT_ONLY = ("interpreter", "importStrategy", "trace")
 
@@ -31,6 +40,7 @@ class ClientSettings:
     overrides: Overrides = field(default_factory=Overrides)
     run: Run = "onType"
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
+    inlay_hints: bool = True  # the mode timeline (lsp/inlay_hints.py)
 
 
 def _checked(problems: list[str], parse: Callable[[], Any]) -> Any:
@@ -92,6 +102,14 @@ def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
             debounce = int(value)
         else:
             problems.append(f"torchmode.debounceMs: expected milliseconds ≥ 0, got {value!r}")
+    inlay_hints = True
+    if raw.get("inlayHints") is not None:
+        if isinstance(raw["inlayHints"], bool):
+            inlay_hints = raw["inlayHints"]
+        else:
+            problems.append(
+                f"torchmode.inlayHints: expected true or false, got {raw['inlayHints']!r}"
+            )
     overrides = Overrides(
         select=select,
         ignore=ignore or frozenset(),
@@ -99,7 +117,7 @@ def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
         fix_no_grad_with=style,
         min_severity=min_severity,
     )
-    return ClientSettings(overrides, run, debounce), problems
+    return ClientSettings(overrides, run, debounce, inlay_hints), problems
 
 
 def section_of(raw: Any) -> Any:

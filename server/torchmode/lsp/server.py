@@ -25,6 +25,7 @@ from pygls.lsp.server import LanguageServer
 from torchmode import __version__
 from torchmode.analysis import IDLE_COLLECT_S, Analysis, Session, Skipped
 from torchmode.findings import Position, Range
+from torchmode.lsp import inlay_hints, notebook_sync
 from torchmode.lsp.code_actions import FIX_ALL, QUICKFIX, Client, actions_for, resolve
 from torchmode.lsp.configuration import (
     ClientSettings,
@@ -333,6 +334,7 @@ class TorchmodeServer(LanguageServer):
             self.publish(result)
         elif self.client_settings.run == "onSave":
             self.refresh_pulled()  # pulls in between answered with the saved text's results
+        inlay_hints.shown(self, result)
 
     # --- documents analysed in the analysis process (isolation.py) ----------------------
     # The message loop only waits on a pipe meanwhile, and this process's analysis thread
@@ -529,6 +531,7 @@ class TorchmodeServer(LanguageServer):
             assert key is not None
             self.request_analysis(key)
         self.refresh_pulled()
+        inlay_hints.refresh(self)
 
     def apply_client_settings(self, raw: Any) -> None:
         self.client_settings, problems = parse_client_settings(raw)
@@ -572,6 +575,8 @@ class TorchmodeServer(LanguageServer):
 
 
 server = TorchmodeServer()
+notebook_sync.register(server)
+inlay_hints.register(server)
 
 
 @server.feature(types.INITIALIZE)
@@ -666,61 +671,6 @@ def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> 
     ls.failed.pop(uri, None)
     ls.leave_isolation(uri)
     ls.clear([uri])
-
-
-# --- notebooks ----------------------------------------------------------------------------
-
-
-@server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
-def notebook_did_open(ls: TorchmodeServer, params: types.DidOpenNotebookDocumentParams) -> None:
-    notebook = params.notebook_document.uri
-    for cell in params.cell_text_documents:
-        ls.documents.open(Document(cell.uri, cell.text, cell.version, cell.language_id, notebook))
-    ls.request_analysis(notebook)
-
-
-@server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
-def notebook_did_change(ls: TorchmodeServer, params: types.DidChangeNotebookDocumentParams) -> None:
-    notebook = params.notebook_document.uri
-    cells = params.change.cells
-    typed = False
-    if cells is not None:
-        structure = cells.structure
-        for cell in (structure.did_open or []) if structure else []:
-            ls.documents.open(
-                Document(cell.uri, cell.text, cell.version, cell.language_id, notebook)
-            )
-        closed = [cell.uri for cell in (structure.did_close or [])] if structure else []
-        for uri in closed:
-            ls.documents.close(uri)
-        ls.clear(closed)
-        for content in cells.text_content or []:
-            ls.documents.change(
-                content.document.uri, content.document.version, list(content.changes), ls.encoding
-            )
-            typed = True
-    if typed and ls.client_settings.run == "onSave":
-        return
-    ls.request_analysis(notebook, ls.client_settings.debounce_ms if typed else 0)
-
-
-@server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
-def notebook_did_save(ls: TorchmodeServer, params: types.DidSaveNotebookDocumentParams) -> None:
-    ls.request_analysis(params.notebook_document.uri)
-
-
-@server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
-def notebook_did_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocumentParams) -> None:
-    notebook = params.notebook_document.uri
-    uris = [cell.uri for cell in params.cell_text_documents]
-    for uri in uris:
-        ls.documents.close(uri)
-    ls.scheduler.cancel(notebook)
-    ls.results.pop(notebook, None)
-    ls.session.forget(notebook)
-    ls.failed.pop(notebook, None)
-    ls.leave_isolation(notebook)
-    ls.clear(uris)
 
 
 # --- configuration ------------------------------------------------------------------------

@@ -4,9 +4,10 @@ It holds, per document, the engine's cache (the next edit re-parses only the sta
 changed, as in the server) and the last full result, so that hover and code actions on a big
 document are answered here, from its trees, and only plain data crosses the pipe: the server
 gets the findings to show (without their fix builders) and the notice, and asks for a hover,
-the code actions of a range or the edit of an action by the document's key, version and
-settings generation. A job about a version this process does not hold (it was restarted after
-a limit, or evicted the document) raises NotHeld: the server analyses it here again.
+the mode timeline, the code actions of a range or the edit of an action by the document's key,
+version and settings generation. A job about a version this process does not hold (it was
+restarted after a limit, or evicted the document) raises NotHeld: the server analyses it here
+again.
 
 Only the few most recently analysed documents are kept (analysis/memory.py, as in the server);
 the server stops this process when none of its documents is open any more.
@@ -22,7 +23,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from torchmode.analysis import Analysis, Session, SyntaxProblem
+from torchmode.analysis import Analysis, Hint, Session, SyntaxProblem
 from torchmode.findings import Finding, Position, Range
 from torchmode.lsp.code_actions import Client, actions_for, resolve
 from torchmode.lsp.isolation import NotHeld, serve
@@ -74,6 +75,10 @@ def hover(key: str, version: int | None, generation: int, position: Position) ->
     return _held(key, version, generation).analysis.hover(position)
 
 
+def timeline(key: str, version: int | None, generation: int) -> list[Hint]:
+    return _held(key, version, generation).analysis.timeline()
+
+
 def code_actions(
     key: str,
     version: int | None,
@@ -120,6 +125,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "analyse": analyse,
     "forget": forget,
     "hover": hover,
+    "timeline": timeline,
     "code_actions": code_actions,
     "resolve": resolve_action,
 }
