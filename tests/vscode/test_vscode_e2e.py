@@ -212,6 +212,13 @@ def test_hover_over_eval_explains_it(session: dict[str, Any]) -> None:
     assert "mode" in hover
 
 
+def test_inlay_hints_show_the_mode_timeline(session: dict[str, Any]) -> None:
+    _succeeded(session, "inlayHints")
+    # The head of the training loop: trained in train mode, left in eval mode by the last step.
+    lines = [" ".join(line.split()) for line in session["inlayHintLines"]]
+    assert "for batch_idx, batch in enumerate(train_loader): model: train|eval" in lines, lines
+
+
 def _assert_only_model_train_inserted(fixed_source: str) -> None:
     original = EXAMPLE.read_text().splitlines()
     fixed = fixed_source.splitlines()
