@@ -67,3 +67,17 @@ def nested_blocks(stmt: cst.CSTNode) -> Iterator[cst.BaseStatement]:
     elif type(stmt) is cst.Match:
         for case in stmt.cases:
             yield from block_statements(case.body)
+
+
+def returned_values(fn: cst.FunctionDef) -> list[cst.BaseExpression | None]:
+    """What each ``return`` of ``fn`` returns (None for a bare ``return``), leaving out the
+    functions and classes defined inside it."""
+    out: list[cst.BaseExpression | None] = []
+    stack: list[cst.BaseStatement] = list(block_statements(fn.body))
+    while stack:
+        stmt = stack.pop()
+        if type(stmt) is cst.SimpleStatementLine:
+            out.extend(small.value for small in stmt.body if type(small) is cst.Return)
+        else:
+            stack.extend(nested_blocks(stmt))
+    return out

@@ -4,6 +4,7 @@ replayed over the whole file into ``Facts``."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -479,6 +480,14 @@ class _Replay:
 
 
 _NOT_MODULES = frozenset({"Parameter", "ParameterList", "ParameterDict"})
+_STATEFUL_HELPER = re.compile(r"sched|scaler", re.IGNORECASE)
+
+
+def _stateful_helper(receiver: str) -> bool:
+    """``optimizer``, ``lr_scheduler``, ``scaler``: objects with a ``load_state_dict()`` of
+    their own, which says nothing about them being modules."""
+    last = receiver.rsplit(".", 1)[-1]
+    return bool(api.OPTIMIZER_KEY.search(last) or _STATEFUL_HELPER.search(last))
 
 
 def _call_fact(call: cst.Call, func: cst.Attribute) -> tuple[str, str] | None:
@@ -487,6 +496,8 @@ def _call_fact(call: cst.Call, func: cst.Attribute) -> tuple[str, str] | None:
     if receiver is None:
         return None
     if method in MODULE_EVIDENCE:
+        if method == "load_state_dict" and _stateful_helper(receiver):
+            return None  # a checkpoint restores optimizers, schedulers and scalers too
         return ("module_keys", receiver)
     if method in {"eval", "train"}:
         return ("module_keys", receiver) if _looks_like_mode_switch(call) else None

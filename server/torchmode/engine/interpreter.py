@@ -15,7 +15,7 @@ import libcst as cst
 from torchmode.engine import calls, grad_mode, guards, training
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
-from torchmode.engine.blocks import block_statements
+from torchmode.engine.blocks import block_statements, returned_values
 from torchmode.engine.chunks import Chunk, code_of
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.function_flow import FunctionFlow, def_chain
@@ -549,6 +549,7 @@ class Interpreter:
         else:
             self.aliases.pop(key, None)
         self.strip_guards(key, state)
+        self.unalias(key, state)
         if loop_target:
             # items of a data loader or a list: whatever they carry, they are data, not the
             # result of an unknown computation
@@ -567,7 +568,7 @@ class Interpreter:
         if key in self.facts.module_keys or any(
             is_within(k, key) for k in list(state.modes) if k != key
         ):
-            self.rebind_module(key, value_node, state)
+            self.rebind_module(key, value_node, state, whole=not (loop_target or element))
         self.construct(key, value_node, state)
 
     def construct(self, key: str, value_node: cst.BaseExpression, state: State) -> None:
@@ -582,7 +583,10 @@ class Interpreter:
         if init is not None:
             self.apply_summary(value_node, init, [], state, self_key=key)
 
-    def rebind_module(self, key: str, value_node: cst.BaseExpression, state: State) -> None:
+    def rebind_module(
+        self, key: str, value_node: cst.BaseExpression, state: State, whole: bool = True
+    ) -> None:
+        """``key = value_node``; ``whole``: the value itself, not one of its items."""
         base = value_node
         while (
             type(base) is cst.Call
@@ -602,15 +606,59 @@ class Interpreter:
         for k in list(state.modes):
             if k != key and is_within(k, key):
                 del state.modes[k]
-        if type(base) is cst.Call and self.is_construction(base):
-            # Hugging Face's from_pretrained() returns the model in eval mode
+        target = state.module_key(same) if same is not None else None
+        if whole and target is not None and "." in target and "." not in key:
+            # model = self.model: one module under two names; model.eval() switches the
+            # attribute, which is what callers and the class's other methods see
+            state.aliases[key] = target
+            state.modes.pop(key, None)
+        elif type(base) is cst.Call and self.is_construction(base):
             name = self.facts.imports.resolve(base.func) or code_of(base.func)
-            mode = Mode.EVAL if name.endswith("from_pretrained") else Mode.TRAIN
+            if not name.endswith("from_pretrained"):
+                mode = Mode.TRAIN
+            elif self.own_loader(name):
+                state.modes[key] = UNKNOWN_MODE
+                return
+            else:
+                mode = Mode.EVAL  # Hugging Face's from_pretrained() returns it in eval mode
             state.modes[key] = frozenset({ModeVal(mode, self.origin(value_node, constructed=True))})
-        elif same is not None and same in self.facts.module_keys:
-            state.modes[key] = state.modes.get(same, self.default_mode)
+        elif target is not None and target in self.facts.module_keys:
+            state.modes[key] = state.modes.get(target, self.default_mode)
+        elif type(base) is cst.Call and self.builds_module(base):
+            origin = self.origin(value_node, constructed=True)
+            state.modes[key] = frozenset({ModeVal(Mode.TRAIN, origin)})
         else:
             state.modes[key] = UNKNOWN_MODE
+
+    def unalias(self, key: str, state: State) -> None:
+        """An assignment ends what aliases said about the name assigned: ``model = other``
+        names another module, and after ``self.model = Net()`` a local ``model`` taken from
+        the attribute still holds the old module, in the old module's mode."""
+        if not state.aliases:
+            return
+        state.aliases.pop(key, None)
+        for name, target in list(state.aliases.items()):
+            if target == key or is_within(target, key):
+                state.modes[name] = self.mode_of(name, state)
+                del state.aliases[name]
+
+    def builds_module(self, call: cst.Call) -> bool:
+        """``self.model = self.build_graph()``: a function of this file whose every ``return``
+        builds a new module, which starts in train mode."""
+        callee = self.file.resolve_callee(call, self.info)
+        if callee is None:
+            return False
+        values = returned_values(callee.node)
+        return bool(values) and all(type(v) is cst.Call and self.is_construction(v) for v in values)
+
+    def own_loader(self, name: str) -> bool:
+        """``GPT.from_pretrained`` where ``GPT`` is the project's class with a loader of its
+        own (or one this file cannot see): it returns whatever mode that code leaves."""
+        owner = name.rpartition(".")[0]
+        cls = self.facts.classes.get(owner)
+        if cls is not None:
+            return self.facts.method(cls, "from_pretrained") is not None
+        return self.facts.project_class(owner) is not None
 
     def is_construction(self, call: cst.Call) -> bool:
         name = self.facts.imports.resolve(call.func) or code_of(call.func)
@@ -639,6 +687,8 @@ class Interpreter:
             attr = node.attr.value
             if attr == "training":
                 key = key_of(node.value)
+                if key is not None:
+                    key = state.module_key(key)
                 if key is not None and state.modes.get(key, self.default_mode) == INPUT_MODE:
                     return Taint(snapshot_of=key)
                 return NO_TAINT

@@ -52,7 +52,8 @@ def mode_switch(self: Interpreter, call: cst.Call, method: str, key: str, state:
     else:
         values = self.train_argument(call, origin, state)
     self.set_mode(key, values, state)
-    self.record(ev.ModeSwitch(call, self.flow, (), self.loop_nodes(), key=key, modes=values))
+    switched = state.module_key(key)
+    self.record(ev.ModeSwitch(call, self.flow, (), self.loop_nodes(), key=switched, modes=values))
     return True
 
 
@@ -69,7 +70,7 @@ def train_argument(
     if type(arg) is cst.Attribute and arg.attr.value == "training":
         k = key_of(arg.value)
         if k is not None:
-            return state.modes.get(k, self.default_mode)
+            return state.modes.get(state.module_key(k), self.default_mode)
     if taint.snapshot_of is not None:
         return INPUT_MODE
     polarity = True
@@ -89,6 +90,7 @@ def train_argument(
 
 
 def set_mode(self: Interpreter, key: str, values: frozenset[ModeVal], state: State) -> None:
+    key = state.module_key(key)
     for k in list(state.modes):
         if k != key and is_within(k, key):
             state.modes[k] = values
@@ -99,6 +101,7 @@ def set_mode(self: Interpreter, key: str, values: frozenset[ModeVal], state: Sta
 
 
 def mode_of(self: Interpreter, key: str, state: State) -> frozenset[ModeVal]:
+    key = state.module_key(key)
     if key in state.modes:
         return state.modes[key]
     parent = key

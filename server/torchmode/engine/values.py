@@ -147,6 +147,7 @@ class State:
     grad: frozenset[GradVal] = GRAD_ON
     vars: dict[str, Taint] = field(default_factory=dict)
     grads: dict[str, frozenset[GradsVal]] = field(default_factory=dict)
+    # model = self.model: a local name for a module attribute; the mode lives under the attribute
     aliases: dict[str, str] = field(default_factory=dict)
     reachable: bool = True
     # per optimizer: the steps whose gradients nobody cleared since (None: cleared)
@@ -162,6 +163,15 @@ class State:
             self.reachable,
             dict(self.dirty),
         )
+
+    def module_key(self, key: str) -> str:
+        """The key a module's mode is kept under: ``model.encoder`` is ``self.model.encoder``
+        after ``model = self.model``."""
+        if not self.aliases:
+            return key
+        head, dot, rest = key.partition(".")
+        target = self.aliases.get(head)
+        return key if target is None else target + dot + rest
 
     def become(self, other: State) -> None:
         """Take ``other``'s values (an expression's effects, joined, on the state in hand)."""
@@ -191,7 +201,11 @@ class Snapshot:
 
     @staticmethod
     def of(state: State) -> Snapshot:
-        return Snapshot(dict(state.modes), state.grad)
+        modes = dict(state.modes)
+        for name, target in state.aliases.items():
+            if target in modes:
+                modes[name] = modes[target]  # hover on `model` after model = self.model
+        return Snapshot(modes, state.grad)
 
 
 def join_states(states: list[State], default_mode: frozenset[ModeVal]) -> State:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
+from torchmode.engine.blocks import block_statements
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.statements import StatementIndex
 from torchmode.engine.values import Mode, ModeVal
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.knowledge.costs import cost_note
-from torchmode.rules import common
+from torchmode.rules import common, wording
 from torchmode.rules.base import Rule
 from torchmode.rules.examples import tm102 as examples
 
@@ -76,16 +78,25 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     for flow, event in ctx.events(ev.Forward):
         if not common.is_evaluation(ctx, flow, event) or common.skip_framework(ctx, event):
             continue
+        info = event.site.info
+        eval_name = info is not None and bool(
+            api.EVALUATION_FUNCTION.match(info.name)
+            # predict(), sample(), generate() that train nothing: inference
+            or (not event.site.trains and api.EVAL_FUNCTION.match(info.name))
+        )
+        if not (common.grad_off(event) or eval_name or event.over_eval_data):
+            continue
+        shared = _trained_in_same_mode(ctx, flow, event)
+        if shared is not None:
+            _keep_shallowest(best, event, _shared_finding(ctx, flow, event, shared))
+            continue
         modes = event.modes
         if any(v.mode is Mode.INPUT for v in modes) and flow.called:
             continue  # each caller decides, with its own state
+        modes = _class_entry_modes(ctx, flow, event) or modes
         # in source order: the message names the first, and a set's order is not stable
         trains = sorted((v for v in modes if v.mode is Mode.TRAIN), key=lambda v: _order(ctx, v))
         if not trains or len(trains) != len(modes):
-            continue
-        info = event.site.info
-        eval_name = info is not None and bool(api.EVALUATION_FUNCTION.match(info.name))
-        if not (common.grad_off(event) or eval_name or event.over_eval_data):
             continue
         explicit_here = all(
             v.origin is not None
@@ -112,14 +123,84 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             # purpose, its Dropout or BatchNorm would not be
             continue
         finding = _finding(ctx, flow, event, trains, constructed)
-        if finding is None:
-            continue
-        key = (id(event.site), id(event.region), event.key)
-        depth = len(event.via)
-        if key not in best or depth < best[key][0]:
-            best[key] = (depth, finding)
+        if finding is not None:
+            _keep_shallowest(best, event, finding)
     for _, finding in best.values():
         yield finding
+
+
+def _keep_shallowest(
+    best: dict[tuple[int, int, str], tuple[int, Finding]], event: ev.Forward, finding: Finding
+) -> None:
+    """One finding per evaluation: the one seen through the fewest calls."""
+    key = (id(event.site), id(event.region), event.key)
+    depth = len(event.via)
+    if key not in best or depth < best[key][0]:
+        best[key] = (depth, finding)
+
+
+def _trained_in_same_mode(
+    ctx: RuleContext, flow: FunctionFlow, event: ev.Forward
+) -> ev.Train | None:
+    """A training step of the same model in this function, before the evaluation or in the
+    loop around it, that saw the very same mode values: nothing switched the model between
+    training and evaluating it, so whatever mode the caller set, one of the two runs in the
+    wrong mode. Only for modes this function does not know (as entered, unknown)."""
+    if not event.modes or any(v.mode in (Mode.TRAIN, Mode.EVAL) for v in event.modes):
+        return None
+    if _own_switch(ctx, event.key):
+        return None
+    at = ctx.range_of(event.anchor).start
+    loop = event.loops[-1] if event.loops else None
+    for e in flow.events:
+        if (
+            not isinstance(e, ev.Train)
+            or e.kind != "step"
+            or e.models.get(event.key) != event.modes
+        ):
+            continue
+        if ctx.range_of(e.anchor).start < at or (
+            loop is not None and any(lp is loop for lp in e.loops)
+        ):
+            return e
+    return None
+
+
+def _own_switch(ctx: RuleContext, key: str) -> bool:
+    """``net.to_eval()``, ``model.set_eval_mode()``: a mode switch of the project's own, whose
+    effect this file does not see."""
+    pattern = re.compile(r"(?<![\w.])" + re.escape(key) + r"\.(\w*(?:eval|train)\w*)\s*\(")
+    return any(m.group(1) not in ("eval", "train") for m in pattern.finditer(ctx.source))
+
+
+def _class_entry_modes(
+    ctx: RuleContext, flow: FunctionFlow, event: ev.Forward
+) -> frozenset[ModeVal] | None:
+    """``self.model`` on entry to a method nothing in the file calls (``sample()`` after
+    ``fit()``, called by a harness): the modes the class's training methods leave it in, when
+    no method of the class ever switches it to eval mode."""
+    info = flow.info
+    if info is None or info.cls is None or flow.called or not event.key.startswith("self."):
+        return None
+    if not all(v.mode is Mode.INPUT for v in event.modes):
+        return None
+    left: set[ModeVal] = set()
+    for other in ctx.flow.all_flows():
+        if other is flow or other.info is None or other.info.cls is not info.cls:
+            continue
+        if any(
+            isinstance(e, ev.ModeSwitch)
+            and e.key == event.key
+            and any(v.mode is not Mode.TRAIN for v in e.modes)
+            for e in other.events
+        ):
+            return None
+        if event.key not in common.trained_in(other, None):
+            continue  # a target network or a fixed transform is built, not trained, here
+        left |= {v for v in other.exit_modes.get(event.key, ()) if v.mode is not Mode.INPUT}
+    if left and all(v.mode is Mode.TRAIN for v in left):
+        return frozenset(left)
+    return None
 
 
 def _order(ctx: RuleContext, value: ModeVal) -> tuple[int, list[tuple[int, int]]]:
@@ -166,19 +247,24 @@ def _finding(
     origin = trains[0].origin
     if origin is None:
         return None
+    evaluates = f"`{key}` evaluates in train mode on line {ctx.line_of(event.node)}"
     if constructed:
+        summary = f"{evaluates}: built on line {ctx.line_of(origin.node)}, never switched"
         why = f"it was built on line {ctx.line_of(origin.node)} and never switched"
         if origin.via is not None:
             why += f" (by {common.where(ctx, origin.outermost)})"
     else:
+        summary = (
+            f"{evaluates} after {wording.brief(ctx, origin.outermost, key)} on line "
+            f"{ctx.line_of(origin.outermost)}"
+        )
         why = (
             f"{common.describe_origin(ctx, origin)} set train mode and nothing calls "
             f"`{key}.eval()` since"
         )
-    message = (
-        f"`{key}` evaluates in train mode at {common.where(ctx, event.node)}: {why} — Dropout "
-        "stays active and BatchNorm updates its running statistics with evaluation data"
-        f"{note}"
+    details = (
+        f"{common.where(ctx, event.node)} runs in train mode: {why} — Dropout stays active and "
+        f"BatchNorm updates its running statistics with evaluation data{note}"
     )
     related: list[Related] = [
         Related(ctx.range_of(call), f"evaluation called here: {ctx.short(call)}")
@@ -187,11 +273,47 @@ def _finding(
     related.extend(common.origin_related(ctx, origin, "train mode set here"))
     return Finding(
         RULE.code,
-        message,
+        summary,
         ctx.range_of(event.node),
         severity,
         tuple(related),
         subject=key,
+        details=details,
+        fix_builder=lambda: _fixes(ctx, flow, event),
+        fix_preview=lambda: common.first_candidate(_candidates(ctx, flow, event)),
+    )
+
+
+def _shared_finding(
+    ctx: RuleContext, flow: FunctionFlow, event: ev.Forward, train: ev.Train
+) -> Finding:
+    key = event.key
+    verdict, note = common.sensitivity_note(ctx, key)
+    severity = {True: Severity.WARNING, None: Severity.INFO, False: Severity.HINT}[verdict]
+    summary = (
+        f"`{key}` evaluates on line {ctx.line_of(event.node)} in the same mode it trains in on "
+        f"line {ctx.line_of(train.anchor)}"
+    )
+    details = (
+        f"{common.where(ctx, event.node)} runs in the mode it was trained in at "
+        f"{common.where(ctx, train.anchor)}: nothing calls `{key}.eval()` in between, so "
+        "whichever mode the caller sets, training or evaluation runs in the wrong one — "
+        "Dropout stays active and BatchNorm updates its running statistics with evaluation "
+        f"data{note}"
+    )
+    related = [
+        Related(ctx.range_of(call), f"evaluation called here: {ctx.short(call)}")
+        for call in event.via
+    ]
+    related.append(Related(ctx.range_of(train.anchor), "trained here in the same mode"))
+    return Finding(
+        RULE.code,
+        summary,
+        ctx.range_of(event.node),
+        severity,
+        tuple(related),
+        subject=key,
+        details=details,
         fix_builder=lambda: _fixes(ctx, flow, event),
         fix_preview=lambda: common.first_candidate(_candidates(ctx, flow, event)),
     )
@@ -219,12 +341,40 @@ def _candidates(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Iter
     if spelled is None:
         return
     index = ctx.index(ctx.chunk_of(event.region))
+    first = _first_statement(event, spelled)
+    if first is not None:
+        # eval() where people put it: at the top of the evaluating function
+        yield _eval_before(ctx, event, index, first, spelled)
     yield _eval_before(ctx, event, index, event.region, spelled)
     # the evaluation block itself switches back to train mode before the forward (it calls a
     # helper that restores the mode): eval() right before the forward's own statement
     own = index.statement_of(event.node)
     if own is not None and own is not event.region:
         yield _eval_before(ctx, event, index, own, spelled)
+
+
+def _first_statement(event: ev.Forward, spelled: str) -> cst.BaseStatement | None:
+    """The first statement (after the docstring) of a function that evaluates a model it
+    receives or holds, and trains nothing."""
+    info = event.site.info
+    if info is None or event.site.trains:
+        return None
+    root = spelled.split(".", 1)[0].split("[", 1)[0]
+    if root != "self" and root not in info.params:
+        return None
+    body = block_statements(info.node.body)
+    if body and _is_docstring(body[0]):
+        body = body[1:]
+    return body[0] if body else None
+
+
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return (
+        type(stmt) is cst.SimpleStatementLine
+        and len(stmt.body) == 1
+        and type(stmt.body[0]) is cst.Expr
+        and isinstance(stmt.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )
 
 
 def _eval_before(

@@ -742,6 +742,81 @@ def train(model, train_loader, val_loader, optimizer, epochs):
 +                model.train()
 """,
     ),
+    # A runner that takes a local name for its model in both train() and evaluate(): the
+    # evaluate() called mid-epoch switches the same module to eval mode for good.
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+class Runner:
+    def __init__(self, model):
+        self.model = model
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=3e-5)
+
+    def train(self, loader, eval_loader, eval_every=500):
+        model = self.model
+        model.train()
+        for step, (x, y) in enumerate(loader):
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+            if step % eval_every == 0:
+                self.evaluate(eval_loader)
+
+    def evaluate(self, loader):
+        model = self.model
+        model.eval()
+        with torch.no_grad():
+            return sum(model(x).argmax(-1).eq(y).sum().item() for x, y in loader)
+""",
+        (19,),
+        fix="""\
+@@
+             if step % eval_every == 0:
+                 self.evaluate(eval_loader)
++                self.model.train()
+""",
+    ),
+    # A fine-tuning script that resumes its optimizer from a checkpoint: the optimizer's own
+    # load_state_dict() does not make it a module, and its step() is the training step.
+    Invalid(
+        """\
+import torch
+from pytorch_pretrained_bert.optimization import BertAdam
+from torch import nn
+
+model = nn.Sequential(nn.Linear(768, 768), nn.Dropout(0.1), nn.Linear(768, 2))
+optim = BertAdam(model.parameters(), lr=2e-5)
+state = torch.load("checkpoint.pt")
+model.load_state_dict(state["model"])
+optim.load_state_dict(state["optim"])
+
+
+def eval_epoch():
+    model.eval()
+    with torch.no_grad():
+        return sum(model(x).argmax(-1).eq(y).sum().item() for x, y in dev_loader)
+
+
+for epoch in range(3):
+    for x, y in train_loader:
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optim.step()
+        optim.zero_grad()
+    eval_epoch()
+""",
+        (24,),
+        fix="""\
+@@
+         optim.zero_grad()
+     eval_epoch()
++    model.train()
+""",
+    ),
 )
 
 VALID = (
@@ -1763,5 +1838,59 @@ for images, tokens in loader:
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
+""",
+    # the project's own from_pretrained() builds the model itself (it does not call eval()), so
+    # fine-tuning right after it trains in train mode
+    """\
+import torch
+from torch import nn
+
+
+class GPT(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.drop = nn.Dropout(0.1)
+        self.head = nn.Linear(width, width)
+
+    def forward(self, x):
+        return self.head(self.drop(x))
+
+    @classmethod
+    def from_pretrained(cls, name):
+        model = GPT(768)
+        model.load_state_dict(torch.load(f"{name}.pt"))
+        return model
+
+
+model = GPT.from_pretrained("gpt2")
+optimizer = torch.optim.AdamW(model.parameters(), lr=6e-4)
+optimizer.load_state_dict(torch.load("ckpt.pt")["optimizer"])
+for x, y in loader:
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+""",
+    # a local name taken from the attribute before the attribute is rebuilt keeps the old module
+    """\
+import torch
+from torch import nn
+
+
+class Runner:
+    def __init__(self):
+        self.model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+
+    def train(self, loader):
+        old = self.model
+        old.eval()
+        self.model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+        for x, y in loader:
+            loss = (self.model(x) - y).pow(2).mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
 """,
 )

@@ -44,8 +44,8 @@ for epoch in range(1, epochs + 1):
         fix="""\
 @@
  def test(model, loader):
-     correct = 0
 +    model.eval()
+     correct = 0
      with torch.no_grad():
          for data, target in loader:
 """,
@@ -288,8 +288,8 @@ for epoch in range(epochs):
         fix="""\
 @@
  def validate(model, loader, criterion):
-     total = 0.0
 +    model.eval()
+     total = 0.0
      for x, y in loader:
          total += criterion(model(x), y).item()
 """,
@@ -617,8 +617,8 @@ for epoch in range(epochs):
         fix="""\
 @@
      def __call__(self, model):
-         self.metric.reset()
 +        model.eval()
+         self.metric.reset()
          for images, masks in self.loader:
              self.metric.update(model(images).argmax(1), masks)
 """,
@@ -643,6 +643,111 @@ for epoch in range(epochs):
 +model.eval()
  for data, target in test_loader:
      output = model(data)
+""",
+    ),
+    # A tabular synthesizer's fit()/sample() protocol: a benchmark harness calls fit(), which
+    # builds and trains the generator, then sample(); nothing ever switches it to eval mode.
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+class Generator(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(dim, dim), nn.BatchNorm1d(dim), nn.ReLU())
+
+    def forward(self, z):
+        return self.body(z)
+
+
+class Synthesizer:
+    def fit(self, rows, epochs=300):
+        self.generator = Generator(rows.shape[1])
+        opt = torch.optim.Adam(self.generator.parameters(), lr=2e-4)
+        for _ in range(epochs):
+            for batch in rows.split(500):
+                fake = self.generator(torch.randn(len(batch), rows.shape[1]))
+                loss = (fake.mean(0) - batch.mean(0)).pow(2).sum()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+    def sample(self, n):
+        chunks = []
+        for _ in range(n // 500 + 1):
+            chunks.append(self.generator(torch.randn(500, 16)).detach())
+        return torch.cat(chunks)[:n]
+""",
+        (29,),
+        fix="""\
+@@
+     def sample(self, n):
++        self.generator.eval()
+         chunks = []
+""",
+    ),
+    # A course helper that trains a model for a few epochs and then scores it on the
+    # validation loader, in the same mode: whatever mode the caller set, one of the two is wrong.
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def fit_and_score(model, train_loader, valid_loader, epochs=2):
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    for _ in range(epochs):
+        for x, y in train_loader:
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+    correct = 0
+    with torch.no_grad():
+        for x, y in valid_loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+""",
+        (15,),
+        fix="""\
+@@
+     correct = 0
++    model.eval()
+     with torch.no_grad():
+""",
+    ),
+    # A classifier that builds its network with a helper of its own and predicts with it after
+    # training: the helper returns a new module, which starts in train mode.
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+class Classifier:
+    def build_graph(self):
+        return nn.Sequential(nn.Linear(300, 50), nn.Dropout(0.5), nn.Linear(50, 3))
+
+    def fit(self, X, y):
+        self.model = self.build_graph()
+        opt = torch.optim.Adam(self.model.parameters())
+        for _ in range(10):
+            opt.zero_grad()
+            nn.functional.cross_entropy(self.model(X), y).backward()
+            opt.step()
+        return self
+
+    def predict_proba(self, X):
+        with torch.no_grad():
+            return self.model(X).softmax(-1)
+""",
+        (20,),
+        fix="""\
+@@
+     def predict_proba(self, X):
++        self.model.eval()
+         with torch.no_grad():
 """,
     ),
 )
@@ -1356,5 +1461,66 @@ for images, tokens in loader:
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
+""",
+    # fit()/sample() where sample() switches to eval mode itself
+    """\
+import torch
+from torch import nn
+
+
+class Synthesizer:
+    def fit(self, rows):
+        self.generator = nn.Sequential(nn.Linear(16, 16), nn.BatchNorm1d(16))
+        opt = torch.optim.Adam(self.generator.parameters())
+        for batch in rows.split(500):
+            loss = self.generator(torch.randn(len(batch), 16)).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    def sample(self, n):
+        self.generator.eval()
+        with torch.no_grad():
+            return self.generator(torch.randn(n, 16))
+""",
+    # a DQN agent: the target network is built here and never trained by any method (only the
+    # online network is), so its mode on entry to learn() is not the class's to decide
+    """\
+import torch
+from torch import nn
+
+
+class Agent:
+    def __init__(self):
+        self.online = nn.Sequential(nn.Linear(4, 64), nn.Dropout(0.1), nn.Linear(64, 2))
+        self.target = nn.Sequential(nn.Linear(4, 64), nn.Dropout(0.1), nn.Linear(64, 2))
+        self.opt = torch.optim.Adam(self.online.parameters())
+
+    def act(self, state):
+        with torch.no_grad():
+            return self.target(state).argmax(-1)
+
+    def learn(self, s, a, r, s2):
+        q = self.online(s).gather(1, a)
+        loss = (q - r).pow(2).mean()
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+""",
+    # trained, then switched by the project's own method (which calls eval() on its parts)
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def fit_and_score(net, train_loader, valid_loader):
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    for x, y in train_loader:
+        opt.zero_grad()
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+    net.to_eval()
+    with torch.no_grad():
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in valid_loader)
 """,
 )
