@@ -549,7 +549,6 @@ class Interpreter:
         else:
             self.aliases.pop(key, None)
         self.strip_guards(key, state)
-        self.unalias(key, state)
         if loop_target:
             # items of a data loader or a list: whatever they carry, they are data, not the
             # result of an unknown computation
@@ -569,6 +568,8 @@ class Interpreter:
             is_within(k, key) for k in list(state.modes) if k != key
         ):
             self.rebind_module(key, value_node, state, whole=not (loop_target or element))
+        else:
+            self.unalias(key, state)
         self.construct(key, value_node, state)
 
     def construct(self, key: str, value_node: cst.BaseExpression, state: State) -> None:
@@ -603,10 +604,11 @@ class Interpreter:
         same = key_of(base)
         if same == key:
             return  # model = model.to(device): the same module
+        target = state.module_key(same) if same is not None else None
+        self.unalias(key, state)
         for k in list(state.modes):
             if k != key and is_within(k, key):
                 del state.modes[k]
-        target = state.module_key(same) if same is not None else None
         if whole and target is not None and "." in target and "." not in key:
             # model = self.model: one module under two names; model.eval() switches the
             # attribute, which is what callers and the class's other methods see

@@ -742,8 +742,9 @@ def train(model, train_loader, val_loader, optimizer, epochs):
 +                model.train()
 """,
     ),
-    # A runner that takes a local name for its model in both train() and evaluate(): the
-    # evaluate() called mid-epoch switches the same module to eval mode for good.
+    # A runner that takes a local name for its model in both train() and evaluate(), wrapped
+    # in DataParallel on some machines: the evaluate() called mid-epoch switches the same
+    # module to eval mode for good.
     Invalid(
         """\
 import torch
@@ -768,6 +769,8 @@ class Runner:
 
     def evaluate(self, loader):
         model = self.model
+        if torch.cuda.device_count() > 1:
+            model = nn.DataParallel(model)
         model.eval()
         with torch.no_grad():
             return sum(model(x).argmax(-1).eq(y).sum().item() for x, y in loader)
