@@ -46,6 +46,13 @@ def _sensitivity(body: str) -> bool | None:
             False,
         ),
         (LINEAR, False),
+        (
+            LINEAR + "        self._init_weights()\n\n    def _init_weights(self):\n"
+            "        nn.init.orthogonal_(self.fc.weight, nn.init.calculate_gain('relu'))\n"
+            "        nn.init.zeros_(self.fc.bias)\n\n    def forward(self, x):\n"
+            "        return F.relu(self.fc(x))\n",
+            False,
+        ),
     ],
     ids=[
         "spectral-norm",
@@ -54,6 +61,7 @@ def _sensitivity(body: str) -> bool | None:
         "branch-on-training",
         "container-of-insensitive-layers",
         "linear-only",
+        "weight-init-and-functional-calls-build-no-layer",
     ],
 )
 def test_project_class_sensitivity(body: str, expected: bool) -> None:

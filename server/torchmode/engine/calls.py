@@ -103,10 +103,30 @@ def _mode_switch(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
 
 def _backward(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
     loss = m.receiver
+    loss_node: cst.BaseExpression | None = m.func.value
     if _is_backward_helper(m.func):
         loss = m.args[0] if m.args else NO_TAINT
+        loss_node = m.call.args[0].value if m.call.args else None
     it.training_step(m.call, "backward", loss, state)
+    _backpropagated(loss_node, state)
     return NO_TAINT
+
+
+def _backpropagated(node: cst.BaseExpression | None, state: State) -> None:
+    """``loss.backward()`` (or ``scaler.scale(loss).backward()``): whatever computed it, that
+    loss carries an autograd graph, even when the forward was not recognised (``self(x)`` in the
+    model's own training method, ``models["net"](x)``)."""
+    if (
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
+        and node.func.attr.value == "scale"
+        and node.args
+    ):
+        node = node.args[0].value  # scaler.scale(loss)
+    key = key_of(node) if node is not None else None
+    taint = state.vars.get(key) if key is not None else None
+    if key is not None and taint is not None and not (taint.graph and taint.lossy):
+        state.vars[key] = replace(taint, graph=True, lossy=True)
 
 
 def _append(it: Interpreter, m: MethodCall, state: State) -> Taint | None:

@@ -206,7 +206,7 @@ class Accumulate(Event):
     observed_target: str = ""  # as the observing function names it (copies only)
     value: Taint = field(default_factory=Taint)
     grad: frozenset[GradVal] = frozenset()
-    kind: str = "+="  # "+=" | "append"
+    kind: str = "+="  # "+=" | "append" | "[]=" (an item stored at an index that varies)
     value_node: cst.CSTNode | None = None
 
     def depends_on_caller(self) -> bool:

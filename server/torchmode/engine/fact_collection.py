@@ -412,6 +412,12 @@ class _Replay:
             last = name.rsplit(".", 1)[-1]
             if self.is_optimizer_ctor(base):
                 return ("optimizer", _coverage_inputs(base))
+            if _LOSS_CLASS_NAME.search(last) and (
+                name in facts.classes or facts.project_class(name) is not None
+            ):
+                # the project's own Tacotron2Loss or LossFactory: it computes a loss, it is not
+                # a model that is trained or evaluated
+                return ("loss",)
             if name in facts.classes:
                 return ("instance", name, facts.class_is_module(name))
             project_class = facts.project_class(name)
@@ -451,6 +457,8 @@ class _Replay:
     def layer_of(self, call: cst.Call) -> str | None:
         facts = self.facts
         name = facts.imports.resolve(call.func) or dotted(call.func)
+        if name and name.startswith(("torch.nn.init.", "torch.nn.functional.")):
+            return None  # initialising weights, calling a function: no layer is built
         if name and (name.startswith("torch.nn.") or name in facts.classes):
             return _layer_kind(name, call)
         # a block defined in another file of the project (``self.down1 = down(64, 128)``)
@@ -481,6 +489,7 @@ class _Replay:
 
 _NOT_MODULES = frozenset({"Parameter", "ParameterList", "ParameterDict"})
 _STATEFUL_HELPER = re.compile(r"sched|scaler", re.IGNORECASE)
+_LOSS_CLASS_NAME = re.compile(r"Loss|Criterion$")
 
 
 def _stateful_helper(receiver: str) -> bool:

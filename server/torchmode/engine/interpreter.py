@@ -525,6 +525,11 @@ class Interpreter:
         if type(target) is cst.StarredElement:
             self.assign(target.value, value_node, value, state, element=element)
             return
+        if type(target) is cst.Subscript and _varying_index(target):
+            container = key_of(target.value)
+            if container is not None:
+                # losses[step] = loss: one more item per iteration, like append()
+                self.accumulation(target, container, value, value_node, "[]=", state)
         if (
             type(target) is cst.Attribute
             and target.attr.value == "grad"
@@ -814,4 +819,15 @@ def _is_grad_presence_check(test: cst.BaseExpression) -> bool:
         and type(test.comparisons[0].operator) is cst.IsNot
         and type(test.comparisons[0].comparator) is cst.Name
         and test.comparisons[0].comparator.value == "None"
+    )
+
+
+def _varying_index(target: cst.Subscript) -> bool:
+    """``log[step]``, ``losses[i - 1]``: an index computed at run time, a new slot per iteration
+    (``stats["loss"]``, ``buf[0]`` overwrite one slot)."""
+    if len(target.slice) != 1 or type(target.slice[0].slice) is not cst.Index:
+        return False
+    index = target.slice[0].slice.value
+    return not isinstance(
+        index, cst.SimpleString | cst.ConcatenatedString | cst.Integer | cst.UnaryOperation
     )

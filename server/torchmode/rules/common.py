@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import libcst as cst
@@ -160,6 +161,8 @@ def trained_in(flow: object, loop: cst.CSTNode | None) -> set[str]:
 def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
     """Evaluation code: no training step around this forward, or gradients are off and the
     loop around it does not train this model (a teacher, a target network)."""
+    if not event.via and not event.over_eval_data and _acting_in_training(ctx, flow, event):
+        return False
     if event.evaluation:
         return True
     if not grad_off(event):
@@ -177,6 +180,27 @@ def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
             for e in flow.events  # type: ignore[attr-defined]
             if isinstance(e, ev.Train) and event.key in e.models
         )
+    return False
+
+
+# ``obs, reward, done, info = env.step(action)``: a reinforcement-learning environment
+_ENV_STEP = re.compile(
+    r"\b\w*env\w*(?:\.\w+)*\.step\(|^[ \t]*\w+\s*,\s*\w+\s*,\s*\w+[^=\n]*=\s*[\w.]+\.step\(",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _acting_in_training(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
+    """Reinforcement learning: a no-grad forward inside the iteration that trains the same
+    network, which also steps an environment, chooses actions or computes targets; the network
+    is in train mode there on purpose."""
+    for lp in event.loops:
+        if event.key in trained_in(flow, lp):
+            key = ("env-step", id(lp))
+            found = ctx.memo.get(key)
+            if found is None:
+                found = ctx.memo[key] = bool(_ENV_STEP.search(ctx.code(lp)))
+            return bool(found)
     return False
 
 

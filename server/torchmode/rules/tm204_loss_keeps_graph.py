@@ -67,8 +67,10 @@ training loop.
 def check(ctx: RuleContext) -> Iterator[Finding]:
     seen: set[tuple[int, str]] = set()
     for flow, event in ctx.events(ev.Accumulate):
-        if common.module_internals(ctx, event.site.info):
-            continue  # a model summing its own loss terms (auxiliary losses over layers)
+        if common.module_internals(ctx, event.site.info) and not event.site.trains:
+            # a model summing its own loss terms (auxiliary losses over layers); a model's own
+            # fit() method with its training loop is training code like any other
+            continue
         target, loops = event.target, event.site_loops
         if not loops and event.via and event.observed_target:
             # ``self.total += loss`` in a method the caller runs in its loop
@@ -116,7 +118,8 @@ def _fixes(ctx: RuleContext, event: ev.Accumulate) -> tuple[Fix, ...]:
     node = event.value_node
     if node is None:
         return ()
-    method = "detach" if event.kind == "append" or _used_as_tensor(ctx, event.target) else "item"
+    keeps_items = event.kind in ("append", "[]=")
+    method = "detach" if keeps_items or _used_as_tensor(ctx, event.target) else "item"
     r = ctx.range_of(node)
     edits: tuple[TextEdit, ...]
     if isinstance(node, cst.Name | cst.Attribute | cst.Call | cst.Subscript):

@@ -12,6 +12,7 @@ from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import is_within, key_of
+from torchmode.engine.statements import StatementIndex
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.rules import common
 from torchmode.rules.base import Rule
@@ -55,7 +56,9 @@ for x, y in loader:
 
 ## Fix
 Inserts `optimizer.zero_grad()` before the `backward()` call, or after `step()` when the step
-runs under a condition the `backward()` does not (safe). Offered only if the fixed code no
+runs under a condition the `backward()` does not (safe). When another optimizer's part comes
+first in the iteration (a GAN's generator and discriminator), the call goes where this
+optimizer's part starts, right after the other one's `step()`. Offered only if the fixed code no
 longer has the finding: with one optimizer stepped at two loop levels no single place works,
 and none is offered.
 """,
@@ -276,7 +279,19 @@ def _candidates(ctx: RuleContext, step: ev.Step, backward: ev.Backward) -> Itera
         edit = index.insert_after(step_stmt, code)
         return Fix(f"Call `{code}` after `step()`", (edit,)) if edit is not None else None
 
+    def after_other_step() -> Fix | None:
+        # GAN-style iterations: one optimizer's part after another's; the clearing goes where
+        # this part starts (after the other optimizer's step), before its forward passes
+        previous = _previous_step(index, step, back_stmt)
+        if previous is None:
+            return None
+        edit = index.insert_after(previous[0], code)
+        if edit is None:
+            return None
+        return Fix(f"Call `{code}` after `{previous[1]}.step()`", (edit,))
+
     if index.parent_of(back_stmt) is index.parent_of(step_stmt):
+        yield after_other_step()
         yield before()
         yield after()
     else:
@@ -284,6 +299,54 @@ def _candidates(ctx: RuleContext, step: ev.Step, backward: ev.Backward) -> Itera
         # clearing right after the step keeps the accumulation
         yield after()
         yield before()
+
+
+def _previous_step(
+    index: StatementIndex, step: ev.Step, back_stmt: cst.CSTNode
+) -> tuple[cst.CSTNode, str] | None:
+    """The last statement before ``back_stmt``, in its block, that steps another optimizer,
+    with no backward() between them but this one's."""
+    found: tuple[cst.CSTNode, str] | None = None
+    for e in step.site.events:
+        if not isinstance(e, ev.Step) or e.optimizer == step.optimizer:
+            continue
+        stmt = index.statement_of(e.node)
+        if stmt is None or index.parent_of(stmt) is not index.parent_of(back_stmt):
+            continue
+        between = index.siblings_after(stmt)
+        if not any(s is back_stmt for s in between):
+            continue
+        if found is None or any(s is stmt for s in index.siblings_after(found[0])):
+            found = (stmt, _spelling(e))
+    if found is None:
+        return None
+    place, adjacent = found[0], True
+    for s in index.siblings_after(found[0]):
+        if s is back_stmt:
+            return place, found[1]
+        if _has_backward(step, s, index):
+            return None
+        adjacent = adjacent and _bookkeeping(s)
+        if adjacent:
+            place = s  # scaler.update(), scheduler.step(): the rest of the other part
+    return None
+
+
+def _bookkeeping(stmt: cst.CSTNode) -> bool:
+    return (
+        type(stmt) is cst.SimpleStatementLine
+        and len(stmt.body) == 1
+        and type(stmt.body[0]) is cst.Expr
+        and type(call := stmt.body[0].value) is cst.Call
+        and type(call.func) is cst.Attribute
+        and call.func.attr.value in ("update", "step", "zero_grad")
+    )
+
+
+def _has_backward(step: ev.Step, stmt: cst.CSTNode, index: StatementIndex) -> bool:
+    return any(
+        isinstance(e, ev.Backward) and index.statement_of(e.node) is stmt for e in step.site.events
+    )
 
 
 def _spelling(step: ev.Step) -> str:

@@ -1523,4 +1523,51 @@ def fit_and_score(net, train_loader, valid_loader):
     with torch.no_grad():
         return sum((net(x).argmax(1) == y).sum().item() for x, y in valid_loader)
 """,
+    # reinforcement learning: the Q-network chooses actions and computes its targets under
+    # no_grad inside the iteration that trains it; train mode there is the algorithm's own
+    """\
+import torch
+from torch import nn
+
+q_network = nn.Sequential(nn.Linear(8, 64), nn.LayerNorm(64), nn.ReLU(), nn.Linear(64, 4))
+optimizer = torch.optim.Adam(q_network.parameters(), lr=2.5e-4)
+obs = torch.as_tensor(envs.reset()[0], dtype=torch.float32)
+for iteration in range(1000):
+    for step in range(128):
+        with torch.no_grad():
+            q_values = q_network(obs)
+        actions = q_values.argmax(dim=1)
+        next_obs, reward, terminated, truncated, info = envs.step(actions.numpy())
+        buffer.add(obs, actions, reward)
+        obs = torch.as_tensor(next_obs, dtype=torch.float32)
+    with torch.no_grad():
+        targets = []
+        for t in reversed(range(128)):
+            targets.append(buffer.reward[t] + 0.99 * q_network(buffer.obs[t]).max(-1).values)
+    loss = (q_network(buffer.all_obs()).max(-1).values - torch.stack(targets)).pow(2).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+""",
+    # the project's own loss module (a criterion, not a model) used in the validation pass
+    """\
+import torch
+from torch import nn
+
+
+class DiceLoss(nn.Module):
+    def forward(self, pred, target):
+        inter = (pred.sigmoid() * target).sum()
+        return 1 - 2 * inter / (pred.sigmoid().sum() + target.sum() + 1e-6)
+
+
+def validate(model, loader):
+    criterion = DiceLoss()
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for image, mask in loader:
+            total += criterion(model(image), mask).item()
+    return total / len(loader)
+""",
 )

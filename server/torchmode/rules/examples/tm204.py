@@ -228,6 +228,69 @@ def validate(model, val_loader, criterion, device):
      return (val_loss / len(val_loader)).item()
 """,
     ),
+    # A label model that is its own nn.Module and trains itself: its forward is `self(...)`,
+    # which the loss's backward() proves carries a graph, and the epoch's running total keeps
+    # every step's graph alive.
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+class LabelModel(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.acc = nn.Parameter(torch.zeros(n))
+
+    def forward(self, votes):
+        return (votes * self.acc).sum(1)
+
+    def estimate(self, batches, epochs=5):
+        optimizer = torch.optim.SGD(self.parameters(), lr=0.01)
+        for epoch in range(epochs):
+            running_loss = 0.0
+            for votes in batches:
+                optimizer.zero_grad()
+                loss = -torch.mean(self(votes))
+                loss.backward()
+                optimizer.step()
+                running_loss += loss
+            print(running_loss / len(batches))
+""",
+        (22,),
+        fix="""\
+@@
+-                running_loss += loss
++                running_loss += loss.item()
+""",
+    ),
+    # A prompt-tuning loop that logs every step's loss in a dict keyed by the step count.
+    Invalid(
+        """\
+import torch
+
+
+def tune(model, loader, optimizer, accelerator, epochs):
+    step = 1
+    for epoch in range(epochs):
+        step_loss_log = {}
+        model.train()
+        for batch in loader:
+            loss = model(**batch).loss
+            accelerator.backward(loss)
+            optimizer.step()
+            optimizer.zero_grad()
+            step_loss_log[step] = loss
+            step += 1
+        print(epoch, sum(step_loss_log.values()) / len(step_loss_log))
+""",
+        (14,),
+        fix="""\
+@@
+-            step_loss_log[step] = loss
++            step_loss_log[step] = loss.detach()
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -461,5 +524,18 @@ for batch, i in enumerate(range(0, train_data.size(0) - 1, bptt)):
     for p in model.parameters():
         p.data.add_(p.grad.data, alpha=-lr)
     total_loss += loss.data
+""",
+    # the latest loss kept under one key, overwritten every step: one graph at a time
+    """\
+import torch
+
+
+def train(model, loader, optimizer, stats):
+    for x, y in loader:
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        stats["loss"] = loss
 """,
 )

@@ -101,11 +101,10 @@ def train_gan(generator, discriminator, loader, epochs, z_dim=100):
         (25,),
         fix="""\
 @@
+             opt_d.zero_grad()
++            opt_g.zero_grad()
              d_out = discriminator(fake)
              loss_g = F.binary_cross_entropy_with_logits(d_out, torch.ones_like(d_out))
-+            opt_g.zero_grad()
-             loss_g.backward()
-             opt_g.step()
 """,
     ),
     # fairseq-style OOM recovery: gradients are only cleared when a batch runs out of memory
