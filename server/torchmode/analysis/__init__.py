@@ -16,12 +16,12 @@ from torchmode.analysis.driver import Analysis, Skipped, SyntaxProblem, analyze,
 from torchmode.analysis.explain import explain
 from torchmode.analysis.fixes import FixOutcome, NotebookFixOutcome, fix_cells, fix_source
 from torchmode.analysis.memory import IDLE_COLLECT_S
-from torchmode.analysis.noqa import ignore_edit
+from torchmode.analysis.noqa import NoqaEdits, ignore_edit, noqa_edits
 from torchmode.analysis.session import Session
 from torchmode.analysis.timeline import Hint
 from torchmode.engine.limits import MAX_SOURCE_BYTES
 from torchmode.engine.project import ProjectContext
-from torchmode.fixing import chosen_fix, compatible_fixes, line_offsets
+from torchmode.fixing import apply_edits, chosen_fix, compatible_fixes, line_offsets
 from torchmode.rules import RULES, lookup
 
 __all__ = [
@@ -31,12 +31,14 @@ __all__ = [
     "Analysis",
     "FixOutcome",
     "Hint",
+    "NoqaEdits",
     "NotebookFixOutcome",
     "ProjectContext",
     "Session",
     "Skipped",
     "SyntaxProblem",
     "analyze",
+    "apply_edits",
     "chosen_fix",
     "compatible_fixes",
     "explain",
@@ -46,4 +48,5 @@ __all__ = [
     "line_offsets",
     "lookup",
     "may_have_findings",
+    "noqa_edits",
 ]

@@ -2,7 +2,8 @@
 
 A line is silenced by ``# noqa`` (every rule), ``# noqa: TM101, TM201`` (those rules) or
 ``# torchmode: ignore[TM101]``. The analysis drops what they silence, hover explains the codes
-they name, and the "Ignore TM101 on this line" action writes or extends one.
+they name, the "Ignore TM101 on this line" action writes or extends one, and
+``torchmode check --add-noqa`` writes one on every line with a finding (``noqa_edits``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
-from torchmode.findings import Position, Range, TextEdit
+from torchmode.findings import Finding, Position, Range, TextEdit
 
 _COMMENT = re.compile(
     r"#\s*(?:noqa(?P<colon>:\s*(?P<codes>[A-Za-z]+\d+(?:[\s,]+[A-Za-z]+\d+)*))?"
@@ -103,3 +105,41 @@ def _opens_string(line: str) -> bool:
     except SyntaxError:
         return True
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class NoqaEdits:
+    """What silencing a file's findings takes: one edit per line, and the findings whose line
+    cannot take a comment (it continues with a backslash or ends inside a string)."""
+
+    edits: tuple[TextEdit, ...]
+    unplaced: tuple[Finding, ...]
+
+
+def noqa_edits(lines: Sequence[str], findings: Iterable[Finding]) -> NoqaEdits:
+    """The edits that silence ``findings`` where the analysis looks for their suppression:
+    the line the finding starts on (``lines`` without their line ends). One comment per line
+    names every code reported there, added to a ``# noqa: ...`` already on it so that other
+    tools' codes stay. Each edited line is checked against ``is_silenced``, the very test the
+    analysis applies, so that a line this cannot silence is reported rather than written."""
+    by_line: dict[int, list[Finding]] = {}
+    for finding in findings:
+        by_line.setdefault(finding.range.start.line, []).append(finding)
+    edits: list[TextEdit] = []
+    unplaced: list[Finding] = []
+    for number, on_line in sorted(by_line.items()):
+        line = lines[number] if number < len(lines) else ""
+        codes = sorted({f.code for f in on_line if not is_silenced(f.code, line)})
+        if not codes:
+            continue
+        edit = ignore_edit(number, line, ", ".join(codes))
+        if edit is None or not all(is_silenced(c, _edited(line, edit)) for c in codes):
+            unplaced.extend(f for f in on_line if f.code in codes)
+            continue
+        edits.append(edit)
+    return NoqaEdits(tuple(edits), tuple(unplaced))
+
+
+def _edited(line: str, edit: TextEdit) -> str:
+    column = edit.range.start.character
+    return line[:column] + edit.new_text + line[edit.range.end.character :]

@@ -9,13 +9,24 @@ from __future__ import annotations
 import codecs
 import contextlib
 import difflib
+import hashlib
+import re
 import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from torchmode.analysis import Session, Skipped, SyntaxProblem, chosen_fix, may_have_findings
+from torchmode.analysis import (
+    Session,
+    Skipped,
+    SyntaxProblem,
+    apply_edits,
+    chosen_fix,
+    line_offsets,
+    may_have_findings,
+    noqa_edits,
+)
 from torchmode.cli.source_files import (
     MAX_FILE_BYTES,
     MAX_NOTEBOOK_BYTES,
@@ -30,7 +41,9 @@ from torchmode.cli.source_files import (
 from torchmode.findings import Finding, Fix, Range, Severity, TextEdit, full_message
 from torchmode.notebook import (
     CombinedNotebook,
+    Notebook,
     NotebookError,
+    apply_cell_edits,
     cell_number,
     combine_cells,
     edits_by_cell,
@@ -78,6 +91,7 @@ class Mode:
     diff: bool = False  # compute fixes, report them as a diff, write nothing
     unsafe: bool = False  # also apply unsafe fixes
     with_fixes: bool = False  # attach each finding's fix to its report (JSON, SARIF)
+    add_noqa: bool = False  # write a suppression comment on each finding's line
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,8 @@ class Report:
     fix_kind: str | None  # "safe", "unsafe" or None: what --fix / --unsafe-fixes could do
     fix: FixReport | None = None
     subject: str = ""
+    # identifies the finding across commits that move it (SARIF partialFingerprints)
+    fingerprint: str = ""
 
     @property
     def message(self) -> str:
@@ -141,6 +157,7 @@ class FileResult:
     diff: str = ""
     skipped: bool = False  # no trigger word: not parsed
     not_written: bool = False  # checked, but its fixes could not be written (see error)
+    noqa_added: int = 0  # --add-noqa: lines given a suppression comment
     # The fixed file's bytes and what the file was when read: written once the analysis
     # is over (outside its time limit), if the file is still what was read.
     pending_write: tuple[bytes, Snapshot] | None = field(default=None, repr=False)
@@ -210,8 +227,51 @@ class _Placer:
         )
 
 
-def _reports(findings: list[Finding], placer: _Placer, mode: Mode) -> list[Report]:
+def text_lines(text: str) -> list[str]:
+    """The lines of ``text`` without their ends, split where the analysis splits them ("\\r\\n",
+    "\\r", "\\n"; not at the form feeds and Unicode separators ``str.splitlines`` breaks at)."""
+    offsets = line_offsets(text)
+    return [
+        text[start:end].rstrip("\r\n")
+        for start, end in zip(offsets, [*offsets[1:], len(text)], strict=True)
+    ]
+
+
+_SPACES = re.compile(r"\s+")
+
+
+class _Fingerprints:
+    """A finding's identity that survives edits elsewhere in the file: its rule, its subject
+    and the text of its line with whitespace collapsed (so re-indenting does not change it),
+    plus which occurrence it is among the file's findings with those three equal. The line
+    number is left out, since inserting a line above would change it, and so is the path,
+    so that a file moved as a whole keeps its findings' identities (the result's location
+    still says where it is)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines: list[str] | None = None  # split at the first finding: most files have none
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, finding: Finding) -> str:
+        if self.lines is None:
+            self.lines = text_lines(self.text)
+        number = finding.range.start.line
+        line = self.lines[number] if number < len(self.lines) else ""
+        text = _SPACES.sub(" ", line).strip()
+        key = "\0".join((finding.code, finding.subject, text))
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        occurrence = self.seen.get(digest, 0) + 1
+        self.seen[digest] = occurrence
+        return f"{digest}:{occurrence}"
+
+
+def _reports(
+    findings: list[Finding] | tuple[Finding, ...], placer: _Placer, mode: Mode, text: str
+) -> list[Report]:
+    """``text``: the analysed text the findings' lines are in."""
     reports = []
+    fingerprint = _Fingerprints(text)
     for finding in sorted(findings, key=Finding.sort_key):
         fix = _fix_report(chosen_fix(finding, unsafe=True), placer) if mode.with_fixes else None
         reports.append(
@@ -227,6 +287,7 @@ def _reports(findings: list[Finding], placer: _Placer, mode: Mode) -> list[Repor
                 fix_kind=_fix_kind(finding),
                 fix=fix,
                 subject=finding.subject,
+                fingerprint=fingerprint(finding),
             )
         )
     return reports
@@ -278,13 +339,20 @@ def _check_python(job: Job, result: FileResult) -> None:
         result.error = _syntax_error(analysis.syntax_error)
         # the statements that parse were analysed: their findings, without fixes (a file
         # that does not parse cannot be checked to still parse once fixed)
-        result.reports = _unfixable(_reports(analysis.findings, _Placer(), Mode()))
+        result.reports = _unfixable(_reports(analysis.findings, _Placer(), Mode(), source.text))
         result.partial = analysis.in_part
         result.limited = isinstance(analysis.syntax_error, Skipped)
         _SESSION.release(analysis)
         return
-    findings = analysis.findings
-    if job.mode.fix or job.mode.diff:
+    findings: list[Finding] | tuple[Finding, ...] = analysis.findings
+    analysed = source.text
+    if job.mode.add_noqa:
+        planned = noqa_edits(text_lines(source.text), findings)
+        findings = planned.unplaced
+        if planned.edits:
+            result.noqa_added = len(planned.edits)
+            result.pending_write = source.encode(apply_edits(source.text, planned.edits)), snapshot
+    elif job.mode.fix or job.mode.diff:
         outcome = _SESSION.fix(source.text, job.settings, unsafe=job.mode.unsafe, analysis=analysis)
         findings = outcome.remaining
         if outcome.source != source.text:
@@ -295,7 +363,8 @@ def _check_python(job: Job, result: FileResult) -> None:
                 )
             else:
                 result.pending_write = source.encode(outcome.source), snapshot
-    result.reports = _reports(findings, _Placer(), job.mode)
+        analysed = outcome.source
+    result.reports = _reports(findings, _Placer(), job.mode, analysed)
     _SESSION.release(analysis)
 
 
@@ -324,12 +393,19 @@ def _check_notebook(job: Job, result: FileResult) -> None:
         index, pos = combined.to_cell(analysis.syntax_error.position)
         result.error_location = f"cell {numbers[index]}:{pos.line + 1}:{pos.character + 1}"
         result.error = _syntax_error(analysis.syntax_error)
-        result.reports = _unfixable(_reports(analysis.findings, _Placer(combined, numbers), Mode()))
+        result.reports = _unfixable(
+            _reports(analysis.findings, _Placer(combined, numbers), Mode(), combined.source)
+        )
         result.partial = analysis.in_part
         result.limited = isinstance(analysis.syntax_error, Skipped)
         _SESSION.release(analysis)
         return
-    if job.mode.fix or job.mode.diff:
+    findings: list[Finding] | tuple[Finding, ...] = analysis.findings
+    if job.mode.add_noqa:
+        new_cells, result.noqa_added, findings = _noqa_in_cells(analysis.findings, combined, cells)
+        if result.noqa_added:
+            result.pending_write = _spliced(data, text, notebook, new_cells), snapshot
+    elif job.mode.fix or job.mode.diff:
         outcome = _SESSION.fix_cells(cells, job.settings, unsafe=job.mode.unsafe)
         combined, analysis = outcome.combined, outcome.analysis
         if outcome.cells != cells:
@@ -341,14 +417,45 @@ def _check_notebook(job: Job, result: FileResult) -> None:
                     if old != new
                 )
             else:
-                try:
-                    fixed = spliced(text, notebook, outcome.cells).encode("utf-8")
-                except NotebookError as error:
-                    raise NotWritten(f"not fixed: {error}") from None
-                bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
-                result.pending_write = bom + fixed, snapshot
-    result.reports = _reports(analysis.findings, _Placer(combined, numbers), job.mode)
+                result.pending_write = _spliced(data, text, notebook, outcome.cells), snapshot
+        findings = analysis.findings
+    placer = _Placer(combined, numbers)
+    result.reports = _reports(findings, placer, job.mode, combined.source)
     _SESSION.release(analysis)
+
+
+def _spliced(data: bytes, text: str, notebook: Notebook, cells: list[str]) -> bytes:
+    """The notebook's bytes with these cell sources, the rest of its JSON as it was."""
+    try:
+        fixed = spliced(text, notebook, cells).encode("utf-8")
+    except NotebookError as error:
+        raise NotWritten(f"not fixed: {error}") from None
+    bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+    return bom + fixed
+
+
+def _noqa_in_cells(
+    findings: list[Finding], combined: CombinedNotebook, cells: list[str]
+) -> tuple[list[str], int, list[Finding]]:
+    """The cells with a suppression comment on each line with a finding (the analysis reads
+    them on the combined program's lines, which are the cells' own), how many lines got one,
+    and the findings that could not."""
+    # a masked line (IPython syntax) is not the cell's text as analysed: its comment would be
+    # read on a line that is not there
+    masked: list[Finding] = []
+    placeable: list[Finding] = []
+    for finding in findings:
+        start = finding.range.start
+        (masked if combined.touches_masked(Range(start, start)) else placeable).append(finding)
+    planned = noqa_edits(text_lines(combined.source), placeable)
+    by_cell = edits_by_cell(combined, planned.edits) or {}
+    if planned.edits and not by_cell:
+        return cells, 0, findings
+    new_cells = [
+        apply_cell_edits(cell, by_cell[index]) if index in by_cell else cell
+        for index, cell in enumerate(cells)
+    ]
+    return new_cells, len(planned.edits), [*masked, *planned.unplaced]
 
 
 def _write(path: Path, data: bytes, snapshot: Snapshot) -> None:
@@ -383,6 +490,6 @@ def check_file(job: Job) -> FileResult:
         result.error = f"internal error while analysing ({type(error).__name__}: {error})"
     if result.error is not None and not result.partial:
         # nothing was written: "Fixed" must not be reported
-        result.reports, result.fixed = [], 0
+        result.reports, result.fixed, result.noqa_added = [], 0, 0
     result.pending_write = None
     return result

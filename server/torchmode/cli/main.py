@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--diff", action="store_true", help="print the fixes as a unified diff, write nothing"
     )
+    check.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add a `# noqa: CODE` comment to every line with a finding, so that only new "
+        "findings are reported from now on",
+    )
     check.add_argument("--select", metavar="CODES", help="only these rules (codes or prefixes)")
     check.add_argument("--ignore", metavar="CODES", help="also ignore these rules")
     check.add_argument(
@@ -197,6 +203,10 @@ def _check(args: argparse.Namespace) -> int:
     if args.fix and args.diff:
         _error("use either --fix or --diff, not both")
         return EXIT_ERROR
+    if args.add_noqa and (args.fix or args.diff or args.statistics):
+        # a comment written over a finding --fix would repair would hide a fixable mistake
+        _error("--add-noqa goes alone: not with --fix, --diff or --statistics")
+        return EXIT_ERROR
     try:
         overrides = Overrides(
             select=parse_code_list(args.select, "--select") if args.select else None,
@@ -216,6 +226,7 @@ def _check(args: argparse.Namespace) -> int:
                     diff=args.diff,
                     unsafe=args.unsafe_fixes,
                     with_fixes=args.format in ("json", "sarif"),
+                    add_noqa=args.add_noqa,
                 ),
             )
             for path in found.files
@@ -243,12 +254,16 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.diff:
         return EXIT_FINDINGS if any(result.diff for result in results) else EXIT_CLEAN
+    # with --add-noqa, the findings left are those no comment could silence
     has_findings = any(result.reports for result in results)
     return EXIT_FINDINGS if has_findings and not args.exit_zero else EXIT_CLEAN
 
 
 def _write_output(args: argparse.Namespace, results: list[FileResult], not_found: int) -> None:
     out = sys.stdout
+    if args.add_noqa:
+        _write_noqa_outcome(args, results)
+        return
     if args.diff:
         for result in results:
             out.write(result.diff)
@@ -288,6 +303,24 @@ def _write_output(args: argparse.Namespace, results: list[FileResult], not_found
                 )
                 + "\n"
             )
+
+
+def _write_noqa_outcome(args: argparse.Namespace, results: list[FileResult]) -> None:
+    """What --add-noqa did, as ruff says it (on stderr), and the findings it could not
+    silence in the chosen format (their line continues with a backslash or ends inside a
+    string)."""
+    left = sum(len(result.reports) for result in results)
+    if left or args.format != "text":
+        _write_output(argparse.Namespace(**{**vars(args), "add_noqa": False}), results, 0)
+    if args.quiet:
+        return
+    added = sum(result.noqa_added for result in results)
+    sys.stderr.write(f"Added {output_text.plural(added, 'noqa directive')}.\n")
+    if left:
+        sys.stderr.write(
+            f"{output_text.plural(left, 'finding')} could not be silenced: no comment can go "
+            "on a line that continues with a backslash or ends inside a string.\n"
+        )
 
 
 def _explain(args: argparse.Namespace) -> int:
