@@ -18,6 +18,9 @@ SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 INFORMATION_URI = "https://github.com/torchmode/torchmode"
+# Versioned: a change to how fingerprints are computed gets a new key, so that old and new
+# ones are never compared as if they were the same kind.
+FINGERPRINT_KEY = "torchmodeFindingHash/v1"
 _LEVELS = {
     Severity.ERROR: "error",
     Severity.WARNING: "warning",
@@ -90,6 +93,10 @@ def _result(artifact: dict[str, str], report: Report, rule_index: int) -> dict[s
         "message": {"text": report.message},
         "locations": [_location(artifact, report.place)],
     }
+    if report.fingerprint:
+        # A key of our own: GitHub computes its primaryLocationLineHash itself when it is
+        # missing, and a tool must not claim another's key for a different computation.
+        result["partialFingerprints"] = {FINGERPRINT_KEY: report.fingerprint}
     if report.related:
         result["relatedLocations"] = [
             {"id": i, **_location(artifact, place), "message": {"text": message}}

@@ -1,0 +1,214 @@
+"""``torchmode check --add-noqa``: a comment on every line with a finding, honoured by the
+next check, and nothing else in the file changed, byte for byte (real engine)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from torchmode.notebook import parse_notebook
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+
+# TM201 on line 11, TM301 on 20, TM204 on 21 (info: the pyproject.toml below reports it),
+# TM101 on 22
+MANY = """\
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1), nn.BatchNorm1d(4))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def evaluate(loader):
+    total = 0.0
+    for x, y in loader:
+        total += model(x).sum().item()
+    return total
+
+
+def train(loader):
+    total_loss = 0
+    for x, y in loader:
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss
+        model.eval()
+        evaluate(loader)
+    return total_loss
+"""
+
+EXPECTED = {
+    11: "TM201",
+    20: "TM301",
+    21: "TM204",
+    22: "TM101",
+}
+
+
+@pytest.fixture(autouse=True)
+def _report_info(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.torchmode]\nmin-severity = "info"\n')
+
+
+def _with_comments(text: str, comments: dict[int, str]) -> str:
+    """``text`` with ``  # noqa: CODE`` after each given 1-based line."""
+    lines = text.split("\n")
+    for number, code in comments.items():
+        lines[number - 1] += f"  # noqa: {code}"
+    return "\n".join(lines)
+
+
+def _reported(run, *paths: str, extra: tuple[str, ...] = ()) -> list[tuple[int, str]]:
+    code, out, err = run("check", "--format", "json", *extra, *paths)
+    assert code in (0, 1), err
+    return sorted((item["location"]["row"], item["code"]) for item in json.loads(out))
+
+
+def test_every_line_with_a_finding_gets_its_comment_and_the_next_check_is_clean(project, run):
+    (project / "train.py").write_text(MANY)
+    assert _reported(run, "train.py") == sorted(EXPECTED.items())
+
+    code, out, err = run("check", "--add-noqa", "train.py")
+
+    assert (code, out, err) == (0, "", "Added 4 noqa directives.\n")
+    assert (project / "train.py").read_text() == _with_comments(MANY, EXPECTED)
+    assert run("check", "train.py")[:2] == (0, "All checks passed (1 file checked).\n")
+    # nothing is left to add: a second run changes nothing
+    assert run("check", "--add-noqa", "train.py") == (0, "", "Added 0 noqa directives.\n")
+    assert (project / "train.py").read_text() == _with_comments(MANY, EXPECTED)
+
+
+def test_an_existing_noqa_list_is_extended_and_other_comments_kept(project, run):
+    text = (
+        MANY.replace("        optimizer.step()\n", "        optimizer.step()  # noqa: E501\n")
+        .replace("        total_loss += loss\n", "        total_loss += loss  # type: ignore\n")
+        # two findings on one line share one comment
+        .replace(
+            "        model.eval()\n        evaluate(loader)\n",
+            "        model.eval(); evaluate(loader)\n",
+        )
+    )
+    (project / "train.py").write_text(text)
+    assert _reported(run, "train.py") == [
+        (11, "TM201"),
+        (20, "TM301"),
+        (21, "TM204"),
+        (22, "TM101"),
+    ]
+
+    code, _, err = run("check", "--add-noqa", "train.py")
+
+    assert (code, err) == (0, "Added 4 noqa directives.\n")
+    lines = (project / "train.py").read_text().split("\n")
+    assert lines[19] == "        optimizer.step()  # noqa: E501, TM301"
+    assert lines[20] == "        total_loss += loss  # type: ignore  # noqa: TM204"
+    assert lines[21] == "        model.eval(); evaluate(loader)  # noqa: TM101"
+    assert run("check", "train.py")[0] == 0
+
+
+def test_crlf_bom_encoding_and_trailing_spaces_stay_byte_for_byte(project, run):
+    # latin-1 by its cookie, CRLF line ends, spaces after a statement with no finding
+    text = "# -*- coding: latin-1 -*-\n# Über das Training\n" + MANY.replace(
+        "    return total\n", "    return total   \n"
+    )
+    original = text.replace("\n", "\r\n").encode("latin-1")
+    (project / "train.py").write_bytes(original)
+
+    assert run("check", "--add-noqa", "train.py")[0] == 0
+
+    shifted = {number + 2: code for number, code in EXPECTED.items()}
+    expected = _with_comments(text, shifted).replace("\n", "\r\n").encode("latin-1")
+    assert (project / "train.py").read_bytes() == expected
+    assert run("check", "train.py")[0] == 0
+
+
+def test_utf8_bom_is_kept(project, run):
+    original = b"\xef\xbb\xbf" + MANY.encode()
+    (project / "train.py").write_bytes(original)
+
+    assert run("check", "--add-noqa", "train.py")[0] == 0
+
+    assert (project / "train.py").read_bytes() == b"\xef\xbb\xbf" + _with_comments(
+        MANY, EXPECTED
+    ).encode()
+
+
+def test_a_line_no_comment_can_go_on_is_reported_and_left_alone(project, run):
+    # the eval() line opens a string: a "#" after it would be the string's text
+    text = MANY.replace(
+        "        model.eval()\n",
+        '        model.eval(); note = """evaluation\n        starts here"""\n',
+    )
+    (project / "train.py").write_text(text)
+
+    code, out, err = run("check", "--add-noqa", "train.py")
+
+    assert code == 1
+    assert out.startswith("train.py:22:9: TM101 "), out
+    assert err == (
+        "Added 3 noqa directives.\n1 finding could not be silenced: no comment can go on a line "
+        "that continues with a backslash or ends inside a string.\n"
+    )
+    after = (project / "train.py").read_text()
+    assert '        model.eval(); note = """evaluation\n        starts here"""\n' in after
+    assert _reported(run, "train.py") == [(22, "TM101")]
+
+
+def test_only_what_would_be_reported_is_silenced(project, run):
+    (project / "train.py").write_text(MANY)
+
+    code, _, err = run(
+        "check", "--add-noqa", "--select", "TM1,TM3", "--ignore", "TM301", "train.py"
+    )
+
+    assert (code, err) == (0, "Added 1 noqa directive.\n")
+    assert (project / "train.py").read_text() == _with_comments(MANY, {22: "TM101"})
+    assert _reported(run, "train.py") == [(11, "TM201"), (20, "TM301"), (21, "TM204")]
+
+
+def test_below_the_least_level_nothing_is_added(project, run):
+    (project / "train.py").write_text(MANY)
+    code, _, err = run("check", "--add-noqa", "--min-severity", "warning", "train.py")
+    assert (code, err) == (0, "Added 3 noqa directives.\n")
+    assert (project / "train.py").read_text() == _with_comments(
+        MANY, {11: "TM201", 20: "TM301", 22: "TM101"}
+    )
+    assert _reported(run, "train.py") == [(21, "TM204")]
+
+
+def test_notebook_cells_get_their_comments_and_the_rest_of_the_json_stays(project, run):
+    shutil.copy(EXAMPLES / "train_sst.ipynb", project / "nb.ipynb")
+    before = (project / "nb.ipynb").read_bytes()
+    assert _reported(run, "nb.ipynb")  # the example's TM101
+
+    code, _, err = run("check", "--add-noqa", "nb.ipynb")
+
+    assert (code, err) == (0, "Added 1 noqa directive.\n")
+    after = (project / "nb.ipynb").read_bytes()
+    # only the evaluated line's JSON string changed: the comment went inside it
+    assert after == before.replace(
+        b'"            model.eval()\\n",', b'"            model.eval()  # noqa: TM101\\n",', 1
+    )
+    old_cells = parse_notebook(before.decode()).cells
+    new_cells = parse_notebook(after.decode()).cells
+    assert [old == new for old, new in zip(old_cells, new_cells, strict=True)].count(False) == 1
+    assert run("check", "nb.ipynb")[0] == 0
+
+
+@pytest.mark.parametrize("other", ["--fix", "--diff", "--statistics"])
+def test_add_noqa_goes_alone(project, run, other):
+    (project / "train.py").write_text(MANY)
+    code, _, err = run("check", "--add-noqa", other, "train.py")
+    assert code == 2
+    assert "--add-noqa goes alone" in err
+    assert (project / "train.py").read_text() == MANY
+
+
+def test_findings_left_are_written_in_the_chosen_format(project, run):
+    (project / "train.py").write_text(MANY)
+    code, out, _ = run("check", "--add-noqa", "--format", "json", "train.py")
+    assert (code, json.loads(out)) == (0, [])
