@@ -7,10 +7,13 @@ import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
+from torchmode.cli.output_sarif import FINGERPRINT_KEY
 from torchmode.notebook import parse_notebook
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+SARIF_SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
 
 # TM201 on line 11, TM301 on 20, TM204 on 21 (info: the pyproject.toml below reports it),
 # TM101 on 22
@@ -212,3 +215,50 @@ def test_findings_left_are_written_in_the_chosen_format(project, run):
     (project / "train.py").write_text(MANY)
     code, out, _ = run("check", "--add-noqa", "--format", "json", "train.py")
     assert (code, json.loads(out)) == (0, [])
+
+
+# --- SARIF fingerprints ----------------------------------------------------------------------
+
+
+def _fingerprints(run, path: str) -> list[tuple[str, int, str]]:
+    """(rule, start line, fingerprint) of each SARIF result, in the document's order."""
+    code, out, err = run("check", "--format", "sarif", path)
+    assert code == 1, err
+    document = json.loads(out)
+    jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
+    return [
+        (
+            result["ruleId"],
+            result["locations"][0]["physicalLocation"]["region"]["startLine"],
+            result["partialFingerprints"][FINGERPRINT_KEY],
+        )
+        for result in document["runs"][0]["results"]
+    ]
+
+
+def test_fingerprints_survive_lines_inserted_above_and_differ_between_findings(project, run):
+    (project / "train.py").write_text(MANY)
+    before = _fingerprints(run, "train.py")
+    assert [(rule, line) for rule, line, _ in before] == [
+        (code, line) for line, code in sorted(EXPECTED.items())
+    ]
+    assert len({fingerprint for _, _, fingerprint in before}) == 4
+
+    # blank lines and a comment above every finding, spaces changed inside a finding's line
+    moved = MANY.replace("import torch\n", "import torch\n\n\n# helpers\n", 1).replace(
+        "        total_loss += loss\n", "        total_loss  +=  loss\n"
+    )
+    (project / "train.py").write_text(moved)
+    after = _fingerprints(run, "train.py")
+
+    assert [line for _, line, _ in after] == [line + 3 for _, line, _ in before]
+    assert [(rule, fp) for rule, _, fp in after] == [(rule, fp) for rule, _, fp in before]
+
+
+def test_identical_findings_are_told_apart_by_their_occurrence(project, run):
+    twice = MANY + MANY[MANY.index("\n\ndef train") :].replace("def train", "def train_again")
+    (project / "train.py").write_text(twice)
+    tm101 = [fp for rule, _, fp in _fingerprints(run, "train.py") if rule == "TM101"]
+    assert len(tm101) == 2
+    (first_hash, first), (second_hash, second) = (fp.split(":") for fp in tm101)
+    assert (first_hash, first, second) == (second_hash, "1", "2")

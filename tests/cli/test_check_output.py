@@ -141,6 +141,9 @@ def test_sarif_validates_against_the_official_schema(project, run, training):
     assert location["artifactLocation"] == {"uri": "train.py", "uriBaseId": "SRCROOT"}
     assert location["region"] == {"startLine": 5, "startColumn": 5, "endLine": 5, "endColumn": 17}
     assert result["relatedLocations"][0]["message"]["text"] == "training step here"
+    # a hash of the rule, subject and line text, and the occurrence (test_add_noqa.py)
+    assert result["partialFingerprints"].keys() == {"torchmodeFindingHash/v1"}
+    assert result["partialFingerprints"]["torchmodeFindingHash/v1"].endswith(":1")
     replacement = result["fixes"][0]["artifactChanges"][0]["replacements"][0]
     assert replacement["insertedContent"]["text"] == "    model.train()\n"
     invocation = run_["invocations"][0]
