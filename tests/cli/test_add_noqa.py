@@ -262,3 +262,35 @@ def test_identical_findings_are_told_apart_by_their_occurrence(project, run):
     assert len(tm101) == 2
     (first_hash, first), (second_hash, second) = (fp.split(":") for fp in tm101)
     assert (first_hash, first, second) == (second_hash, "1", "2")
+
+
+def test_mixed_line_ends_stay_as_they_were(project, run):
+    # not CRLF throughout: the text is analysed with its "\r\n" and "\n" as they are
+    lines = MANY.split("\n")
+    mixed = "".join(
+        line + ("\r\n" if number % 2 else "\n") for number, line in enumerate(lines[:-1])
+    )
+    (project / "train.py").write_bytes(mixed.encode())
+
+    assert run("check", "--add-noqa", "train.py")[0] == 0
+
+    expected = mixed
+    for number, code in EXPECTED.items():
+        line = lines[number - 1]
+        expected = expected.replace(f"\n{line}\r\n", f"\n{line}  # noqa: {code}\r\n", 1).replace(
+            f"\n{line}\n", f"\n{line}  # noqa: {code}\n", 1
+        )
+    assert (project / "train.py").read_bytes() == expected.encode()
+    assert run("check", "train.py")[0] == 0
+
+
+def test_a_file_with_a_syntax_error_is_not_written(project, run):
+    broken = MANY + "def broken(:\n    pass\n"
+    (project / "train.py").write_text(broken)
+
+    code, _, err = run("check", "--add-noqa", "train.py")
+
+    assert code == 2
+    assert "train.py:25:12: syntax error" in err
+    assert "could not be silenced" not in err
+    assert (project / "train.py").read_text() == broken

@@ -262,7 +262,7 @@ def _check(args: argparse.Namespace) -> int:
 def _write_output(args: argparse.Namespace, results: list[FileResult], not_found: int) -> None:
     out = sys.stdout
     if args.add_noqa:
-        _write_noqa_outcome(args, results)
+        _write_noqa_outcome(args, results, not_found)
         return
     if args.diff:
         for result in results:
@@ -305,17 +305,20 @@ def _write_output(args: argparse.Namespace, results: list[FileResult], not_found
             )
 
 
-def _write_noqa_outcome(args: argparse.Namespace, results: list[FileResult]) -> None:
+def _write_noqa_outcome(
+    args: argparse.Namespace, results: list[FileResult], not_found: int
+) -> None:
     """What --add-noqa did, as ruff says it (on stderr), and the findings it could not
     silence in the chosen format (their line continues with a backslash or ends inside a
     string)."""
-    left = sum(len(result.reports) for result in results)
-    if left or args.format != "text":
-        _write_output(argparse.Namespace(**{**vars(args), "add_noqa": False}), results, 0)
+    if args.format != "text" or any(result.reports for result in results):
+        _write_output(argparse.Namespace(**{**vars(args), "add_noqa": False}), results, not_found)
     if args.quiet:
         return
     added = sum(result.noqa_added for result in results)
     sys.stderr.write(f"Added {output_text.plural(added, 'noqa directive')}.\n")
+    # a file with a syntax error is not written (as with --fix): its error is on stderr already
+    left = sum(len(result.reports) for result in results if result.error is None)
     if left:
         sys.stderr.write(
             f"{output_text.plural(left, 'finding')} could not be silenced: no comment can go "
