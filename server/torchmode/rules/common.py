@@ -161,7 +161,7 @@ def trained_in(flow: object, loop: cst.CSTNode | None) -> set[str]:
 def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
     """Evaluation code: no training step around this forward, or gradients are off and the
     loop around it does not train this model (a teacher, a target network)."""
-    if not event.via and not event.over_eval_data and _acting_in_training(ctx, flow, event):
+    if acting(ctx, flow, event):
         return False
     if event.evaluation:
         return True
@@ -190,18 +190,28 @@ _ENV_STEP = re.compile(
 )
 
 
-def _acting_in_training(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
-    """Reinforcement learning: a no-grad forward inside the iteration that trains the same
-    network, which also steps an environment, chooses actions or computes targets; the network
-    is in train mode there on purpose."""
+def acting(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
+    """Reinforcement learning: a forward inside the iteration that trains the same network,
+    which also steps an environment, chooses actions or computes targets (the network is in
+    train mode there on purpose); and outside an evaluation function, a forward in a loop that
+    steps an environment collects experience (a teacher filling a replay buffer)."""
+    if event.via or event.over_eval_data:
+        return False
     for lp in event.loops:
         if event.key in trained_in(flow, lp):
-            key = ("env-step", id(lp))
-            found = ctx.memo.get(key)
-            if found is None:
-                found = ctx.memo[key] = bool(_ENV_STEP.search(ctx.code(lp)))
-            return bool(found)
-    return False
+            return _steps_environment(ctx, lp)
+    info = event.site.info
+    if not event.loops or (info is not None and api.EVAL_FUNCTION.match(info.name)):
+        return False
+    return _steps_environment(ctx, event.loops[-1])
+
+
+def _steps_environment(ctx: RuleContext, loop: cst.CSTNode) -> bool:
+    key = ("env-step", id(loop))
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = bool(_ENV_STEP.search(ctx.code(loop)))
+    return bool(found)
 
 
 def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:

@@ -83,6 +83,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         eval_name = info is not None and bool(api.EVALUATION_FUNCTION.match(info.name))
         if not (eval_mode or eval_name or event.over_eval_data):
             continue
+        if common.acting(ctx, flow, event):
+            continue  # choosing actions in an environment: the graph goes with each step
         # one finding per evaluation: a whole evaluating function is one, whatever its forwards
         key = (id(event.site), 0 if event.region_is_body else id(event.region))
         depth = len(event.via)

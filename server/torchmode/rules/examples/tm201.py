@@ -1100,4 +1100,23 @@ def main(cfg):
 if __name__ == "__main__":
     main(load_config())
 """,
+    # a frozen teacher choosing actions to fill a replay buffer: each step's graph goes with
+    # the step (the actions are numbers), and this is experience collection, not evaluation
+    """\
+import numpy as np
+import torch
+
+teacher = torch.load("teacher.pt")
+teacher.eval()
+obs, _ = envs.reset(seed=1)
+for global_step in range(100_000):
+    if np.random.rand() < 0.05:
+        actions = envs.action_space.sample()
+    else:
+        q_values = teacher(torch.as_tensor(obs, dtype=torch.float32))
+        actions = q_values.argmax(dim=1).numpy()
+    next_obs, rewards, terminations, truncations, infos = envs.step(actions)
+    replay_buffer.add(obs, next_obs, actions, rewards, terminations)
+    obs = next_obs
+""",
 )
