@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 from torchmode.findings import Severity
 from torchmode.rules import RULES, lookup
-from torchmode.settings import DEFAULT_SETTINGS, NoGradStyle, Settings
+from torchmode.settings import DEFAULT_SETTINGS, Declared, NoGradStyle, Settings
 
 if TYPE_CHECKING:
     import pathspec
@@ -43,6 +43,8 @@ KNOWN_KEYS = (
     "min-severity",
     "fix-no-grad-with",
     "exclude",
+    "grad-off-decorators",
+    "evaluation-functions",
 )
 NO_GRAD_STYLES: tuple[str, ...] = get_args(NoGradStyle)
 
@@ -74,6 +76,7 @@ def merge(settings: Settings, overrides: Overrides | None) -> Settings:
         severity={**settings.severity, **overrides.severity},
         fix_no_grad_with=overrides.fix_no_grad_with or settings.fix_no_grad_with,
         min_severity=overrides.min_severity or settings.min_severity,
+        declared=settings.declared,
     )
 
 
@@ -227,14 +230,32 @@ def parse_table(table: Mapping[str, Any], root: Path, source: Path | None) -> Pr
     if "exclude" in table:
         patterns = _string_list(table["exclude"], f"{where}.exclude")
         exclude = _gitignore_spec(patterns, f"{where}.exclude")
+    declared = Declared(
+        grad_off=frozenset(
+            _names(table.get("grad-off-decorators", []), f"{where}.grad-off-decorators")
+        ),
+        evaluation=tuple(
+            _names(table.get("evaluation-functions", []), f"{where}.evaluation-functions")
+        ),
+    )
     settings = Settings(
         select=select,
         ignore=ignore,
         severity=severity,
         fix_no_grad_with=style,
         min_severity=min_severity,
+        declared=declared,
     )
     return ProjectConfig(root, source, settings, tuple(per_file), exclude)
+
+
+def _names(value: object, where: str) -> list[str]:
+    """Dotted names or name patterns: ``["utils.no_grad_when_possible", "score_*"]``."""
+    names = _string_list(value, where)
+    for name in names:
+        if not name or any(part == "" for part in name.split(".")) or " " in name:
+            raise ConfigError(f"{where}: {name!r} is not a name (expected like 'pkg.module.name')")
+    return names
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

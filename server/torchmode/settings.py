@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Literal
 
 from torchmode.findings import Severity
@@ -11,6 +12,33 @@ if TYPE_CHECKING:
     from torchmode.engine.project import ProjectContext
 
 NoGradStyle = Literal["no_grad", "inference_mode"]
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the analysis cannot see and a project declares in ``[tool.torchmode]``: decorators
+    and context managers of installed packages that turn gradients off, and names of functions
+    that evaluate a model."""
+
+    # qualified (``utils.torch_tools.no_grad_when_possible``) or bare names
+    grad_off: frozenset[str] = frozenset()
+    # function names or shell-style patterns (``score_*``)
+    evaluation: tuple[str, ...] = ()
+
+    def turns_grad_off(self, name: str | None) -> bool:
+        if not self.grad_off or not name:
+            return False
+        last = name.rsplit(".", 1)[-1]
+        return any(
+            name == d or name.endswith("." + d) or ("." not in d and last == d)
+            for d in self.grad_off
+        )
+
+    def evaluates(self, function_name: str) -> bool:
+        return any(fnmatchcase(function_name, pattern) for pattern in self.evaluation)
+
+
+NOTHING_DECLARED = Declared()
 
 
 @dataclass(frozen=True)
@@ -26,6 +54,7 @@ class Settings:
     # the file's place in its project, to read what the functions it imports from other files
     # of the project do (None: the file is analysed alone)
     project: ProjectContext | None = field(default=None, compare=False)
+    declared: Declared = NOTHING_DECLARED
 
     def enabled(self, code: str) -> bool:
         if any(code.startswith(p) for p in self.ignore):

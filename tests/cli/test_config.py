@@ -214,3 +214,81 @@ def test_hints_are_off_by_default_and_an_override_does_not_raise_them(project, r
     code, out, _ = run("check", "--format", "json", "mlp.py")
     assert code == 1
     assert [(e["code"], e["severity"]) for e in json.loads(out)] == [("TM102", "hint")]
+
+
+# An evaluation helper decorated by an installed package's own grad switch, which the analysis
+# cannot read; and a scoring function whose name says nothing of evaluation.
+DECLARED_PROJECT = """\
+import torch
+from torch import nn
+from lab_utils.torch_tools import no_grad_when_possible
+
+
+@no_grad_when_possible()
+def validate(model, loader):
+    model.eval()
+    return sum(model(x).argmax(1).eq(y).sum().item() for x, y in loader)
+
+
+def score_epoch(model, batches):
+    return sum(model(x).sum().item() for x in batches)
+
+
+model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(3):
+    model.train()
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    score_epoch(model, holdout)
+    validate(model, val_loader)
+"""
+
+
+def test_declared_grad_off_decorators_and_evaluation_functions(project, run):
+    Path("train.py").write_text(DECLARED_PROJECT)
+    code, out, _ = run("check", "--format", "json", "train.py")
+    before = sorted((e["code"], e["location"]["row"]) for e in json.loads(out))
+    # not seen: validate() records graphs; score_epoch() is not known to evaluate
+    assert before == [("TM201", 9)]
+    Path("pyproject.toml").write_text(
+        "[tool.torchmode]\n"
+        'grad-off-decorators = ["lab_utils.torch_tools.no_grad_when_possible"]\n'
+        'evaluation-functions = ["score_*"]\n'
+    )
+    code, out, _ = run("check", "--format", "json", "train.py")
+    assert code == 1
+    after = sorted((e["code"], e["location"]["row"]) for e in json.loads(out))
+    # declared: validate() runs without gradients; score_epoch() evaluates, in train mode and
+    # recording graphs
+    assert after == [("TM102", 13), ("TM201", 13)]
+
+
+def test_declared_names_are_validated(tmp_path):
+    _pyproject(tmp_path, 'grad-off-decorators = ["utils..no_grad"]\n')
+    with pytest.raises(ConfigError, match=r"grad-off-decorators: 'utils\.\.no_grad' is not a name"):
+        load_settings_for(tmp_path / "train.py")
+    _pyproject(tmp_path, "evaluation-functions = 3\n")
+    with pytest.raises(ConfigError, match="evaluation-functions: expected a list of strings"):
+        load_settings_for(tmp_path / "train.py")
+    _pyproject(tmp_path, 'grad-off-decorators = ["no_grad_when_possible"]\n')
+    loaded = load_settings_for(tmp_path / "train.py")
+    settings = merge(loaded, Overrides(min_severity=Severity.HINT))
+    assert settings.declared.turns_grad_off("lab.tools.no_grad_when_possible")
+
+
+def test_a_declared_context_manager_turns_gradients_off(project, run):
+    Path("evaluate.py").write_text(
+        "from lab_utils import frozen_eval\n\n\n"
+        "def validate(model, loader):\n"
+        "    model.eval()\n"
+        "    with frozen_eval():\n"
+        "        return [model(x).argmax(1) for x in loader]\n"
+    )
+    code, out, _ = run("check", "--format", "json", "evaluate.py")
+    assert code == 1
+    assert [e["code"] for e in json.loads(out)] == ["TM201"]
+    Path("pyproject.toml").write_text('[tool.torchmode]\ngrad-off-decorators = ["frozen_eval"]\n')
+    assert run("check", "-q", "evaluate.py")[0] == 0

@@ -119,7 +119,7 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     if problem is not None and not parsed.chunks:
         return Analysis(source, [], problem)
     facts = collect_facts(parsed.chunks, cache.records, settings.project)
-    flow = FileFlow(parsed.chunks, facts, cache, settings.project)
+    flow = FileFlow(parsed.chunks, facts, cache, settings.project, settings.declared)
     flow.run()
     cache.trim()
     lines = _without_endings(source, parsed.lines)

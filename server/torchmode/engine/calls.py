@@ -354,7 +354,11 @@ class AtCall:
         it.place(call)
         _, evaluates, _ = it.region_of_forward(state)
         # an evaluation helper called from a training loop evaluates; a loss helper trains
-        evaluates = evaluates or bool(api.EVALUATION_FUNCTION.match(callee.name))
+        evaluates = (
+            evaluates
+            or bool(api.EVALUATION_FUNCTION.match(callee.name))
+            or it.file.declared.evaluates(callee.name)
+        )
         return AtCall(it, call, callee, state, mapping, literals, loops, evaluates)
 
     def key(self, key: str) -> str | None:

@@ -24,6 +24,7 @@ from torchmode.engine.function_flow import CachedFlow, CachedModuleFlow, Functio
 from torchmode.engine.interpreter import Interpreter
 from torchmode.engine.names import key_of, literal_bool
 from torchmode.engine.walk import calls_in
+from torchmode.settings import NOTHING_DECLARED, Declared
 
 if TYPE_CHECKING:
     from torchmode.engine.project import ProjectContext
@@ -38,12 +39,16 @@ class FileFlow:
         facts: Facts,
         cache: ChunkCache | None = None,
         project: ProjectContext | None = None,
+        declared: Declared = NOTHING_DECLARED,
     ) -> None:
         self.project = project
+        self.declared = declared
         self.chunks = chunks
         self.facts = facts
         self.cache = cache
-        self.fingerprint = cache.intern(facts.fingerprint()) if cache is not None else None
+        self.fingerprint = (
+            cache.intern((facts.fingerprint(), declared)) if cache is not None else None
+        )
         self.flows: dict[int, FunctionFlow] = {}
         self.in_progress: set[int] = set()
         # id(node) -> (contains training?, the function analyses that answer depended on)

@@ -9,7 +9,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
-from torchmode.engine.names import key_of, literal_bool
+from torchmode.engine.names import dotted, key_of, literal_bool
 from torchmode.engine.values import (
     GradVal,
     Origin,
@@ -67,6 +67,8 @@ def grad_context(
     if type(expr) is not cst.Call:
         return None
     name = self.facts.imports.resolve(expr.func)
+    if self.file.declared.turns_grad_off(name or dotted(expr.func)):
+        return frozenset({GradVal(False, self.origin(expr))})
     if name is None or name not in api.GRAD_CONTEXTS:
         return None
     origin = self.origin(expr)

@@ -19,7 +19,7 @@ from torchmode.engine.blocks import block_statements, returned_values
 from torchmode.engine.chunks import Chunk, code_of
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.function_flow import FunctionFlow, def_chain
-from torchmode.engine.names import is_within, key_of, literal_bool
+from torchmode.engine.names import dotted, is_within, key_of, literal_bool
 from torchmode.engine.values import (
     GRAD_INPUT,
     GRAD_ON,
@@ -149,6 +149,8 @@ class Interpreter:
                 return frozenset({GradVal(False, self.origin(dec))})
             if name in api.ENABLE_GRAD:
                 return frozenset({GradVal(True, self.origin(dec))})
+            if self.file.declared.turns_grad_off(name or dotted(target)):
+                return frozenset({GradVal(False, self.origin(dec))})
             if self.grad_off_decorator(target, name):
                 return frozenset({GradVal(False, self.origin(dec))})
         return GRAD_INPUT

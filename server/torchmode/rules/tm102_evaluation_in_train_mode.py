@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import libcst as cst
 
 from torchmode.engine import events as ev
-from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import block_statements
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
@@ -80,9 +79,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         info = event.site.info
         eval_name = info is not None and bool(
-            api.EVALUATION_FUNCTION.match(info.name)
+            common.evaluation_name(ctx, info.name)
             # predict(), sample(), generate() that train nothing: inference
-            or (not event.site.trains and api.EVAL_FUNCTION.match(info.name))
+            or (not event.site.trains and common.inference_name(ctx, info.name))
         )
         if not (common.grad_off(event) or eval_name or event.over_eval_data):
             continue

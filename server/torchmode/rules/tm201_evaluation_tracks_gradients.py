@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator
 
 from torchmode.engine import events as ev
-from torchmode.engine import torch_api as api
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.values import Mode
@@ -80,7 +79,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         modes = event.modes
         eval_mode = bool(modes) and all(v.mode is Mode.EVAL for v in modes)
         info = event.site.info
-        eval_name = info is not None and bool(api.EVALUATION_FUNCTION.match(info.name))
+        eval_name = info is not None and common.evaluation_name(ctx, info.name)
         if not (eval_mode or eval_name or event.over_eval_data):
             continue
         if common.acting(ctx, flow, event):
@@ -142,7 +141,7 @@ def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
         info is not None
         and event.region_is_body
         and not event.site.trains
-        and bool(api.EVAL_FUNCTION.match(info.name) or _evals_itself(event))
+        and (common.inference_name(ctx, info.name) or _evals_itself(event))
     )
     if whole_function and info is not None:
         edit = index.insert_before(info.node, f"@{code}")
