@@ -189,3 +189,41 @@ def test_labels() -> None:
 @pytest.mark.parametrize("source", ["", "x = 1\n", "def f(:\n    model.eval()\n"])
 def test_nothing_to_say(source: str) -> None:
     assert hints_of(source) == []
+
+
+def test_lines_asked_for_give_the_hints_of_the_statements_on_them() -> None:
+    # an editor asks for the visible lines only: the statements there are labelled, the same
+    # as in the whole file's timeline, and the others are not computed
+    script = textwrap.dedent(
+        """\
+        import torch
+        import torch.nn as nn
+
+
+        def validate(model, loader):
+            model.eval()
+            with torch.no_grad():
+                for x, y in loader:
+                    model(x)
+
+
+        def fit(loader, val_loader):
+            model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            for epoch in range(3):
+                for x, y in loader:
+                    opt.zero_grad()
+                    model(x).sum().backward()
+                    opt.step()
+                validate(model, val_loader)
+        """
+    )
+    whole = analyze(script).timeline()
+    in_validate = [h for h in whole if h.position.line < 10]
+    in_fit = [h for h in whole if h.position.line >= 11]
+    assert in_validate and in_fit
+    assert analyze(script).timeline((4, 9)) == in_validate
+    assert analyze(script).timeline((13, 13)) == in_fit  # a line inside fit(): all of fit()
+    both = analyze(script)
+    assert both.timeline((4, 9)) == in_validate
+    assert both.timeline() == whole  # the rest computed when asked for

@@ -75,11 +75,12 @@ class Analysis:
         except Exception:
             return None
 
-    def timeline(self) -> list[Hint]:
-        """The mode timeline's labels (timeline.py), in text order; none on any failure: a
-        missing label is harmless, an exception would cost the editor its other answers."""
+    def timeline(self, lines: tuple[int, int] | None = None) -> list[Hint]:
+        """The mode timeline's labels (timeline.py) of the text or of ``lines`` (first and
+        last, 0-based), in text order; none on any failure: a missing label is harmless, an
+        exception would cost the editor its other answers."""
         try:
-            return timeline(self)
+            return timeline(self, lines)
         except Exception:
             return []
 

@@ -64,31 +64,60 @@ class _Part:
     tooltip: tuple[str, ...]
 
 
-def timeline(analysis: Analysis) -> list[Hint]:
-    """Every hint of the analysed text, in text order (computed once per analysis)."""
+def timeline(analysis: Analysis, lines: tuple[int, int] | None = None) -> list[Hint]:
+    """The hints of the analysed text, in text order: all of them, or those of the top-level
+    statements that overlap ``lines`` (first and last, 0-based), which is what an editor asks
+    for (the visible lines). Positions cost a code generation per statement, so each top-level
+    statement's hints are computed once per analysis, when first asked for."""
     ctx = analysis.context
     if ctx is None:
         return []
-    memoised = ctx.memo.get(_MEMO)
-    if memoised is None:
-        memoised = ctx.memo[_MEMO] = _timeline(ctx)
-    assert isinstance(memoised, list)
-    return memoised
+    done = ctx.memo.get(_MEMO)
+    if not isinstance(done, dict):
+        done = ctx.memo[_MEMO] = {}
+    wanted = [
+        chunk
+        for chunk in ctx.chunks
+        if lines is None
+        or (chunk.start_line <= lines[1] and chunk.start_line + chunk.text.count("\n") >= lines[0])
+    ]
+    missing = {id(chunk) for chunk in wanted if id(chunk) not in done}
+    if missing:
+        done.update(_timeline(ctx, missing))
+    return sorted(
+        (hint for chunk in wanted for hint in done[id(chunk)]), key=lambda hint: hint.position
+    )
 
 
-def _timeline(ctx: RuleContext) -> list[Hint]:
-    hints: dict[Position, Hint] = {}
+def _timeline(ctx: RuleContext, chunks: set[int]) -> dict[int, list[Hint]]:
+    """The hints of the top-level statements ``chunks`` (by id), by statement."""
+    hints: dict[int, dict[Position, Hint]] = {chunk: {} for chunk in chunks}
     for flow in ctx.flow.all_flows():
+        if flow.info is not None and id(flow.info.chunk) not in chunks:
+            continue  # a function of a statement not asked for
         loop_parts = _loop_heads(ctx, flow, hints)
         for event in flow.events:
             if event.via:
                 continue  # recorded again from a call: the call's own hint says what it left
+            place = _chunk_id(ctx, event.node, hints)
+            if place is None:
+                continue
             if isinstance(event, ev.CallEffect):
-                _add(hints, _call_hint(ctx, event))
+                _add(place, _call_hint(ctx, event))
             elif isinstance(event, ev.Forward):
                 enclosing = loop_parts.get(id(event.loops[-1]), ()) if event.loops else ()
-                _add(hints, _forward_hint(ctx, event, enclosing))
-    return sorted(hints.values(), key=lambda hint: hint.position)
+                _add(place, _forward_hint(ctx, event, enclosing))
+    return {chunk: list(found.values()) for chunk, found in hints.items()}
+
+
+def _chunk_id(
+    ctx: RuleContext, node: cst.CSTNode, hints: dict[int, dict[Position, Hint]]
+) -> dict[Position, Hint] | None:
+    """Where the hints of ``node``'s top-level statement go (None: not asked for)."""
+    try:
+        return hints.get(id(ctx.chunk_of(node)))
+    except KeyError:
+        return None
 
 
 def _add(hints: dict[Position, Hint], hint: Hint | None) -> None:
@@ -136,7 +165,7 @@ def _call_hint(ctx: RuleContext, event: ev.CallEffect) -> Hint | None:
 
 
 def _loop_heads(
-    ctx: RuleContext, flow: FunctionFlow, hints: dict[Position, Hint]
+    ctx: RuleContext, flow: FunctionFlow, hints: dict[int, dict[Position, Hint]]
 ) -> dict[int, tuple[_Part, ...]]:
     """The modes at the head of each loop of ``flow`` that something happens in (a forward, a
     training step, a mode switch, a call that does one of these): each iteration starts in
@@ -149,7 +178,8 @@ def _loop_heads(
             loops.setdefault(id(loop), (loop, event.anchor))
     shown: dict[int, tuple[_Part, ...]] = {}
     for loop, anchor in loops.values():
-        if not isinstance(loop, cst.For | cst.While):
+        place = _chunk_id(ctx, anchor, hints)
+        if place is None or not isinstance(loop, cst.For | cst.While):
             continue
         body = block_statements(loop.body)
         state = flow.states.get(id(body[0])) if body else None
@@ -160,7 +190,7 @@ def _loop_heads(
         if not parts or position is None:
             continue
         shown[id(loop)] = parts
-        _add(hints, _hint(position, list(parts), "loop"))
+        _add(place, _hint(position, list(parts), "loop"))
     return shown
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # Documents whose timeline is kept: more than an editor shows at once.
 KEPT = 32
-_kept: OrderedDict[str, tuple[int, str, list[Hint]]] = OrderedDict()
+_kept: OrderedDict[str, tuple[int, str, tuple[int, int] | None, list[Hint]]] = OrderedDict()
 
 
 def register(server: TorchmodeServer) -> None:
@@ -41,31 +41,35 @@ async def inlay_hints(
         return []
     uri = params.text_document.uri
     key = ls.key_of(uri)
-    found = await _timeline(ls, key) if key is not None else None
+    found = await _timeline(ls, key, uri, params.range) if key is not None else None
     if found is None:
         return []
     target, hints = found
     return to_inlay_hints(hints, target, uri, params.range, ls.encoding)
 
 
-async def _timeline(ls: TorchmodeServer, key: str) -> tuple[Target, list[Hint]] | None:
+async def _timeline(
+    ls: TorchmodeServer, key: str, uri: str, requested: types.Range
+) -> tuple[Target, list[Hint]] | None:
     result = await ls.current_result(key)
     if result is None:
         return None
+    lines = _analysed_lines(result.target, uri, requested, ls.encoding)
     kept = _kept.get(key)
     # the text itself, not only its version: a document closed and opened again starts over
-    if kept is not None and kept[:2] == (result.generation, result.target.text):
+    if kept is not None and kept[:3] == (result.generation, result.target.text, lines):
         _kept.move_to_end(key)
-        return result.target, kept[2]
+        return result.target, kept[3]
     if result.slim and not result.isolated:
         result = await ls.current_result(key, full=True)
         if result is None:
             return None
     try:
         if result.isolated:
-            hints = await ls.in_analysis_process(result, "timeline")
+            hints = await ls.in_analysis_process(result, "timeline", lines)
         else:
-            hints = await ls.scheduler.in_query_thread(result.analysis.timeline)
+            analysis = result.analysis
+            hints = await ls.scheduler.in_query_thread(lambda: analysis.timeline(lines))
     except ProcessFailure as failure:
         ls.log(f"torchmode: no inlay hints for {key}: {failure.message}")
         return None
@@ -77,11 +81,27 @@ async def _timeline(ls: TorchmodeServer, key: str) -> tuple[Target, list[Hint]] 
     if ls.results.get(key) is result:
         # Not kept otherwise: a result let go meanwhile (memory.py) may have lost its trees
         # while the labels were read, and given none.
-        _kept[key] = (result.generation, result.target.text, hints)
+        _kept[key] = (result.generation, result.target.text, lines, hints)
         _kept.move_to_end(key)
         while len(_kept) > KEPT:
             _kept.popitem(last=False)
     return result.target, hints
+
+
+def _analysed_lines(
+    target: Target, uri: str, requested: types.Range, encoding: str
+) -> tuple[int, int] | None:
+    """The lines of the analysed text the requested range covers (None: all of them), so that
+    only the top-level statements on screen have their labels computed."""
+    index = target.index_of(uri)
+    if index is None:
+        return None
+    wanted = index.range_from_client(requested, encoding)
+    start = target.to_analysed(uri, wanted.start)
+    end = target.to_analysed(uri, wanted.end)
+    if start is None or end is None:
+        return None
+    return start.line, end.line
 
 
 def to_inlay_hints(

@@ -75,8 +75,10 @@ def hover(key: str, version: int | None, generation: int, position: Position) ->
     return _held(key, version, generation).analysis.hover(position)
 
 
-def timeline(key: str, version: int | None, generation: int) -> list[Hint]:
-    return _held(key, version, generation).analysis.timeline()
+def timeline(
+    key: str, version: int | None, generation: int, lines: tuple[int, int] | None = None
+) -> list[Hint]:
+    return _held(key, version, generation).analysis.timeline(lines)
 
 
 def code_actions(
