@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
@@ -265,22 +265,8 @@ def _finding(
         f"{common.where(ctx, event.node)} runs in train mode: {why} — Dropout stays active and "
         f"BatchNorm updates its running statistics with evaluation data{note}"
     )
-    related: list[Related] = [
-        Related(ctx.range_of(call), f"evaluation called here: {ctx.short(call)}")
-        for call in event.via
-    ]
-    related.extend(common.origin_related(ctx, origin, "train mode set here"))
-    return Finding(
-        RULE.code,
-        summary,
-        ctx.range_of(event.node),
-        severity,
-        tuple(related),
-        subject=key,
-        details=details,
-        fix_builder=lambda: _fixes(ctx, flow, event),
-        fix_preview=lambda: common.first_candidate(_candidates(ctx, flow, event)),
-    )
+    related = common.origin_related(ctx, origin, "train mode set here")
+    return _evaluation_finding(ctx, flow, event, summary, details, severity, related)
 
 
 def _shared_finding(
@@ -300,18 +286,31 @@ def _shared_finding(
         "Dropout stays active and BatchNorm updates its running statistics with evaluation "
         f"data{note}"
     )
-    related = [
+    related = [Related(ctx.range_of(train.anchor), "trained here in the same mode")]
+    return _evaluation_finding(ctx, flow, event, summary, details, severity, related)
+
+
+def _evaluation_finding(
+    ctx: RuleContext,
+    flow: FunctionFlow,
+    event: ev.Forward,
+    summary: str,
+    details: str,
+    severity: Severity,
+    related: Iterable[Related],
+) -> Finding:
+    """The finding at the evaluating forward, with the calls that led to it first."""
+    called = [
         Related(ctx.range_of(call), f"evaluation called here: {ctx.short(call)}")
         for call in event.via
     ]
-    related.append(Related(ctx.range_of(train.anchor), "trained here in the same mode"))
     return Finding(
         RULE.code,
         summary,
         ctx.range_of(event.node),
         severity,
-        tuple(related),
-        subject=key,
+        (*called, *related),
+        subject=event.key,
         details=details,
         fix_builder=lambda: _fixes(ctx, flow, event),
         fix_preview=lambda: common.first_candidate(_candidates(ctx, flow, event)),
