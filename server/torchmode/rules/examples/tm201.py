@@ -1119,4 +1119,26 @@ for global_step in range(100_000):
     replay_buffer.add(obs, next_obs, actions, rewards, terminations)
     obs = next_obs
 """,
+    # a model file's shape check: one forward on random input to print the output size
+    """\
+import torch
+from torch import nn
+
+
+class TinySeg(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+if __name__ == "__main__":
+    model = TinySeg()
+    model.eval()
+    image = torch.rand(1, 3, 513, 513)
+    output = model(image)
+    print(output.size())
+""",
 )
