@@ -19,6 +19,7 @@ Settings for a file; ``merge(settings, overrides)`` applies command-line or edit
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
+from torchmode.analysis import Overlay, ProjectContext
 from torchmode.findings import Severity
 from torchmode.rules import RULES, lookup
 from torchmode.settings import DEFAULT_SETTINGS, Declared, NoGradStyle, Settings
@@ -346,3 +348,30 @@ def load_settings_for(path: Path | str, overrides: Overrides | None = None) -> S
     """Settings for one file: its project's ``[tool.torchmode]``, per-file ignores, then
     ``overrides``. Raises ConfigError naming the file and key when the config is invalid."""
     return merge(config_for(path).settings_for(Path(path)), overrides)
+
+
+# What marks the top folder of a project checked file by file (``torchmode check pkg/bin/x.py``)
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def in_project(
+    settings: Settings, path: Path, roots: list[Path], overlay: Overlay | None = None
+) -> Settings:
+    """The settings of a file with its project: the folder given on the command line (or the
+    editor's workspace folder) that holds it (the folder a script is run from), else the
+    nearest folder above it with a project's marks (``pkg/bin/decode.py`` imports
+    ``pkg.models``), else the file's own folder. ``overlay``: an editor's open buffers, read
+    instead of the files on disk."""
+    resolved = Path(os.path.abspath(path))  # not resolved: a link (or a loop of them) stays
+    holding = [root for root in roots if root.is_dir() and resolved.is_relative_to(root)]
+    if holding:
+        root = min(holding, key=lambda r: len(r.parts))
+    else:
+        root = next(
+            (d for d in resolved.parents if any((d / m).exists() for m in _PROJECT_MARKERS)),
+            resolved.parent,
+        )
+        if not resolved.is_relative_to(root):
+            root = resolved.parent
+    project = ProjectContext(str(root), str(resolved), overlay)
+    return dataclasses.replace(settings, project=project)

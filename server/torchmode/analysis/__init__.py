@@ -8,6 +8,11 @@
     analysis.timeline()                            # list[Hint]: the mode timeline's labels
     session.release(analysis)                      # frees its trees at once
 
+A file's settings may place it in its project (``Settings.project``, a ``ProjectContext``): the
+functions it imports from other files are then read from those files, or from an editor's
+open buffers (``ProjectContext.overlay``); ``analysis.depends_on`` names the files read, and
+``project_files_changed`` drops what is kept of files changed on disk.
+
 Adapters import from here (and the plain data of ``torchmode.findings``, ``settings``,
 ``config`` and ``notebook``), never from the engine or the rules' modules.
 """
@@ -20,7 +25,8 @@ from torchmode.analysis.noqa import NoqaEdits, ignore_edit, noqa_edits
 from torchmode.analysis.session import Session
 from torchmode.analysis.timeline import Hint
 from torchmode.engine.limits import MAX_SOURCE_BYTES
-from torchmode.engine.project import ProjectContext
+from torchmode.engine.project import Overlay, ProjectContext
+from torchmode.engine.project import files_changed as project_files_changed
 from torchmode.fixing import apply_edits, chosen_fix, compatible_fixes, line_offsets
 from torchmode.rules import RULES, lookup
 
@@ -33,6 +39,7 @@ __all__ = [
     "Hint",
     "NoqaEdits",
     "NotebookFixOutcome",
+    "Overlay",
     "ProjectContext",
     "Session",
     "Skipped",
@@ -49,4 +56,5 @@ __all__ = [
     "lookup",
     "may_have_findings",
     "noqa_edits",
+    "project_files_changed",
 ]

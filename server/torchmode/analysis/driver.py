@@ -54,6 +54,9 @@ class Analysis:
     syntax_error: SyntaxProblem | None = None
     context: RuleContext | None = field(default=None, repr=False)
     cache: ChunkCache | None = field(default=None, repr=False)  # what parsed it
+    # the other files of the project (paths) whose summaries it read: an editor analyses it
+    # again when one of them changes
+    depends_on: tuple[str, ...] = ()
 
     @property
     def in_part(self) -> bool:
@@ -141,7 +144,8 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     findings = [f for f in findings if not _suppressed(f, lines)]
     findings.sort(key=Finding.sort_key)
     # with a syntax error, the findings of the statements that parse (the others are unknown)
-    return Analysis(source, findings, problem, ctx)
+    depends_on = tuple(path for path, _ in facts.project_files())
+    return Analysis(source, findings, problem, ctx, depends_on=depends_on)
 
 
 # What the parsers say of nesting beyond their limits: limits of the tools, not syntax errors

@@ -7,7 +7,6 @@ configuration error or a file that could not be checked.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import io
 import json
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from torchmode import __version__
-from torchmode.analysis import RULES, ProjectContext, Session, explain, lookup
+from torchmode.analysis import RULES, Session, explain, lookup
 from torchmode.cli import output_text, runner
 from torchmode.cli.checking import FileResult, Job, Mode
 from torchmode.cli.discovery import discover
@@ -30,12 +29,12 @@ from torchmode.config import (
     Overrides,
     ProjectConfig,
     config_for_directory,
+    in_project,
     load_config_file,
     merge,
     parse_code_list,
 )
 from torchmode.findings import Severity
-from torchmode.settings import Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "github")
@@ -172,28 +171,6 @@ class _Configs:
 
 def _error(message: str) -> None:
     sys.stderr.write(f"torchmode: {message}\n")
-
-
-# What marks the top folder of a project checked file by file (``torchmode check pkg/bin/x.py``)
-_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
-
-
-def in_project(settings: Settings, path: Path, roots: list[Path]) -> Settings:
-    """The settings of a file with its project: the folder given on the command line that holds
-    it (the folder a script is run from), else the nearest folder above it with a project's
-    marks (``pkg/bin/decode.py`` imports ``pkg.models``), else the file's own folder."""
-    resolved = Path(os.path.abspath(path))  # not resolved: a link (or a loop of them) stays
-    holding = [root for root in roots if root.is_dir() and resolved.is_relative_to(root)]
-    if holding:
-        root = min(holding, key=lambda r: len(r.parts))
-    else:
-        root = next(
-            (d for d in resolved.parents if any((d / m).exists() for m in _PROJECT_MARKERS)),
-            resolved.parent,
-        )
-        if not resolved.is_relative_to(root):
-            root = resolved.parent
-    return dataclasses.replace(settings, project=ProjectContext(str(root), str(resolved)))
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from torchmode.knowledge.layers import (
 )
 
 if TYPE_CHECKING:
-    from torchmode.engine.project import ProjectContext
+    from torchmode.engine.project import ProjectContext, Stamp
 
 MODULE_EVIDENCE = frozenset(
     {
@@ -109,6 +109,9 @@ class Facts:
     _covering_memo: dict[tuple[str, int], list[str]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _project_files: tuple[tuple[str, Stamp | None], ...] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def fingerprint(self) -> tuple[object, ...]:
         """Everything the flow analysis reads from the facts: a function's cached analysis is
@@ -154,7 +157,19 @@ class Facts:
                 )
             ),
             tuple(sorted(self.grad_factories)),
+            # what the other files this one imports from are now: their summaries are applied
+            # at calls to their functions, in analyses a later run would otherwise reuse
+            self.project_files(),
         )
+
+    def project_files(self) -> tuple[tuple[str, Stamp | None], ...]:
+        """The other files of the project this file imports from, each with its stamp (what
+        its summary is computed from: project.py); memoised for the analysis."""
+        if self._project_files is None:
+            project = self.project
+            imported = [*self.imports.names.values(), *self.imports.star_modules]
+            self._project_files = project.stamp(imported) if project is not None else ()
+        return self._project_files
 
     # -- classes -------------------------------------------------------------------------
     def class_is_module(self, name: str, _seen: frozenset[str] = frozenset()) -> bool:

@@ -7,6 +7,11 @@ in, the grad mode it leaves, and the modes its parameters are in where it trains
 are computed by analysing the other file alone (one level: its own imports are not followed)
 and kept per file while its size and modification time are unchanged.
 
+An editor's open documents take precedence over the files on disk (``ProjectContext.overlay``:
+unsaved changes count); a summary is kept while what it was computed from is unchanged: the
+file's buffer (its version and text) or its size and modification time on disk, and those of
+the files it imports itself.
+
 Imports resolve as Python resolves them for a script run from its folder or a package under the
 project root: ``from eval import f`` looks for ``eval.py`` (or ``eval/__init__.py``) beside the
 importing file and then under the root; ``from .eval import f`` inside the importing package.
@@ -20,6 +25,8 @@ import os
 import sys
 import threading
 import tokenize
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +45,12 @@ from torchmode.engine.values import Mode, ModeVal
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
 MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
+
+# An editor's open documents, by path (``str(Path)``, as the project's files are found): their
+# version and text, read instead of the file on disk. The adapter's snapshot: never mutated.
+Overlay = Mapping[str, tuple[int | None, str]]
+# What a summary was computed from, for one file (``_stamp``): the buffer or the file on disk
+Stamp = tuple[object, ...]
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,7 @@ class ProjectContext:
 
     root: str
     path: str
+    overlay: Overlay | None = field(default=None, compare=False, repr=False)
 
     def defines(self, qualified: str) -> bool:
         """Whether ``qualified`` (``models.unet.UNet``) names something in a file of the
@@ -95,7 +109,9 @@ class ProjectContext:
         level = len(qualified) - len(stripped)
         module, _, name = stripped.rpartition(".")
         source = self._source(module, level)
-        return _summary(source, self.root).functions.get(name) if source is not None else None
+        if source is None:
+            return None
+        return _summary(source, self.root, self.overlay).functions.get(name)
 
     def is_module_class(self, qualified: str) -> bool:
         """Whether the class ``qualified`` (``._base.Distiller``) of another file of the project
@@ -113,7 +129,9 @@ class ProjectContext:
         each has mode-dependent layers: what ``from module import *`` brings in."""
         stripped = module.lstrip(".")
         source = self._source(stripped, len(module) - len(stripped))
-        return _summary(source, self.root).module_classes if source is not None else {}
+        if source is None:
+            return {}
+        return _summary(source, self.root, self.overlay).module_classes
 
     def _module_class(self, qualified: str) -> tuple[str, bool | None] | None:
         stripped = qualified.lstrip(".")
@@ -122,8 +140,25 @@ class ProjectContext:
         source = self._source(module, level)
         if source is None:
             return None
-        classes = _summary(source, self.root).module_classes
+        classes = _summary(source, self.root, self.overlay).module_classes
         return (name, classes[name]) if name in classes else None
+
+    def stamp(self, imported: Iterable[str]) -> tuple[tuple[str, Stamp | None], ...]:
+        """The other files of the project these imported names (``eval.eval_net``, ``models``,
+        ``.parts``) may come from, each with what its summary is computed from now: an
+        analysis that reused its work while this is unchanged reads the same summaries (and
+        an editor re-analyses a file when one of these changes)."""
+        paths: set[Path] = set()
+        for qualified in imported:
+            stripped = qualified.lstrip(".")
+            level = len(qualified) - len(stripped)
+            # ``import models`` or ``from pkg import module``: a module; ``from m import f``: f
+            # in the module m
+            for module in {stripped, stripped.rpartition(".")[0]}:
+                source = self._source(module, level)
+                if source is not None:
+                    paths.add(source)
+        return tuple((str(path), _stamp(path, self.overlay)) for path in sorted(paths))
 
     def _source(self, module: str, level: int) -> Path | None:
         if not module and not level:
@@ -166,31 +201,71 @@ class FileSummary:
 
 _NOTHING = FileSummary()
 _LOCK = threading.Lock()
-_CACHE: dict[Path, tuple[tuple[int, int], FileSummary]] = {}
+# per file: its stamp, those of the files it imports (their summaries went into its own), and
+# its summary
+_CACHE: dict[Path, tuple[Stamp, tuple[tuple[str, Stamp | None], ...], FileSummary]] = {}
 _IN_PROGRESS: set[Path] = set()
+# The parse caches of the open documents summarised last: an edit of one re-parses the
+# statements it changed, not the whole file, before its dependents are analysed again.
+_BUFFER_CACHES: OrderedDict[Path, ChunkCache] = OrderedDict()
+KEPT_BUFFER_CACHES = 4
 
 
-def _summary(path: Path, root: str) -> FileSummary:
+def _stamp(path: Path, overlay: Overlay | None) -> Stamp | None:
+    """What the summary of ``path`` is computed from: its open buffer's version and text (by
+    their hash), else its size and modification time on disk; None if it cannot be read."""
+    buffer = overlay.get(str(path)) if overlay is not None else None
+    if buffer is not None:
+        version, text = buffer
+        return ("buffer", len(text), version, hash(text))
     try:
         stat = path.stat()
     except OSError:
+        return None
+    return ("disk", stat.st_size, stat.st_mtime_ns)
+
+
+def _size(stamp: Stamp) -> int:
+    size = stamp[1]
+    assert isinstance(size, int)
+    return size
+
+
+def _summary(path: Path, root: str, overlay: Overlay | None = None) -> FileSummary:
+    stamp = _stamp(path, overlay)
+    if stamp is None:
         return _NOTHING
-    stamp = (stat.st_size, stat.st_mtime_ns)
     with _LOCK:
         cached = _CACHE.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        if path in _IN_PROGRESS or stat.st_size > MAX_SOURCE_BYTES:
+    if (
+        cached is not None
+        and cached[0] == stamp
+        and all(_stamp(Path(p), overlay) == s for p, s in cached[1])
+    ):
+        return cached[2]
+    with _LOCK:
+        if path in _IN_PROGRESS or _size(stamp) > MAX_SOURCE_BYTES:
             return _NOTHING  # an import cycle: what is being summarised is not known yet
         _IN_PROGRESS.add(path)
     try:
-        found = _summarise(path, root)
+        found, imported = _summarise(path, root, overlay)
     finally:
         with _LOCK:
             _IN_PROGRESS.discard(path)
     with _LOCK:
-        _CACHE[path] = (stamp, found)
+        _CACHE[path] = (stamp, imported, found)
     return found
+
+
+def files_changed(paths: Iterable[str], created_or_deleted: bool = False) -> None:
+    """Files of a project changed on disk, or an editor closed them: their summaries (and
+    parse caches) are dropped; after files were created or deleted, imports resolve again."""
+    with _LOCK:
+        for path in paths:
+            _CACHE.pop(Path(path), None)
+            _BUFFER_CACHES.pop(Path(path), None)
+    if created_or_deleted:
+        _module_file.cache_clear()
 
 
 def _read(path: Path) -> str | None:
@@ -208,7 +283,9 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _file_flow(text: str, project: ProjectContext) -> FileFlow | None:
+def _file_flow(
+    text: str, project: ProjectContext, cache: ChunkCache | None = None
+) -> FileFlow | None:
     """The other file's flow analysis alone (no rules: only its functions' summaries count)."""
     if refusal(text) is not None or "\x00" in text:
         return None
@@ -216,7 +293,7 @@ def _file_flow(text: str, project: ProjectContext) -> FileFlow | None:
     try:
         with collection_paused():
             sys.setrecursionlimit(max(limit, 20000))
-            cache = ChunkCache()
+            cache = cache if cache is not None else ChunkCache()
             parsed = parse_chunks(text, cache)
             if parsed.error is not None:
                 return None
@@ -230,14 +307,29 @@ def _file_flow(text: str, project: ProjectContext) -> FileFlow | None:
         sys.setrecursionlimit(limit)
 
 
-def _summarise(path: Path, root: str) -> FileSummary:
-    text = _read(path)
+def _buffer_cache(path: Path) -> ChunkCache:
+    with _LOCK:
+        cache = _BUFFER_CACHES.pop(path, None) or ChunkCache()
+        _BUFFER_CACHES[path] = cache
+        while len(_BUFFER_CACHES) > KEPT_BUFFER_CACHES:
+            _BUFFER_CACHES.popitem(last=False)
+        return cache
+
+
+def _summarise(
+    path: Path, root: str, overlay: Overlay | None
+) -> tuple[FileSummary, tuple[tuple[str, Stamp | None], ...]]:
+    """The summary of ``path`` and the stamps of the project files it imports."""
+    buffer = overlay.get(str(path)) if overlay is not None else None
+    text = buffer[1] if buffer is not None else _read(path)
     if text is None:
-        return _NOTHING
-    file_flow = _file_flow(text, ProjectContext(root, str(path)))
+        return _NOTHING, ()
+    project = ProjectContext(root, str(path), overlay)
+    file_flow = _file_flow(text, project, _buffer_cache(path) if buffer is not None else None)
     if file_flow is None:
-        return _NOTHING
+        return _NOTHING, ()
     facts = file_flow.facts
+    imported = facts.project_files()
     module_classes = {
         name: facts.class_sensitivity(name) for name in facts.classes if facts.class_is_module(name)
     }
@@ -289,7 +381,7 @@ def _summarise(path: Path, root: str) -> FileSummary:
                 inside,
                 context_exit,
             )
-    return FileSummary(out, module_classes)
+    return FileSummary(out, module_classes), imported
 
 
 def _context_effects(
