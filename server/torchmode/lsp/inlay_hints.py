@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 # Documents whose timeline is kept: more than an editor shows at once.
 KEPT = 32
-_kept: OrderedDict[str, tuple[int, str, tuple[int, int] | None, list[Hint]]] = OrderedDict()
+# by document: (settings generation, changes of the other files it read, text, the lines
+# computed, labels)
+_kept: OrderedDict[str, tuple[int, int, str, tuple[int, int] | None, list[Hint]]] = OrderedDict()
 
 
 def register(server: TorchmodeServer) -> None:
@@ -56,10 +58,16 @@ async def _timeline(
         return None
     lines = _analysed_lines(result.target, uri, requested, ls.encoding)
     kept = _kept.get(key)
-    # the text itself, not only its version: a document closed and opened again starts over
-    if kept is not None and kept[:3] == (result.generation, result.target.text, lines):
+    # the text itself, not only its version: a document closed and opened again starts over;
+    # and what it read of the other files (``validate(model)  model: eval`` comes from one)
+    if kept is not None and kept[:4] == (
+        result.generation,
+        result.inputs,
+        result.target.text,
+        lines,
+    ):
         _kept.move_to_end(key)
-        return result.target, kept[3]
+        return result.target, kept[4]
     if result.slim and not result.isolated:
         result = await ls.current_result(key, full=True)
         if result is None:
@@ -81,7 +89,7 @@ async def _timeline(
     if ls.results.get(key) is result:
         # Not kept otherwise: a result let go meanwhile (memory.py) may have lost its trees
         # while the labels were read, and given none.
-        _kept[key] = (result.generation, result.target.text, lines, hints)
+        _kept[key] = (result.generation, result.inputs, result.target.text, lines, hints)
         _kept.move_to_end(key)
         while len(_kept) > KEPT:
             _kept.popitem(last=False)

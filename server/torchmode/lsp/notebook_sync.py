@@ -65,4 +65,5 @@ def notebook_did_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocume
     ls.session.forget(notebook)
     ls.failed.pop(notebook, None)
     ls.leave_isolation(notebook)
+    ls.project_files.forget(notebook)
     ls.clear(uris)

@@ -64,6 +64,8 @@ class Result:
     # analysed in the analysis process (isolation.py), which holds the full result: this one
     # has the findings to show only, and hover and code actions are asked of that process
     isolated: bool = False
+    # changes of the other files it read, when it was analysed (lsp/project_files.py)
+    inputs: int = 0
 
     @property
     def version(self) -> int | None:
@@ -80,7 +82,10 @@ class Result:
             return tuple(light[id(f)] for f in findings)
 
         analysis = Analysis(
-            self.analysis.source, list(keep(self.analysis.findings)), self.analysis.syntax_error
+            self.analysis.source,
+            list(keep(self.analysis.findings)),
+            self.analysis.syntax_error,
+            depends_on=self.analysis.depends_on,
         )
         shown, last_good = keep(self.shown), keep(self.last_good)
         return replace(self, analysis=analysis, shown=shown, last_good=last_good, slim=True)
@@ -108,6 +113,7 @@ def next_result(
     settings: Settings,
     analysis: Analysis,
     generation: int = 0,
+    inputs: int = 0,
 ) -> Result:
     """With a syntax error, the findings of the statements that parse, and those of the last
     text that parsed in the statements that do not, moved to where their lines are now (the
@@ -116,11 +122,18 @@ def next_result(
     findings = tuple(analysis.findings)
     if analysis.syntax_error is None:
         return Result(
-            target, settings, analysis, findings, findings, generation, last_good_text=target.text
+            target,
+            settings,
+            analysis,
+            findings,
+            findings,
+            generation,
+            last_good_text=target.text,
+            inputs=inputs,
         )
     if isinstance(analysis.syntax_error, Skipped):
         # Not a passing state: the text is too large to analyse, nothing of it is known.
-        return Result(target, settings, analysis, (), (), generation, notice=notice)
+        return Result(target, settings, analysis, (), (), generation, notice=notice, inputs=inputs)
     last_good: tuple[Finding, ...] = ()
     last_good_text = None
     if previous is not None and previous.settings == settings:
@@ -144,4 +157,5 @@ def next_result(
         generation,
         notice=notice,
         last_good_text=last_good_text,
+        inputs=inputs,
     )

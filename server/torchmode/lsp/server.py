@@ -24,8 +24,9 @@ from pygls.lsp.server import LanguageServer
 
 from torchmode import __version__
 from torchmode.analysis import IDLE_COLLECT_S, Analysis, Session, Skipped
+from torchmode.config import in_project
 from torchmode.findings import Position, Range
-from torchmode.lsp import inlay_hints, notebook_sync
+from torchmode.lsp import inlay_hints, notebook_sync, project_files
 from torchmode.lsp.code_actions import FIX_ALL, QUICKFIX, Client, actions_for, resolve
 from torchmode.lsp.configuration import (
     ClientSettings,
@@ -104,6 +105,8 @@ class TorchmodeServer(LanguageServer):
         # Problems of pyproject.toml files told so far: each is told once, and again only
         # after a change of such a file (the user saved it, and it is still, or again, wrong).
         self._config_told: set[str] = set()
+        # The other files each document's analysis reads (project_files.py).
+        self.project_files = project_files.ProjectFiles()
 
     # --- transports: pygls' own, reading through FrameReader ----------------------------
     # After a message with a wrong Content-Length, pygls' reader never found another one
@@ -287,6 +290,7 @@ class TorchmodeServer(LanguageServer):
             result is not None
             and result.version == self.version_of(key)
             and result.generation == self.generation
+            and result.inputs == self.project_files.inputs.get(key, 0)
         )
 
     async def _analyse(self, key: str) -> None:
@@ -298,8 +302,14 @@ class TorchmodeServer(LanguageServer):
         settings, problem = settings_for(target.path, self.client_settings)
         if problem:
             self.tell_config_problem(problem)
+        if target.path is not None:
+            # with the functions it imports from the workspace's other files, their open
+            # buffers first (project_files.py)
+            buffers = project_files.overlay(self)
+            settings = in_project(settings, target.path, self.workspace_directories(), buffers)
+        inputs = self.project_files.inputs.get(key, 0)
         if self.limits.isolates(target.text):
-            await self._analyse_isolated(key, target, settings, generation)
+            await self._analyse_isolated(key, target, settings, generation, inputs)
             return
         if key in self.isolated:
             self.leave_isolation(key)  # edited down to a size this process analyses
@@ -317,8 +327,9 @@ class TorchmodeServer(LanguageServer):
             return
         if self.is_outdated(key, target, generation):
             return  # a newer edit or setting is on its way: never show outdated results
-        result = next_result(self.results.get(key), target, settings, analysis, generation)
+        result = next_result(self.results.get(key), target, settings, analysis, generation, inputs)
         self.results[key] = result
+        self.project_files.analysed(key, analysis.depends_on)
         self.keep_memory_bounded()
         self.show(result)
 
@@ -343,7 +354,7 @@ class TorchmodeServer(LanguageServer):
     # kept here has the findings to show.
 
     async def _analyse_isolated(
-        self, key: str, target: Target, settings: Settings, generation: int
+        self, key: str, target: Target, settings: Settings, generation: int, inputs: int
     ) -> None:
         if key not in self.isolated:
             self.isolated.add(key)
@@ -377,7 +388,15 @@ class TorchmodeServer(LanguageServer):
             analysis = Analysis(target.text, [], Skipped(message, at))
             notice = Notice(NOT_ANALYSED, message, at)
             result = Result(
-                target, settings, analysis, (), (), generation, notice=notice, isolated=True
+                target,
+                settings,
+                analysis,
+                (),
+                (),
+                generation,
+                notice=notice,
+                isolated=True,
+                inputs=inputs,
             )
         else:
             if self.is_outdated(key, target, generation):
@@ -392,7 +411,9 @@ class TorchmodeServer(LanguageServer):
                 generation,
                 notice=plain.notice,
                 isolated=True,
+                inputs=inputs,
             )
+            self.project_files.analysed(key, plain.depends_on)
         self.results[key] = result
         self.show(result)
 
@@ -640,6 +661,8 @@ def did_open(ls: TorchmodeServer, params: types.DidOpenTextDocumentParams) -> No
     item = params.text_document
     ls.documents.open(Document(item.uri, item.text, item.version, item.language_id))
     ls.request_analysis(item.uri)
+    # restored with unsaved changes, maybe: the files that import it read its buffer now
+    project_files.edited(ls, item.uri, ls.client_settings.debounce_ms)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -650,6 +673,7 @@ def did_change(ls: TorchmodeServer, params: types.DidChangeTextDocumentParams) -
     )
     if document is not None and ls.client_settings.run == "onType":
         ls.request_analysis(uri, ls.client_settings.debounce_ms)
+        project_files.edited(ls, uri, ls.client_settings.debounce_ms)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -659,6 +683,8 @@ def did_save(ls: TorchmodeServer, params: types.DidSaveTextDocumentParams) -> No
         ls.configuration_changed([uri])
     elif (key := ls.key_of(uri)) is not None:
         ls.request_analysis(key)
+        if ls.client_settings.run == "onSave":
+            project_files.edited(ls, uri, 0)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -671,6 +697,7 @@ def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> 
     ls.failed.pop(uri, None)
     ls.leave_isolation(uri)
     ls.clear([uri])
+    project_files.closed(ls, uri)
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -719,9 +746,14 @@ async def pull_diagnostics(
         result = await ls.current_result(key)
     if result is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[])
-    # A result is fixed by the text's version and the settings' generation: the client
+    # A result is fixed by the text's version and the settings' generation, the client
     # may keep what it has when neither changed.
-    result_id = f"{result.generation}:{result.version}" if result.version is not None else None
+    # and by the changes of the other files its analysis read (project_files.py)
+    result_id = (
+        f"{result.generation}.{result.inputs}:{result.version}"
+        if result.version is not None
+        else None
+    )
     version = ls.version_of(key)
     if result.version != version and (current := ls.snapshot(key)) is not None:
         # With "onSave", edits are not analysed: the last saved text's results stand, moved

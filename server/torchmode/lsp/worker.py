@@ -39,6 +39,7 @@ class Plain:
     shown: tuple[Finding, ...]
     syntax_error: SyntaxProblem | None
     notice: Notice | None
+    depends_on: tuple[str, ...] = ()  # the other files of the project it read
 
 
 _session = Session()
@@ -60,7 +61,7 @@ def analyse(key: str, target: Target, settings: Settings, generation: int) -> Pl
     big = _session.frozen_since_collection > frozen
     if (big and replaces) or _session.collection_overdue:
         _session.collect()
-    return Plain(_plain(result.shown), analysis.syntax_error, result.notice)
+    return Plain(_plain(result.shown), analysis.syntax_error, result.notice, analysis.depends_on)
 
 
 def forget(key: str) -> None:

@@ -1,0 +1,118 @@
+"""The other files of the project a document's analysis reads, and what the editor does when
+one of them changes.
+
+``from evaluate import validate`` in ``train.py``: what ``validate(model)`` does is read from
+``evaluate.py`` (engine/project.py). Here:
+
+- the open buffers take precedence over the disk, unsaved changes included: every analysis is
+  given a snapshot of the open ``.py`` documents (``overlay``), which the analysis process
+  (isolation.py) receives with the document's settings;
+- each analysis says which files it read (``Analysis.depends_on``); an edit of one of them
+  analyses the open documents that read it again (and those that read those, while the
+  summaries they read can change: project.py keeps a summary while its own file and the files
+  it imports are unchanged), scheduled and debounced like an edit of their own, a little
+  later, so that the edited document's own analysis goes first;
+- a pushed-to client gets the new diagnostics of each document; a pulling client, once the
+  batch is analysed, one ``workspace/diagnostic/refresh`` (never both).
+
+A document analysed again for a change elsewhere has the same version: ``inputs`` counts such
+changes per document, and a result is current only for the count it was analysed under.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from torchmode.analysis import Overlay, project_files_changed
+from torchmode.lsp import inlay_hints
+from torchmode.lsp.targets import analysable, path_of
+
+if TYPE_CHECKING:
+    from torchmode.lsp.server import TorchmodeServer
+
+# Dependents are analysed this long after the edited document's own debounce: their analyses
+# do not come between the keystrokes of someone typing, ahead of the edited file's own.
+DEPENDENTS_LAG_MS = 250
+# Scheduler keys of the jobs here (no document URI starts with a NUL).
+_REFRESH = "\0project-files:refresh"
+
+
+class ProjectFiles:
+    """The server's state: which open document read which files."""
+
+    def __init__(self) -> None:
+        self.reads: dict[str, frozenset[str]] = {}  # key -> paths its last analysis read
+        self.inputs: dict[str, int] = {}  # key -> changes to what it reads so far
+
+    def analysed(self, key: str, depends_on: Iterable[str]) -> None:
+        self.reads[key] = frozenset(depends_on)
+
+    def forget(self, key: str) -> None:
+        self.reads.pop(key, None)
+        self.inputs.pop(key, None)
+
+    def dependents(self, paths: Iterable[str]) -> list[str]:
+        """The open documents that read these files, and those that read theirs, in turn."""
+        found: list[str] = []
+        todo = set(paths)
+        seen = set(todo)
+        while todo:
+            readers = [key for key, read in self.reads.items() if read & todo and key not in found]
+            found.extend(readers)
+            todo = {str(path) for key in readers if (path := path_of(key)) is not None} - seen
+            seen |= todo
+        return found
+
+
+def overlay(ls: TorchmodeServer) -> Overlay:
+    """The open Python files' texts, by path, as their analyses read them: a snapshot taken
+    on the message loop (the analysis runs in another thread, or process, meanwhile)."""
+    buffers: dict[str, tuple[int | None, str]] = {}
+    for document in ls.documents:
+        if document.notebook_uri is None and document.uri.endswith(".py"):
+            path = path_of(document.uri)
+            if path is not None:
+                buffers[str(path)] = (document.version, analysable(document.text))
+    return buffers
+
+
+def edited(ls: TorchmodeServer, uri: str, delay_ms: int) -> None:
+    """An open Python file changed (edited, opened, closed): what it is to the other files'
+    analyses changed with it."""
+    path = path_of(uri)
+    if path is None or path.suffix != ".py":
+        return
+    _analyse_again(ls, ls.project_files.dependents([str(path)]), delay_ms + DEPENDENTS_LAG_MS)
+
+
+def closed(ls: TorchmodeServer, uri: str) -> None:
+    ls.project_files.forget(uri)
+    path = path_of(uri)
+    if path is not None and path.suffix == ".py":
+        # what was kept of its buffer (its trees) goes; the disk speaks for it again
+        project_files_changed([str(path)])
+        edited(ls, uri, 0)
+
+
+def _analyse_again(ls: TorchmodeServer, keys: list[str], delay_ms: int) -> None:
+    if not keys:
+        return
+    for key in keys:
+        ls.project_files.inputs[key] = ls.project_files.inputs.get(key, 0) + 1
+        ls.request_analysis(key, delay_ms)
+    ls.scheduler.schedule(_REFRESH, delay_ms / 1000, lambda: _refresh_when_done(ls, keys))
+
+
+async def _refresh_when_done(ls: TorchmodeServer, keys: list[str]) -> None:
+    """Once the documents analysed again are: a pulling client is asked to pull (the pushed
+    one had each document's diagnostics sent), and inlay hints are asked for again (the mode
+    a call leaves a model in may have changed) by any client that can be asked."""
+    pending = [task for key in keys if (task := ls.scheduler.pending(key)) is not None]
+    if pending:
+        await asyncio.wait(pending)
+    if ls.client_settings.run == "onType":
+        ls.refresh_pulled()  # with "onSave", each result asked for its refresh (server.show)
+    if ls.client_settings.inlay_hints:
+        inlay_hints.refresh(ls)
