@@ -1,6 +1,6 @@
 """Other files of the workspace: a function imported from ``evaluate.py`` that leaves the model
 in eval mode is a TM101 in ``train.py``'s training loop; fixing it in the editor, without
-saving, takes the TM101 away without touching ``train.py``."""
+saving, or on disk, takes the TM101 away without touching ``train.py``."""
 
 from __future__ import annotations
 
@@ -106,6 +106,59 @@ async def test_an_unsaved_fix_in_the_imported_file_clears_the_importer(
     session.close(evaluate)
     closed, _ = await pushed_until(session, train, lambda found: "TM101" in found, mark)
     assert closed == ["TM101"]
+
+
+async def test_a_change_on_disk_reaches_the_open_importer(starter, tmp_path: Path) -> None:
+    session = await starter("visual-studio-code", settings={"debounceMs": 0})
+    registrations = session.client.registrations  # type: ignore[attr-defined]
+    train, evaluate = _workspace(tmp_path)
+    session.open(train, TRAIN)
+    assert codes(await session.diagnostics(train)) == ["TM101"]
+    watched = [
+        watcher["globPattern"]  # the client gets the options as JSON
+        for registration in registrations
+        if registration.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+        for watcher in registration.register_options["watchers"]
+    ]
+    assert "**/*.py" in watched and "**/pyproject.toml" in watched
+    # a checkout: evaluate.py fixed, and other files touched, told in two notifications
+    (tmp_path / "evaluate.py").write_text(EVALUATE.replace("    return", RESTORED + "    return"))
+    (tmp_path / "other.py").write_text("x = 1\n")
+    mark = len(session.client.published)  # type: ignore[attr-defined]
+    for uris in ([evaluate], [(tmp_path / "other.py").as_uri(), evaluate]):
+        session.client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                changes=[types.FileEvent(uri=u, type=types.FileChangeType.Changed) for u in uris]
+            )
+        )
+        await asyncio.sleep(0.05)
+    after, _ = await pushed_until(session, train, lambda found: True, mark)
+    assert after == []
+    # handled together: train.py was analysed again once
+    await asyncio.sleep(1.0)
+    published = session.client.published[mark:]  # type: ignore[attr-defined]
+    assert [p.uri for p in published] == [train]
+
+
+async def test_a_file_created_on_disk_is_read_once_told(starter, tmp_path: Path) -> None:
+    session = await starter("visual-studio-code", settings={"debounceMs": 0})
+    (tmp_path / "train.py").write_text(TRAIN)
+    train = (tmp_path / "train.py").as_uri()
+    session.open(train, TRAIN)
+    assert codes(await session.diagnostics(train)) == []  # evaluate.py is not there yet
+    (tmp_path / "evaluate.py").write_text(EVALUATE)
+    mark = len(session.client.published)  # type: ignore[attr-defined]
+    session.client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(
+                    uri=(tmp_path / "evaluate.py").as_uri(), type=types.FileChangeType.Created
+                )
+            ]
+        )
+    )
+    after, _ = await pushed_until(session, train, lambda found: True, mark)
+    assert after == ["TM101"]
 
 
 async def test_a_pulling_client_is_asked_to_pull_and_never_pushed_to(

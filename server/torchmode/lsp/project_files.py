@@ -12,6 +12,8 @@ one of them changes.
   summaries they read can change: project.py keeps a summary while its own file and the files
   it imports are unchanged), scheduled and debounced like an edit of their own, a little
   later, so that the edited document's own analysis goes first;
+- files changed on disk (``workspace/didChangeWatchedFiles``, registered for ``**/*.py``) are
+  collected for a moment, as a ``git checkout`` changes many at once, then handled together;
 - a pushed-to client gets the new diagnostics of each document; a pulling client, once the
   batch is analysed, one ``workspace/diagnostic/refresh`` (never both).
 
@@ -25,6 +27,8 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from lsprotocol import types
+
 from torchmode.analysis import Overlay, project_files_changed
 from torchmode.lsp import inlay_hints
 from torchmode.lsp.targets import analysable, path_of
@@ -35,16 +39,22 @@ if TYPE_CHECKING:
 # Dependents are analysed this long after the edited document's own debounce: their analyses
 # do not come between the keystrokes of someone typing, ahead of the edited file's own.
 DEPENDENTS_LAG_MS = 250
+# How long changes on disk are collected before they are handled together.
+DISK_SETTLE_MS = 300
 # Scheduler keys of the jobs here (no document URI starts with a NUL).
 _REFRESH = "\0project-files:refresh"
+_DISK = "\0project-files:disk"
+WATCHED = ("**/*.py", "**/pyproject.toml")
 
 
 class ProjectFiles:
-    """The server's state: which open document read which files."""
+    """The server's state: which open document read which files, and changes not yet handled."""
 
     def __init__(self) -> None:
         self.reads: dict[str, frozenset[str]] = {}  # key -> paths its last analysis read
         self.inputs: dict[str, int] = {}  # key -> changes to what it reads so far
+        self._on_disk: set[str] = set()
+        self._created_or_deleted = False
 
     def analysed(self, key: str, depends_on: Iterable[str]) -> None:
         self.reads[key] = frozenset(depends_on)
@@ -64,6 +74,14 @@ class ProjectFiles:
             todo = {str(path) for key in readers if (path := path_of(key)) is not None} - seen
             seen |= todo
         return found
+
+
+def register(server: TorchmodeServer) -> None:
+    server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(did_change_watched_files)
+
+
+def watchers() -> list[types.FileSystemWatcher]:
+    return [types.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCHED]
 
 
 def overlay(ls: TorchmodeServer) -> Overlay:
@@ -94,6 +112,42 @@ def closed(ls: TorchmodeServer, uri: str) -> None:
         # what was kept of its buffer (its trees) goes; the disk speaks for it again
         project_files_changed([str(path)])
         edited(ls, uri, 0)
+
+
+def did_change_watched_files(
+    ls: TorchmodeServer, params: types.DidChangeWatchedFilesParams
+) -> None:
+    configurations = [c.uri for c in params.changes if c.uri.endswith("pyproject.toml")]
+    if configurations:
+        ls.configuration_changed(configurations)
+    state = ls.project_files
+    for change in params.changes:
+        path = path_of(change.uri)
+        if path is None or path.suffix != ".py":
+            continue
+        state._on_disk.add(str(path))
+        if change.type != types.FileChangeType.Changed:
+            state._created_or_deleted = True
+    if state._on_disk:
+        ls.scheduler.schedule(_DISK, DISK_SETTLE_MS / 1000, lambda: _disk_settled(ls))
+
+
+async def _disk_settled(ls: TorchmodeServer) -> None:
+    state = ls.project_files
+    paths, state._on_disk = state._on_disk, set()
+    moved, state._created_or_deleted = state._created_or_deleted, False
+    project_files_changed(paths, created_or_deleted=moved)
+    # An open file's buffer wins over its file: a change on disk changes nothing for it (the
+    # editor sends the buffer's new text if it reloads it).
+    open_paths = set(overlay(ls))
+    on_disk = [path for path in paths if path not in open_paths]
+    if moved:
+        # an import that did not resolve may now, or one that did may not: everything open
+        keys = {key for document in ls.documents if (key := ls.key_of(document.uri))}
+        affected = sorted(keys)
+    else:
+        affected = ls.project_files.dependents(on_disk)
+    _analyse_again(ls, affected, 0)
 
 
 def _analyse_again(ls: TorchmodeServer, keys: list[str], delay_ms: int) -> None:

@@ -598,6 +598,7 @@ class TorchmodeServer(LanguageServer):
 server = TorchmodeServer()
 notebook_sync.register(server)
 inlay_hints.register(server)
+project_files.register(server)
 
 
 @server.feature(types.INITIALIZE)
@@ -617,10 +618,10 @@ async def on_initialized(ls: TorchmodeServer, params: types.InitializedParams) -
     if watched is not None and watched.dynamic_registration:
         registrations.append(
             types.Registration(
-                id="torchmode-pyproject",
+                id="torchmode-files",
                 method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
                 register_options=types.DidChangeWatchedFilesRegistrationOptions(
-                    watchers=[types.FileSystemWatcher(glob_pattern="**/pyproject.toml")]
+                    watchers=project_files.watchers()
                 ),
             )
         )
@@ -714,15 +715,6 @@ async def did_change_configuration(
         # VS Code sends `null` and expects the server to ask (workspace/configuration).
         await ls.pull_configuration()
     ls.reanalyse_all()
-
-
-@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-def did_change_watched_files(
-    ls: TorchmodeServer, params: types.DidChangeWatchedFilesParams
-) -> None:
-    changed = [change.uri for change in params.changes if change.uri.endswith("pyproject.toml")]
-    if changed:
-        ls.configuration_changed(changed)
 
 
 # --- diagnostics (pull), hover, code actions ----------------------------------------------
