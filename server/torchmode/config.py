@@ -355,13 +355,17 @@ _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 
 def in_project(
-    settings: Settings, path: Path, roots: list[Path], overlay: Overlay | None = None
+    settings: Settings,
+    path: Path,
+    roots: list[Path],
+    overlay: Overlay | None = None,
+    gives_summary: bool = False,
 ) -> Settings:
     """The settings of a file with its project: the folder given on the command line (or the
     editor's workspace folder) that holds it (the folder a script is run from), else the
     nearest folder above it with a project's marks (``pkg/bin/decode.py`` imports
     ``pkg.models``), else the file's own folder. ``overlay``: an editor's open buffers, read
-    instead of the files on disk."""
+    instead of the files on disk; ``gives_summary``: open documents import this one."""
     resolved = Path(os.path.abspath(path))  # not resolved: a link (or a loop of them) stays
     holding = [root for root in roots if root.is_dir() and resolved.is_relative_to(root)]
     if holding:
@@ -373,5 +377,5 @@ def in_project(
         )
         if not resolved.is_relative_to(root):
             root = resolved.parent
-    project = ProjectContext(str(root), str(resolved), overlay)
+    project = ProjectContext(str(root), str(resolved), overlay, gives_summary)
     return dataclasses.replace(settings, project=project)

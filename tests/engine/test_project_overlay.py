@@ -7,6 +7,7 @@ from pathlib import Path
 
 from torchmode.analysis import Session, project_files_changed
 from torchmode.config import in_project
+from torchmode.engine import project
 from torchmode.engine.chunks import ChunkCache
 from torchmode.settings import DEFAULT_SETTINGS
 
@@ -97,3 +98,37 @@ def test_a_file_created_on_disk_resolves_once_told(tmp_path):
     (tmp_path / "evaluation.py").write_text(EVALUATE)
     project_files_changed([str(tmp_path / "evaluation.py")], created_or_deleted=True)
     assert _codes(session, tmp_path, None) == ["TM101"]
+
+
+def test_a_buffer_in_mid_edit_keeps_what_it_gave(tmp_path):
+    """A keystroke that leaves evaluation.py unparsable does not take train.py's finding away
+    (nor would it add one): the last summary of the buffer that parsed stands."""
+    (tmp_path / "evaluation.py").write_text(EVALUATE_RESTORING)
+    (tmp_path / "train.py").write_text(TRAIN.format(module="evaluation"))
+    evaluation = str(tmp_path / "evaluation.py")
+    session = Session()
+    assert _codes(session, tmp_path, {evaluation: (1, EVALUATE)}) == ["TM101"]
+    typing = EVALUATE.replace("def evaluate(net, loader):", "def evaluate(net, loader:")
+    assert _codes(session, tmp_path, {evaluation: (2, typing)}) == ["TM101"]
+
+
+def test_an_open_document_gives_its_summary_from_its_own_analysis(tmp_path, monkeypatch):
+    (tmp_path / "evaluation.py").write_text(EVALUATE)
+    (tmp_path / "train.py").write_text(TRAIN.format(module="evaluation"))
+    evaluation = tmp_path / "evaluation.py"
+    overlay = {str(evaluation): (2, EVALUATE_RESTORING)}
+    session = Session()
+    settings = in_project(DEFAULT_SETTINGS, evaluation, [tmp_path], overlay, gives_summary=True)
+    session.analyze(EVALUATE_RESTORING, settings)
+    summarised: list[Path] = []
+    original = project._summarise
+
+    def counting(path: Path, *args: object) -> object:
+        summarised.append(path)
+        return original(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(project, "_summarise", counting)
+    assert _codes(session, tmp_path, overlay) == []
+    assert summarised == []  # taken from evaluation.py's own analysis
+    assert _codes(session, tmp_path, {str(evaluation): (3, EVALUATE)}) == ["TM101"]
+    assert summarised == [evaluation]  # a text it did not analyse: summarised here

@@ -85,6 +85,13 @@ async def test_an_unsaved_fix_in_the_imported_file_clears_the_importer(
     assert codes(await session.diagnostics(train)) == ["TM101"]
     session.open(evaluate, EVALUATE)
     await session.diagnostics(evaluate)
+    # most keystrokes there change nothing train.py reads: it is not analysed or sent again
+    mark = len(session.client.published)  # type: ignore[attr-defined]
+    session.insert(evaluate, "    return correct", "    # counted\n")
+    await session.diagnostics(evaluate)
+    await asyncio.sleep(1.0)  # well beyond the dependents' lag
+    published = session.client.published[mark:]  # type: ignore[attr-defined]
+    assert [p.uri for p in published] == [evaluate]
     mark = len(session.client.published)  # type: ignore[attr-defined]
     start = time.monotonic()
     session.insert(evaluate, "    return correct", RESTORED)
@@ -181,6 +188,10 @@ async def test_a_pulling_client_is_asked_to_pull_and_never_pushed_to(
     session.open(evaluate, EVALUATE)
     await session.diagnostics(evaluate)
     refreshes = session.client.diagnostic_refresh_count
+    session.insert(evaluate, "    return correct", "    # counted\n")  # changes nothing
+    await session.diagnostics(evaluate)
+    await asyncio.sleep(1.0)
+    assert session.client.diagnostic_refresh_count == refreshes
     session.insert(evaluate, "    return correct", RESTORED)
     for _ in range(int(PATIENCE_S * 100)):
         if session.client.diagnostic_refresh_count > refreshes:
@@ -213,3 +224,26 @@ async def test_a_document_in_the_analysis_process_reads_the_open_buffers(
     session.insert(evaluate, "    return correct", RESTORED)
     after, _ = await pushed_until(session, train, lambda found: "TM101" not in found, mark)
     assert after == []
+
+
+async def test_an_imported_document_in_the_analysis_process(server_with, tmp_path: Path) -> None:
+    """evaluate.py, above the (lowered) size limit, is analysed in the analysis process: the
+    summary it gives train.py comes back from there, edits included."""
+    padded = "# evaluation helpers\n" * 20 + EVALUATE
+    session = await server_with(
+        "visual-studio-code", TORCHMODE_ISOLATE_ABOVE_LINES=str(TRAIN.count("\n") + 1)
+    )
+    train, evaluate = _workspace(tmp_path)
+    (tmp_path / "evaluate.py").write_text(padded)
+    session.open(train, TRAIN)
+    assert codes(await session.diagnostics(train)) == ["TM101"]
+    session.open(evaluate, padded)
+    await session.diagnostics(evaluate)
+    mark = len(session.client.published)  # type: ignore[attr-defined]
+    session.insert(evaluate, "    return correct", RESTORED)
+    after, _ = await pushed_until(session, train, lambda found: "TM101" not in found, mark)
+    assert after == []
+    mark = len(session.client.published)  # type: ignore[attr-defined]
+    session.delete(evaluate, RESTORED)
+    again, _ = await pushed_until(session, train, lambda found: "TM101" in found, mark)
+    assert again == ["TM101"]

@@ -25,8 +25,11 @@ from torchmode.analysis.noqa import NoqaEdits, ignore_edit, noqa_edits
 from torchmode.analysis.session import Session
 from torchmode.analysis.timeline import Hint
 from torchmode.engine.limits import MAX_SOURCE_BYTES
+from torchmode.engine.project import Kept as KeptSummary
 from torchmode.engine.project import Overlay, ProjectContext
 from torchmode.engine.project import files_changed as project_files_changed
+from torchmode.engine.project import keep as keep_summary
+from torchmode.engine.project import kept as kept_summary
 from torchmode.fixing import apply_edits, chosen_fix, compatible_fixes, line_offsets
 from torchmode.rules import RULES, lookup
 
@@ -37,6 +40,7 @@ __all__ = [
     "Analysis",
     "FixOutcome",
     "Hint",
+    "KeptSummary",
     "NoqaEdits",
     "NotebookFixOutcome",
     "Overlay",
@@ -52,6 +56,8 @@ __all__ = [
     "fix_cells",
     "fix_source",
     "ignore_edit",
+    "keep_summary",
+    "kept_summary",
     "line_offsets",
     "lookup",
     "may_have_findings",

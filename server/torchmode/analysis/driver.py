@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from torchmode.analysis import noqa
 from torchmode.analysis.hover import hover_at
 from torchmode.analysis.timeline import Hint, timeline
+from torchmode.engine import project
 from torchmode.engine.chunks import ChunkCache, parse_chunks, split_lines
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.context import RuleContext
@@ -55,8 +56,10 @@ class Analysis:
     context: RuleContext | None = field(default=None, repr=False)
     cache: ChunkCache | None = field(default=None, repr=False)  # what parsed it
     # the other files of the project (paths) whose summaries it read: an editor analyses it
-    # again when one of them changes
+    # again when one of them changes, unless what they give it is unchanged (``read``, kept
+    # by an editor's analyses: Session.analyze_document)
     depends_on: tuple[str, ...] = ()
+    read: tuple[object, ...] = field(default=(), repr=False)
 
     @property
     def in_part(self) -> bool:
@@ -125,6 +128,9 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     facts = collect_facts(parsed.chunks, cache.records, settings.project)
     flow = FileFlow(parsed.chunks, facts, cache, settings.project, settings.declared)
     flow.run()
+    if settings.project is not None and settings.project.gives_summary and parsed.error is None:
+        # the files that import this open document read its summary from this analysis
+        project.offer(settings.project, flow, source)
     cache.trim()
     lines = _without_endings(source, parsed.lines)
     ctx = RuleContext(source, lines, parsed.chunks, facts, flow, settings, analyze)
@@ -146,6 +152,14 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     # with a syntax error, the findings of the statements that parse (the others are unknown)
     depends_on = tuple(path for path, _ in facts.project_files())
     return Analysis(source, findings, problem, ctx, depends_on=depends_on)
+
+
+def project_state(settings: Settings, paths: tuple[str, ...]) -> tuple[object, ...]:
+    """What the files ``paths`` of the file's project give it now (their summaries, plain
+    comparable data): equal to an analysis's ``read``, that analysis stands."""
+    if settings.project is None or not paths:
+        return ()
+    return settings.project.summaries(paths)
 
 
 # What the parsers say of nesting beyond their limits: limits of the tools, not syntax errors

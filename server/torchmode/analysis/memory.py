@@ -60,12 +60,22 @@ class DocumentCaches:
         self._caches: OrderedDict[str, ChunkCache] = OrderedDict()
         self._capacity = capacity
 
-    def cache_for(self, key: str) -> ChunkCache:
+    def cache_for(self, key: str, recent: bool = True) -> ChunkCache:
+        """``recent``: the document becomes the most recent. Else (a document analysed again
+        because a file it imports changed: it must not push out the one being edited) it
+        keeps its place, and one not kept gets a cache of its own for that analysis only."""
         cache = self._caches.get(key)
         if cache is None:
-            cache = self._caches[key] = ChunkCache()
-        self._caches.move_to_end(key)
+            cache = ChunkCache()
+            if not recent:
+                return cache
+            self._caches[key] = cache
+        if recent:
+            self._caches.move_to_end(key)
         return cache
+
+    def holds(self, key: str, cache: ChunkCache) -> bool:
+        return self._caches.get(key) is cache
 
     def evict_cold(self) -> list[tuple[str, ChunkCache]]:
         """Drop the caches beyond the capacity: the keys whose results should go slim, and

@@ -44,6 +44,13 @@ class Session:
         """Every applicable fix applied, to a fixpoint (``fixes.fix_source``)."""
         return fixes.fix_source(source, settings, unsafe=unsafe, analysis=analysis)
 
+    def reads_the_same(self, analysis: Analysis, settings: Settings) -> bool:
+        """Whether the other files of the project ``analysis`` read give what they gave it,
+        under ``settings`` (an editor's newer buffers): then it stands for them."""
+        if not analysis.depends_on:
+            return False
+        return driver.project_state(settings, analysis.depends_on) == analysis.read
+
     def release(self, analysis: Analysis, cache: ChunkCache | None = None) -> None:
         """Free what ``analysis`` (and ``cache``, by default the one it was parsed with) holds
         now, by reference counting (``driver.release``): both are unusable afterwards."""
@@ -52,13 +59,21 @@ class Session:
             driver.release(analysis, cache)
 
     # -- an editor's documents ----------------------------------------------------------------
-    def document_cache(self, key: str) -> ChunkCache:
-        """The cache of document ``key`` (a notebook counts as one), now the most recent."""
-        return self._caches.cache_for(key)
+    def document_cache(self, key: str, recent: bool = True) -> ChunkCache:
+        """The cache of document ``key`` (a notebook counts as one), now the most recent
+        unless not ``recent`` (memory.DocumentCaches.cache_for)."""
+        return self._caches.cache_for(key, recent)
+
+    def keeps(self, key: str, cache: ChunkCache) -> bool:
+        """Whether ``cache`` is the one kept for document ``key`` (not a one-off)."""
+        return self._caches.holds(key, cache)
 
     def analyze_document(self, source: str, settings: Settings, cache: ChunkCache) -> Analysis:
-        """``analyze`` with a document's cache, the collector off and big results frozen."""
-        return self._collector.run_frozen(driver.analyze, source, settings, cache)
+        """``analyze`` with a document's cache, the collector off and big results frozen;
+        and what the other files of the project it read gave it (``reads_the_same``)."""
+        analysis = self._collector.run_frozen(driver.analyze, source, settings, cache)
+        analysis.read = driver.project_state(settings, analysis.depends_on)
+        return analysis
 
     def evict_cold(self) -> list[tuple[str, ChunkCache]]:
         """The documents beyond the few most recent: their keys and caches, now forgotten

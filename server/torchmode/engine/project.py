@@ -26,7 +26,7 @@ import sys
 import threading
 import tokenize
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,9 +46,11 @@ from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_
 
 MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
 
-# An editor's open documents, by path (``str(Path)``, as the project's files are found): their
-# version and text, read instead of the file on disk. The adapter's snapshot: never mutated.
-Overlay = Mapping[str, tuple[int | None, str]]
+# An editor's open documents, by path (``str(Path)``, as the project's files are found): a
+# version (anything comparable and picklable that changes whenever the text does, even across
+# closing and opening again) and the text, read instead of the file on disk. The adapter's
+# snapshot: never mutated.
+Overlay = Mapping[str, tuple[Hashable, str]]
 # What a summary was computed from, for one file (``_stamp``): the buffer or the file on disk
 Stamp = tuple[object, ...]
 
@@ -93,6 +95,8 @@ class ProjectContext:
     root: str
     path: str
     overlay: Overlay | None = field(default=None, compare=False, repr=False)
+    # open documents import this one: its analysis gives them its summary (``offer``)
+    gives_summary: bool = field(default=False, compare=False)
 
     def defines(self, qualified: str) -> bool:
         """Whether ``qualified`` (``models.unet.UNet``) names something in a file of the
@@ -160,6 +164,11 @@ class ProjectContext:
                     paths.add(source)
         return tuple((str(path), _stamp(path, self.overlay)) for path in sorted(paths))
 
+    def summaries(self, paths: Iterable[str]) -> tuple[FileSummary, ...]:
+        """What these files of the project (``stamp``'s paths) give the files that import
+        them, now: while it is equal, so is the analysis of a file that imports them."""
+        return tuple(_summary(Path(path), self.root, self.overlay) for path in paths)
+
     def _source(self, module: str, level: int) -> Path | None:
         if not module and not level:
             return None
@@ -205,19 +214,49 @@ _LOCK = threading.Lock()
 # its summary
 _CACHE: dict[Path, tuple[Stamp, tuple[tuple[str, Stamp | None], ...], FileSummary]] = {}
 _IN_PROGRESS: set[Path] = set()
-# The parse caches of the open documents summarised last: an edit of one re-parses the
-# statements it changed, not the whole file, before its dependents are analysed again.
-_BUFFER_CACHES: OrderedDict[Path, ChunkCache] = OrderedDict()
-KEPT_BUFFER_CACHES = 4
+
+
+@dataclass
+class _Buffer:
+    """What is kept of an open document summarised lately: its parse cache, so that an edit
+    re-parses (and re-analyses) only the statements it changed, and which of its unchanged
+    functions turn grad off as decorators (walking every function's tree is most of the
+    time of summarising a big file again)."""
+
+    cache: ChunkCache = field(default_factory=ChunkCache)
+    imports: object = None  # the import table the verdicts below were reached with
+    grad_off: dict[int, tuple[cst.FunctionDef, bool]] = field(default_factory=dict)
+    # the verdicts of the summary being computed: only they are kept (``settle``), not the
+    # trees of functions edited since
+    fresh: dict[int, tuple[cst.FunctionDef, bool]] = field(default_factory=dict)
+
+    def turns_grad_off(self, node: cst.FunctionDef, facts: Facts) -> bool:
+        imports = tuple(sorted(facts.imports.names.items()))
+        if imports != self.imports:
+            self.imports, self.grad_off = imports, {}
+        known = self.grad_off.get(id(node))
+        if known is None or known[0] is not node:
+            known = (node, turns_grad_off(node, facts.imports))
+        self.fresh[id(node)] = known
+        return known[1]
+
+    def settle(self) -> None:
+        self.grad_off, self.fresh = self.fresh, {}
+
+
+# The open documents summarised last (an editor's, the few being edited).
+_BUFFERS: OrderedDict[Path, _Buffer] = OrderedDict()
+KEPT_BUFFERS = 4
 
 
 def _stamp(path: Path, overlay: Overlay | None) -> Stamp | None:
-    """What the summary of ``path`` is computed from: its open buffer's version and text (by
-    their hash), else its size and modification time on disk; None if it cannot be read."""
+    """What the summary of ``path`` is computed from: its open buffer's version, else its size
+    and modification time on disk; None if it cannot be read. Plain data, the same in another
+    process (the editor's analysis process hands summaries back: ``kept``)."""
     buffer = overlay.get(str(path)) if overlay is not None else None
     if buffer is not None:
         version, text = buffer
-        return ("buffer", len(text), version, hash(text))
+        return ("buffer", len(text), version)
     try:
         stat = path.stat()
     except OSError:
@@ -248,13 +287,56 @@ def _summary(path: Path, root: str, overlay: Overlay | None = None) -> FileSumma
             return _NOTHING  # an import cycle: what is being summarised is not known yet
         _IN_PROGRESS.add(path)
     try:
-        found, imported = _summarise(path, root, overlay)
+        summarised = _summarise(path, root, overlay)
     finally:
         with _LOCK:
             _IN_PROGRESS.discard(path)
+    found: FileSummary = _NOTHING
+    imported: tuple[tuple[str, Stamp | None], ...] = ()
+    if summarised is not None:
+        found, imported = summarised
+    elif cached is not None and stamp[0] == "buffer":
+        # Not analysable as it stands (an open document in mid-edit, with a syntax error):
+        # what it gave before stands, rather than nothing known for a keystroke or two.
+        imported, found = cached[1], cached[2]
     with _LOCK:
         _CACHE[path] = (stamp, imported, found)
     return found
+
+
+def offer(project: ProjectContext, file_flow: FileFlow, text: str) -> None:
+    """The analysis of ``text``, an open document (``project.path``, in ``project.overlay``),
+    parsed without error, is done:
+    its summary for the files that import it is taken from that analysis rather than from a
+    second one of the same text, which costs as much again (a big file whose facts a
+    keystroke changed is analysed afresh)."""
+    overlay = project.overlay
+    path = Path(project.path)
+    opened = overlay.get(str(path)) if overlay is not None else None
+    if opened is None or text != opened[1]:
+        return  # another text (a fix being checked), or not an open document
+    stamp = _stamp(path, overlay)
+    if stamp is None or _size(stamp) > MAX_SOURCE_BYTES:
+        return
+    summary, imported = _summary_of(file_flow, path, _buffer(path))
+    with _LOCK:
+        _CACHE[path] = (stamp, imported, summary)
+
+
+# What is kept of a file's summary: its stamp, those of the files it imports, the summary.
+Kept = tuple[Stamp, tuple[tuple[str, Stamp | None], ...], FileSummary]
+
+
+def kept(path: str) -> Kept | None:
+    """What is kept of the summary of ``path``: plain data, for another process's ``keep``
+    (the editor's analysis process summarises the big documents it analyses)."""
+    with _LOCK:
+        return _CACHE.get(Path(path))
+
+
+def keep(path: str, entry: Kept) -> None:
+    with _LOCK:
+        _CACHE[Path(path)] = entry
 
 
 def files_changed(paths: Iterable[str], created_or_deleted: bool = False) -> None:
@@ -263,7 +345,7 @@ def files_changed(paths: Iterable[str], created_or_deleted: bool = False) -> Non
     with _LOCK:
         for path in paths:
             _CACHE.pop(Path(path), None)
-            _BUFFER_CACHES.pop(Path(path), None)
+            _BUFFERS.pop(Path(path), None)
     if created_or_deleted:
         _module_file.cache_clear()
 
@@ -307,27 +389,38 @@ def _file_flow(
         sys.setrecursionlimit(limit)
 
 
-def _buffer_cache(path: Path) -> ChunkCache:
+def _buffer(path: Path) -> _Buffer:
     with _LOCK:
-        cache = _BUFFER_CACHES.pop(path, None) or ChunkCache()
-        _BUFFER_CACHES[path] = cache
-        while len(_BUFFER_CACHES) > KEPT_BUFFER_CACHES:
-            _BUFFER_CACHES.popitem(last=False)
-        return cache
+        buffer = _BUFFERS.pop(path, None) or _Buffer()
+        _BUFFERS[path] = buffer
+        while len(_BUFFERS) > KEPT_BUFFERS:
+            _BUFFERS.popitem(last=False)
+        return buffer
 
 
 def _summarise(
     path: Path, root: str, overlay: Overlay | None
-) -> tuple[FileSummary, tuple[tuple[str, Stamp | None], ...]]:
-    """The summary of ``path`` and the stamps of the project files it imports."""
-    buffer = overlay.get(str(path)) if overlay is not None else None
-    text = buffer[1] if buffer is not None else _read(path)
+) -> tuple[FileSummary, tuple[tuple[str, Stamp | None], ...]] | None:
+    """The summary of ``path`` and the stamps of the project files it imports; None if its
+    text cannot be analysed."""
+    opened = overlay.get(str(path)) if overlay is not None else None
+    text = opened[1] if opened is not None else _read(path)
     if text is None:
         return _NOTHING, ()
     project = ProjectContext(root, str(path), overlay)
-    file_flow = _file_flow(text, project, _buffer_cache(path) if buffer is not None else None)
+    buffer = _buffer(path) if opened is not None else None
+    file_flow = _file_flow(text, project, buffer.cache if buffer is not None else None)
     if file_flow is None:
-        return _NOTHING, ()
+        return None
+    summary, imported = _summary_of(file_flow, path, buffer)
+    return summary, imported
+
+
+def _summary_of(
+    file_flow: FileFlow, path: Path, buffer: _Buffer | None
+) -> tuple[FileSummary, tuple[tuple[str, Stamp | None], ...]]:
+    """The summary of the file ``file_flow`` analysed, and the stamps of the files it
+    imports; ``buffer``: what is kept of it as an open document."""
     facts = file_flow.facts
     imported = facts.project_files()
     module_classes = {
@@ -368,7 +461,11 @@ def _summarise(
             enabled = {g.enabled for g in flow.exit_grad}
             if len(enabled) == 1:
                 exit_grad = next(iter(enabled))
-        grad_off = turns_grad_off(info.node, facts.imports)
+        grad_off = (
+            buffer.turns_grad_off(info.node, facts)
+            if buffer is not None
+            else turns_grad_off(info.node, facts.imports)
+        )
         inside, context_exit = _context_effects(info.node, flow, facts, params)
         if exit_modes or trains or exit_grad is not None or grad_off or inside is not None:
             out[name] = ExternalFunction(
@@ -381,6 +478,8 @@ def _summarise(
                 inside,
                 context_exit,
             )
+    if buffer is not None:
+        buffer.settle()
     return FileSummary(out, module_classes), imported
 
 

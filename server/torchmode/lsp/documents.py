@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lsprotocol import types
 
 from torchmode.lsp.positions import LineIndex
+
+_OPENED = itertools.count()
 
 
 @dataclass
@@ -17,6 +20,8 @@ class Document:
     version: int | None = None
     language_id: str | None = None
     notebook_uri: str | None = None  # set for a notebook cell
+    # told apart from the same file opened before: versions start again at each opening
+    serial: int = field(default_factory=lambda: next(_OPENED))
     _index: LineIndex | None = field(default=None, repr=False)
 
     @property

@@ -24,7 +24,7 @@ changes per document, and a result is current only for the count it was analysed
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -53,15 +53,24 @@ class ProjectFiles:
     def __init__(self) -> None:
         self.reads: dict[str, frozenset[str]] = {}  # key -> paths its last analysis read
         self.inputs: dict[str, int] = {}  # key -> changes to what it reads so far
+        # a document was analysed again for such a change since the last refresh
+        self.refresh_due = False
+        # to be analysed again whatever they read (files were created or deleted)
+        self.unconditional: set[str] = set()
         self._on_disk: set[str] = set()
         self._created_or_deleted = False
+        self._awaited: set[str] = set()  # analysed again, before the next refresh
 
-    def analysed(self, key: str, depends_on: Iterable[str]) -> None:
+    def analysed(self, key: str, depends_on: Iterable[str], elsewhere: bool) -> None:
+        """Document ``key`` was analysed; ``elsewhere``: for a change of a file it imports."""
         self.reads[key] = frozenset(depends_on)
+        if elsewhere:
+            self.refresh_due = True
 
     def forget(self, key: str) -> None:
         self.reads.pop(key, None)
         self.inputs.pop(key, None)
+        self.unconditional.discard(key)
 
     def dependents(self, paths: Iterable[str]) -> list[str]:
         """The open documents that read these files, and those that read theirs, in turn."""
@@ -87,12 +96,13 @@ def watchers() -> list[types.FileSystemWatcher]:
 def overlay(ls: TorchmodeServer) -> Overlay:
     """The open Python files' texts, by path, as their analyses read them: a snapshot taken
     on the message loop (the analysis runs in another thread, or process, meanwhile)."""
-    buffers: dict[str, tuple[int | None, str]] = {}
+    buffers: dict[str, tuple[Hashable, str]] = {}
     for document in ls.documents:
         if document.notebook_uri is None and document.uri.endswith(".py"):
             path = path_of(document.uri)
             if path is not None:
-                buffers[str(path)] = (document.version, analysable(document.text))
+                version = (document.serial, document.version)
+                buffers[str(path)] = (version, analysable(document.text))
     return buffers
 
 
@@ -145,6 +155,7 @@ async def _disk_settled(ls: TorchmodeServer) -> None:
         # an import that did not resolve may now, or one that did may not: everything open
         keys = {key for document in ls.documents if (key := ls.key_of(document.uri))}
         affected = sorted(keys)
+        ls.project_files.unconditional.update(affected)
     else:
         affected = ls.project_files.dependents(on_disk)
     _analyse_again(ls, affected, 0)
@@ -156,16 +167,22 @@ def _analyse_again(ls: TorchmodeServer, keys: list[str], delay_ms: int) -> None:
     for key in keys:
         ls.project_files.inputs[key] = ls.project_files.inputs.get(key, 0) + 1
         ls.request_analysis(key, delay_ms)
-    ls.scheduler.schedule(_REFRESH, delay_ms / 1000, lambda: _refresh_when_done(ls, keys))
+    # one refresh for the documents of this change and of those whose refresh it supersedes
+    ls.project_files._awaited.update(keys)
+    ls.scheduler.schedule(_REFRESH, delay_ms / 1000, lambda: _refresh_when_done(ls))
 
 
-async def _refresh_when_done(ls: TorchmodeServer, keys: list[str]) -> None:
+async def _refresh_when_done(ls: TorchmodeServer) -> None:
     """Once the documents analysed again are: a pulling client is asked to pull (the pushed
     one had each document's diagnostics sent), and inlay hints are asked for again (the mode
     a call leaves a model in may have changed) by any client that can be asked."""
+    keys, ls.project_files._awaited = ls.project_files._awaited, set()
     pending = [task for key in keys if (task := ls.scheduler.pending(key)) is not None]
     if pending:
         await asyncio.wait(pending)
+    if not ls.project_files.refresh_due:
+        return  # what they read is unchanged (most keystrokes there): nothing new to show
+    ls.project_files.refresh_due = False
     if ls.client_settings.run == "onType":
         ls.refresh_pulled()  # with "onSave", each result asked for its refresh (server.show)
     if ls.client_settings.inlay_hints:

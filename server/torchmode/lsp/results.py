@@ -86,6 +86,7 @@ class Result:
             list(keep(self.analysis.findings)),
             self.analysis.syntax_error,
             depends_on=self.analysis.depends_on,
+            read=self.analysis.read,
         )
         shown, last_good = keep(self.shown), keep(self.last_good)
         return replace(self, analysis=analysis, shown=shown, last_good=last_good, slim=True)

@@ -14,6 +14,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -23,7 +24,7 @@ from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 from torchmode import __version__
-from torchmode.analysis import IDLE_COLLECT_S, Analysis, Session, Skipped
+from torchmode.analysis import IDLE_COLLECT_S, Analysis, Session, Skipped, keep_summary
 from torchmode.config import in_project
 from torchmode.findings import Position, Range
 from torchmode.lsp import inlay_hints, notebook_sync, project_files
@@ -306,15 +307,32 @@ class TorchmodeServer(LanguageServer):
             # with the functions it imports from the workspace's other files, their open
             # buffers first (project_files.py)
             buffers = project_files.overlay(self)
-            settings = in_project(settings, target.path, self.workspace_directories(), buffers)
+            imported = bool(self.project_files.dependents([str(target.path)]))
+            roots = self.workspace_directories()
+            settings = in_project(settings, target.path, roots, buffers, imported)
         inputs = self.project_files.inputs.get(key, 0)
+        previous = self.results.get(key)
+        # analysed again for a change of a file it imports, not because it is worked on
+        elsewhere = (
+            previous is not None
+            and (previous.version, previous.generation) == (target.version, generation)
+            and previous.inputs != inputs
+        )
+        if elsewhere and previous is not None and await self._stands(key, previous, settings):
+            if self.is_outdated(key, target, generation):
+                return  # a newer edit or setting is on its way
+            if self.results.get(key) is previous:
+                self.results[key] = replace(previous, inputs=inputs)
+                return
         if self.limits.isolates(target.text):
-            await self._analyse_isolated(key, target, settings, generation, inputs)
+            await self._analyse_isolated(key, target, settings, generation, inputs, elsewhere)
             return
         if key in self.isolated:
             self.leave_isolation(key)  # edited down to a size this process analyses
         try:
-            cache = self.session.document_cache(key)
+            # the trees of a document analysed for a change elsewhere must not push out those
+            # of the document being edited (memory.py)
+            cache = self.session.document_cache(key, recent=not elsewhere)
             analysis: Analysis = await self.scheduler.in_worker(
                 self.session.analyze_document, target.text, settings, cache
             )
@@ -328,10 +346,29 @@ class TorchmodeServer(LanguageServer):
         if self.is_outdated(key, target, generation):
             return  # a newer edit or setting is on its way: never show outdated results
         result = next_result(self.results.get(key), target, settings, analysis, generation, inputs)
+        self.project_files.analysed(key, analysis.depends_on, elsewhere)
+        if not self.session.keeps(key, cache):
+            # a one-off cache (see above): the findings stay, the trees go at once
+            result = result.slimmed()
+            self.scheduler.in_worker_later(self.session.release, analysis, cache)
         self.results[key] = result
-        self.project_files.analysed(key, analysis.depends_on)
         self.keep_memory_bounded()
         self.show(result)
+
+    async def _stands(self, key: str, previous: Result, settings: Settings) -> bool:
+        """Whether the last result stands after a change of the files it imports from: what
+        they give it (their functions' summaries) is unchanged, as after most keystrokes
+        there. Asked in the analysis worker, where summaries are computed and kept."""
+        if key in self.project_files.unconditional:
+            self.project_files.unconditional.discard(key)
+            return False  # files were created or deleted: its imports may resolve elsewhere
+        try:
+            return await self.scheduler.in_worker(
+                self.session.reads_the_same, previous.analysis, settings
+            )
+        except Exception:
+            self.log(f"torchmode: {key}\n{traceback.format_exc()}", types.MessageType.Error)
+            return False
 
     def is_outdated(self, key: str, target: Target, generation: int) -> bool:
         return (
@@ -354,7 +391,13 @@ class TorchmodeServer(LanguageServer):
     # kept here has the findings to show.
 
     async def _analyse_isolated(
-        self, key: str, target: Target, settings: Settings, generation: int, inputs: int
+        self,
+        key: str,
+        target: Target,
+        settings: Settings,
+        generation: int,
+        inputs: int,
+        elsewhere: bool,
     ) -> None:
         if key not in self.isolated:
             self.isolated.add(key)
@@ -401,7 +444,13 @@ class TorchmodeServer(LanguageServer):
         else:
             if self.is_outdated(key, target, generation):
                 return
-            analysis = Analysis(target.text, list(plain.shown), plain.syntax_error)
+            analysis = Analysis(
+                target.text,
+                list(plain.shown),
+                plain.syntax_error,
+                depends_on=plain.depends_on,
+                read=plain.read,
+            )
             result = Result(
                 target,
                 settings,
@@ -413,7 +462,10 @@ class TorchmodeServer(LanguageServer):
                 isolated=True,
                 inputs=inputs,
             )
-            self.project_files.analysed(key, plain.depends_on)
+            self.project_files.analysed(key, plain.depends_on, elsewhere)
+            if plain.summary is not None and target.path is not None:
+                # summarised there: the documents that import it need not analyse it here
+                keep_summary(str(target.path), plain.summary)
         self.results[key] = result
         self.show(result)
 

@@ -23,7 +23,14 @@ from typing import Any
 
 from lsprotocol import types
 
-from torchmode.analysis import Analysis, Hint, Session, SyntaxProblem
+from torchmode.analysis import (
+    Analysis,
+    Hint,
+    KeptSummary,
+    Session,
+    SyntaxProblem,
+    kept_summary,
+)
 from torchmode.findings import Finding, Position, Range
 from torchmode.lsp.code_actions import Client, actions_for, resolve
 from torchmode.lsp.isolation import NotHeld, serve
@@ -40,6 +47,8 @@ class Plain:
     syntax_error: SyntaxProblem | None
     notice: Notice | None
     depends_on: tuple[str, ...] = ()  # the other files of the project it read
+    read: tuple[object, ...] = ()  # what they gave it (Analysis.read)
+    summary: KeptSummary | None = None  # its own, for the open documents that import it
 
 
 _session = Session()
@@ -61,7 +70,21 @@ def analyse(key: str, target: Target, settings: Settings, generation: int) -> Pl
     big = _session.frozen_since_collection > frozen
     if (big and replaces) or _session.collection_overdue:
         _session.collect()
-    return Plain(_plain(result.shown), analysis.syntax_error, result.notice, analysis.depends_on)
+    return Plain(
+        _plain(result.shown),
+        analysis.syntax_error,
+        result.notice,
+        analysis.depends_on,
+        analysis.read,
+        _summary(settings, target),
+    )
+
+
+def _summary(settings: Settings, target: Target) -> KeptSummary | None:
+    project = settings.project
+    if project is None or not project.gives_summary or target.path is None:
+        return None
+    return kept_summary(str(target.path))
 
 
 def forget(key: str) -> None:
