@@ -133,3 +133,17 @@ def test_lsp_benchmark_prints_every_target() -> None:
         "server RSS with 2 documents open",
     ):
         assert measurement in out
+
+
+@pytest.mark.e2e  # runs the benchmark script: tens of seconds
+def test_dependents_benchmark_prints_its_measurements() -> None:
+    out = run_script(
+        str(BENCH / "lsp_dependents.py"), "--lines", "300", "--dependents", "2", "--edits", "2"
+    )
+    for measurement in (
+        "typing in big.py, 2 dependents open: median",
+        "typing in big.py, none open:",
+        "fix typed in big.py -> dependent's TM101 gone:",
+        "fix deleted         -> dependent's TM101 back:",
+    ):
+        assert measurement in out
