@@ -9,7 +9,7 @@ and kept per file while its size and modification time are unchanged.
 
 An editor's open documents take precedence over the files on disk (``ProjectContext.overlay``:
 unsaved changes count); a summary is kept while what it was computed from is unchanged: the
-file's buffer (its version and text) or its size and modification time on disk, and those of
+file's open buffer (its version) or its size and modification time on disk, and those of
 the files it imports itself.
 
 Imports resolve as Python resolves them for a script run from its folder or a package under the
@@ -305,11 +305,10 @@ def _summary(path: Path, root: str, overlay: Overlay | None = None) -> FileSumma
 
 
 def offer(project: ProjectContext, file_flow: FileFlow, text: str) -> None:
-    """The analysis of ``text``, an open document (``project.path``, in ``project.overlay``),
-    parsed without error, is done:
-    its summary for the files that import it is taken from that analysis rather than from a
-    second one of the same text, which costs as much again (a big file whose facts a
-    keystroke changed is analysed afresh)."""
+    """The analysis of ``text``, an open document (``project.path``, in ``project.overlay``)
+    that parsed without error, is done: the files that import it take its summary from that
+    analysis, not from a second one of the same text, which costs as much again (a big file
+    whose facts a keystroke changed is analysed afresh)."""
     overlay = project.overlay
     path = Path(project.path)
     opened = overlay.get(str(path)) if overlay is not None else None
