@@ -153,7 +153,7 @@ def download_wheels(targets: list[Target]) -> dict[tuple[str, str], Path]:
     jobs = [(target, python) for target in targets for python in PYTHONS]
     with ThreadPoolExecutor(max_workers=4) as pool:
         paths = list(pool.map(lambda job: _wheel(*job), jobs))
-    return {(target.name, python): path for (target, python), path in zip(jobs, paths)}
+    return {(target.name, python): path for (target, python), path in zip(jobs, paths, strict=True)}
 
 
 def _is_native(name: str) -> bool:
@@ -166,8 +166,8 @@ def build_pure(into: Path) -> None:
     _pip_install(into, f"libcst=={LIBCST_VERSION}")
     # PyYAML's accelerator is compiled and its pure part is needed only by libcst.tool (libcst's
     # command line), which the server never imports: neither ships in platform packages.
-    for pattern in ("yaml", "_yaml", "PyYAML-*.dist-info", "pyyaml_ft*", "yaml_ft"):
-        for found in into.glob(pattern):
+    for found in into.iterdir():
+        if found.name.lower().startswith(("yaml", "_yaml", "pyyaml")):
             shutil.rmtree(found)
     for path in sorted(into.rglob("*")):
         if path.is_file() and _is_native(path.name):
@@ -179,7 +179,9 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
 
 
-def bundle_target(target: Target, wheels: dict[tuple[str, str], Path], pure: Path) -> dict[str, str]:
+def bundle_target(
+    target: Target, wheels: dict[tuple[str, str], Path], pure: Path
+) -> dict[str, str]:
     """``bundled/libs`` for one target: the pure tree plus each CPython's parser from its wheel."""
     shutil.rmtree(LIBS, ignore_errors=True)
     shutil.copytree(pure, LIBS)
