@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,10 @@ LIBS = ROOT / "bundled" / "libs"
 # for every target below and CPython 3.11 to 3.14.
 LIBCST_VERSION = "1.8.6"
 PYTHONS = ("3.11", "3.12", "3.13", "3.14")
-WHEEL_CACHE = Path.home() / ".cache" / "torchmode" / "wheels"
+# Outside the clone, so a fresh clone reuses the 32 wheels (70 MB) that an earlier build fetched.
+WHEEL_CACHE = Path(
+    os.environ.get("TORCHMODE_WHEEL_CACHE", Path.home() / ".cache" / "torchmode" / "wheels")
+)
 NATIVE_ENDINGS = (".so", ".pyd", ".dylib", ".dll")
 
 
