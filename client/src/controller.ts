@@ -5,12 +5,12 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { type LanguageClient, State } from 'vscode-languageclient/node';
 
-import { findNewerPython } from './fallback';
+import { findNewerPython, newerEnvironments } from './fallback';
 import { describeInterpreter, installAdvice, SUPPORTED_PYTHONS } from './interpreter';
 import { bundledLibs, effectiveStrategy, probeLaunch, serverLaunch } from './launch';
 import { explainVerdict, judgeProbe, type Verdict } from './probe';
 import { runProcess } from './processes';
-import { selectedInterpreter } from './python';
+import { knownEnvironments, selectedInterpreter } from './python';
 import { offerRemedy, type RemedyContext } from './remedies';
 import { createClient } from './server';
 import { readClientSettings, readServerSettings, SECTION } from './settings';
@@ -126,17 +126,20 @@ export class ServerController implements vscode.Disposable {
         const options = { restricted };
         let verdict = await this.probe(interpreter.command, importStrategy, restricted);
         if (verdict.kind === 'old-python') {
-            this.output.warn(`${explainVerdict(verdict)}: looking for Python ${SUPPORTED_PYTHONS.join(', ')} on the PATH`);
+            this.output.warn(`${explainVerdict(verdict)}: looking for Python ${SUPPORTED_PYTHONS.join(', ')}`);
             // The bundled server is what a newer Python can run: the old environment's torchmode is
             // of no use to it. Without a bundle, the newer Python's own environment.
             const fallbackStrategy: ImportStrategy = bundleShipped ? 'useBundled' : importStrategy;
-            const search = await findNewerPython(process.platform, context, (command) => this.probe(command, fallbackStrategy, restricted));
+            // The Python extension's environments are the workspace's business: trusted mode only.
+            const environments = restricted ? [] : newerEnvironments(await knownEnvironments(log));
+            const search = await findNewerPython(process.platform, context, (command) => this.probe(command, fallbackStrategy, restricted), environments);
             for (const searchNote of search.notes) {
                 this.output.info(searchNote);
             }
             const fallback = search.found;
             if (fallback === undefined) {
-                const explanation = `${explainVerdict(verdict)}, and no Python ${SUPPORTED_PYTHONS.join(', ')} was found on the PATH. ${installAdvice(process.platform)}`;
+                const where = restricted ? 'on the PATH' : "on the PATH or among the Python extension's environments";
+                const explanation = `${explainVerdict(verdict)}, and no Python ${SUPPORTED_PYTHONS.join(', ')} that runs it was found ${where}. ${installAdvice(process.platform)}`;
                 this.output.error(explanation);
                 this.status.set('error', explanation);
                 offerRemedy(verdict, this.remedyContext(interpreter.command, resource, restricted, bundleShipped), explanation);

@@ -1,7 +1,7 @@
 // Which Python runs the server. No `vscode` import here, so the node tests can run it.
 
 /** `user-setting` and `path` are restricted mode's (trust.ts): the user's own setting, the PATH outside the workspace. */
-/** `fallback`: found on the PATH because the chosen one is older than 3.11. */
+/** `fallback`: found on the PATH or among the Python extension's environments, the chosen one being older than 3.11. */
 export type InterpreterSource = 'setting' | 'python-extension' | 'default' | 'user-setting' | 'path' | 'fallback';
 
 export interface Interpreter {
@@ -54,7 +54,7 @@ export function describeInterpreter(interpreter: Interpreter): string {
         default: 'the default, found on the PATH',
         'user-setting': 'from torchmode.interpreter in the user settings',
         path: 'found on the PATH outside the workspace',
-        fallback: 'found on the PATH, as the chosen interpreter is older than 3.11',
+        fallback: 'found by torchmode, as the chosen interpreter is older than 3.11',
     }[interpreter.source];
     return `${interpreter.command.join(' ')} (${origin})`;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 
-import { findNewerPython } from '../src/fallback';
+import { findNewerPython, newerEnvironments } from '../src/fallback';
 import { fallbackCandidates, installAdvice } from '../src/interpreter';
 import { effectiveStrategy } from '../src/launch';
 import type { Verdict } from '../src/probe';
@@ -79,9 +79,43 @@ describe('findNewerPython', () => {
         assert.deepEqual(search.found?.interpreter.command, [launcher, '-3.13']);
     });
 
+    it("tries the Python extension's environments after the PATH", async () => {
+        const probed: string[][] = [];
+        const search = await findNewerPython(
+            'linux',
+            context('/usr/bin', ['/usr/bin/python3.11']),
+            (command) => {
+                probed.push(command);
+                return Promise.resolve(command[0] === '/usr/bin/python3.11' ? old : ok('3.12.1'));
+            },
+            ['/opt/conda/envs/new/bin/python', '/usr/bin/python3.11'],
+        );
+        // The PATH's python3.11 is not probed twice for being an environment too.
+        assert.deepEqual(probed, [['/usr/bin/python3.11'], ['/opt/conda/envs/new/bin/python']]);
+        assert.deepEqual(search.found?.interpreter.command, ['/opt/conda/envs/new/bin/python']);
+    });
+
     it('finds nothing when nothing is installed', async () => {
         const search = await findNewerPython('linux', context('/usr/bin', ['/usr/bin/python3']), () => Promise.resolve(ok('3.12.1')));
         assert.equal(search.found, undefined);
+    });
+});
+
+describe('newerEnvironments', () => {
+    it('keeps Python 3.11 and newer, newest first, each executable once', () => {
+        const environment = (executable: string | undefined, major: number | undefined, minor: number | undefined) => ({ executable, major, minor });
+        assert.deepEqual(
+            newerEnvironments([
+                environment('/envs/py39/bin/python', 3, 9),
+                environment('/envs/py311/bin/python', 3, 11),
+                environment('/envs/py313/bin/python', 3, 13),
+                environment('/envs/unknown/bin/python', undefined, undefined),
+                environment(undefined, 3, 12),
+                environment('/envs/py313/bin/python', 3, 13),
+                environment('/envs/py4/bin/python', 4, 0),
+            ]),
+            ['/envs/py4/bin/python', '/envs/py313/bin/python', '/envs/py311/bin/python'],
+        );
     });
 });
 
