@@ -101,7 +101,9 @@ async function offerInRestrictedMode(verdict: Verdict, message: string, context:
  */
 export function offerRemedy(verdict: Verdict, context: RemedyContext, explanation: string = explainVerdict(verdict)): void {
     // "torchmode: torchmode needs ..." would stutter.
-    const message = explanation.startsWith('torchmode') ? `${explanation}.` : `torchmode: ${explanation}.`;
+    // One full stop at the end, whether or not the explanation brought its own.
+    const sentence = `${explanation.replace(/\.$/, '')}.`;
+    const message = explanation.startsWith('torchmode') ? sentence : `torchmode: ${sentence}`;
     const handle = async (): Promise<void> => {
         if (verdict.kind === 'ok') {
             return;
