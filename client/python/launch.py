@@ -23,15 +23,54 @@ MINIMUM = (3, 11)
 REQUIRED = ("torchmode", "torchmode.lsp.server", "pygls", "lsprotocol", "cattrs", "libcst")
 
 
-def _use_bundled_libs():
+def _bundled_libs():
+    """The extension's ``bundled/libs`` when the bundled copy is to be used, else ``None``."""
     if os.environ.get("TORCHMODE_IMPORT_STRATEGY", "useBundled") != "useBundled":
-        return
-    libs = os.environ.get("TORCHMODE_BUNDLED_LIBS") or os.path.join(
+        return None
+    return os.environ.get("TORCHMODE_BUNDLED_LIBS") or os.path.join(
         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
         "bundled",
         "libs",
     )
-    sys.path.insert(0, libs)
+
+
+def _use_bundled_libs():
+    libs = _bundled_libs()
+    if libs is not None:
+        sys.path.insert(0, libs)
+
+
+def _version_tuple(text):
+    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
+
+
+def _glibc_too_old():
+    """The platform packages' libcst parsers are manylinux wheels that need a minimum glibc (their
+    BUNDLE.json says which). On an older one the import fails with a cryptic symbol error."""
+    libs = _bundled_libs()
+    if libs is None:
+        return None
+    try:
+        with open(os.path.join(libs, "BUNDLE.json"), encoding="utf-8") as file:
+            needed = json.load(file).get("glibc")
+    except (OSError, ValueError):
+        return None
+    if not needed:
+        return None
+    try:
+        found = os.confstr("CS_GNU_LIBC_VERSION") or ""  # "glibc 2.36"
+    except (AttributeError, ValueError, OSError):
+        found = ""
+    name, _, version = found.partition(" ")
+    if name == "glibc" and _version_tuple(version) >= _version_tuple(needed):
+        return None
+    system = f"this system has glibc {version}" if name == "glibc" else "this system has no glibc"
+    return (
+        f"the bundled libcst parser needs glibc {needed} or newer and {system}: "
+        "run VS Code's server side on a newer Linux (Ubuntu 20.04, Debian 10, RHEL 8 or later), "
+        "or set torchmode.importStrategy to fromEnvironment with torchmode installed in an "
+        "environment whose libcst works here"
+    )
 
 
 def _probe():
@@ -44,7 +83,7 @@ def _probe():
     }
     if sys.version_info >= MINIMUM:
         try:
-            report["error"] = _missing() or _libcst_parser_missing()
+            report["error"] = _glibc_too_old() or _missing() or _libcst_parser_missing()
             if report["error"] is None:
                 import torchmode
 
@@ -86,6 +125,10 @@ def _serve(argv):
         needed = ".".join(map(str, MINIMUM))
         found = sys.version.split()[0]
         sys.stderr.write(f"torchmode needs Python {needed} or newer; {sys.executable} is {found}\n")
+        return 2
+    glibc = _glibc_too_old()
+    if glibc is not None:
+        sys.stderr.write(f"torchmode: {glibc}\n")
         return 2
     from torchmode.lsp.server import main
 

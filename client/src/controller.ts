@@ -1,19 +1,22 @@
 // Owns the running language client: start, restart (serialised), stop.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 import * as vscode from 'vscode';
 import { type LanguageClient, State } from 'vscode-languageclient/node';
 
-import { describeInterpreter } from './interpreter';
-import { bundledLibs, probeLaunch, serverLaunch } from './launch';
+import { findNewerPython, newerEnvironments } from './fallback';
+import { describeInterpreter, installAdvice, SUPPORTED_PYTHONS } from './interpreter';
+import { bundledLibs, effectiveStrategy, probeLaunch, serverLaunch } from './launch';
 import { explainVerdict, judgeProbe, type Verdict } from './probe';
 import { runProcess } from './processes';
-import { selectedInterpreter } from './python';
+import { knownEnvironments, selectedInterpreter } from './python';
 import { offerRemedy, type RemedyContext } from './remedies';
 import { createClient } from './server';
 import { readClientSettings, readServerSettings, SECTION } from './settings';
 import type { ServerStatus } from './status';
-import { decideLaunch, realFiles, userLevelSettings } from './trust';
+import type { ImportStrategy } from './settings';
+import { decideLaunch, realFiles, type RestrictedContext, userLevelSettings } from './trust';
 
 // The probe only starts Python and locates modules; a hung interpreter (a broken sitecustomize, a
 // home directory on a dead network share) must not hold up the restart queue for ever.
@@ -74,18 +77,20 @@ export class ServerController implements vscode.Disposable {
         const config = vscode.workspace.getConfiguration(SECTION, resource);
         const clientSettings = readClientSettings(config);
         const log = (message: string): void => this.output.warn(message);
+        const context: RestrictedContext = {
+            workspaceFolders: (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath),
+            userHome: os.homedir(),
+            pathVariable: process.env.PATH,
+            files: realFiles,
+        };
+        const bundleShipped = fs.existsSync(bundledLibs(this.extensionPath));
         const decision = decideLaunch({
             trusted,
             settings: clientSettings,
             userSettings: readClientSettings(userLevelSettings((key) => config.inspect(key))),
             // The Python extension's choice is the workspace's: not even asked for in restricted mode.
             fromPythonExtension: trusted ? await selectedInterpreter(resource, log) : undefined,
-            context: {
-                workspaceFolders: (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath),
-                userHome: os.homedir(),
-                pathVariable: process.env.PATH,
-                files: realFiles,
-            },
+            context,
         });
         for (const note of decision.notes) {
             this.output.warn(note);
@@ -94,22 +99,62 @@ export class ServerController implements vscode.Disposable {
             const verdict: Verdict = { kind: 'no-python', reason: decision.reason };
             this.output.error(decision.reason);
             this.status.set('error', decision.reason);
-            offerRemedy(verdict, this.remedyContext([], resource, restricted));
+            offerRemedy(verdict, this.remedyContext([], resource, restricted, bundleShipped));
             return;
         }
-        const { interpreter, importStrategy } = decision;
+        if (restricted && !bundleShipped) {
+            const verdict: Verdict = {
+                kind: 'bundle-unusable',
+                python: '?',
+                executable: decision.interpreter.command.join(' '),
+                reason: 'this torchmode package (universal) bundles no server, and restricted mode runs only a bundled one',
+            };
+            const reason = `torchmode: ${verdict.reason}`;
+            this.output.error(reason);
+            this.status.set('error', reason);
+            offerRemedy(verdict, this.remedyContext([], resource, restricted, bundleShipped), verdict.reason);
+            return;
+        }
+        let interpreter = decision.interpreter;
+        const { strategy, note } = effectiveStrategy(decision.importStrategy, bundleShipped);
+        let importStrategy = strategy;
+        if (note !== undefined) {
+            this.output.info(note);
+        }
         this.output.info(`interpreter: ${describeInterpreter(interpreter)}; import strategy: ${importStrategy}`);
 
         const options = { restricted };
-        const probe = probeLaunch(interpreter.command, importStrategy, this.extensionPath, process.env, options);
-        const outcome = await runProcess(probe.command, probe.args, { env: probe.env, cwd: probe.cwd, timeoutMs: PROBE_TIMEOUT_MS });
-        const onlyFrom = restricted ? bundledLibs(this.extensionPath) : undefined;
-        const verdict = judgeProbe(outcome, importStrategy, interpreter.command.join(' '), onlyFrom);
+        let verdict = await this.probe(interpreter.command, importStrategy, restricted);
+        if (verdict.kind === 'old-python') {
+            this.output.warn(`${explainVerdict(verdict)}: looking for Python ${SUPPORTED_PYTHONS.join(', ')}`);
+            // The bundled server is what a newer Python can run: the old environment's torchmode is
+            // of no use to it. Without a bundle, the newer Python's own environment.
+            const fallbackStrategy: ImportStrategy = bundleShipped ? 'useBundled' : importStrategy;
+            // The Python extension's environments are the workspace's business: trusted mode only.
+            const environments = restricted ? [] : newerEnvironments(await knownEnvironments(log));
+            const search = await findNewerPython(process.platform, context, (command) => this.probe(command, fallbackStrategy, restricted), environments);
+            for (const searchNote of search.notes) {
+                this.output.info(searchNote);
+            }
+            const fallback = search.found;
+            if (fallback === undefined) {
+                const where = restricted ? 'on the PATH' : "on the PATH or among the Python extension's environments";
+                const explanation = `${explainVerdict(verdict)}, and no Python ${SUPPORTED_PYTHONS.join(', ')} that runs it was found ${where}. ${installAdvice(process.platform)}`;
+                this.output.error(explanation);
+                this.status.set('error', explanation);
+                offerRemedy(verdict, this.remedyContext(interpreter.command, resource, restricted, bundleShipped), explanation);
+                return;
+            }
+            interpreter = fallback.interpreter;
+            importStrategy = fallbackStrategy;
+            verdict = fallback.verdict;
+            this.output.info(`interpreter: ${describeInterpreter(interpreter)}; import strategy: ${importStrategy}`);
+        }
         const explanation = explainVerdict(verdict);
         if (verdict.kind !== 'ok') {
             this.output.error(explanation);
             this.status.set('error', explanation);
-            offerRemedy(verdict, this.remedyContext(interpreter.command, resource, restricted));
+            offerRemedy(verdict, this.remedyContext(interpreter.command, resource, restricted, bundleShipped));
             return;
         }
         this.output.info(explanation);
@@ -131,8 +176,15 @@ export class ServerController implements vscode.Disposable {
         await client.start();
     }
 
-    private remedyContext(interpreter: string[], resource: vscode.Uri | undefined, restricted: boolean): RemedyContext {
-        return { interpreter, resource, restricted, output: this.output, restart: (why) => this.restart(why) };
+    private async probe(command: readonly string[], strategy: ImportStrategy, restricted: boolean): Promise<Verdict> {
+        const probe = probeLaunch(command, strategy, this.extensionPath, process.env, { restricted });
+        const outcome = await runProcess(probe.command, probe.args, { env: probe.env, cwd: probe.cwd, timeoutMs: PROBE_TIMEOUT_MS });
+        const onlyFrom = restricted ? bundledLibs(this.extensionPath) : undefined;
+        return judgeProbe(outcome, strategy, command.join(' '), onlyFrom);
+    }
+
+    private remedyContext(interpreter: string[], resource: vscode.Uri | undefined, restricted: boolean, bundleShipped: boolean): RemedyContext {
+        return { interpreter, resource, restricted, bundleShipped, output: this.output, restart: (why) => this.restart(why) };
     }
 
     private async stopServer(): Promise<void> {

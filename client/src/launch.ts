@@ -78,6 +78,20 @@ function launch(
     };
 }
 
+/**
+ * The universal package ships no `bundled/libs`: `useBundled` then means the environment's
+ * torchmode, said once in the log rather than failing on a bundle that is not there.
+ */
+export function effectiveStrategy(requested: ImportStrategy, bundleShipped: boolean): { strategy: ImportStrategy; note?: string } {
+    if (requested === 'useBundled' && !bundleShipped) {
+        return {
+            strategy: 'fromEnvironment',
+            note: "this torchmode package (universal) bundles no server: using the torchmode installed in the interpreter's environment",
+        };
+    }
+    return { strategy: requested };
+}
+
 /** The language server on stdio. */
 export function serverLaunch(
     interpreter: readonly string[],

@@ -2,6 +2,8 @@
 import { PythonExtension } from '@vscode/python-extension';
 import * as vscode from 'vscode';
 
+import type { KnownEnvironment } from './fallback';
+
 export type Log = (message: string) => void;
 
 async function pythonApi(): Promise<PythonExtension | undefined> {
@@ -24,6 +26,21 @@ export async function selectedInterpreter(resource: vscode.Uri | undefined, log:
     } catch (error) {
         log(`could not ask the Python extension for the interpreter: ${String(error)}`);
         return undefined;
+    }
+}
+
+/** The environments the Python extension has discovered, for the search for a Python 3.11+. */
+export async function knownEnvironments(log: Log): Promise<KnownEnvironment[]> {
+    try {
+        const api = await pythonApi();
+        return (api?.environments.known ?? []).map((environment) => ({
+            executable: environment.executable.uri?.fsPath,
+            major: environment.version?.major,
+            minor: environment.version?.minor,
+        }));
+    } catch (error) {
+        log(`could not ask the Python extension for its environments: ${String(error)}`);
+        return [];
     }
 }
 

@@ -11,6 +11,8 @@ export interface RemedyContext {
     resource: vscode.Uri | undefined;
     /** Restricted mode: the offers that would use the workspace's environment are not made. */
     restricted: boolean;
+    /** False in the universal package: there is no bundled copy to offer. */
+    bundleShipped: boolean;
     output: vscode.LogOutputChannel;
     restart: (reason: string) => Promise<void>;
 }
@@ -93,11 +95,15 @@ async function offerInRestrictedMode(verdict: Verdict, message: string, context:
     }
 }
 
-/** Shows the problem without blocking the caller: the user may answer much later, or never. */
-export function offerRemedy(verdict: Verdict, context: RemedyContext): void {
-    const explanation = explainVerdict(verdict);
+/**
+ * Shows the problem without blocking the caller: the user may answer much later, or never.
+ * `explanation`: what to say instead of the verdict's own line (e.g. with what to install).
+ */
+export function offerRemedy(verdict: Verdict, context: RemedyContext, explanation: string = explainVerdict(verdict)): void {
     // "torchmode: torchmode needs ..." would stutter.
-    const message = explanation.startsWith('torchmode') ? `${explanation}.` : `torchmode: ${explanation}.`;
+    // One full stop at the end, whether or not the explanation brought its own.
+    const sentence = `${explanation.replace(/\.$/, '')}.`;
+    const message = explanation.startsWith('torchmode') ? sentence : `torchmode: ${sentence}`;
     const handle = async (): Promise<void> => {
         if (verdict.kind === 'ok') {
             return;
@@ -118,6 +124,13 @@ export function offerRemedy(verdict: Verdict, context: RemedyContext): void {
                 return;
             }
             case 'missing': {
+                if (!context.bundleShipped) {
+                    const choice = await vscode.window.showWarningMessage(`${message} Install it into this environment with pip?`, 'Install with pip');
+                    if (choice === 'Install with pip') {
+                        await installWithPip(context);
+                    }
+                    return;
+                }
                 const choice = await vscode.window.showWarningMessage(
                     `${message} Install it into this environment with pip, or use the copy bundled with the extension?`,
                     'Install with pip',

@@ -33,6 +33,8 @@ const { values: options } = parseArgs({
         // and a Python >= 3.11 without torchmode (for the "not installed" notification).
         'environment-torchmode': { type: 'string' },
         'bare-python': { type: 'string' },
+        // Optional: a Python older than 3.11, for the search for a newer one on the PATH.
+        'old-python': { type: 'string' },
         chromium: { type: 'string', default: '/usr/bin/chromium' },
         // The code to hover and fix: its first occurrence in the example.
         target: { type: 'string', default: 'model.eval()' },
@@ -481,6 +483,18 @@ async function importStrategies(page, report) {
     await statusReaches(page, 'ready', 'selected in the Python extension');
 }
 
+async function olderPython(page, report) {
+    if (options['old-python'] === undefined) {
+        return;
+    }
+    // An ML project's old interpreter: the extension finds a Python 3.11+ on the PATH instead.
+    writeWorkspaceSettings({ 'torchmode.interpreter': [options['old-python']] });
+    report.olderPythonStatus = await statusReaches(page, 'ready', 'older than 3.11');
+    log(`older Python: ${report.olderPythonStatus}`);
+    writeWorkspaceSettings({});
+    await statusReaches(page, 'ready', 'selected in the Python extension');
+}
+
 async function restrictedMode(page, report) {
     // The server is ready (waitForReadyServer) and found the problem (readProblems): in Restricted Mode.
     if (!report.status.includes('restricted mode')) {
@@ -542,6 +556,7 @@ async function main() {
         ['settings', () => restartOnSettingsChange(page, report)],
         ['pythonExtension', () => followPythonExtension(page, report)],
         ['importStrategy', () => importStrategies(page, report)],
+        ['olderPython', () => olderPython(page, report)],
     ];
     try {
         for (const [name, step] of steps) {

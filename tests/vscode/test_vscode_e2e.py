@@ -52,6 +52,11 @@ DEFAULT_CODE_SERVER = (
 CHROMIUM = Path(os.environ.get("TORCHMODE_CHROMIUM", "/usr/bin/chromium"))
 VSIX = Path(os.environ.get("TORCHMODE_VSIX", ROOT / "torchmode.vsix"))
 CODE_SERVER = Path(os.environ.get("TORCHMODE_CODE_SERVER", DEFAULT_CODE_SERVER))
+# A Python older than 3.11 (pyenv's, as on the CI machine), for the search for a newer one.
+OLD_PYTHON = next(
+    (str(p) for p in sorted(Path("/root/.pyenv/versions").glob("3.[6-9].*/bin/python3"))[::-1]),
+    None,
+)
 # The whole VS Code session, installation and start-up included, must stay under 3 minutes: the
 # driver gives up after 170 s by itself; this is the last resort if node itself hangs.
 SESSION_TIMEOUT_S = 190
@@ -147,6 +152,7 @@ def session(request: pytest.FixtureRequest) -> dict[str, Any]:
         str(environment_torchmode),
         "--bare-python",
         str(bare / "bin" / "python"),
+        *(["--old-python", OLD_PYTHON] if OLD_PYTHON else []),
     )
     hover = (report.get("hover") or "").replace("\n", " ")
     summary = [
@@ -347,3 +353,14 @@ def test_trusting_the_workspace_restarts_the_server_with_its_settings(
     assert "restricted mode" not in status
     # ... and its venv's .pth file ran: the record the restricted checks read does work.
     assert f".pth of {venv_python}" in restricted_session["workspaceCodeAfterTrust"]
+
+
+def test_an_older_python_is_replaced_by_a_newer_one_on_the_path(session: dict[str, Any]) -> None:
+    if OLD_PYTHON is None:
+        pytest.skip("no Python older than 3.11 under /root/.pyenv/versions")
+    _succeeded(session, "olderPython")
+    status = session["olderPythonStatus"]
+    assert status.startswith("torchmode server ready"), status
+    assert "(found by torchmode, as the chosen interpreter is older than 3.11)" in status, status
+    assert "/bundled/libs/torchmode" in status, status
+    assert f"torchmode needs Python 3.11 or newer; {OLD_PYTHON} is Python 3." in session["log"]
