@@ -210,7 +210,12 @@ def release(analysis: Analysis, cache: ChunkCache) -> None:
     if context is None:
         return
     flow = context.flow
-    functions = [*flow.flows.values(), flow.module_flow, *(r[0] for r in flow.reused.values())]
+    functions = [
+        *flow.flows.values(),
+        *flow.entered.values(),
+        flow.module_flow,
+        *(r[0] for r in flow.reused.values()),
+    ]
     for function in functions:
         if function is not None:
             function.release()

@@ -61,9 +61,9 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
     forward_key = None
     if type(func) in (cst.Name, cst.Attribute) and method not in {"forward", "generate"}:
         k = key_of(func)
-        if k is not None and k in self.facts.module_keys:
+        if k is not None and self.is_module_key(k):
             forward_key = k
-    if method == "forward" and receiver_key in self.facts.module_keys:
+    if method == "forward" and receiver_key is not None and self.is_module_key(receiver_key):
         forward_key = receiver_key
     if forward_key is not None:
         return self.forward(call, forward_key, args, state)
@@ -73,10 +73,44 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
         result = self.apply_summary(call, callee, args, state)
         return self.without_graph_if_disabled(result, call, state)
     if self.file.project is not None and qualified is not None:
+        if self.file.collect_calls:
+            _project_call(self, call, qualified, state)
         external = self.file.project.lookup(qualified)
         if external is not None:
             self.apply_external(call, external, state)
     return _result_of(self, call, method, receiver, qualified, args, state)
+
+
+def _project_call(self: Interpreter, call: cst.Call, qualified: str, state: State) -> None:
+    """A call to a function of another file of the project, with what it is given (recorded
+    in files read for another's sake: see ev.ProjectCall)."""
+    project = self.file.project
+    assert project is not None
+    target = project.function_file(qualified)
+    if target is None:
+        return
+
+    def passed(arg: cst.Arg) -> ev.PassedArg:
+        key = key_of(strip_identity(arg.value))
+        return (key, self.mode_of(key, state)) if key is not None else (None, None)
+
+    self.place(call)
+    _, evaluates, _ = self.region_of_forward(state)
+    self.record(
+        ev.ProjectCall(
+            call,
+            self.flow,
+            (),
+            self.loop_nodes(),
+            target=target,
+            name=qualified.rpartition(".")[2],
+            positional=tuple(passed(a) for a in call.args if a.keyword is None and not a.star),
+            keywords=tuple((a.keyword.value, passed(a)) for a in call.args if a.keyword),
+            unpacked=any(a.star for a in call.args),
+            grad=state.grad,
+            evaluates=evaluates,
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +279,7 @@ def _result_of(
         ):
             inputs = replace(inputs, no_grad_origin=first.no_grad_origin, opaque=False)
     model_args = frozenset(
-        k for a in call.args if (k := key_of(a.value)) is not None and k in self.facts.module_keys
+        k for a in call.args if (k := key_of(a.value)) is not None and self.is_module_key(k)
     )
     if any(kw.keyword and kw.keyword.value == "requires_grad" for kw in call.args):
         return Taint(inputs.models, True, lossy)

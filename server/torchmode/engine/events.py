@@ -249,6 +249,54 @@ class CallEffect(Event):
     grad_after: frozenset[GradVal] | None = None  # None: the summary leaves the grad mode
 
 
+# An argument of a call: the caller's access path for it and the modes it holds (None: an
+# expression with no access path, whose mode nothing here knows)
+PassedArg = tuple[str | None, frozenset[ModeVal] | None]
+
+
+@dataclass(eq=False)
+class ProjectCall(Event):
+    """A call to a function of another file of the project (``target``: that file's real path;
+    ``name``: the function), with what it is given: the modes of its arguments and the grad
+    mode. Recorded only in a file read for another's sake (project.py), where it tells that
+    other file how its function is entered."""
+
+    target: str = ""
+    name: str = ""
+    positional: tuple[PassedArg, ...] = ()
+    keywords: tuple[tuple[str, PassedArg], ...] = ()
+    unpacked: bool = False  # ``*args`` or ``**kwargs``: what binds to what is not known
+    grad: frozenset[GradVal] = frozenset()
+    evaluates: bool = False  # made where the caller evaluates
+
+    def depends_on_caller(self) -> bool:
+        passed = [*self.positional, *(arg for _, arg in self.keywords)]
+        return _entry_grad(self.grad) or any(
+            modes is not None and _as_entered(modes) for _, modes in passed
+        )
+
+    def in_caller(self, at: CallerTerms) -> ProjectCall:
+        def moved(arg: PassedArg) -> PassedArg:
+            key, modes = arg
+            if key is None or modes is None:
+                return arg
+            return at.key(key), at.modes(key, modes)
+
+        return ProjectCall(
+            self.node,
+            self.site,
+            (at.call, *self.via),
+            at.loops,
+            target=self.target,
+            name=self.name,
+            positional=tuple(moved(arg) for arg in self.positional),
+            keywords=tuple((name, moved(arg)) for name, arg in self.keywords),
+            unpacked=self.unpacked,
+            grad=at.grad(self.grad),
+            evaluates=self.evaluates or at.evaluates,
+        )
+
+
 @dataclass(eq=False)
 class Syntax(Event):
     kind: str = ""  # "uncalled-mode-switch" | "eval-with-argument" | "grad-context-not-called"

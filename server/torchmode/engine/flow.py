@@ -12,12 +12,16 @@ calls.py, training.py, guards.py and grad_mode.py."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from torchmode.engine import events as ev
+from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import block_statements, nested_blocks
+from torchmode.engine.callers import Entry, entry_of, references
 from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.facts import Facts, FunctionInfo
 from torchmode.engine.function_flow import CachedFlow, CachedModuleFlow, FunctionFlow, module_shape
@@ -43,6 +47,11 @@ class FileFlow:
     ) -> None:
         self.project = project
         self.declared = declared
+        # a file read for another's sake records its calls into other files (ev.ProjectCall)
+        self.collect_calls = project is not None and not project.main
+        # id(a function's analysis) -> the same function entered as its callers in other
+        # files of the project enter it (what the rules read instead)
+        self.entered: dict[int, FunctionFlow] = {}
         self.chunks = chunks
         self.facts = facts
         self.cache = cache
@@ -135,6 +144,57 @@ class FileFlow:
             flow.called = flow.info is not None and (
                 id(flow.info.node) in called or self.handed_on(flow.info, handed)
             )
+        if self.project is not None and self.project.main:
+            self._enter_from_other_files()
+
+    def _enter_from_other_files(self) -> None:
+        """The file's top-level functions that nothing in it calls, entered as their callers
+        in other files of the project enter them, when every caller is known (callers.py)."""
+        candidates: dict[str, tuple[FunctionInfo, FunctionFlow]] = {}
+        for info in self.facts.all_functions:
+            flow = self.flows.get(id(info))
+            if info.cls is not None or info.outer is not None or flow is None or flow.called:
+                continue
+            # only where its callers' modes or grad mode make a difference: it runs what it is
+            # given (``net(x)``: a module if a caller passes one), or it depends on the caller
+            if _calls_a_parameter(info) or any(
+                isinstance(e, ev.Forward | ev.Accumulate) and e.depends_on_caller()
+                for e in flow.events
+            ):
+                candidates[info.name] = (info, flow)
+        if not candidates:
+            return
+        # named here only where it is defined: this file hands it to nothing
+        own = references("".join(chunk.text for chunk in self.chunks), set(candidates))
+        if ("", False) in own:
+            return
+        for (chain, called), count in own.items():
+            name = chain.partition(".")[0]
+            if name in candidates and (chain != name or not called or count != 1):
+                del candidates[name]
+        assert self.project is not None
+        for name, sites in self.project.callers(set(candidates)).items():
+            entry = entry_of(candidates[name][0].node, sites) if sites else None
+            if entry is not None:
+                info, flow = candidates[name]
+                self.entered[id(flow)] = self._analyse_entered(info, entry)
+
+    def _analyse_entered(self, info: FunctionInfo, entry: Entry) -> FunctionFlow:
+        interp = Interpreter(self, info, entry)
+        self.active.append(interp)
+        try:
+            interp.run_function()
+        finally:
+            self.active.pop()
+        flow = interp.flow
+        if not (entry.evaluates or api.EVALUATION_FUNCTION.match(info.name)):
+            # as for a caller in this file: the callers' modes make a forward an evaluation
+            # only where they call it to evaluate (or it is named like one)
+            for event in flow.events_of(ev.Forward):
+                assert isinstance(event, ev.Forward)
+                if not event.via and _from_callers(event):
+                    event.evaluation = False
+        return flow
 
     def handed_on(self, info: FunctionInfo, handed: dict[str, list[int]]) -> bool:
         """``info`` is returned or stored as a value (``return step_fn``) where that name means
@@ -295,7 +355,8 @@ class FileFlow:
         return cached
 
     def all_flows(self) -> Iterable[FunctionFlow]:
-        yield from self.flows.values()
+        for flow in self.flows.values():
+            yield self.entered.get(id(flow), flow)
         if self.module_flow is not None:
             yield self.module_flow
 
@@ -434,6 +495,19 @@ class FileFlow:
                 if cls is not None:
                     return facts.method(cls, name)
         return None
+
+
+def _calls_a_parameter(info: FunctionInfo) -> bool:
+    if not info.params:
+        return False
+    names = "|".join(re.escape(p) for p in info.params)
+    return re.search(rf"(?<![\w.])(?:{names})\s*(?:\.forward\s*)?\(", info.chunk.text) is not None
+
+
+def _from_callers(event: ev.Forward) -> bool:
+    return any(v.origin is not None and v.origin.caller is not None for v in event.modes) or any(
+        g.origin is not None and g.origin.caller is not None for g in event.grad
+    )
 
 
 class _DepProbe:

@@ -42,6 +42,7 @@ from torchmode.engine.values import (
 from torchmode.engine.walk import names_in, sub_expressions
 
 if TYPE_CHECKING:
+    from torchmode.engine.callers import Entry
     from torchmode.engine.flow import FileFlow
 
 
@@ -62,10 +63,14 @@ class _LoopContext:
 
 
 class Interpreter:
-    def __init__(self, file: FileFlow, info: FunctionInfo | None) -> None:
+    def __init__(
+        self, file: FileFlow, info: FunctionInfo | None, entry: Entry | None = None
+    ) -> None:
         self.file = file
         self.facts = file.facts
         self.info = info
+        self.entry = entry  # how callers in other files enter it (None: as on entry)
+        self.entry_modules: set[str] = set()  # parameters they pass modules to
         self.flow = FunctionFlow(info)
         self.default_mode = INPUT_MODE if info is not None else UNKNOWN_MODE
         self.loops: list[_LoopContext] = []
@@ -93,6 +98,8 @@ class Interpreter:
         assert self.info is not None
         node = self.info.node
         state = State(grad=self._entry_grad(node))
+        if self.entry is not None:
+            self._enter(node, self.entry, state)
         scalars = _scalar_params(node)
         for param in self.info.params:
             # an argument may carry a graph (nothing is known of it here), unless its default
@@ -113,6 +120,34 @@ class Interpreter:
                 self.flow.exit_grad = final.grad
         self.flow.returns = self.returns or NO_TAINT
         self._finish()
+
+    def is_module_key(self, key: str) -> bool:
+        """``key`` holds a module: by the file's facts, or (in a function entered as its
+        callers in other files enter it) a parameter they pass a module to."""
+        if key in self.facts.module_keys:
+            return True
+        return key in self.entry_modules
+
+    def _enter(self, node: cst.FunctionDef, entry: Entry, state: State) -> None:
+        """The parameters' modes and the grad mode its callers in other files give it: each
+        value set there is placed at the function's name here, and says where (``caller``)."""
+        self.place(node.name)
+        for param, passed in entry.modes.items():
+            if any(mode in (Mode.TRAIN, Mode.EVAL) for mode, _ in passed):
+                self.entry_modules.add(param)  # a module where they call it
+            state.modes[param] = frozenset(
+                ModeVal(mode, Origin(node.name, constructed=site.constructed, caller=site))
+                if site is not None
+                else ModeVal(mode)
+                for mode, site in passed
+            )
+        if state.grad == GRAD_INPUT and entry.grad:  # a decorator of its own comes first
+            state.grad = frozenset(
+                GradVal(enabled, Origin(node.name, caller=site))
+                if site is not None and enabled is not None
+                else GradVal(enabled)
+                for enabled, site in entry.grad
+            )
 
     def run_body(self, statements: Sequence[cst.BaseStatement]) -> None:
         self.exec_block(statements, State(grad=GRAD_ON))

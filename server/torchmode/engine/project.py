@@ -33,7 +33,8 @@ from pathlib import Path
 import libcst as cst
 
 from torchmode.engine import events as ev
-from torchmode.engine.chunks import ChunkCache, parse_chunks
+from torchmode.engine.callers import CallSite, Passed, importers, references
+from torchmode.engine.chunks import ChunkCache, code_of, parse_chunks
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.facts import Facts
@@ -41,7 +42,7 @@ from torchmode.engine.flow import FileFlow
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.limits import refusal
 from torchmode.engine.names import root_of
-from torchmode.engine.values import Mode, ModeVal
+from torchmode.engine.values import CallerSite, GradVal, Mode, ModeVal
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
 MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
@@ -97,6 +98,54 @@ class ProjectContext:
     overlay: Overlay | None = field(default=None, compare=False, repr=False)
     # open documents import this one: its analysis gives them its summary (``offer``)
     gives_summary: bool = field(default=False, compare=False)
+    # the file being checked: its functions' callers in other files are looked for. False: a
+    # file read for another's sake, whose calls into other files are recorded instead
+    main: bool = True
+
+    def function_file(self, qualified: str) -> str | None:
+        """The real path of the other project file ``qualified`` (``eval.eval_net``, relative
+        ones included) names a function of, if it does."""
+        stripped = qualified.lstrip(".")
+        module = stripped.rpartition(".")[0]
+        source = self._source(module, len(qualified) - len(stripped))
+        return os.path.realpath(source) if source is not None else None
+
+    def callers(self, names: set[str]) -> dict[str, list[CallSite] | None]:
+        """The calls to each of this file's functions ``names`` from the other files of the
+        project (None: some caller is not known; an empty list: none calls it)."""
+        target = Path(self.path)
+        word = target.parent.name if target.name == "__init__.py" else target.stem
+        files = importers(self.root, word)
+        if files is None:
+            return dict.fromkeys(names)
+        real = os.path.realpath(self.path)
+        out: dict[str, list[CallSite] | None] = {name: [] for name in names}
+        for file in sorted(files):
+            if os.path.realpath(file) == real:
+                continue
+            try:
+                text = Path(file).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            mentioned = [name for name in names if name in text]
+            summary = _summary(Path(file), self.root) if mentioned else _NOTHING
+            for name in mentioned:
+                found = out[name]
+                if found is None:
+                    continue
+                known = summary.analysed and real not in summary.unknown_targets
+                in_text, elsewhere = summary.references.get((real, name), (0, 0))
+                if (
+                    not known
+                    or elsewhere
+                    or in_text != summary.direct_calls.get((real, name), 0)
+                    # a package re-exporting it: its importers are the callers
+                    or ((real, name) in summary.imported and file.endswith("__init__.py"))
+                ):
+                    out[name] = None
+                    continue
+                found.extend(summary.calls.get((real, name), ()))
+        return out
 
     def defines(self, qualified: str) -> bool:
         """Whether ``qualified`` (``models.unet.UNet``) names something in a file of the
@@ -206,6 +255,16 @@ class FileSummary:
     functions: dict[str, ExternalFunction] = field(default_factory=dict)
     # its nn.Module classes, and whether each has mode-dependent layers (None: not known)
     module_classes: dict[str, bool | None] = field(default_factory=dict)
+    analysed: bool = False
+    # its calls to functions of other project files: (real path, function) -> each call
+    calls: dict[tuple[str, str], tuple[CallSite, ...]] = field(default_factory=dict)
+    # how its code names them: (real path, function) -> (named in a call, named otherwise)
+    references: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    direct_calls: dict[tuple[str, str], int] = field(default_factory=dict)  # calls analysed
+    imported: frozenset[tuple[str, str]] = frozenset()  # functions it imports by name
+    # project files it uses in ways that hide their functions' callers (``import *``, the
+    # module itself passed around)
+    unknown_targets: frozenset[str] = frozenset()
 
 
 _NOTHING = FileSummary()
@@ -317,7 +376,7 @@ def offer(project: ProjectContext, file_flow: FileFlow, text: str) -> None:
     stamp = _stamp(path, overlay)
     if stamp is None or _size(stamp) > MAX_SOURCE_BYTES:
         return
-    summary, imported = _summary_of(file_flow, path, _buffer(path))
+    summary, imported = _summary_of(file_flow, path, _buffer(path), text, project.root)
     with _LOCK:
         _CACHE[path] = (stamp, imported, summary)
 
@@ -406,20 +465,22 @@ def _summarise(
     text = opened[1] if opened is not None else _read(path)
     if text is None:
         return _NOTHING, ()
-    project = ProjectContext(root, str(path), overlay)
+    project = ProjectContext(root, str(path), overlay, main=False)
     buffer = _buffer(path) if opened is not None else None
     file_flow = _file_flow(text, project, buffer.cache if buffer is not None else None)
     if file_flow is None:
         return None
-    summary, imported = _summary_of(file_flow, path, buffer)
+    summary, imported = _summary_of(file_flow, path, buffer, text, root)
     return summary, imported
 
 
 def _summary_of(
-    file_flow: FileFlow, path: Path, buffer: _Buffer | None
+    file_flow: FileFlow, path: Path, buffer: _Buffer | None, text: str, root: str
 ) -> tuple[FileSummary, tuple[tuple[str, Stamp | None], ...]]:
-    """The summary of the file ``file_flow`` analysed, and the stamps of the files it
-    imports; ``buffer``: what is kept of it as an open document."""
+    """The summary of the file ``file_flow`` analysed (``text``), and the stamps of the files
+    it imports; ``buffer``: what is kept of it as an open document. The analysis of a file
+    being checked records no calls into other files: its summary then leaves the callers of
+    the functions it calls unknown (callers.py)."""
     facts = file_flow.facts
     imported = facts.project_files()
     module_classes = {
@@ -479,7 +540,8 @@ def _summary_of(
             )
     if buffer is not None:
         buffer.settle()
-    return FileSummary(out, module_classes), imported
+    calls = _calls_out(file_flow, text, path, root)
+    return FileSummary(out, module_classes, True, *calls), imported
 
 
 def _context_effects(
@@ -519,3 +581,198 @@ def _effect(
     if mode in (Mode.TRAIN, Mode.EVAL) or (allow_input and mode is Mode.INPUT):
         return ParamEffect(root, key[len(root) :], mode)
     return None
+
+
+# -- the calls a file makes into other files of the project (callers.py) -------------------
+def _calls_out(
+    file_flow: FileFlow, text: str, path: Path, root: str
+) -> tuple[
+    dict[tuple[str, str], tuple[CallSite, ...]],
+    dict[tuple[str, str], tuple[int, int]],
+    dict[tuple[str, str], int],
+    frozenset[tuple[str, str]],
+    frozenset[str],
+]:
+    facts = file_flow.facts
+    project = facts.project
+    assert project is not None
+    own = os.path.realpath(path)
+    unknown: set[str] = set()
+    for star in facts.imports.star_modules:
+        found = _split(project, star + ".*")
+        if found is not None:
+            unknown.add(found[0])
+    imported: set[tuple[str, str]] = set()
+    heads: set[str] = set()
+    for local, full in facts.imports.names.items():
+        if local.startswith("*"):
+            continue
+        imported_module = _resolve(project, full)
+        found = _split(project, full) if imported_module is None else None
+        if imported_module is not None:
+            heads.add(local)  # ``import eval``: ``eval.eval_net(...)``
+        elif found is not None and found[0] != own:
+            heads.add(local)
+            imported.add((found[0], found[1]))
+    refs: dict[tuple[str, str], tuple[int, int]] = {}
+    for (chain, called), count in references(text, heads).items() if heads else ():
+        head, _, rest = chain.partition(".")
+        bound = facts.imports.names.get(head)
+        if bound is None:
+            continue
+        qualified = f"{bound}.{rest}" if rest else bound
+        found = _split(project, qualified)
+        if found is None:
+            as_value = _resolve(project, qualified)
+            if as_value is not None:
+                unknown.add(as_value)  # the module itself, passed around as a value
+            continue
+        target, name, whole = found
+        in_call, other = refs.get((target, name), (0, 0))
+        if called and whole:
+            in_call += count
+        else:
+            other += count
+        refs[(target, name)] = (in_call, other)
+
+    flows = list(file_flow.all_flows())
+    called_ids = {callee for flow in flows for callee in flow.callees}
+    direct: dict[tuple[str, str], set[int]] = {}
+    calls: dict[tuple[str, str], list[CallSite]] = {}
+    relative = os.path.relpath(path, root) if path.is_absolute() else str(path)
+    for flow in flows:
+        root_flow = flow.info is None or id(flow.info.node) not in called_ids
+        for event in flow.events_of(ev.ProjectCall):
+            assert isinstance(event, ev.ProjectCall)
+            place = (event.target, event.name)
+            if not event.via:
+                direct.setdefault(place, set()).add(id(event.node))
+            if not root_flow and event.depends_on_caller():
+                continue  # recorded again, in its callers' terms, where they call it
+            site = _site(file_flow, event, relative)
+            calls.setdefault(place, []).append(site)
+    return (
+        {place: tuple(sites) for place, sites in calls.items()},
+        refs,
+        {place: len(nodes) for place, nodes in direct.items()},
+        frozenset(imported),
+        frozenset(unknown),
+    )
+
+
+def _resolve(project: ProjectContext, module: str) -> str | None:
+    stripped = module.lstrip(".")
+    source = project._source(stripped, len(module) - len(stripped))
+    return os.path.realpath(source) if source is not None else None
+
+
+def _split(project: ProjectContext, qualified: str) -> tuple[str, str, bool] | None:
+    """``pkg.eval.eval_net.x`` -> (the real path of pkg/eval.py, ``eval_net``, whether that is
+    the whole name): the longest prefix that is a project file, and the name after it."""
+    stripped = qualified.lstrip(".")
+    dots = qualified[: len(qualified) - len(stripped)]
+    parts = stripped.split(".")
+    for j in range(len(parts) - 1, 0, -1):
+        found = _resolve(project, dots + ".".join(parts[:j]))
+        if found is not None:
+            return found, parts[j], j == len(parts) - 1
+    if dots and len(parts) == 1 and _resolve(project, qualified) is None:
+        # ``from . import eval_net``: a name of the package's __init__
+        found = _resolve_package(project, dots)
+        if found is not None:
+            return found, parts[0], True
+    return None
+
+
+def _resolve_package(project: ProjectContext, dots: str) -> str | None:
+    base = Path(project.path).parent
+    for _ in range(len(dots) - 1):
+        base = base.parent
+    init = base / "__init__.py"
+    if init.is_file() and os.path.realpath(init) != os.path.realpath(project.path):
+        return os.path.realpath(init)
+    return None
+
+
+def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str) -> CallSite:
+    facts = file_flow.facts
+    line = _line(file_flow, event.node) or 0
+    call = _short(event.node)
+
+    def caller_site(
+        origin_node: cst.CSTNode | None, constructed: bool, key: str | None
+    ) -> CallerSite:
+        sensitive, model = None, ""
+        if key is not None:
+            sensitive = facts.mode_sensitivity(key)
+            model = facts.module_class.get(key, "")
+        if constructed and type(origin_node) is cst.Call:
+            built = facts.imports.resolve(origin_node.func) or code_of(origin_node.func)
+            if sensitive is None:
+                sensitive = facts.class_sensitivity(built)
+            model = model or built
+        return CallerSite(
+            path,
+            line,
+            call,
+            _line(file_flow, origin_node) if origin_node is not None else None,
+            _short(origin_node) if origin_node is not None else "",
+            constructed,
+            sensitive,
+            model.rsplit(".", 1)[-1],
+        )
+
+    def passed(arg: ev.PassedArg) -> Passed | None:
+        key, modes = arg
+        if modes is None:
+            return None
+        out: set[tuple[Mode, CallerSite | None]] = set()
+        for value in modes:
+            if value.mode in (Mode.TRAIN, Mode.EVAL):
+                origin = value.origin
+                out.add(
+                    (
+                        value.mode,
+                        caller_site(
+                            origin.node if origin is not None else None,
+                            origin is not None and origin.constructed,
+                            key,
+                        ),
+                    )
+                )
+            else:
+                out.add((Mode.UNKNOWN, None))
+        return frozenset(out)
+
+    def grad(value: GradVal) -> tuple[bool | None, CallerSite | None]:
+        if value.enabled is None:
+            return None, None
+        node = value.origin.node if value.origin is not None else None
+        return value.enabled, caller_site(node, False, None)
+
+    return CallSite(
+        tuple(passed(arg) for arg in event.positional),
+        tuple((name, passed(arg)) for name, arg in event.keywords),
+        event.unpacked,
+        frozenset(grad(g) for g in event.grad),
+        event.evaluates,
+    )
+
+
+def _line(file_flow: FileFlow, node: cst.CSTNode | None) -> int | None:
+    if node is None:
+        return None
+    try:
+        chunk = file_flow.chunk_of(node)
+    except KeyError:
+        return None
+    chain = file_flow.chains.get(id(node))
+    r = chunk.range_in(node, chain) if chain else chunk.range_of(node)
+    return r.start.line + 1
+
+
+def _short(node: cst.CSTNode | None, limit: int = 40) -> str:
+    if node is None:
+        return ""
+    text = " ".join(code_of(node).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 # -- the PyTorch calls that matter ----------------------------------------------------
 def mode_switch(self: Interpreter, call: cst.Call, method: str, key: str, state: State) -> bool:
-    if key not in self.facts.module_keys:
+    if not self.is_module_key(key):
         return False
     if call.args:
         arg = call.args[0]
@@ -191,7 +191,7 @@ def region_of_forward(self: Interpreter, state: State) -> tuple[cst.CSTNode, boo
 
 def training_step(self: Interpreter, call: cst.Call, kind: str, loss: Taint, state: State) -> None:
     self.flow.trains = True
-    models = {k for k in loss.models if k in self.facts.module_keys}
+    models = {k for k in loss.models if self.is_module_key(k)}
     if kind == "backward":
         self.record(ev.Backward(call, self.flow, (), self.loop_nodes(), loss=loss))
         # every optimizer's gradients are fresh (one value shared: a file may have dozens)

@@ -26,16 +26,34 @@ class Mode(Enum):
 # The values below are never changed once built (``dataclasses.replace`` makes new ones), but
 # they are not frozen dataclasses: building a frozen one costs ~6x more (every field is set
 # through ``object.__setattr__``), and an analysis of a 5,000-line module builds ~20,000.
+@dataclass(frozen=True, slots=True)
+class CallerSite:
+    """A call from another file of the project that decided how a function of this file is
+    entered, and where that file set the value it passed (plain data: no node of that file)."""
+
+    path: str  # the calling file, relative to the project root
+    line: int  # the call's line there (1-based)
+    call: str  # the call's code, shortened
+    set_line: int | None = None  # where that file set the mode or grad mode passed
+    set_code: str = ""  # the code that set it (``net.train()``, ``UNet(3, 1)``)
+    constructed: bool = False  # the module was built there (train mode by construction)
+    sensitive: bool | None = None  # whether that module has mode-dependent layers
+    model_class: str = ""  # its class, as that file names it
+
+
 @dataclass(eq=False, slots=True)
 class Origin:
-    """Where a value was set: a node, reached through a chain of calls (``via``)."""
+    """Where a value was set: a node, reached through a chain of calls (``via``); for a value
+    a caller in another file decided, ``node`` is the function's name here and ``caller``
+    says where."""
 
     node: cst.CSTNode
     via: Origin | None = None
     constructed: bool = False  # a freshly built module: train mode by construction
+    caller: CallerSite | None = None
 
     def __hash__(self) -> int:
-        return hash((id(self.node), self.via))
+        return hash((id(self.node), self.via, self.caller))
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -43,13 +61,14 @@ class Origin:
             and self.node is other.node
             and self.via == other.via
             and self.constructed == other.constructed
+            and self.caller == other.caller
         )
 
     def through(self, call: cst.CSTNode) -> Origin:
         """The same origin seen from a caller: ``call`` is the outermost call site."""
         if self.via is None:
-            return Origin(self.node, Origin(call), self.constructed)
-        return Origin(self.node, self.via.through(call), self.constructed)
+            return Origin(self.node, Origin(call), self.constructed, self.caller)
+        return Origin(self.node, self.via.through(call), self.constructed, self.caller)
 
     @property
     def outermost(self) -> cst.CSTNode:

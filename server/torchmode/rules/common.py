@@ -14,7 +14,7 @@ from torchmode.engine.collection import collection_paused
 from torchmode.engine.context import RuleContext
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.names import key_of
-from torchmode.engine.values import Origin
+from torchmode.engine.values import CallerSite, Origin
 from torchmode.findings import Fix, Position, Range, Related, TextEdit
 from torchmode.fixing import apply_edits, compiles, line_offsets, offset_of, position_at
 from torchmode.settings import Settings
@@ -134,15 +134,39 @@ def framework_class(ctx: RuleContext, site_info: object) -> bool:
     return ctx.facts.class_bases_in(name, api.LIGHTNING_BASES | api.FRAMEWORK_TRAINER_BASES)
 
 
-def sensitivity_note(ctx: RuleContext, key: str) -> tuple[bool | None, str]:
+def sensitivity_note(
+    ctx: RuleContext, key: str, origins: Iterable[Origin | None] = ()
+) -> tuple[bool | None, str]:
+    """Whether the model at ``key`` has mode-dependent layers, and a note when it has none;
+    a parameter's model, known here as nothing, as the callers in other files that passed it
+    know it (``origins``: where its modes were set)."""
     verdict = ctx.facts.mode_sensitivity(key)
     cls = ctx.facts.module_class.get(key, "")
+    if verdict is None:
+        sites = [o.caller if o is not None else None for o in origins]
+        if sites and all(site is not None for site in sites):
+            verdicts = {site.sensitive for site in sites if site is not None}
+            if len(verdicts) == 1:
+                verdict = next(iter(verdicts))
+                cls = next(site.model_class for site in sites if site is not None)
     if verdict is False:
         return False, (
             f" (`{cls.rsplit('.', 1)[-1]}` has no Dropout, BatchNorm or other mode-dependent "
             "layers, so results do not change today)"
         )
     return verdict, ""
+
+
+def called_from(site: CallerSite) -> str:
+    """ "called from train.py line 27 (`eval_net(net, val_loader)`)"."""
+    return f"called from {site.path} line {site.line} (`{site.call}`)"
+
+
+def set_there(site: CallerSite) -> str:
+    """Where the caller's file set the value it passed: "`net.train()` on line 21 there"."""
+    if site.set_line is None:
+        return ""
+    return f"`{site.set_code}` on line {site.set_line} there"
 
 
 def grad_off(event: ev.Forward) -> bool:
@@ -320,7 +344,12 @@ def _removes(ctx: RuleContext, code: str, at: Range, fix: Fix) -> bool:
     cache = ctx.flow.cache
     after = ctx.reanalyze(
         fixed,
-        Settings(select=frozenset({code}), declared=ctx.settings.declared),
+        # in its project: callers in other files may decide how its functions are entered
+        Settings(
+            select=frozenset({code}),
+            declared=ctx.settings.declared,
+            project=ctx.settings.project,
+        ),
         cache.fork() if cache is not None else _Reusing(ctx.chunks),
     )
     ctx.flow.rebind()

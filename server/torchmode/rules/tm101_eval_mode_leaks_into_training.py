@@ -83,6 +83,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             for value in modes:
                 if value.mode is not Mode.EVAL or value.origin is None:
                     continue
+                if value.origin.caller is not None:
+                    # a caller in another file passed it in eval mode: that file's analysis
+                    # sees this function train it, and reports it where the eval() is
+                    continue
                 depth = len(event.via) + len(value.origin.chain())
                 previous = best.get(id(value.origin.node))
                 # the modes are a set (memory order): of two evaluations as close to the

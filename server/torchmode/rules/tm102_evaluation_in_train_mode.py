@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import libcst as cst
 
@@ -101,6 +102,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             v.origin is not None
             and not v.origin.constructed
             and v.origin.via is None
+            and v.origin.caller is None
             and not event.via
             for v in trains
         )
@@ -202,13 +204,18 @@ def _class_entry_modes(
     return None
 
 
-def _order(ctx: RuleContext, value: ModeVal) -> tuple[int, list[tuple[int, int]]]:
-    """Source order of the call sites leading to the origin, then of the origin itself."""
+def _order(
+    ctx: RuleContext, value: ModeVal
+) -> tuple[int, list[tuple[int, int]], tuple[str, int, int]]:
+    """Source order of the call sites leading to the origin, then of the origin itself (for
+    a caller in another file: its file and lines)."""
     origin = value.origin
     if origin is None:
-        return (1, [])
+        return (1, [], ("", 0, 0))
     places = [ctx.range_of(node).start for node in origin.chain()]
-    return (0, [(p.line, p.character) for p in places])
+    site = origin.caller
+    there = (site.path, site.line, site.set_line or 0) if site is not None else ("", 0, 0)
+    return (0, [(p.line, p.character) for p in places], there)
 
 
 def _inside_training_step(ctx: RuleContext, event: ev.Forward) -> bool:
@@ -237,7 +244,7 @@ def _finding(
     constructed: bool,
 ) -> Finding | None:
     key = event.key
-    verdict, note = common.sensitivity_note(ctx, key)
+    verdict, note = common.sensitivity_note(ctx, key, (v.origin for v in trains))
     severity = Severity.WARNING
     if verdict is False:
         severity = Severity.HINT
@@ -247,7 +254,18 @@ def _finding(
     if origin is None:
         return None
     evaluates = f"`{key}` evaluates in train mode on line {ctx.line_of(event.node)}"
-    if constructed:
+    site = origin.caller
+    if site is not None:
+        # its callers in other files passed it in train mode
+        others = len({v.origin.caller for v in trains if v.origin is not None}) - 1
+        summary = f"{evaluates}: {Path(site.path).name} passes it in train mode on line {site.line}"
+        set_there = common.set_there(site)
+        how = "built in train mode" if site.constructed else "in train mode"
+        why = f"it is {common.called_from(site)} {how}" + (f" ({set_there})" if set_there else "")
+        if others:
+            why += f", as by {others} other call{'s' if others > 1 else ''}"
+        why += f", and nothing calls `{key}.eval()` in `{event.site.name}`"
+    elif constructed:
         summary = f"{evaluates}: built on line {ctx.line_of(origin.node)}, never switched"
         why = f"it was built on line {ctx.line_of(origin.node)} and never switched"
         if origin.via is not None:
@@ -265,7 +283,11 @@ def _finding(
         f"{common.where(ctx, event.node)} runs in train mode: {why} — Dropout stays active and "
         f"BatchNorm updates its running statistics with evaluation data{note}"
     )
-    related = common.origin_related(ctx, origin, "train mode set here")
+    if site is not None:
+        where = f"{site.path} line {site.line}"
+        related = [Related(ctx.range_of(origin.node), f"called in train mode from {where}")]
+    else:
+        related = common.origin_related(ctx, origin, "train mode set here")
     return _evaluation_finding(ctx, flow, event, summary, details, severity, related)
 
 

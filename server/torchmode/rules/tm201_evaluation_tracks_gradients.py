@@ -76,7 +76,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue  # off on some path (``set_grad_enabled(phase == "train")``): not certain
         if any(g.enabled is None for g in event.grad) and flow.called:
             continue  # each caller decides, with its own grad mode; uncalled: on by default
-        if event.grad and all(g.enabled is True and g.origin is not None for g in event.grad):
+        if event.grad and all(
+            g.enabled is True and g.origin is not None and g.origin.caller is None
+            for g in event.grad
+        ):
             continue  # enable_grad() / set_grad_enabled(True) right there: on purpose
         modes = event.modes
         eval_mode = bool(modes) and all(v.mode is Mode.EVAL for v in modes)
@@ -152,6 +155,14 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
         f"Evaluation of `{key}` on line {ctx.line_of(event.node)}{called} runs with gradients on"
     )
     context = " (called with gradients on)" if event.via else ""
+    callers = sorted(
+        {g.origin.caller for g in event.grad if g.origin is not None and g.origin.caller},
+        key=lambda site: (site.path, site.line),
+    )
+    if callers:
+        more = f" and {len(callers) - 1} other calls" if len(callers) > 1 else ""
+        site = callers[0]
+        context = f" (called from {site.path} line {site.line}{more} with gradients on)"
     details = (
         f"{common.where(ctx, event.node)} records autograd graphs{context}: wrap it in "
         "`torch.no_grad()` — `eval()` alone does not stop autograd, and every batch's "

@@ -1,0 +1,213 @@
+"""Callers in other files of the project: which files import a module, how their code refers
+to its functions, and how a function is entered when its callers there decide.
+
+``eval.py`` defines ``eval_net(net, loader)`` and nothing in ``eval.py`` calls it; ``train.py``
+does, with ``net`` in train mode. The checker of ``eval.py`` finds ``train.py`` through a
+reverse index of the project's imports (the import statements' words of every file, read
+without parsing and kept while the file's size and modification time are unchanged), reads the
+calls ``train.py`` makes (project.py analyses it once, for its summary too) and enters
+``eval_net`` in the modes and grad mode its callers give it.
+
+Every caller must be known: a file that refers to the function other than by calling it
+(``callbacks=[eval_net]``), calls it where the analysis does not go (a lambda), re-exports it
+from a package, or a notebook that imports its module, leaves its callers unknown, and the
+function is then entered as before (as on entry).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+import time
+import tokenize
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from torchmode.engine.values import CallerSite, Mode
+
+# What a call passes to one parameter: each possible mode, with where its caller set it
+# (None: nothing known there)
+Passed = frozenset[tuple[Mode, CallerSite | None]]
+UNKNOWN_PASSED: Passed = frozenset({(Mode.UNKNOWN, None)})
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call in another file of the project to a function of this one (plain data)."""
+
+    positional: tuple[Passed | None, ...]  # None: no module known to be passed there
+    keywords: tuple[tuple[str, Passed | None], ...]
+    unpacked: bool  # ``*args`` / ``**kwargs``: nothing is known of what binds where
+    grad: frozenset[tuple[bool | None, CallerSite | None]]  # None: as the caller was entered
+    evaluates: bool  # made where the caller evaluates
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How a function is entered when its callers in other files decide: per parameter the
+    modes passed at every call, the grad mode at every call, and whether every call is made
+    where its caller evaluates."""
+
+    modes: dict[str, Passed] = field(default_factory=dict)
+    grad: frozenset[tuple[bool | None, CallerSite | None]] = frozenset()
+    evaluates: bool = False
+
+
+def entry_of(node: cst.FunctionDef, sites: Iterable[CallSite]) -> Entry | None:
+    """Each parameter of ``node`` bound at each call (positional, keyword; a default or
+    anything not known: unknown), joined over the calls."""
+    params = node.params
+    positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+    by_name = {*positional, *(p.name.value for p in params.kwonly_params)}
+    modes: dict[str, set[tuple[Mode, CallerSite | None]]] = {name: set() for name in by_name}
+    grad: set[tuple[bool | None, CallerSite | None]] = set()
+    evaluates = True
+    count = 0
+    for site in sites:
+        count += 1
+        bound: dict[str, Passed | None] = {}
+        if not site.unpacked:
+            bound.update(zip(positional, site.positional, strict=False))
+            bound.update((name, passed) for name, passed in site.keywords if name in by_name)
+        for name in by_name:
+            modes[name] |= bound.get(name) or UNKNOWN_PASSED
+        grad |= site.grad
+        evaluates = evaluates and site.evaluates
+    if not count:
+        return None
+    return Entry({k: frozenset(v) for k, v in modes.items()}, frozenset(grad), evaluates)
+
+
+# -- how a file refers to names: tokens, not a parse ---------------------------------------
+def references(text: str, heads: set[str]) -> dict[tuple[str, bool], int]:
+    """(dotted name starting with one of ``heads``, followed by a call?) -> how many times it
+    appears in code outside import statements (strings and comments are not code). A ``def``
+    of that name counts as a call."""
+    out: dict[tuple[str, bool], int] = {}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return {("", False): 1}  # not readable: something unknown refers to them
+    statement_start = True
+    in_import = False
+    i = 0
+    n = len(tokens)
+    while i < n:
+        tok = tokens[i]
+        kind, value = tok.type, tok.string
+        if kind in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT) or value == ";":
+            statement_start, in_import = True, False
+            i += 1
+            continue
+        if kind in (tokenize.NL, tokenize.COMMENT):
+            i += 1
+            continue
+        if statement_start and kind == tokenize.NAME and value in ("import", "from"):
+            in_import = True
+        statement_start = False
+        if (
+            kind == tokenize.NAME
+            and value in heads
+            and not in_import
+            and not (i and tokens[i - 1].string == ".")
+        ):
+            parts = [value]
+            j = i + 1
+            while j + 1 < n and tokens[j].string == "." and tokens[j + 1].type == tokenize.NAME:
+                parts.append(tokens[j + 1].string)
+                j += 2
+            called = j < n and tokens[j].string == "("
+            key = (".".join(parts), called)
+            out[key] = out.get(key, 0) + 1
+            i = j
+            continue
+        i += 1
+    return out
+
+
+# -- the reverse index: which files' imports name a module --------------------------------
+_IMPORT = re.compile(
+    r'^[ \t]*"?[ \t]*(?:from[ \t]+[.\w]+[ \t]+import\b|import[ \t]+)[^\n]*', re.MULTILINE
+)
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
+MAX_PROJECT_FILES = 20_000  # a bigger tree: its callers are not looked for
+_REFRESH_SECONDS = 5.0  # how long a listing of the project's files is trusted
+
+
+def import_words(text: str) -> frozenset[str]:
+    """The words of a file's import statements (``from pkg.eval import (a, b)``: pkg, eval,
+    import, a, b): a file imports a module only if the module's name is among them."""
+    words: set[str] = set()
+    for match in _IMPORT.finditer(text):
+        statement = match.group(0)
+        if "(" in statement and ")" not in statement:
+            end = text.find(")", match.end())
+            statement = text[match.start() : end if end != -1 else match.end()]
+        words.update(_WORD.findall(statement))
+    return frozenset(words)
+
+
+@dataclass
+class _Index:
+    checked: float = -1.0
+    files: dict[str, tuple[tuple[int, int], frozenset[str]]] = field(default_factory=dict)
+    too_big: bool = False
+
+
+_LOCK = threading.Lock()
+_INDEXES: dict[str, _Index] = {}
+
+
+def importers(root: str, module_word: str) -> list[str] | None:
+    """The ``.py`` and ``.ipynb`` files under ``root`` whose imports name ``module_word``
+    (None: the project is too big to look)."""
+    with _LOCK:
+        index = _INDEXES.setdefault(root, _Index())
+        now = time.monotonic()
+        if now - index.checked > _REFRESH_SECONDS:
+            _refresh(root, index)
+            index.checked = now
+        if index.too_big:
+            return None
+        return [path for path, (_, words) in index.files.items() if module_word in words]
+
+
+def _refresh(root: str, index: _Index) -> None:
+    found: dict[str, tuple[tuple[int, int], frozenset[str]]] = {}
+    index.too_big = False
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in _SKIPPED_DIRS
+            and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
+        ]
+        for name in names:
+            if not name.endswith((".py", ".ipynb")):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            stamp = (stat.st_size, stat.st_mtime_ns)
+            known = index.files.get(path)
+            if known is not None and known[0] == stamp:
+                found[path] = known
+                continue
+            try:
+                text = Path(path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            found[path] = (stamp, import_words(text))
+        if len(found) > MAX_PROJECT_FILES:
+            index.too_big = True
+            break
+    index.files = found
