@@ -131,20 +131,24 @@ def references(text: str, heads: set[str]) -> dict[tuple[str, bool], int]:
 
 
 # -- the reverse index: which files' imports name a module --------------------------------
-_IMPORT = re.compile(
-    r'^[ \t]*"?[ \t]*(?:from[ \t]+[.\w]+[ \t]+import\b|import[ \t]+)[^\n]*', re.MULTILINE
-)
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+[.\w]+[ \t]+import\b|import[ \t]+)[^\n]*", re.MULTILINE)
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
 MAX_PROJECT_FILES = 20_000  # a bigger tree: its callers are not looked for
 _REFRESH_SECONDS = 5.0  # how long a listing of the project's files is trusted
 
 
-def import_words(text: str) -> frozenset[str]:
+# in a notebook's JSON, each line of a cell's source is a string
+_NOTEBOOK_IMPORT = re.compile(
+    r'(?:^|")[ \t]*(?:from[ \t]+[.\w]+[ \t]+import\b|import[ \t]+)[^\n"]*', re.MULTILINE
+)
+
+
+def import_words(text: str, notebook: bool = False) -> frozenset[str]:
     """The words of a file's import statements (``from pkg.eval import (a, b)``: pkg, eval,
     import, a, b): a file imports a module only if the module's name is among them."""
     words: set[str] = set()
-    for match in _IMPORT.finditer(text):
+    for match in (_NOTEBOOK_IMPORT if notebook else _IMPORT).finditer(text):
         statement = match.group(0)
         if "(" in statement and ")" not in statement:
             end = text.find(")", match.end())
@@ -206,7 +210,7 @@ def _refresh(root: str, index: _Index) -> None:
                 text = Path(path).read_text(encoding="utf-8", errors="replace")
             except OSError:
                 continue
-            found[path] = (stamp, import_words(text))
+            found[path] = (stamp, import_words(text, name.endswith(".ipynb")))
         if len(found) > MAX_PROJECT_FILES:
             index.too_big = True
             break

@@ -128,12 +128,14 @@ class ProjectContext:
             except OSError:
                 continue
             mentioned = [name for name in names if name in text]
-            summary = _summary(Path(file), self.root) if mentioned else _NOTHING
+            notebook = file.endswith(".ipynb")
+            summary = _summary(Path(file), self.root) if mentioned and not notebook else _NOTHING
             for name in mentioned:
                 found = out[name]
                 if found is None:
                     continue
-                known = summary.analysed and real not in summary.unknown_targets
+                # a notebook is not read here: its calls are not known
+                known = summary.analysed and real not in summary.unknown_targets and not notebook
                 in_text, elsewhere = summary.references.get((real, name), (0, 0))
                 if (
                     not known

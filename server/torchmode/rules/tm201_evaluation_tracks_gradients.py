@@ -160,7 +160,8 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
         key=lambda site: (site.path, site.line),
     )
     if callers:
-        more = f" and {len(callers) - 1} other calls" if len(callers) > 1 else ""
+        others = len(callers) - 1
+        more = f" and {others} other call{'s' if others > 1 else ''}" if others else ""
         site = callers[0]
         context = f" (called from {site.path} line {site.line}{more} with gradients on)"
     details = (

@@ -1,0 +1,253 @@
+"""A function nothing in its own file calls, entered as its callers in the other files of the
+project enter it: ``eval_net(net, loader)`` in ``eval.py``, called by ``train.py`` with the
+model still in train mode and gradients on, is reported in ``eval.py``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from torchmode.engine.callers import references
+
+EVAL = """\
+import torch
+import torch.nn.functional as F
+
+
+def eval_net(net, loader, threshold=0.5):
+    \"\"\"Dice score over the validation set.\"\"\"
+    total = 0.0
+    for images, masks in loader:
+        pred = (torch.sigmoid(net(images)) > threshold).float()
+        total += (2 * (pred * masks).sum() / (pred.sum() + masks.sum() + 1e-6)).item()
+    return total / max(len(loader), 1)
+"""
+
+MODEL = """\
+import torch.nn as nn
+
+
+class UNet(nn.Module):
+    def __init__(self, channels, classes):
+        super().__init__()
+        self.down = nn.Sequential(nn.Conv2d(channels, 16, 3, padding=1), nn.BatchNorm2d(16))
+        self.drop = nn.Dropout2d(0.2)
+        self.out = nn.Conv2d(16, classes, 1)
+
+    def forward(self, x):
+        return self.out(self.drop(self.down(x)))
+"""
+
+TRAIN = """\
+import torch
+import torch.nn as nn
+
+{imports}
+
+
+def train(net, train_loader, val_loader, epochs=5):
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    criterion = nn.BCEWithLogitsLoss()
+    for epoch in range(epochs):
+        net.train()
+        for images, masks in train_loader:
+            optimizer.zero_grad()
+            loss = criterion(net(images), masks)
+            loss.backward()
+            optimizer.step()
+{validation}
+
+
+if __name__ == "__main__":
+    train(UNet(3, 1), [], [])
+"""
+
+VALIDATE = "        score = {call}(net, val_loader)\n        print(epoch, score)"
+
+VALIDATE_PROPERLY = """\
+        net.eval()
+        with torch.no_grad():
+            score = {call}(net, val_loader)
+        print(epoch, score)"""
+
+
+def _train(
+    imports: str = "from eval import eval_net\nfrom unet import UNet",
+    validation: str = VALIDATE,
+    call: str = "eval_net",
+) -> str:
+    return TRAIN.format(imports=imports, validation=validation.format(call=call))
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def _check(root: Path, *paths: str) -> list[dict[str, object]]:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torchmode",
+            "check",
+            "--format",
+            "json",
+            "--min-severity",
+            "hint",
+            *paths,
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def _in(found: list[dict[str, object]], name: str) -> list[tuple[str, int, str]]:
+    return sorted(
+        (str(f["code"]), int(f["location"]["row"]), str(f["severity"]))  # type: ignore[index]
+        for f in found
+        if Path(str(f["filename"])).name == name
+    )
+
+
+def test_the_callers_in_train_mode_with_gradients_on_decide(tmp_path):
+    _write(tmp_path, {"eval.py": EVAL, "unet.py": MODEL, "train.py": _train()})
+    found = _check(tmp_path, ".")
+    # the model has BatchNorm and Dropout (known in train.py, where it is built): a warning
+    assert _in(found, "eval.py") == [("TM102", 9, "warning"), ("TM201", 9, "warning")]
+    assert _in(found, "train.py") == []
+    tm102 = next(f for f in found if f["code"] == "TM102")
+    assert tm102["summary"] == (
+        "`net` evaluates in train mode on line 9: train.py passes it in train mode on line 18"
+    )
+    assert "called from train.py line 18 (`eval_net(net, val_loader)`)" in str(tm102["message"])
+    assert "`net.train()` on line 12 there" in str(tm102["message"])
+    # the fix goes where the project fixed it: eval() at the top of eval_net
+    edits = tm102["fix"]["edits"]  # type: ignore[index]
+    assert [(e["location"]["row"], e["content"]) for e in edits] == [(7, "    net.eval()\n")]
+    tm201 = next(f for f in found if f["code"] == "TM201")
+    assert "called from train.py line 18 with gradients on" in str(tm201["message"])
+
+
+def test_a_caller_that_evaluates_properly_leaves_nothing_to_report(tmp_path):
+    train = _train(validation=VALIDATE_PROPERLY)
+    _write(tmp_path, {"eval.py": EVAL, "unet.py": MODEL, "train.py": train})
+    assert _check(tmp_path, ".") == []
+
+
+def test_callers_that_disagree_give_no_definite_mode(tmp_path):
+    report = """\
+import torch
+
+from eval import eval_net
+from unet import UNet
+
+net = UNet(3, 1)
+net.load_state_dict(torch.load("unet.pt"))
+net.eval()
+print(eval_net(net, []))
+"""
+    _write(
+        tmp_path,
+        {"eval.py": EVAL, "unet.py": MODEL, "train.py": _train(), "report.py": report},
+    )
+    found = _check(tmp_path, ".")
+    # train mode in one caller, eval mode in the other: which one runs is not known here;
+    # both call it with gradients on
+    assert _in(found, "eval.py") == [("TM201", 9, "warning")]
+    assert "(called from report.py line 9 and 1 other call with gradients on)" in str(
+        found[0]["message"]
+    )
+
+
+def test_a_package_importing_relatively(tmp_path):
+    train = _train(imports="from .evaluation import eval_net\nfrom .models.unet import UNet")
+    _write(
+        tmp_path,
+        {
+            "seg/__init__.py": "",
+            "seg/evaluation.py": EVAL,
+            "seg/models/__init__.py": "",
+            "seg/models/unet.py": MODEL,
+            "seg/train.py": train,
+        },
+    )
+    found = _check(tmp_path, ".")
+    assert _in(found, "evaluation.py") == [("TM102", 9, "warning"), ("TM201", 9, "warning")]
+
+
+def test_a_module_imported_whole(tmp_path):
+    train = _train(imports="import evaluation\nfrom unet import UNet", call="evaluation.eval_net")
+    _write(tmp_path, {"evaluation.py": EVAL, "unet.py": MODEL, "train.py": train})
+    found = _check(tmp_path, ".")
+    assert _in(found, "evaluation.py") == [("TM102", 9, "warning"), ("TM201", 9, "warning")]
+
+
+def test_a_caller_out_of_sight_keeps_the_function_as_entered(tmp_path):
+    # alone, nothing in eval.py says that ``net`` is a module
+    _write(tmp_path, {"eval.py": EVAL, "unet.py": MODEL, "train.py": _train()})
+    assert [f["code"] for f in _check(tmp_path, "eval.py")] == ["TM102", "TM201"]
+    # handed on as a value: whoever calls it through ``hooks`` is not known
+    hooked = _train().replace(
+        "    for epoch in range(epochs):", "    hooks = [eval_net]\n    for epoch in range(epochs):"
+    )
+    _write(tmp_path, {"train.py": hooked})
+    assert _check(tmp_path, "eval.py") == []
+    # called where the analysis does not go
+    lazy = _train().replace(
+        "score = eval_net(net, val_loader)", "score = (lambda: eval_net(net, val_loader))()"
+    )
+    _write(tmp_path, {"train.py": lazy})
+    assert _check(tmp_path, "eval.py") == []
+    # a notebook of the project imports it
+    notebook = {"cells": [{"cell_type": "code", "source": ["from eval import eval_net\n"]}]}
+    _write(tmp_path, {"train.py": _train(), "demo.ipynb": json.dumps(notebook)})
+    assert _check(tmp_path, "eval.py") == []
+
+
+def test_an_argument_of_no_known_mode(tmp_path):
+    unknown = _train(validation="        print(eval_net(load(net), val_loader))")
+    _write(tmp_path, {"eval.py": EVAL, "unet.py": MODEL, "train.py": unknown})
+    assert _check(tmp_path, "eval.py") == []
+
+
+def test_checking_one_file_gives_what_checking_the_project_gives_there(tmp_path):
+    report = "from eval import eval_net\n\n\ndef report(net, data):\n    return eval_net(net, data)"
+    _write(
+        tmp_path,
+        {
+            "eval.py": EVAL,
+            "unet.py": MODEL,
+            "train.py": _train(),
+            "tools/__init__.py": "",
+            "tools/report.py": report,
+        },
+    )
+    whole = _check(tmp_path, ".")
+    for name in ("eval.py", "train.py", "unet.py"):
+        alone = _check(tmp_path, name)
+        assert alone == [f for f in whole if Path(str(f["filename"])).name == name]
+    assert _in(whole, "eval.py") == [("TM201", 9, "warning")]  # report's net: not known
+
+
+def test_references_count_calls_and_other_uses_outside_imports():
+    text = (
+        "from eval import eval_net  # eval_net\n"
+        "import eval as ev\n"
+        "score = eval_net(net, loader)\n"
+        "also = ev.eval_net(net, loader)\n"
+        "hooks = [eval_net, ev.eval_net]\n"
+        'print("eval_net")\n'
+    )
+    assert references(text, {"eval_net", "ev"}) == {
+        ("eval_net", True): 1,
+        ("ev.eval_net", True): 1,
+        ("eval_net", False): 1,
+        ("ev.eval_net", False): 1,
+    }
