@@ -30,7 +30,10 @@ RULE = Rule(
 Finds evaluation code — forward passes under `no_grad`/`inference_mode`, or in a function
 named like `evaluate`/`validate`/`test`/`predict`, with no training step around them — where
 the model is in train mode: `model.train()` ran before it (directly or in a function you call)
-and no `model.eval()` since, or the model was just built (a new module is in train mode).
+and no `model.eval()` since, or the model was just built (a new module is in train mode). A
+function that nothing in its file calls is checked in the modes its callers in the other
+files of the project pass (`eval_net(net, loader)` in `eval.py`, called by `train.py` in the
+middle of training), when every caller is known.
 
 ## Why is this bad?
 `torch.no_grad()` does not switch Dropout or BatchNorm: in train mode, Dropout still drops
