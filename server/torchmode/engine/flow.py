@@ -155,11 +155,13 @@ class FileFlow:
             flow = self.flows.get(id(info))
             if info.cls is not None or info.outer is not None or flow is None or flow.called:
                 continue
-            # only where its callers' modes or grad mode make a difference: it runs what it is
-            # given (``net(x)``: a module if a caller passes one), or it depends on the caller
-            if _calls_a_parameter(info) or any(
-                isinstance(e, ev.Forward | ev.Accumulate) and e.depends_on_caller()
-                for e in flow.events
+            if flow.trains:
+                continue  # evaluation is what its callers' modes decide; training is not
+            # only where its callers' modes or grad mode decide an evaluation: a forward pass
+            # of a module it is given, or an evaluating function that runs what it is given
+            # (``net(x)``: a module if a caller passes one)
+            if any(isinstance(e, ev.Forward) and e.depends_on_caller() for e in flow.events) or (
+                api.EVAL_FUNCTION.match(info.name) and _calls_a_parameter(info)
             ):
                 candidates[info.name] = (info, flow)
         if not candidates:

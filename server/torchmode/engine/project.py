@@ -120,22 +120,25 @@ class ProjectContext:
             return dict.fromkeys(names)
         real = os.path.realpath(self.path)
         out: dict[str, list[CallSite] | None] = {name: [] for name in names}
-        for file in sorted(files):
+        # notebooks first: one that names a function leaves its callers unknown (a notebook
+        # is not read here), and the files that call it need not be analysed then
+        for file in sorted(files, key=lambda f: (not f.endswith(".ipynb"), f)):
             if os.path.realpath(file) == real:
                 continue
             try:
                 text = Path(file).read_text(encoding="utf-8", errors="replace")
             except OSError:
                 continue
-            mentioned = [name for name in names if name in text]
+            mentioned = [name for name in names if out[name] is not None and name in text]
+            if not mentioned:
+                continue
             notebook = file.endswith(".ipynb")
-            summary = _summary(Path(file), self.root) if mentioned and not notebook else _NOTHING
+            summary = _NOTHING if notebook else _summary(Path(file), self.root)
             for name in mentioned:
                 found = out[name]
                 if found is None:
                     continue
-                # a notebook is not read here: its calls are not known
-                known = summary.analysed and real not in summary.unknown_targets and not notebook
+                known = summary.analysed and real not in summary.unknown_targets
                 in_text, elsewhere = summary.references.get((real, name), (0, 0))
                 if (
                     not known
