@@ -161,7 +161,8 @@ class FileFlow:
             # of a module it is given, or an evaluating function that runs what it is given
             # (``net(x)``: a module if a caller passes one)
             if any(isinstance(e, ev.Forward) and e.depends_on_caller() for e in flow.events) or (
-                api.EVAL_FUNCTION.match(info.name) and _calls_a_parameter(info)
+                (api.EVAL_FUNCTION.match(info.name) or self.declared.evaluates(info.name))
+                and _calls_a_parameter(info)
             ):
                 candidates[info.name] = (info, flow)
         if not candidates:
@@ -189,7 +190,8 @@ class FileFlow:
         finally:
             self.active.pop()
         flow = interp.flow
-        if not (entry.evaluates or api.EVALUATION_FUNCTION.match(info.name)):
+        named = api.EVALUATION_FUNCTION.match(info.name) or self.declared.evaluates(info.name)
+        if not (entry.evaluates or named):
             # as for a caller in this file: the callers' modes make a forward an evaluation
             # only where they call it to evaluate (or it is named like one)
             for event in flow.events_of(ev.Forward):
