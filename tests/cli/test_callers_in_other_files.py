@@ -141,6 +141,17 @@ def test_a_caller_that_evaluates_properly_leaves_nothing_to_report(tmp_path):
     assert _check(tmp_path, ".") == []
 
 
+def test_gradients_off_at_the_call_but_the_model_still_in_train_mode(tmp_path):
+    without_grad = """\
+        with torch.no_grad():
+            score = {call}(net, val_loader)
+        print(epoch, score)"""
+    train = _train(validation=without_grad)
+    _write(tmp_path, {"eval.py": EVAL, "unet.py": MODEL, "train.py": train})
+    found = _check(tmp_path, ".")
+    assert _in(found, "eval.py") == [("TM102", 9, "warning")]
+
+
 def test_callers_that_disagree_give_no_definite_mode(tmp_path):
     report = """\
 import torch
