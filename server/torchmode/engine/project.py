@@ -125,15 +125,16 @@ class ProjectContext:
         for file in sorted(files, key=lambda f: (not f.endswith(".ipynb"), f)):
             if os.path.realpath(file) == real:
                 continue
+            opened = self.overlay.get(file) if self.overlay is not None else None
             try:
-                text = Path(file).read_text(encoding="utf-8", errors="replace")
+                text = opened[1] if opened else Path(file).read_text("utf-8", errors="replace")
             except OSError:
                 continue
             mentioned = [name for name in names if out[name] is not None and name in text]
             if not mentioned:
                 continue
             notebook = file.endswith(".ipynb")
-            summary = _NOTHING if notebook else _summary(Path(file), self.root)
+            summary = _NOTHING if notebook else _summary(Path(file), self.root, self.overlay)
             for name in mentioned:
                 found = out[name]
                 if found is None:
