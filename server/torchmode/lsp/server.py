@@ -26,9 +26,8 @@ from pygls.lsp.server import LanguageServer
 from torchmode import __version__
 from torchmode.analysis import IDLE_COLLECT_S, Analysis, Session, Skipped, keep_summary
 from torchmode.config import in_project
-from torchmode.findings import Position, Range
-from torchmode.lsp import inlay_hints, notebook_sync, project_files
-from torchmode.lsp.code_actions import FIX_ALL, QUICKFIX, Client, actions_for, resolve
+from torchmode.findings import Position
+from torchmode.lsp import inlay_hints, notebook_sync, project_files, pull_diagnostics, queries
 from torchmode.lsp.configuration import (
     ClientSettings,
     parse_client_settings,
@@ -651,6 +650,8 @@ server = TorchmodeServer()
 notebook_sync.register(server)
 inlay_hints.register(server)
 project_files.register(server)
+queries.register(server)
+pull_diagnostics.register(server)
 
 
 @server.feature(types.INITIALIZE)
@@ -770,157 +771,6 @@ async def did_change_configuration(
 
 
 # --- diagnostics (pull), hover, code actions ----------------------------------------------
-
-
-@server.feature(
-    types.TEXT_DOCUMENT_DIAGNOSTIC,
-    types.DiagnosticOptions(
-        identifier="torchmode", inter_file_dependencies=False, workspace_diagnostics=False
-    ),
-)
-async def pull_diagnostics(
-    ls: TorchmodeServer, params: types.DocumentDiagnosticParams
-) -> types.DocumentDiagnosticReport:
-    uri = params.text_document.uri
-    key = ls.key_of(uri)
-    if key is None:
-        return types.RelatedFullDocumentDiagnosticReport(items=[])
-    result = ls.results.get(key)
-    if ls.client_settings.run == "onType" or result is None:
-        result = await ls.current_result(key)
-    if result is None:
-        return types.RelatedFullDocumentDiagnosticReport(items=[])
-    # A result is fixed by the text's version and the settings' generation, the client
-    # may keep what it has when neither changed.
-    # and by the changes of the other files its analysis read (project_files.py)
-    result_id = (
-        f"{result.generation}.{result.inputs}:{result.version}"
-        if result.version is not None
-        else None
-    )
-    version = ls.version_of(key)
-    if result.version != version and (current := ls.snapshot(key)) is not None:
-        # With "onSave", edits are not analysed: the last saved text's results stand, moved
-        # to where their lines are in the text on screen (those on edited lines dropped).
-        result = result.moved_to(current)
-        result_id = f"{result_id}:{version}" if result_id and version is not None else None
-    if result_id is not None and params.previous_result_id == result_id:
-        return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-    items = diagnostics_by_uri(result, ls.encoding).get(uri, [])
-    return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
-
-
-@server.feature(types.TEXT_DOCUMENT_HOVER)
-async def hover(ls: TorchmodeServer, params: types.HoverParams) -> types.Hover | None:
-    uri = params.text_document.uri
-    key = ls.key_of(uri)
-    if key is None:
-        return None
-    result = ls.result_for_hover(key, uri, params.position) or await ls.current_result(
-        key, full=True
-    )
-    if result is None:
-        return None
-    position = ls.analysed_position(result, uri, params.position)
-    if position is None:
-        return None
-    try:
-        if result.isolated:
-            text = await ls.in_analysis_process(result, "hover", position)
-        else:
-            text = await ls.scheduler.in_query_thread(result.analysis.hover, position)
-    except ProcessFailure as failure:
-        ls.log(f"torchmode: no hover for {key}: {failure.message}", types.MessageType.Warning)
-        return None
-    except Exception:
-        ls.log(f"torchmode: hover failed\n{traceback.format_exc()}", types.MessageType.Error)
-        return None
-    if not text:
-        return None
-    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
-
-
-@server.feature(
-    types.TEXT_DOCUMENT_CODE_ACTION,
-    types.CodeActionOptions(code_action_kinds=[QUICKFIX, FIX_ALL], resolve_provider=True),
-)
-async def code_action(
-    ls: TorchmodeServer, params: types.CodeActionParams
-) -> list[types.CodeAction] | None:
-    uri = params.text_document.uri
-    key = ls.key_of(uri)
-    result = await ls.current_result(key, full=True) if key else None
-    if result is None:
-        return []
-    start = ls.analysed_position(result, uri, params.range.start)
-    end = ls.analysed_position(result, uri, params.range.end)
-    if start is None or end is None:
-        return []
-    client = Client.of(ls.client_capabilities, ls.encoding)
-    if result.isolated:
-        try:
-            answer = await ls.in_analysis_process(
-                result,
-                "code_actions",
-                uri,
-                Range(start, end),
-                params.context,
-                client,
-                ls.versions(result),
-            )
-        except ProcessFailure as failure:
-            ls.log(f"torchmode: no code actions for {key}: {failure.message}")
-            return []
-        except Exception:
-            ls.log(f"torchmode: code actions failed\n{traceback.format_exc()}")
-            return []
-        return answer or []
-    # Building a fix checks it by analysing the fixed text with the document's cache: that is
-    # the analysis worker's job (its caches are single-threaded).
-    try:
-        return await ls.scheduler.in_worker(
-            actions_for,
-            result,
-            uri,
-            Range(start, end),
-            params.context,
-            client,
-            ls.versions(result),
-            result.settings,
-        )
-    except Exception:
-        ls.log(f"torchmode: code actions failed\n{traceback.format_exc()}", types.MessageType.Error)
-        return []
-
-
-@server.feature(types.CODE_ACTION_RESOLVE)
-async def code_action_resolve(ls: TorchmodeServer, action: types.CodeAction) -> types.CodeAction:
-    data = action.data if isinstance(action.data, dict) else {}
-    key = ls.key_of(str(data.get("uri", "")))
-    result = await ls.current_result(key, full=True) if key else None
-    if result is None:
-        return action
-    client = Client.of(ls.client_capabilities, ls.encoding)
-    if result.isolated:
-        try:
-            answer = await ls.in_analysis_process(
-                result, "resolve", action, client, ls.versions(result)
-            )
-        except ProcessFailure as failure:
-            ls.log(f"torchmode: resolving {action.title!r} failed: {failure.message}")
-            return action
-        except Exception:
-            ls.log(f"torchmode: resolving {action.title!r} failed\n{traceback.format_exc()}")
-            return action
-        return answer if isinstance(answer, types.CodeAction) else action
-    # Fixes are checked (and fix-all applied) by analysing the fixed text: the worker's job.
-    try:
-        return await ls.scheduler.in_worker(
-            resolve, action, result, client, ls.versions(result), result.settings
-        )
-    except Exception:
-        ls.log(f"torchmode: resolving {action.title!r} failed\n{traceback.format_exc()}")
-        return action
 
 
 def main(argv: Sequence[str] | None = None) -> int:
