@@ -183,13 +183,7 @@ class FileFlow:
                 self.entered[id(flow)] = self._analyse_entered(info, entry)
 
     def _analyse_entered(self, info: FunctionInfo, entry: Entry) -> FunctionFlow:
-        interp = Interpreter(self, info, entry)
-        self.active.append(interp)
-        try:
-            interp.run_function()
-        finally:
-            self.active.pop()
-        flow = interp.flow
+        flow = self._run(Interpreter(self, info, entry))
         named = api.EVALUATION_FUNCTION.match(info.name) or self.declared.evaluates(info.name)
         if not (entry.evaluates or named):
             # as for a caller in this file: the callers' modes make a forward an evaluation
@@ -278,14 +272,18 @@ class FileFlow:
             self.active[-1].deps.append((id(info.node), flow))
         return flow
 
-    def _analyse(self, info: FunctionInfo) -> FunctionFlow:
-        interp = Interpreter(self, info)
+    def _run(self, interp: Interpreter) -> FunctionFlow:
+        """Run one function's interpreter, as the innermost analysis in progress."""
         self.active.append(interp)
         try:
             interp.run_function()
         finally:
             self.active.pop()
-        flow = interp.flow
+        return interp.flow
+
+    def _analyse(self, info: FunctionInfo) -> FunctionFlow:
+        interp = Interpreter(self, info)
+        flow = self._run(interp)
         # a summary computed while another function it calls was still being analysed (mutual
         # recursion) is provisional: caching it would make the next analysis of the same text
         # differ. A call to itself is unknown on every analysis, so that one is stable.
