@@ -388,11 +388,7 @@ class AtCall:
         it.place(call)
         _, evaluates, _ = it.region_of_forward(state)
         # an evaluation helper called from a training loop evaluates; a loss helper trains
-        evaluates = (
-            evaluates
-            or bool(api.EVALUATION_FUNCTION.match(callee.name))
-            or it.file.declared.evaluates(callee.name)
-        )
+        evaluates = evaluates or it.file.evaluation_name(callee.name)
         return AtCall(it, call, callee, state, mapping, literals, loops, evaluates)
 
     def key(self, key: str) -> str | None:

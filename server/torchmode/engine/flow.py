@@ -161,8 +161,7 @@ class FileFlow:
             # of a module it is given, or an evaluating function that runs what it is given
             # (``net(x)``: a module if a caller passes one)
             if any(isinstance(e, ev.Forward) and e.depends_on_caller() for e in flow.events) or (
-                (api.EVAL_FUNCTION.match(info.name) or self.declared.evaluates(info.name))
-                and _calls_a_parameter(info)
+                self.inference_name(info.name) and _calls_a_parameter(info)
             ):
                 candidates[info.name] = (info, flow)
         if not candidates:
@@ -184,8 +183,7 @@ class FileFlow:
 
     def _analyse_entered(self, info: FunctionInfo, entry: Entry) -> FunctionFlow:
         flow = self._run(Interpreter(self, info, entry))
-        named = api.EVALUATION_FUNCTION.match(info.name) or self.declared.evaluates(info.name)
-        if not (entry.evaluates or named):
+        if not (entry.evaluates or self.evaluation_name(info.name)):
             # as for a caller in this file: the callers' modes make a forward an evaluation
             # only where they call it to evaluate (or it is named like one)
             for event in flow.events_of(ev.Forward):
@@ -193,6 +191,16 @@ class FileFlow:
                 if not event.via and _from_callers(event):
                     event.evaluation = False
         return flow
+
+    def evaluation_name(self, name: str) -> bool:
+        """A function named for evaluating a model (``validate``, ``test_epoch``), or one the
+        project declared so (``evaluation-functions``)."""
+        return bool(api.EVALUATION_FUNCTION.match(name)) or self.declared.evaluates(name)
+
+    def inference_name(self, name: str) -> bool:
+        """... or for running one (``predict``, ``sample``, ``generate``), which may also be a
+        step of training."""
+        return bool(api.EVAL_FUNCTION.match(name)) or self.declared.evaluates(name)
 
     def handed_on(self, info: FunctionInfo, handed: dict[str, list[int]]) -> bool:
         """``info`` is returned or stored as a value (``return step_fn``) where that name means

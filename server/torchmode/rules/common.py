@@ -225,7 +225,7 @@ def acting(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
         if event.key in trained_in(flow, lp):
             return _steps_environment(ctx, lp)
     info = event.site.info
-    if not event.loops or (info is not None and inference_name(ctx, info.name)):
+    if not event.loops or (info is not None and ctx.flow.inference_name(info.name)):
         return False
     return _steps_environment(ctx, event.loops[-1])
 
@@ -236,18 +236,6 @@ def _steps_environment(ctx: RuleContext, loop: cst.CSTNode) -> bool:
     if found is None:
         found = ctx.memo[key] = bool(_ENV_STEP.search(ctx.code(loop)))
     return bool(found)
-
-
-def evaluation_name(ctx: RuleContext, name: str) -> bool:
-    """A function named for evaluating a model (``validate``, ``test_epoch``), or one the
-    project declared so (``evaluation-functions``)."""
-    return bool(api.EVALUATION_FUNCTION.match(name)) or ctx.settings.declared.evaluates(name)
-
-
-def inference_name(ctx: RuleContext, name: str) -> bool:
-    """... or for running one (``predict``, ``sample``, ``generate``): also a step of training
-    when the function trains."""
-    return bool(api.EVAL_FUNCTION.match(name)) or ctx.settings.declared.evaluates(name)
 
 
 def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:

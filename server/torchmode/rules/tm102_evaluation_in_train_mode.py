@@ -83,9 +83,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         info = event.site.info
         eval_name = info is not None and bool(
-            common.evaluation_name(ctx, info.name)
+            ctx.flow.evaluation_name(info.name)
             # predict(), sample(), generate() that train nothing: inference
-            or (not event.site.trains and common.inference_name(ctx, info.name))
+            or (not event.site.trains and ctx.flow.inference_name(info.name))
         )
         if not (common.grad_off(event) or eval_name or event.over_eval_data):
             continue

@@ -84,7 +84,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         modes = event.modes
         eval_mode = bool(modes) and all(v.mode is Mode.EVAL for v in modes)
         info = event.site.info
-        eval_name = info is not None and common.evaluation_name(ctx, info.name)
+        eval_name = info is not None and ctx.flow.evaluation_name(info.name)
         if not (eval_mode or eval_name or event.over_eval_data):
             continue
         if common.acting(ctx, flow, event):
@@ -201,7 +201,7 @@ def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
         info is not None
         and event.region_is_body
         and not event.site.trains
-        and (common.inference_name(ctx, info.name) or _evals_itself(event))
+        and (ctx.flow.inference_name(info.name) or _evals_itself(event))
     )
     if whole_function and info is not None:
         edit = index.insert_before(info.node, f"@{code}")
