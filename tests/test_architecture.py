@@ -5,7 +5,7 @@
     fixing, notebook               text edits; notebooks as one program
     rules                          read events, build Findings with candidate fixes
     analysis                       the driver and the front door (Session)
-    config                         settings from pyproject.toml
+    config, files                  settings from pyproject.toml; finding and reading files
     cli, lsp, runtime              adapters
 
 A module may import its own layer and those below it, type-only imports included; the
@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("fixing", "notebook"),
     ("rules",),
     ("analysis",),
-    ("config",),
+    ("config", "files"),
     ("cli", "lsp", "runtime", "__main__", "__init__"),
 ]
 ADAPTERS = ("cli", "lsp")

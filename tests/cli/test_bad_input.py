@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-import torchmode.cli.source_files as source_files
+import torchmode.files.source_files as source_files
 from torchmode.analysis import Analysis
 
 pytestmark = pytest.mark.usefixtures("fake_engine")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from torchmode.cli.discovery import discover
+from torchmode.files.discovery import discover
 
 
 def _never(path: Path, is_dir: bool) -> bool:

@@ -27,7 +27,7 @@ from torchmode.analysis import (
     may_have_findings,
     noqa_edits,
 )
-from torchmode.cli.source_files import (
+from torchmode.files.source_files import (
     MAX_FILE_BYTES,
     MAX_NOTEBOOK_BYTES,
     NotWritten,

@@ -20,20 +20,18 @@ from torchmode import __version__
 from torchmode.analysis import RULES, Session, explain, lookup
 from torchmode.cli import output_text, runner
 from torchmode.cli.checking import FileResult, Job, Mode
-from torchmode.cli.discovery import discover
 from torchmode.cli.output_text import Styler
 from torchmode.cli.progress import Progress
-from torchmode.cli.source_files import SourceError, decode, read_bytes
 from torchmode.config import (
     ConfigError,
     Overrides,
-    ProjectConfig,
-    config_for_directory,
     in_project,
     load_config_file,
     merge,
     parse_code_list,
 )
+from torchmode.files.discovery import ProjectConfigs, discover
+from torchmode.files.source_files import SourceError, decode, read_bytes
 from torchmode.findings import Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -147,28 +145,6 @@ def _display(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
-class _Configs:
-    """The configuration of each file: one ``--config`` file, or the nearest pyproject.toml."""
-
-    def __init__(self, explicit: ProjectConfig | None) -> None:
-        self.explicit = explicit
-        self.by_directory: dict[Path, ProjectConfig] = {}
-
-    def of(self, path: Path) -> ProjectConfig:
-        if self.explicit is not None:
-            return self.explicit
-        # A directory's exclude patterns come from the configuration above it: a
-        # pyproject.toml inside the directory cannot exclude the directory itself.
-        directory = Path(os.path.abspath(path)).parent
-        config = self.by_directory.get(directory)
-        if config is None:
-            config = self.by_directory[directory] = config_for_directory(directory)
-        return config
-
-    def excluded(self, path: Path, is_dir: bool) -> bool:
-        return self.of(path).excludes(path, is_dir=is_dir)
-
-
 def _error(message: str) -> None:
     sys.stderr.write(f"torchmode: {message}\n")
 
@@ -190,7 +166,7 @@ def _check(args: argparse.Namespace) -> int:
             ignore=parse_code_list(args.ignore, "--ignore") if args.ignore else frozenset(),
             min_severity=Severity(args.min_severity) if args.min_severity else None,
         )
-        configs = _Configs(load_config_file(Path(args.config)) if args.config else None)
+        configs = ProjectConfigs(load_config_file(Path(args.config)) if args.config else None)
         found = discover(args.paths or ["."], configs.excluded)
         roots = [Path(os.path.abspath(p)) for p in args.paths or ["."]]
         jobs = [
@@ -313,7 +289,7 @@ def _explain(args: argparse.Namespace) -> int:
         _error("explain reads .py files; a notebook's cells are not supported yet")
         return EXIT_ERROR
     try:
-        configs = _Configs(load_config_file(Path(args.config)) if args.config else None)
+        configs = ProjectConfigs(load_config_file(Path(args.config)) if args.config else None)
         settings = in_project(configs.of(path).settings_for(path), path, [])
         text = decode(read_bytes(path)).text
     except ConfigError as error:

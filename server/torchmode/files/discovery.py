@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from torchmode.config import ProjectConfig, config_for_directory
+
 if TYPE_CHECKING:
     import pathspec
 
@@ -192,6 +194,28 @@ class _Walker:
         elif name.endswith(SOURCE_SUFFIXES) and entry.is_symlink():
             path = directory / name
             self.discovery.problems.append((str(path), _unresolved_link(path)))
+
+
+class ProjectConfigs:
+    """The configuration of each file: one ``--config`` file, or the nearest pyproject.toml."""
+
+    def __init__(self, explicit: ProjectConfig | None) -> None:
+        self.explicit = explicit
+        self.by_directory: dict[Path, ProjectConfig] = {}
+
+    def of(self, path: Path) -> ProjectConfig:
+        if self.explicit is not None:
+            return self.explicit
+        # A directory's exclude patterns come from the configuration above it: a
+        # pyproject.toml inside the directory cannot exclude the directory itself.
+        directory = Path(os.path.abspath(path)).parent
+        config = self.by_directory.get(directory)
+        if config is None:
+            config = self.by_directory[directory] = config_for_directory(directory)
+        return config
+
+    def excluded(self, path: Path, is_dir: bool) -> bool:
+        return self.of(path).excludes(path, is_dir=is_dir)
 
 
 def discover(paths: Sequence[str], excluded: Excluder) -> Discovery:
