@@ -247,3 +247,54 @@ async def test_an_imported_document_in_the_analysis_process(server_with, tmp_pat
     session.delete(evaluate, RESTORED)
     again, _ = await pushed_until(session, train, lambda found: "TM101" in found, mark)
     assert again == ["TM101"]
+
+
+UNGUARDED = """\
+def validate(model, loader):
+    correct = 0
+    for x, y in loader:
+        correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+"""
+
+CALLER = """\
+import torch
+import torch.nn as nn
+
+
+def main(train_loader, val_loader):
+    model = nn.Sequential(nn.Linear(8, 16), nn.Dropout(0.3), nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(10):
+        for x, y in train_loader:
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+"""
+
+
+async def test_a_call_added_elsewhere_reaches_the_function_it_calls(
+    starter, tmp_path: Path
+) -> None:
+    """``validate()`` in ``evaluate.py`` is entered as its callers enter it: a call typed in
+    ``main.py``, a file ``evaluate.py`` does not import, gives it its findings."""
+    session = await starter("visual-studio-code", settings={"debounceMs": 0})
+    (tmp_path / "evaluate.py").write_text(UNGUARDED)
+    (tmp_path / "main.py").write_text(CALLER)
+    evaluate, main = (tmp_path / "evaluate.py").as_uri(), (tmp_path / "main.py").as_uri()
+    session.open(evaluate, UNGUARDED)
+    assert codes(await session.diagnostics(evaluate)) == []  # nothing calls it yet
+    session.open(main, CALLER)
+    await session.diagnostics(main)
+    mark = len(session.client.published)  # type: ignore[attr-defined]
+    session.insert(main, "\n\ndef main(", "from evaluate import validate\n")
+    end = len(session.texts[main])
+    session.replace(main, end, end, "        print(epoch, validate(model, val_loader))\n")
+    found, _ = await pushed_until(session, evaluate, lambda found: bool(found), mark)
+    assert found == ["TM201"]  # evaluates with the gradients main() left on
+    assert session.versions[evaluate] == 1
+    # the call taken away again: the findings go with it
+    mark = len(session.client.published)  # type: ignore[attr-defined]
+    session.delete(main, "        print(epoch, validate(model, val_loader))\n")
+    gone, _ = await pushed_until(session, evaluate, lambda found: not found, mark)
+    assert gone == []

@@ -26,14 +26,20 @@ from torchmode.fixing import line_offsets
 from torchmode.rules import RULES, checks
 from torchmode.settings import DEFAULT_SETTINGS, Settings
 
-# A file that mentions none of these cannot have a finding: it is not parsed at all.
-_TRIGGER = re.compile(r"eval|train|no_grad|inference_mode|grad_enabled|backward|zero_grad|step")
+# A file that mentions none of these cannot have a finding: it is not parsed at all. Nor
+# can one without a function named like an evaluation (``def validate(model, loader)`` with
+# no torch call in it is reported when its callers in other files pass a model in train mode).
+_TRIGGER = re.compile(
+    r"eval|train|no_grad|inference_mode|grad_enabled|backward|zero_grad|step"
+    r"|def\s+_*(?:val|test|predict|infer|sample|generate|score|estimate_loss|compute_metrics)"
+)
 
 
-def may_have_findings(source: str) -> bool:
+def may_have_findings(source: str, settings: Settings = DEFAULT_SETTINGS) -> bool:
     """False when no rule can report anything in ``source`` (it names none of the calls they
-    are about): the CLI counts such a file as skipped, and nothing is parsed."""
-    return _TRIGGER.search(source) is not None
+    are about, and the project declares no evaluation functions of its own): the CLI counts
+    such a file as skipped, and nothing is parsed."""
+    return bool(settings.declared.evaluation) or _TRIGGER.search(source) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +106,7 @@ def analyze(
     refused = refusal(source)
     if refused is not None:
         return Analysis(source, [], Skipped(*refused))
-    if not may_have_findings(source):
+    if not may_have_findings(source, settings):
         return Analysis(source)
     if "\x00" in source:
         return Analysis(source, [], SyntaxProblem("source contains NUL bytes", _nul(source)))
@@ -150,7 +156,9 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     findings = [f for f in findings if not _suppressed(f, lines)]
     findings.sort(key=Finding.sort_key)
     # with a syntax error, the findings of the statements that parse (the others are unknown)
-    depends_on = tuple(path for path, _ in facts.project_files())
+    # the files it imports from, and those whose calls enter its functions
+    imported = tuple(path for path, _ in facts.project_files())
+    depends_on = imported + tuple(p for p in flow.caller_files if p not in imported)
     return Analysis(source, findings, problem, ctx, depends_on=depends_on)
 
 

@@ -329,7 +329,7 @@ def _syntax_error(problem: SyntaxProblem) -> str:
 def _check_python(job: Job, result: FileResult) -> None:
     data, snapshot = read_with_snapshot(job.path)
     source = decode(data)
-    if not may_have_findings(source.text):
+    if not may_have_findings(source.text, job.settings):
         result.skipped = True
         return
     analysis = _SESSION.analyze(source.text, job.settings)
@@ -385,7 +385,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
     combined = combine_cells(cells)
     if len(combined.source) > MAX_FILE_BYTES:
         raise too_large(len(combined.source.encode("utf-8")))
-    if not may_have_findings(combined.source):
+    if not may_have_findings(combined.source, job.settings):
         result.skipped = True
         return
     analysis = _SESSION.analyze(combined.source, job.settings)

@@ -182,6 +182,13 @@ def importers(root: str, module_word: str) -> list[str] | None:
         return [path for path, (_, words) in index.files.items() if module_word in words]
 
 
+def listings_outdated() -> None:
+    """Files changed on disk (an editor was told): the next look lists the projects again."""
+    with _LOCK:
+        for index in _INDEXES.values():
+            index.checked = -1.0
+
+
 def _refresh(root: str, index: _Index) -> None:
     found: dict[str, tuple[tuple[int, int], frozenset[str]]] = {}
     index.too_big = False

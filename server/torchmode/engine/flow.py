@@ -52,6 +52,8 @@ class FileFlow:
         # id(a function's analysis) -> the same function entered as its callers in other
         # files of the project enter it (what the rules read instead)
         self.entered: dict[int, FunctionFlow] = {}
+        # the other files of the project whose calls decided how its functions are entered
+        self.caller_files: tuple[str, ...] = ()
         self.chunks = chunks
         self.facts = facts
         self.cache = cache
@@ -175,6 +177,7 @@ class FileFlow:
             if name in candidates and (chain != name or not called or count != 1):
                 del candidates[name]
         assert self.project is not None
+        self.caller_files = self.project.importing_files()
         for name, sites in self.project.callers(set(candidates)).items():
             entry = entry_of(candidates[name][0].node, sites) if sites else None
             if entry is not None:

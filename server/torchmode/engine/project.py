@@ -33,7 +33,14 @@ from pathlib import Path
 import libcst as cst
 
 from torchmode.engine import events as ev
-from torchmode.engine.callers import CallSite, Passed, importers, references
+from torchmode.engine.callers import (
+    CallSite,
+    Passed,
+    import_words,
+    importers,
+    listings_outdated,
+    references,
+)
 from torchmode.engine.chunks import ChunkCache, code_of, parse_chunks
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.fact_collection import collect_facts
@@ -113,9 +120,7 @@ class ProjectContext:
     def callers(self, names: set[str]) -> dict[str, list[CallSite] | None]:
         """The calls to each of this file's functions ``names`` from the other files of the
         project (None: some caller is not known; an empty list: none calls it)."""
-        target = Path(self.path)
-        word = target.parent.name if target.name == "__init__.py" else target.stem
-        files = importers(self.root, word)
+        files = self._importers()
         if files is None:
             return dict.fromkeys(names)
         real = os.path.realpath(self.path)
@@ -152,6 +157,35 @@ class ProjectContext:
                     continue
                 found.extend(summary.calls.get((real, name), ()))
         return out
+
+    def importing_files(self) -> tuple[str, ...]:
+        """The other ``.py`` files of the project whose imports name this file's module, where
+        ``callers`` looks: what its functions' entry depends on, so an editor analyses this
+        file again when one of them changes. (A notebook that names one of its functions
+        leaves that function's callers unknown whatever else it does.)"""
+        real = os.path.realpath(self.path)
+        return tuple(
+            file
+            for file in self._importers() or ()
+            if file.endswith(".py") and os.path.realpath(file) != real
+        )
+
+    def _importers(self) -> list[str] | None:
+        target = Path(self.path)
+        word = target.parent.name if target.name == "__init__.py" else target.stem
+        files = importers(self.root, word)
+        if files is None or not self.overlay:
+            return files
+        # an open document's imports are those of its buffer, saved or not
+        found = dict.fromkeys(files)
+        inside = os.path.join(self.root, "")
+        for path, (version, text) in self.overlay.items():
+            if path.startswith(inside) and path.endswith(".py"):
+                if word in _buffer_import_words(path, version, text):
+                    found[path] = None
+                else:
+                    found.pop(path, None)
+        return list(found)
 
     def defines(self, qualified: str) -> bool:
         """Whether ``qualified`` (``models.unet.UNet``) names something in a file of the
@@ -405,13 +439,33 @@ def keep(path: str, entry: Kept) -> None:
 
 def files_changed(paths: Iterable[str], created_or_deleted: bool = False) -> None:
     """Files of a project changed on disk, or an editor closed them: their summaries (and
-    parse caches) are dropped; after files were created or deleted, imports resolve again."""
+    parse caches) are dropped, and which files import which is read again; after files were
+    created or deleted, imports resolve again."""
     with _LOCK:
         for path in paths:
             _CACHE.pop(Path(path), None)
             _BUFFERS.pop(Path(path), None)
+    listings_outdated()
     if created_or_deleted:
         _module_file.cache_clear()
+
+
+_BUFFER_WORDS: OrderedDict[str, tuple[Hashable, frozenset[str]]] = OrderedDict()
+
+
+def _buffer_import_words(path: str, version: Hashable, text: str) -> frozenset[str]:
+    """``import_words`` of an open document's buffer, kept for its version."""
+    with _LOCK:
+        kept = _BUFFER_WORDS.get(path)
+        if kept is not None and kept[0] == version:
+            _BUFFER_WORDS.move_to_end(path)
+            return kept[1]
+    words = import_words(text)
+    with _LOCK:
+        _BUFFER_WORDS[path] = (version, words)
+        while len(_BUFFER_WORDS) > 64:
+            _BUFFER_WORDS.popitem(last=False)
+    return words
 
 
 def _read(path: Path) -> str | None:

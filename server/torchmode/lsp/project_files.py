@@ -61,11 +61,15 @@ class ProjectFiles:
         self._created_or_deleted = False
         self._awaited: set[str] = set()  # analysed again, before the next refresh
 
-    def analysed(self, key: str, depends_on: Iterable[str], elsewhere: bool) -> None:
-        """Document ``key`` was analysed; ``elsewhere``: for a change of a file it imports."""
-        self.reads[key] = frozenset(depends_on)
+    def analysed(self, key: str, depends_on: Iterable[str], elsewhere: bool) -> frozenset[str]:
+        """Document ``key`` was analysed; ``elsewhere``: for a change of a file it imports.
+        Returns the files it reads now and did not before: it now imports them, and so calls
+        their functions, whose entry may change with it (engine/callers.py)."""
+        before = self.reads.get(key)
+        now = self.reads[key] = frozenset(depends_on)
         if elsewhere:
             self.refresh_due = True
+        return now - before if before is not None else frozenset()
 
     def forget(self, key: str) -> None:
         self.reads.pop(key, None)
@@ -113,6 +117,25 @@ def edited(ls: TorchmodeServer, uri: str, delay_ms: int) -> None:
     if path is None or path.suffix != ".py":
         return
     _analyse_again(ls, ls.project_files.dependents([str(path)]), delay_ms + DEPENDENTS_LAG_MS)
+
+
+def newly_read(ls: TorchmodeServer, key: str, paths: Iterable[str], delay_ms: int) -> None:
+    """Document ``key`` now imports these files: those open are analysed again, as their
+    functions may have a new caller."""
+    wanted = set(paths)
+    if not wanted:
+        return
+    keys = [
+        other
+        for document in ls.documents
+        if (path := path_of(document.uri)) is not None
+        and str(path) in wanted
+        and (other := ls.key_of(document.uri)) is not None
+        and other != key
+    ]
+    # what they read did not include the new caller: "reads the same" cannot tell
+    ls.project_files.unconditional.update(keys)
+    _analyse_again(ls, keys, delay_ms + DEPENDENTS_LAG_MS)
 
 
 def closed(ls: TorchmodeServer, uri: str) -> None:

@@ -345,7 +345,8 @@ class TorchmodeServer(LanguageServer):
         if self.is_outdated(key, target, generation):
             return  # a newer edit or setting is on its way: never show outdated results
         result = next_result(self.results.get(key), target, settings, analysis, generation, inputs)
-        self.project_files.analysed(key, analysis.depends_on, elsewhere)
+        newly = self.project_files.analysed(key, analysis.depends_on, elsewhere)
+        project_files.newly_read(self, key, newly, 0)
         if not self.session.keeps(key, cache):
             # a one-off cache (see above): the findings stay, the trees go at once
             result = result.slimmed()
@@ -461,7 +462,8 @@ class TorchmodeServer(LanguageServer):
                 isolated=True,
                 inputs=inputs,
             )
-            self.project_files.analysed(key, plain.depends_on, elsewhere)
+            newly = self.project_files.analysed(key, plain.depends_on, elsewhere)
+            project_files.newly_read(self, key, newly, 0)
             if plain.summary is not None and target.path is not None:
                 # summarised there: the documents that import it need not analyse it here
                 keep_summary(str(target.path), plain.summary)
