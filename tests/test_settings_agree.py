@@ -135,11 +135,18 @@ def test_client_fallbacks_are_the_server_defaults(client: dict[str, Any]) -> Non
     sent = client["fallbacks"]["server"]
     settings, parsed = _server(sent)
     # What the client sends when nothing is set changes nothing on the server ...
-    assert (settings, parsed.run, parsed.debounce_ms, parsed.inlay_hints) == (
+    assert (
+        settings,
+        parsed.run,
+        parsed.debounce_ms,
+        parsed.inlay_hints,
+        parsed.diagnostic_mode,
+    ) == (
         DEFAULT_SETTINGS,
         ClientSettings().run,
         DEFAULT_DEBOUNCE_MS,
         ClientSettings().inlay_hints,
+        ClientSettings().diagnostic_mode,
     )
     assert _server({})[0] == DEFAULT_SETTINGS
     # ... and each default is the same value on both sides, written the way each side writes it.
@@ -154,6 +161,8 @@ def test_client_fallbacks_are_the_server_defaults(client: dict[str, Any]) -> Non
     assert sent["run"] == PACKAGE_DEFAULTS["run"] == ClientSettings().run
     assert sent["debounceMs"] == PACKAGE_DEFAULTS["debounceMs"] == DEFAULT_DEBOUNCE_MS
     assert sent["inlayHints"] is PACKAGE_DEFAULTS["inlayHints"] is ClientSettings().inlay_hints
+    assert sent["diagnosticMode"] == PACKAGE_DEFAULTS["diagnosticMode"]
+    assert sent["diagnosticMode"] == ClientSettings().diagnostic_mode
 
 
 def test_every_enum_value_is_kept_by_the_client_and_accepted_by_the_server(

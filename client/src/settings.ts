@@ -4,6 +4,7 @@ export type Severity = 'error' | 'warning' | 'info' | 'hint';
 export type Run = 'onType' | 'onSave';
 export type NoGradContext = 'no_grad' | 'inference_mode';
 export type ImportStrategy = 'useBundled' | 'fromEnvironment';
+export type DiagnosticMode = 'openFilesOnly' | 'workspace';
 
 /** What the server reads: sent as `initializationOptions.settings` and on `workspace/configuration`. */
 export interface ServerSettings {
@@ -18,6 +19,8 @@ export interface ServerSettings {
     fixNoGradWith: NoGradContext;
     /** The mode timeline: each model's mode and the grad mode as inlay hints. */
     inlayHints: boolean;
+    /** `workspace`: every Python file of the workspace is analysed in the background and reported. */
+    diagnosticMode: DiagnosticMode;
 }
 
 /** What only the client reads: how to start the server. */
@@ -32,7 +35,7 @@ export interface SettingsSource {
 }
 
 export const SECTION = 'torchmode';
-export const SERVER_SETTING_KEYS = ['select', 'ignore', 'severity', 'minSeverity', 'run', 'debounceMs', 'fixNoGradWith', 'inlayHints'] as const;
+export const SERVER_SETTING_KEYS = ['select', 'ignore', 'severity', 'minSeverity', 'run', 'debounceMs', 'fixNoGradWith', 'inlayHints', 'diagnosticMode'] as const;
 /** Changing one of these restarts the server; `trace.server` is picked up live by the language client. */
 export const RESTART_SETTING_KEYS = [...SERVER_SETTING_KEYS, 'interpreter', 'importStrategy'] as const;
 
@@ -83,6 +86,7 @@ export function readServerSettings(source: SettingsSource): ServerSettings {
         debounceMs: debounce(source.get('debounceMs')),
         fixNoGradWith: oneOf<NoGradContext>(source.get('fixNoGradWith'), ['no_grad', 'inference_mode'], 'no_grad'),
         inlayHints: typeof source.get('inlayHints') === 'boolean' ? (source.get('inlayHints') as boolean) : true,
+        diagnosticMode: oneOf<DiagnosticMode>(source.get('diagnosticMode'), ['openFilesOnly', 'workspace'], 'openFilesOnly'),
     };
 }
 

@@ -24,6 +24,8 @@ from torchmode.analysis.memory import IDLE_COLLECT_S
 from torchmode.analysis.noqa import NoqaEdits, ignore_edit, noqa_edits
 from torchmode.analysis.session import Session
 from torchmode.analysis.timeline import Hint
+from torchmode.engine.callers import import_words
+from torchmode.engine.chunks import ChunkCache
 from torchmode.engine.limits import MAX_SOURCE_BYTES
 from torchmode.engine.project import Kept as KeptSummary
 from torchmode.engine.project import Overlay, ProjectContext
@@ -38,6 +40,7 @@ __all__ = [
     "MAX_SOURCE_BYTES",
     "RULES",
     "Analysis",
+    "ChunkCache",
     "FixOutcome",
     "Hint",
     "KeptSummary",
@@ -56,6 +59,7 @@ __all__ = [
     "fix_cells",
     "fix_source",
     "ignore_edit",
+    "import_words",
     "keep_summary",
     "kept_summary",
     "line_offsets",

@@ -20,6 +20,9 @@ from torchmode.config import (
 from torchmode.settings import DEFAULT_SETTINGS, Settings
 
 Run = Literal["onType", "onSave"]
+# Which files get diagnostics: the open ones, or every Python file of the workspace (Pylance's
+# setting of the same name)
+DiagnosticMode = Literal["openFilesOnly", "workspace"]
 DEFAULT_DEBOUNCE_MS = 150
 KNOWN = (
     "select",
@@ -30,6 +33,7 @@ KNOWN = (
     "debounceMs",
     "fixNoGradWith",
     "inlayHints",
+    "diagnosticMode",
 )
 # Settings of the VS Code extension itself (how to start the server), harmless here.
 CLIENT_ONLY = ("interpreter", "importStrategy", "trace")
@@ -41,6 +45,7 @@ class ClientSettings:
     run: Run = "onType"
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
     inlay_hints: bool = True  # the mode timeline (lsp/inlay_hints.py)
+    diagnostic_mode: DiagnosticMode = "openFilesOnly"  # workspace: lsp/workspace_index.py
 
 
 def _checked(problems: list[str], parse: Callable[[], Any]) -> Any:
@@ -110,6 +115,15 @@ def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
             problems.append(
                 f"torchmode.inlayHints: expected true or false, got {raw['inlayHints']!r}"
             )
+    mode: DiagnosticMode = "openFilesOnly"
+    if raw.get("diagnosticMode") is not None:
+        if raw["diagnosticMode"] in ("openFilesOnly", "workspace"):
+            mode = raw["diagnosticMode"]
+        else:
+            problems.append(
+                "torchmode.diagnosticMode: use 'openFilesOnly' or 'workspace', "
+                f"not {raw['diagnosticMode']!r}"
+            )
     overrides = Overrides(
         select=select,
         ignore=ignore or frozenset(),
@@ -117,7 +131,7 @@ def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
         fix_no_grad_with=style,
         min_severity=min_severity,
     )
-    return ClientSettings(overrides, run, debounce, inlay_hints), problems
+    return ClientSettings(overrides, run, debounce, inlay_hints, mode), problems
 
 
 def section_of(raw: Any) -> Any:

@@ -44,7 +44,7 @@ DISK_SETTLE_MS = 300
 # Scheduler keys of the jobs here (no document URI starts with a NUL).
 _REFRESH = "\0project-files:refresh"
 _DISK = "\0project-files:disk"
-WATCHED = ("**/*.py", "**/pyproject.toml")
+WATCHED = ("**/*.py", "**/*.ipynb", "**/pyproject.toml")
 
 
 class ProjectFiles:
@@ -117,14 +117,17 @@ def edited(ls: TorchmodeServer, uri: str, delay_ms: int) -> None:
     if path is None or path.suffix != ".py":
         return
     _analyse_again(ls, ls.project_files.dependents([str(path)]), delay_ms + DEPENDENTS_LAG_MS)
+    ls.workspace_index.paths_changed(ls, [str(path)], (delay_ms + DEPENDENTS_LAG_MS) / 1000)
 
 
-def newly_read(ls: TorchmodeServer, key: str, paths: Iterable[str], delay_ms: int) -> None:
-    """Document ``key`` now imports these files: those open are analysed again, as their
-    functions may have a new caller."""
+def newly_read(ls: TorchmodeServer, key: str | None, paths: Iterable[str], delay_ms: int) -> None:
+    """Document ``key`` (or a file the workspace index analysed) now imports these files:
+    those open, and those indexed, are analysed again, as their functions may have a new
+    caller."""
     wanted = set(paths)
     if not wanted:
         return
+    ls.workspace_index.files_changed(ls, wanted)
     keys = [
         other
         for document in ls.documents
@@ -156,7 +159,7 @@ def did_change_watched_files(
     state = ls.project_files
     for change in params.changes:
         path = path_of(change.uri)
-        if path is None or path.suffix != ".py":
+        if path is None or path.suffix not in (".py", ".ipynb"):
             continue
         state._on_disk.add(str(path))
         if change.type != types.FileChangeType.Changed:
@@ -167,9 +170,11 @@ def did_change_watched_files(
 
 async def _disk_settled(ls: TorchmodeServer) -> None:
     state = ls.project_files
-    paths, state._on_disk = state._on_disk, set()
+    changed, state._on_disk = state._on_disk, set()
     moved, state._created_or_deleted = state._created_or_deleted, False
-    project_files_changed(paths, created_or_deleted=moved)
+    ls.workspace_index.disk_changed(ls, changed, moved)
+    paths = {path for path in changed if path.endswith(".py")}
+    project_files_changed(changed, created_or_deleted=moved)
     # An open file's buffer wins over its file: a change on disk changes nothing for it (the
     # editor sends the buffer's new text if it reloads it).
     open_paths = set(overlay(ls))

@@ -1,6 +1,8 @@
-"""``textDocument/diagnostic``: diagnostics pulled by the client (when it can pull, the server
-does not push; server.py decides). A document's findings depend on the other files of its
-project (project_files.py), hence ``interFileDependencies``."""
+"""``textDocument/diagnostic`` and ``workspace/diagnostic``: diagnostics pulled by the client
+(when it can pull, the server does not push; server.py decides). A document's findings depend
+on the other files of its project (project_files.py), hence ``interFileDependencies``. The
+workspace's files not open are reported with ``diagnosticMode: "workspace"``
+(workspace_index.py)."""
 
 from __future__ import annotations
 
@@ -18,9 +20,26 @@ def register(server: TorchmodeServer) -> None:
     server.feature(
         types.TEXT_DOCUMENT_DIAGNOSTIC,
         types.DiagnosticOptions(
-            identifier="torchmode", inter_file_dependencies=True, workspace_diagnostics=False
+            identifier="torchmode", inter_file_dependencies=True, workspace_diagnostics=True
         ),
     )(pull_diagnostics)
+    server.feature(types.WORKSPACE_DIAGNOSTIC)(workspace_diagnostics)
+
+
+async def workspace_diagnostics(
+    ls: TorchmodeServer, params: types.WorkspaceDiagnosticParams
+) -> types.WorkspaceDiagnosticReport:
+    """The files not open, answered once something is new to the client: held meanwhile (a
+    long poll; the client cancels it to ask again, or when it goes), so that a client asking
+    in a loop is not answered the same thing over and over."""
+    index = ls.workspace_index
+    previous = {item.uri: item.value for item in params.previous_result_ids}
+    while True:
+        change = index.next_change()
+        reports = index.reports(ls, previous)
+        if any(isinstance(r, types.WorkspaceFullDocumentDiagnosticReport) for r in reports):
+            return types.WorkspaceDiagnosticReport(items=reports)
+        await change.wait()
 
 
 async def pull_diagnostics(

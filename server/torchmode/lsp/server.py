@@ -52,6 +52,7 @@ from torchmode.lsp.protocol import TorchmodeProtocol, is_unparsable_body
 from torchmode.lsp.results import NOT_ANALYSED, Notice, Result, next_result
 from torchmode.lsp.scheduling import Scheduler
 from torchmode.lsp.targets import NotebookTarget, Target, TextTarget, analysable, path_of
+from torchmode.lsp.workspace_index import WorkspaceIndex
 from torchmode.settings import Settings
 
 # Where the user raises the limit a document's analysis ran into (isolation.Limits).
@@ -107,6 +108,8 @@ class TorchmodeServer(LanguageServer):
         self._config_told: set[str] = set()
         # The other files each document's analysis reads (project_files.py).
         self.project_files = project_files.ProjectFiles()
+        # diagnosticMode "workspace": the files not open (workspace_index.py)
+        self.workspace_index = WorkspaceIndex(self.limits)
 
     # --- transports: pygls' own, reading through FrameReader ----------------------------
     # After a message with a wrong Content-Length, pygls' reader never found another one
@@ -604,6 +607,7 @@ class TorchmodeServer(LanguageServer):
         for key in keys - {None}:
             assert key is not None
             self.request_analysis(key)
+        self.workspace_index.configure(self)
         self.refresh_pulled()
         inlay_hints.refresh(self)
 
@@ -667,6 +671,7 @@ def on_initialize(ls: TorchmodeServer, params: types.InitializeParams) -> None:
 async def on_initialized(ls: TorchmodeServer, params: types.InitializedParams) -> None:
     await ls.pull_configuration()
     ls.configured.set()
+    ls.workspace_index.configure(ls)
     ls.check_configuration(ls.workspace_directories())
     registrations: list[types.Registration] = []
     watched = ls._workspace_capability("did_change_watched_files")
@@ -707,6 +712,7 @@ async def on_initialized(ls: TorchmodeServer, params: types.InitializedParams) -
 def on_shutdown(ls: TorchmodeServer, params: None) -> None:
     ls.scheduler.shutdown()
     ls.analysis_process.stop("the server is shutting down")
+    ls.workspace_index.stop()
 
 
 # --- text documents -----------------------------------------------------------------------
@@ -752,7 +758,8 @@ def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> 
     ls.session.forget(uri)
     ls.failed.pop(uri, None)
     ls.leave_isolation(uri)
-    ls.clear([uri])
+    if not ls.workspace_index.closed(ls, uri):
+        ls.clear([uri])
     project_files.closed(ls, uri)
 
 

@@ -1,0 +1,173 @@
+"""``diagnosticMode: "workspace"``: the findings of files nobody opened, kept current as other
+files change in the editor or on disk, pushed or pulled but never both."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types
+
+from .conftest import PATIENCE_S, Session
+from .test_project_files import EVALUATE, RESTORED, TRAIN, codes, pushed_until
+
+WORKSPACE = {"debounceMs": 0, "diagnosticMode": "workspace"}
+FIXED = EVALUATE.replace("    return", RESTORED + "    return")
+
+
+def _workspace(root: Path) -> tuple[str, str]:
+    (root / "evaluate.py").write_text(EVALUATE)
+    (root / "train.py").write_text(TRAIN)
+    # what `torchmode check` skips, the index skips: ignored, and in a virtual environment
+    (root / ".gitignore").write_text("scratch/\n")
+    for ignored in ("scratch", ".venv/lib"):
+        (root / ignored).mkdir(parents=True)
+        (root / ignored / "train_copy.py").write_text(TRAIN.replace("from evaluate", "from e"))
+    return (root / "train.py").as_uri(), (root / "evaluate.py").as_uri()
+
+
+def _told_on_disk(session: Session, *changes: tuple[Path, types.FileChangeType]) -> None:
+    session.client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=path.as_uri(), type=kind) for path, kind in changes]
+        )
+    )
+
+
+async def test_files_nobody_opened_are_reported_and_follow_the_others(
+    starter, tmp_path: Path
+) -> None:
+    train, evaluate = _workspace(tmp_path)
+    session = await starter("visual-studio-code", settings=WORKSPACE)
+    # train.py is not open: its TM101 (validate() leaves the model in eval mode) is pushed
+    found, _ = await pushed_until(session, train, lambda found: bool(found), 0)
+    assert found == ["TM101"]
+    published = session.client.published  # type: ignore[attr-defined]
+    assert all(p.version is None for p in published)
+    assert {p.uri for p in published} <= {train, evaluate}  # nothing ignored was indexed
+    # evaluate.py fixed in the editor, unsaved: train.py, still unopened, loses its TM101
+    session.open(evaluate, EVALUATE)
+    await session.diagnostics(evaluate)
+    mark = len(published)
+    session.insert(evaluate, "    return correct", RESTORED)
+    after, _ = await pushed_until(session, train, lambda found: "TM101" not in found, mark)
+    assert after == []
+    # closed without saving: the file on disk speaks again
+    mark = len(published)
+    session.close(evaluate)
+    again, _ = await pushed_until(session, train, lambda found: "TM101" in found, mark)
+    assert again == ["TM101"]
+    # fixed on disk (a checkout), told by the file watcher
+    (tmp_path / "evaluate.py").write_text(FIXED)
+    mark = len(published)
+    _told_on_disk(session, (tmp_path / "evaluate.py", types.FileChangeType.Changed))
+    fixed, _ = await pushed_until(session, train, lambda found: "TM101" not in found, mark)
+    assert fixed == []
+
+
+async def test_a_created_file_and_a_deleted_one(starter, tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(TRAIN)
+    train = (tmp_path / "train.py").as_uri()
+    session = await starter("visual-studio-code", settings=WORKSPACE)
+    await asyncio.sleep(1.0)  # indexed: nothing to report while evaluate.py is missing
+    published = session.client.published  # type: ignore[attr-defined]
+    assert [codes(list(p.diagnostics)) for p in published if p.uri == train] in ([], [[]])
+    (tmp_path / "evaluate.py").write_text(EVALUATE)
+    mark = len(published)
+    _told_on_disk(session, (tmp_path / "evaluate.py", types.FileChangeType.Created))
+    found, _ = await pushed_until(session, train, lambda found: bool(found), mark)
+    assert found == ["TM101"]
+    # train.py deleted: its diagnostics are taken away
+    (tmp_path / "train.py").unlink()
+    mark = len(published)
+    _told_on_disk(session, (tmp_path / "train.py", types.FileChangeType.Deleted))
+    gone, _ = await pushed_until(session, train, lambda found: not found, mark)
+    assert gone == []
+
+
+async def test_back_to_open_files_only_takes_the_others_away(starter, tmp_path: Path) -> None:
+    train, _ = _workspace(tmp_path)
+    session = await starter("visual-studio-code", settings=WORKSPACE)
+    await pushed_until(session, train, lambda found: bool(found), 0)
+    mark = len(session.client.published)  # type: ignore[attr-defined]
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"torchmode": {**WORKSPACE, "diagnosticMode": "openFilesOnly"}}
+        )
+    )
+    cleared, _ = await pushed_until(session, train, lambda found: not found, mark)
+    assert cleared == []
+
+
+async def _pull(
+    session: Session, previous: list[types.PreviousResultId]
+) -> types.WorkspaceDiagnosticReport:
+    return await asyncio.wait_for(
+        session.client.workspace_diagnostic_async(
+            types.WorkspaceDiagnosticParams(previous_result_ids=previous)
+        ),
+        PATIENCE_S,
+    )
+
+
+def _by_uri(
+    report: types.WorkspaceDiagnosticReport,
+) -> dict[str, types.WorkspaceDocumentDiagnosticReport]:
+    return {item.uri: item for item in report.items}
+
+
+async def test_a_pulling_client_pulls_the_workspace_and_is_never_pushed_to(
+    starter, caps, tmp_path: Path
+) -> None:
+    capabilities = caps("neovim")
+    capabilities.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(
+        refresh_support=True
+    )
+    session = await starter("neovim", capabilities, settings=WORKSPACE)
+    assert session.pulls
+    options = session.server_capabilities.diagnostic_provider
+    assert options is not None and options.workspace_diagnostics
+    train, _ = _workspace(tmp_path)
+    first = _by_uri(await _pull(session, []))
+    assert set(first) == {train}  # the files with something to report
+    report = first[train]
+    assert isinstance(report, types.WorkspaceFullDocumentDiagnosticReport)
+    assert codes(list(report.items)) == ["TM101"] and report.version is None
+    held = [types.PreviousResultId(uri=train, value=report.result_id or "")]
+    # nothing new: the pull is held until something changes on disk
+    waiting = asyncio.ensure_future(_pull(session, held))
+    await asyncio.sleep(0.5)
+    assert not waiting.done()
+    (tmp_path / "evaluate.py").write_text(FIXED)
+    _told_on_disk(session, (tmp_path / "evaluate.py", types.FileChangeType.Changed))
+    second = _by_uri(await waiting)
+    assert isinstance(second[train], types.WorkspaceFullDocumentDiagnosticReport)
+    assert codes(list(second[train].items)) == []
+    # an open document is the document pull's, not the workspace's
+    session.open(train, TRAIN)
+    held = [types.PreviousResultId(uri=train, value=second[train].result_id or "")]
+    (tmp_path / "evaluate.py").write_text(EVALUATE)
+    _told_on_disk(session, (tmp_path / "evaluate.py", types.FileChangeType.Changed))
+    waiting = asyncio.ensure_future(_pull(session, held))
+    await asyncio.sleep(1.0)
+    assert not waiting.done() or train not in _by_uri(waiting.result())
+    waiting.cancel()
+    assert session.client.published == []  # type: ignore[attr-defined]
+
+
+async def test_the_build_shows_its_progress(starter, tmp_path: Path) -> None:
+    for number in range(40):
+        (tmp_path / f"step_{number}.py").write_text(TRAIN.replace("evaluate", f"ev_{number}"))
+    train, _ = _workspace(tmp_path)
+    session = await starter("visual-studio-code", settings=WORKSPACE)
+    await pushed_until(session, train, lambda found: bool(found), 0)
+    for _ in range(int(PATIENCE_S * 10)):
+        reports = [r for rs in session.client.progress_reports.values() for r in rs]  # type: ignore[attr-defined]
+        if reports and isinstance(reports[-1], types.WorkDoneProgressEnd):
+            break
+        await asyncio.sleep(0.1)
+    values = reports
+    assert isinstance(values[0], types.WorkDoneProgressBegin)
+    assert values[0].title == "torchmode: indexing the workspace"
+    assert isinstance(values[-1], types.WorkDoneProgressEnd)
+    assert values[-1].message == "42 files indexed"
