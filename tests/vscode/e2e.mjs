@@ -74,12 +74,46 @@ function log(message) {
     process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
+// Two files of one project: validate() in the first leaves the model in eval mode, and the
+// second's training loop calls it (a TM101 there, caused by the other file).
+const CROSS_EVALUATE = 'evaluate_cross.py';
+const CROSS_TRAIN = 'train_cross.py';
+const CROSS_EVALUATE_TEXT = `import torch
+
+
+def validate(model, loader):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+`;
+const CROSS_TRAIN_TEXT = `import torch
+import torch.nn as nn
+
+from evaluate_cross import validate
+
+
+def main(train_loader, val_loader):
+    model = nn.Sequential(nn.Linear(8, 16), nn.Dropout(0.3), nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(10):
+        for x, y in train_loader:
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        print(epoch, validate(model, val_loader))
+`;
+
 function prepare() {
     for (const dir of [userData, extensions, workspace]) {
         fs.mkdirSync(dir, { recursive: true });
     }
     fs.copyFileSync(options.example, exampleFile);
     fs.copyFileSync(options.example, fixAllFile);
+    fs.writeFileSync(path.join(workspace, CROSS_EVALUATE), CROSS_EVALUATE_TEXT);
+    fs.writeFileSync(path.join(workspace, CROSS_TRAIN), CROSS_TRAIN_TEXT);
     if (options.notebook !== undefined) {
         fs.copyFileSync(options.notebook, path.join(workspace, notebookName));
     }
@@ -412,6 +446,27 @@ async function fixAllInFile(page, report) {
     report.fixAllSource = fs.readFileSync(fixAllFile, 'utf8');
 }
 
+async function crossFile(page, report) {
+    // train_cross.py's TM101 comes from evaluate_cross.py: restoring train mode there, without
+    // saving and without touching train_cross.py, takes it away.
+    await openFile(page, CROSS_TRAIN);
+    await runCommand(page, 'View: Focus Problems');
+    const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'TM101' }).first();
+    await problem.waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.crossFileProblem = await problem.innerText();
+    await openFile(page, CROSS_EVALUATE);
+    const lines = CROSS_EVALUATE_TEXT.split('\n');
+    await goTo(page, lines.findIndex((line) => line.includes('return correct')) + 1, 5);
+    await page.keyboard.type('model.train()');
+    await page.keyboard.press('Enter');
+    await problem.waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
+    report.crossFileProblemsAfterFix = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+    log(`cross-file: ${report.crossFileProblem} -> ${JSON.stringify(report.crossFileProblemsAfterFix)}`);
+    report.crossTrainSource = fs.readFileSync(path.join(workspace, CROSS_TRAIN), 'utf8');
+    await saveActiveEditor(page);
+    report.crossEvaluateSource = fs.readFileSync(path.join(workspace, CROSS_EVALUATE), 'utf8');
+}
+
 async function notebookProblems(page, report) {
     if (notebookName === undefined) {
         return;
@@ -552,6 +607,7 @@ async function main() {
         ['inlayHints', () => readInlayHints(page, report)],
         ['quickFix', () => applyQuickFix(page, report)],
         ['fixAll', () => fixAllInFile(page, report)],
+        ['crossFile', () => crossFile(page, report)],
         ['notebook', () => notebookProblems(page, report)],
         ['settings', () => restartOnSettingsChange(page, report)],
         ['pythonExtension', () => followPythonExtension(page, report)],

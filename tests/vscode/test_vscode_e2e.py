@@ -248,6 +248,16 @@ def test_fix_all_in_file_command(session: dict[str, Any]) -> None:
     _assert_only_model_train_inserted(session["fixAllSource"])
 
 
+def test_a_fix_in_another_file_clears_the_problem_it_caused(session: dict[str, Any]) -> None:
+    _succeeded(session, "crossFile")
+    assert "TM101" in session["crossFileProblem"]
+    assert "validate" in session["crossFileProblem"]
+    assert not any("TM101" in row for row in session["crossFileProblemsAfterFix"])
+    # typed in evaluate_cross.py only: train_cross.py is as it was
+    assert "model.train()" not in session["crossTrainSource"]
+    assert "    model.train()\n    return correct" in session["crossEvaluateSource"]
+
+
 def test_notebook_cells_are_checked(session: dict[str, Any]) -> None:
     _succeeded(session, "notebook")
     rows = session["notebookProblems"]
