@@ -79,7 +79,8 @@ class WorkspaceIndex:
         self.pending: set[str] = set()
         self.relist = False  # the folders are to be listed again
         self.pushed: dict[str, tuple[types.Diagnostic, ...]] = {}  # uri -> last published
-        self.unsure: set[str] = set()  # closed documents: whatever the index finds is sent
+        # closed documents: whatever the index finds next is sent (pushed or pulled)
+        self.unsure: set[str] = set()
         self.building = True  # until the first listing and its analyses are done
         self.told: list[tuple[list[str], bool]] = []  # changes on disk its process is to hear
         self._serials = itertools.count(1)
@@ -116,6 +117,7 @@ class WorkspaceIndex:
         self.listed.clear()
         self.pending.clear()
         self.told.clear()
+        self.unsure.clear()
         if ls is not None and not ls.pulls_diagnostics:
             for uri in [u for u in self.pushed if not self._is_open(ls, u)]:
                 ls.clear([uri])
@@ -168,7 +170,9 @@ class WorkspaceIndex:
         path = path_of(uri)
         if not self.active or path is None or str(path) not in self.listed:
             return False
-        # what the client shows is the open document's last analysis, not the index's
+        # What the client shows is the open document's last analysis, not the index's: the
+        # index reports the file once it is analysed from disk, even with nothing found.
+        self.entries.pop(str(path), None)
         self.pushed.pop(uri, None)
         self.unsure.add(uri)
         self.files_changed(ls, [str(path)])
@@ -310,7 +314,8 @@ class WorkspaceIndex:
                         uri=entry.uri, result_id=result_id, version=None
                     )
                 )
-            elif entry.diagnostics or entry.uri in previous:
+            elif entry.diagnostics or entry.uri in previous or entry.uri in self.unsure:
+                self.unsure.discard(entry.uri)
                 reports.append(
                     types.WorkspaceFullDocumentDiagnosticReport(
                         uri=entry.uri,
