@@ -37,24 +37,16 @@ import time
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.lsp.client import LanguageClient
 from torchmode.lsp.project_files import DEPENDENTS_LAG_MS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lsp import memory_mb, parse_floor_ms
+from lsp_dependents import VALIDATE
+from lsp_dependents import Client as DependentsClient
 from lsp_latency import module
 
-EVALUATE = """\
-import torch
-
-
-def validate(model, loader):
-    model.eval()
-    with torch.no_grad():
-        for x in loader:
-            model(x)
-"""
+EVALUATE = "import torch\n\n\n" + VALIDATE
 
 IMPORTS = "import torch\nfrom evaluate import validate\n"
 
@@ -128,17 +120,12 @@ def workspace(root: Path, files: int, lines: int) -> list[Path]:
     return paths
 
 
-class Client:
-    def __init__(self) -> None:
-        self.client = LanguageClient("bench", "0")
-        self.arrivals: list[tuple[float, str, int | None, list[str]]] = []
-        self.progress_end: float | None = None
-        self.versions: dict[str, int] = {}
+class Client(DependentsClient):
+    """lsp_dependents.py's client, in workspace mode, with work-done progress."""
 
-        @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        def published(params: types.PublishDiagnosticsParams) -> None:
-            codes = [str(d.code) for d in params.diagnostics]
-            self.arrivals.append((time.perf_counter(), params.uri, params.version, codes))
+    def __init__(self) -> None:
+        super().__init__()
+        self.progress_end: float | None = None
 
         @self.client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
         def create(params: types.WorkDoneProgressCreateParams) -> None:
@@ -149,7 +136,7 @@ class Client:
             if isinstance(params.value, dict) and params.value.get("kind") == "end":
                 self.progress_end = time.perf_counter()
 
-    async def start(self, root: Path) -> float:
+    async def start(self, root: Path) -> None:
         await self.client.start_io(sys.executable, "-m", "torchmode.lsp")
         await self.client.initialize_async(
             types.InitializeParams(
@@ -163,60 +150,19 @@ class Client:
                 },
             )
         )
-        started = time.perf_counter()
+        self.started = time.perf_counter()
         self.client.initialized(types.InitializedParams())
-        return started
 
     def server_pid(self) -> int:
         server = self.client._server  # type: ignore[attr-defined]
         assert server is not None
         return int(server.pid)
 
-    async def stop(self) -> None:
-        await self.client.shutdown_async(None)
-        self.client.exit(None)
-        await self.client.stop()
-
-    def open(self, uri: str, text: str) -> int:
-        self.versions[uri] = 1
-        self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(
-                    uri=uri, language_id="python", version=1, text=text
-                )
-            )
-        )
-        return len(self.arrivals)
-
-    def insert(self, uri: str, line: int, character: int, new: str) -> float:
-        self.versions[uri] += 1
-        at = types.Position(line=line, character=character)
-        sent = time.perf_counter()
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(
-                    uri=uri, version=self.versions[uri]
-                ),
-                content_changes=[
-                    types.TextDocumentContentChangePartial(
-                        range=types.Range(start=at, end=at), text=new
-                    )
-                ],
-            )
-        )
-        return sent
-
-    async def arrival(
-        self, uri: str, since: int, version: int | None = None, fewer: int | None = None
-    ) -> float:
-        """When ``uri``'s diagnostics (of ``version``; with fewer than ``fewer``) arrived."""
+    async def fewer(self, uri: str, since: int, than: int) -> float:
+        """When ``uri``'s diagnostics arrived with fewer than ``than`` findings."""
         while True:
-            for at, where, got, codes in self.arrivals[since:]:
-                if (
-                    where == uri
-                    and (version is None or got == version)
-                    and (fewer is None or len(codes) < fewer)
-                ):
+            for at, where, _, codes in self.arrivals[since:]:
+                if where == uri and len(codes) < than:
                     return at
             await asyncio.sleep(0.0005)
 
@@ -249,7 +195,7 @@ async def measure(files: int, lines: int, edits: int, pause_ms: int) -> None:
         big_floor_ms = parse_floor_ms(big_text)
         big = (root / "big.py").as_uri()
         client = Client()
-        started = await client.start(root)
+        await client.start(root)
         since = client.open(big, big_text)
         await client.arrival(big, since, 1)
         line = (
@@ -262,13 +208,13 @@ async def measure(files: int, lines: int, edits: int, pause_ms: int) -> None:
         during = 0
         for i in range(edits):
             since = len(client.arrivals)
-            sent = client.insert(big, line, 4 + i, "x")
+            sent = client.change(big, line, 4 + i, 0, "x")
             typing.append(await client.arrival(big, since, client.versions[big]) - sent)
             during += client.progress_end is None
             await asyncio.sleep(pause_ms / 1000)
         while client.progress_end is None:
             await asyncio.sleep(0.05)
-        indexed_s = client.progress_end - started
+        indexed_s = client.progress_end - client.started
         await asyncio.sleep(2.0)  # settled
         pid = client.server_pid()
         server_mb, server_peak = memory_mb(pid)
@@ -282,27 +228,10 @@ async def measure(files: int, lines: int, edits: int, pause_ms: int) -> None:
         before = len(client.last(big))  # with the TM101 at its call of validate()
         for _ in range(3):
             since = len(client.arrivals)
-            sent = client.insert(evaluate, EVALUATE.count("\n"), 0, "    model.train()\n")
-            crossing.append(await client.arrival(big, since, None, fewer=before) - sent)
-            # undone: the TM101 back before the next round
-            client.versions[evaluate] += 1
             end = EVALUATE.count("\n")
-            client.client.text_document_did_change(
-                types.DidChangeTextDocumentParams(
-                    text_document=types.VersionedTextDocumentIdentifier(
-                        uri=evaluate, version=client.versions[evaluate]
-                    ),
-                    content_changes=[
-                        types.TextDocumentContentChangePartial(
-                            range=types.Range(
-                                start=types.Position(line=end, character=0),
-                                end=types.Position(line=end + 1, character=0),
-                            ),
-                            text="",
-                        )
-                    ],
-                )
-            )
+            sent = client.change(evaluate, end, 0, 0, "    model.train()\n")
+            crossing.append(await client.fewer(big, since, before) - sent)
+            client.change(evaluate, end, 0, 0, "", whole_line=True)  # the TM101 back
             await asyncio.sleep(2.0)
         await client.stop()
 
