@@ -222,6 +222,19 @@ def test_a_caller_out_of_sight_keeps_the_function_as_entered(tmp_path):
     assert _check(tmp_path, "eval.py") == []
 
 
+def test_a_helper_the_whole_project_imports_is_entered_as_before(tmp_path):
+    """Beyond MAX_IMPORTERS importers, callers are not looked for: the module is the project's
+    helper, and reading every importer first would hold its check (and an editor) that long."""
+    from torchmode.engine.project import MAX_IMPORTERS
+
+    files = {"eval.py": EVAL, "unet.py": MODEL}
+    files.update({f"train_{n}.py": _train() for n in range(MAX_IMPORTERS + 1)})
+    _write(tmp_path, files)
+    assert _in(_check(tmp_path, "."), "eval.py") == []
+    (tmp_path / "train_0.py").unlink()  # as many importers as looked at: the callers decide
+    assert [code for code, *_ in _in(_check(tmp_path, "."), "eval.py")] == ["TM102", "TM201"]
+
+
 def test_an_argument_of_no_known_mode(tmp_path):
     unknown = _train(validation="        print(eval_net(load(net), val_loader))")
     _write(tmp_path, {"eval.py": EVAL, "unet.py": MODEL, "train.py": unknown})

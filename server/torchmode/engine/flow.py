@@ -162,8 +162,12 @@ class FileFlow:
             # only where its callers' modes or grad mode decide an evaluation: a forward pass
             # of a module it is given, or an evaluating function that runs what it is given
             # (``net(x)``: a module if a caller passes one)
-            if any(isinstance(e, ev.Forward) and e.depends_on_caller() for e in flow.events) or (
-                self.inference_name(info.name) and _calls_a_parameter(info)
+            forwards = [e for e in flow.events if isinstance(e, ev.Forward)]
+            # (a parameter whose forwards are known, in modes and a grad mode set here, is
+            # evaluated as it is whatever its callers pass: reading them would change nothing)
+            known = {e.key.partition(".")[0] for e in forwards}
+            if any(e.depends_on_caller() for e in forwards) or (
+                self.inference_name(info.name) and _calls_a_parameter(info, known)
             ):
                 candidates[info.name] = (info, flow)
         if not candidates:
@@ -510,10 +514,12 @@ class FileFlow:
         return None
 
 
-def _calls_a_parameter(info: FunctionInfo) -> bool:
-    if not info.params:
+def _calls_a_parameter(info: FunctionInfo, known: set[str]) -> bool:
+    """Whether the function calls one of its parameters other than ``known`` ones."""
+    params = [p for p in info.params if p not in known]
+    if not params:
         return False
-    names = "|".join(re.escape(p) for p in info.params)
+    names = "|".join(re.escape(p) for p in params)
     return re.search(rf"(?<![\w.])(?:{names})\s*(?:\.forward\s*)?\(", info.chunk.text) is not None
 
 

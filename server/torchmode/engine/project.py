@@ -53,6 +53,10 @@ from torchmode.engine.values import CallerSite, GradVal, Mode, ModeVal
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
 MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
+# A module imported by more files than this is a helper of the whole project: its functions'
+# callers are not looked for (each importer would be analysed first, a second or more per
+# hundred lines, before the module itself; an editor opening it would wait that long).
+MAX_IMPORTERS = 64
 
 # An editor's open documents, by path (``str(Path)``, as the project's files are found): a
 # version (anything comparable and picklable that changes whenever the text does, even across
@@ -121,7 +125,7 @@ class ProjectContext:
         """The calls to each of this file's functions ``names`` from the other files of the
         project (None: some caller is not known; an empty list: none calls it)."""
         files = self._importers()
-        if files is None:
+        if files is None or len(files) > MAX_IMPORTERS:
             return dict.fromkeys(names)
         real = os.path.realpath(self.path)
         out: dict[str, list[CallSite] | None] = {name: [] for name in names}
@@ -164,9 +168,10 @@ class ProjectContext:
         file again when one of them changes. (A notebook that names one of its functions
         leaves that function's callers unknown whatever else it does.)"""
         real = os.path.realpath(self.path)
+        files = self._importers() or ()
         return tuple(
             file
-            for file in self._importers() or ()
+            for file in (files if len(files) <= MAX_IMPORTERS else ())
             if file.endswith(".py") and os.path.realpath(file) != real
         )
 
