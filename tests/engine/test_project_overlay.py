@@ -132,3 +132,35 @@ def test_an_open_document_gives_its_summary_from_its_own_analysis(tmp_path, monk
     assert summarised == []  # taken from evaluation.py's own analysis
     assert _codes(session, tmp_path, {str(evaluation): (3, EVALUATE)}) == ["TM101"]
     assert summarised == [evaluation]  # a text it did not analyse: summarised here
+
+
+UNRELATED = '''
+
+
+def pretrain(net, loader, optimizer):
+    net.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        optimizer.step()
+'''
+
+
+def test_only_the_functions_that_call_a_changed_function_are_analysed_again(tmp_path):
+    """A new summary of ``evaluate()`` (its fix typed in evaluation.py) analyses again the
+    functions that call it, not the whole importing file: the others' cached analyses stand,
+    and the findings are those of a fresh analysis."""
+    (tmp_path / "evaluation.py").write_text(EVALUATE)
+    text = TRAIN.format(module="evaluation") + UNRELATED
+    (tmp_path / "train.py").write_text(text)
+    evaluation = str(tmp_path / "evaluation.py")
+    session, cache = Session(), ChunkCache()
+    assert _codes(session, tmp_path, {evaluation: (1, EVALUATE)}, cache) == ["TM101"]
+    before = {record.node.name.value: record.flow for record in cache.flows.values()}
+    assert {"pretrain", "main"} <= set(before)
+    assert _codes(session, tmp_path, {evaluation: (2, EVALUATE_RESTORING)}, cache) == []
+    after = {record.node.name.value: record.flow for record in cache.flows.values()}
+    assert after["pretrain"] is before["pretrain"]
+    assert after["main"] is not before["main"]  # it calls evaluate()
+    fresh = _codes(Session(), tmp_path, {evaluation: (2, EVALUATE_RESTORING)})
+    assert fresh == []

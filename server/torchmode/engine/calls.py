@@ -75,7 +75,7 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
     if self.file.project is not None and qualified is not None:
         if self.file.collect_calls:
             _project_call(self, call, qualified, state)
-        external = self.file.project.lookup(qualified)
+        external = self.file.external(qualified)
         if external is not None:
             self.apply_external(call, external, state)
     return _result_of(self, call, method, receiver, qualified, args, state)
@@ -532,7 +532,7 @@ def grad_off_decorator(self: Interpreter, target: cst.BaseExpression, name: str 
         if local is not None:
             return turns_grad_off(local.node, self.facts.imports)
     if name is not None and self.file.project is not None:
-        external = self.file.project.lookup(name)
+        external = self.file.external(name)
         return external is not None and external.grad_off_decorator
     return False
 
@@ -548,8 +548,7 @@ def enter_context(
     callee = self.file.resolve_callee(expr, self.info)
     if callee is None:
         name = self.facts.imports.resolve(expr.func)
-        project = self.file.project
-        external = project.lookup(name) if project is not None and name else None
+        external = self.file.external(name) if name else None
         if external is None or external.inside is None:
             return None
         return _enter_external(self, expr, external, external.inside, state)

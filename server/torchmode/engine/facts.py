@@ -157,9 +157,9 @@ class Facts:
                 )
             ),
             tuple(sorted(self.grad_factories)),
-            # what the other files this one imports from are now: their summaries are applied
-            # at calls to their functions, in analyses a later run would otherwise reuse
-            self.project_files(),
+            # which other files its imports resolve to (what their functions do is checked per
+            # analysis: FileFlow.external)
+            tuple(path for path, _ in self.project_files()),
         )
 
     def project_files(self) -> tuple[tuple[str, Stamp | None], ...]:

@@ -24,14 +24,20 @@ from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.callers import Entry, entry_of, references
 from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.facts import Facts, FunctionInfo
-from torchmode.engine.function_flow import CachedFlow, CachedModuleFlow, FunctionFlow, module_shape
+from torchmode.engine.function_flow import (
+    CachedFlow,
+    CachedModuleFlow,
+    Externals,
+    FunctionFlow,
+    module_shape,
+)
 from torchmode.engine.interpreter import Interpreter
 from torchmode.engine.names import key_of, literal_bool
 from torchmode.engine.walk import calls_in
 from torchmode.settings import NOTHING_DECLARED, Declared
 
 if TYPE_CHECKING:
-    from torchmode.engine.project import ProjectContext
+    from torchmode.engine.project import ExternalFunction, ProjectContext
 
 
 class FileFlow:
@@ -63,7 +69,9 @@ class FileFlow:
         self.flows: dict[int, FunctionFlow] = {}
         self.in_progress: set[int] = set()
         # id(node) -> (contains training?, the function analyses that answer depended on)
-        self.training_cache: dict[int, tuple[bool, list[tuple[int, FunctionFlow | None]]]] = {}
+        self.training_cache: dict[
+            int, tuple[bool, list[tuple[int, FunctionFlow | None]], list[tuple[str, object]]]
+        ] = {}
         # interpreters running, innermost last (or a probe collecting what an answer used)
         self.active: list[Interpreter | _DepProbe] = []
         self.module_flow: FunctionFlow | None = None
@@ -199,6 +207,23 @@ class FileFlow:
                     event.evaluation = False
         return flow
 
+    def external(self, qualified: str) -> ExternalFunction | None:
+        """The summary of another file's function ``qualified``, as the analysis in progress
+        read it: a cached analysis is reused while every such lookup finds the same."""
+        if self.project is None:
+            return None
+        found = self.project.lookup(qualified)
+        if self.active:
+            self.active[-1].externals.append((qualified, found))
+        return found
+
+    def _same_externals(self, externals: Externals) -> bool:
+        project = self.project
+        return all(
+            (project.lookup(name) if project is not None else None) == found
+            for name, found in externals
+        )
+
     def evaluation_name(self, name: str) -> bool:
         """A function named for evaluating a model (``validate``, ``test_epoch``), or one the
         project declared so (``evaluation-functions``)."""
@@ -239,7 +264,9 @@ class FileFlow:
         if self.cache is not None:
             deps = tuple({(n, id(f)): (n, f) for n, f in interp.deps}.values())
             shape = module_shape(statements)
-            self.cache.module_flow = CachedModuleFlow(shape, self.fingerprint, deps, interp.flow)
+            self.cache.module_flow = CachedModuleFlow(
+                shape, self.fingerprint, deps, interp.flow, _externals(interp.externals)
+            )
         return interp.flow
 
     def _reuse_module(
@@ -260,6 +287,8 @@ class FileFlow:
             callee = self.facts.function_by_node.get(node_id)
             if callee is None or self.flows.get(id(callee)) is not recorded:
                 return None
+        if not self._same_externals(cached.externals):
+            return None
         flow = cached.flow
         flow.chunk_of = chunk_of  # this run's chunks (an edit above may have moved them)
         for node, top in zip(flow.placed, flow.placed_under, strict=True):
@@ -306,7 +335,9 @@ class FileFlow:
         provisional = any(dep is None and node != own for node, dep in interp.deps)
         if self.cache is not None and not provisional:
             deps = tuple({(n, id(f)): (n, f) for n, f in interp.deps}.values())
-            self.cache.flows[id(info.node)] = CachedFlow(info.node, self.fingerprint, deps, flow)
+            self.cache.flows[id(info.node)] = CachedFlow(
+                info.node, self.fingerprint, deps, flow, _externals(interp.externals)
+            )
             self.cache.flows.move_to_end(id(info.node))
         return flow
 
@@ -327,6 +358,8 @@ class FileFlow:
             callee = self.facts.function_by_node.get(node_id)
             if callee is None or self.flow_of(callee) is not recorded:
                 return None
+        if not self._same_externals(cached.externals):
+            return None
         flow = cached.flow
         flow.info = info  # the same code, now in this run's chunk
         self.reused[id(flow)] = (flow, info)
@@ -383,6 +416,7 @@ class FileFlow:
         if cached is not None:
             if self.active:
                 self.active[-1].deps.extend(cached[1])
+                self.active[-1].externals.extend(cached[2])
             return cached[0]
         probe = _DepProbe()
         self.active.append(probe)
@@ -393,9 +427,10 @@ class FileFlow:
         # an answer that met a function still being analysed (recursion) is not final: asked
         # again once that analysis is done (as a reused analysis would be), it may differ
         if all(dep is not None for _, dep in probe.deps):
-            self.training_cache[id(node)] = (result, probe.deps)
+            self.training_cache[id(node)] = (result, probe.deps, probe.externals)
         if self.active:
             self.active[-1].deps.extend(probe.deps)
+            self.active[-1].externals.extend(probe.externals)
         return result
 
     def _contains_training(self, node: cst.CSTNode, scope: FunctionInfo | None) -> bool:
@@ -534,6 +569,7 @@ class _DepProbe:
 
     def __init__(self) -> None:
         self.deps: list[tuple[int, FunctionFlow | None]] = []
+        self.externals: list[tuple[str, object]] = []
 
 
 def _header_expressions(stmt: cst.CSTNode) -> list[cst.CSTNode]:
@@ -566,3 +602,8 @@ def _target_names(node: cst.BaseExpression) -> list[str]:
     if type(node) is cst.StarredElement:
         return _target_names(node.value)
     return []
+
+
+def _externals(looked_up: list[tuple[str, object]]) -> Externals:
+    """Each lookup once (one analysis finds the same for a name every time)."""
+    return tuple(dict(looked_up).items())

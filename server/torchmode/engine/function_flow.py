@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     pass
 
 
+# (qualified name, what ProjectContext.lookup found for it) per lookup an analysis made
+Externals = tuple[tuple[str, object], ...]
+
+
 @dataclass(eq=False)
 class FunctionFlow:
     """The analysis of one function (or of the module's top level, ``info`` None)."""
@@ -93,6 +97,9 @@ class CachedFlow:
     fingerprint: object
     deps: tuple[tuple[int, FunctionFlow | None], ...]  # what its result depended on
     flow: FunctionFlow
+    # the other files' functions it looked up (qualified name, summary found): reused only
+    # while each lookup finds the same (Externals)
+    externals: Externals = ()
 
 
 def def_chain(info: FunctionInfo | None) -> tuple[cst.CSTNode, ...]:
@@ -114,6 +121,7 @@ class CachedModuleFlow:
     fingerprint: object
     deps: tuple[tuple[int, FunctionFlow | None], ...]
     flow: FunctionFlow
+    externals: Externals = ()
 
 
 def module_shape(statements: list[cst.BaseStatement]) -> tuple[object, ...]:

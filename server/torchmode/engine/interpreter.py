@@ -83,6 +83,7 @@ class Interpreter:
         # (id(node), ids of the calls it is reached through, event kind, a Clear's key)
         self.recorded: dict[tuple[int, tuple[int, ...], str, str | None], ev.Event] = {}
         self.deps: list[tuple[int, FunctionFlow | None]] = []  # analyses this one used
+        self.externals: list[tuple[str, object]] = []  # other files' functions looked up
         # for name in (a, b): the names it stands for (None: not known)
         self.loop_targets: dict[str, list[str] | None] = {}
         self.aliases: dict[str, str] = {}  # opt = self.optimizer
