@@ -384,3 +384,48 @@ def _moved(spans: list[tuple[int, int, TextEdit]], point: int) -> int:
             return start + shift
         shift += len(edit.new_text) - (end - start)
     return point + shift
+
+
+_MADE_UP = frozenset(
+    f"torch.{name}"
+    for name in (
+        "rand", "randn", "randint", "zeros", "ones", "empty", "full", "arange",
+        "rand_like", "randn_like", "zeros_like", "ones_like", "empty_like",
+    )
+)  # fmt: skip
+
+
+def shape_check(ctx: RuleContext, event: ev.Forward) -> bool:
+    """One forward on made-up input (``model(torch.rand(1, 3, 513, 513))``, as a model's file
+    does under ``if __name__ == "__main__":``, or in a ``test()`` it calls there, to print the
+    output size): a check of shapes, not an evaluation of a trained model; its graph is one
+    forward's, dropped at once."""
+    call = event.node  # in the function that runs it (``event.site``), through calls or not
+    if event.iterated or event.loops or event.site_loops or not isinstance(call, cst.Call):
+        return False
+    if not call.args:
+        return False
+    index = ctx.index(ctx.chunk_of(call))
+    stmt = index.statement_of(call)
+    made_up: set[str] = set()
+    for before in index.block.get(id(stmt), []) if stmt is not None else []:
+        if before is stmt:
+            break
+        if isinstance(before, cst.SimpleStatementLine):
+            for small in before.body:
+                if isinstance(small, cst.Assign) and _is_made_up(ctx, small.value, made_up):
+                    made_up.update(
+                        t.target.value for t in small.targets if isinstance(t.target, cst.Name)
+                    )
+    return all(_is_made_up(ctx, arg.value, made_up) for arg in call.args)
+
+
+def _is_made_up(ctx: RuleContext, node: cst.BaseExpression, made_up: set[str]) -> bool:
+    if isinstance(node, cst.Name):
+        return node.value in made_up
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    if isinstance(func, cst.Attribute) and func.attr.value in {"to", "cuda", "float", "half"}:
+        return _is_made_up(ctx, func.value, made_up)  # torch.rand(...).to(device)
+    return ctx.facts.imports.resolve(func) in _MADE_UP

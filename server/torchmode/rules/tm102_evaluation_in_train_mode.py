@@ -116,6 +116,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if _feeds_failing_backward(flow, event):
             continue  # the real mistake is the no_grad around training (TM202 reports it)
         constructed = all(v.origin is not None and v.origin.constructed for v in trains)
+        if constructed and common.shape_check(ctx, event) and not _loads_weights(event):
+            # built right there and run once on made-up input (a model file's ``test()``
+            # printing the output size): random weights, whose outputs mean nothing in
+            # either mode
+            continue
         if (
             constructed
             and flow.trains
@@ -131,6 +136,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             _keep_shallowest(best, event, finding)
     for _, finding in best.values():
         yield finding
+
+
+_LOADS = re.compile(r"\bload\w*\s*\(|\bfrom_pretrained\s*\(|\brestore\w*\s*\(")
+
+
+def _loads_weights(event: ev.Forward) -> bool:
+    """Whether the function that runs the forward loads weights anywhere (a checkpoint, a
+    pretrained model): then its outputs are a trained model's."""
+    info = event.site.info
+    return info is None or _LOADS.search(info.chunk.text) is not None
 
 
 def _keep_shallowest(

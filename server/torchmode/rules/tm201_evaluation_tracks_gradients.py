@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import libcst as cst
-
 from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
@@ -89,7 +87,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         if common.acting(ctx, flow, event):
             continue  # choosing actions in an environment: the graph goes with each step
-        if _shape_check(ctx, event):
+        if common.shape_check(ctx, event):
             continue
         # one finding per evaluation: a whole evaluating function is one, whatever its forwards
         key = (id(event.site), 0 if event.region_is_body else id(event.region))
@@ -99,50 +97,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         best[key] = (depth, _finding(ctx, flow, event))
     for _, finding in best.values():
         yield finding
-
-
-_MADE_UP = frozenset(
-    f"torch.{name}"
-    for name in (
-        "rand", "randn", "randint", "zeros", "ones", "empty", "full", "arange",
-        "rand_like", "randn_like", "zeros_like", "ones_like", "empty_like",
-    )
-)  # fmt: skip
-
-
-def _shape_check(ctx: RuleContext, event: ev.Forward) -> bool:
-    """One forward on made-up input (``model(torch.rand(1, 3, 513, 513))``, as a model's file
-    does under ``if __name__ == "__main__":`` to print the output size): a check of shapes, not
-    an evaluation of a trained model; its graph is one forward's, dropped at once."""
-    call = event.node
-    if event.iterated or event.loops or event.via or not isinstance(call, cst.Call):
-        return False
-    if not call.args:
-        return False
-    index = ctx.index(ctx.chunk_of(call))
-    stmt = index.statement_of(call)
-    made_up: set[str] = set()
-    for before in index.block.get(id(stmt), []) if stmt is not None else []:
-        if before is stmt:
-            break
-        if isinstance(before, cst.SimpleStatementLine):
-            for small in before.body:
-                if isinstance(small, cst.Assign) and _is_made_up(ctx, small.value, made_up):
-                    made_up.update(
-                        t.target.value for t in small.targets if isinstance(t.target, cst.Name)
-                    )
-    return all(_is_made_up(ctx, arg.value, made_up) for arg in call.args)
-
-
-def _is_made_up(ctx: RuleContext, node: cst.BaseExpression, made_up: set[str]) -> bool:
-    if isinstance(node, cst.Name):
-        return node.value in made_up
-    if not isinstance(node, cst.Call):
-        return False
-    func = node.func
-    if isinstance(func, cst.Attribute) and func.attr.value in {"to", "cuda", "float", "half"}:
-        return _is_made_up(ctx, func.value, made_up)  # torch.rand(...).to(device)
-    return ctx.facts.imports.resolve(func) in _MADE_UP
 
 
 _VOLATILE = re.compile(r"\bvolatile\s*=\s*True\b")

@@ -75,3 +75,35 @@ def fit(net, train_loader, val_loader, epochs):
         run_epoch(net, train_loader, optimizer)
         run_epoch(net, val_loader)
 """
+
+# A model's file that checks its output shape: a test() run under __main__ builds the model
+# and runs it once on random input (random weights: neither the mode nor the graph matters).
+MODEL_FILE_SHAPE_TEST = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class TinyResNet(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        self.linear = nn.Linear(16, classes)
+
+    def forward(self, x):
+        out = F.relu(self.bn(self.conv(x)))
+        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
+        return self.linear(out)
+
+
+def test():
+    net = TinyResNet()
+    x = torch.randn(2, 3, 32, 32)
+    y = net(x)
+    print(y.size())
+
+
+if __name__ == "__main__":
+    test()
+"""

@@ -10,6 +10,44 @@ from torchmode.rules.base import Invalid
 from torchmode.rules.examples import shared
 
 INVALID = (
+    # a sampling script: the generator's trained weights are loaded, then it draws images from
+    # noise with its BatchNorm still in train mode (batch statistics of the noise batch)
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+from torchvision.utils import save_image
+
+
+class Generator(nn.Module):
+    def __init__(self, z_dim=100):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 784), nn.Tanh()
+        )
+
+    def forward(self, z):
+        return self.net(z).view(-1, 1, 28, 28)
+
+
+def sample(path, count=64):
+    generator = Generator()
+    generator.load_state_dict(torch.load(path))
+    z = torch.randn(count, 100)
+    with torch.no_grad():
+        images = generator(z)
+    save_image(images, "samples.png")
+""",
+        lines=(22,),
+        fix="""\
+@@
+     generator.load_state_dict(torch.load(path))
+     z = torch.randn(count, 100)
++    generator.eval()
+     with torch.no_grad():
+         images = generator(z)
+""",
+    ),
     # pytorch/examples mnist layout with the `model.eval()` missing from `test()`: `train()`
     # switches to train mode every epoch and the test accuracy is measured with Dropout active.
     Invalid(
@@ -1549,6 +1587,7 @@ for iteration in range(1000):
     loss.backward()
     optimizer.step()
 """,
+    shared.MODEL_FILE_SHAPE_TEST,
     # the project's own loss module (a criterion, not a model) used in the validation pass
     """\
 import torch

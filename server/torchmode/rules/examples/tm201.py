@@ -1119,6 +1119,8 @@ for global_step in range(100_000):
     replay_buffer.add(obs, next_obs, actions, rewards, terminations)
     obs = next_obs
 """,
+    # the same, in a test() the file runs under __main__
+    shared.MODEL_FILE_SHAPE_TEST,
     # a model file's shape check: one forward on random input to print the output size
     """\
 import torch
