@@ -18,6 +18,7 @@ describe('readServerSettings', () => {
             debounceMs: 150,
             fixNoGradWith: 'no_grad',
             inlayHints: true,
+            diagnosticMode: 'openFilesOnly',
         });
     });
 
@@ -62,9 +63,24 @@ describe('readServerSettings', () => {
         assert.equal(readServerSettings(source({ inlayHints: 'false' })).inlayHints, true);
     });
 
+    it('takes the diagnostic mode from its enum, open files only otherwise', () => {
+        assert.equal(readServerSettings(source({ diagnosticMode: 'workspace' })).diagnosticMode, 'workspace');
+        assert.equal(readServerSettings(source({ diagnosticMode: 'everything' })).diagnosticMode, 'openFilesOnly');
+    });
+
     it('sends the server exactly the keys it knows', () => {
         const settings = readServerSettings(source({ interpreter: ['python'], importStrategy: 'fromEnvironment' }));
-        assert.deepEqual(Object.keys(settings).sort(), ['debounceMs', 'fixNoGradWith', 'ignore', 'inlayHints', 'minSeverity', 'run', 'select', 'severity']);
+        assert.deepEqual(Object.keys(settings).sort(), [
+            'debounceMs',
+            'diagnosticMode',
+            'fixNoGradWith',
+            'ignore',
+            'inlayHints',
+            'minSeverity',
+            'run',
+            'select',
+            'severity',
+        ]);
     });
 });
 
