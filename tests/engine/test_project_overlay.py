@@ -134,7 +134,7 @@ def test_an_open_document_gives_its_summary_from_its_own_analysis(tmp_path, monk
     assert summarised == [evaluation]  # a text it did not analyse: summarised here
 
 
-UNRELATED = '''
+UNRELATED = """
 
 
 def pretrain(net, loader, optimizer):
@@ -143,7 +143,7 @@ def pretrain(net, loader, optimizer):
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(net(x), y).backward()
         optimizer.step()
-'''
+"""
 
 
 def test_only_the_functions_that_call_a_changed_function_are_analysed_again(tmp_path):
