@@ -240,9 +240,9 @@ CLAIMS: dict[str, str] = {
         "Accumulating a loss with grad on and no `backward()` (`total = total + loss`) keeps "
         "every batch's activations alive: memory grows with each batch."
     ),
-    "tm204.train_loop_chain_grows": (
-        "After `backward()` the activations are freed, but `total += loss` still chains one "
-        "autograd node per iteration onto `total`."
+    "tm204.train_loop_keeps_every_graph": (
+        "After `backward()` the activations are freed, but `total += loss` keeps every step's "
+        "autograd graph alive, node by node: memory grows with every training step."
     ),
     "tm204.item_keeps_nothing": (
         "Accumulating `loss.item()` (or `loss.detach()`) keeps no graph alive."

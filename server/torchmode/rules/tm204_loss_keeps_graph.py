@@ -34,7 +34,9 @@ autograd graph — not `.item()`, not `.detach()`, not computed under `no_grad`.
 ## Why is this bad?
 The running total keeps every iteration's graph alive. In evaluation (no `backward()`), that
 is every batch's activations: memory grows until it runs out. In training, `backward()`
-frees the activations, but a chain of autograd nodes still grows with every step. {cost}
+frees the activations, but every step's autograd graph, node by node, stays reachable from the
+total: memory still grows with every step (35 KB per step for a 31-layer MLP on the CPU, about
+400 bytes per node of the step's graph). {cost}
 
 ## Example
 ```python
@@ -56,8 +58,9 @@ Appends `.item()` (or `.detach()` where the total is used as a tensor later, and
 safe.
 
 ## Options
-Reported as a warning where no `backward()` runs in the loop (evaluation), as info in a
-training loop.
+Reported as a warning where no `backward()` runs in the loop (evaluation), and in a training
+loop when the value added is the loss that loop's `backward()` is called on; as info for other
+loss-like values in a training loop (a helper's result may be a plain number).
 """.replace("{cost}", cost_note("TM204")),
     invalid=examples.INVALID,
     valid=examples.VALID,
@@ -97,11 +100,19 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if key in seen:
             continue
         seen.add(key)
-        severity = Severity.INFO if trains else Severity.WARNING
-        if trains:
-            why = "a chain of autograd nodes grows with every step"
-        else:
+        if not trains:
+            severity = Severity.WARNING
             why = "every iteration's activations stay in memory"
+        elif loops is event.site_loops and _backpropagated_in(ctx, event, loop):
+            # the loss this very iteration backpropagates: it certainly has a graph, and each
+            # step's whole graph stays alive through the total
+            severity = Severity.WARNING
+            why = "every step's autograd graph stays alive and memory grows with each step"
+        else:
+            # a value named or computed like a loss that may be a plain number (a helper's
+            # ``.item()`` in a returned tuple)
+            severity = Severity.INFO
+            why = "every step's autograd graph stays alive"
         added = wording.brief(ctx, event.value_node or event.node)
         yield Finding(
             RULE.code,
@@ -140,6 +151,38 @@ def _is_backpropagated(ctx: RuleContext, flow: object, target: str) -> bool:
     return bool(names & _backpropagated_names(ctx, flow))
 
 
+def _backpropagated_in(ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNode) -> bool:
+    """Is the value added the loss that a ``backward()`` in every iteration of ``loop`` is
+    called on (``loss.backward(); total += loss``, ``total += loss * len(y)``)?"""
+    names = _value_names(event.value_node)
+    if not names:
+        return False
+    for e in event.site.events:
+        if isinstance(e, ev.Backward) and not e.via and loop in e.site_loops:
+            words = _WORD.findall(ctx.code(e.node))
+            if names & {p for w in words for p in _prefixes(w)}:
+                return True
+    return False
+
+
+def _value_names(node: cst.CSTNode | None) -> set[str]:
+    """The variables an arithmetic expression adds up (``e / len(loader)``: ``e``); what a call
+    returns is left out (it may be a plain number)."""
+    if type(node) is cst.Name or type(node) is cst.Attribute:
+        key = key_of(node)
+        return {key} if key is not None else set()
+    if type(node) is cst.BinaryOperation:
+        return _value_names(node.left) | _value_names(node.right)
+    if type(node) is cst.UnaryOperation:
+        return _value_names(node.expression)
+    return set()
+
+
+def _prefixes(chain: str) -> set[str]:
+    parts = chain.split(".")  # self.loss.backward: self, self.loss, ...
+    return {".".join(parts[: i + 1]) for i in range(len(parts))}
+
+
 def _backpropagated_names(ctx: RuleContext, flow: object) -> set[str]:
     key = ("tm204-backward-names", id(flow))
     memoised = ctx.memo.get(key)
@@ -149,8 +192,7 @@ def _backpropagated_names(ctx: RuleContext, flow: object) -> set[str]:
     for e in flow.events:  # type: ignore[attr-defined]
         if isinstance(e, ev.Backward):
             for chain in _WORD.findall(ctx.code(e.node)):
-                parts = chain.split(".")  # self.loss.backward: self, self.loss, ...
-                names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+                names.update(_prefixes(chain))
     ctx.memo[key] = names
     return names
 

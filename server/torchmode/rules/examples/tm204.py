@@ -291,6 +291,34 @@ def tune(model, loader, optimizer, accelerator, epochs):
 +            step_loss_log[step] = loss.detach()
 """,
     ),
+    # A script's epoch loop averaging the loss it has just backpropagated, and a second,
+    # tuple-unpacked term from the same loss helper: both keep every step's graph.
+    Invalid(
+        """\
+import torch
+
+for epoch in range(epochs):
+    net.train()
+    epoch_loss = 0.0
+    epoch_ce = 0.0
+    for images, labels in train_loader:
+        loss, ce = loss_terms(net(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        epoch_loss += loss / len(train_loader)
+        epoch_ce += ce
+    print(epoch, float(epoch_loss), float(epoch_ce))
+""",
+        (12, 13),
+        fix="""\
+@@
+-        epoch_loss += loss / len(train_loader)
+-        epoch_ce += ce
++        epoch_loss += (loss / len(train_loader)).item()
++        epoch_ce += ce.item()
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (

@@ -1,0 +1,51 @@
+"""TM204's level in a training loop follows the evidence that the value added has a graph: the
+very loss that loop backpropagates is a warning (each step's graph stays alive: memory grows
+with every step); another loss-like value, which a helper may have turned into a plain number,
+is info."""
+
+from __future__ import annotations
+
+from torchmode.analysis import analyze
+from torchmode.findings import Severity
+from torchmode.rules.examples import tm204
+from torchmode.settings import Settings
+
+EVERYTHING = Settings(min_severity=Severity.HINT)
+
+
+def _levels(source: str) -> dict[int, Severity]:
+    found = analyze(source, EVERYTHING).findings
+    return {f.range.start.line + 1: f.severity for f in found if f.code == "TM204"}
+
+
+def test_the_backpropagated_loss_is_a_warning_and_a_helpers_term_is_info() -> None:
+    example = next(e for e in tm204.INVALID if "epoch_ce += ce" in e.source)
+    assert _levels(example.source) == {12: Severity.WARNING, 13: Severity.INFO}
+
+
+def test_every_training_loop_example_that_sums_its_backpropagated_loss_is_a_warning() -> None:
+    for example in tm204.INVALID:
+        source = example.source
+        if "total_loss += loss\n" in source or "running_loss += loss\n" in source:
+            assert set(_levels(source).values()) == {Severity.WARNING}, source
+
+
+def test_a_loss_backpropagated_in_another_loop_is_no_evidence() -> None:
+    source = """\
+import torch
+
+model = torch.nn.Linear(8, 2)
+for x, y in warmup_loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+history = []
+for x, y in train_loader:
+    loss = criterion(model(x), y)
+    scale_and_backward(loss)
+    optimizer.step()
+    optimizer.zero_grad()
+    history.append(loss)
+"""
+    assert _levels(source) == {15: Severity.INFO}
