@@ -553,3 +553,51 @@ def test_embeddings_from_pretrained_are_frozen_by_default(cls: type[nn.Module]) 
     assert not frozen(tokens).requires_grad
     trainable = cls.from_pretrained(weights, freeze=False)  # type: ignore[attr-defined]
     assert trainable.weight.requires_grad and trainable(tokens).requires_grad
+
+
+def _built(case: Case) -> nn.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return case.build()
+
+
+DEFAULT_CASES = [(n, c) for n, c in ALL_CASES if c.label == "default"]
+
+
+@pytest.mark.claim("tm201.parameter_free_layer_records_nothing")
+@pytest.mark.parametrize(("name", "case"), DEFAULT_CASES, ids=[n for n, _ in DEFAULT_CASES])
+def test_parameter_free_table_agrees_with_pytorch(name: str, case: Case) -> None:
+    module = _built(case)
+    free = not list(module.parameters())
+    assert layers.construction_is_parameter_free(name) is free
+    if free:  # with gradients on, nothing is recorded for an input that needs none
+        outputs = flatten(module(*case.inputs()))
+        assert outputs and all(out.grad_fn is None for out in outputs)
+
+
+@pytest.mark.claim("tm201.parameter_free_layer_records_nothing")
+@pytest.mark.parametrize("name", sorted(layers.AFFINE))
+def test_normalisation_without_affine_parameters(name: str) -> None:
+    keyword, position, default = layers.AFFINE[name]
+    signature = list(inspect.signature(getattr(nn, name).__init__).parameters.values())[1:]
+    assert signature[position].name == keyword and signature[position].default is default
+    required = {
+        p.name: REQUIRED.get(p.name, 4) for p in signature[:position] if p.default is p.empty
+    }
+    if name == "GroupNorm":
+        required = {"num_groups": 2, "num_channels": 4}
+    for flag in (True, False):
+        module = getattr(nn, name)(**required, **{keyword: flag})
+        assert bool(list(module.parameters())) is flag
+        assert layers.construction_is_parameter_free(name, (), {keyword: flag}) is (not flag)
+        positional = (*required.values(), *[p.default for p in signature[len(required) : position]])
+        assert layers.construction_is_parameter_free(name, (*positional, flag)) is (not flag)
+    assert layers.construction_is_parameter_free(name, (), {keyword: layers.UNKNOWN}) is False
+    shapes = {"1d": (2, 4, 6), "2d": (2, 4, 5, 5), "3d": (2, 4, 3, 3, 3)}
+    x = torch.randn(*shapes.get(name[-2:], (2, 4)))
+    if name == "SyncBatchNorm":
+        return  # runs on a process group only; its parameters are checked above
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        free = getattr(nn, name)(**required, **{keyword: False})
+        assert free(x).grad_fn is None

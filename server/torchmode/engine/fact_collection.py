@@ -18,6 +18,7 @@ from torchmode.engine.names import ImportTable, dotted, key_of
 from torchmode.engine.walk import calls_in, names_in, sub_expressions
 from torchmode.knowledge.layers import (
     UNKNOWN,
+    construction_is_parameter_free,
     construction_sensitivity,
 )
 
@@ -254,6 +255,7 @@ class _Replay:
         self.classes: dict[int, ClassInfo] = {}  # id(class node) -> its info in this analysis
         self.functions: dict[int, FunctionInfo] = {}
         self._ctors: dict[int, bool] = {}  # id(call) -> is_optimizer_ctor (asked twice each)
+        self.parameter_free: set[str] = set()  # names given a torch.nn layer without parameters
 
     def run(self, pairs: list[tuple[Chunk, ChunkRecord]]) -> None:
         facts = self.facts
@@ -311,6 +313,8 @@ class _Replay:
         for found in evidence:
             for key, value, fact in found.facts:
                 self.apply(key, value, fact)
+        if self.parameter_free:
+            self.freeze_parameter_free(records, evidence)
         # second round, now that parameter lists are known: what each optimizer covers, per
         # function (the same name often means different optimizers in different functions)
         facts.optimizer_cover.clear()
@@ -335,6 +339,22 @@ class _Replay:
                 if cls is not None:
                     cls.layers.add(layer)
         facts.module_keys -= set(facts.optimizer_cover)
+
+    def freeze_parameter_free(self, records: list[ChunkRecord], evidence: list[Evidence]) -> None:
+        """A name only ever given layers without parameters (``BatchNorm1d(n, affine=False)``
+        normalising data) can neither record a graph nor be trained: as good as frozen."""
+        free = {
+            id(value)
+            for found in evidence
+            for _, value, fact in found.facts
+            if fact[0] == "parameter_free"
+        }
+        names = set(self.parameter_free)
+        for record in records:
+            for key, value, _, _ in record.assignments:
+                if key in names and id(value) not in free:
+                    names.discard(key)  # also given something else
+        self.facts.frozen |= names
 
     def evidence(self, record: ChunkRecord, env: tuple[object, ...]) -> Evidence:
         known = record.evidence
@@ -380,6 +400,10 @@ class _Replay:
             facts.module_keys.add(key)
             if fact[1] is not None:
                 facts.module_class[key] = str(fact[1])
+        elif kind == "parameter_free":
+            facts.module_keys.add(key)
+            facts.module_class[key] = str(fact[1])
+            self.parameter_free.add(key)
         elif kind == "params":
             facts.param_lists[key] = set(fact[1])  # type: ignore[call-overload]
         elif kind == "built":
@@ -430,6 +454,8 @@ class _Replay:
             if api.MODULE_FACTORIES.match(name) and not api.LOSS_CLASS.match(name):
                 if name.startswith("torch.nn.") and last in _NOT_MODULES:
                     return None
+                if name.startswith("torch.nn.") and _parameter_free(last, base):
+                    return ("parameter_free", name)
                 return ("module", name)
             if name in _FROZEN_BY_DEFAULT and not _unfrozen(base):
                 return ("frozen_module", name.rsplit(".", 1)[0])
@@ -575,19 +601,33 @@ def _layer_kind(name: str, call: cst.Call) -> str:
     mode-independent (``nn.LSTM(8, 8)``: dropout 0; ``nn.Dropout(0.0)``) counts as Identity."""
     if not name.startswith("torch.nn."):
         return name
+    arguments = _literal_arguments(call)
+    if arguments is None:
+        return name
+    if construction_sensitivity(name, *arguments) is False:
+        return "torch.nn.Identity"  # the same behaviour in train and eval mode
+    return name
+
+
+def _parameter_free(class_name: str, call: cst.Call) -> bool:
+    arguments = _literal_arguments(call)
+    return arguments is not None and construction_is_parameter_free(class_name, *arguments)
+
+
+def _literal_arguments(call: cst.Call) -> tuple[tuple[object, ...], dict[str, object]] | None:
+    """A call's positional and keyword arguments as literals (``UNKNOWN`` where not one);
+    None when it unpacks ``*args`` or ``**kwargs``."""
     args: list[object] = []
     kwargs: dict[str, object] = {}
     for arg in call.args:
-        value = _literal(arg.value, UNKNOWN)
         if arg.star:
-            return name
+            return None
+        value = _literal(arg.value, UNKNOWN)
         if arg.keyword is None:
             args.append(value)
         else:
             kwargs[arg.keyword.value] = value
-    if construction_sensitivity(name, tuple(args), kwargs) is False:
-        return "torch.nn.Identity"  # the same behaviour in train and eval mode
-    return name
+    return tuple(args), kwargs
 
 
 def _literal(node: cst.BaseExpression, unknown: object) -> object:

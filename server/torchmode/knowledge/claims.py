@@ -236,6 +236,10 @@ CLAIMS: dict[str, str] = {
         "Evaluation with autograd on keeps every saved activation alive for as long as the "
         "output is referenced; under `no_grad()` nothing is saved."
     ),
+    "tm201.parameter_free_layer_records_nothing": (
+        "A layer without parameters (`nn.ReLU()`, `nn.BatchNorm1d(n, affine=False)`) records "
+        "no autograd graph for an input that needs no gradient, even with gradients on."
+    ),
     "tm204.eval_loop_memory_grows": (
         "Accumulating a loss with grad on and no `backward()` (`total = total + loss`) keeps "
         "every batch's activations alive: memory grows with each batch."

@@ -302,3 +302,64 @@ def construction_sensitivity(
         return bool(predicate(config))
     except (TypeError, ValueError):
         return True  # a literal of an unexpected type: say "may be"
+
+
+# Layers without parameters whatever their arguments: forwarding one records no autograd graph
+# unless its input carries one.
+PARAMETER_FREE: frozenset[str] = frozenset(
+    {
+        "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+        "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "AlphaDropout", "AvgPool1d", "AvgPool2d",
+        "AvgPool3d", "CELU", "ChannelShuffle", "CircularPad1d", "CircularPad2d", "CircularPad3d",
+        "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "CosineSimilarity", "CrossMapLRN2d",
+        "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "ELU", "FeatureAlphaDropout", "Flatten",
+        "Fold", "FractionalMaxPool2d", "FractionalMaxPool3d", "GELU", "GLU", "Hardshrink",
+        "Hardsigmoid", "Hardswish", "Hardtanh", "Identity", "LPPool1d", "LPPool2d", "LPPool3d",
+        "LeakyReLU", "LocalResponseNorm", "LogSigmoid", "LogSoftmax", "MaxPool1d", "MaxPool2d",
+        "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "Mish", "PairwiseDistance",
+        "PixelShuffle", "PixelUnshuffle", "RReLU", "ReLU", "ReLU6", "ReflectionPad1d",
+        "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+        "ReplicationPad3d", "SELU", "SiLU", "Sigmoid", "Softmax", "Softmax2d", "Softmin",
+        "Softplus", "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold", "Unflatten",
+        "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d",
+        "ZeroPad2d", "ZeroPad3d",
+        # the loss modules
+        "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CosineEmbeddingLoss", "CrossEntropyLoss",
+        "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss",
+        "MarginRankingLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+        "MultiMarginLoss", "NLLLoss", "NLLLoss2d", "PoissonNLLLoss", "SmoothL1Loss",
+        "SoftMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
+    }
+)  # fmt: skip
+
+_NORM_WITH_FEATURES = _BATCH_NORM - {"LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"}
+
+AFFINE: dict[str, tuple[str, int, bool]] = {
+    **dict.fromkeys(_NORM_WITH_FEATURES, ("affine", 3, True)),
+    **dict.fromkeys({"LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"}, ("affine", 2, True)),
+    **dict.fromkeys(_INSTANCE_NORM, ("affine", 3, False)),
+    **dict.fromkeys(_LAZY_INSTANCE_NORM, ("affine", 2, True)),
+    "GroupNorm": ("affine", 3, True),
+    "LayerNorm": ("elementwise_affine", 2, True),
+    "RMSNorm": ("elementwise_affine", 2, True),
+}
+"""Normalisation layers whose parameters are a switch of the constructor: (keyword, position,
+default); with the switch off they have none."""
+
+
+def construction_is_parameter_free(
+    class_name: str, args: tuple[object, ...] = (), kwargs: dict[str, object] | None = None
+) -> bool:
+    """Whether ``nn.<class_name>(*args, **kwargs)`` certainly builds a layer without parameters
+    (``nn.ReLU()``, ``nn.BatchNorm1d(2, affine=False)``, ``nn.InstanceNorm2d(64)``), from the
+    call's literal arguments; an argument that is not a literal (``UNKNOWN``) may switch them
+    on."""
+    name = class_name.rpartition(".")[2]
+    if name in PARAMETER_FREE:
+        return True
+    switch = AFFINE.get(name)
+    if switch is None:
+        return False
+    keyword, position, default = switch
+    given = (kwargs or {}).get(keyword, args[position] if len(args) > position else default)
+    return given is False

@@ -1143,4 +1143,20 @@ if __name__ == "__main__":
     output = model(image)
     print(output.size())
 """,
+    # a tutorial showing what BatchNorm does to raw features: `affine=False` leaves it without
+    # parameters, so running it with gradients on records nothing (the data needs none)
+    """\
+import torch
+from torch import nn
+
+standardize = nn.BatchNorm1d(num_features=3, affine=False)
+batches = [torch.randn(32, 3) * 4 + 2 for _ in range(5)]
+for batch in batches:
+    standardize(batch)
+print(standardize.running_mean, standardize.running_var)
+
+standardize.eval()
+with_running_stats = standardize(batches[0])
+print(with_running_stats.mean(0), with_running_stats.std(0))
+""",
 )
