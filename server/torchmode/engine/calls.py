@@ -69,6 +69,13 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
         return self.forward(call, forward_key, args, state)
 
     callee = self.file.resolve_callee(call, self.info)
+    if (
+        method == "generate"
+        and callee is None
+        and receiver_key is not None
+        and self.is_module_key(receiver_key)
+    ):
+        return self.generation(call, receiver_key, args, state)
     if callee is not None:
         result = self.apply_summary(call, callee, args, state)
         return self.without_graph_if_disabled(result, call, state)

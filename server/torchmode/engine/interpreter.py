@@ -809,6 +809,7 @@ class Interpreter:
     set_mode = training.set_mode
     mode_of = training.mode_of
     forward = training.forward
+    generation = training.generation
     region_of_forward = training.region_of_forward
     training_step = training.training_step
     record_training = training.record_training

@@ -18,6 +18,7 @@ from torchmode.engine.values import (
     UNKNOWN_MODE,
     GradsState,
     GradsVal,
+    GradVal,
     Mode,
     ModeVal,
     Origin,
@@ -153,6 +154,20 @@ def forward(self: Interpreter, call: cst.Call, key: str, args: list[Taint], stat
         sources=sources,
         maybe_no_grad=maybe_off if enabled else None,
     )
+
+
+def generation(
+    self: Interpreter, call: cst.Call, key: str, args: list[Taint], state: State
+) -> Taint:
+    """``model.generate(...)``, Hugging Face's ``GenerationMixin.generate``: forward passes of
+    the model in whatever mode it is in (it never switches it), under the ``torch.no_grad()``
+    that decorates it."""
+    entered = state.grad
+    state.grad = frozenset({GradVal(False, self.origin(call))})
+    try:
+        return self.forward(call, key, args, state)
+    finally:
+        state.grad = entered
 
 
 def region_of_forward(self: Interpreter, state: State) -> tuple[cst.CSTNode, bool, bool]:

@@ -788,6 +788,48 @@ class Classifier:
          with torch.no_grad():
 """,
     ),
+    # A fine-tuning loop whose per-epoch check decodes with `generate()`: Hugging Face's
+    # generate() runs the model's forward passes in the mode the model is in (it turns
+    # gradients off, never Dropout), so the check samples with Dropout active.
+    Invalid(
+        """\
+import torch
+from transformers import AutoModelForSeq2SeqLM
+
+
+def decode_dev(model, loader, tokenizer):
+    texts = []
+    for batch in loader:
+        ids = model.generate(batch["input_ids"], max_new_tokens=32)
+        texts += tokenizer.batch_decode(ids, skip_special_tokens=True)
+    return texts
+
+
+def fine_tune(model, loader, dev_loader, tokenizer, epochs):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5)
+    model.train()
+    for epoch in range(epochs):
+        for batch in loader:
+            loss = model(**batch).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+        print(decode_dev(model, dev_loader, tokenizer)[:3])
+
+
+model = AutoModelForSeq2SeqLM.from_pretrained("t5-small")
+fine_tune(model, train_loader, dev_loader, tokenizer, 3)
+""",
+        (8,),
+        fix="""\
+@@
+             optimizer.step()
+             optimizer.zero_grad()
++        model.eval()
+         print(decode_dev(model, dev_loader, tokenizer)[:3])
++        model.train()
+""",
+    ),
 )
 
 VALID = (
@@ -1608,5 +1650,63 @@ def validate(model, loader):
         for image, mask in loader:
             total += criterion(model(image), mask).item()
     return total / len(loader)
+""",
+    # generate() after eval(), and a generate() method of the file's own model class, which
+    # switches the model itself: followed, not taken for Hugging Face's
+    """\
+import torch
+from torch import nn
+
+
+class TinyLM(nn.Module):
+    def __init__(self, vocab, dim):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.drop = nn.Dropout(0.1)
+        self.head = nn.Linear(dim, vocab)
+
+    def forward(self, ids):
+        return self.head(self.drop(self.embed(ids)))
+
+    @torch.no_grad()
+    def generate(self, ids, steps):
+        was_training = self.training
+        self.eval()
+        for _ in range(steps):
+            ids = torch.cat([ids, self(ids)[:, -1].argmax(-1, keepdim=True)], 1)
+        self.train(was_training)
+        return ids
+
+
+def sample_each_epoch(lm, loader, optimizer, prompt, epochs):
+    lm.train()
+    for epoch in range(epochs):
+        for ids in loader:
+            loss = nn.functional.cross_entropy(lm(ids[:, :-1]).transpose(1, 2), ids[:, 1:])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        print(lm.generate(prompt, 20))
+
+
+def decode_dev(model, loader):
+    model.eval()
+    return [model.generate(batch["input_ids"], max_new_tokens=32) for batch in loader]
+""",
+    # an RL fine-tuning step: the rollout's generate() feeds the update of the same iteration
+    """\
+import torch
+
+
+def ppo_epoch(policy, queries, reward_fn, optimizer):
+    policy.train()
+    for query in queries:
+        response = policy.generate(query, do_sample=True, max_new_tokens=24)
+        reward = reward_fn(query, response)
+        logits = policy(torch.cat([query, response], 1)).logits
+        loss = -(reward * logits.log_softmax(-1).amax(-1).mean())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
 """,
 )
