@@ -9,6 +9,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
+from torchmode.engine.blocks import block_statements
 from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.context import RuleContext
@@ -429,3 +430,11 @@ def _is_made_up(ctx: RuleContext, node: cst.BaseExpression, made_up: set[str]) -
     if isinstance(func, cst.Attribute) and func.attr.value in {"to", "cuda", "float", "half"}:
         return _is_made_up(ctx, func.value, made_up)  # torch.rand(...).to(device)
     return ctx.facts.imports.resolve(func) in _MADE_UP
+
+
+def first_statement(node: cst.FunctionDef) -> cst.BaseStatement | None:
+    """The first statement of a function's body after its docstring."""
+    body = block_statements(node.body)
+    if body and isinstance(body[0], cst.SimpleStatementLine) and _is_docstring(body[0]):
+        body = body[1:]
+    return body[0] if body else None

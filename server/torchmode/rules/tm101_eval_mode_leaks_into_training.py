@@ -8,8 +8,9 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
+from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import is_within
-from torchmode.engine.values import Mode, Origin
+from torchmode.engine.values import Mode, ModeVal, Origin
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common, wording
@@ -26,7 +27,11 @@ RULE = Rule(
 Finds a `model.eval()` — written directly, or done by a function you call, such as
 `validate(model)` — that is still in force when the same model is trained again
 (`loss.backward()` or `optimizer.step()`), on some path through the code, because no
-`model.train()` runs in between.
+`model.train()` runs in between. In a class whose training and evaluation methods are run in
+turns from elsewhere (a base class's epoch loop calling `_train()` and `_test()`), an evaluation
+method that leaves `self.model` in eval mode while no method of the class ever calls
+`self.model.train()` is reported too: after the first evaluation, every training runs in eval
+mode.
 
 ## Why is this bad?
 `eval()` switches Dropout off and makes BatchNorm use its running statistics. Training in that
@@ -58,7 +63,8 @@ or restore the mode inside the evaluation function
 (`was_training = model.training; model.eval(); ...; model.train(was_training)`).
 
 ## Fix
-Inserts `model.train()` after the evaluation block (safe); when a path skips that place
+Inserts `model.train()` after the evaluation block (safe), or at the start of a class's
+training method; when a path skips that place
 (a `continue`, a branch, an evaluating helper called again), at the start of the training
 iteration or after the enclosing block instead; as a last resort, right before the training
 step (unsafe: the forward pass of that step may already have run in eval mode). A fix is
@@ -80,7 +86,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         for key, modes in event.models.items():
             if event.kind == "backward" and not _stepped(ctx, flow, event, key):
                 continue  # gradients for saliency maps or adversarial inputs: not training
-            for value in modes:
+            protocol = _protocol(ctx, flow, key, modes)
+            for value in modes | frozenset(protocol):
                 if value.mode is not Mode.EVAL or value.origin is None:
                     continue
                 if value.origin.caller is not None:
@@ -96,7 +103,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     or depth < previous[0]
                     or (depth == previous[0] and _earlier(ctx, value.origin, previous[3]))
                 ):
-                    finding = _finding(ctx, event, key, value.origin)
+                    finding = _finding(ctx, event, key, value.origin, protocol.get(value))
                     best[id(value.origin.node)] = (depth, finding, key, value.origin)
     # Two eval() inside one helper reach the training through the same call: one finding
     # there per model, naming the first of them in the source (not in memory order).
@@ -110,11 +117,60 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         yield finding
 
 
+def _protocol(
+    ctx: RuleContext, flow: FunctionFlow, key: str, modes: frozenset[ModeVal]
+) -> dict[ModeVal, tuple[FunctionFlow, FunctionFlow]]:
+    """``self.model`` on entry to a training method nothing in the file calls (``_train()``,
+    run by a base class or a harness in turns with ``_test()``): the eval mode an evaluating
+    method of the class that nothing here calls either leaves it in, when no method of the class
+    ever switches it to train mode. Once that evaluation has run, every later training runs in
+    eval mode. Each such mode with (the evaluating method, the training method)."""
+    info = flow.info
+    if (
+        info is None
+        or info.cls is None
+        or flow.called
+        or not key.startswith("self.")
+        or not modes
+        or any(v.mode is not Mode.INPUT for v in modes)
+    ):
+        return {}
+    left: dict[ModeVal, tuple[FunctionFlow, FunctionFlow]] = {}
+    for other in ctx.flow.all_flows():
+        if other.info is None or other.info.cls is not info.cls:
+            continue
+        for e in other.events:
+            if (
+                isinstance(e, ev.ModeSwitch)
+                and (is_within(key, e.key) or is_within(e.key, key))
+                and any(v.mode is not Mode.EVAL for v in e.modes)
+            ):
+                return {}  # the class switches it back to train mode somewhere
+        if (
+            other is flow
+            or other.called
+            or not ctx.flow.evaluation_name(other.info.name)
+            or key in common.trained_in(other, None)
+            or not any(isinstance(e, ev.Forward) and is_within(e.key, key) for e in other.events)
+        ):
+            continue
+        for v in other.exit_modes.get(key, ()):
+            if v.mode is Mode.EVAL and v.origin is not None and v.origin.via is None:
+                left[v] = (other, flow)
+    return left
+
+
 def _earlier(ctx: RuleContext, origin: Origin, than: Origin) -> bool:
     return ctx.range_of(origin.outermost).start < ctx.range_of(than.outermost).start
 
 
-def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Finding:
+def _finding(
+    ctx: RuleContext,
+    event: ev.Train,
+    key: str,
+    origin: Origin,
+    protocol: tuple[FunctionFlow, FunctionFlow] | None = None,
+) -> Finding:
     anchor = origin.outermost
     step = common.describe_event(ctx, event)
     trains = f"{step} trains it"
@@ -126,7 +182,16 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
         f"`{key}` trains in eval mode on line {training_line} after "
         f"{wording.brief(ctx, anchor, key)} on line {ctx.line_of(anchor)}"
     )
-    if origin.constructed:
+    if protocol is not None:
+        evaluating, training = (f"`{f.info.name}()`" for f in protocol if f.info is not None)
+        details = (
+            f"{evaluating} leaves it in eval mode ({common.where(ctx, anchor)}), and "
+            f"{training}, which nothing in this file calls, trains it ({step}) while no "
+            f"method of the class calls `{key}.train()`: once "
+            f"{evaluating} has run, every later {training} trains with Dropout and BatchNorm "
+            "as in inference"
+        )
+    elif origin.constructed:
         details = (
             f"{common.where(ctx, anchor)} returns it in eval mode (transformers calls "
             f"`eval()` when loading) and {trains} without `{key}.train()`: dropout is "
@@ -173,9 +238,9 @@ def _finding(ctx: RuleContext, event: ev.Train, key: str, origin: Origin) -> Fin
         tuple(related),
         subject=key,
         details=details,
-        fix_builder=lambda: _fixes(ctx, anchor, key, event, origin.constructed),
+        fix_builder=lambda: _fixes(ctx, anchor, key, event, origin.constructed, protocol),
         fix_preview=lambda: common.first_candidate(
-            _candidates(ctx, anchor, key, event, origin.constructed)
+            _candidates(ctx, anchor, key, event, origin.constructed, protocol)
         ),
     )
 
@@ -206,15 +271,28 @@ def _carrying_loop(ctx: RuleContext, event: ev.Train, anchor: cst.CSTNode) -> cs
 
 
 def _fixes(
-    ctx: RuleContext, anchor: cst.CSTNode, key: str, event: ev.Train, loaded: bool
+    ctx: RuleContext,
+    anchor: cst.CSTNode,
+    key: str,
+    event: ev.Train,
+    loaded: bool,
+    protocol: tuple[FunctionFlow, FunctionFlow] | None = None,
 ) -> tuple[Fix, ...]:
     return common.first_that_works(
-        ctx, RULE.code, ctx.range_of(anchor), _candidates(ctx, anchor, key, event, loaded)
+        ctx,
+        RULE.code,
+        ctx.range_of(anchor),
+        _candidates(ctx, anchor, key, event, loaded, protocol),
     )
 
 
 def _candidates(
-    ctx: RuleContext, anchor: cst.CSTNode, key: str, event: ev.Train, loaded: bool
+    ctx: RuleContext,
+    anchor: cst.CSTNode,
+    key: str,
+    event: ev.Train,
+    loaded: bool,
+    protocol: tuple[FunctionFlow, FunctionFlow] | None = None,
 ) -> Iterator[Fix | None]:
     """Places for ``train()``, best first; the first that removes the finding is offered."""
     chunk = ctx.chunk_of(anchor)
@@ -224,6 +302,14 @@ def _candidates(
         return
     spelled = _spelling(anchor, key)
     code = f"{spelled}.train()"
+    if protocol is not None and (training := protocol[1].info) is not None:
+        # 0. the training method sets its own mode, whatever ran before it
+        first = common.first_statement(training.node)
+        if first is not None:
+            own = ctx.index(training.chunk)
+            edit = own.insert_before(first, code)
+            title = f"Call `{code}` at the start of `{training.name}()`"
+            yield Fix(title, (edit,), safe=True) if edit is not None else None
     after = f"Call `{code}` after loading" if loaded else f"Call `{code}` after the evaluation"
     # 1. after the last statement of the evaluation in the eval()'s own block
     last, last_chunk = stmt, chunk

@@ -9,7 +9,6 @@ from pathlib import Path
 import libcst as cst
 
 from torchmode.engine import events as ev
-from torchmode.engine.blocks import block_statements
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.statements import StatementIndex
@@ -402,19 +401,7 @@ def _first_statement(event: ev.Forward, spelled: str) -> cst.BaseStatement | Non
     root = spelled.split(".", 1)[0].split("[", 1)[0]
     if root != "self" and root not in info.params:
         return None
-    body = block_statements(info.node.body)
-    if body and _is_docstring(body[0]):
-        body = body[1:]
-    return body[0] if body else None
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        type(stmt) is cst.SimpleStatementLine
-        and len(stmt.body) == 1
-        and type(stmt.body[0]) is cst.Expr
-        and isinstance(stmt.body[0].value, cst.SimpleString | cst.ConcatenatedString)
-    )
+    return common.first_statement(info.node)
 
 
 def _eval_before(

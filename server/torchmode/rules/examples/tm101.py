@@ -820,6 +820,52 @@ for epoch in range(3):
 +    model.train()
 """,
     ),
+    # A trainer whose base class (in another file) runs `_train()` and `_test()` in turns every
+    # epoch: `_test()` switches to eval mode and nothing ever switches back, so from the second
+    # epoch on the tagger trains with its Dropout off.
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+from .base import EpochTrainer
+
+
+class TaggerTrainer(EpochTrainer):
+    def __init__(self, model, lr):
+        super().__init__()
+        self.model = model
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def _test(self, batches):
+        self.model.eval()
+        correct = total = 0
+        with torch.no_grad():
+            for words, tags in batches:
+                guess = self.model(words).argmax(-1)
+                correct += (guess == tags).sum().item()
+                total += tags.numel()
+        return {"acc": correct / total}
+
+    def _train(self, batches):
+        total_loss = 0.0
+        for words, tags in batches:
+            self.optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(self.model(words).transpose(1, 2), tags)
+            total_loss += loss.item()
+            loss.backward()
+            self.optimizer.step()
+        return {"avg_loss": total_loss / len(batches)}
+""",
+        (14,),
+        fix="""\
+@@
+     def _train(self, batches):
++        self.model.train()
+         total_loss = 0.0
+         for words, tags in batches:
+""",
+    ),
 )
 
 VALID = (
@@ -1895,5 +1941,58 @@ class Runner:
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
+""",
+    # the same protocol done right: `_train()` sets train mode itself
+    """\
+import torch
+from torch import nn
+
+
+class TaggerTrainer(EpochTrainer):
+    def __init__(self, model, lr):
+        super().__init__()
+        self.model = model
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def _test(self, batches):
+        self.model.eval()
+        with torch.no_grad():
+            return sum((self.model(w).argmax(-1) == t).sum().item() for w, t in batches)
+
+    def _train(self, batches):
+        self.model.train()
+        for words, tags in batches:
+            self.optimizer.zero_grad()
+            nn.functional.cross_entropy(self.model(words).transpose(1, 2), tags).backward()
+            self.optimizer.step()
+""",
+    # a scikit-learn style estimator: fit() trains, predict() switches to eval mode for the
+    # caller's predictions after fitting, not between epochs
+    """\
+import torch
+from torch import nn
+
+
+class TorchClassifier:
+    def __init__(self, hidden=64, epochs=10):
+        self.hidden = hidden
+        self.epochs = epochs
+        self.model = None
+
+    def fit(self, X, y):
+        self.model = nn.Sequential(
+            nn.Linear(X.shape[1], self.hidden), nn.Dropout(0.2), nn.Linear(self.hidden, 2)
+        )
+        optimizer = torch.optim.Adam(self.model.parameters())
+        for _ in range(self.epochs):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(self.model(X), y).backward()
+            optimizer.step()
+        return self
+
+    def predict(self, X):
+        self.model.eval()
+        with torch.no_grad():
+            return self.model(X).argmax(1)
 """,
 )
