@@ -38,6 +38,8 @@ class FunctionFlow:
     exit_modes: dict[str, frozenset[ModeVal]] = field(default_factory=dict)
     exit_grad: frozenset[GradVal] | None = None
     returns: Taint = NO_TAINT
+    # what each element is when every return returns a tuple of as many (``return loss, n``)
+    returned_items: tuple[Taint, ...] | None = None
     trains: bool = False  # backward/step anywhere inside (directly or through calls)
     called: bool = False  # some function of this file calls it
     callees: set[int] = field(default_factory=set)  # id(def) of the file's functions it calls

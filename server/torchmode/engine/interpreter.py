@@ -37,6 +37,7 @@ from torchmode.engine.values import (
     State,
     Taint,
     combine,
+    graphless,
     join_states,
 )
 from torchmode.engine.walk import names_in, sub_expressions
@@ -80,6 +81,9 @@ class Interpreter:
         self.with_grads: list[tuple[int, frozenset[GradVal]]] = []  # grad mode at each with
         self.grad_saved: dict[str, frozenset[GradVal]] = {}  # prev = torch.is_grad_enabled()
         self.returns: Taint | None = None  # joined over every return statement
+        # per element, when every return statement returns a tuple of that many (else None)
+        self.returned_items: tuple[Taint, ...] | None = None
+        self.items_known = True
         # (id(node), ids of the calls it is reached through, event kind, a Clear's key)
         self.recorded: dict[tuple[int, tuple[int, ...], str, str | None], ev.Event] = {}
         self.deps: list[tuple[int, FunctionFlow | None]] = []  # analyses this one used
@@ -120,6 +124,7 @@ class Interpreter:
             if final.grad != entry_grad and entry_grad == GRAD_INPUT:
                 self.flow.exit_grad = final.grad
         self.flow.returns = self.returns or NO_TAINT
+        self.flow.returned_items = self.returned_items if self.items_known else None
         self._finish()
 
     def is_module_key(self, key: str) -> bool:
@@ -289,6 +294,7 @@ class Interpreter:
             if small.value is not None:
                 value = self.eval_expr(small.value, state)
                 self.returns = value if self.returns is None else self.returns.join(value)
+            self.return_items(small.value, state)
             self.exit_states.append(self.leaving(state, loop_exit=False))
             return _dead()
         elif type(small) is cst.Raise:
@@ -534,6 +540,37 @@ class Interpreter:
             self.recorded = saved
 
     # -- assignment ----------------------------------------------------------------------
+    def return_items(self, value: cst.BaseExpression | None, state: State) -> None:
+        """``return loss, correct.item()``: what each element is, joined over the returns."""
+        if not self.items_known:
+            return
+        if type(value) is not cst.Tuple or any(
+            type(el) is cst.StarredElement for el in value.elements
+        ):
+            self.items_known = False
+            return
+        items = tuple(self.peek_expr(el.value, state) for el in value.elements)
+        known = self.returned_items
+        if known is None:
+            self.returned_items = items
+        elif len(known) == len(items):
+            self.returned_items = tuple(a.join(b) for a, b in zip(known, items, strict=True))
+        else:
+            self.items_known = False
+
+    def plain_items(self, call: cst.BaseExpression, count: int) -> list[bool] | None:
+        """For ``a, b, c = helper(...)`` with a function of this file: which elements it returns
+        are plain values (``n.sum().item()``, a count) whatever the caller passes: no graph, no
+        module, nothing of its arguments."""
+        if type(call) is not cst.Call:
+            return None
+        callee = self.file.resolve_callee(call, self.info)
+        flow = self.file.flow_of(callee) if callee is not None else None
+        items = flow.returned_items if flow is not None else None
+        if items is None or len(items) != count:
+            return None
+        return [graphless(t) and not t.lossy and not t.sources for t in items]
+
     def assign(
         self,
         target: cst.BaseExpression,
@@ -551,10 +588,13 @@ class Interpreter:
                 and len(value_node.elements) == len(target.elements)
                 else None
             )
+            plain = self.plain_items(value_node, len(target.elements)) if values is None else None
             for i, el in enumerate(target.elements):
                 sub_value = value
                 if values is not None:
                     sub_value = self.peek_taint(values[i], state)
+                elif plain is not None and plain[i]:
+                    sub_value = NO_TAINT
                 if values is not None:
                     self.assign(el.value, values[i], sub_value, state)
                 else:

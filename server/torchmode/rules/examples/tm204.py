@@ -566,4 +566,32 @@ def train(model, loader, optimizer, stats):
         optimizer.step()
         stats["loss"] = loss
 """,
+    # a helper returning the loss with counts it has already turned into Python numbers: the
+    # counts summed over the epoch carry nothing
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def score_batch(logits, gold, pad_idx):
+    loss = F.cross_entropy(logits, gold, ignore_index=pad_idx, reduction="sum")
+    keep = gold.ne(pad_idx)
+    n_correct = logits.argmax(1).eq(gold).masked_select(keep).sum().item()
+    n_tokens = keep.sum().item()
+    return loss, n_correct, n_tokens
+
+
+def train_epoch(model, batches, optimizer, pad_idx):
+    model.train()
+    total_loss, tokens, correct = 0.0, 0, 0
+    for src, gold in batches:
+        optimizer.zero_grad()
+        loss, n_correct, n_tokens = score_batch(model(src), gold, pad_idx)
+        loss.backward()
+        optimizer.step()
+        tokens += n_tokens
+        correct += n_correct
+        total_loss += loss.item()
+    return total_loss / tokens, correct / tokens
+""",
 )
