@@ -232,6 +232,8 @@ def _finding(
         f"{common.where(ctx, step.node)} uses their running sum{where_cleared}"
     )
     related = [
+        # a step inside a function called here: the line the summary names, to go to
+        *([Related(ctx.range_of(step.node), "optimizer step here")] if step.via else []),
         *common.event_related(ctx, backward, "gradients accumulate here"),
         *(Related(ctx.range_of(e.anchor), "cleared only here, once") for e in outside[:1]),
         Related(
