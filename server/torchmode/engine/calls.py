@@ -59,7 +59,10 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
 
     # forward passes
     forward_key = None
-    if type(func) in (cst.Name, cst.Attribute) and method not in {"forward", "generate"}:
+    if type(func) in (cst.Name, cst.Attribute, cst.Subscript) and method not in {
+        "forward",
+        "generate",
+    }:
         k = key_of(func)
         if k is not None and self.is_module_key(k):
             forward_key = k
@@ -137,6 +140,11 @@ MethodHandler = Callable[["Interpreter", MethodCall, State], Taint | None]
 
 
 def _mode_switch(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
+    container = it.every_entry(m.func.value)
+    if container is not None and it.mode_switch(m.call, m.method, container, state, True):
+        # for k in self.models: self.models[k].eval(), for net in self.models.values():
+        # net.train() -- every module held there
+        return NO_TAINT
     if m.receiver_key is not None and it.mode_switch(m.call, m.method, m.receiver_key, state):
         return NO_TAINT
     return None

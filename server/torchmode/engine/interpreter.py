@@ -90,6 +90,9 @@ class Interpreter:
         self.externals: list[tuple[str, object]] = []  # other files' functions looked up
         # for name in (a, b): the names it stands for (None: not known)
         self.loop_targets: dict[str, list[str] | None] = {}
+        # for k in models / models.keys(): k -> "models"; for m in models.values(): m -> "models"
+        self.loop_keys: dict[str, str] = {}
+        self.loop_values: dict[str, str] = {}
         self.aliases: dict[str, str] = {}  # opt = self.optimizer
         # loop bodies re-run to a fixpoint; nested loops multiply that, so past this many rounds
         # in one function a loop body runs once (deeply nested code stays linear, not 2^depth)
@@ -360,14 +363,61 @@ class Interpreter:
             had_target = target_name in self.loop_targets
             saved_target = self.loop_targets.get(target_name)
             self.loop_targets[target_name] = members
+        entries = self.entries_iterated(stmt)
+        saved_entries = (dict(self.loop_keys), dict(self.loop_values))
+        if entries is not None:
+            name, container, values = entries
+            (self.loop_values if values else self.loop_keys)[name] = container
         try:
             return self._exec_loop(stmt, state, ctx, head, iter_taint)
         finally:
+            self.loop_keys, self.loop_values = saved_entries
             if target_name is not None:
                 if not had_target:
                     del self.loop_targets[target_name]
                 else:
                     self.loop_targets[target_name] = saved_target
+
+    def entries_iterated(self, stmt: cst.For | cst.While) -> tuple[str, str, bool] | None:
+        """``for k in models`` / ``models.keys()`` (keys), ``for m in models.values()``
+        (values), ``for k, m in models.items()`` (the value): the loop variable, the container
+        and whether it stands for an entry itself."""
+        if type(stmt) is not cst.For:
+            return None
+        it, method = stmt.iter, None
+        if type(it) is cst.Call and type(it.func) is cst.Attribute and not it.args:
+            method = it.func.attr.value
+            it = it.func.value
+        container = key_of(it)
+        if container is None:
+            return None
+        target = stmt.target
+        if method in (None, "keys") and type(target) is cst.Name:
+            return target.value, container, False
+        if method == "values" and type(target) is cst.Name:
+            return target.value, container, True
+        if (
+            method == "items"
+            and type(target) is cst.Tuple
+            and len(target.elements) == 2
+            and type(target.elements[1].value) is cst.Name
+        ):
+            return target.elements[1].value.value, container, True
+        return None
+
+    def every_entry(self, node: cst.BaseExpression) -> str | None:
+        """``models[k]`` (``k`` one of its keys in turn) or ``m`` (one of its values in turn)
+        inside a loop over every entry of ``models``: the container itself, whose entries all
+        get what is done to each."""
+        if type(node) is cst.Name:
+            return self.loop_values.get(node.value)
+        if type(node) is cst.Subscript and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if type(index) is cst.Index and type(index.value) is cst.Name:
+                container = key_of(node.value)
+                if container is not None and self.loop_keys.get(index.value.value) == container:
+                    return container
+        return None
 
     def _exec_loop(
         self,

@@ -31,8 +31,14 @@ if TYPE_CHECKING:
 
 
 # -- the PyTorch calls that matter ----------------------------------------------------
-def mode_switch(self: Interpreter, call: cst.Call, method: str, key: str, state: State) -> bool:
-    if not self.is_module_key(key):
+def mode_switch(
+    self: Interpreter, call: cst.Call, method: str, key: str, state: State, entries: bool = False
+) -> bool:
+    """``entries``: ``key`` holds modules (a dict of them), each switched in turn."""
+    if entries:
+        if not any(is_within(k, key) for k in self.facts.module_keys):
+            return False
+    elif not self.is_module_key(key):
         return False
     if call.args:
         arg = call.args[0]
@@ -106,8 +112,9 @@ def mode_of(self: Interpreter, key: str, state: State) -> frozenset[ModeVal]:
     if key in state.modes:
         return state.modes[key]
     parent = key
-    while "." in parent:
-        parent = parent.rsplit(".", 1)[0]
+    while "." in parent or parent.endswith("]"):
+        # self.models["G"].encoder -> self.models["G"] -> self.models -> self
+        parent = parent[: max(parent.rfind("."), parent.rfind("["))]
         if parent in state.modes:
             return state.modes[parent]
     if self.info is not None and not self._summary_key(key):

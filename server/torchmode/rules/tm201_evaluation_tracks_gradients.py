@@ -99,6 +99,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         yield finding
 
 
+_SUMMARY_LIMIT = 100  # what a Problems panel or a terminal line shows of it
 _VOLATILE = re.compile(r"\bvolatile\s*=\s*True\b")
 
 
@@ -108,6 +109,9 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
     summary = (
         f"Evaluation of `{key}` on line {ctx.line_of(event.node)}{called} runs with gradients on"
     )
+    if len(summary) > _SUMMARY_LIMIT:
+        # a long name (``self.networks["generator"]``): the call is among the related places
+        summary = f"Evaluation of `{key}` on line {ctx.line_of(event.node)} runs with gradients on"
     context = " (called with gradients on)" if event.via else ""
     callers = sorted(
         {g.origin.caller for g in event.grad if g.origin is not None and g.origin.caller},

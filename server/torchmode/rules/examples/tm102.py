@@ -1709,4 +1709,43 @@ def ppo_epoch(policy, queries, reward_fn, optimizer):
         loss.backward()
         optimizer.step()
 """,
+    # networks kept in a dict, switched together by a loop over its keys or its values
+    """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, optimizer, loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.loader = loader
+
+    def _train_step(self, batch):
+        self.model["generator"].train()
+        y_ = self.model["generator"](batch)
+        loss = y_.mean()
+        self.optimizer["generator"].zero_grad()
+        loss.backward()
+        self.optimizer["generator"].step()
+
+    @torch.no_grad()
+    def _eval_epoch(self):
+        for key in self.model.keys():
+            self.model[key].eval()
+        for batch in self.loader["dev"]:
+            self.model["generator"](batch).mean().item()
+
+    @torch.no_grad()
+    def _eval_values(self):
+        for net in self.model.values():
+            net.eval()
+        for batch in self.loader["dev"]:
+            self.model["generator"](batch).mean().item()
+
+    def run(self):
+        for batch in self.loader["train"]:
+            self._train_step(batch)
+            self._eval_epoch()
+            self._eval_values()
+""",
 )

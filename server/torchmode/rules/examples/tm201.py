@@ -576,6 +576,56 @@ def main(train, val):
          self.model.eval()
 """,
     ),
+    # A GAN vocoder trainer keeping its networks in a dict: the dev loss of each evaluation
+    # step is computed with gradients on, and every batch's graph is built for nothing.
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+class VocoderTrainer:
+    def __init__(self, model, optimizer, loaders):
+        self.model = model  # {"generator": ..., "discriminator": ...}
+        self.optimizer = optimizer
+        self.loaders = loaders
+
+    def _train_step(self, mel, wav):
+        fake = self.model["generator"](mel)
+        loss = nn.functional.l1_loss(fake, wav)
+        self.optimizer["generator"].zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model["generator"].parameters(), 10.0)
+        self.optimizer["generator"].step()
+
+    def _eval_step(self, mel, wav):
+        fake = self.model["generator"](mel)
+        return nn.functional.l1_loss(fake, wav).item()
+
+    def _eval_epoch(self):
+        for name in self.model.keys():
+            self.model[name].eval()
+        losses = [self._eval_step(mel, wav) for mel, wav in self.loaders["dev"]]
+        for name in self.model.keys():
+            self.model[name].train()
+        return sum(losses) / len(losses)
+
+    def run(self):
+        for step, (mel, wav) in enumerate(self.loaders["train"]):
+            self._train_step(mel, wav)
+            if step % 1000 == 0:
+                print(self._eval_epoch())
+""",
+        (20,),
+        fix="""\
+@@
+         self.optimizer["generator"].step()
+ 
++    @torch.no_grad()
+     def _eval_step(self, mel, wav):
+         fake = self.model["generator"](mel)
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
