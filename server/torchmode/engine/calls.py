@@ -174,6 +174,11 @@ def _backpropagated(node: cst.BaseExpression | None, state: State) -> None:
         node = node.args[0].value  # scaler.scale(loss)
     key = key_of(node) if node is not None else None
     taint = state.vars.get(key) if key is not None else None
+    if taint is None and (type(node) is cst.Subscript or type(node) is cst.Attribute):
+        # output["loss"].backward(), outputs.loss.backward(): the dict or output object holds
+        # that graph too, for as long as it is kept
+        key = key_of(node.value)
+        taint = state.vars.get(key) if key is not None else None
     if key is not None and taint is not None and not (taint.graph and taint.lossy):
         state.vars[key] = replace(taint, graph=True, lossy=True)
 

@@ -127,7 +127,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
 def _fixes(ctx: RuleContext, event: ev.Accumulate) -> tuple[Fix, ...]:
     node = event.value_node
-    if node is None:
+    if node is None or _holds_the_loss(event):
         return ()
     keeps_items = event.kind in ("append", "[]=")
     method = "detach" if keeps_items or _used_as_tensor(ctx, event.target) else "item"
@@ -162,6 +162,30 @@ def _backpropagated_in(ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNode
             words = _WORD.findall(ctx.code(e.node))
             if names & {p for w in words for p in _prefixes(w)}:
                 return True
+    return False
+
+
+def _holds_the_loss(event: ev.Accumulate) -> bool:
+    """The value is a dict or an output object whose loss item is backpropagated
+    (``output["loss"].backward()``, then ``outputs.append(output)``): ``.detach()`` is not
+    one of its methods; the loss inside it is what to detach."""
+    names = _value_names(event.value_node)
+    for e in event.site.events:
+        if not isinstance(e, ev.Backward) or e.via or not isinstance(e.node, cst.Call):
+            continue
+        call = e.node
+        # loss.backward(), scaler.scale(loss).backward(), accelerator.backward(loss)
+        losses: list[cst.BaseExpression] = [a.value for a in call.args[:1]]
+        if isinstance(call.func, cst.Attribute):
+            receiver = call.func.value
+            losses.append(receiver)
+            if isinstance(receiver, cst.Call):
+                losses.extend(a.value for a in receiver.args[:1])
+        if any(
+            isinstance(loss, cst.Subscript | cst.Attribute) and key_of(loss.value) in names
+            for loss in losses
+        ):
+            return True
     return False
 
 

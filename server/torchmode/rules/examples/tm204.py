@@ -319,6 +319,27 @@ for epoch in range(epochs):
 +        epoch_ce += ce.item()
 """,
     ),
+    # A trainer keeping each step's output dict for an end-of-epoch hook: the dict holds the
+    # loss it backpropagated, so the list keeps every step's graph. A dict has no `.detach()`:
+    # the loss inside it is what to detach, and no fix is offered.
+    Invalid(
+        """\
+import torch
+
+
+def train_epoch(module, loader, optimizer):
+    module.train()
+    step_outputs = []
+    for i, batch in enumerate(loader):
+        optimizer.zero_grad()
+        output = module.training_step(batch, i)
+        output["loss"].backward()
+        optimizer.step()
+        step_outputs.append(output)
+    return module.training_epoch_end(step_outputs)
+""",
+        (12,),
+    ),
 )
 
 VALID: tuple[str, ...] = (
