@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from torchmode.engine import calls, grad_mode, guards, training
+from torchmode.engine import calls, containers, grad_mode, guards, training
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import block_statements, returned_values
@@ -37,7 +37,6 @@ from torchmode.engine.values import (
     State,
     Taint,
     combine,
-    graphless,
     join_states,
 )
 from torchmode.engine.walk import names_in, sub_expressions
@@ -378,47 +377,6 @@ class Interpreter:
                 else:
                     self.loop_targets[target_name] = saved_target
 
-    def entries_iterated(self, stmt: cst.For | cst.While) -> tuple[str, str, bool] | None:
-        """``for k in models`` / ``models.keys()`` (keys), ``for m in models.values()``
-        (values), ``for k, m in models.items()`` (the value): the loop variable, the container
-        and whether it stands for an entry itself."""
-        if type(stmt) is not cst.For:
-            return None
-        it, method = stmt.iter, None
-        if type(it) is cst.Call and type(it.func) is cst.Attribute and not it.args:
-            method = it.func.attr.value
-            it = it.func.value
-        container = key_of(it)
-        if container is None:
-            return None
-        target = stmt.target
-        if method in (None, "keys") and type(target) is cst.Name:
-            return target.value, container, False
-        if method == "values" and type(target) is cst.Name:
-            return target.value, container, True
-        if (
-            method == "items"
-            and type(target) is cst.Tuple
-            and len(target.elements) == 2
-            and type(target.elements[1].value) is cst.Name
-        ):
-            return target.elements[1].value.value, container, True
-        return None
-
-    def every_entry(self, node: cst.BaseExpression) -> str | None:
-        """``models[k]`` (``k`` one of its keys in turn) or ``m`` (one of its values in turn)
-        inside a loop over every entry of ``models``: the container itself, whose entries all
-        get what is done to each."""
-        if type(node) is cst.Name:
-            return self.loop_values.get(node.value)
-        if type(node) is cst.Subscript and len(node.slice) == 1:
-            index = node.slice[0].slice
-            if type(index) is cst.Index and type(index.value) is cst.Name:
-                container = key_of(node.value)
-                if container is not None and self.loop_keys.get(index.value.value) == container:
-                    return container
-        return None
-
     def _exec_loop(
         self,
         stmt: cst.For | cst.While,
@@ -590,37 +548,6 @@ class Interpreter:
             self.recorded = saved
 
     # -- assignment ----------------------------------------------------------------------
-    def return_items(self, value: cst.BaseExpression | None, state: State) -> None:
-        """``return loss, correct.item()``: what each element is, joined over the returns."""
-        if not self.items_known:
-            return
-        if type(value) is not cst.Tuple or any(
-            type(el) is cst.StarredElement for el in value.elements
-        ):
-            self.items_known = False
-            return
-        items = tuple(self.peek_expr(el.value, state) for el in value.elements)
-        known = self.returned_items
-        if known is None:
-            self.returned_items = items
-        elif len(known) == len(items):
-            self.returned_items = tuple(a.join(b) for a, b in zip(known, items, strict=True))
-        else:
-            self.items_known = False
-
-    def plain_items(self, call: cst.BaseExpression, count: int) -> list[bool] | None:
-        """For ``a, b, c = helper(...)`` with a function of this file: which elements it returns
-        are plain values (``n.sum().item()``, a count) whatever the caller passes: no graph, no
-        module, nothing of its arguments."""
-        if type(call) is not cst.Call:
-            return None
-        callee = self.file.resolve_callee(call, self.info)
-        flow = self.file.flow_of(callee) if callee is not None else None
-        items = flow.returned_items if flow is not None else None
-        if items is None or len(items) != count:
-            return None
-        return [graphless(t) and not t.lossy and not t.sources for t in items]
-
     def assign(
         self,
         target: cst.BaseExpression,
@@ -919,6 +846,10 @@ class Interpreter:
     in_inference_mode = grad_mode.in_inference_mode
     check_bare_mode_switch = grad_mode.check_bare_mode_switch
     check_uncalled_grad_context = grad_mode.check_uncalled_grad_context
+    return_items = containers.return_items
+    plain_items = containers.plain_items
+    entries_iterated = containers.entries_iterated
+    every_entry = containers.every_entry
 
 
 def _dead() -> State:
