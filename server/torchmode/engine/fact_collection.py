@@ -314,7 +314,7 @@ class _Replay:
             for key, value, fact in found.facts:
                 self.apply(key, value, fact)
         if self.parameter_free:
-            self.freeze_parameter_free(records, evidence)
+            self.find_parameter_free(records, evidence)
         # second round, now that parameter lists are known: what each optimizer covers, per
         # function (the same name often means different optimizers in different functions)
         facts.optimizer_cover.clear()
@@ -340,9 +340,10 @@ class _Replay:
                     cls.layers.add(layer)
         facts.module_keys -= set(facts.optimizer_cover)
 
-    def freeze_parameter_free(self, records: list[ChunkRecord], evidence: list[Evidence]) -> None:
-        """A name only ever given layers without parameters (``BatchNorm1d(n, affine=False)``
-        normalising data) can neither record a graph nor be trained: as good as frozen."""
+    def find_parameter_free(self, records: list[ChunkRecord], evidence: list[Evidence]) -> None:
+        """The names only ever given layers without parameters (``BatchNorm1d(n,
+        affine=False)`` normalising data): forwarding one records no graph (its mode still
+        matters: a Dropout or a BatchNorm in eval mode while the model around it trains)."""
         free = {
             id(value)
             for found in evidence
@@ -354,7 +355,7 @@ class _Replay:
             for key, value, _, _ in record.assignments:
                 if key in names and id(value) not in free:
                     names.discard(key)  # also given something else
-        self.facts.frozen |= names
+        self.facts.parameter_free |= names
 
     def evidence(self, record: ChunkRecord, env: tuple[object, ...]) -> Evidence:
         known = record.evidence

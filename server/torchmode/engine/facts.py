@@ -91,6 +91,9 @@ class Facts:
     step_receivers: set[str] = field(default_factory=set)
     zero_receivers: set[str] = field(default_factory=set)
     frozen: set[str] = field(default_factory=set)
+    # names only ever given a torch.nn layer without parameters (``nn.BatchNorm1d(n,
+    # affine=False)``): forwarding one records no graph; its mode still matters
+    parameter_free: set[str] = field(default_factory=set)
     loss_fns: set[str] = field(default_factory=set)
     instances: dict[str, str] = field(default_factory=dict)  # key -> local class name
     param_lists: dict[str, set[str]] = field(default_factory=dict)
@@ -148,6 +151,7 @@ class Facts:
             tuple(sorted(self.step_receivers)),
             tuple(sorted(self.zero_receivers)),
             tuple(sorted(self.frozen)),
+            tuple(sorted(self.parameter_free)),
             tuple(sorted(self.loss_fns)),
             tuple(sorted(self.instances.items())),
             sets(self.param_lists),

@@ -68,8 +68,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     for flow, event in ctx.events(ev.Forward):
         if not event.evaluation or common.skip_framework(ctx, event):
             continue
-        if event.key in ctx.facts.frozen:
-            continue
+        if event.key in ctx.facts.frozen or event.key in ctx.facts.parameter_free:
+            continue  # nothing of it records a graph (for an input that needs none)
         if any(g.enabled is False for g in event.grad):
             continue  # off on some path (``set_grad_enabled(phase == "train")``): not certain
         if any(g.enabled is None for g in event.grad) and flow.called:
