@@ -132,7 +132,8 @@ class WorkspaceIndex:
             return
         changed = set(paths)
         self.pending.update(p for p, e in self.entries.items() if e.depends_on & changed)
-        self._kick(ls, delay_s)
+        if self.pending:  # most keystrokes: no indexed file reads the edited one
+            self._kick(ls, delay_s)
 
     def files_changed(self, ls: TorchmodeServer, paths: Iterable[str]) -> None:
         """These files were saved, changed on disk, closed, or gained a caller: each is
@@ -140,7 +141,8 @@ class WorkspaceIndex:
         if not self.active:
             return
         self.pending.update(p for p in paths if p in self.listed)
-        self._kick(ls)
+        if self.pending:
+            self._kick(ls)
 
     def disk_changed(
         self, ls: TorchmodeServer, paths: Iterable[str], created_or_deleted: bool
@@ -217,8 +219,9 @@ class WorkspaceIndex:
                     if progress is not None:
                         progress.done += len(todo[start : start + BATCH])
                         progress.report(ls)
-            self.building = False
-            self._notify()
+            if self.building:
+                self.building = False
+                self._notify()
         except asyncio.CancelledError:
             raise
         except Exception:
