@@ -24,7 +24,7 @@ from torchmode.analysis.memory import IDLE_COLLECT_S
 from torchmode.analysis.noqa import NoqaEdits, ignore_edit, noqa_edits
 from torchmode.analysis.session import Session
 from torchmode.analysis.timeline import Hint
-from torchmode.engine.callers import import_words
+from torchmode.engine.callers import import_words, module_word
 from torchmode.engine.chunks import ChunkCache
 from torchmode.engine.limits import MAX_SOURCE_BYTES
 from torchmode.engine.project import Kept as KeptSummary
@@ -65,6 +65,7 @@ __all__ = [
     "line_offsets",
     "lookup",
     "may_have_findings",
+    "module_word",
     "noqa_edits",
     "project_files_changed",
 ]

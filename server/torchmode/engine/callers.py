@@ -144,6 +144,12 @@ _NOTEBOOK_IMPORT = re.compile(
 )
 
 
+def module_word(path: str) -> str:
+    """The word a file's importers name it by: its stem, or its package's for ``__init__.py``."""
+    name = Path(path)
+    return name.parent.name if name.name == "__init__.py" else name.stem
+
+
 def import_words(text: str, notebook: bool = False) -> frozenset[str]:
     """The words of a file's import statements (``from pkg.eval import (a, b)``: pkg, eval,
     import, a, b): a file imports a module only if the module's name is among them."""

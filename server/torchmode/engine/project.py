@@ -39,6 +39,7 @@ from torchmode.engine.callers import (
     import_words,
     importers,
     listings_outdated,
+    module_word,
     references,
 )
 from torchmode.engine.chunks import ChunkCache, code_of, parse_chunks
@@ -176,8 +177,7 @@ class ProjectContext:
         )
 
     def _importers(self) -> list[str] | None:
-        target = Path(self.path)
-        word = target.parent.name if target.name == "__init__.py" else target.stem
+        word = module_word(self.path)
         files = importers(self.root, word)
         if files is None or not self.overlay:
             return files

@@ -30,7 +30,6 @@ The build shows as work-done progress when the client supports it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import traceback
 from collections.abc import Iterable
@@ -40,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from torchmode.analysis import import_words
+from torchmode.analysis import import_words, module_word
 from torchmode.lsp import project_files
 from torchmode.lsp.index_worker import Indexed
 from torchmode.lsp.isolation import AnalysisProcess, Limits, ProcessFailure
@@ -155,11 +154,11 @@ class WorkspaceIndex:
         python = {p for p in paths if p.endswith(".py")}
         self.files_changed(ls, python)
         self.paths_changed(ls, python, 0)
-        words = {_module_word(p) for p in python}
+        words = {module_word(p) for p in python}
         for notebook in (p for p in paths if p.endswith(".ipynb")):
             # its imports: the files it may call functions of
             words_in = _notebook_import_words(notebook)
-            self.pending.update(p for p in self.entries if _module_word(p) in words_in)
+            self.pending.update(p for p in self.entries if module_word(p) in words_in)
         if created_or_deleted:
             self.relist = True
             # imports that did not resolve may now, and those that did may not
@@ -353,11 +352,6 @@ class WorkspaceIndex:
         uri = entry.uri if entry is not None else Path(path).as_uri()
         return self._is_open(ls, uri)
 
-    async def close(self) -> None:
-        self.stop()
-        with contextlib.suppress(Exception):
-            await self.process.close()
-
 
 class _Progress:
     """Work-done progress of a build, when the client takes it."""
@@ -399,11 +393,6 @@ class _Progress:
         ls.work_done_progress.end(
             self.token, types.WorkDoneProgressEnd(message=f"{self.done} files indexed")
         )
-
-
-def _module_word(path: str) -> str:
-    name = Path(path)
-    return name.parent.name if name.name == "__init__.py" else name.stem
 
 
 def _notebook_import_words(path: str) -> frozenset[str]:
