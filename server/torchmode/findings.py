@@ -60,10 +60,13 @@ class Fix:
 
 @dataclass(frozen=True, slots=True)
 class Related:
-    """A second place involved in a finding ("training step here")."""
+    """A second place involved in a finding ("training step here"): in the finding's file, or
+    in another file of the project (``path``, real and absolute: a call in ``train.py`` that
+    decides how a function of ``evaluate.py`` is entered)."""
 
     range: Range
     message: str
+    path: str | None = None
 
 
 def full_message(summary: str, details: str) -> str:

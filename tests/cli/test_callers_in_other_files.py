@@ -123,16 +123,57 @@ def test_the_callers_in_train_mode_with_gradients_on_decide(tmp_path):
     assert _in(found, "eval.py") == [("TM102", 9, "warning"), ("TM201", 9, "warning")]
     assert _in(found, "train.py") == []
     tm102 = next(f for f in found if f["code"] == "TM102")
-    assert tm102["summary"] == (
-        "`net` evaluates in train mode on line 9: train.py passes it in train mode on line 18"
+    assert (
+        tm102["summary"]
+        == "`net` evaluates in train mode on line 9: passed in train mode at train.py:18"
     )
-    assert "called from train.py line 18 (`eval_net(net, val_loader)`)" in str(tm102["message"])
-    assert "`net.train()` on line 12 there" in str(tm102["message"])
+    assert "called from train.py:18 (`eval_net(net, val_loader)`)" in str(tm102["message"])
+    assert "`net.train()` at train.py:12" in str(tm102["message"])
+    # the call and the train() that decide it are related places, in train.py
+    train_py = str((tmp_path / "train.py").resolve())
+    assert [
+        (r["filename"], r["location"]["row"], r["message"])  # type: ignore[index]
+        for r in tm102["related"]  # type: ignore[attr-defined]
+        if r["filename"] != tm102["filename"]  # type: ignore[index]
+    ] == [
+        (train_py, 18, "`net` passed in train mode here"),
+        (train_py, 12, "train mode set here"),
+    ]
     # the fix goes where the project fixed it: eval() at the top of eval_net
     edits = tm102["fix"]["edits"]  # type: ignore[index]
     assert [(e["location"]["row"], e["content"]) for e in edits] == [(7, "    net.eval()\n")]
     tm201 = next(f for f in found if f["code"] == "TM201")
-    assert "called from train.py line 18 with gradients on" in str(tm201["message"])
+    assert "called from train.py:18 with gradients on" in str(tm201["message"])
+    assert [
+        (Path(r["filename"]).name, r["location"]["row"], r["message"])  # type: ignore[index]
+        for r in tm201["related"]  # type: ignore[attr-defined]
+    ] == [("train.py", 18, "called here with gradients on")]
+
+
+def test_the_callers_places_in_text_and_sarif(tmp_path):
+    """A related place in another file is named by that file's path: in the text output as
+    ``train.py:18:...``, in SARIF as its own artifact."""
+    _write(tmp_path, {"eval.py": EVAL, "unet.py": MODEL, "train.py": _train()})
+    command = [sys.executable, "-m", "torchmode", "check", "eval.py"]
+    text = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True).stdout
+    assert "  train.py:18:" in text and "  train.py:12:" in text, text
+    sarif = subprocess.run(
+        [*command, "--format", "sarif"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout
+    results = json.loads(sarif)["runs"][0]["results"]
+    places = {
+        (
+            place["physicalLocation"]["artifactLocation"]["uri"],
+            place["physicalLocation"]["region"]["startLine"],
+        )
+        for result in results
+        for place in result.get("relatedLocations", [])
+    }
+    assert {("train.py", 18), ("train.py", 12)} <= places
+    assert {
+        ("eval.py", result["locations"][0]["physicalLocation"]["region"]["startLine"])
+        for result in results
+    } == {("eval.py", 9)}
 
 
 def test_a_caller_that_evaluates_properly_leaves_nothing_to_report(tmp_path):
@@ -172,7 +213,7 @@ print(eval_net(net, []))
     # train mode in one caller, eval mode in the other: which one runs is not known here;
     # both call it with gradients on
     assert _in(found, "eval.py") == [("TM201", 9, "warning")]
-    assert "(called from report.py line 9 and 1 other call with gradients on)" in str(
+    assert "(called from report.py:9 and 1 other call with gradients on)" in str(
         found[0]["message"]
     )
 

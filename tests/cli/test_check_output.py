@@ -93,6 +93,7 @@ def test_json_output_has_ruff_shape(project, run, training):
     assert entry["related"] == [
         {
             "message": "training step here",
+            "filename": str(project / "train.py"),
             "cell": None,
             "location": {"row": 4, "column": 5},
             "end_location": {"row": 4, "column": 20},

@@ -257,9 +257,12 @@ def validate(model, loader):
     return correct
 """
 
-# train.py before it imports validate() and calls it
-CALLER = TRAIN.replace("\nfrom evaluate import validate\n", "").replace(
-    "        print(epoch, validate(model, val_loader))\n", ""
+# train.py before it imports validate() and calls it; run as a script
+CALLER = (
+    TRAIN.replace("\nfrom evaluate import validate\n", "").replace(
+        "        print(epoch, validate(model, val_loader))\n", ""
+    )
+    + '\n\nif __name__ == "__main__":\n    main([], [])\n'
 )
 
 
@@ -278,13 +281,23 @@ async def test_a_call_added_elsewhere_reaches_the_function_it_calls(
     await session.diagnostics(main)
     mark = len(session.client.published)  # type: ignore[attr-defined]
     session.insert(main, "\n\ndef main(", "from evaluate import validate\n")
-    end = len(session.texts[main])
-    session.replace(main, end, end, "        print(epoch, validate(model, val_loader))\n")
+    typed = '        print("\U0001f680", epoch, validate(model, val_loader))\n'
+    session.insert(main, "\n\nif __name__", typed)
     found, _ = await pushed_until(session, evaluate, lambda found: bool(found), mark)
     assert found == ["TM201"]  # evaluates with the gradients main() left on
     assert session.versions[evaluate] == 1
+    # the unsaved call is its related place, in main.py, in UTF-16 units (the rocket is two)
+    published: list[types.PublishDiagnosticsParams] = session.client.published  # type: ignore[attr-defined]
+    last = next(p for p in reversed(published) if p.uri == evaluate)
+    lines = session.texts[main].splitlines()
+    row = lines.index(typed.rstrip("\n"))
+    column = lines[row].index("validate(") + 1
+    assert [
+        (r.location.uri, r.location.range.start.line, r.location.range.start.character, r.message)
+        for r in last.diagnostics[0].related_information or []
+    ] == [(main, row, column, "called here with gradients on")]
     # the call taken away again: the findings go with it
     mark = len(session.client.published)  # type: ignore[attr-defined]
-    session.delete(main, "        print(epoch, validate(model, val_loader))\n")
+    session.delete(main, typed)
     gone, _ = await pushed_until(session, evaluate, lambda found: not found, mark)
     assert gone == []

@@ -56,7 +56,7 @@ def explain(analysis: Analysis, line: int, path: str = "") -> str:
 
 def _touches(finding: Finding, line: int) -> bool:
     return finding.range.start.line == line or any(
-        r.range.start.line == line for r in finding.related
+        r.range.start.line == line for r in finding.related if r.path is None
     )
 
 

@@ -10,6 +10,7 @@ import codecs
 import contextlib
 import difflib
 import hashlib
+import os
 import re
 import signal
 import threading
@@ -104,10 +105,18 @@ class Job:
 
 @dataclass(frozen=True)
 class Place:
-    """A range in a file, or in one cell of a notebook (``cell`` is 1-based)."""
+    """A range in a file, or in one cell of a notebook (``cell`` is 1-based); in the file
+    reported on, or in another one (``path``: real and absolute, for a related place)."""
 
     range: Range
     cell: int | None = None
+    path: str | None = None
+
+
+def display_path(path: Path) -> str:
+    """A path as the command line shows it: relative to the working folder, unless above it."""
+    relative = os.path.relpath(path) if path.is_absolute() else str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 @dataclass(frozen=True)
@@ -282,7 +291,11 @@ def _reports(
                 severity=finding.severity,
                 place=placer.place(finding.range),
                 related=tuple(
-                    (placer.place(r.range), placer.message(r.message)) for r in finding.related
+                    (
+                        placer.place(r.range) if r.path is None else Place(r.range, path=r.path),
+                        placer.message(r.message),
+                    )
+                    for r in finding.related
                 ),
                 fix_kind=_fix_kind(finding),
                 fix=fix,

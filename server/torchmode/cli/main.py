@@ -19,7 +19,7 @@ from typing import TextIO
 from torchmode import __version__
 from torchmode.analysis import RULES, Session, explain, lookup
 from torchmode.cli import output_text, runner
-from torchmode.cli.checking import FileResult, Job, Mode
+from torchmode.cli.checking import FileResult, Job, Mode, display_path
 from torchmode.cli.output_text import Styler
 from torchmode.cli.progress import Progress
 from torchmode.config import (
@@ -140,11 +140,6 @@ def _colour(stream: TextIO) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def _display(path: Path) -> str:
-    relative = os.path.relpath(path) if path.is_absolute() else str(path)
-    return str(path) if relative.startswith("..") else relative
-
-
 def _error(message: str) -> None:
     sys.stderr.write(f"torchmode: {message}\n")
 
@@ -172,7 +167,7 @@ def _check(args: argparse.Namespace) -> int:
         jobs = [
             Job(
                 path,
-                _display(path),
+                display_path(path),
                 in_project(merge(configs.of(path).settings_for(path), overrides), path, roots),
                 Mode(
                     fix=args.fix,
@@ -189,7 +184,7 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
     for path, line, warning in found.warnings:
-        sys.stderr.write(f"{_display(Path(path))}:{line}: {warning}\n")
+        sys.stderr.write(f"{display_path(Path(path))}:{line}: {warning}\n")
     for path, problem in found.problems:
         sys.stderr.write(f"{path}: {problem}\n")
     progress = Progress(len(jobs), sys.stderr, enabled=sys.stderr.isatty() and not args.quiet)
@@ -307,7 +302,7 @@ def _explain(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     session = Session()
     analysis = session.analyze(text, settings)
-    sys.stdout.write(explain(analysis, line, _display(path)))
+    sys.stdout.write(explain(analysis, line, display_path(path)))
     session.release(analysis)
     return EXIT_CLEAN
 

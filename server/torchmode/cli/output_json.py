@@ -2,7 +2,8 @@
 columns in characters), so tools that read ruff's JSON read torchmode's.
 
 torchmode adds ``severity``, ``name``, ``subject`` (the model or optimizer concerned) and
-``related`` to each entry.
+``related`` to each entry (each with its ``filename``: a related place may be in another file
+of the project).
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ def _fix(fix: FixReport | None) -> dict[str, Any] | None:
     }
 
 
-def _related(place: Place, message: str) -> dict[str, Any]:
+def _related(filename: str, place: Place, message: str) -> dict[str, Any]:
     return {
         "message": message,
+        "filename": place.path if place.path is not None else filename,
         "cell": place.cell,
         "location": _point(place.range.start),
         "end_location": _point(place.range.end),
@@ -63,7 +65,7 @@ def entry(filename: str, report: Report) -> dict[str, Any]:
         "fix": _fix(report.fix),
         "url": RULES[report.code].url,
         "noqa_row": report.place.range.start.line + 1,
-        "related": [_related(place, message) for place, message in report.related],
+        "related": [_related(filename, place, message) for place, message in report.related],
     }
 
 

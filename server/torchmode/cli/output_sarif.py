@@ -85,7 +85,9 @@ def _fixes(artifact: dict[str, str], fix: FixReport | None) -> list[dict[str, An
     ]
 
 
-def _result(artifact: dict[str, str], report: Report, rule_index: int) -> dict[str, Any]:
+def _result(
+    artifact: dict[str, str], report: Report, rule_index: int, root: Path
+) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": report.code,
         "ruleIndex": rule_index,
@@ -99,7 +101,11 @@ def _result(artifact: dict[str, str], report: Report, rule_index: int) -> dict[s
         result["partialFingerprints"] = {FINGERPRINT_KEY: report.fingerprint}
     if report.related:
         result["relatedLocations"] = [
-            {"id": i, **_location(artifact, place), "message": {"text": message}}
+            {
+                "id": i,
+                **_location(_uri(Path(place.path), root) if place.path else artifact, place),
+                "message": {"text": message},
+            }
             for i, (place, message) in enumerate(report.related)
         ]
     if fixes := _fixes(artifact, report.fix):
@@ -137,7 +143,7 @@ def document(results: Sequence[FileResult], root: Path) -> dict[str, Any]:
                 }
             )
         sarif_results.extend(
-            _result(artifact, report, index[report.code]) for report in file_result.reports
+            _result(artifact, report, index[report.code], root) for report in file_result.reports
         )
     return {
         "$schema": SCHEMA_URI,

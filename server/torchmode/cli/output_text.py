@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from torchmode.analysis import RULES
-from torchmode.cli.checking import FileResult, Place
+from torchmode.cli.checking import FileResult, Place, display_path
 from torchmode.findings import Severity
 
 _RESET = "\x1b[0m"
@@ -31,7 +32,10 @@ class Styler:
 
 
 def location(display: str, place: Place) -> str:
-    """``path:line:col`` (1-based), or ``path:cell N:line:col`` for a notebook cell."""
+    """``path:line:col`` (1-based), or ``path:cell N:line:col`` for a notebook cell; ``display``
+    names the file reported on, and a related place in another file is named by its own path."""
+    if place.path is not None:
+        display = display_path(Path(place.path))
     start = place.range.start
     cell = f"cell {place.cell}:" if place.cell is not None else ""
     return f"{display}:{cell}{start.line + 1}:{start.character + 1}"

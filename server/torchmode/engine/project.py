@@ -50,7 +50,7 @@ from torchmode.engine.flow import FileFlow
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.limits import refusal
 from torchmode.engine.names import root_of
-from torchmode.engine.values import CallerSite, GradVal, Mode, ModeVal
+from torchmode.engine.values import CallerSite, GradVal, Mode, ModeVal, Span
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
 MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
@@ -714,7 +714,7 @@ def _calls_out(
                 direct.setdefault(place, set()).add(id(event.node))
             if not root_flow and event.depends_on_caller():
                 continue  # recorded again, in its callers' terms, where they call it
-            site = _site(file_flow, event, relative)
+            site = _site(file_flow, event, relative, own)
             calls.setdefault(place, []).append(site)
     return (
         {place: tuple(sites) for place, sites in calls.items()},
@@ -759,9 +759,10 @@ def _resolve_package(project: ProjectContext, dots: str) -> str | None:
     return None
 
 
-def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str) -> CallSite:
+def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str, real: str) -> CallSite:
     facts = file_flow.facts
-    line = _line(file_flow, event.node) or 0
+    span = _span(file_flow, event.node)
+    line = span[0] + 1 if span is not None else 0
     call = _short(event.node)
 
     def caller_site(
@@ -776,15 +777,19 @@ def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str) -> CallSite:
             if sensitive is None:
                 sensitive = facts.class_sensitivity(built)
             model = model or built
+        set_span = _span(file_flow, origin_node)
         return CallerSite(
             path,
             line,
             call,
-            _line(file_flow, origin_node) if origin_node is not None else None,
+            set_span[0] + 1 if set_span is not None else None,
             _short(origin_node) if origin_node is not None else "",
             constructed,
             sensitive,
             model.rsplit(".", 1)[-1],
+            real,
+            span,
+            set_span,
         )
 
     def passed(arg: ev.PassedArg) -> Passed | None:
@@ -824,7 +829,7 @@ def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str) -> CallSite:
     )
 
 
-def _line(file_flow: FileFlow, node: cst.CSTNode | None) -> int | None:
+def _span(file_flow: FileFlow, node: cst.CSTNode | None) -> Span | None:
     if node is None:
         return None
     try:
@@ -833,7 +838,7 @@ def _line(file_flow: FileFlow, node: cst.CSTNode | None) -> int | None:
         return None
     chain = file_flow.chains.get(id(node))
     r = chunk.range_in(node, chain) if chain else chunk.range_of(node)
-    return r.start.line + 1
+    return (r.start.line, r.start.character, r.end.line, r.end.character)
 
 
 def _short(node: cst.CSTNode | None, limit: int = 40) -> str:

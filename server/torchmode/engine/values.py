@@ -23,6 +23,9 @@ class Mode(Enum):
     UNKNOWN = "unknown"
 
 
+Span = tuple[int, int, int, int]
+
+
 # The values below are never changed once built (``dataclasses.replace`` makes new ones), but
 # they are not frozen dataclasses: building a frozen one costs ~6x more (every field is set
 # through ``object.__setattr__``), and an analysis of a 5,000-line module builds ~20,000.
@@ -39,6 +42,11 @@ class CallerSite:
     constructed: bool = False  # the module was built there (train mode by construction)
     sensitive: bool | None = None  # whether that module has mode-dependent layers
     model_class: str = ""  # its class, as that file names it
+    # For related locations in that file: its real path and the call's and the setting's
+    # ranges there (0-based lines, code points: start line, start column, end line, end column)
+    file: str = ""
+    span: Span | None = None
+    set_span: Span | None = None
 
 
 @dataclass(eq=False, slots=True)

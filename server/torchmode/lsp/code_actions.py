@@ -14,7 +14,7 @@ from lsprotocol import types
 
 from torchmode.analysis import compatible_fixes, fix_source, ignore_edit
 from torchmode.findings import Finding, Fix, Range, TextEdit
-from torchmode.lsp.diagnostics import same_place, to_diagnostic
+from torchmode.lsp.diagnostics import same_place, texts_for, to_diagnostic
 from torchmode.lsp.results import Result
 from torchmode.lsp.targets import TextTarget
 from torchmode.settings import Settings
@@ -90,11 +90,11 @@ def actions_for(
     for finding in result.analysis.findings:
         on_main = _overlaps(finding.range, requested)
         on_related = not on_main and any(
-            _overlaps(extra.range, requested) for extra in finding.related
+            _overlaps(extra.range, requested) for extra in finding.related if extra.path is None
         )
         if finding.code not in codes and not on_main and not on_related:
             continue
-        converted = to_diagnostic(finding, target, client.encoding)
+        converted = to_diagnostic(finding, target, client.encoding, texts_for(result.settings))
         # (a notebook's finding may be in another cell than the related place asked about)
         if converted is None or (converted[0] != uri and not on_related):
             continue

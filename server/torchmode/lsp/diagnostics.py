@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from lsprotocol import types
 
 from torchmode.analysis import RULES
-from torchmode.findings import Finding, Position, Range, Severity
+from torchmode.files.source_files import SourceError, decode, read_bytes
+from torchmode.findings import Finding, Position, Range, Related, Severity
+from torchmode.lsp.positions import UTF32, LineIndex
 from torchmode.lsp.results import Result
 from torchmode.lsp.targets import Target
+from torchmode.settings import Settings
+
+# The text of another file of the project (a related place there is converted to the client's
+# encoding in it): its open buffer if the analysis read one, else the file on disk
+OtherText = Callable[[str], str | None]
 
 SOURCE = "torchmode"
 
@@ -19,8 +29,48 @@ _SEVERITY = {
 }
 
 
+def disk_text(path: str) -> str | None:
+    try:
+        return decode(read_bytes(Path(path))).text
+    except (OSError, SourceError):
+        return None
+
+
+def texts_for(settings: Settings) -> OtherText:
+    """Other files' texts as the analysis under ``settings`` read them."""
+    overlay = settings.project.overlay if settings.project is not None else None
+    if not overlay:
+        return disk_text
+
+    def text(path: str) -> str | None:
+        buffer = overlay.get(path)
+        return buffer[1] if buffer is not None else disk_text(path)
+
+    return text
+
+
+def _elsewhere(extra: Related, encoding: str, texts: OtherText) -> types.Location | None:
+    """A related place in another file (``extra.path``)."""
+    assert extra.path is not None
+    uri = Path(extra.path).as_uri()
+    rng = extra.range
+    if encoding == UTF32:
+        start, end = rng.start, rng.end
+        return types.Location(
+            uri=uri,
+            range=types.Range(
+                start=types.Position(start.line, start.character),
+                end=types.Position(end.line, end.character),
+            ),
+        )
+    text = texts(extra.path)
+    if text is None:
+        return None
+    return types.Location(uri=uri, range=LineIndex(text).range_to_client(rng, encoding))
+
+
 def to_diagnostic(
-    finding: Finding, target: Target, encoding: str
+    finding: Finding, target: Target, encoding: str, texts: OtherText = disk_text
 ) -> tuple[str, types.Diagnostic] | None:
     placed = target.locate(finding.range)
     if placed is None:
@@ -30,6 +80,13 @@ def to_diagnostic(
     assert index is not None
     related: list[types.DiagnosticRelatedInformation] = []
     for extra in finding.related:
+        if extra.path is not None:
+            elsewhere = _elsewhere(extra, encoding, texts)
+            if elsewhere is not None:
+                related.append(
+                    types.DiagnosticRelatedInformation(location=elsewhere, message=extra.message)
+                )
+            continue
         where = target.locate(extra.range)
         if where is None or (where_index := target.index_of(where[0])) is None:
             continue
@@ -82,8 +139,9 @@ def diagnostics_by_uri(result: Result, encoding: str) -> dict[str, list[types.Di
     notice = notice_diagnostic(result, encoding)
     if notice is not None:
         out[notice[0]].append(notice[1])
+    texts = texts_for(result.settings)
     for finding in sorted(result.shown, key=Finding.sort_key):
-        converted = to_diagnostic(finding, result.target, encoding)
+        converted = to_diagnostic(finding, result.target, encoding, texts)
         if converted is not None:
             out[converted[0]].append(converted[1])
     return out

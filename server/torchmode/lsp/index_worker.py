@@ -34,7 +34,7 @@ from torchmode.config import in_project
 from torchmode.files.discovery import ProjectConfigs, discover
 from torchmode.files.source_files import SourceError, decode, read_bytes
 from torchmode.lsp.configuration import ClientSettings, settings_for
-from torchmode.lsp.diagnostics import to_diagnostic
+from torchmode.lsp.diagnostics import texts_for, to_diagnostic
 from torchmode.lsp.isolation import serve
 from torchmode.lsp.positions import LineIndex
 from torchmode.lsp.targets import TextTarget
@@ -91,10 +91,11 @@ def _analyse(
     cache = ChunkCache()
     analysis = _session.analyze(text, settings, cache)
     target = TextTarget(uri, None, text, LineIndex(text))
+    texts = texts_for(settings)
     diagnostics = tuple(
         placed[1]
         for finding in analysis.findings
-        if (placed := to_diagnostic(finding, target, encoding)) is not None
+        if (placed := to_diagnostic(finding, target, encoding, texts)) is not None
     )
     indexed = Indexed(path, uri, diagnostics, analysis.depends_on, import_words(text), problem)
     _session.release(analysis, cache)

@@ -71,6 +71,9 @@ class LineMap:
             return None
         related = []
         for extra in finding.related:
+            if extra.path is not None:
+                related.append(extra)  # in another file, which this edit did not change
+                continue
             moved = self.range(extra.range)
             text = self._message(extra.message)
             if moved is not None and text is not None:

@@ -158,16 +158,35 @@ def sensitivity_note(
     return verdict, ""
 
 
+def elsewhere(site: CallerSite, line: int | None = None) -> str:
+    """A line of the calling file, ``train.py:27``: "line N" in a message always names a line
+    of the reported file (editors renumber those as the file is edited, notebooks as cells)."""
+    return f"{site.path}:{site.line if line is None else line}"
+
+
 def called_from(site: CallerSite) -> str:
-    """ "called from train.py line 27 (`eval_net(net, val_loader)`)"."""
-    return f"called from {site.path} line {site.line} (`{site.call}`)"
+    """ "called from train.py:27 (`eval_net(net, val_loader)`)"."""
+    return f"called from {elsewhere(site)} (`{site.call}`)"
+
+
+def caller_related(site: CallerSite, call_says: str, set_says: str = "") -> list[Related]:
+    """The places in the calling file: the call (``call_says``) and, with ``set_says``, where
+    that file set what it passed."""
+    if not site.file:
+        return []
+    out = []
+    if site.span is not None:
+        out.append(Related(Range.of(*site.span), call_says, site.file))
+    if set_says and site.set_span is not None and site.set_span != site.span:
+        out.append(Related(Range.of(*site.set_span), set_says, site.file))
+    return out
 
 
 def set_there(site: CallerSite) -> str:
-    """Where the caller's file set the value it passed: "`net.train()` on line 21 there"."""
+    """Where the caller's file set the value it passed: "`net.train()` at train.py:21"."""
     if site.set_line is None:
         return ""
-    return f"`{site.set_code}` on line {site.set_line} there"
+    return f"`{site.set_code}` at {elsewhere(site, site.set_line)}"
 
 
 def grad_off(event: ev.Forward) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import libcst as cst
 
@@ -277,7 +276,7 @@ def _finding(
     if site is not None:
         # its callers in other files passed it in train mode
         others = len({v.origin.caller for v in trains if v.origin is not None}) - 1
-        summary = f"{evaluates}: {Path(site.path).name} passes it in train mode on line {site.line}"
+        summary = f"{evaluates}: passed in train mode at {common.elsewhere(site)}"
         set_there = common.set_there(site)
         how = "built in train mode" if site.constructed else "in train mode"
         why = f"it is {common.called_from(site)} {how}" + (f" ({set_there})" if set_there else "")
@@ -303,8 +302,10 @@ def _finding(
         f"BatchNorm updates its running statistics with evaluation data{note}"
     )
     if site is not None:
-        where = f"{site.path} line {site.line}"
+        where = common.elsewhere(site)
         related = [Related(ctx.range_of(origin.node), f"called in train mode from {where}")]
+        built = "built in train mode here" if site.constructed else "train mode set here"
+        related += common.caller_related(site, f"`{key}` passed in train mode here", built)
     else:
         related = common.origin_related(ctx, origin, "train mode set here")
     return _evaluation_finding(ctx, flow, event, summary, details, severity, related)

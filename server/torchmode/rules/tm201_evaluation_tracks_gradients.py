@@ -99,6 +99,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         yield finding
 
 
+_CALLERS_SHOWN = 3  # calls from other files shown as related places (the message counts them all)
 _SUMMARY_LIMIT = 100  # what a Problems panel or a terminal line shows of it
 _VOLATILE = re.compile(r"\bvolatile\s*=\s*True\b")
 
@@ -121,7 +122,7 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
         others = len(callers) - 1
         more = f" and {others} other call{'s' if others > 1 else ''}" if others else ""
         site = callers[0]
-        context = f" (called from {site.path} line {site.line}{more} with gradients on)"
+        context = f" (called from {common.elsewhere(site)}{more} with gradients on)"
     details = (
         f"{common.where(ctx, event.node)} records autograd graphs{context}: wrap it in "
         "`torch.no_grad()` — `eval()` alone does not stop autograd, and every batch's "
@@ -133,6 +134,10 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
     related = tuple(
         Related(ctx.range_of(call), f"evaluation called here: {ctx.short(call)}")
         for call in event.via
+    ) + tuple(
+        place
+        for site in callers[:_CALLERS_SHOWN]
+        for place in common.caller_related(site, "called here with gradients on")
     )
     return Finding(
         RULE.code,
