@@ -81,7 +81,7 @@ class RuleContext:
     def index(self, chunk: Chunk) -> StatementIndex:
         idx = self._indexes.get(id(chunk))
         if idx is None:
-            idx = StatementIndex(chunk)
+            idx = StatementIndex.of(chunk)
             self._indexes[id(chunk)] = idx
         return idx
 

@@ -19,6 +19,19 @@ class StatementIndex:
         self.lines = [line.rstrip("\r\n") for line in split_lines(chunk.text)]
         self._walk(list(chunk.module.body), None)
 
+    @staticmethod
+    def of(chunk: Chunk) -> StatementIndex:
+        """The index of ``chunk``, its walk shared with the earlier analyses that parsed the
+        same text (a keystroke walks the edited chunk only). Everything but the chunk (where
+        it starts in the text) depends on the text alone."""
+        if chunk.cache is None:
+            return StatementIndex(chunk)
+        walked = chunk.cache.derived(chunk, "statement index", _walked)
+        index = object.__new__(StatementIndex)
+        index.chunk = chunk
+        index.parent, index.block, index.owner, index.lines = walked
+        return index
+
     def _walk(self, stmts: list[cst.BaseStatement], parent: cst.CSTNode | None) -> None:
         for stmt in stmts:
             self.parent[id(stmt)] = parent
@@ -161,3 +174,17 @@ def _headers(stmt: cst.CSTNode) -> list[cst.CSTNode]:
     if isinstance(stmt, cst.Match):
         return [stmt.subject]
     return []
+
+
+_Walked = tuple[
+    dict[int, cst.CSTNode | None],
+    dict[int, list[cst.BaseStatement]],
+    dict[int, cst.CSTNode],
+    list[str],
+]
+
+
+def _walked(chunk: Chunk) -> _Walked:
+    """What an index knows of the chunk's text, without the chunk (kept by the cache)."""
+    index = StatementIndex(chunk)
+    return index.parent, index.block, index.owner, index.lines

@@ -185,11 +185,36 @@ def _trained_in_same_mode(
     return None
 
 
+_SWITCH_CALL = re.compile(r"\.(\w*(?:eval|train)\w*)\s*\(")
+
+
 def _own_switch(ctx: RuleContext, key: str) -> bool:
     """``net.to_eval()``, ``model.set_eval_mode()``: a mode switch of the project's own, whose
-    effect this file does not see."""
-    pattern = re.compile(r"(?<![\w.])" + re.escape(key) + r"\.(\w*(?:eval|train)\w*)\s*\(")
-    return any(m.group(1) not in ("eval", "train") for m in pattern.finditer(ctx.source))
+    effect this file does not see. The file is searched once per analysis (a keystroke's
+    analysis asks for every evaluation of a big module)."""
+    memo = ctx.memo
+    found = memo.get(("own switch", key))
+    if found is None:
+        starts = memo.get("own switches")
+        if starts is None:
+            starts = memo["own switches"] = [
+                m.start()
+                for m in _SWITCH_CALL.finditer(ctx.source)
+                if m.group(1) not in ("eval", "train")
+            ]
+        source, size = ctx.source, len(key)
+        found = memo[("own switch", key)] = any(
+            at >= size
+            and source.startswith(key, at - size)
+            and (at == size or not _receiver_char(source[at - size - 1]))
+            for at in starts  # type: ignore[attr-defined]
+        )
+    return bool(found)
+
+
+def _receiver_char(char: str) -> bool:
+    """Part of a longer receiver (``self.net`` is not ``net``)."""
+    return char == "." or char.isalnum() or char == "_"
 
 
 def _class_entry_modes(
