@@ -101,3 +101,42 @@ def test_bad_locations_are_usage_errors(run, project):
         assert code == 2, location
         assert message in err, (location, err)
         assert out == ""
+
+
+def test_an_evaluation_entered_from_another_file_names_the_call_there(run, project):
+    """``validate()`` alone in ``evaluate.py``, called by ``main()`` of ``train.py``: the
+    explanation says which call there decided the mode and grad mode, and where it set them."""
+    (project / "evaluate.py").write_text(
+        textwrap.dedent(
+            """\
+            def validate(model, loader):
+                for x, y in loader:
+                    out = model(x)
+            """
+        )
+    )
+    (project / "train.py").write_text(
+        textwrap.dedent(
+            """\
+            import torch
+
+            from evaluate import validate
+
+
+            def main(loader):
+                model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.1))
+                model.train()
+                validate(model, loader)
+
+
+            if __name__ == "__main__":
+                main([])
+            """
+        )
+    )
+    code, out, err = run("explain", "evaluate.py:3")
+    assert code == 0, err
+    assert (
+        "entered from train.py:9 (`validate(model, loader)`): gradients on, train mode, "
+        "set by `model.train()` at train.py:8"
+    ) in out

@@ -20,7 +20,7 @@ from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.chunks import Chunk
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
-from torchmode.engine.values import Mode, ModeVal, Snapshot
+from torchmode.engine.values import CallerSite, Mode, ModeVal, Snapshot
 from torchmode.findings import Finding
 
 MAX_MODELS = 6
@@ -124,6 +124,7 @@ def _happenings(ctx: RuleContext, line: int, findings: list[Finding]) -> list[st
                 chain = " -> ".join(f"`{ctx.short(c)}` (line {ctx.line_of(c)})" for c in event.via)
                 seen += f", through {chain}"
             out.append(f"  {description} — as seen from {seen}")
+            out.extend(f"    {line}" for line in _entered_from(event))
             held = _held_back(event, findings)
             if held:
                 out.append(f"    {held}")
@@ -151,6 +152,34 @@ def _event(ctx: RuleContext, e: ev.Event) -> str | None:
         graph = "with its autograd graph" if e.value.graph else "without a graph"
         return f"`{e.target}` accumulated ({e.kind}) {graph}"
     return None
+
+
+def _entered_from(e: ev.Event) -> list[str]:
+    """The calls in other files of the project that decided the modes and the grad mode this
+    event sees, with where those files set them."""
+    if not isinstance(e, ev.Forward):
+        return []
+    found: list[tuple[CallerSite, str]] = [
+        (v.origin.caller, f"{_mode_name(v)} mode")
+        for v in e.modes
+        if v.origin is not None and v.origin.caller is not None
+    ]
+    found += [
+        (g.origin.caller, f"gradients {'on' if g.enabled else 'off'}")
+        for g in e.grad
+        if g.origin is not None and g.origin.caller is not None and g.enabled is not None
+    ]
+    calls: dict[tuple[str, int, str], tuple[set[str], set[str]]] = {}
+    for site, what in found:
+        states, settings = calls.setdefault((site.path, site.line, site.call), (set(), set()))
+        states.add(what)
+        if site.set_line is not None:
+            settings.add(f"`{site.set_code}` at {site.path}:{site.set_line}")
+    return [
+        f"entered from {path}:{line} (`{call}`): {', '.join(sorted(states))}"
+        + (f", set by {', '.join(sorted(settings))}" if settings else "")
+        for (path, line, call), (states, settings) in sorted(calls.items())
+    ]
 
 
 def _modes(values: frozenset[ModeVal]) -> str:
