@@ -352,6 +352,20 @@ def load_settings_for(path: Path | str, overrides: Overrides | None = None) -> S
 
 # What marks the top folder of a project checked file by file (``torchmode check pkg/bin/x.py``)
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+CACHE_FOLDER_NAME = ".torchmode_cache"
+
+
+@dataclass(frozen=True)
+class CacheChoice:
+    """Where the summaries of other files are kept between runs: ``folder`` (``--cache-dir``),
+    or ``.torchmode_cache`` in each project's root; in a subfolder named by ``tag`` (this
+    torchmode: summary_store.folder_tag)."""
+
+    tag: str
+    folder: Path | None = None
+
+    def at(self, root: Path) -> str:
+        return str((self.folder or root / CACHE_FOLDER_NAME) / self.tag)
 
 
 def in_project(
@@ -360,12 +374,14 @@ def in_project(
     roots: list[Path],
     overlay: Overlay | None = None,
     gives_summary: bool = False,
+    cache: CacheChoice | None = None,
 ) -> Settings:
     """The settings of a file with its project: the folder given on the command line (or the
     editor's workspace folder) that holds it (the folder a script is run from), else the
     nearest folder above it with a project's marks (``pkg/bin/decode.py`` imports
     ``pkg.models``), else the file's own folder. ``overlay``: an editor's open buffers, read
-    instead of the files on disk; ``gives_summary``: open documents import this one."""
+    instead of the files on disk; ``gives_summary``: open documents import this one; ``cache``:
+    where the other files' summaries are kept between runs (None: not kept)."""
     resolved = Path(os.path.abspath(path))  # not resolved: a link (or a loop of them) stays
     holding = [root for root in roots if root.is_dir() and resolved.is_relative_to(root)]
     if holding:
@@ -377,5 +393,11 @@ def in_project(
         )
         if not resolved.is_relative_to(root):
             root = resolved.parent
-    project = ProjectContext(str(root), str(resolved), overlay, gives_summary)
+    project = ProjectContext(
+        str(root),
+        str(resolved),
+        overlay,
+        gives_summary,
+        cache_dir=cache.at(root) if cache is not None else None,
+    )
     return dataclasses.replace(settings, project=project)

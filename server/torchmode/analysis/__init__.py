@@ -32,6 +32,7 @@ from torchmode.engine.project import Overlay, ProjectContext
 from torchmode.engine.project import files_changed as project_files_changed
 from torchmode.engine.project import keep as keep_summary
 from torchmode.engine.project import kept as kept_summary
+from torchmode.engine.summary_store import folder_tag as cache_folder_tag
 from torchmode.fixing import apply_edits, chosen_fix, compatible_fixes, line_offsets
 from torchmode.rules import RULES, lookup
 
@@ -53,6 +54,7 @@ __all__ = [
     "SyntaxProblem",
     "analyze",
     "apply_edits",
+    "cache_folder_tag",
     "chosen_fix",
     "compatible_fixes",
     "explain",

@@ -16,13 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+import torchmode
 from torchmode import __version__
-from torchmode.analysis import RULES, Session, explain, lookup
+from torchmode.analysis import RULES, Session, cache_folder_tag, explain, lookup
 from torchmode.cli import output_text, runner
 from torchmode.cli.checking import FileResult, Job, Mode, display_path
 from torchmode.cli.output_text import Styler
 from torchmode.cli.progress import Progress
 from torchmode.config import (
+    CacheChoice,
     ConfigError,
     Overrides,
     in_project,
@@ -106,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="use this TOML file's settings for every file instead of the nearest pyproject.toml",
     )
+    _cache_arguments(check)
 
     rule = commands.add_parser("rule", help="show a rule's documentation")
     rule.add_argument("rule", metavar="CODE_OR_NAME")
@@ -123,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="use this TOML file's settings instead of the nearest pyproject.toml",
     )
+    _cache_arguments(explain)
 
     rules = commands.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("text", "json"), default="text")
@@ -142,6 +146,28 @@ def _colour(stream: TextIO) -> bool:
 
 def _error(message: str) -> None:
     sys.stderr.write(f"torchmode: {message}\n")
+
+
+def _cache_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or keep the summaries of other files between runs",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        default=os.environ.get("TORCHMODE_CACHE_DIR") or None,
+        help="keep them in DIR (default: .torchmode_cache in the project's root; "
+        "or TORCHMODE_CACHE_DIR)",
+    )
+
+
+def _cache_choice(args: argparse.Namespace) -> CacheChoice | None:
+    if args.no_cache:
+        return None
+    folder = Path(os.path.abspath(args.cache_dir)) if args.cache_dir else None
+    return CacheChoice(cache_folder_tag(__version__, Path(torchmode.__file__).parent), folder)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -164,11 +190,17 @@ def _check(args: argparse.Namespace) -> int:
         configs = ProjectConfigs(load_config_file(Path(args.config)) if args.config else None)
         found = discover(args.paths or ["."], configs.excluded)
         roots = [Path(os.path.abspath(p)) for p in args.paths or ["."]]
+        cache = _cache_choice(args)
         jobs = [
             Job(
                 path,
                 display_path(path),
-                in_project(merge(configs.of(path).settings_for(path), overrides), path, roots),
+                in_project(
+                    merge(configs.of(path).settings_for(path), overrides),
+                    path,
+                    roots,
+                    cache=cache,
+                ),
                 Mode(
                     fix=args.fix,
                     diff=args.diff,
@@ -285,7 +317,9 @@ def _explain(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     try:
         configs = ProjectConfigs(load_config_file(Path(args.config)) if args.config else None)
-        settings = in_project(configs.of(path).settings_for(path), path, [])
+        settings = in_project(
+            configs.of(path).settings_for(path), path, [], cache=_cache_choice(args)
+        )
         text = decode(read_bytes(path)).text
     except ConfigError as error:
         _error(str(error))

@@ -16,6 +16,7 @@ function is then entered as before (as on entry).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -186,6 +187,19 @@ def importers(root: str, module_word: str) -> list[str] | None:
         if index.too_big:
             return None
         return [path for path, (_, words) in index.files.items() if module_word in words]
+
+
+def listing_digest(root: str) -> str:
+    """A fingerprint of which ``.py`` and ``.ipynb`` files the project has (where imports
+    resolve to): a summary kept between runs is not trusted once a file was added or removed."""
+    with _LOCK:
+        index = _INDEXES.setdefault(root, _Index())
+        now = time.monotonic()
+        if now - index.checked > _REFRESH_SECONDS:
+            _refresh(root, index)
+            index.checked = now
+        names = "\n".join(sorted(index.files))
+    return hashlib.sha256(names.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def listings_outdated() -> None:

@@ -35,14 +35,14 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine.callers import (
     CallSite,
-    Passed,
     import_words,
     importers,
+    listing_digest,
     listings_outdated,
     module_word,
-    references,
 )
-from torchmode.engine.chunks import ChunkCache, code_of, parse_chunks
+from torchmode.engine.calls_out import calls_out
+from torchmode.engine.chunks import ChunkCache, parse_chunks
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.facts import Facts
@@ -50,7 +50,8 @@ from torchmode.engine.flow import FileFlow
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.limits import refusal
 from torchmode.engine.names import root_of
-from torchmode.engine.values import CallerSite, GradVal, Mode, ModeVal, Span
+from torchmode.engine.summary_store import content_digest, store_at
+from torchmode.engine.values import CallerSite, Mode, ModeVal
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
 MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
@@ -113,6 +114,8 @@ class ProjectContext:
     # the file being checked: its functions' callers in other files are looked for. False: a
     # file read for another's sake, whose calls into other files are recorded instead
     main: bool = True
+    # where the other files' summaries are kept between runs (summary_store.py; None: not kept)
+    cache_dir: str | None = field(default=None, compare=False)
 
     def function_file(self, qualified: str) -> str | None:
         """The real path of the other project file ``qualified`` (``eval.eval_net``, relative
@@ -144,7 +147,11 @@ class ProjectContext:
             if not mentioned:
                 continue
             notebook = file.endswith(".ipynb")
-            summary = _NOTHING if notebook else _summary(Path(file), self.root, self.overlay)
+            summary = (
+                _NOTHING
+                if notebook
+                else _summary(Path(file), self.root, self.overlay, self.cache_dir)
+            )
             for name in mentioned:
                 found = out[name]
                 if found is None:
@@ -209,7 +216,7 @@ class ProjectContext:
         source = self._source(module, level)
         if source is None:
             return None
-        return _summary(source, self.root, self.overlay).functions.get(name)
+        return _summary(source, self.root, self.overlay, self.cache_dir).functions.get(name)
 
     def is_module_class(self, qualified: str) -> bool:
         """Whether the class ``qualified`` (``._base.Distiller``) of another file of the project
@@ -229,7 +236,7 @@ class ProjectContext:
         source = self._source(stripped, len(module) - len(stripped))
         if source is None:
             return {}
-        return _summary(source, self.root, self.overlay).module_classes
+        return _summary(source, self.root, self.overlay, self.cache_dir).module_classes
 
     def _module_class(self, qualified: str) -> tuple[str, bool | None] | None:
         stripped = qualified.lstrip(".")
@@ -238,7 +245,7 @@ class ProjectContext:
         source = self._source(module, level)
         if source is None:
             return None
-        classes = _summary(source, self.root, self.overlay).module_classes
+        classes = _summary(source, self.root, self.overlay, self.cache_dir).module_classes
         return (name, classes[name]) if name in classes else None
 
     def stamp(self, imported: Iterable[str]) -> tuple[tuple[str, Stamp | None], ...]:
@@ -261,7 +268,9 @@ class ProjectContext:
     def summaries(self, paths: Iterable[str]) -> tuple[FileSummary, ...]:
         """What these files of the project (``stamp``'s paths) give the files that import
         them, now: while it is equal, so is the analysis of a file that imports them."""
-        return tuple(_summary(Path(path), self.root, self.overlay) for path in paths)
+        return tuple(
+            _summary(Path(path), self.root, self.overlay, self.cache_dir) for path in paths
+        )
 
     def _source(self, module: str, level: int) -> Path | None:
         if not module and not level:
@@ -374,7 +383,9 @@ def _size(stamp: Stamp) -> int:
     return size
 
 
-def _summary(path: Path, root: str, overlay: Overlay | None = None) -> FileSummary:
+def _summary(
+    path: Path, root: str, overlay: Overlay | None = None, cache_dir: str | None = None
+) -> FileSummary:
     stamp = _stamp(path, overlay)
     if stamp is None:
         return _NOTHING
@@ -386,12 +397,22 @@ def _summary(path: Path, root: str, overlay: Overlay | None = None) -> FileSumma
         and all(_stamp(Path(p), overlay) == s for p, s in cached[1])
     ):
         return cached[2]
+    # a file on disk: kept between runs by its content (an open buffer is the editor's)
+    store = store_at(cache_dir, _STORED) if cache_dir is not None and stamp[0] == "disk" else None
+    digest = _cache_key(path, root) if store is not None else None
+    if store is not None and digest is not None:
+        kept_there = store.get(path, digest)
+        if kept_there is not None and isinstance(kept_there[1], FileSummary):
+            stamps = tuple((p, _stamp(Path(p), overlay)) for p, _ in kept_there[0])
+            with _LOCK:
+                _CACHE[path] = (stamp, stamps, kept_there[1])
+            return kept_there[1]
     with _LOCK:
         if path in _IN_PROGRESS or _size(stamp) > MAX_SOURCE_BYTES:
             return _NOTHING  # an import cycle: what is being summarised is not known yet
         _IN_PROGRESS.add(path)
     try:
-        summarised = _summarise(path, root, overlay)
+        summarised = _summarise(path, root, overlay, cache_dir)
     finally:
         with _LOCK:
             _IN_PROGRESS.discard(path)
@@ -405,7 +426,33 @@ def _summary(path: Path, root: str, overlay: Overlay | None = None) -> FileSumma
         imported, found = cached[1], cached[2]
     with _LOCK:
         _CACHE[path] = (stamp, imported, found)
+    if store is not None and digest is not None and summarised is not None:
+        store.put(path, digest, _closure(imported), found)
     return found
+
+
+def _cache_key(path: Path, root: str) -> str | None:
+    """What a summary kept on disk is keyed by: the file's content and which files the project
+    has (where its imports resolve)."""
+    content = content_digest(path)
+    return None if content is None else f"{content}:{listing_digest(root)}"
+
+
+def _closure(imported: Iterable[tuple[str, Stamp | None]]) -> tuple[tuple[str, str | None], ...]:
+    """The files whose summaries went into a summary, through any depth (a class's bases in a
+    third file), each with its content now: an entry kept on disk holds while they are equal."""
+    seen: dict[str, str | None] = {}
+    todo = [p for p, _ in imported]
+    while todo:
+        other = todo.pop()
+        if other in seen:
+            continue
+        seen[other] = content_digest(Path(other))
+        with _LOCK:
+            entry = _CACHE.get(Path(other))
+        if entry is not None:
+            todo.extend(p for p, _ in entry[1])
+    return tuple(sorted(seen.items()))
 
 
 def offer(project: ProjectContext, file_flow: FileFlow, text: str) -> None:
@@ -522,7 +569,7 @@ def _buffer(path: Path) -> _Buffer:
 
 
 def _summarise(
-    path: Path, root: str, overlay: Overlay | None
+    path: Path, root: str, overlay: Overlay | None, cache_dir: str | None
 ) -> tuple[FileSummary, tuple[tuple[str, Stamp | None], ...]] | None:
     """The summary of ``path`` and the stamps of the project files it imports; None if its
     text cannot be analysed."""
@@ -530,7 +577,7 @@ def _summarise(
     text = opened[1] if opened is not None else _read(path)
     if text is None:
         return _NOTHING, ()
-    project = ProjectContext(root, str(path), overlay, main=False)
+    project = ProjectContext(root, str(path), overlay, main=False, cache_dir=cache_dir)
     buffer = _buffer(path) if opened is not None else None
     file_flow = _file_flow(text, project, buffer.cache if buffer is not None else None)
     if file_flow is None:
@@ -605,7 +652,7 @@ def _summary_of(
             )
     if buffer is not None:
         buffer.settle()
-    calls = _calls_out(file_flow, text, path, root)
+    calls = calls_out(file_flow, text, path, root)
     return FileSummary(out, module_classes, True, *calls), imported
 
 
@@ -648,201 +695,8 @@ def _effect(
     return None
 
 
-# -- the calls a file makes into other files of the project (callers.py) -------------------
-def _calls_out(
-    file_flow: FileFlow, text: str, path: Path, root: str
-) -> tuple[
-    dict[tuple[str, str], tuple[CallSite, ...]],
-    dict[tuple[str, str], tuple[int, int]],
-    dict[tuple[str, str], int],
-    frozenset[tuple[str, str]],
-    frozenset[str],
-]:
-    facts = file_flow.facts
-    project = facts.project
-    assert project is not None
-    own = os.path.realpath(path)
-    unknown: set[str] = set()
-    for star in facts.imports.star_modules:
-        found = _split(project, star + ".*")
-        if found is not None:
-            unknown.add(found[0])
-    imported: set[tuple[str, str]] = set()
-    heads: set[str] = set()
-    for local, full in facts.imports.names.items():
-        if local.startswith("*"):
-            continue
-        imported_module = _resolve(project, full)
-        found = _split(project, full) if imported_module is None else None
-        if imported_module is not None:
-            heads.add(local)  # ``import eval``: ``eval.eval_net(...)``
-        elif found is not None and found[0] != own:
-            heads.add(local)
-            imported.add((found[0], found[1]))
-    refs: dict[tuple[str, str], tuple[int, int]] = {}
-    for (chain, called), count in references(text, heads).items() if heads else ():
-        head, _, rest = chain.partition(".")
-        bound = facts.imports.names.get(head)
-        if bound is None:
-            continue
-        qualified = f"{bound}.{rest}" if rest else bound
-        found = _split(project, qualified)
-        if found is None:
-            as_value = _resolve(project, qualified)
-            if as_value is not None:
-                unknown.add(as_value)  # the module itself, passed around as a value
-            continue
-        target, name, whole = found
-        in_call, other = refs.get((target, name), (0, 0))
-        if called and whole:
-            in_call += count
-        else:
-            other += count
-        refs[(target, name)] = (in_call, other)
-
-    flows = list(file_flow.all_flows())
-    called_ids = {callee for flow in flows for callee in flow.callees}
-    direct: dict[tuple[str, str], set[int]] = {}
-    calls: dict[tuple[str, str], list[CallSite]] = {}
-    relative = os.path.relpath(path, root) if path.is_absolute() else str(path)
-    for flow in flows:
-        root_flow = flow.info is None or id(flow.info.node) not in called_ids
-        for event in flow.events_of(ev.ProjectCall):
-            assert isinstance(event, ev.ProjectCall)
-            place = (event.target, event.name)
-            if not event.via:
-                direct.setdefault(place, set()).add(id(event.node))
-            if not root_flow and event.depends_on_caller():
-                continue  # recorded again, in its callers' terms, where they call it
-            site = _site(file_flow, event, relative, own)
-            calls.setdefault(place, []).append(site)
-    return (
-        {place: tuple(sites) for place, sites in calls.items()},
-        refs,
-        {place: len(nodes) for place, nodes in direct.items()},
-        frozenset(imported),
-        frozenset(unknown),
-    )
-
-
-def _resolve(project: ProjectContext, module: str) -> str | None:
-    stripped = module.lstrip(".")
-    source = project._source(stripped, len(module) - len(stripped))
-    return os.path.realpath(source) if source is not None else None
-
-
-def _split(project: ProjectContext, qualified: str) -> tuple[str, str, bool] | None:
-    """``pkg.eval.eval_net.x`` -> (the real path of pkg/eval.py, ``eval_net``, whether that is
-    the whole name): the longest prefix that is a project file, and the name after it."""
-    stripped = qualified.lstrip(".")
-    dots = qualified[: len(qualified) - len(stripped)]
-    parts = stripped.split(".")
-    for j in range(len(parts) - 1, 0, -1):
-        found = _resolve(project, dots + ".".join(parts[:j]))
-        if found is not None:
-            return found, parts[j], j == len(parts) - 1
-    if dots and len(parts) == 1 and _resolve(project, qualified) is None:
-        # ``from . import eval_net``: a name of the package's __init__
-        found = _resolve_package(project, dots)
-        if found is not None:
-            return found, parts[0], True
-    return None
-
-
-def _resolve_package(project: ProjectContext, dots: str) -> str | None:
-    base = Path(project.path).parent
-    for _ in range(len(dots) - 1):
-        base = base.parent
-    init = base / "__init__.py"
-    if init.is_file() and os.path.realpath(init) != os.path.realpath(project.path):
-        return os.path.realpath(init)
-    return None
-
-
-def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str, real: str) -> CallSite:
-    facts = file_flow.facts
-    span = _span(file_flow, event.node)
-    line = span[0] + 1 if span is not None else 0
-    call = _short(event.node)
-
-    def caller_site(
-        origin_node: cst.CSTNode | None, constructed: bool, key: str | None
-    ) -> CallerSite:
-        sensitive, model = None, ""
-        if key is not None:
-            sensitive = facts.mode_sensitivity(key)
-            model = facts.module_class.get(key, "")
-        if constructed and type(origin_node) is cst.Call:
-            built = facts.imports.resolve(origin_node.func) or code_of(origin_node.func)
-            if sensitive is None:
-                sensitive = facts.class_sensitivity(built)
-            model = model or built
-        set_span = _span(file_flow, origin_node)
-        return CallerSite(
-            path,
-            line,
-            call,
-            set_span[0] + 1 if set_span is not None else None,
-            _short(origin_node) if origin_node is not None else "",
-            constructed,
-            sensitive,
-            model.rsplit(".", 1)[-1],
-            real,
-            span,
-            set_span,
-        )
-
-    def passed(arg: ev.PassedArg) -> Passed | None:
-        key, modes = arg
-        if modes is None:
-            return None
-        out: set[tuple[Mode, CallerSite | None]] = set()
-        for value in modes:
-            if value.mode in (Mode.TRAIN, Mode.EVAL):
-                origin = value.origin
-                out.add(
-                    (
-                        value.mode,
-                        caller_site(
-                            origin.node if origin is not None else None,
-                            origin is not None and origin.constructed,
-                            key,
-                        ),
-                    )
-                )
-            else:
-                out.add((Mode.UNKNOWN, None))
-        return frozenset(out)
-
-    def grad(value: GradVal) -> tuple[bool | None, CallerSite | None]:
-        if value.enabled is None:
-            return None, None
-        node = value.origin.node if value.origin is not None else None
-        return value.enabled, caller_site(node, False, None)
-
-    return CallSite(
-        tuple(passed(arg) for arg in event.positional),
-        tuple((name, passed(arg)) for name, arg in event.keywords),
-        event.unpacked,
-        frozenset(grad(g) for g in event.grad),
-        event.evaluates,
-    )
-
-
-def _span(file_flow: FileFlow, node: cst.CSTNode | None) -> Span | None:
-    if node is None:
-        return None
-    try:
-        chunk = file_flow.chunk_of(node)
-    except KeyError:
-        return None
-    chain = file_flow.chains.get(id(node))
-    r = chunk.range_in(node, chain) if chain else chunk.range_of(node)
-    return (r.start.line, r.start.character, r.end.line, r.end.character)
-
-
-def _short(node: cst.CSTNode | None, limit: int = 40) -> str:
-    if node is None:
-        return ""
-    text = " ".join(code_of(node).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# What a summary kept on disk may hold (summary_store.py reads nothing else back)
+_STORED: dict[str, type] = {
+    kind.__name__: kind
+    for kind in (FileSummary, ExternalFunction, ParamEffect, Inside, CallSite, CallerSite)
+}

@@ -1,0 +1,220 @@
+"""The calls a file makes into functions of other files of the project, as plain data (what
+callers.py joins into a function's entry): for each call, the modes of the modules it passes, the
+grad mode it is made in, and where the calling file set them; and how the file names those
+functions otherwise (a function passed around as a value hides its callers)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine.callers import CallSite, Passed, references
+from torchmode.engine.chunks import code_of
+from torchmode.engine.flow import FileFlow
+from torchmode.engine.values import CallerSite, GradVal, Mode, Span
+
+if TYPE_CHECKING:
+    from torchmode.engine.project import ProjectContext
+
+
+def calls_out(
+    file_flow: FileFlow, text: str, path: Path, root: str
+) -> tuple[
+    dict[tuple[str, str], tuple[CallSite, ...]],
+    dict[tuple[str, str], tuple[int, int]],
+    dict[tuple[str, str], int],
+    frozenset[tuple[str, str]],
+    frozenset[str],
+]:
+    facts = file_flow.facts
+    project = facts.project
+    assert project is not None
+    own = os.path.realpath(path)
+    unknown: set[str] = set()
+    for star in facts.imports.star_modules:
+        found = _split(project, star + ".*")
+        if found is not None:
+            unknown.add(found[0])
+    imported: set[tuple[str, str]] = set()
+    heads: set[str] = set()
+    for local, full in facts.imports.names.items():
+        if local.startswith("*"):
+            continue
+        imported_module = _resolve(project, full)
+        found = _split(project, full) if imported_module is None else None
+        if imported_module is not None:
+            heads.add(local)  # ``import eval``: ``eval.eval_net(...)``
+        elif found is not None and found[0] != own:
+            heads.add(local)
+            imported.add((found[0], found[1]))
+    refs: dict[tuple[str, str], tuple[int, int]] = {}
+    for (chain, called), count in references(text, heads).items() if heads else ():
+        head, _, rest = chain.partition(".")
+        bound = facts.imports.names.get(head)
+        if bound is None:
+            continue
+        qualified = f"{bound}.{rest}" if rest else bound
+        found = _split(project, qualified)
+        if found is None:
+            as_value = _resolve(project, qualified)
+            if as_value is not None:
+                unknown.add(as_value)  # the module itself, passed around as a value
+            continue
+        target, name, whole = found
+        in_call, other = refs.get((target, name), (0, 0))
+        if called and whole:
+            in_call += count
+        else:
+            other += count
+        refs[(target, name)] = (in_call, other)
+
+    flows = list(file_flow.all_flows())
+    called_ids = {callee for flow in flows for callee in flow.callees}
+    direct: dict[tuple[str, str], set[int]] = {}
+    calls: dict[tuple[str, str], list[CallSite]] = {}
+    relative = os.path.relpath(path, root) if path.is_absolute() else str(path)
+    for flow in flows:
+        root_flow = flow.info is None or id(flow.info.node) not in called_ids
+        for event in flow.events_of(ev.ProjectCall):
+            assert isinstance(event, ev.ProjectCall)
+            place = (event.target, event.name)
+            if not event.via:
+                direct.setdefault(place, set()).add(id(event.node))
+            if not root_flow and event.depends_on_caller():
+                continue  # recorded again, in its callers' terms, where they call it
+            site = _site(file_flow, event, relative, own)
+            calls.setdefault(place, []).append(site)
+    return (
+        {place: tuple(sites) for place, sites in calls.items()},
+        refs,
+        {place: len(nodes) for place, nodes in direct.items()},
+        frozenset(imported),
+        frozenset(unknown),
+    )
+
+
+def _resolve(project: ProjectContext, module: str) -> str | None:
+    stripped = module.lstrip(".")
+    source = project._source(stripped, len(module) - len(stripped))
+    return os.path.realpath(source) if source is not None else None
+
+
+def _split(project: ProjectContext, qualified: str) -> tuple[str, str, bool] | None:
+    """``pkg.eval.eval_net.x`` -> (the real path of pkg/eval.py, ``eval_net``, whether that is
+    the whole name): the longest prefix that is a project file, and the name after it."""
+    stripped = qualified.lstrip(".")
+    dots = qualified[: len(qualified) - len(stripped)]
+    parts = stripped.split(".")
+    for j in range(len(parts) - 1, 0, -1):
+        found = _resolve(project, dots + ".".join(parts[:j]))
+        if found is not None:
+            return found, parts[j], j == len(parts) - 1
+    if dots and len(parts) == 1 and _resolve(project, qualified) is None:
+        # ``from . import eval_net``: a name of the package's __init__
+        found = _resolve_package(project, dots)
+        if found is not None:
+            return found, parts[0], True
+    return None
+
+
+def _resolve_package(project: ProjectContext, dots: str) -> str | None:
+    base = Path(project.path).parent
+    for _ in range(len(dots) - 1):
+        base = base.parent
+    init = base / "__init__.py"
+    if init.is_file() and os.path.realpath(init) != os.path.realpath(project.path):
+        return os.path.realpath(init)
+    return None
+
+
+def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str, real: str) -> CallSite:
+    facts = file_flow.facts
+    span = _span(file_flow, event.node)
+    line = span[0] + 1 if span is not None else 0
+    call = _short(event.node)
+
+    def caller_site(
+        origin_node: cst.CSTNode | None, constructed: bool, key: str | None
+    ) -> CallerSite:
+        sensitive, model = None, ""
+        if key is not None:
+            sensitive = facts.mode_sensitivity(key)
+            model = facts.module_class.get(key, "")
+        if constructed and type(origin_node) is cst.Call:
+            built = facts.imports.resolve(origin_node.func) or code_of(origin_node.func)
+            if sensitive is None:
+                sensitive = facts.class_sensitivity(built)
+            model = model or built
+        set_span = _span(file_flow, origin_node)
+        return CallerSite(
+            path,
+            line,
+            call,
+            set_span[0] + 1 if set_span is not None else None,
+            _short(origin_node) if origin_node is not None else "",
+            constructed,
+            sensitive,
+            model.rsplit(".", 1)[-1],
+            real,
+            span,
+            set_span,
+        )
+
+    def passed(arg: ev.PassedArg) -> Passed | None:
+        key, modes = arg
+        if modes is None:
+            return None
+        out: set[tuple[Mode, CallerSite | None]] = set()
+        for value in modes:
+            if value.mode in (Mode.TRAIN, Mode.EVAL):
+                origin = value.origin
+                out.add(
+                    (
+                        value.mode,
+                        caller_site(
+                            origin.node if origin is not None else None,
+                            origin is not None and origin.constructed,
+                            key,
+                        ),
+                    )
+                )
+            else:
+                out.add((Mode.UNKNOWN, None))
+        return frozenset(out)
+
+    def grad(value: GradVal) -> tuple[bool | None, CallerSite | None]:
+        if value.enabled is None:
+            return None, None
+        node = value.origin.node if value.origin is not None else None
+        return value.enabled, caller_site(node, False, None)
+
+    return CallSite(
+        tuple(passed(arg) for arg in event.positional),
+        tuple((name, passed(arg)) for name, arg in event.keywords),
+        event.unpacked,
+        frozenset(grad(g) for g in event.grad),
+        event.evaluates,
+    )
+
+
+def _span(file_flow: FileFlow, node: cst.CSTNode | None) -> Span | None:
+    if node is None:
+        return None
+    try:
+        chunk = file_flow.chunk_of(node)
+    except KeyError:
+        return None
+    chain = file_flow.chains.get(id(node))
+    r = chunk.range_in(node, chain) if chain else chunk.range_of(node)
+    return (r.start.line, r.start.character, r.end.line, r.end.character)
+
+
+def _short(node: cst.CSTNode | None, limit: int = 40) -> str:
+    if node is None:
+        return ""
+    text = " ".join(code_of(node).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
