@@ -31,8 +31,8 @@ _IMPORT = re.compile(r"^\s*(?:from\s+([.\w]+)\s+import|import\s+([.\w]+))", re.M
 
 
 def most_imported(root: Path, files: list[Path]) -> Path:
-    """The file whose module name the most other files import (the one a change of costs the
-    most analyses of other files)."""
+    """The file the most import statements name by its dotted module path (the one a change of
+    costs the most analyses of other files)."""
     counts: dict[str, int] = {}
     for file in files:
         try:
@@ -40,10 +40,18 @@ def most_imported(root: Path, files: list[Path]) -> Path:
         except OSError:
             continue
         for match in _IMPORT.finditer(text):
-            word = (match.group(1) or match.group(2)).lstrip(".").rsplit(".", 1)[-1]
-            counts[word] = counts.get(word, 0) + 1
+            dotted = (match.group(1) or match.group(2)).lstrip(".")
+            counts[dotted] = counts.get(dotted, 0) + 1
+
+    def named(file: Path) -> int:
+        parts = list(file.relative_to(root).with_suffix("").parts)
+        if parts and parts[-1] == "__init__":
+            parts.pop()
+        # any tail of its path, as a package under src/ or a script's folder imports it
+        return max((counts.get(".".join(parts[i:]), 0) for i in range(len(parts))), default=0)
+
     candidates = [f for f in files if f.stem != "__init__"]
-    return max(candidates, key=lambda f: (counts.get(f.stem, 0), -len(str(f))))
+    return max(candidates, key=lambda f: (named(f), -len(str(f))))
 
 
 def check(root: Path, cache: Path) -> Run:
