@@ -11,6 +11,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
+from torchmode.engine.accumulation import accumulated_arguments
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.names import is_within, key_of, literal_bool
 from torchmode.engine.values import (
@@ -349,6 +350,7 @@ def apply_summary(
         moved = e.in_caller(at)
         if moved is not None:
             self.record(moved)
+    accumulated_arguments(self, call, callee, flow, at, args)
     # the callee's effect on modes and grad mode
     before: ev.ModelModes = {}
     grad_before = state.grad

@@ -14,7 +14,7 @@ from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.chunks import Chunk, split_lines
 from torchmode.engine.context import RuleContext
 from torchmode.engine.names import key_of
-from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
+from torchmode.findings import Finding, Fix, Range, Related, Severity, TextEdit
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common, wording
 from torchmode.rules.base import Rule
@@ -29,7 +29,9 @@ RULE = Rule(
 ## What it does
 Finds a loss tensor added to a running total (`total += loss`, `total = total + loss`) or
 appended to a list (`losses.append(loss)`) across loop iterations while it still carries its
-autograd graph — not `.item()`, not `.detach()`, not computed under `no_grad`.
+autograd graph — not `.item()`, not `.detach()`, not computed under `no_grad`. Handing the loss
+to a method of the file that adds what it is given to an attribute (`meter.update(loss)`, whose
+`update()` does `self.sum += val`) counts as accumulating it; the finding is at the argument.
 
 ## Why is this bad?
 The running total keeps every iteration's graph alive. In evaluation (no `backward()`), that
@@ -114,13 +116,25 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             severity = Severity.INFO
             why = "every step's autograd graph stays alive"
         added = wording.brief(ctx, event.value_node or event.node)
+        summary = f"`{event.target}` accumulates {added} with its autograd graph"
+        related: tuple[Related, ...] = ()
+        through = ""
+        if event.inner is not None:
+            # ``meter.update(loss)``: the statement that keeps it is in the method called
+            inner_line = ctx.line_of(event.inner)
+            through = f" (`{ctx.short(event.inner)}` keeps it)"
+            related = (Related(ctx.range_of(event.inner), "accumulated here"),)
+            summary += f" in `{event.inner_function}()` on line {inner_line}"
         yield Finding(
             RULE.code,
-            f"`{event.target}` accumulates {added} with its autograd graph",
+            summary,
             ctx.range_of(event.node),
             severity,
+            related,
             subject=event.target,
-            details=(f"At {common.where(ctx, event.node)} {why} (add `.item()` or `.detach()`)"),
+            details=(
+                f"At {common.where(ctx, event.node)}{through} {why} (add `.item()` or `.detach()`)"
+            ),
             fix_builder=partial(_fixes, ctx, event),
         )
 
@@ -130,7 +144,10 @@ def _fixes(ctx: RuleContext, event: ev.Accumulate) -> tuple[Fix, ...]:
     if node is None or _holds_the_loss(event):
         return ()
     keeps_items = event.kind in ("append", "[]=")
-    method = "detach" if keeps_items or _used_as_tensor(ctx, event.target) else "item"
+    # a value handed to a method may be used there as a tensor (``val.cpu()``): detached, it
+    # still is one
+    passed = event.inner is not None
+    method = "detach" if keeps_items or passed or _used_as_tensor(ctx, event.target) else "item"
     r = ctx.range_of(node)
     edits: tuple[TextEdit, ...]
     if isinstance(node, cst.Name | cst.Attribute | cst.Call | cst.Subscript):
