@@ -212,6 +212,7 @@ class Accumulate(Event):
     # ``self.sum += val`` inside): that function's accumulating statement, and its name
     inner: cst.CSTNode | None = None
     inner_function: str = ""
+    inner_elsewhere: str = ""  # that statement, in another file: its code and place
 
     def depends_on_caller(self) -> bool:
         # the caller decides the grad mode; an attribute outlives the call, so the caller's
@@ -233,6 +234,7 @@ class Accumulate(Event):
             value_node=self.value_node,
             inner=self.inner,
             inner_function=self.inner_function,
+            inner_elsewhere=self.inner_elsewhere,
         )
 
 

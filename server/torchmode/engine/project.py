@@ -33,6 +33,7 @@ from pathlib import Path
 import libcst as cst
 
 from torchmode.engine import events as ev
+from torchmode.engine.accumulation import Accumulator, KeptArgument, kept_arguments
 from torchmode.engine.callers import (
     CallSite,
     Passed,
@@ -211,6 +212,17 @@ class ProjectContext:
             return None
         return _summary(source, self.root, self.overlay).functions.get(name)
 
+    def accumulator(self, qualified: str, method: str) -> Accumulator | None:
+        """What ``method`` of the class ``qualified`` of another file of the project keeps of
+        its arguments in its object's attributes, if anything."""
+        stripped = qualified.lstrip(".")
+        module, _, name = stripped.rpartition(".")
+        source = self._source(module, len(qualified) - len(stripped))
+        if source is None:
+            return None
+        found = _summary(source, self.root, self.overlay).accumulators.get(name)
+        return found.get(method) if found is not None else None
+
     def is_module_class(self, qualified: str) -> bool:
         """Whether the class ``qualified`` (``._base.Distiller``) of another file of the project
         is an ``nn.Module`` (through its own bases, in its own file's terms)."""
@@ -310,6 +322,8 @@ class FileSummary:
     # project files it uses in ways that hide their functions' callers (``import *``, the
     # module itself passed around)
     unknown_targets: frozenset[str] = frozenset()
+    # class -> method -> what the method keeps of its arguments (``AverageMeter.update``)
+    accumulators: dict[str, dict[str, Accumulator]] = field(default_factory=dict)
 
 
 _NOTHING = FileSummary()
@@ -606,7 +620,38 @@ def _summary_of(
     if buffer is not None:
         buffer.settle()
     calls = _calls_out(file_flow, text, path, root)
-    return FileSummary(out, module_classes, True, *calls), imported
+    accumulators = _accumulators(file_flow, path)
+    return FileSummary(out, module_classes, True, *calls, accumulators), imported
+
+
+def _accumulators(file_flow: FileFlow, path: Path) -> dict[str, dict[str, Accumulator]]:
+    """The methods of the file's plain classes (meters, loggers; not models) that add an
+    argument to an attribute of their object."""
+    facts = file_flow.facts
+    out: dict[str, dict[str, Accumulator]] = {}
+    for name, cls in facts.classes.items():
+        if facts.class_is_module(name):
+            continue
+        for method, info in cls.methods.items():
+            params = tuple(info.params)
+            if not params or params[0] != "self":
+                continue
+            flow = file_flow.flow_of(info)
+            kept = tuple(
+                KeptArgument(
+                    param,
+                    e.target,
+                    e.kind,
+                    e.value.lossy,
+                    _short(e.node),
+                    _line(file_flow, e.node) or 0,
+                )
+                for param, e in (kept_arguments(flow) if flow is not None else ())
+                if e.target.startswith("self.")
+            )
+            if kept:
+                out.setdefault(name, {})[method] = Accumulator(params[1:], kept, path.name)
+    return out
 
 
 def _context_effects(

@@ -413,6 +413,36 @@ for epoch in range(epochs):
 +        history.log("train/loss", loss.detach())
 """,
     ),
+    # a GAN step helper returns the critic loss it just backpropagated; the loop keeps it in a
+    # list for logging
+    Invalid(
+        """\
+import torch
+
+
+def critic_step(critic, critic_opt, real, fake):
+    critic_opt.zero_grad()
+    loss_c = critic(fake.detach()).mean() - critic(real).mean()
+    loss_c.backward()
+    critic_opt.step()
+    return loss_c
+
+
+critic_history = []
+for real, noise in loader:
+    fake = generator(noise)
+    loss_c = critic_step(critic, critic_opt, real, fake)
+    critic_history.append(loss_c)
+""",
+        (16,),
+        fix="""\
+@@
+     fake = generator(noise)
+     loss_c = critic_step(critic, critic_opt, real, fake)
+-    critic_history.append(loss_c)
++    critic_history.append(loss_c.detach())
+""",
+    ),
 )
 
 
