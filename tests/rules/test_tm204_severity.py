@@ -49,3 +49,16 @@ for x, y in train_loader:
     history.append(loss)
 """
     assert _levels(source) == {15: Severity.INFO}
+
+
+def test_a_loss_a_step_helper_backpropagated_and_returned_is_a_warning() -> None:
+    example = next(e for e in tm204.INVALID if "def critic_step" in e.source)
+    assert _levels(example.source) == {16: Severity.WARNING}
+    # the helper returns another value than the one it backpropagated: no such evidence
+    other = example.source.replace("    return loss_c\n", "    return loss_c * 0.5\n")
+    assert _levels(other) == {16: Severity.INFO}
+
+
+def test_a_loss_handed_to_a_meter_of_the_file_is_a_warning() -> None:
+    example = next(e for e in tm204.INVALID if "class RunningAverage" in e.source)
+    assert _levels(example.source) == {25: Severity.WARNING}

@@ -11,6 +11,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
+from torchmode.engine.accumulation import accumulated_arguments, accumulated_elsewhere
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.names import is_within, key_of, literal_bool
 from torchmode.engine.values import (
@@ -82,6 +83,13 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
     if callee is not None:
         result = self.apply_summary(call, callee, args, state)
         return self.without_graph_if_disabled(result, call, state)
+    if (
+        method is not None
+        and receiver_key is not None
+        and (built := self.facts.built_from.get(receiver_key)) is not None
+        and (kept := self.file.accumulator(built, method)) is not None
+    ):
+        accumulated_elsewhere(self, call, receiver_key, method, built, kept, args, state)
     if self.file.project is not None and qualified is not None:
         if self.file.collect_calls:
             _project_call(self, call, qualified, state)
@@ -349,6 +357,7 @@ def apply_summary(
         moved = e.in_caller(at)
         if moved is not None:
             self.record(moved)
+    accumulated_arguments(self, call, callee, flow, at, args)
     # the callee's effect on modes and grad mode
     before: ev.ModelModes = {}
     grad_before = state.grad

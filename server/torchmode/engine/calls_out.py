@@ -135,7 +135,7 @@ def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str, real: str) -> C
     facts = file_flow.facts
     span = _span(file_flow, event.node)
     line = span[0] + 1 if span is not None else 0
-    call = _short(event.node)
+    call = short(event.node)
 
     def caller_site(
         origin_node: cst.CSTNode | None, constructed: bool, key: str | None
@@ -155,7 +155,7 @@ def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str, real: str) -> C
             line,
             call,
             set_span[0] + 1 if set_span is not None else None,
-            _short(origin_node) if origin_node is not None else "",
+            short(origin_node) if origin_node is not None else "",
             constructed,
             sensitive,
             model.rsplit(".", 1)[-1],
@@ -201,6 +201,12 @@ def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str, real: str) -> C
     )
 
 
+def line_of(file_flow: FileFlow, node: cst.CSTNode | None) -> int | None:
+    """The 1-based line of ``node`` in the file ``file_flow`` analysed."""
+    span = _span(file_flow, node)
+    return span[0] + 1 if span is not None else None
+
+
 def _span(file_flow: FileFlow, node: cst.CSTNode | None) -> Span | None:
     if node is None:
         return None
@@ -213,7 +219,7 @@ def _span(file_flow: FileFlow, node: cst.CSTNode | None) -> Span | None:
     return (r.start.line, r.start.character, r.end.line, r.end.character)
 
 
-def _short(node: cst.CSTNode | None, limit: int = 40) -> str:
+def short(node: cst.CSTNode | None, limit: int = 40) -> str:
     if node is None:
         return ""
     text = " ".join(code_of(node).split())

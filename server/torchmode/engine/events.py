@@ -208,6 +208,11 @@ class Accumulate(Event):
     grad: frozenset[GradVal] = frozenset()
     kind: str = "+="  # "+=" | "append" | "[]=" (an item stored at an index that varies)
     value_node: cst.CSTNode | None = None
+    # an argument passed to a function that adds it to an attribute (``meter.update(loss)``,
+    # ``self.sum += val`` inside): that function's accumulating statement, and its name
+    inner: cst.CSTNode | None = None
+    inner_function: str = ""
+    inner_elsewhere: str = ""  # that statement, in another file: its code and place
 
     def depends_on_caller(self) -> bool:
         # the caller decides the grad mode; an attribute outlives the call, so the caller's
@@ -227,6 +232,9 @@ class Accumulate(Event):
             grad=at.grad(self.grad),
             kind=self.kind,
             value_node=self.value_node,
+            inner=self.inner,
+            inner_function=self.inner_function,
+            inner_elsewhere=self.inner_elsewhere,
         )
 
 

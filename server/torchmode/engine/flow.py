@@ -37,6 +37,7 @@ from torchmode.engine.walk import calls_in
 from torchmode.settings import NOTHING_DECLARED, Declared
 
 if TYPE_CHECKING:
+    from torchmode.engine.accumulation import Accumulator
     from torchmode.engine.project import ExternalFunction, ProjectContext
 
 
@@ -217,12 +218,21 @@ class FileFlow:
             self.active[-1].externals.append((qualified, found))
         return found
 
+    def accumulator(self, qualified: str, method: str) -> Accumulator | None:
+        """What ``method`` of another file's class ``qualified`` keeps of its arguments (read as
+        ``external`` reads a function's summary)."""
+        if self.project is None:
+            return None
+        found = self.project.accumulator(qualified, method)
+        if self.active:
+            self.active[-1].externals.append((f"{qualified}:{method}", found))
+        return found
+
     def _same_externals(self, externals: Externals) -> bool:
         project = self.project
-        return all(
-            (project.lookup(name) if project is not None else None) == found
-            for name, found in externals
-        )
+        if project is None:
+            return all(found is None for _, found in externals)
+        return all(_looked_up(project, name) == found for name, found in externals)
 
     def evaluation_name(self, name: str) -> bool:
         """A function named for evaluating a model (``validate``, ``test_epoch``), or one the
@@ -607,3 +617,10 @@ def _target_names(node: cst.BaseExpression) -> list[str]:
 def _externals(looked_up: list[tuple[str, object]]) -> Externals:
     """Each lookup once (one analysis finds the same for a name every time)."""
     return tuple(dict(looked_up).items())
+
+
+def _looked_up(project: ProjectContext, name: str) -> object:
+    """What an ``Externals`` entry looked up: a function, or ``class:method`` (no name has a
+    colon) a method's accumulator."""
+    qualified, colon, method = name.partition(":")
+    return project.accumulator(qualified, method) if colon else project.lookup(name)

@@ -33,6 +33,7 @@ from pathlib import Path
 import libcst as cst
 
 from torchmode.engine import events as ev
+from torchmode.engine.accumulation import Accumulator, KeptArgument, kept_arguments
 from torchmode.engine.callers import (
     CallSite,
     import_words,
@@ -41,7 +42,7 @@ from torchmode.engine.callers import (
     listings_outdated,
     module_word,
 )
-from torchmode.engine.calls_out import calls_out
+from torchmode.engine.calls_out import calls_out, line_of, short
 from torchmode.engine.chunks import ChunkCache, parse_chunks
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.fact_collection import collect_facts
@@ -218,6 +219,17 @@ class ProjectContext:
             return None
         return _summary(source, self.root, self.overlay, self.cache_dir).functions.get(name)
 
+    def accumulator(self, qualified: str, method: str) -> Accumulator | None:
+        """What ``method`` of the class ``qualified`` of another file of the project keeps of
+        its arguments in its object's attributes, if anything."""
+        stripped = qualified.lstrip(".")
+        module, _, name = stripped.rpartition(".")
+        source = self._source(module, len(qualified) - len(stripped))
+        if source is None:
+            return None
+        found = _summary(source, self.root, self.overlay).accumulators.get(name)
+        return found.get(method) if found is not None else None
+
     def is_module_class(self, qualified: str) -> bool:
         """Whether the class ``qualified`` (``._base.Distiller``) of another file of the project
         is an ``nn.Module`` (through its own bases, in its own file's terms)."""
@@ -319,6 +331,8 @@ class FileSummary:
     # project files it uses in ways that hide their functions' callers (``import *``, the
     # module itself passed around)
     unknown_targets: frozenset[str] = frozenset()
+    # class -> method -> what the method keeps of its arguments (``AverageMeter.update``)
+    accumulators: dict[str, dict[str, Accumulator]] = field(default_factory=dict)
 
 
 _NOTHING = FileSummary()
@@ -653,7 +667,38 @@ def _summary_of(
     if buffer is not None:
         buffer.settle()
     calls = calls_out(file_flow, text, path, root)
-    return FileSummary(out, module_classes, True, *calls), imported
+    accumulators = _accumulators(file_flow, path)
+    return FileSummary(out, module_classes, True, *calls, accumulators), imported
+
+
+def _accumulators(file_flow: FileFlow, path: Path) -> dict[str, dict[str, Accumulator]]:
+    """The methods of the file's plain classes (meters, loggers; not models) that add an
+    argument to an attribute of their object."""
+    facts = file_flow.facts
+    out: dict[str, dict[str, Accumulator]] = {}
+    for name, cls in facts.classes.items():
+        if facts.class_is_module(name):
+            continue
+        for method, info in cls.methods.items():
+            params = tuple(info.params)
+            if not params or params[0] != "self":
+                continue
+            flow = file_flow.flow_of(info)
+            kept = tuple(
+                KeptArgument(
+                    param,
+                    e.target,
+                    e.kind,
+                    e.value.lossy,
+                    short(e.node),
+                    line_of(file_flow, e.node) or 0,
+                )
+                for param, e in (kept_arguments(flow) if flow is not None else ())
+                if e.target.startswith("self.")
+            )
+            if kept:
+                out.setdefault(name, {})[method] = Accumulator(params[1:], kept, path.name)
+    return out
 
 
 def _context_effects(
@@ -698,5 +743,14 @@ def _effect(
 # What a summary kept on disk may hold (summary_store.py reads nothing else back)
 _STORED: dict[str, type] = {
     kind.__name__: kind
-    for kind in (FileSummary, ExternalFunction, ParamEffect, Inside, CallSite, CallerSite)
+    for kind in (
+        FileSummary,
+        ExternalFunction,
+        ParamEffect,
+        Inside,
+        CallSite,
+        CallerSite,
+        Accumulator,
+        KeptArgument,
+    )
 }

@@ -25,7 +25,9 @@ RULE = Rule(
 Finds evaluation code — forward passes of a model in eval mode, or in a function named like
 `evaluate`/`validate`/`test`/`predict`, with no training step — that runs with autograd
 recording: no `torch.no_grad()`, `torch.inference_mode()`, `set_grad_enabled(False)` or
-decorator around it, here or at any call site in the file.
+decorator around it, here or at any call site in the file. A model's own methods are left to
+their callers, except one that wraps its inputs in `Variable(..., volatile=True)`: it meant to
+run without autograd itself.
 
 ## Why is this bad?
 `model.eval()` does not stop autograd. Every forward pass keeps the activations it needs for a
@@ -66,7 +68,9 @@ tensors can never be used in autograd later).
 def check(ctx: RuleContext) -> Iterator[Finding]:
     best: dict[tuple[int, int], tuple[int, Finding]] = {}
     for flow, event in ctx.events(ev.Forward):
-        if not event.evaluation or common.skip_framework(ctx, event):
+        if not event.evaluation:
+            continue
+        if common.skip_framework(ctx, event) and not _volatile_model_method(ctx, event):
             continue
         if event.key in ctx.facts.frozen or event.key in ctx.facts.parameter_free:
             continue  # nothing of it records a graph (for an input that needs none)
@@ -102,6 +106,21 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 _CALLERS_SHOWN = 3  # calls from other files shown as related places (the message counts them all)
 _SUMMARY_LIMIT = 100  # what a Problems panel or a terminal line shows of it
 _VOLATILE = re.compile(r"\bvolatile\s*=\s*True\b")
+
+
+def _volatile_model_method(ctx: RuleContext, event: ev.Forward) -> bool:
+    """A model's own method (``predict``) that wraps its inputs in ``Variable(...,
+    volatile=True)``: the method itself meant to run without autograd, which that has not done
+    since PyTorch 0.4, so it is not left to its callers."""
+    info = event.site.info
+    region = event.region
+    return (
+        region is not None
+        and common.module_internals(ctx, info)
+        and not common.in_framework_hook(info)
+        and not common.framework_class(ctx, info)
+        and _VOLATILE.search(ctx.code(region)) is not None
+    )
 
 
 def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding:

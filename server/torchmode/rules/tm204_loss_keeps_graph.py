@@ -14,7 +14,7 @@ from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.chunks import Chunk, split_lines
 from torchmode.engine.context import RuleContext
 from torchmode.engine.names import key_of
-from torchmode.findings import Finding, Fix, Range, Severity, TextEdit
+from torchmode.findings import Finding, Fix, Range, Related, Severity, TextEdit
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common, wording
 from torchmode.rules.base import Rule
@@ -29,7 +29,9 @@ RULE = Rule(
 ## What it does
 Finds a loss tensor added to a running total (`total += loss`, `total = total + loss`) or
 appended to a list (`losses.append(loss)`) across loop iterations while it still carries its
-autograd graph — not `.item()`, not `.detach()`, not computed under `no_grad`.
+autograd graph — not `.item()`, not `.detach()`, not computed under `no_grad`. Handing the loss
+to a method of the file that adds what it is given to an attribute (`meter.update(loss)`, whose
+`update()` does `self.sum += val`) counts as accumulating it; the finding is at the argument.
 
 ## Why is this bad?
 The running total keeps every iteration's graph alive. In evaluation (no `backward()`), that
@@ -59,8 +61,10 @@ safe.
 
 ## Options
 Reported as a warning where no `backward()` runs in the loop (evaluation), and in a training
-loop when the value added is the loss that loop's `backward()` is called on; as info for other
-loss-like values in a training loop (a helper's result may be a plain number).
+loop when the value added is the loss that loop's `backward()` is called on, or the loss a step
+helper called in the loop backpropagated and returned; as info for other loss-like values in a
+training loop (a helper's result may be a plain number). A method of a class of another file
+of the project (an `AverageMeter` in `utils.py`) is read from that file.
 """.replace("{cost}", cost_note("TM204")),
     invalid=examples.INVALID,
     valid=examples.VALID,
@@ -114,13 +118,28 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             severity = Severity.INFO
             why = "every step's autograd graph stays alive"
         added = wording.brief(ctx, event.value_node or event.node)
+        summary = f"`{event.target}` accumulates {added} with its autograd graph"
+        related: tuple[Related, ...] = ()
+        through = ""
+        if event.inner is not None:
+            # ``meter.update(loss)``: the statement that keeps it is in the method called
+            inner_line = ctx.line_of(event.inner)
+            through = f" (`{ctx.short(event.inner)}` keeps it)"
+            related = (Related(ctx.range_of(event.inner), "accumulated here"),)
+            summary += f" in `{event.inner_function}()` on line {inner_line}"
+        elif event.inner_elsewhere:
+            through = f" ({event.inner_elsewhere} keeps it)"
+            summary += f" in `{event.inner_function}()`"
         yield Finding(
             RULE.code,
-            f"`{event.target}` accumulates {added} with its autograd graph",
+            summary,
             ctx.range_of(event.node),
             severity,
+            related,
             subject=event.target,
-            details=(f"At {common.where(ctx, event.node)} {why} (add `.item()` or `.detach()`)"),
+            details=(
+                f"At {common.where(ctx, event.node)}{through} {why} (add `.item()` or `.detach()`)"
+            ),
             fix_builder=partial(_fixes, ctx, event),
         )
 
@@ -130,7 +149,10 @@ def _fixes(ctx: RuleContext, event: ev.Accumulate) -> tuple[Fix, ...]:
     if node is None or _holds_the_loss(event):
         return ()
     keeps_items = event.kind in ("append", "[]=")
-    method = "detach" if keeps_items or _used_as_tensor(ctx, event.target) else "item"
+    # a value handed to a method may be used there as a tensor (``val.cpu()``): detached, it
+    # still is one
+    passed = bool(event.inner_function)
+    method = "detach" if keeps_items or passed or _used_as_tensor(ctx, event.target) else "item"
     r = ctx.range_of(node)
     edits: tuple[TextEdit, ...]
     if isinstance(node, cst.Name | cst.Attribute | cst.Call | cst.Subscript):
@@ -154,7 +176,10 @@ def _is_backpropagated(ctx: RuleContext, flow: object, target: str) -> bool:
 def _backpropagated_in(ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNode) -> bool:
     """Is the value added the loss that a ``backward()`` in every iteration of ``loop`` is
     called on (``loss.backward(); total += loss``, ``total += loss * len(y)``)?"""
-    names = _value_names(event.value_node)
+    node = event.value_node
+    if type(node) is cst.Subscript:
+        node = node.value  # ``loss_d[0]``: an item of the loss
+    names = _value_names(node)
     if not names:
         return False
     for e in event.site.events:
@@ -162,7 +187,62 @@ def _backpropagated_in(ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNode
             words = _WORD.findall(ctx.code(e.node))
             if names & {p for w in words for p in _prefixes(w)}:
                 return True
+    return _returned_after_backward(ctx, event, loop, names)
+
+
+def _returned_after_backward(
+    ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNode, names: set[str]
+) -> bool:
+    """``loss_d = self.update_d(x)`` in the loop, where ``update_d`` calls ``loss.backward()``
+    and returns that ``loss``: the value added is a loss backpropagated this iteration."""
+    calls = {
+        id(e.via[0]): e
+        for e in event.site.events
+        if isinstance(e, ev.Backward) and e.via and loop in e.loops and len(e.via) == 1
+    }
+    if not calls:
+        return False
+    stack = list(block_statements(loop.body))  # type: ignore[attr-defined]
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if not isinstance(small, cst.Assign) or id(small.value) not in calls:
+                    continue
+                if not any(key_of(t.target) in names for t in small.targets):
+                    continue
+                backward = calls[id(small.value)]
+                info = backward.site.info
+                loss = _receiver(backward.node)
+                if info is not None and loss is not None and loss in _returned(info.node):
+                    return True
+        elif not isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            stack.extend(nested_blocks(stmt))
     return False
+
+
+def _receiver(node: cst.CSTNode) -> str | None:
+    """``loss`` of ``loss.backward(...)``."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return key_of(node.func.value)
+    return None
+
+
+def _returned(function: cst.FunctionDef) -> set[str]:
+    """The names a function's ``return`` statements return (nested functions left out)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = list(block_statements(function.body))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Return) and small.value is not None:
+                    key = key_of(small.value)
+                    if key is not None:
+                        out.add(key)
+        elif not isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            stack.extend(nested_blocks(stmt))
+    return out
 
 
 def _holds_the_loss(event: ev.Accumulate) -> bool:

@@ -533,6 +533,42 @@ def test(model, loader):
      model.eval()
 """,
     ),
+    # a detector's own inference method from the 0.3 era: it puts itself in eval mode and
+    # relied on `volatile=True` for the rest, which has done nothing since 0.4
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+from torch.autograd import Variable
+
+
+class Detector(nn.Module):
+    def __init__(self, backbone, head):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+    def predict(self, images):
+        self.eval()
+        boxes = []
+        for image in images:
+            x = Variable(torch.from_numpy(image)[None], volatile=True)
+            boxes.append(self(x).data.cpu().numpy())
+        return boxes
+""",
+        (20,),
+        fix="""\
+@@
+         return self.head(self.backbone(x))
+ 
++    @torch.no_grad()
+     def predict(self, images):
+         self.eval()
+""",
+    ),
     # a trainer class whose train() method shares its name with a variable it stores
     Invalid(
         """\
@@ -629,6 +665,26 @@ class VocoderTrainer:
 )
 
 VALID: tuple[str, ...] = (
+    # a model's own inference method without `volatile`: whether it runs under no_grad is its
+    # callers' business (they are not in sight)
+    """\
+import torch
+import torch.nn as nn
+
+
+class Detector(nn.Module):
+    def __init__(self, backbone, head):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+    def predict(self, images):
+        self.eval()
+        return [self(torch.from_numpy(image)[None]) for image in images]
+""",
     # an embedding table built from pretrained vectors is frozen by default
     """\
 import torch

@@ -340,9 +340,169 @@ def train_epoch(module, loader, optimizer):
 """,
         (12,),
     ),
+    # a running-average helper class of the file, given the loss tensor itself: its
+    # `update()` sums what it is given, so every step's graph stays reachable from the meter
+    Invalid(
+        """\
+import torch
+
+
+class RunningAverage:
+    def __init__(self):
+        self.total = torch.zeros(())
+        self.steps = 0
+
+    def update(self, value, weight=1):
+        self.total += value.cpu() * weight
+        self.steps += weight
+
+    def mean(self):
+        return self.total / max(self.steps, 1)
+
+
+def fit_epoch(net, batches, loss_fn, opt):
+    net.train()
+    meter = RunningAverage()
+    for images, labels in batches:
+        opt.zero_grad()
+        loss = loss_fn(net(images), labels)
+        loss.backward()
+        opt.step()
+        meter.update(loss, images.shape[0])
+    return meter.mean()
+""",
+        (25,),
+        fix="""\
+@@
+         loss.backward()
+         opt.step()
+-        meter.update(loss, images.shape[0])
++        meter.update(loss.detach(), images.shape[0])
+     return meter.mean()
+""",
+    ),
+    # a logger method that appends what it is handed to a list attribute
+    Invalid(
+        """\
+import torch
+
+
+class History:
+    def __init__(self):
+        self.records = []
+
+    def log(self, tag, value):
+        self.records.append((tag, value))
+
+
+history = History()
+for epoch in range(epochs):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        history.log("train/loss", loss)
+""",
+        (19,),
+        fix="""\
+@@
+         loss.backward()
+         optimizer.step()
+-        history.log("train/loss", loss)
++        history.log("train/loss", loss.detach())
+""",
+    ),
+    # a GAN step helper returns the critic loss it just backpropagated; the loop keeps it in a
+    # list for logging
+    Invalid(
+        """\
+import torch
+
+
+def critic_step(critic, critic_opt, real, fake):
+    critic_opt.zero_grad()
+    loss_c = critic(fake.detach()).mean() - critic(real).mean()
+    loss_c.backward()
+    critic_opt.step()
+    return loss_c
+
+
+critic_history = []
+for real, noise in loader:
+    fake = generator(noise)
+    loss_c = critic_step(critic, critic_opt, real, fake)
+    critic_history.append(loss_c)
+""",
+        (16,),
+        fix="""\
+@@
+     fake = generator(noise)
+     loss_c = critic_step(critic, critic_opt, real, fake)
+-    critic_history.append(loss_c)
++    critic_history.append(loss_c.detach())
+""",
+    ),
 )
 
+
 VALID: tuple[str, ...] = (
+    # the meter of the file given plain numbers, and the same meter filled under no_grad
+    """\
+import torch
+
+
+class RunningAverage:
+    def __init__(self):
+        self.total = 0.0
+        self.steps = 0
+
+    def update(self, value, weight=1):
+        self.total += value * weight
+        self.steps += weight
+
+
+def fit_epoch(net, batches, loss_fn, opt):
+    net.train()
+    meter = RunningAverage()
+    for images, labels in batches:
+        opt.zero_grad()
+        loss = loss_fn(net(images), labels)
+        loss.backward()
+        opt.step()
+        meter.update(loss.item(), images.shape[0])
+    return meter.total / meter.steps
+
+
+def check(net, batches, loss_fn):
+    net.eval()
+    meter = RunningAverage()
+    with torch.no_grad():
+        for images, labels in batches:
+            meter.update(loss_fn(net(images), labels), images.shape[0])
+    return meter.total / meter.steps
+""",
+    # the method detaches what it is given before keeping it
+    """\
+import torch
+
+
+class Tracker:
+    def __init__(self):
+        self.values = []
+
+    def add(self, value):
+        self.values.append(value.detach().cpu())
+
+
+tracker = Tracker()
+for x, y in loader:
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+    tracker.add(loss)
+""",
     # `.item()` before accumulating (pytorch/examples mnist / vae)
     """\
 import torch
