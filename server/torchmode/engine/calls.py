@@ -21,6 +21,7 @@ from torchmode.engine.values import (
     GradsState,
     GradsVal,
     GradVal,
+    Guard,
     Mode,
     ModeVal,
     State,
@@ -430,7 +431,7 @@ class AtCall:
         out: set[ModeVal] = set()
         for v in values:
             # ``self.model.train(is_train)`` called with ``is_train=True``
-            if any(self.literals.get(text, pol) != pol for text, pol in v.guards):
+            if any(map(self.rules_out, v.guards)):
                 continue
             if v.mode is Mode.INPUT:
                 if caller_key is None:
@@ -445,12 +446,18 @@ class AtCall:
 
     def grad(self, values: frozenset[GradVal]) -> frozenset[GradVal]:
         out: set[GradVal] = set()
-        for g in values:
+        # ``torch.set_grad_enabled(training)`` called with ``training=False``: off
+        kept = frozenset(g for g in values if not any(map(self.rules_out, g.guards)))
+        for g in kept or values:
             if g.enabled is None:
                 out |= self.state.grad
             else:
                 out.add(GradVal(g.enabled, g.origin.through(self.call) if g.origin else None))
         return frozenset(out)
+
+    def rules_out(self, guard: Guard) -> bool:
+        text, polarity = guard
+        return self.literals.get(text, polarity) != polarity
 
     def trained(self, optimizer: str, models: ev.ModelModes) -> tuple[ev.ModelModes, str] | None:
         # the optimizer the caller passed decides which of the given models it trains; one
