@@ -1,7 +1,7 @@
 """Whole-program analysis on realistic training projects of several files.
 
-Each folder here is a small project as people write them (a script, a package, a ``src/``
-layout, a trainer class...) with ``expected.toml`` beside its files: every finding
+Each folder under ``cases/`` is a small project as people write them (a script, a package, a
+``src/`` layout, a trainer class...) with ``expected.toml`` beside its files: every finding
 ``torchmode check`` must report (rule, file, line, and the words of its message or related
 locations that show how the evaluation or training is reached), what it must not report (and
 why), and variants (a few text edits to the project, with their own findings). A project is
@@ -54,7 +54,7 @@ from typing import Any
 import pytest
 from torchmode.cli.main import main
 
-HERE = Path(__file__).resolve().parent
+CASES_DIR = Path(__file__).resolve().parent / "cases"
 EXPECTATIONS = "expected.toml"
 PROJECT_FILES = ("*.py", "pyproject.toml", "setup.py", "setup.cfg")
 
@@ -111,13 +111,13 @@ def _silent(table: dict[str, Any]) -> tuple[Silent, ...]:
 
 def _cases() -> list[Case]:
     cases = []
-    for expectations in sorted(HERE.glob(f"*/{EXPECTATIONS}")):
+    for expectations in sorted(CASES_DIR.glob(f"*/{EXPECTATIONS}")):
         project = expectations.parent.name
         table = tomllib.loads(expectations.read_text(encoding="utf-8"))
         xfail = table.get("xfail")
         cases.append(Case(project, None, (), _expected(table), _silent(table), xfail))
         for variant in table.get("variant", ()):
-            edits = tuple(Edit(e["file"], e["old"], e["new"]) for e in variant["edit"])
+            edits = tuple(Edit(e["file"], e["old"], e["new"]) for e in variant.get("edit", ()))
             cases.append(
                 Case(
                     project,
@@ -134,12 +134,15 @@ def _cases() -> list[Case]:
 CASES = _cases()
 
 
-def _params(cases: list[Case]) -> list[Any]:
+def _params(cases: list[Case], expecting: bool = True) -> list[Any]:
+    """``expecting``: the test compares with the expectations (an ``xfail`` applies)."""
     return [
         pytest.param(
             case,
             id=case.name,
-            marks=[pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else [],
+            marks=[pytest.mark.xfail(strict=True, reason=case.xfail)]
+            if case.xfail and expecting
+            else [],
         )
         for case in cases
     ]
@@ -152,7 +155,7 @@ def _sources(root: Path) -> list[str]:
 
 def _materialise(case: Case, into: Path) -> Path:
     """A copy of the project (its variant's edits applied) in a folder of its own."""
-    source = HERE / case.project
+    source = CASES_DIR / case.project
     root = into / case.project
     shutil.copytree(source, root, ignore=shutil.ignore_patterns(EXPECTATIONS, "__pycache__"))
     for edit in case.edits:
@@ -222,12 +225,12 @@ def test_the_project_reports_exactly_what_is_expected(project: tuple[Case, Path]
             assert words in text, f"{key}: {words!r} not in\n{text}"
 
 
-@pytest.mark.parametrize("project", _params(CASES), indirect=True)
+@pytest.mark.parametrize("project", _params(CASES, expecting=False), indirect=True)
 def test_each_file_alone_gets_the_findings_the_project_has_there(
     project: tuple[Case, Path],
 ) -> None:
     """As pre-commit runs it: only the changed files are named, the project is still read."""
-    case, root = project
+    _, root = project
     whole = check(root, "-j1", ".")
     for name in _sources(root):
         alone = check(root, "-j1", name)
@@ -235,15 +238,17 @@ def test_each_file_alone_gets_the_findings_the_project_has_there(
 
 
 def test_two_workers_find_what_one_finds(tmp_path: Path) -> None:
-    for case in CASES:
-        if case.xfail:
-            continue
-        root = _materialise(case, tmp_path / case.name)
-        assert check(root, "-j2", ".") == check(root, "-j1", "."), case.name
+    """Every case in one run (each folder named on the command line is its own project)."""
+    folders = [
+        _materialise(case, tmp_path / case.name).relative_to(tmp_path).as_posix() for case in CASES
+    ]
+    one = check(tmp_path, "-j1", *folders)
+    assert one, "the projects have findings"
+    assert check(tmp_path, "-j2", *folders) == one
 
 
 def test_every_project_has_files_and_expectations() -> None:
-    folders = sorted(p for p in HERE.iterdir() if p.is_dir() and p.name != "__pycache__")
+    folders = sorted(p for p in CASES_DIR.iterdir() if p.is_dir() and p.name != "__pycache__")
     assert folders, "no projects"
     for folder in folders:
         assert (folder / EXPECTATIONS).is_file(), folder.name

@@ -506,7 +506,9 @@ def apply_external(
         )
     if trained:
         self.flow.trains = True
-        self.record(ev.Train(call, self.flow, (), self.loop_nodes(), models=trained))
+        # its step is in the other file, out of the rules' sight
+        kind = "step" if callee.steps else "backward"
+        self.record(ev.Train(call, self.flow, (), self.loop_nodes(), kind=kind, models=trained))
         for opt in list(state.grads):
             state.grads[opt] = OTHER_GRADS
         state.dirty.clear()

@@ -109,9 +109,7 @@ class Forward(Event):
     ruled_out: tuple[Guard, ...] = ()
 
     def depends_on_caller(self) -> bool:
-        return (
-            _as_entered(self.modes) or _entry_grad(self.grad) or bool(self.training_guards)
-        )
+        return _as_entered(self.modes) or _entry_grad(self.grad) or bool(self.training_guards)
 
     def in_caller(self, at: CallerTerms) -> Forward:
         # an evaluation already confirmed by a call further in stays one however its caller

@@ -13,8 +13,10 @@ file's open buffer (its version) or its size and modification time on disk, and 
 the files it imports itself.
 
 Imports resolve as Python resolves them for a script run from its folder or a package under the
-project root: ``from eval import f`` looks for ``eval.py`` (or ``eval/__init__.py``) beside the
-importing file and then under the root; ``from .eval import f`` inside the importing package.
+project root or its ``src/`` folder: ``from eval import f`` looks for ``eval.py`` (or
+``eval/__init__.py``) beside the importing file, then under the root, then under ``src/`` (the
+``src`` layout, whose scripts put it on ``sys.path``); ``from .eval import f`` inside the
+importing package.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from torchmode.engine.callers import (
     module_word,
     references,
 )
+from torchmode.engine.calls import strip_identity
 from torchmode.engine.chunks import ChunkCache, code_of, parse_chunks
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.fact_collection import collect_facts
@@ -98,6 +101,8 @@ class ExternalFunction:
     inside: Inside | None = None  # a @contextmanager: the state in the ``with`` block
     # and the modes what it was given is left in when the block ends (INPUT: as before it)
     context_exit: tuple[ParamEffect, ...] = ()
+    # ``trains`` includes an optimizer step (not only gradients for a saliency map)
+    steps: bool = False
 
 
 @dataclass(frozen=True)
@@ -284,7 +289,9 @@ def _module_file(root: Path, importer: Path, module: str, level: int) -> Path | 
             base = base.parent
         bases = [base]
     else:
-        bases = [importer.parent, root]
+        # the script's folder, the project root, and ``src/`` (the packaging layout whose
+        # scripts put it on ``sys.path``, or run once it is installed)
+        bases = [importer.parent, root, root / "src"]
     for base in bases:
         target = base.joinpath(*parts) if parts else base
         for candidate in (target.with_suffix(".py"), target / "__init__.py"):
@@ -602,6 +609,7 @@ def _summary_of(
                 grad_off,
                 inside,
                 context_exit,
+                any(isinstance(e, ev.Step) for e in flow.events),
             )
     if buffer is not None:
         buffer.settle()
@@ -771,8 +779,12 @@ def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str) -> CallSite:
         if key is not None:
             sensitive = facts.mode_sensitivity(key)
             model = facts.module_class.get(key, "")
-        if constructed and type(origin_node) is cst.Call:
-            built = facts.imports.resolve(origin_node.func) or code_of(origin_node.func)
+        # ``Net().to(device)``: the class built, not the method that hands it back
+        built_by = (
+            strip_identity(origin_node) if isinstance(origin_node, cst.BaseExpression) else None
+        )
+        if constructed and type(built_by) is cst.Call:
+            built = facts.imports.resolve(built_by.func) or code_of(built_by.func)
             if sensitive is None:
                 sensitive = facts.class_sensitivity(built)
             model = model or built

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 import torchaudio
 
-from metrics import accuracy
+from evaluation import evaluate
 from utils.torch_tools import count_parameters, evaluating
 
 
@@ -46,7 +46,7 @@ def train(train_loader, val_loader, epochs=30, device="cuda"):
             optimizer.step()
             scheduler.step()
         with evaluating(model):
-            acc = accuracy(model, val_loader, device)
+            acc = evaluate(model, val_loader, device)
         print(f"epoch {epoch}: val accuracy {acc:.3f}")
     return model
 

@@ -4,7 +4,7 @@ from utils.torch_tools import no_grad_when_possible
 
 
 @no_grad_when_possible()
-def accuracy(model, loader, device):
+def evaluate(model, loader, device):
     correct = total = 0
     for waveform, label in loader:
         logits = model(waveform.to(device))
