@@ -52,7 +52,7 @@ from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.limits import refusal
-from torchmode.engine.names import root_of
+from torchmode.engine.names import is_within, root_of
 from torchmode.engine.values import CallerSite, GradVal, Mode, ModeVal
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
@@ -101,7 +101,8 @@ class ExternalFunction:
     inside: Inside | None = None  # a @contextmanager: the state in the ``with`` block
     # and the modes what it was given is left in when the block ends (INPUT: as before it)
     context_exit: tuple[ParamEffect, ...] = ()
-    # ``trains`` includes an optimizer step (not only gradients for a saliency map)
+    # ``trains`` are what its own optimizer steps update (else: what it computes gradients for,
+    # which its caller's step may or may not update)
     steps: bool = False
 
 
@@ -582,11 +583,16 @@ def _summary_of(
             if (effect := _effect(key, vals, params)) is not None
         )
         trains: list[ParamEffect] = []
+        # with steps of its own, it trains what they update (the gradients of a model its
+        # optimizers leave out are a by-product); without, what its caller's step updates
+        steps = any(True for _ in flow.events_of(ev.Step))
         for event in flow.events_of(ev.Train):
             assert isinstance(event, ev.Train)
             for key, vals in event.models.items():
                 effect = _effect(key, vals, params, allow_input=True)
-                if effect is not None and effect not in trains:
+                if effect is None or effect in trains:
+                    continue
+                if not steps or event.kind == "step" or _stepped(flow, facts, key):
                     trains.append(effect)
         exit_grad = None
         if flow.exit_grad:
@@ -609,12 +615,23 @@ def _summary_of(
                 grad_off,
                 inside,
                 context_exit,
-                any(isinstance(e, ev.Step) for e in flow.events),
+                steps,
             )
     if buffer is not None:
         buffer.settle()
     calls = _calls_out(file_flow, text, path, root)
     return FileSummary(out, module_classes, True, *calls), imported
+
+
+def _stepped(flow: FunctionFlow, facts: Facts, key: str) -> bool:
+    """A step in ``flow`` of an optimizer that may update ``key`` (what TM101 asks of a
+    backward() in the file itself: an optimizer over other modules trains nothing of it)."""
+    for event in flow.events_of(ev.Step):
+        assert isinstance(event, ev.Step)
+        cover = facts.covered_by(event.optimizer, event.site.info)
+        if not cover or any(is_within(key, c) for c in cover):
+            return True
+    return False
 
 
 def _context_effects(
