@@ -316,3 +316,12 @@ def test_references_count_calls_and_other_uses_outside_imports():
         ("eval_net", False): 1,
         ("ev.eval_net", False): 1,
     }
+
+
+def test_references_read_the_code_inside_f_strings():
+    # one token before Python 3.12: the call in a replacement field is a call all the same
+    text = 'print(f"val {evaluate(net, loader):.3f}")\nlog(f"{ev.evaluate}")\n'
+    assert references(text, {"evaluate", "ev"}) == {
+        ("evaluate", True): 1,
+        ("ev.evaluate", False): 1,
+    }

@@ -275,3 +275,55 @@ def test_a_script_of_a_package_checked_alone_reads_the_package(tmp_path):
     )
     found = _check(tmp_path, "vocoder/bin/decode.py")
     assert [(f["code"], f["location"]["row"]) for f in found] == [("TM102", 11)]  # type: ignore[index]
+
+
+WARM_UP = """\
+import torch
+import torch.nn.functional as F
+
+
+def warm_up_head(backbone, head, loader):
+    \"\"\"Fit a new head on the frozen backbone's features, the backbone in eval mode.\"\"\"
+    backbone.eval()
+    optimizer = torch.optim.SGD(head.parameters(), lr=0.01)
+    for x, y in loader:
+        loss = F.cross_entropy(head(backbone(x)), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+FINE_TUNE = """\
+import torch
+import torch.nn as nn
+
+from warm_up import warm_up_head
+
+backbone = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU())
+head = nn.Linear(16, 2)
+warm_up_head(backbone, head, [])
+{restore}
+optimizer = torch.optim.SGD([*backbone.parameters(), *head.parameters()], lr=0.001)
+for x, y in []:
+    loss = nn.functional.cross_entropy(head(backbone(x)), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def test_a_helper_whose_step_trains_the_model_leaves_it_in_eval_mode(tmp_path):
+    # the backbone's eval mode from the warm-up reaches the fine-tuning of the whole model
+    _write(tmp_path, {"warm_up.py": WARM_UP, "fine_tune.py": FINE_TUNE.format(restore="")})
+    assert [(f["code"], f["location"]["row"]) for f in _check(tmp_path, ".")] == [("TM101", 8)]
+    fixed = FINE_TUNE.format(restore="backbone.train()")
+    _write(tmp_path, {"fine_tune.py": fixed})
+    assert _check(tmp_path, ".") == []
+
+
+def test_a_helper_training_other_modules_is_not_training_the_model_it_evaluates(tmp_path):
+    # the warm-up's own step updates the head only: it trains nothing of the backbone, whose
+    # eval mode it sets on purpose (what trains it in eval mode is the fine-tuning above)
+    only_warm_up = FINE_TUNE.format(restore="").split("optimizer = ")[0]
+    _write(tmp_path, {"warm_up.py": WARM_UP, "fine_tune.py": only_warm_up})
+    assert _check(tmp_path, ".") == []

@@ -73,7 +73,7 @@ def test_a_loss_tensor_given_to_a_meter_of_another_file_is_reported_at_the_argum
     assert finding["severity"] == "warning"
     assert finding["location"] == {"row": 15, "column": 21}
     assert "RunningMean.add()" in str(finding["message"])
-    assert "meters.py line 12" in str(finding["message"])
+    assert "meters.py:12" in str(finding["message"])
     fix = finding["fix"]
     assert isinstance(fix, dict)
     assert [e["content"] for e in fix["edits"]] == [".detach()"]

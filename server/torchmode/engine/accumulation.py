@@ -124,7 +124,7 @@ def accumulated_elsewhere(
                 kind=k.kind,
                 value_node=node,
                 inner_function=f"{cls.rsplit('.', 1)[-1]}.{method}",
-                inner_elsewhere=f"`{k.statement}` in {found.path} line {k.line}",
+                inner_elsewhere=f"`{k.statement}` at {found.path}:{k.line}",
             )
         )
 

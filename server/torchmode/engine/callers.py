@@ -111,6 +111,13 @@ def references(text: str, heads: set[str]) -> dict[tuple[str, bool], int]:
         if statement_start and kind == tokenize.NAME and value in ("import", "from"):
             in_import = True
         statement_start = False
+        if kind == tokenize.STRING and "f" in value[: value.find(value[-1])].lower():
+            # an f-string is one token before Python 3.12: the code of its replacement
+            # fields (``f"{evaluate(net, loader):.3f}"``) is read from its text (a name in
+            # its literal part counts too, which leaves the callers unknown: never wrong)
+            _count_in_text(value, heads, out)
+            i += 1
+            continue
         if (
             kind == tokenize.NAME
             and value in heads
@@ -129,6 +136,16 @@ def references(text: str, heads: set[str]) -> dict[tuple[str, bool], int]:
             continue
         i += 1
     return out
+
+
+def _count_in_text(text: str, heads: set[str], out: dict[tuple[str, bool], int]) -> None:
+    for match in _DOTTED.finditer(text):
+        if match["head"] in heads:
+            key = (match["head"] + (match["rest"] or ""), match["call"] is not None)
+            out[key] = out.get(key, 0) + 1
+
+
+_DOTTED = re.compile(r"(?<![\w.])(?P<head>[A-Za-z_]\w*)(?P<rest>(?:\.\w+)*)\s*(?P<call>\()?")
 
 
 # -- the reverse index: which files' imports name a module --------------------------------

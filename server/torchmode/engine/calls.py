@@ -22,6 +22,7 @@ from torchmode.engine.values import (
     GradsState,
     GradsVal,
     GradVal,
+    Guard,
     Mode,
     ModeVal,
     State,
@@ -439,7 +440,7 @@ class AtCall:
         out: set[ModeVal] = set()
         for v in values:
             # ``self.model.train(is_train)`` called with ``is_train=True``
-            if any(self.literals.get(text, pol) != pol for text, pol in v.guards):
+            if any(map(self.rules_out, v.guards)):
                 continue
             if v.mode is Mode.INPUT:
                 if caller_key is None:
@@ -454,12 +455,18 @@ class AtCall:
 
     def grad(self, values: frozenset[GradVal]) -> frozenset[GradVal]:
         out: set[GradVal] = set()
-        for g in values:
+        # ``torch.set_grad_enabled(training)`` called with ``training=False``: off
+        kept = frozenset(g for g in values if not any(map(self.rules_out, g.guards)))
+        for g in kept or values:
             if g.enabled is None:
                 out |= self.state.grad
             else:
                 out.add(GradVal(g.enabled, g.origin.through(self.call) if g.origin else None))
         return frozenset(out)
+
+    def rules_out(self, guard: Guard) -> bool:
+        text, polarity = guard
+        return self.literals.get(text, polarity) != polarity
 
     def trained(self, optimizer: str, models: ev.ModelModes) -> tuple[ev.ModelModes, str] | None:
         # the optimizer the caller passed decides which of the given models it trains; one
@@ -508,7 +515,9 @@ def apply_external(
         )
     if trained:
         self.flow.trains = True
-        self.record(ev.Train(call, self.flow, (), self.loop_nodes(), models=trained))
+        # its step is in the other file, out of the rules' sight
+        kind = "step" if callee.steps else "backward"
+        self.record(ev.Train(call, self.flow, (), self.loop_nodes(), kind=kind, models=trained))
         for opt in list(state.grads):
             state.grads[opt] = OTHER_GRADS
         state.dirty.clear()

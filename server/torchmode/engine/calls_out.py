@@ -13,6 +13,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine.callers import CallSite, Passed, references
+from torchmode.engine.calls import strip_identity
 from torchmode.engine.chunks import code_of
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.values import CallerSite, GradVal, Mode, Span
@@ -144,8 +145,12 @@ def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str, real: str) -> C
         if key is not None:
             sensitive = facts.mode_sensitivity(key)
             model = facts.module_class.get(key, "")
-        if constructed and type(origin_node) is cst.Call:
-            built = facts.imports.resolve(origin_node.func) or code_of(origin_node.func)
+        # ``Net().to(device)``: the class built, not the method that hands it back
+        built_by = (
+            strip_identity(origin_node) if isinstance(origin_node, cst.BaseExpression) else None
+        )
+        if constructed and type(built_by) is cst.Call:
+            built = facts.imports.resolve(built_by.func) or code_of(built_by.func)
             if sensitive is None:
                 sensitive = facts.class_sensitivity(built)
             model = model or built

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import libcst as cst
 
-from torchmode.engine.values import GradsVal, GradVal, Mode, ModeVal, Origin, Taint
+from torchmode.engine.values import GradsVal, GradVal, Guard, Mode, ModeVal, Origin, Taint
 
 if TYPE_CHECKING:
     from torchmode.engine.function_flow import FunctionFlow
@@ -39,6 +39,10 @@ class CallerTerms(Protocol):
 
     def modes(self, key: str, values: frozenset[ModeVal]) -> frozenset[ModeVal]: ...
     def grad(self, values: frozenset[GradVal]) -> frozenset[GradVal]: ...
+    def rules_out(self, guard: Guard) -> bool:
+        """A constant argument makes the callee's condition ``guard`` false at this call."""
+        ...
+
     def trained(self, optimizer: str, models: ModelModes) -> tuple[ModelModes, str] | None:
         """Which of ``models`` (the callee's names) a step of ``optimizer`` (the caller's
         name, "" for none) trains, in the caller's names, and the optimizer left for the
@@ -97,11 +101,33 @@ class Forward(Event):
     iterated: bool = False  # inside a loop or comprehension within the region
     # inside a loop over evaluation data (``for x, y in val_loader``) within the region
     over_eval_data: bool = False
+    # not an evaluation only because of training steps that each run under a condition on a
+    # parameter (``if training:``): a call passing the contrary constants evaluates
+    training_guards: tuple[Guard, ...] = ()
+    # the conditions a call's constants made false to make it an evaluation (a fix keeps the
+    # gradients the other calls' training needs: ``set_grad_enabled(training)``)
+    ruled_out: tuple[Guard, ...] = ()
 
     def depends_on_caller(self) -> bool:
-        return _as_entered(self.modes) or _entry_grad(self.grad)
+        return _as_entered(self.modes) or _entry_grad(self.grad) or bool(self.training_guards)
 
     def in_caller(self, at: CallerTerms) -> Forward:
+        # an evaluation already confirmed by a call further in stays one however its caller
+        # is reached (``__main__`` -> main() -> validate())
+        evaluation = self.evaluation and (at.evaluates or bool(self.via))
+        guards: tuple[Guard, ...] = ()
+        ruled_out = self.ruled_out
+        if self.training_guards:
+            if all(at.rules_out(g) for g in self.training_guards):
+                # ``run_epoch(..., training=False)``: the flag takes every training step away,
+                # so the caller runs it to evaluate
+                evaluation, ruled_out = True, self.training_guards
+            else:
+                # handed on (``training=training``): the caller's own callers may decide
+                moved = [(at.key(text), polarity) for text, polarity in self.training_guards]
+                guards = tuple((text, polarity) for text, polarity in moved if text)
+                if len(guards) != len(moved):
+                    guards = ()
         return Forward(
             self.node,
             self.site,
@@ -112,12 +138,12 @@ class Forward(Event):
             modes=at.modes(self.key, self.modes),
             grad=at.grad(self.grad),
             region=self.region,
-            # an evaluation already confirmed by a call further in stays one however its
-            # caller is reached (``__main__`` -> main() -> validate())
-            evaluation=self.evaluation and (at.evaluates or bool(self.via)),
+            evaluation=evaluation,
             region_is_body=self.region_is_body,
             iterated=self.iterated,
             over_eval_data=self.over_eval_data,
+            training_guards=guards,
+            ruled_out=ruled_out,
         )
 
 

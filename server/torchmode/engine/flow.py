@@ -33,6 +33,7 @@ from torchmode.engine.function_flow import (
 )
 from torchmode.engine.interpreter import Interpreter
 from torchmode.engine.names import key_of, literal_bool
+from torchmode.engine.values import Guard
 from torchmode.engine.walk import calls_in
 from torchmode.settings import NOTHING_DECLARED, Declared
 
@@ -59,6 +60,7 @@ class FileFlow:
         # id(a function's analysis) -> the same function entered as its callers in other
         # files of the project enter it (what the rules read instead)
         self.entered: dict[int, FunctionFlow] = {}
+        self.parameter_tests: dict[int, bool] = {}  # tests_a_parameter
         # the other files of the project whose calls decided how its functions are entered
         self.caller_files: tuple[str, ...] = ()
         self.chunks = chunks
@@ -466,6 +468,59 @@ class FileFlow:
                         result = True
                 stack.extend(nested_blocks(current))
         return result
+
+    def tests_a_parameter(self, info: FunctionInfo) -> bool:
+        """Whether the text around ``info`` has ``if NAME:`` on one of its parameters: a
+        cheap look before ``training_guards`` walks a loop for each forward pass in it."""
+        found = self.parameter_tests.get(id(info))
+        if found is None:
+            params = [re.escape(p) for p in info.params if p not in ("self", "cls")]
+            found = bool(params) and (
+                re.search(rf"\bif\s+(?:{'|'.join(params)})\s*:", info.chunk.text) is not None
+            )
+            self.parameter_tests[id(info)] = found
+        return found
+
+    def training_guards(self, node: cst.CSTNode, scope: FunctionInfo) -> tuple[Guard, ...]:
+        """Per training call inside ``node`` (``contains_training``), a condition on one of
+        the function's parameters that must hold for it to run (``if training:`` ->
+        ``("training", True)``); empty when some training call runs whatever the parameters
+        are. A call passing the contrary constant (``training=False``) runs no training
+        step there."""
+        params = set(scope.params)
+        found: list[Guard] = []
+        stack: list[tuple[cst.CSTNode, Guard | None]] = [(node, None)]
+        while stack:
+            current, guard = stack.pop()
+            if type(current) is cst.SimpleStatementLine:
+                calls = [c for small in current.body for c in calls_in(small)]
+            elif type(current) is cst.FunctionDef:
+                if current is node:
+                    stack.extend((s, guard) for s in block_statements(current.body))
+                continue
+            elif type(current) is cst.ClassDef:
+                continue
+            else:
+                calls = [c for expr in _header_expressions(current) for c in calls_in(expr)]
+                if type(current) is cst.If and not calls:
+                    test = current.test
+                    own = guard
+                    if guard is None and type(test) is cst.Name and test.value in params:
+                        own = (test.value, True)
+                    stack.extend((s, own) for s in block_statements(current.body))
+                    orelse = current.orelse
+                    contrary = (own[0], not own[1]) if own is not None and guard is None else guard
+                    if type(orelse) is cst.If:
+                        stack.append((orelse, contrary))
+                    elif orelse is not None:
+                        stack.extend((s, contrary) for s in block_statements(orelse.body))
+                    continue
+                stack.extend((s, guard) for s in nested_blocks(current))
+            if any(self.is_training_call(c, scope) for c in calls):
+                if guard is None:
+                    return ()
+                found.append(guard)
+        return tuple(found)
 
     def switches_to_train(self, node: cst.CSTNode) -> bool:
         """``model.train()`` or a call to something named like training (``train_one_epoch``):

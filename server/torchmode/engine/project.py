@@ -13,8 +13,10 @@ file's open buffer (its version) or its size and modification time on disk, and 
 the files it imports itself.
 
 Imports resolve as Python resolves them for a script run from its folder or a package under the
-project root: ``from eval import f`` looks for ``eval.py`` (or ``eval/__init__.py``) beside the
-importing file and then under the root; ``from .eval import f`` inside the importing package.
+project root or its ``src/`` folder: ``from eval import f`` looks for ``eval.py`` (or
+``eval/__init__.py``) beside the importing file, then under the root, then under ``src/`` (the
+``src`` layout, whose scripts put it on ``sys.path``); ``from .eval import f`` inside the
+importing package.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.limits import refusal
-from torchmode.engine.names import root_of
+from torchmode.engine.names import is_within, root_of
 from torchmode.engine.summary_store import content_digest, store_at
 from torchmode.engine.values import CallerSite, Mode, ModeVal
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
@@ -100,6 +102,9 @@ class ExternalFunction:
     inside: Inside | None = None  # a @contextmanager: the state in the ``with`` block
     # and the modes what it was given is left in when the block ends (INPUT: as before it)
     context_exit: tuple[ParamEffect, ...] = ()
+    # ``trains`` are what its own optimizer steps update (else: what it computes gradients for,
+    # which its caller's step may or may not update)
+    steps: bool = False
 
 
 @dataclass(frozen=True)
@@ -305,7 +310,9 @@ def _module_file(root: Path, importer: Path, module: str, level: int) -> Path | 
             base = base.parent
         bases = [base]
     else:
-        bases = [importer.parent, root]
+        # the script's folder, the project root, and ``src/`` (the packaging layout whose
+        # scripts put it on ``sys.path``, or run once it is installed)
+        bases = [importer.parent, root, root / "src"]
     for base in bases:
         target = base.joinpath(*parts) if parts else base
         for candidate in (target.with_suffix(".py"), target / "__init__.py"):
@@ -636,11 +643,16 @@ def _summary_of(
             if (effect := _effect(key, vals, params)) is not None
         )
         trains: list[ParamEffect] = []
+        # with steps of its own, it trains what they update (the gradients of a model its
+        # optimizers leave out are a by-product); without, what its caller's step updates
+        steps = any(True for _ in flow.events_of(ev.Step))
         for event in flow.events_of(ev.Train):
             assert isinstance(event, ev.Train)
             for key, vals in event.models.items():
                 effect = _effect(key, vals, params, allow_input=True)
-                if effect is not None and effect not in trains:
+                if effect is None or effect in trains:
+                    continue
+                if not steps or event.kind == "step" or _stepped(flow, facts, key):
                     trains.append(effect)
         exit_grad = None
         if flow.exit_grad:
@@ -663,6 +675,7 @@ def _summary_of(
                 grad_off,
                 inside,
                 context_exit,
+                steps,
             )
     if buffer is not None:
         buffer.settle()
@@ -699,6 +712,17 @@ def _accumulators(file_flow: FileFlow, path: Path) -> dict[str, dict[str, Accumu
             if kept:
                 out.setdefault(name, {})[method] = Accumulator(params[1:], kept, path.name)
     return out
+
+
+def _stepped(flow: FunctionFlow, facts: Facts, key: str) -> bool:
+    """A step in ``flow`` of an optimizer that may update ``key`` (what TM101 asks of a
+    backward() in the file itself: an optimizer over other modules trains nothing of it)."""
+    for event in flow.events_of(ev.Step):
+        assert isinstance(event, ev.Step)
+        cover = facts.covered_by(event.optimizer, event.site.info)
+        if not cover or any(is_within(key, c) for c in cover):
+            return True
+    return False
 
 
 def _context_effects(

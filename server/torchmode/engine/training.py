@@ -19,6 +19,7 @@ from torchmode.engine.values import (
     GradsState,
     GradsVal,
     GradVal,
+    Guard,
     Mode,
     ModeVal,
     Origin,
@@ -124,6 +125,10 @@ def mode_of(self: Interpreter, key: str, state: State) -> frozenset[ModeVal]:
 
 def forward(self: Interpreter, call: cst.Call, key: str, args: list[Taint], state: State) -> Taint:
     region, evaluation, is_body = self.region_of_forward(state)
+    guards: tuple[Guard, ...] = ()
+    if not evaluation and self.info is not None and self.file.tests_a_parameter(self.info):
+        scope = self.loops[-1].node if self.loops else self.info.node
+        guards = self.file.training_guards(scope, self.info)
     self.record(
         ev.Forward(
             call,
@@ -138,6 +143,7 @@ def forward(self: Interpreter, call: cst.Call, key: str, args: list[Taint], stat
             region_is_body=is_body,
             iterated=self.iterated,
             over_eval_data=self.over_eval_data,
+            training_guards=guards,
         )
     )
     enabled = any(g.enabled is not False for g in state.grad)

@@ -1,8 +1,10 @@
 """A project's own wrappers of torch's grad modes, recognised by their bodies, not their names.
 
 - A decorator (or a decorator factory) that calls the function it is given inside a no-grad
-  context (``with torch.inference_mode(): return fn(*args, **kwargs)``), or hands it to one
-  (``return torch.no_grad()(fn)``): the decorated function runs without gradients.
+  context (``with torch.inference_mode(): return fn(*args, **kwargs)``), hands it to one
+  (``return torch.no_grad()(fn)``), or a factory that returns one (``return
+  torch.inference_mode()``, used as ``@factory()``): the decorated function runs without
+  gradients.
 - A ``@contextmanager`` generator: the body of ``with helper(model):`` runs in the state at
   its ``yield`` (``model.eval()`` and ``torch.no_grad()`` before it), and the code after the
   ``yield`` runs when the block ends (``model.train(was_training)``).
@@ -15,7 +17,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from torchmode.engine import torch_api as api
-from torchmode.engine.blocks import block_statements, nested_blocks
+from torchmode.engine.blocks import block_statements, nested_blocks, returned_values
 from torchmode.engine.names import ImportTable, literal_bool
 
 CONTEXT_MANAGER_DECORATORS = frozenset(
@@ -26,6 +28,11 @@ CONTEXT_MANAGER_DECORATORS = frozenset(
 def turns_grad_off(fn: cst.FunctionDef, imports: ImportTable) -> bool:
     """Whether ``fn``, used as a decorator (or called to make one), runs the function it is
     given without gradients."""
+    returned = returned_values(fn)
+    if returned and all(v is not None and _grad_off(v, imports) for v in returned):
+        # ``return torch.inference_mode()`` (``no_grad()`` where it is missing): called to
+        # make a decorator, it is the grad mode's own decorator
+        return True
     given = _parameters(fn)
     for node in _nodes(fn):
         if type(node) is cst.With and any(_grad_off(i.item, imports) for i in node.items):

@@ -54,7 +54,10 @@ def evaluate(model, loader):
 ## Fix
 Adds `@torch.no_grad()` to a function that only evaluates, or wraps the evaluation loop in
 `with torch.no_grad():`, re-indenting it (safe; unsafe when the loop holds a multi-line string,
-whose content the re-indentation would change). Adds `import torch` when needed.
+whose content the re-indentation would change). Adds `import torch` when needed. A function
+that trains only `if training:` and is called with `training=False` gets
+`with torch.set_grad_enabled(training):` around the forward pass instead, so that its
+training calls keep their gradients.
 
 ## Options
 `fix-no-grad-with = "inference_mode"` uses `torch.inference_mode()` instead (faster, but its
@@ -142,9 +145,16 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
         more = f" and {others} other call{'s' if others > 1 else ''}" if others else ""
         site = callers[0]
         context = f" (called from {common.elsewhere(site)}{more} with gradients on)"
+    wrap = "`torch.no_grad()`"
+    flags = set(event.ruled_out)
+    if len(flags) == 1:
+        # ``run_epoch(..., training=False)``: its other calls train through the same lines
+        ((flag, polarity),) = flags
+        condition = flag if polarity else f"not {flag}"
+        wrap = f"`torch.set_grad_enabled({condition})` (this call's `{flag}` trains nothing)"
     details = (
         f"{common.where(ctx, event.node)} records autograd graphs{context}: wrap it in "
-        "`torch.no_grad()` — `eval()` alone does not stop autograd, and every batch's "
+        f"{wrap} — `eval()` alone does not stop autograd, and every batch's "
         "activations are kept for a backward pass that never comes"
     )
     region = event.region
@@ -176,11 +186,21 @@ def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
         return ()
     style = ctx.settings.fix_no_grad_with
     code, extra = common.grad_context_code(ctx, style)
+    if event.ruled_out:
+        # the same lines train when other calls pass the flag: gradients off only when it
+        # says so
+        flags = set(event.ruled_out)
+        if len(flags) != 1:
+            return ()
+        ((flag, polarity),) = flags
+        code, extra = common.grad_context_code(ctx, "set_grad_enabled")
+        code = f"{code[:-2]}({flag if polarity else 'not ' + flag})"
     info = event.site.info
     chunk = ctx.chunk_of(region)
     index = ctx.index(chunk)
     whole_function = (
-        info is not None
+        not event.ruled_out
+        and info is not None
         and event.region_is_body
         and not event.site.trains
         and (ctx.flow.inference_name(info.name) or _evals_itself(event))

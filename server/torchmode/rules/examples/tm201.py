@@ -662,6 +662,42 @@ class VocoderTrainer:
          fake = self.model["generator"](mel)
 """,
     ),
+    # one function for both phases, its steps under `if training:`; called with training=False
+    # it only evaluates, and the fix keeps the gradients the training call needs
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def run_epoch(model, loader, optimizer, training):
+    model.train(training)
+    total = 0.0
+    for x, y in loader:
+        loss = F.cross_entropy(model(x), y)
+        if training:
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        total += loss.item()
+    return total / len(loader)
+
+
+def fit(model, optimizer, train_loader, val_loader, epochs):
+    for epoch in range(epochs):
+        run_epoch(model, train_loader, optimizer, training=True)
+        print(epoch, run_epoch(model, val_loader, optimizer, training=False))
+""",
+        (9,),
+        fix="""\
+@@
+     for x, y in loader:
+-        loss = F.cross_entropy(model(x), y)
++        with torch.set_grad_enabled(training):
++            loss = F.cross_entropy(model(x), y)
+         if training:
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (

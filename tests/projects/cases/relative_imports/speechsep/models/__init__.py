@@ -1,0 +1,3 @@
+from .convtasnet import ConvTasNet
+
+__all__ = ["ConvTasNet"]
