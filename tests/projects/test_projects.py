@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from torchmode.analysis import project_files_changed
 from torchmode.cli.main import main
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
@@ -254,6 +255,23 @@ def test_two_workers_find_what_one_finds(tmp_path: Path) -> None:
     one = check(tmp_path, "-j1", *folders)
     assert one, "the projects have findings"
     assert check(tmp_path, "-j2", *folders) == one
+
+
+def test_a_warm_cache_finds_what_a_cold_one_and_none_find(tmp_path: Path) -> None:
+    """The summaries kept on disk by a first run, read back by a second one (the memory of
+    the first dropped, as a new process would start), change nothing."""
+    folders = [
+        _materialise(case, tmp_path / case.name).relative_to(tmp_path).as_posix() for case in CASES
+    ]
+    cache = tmp_path / "cache"
+    uncached = check(tmp_path, "-j1", "--no-cache", *folders)
+    project_files_changed(str(p) for p in tmp_path.rglob("*.py"))
+    cold = check(tmp_path, "-j1", "--cache-dir", str(cache), *folders)
+    assert any(cache.rglob("summaries/*/*.json")), "the first run keeps summaries"
+    project_files_changed(str(p) for p in tmp_path.rglob("*.py"))
+    warm = check(tmp_path, "-j1", "--cache-dir", str(cache), *folders)
+    assert cold == uncached
+    assert warm == cold
 
 
 def test_every_project_has_files_and_expectations() -> None:
