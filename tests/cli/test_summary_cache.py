@@ -98,6 +98,14 @@ def _entry_of(folder: Path, source: Path) -> Path:
     raise AssertionError(f"no entry for {source}")
 
 
+def _forget_functions(cache: Path, source: Path) -> None:
+    """Empty by hand what the kept summary of ``source`` says of its functions."""
+    entry = _entry_of(cache, source)
+    data = json.loads(entry.read_text())
+    data["summary"]["fields"]["functions"] = {"dict": []}
+    entry.write_text(json.dumps(data))
+
+
 def test_a_second_run_reads_the_kept_summaries_and_finds_the_same(project: Path) -> None:
     cold = _check(project)
     assert cold == [("train.py:TM101", 16)]  # validate() leaves the model in eval mode
@@ -117,10 +125,7 @@ def test_the_kept_summary_is_what_the_second_run_reads(project: Path) -> None:
     """Proof that the entry is read: one emptied by hand (the same content digest) takes the
     finding away; once the file itself changes, the entry is not trusted any more."""
     _check(project)
-    entry = _entry_of(project / ".torchmode_cache", project / "evaluate.py")
-    data = json.loads(entry.read_text())
-    data["summary"]["fields"]["functions"] = {"dict": []}
-    entry.write_text(json.dumps(data))
+    _forget_functions(project / ".torchmode_cache", project / "evaluate.py")
     assert _check(project) == []
     (project / "evaluate.py").write_text(EVALUATE + "\n# edited\n")
     assert _check(project) == [("train.py:TM101", 16)]
@@ -130,10 +135,7 @@ def test_an_added_file_may_change_where_imports_resolve(project: Path) -> None:
     """``from evaluate import validate`` could now mean a new ``evaluate/`` package, or a
     package's module could now shadow a top-level one: every entry is recomputed."""
     _check(project)
-    entry = _entry_of(project / ".torchmode_cache", project / "evaluate.py")
-    data = json.loads(entry.read_text())
-    data["summary"]["fields"]["functions"] = {"dict": []}
-    entry.write_text(json.dumps(data))
+    _forget_functions(project / ".torchmode_cache", project / "evaluate.py")
     assert _check(project) == []
     (project / "notes.py").write_text("x = 1\n")
     assert _check(project) == [("train.py:TM101", 16)]

@@ -196,26 +196,27 @@ def importers(root: str, module_word: str) -> list[str] | None:
     """The ``.py`` and ``.ipynb`` files under ``root`` whose imports name ``module_word``
     (None: the project is too big to look)."""
     with _LOCK:
-        index = _INDEXES.setdefault(root, _Index())
-        now = time.monotonic()
-        if now - index.checked > _REFRESH_SECONDS:
-            _refresh(root, index)
-            index.checked = now
+        index = _fresh_index(root)
         if index.too_big:
             return None
         return [path for path, (_, words) in index.files.items() if module_word in words]
+
+
+def _fresh_index(root: str) -> _Index:
+    """The project's listing, read again when older than _REFRESH_SECONDS (under _LOCK)."""
+    index = _INDEXES.setdefault(root, _Index())
+    now = time.monotonic()
+    if now - index.checked > _REFRESH_SECONDS:
+        _refresh(root, index)
+        index.checked = now
+    return index
 
 
 def listing_digest(root: str) -> str:
     """A fingerprint of which ``.py`` and ``.ipynb`` files the project has (where imports
     resolve to): a summary kept between runs is not trusted once a file was added or removed."""
     with _LOCK:
-        index = _INDEXES.setdefault(root, _Index())
-        now = time.monotonic()
-        if now - index.checked > _REFRESH_SECONDS:
-            _refresh(root, index)
-            index.checked = now
-        names = "\n".join(sorted(index.files))
+        names = "\n".join(sorted(_fresh_index(root).files))
     return hashlib.sha256(names.encode("utf-8", "surrogatepass")).hexdigest()
 
 
