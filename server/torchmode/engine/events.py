@@ -97,6 +97,9 @@ class Forward(Event):
     iterated: bool = False  # inside a loop or comprehension within the region
     # inside a loop over evaluation data (``for x, y in val_loader``) within the region
     over_eval_data: bool = False
+    # the module as ``site`` spells it when ``node`` gives it to a helper of another file that
+    # runs it (``forward_step(model, b)``); None: ``node`` calls the module itself
+    given: str | None = None
 
     def depends_on_caller(self) -> bool:
         return _as_entered(self.modes) or _entry_grad(self.grad)
@@ -118,6 +121,7 @@ class Forward(Event):
             region_is_body=self.region_is_body,
             iterated=self.iterated,
             over_eval_data=self.over_eval_data,
+            given=self.given,
         )
 
 

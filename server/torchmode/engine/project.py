@@ -47,6 +47,7 @@ from torchmode.engine.collection import collection_paused
 from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
+from torchmode.engine.forward_helpers import runs_given
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.limits import refusal
 from torchmode.engine.names import root_of
@@ -98,6 +99,9 @@ class ExternalFunction:
     inside: Inside | None = None  # a @contextmanager: the state in the ``with`` block
     # and the modes what it was given is left in when the block ends (INPUT: as before it)
     context_exit: tuple[ParamEffect, ...] = ()
+    # what it was given that it runs once, in the mode and grad mode it was given (a
+    # ``forward_step(model, batch)`` helper): a forward pass at each call, in the caller's terms
+    forwards: tuple[ParamEffect, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -592,7 +596,16 @@ def _summary_of(
             else turns_grad_off(info.node, facts.imports)
         )
         inside, context_exit = _context_effects(info.node, flow, facts, params)
-        if exit_modes or trains or exit_grad is not None or grad_off or inside is not None:
+        runs = runs_given(info, flow, facts)
+        forwards = tuple(ParamEffect(param, suffix, Mode.INPUT) for param, suffix in runs)
+        if (
+            exit_modes
+            or trains
+            or exit_grad is not None
+            or grad_off
+            or inside is not None
+            or forwards
+        ):
             out[name] = ExternalFunction(
                 f"{path.stem}.{name}",
                 params,
@@ -602,6 +615,7 @@ def _summary_of(
                 grad_off,
                 inside,
                 context_exit,
+                forwards,
             )
     if buffer is not None:
         buffer.settle()

@@ -122,7 +122,14 @@ def mode_of(self: Interpreter, key: str, state: State) -> frozenset[ModeVal]:
     return self.default_mode
 
 
-def forward(self: Interpreter, call: cst.Call, key: str, args: list[Taint], state: State) -> Taint:
+def forward(
+    self: Interpreter,
+    call: cst.Call,
+    key: str,
+    args: list[Taint],
+    state: State,
+    given: str | None = None,
+) -> Taint:
     region, evaluation, is_body = self.region_of_forward(state)
     self.record(
         ev.Forward(
@@ -138,6 +145,7 @@ def forward(self: Interpreter, call: cst.Call, key: str, args: list[Taint], stat
             region_is_body=is_body,
             iterated=self.iterated,
             over_eval_data=self.over_eval_data,
+            given=given,
         )
     )
     enabled = any(g.enabled is not False for g in state.grad)

@@ -376,7 +376,7 @@ def _candidates(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Iter
             # the training (TM101); switch around the call instead
             yield from _around_call(ctx, event)
             return
-    spelled = common.module_spelling(event.node)
+    spelled = event.given or common.module_spelling(event.node)
     if spelled is None:
         return
     index = ctx.index(ctx.chunk_of(event.region))

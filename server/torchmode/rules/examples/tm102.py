@@ -830,6 +830,38 @@ fine_tune(model, train_loader, dev_loader, tokenizer, 3)
 +        model.train()
 """,
     ),
+    # A config-driven trainer: the optimizer class is picked by name from torch.optim, and every
+    # 500 steps the validation loss is taken in the mode the model trains in.
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def fit(model, config, train_batches, val_batches):
+    options = dict(config["optimizer"])
+    optimizer = getattr(torch.optim, options.pop("name"))(model.parameters(), **options)
+    for step, (x, y) in enumerate(train_batches):
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        if step % 500 == 0:
+            with torch.no_grad():
+                val_loss = sum(F.cross_entropy(model(vx), vy).item() for vx, vy in val_batches)
+            print(step, val_loss / len(val_batches))
+    return model
+""",
+        (14,),
+        fix="""\
+@@
+         if step % 500 == 0:
++            model.eval()
+             with torch.no_grad():
+                 val_loss = sum(F.cross_entropy(model(vx), vy).item() for vx, vy in val_batches)
++            model.train()
+             print(step, val_loss / len(val_batches))
+""",
+    ),
 )
 
 VALID = (
@@ -1586,6 +1618,27 @@ class Agent:
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
+""",
+    # the same config-driven trainer, switching around its validation
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def fit(model, config, train_batches, val_batches):
+    options = dict(config["optimizer"])
+    optimizer = getattr(torch.optim, options.pop("name"))(model.parameters(), **options)
+    for step, (x, y) in enumerate(train_batches):
+        model.train()
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        if step % 500 == 0:
+            model.eval()
+            with torch.no_grad():
+                val_loss = sum(F.cross_entropy(model(vx), vy).item() for vx, vy in val_batches)
+            print(step, val_loss / len(val_batches))
+    return model
 """,
     # trained, then switched by the project's own method (which calls eval() on its parts)
     """\
