@@ -502,6 +502,12 @@ def apply_external(
     if not bound:
         return
     self.place(call)
+    for effect in callee.forwards:
+        key = bound.get(effect.param)
+        if key is not None and self.is_module_key(key + effect.suffix):
+            # before the effects below: it ran in the mode it was given
+            key += effect.suffix
+            self.forward(call, key, [], state, given=key)
     trained: dict[str, frozenset[ModeVal]] = {}
     for effect in callee.trains:
         key = bound.get(effect.param)

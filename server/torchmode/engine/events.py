@@ -107,6 +107,9 @@ class Forward(Event):
     # the conditions a call's constants made false to make it an evaluation (a fix keeps the
     # gradients the other calls' training needs: ``set_grad_enabled(training)``)
     ruled_out: tuple[Guard, ...] = ()
+    # the module as ``site`` spells it when ``node`` gives it to a helper of another file that
+    # runs it (``forward_step(model, b)``); None: ``node`` calls the module itself
+    given: str | None = None
 
     def depends_on_caller(self) -> bool:
         return _as_entered(self.modes) or _entry_grad(self.grad) or bool(self.training_guards)
@@ -144,6 +147,7 @@ class Forward(Event):
             over_eval_data=self.over_eval_data,
             training_guards=guards,
             ruled_out=ruled_out,
+            given=self.given,
         )
 
 

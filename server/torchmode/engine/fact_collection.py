@@ -507,11 +507,26 @@ class _Replay:
         return known
 
     def _is_optimizer_ctor(self, call: cst.Call) -> bool:
-        name = self.facts.imports.resolve(call.func) or dotted(call.func) or ""
+        func = call.func
+        if type(func) is cst.Call and _getattr_of(func) is not None:
+            # getattr(torch.optim, config["name"])(model.parameters(), **config): a class of
+            # torch.optim picked by name
+            owner = _getattr_of(func)
+            assert owner is not None
+            return (self.facts.imports.resolve(owner) or dotted(owner)) == "torch.optim"
+        name = self.facts.imports.resolve(func) or dotted(func) or ""
         last = name.rsplit(".", 1)[-1]
         if name.startswith("torch.optim.") and last[:1].isupper():
             return "lr_scheduler" not in name and "swa_utils" not in name
         return last in api.OPTIMIZER_NAMES or bool(api.OPTIMIZER_FACTORIES.search(name))
+
+
+def _getattr_of(call: cst.Call) -> cst.BaseExpression | None:
+    """The object of ``getattr(obj, name)``."""
+    func = call.func
+    if type(func) is cst.Name and func.value == "getattr" and len(call.args) == 2:
+        return call.args[0].value
+    return None
 
 
 _NOT_MODULES = frozenset({"Parameter", "ParameterList", "ParameterDict"})

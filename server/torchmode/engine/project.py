@@ -50,6 +50,7 @@ from torchmode.engine.collection import collection_paused
 from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
+from torchmode.engine.forward_helpers import runs_given
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.limits import refusal
 from torchmode.engine.names import is_within, root_of
@@ -105,6 +106,9 @@ class ExternalFunction:
     # ``trains`` are what its own optimizer steps update (else: what it computes gradients for,
     # which its caller's step may or may not update)
     steps: bool = False
+    # what it was given that it runs once, in the mode and grad mode it was given (a
+    # ``forward_step(model, batch)`` helper): a forward pass at each call, in the caller's terms
+    forwards: tuple[ParamEffect, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -665,7 +669,16 @@ def _summary_of(
             else turns_grad_off(info.node, facts.imports)
         )
         inside, context_exit = _context_effects(info.node, flow, facts, params)
-        if exit_modes or trains or exit_grad is not None or grad_off or inside is not None:
+        runs = runs_given(info, flow, facts)
+        forwards = tuple(ParamEffect(param, suffix, Mode.INPUT) for param, suffix in runs)
+        if (
+            exit_modes
+            or trains
+            or exit_grad is not None
+            or grad_off
+            or inside is not None
+            or forwards
+        ):
             out[name] = ExternalFunction(
                 f"{path.stem}.{name}",
                 params,
@@ -676,6 +689,7 @@ def _summary_of(
                 inside,
                 context_exit,
                 steps,
+                forwards,
             )
     if buffer is not None:
         buffer.settle()

@@ -123,7 +123,14 @@ def mode_of(self: Interpreter, key: str, state: State) -> frozenset[ModeVal]:
     return self.default_mode
 
 
-def forward(self: Interpreter, call: cst.Call, key: str, args: list[Taint], state: State) -> Taint:
+def forward(
+    self: Interpreter,
+    call: cst.Call,
+    key: str,
+    args: list[Taint],
+    state: State,
+    given: str | None = None,
+) -> Taint:
     region, evaluation, is_body = self.region_of_forward(state)
     guards: tuple[Guard, ...] = ()
     if not evaluation and self.info is not None and self.file.tests_a_parameter(self.info):
@@ -144,6 +151,7 @@ def forward(self: Interpreter, call: cst.Call, key: str, args: list[Taint], stat
             iterated=self.iterated,
             over_eval_data=self.over_eval_data,
             training_guards=guards,
+            given=given,
         )
     )
     enabled = any(g.enabled is not False for g in state.grad)

@@ -33,7 +33,9 @@ the model is in train mode: `model.train()` ran before it (directly or in a func
 and no `model.eval()` since, or the model was just built (a new module is in train mode). A
 function that nothing in its file calls is checked in the modes its callers in the other
 files of the project pass (`eval_net(net, loader)` in `eval.py`, called by `train.py` in the
-middle of training), when every caller is known.
+middle of training), when every caller is known. A library's test function that nothing
+calls is checked in the mode the same file's training function leaves the model in, when that
+function calls `model.train()` itself and nothing in the file calls `eval()`.
 
 ## Why is this bad?
 `torch.no_grad()` does not switch Dropout or BatchNorm: in train mode, Dropout still drops
@@ -87,8 +89,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             # predict(), sample(), generate() that train nothing: inference
             or (not event.site.trains and ctx.flow.inference_name(info.name))
         )
-        if not (common.grad_off(event) or eval_name or event.over_eval_data):
-            continue
+        confirmed = common.grad_off(event) or eval_name or event.over_eval_data
+        library = None if confirmed else _library_entry_modes(ctx, flow, event)
+        if not confirmed and library is None:
+            continue  # not known to evaluate
         shared = _trained_in_same_mode(ctx, flow, event)
         if shared is not None:
             _keep_shallowest(best, event, _shared_finding(ctx, flow, event, shared))
@@ -96,12 +100,19 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         modes = event.modes
         if any(v.mode is Mode.INPUT for v in modes) and flow.called:
             continue  # each caller decides, with its own state
-        modes = _class_entry_modes(ctx, flow, event) or modes
+        # the modes other functions of the file leave the model in, on entry here
+        entry = (
+            library
+            or _class_entry_modes(ctx, flow, event)
+            or _library_entry_modes(ctx, flow, event)
+        )
+        if entry is not None:
+            modes = entry[0]
         # in source order: the message names the first, and a set's order is not stable
         trains = sorted((v for v in modes if v.mode is Mode.TRAIN), key=lambda v: _order(ctx, v))
         if not trains or len(trains) != len(modes):
             continue
-        explicit_here = all(
+        explicit_here = entry is None and all(
             v.origin is not None
             and not v.origin.constructed
             and v.origin.via is None
@@ -131,7 +142,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             # code branches on ``self.training`` (NoisyNet layers) is used in train mode on
             # purpose, its Dropout or BatchNorm would not be
             continue
-        finding = _finding(ctx, flow, event, trains, constructed)
+        left_by = entry[1] if entry is not None and len(entry[1]) == 1 else None
+        finding = _finding(ctx, flow, event, trains, constructed, left_by)
         if finding is not None:
             _keep_shallowest(best, event, finding)
     for _, finding in best.values():
@@ -219,16 +231,17 @@ def _receiver_char(char: str) -> bool:
 
 def _class_entry_modes(
     ctx: RuleContext, flow: FunctionFlow, event: ev.Forward
-) -> frozenset[ModeVal] | None:
+) -> tuple[frozenset[ModeVal], tuple[str, ...]] | None:
     """``self.model`` on entry to a method nothing in the file calls (``sample()`` after
-    ``fit()``, called by a harness): the modes the class's training methods leave it in, when
-    no method of the class ever switches it to eval mode."""
+    ``fit()``, called by a harness): the modes the class's training methods leave it in, and
+    their names, when no method of the class ever switches it to eval mode."""
     info = flow.info
     if info is None or info.cls is None or flow.called or not event.key.startswith("self."):
         return None
     if not all(v.mode is Mode.INPUT for v in event.modes):
         return None
     left: set[ModeVal] = set()
+    names: set[str] = set()
     for other in ctx.flow.all_flows():
         if other is flow or other.info is None or other.info.cls is not info.cls:
             continue
@@ -241,10 +254,61 @@ def _class_entry_modes(
             return None
         if event.key not in common.trained_in(other, None):
             continue  # a target network or a fixed transform is built, not trained, here
-        left |= {v for v in other.exit_modes.get(event.key, ()) if v.mode is not Mode.INPUT}
+        leaves = {v for v in other.exit_modes.get(event.key, ()) if v.mode is not Mode.INPUT}
+        if leaves:
+            left |= leaves
+            names.add(other.info.name)
     if left and all(v.mode is Mode.TRAIN for v in left):
-        return frozenset(left)
+        return frozenset(left), tuple(sorted(names))
     return None
+
+
+# a word of a function's name that says it evaluates (``dnn_test_model``, ``run_eval_pass``)
+_EVALUATION_WORD = re.compile(
+    r"(?:^|_)(?:test|eval|evaluate|evaluation|valid|validate|validation|predict|inference)(?:_|$)"
+)
+
+
+def _library_entry_modes(
+    ctx: RuleContext, flow: FunctionFlow, event: ev.Forward
+) -> tuple[frozenset[ModeVal], tuple[str, ...]] | None:
+    """A library's evaluation function that nothing in the project calls, given the model
+    that a training function of the same file leaves in train mode (``train_model(model)``
+    calls ``model.train()`` and returns; ``test_model(model)`` runs it over the test data):
+    the modes that function leaves its model in, and its name, when nothing in the file ever
+    switches a model to eval mode. A file whose training function sets the mode itself leaves
+    the mode to each function, and its evaluation function does not set it."""
+    info = flow.info
+    if info is None or info.cls is not None or info.outer is not None or flow.called:
+        return None
+    if event.via or not event.iterated or event.site.trains:
+        return None  # a pass over data, in the function itself
+    if not _EVALUATION_WORD.search(info.name):
+        return None
+    root = event.key.split(".", 1)[0]
+    if root not in info.params or not all(v.mode is Mode.INPUT for v in event.modes):
+        return None
+    suffix = event.key[len(root) :]
+    left: set[ModeVal] = set()
+    names: set[str] = set()
+    for other in ctx.flow.all_flows():
+        if any(
+            isinstance(e, ev.ModeSwitch) and any(v.mode is not Mode.TRAIN for v in e.modes)
+            for e in other.events
+        ):
+            return None
+        oinfo = other.info
+        if other is flow or oinfo is None or oinfo.cls is not None or oinfo.outer is not None:
+            continue
+        trained = common.trained_in(other, None)
+        for key, vals in other.exit_modes.items():
+            head = key.split(".", 1)[0]
+            if head not in oinfo.params or key[len(head) :] != suffix or key not in trained:
+                continue
+            if vals and all(v.mode is Mode.TRAIN and v.origin is not None for v in vals):
+                left |= vals
+                names.add(oinfo.name)
+    return (frozenset(left), tuple(sorted(names))) if left else None
 
 
 def _order(
@@ -285,6 +349,7 @@ def _finding(
     event: ev.Forward,
     trains: list[ModeVal],
     constructed: bool,
+    left_by: tuple[str] | None = None,
 ) -> Finding | None:
     key = event.key
     verdict, note = common.sensitivity_note(ctx, key, (v.origin for v in trains))
@@ -308,6 +373,14 @@ def _finding(
         if others:
             why += f", as by {others} other call{'s' if others > 1 else ''}"
         why += f", and nothing calls `{key}.eval()` in `{event.site.name}`"
+    elif left_by is not None and not constructed:
+        # another function of the file leaves it so: the train() is not in this one
+        line = ctx.line_of(origin.node)
+        summary = f"{evaluates}, as `{left_by[0]}()` leaves it on line {line}"
+        why = (
+            f"`{left_by[0]}()` leaves it in train mode ({common.describe_origin(ctx, origin)}) "
+            f"and `{event.site.name}` does not call `{key}.eval()`"
+        )
     elif constructed:
         summary = f"{evaluates}: built on line {ctx.line_of(origin.node)}, never switched"
         why = f"it was built on line {ctx.line_of(origin.node)} and never switched"
@@ -402,7 +475,7 @@ def _candidates(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Iter
             # the training (TM101); switch around the call instead
             yield from _around_call(ctx, event)
             return
-    spelled = common.module_spelling(event.node)
+    spelled = event.given or common.module_spelling(event.node)
     if spelled is None:
         return
     index = ctx.index(ctx.chunk_of(event.region))

@@ -830,6 +830,70 @@ fine_tune(model, train_loader, dev_loader, tokenizer, 3)
 +        model.train()
 """,
     ),
+    # A config-driven trainer: the optimizer class is picked by name from torch.optim, and every
+    # 500 steps the validation loss is taken in the mode the model trains in.
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def fit(model, config, train_batches, val_batches):
+    options = dict(config["optimizer"])
+    optimizer = getattr(torch.optim, options.pop("name"))(model.parameters(), **options)
+    for step, (x, y) in enumerate(train_batches):
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        if step % 500 == 0:
+            with torch.no_grad():
+                val_loss = sum(F.cross_entropy(model(vx), vy).item() for vx, vy in val_batches)
+            print(step, val_loss / len(val_batches))
+    return model
+""",
+        (14,),
+        fix="""\
+@@
+         if step % 500 == 0:
++            model.eval()
+             with torch.no_grad():
+                 val_loss = sum(F.cross_entropy(model(vx), vy).item() for vx, vy in val_batches)
++            model.train()
+             print(step, val_loss / len(val_batches))
+""",
+    ),
+    # A library module: its training function puts the model it is given in train mode and
+    # returns it so; its test function, which nothing in the project calls, never switches.
+    Invalid(
+        """\
+import torch.nn.functional as F
+
+
+def train_model(model, loader, optimizer, epochs=10):
+    for _ in range(epochs):
+        model.train()
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    return model
+
+
+def compute_test_accuracy(model, loader):
+    hits, seen = 0, 0
+    for x, y in loader:
+        hits += (model(x).argmax(1) == y).sum().item()
+        seen += len(y)
+    return hits / seen
+""",
+        (17,),
+        fix="""\
+@@
+ def compute_test_accuracy(model, loader):
++    model.eval()
+     hits, seen = 0, 0
+""",
+    ),
 )
 
 VALID = (
@@ -1586,6 +1650,75 @@ class Agent:
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
+""",
+    # the same config-driven trainer, switching around its validation
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def fit(model, config, train_batches, val_batches):
+    options = dict(config["optimizer"])
+    optimizer = getattr(torch.optim, options.pop("name"))(model.parameters(), **options)
+    for step, (x, y) in enumerate(train_batches):
+        model.train()
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        if step % 500 == 0:
+            model.eval()
+            with torch.no_grad():
+                val_loss = sum(F.cross_entropy(model(vx), vy).item() for vx, vy in val_batches)
+            print(step, val_loss / len(val_batches))
+    return model
+""",
+    # the same library whose training function leaves the mode to its caller
+    """\
+import torch.nn.functional as F
+
+
+def train_model(model, loader, optimizer, epochs=10):
+    for _ in range(epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    return model
+
+
+def compute_test_accuracy(model, loader):
+    hits, seen = 0, 0
+    for x, y in loader:
+        hits += (model(x).argmax(1) == y).sum().item()
+        seen += len(y)
+    return hits / seen
+""",
+    # the library's own loop switches to eval mode before calling its test function
+    """\
+import torch.nn.functional as F
+
+
+def train_one_epoch(model, loader, optimizer):
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+
+def compute_test_accuracy(model, loader):
+    hits, seen = 0, 0
+    for x, y in loader:
+        hits += (model(x).argmax(1) == y).sum().item()
+        seen += len(y)
+    return hits / seen
+
+
+def fit(model, loader, val_loader, optimizer, epochs):
+    for epoch in range(epochs):
+        train_one_epoch(model, loader, optimizer)
+        model.eval()
+        print(epoch, compute_test_accuracy(model, val_loader))
 """,
     # trained, then switched by the project's own method (which calls eval() on its parts)
     """\
