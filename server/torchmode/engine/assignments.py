@@ -1,0 +1,231 @@
+"""Assignments in the interpreter: what a name, an attribute or a subscript is bound to — a
+module built or handed over (its mode and origin follow it), an alias of another, a loss or a
+tensor with its graph, an optimizer, a loader — and what a rebinding forgets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine import torch_api as api
+from torchmode.engine.blocks import returned_values
+from torchmode.engine.chunks import code_of
+from torchmode.engine.names import is_within, key_of
+from torchmode.engine.values import (
+    GRAD_SNAPSHOT,
+    NO_TAINT,
+    UNKNOWN_MODE,
+    GradsState,
+    GradsVal,
+    Mode,
+    ModeVal,
+    State,
+    Taint,
+)
+
+if TYPE_CHECKING:
+    from torchmode.engine.interpreter import Interpreter
+
+
+def assign(
+    self: Interpreter,
+    target: cst.BaseExpression,
+    value_node: cst.BaseExpression,
+    value: Taint,
+    state: State,
+    loop_target: bool = False,
+    element: bool = False,
+) -> None:
+    """``element``: the target receives one element of ``value_node``, not all of it."""
+    if type(target) is cst.Tuple or type(target) is cst.List:
+        values = (
+            [el.value for el in value_node.elements]
+            if (type(value_node) is cst.Tuple or type(value_node) is cst.List)
+            and len(value_node.elements) == len(target.elements)
+            else None
+        )
+        plain = self.plain_items(value_node, len(target.elements)) if values is None else None
+        for i, el in enumerate(target.elements):
+            sub_value = value
+            if values is not None:
+                sub_value = self.peek_taint(values[i], state)
+            elif plain is not None and plain[i]:
+                sub_value = NO_TAINT
+            if values is not None:
+                self.assign(el.value, values[i], sub_value, state)
+            else:
+                self.assign(el.value, value_node, sub_value, state, element=True)
+        return
+    if type(target) is cst.StarredElement:
+        self.assign(target.value, value_node, value, state, element=element)
+        return
+    if type(target) is cst.Subscript and _varying_index(target):
+        container = key_of(target.value)
+        if container is not None:
+            # losses[step] = loss: one more item per iteration, like append()
+            self.accumulation(target, container, value, value_node, "[]=", state)
+    if (
+        type(target) is cst.Attribute
+        and target.attr.value == "grad"
+        and type(value_node) is cst.Name
+        and value_node.value == "None"
+    ):
+        self.record(ev.Clear(target, self.flow, (), self.loop_nodes(), key=None))
+        state.dirty.clear()
+    elif type(target) is cst.Attribute and target.attr.value == "grad":
+        # p.grad = g: gradients written by hand (PCGrad, gradient surgery) for the step
+        for opt in list(state.grads):
+            state.grads[opt] = frozenset({GradsVal(GradsState.FRESH, self.origin(target))})
+    key = key_of(target)
+    if key is None:
+        return
+    if value.snapshot_of == GRAD_SNAPSHOT:
+        self.grad_saved[key] = state.grad  # prev = torch.is_grad_enabled()
+    # ``opt_g, opt_d = optimizers``: each is one of them, not an alias of the list
+    source = key_of(value_node) if not (loop_target or element) else None
+    if source is not None and source != key and self.facts.is_optimizer_key(source):
+        self.aliases[key] = self.aliases.get(source, source)
+    else:
+        self.aliases.pop(key, None)
+    self.strip_guards(key, state)
+    if loop_target:
+        # items of a data loader or a list: whatever they carry, they are data, not the
+        # result of an unknown computation
+        value = Taint(value.models, value.graph, value.lossy, None, None, value.sources)
+    state.vars[key] = Taint(
+        value.models,
+        value.graph,
+        value.lossy or "loss" in key.rsplit(".", 1)[-1].lower(),
+        value.no_grad_origin,
+        value.snapshot_of,
+        value.sources,
+        target,
+        value.opaque,
+        value.maybe_no_grad,
+    )
+    if key in self.facts.module_keys or any(
+        is_within(k, key) for k in list(state.modes) if k != key
+    ):
+        self.rebind_module(key, value_node, state, whole=not (loop_target or element))
+    else:
+        self.unalias(key, state)
+    self.construct(key, value_node, state)
+
+
+def construct(self: Interpreter, key: str, value_node: cst.BaseExpression, state: State) -> None:
+    """``predictor = Predictor(cfg)``: what ``__init__`` does to ``self.*`` now holds for
+    ``predictor.*`` (its model built in train mode, for instance)."""
+    if type(value_node) is not cst.Call or type(value_node.func) is not cst.Name:
+        return
+    cls = self.facts.classes.get(value_node.func.value)
+    if cls is None:
+        return
+    init = self.facts.method(cls, "__init__")
+    if init is not None:
+        self.apply_summary(value_node, init, [], state, self_key=key)
+
+
+def rebind_module(
+    self: Interpreter, key: str, value_node: cst.BaseExpression, state: State, whole: bool = True
+) -> None:
+    """``key = value_node``; ``whole``: the value itself, not one of its items."""
+    base = value_node
+    while (
+        type(base) is cst.Call
+        and type(base.func) is cst.Attribute
+        and base.func.attr.value in api.MODULE_IDENTITY_METHODS
+    ):
+        base = base.func.value
+    if (
+        type(base) is cst.Call
+        and base.args
+        and self.facts.imports.resolve(base.func) in api.MODULE_WRAPPERS
+    ):
+        base = base.args[0].value  # model = DataParallel(model): its layers, in its mode
+    same = key_of(base)
+    if same == key:
+        return  # model = model.to(device): the same module
+    target = state.module_key(same) if same is not None else None
+    self.unalias(key, state)
+    for k in list(state.modes):
+        if k != key and is_within(k, key):
+            del state.modes[k]
+    if whole and target is not None and "." in target and "." not in key:
+        # model = self.model: one module under two names; model.eval() switches the
+        # attribute, which is what callers and the class's other methods see
+        state.aliases[key] = target
+        state.modes.pop(key, None)
+    elif type(base) is cst.Call and self.is_construction(base):
+        name = self.facts.imports.resolve(base.func) or code_of(base.func)
+        if not name.endswith("from_pretrained"):
+            mode = Mode.TRAIN
+        elif self.own_loader(name):
+            state.modes[key] = UNKNOWN_MODE
+            return
+        else:
+            mode = Mode.EVAL  # Hugging Face's from_pretrained() returns it in eval mode
+        state.modes[key] = frozenset({ModeVal(mode, self.origin(value_node, constructed=True))})
+    elif target is not None and target in self.facts.module_keys:
+        state.modes[key] = state.modes.get(target, self.default_mode)
+    elif type(base) is cst.Call and self.builds_module(base):
+        origin = self.origin(value_node, constructed=True)
+        state.modes[key] = frozenset({ModeVal(Mode.TRAIN, origin)})
+    else:
+        state.modes[key] = UNKNOWN_MODE
+
+
+def unalias(self: Interpreter, key: str, state: State) -> None:
+    """An assignment ends what aliases said about the name assigned: ``model = other``
+    names another module, and after ``self.model = Net()`` a local ``model`` taken from
+    the attribute still holds the old module, in the old module's mode."""
+    if not state.aliases:
+        return
+    state.aliases.pop(key, None)
+    for name, target in list(state.aliases.items()):
+        if target == key or is_within(target, key):
+            state.modes[name] = self.mode_of(name, state)
+            del state.aliases[name]
+
+
+def builds_module(self: Interpreter, call: cst.Call) -> bool:
+    """``self.model = self.build_graph()``: a function of this file whose every ``return``
+    builds a new module, which starts in train mode."""
+    callee = self.file.resolve_callee(call, self.info)
+    if callee is None:
+        return False
+    values = returned_values(callee.node)
+    return bool(values) and all(type(v) is cst.Call and self.is_construction(v) for v in values)
+
+
+def own_loader(self: Interpreter, name: str) -> bool:
+    """``GPT.from_pretrained`` where ``GPT`` is the project's class with a loader of its
+    own (or one this file cannot see): it returns whatever mode that code leaves."""
+    owner = name.rpartition(".")[0]
+    cls = self.facts.classes.get(owner)
+    if cls is not None:
+        return self.facts.method(cls, "from_pretrained") is not None
+    return self.facts.project_class(owner) is not None
+
+
+def is_construction(self: Interpreter, call: cst.Call) -> bool:
+    name = self.facts.imports.resolve(call.func) or code_of(call.func)
+    if name in self.facts.classes:
+        return self.facts.class_is_module(name)
+    return (
+        bool(api.MODULE_FACTORIES.match(name))
+        or name.endswith(("from_pretrained", "create_model"))
+        or self.facts.project_class(name) is not None
+    )
+
+
+def _varying_index(target: cst.Subscript) -> bool:
+    """``log[step]``, ``losses[i - 1]``: an index computed at run time, a new slot per iteration
+    (``stats["loss"]``, ``buf[0]`` overwrite one slot)."""
+    if len(target.slice) != 1 or type(target.slice[0].slice) is not cst.Index:
+        return False
+    index = target.slice[0].slice.value
+    return not isinstance(
+        index, cst.SimpleString | cst.ConcatenatedString | cst.Integer | cst.UnaryOperation
+    )
