@@ -46,6 +46,10 @@ class CallSite:
     unpacked: bool  # ``*args`` / ``**kwargs``: nothing is known of what binds where
     grad: frozenset[tuple[bool | None, CallerSite | None]]  # None: as the caller was entered
     evaluates: bool  # made where the caller evaluates
+    here: CallerSite | None = None  # the call itself (nothing set: no ``set_line``)
+    # the calling file's function it is made in, when the call's grad mode is "as that
+    # function was entered" and its own callers in other files decide that (calls_out.py)
+    caller: str = ""
 
 
 @dataclass(frozen=True)

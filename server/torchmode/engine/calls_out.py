@@ -16,6 +16,7 @@ from torchmode.engine.callers import CallSite, Passed, references
 from torchmode.engine.calls import strip_identity
 from torchmode.engine.chunks import code_of
 from torchmode.engine.flow import FileFlow
+from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.values import CallerSite, GradVal, Mode, Span
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def calls_out(
 
     flows = list(file_flow.all_flows())
     called_ids = {callee for flow in flows for callee in flow.callees}
+    followed = _entered_from_other_files(file_flow, text, flows, called_ids)
     direct: dict[tuple[str, str], set[int]] = {}
     calls: dict[tuple[str, str], list[CallSite]] = {}
     relative = os.path.relpath(path, root) if path.is_absolute() else str(path)
@@ -87,7 +89,10 @@ def calls_out(
                 direct.setdefault(place, set()).add(id(event.node))
             if not root_flow and event.depends_on_caller():
                 continue  # recorded again, in its callers' terms, where they call it
-            site = _site(file_flow, event, relative, own)
+            caller = ""
+            if flow.info is not None and flow.info.name in followed and event.depends_on_caller():
+                caller = flow.info.name
+            site = _site(file_flow, event, relative, own, caller)
             calls.setdefault(place, []).append(site)
     return (
         {place: tuple(sites) for place, sites in calls.items()},
@@ -132,7 +137,43 @@ def _resolve_package(project: ProjectContext, dots: str) -> str | None:
     return None
 
 
-def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str, real: str) -> CallSite:
+def _entered_from_other_files(
+    file_flow: FileFlow, text: str, flows: list[FunctionFlow], called_ids: set[int]
+) -> frozenset[str]:
+    """The file's top-level functions entered only from other files, whose calls made as they
+    were entered can be read in their own callers' terms (callers.py follows those): nothing
+    here calls them, names them but their ``def``, or wraps them in a decorator."""
+    names: set[str] = set()
+    for flow in flows:
+        info = flow.info
+        if (
+            info is None
+            or info.cls is not None
+            or info.outer is not None
+            or flow.called
+            or id(info.node) in called_ids
+            or info.node.decorators
+        ):
+            continue
+        if any(e.depends_on_caller() for e in flow.events_of(ev.ProjectCall)):
+            names.add(info.name)
+    if not names:
+        return frozenset()
+    own = references(text, names)
+    if ("", False) in own:
+        return frozenset()
+    for (chain, called), count in own.items():
+        name = chain.partition(".")[0]
+        if chain != name or not called or count != 1:
+            names.discard(name)
+    # two functions of one name: which one a caller reaches is not known
+    defined = [info.name for info in file_flow.facts.all_functions]
+    return frozenset(name for name in names if defined.count(name) == 1)
+
+
+def _site(
+    file_flow: FileFlow, event: ev.ProjectCall, path: str, real: str, caller: str
+) -> CallSite:
     facts = file_flow.facts
     span = _span(file_flow, event.node)
     line = span[0] + 1 if span is not None else 0
@@ -203,6 +244,8 @@ def _site(file_flow: FileFlow, event: ev.ProjectCall, path: str, real: str) -> C
         event.unpacked,
         frozenset(grad(g) for g in event.grad),
         event.evaluates,
+        caller_site(None, False, None),
+        caller,
     )
 
 

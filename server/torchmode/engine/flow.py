@@ -192,8 +192,11 @@ class FileFlow:
             if name in candidates and (chain != name or not called or count != 1):
                 del candidates[name]
         assert self.project is not None
-        self.caller_files = self.project.importing_files()
-        for name, sites in self.project.callers(set(candidates)).items():
+        consulted: set[str] = set()
+        found = self.project.callers(set(candidates), consulted)
+        importing = self.project.importing_files()
+        self.caller_files = importing + tuple(sorted(consulted - set(importing)))
+        for name, sites in found.items():
             entry = entry_of(candidates[name][0].node, sites) if sites else None
             if entry is not None:
                 info, flow = candidates[name]

@@ -21,6 +21,7 @@ importing package.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import os
@@ -63,6 +64,9 @@ MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summarie
 # callers are not looked for (each importer would be analysed first, a second or more per
 # hundred lines, before the module itself; an editor opening it would wait that long).
 MAX_IMPORTERS = 64
+# How many files of callers a function's entry is read through (``train.py`` calls ``fit()``,
+# which calls ``evaluate()``, which calls ``predict()``: three)
+MAX_CHAIN = 4
 
 # An editor's open documents, by path (``str(Path)``, as the project's files are found): a
 # version (anything comparable and picklable that changes whenever the text does, even across
@@ -135,9 +139,23 @@ class ProjectContext:
         source = self._source(module, len(qualified) - len(stripped))
         return os.path.realpath(source) if source is not None else None
 
-    def callers(self, names: set[str]) -> dict[str, list[CallSite] | None]:
+    def callers(
+        self, names: set[str], consulted: set[str] | None = None
+    ) -> dict[str, list[CallSite] | None]:
         """The calls to each of this file's functions ``names`` from the other files of the
-        project (None: some caller is not known; an empty list: none calls it)."""
+        project (None: some caller is not known; an empty list: none calls it). A call made
+        with gradients as its own function was entered is read in terms of that function's
+        callers, through files (``MAX_CHAIN``); ``consulted`` collects the files read beyond
+        this one's importers (what the answer depends on too)."""
+        return self._callers(names, 0, {}, consulted if consulted is not None else set())
+
+    def _callers(
+        self,
+        names: set[str],
+        depth: int,
+        entered: dict[tuple[str, str], frozenset[tuple[bool | None, CallerSite | None]] | None],
+        consulted: set[str],
+    ) -> dict[str, list[CallSite] | None]:
         files = self._importers()
         if files is None or len(files) > MAX_IMPORTERS:
             return dict.fromkeys(names)
@@ -156,6 +174,8 @@ class ProjectContext:
             mentioned = [name for name in names if out[name] is not None and name in text]
             if not mentioned:
                 continue
+            if depth and file.endswith(".py"):
+                consulted.add(file)
             notebook = file.endswith(".ipynb")
             summary = (
                 _NOTHING
@@ -177,8 +197,41 @@ class ProjectContext:
                 ):
                     out[name] = None
                     continue
-                found.extend(summary.calls.get((real, name), ()))
+                found.extend(
+                    self._through(site, file, depth, entered, consulted)
+                    for site in summary.calls.get((real, name), ())
+                )
         return out
+
+    def _through(
+        self,
+        site: CallSite,
+        file: str,
+        depth: int,
+        entered: dict[tuple[str, str], frozenset[tuple[bool | None, CallerSite | None]] | None],
+        consulted: set[str],
+    ) -> CallSite:
+        """``site``, made in ``file`` with gradients as its function was entered there: with
+        the grad modes that function's own callers enter it in (unknown stays unknown)."""
+        if not site.caller or (None, None) not in site.grad or depth + 1 >= MAX_CHAIN:
+            return site
+        key = (os.path.realpath(file), site.caller)
+        if key not in entered:
+            entered[key] = None  # a cycle of calls reaching it again: not known there
+            context = ProjectContext(self.root, file, self.overlay, False, False, self.cache_dir)
+            sites = context._callers({site.caller}, depth + 1, entered, consulted)[site.caller]
+            joined = frozenset(g for s in sites or () for g in s.grad)
+            # one grad mode on every path in: gradients on or off there, as the caller's own
+            # code would set them (several: each path would need its own entry, which a
+            # joined one is not, so the call stays as its function was entered)
+            if len({enabled for enabled, _ in joined}) == 1 and (None, None) not in joined:
+                entered[key] = joined
+        grad = entered[key]
+        if grad is None:
+            return site
+        # the value is set beyond the calling file: the call is where it comes in
+        passed = {(enabled, site.here if enabled is not None else None) for enabled, _ in grad}
+        return dataclasses.replace(site, grad=(site.grad - {(None, None)}) | passed)
 
     def importing_files(self) -> tuple[str, ...]:
         """The other ``.py`` files of the project whose imports name this file's module, where
