@@ -33,7 +33,7 @@ from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_
 
 if TYPE_CHECKING:
     from torchmode.engine.interpreter import Interpreter
-    from torchmode.engine.project import ExternalFunction, Inside
+    from torchmode.engine.summary_types import ExternalFunction, Inside
 
 
 def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:

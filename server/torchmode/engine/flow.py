@@ -39,7 +39,8 @@ from torchmode.settings import NOTHING_DECLARED, Declared
 
 if TYPE_CHECKING:
     from torchmode.engine.accumulation import Accumulator
-    from torchmode.engine.project import ExternalFunction, ProjectContext
+    from torchmode.engine.project import ProjectContext
+    from torchmode.engine.summary_types import ExternalFunction
 
 
 class FileFlow:

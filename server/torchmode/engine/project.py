@@ -35,8 +35,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from torchmode.engine import events as ev
-from torchmode.engine.accumulation import Accumulator, KeptArgument, kept_arguments
+from torchmode.engine.accumulation import Accumulator, KeptArgument
 from torchmode.engine.callers import (
     CallSite,
     import_words,
@@ -45,19 +44,17 @@ from torchmode.engine.callers import (
     listings_outdated,
     module_word,
 )
-from torchmode.engine.calls_out import calls_out, line_of, short
 from torchmode.engine.chunks import ChunkCache, parse_chunks
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
-from torchmode.engine.forward_helpers import runs_given
-from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.limits import refusal
-from torchmode.engine.names import is_within, root_of
+from torchmode.engine.summarising import summary_of
 from torchmode.engine.summary_store import content_digest, store_at
-from torchmode.engine.values import CallerSite, Mode, ModeVal
-from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
+from torchmode.engine.summary_types import ExternalFunction, FileSummary, Inside, ParamEffect
+from torchmode.engine.values import CallerSite
+from torchmode.engine.wrappers import turns_grad_off
 
 MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
 # A module imported by more files than this is a helper of the whole project: its functions'
@@ -75,44 +72,6 @@ MAX_CHAIN = 4
 Overlay = Mapping[str, tuple[Hashable, str]]
 # What a summary was computed from, for one file (``_stamp``): the buffer or the file on disk
 Stamp = tuple[object, ...]
-
-
-@dataclass(frozen=True)
-class ParamEffect:
-    """What happens to ``param`` + ``suffix`` (``model`` + ``.encoder``): its mode."""
-
-    param: str
-    suffix: str
-    mode: Mode
-
-
-@dataclass(frozen=True)
-class Inside:
-    """The state inside ``with helper(...):`` for a ``@contextmanager`` helper: at its yield."""
-
-    modes: tuple[ParamEffect, ...]  # modes it has put what it was given in
-    grad: bool | None  # grad mode (None: as it found it)
-
-
-@dataclass(frozen=True)
-class ExternalFunction:
-    """A summary of a function defined in another file of the project."""
-
-    qualified: str
-    params: tuple[str, ...]
-    exit_modes: tuple[ParamEffect, ...] = ()  # modes it leaves what it was given in
-    trains: tuple[ParamEffect, ...] = ()  # modes of what it was given where it trains them
-    exit_grad: bool | None = None  # grad mode it leaves (None: as it found it)
-    grad_off_decorator: bool = False  # used as a decorator, runs what it wraps without grad
-    inside: Inside | None = None  # a @contextmanager: the state in the ``with`` block
-    # and the modes what it was given is left in when the block ends (INPUT: as before it)
-    context_exit: tuple[ParamEffect, ...] = ()
-    # ``trains`` are what its own optimizer steps update (else: what it computes gradients for,
-    # which its caller's step may or may not update)
-    steps: bool = False
-    # what it was given that it runs once, in the mode and grad mode it was given (a
-    # ``forward_step(model, batch)`` helper): a forward pass at each call, in the caller's terms
-    forwards: tuple[ParamEffect, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -378,27 +337,6 @@ def _module_file(root: Path, importer: Path, module: str, level: int) -> Path | 
     return None
 
 
-@dataclass(frozen=True)
-class FileSummary:
-    """What other files need of one file: its functions' summaries, its nn.Module classes."""
-
-    functions: dict[str, ExternalFunction] = field(default_factory=dict)
-    # its nn.Module classes, and whether each has mode-dependent layers (None: not known)
-    module_classes: dict[str, bool | None] = field(default_factory=dict)
-    analysed: bool = False
-    # its calls to functions of other project files: (real path, function) -> each call
-    calls: dict[tuple[str, str], tuple[CallSite, ...]] = field(default_factory=dict)
-    # how its code names them: (real path, function) -> (named in a call, named otherwise)
-    references: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
-    direct_calls: dict[tuple[str, str], int] = field(default_factory=dict)  # calls analysed
-    imported: frozenset[tuple[str, str]] = frozenset()  # functions it imports by name
-    # project files it uses in ways that hide their functions' callers (``import *``, the
-    # module itself passed around)
-    unknown_targets: frozenset[str] = frozenset()
-    # class -> method -> what the method keeps of its arguments (``AverageMeter.update``)
-    accumulators: dict[str, dict[str, Accumulator]] = field(default_factory=dict)
-
-
 _NOTHING = FileSummary()
 _LOCK = threading.Lock()
 # per file: its stamp, those of the files it imports (their summaries went into its own), and
@@ -546,7 +484,7 @@ def offer(project: ProjectContext, file_flow: FileFlow, text: str) -> None:
     stamp = _stamp(path, overlay)
     if stamp is None or _size(stamp) > MAX_SOURCE_BYTES:
         return
-    summary, imported = _summary_of(file_flow, path, _buffer(path), text, project.root)
+    summary, imported = summary_of(file_flow, path, _buffer(path), text, project.root)
     with _LOCK:
         _CACHE[path] = (stamp, imported, summary)
 
@@ -660,175 +598,8 @@ def _summarise(
     file_flow = _file_flow(text, project, buffer.cache if buffer is not None else None)
     if file_flow is None:
         return None
-    summary, imported = _summary_of(file_flow, path, buffer, text, root)
+    summary, imported = summary_of(file_flow, path, buffer, text, root)
     return summary, imported
-
-
-def _summary_of(
-    file_flow: FileFlow, path: Path, buffer: _Buffer | None, text: str, root: str
-) -> tuple[FileSummary, tuple[tuple[str, Stamp | None], ...]]:
-    """The summary of the file ``file_flow`` analysed (``text``), and the stamps of the files
-    it imports; ``buffer``: what is kept of it as an open document. The analysis of a file
-    being checked records no calls into other files: its summary then leaves the callers of
-    the functions it calls unknown (callers.py)."""
-    facts = file_flow.facts
-    imported = facts.project_files()
-    module_classes = {
-        name: facts.class_sensitivity(name) for name in facts.classes if facts.class_is_module(name)
-    }
-    # re-exported (``from .unet_model import UNet`` or ``import *`` in a package's __init__)
-    if facts.project is not None:
-        for module in facts.imports.star_modules:
-            for name, verdict in facts.project.module_classes_of(module).items():
-                module_classes.setdefault(name, verdict)
-    for local, full in facts.imports.names.items():
-        if local not in module_classes and not local.startswith("*"):
-            qualified = facts.project_class(full)
-            if qualified is not None and facts.project is not None:
-                module_classes[local] = facts.project.class_sensitivity(qualified)
-    out: dict[str, ExternalFunction] = {}
-    for name, info in file_flow.facts.functions.items():
-        if info.cls is not None or info.outer is not None:
-            continue
-        flow = file_flow.flow_of(info)
-        if flow is None:
-            continue
-        params = tuple(info.params)
-        exit_modes = tuple(
-            effect
-            for key, vals in flow.exit_modes.items()
-            if (effect := _effect(key, vals, params)) is not None
-        )
-        trains: list[ParamEffect] = []
-        # with steps of its own, it trains what they update (the gradients of a model its
-        # optimizers leave out are a by-product); without, what its caller's step updates
-        steps = any(True for _ in flow.events_of(ev.Step))
-        for event in flow.events_of(ev.Train):
-            assert isinstance(event, ev.Train)
-            for key, vals in event.models.items():
-                effect = _effect(key, vals, params, allow_input=True)
-                if effect is None or effect in trains:
-                    continue
-                if not steps or event.kind == "step" or _stepped(flow, facts, key):
-                    trains.append(effect)
-        exit_grad = None
-        if flow.exit_grad:
-            enabled = {g.enabled for g in flow.exit_grad}
-            if len(enabled) == 1:
-                exit_grad = next(iter(enabled))
-        grad_off = (
-            buffer.turns_grad_off(info.node, facts)
-            if buffer is not None
-            else turns_grad_off(info.node, facts.imports)
-        )
-        inside, context_exit = _context_effects(info.node, flow, facts, params)
-        runs = runs_given(info, flow, facts)
-        forwards = tuple(ParamEffect(param, suffix, Mode.INPUT) for param, suffix in runs)
-        if (
-            exit_modes
-            or trains
-            or exit_grad is not None
-            or grad_off
-            or inside is not None
-            or forwards
-        ):
-            out[name] = ExternalFunction(
-                f"{path.stem}.{name}",
-                params,
-                exit_modes,
-                tuple(trains),
-                exit_grad,
-                grad_off,
-                inside,
-                context_exit,
-                steps,
-                forwards,
-            )
-    if buffer is not None:
-        buffer.settle()
-    calls = calls_out(file_flow, text, path, root)
-    accumulators = _accumulators(file_flow, path)
-    return FileSummary(out, module_classes, True, *calls, accumulators), imported
-
-
-def _accumulators(file_flow: FileFlow, path: Path) -> dict[str, dict[str, Accumulator]]:
-    """The methods of the file's plain classes (meters, loggers; not models) that add an
-    argument to an attribute of their object."""
-    facts = file_flow.facts
-    out: dict[str, dict[str, Accumulator]] = {}
-    for name, cls in facts.classes.items():
-        if facts.class_is_module(name):
-            continue
-        for method, info in cls.methods.items():
-            params = tuple(info.params)
-            if not params or params[0] != "self":
-                continue
-            flow = file_flow.flow_of(info)
-            kept = tuple(
-                KeptArgument(
-                    param,
-                    e.target,
-                    e.kind,
-                    e.value.lossy,
-                    short(e.node),
-                    line_of(file_flow, e.node) or 0,
-                )
-                for param, e in (kept_arguments(flow) if flow is not None else ())
-                if e.target.startswith("self.")
-            )
-            if kept:
-                out.setdefault(name, {})[method] = Accumulator(params[1:], kept, path.name)
-    return out
-
-
-def _stepped(flow: FunctionFlow, facts: Facts, key: str) -> bool:
-    """A step in ``flow`` of an optimizer that may update ``key`` (what TM101 asks of a
-    backward() in the file itself: an optimizer over other modules trains nothing of it)."""
-    for event in flow.events_of(ev.Step):
-        assert isinstance(event, ev.Step)
-        cover = facts.covered_by(event.optimizer, event.site.info)
-        if not cover or any(is_within(key, c) for c in cover):
-            return True
-    return False
-
-
-def _context_effects(
-    node: cst.FunctionDef, flow: FunctionFlow, facts: Facts, params: tuple[str, ...]
-) -> tuple[Inside | None, tuple[ParamEffect, ...]]:
-    if not is_context_manager(node, facts.imports):
-        return None, ()
-    stmt = yield_statement(node)
-    state = flow.states.get(id(stmt)) if stmt is not None else None
-    if state is None:
-        return None, ()
-    modes = tuple(
-        effect
-        for key, vals in state.modes.items()
-        if (effect := _effect(key, vals, params)) is not None
-    )
-    enabled = {g.enabled for g in state.grad}
-    grad = next(iter(enabled)) if len(enabled) == 1 else None
-    after = tuple(
-        effect
-        for key, vals in flow.exit_modes.items()
-        if (effect := _effect(key, vals, params, allow_input=True)) is not None
-    )
-    return Inside(modes, grad), after
-
-
-def _effect(
-    key: str, vals: frozenset[ModeVal], params: tuple[str, ...], allow_input: bool = False
-) -> ParamEffect | None:
-    root = root_of(key)
-    if root not in params or root in {"self", "cls"}:
-        return None
-    modes = {v.mode for v in vals}
-    if len(modes) != 1:
-        return None
-    mode = next(iter(modes))
-    if mode in (Mode.TRAIN, Mode.EVAL) or (allow_input and mode is Mode.INPUT):
-        return ParamEffect(root, key[len(root) :], mode)
-    return None
 
 
 # What a summary kept on disk may hold (summary_store.py reads nothing else back)

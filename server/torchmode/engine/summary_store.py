@@ -1,4 +1,4 @@
-"""What other files need of a file (its summary: project.FileSummary), kept on disk between runs.
+"""What other files need of a file (its summary: summary_types.FileSummary), kept on disk.
 
 A run of ``torchmode check`` over a project analyses each file it reports on, and, to know how
 the functions it imports behave and how its own functions are called, the files it imports and

@@ -1,0 +1,192 @@
+"""A file's summary (summary_types.py) read off its analysis: the modes its functions leave
+their parameters in and train them in, the grad mode they leave, decorators and context managers
+that turn gradients off, its model classes, its calls into other files, its meters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from torchmode.engine import events as ev
+from torchmode.engine.accumulation import Accumulator, KeptArgument, kept_arguments
+from torchmode.engine.calls_out import calls_out, line_of, short
+from torchmode.engine.facts import Facts
+from torchmode.engine.flow import FileFlow
+from torchmode.engine.forward_helpers import runs_given
+from torchmode.engine.function_flow import FunctionFlow
+from torchmode.engine.names import is_within, root_of
+from torchmode.engine.summary_types import ExternalFunction, FileSummary, Inside, ParamEffect
+from torchmode.engine.values import Mode, ModeVal
+from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
+
+if TYPE_CHECKING:
+    from torchmode.engine.project import Stamp, _Buffer
+
+
+def summary_of(
+    file_flow: FileFlow, path: Path, buffer: _Buffer | None, text: str, root: str
+) -> tuple[FileSummary, tuple[tuple[str, Stamp | None], ...]]:
+    """The summary of the file ``file_flow`` analysed (``text``), and the stamps of the files
+    it imports; ``buffer``: what is kept of it as an open document. The analysis of a file
+    being checked records no calls into other files: its summary then leaves the callers of
+    the functions it calls unknown (callers.py)."""
+    facts = file_flow.facts
+    imported = facts.project_files()
+    module_classes = {
+        name: facts.class_sensitivity(name) for name in facts.classes if facts.class_is_module(name)
+    }
+    # re-exported (``from .unet_model import UNet`` or ``import *`` in a package's __init__)
+    if facts.project is not None:
+        for module in facts.imports.star_modules:
+            for name, verdict in facts.project.module_classes_of(module).items():
+                module_classes.setdefault(name, verdict)
+    for local, full in facts.imports.names.items():
+        if local not in module_classes and not local.startswith("*"):
+            qualified = facts.project_class(full)
+            if qualified is not None and facts.project is not None:
+                module_classes[local] = facts.project.class_sensitivity(qualified)
+    out: dict[str, ExternalFunction] = {}
+    for name, info in file_flow.facts.functions.items():
+        if info.cls is not None or info.outer is not None:
+            continue
+        flow = file_flow.flow_of(info)
+        if flow is None:
+            continue
+        params = tuple(info.params)
+        exit_modes = tuple(
+            effect
+            for key, vals in flow.exit_modes.items()
+            if (effect := _effect(key, vals, params)) is not None
+        )
+        trains: list[ParamEffect] = []
+        # with steps of its own, it trains what they update (the gradients of a model its
+        # optimizers leave out are a by-product); without, what its caller's step updates
+        steps = any(True for _ in flow.events_of(ev.Step))
+        for event in flow.events_of(ev.Train):
+            assert isinstance(event, ev.Train)
+            for key, vals in event.models.items():
+                effect = _effect(key, vals, params, allow_input=True)
+                if effect is None or effect in trains:
+                    continue
+                if not steps or event.kind == "step" or _stepped(flow, facts, key):
+                    trains.append(effect)
+        exit_grad = None
+        if flow.exit_grad:
+            enabled = {g.enabled for g in flow.exit_grad}
+            if len(enabled) == 1:
+                exit_grad = next(iter(enabled))
+        grad_off = (
+            buffer.turns_grad_off(info.node, facts)
+            if buffer is not None
+            else turns_grad_off(info.node, facts.imports)
+        )
+        inside, context_exit = _context_effects(info.node, flow, facts, params)
+        runs = runs_given(info, flow, facts)
+        forwards = tuple(ParamEffect(param, suffix, Mode.INPUT) for param, suffix in runs)
+        if (
+            exit_modes
+            or trains
+            or exit_grad is not None
+            or grad_off
+            or inside is not None
+            or forwards
+        ):
+            out[name] = ExternalFunction(
+                f"{path.stem}.{name}",
+                params,
+                exit_modes,
+                tuple(trains),
+                exit_grad,
+                grad_off,
+                inside,
+                context_exit,
+                steps,
+                forwards,
+            )
+    if buffer is not None:
+        buffer.settle()
+    calls = calls_out(file_flow, text, path, root)
+    accumulators = _accumulators(file_flow, path)
+    return FileSummary(out, module_classes, True, *calls, accumulators), imported
+
+
+def _accumulators(file_flow: FileFlow, path: Path) -> dict[str, dict[str, Accumulator]]:
+    """The methods of the file's plain classes (meters, loggers; not models) that add an
+    argument to an attribute of their object."""
+    facts = file_flow.facts
+    out: dict[str, dict[str, Accumulator]] = {}
+    for name, cls in facts.classes.items():
+        if facts.class_is_module(name):
+            continue
+        for method, info in cls.methods.items():
+            params = tuple(info.params)
+            if not params or params[0] != "self":
+                continue
+            flow = file_flow.flow_of(info)
+            kept = tuple(
+                KeptArgument(
+                    param,
+                    e.target,
+                    e.kind,
+                    e.value.lossy,
+                    short(e.node),
+                    line_of(file_flow, e.node) or 0,
+                )
+                for param, e in (kept_arguments(flow) if flow is not None else ())
+                if e.target.startswith("self.")
+            )
+            if kept:
+                out.setdefault(name, {})[method] = Accumulator(params[1:], kept, path.name)
+    return out
+
+
+def _stepped(flow: FunctionFlow, facts: Facts, key: str) -> bool:
+    """A step in ``flow`` of an optimizer that may update ``key`` (what TM101 asks of a
+    backward() in the file itself: an optimizer over other modules trains nothing of it)."""
+    for event in flow.events_of(ev.Step):
+        assert isinstance(event, ev.Step)
+        cover = facts.covered_by(event.optimizer, event.site.info)
+        if not cover or any(is_within(key, c) for c in cover):
+            return True
+    return False
+
+
+def _context_effects(
+    node: cst.FunctionDef, flow: FunctionFlow, facts: Facts, params: tuple[str, ...]
+) -> tuple[Inside | None, tuple[ParamEffect, ...]]:
+    if not is_context_manager(node, facts.imports):
+        return None, ()
+    stmt = yield_statement(node)
+    state = flow.states.get(id(stmt)) if stmt is not None else None
+    if state is None:
+        return None, ()
+    modes = tuple(
+        effect
+        for key, vals in state.modes.items()
+        if (effect := _effect(key, vals, params)) is not None
+    )
+    enabled = {g.enabled for g in state.grad}
+    grad = next(iter(enabled)) if len(enabled) == 1 else None
+    after = tuple(
+        effect
+        for key, vals in flow.exit_modes.items()
+        if (effect := _effect(key, vals, params, allow_input=True)) is not None
+    )
+    return Inside(modes, grad), after
+
+
+def _effect(
+    key: str, vals: frozenset[ModeVal], params: tuple[str, ...], allow_input: bool = False
+) -> ParamEffect | None:
+    root = root_of(key)
+    if root not in params or root in {"self", "cls"}:
+        return None
+    modes = {v.mode for v in vals}
+    if len(modes) != 1:
+        return None
+    mode = next(iter(modes))
+    if mode in (Mode.TRAIN, Mode.EVAL) or (allow_input and mode is Mode.INPUT):
+        return ParamEffect(root, key[len(root) :], mode)
+    return None

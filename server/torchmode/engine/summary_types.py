@@ -1,0 +1,70 @@
+"""What a file gives the other files of its project (its summary), as plain data: what each of
+its functions does to the models it is given and to the grad mode, its nn.Module classes, its
+calls into the other files, what its meters keep (project.py computes and keeps them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from torchmode.engine.accumulation import Accumulator
+from torchmode.engine.callers import CallSite
+from torchmode.engine.values import Mode
+
+
+@dataclass(frozen=True)
+class ParamEffect:
+    """What happens to ``param`` + ``suffix`` (``model`` + ``.encoder``): its mode."""
+
+    param: str
+    suffix: str
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class Inside:
+    """The state inside ``with helper(...):`` for a ``@contextmanager`` helper: at its yield."""
+
+    modes: tuple[ParamEffect, ...]  # modes it has put what it was given in
+    grad: bool | None  # grad mode (None: as it found it)
+
+
+@dataclass(frozen=True)
+class ExternalFunction:
+    """A summary of a function defined in another file of the project."""
+
+    qualified: str
+    params: tuple[str, ...]
+    exit_modes: tuple[ParamEffect, ...] = ()  # modes it leaves what it was given in
+    trains: tuple[ParamEffect, ...] = ()  # modes of what it was given where it trains them
+    exit_grad: bool | None = None  # grad mode it leaves (None: as it found it)
+    grad_off_decorator: bool = False  # used as a decorator, runs what it wraps without grad
+    inside: Inside | None = None  # a @contextmanager: the state in the ``with`` block
+    # and the modes what it was given is left in when the block ends (INPUT: as before it)
+    context_exit: tuple[ParamEffect, ...] = ()
+    # ``trains`` are what its own optimizer steps update (else: what it computes gradients for,
+    # which its caller's step may or may not update)
+    steps: bool = False
+    # what it was given that it runs once, in the mode and grad mode it was given (a
+    # ``forward_step(model, batch)`` helper): a forward pass at each call, in the caller's terms
+    forwards: tuple[ParamEffect, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What other files need of one file: its functions' summaries, its nn.Module classes."""
+
+    functions: dict[str, ExternalFunction] = field(default_factory=dict)
+    # its nn.Module classes, and whether each has mode-dependent layers (None: not known)
+    module_classes: dict[str, bool | None] = field(default_factory=dict)
+    analysed: bool = False
+    # its calls to functions of other project files: (real path, function) -> each call
+    calls: dict[tuple[str, str], tuple[CallSite, ...]] = field(default_factory=dict)
+    # how its code names them: (real path, function) -> (named in a call, named otherwise)
+    references: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    direct_calls: dict[tuple[str, str], int] = field(default_factory=dict)  # calls analysed
+    imported: frozenset[tuple[str, str]] = frozenset()  # functions it imports by name
+    # project files it uses in ways that hide their functions' callers (``import *``, the
+    # module itself passed around)
+    unknown_targets: frozenset[str] = frozenset()
+    # class -> method -> what the method keeps of its arguments (``AverageMeter.update``)
+    accumulators: dict[str, dict[str, Accumulator]] = field(default_factory=dict)
