@@ -27,7 +27,14 @@ from torchmode import __version__
 from torchmode.analysis import IDLE_COLLECT_S, Analysis, Session, Skipped, keep_summary
 from torchmode.config import in_project
 from torchmode.findings import Position
-from torchmode.lsp import inlay_hints, notebook_sync, project_files, pull_diagnostics, queries
+from torchmode.lsp import (
+    inlay_hints,
+    notebook_sync,
+    project_files,
+    pull_diagnostics,
+    queries,
+    text_documents,
+)
 from torchmode.lsp.configuration import (
     ClientSettings,
     parse_client_settings,
@@ -35,7 +42,7 @@ from torchmode.lsp.configuration import (
     settings_for,
 )
 from torchmode.lsp.diagnostics import diagnostics_by_uri
-from torchmode.lsp.documents import Document, DocumentStore
+from torchmode.lsp.documents import DocumentStore
 from torchmode.lsp.framing import FrameReader, ReadSome
 from torchmode.lsp.isolation import (
     AnalysisProcess,
@@ -658,6 +665,7 @@ inlay_hints.register(server)
 project_files.register(server)
 queries.register(server)
 pull_diagnostics.register(server)
+text_documents.register(server)
 
 
 @server.feature(types.INITIALIZE)
@@ -713,54 +721,6 @@ def on_shutdown(ls: TorchmodeServer, params: None) -> None:
     ls.scheduler.shutdown()
     ls.analysis_process.stop("the server is shutting down")
     ls.workspace_index.stop()
-
-
-# --- text documents -----------------------------------------------------------------------
-
-
-@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-def did_open(ls: TorchmodeServer, params: types.DidOpenTextDocumentParams) -> None:
-    item = params.text_document
-    ls.documents.open(Document(item.uri, item.text, item.version, item.language_id))
-    ls.request_analysis(item.uri)
-    # restored with unsaved changes, maybe: the files that import it read its buffer now
-    project_files.edited(ls, item.uri, ls.client_settings.debounce_ms)
-
-
-@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-def did_change(ls: TorchmodeServer, params: types.DidChangeTextDocumentParams) -> None:
-    uri = params.text_document.uri
-    document = ls.documents.change(
-        uri, params.text_document.version, list(params.content_changes), ls.encoding
-    )
-    if document is not None and ls.client_settings.run == "onType":
-        ls.request_analysis(uri, ls.client_settings.debounce_ms)
-        project_files.edited(ls, uri, ls.client_settings.debounce_ms)
-
-
-@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-def did_save(ls: TorchmodeServer, params: types.DidSaveTextDocumentParams) -> None:
-    uri = params.text_document.uri
-    if uri.endswith("/pyproject.toml"):
-        ls.configuration_changed([uri])
-    elif (key := ls.key_of(uri)) is not None:
-        ls.request_analysis(key)
-        if ls.client_settings.run == "onSave":
-            project_files.edited(ls, uri, 0)
-
-
-@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> None:
-    uri = params.text_document.uri
-    ls.documents.close(uri)
-    ls.scheduler.cancel(uri)
-    ls.results.pop(uri, None)
-    ls.session.forget(uri)
-    ls.failed.pop(uri, None)
-    ls.leave_isolation(uri)
-    if not ls.workspace_index.closed(ls, uri):
-        ls.clear([uri])
-    project_files.closed(ls, uri)
 
 
 # --- configuration ------------------------------------------------------------------------
