@@ -103,3 +103,42 @@ def test_files_calling_each_other_in_a_cycle_end(tmp_path):
     )
     (message,) = _tm201(tmp_path)
     assert "called from" not in message
+
+
+def test_an_entry_point_nobody_calls_runs_with_gradients_on(tmp_path):
+    """``main()`` of ``run.py`` is not called in the project (a launcher or a shell runs it): it
+    runs with gradients on, so the call that brings them to ``score()`` is named."""
+    _project(tmp_path, GRAD_ON)
+    run = tmp_path / "run.py"
+    run.write_text(run.read_text().split("\n\nif __name__")[0] + "\n")
+    (message,) = _tm201(tmp_path)
+    assert "called from valid.py:5 with gradients on" in message
+
+
+def test_an_entry_point_is_not_assumed_where_a_notebook_may_call_it(tmp_path):
+    """A notebook that names ``main`` may call it under ``no_grad()``: not known, not named."""
+    _project(tmp_path, GRAD_ON)
+    run = tmp_path / "run.py"
+    run.write_text(run.read_text().split("\n\nif __name__")[0] + "\n")
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+                "source": [
+                    "import torch\n",
+                    "from run import main\n",
+                    "with torch.no_grad():\n",
+                    "    main()\n",
+                ],
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (tmp_path / "explore.ipynb").write_text(json.dumps(notebook))
+    (message,) = _tm201(tmp_path)
+    assert "called from" not in message

@@ -180,6 +180,10 @@ class ProjectContext:
             context = ProjectContext(self.root, file, self.overlay, False, False, self.cache_dir)
             sites = context._callers({site.caller}, depth + 1, entered, consulted)[site.caller]
             joined = frozenset(g for s in sites or () for g in s.grad)
+            if sites is not None and not sites:
+                # nothing in the project calls it (every importer read): an entry point, run
+                # with gradients on, as a function nobody calls is analysed
+                joined = frozenset({(True, None)})
             # one grad mode on every path in: gradients on or off there, as the caller's own
             # code would set them (several: each path would need its own entry, which a
             # joined one is not, so the call stays as its function was entered)
