@@ -87,6 +87,7 @@ def actions_for(
     # Its fixes are also offered on its related places: a reader at the `model.eval()` inside
     # `validate()` is looking at the cause of a finding reported at the call of `validate()`.
     codes = {d.code for d in context.diagnostics}
+    texts = texts_for(result.settings)
     for finding in result.analysis.findings:
         on_main = _overlaps(finding.range, requested)
         on_related = not on_main and any(
@@ -94,7 +95,7 @@ def actions_for(
         )
         if finding.code not in codes and not on_main and not on_related:
             continue
-        converted = to_diagnostic(finding, target, client.encoding, texts_for(result.settings))
+        converted = to_diagnostic(finding, target, client.encoding, texts)
         # (a notebook's finding may be in another cell than the related place asked about)
         if converted is None or (converted[0] != uri and not on_related):
             continue

@@ -15,9 +15,9 @@ from torchmode.lsp.results import Result
 from torchmode.lsp.targets import Target
 from torchmode.settings import Settings
 
-# The text of another file of the project (a related place there is converted to the client's
-# encoding in it): its open buffer if the analysis read one, else the file on disk
-OtherText = Callable[[str], str | None]
+# The lines of another file of the project (a related place there is converted to the
+# client's encoding in them): its open buffer if the analysis read one, else the file on disk
+OtherText = Callable[[str], LineIndex | None]
 
 SOURCE = "torchmode"
 
@@ -29,24 +29,28 @@ _SEVERITY = {
 }
 
 
-def disk_text(path: str) -> str | None:
+def _disk_text(path: str) -> str | None:
     try:
         return decode(read_bytes(Path(path))).text
     except (OSError, SourceError):
         return None
 
 
-def texts_for(settings: Settings) -> OtherText:
-    """Other files' texts as the analysis under ``settings`` read them."""
-    overlay = settings.project.overlay if settings.project is not None else None
-    if not overlay:
-        return disk_text
+def texts_for(settings: Settings | None = None) -> OtherText:
+    """Other files' lines as the analysis under ``settings`` read them, each file read and
+    split once for as long as the returned function is kept (one publication of findings)."""
+    project = settings.project if settings is not None else None
+    overlay = project.overlay if project is not None else None
+    known: dict[str, LineIndex | None] = {}
 
-    def text(path: str) -> str | None:
-        buffer = overlay.get(path)
-        return buffer[1] if buffer is not None else disk_text(path)
+    def lines(path: str) -> LineIndex | None:
+        if path not in known:
+            buffer = overlay.get(path) if overlay else None
+            text = buffer[1] if buffer is not None else _disk_text(path)
+            known[path] = LineIndex(text) if text is not None else None
+        return known[path]
 
-    return text
+    return lines
 
 
 def _elsewhere(extra: Related, encoding: str, texts: OtherText) -> types.Location | None:
@@ -63,14 +67,14 @@ def _elsewhere(extra: Related, encoding: str, texts: OtherText) -> types.Locatio
                 end=types.Position(end.line, end.character),
             ),
         )
-    text = texts(extra.path)
-    if text is None:
+    lines = texts(extra.path)
+    if lines is None:
         return None
-    return types.Location(uri=uri, range=LineIndex(text).range_to_client(rng, encoding))
+    return types.Location(uri=uri, range=lines.range_to_client(rng, encoding))
 
 
 def to_diagnostic(
-    finding: Finding, target: Target, encoding: str, texts: OtherText = disk_text
+    finding: Finding, target: Target, encoding: str, texts: OtherText | None = None
 ) -> tuple[str, types.Diagnostic] | None:
     placed = target.locate(finding.range)
     if placed is None:
@@ -81,6 +85,7 @@ def to_diagnostic(
     related: list[types.DiagnosticRelatedInformation] = []
     for extra in finding.related:
         if extra.path is not None:
+            texts = texts or texts_for()
             elsewhere = _elsewhere(extra, encoding, texts)
             if elsewhere is not None:
                 related.append(
