@@ -109,6 +109,7 @@ class Facts:
     # The flow asks about the same few keys thousands of times: answers are kept per analysis.
     _optimizer_memo: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
     _module_prefixes: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    _subclasses: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
     _covering_memo: dict[tuple[str, int], list[str]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -224,6 +225,40 @@ class Facts:
             )
         return None
 
+    def dispatched(self, cls: ClassInfo, name: str) -> FunctionInfo | None:
+        """What ``self.name()`` in a method of ``cls`` runs: its own or inherited method, or,
+        where that is missing or a stub (``raise NotImplementedError``), the one definition
+        among the file's subclasses of ``cls`` (a base trainer's ``train()`` calling
+        ``self._valid_epoch()`` that its subclass defines); None when several subclasses
+        define it differently or none does."""
+        found = self.method(cls, name)
+        if found is not None and not _is_stub(found.node):
+            return found
+        overrides = {
+            id(m.node): m
+            for sub in self._subclasses_of(cls.name)
+            if (m := self.classes[sub].methods.get(name)) is not None and not _is_stub(m.node)
+        }
+        if len(overrides) == 1:
+            return next(iter(overrides.values()))
+        return found
+
+    def _subclasses_of(self, name: str) -> list[str]:
+        if self._subclasses is None:
+            direct: dict[str, list[str]] = {}
+            for sub, info in self.classes.items():
+                for base in info.bases:
+                    direct.setdefault(base.rsplit(".", 1)[-1], []).append(sub)
+            self._subclasses = direct
+        out: list[str] = []
+        stack = list(self._subclasses.get(name, ()))
+        while stack:
+            sub = stack.pop()
+            if sub not in out and sub != name:
+                out.append(sub)
+                stack.extend(self._subclasses.get(sub, ()))
+        return out
+
     def mode_sensitivity(self, key: str, own_code: bool = True) -> bool | None:
         """Whether the module at ``key`` has layers that behave differently in eval mode;
         ``own_code`` False leaves out the project classes' own ``self.training`` branches
@@ -336,3 +371,31 @@ class Facts:
                 )
             ]
         return found
+
+
+def _is_stub(node: cst.FunctionDef) -> bool:
+    """A body of only a docstring, ``pass``, ``...`` or ``raise NotImplementedError``."""
+    body = node.body
+    if type(body) is not cst.IndentedBlock:
+        statements: list[cst.BaseSmallStatement] = list(body.body)
+    else:
+        statements = []
+        for line in body.body:
+            if type(line) is not cst.SimpleStatementLine:
+                return False
+            statements.extend(line.body)
+    for small in statements:
+        if type(small) is cst.Pass:
+            continue
+        if type(small) is cst.Expr and type(small.value) in (
+            cst.SimpleString,
+            cst.ConcatenatedString,
+            cst.Ellipsis,
+        ):
+            continue
+        if type(small) is cst.Raise and small.exc is not None:
+            exc = small.exc.func if type(small.exc) is cst.Call else small.exc
+            if type(exc) is cst.Name and exc.value == "NotImplementedError":
+                continue
+        return False
+    return True

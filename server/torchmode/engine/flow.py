@@ -597,7 +597,7 @@ class FileFlow:
             receiver = func.value
             name = func.attr.value
             if type(receiver) is cst.Name and receiver.value == "self" and scope and scope.cls:
-                return facts.method(scope.cls, name)
+                return facts.dispatched(scope.cls, name)
             if (
                 type(receiver) is cst.Call
                 and type(receiver.func) is cst.Name
