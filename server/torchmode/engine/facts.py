@@ -376,7 +376,7 @@ class Facts:
 def _is_stub(node: cst.FunctionDef) -> bool:
     """A body of only a docstring, ``pass``, ``...`` or ``raise NotImplementedError``."""
     body = node.body
-    if type(body) is not cst.IndentedBlock:
+    if isinstance(body, cst.SimpleStatementSuite):
         statements: list[cst.BaseSmallStatement] = list(body.body)
     else:
         statements = []
