@@ -45,6 +45,33 @@ def origin_related(ctx: RuleContext, origin: Origin, what: str) -> list[Related]
     return out
 
 
+def exit_related(ctx: RuleContext, node: cst.CSTNode, key: str, mode: str) -> list[Related]:
+    """Where the function that runs ``node`` (a mode switch) ends: the other place a user may
+    restore the mode, when the switch was made in a function called to evaluate."""
+    chunk = ctx.chunk_of(node)
+    index = ctx.index(chunk)
+    stmt = index.statement_of(node)
+    if stmt is None:
+        return []
+    func = next((a for a in index.ancestors(stmt) if type(a) is cst.FunctionDef), None)
+    if func is None or type(func.body) is not cst.IndentedBlock or not func.body.body:
+        return []
+    last = func.body.body[-1]
+    if last is stmt:
+        return []
+    if type(last) is cst.SimpleStatementLine:
+        where = index.range_of(last)
+    else:  # a compound statement's first line (its end would need the whole chunk's code)
+        start = index.start_of(last)
+        where = Range(start, start)
+    return [
+        Related(
+            where,
+            f"`{func.name.value}()` returns here with `{key}` still in {mode} mode",
+        )
+    ]
+
+
 def describe_origin(ctx: RuleContext, origin: Origin) -> str:
     nodes = origin.chain()
     if len(nodes) == 1:

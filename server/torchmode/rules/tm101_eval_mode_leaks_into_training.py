@@ -226,6 +226,8 @@ def _finding(
             else []
         ),
     ]
+    if origin.via is not None and not origin.constructed:
+        related.extend(common.exit_related(ctx, origin.node, key, "eval"))
     loop = _carrying_loop(ctx, event, anchor)
     if loop is not None:
         header = common.loop_header(ctx, loop, anchor)
