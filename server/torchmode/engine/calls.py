@@ -12,6 +12,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.accumulation import accumulated_arguments, accumulated_elsewhere
+from torchmode.engine.blocks import returned_values
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.names import is_within, key_of, literal_bool
 from torchmode.engine.values import (
@@ -83,6 +84,10 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
         return self.generation(call, receiver_key, args, state)
     if callee is not None:
         result = self.apply_summary(call, callee, args, state)
+        return self.without_graph_if_disabled(result, call, state)
+    if (closure := resolve_closure(self, call)) is not None:
+        inner, free = closure
+        result = self.apply_summary(call, inner, args, state, free=free)
         return self.without_graph_if_disabled(result, call, state)
     if (
         method is not None
@@ -348,12 +353,16 @@ def apply_summary(
     args: list[Taint],
     state: State,
     self_key: str | None = None,
+    free: dict[str, str | None] | None = None,
 ) -> Taint:
     flow = self.file.flow_of(callee)
     if flow is None:
         return NO_TAINT
     self.flow.callees.add(id(callee.node))
     at = AtCall.at(self, call, callee, state, self_key)
+    if free:
+        for name, caller_key in free.items():
+            at.mapping.setdefault(name, caller_key)
     for e in flow.caller_dependent():
         moved = e.in_caller(at)
         if moved is not None:
@@ -698,6 +707,47 @@ def bound_taints(
         if arg.keyword is not None:
             out[arg.keyword.value] = taint
     return out
+
+
+def resolve_closure(
+    self: Interpreter, call: cst.Call
+) -> tuple[FunctionInfo, dict[str, str | None]] | None:
+    """``step = make_step(model, opt)`` (or ``self.step = self._make_step()``) and then
+    ``step(x, y)``: the function ``make_step`` defines and returns, with the names it takes from
+    ``make_step`` bound to what that call passed (its other locals: unknown)."""
+    facts = self.facts
+    if not facts.call_assigned:
+        return None
+    name = key_of(call.func)
+    if name is None:
+        return None
+    scope = self.info
+    factory_call = None
+    if "." in name:
+        if scope is not None and scope.cls is not None and name.startswith("self."):
+            factory_call = facts.call_assigned.get((id(scope.cls.node), name))
+    else:
+        while (
+            factory_call := facts.call_assigned.get((id(scope.node) if scope else 0, name))
+        ) is None:
+            if scope is None:
+                break
+            scope = scope.outer
+    if factory_call is None:
+        return None
+    factory = self.file.resolve_callee(factory_call, scope)
+    if factory is None:
+        return None
+    returned = returned_values(factory.node)
+    names = {v.value for v in returned if type(v) is cst.Name}
+    if len(names) != 1 or len(returned) != sum(type(v) is cst.Name for v in returned):
+        return None
+    inner = self.file.nested_functions().get((id(factory), names.pop()))
+    if inner is None:
+        return None
+    free: dict[str, str | None] = dict.fromkeys(self.file.locals_of(factory))
+    free.update(bind(self, factory_call, factory))
+    return inner, free
 
 
 def bind(

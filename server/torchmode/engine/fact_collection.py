@@ -286,6 +286,7 @@ class _Replay:
                     facts.functions.setdefault(def_node.name.value, info)
             facts.frozen |= record.frozen
             facts.handed_on |= record.handed_on
+            _call_assignments(facts.call_assigned, record)
         self.finish([record for _, record in pairs])
 
     def environment(self, records: list[ChunkRecord]) -> tuple[object, ...]:
@@ -744,3 +745,17 @@ def _body(stmt: cst.FunctionDef | cst.ClassDef | cst.For) -> list[cst.BaseStatem
         return list(body.body)
     assert type(body) is cst.SimpleStatementSuite  # a suite is one of the two
     return [cst.SimpleStatementLine(body=list(body.body))]
+
+
+def _call_assignments(out: dict[tuple[int, str], cst.Call | None], record: ChunkRecord) -> None:
+    """Names given the result of a call of a plain name or a ``self`` method (``step =
+    make_step(model)``, ``self.step = self._make_step()``), once per scope."""
+    for key, value, cls, func in record.assignments:
+        if "." in key:
+            if cls is None or func is None or not key.startswith("self.") or key.count(".") != 1:
+                continue
+            scope = id(cls)
+        else:
+            scope = id(func) if func is not None else 0
+        where = (scope, key)
+        out[where] = None if where in out or type(value) is not cst.Call else value

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from torchmode.engine import torch_api as api
-from torchmode.engine.chunks import Chunk
+from torchmode.engine.chunks import Chunk, code_of
 from torchmode.engine.names import ImportTable
 from torchmode.knowledge.layers import (
     CONTAINERS,
@@ -103,6 +103,9 @@ class Facts:
     # see fact_collection.ChunkRecord.handed_on: (id of the def it happens in, or 0 at module
     # level, name)
     handed_on: set[tuple[int, str]] = field(default_factory=set)
+    # ``step = make_step(model, opt)``: (id of the def it is assigned in, or 0 at module level,
+    # or, for ``self.step = ...``, of the class) -> the call, None when assigned more than once
+    call_assigned: dict[tuple[int, str], cst.Call | None] = field(default_factory=dict)
     project: ProjectContext | None = field(default=None, repr=False, compare=False)
 
     function_by_node: dict[int, FunctionInfo] = field(default_factory=dict)
@@ -162,6 +165,13 @@ class Facts:
                 )
             ),
             tuple(sorted(self.grad_factories)),
+            tuple(  # module-level ones are read by functions of other statements
+                sorted(
+                    (name, code_of(call.func) if call is not None else "")
+                    for (scope, name), call in self.call_assigned.items()
+                    if scope == 0
+                )
+            ),
             # which other files its imports resolve to (what their functions do is checked per
             # analysis: FileFlow.external)
             tuple(path for path, _ in self.project_files()),

@@ -894,9 +894,136 @@ def compute_test_accuracy(model, loader):
      hits, seen = 0, 0
 """,
     ),
+    # step functions built by factories (the "make_train_step" pattern of PyTorch courses): the
+    # validation step a factory returns runs the model where the training step left it
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+def build_train_step(net, criterion, opt):
+    def train_step(inputs, targets):
+        net.train()
+        opt.zero_grad()
+        loss = criterion(net(inputs), targets)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return train_step
+
+
+def build_val_step(net, criterion):
+    def val_step(inputs, targets):
+        return criterion(net(inputs), targets).item()
+
+    return val_step
+
+
+classifier = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 3))
+sgd = torch.optim.SGD(classifier.parameters(), lr=0.05)
+step = build_train_step(classifier, nn.CrossEntropyLoss(), sgd)
+check = build_val_step(classifier, nn.CrossEntropyLoss())
+for epoch in range(20):
+    for inputs, targets in train_batches:
+        step(inputs, targets)
+    with torch.no_grad():
+        val_loss = sum(check(inputs, targets) for inputs, targets in val_batches)
+""",
+        (19,),
+        fix="""\
+@@
+     def val_step(inputs, targets):
++        net.eval()
+         return criterion(net(inputs), targets).item()
+""",
+    ),
+    # the same with the factories as methods and the steps kept on the instance
+    Invalid(
+        """\
+import torch
+
+
+class Experiment:
+    def __init__(self, model, loss_fn, optimizer):
+        self.model = model
+        self.loss_fn = loss_fn
+        self.optimizer = optimizer
+        self.train_step = self._train_step_fn()
+        self.eval_step = self._eval_step_fn()
+
+    def _train_step_fn(self):
+        def run(x, y):
+            self.model.train()
+            loss = self.loss_fn(self.model(x), y)
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+            return loss.item()
+
+        return run
+
+    def _eval_step_fn(self):
+        def run(x, y):
+            return self.loss_fn(self.model(x), y).item()
+
+        return run
+
+    def fit(self, epochs, train_loader, val_loader):
+        for _ in range(epochs):
+            train_losses = [self.train_step(x, y) for x, y in train_loader]
+            with torch.no_grad():
+                val_losses = [self.eval_step(x, y) for x, y in val_loader]
+""",
+        (25,),
+        fix="""\
+@@
+         def run(x, y):
++            self.model.eval()
+             return self.loss_fn(self.model(x), y).item()
+""",
+    ),
 )
 
 VALID = (
+    # step factories whose validation step switches to eval mode and whose training step
+    # switches back
+    """\
+import torch
+from torch import nn
+
+
+def build_train_step(net, criterion, opt):
+    def train_step(inputs, targets):
+        net.train()
+        opt.zero_grad()
+        loss = criterion(net(inputs), targets)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return train_step
+
+
+def build_val_step(net, criterion):
+    def val_step(inputs, targets):
+        net.eval()
+        return criterion(net(inputs), targets).item()
+
+    return val_step
+
+
+classifier = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 3))
+sgd = torch.optim.SGD(classifier.parameters(), lr=0.05)
+step = build_train_step(classifier, nn.CrossEntropyLoss(), sgd)
+check = build_val_step(classifier, nn.CrossEntropyLoss())
+for epoch in range(20):
+    for inputs, targets in train_batches:
+        step(inputs, targets)
+    with torch.no_grad():
+        val_loss = sum(check(inputs, targets) for inputs, targets in val_batches)
+""",
     # a NoisyNet target network: its own layers add noise in train mode, on purpose
     """\
 import torch
