@@ -221,6 +221,7 @@ def release(analysis: Analysis, cache: ChunkCache) -> None:
     functions = [
         *flow.flows.values(),
         *flow.entered.values(),
+        *flow.also_entered,
         flow.module_flow,
         *(r[0] for r in flow.reused.values()),
     ]

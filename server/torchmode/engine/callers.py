@@ -50,6 +50,10 @@ class CallSite:
     # the calling file's function it is made in, when the call's grad mode is "as that
     # function was entered" and its own callers in other files decide that (calls_out.py)
     caller: str = ""
+    # the literal booleans passed (``run_epoch(model, loader, training=False)``): by position
+    # (None: not a literal) and by keyword
+    positional_flags: tuple[bool | None, ...] = ()
+    keyword_flags: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Entry:
     modes: dict[str, Passed] = field(default_factory=dict)
     grad: frozenset[tuple[bool | None, CallerSite | None]] = frozenset()
     evaluates: bool = False
+    flags: dict[str, bool] = field(default_factory=dict)  # the same literal at every call
 
 
 def entry_of(node: cst.FunctionDef, sites: Iterable[CallSite]) -> Entry | None:
@@ -73,19 +78,31 @@ def entry_of(node: cst.FunctionDef, sites: Iterable[CallSite]) -> Entry | None:
     grad: set[tuple[bool | None, CallerSite | None]] = set()
     evaluates = True
     count = 0
+    flags: dict[str, bool | None] = {}
     for site in sites:
         count += 1
         bound: dict[str, Passed | None] = {}
+        given: dict[str, bool | None] = {}
         if not site.unpacked:
             bound.update(zip(positional, site.positional, strict=False))
             bound.update((name, passed) for name, passed in site.keywords if name in by_name)
+            given.update(zip(positional, site.positional_flags, strict=False))
+            given.update(site.keyword_flags)
+        for name in by_name:
+            flag = given.get(name)
+            flags[name] = flag if count == 1 or flags.get(name) == flag else None
         for name in by_name:
             modes[name] |= bound.get(name) or UNKNOWN_PASSED
         grad |= site.grad
         evaluates = evaluates and site.evaluates
     if not count:
         return None
-    return Entry({k: frozenset(v) for k, v in modes.items()}, frozenset(grad), evaluates)
+    return Entry(
+        {k: frozenset(v) for k, v in modes.items()},
+        frozenset(grad),
+        evaluates,
+        {name: flag for name, flag in flags.items() if flag is not None},
+    )
 
 
 # -- how a file refers to names: tokens, not a parse ---------------------------------------

@@ -17,6 +17,7 @@ from torchmode.engine.calls import strip_identity
 from torchmode.engine.chunks import code_of
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.function_flow import FunctionFlow
+from torchmode.engine.names import literal_bool
 from torchmode.engine.values import CallerSite, GradVal, Mode, Span
 
 if TYPE_CHECKING:
@@ -246,7 +247,25 @@ def _site(
         event.evaluates,
         caller_site(None, False, None),
         caller,
+        *_flags(event.node),
     )
+
+
+def _flags(
+    call: cst.CSTNode,
+) -> tuple[tuple[bool | None, ...], tuple[tuple[str, bool], ...]]:
+    """The literal booleans a call passes, by position and by keyword."""
+    if type(call) is not cst.Call:
+        return (), ()
+    positional = tuple(
+        literal_bool(a.value) if not a.star else None for a in call.args if a.keyword is None
+    )
+    keywords = tuple(
+        (a.keyword.value, flag)
+        for a in call.args
+        if a.keyword is not None and (flag := literal_bool(a.value)) is not None
+    )
+    return positional, keywords
 
 
 def line_of(file_flow: FileFlow, node: cst.CSTNode | None) -> int | None:

@@ -21,7 +21,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import block_statements, nested_blocks
-from torchmode.engine.callers import Entry, entry_of, references
+from torchmode.engine.callers import CallSite, Entry, entry_of, references
 from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.facts import Facts, FunctionInfo
 from torchmode.engine.function_flow import (
@@ -61,6 +61,8 @@ class FileFlow:
         # id(a function's analysis) -> the same function entered as its callers in other
         # files of the project enter it (what the rules read instead)
         self.entered: dict[int, FunctionFlow] = {}
+        # functions that also evaluate, entered as the callers that run them to evaluate do
+        self.also_entered: list[FunctionFlow] = []
         self.parameter_tests: dict[int, bool] = {}  # tests_a_parameter
         # the other files of the project whose calls decided how its functions are entered
         self.caller_files: tuple[str, ...] = ()
@@ -165,12 +167,18 @@ class FileFlow:
         """The file's top-level functions that nothing in it calls, entered as their callers
         in other files of the project enter them, when every caller is known (callers.py)."""
         candidates: dict[str, tuple[FunctionInfo, FunctionFlow]] = {}
+        flagged: dict[str, tuple[FunctionInfo, FunctionFlow]] = {}
         for info in self.facts.all_functions:
             flow = self.flows.get(id(info))
             if info.cls is not None or info.outer is not None or flow is None or flow.called:
                 continue
             if flow.trains:
-                continue  # evaluation is what its callers' modes decide; training is not
+                # evaluation is what its callers' modes decide; training is not, unless every
+                # training step sits under a flag a caller may pass as a constant
+                # (``run_epoch(..., training=False)``)
+                if any(isinstance(e, ev.Forward) and e.training_guards for e in flow.events):
+                    flagged[info.name] = (info, flow)
+                continue
             # only where its callers' modes or grad mode decide an evaluation: a forward pass
             # of a module it is given, or an evaluating function that runs what it is given
             # (``net(x)``: a module if a caller passes one)
@@ -182,26 +190,67 @@ class FileFlow:
                 self.inference_name(info.name) and _calls_a_parameter(info, known)
             ):
                 candidates[info.name] = (info, flow)
-        if not candidates:
+        if not candidates and not flagged:
             return
         # named here only where it is defined: this file hands it to nothing
-        own = references("".join(chunk.text for chunk in self.chunks), set(candidates))
+        wanted = set(candidates) | set(flagged)
+        own = references("".join(chunk.text for chunk in self.chunks), wanted)
         if ("", False) in own:
             return
         for (chain, called), count in own.items():
             name = chain.partition(".")[0]
-            if name in candidates and (chain != name or not called or count != 1):
-                del candidates[name]
+            if name in wanted and (chain != name or not called or count != 1):
+                candidates.pop(name, None)
+                flagged.pop(name, None)
         assert self.project is not None
         consulted: set[str] = set()
-        found = self.project.callers(set(candidates), consulted)
+        found = self.project.callers(set(candidates) | set(flagged), consulted)
         importing = self.project.importing_files()
         self.caller_files = importing + tuple(sorted(consulted - set(importing)))
         for name, sites in found.items():
+            if name in flagged:
+                self._enter_flagged(*flagged[name], sites)
+                continue
             entry = entry_of(candidates[name][0].node, sites) if sites else None
             if entry is not None:
                 info, flow = candidates[name]
                 self.entered[id(flow)] = self._analyse_entered(info, entry)
+
+    def _enter_flagged(
+        self, info: FunctionInfo, flow: FunctionFlow, sites: list[CallSite] | None
+    ) -> None:
+        """A function that trains under a flag, as the calls of other files that pass the flag
+        constants taking every training step away enter it: what it evaluates there (its
+        forward passes only; the function as a whole still trains for its other callers)."""
+        if not sites:
+            return
+        guards = {g for e in flow.events if isinstance(e, ev.Forward) for g in e.training_guards}
+        evaluating = []
+        for site in sites:
+            flags = entry_of(info.node, [site])
+            if flags is not None and all(
+                flags.flags.get(text, polarity) != polarity for text, polarity in guards
+            ):
+                evaluating.append(site)
+        entry = entry_of(info.node, evaluating) if evaluating else None
+        if entry is None:
+            return
+        entered = self._run(Interpreter(self, info, entry))
+        if entered.trains:
+            return
+        flagged = {
+            id(e.node): e.training_guards
+            for e in flow.events
+            if isinstance(e, ev.Forward) and e.training_guards
+        }
+        forwards: list[ev.Event] = []
+        for event in entered.events:
+            if isinstance(event, ev.Forward) and id(event.node) in flagged:
+                # as a call passing the constants in one file makes it (Forward.in_caller)
+                event.evaluation, event.ruled_out = True, flagged[id(event.node)]
+                forwards.append(event)
+        entered.events = forwards
+        self.also_entered.append(entered)
 
     def _analyse_entered(self, info: FunctionInfo, entry: Entry) -> FunctionFlow:
         flow = self._run(Interpreter(self, info, entry))
@@ -423,6 +472,7 @@ class FileFlow:
     def all_flows(self) -> Iterable[FunctionFlow]:
         for flow in self.flows.values():
             yield self.entered.get(id(flow), flow)
+        yield from self.also_entered
         if self.module_flow is not None:
             yield self.module_flow
 

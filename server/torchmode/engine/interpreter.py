@@ -133,6 +133,16 @@ class Interpreter:
             return True
         return key in self.entry_modules
 
+    def _flag(self, test: cst.BaseExpression) -> bool | None:
+        """``if training:`` where every caller in other files passes ``training`` the same
+        literal (and the function never assigns it)."""
+        if self.entry is None or not self.entry.flags or type(test) is not cst.Name:
+            return None
+        flag = self.entry.flags.get(test.value)
+        if flag is None or test.value in self._locals():
+            return None
+        return flag
+
     def _enter(self, node: cst.FunctionDef, entry: Entry, state: State) -> None:
         """The parameters' modes and the grad mode its callers in other files give it: each
         value set there is placed at the function's name here, and says where (``caller``)."""
@@ -317,6 +327,15 @@ class Interpreter:
 
     def exec_if(self, stmt: cst.If, state: State) -> State:
         self.eval_expr(stmt.test, state)
+        flag = self._flag(stmt.test)
+        if flag is not None:  # every caller passes the same constant: one branch runs
+            if flag:
+                return self.exec_block(block_statements(stmt.body), state)
+            if stmt.orelse is None:
+                return state
+            if type(stmt.orelse) is cst.If:
+                return self.exec_if(stmt.orelse, state)
+            return self.exec_block(block_statements(stmt.orelse.body), state)
         if self.is_module_check(stmt.test) or _is_grad_presence_check(stmt.test):
             # ``if isinstance(net, nn.Module): net.eval()`` is true for every module;
             # ``if p.grad is not None: p.grad.zero_()`` leaves no gradient either way
