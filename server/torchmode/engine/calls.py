@@ -71,7 +71,18 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
     if method == "forward" and receiver_key is not None and self.is_module_key(receiver_key):
         forward_key = receiver_key
     if forward_key is not None:
-        return self.forward(call, forward_key, args, state)
+        return self.forward(call, forward_key, args, state, volatile=self.volatile_inputs(call))
+    if (
+        method is not None
+        and receiver_key is not None
+        and self.is_module_key(receiver_key)
+        and self.volatile_inputs(call)
+    ):
+        # ``policy.act(Variable(obs, volatile=True))``: a method of the model, given inputs
+        # its author meant it to compute from without autograd — it runs the model
+        ran = self.forward(call, receiver_key, args, state, volatile=True)
+        if self.file.resolve_callee(call, self.info) is None:
+            return ran
 
     callee = self.file.resolve_callee(call, self.info)
     if (

@@ -110,14 +110,21 @@ class Forward(Event):
     # the module as ``site`` spells it when ``node`` gives it to a helper of another file that
     # runs it (``forward_step(model, b)``); None: ``node`` calls the module itself
     given: str | None = None
+    # given an input wrapped in ``Variable(..., volatile=True)`` right at the call, which its
+    # author meant to run without autograd (volatile has done nothing since PyTorch 0.4): the
+    # statement holding the call, in ``site`` (the extent of that intent)
+    volatile: cst.CSTNode | None = None
 
     def depends_on_caller(self) -> bool:
         return _as_entered(self.modes) or _entry_grad(self.grad) or bool(self.training_guards)
 
     def in_caller(self, at: CallerTerms) -> Forward:
         # an evaluation already confirmed by a call further in stays one however its caller
-        # is reached (``__main__`` -> main() -> validate())
-        evaluation = self.evaluation and (at.evaluates or bool(self.via))
+        # is reached (``__main__`` -> main() -> validate()); so does a call whose own inputs
+        # say it was meant to run without autograd
+        evaluation = self.evaluation and (
+            at.evaluates or bool(self.via) or self.volatile is not None
+        )
         guards: tuple[Guard, ...] = ()
         ruled_out = self.ruled_out
         if self.training_guards:
@@ -148,6 +155,7 @@ class Forward(Event):
             training_guards=guards,
             ruled_out=ruled_out,
             given=self.given,
+            volatile=self.volatile,
         )
 
 
