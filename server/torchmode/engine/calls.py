@@ -14,6 +14,7 @@ from torchmode.engine import torch_api as api
 from torchmode.engine.accumulation import accumulated_arguments, accumulated_elsewhere
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.names import is_within, key_of, literal_bool
+from torchmode.engine.overrides import apply_override
 from torchmode.engine.values import (
     CLEAN,
     GRAD_SNAPSHOT,
@@ -92,6 +93,8 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
         and self.is_module_key(receiver_key)
     ):
         return self.generation(call, receiver_key, args, state)
+    if method is not None:
+        apply_override(self, call, callee, state)
     if callee is not None:
         result = self.apply_summary(call, callee, args, state)
         return self.without_graph_if_disabled(result, call, state)

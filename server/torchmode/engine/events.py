@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Protocol
 
 import libcst as cst
 
-from torchmode.engine.values import GradsVal, GradVal, Guard, Mode, ModeVal, Origin, Taint
+from torchmode.engine.values import (
+    CallerSite,
+    GradsVal,
+    GradVal,
+    Guard,
+    Mode,
+    ModeVal,
+    Origin,
+    Taint,
+)
 
 if TYPE_CHECKING:
     from torchmode.engine.function_flow import FunctionFlow
@@ -114,6 +123,9 @@ class Forward(Event):
     # author meant to run without autograd (volatile has done nothing since PyTorch 0.4): the
     # statement holding the call, in ``site`` (the extent of that intent)
     volatile: cst.CSTNode | None = None
+    # the forward pass itself is in another file of the project, here: ``node`` calls a
+    # method that only a subclass there defines (overrides.py)
+    elsewhere: CallerSite | None = None
 
     def depends_on_caller(self) -> bool:
         return _as_entered(self.modes) or _entry_grad(self.grad) or bool(self.training_guards)
@@ -156,6 +168,7 @@ class Forward(Event):
             ruled_out=ruled_out,
             given=self.given,
             volatile=self.volatile,
+            elsewhere=self.elsewhere,
         )
 
 

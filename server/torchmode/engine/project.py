@@ -50,9 +50,16 @@ from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
+from torchmode.engine.overrides import Runs
 from torchmode.engine.summarising import summary_of
 from torchmode.engine.summary_store import content_digest, store_at
-from torchmode.engine.summary_types import ExternalFunction, FileSummary, Inside, ParamEffect
+from torchmode.engine.summary_types import (
+    ExternalFunction,
+    FileSummary,
+    Inside,
+    ParamEffect,
+    Subclass,
+)
 from torchmode.engine.values import CallerSite
 from torchmode.engine.wrappers import turns_grad_off
 
@@ -224,6 +231,26 @@ class ProjectContext:
                 else:
                     found.pop(path, None)
         return list(found)
+
+    def override(self, cls: str, method: str) -> Runs:
+        """What ``method`` runs (overrides.py) when the one definition of it among the
+        subclasses of this file's class ``cls`` is in a file that imports this one; nothing
+        when none or several of them define it."""
+        real = os.path.realpath(self.path)
+        found: list[Runs] = []
+        for file in self.importing_files():
+            opened = self.overlay.get(file) if self.overlay is not None else None
+            try:
+                text = opened[1] if opened else Path(file).read_text("utf-8", errors="replace")
+            except OSError:
+                continue
+            if cls not in text:
+                continue
+            summary = _summary(Path(file), self.root, self.overlay, self.cache_dir)
+            for sub in summary.subclasses:
+                if (real, cls) in sub.bases and method in sub.methods:
+                    found.append(sub.runs.get(method, ()))
+        return found[0] if len(found) == 1 else ()
 
     def defines(self, qualified: str) -> bool:
         """Whether ``qualified`` (``models.unet.UNet``) names something in a file of the
@@ -618,5 +645,6 @@ _STORED: dict[str, type] = {
         CallerSite,
         Accumulator,
         KeptArgument,
+        Subclass,
     )
 }

@@ -16,6 +16,7 @@ from torchmode.engine.values import (
     NO_TAINT,
     OTHER_GRADS,
     UNKNOWN_MODE,
+    CallerSite,
     GradsState,
     GradsVal,
     GradVal,
@@ -131,8 +132,10 @@ def forward(
     state: State,
     given: str | None = None,
     volatile: bool = False,
+    elsewhere: CallerSite | None = None,
 ) -> Taint:
-    """``volatile``: an input is wrapped in ``Variable(..., volatile=True)`` at the call."""
+    """``volatile``: an input is wrapped in ``Variable(..., volatile=True)`` at the call;
+    ``elsewhere``: the forward pass the call runs in another file of the project."""
     region, evaluation, is_body = self.region_of_forward(state)
     guards: tuple[Guard, ...] = ()
     if not evaluation and self.info is not None and self.file.tests_a_parameter(self.info):
@@ -155,6 +158,7 @@ def forward(
             training_guards=guards,
             given=given,
             volatile=self.stmt_stack[-1] if volatile else None,
+            elsewhere=elsewhere,
         )
     )
     enabled = any(g.enabled is not False for g in state.grad)

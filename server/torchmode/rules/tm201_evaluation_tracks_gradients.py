@@ -169,8 +169,13 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
         ((flag, polarity),) = flags
         condition = flag if polarity else f"not {flag}"
         wrap = f"`torch.set_grad_enabled({condition})` (this call's `{flag}` trains nothing)"
+    runs = ""
+    ran = event.elsewhere
+    if ran is not None:
+        # a method only a subclass in another file defines: the forward pass is there
+        runs = f" (it runs `{ran.call}` at {common.elsewhere(ran)})"
     details = (
-        f"{common.where(ctx, event.node)} records autograd graphs{context}: wrap it in "
+        f"{common.where(ctx, event.node)}{runs} records autograd graphs{context}: wrap it in "
         f"{wrap} — `eval()` alone does not stop autograd, and every batch's "
         "activations are kept for a backward pass that never comes"
     )
@@ -185,6 +190,8 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
         for site in callers[:_CALLERS_SHOWN]
         for place in common.caller_related(site, "called here with gradients on")
     )
+    if ran is not None:
+        related += tuple(common.caller_related(ran, "the forward pass it runs"))
     return Finding(
         RULE.code,
         summary,
