@@ -33,15 +33,15 @@ from torchmode.engine.function_flow import (
 )
 from torchmode.engine.interpreter import Interpreter
 from torchmode.engine.names import key_of, literal_bool
+from torchmode.engine.overrides import Runs, runs_of
 from torchmode.engine.values import Guard
 from torchmode.engine.walk import calls_in
 from torchmode.settings import NOTHING_DECLARED, Declared
 
 if TYPE_CHECKING:
     from torchmode.engine.accumulation import Accumulator
-    from torchmode.engine.overrides import Runs
     from torchmode.engine.project import ProjectContext
-    from torchmode.engine.summary_types import ExternalFunction
+    from torchmode.engine.summary_types import ExternalFunction, Subclass
 
 
 class FileFlow:
@@ -67,7 +67,8 @@ class FileFlow:
         self.caller_files: tuple[str, ...] = ()
         # the files read for the subclasses that define what a base class here leaves to them
         self.override_files: set[str] = set()
-        self._overrides: dict[str, Runs] = {}  # "<class.method" -> what it runs
+        # class -> its subclasses in the files that import this one
+        self._subclasses: dict[str, tuple[Subclass, ...]] = {}
         self.chunks = chunks
         self.facts = facts
         self.cache = cache
@@ -254,15 +255,15 @@ class FileFlow:
         return found
 
     def _override(self, name: str) -> Runs:
-        """``override`` for an ``Externals`` entry's name, once per analysis (``self.m()``
-        calls of inherited methods are many, and each look reads the importing files)."""
-        found = self._overrides.get(name)
+        """``override`` for an ``Externals`` entry's name; the importing files read once per
+        class and analysis (``self.m()`` calls of inherited methods are many)."""
+        cls, _, method = name[len(_OVERRIDE) :].rpartition(".")
+        found = self._subclasses.get(cls)
         if found is None:
             assert self.project is not None
-            cls, _, method = name[len(_OVERRIDE) :].rpartition(".")
-            found = self._overrides[name] = self.project.override(cls, method)
+            found = self._subclasses[cls] = self.project.subclasses(cls)
             self.override_files.update(self.project.importing_files())
-        return found
+        return runs_of(found, method)
 
     def _same_externals(self, externals: Externals) -> bool:
         project = self.project

@@ -131,6 +131,12 @@ def _calls(body: cst.BaseSuite) -> list[tuple[cst.CSTNode, cst.Call]]:
 
 
 # -- the base's file: the call -------------------------------------------------------------
+def runs_of(subclasses: tuple[Subclass, ...], method: str) -> Runs:
+    """What ``method`` runs when exactly one of ``subclasses`` defines it (else nothing)."""
+    defining = [sub for sub in subclasses if method in sub.methods]
+    return defining[0].runs.get(method, ()) if len(defining) == 1 else ()
+
+
 def apply_override(
     it: Interpreter, call: cst.Call, callee: FunctionInfo | None, state: State
 ) -> None:

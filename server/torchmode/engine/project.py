@@ -50,7 +50,6 @@ from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
-from torchmode.engine.overrides import Runs
 from torchmode.engine.summarising import summary_of
 from torchmode.engine.summary_store import content_digest, store_at
 from torchmode.engine.summary_types import (
@@ -232,12 +231,11 @@ class ProjectContext:
                     found.pop(path, None)
         return list(found)
 
-    def override(self, cls: str, method: str) -> Runs:
-        """What ``method`` runs (overrides.py) when the one definition of it among the
-        subclasses of this file's class ``cls`` is in a file that imports this one; nothing
-        when none or several of them define it."""
+    def subclasses(self, cls: str) -> tuple[Subclass, ...]:
+        """The subclasses of this file's class ``cls`` in the files that import this one
+        (overrides.py)."""
         real = os.path.realpath(self.path)
-        found: list[Runs] = []
+        found: list[Subclass] = []
         for file in self.importing_files():
             opened = self.overlay.get(file) if self.overlay is not None else None
             try:
@@ -247,10 +245,8 @@ class ProjectContext:
             if cls not in text:
                 continue
             summary = _summary(Path(file), self.root, self.overlay, self.cache_dir)
-            for sub in summary.subclasses:
-                if (real, cls) in sub.bases and method in sub.methods:
-                    found.append(sub.runs.get(method, ()))
-        return found[0] if len(found) == 1 else ()
+            found.extend(sub for sub in summary.subclasses if (real, cls) in sub.bases)
+        return tuple(found)
 
     def defines(self, qualified: str) -> bool:
         """Whether ``qualified`` (``models.unet.UNet``) names something in a file of the
