@@ -15,6 +15,7 @@ from torchmode.engine.accumulation import accumulated_arguments, accumulated_els
 from torchmode.engine.blocks import returned_values
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.names import is_within, key_of, literal_bool
+from torchmode.engine.overrides import apply_override
 from torchmode.engine.values import (
     CLEAN,
     GRAD_SNAPSHOT,
@@ -72,7 +73,18 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
     if method == "forward" and receiver_key is not None and self.is_module_key(receiver_key):
         forward_key = receiver_key
     if forward_key is not None:
-        return self.forward(call, forward_key, args, state)
+        return self.forward(call, forward_key, args, state, volatile=self.volatile_inputs(call))
+    if (
+        method is not None
+        and receiver_key is not None
+        and self.is_module_key(receiver_key)
+        and self.volatile_inputs(call)
+    ):
+        # ``policy.act(Variable(obs, volatile=True))``: a method of the model, given inputs
+        # its author meant it to compute from without autograd — it runs the model
+        ran = self.forward(call, receiver_key, args, state, volatile=True)
+        if self.file.resolve_callee(call, self.info) is None:
+            return ran
 
     callee = self.file.resolve_callee(call, self.info)
     if (
@@ -82,6 +94,8 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
         and self.is_module_key(receiver_key)
     ):
         return self.generation(call, receiver_key, args, state)
+    if method is not None:
+        apply_override(self, call, callee, state)
     if callee is not None:
         result = self.apply_summary(call, callee, args, state)
         return self.without_graph_if_disabled(result, call, state)

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Protocol
 
 import libcst as cst
 
-from torchmode.engine.values import GradsVal, GradVal, Guard, Mode, ModeVal, Origin, Taint
+from torchmode.engine.values import (
+    CallerSite,
+    GradsVal,
+    GradVal,
+    Guard,
+    Mode,
+    ModeVal,
+    Origin,
+    Taint,
+)
 
 if TYPE_CHECKING:
     from torchmode.engine.function_flow import FunctionFlow
@@ -110,14 +119,24 @@ class Forward(Event):
     # the module as ``site`` spells it when ``node`` gives it to a helper of another file that
     # runs it (``forward_step(model, b)``); None: ``node`` calls the module itself
     given: str | None = None
+    # given an input wrapped in ``Variable(..., volatile=True)`` right at the call, which its
+    # author meant to run without autograd (volatile has done nothing since PyTorch 0.4): the
+    # statement holding the call, in ``site`` (the extent of that intent)
+    volatile: cst.CSTNode | None = None
+    # the forward pass itself is in another file of the project, here: ``node`` calls a
+    # method that only a subclass there defines (overrides.py)
+    elsewhere: CallerSite | None = None
 
     def depends_on_caller(self) -> bool:
         return _as_entered(self.modes) or _entry_grad(self.grad) or bool(self.training_guards)
 
     def in_caller(self, at: CallerTerms) -> Forward:
         # an evaluation already confirmed by a call further in stays one however its caller
-        # is reached (``__main__`` -> main() -> validate())
-        evaluation = self.evaluation and (at.evaluates or bool(self.via))
+        # is reached (``__main__`` -> main() -> validate()); so does a call whose own inputs
+        # say it was meant to run without autograd
+        evaluation = self.evaluation and (
+            at.evaluates or bool(self.via) or self.volatile is not None
+        )
         guards: tuple[Guard, ...] = ()
         ruled_out = self.ruled_out
         if self.training_guards:
@@ -148,6 +167,8 @@ class Forward(Event):
             training_guards=guards,
             ruled_out=ruled_out,
             given=self.given,
+            volatile=self.volatile,
+            elsewhere=self.elsewhere,
         )
 
 

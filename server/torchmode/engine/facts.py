@@ -242,12 +242,12 @@ class Facts:
         ``self._valid_epoch()`` that its subclass defines); None when several subclasses
         define it differently or none does."""
         found = self.method(cls, name)
-        if found is not None and not _is_stub(found.node):
+        if found is not None and not is_stub(found.node):
             return found
         overrides = {
             id(m.node): m
             for sub in self._subclasses_of(cls.name)
-            if (m := self.classes[sub].methods.get(name)) is not None and not _is_stub(m.node)
+            if (m := self.classes[sub].methods.get(name)) is not None and not is_stub(m.node)
         }
         if len(overrides) == 1:
             return next(iter(overrides.values()))
@@ -383,8 +383,9 @@ class Facts:
         return found
 
 
-def _is_stub(node: cst.FunctionDef) -> bool:
-    """A body of only a docstring, ``pass``, ``...`` or ``raise NotImplementedError``."""
+def is_stub(node: cst.FunctionDef) -> bool:
+    """A body of only a docstring, ``pass``, ``...`` or ``raise NotImplementedError``
+    (or ``return`` it)."""
     body = node.body
     if isinstance(body, cst.SimpleStatementSuite):
         statements: list[cst.BaseSmallStatement] = list(body.body)
@@ -403,8 +404,12 @@ def _is_stub(node: cst.FunctionDef) -> bool:
             cst.Ellipsis,
         ):
             continue
-        if type(small) is cst.Raise and small.exc is not None:
-            exc = small.exc.func if type(small.exc) is cst.Call else small.exc
+        # ``return NotImplementedError(...)``, a slip for ``raise``, marks a stub as well
+        thrown = small.exc if type(small) is cst.Raise else None
+        if type(small) is cst.Return:
+            thrown = small.value
+        if thrown is not None:
+            exc = thrown.func if type(thrown) is cst.Call else thrown
             if type(exc) is cst.Name and exc.value == "NotImplementedError":
                 continue
         return False

@@ -23,7 +23,7 @@ from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.callers import CallSite, Entry, entry_of, references
 from torchmode.engine.chunks import Chunk, ChunkCache
-from torchmode.engine.facts import Facts, FunctionInfo
+from torchmode.engine.facts import ClassInfo, Facts, FunctionInfo
 from torchmode.engine.function_flow import (
     CachedFlow,
     CachedModuleFlow,
@@ -33,6 +33,7 @@ from torchmode.engine.function_flow import (
 )
 from torchmode.engine.interpreter import Interpreter
 from torchmode.engine.names import key_of, literal_bool
+from torchmode.engine.overrides import Runs, runs_of
 from torchmode.engine.values import Guard
 from torchmode.engine.walk import calls_in
 from torchmode.settings import NOTHING_DECLARED, Declared
@@ -40,7 +41,7 @@ from torchmode.settings import NOTHING_DECLARED, Declared
 if TYPE_CHECKING:
     from torchmode.engine.accumulation import Accumulator
     from torchmode.engine.project import ProjectContext
-    from torchmode.engine.summary_types import ExternalFunction
+    from torchmode.engine.summary_types import ExternalFunction, Subclass
 
 
 class FileFlow:
@@ -66,6 +67,10 @@ class FileFlow:
         self.parameter_tests: dict[int, bool] = {}  # tests_a_parameter
         # the other files of the project whose calls decided how its functions are entered
         self.caller_files: tuple[str, ...] = ()
+        # the files read for the subclasses that define what a base class here leaves to them
+        self.override_files: set[str] = set()
+        # class -> its subclasses in the files that import this one
+        self._subclasses: dict[str, tuple[Subclass, ...]] = {}
         self.chunks = chunks
         self.facts = facts
         self.cache = cache
@@ -162,6 +167,9 @@ class FileFlow:
             )
         if self.project is not None and self.project.main:
             self._enter_from_other_files()
+        if self.override_files:
+            read = set(self.caller_files)
+            self.caller_files += tuple(sorted(self.override_files - read))
 
     def _enter_from_other_files(self) -> None:
         """The file's top-level functions that nothing in it calls, entered as their callers
@@ -283,11 +291,38 @@ class FileFlow:
             self.active[-1].externals.append((f"{qualified}:{method}", found))
         return found
 
+    def override(self, cls: ClassInfo, method: str) -> Runs:
+        """What ``self.method()`` in ``cls`` runs when the one definition of ``method`` is a
+        subclass's in a file that imports this one (overrides.py): looked for in the file
+        being checked only, as its functions' callers are."""
+        if self.project is None or not self.project.main:
+            return ()
+        name = f"{_OVERRIDE}{cls.name}.{method}"
+        found = self._override(name)
+        if self.active:
+            self.active[-1].externals.append((name, found))
+        return found
+
+    def _override(self, name: str) -> Runs:
+        """``override`` for an ``Externals`` entry's name; the importing files read once per
+        class and analysis (``self.m()`` calls of inherited methods are many)."""
+        cls, _, method = name[len(_OVERRIDE) :].rpartition(".")
+        found = self._subclasses.get(cls)
+        if found is None:
+            assert self.project is not None
+            found = self._subclasses[cls] = self.project.subclasses(cls)
+            self.override_files.update(self.project.importing_files())
+        return runs_of(found, method)
+
     def _same_externals(self, externals: Externals) -> bool:
         project = self.project
         if project is None:
             return all(found is None for _, found in externals)
-        return all(_looked_up(project, name) == found for name, found in externals)
+        return all(
+            (self._override(name) if name.startswith(_OVERRIDE) else _looked_up(project, name))
+            == found
+            for name, found in externals
+        )
 
     def evaluation_name(self, name: str) -> bool:
         """A function named for evaluating a model (``validate``, ``test_epoch``), or one the
@@ -728,8 +763,13 @@ def _externals(looked_up: list[tuple[str, object]]) -> Externals:
     return tuple(dict(looked_up).items())
 
 
+# marks an ``Externals`` entry of a subclass's method (no name has it)
+_OVERRIDE = "<"
+
+
 def _looked_up(project: ProjectContext, name: str) -> object:
     """What an ``Externals`` entry looked up: a function, or ``class:method`` (no name has a
-    colon) a method's accumulator."""
+    colon) a method's accumulator (``<class.method``, what a subclass's method runs, is
+    ``FileFlow._override``'s)."""
     qualified, colon, method = name.partition(":")
     return project.accumulator(qualified, method) if colon else project.lookup(name)

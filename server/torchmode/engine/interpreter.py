@@ -218,6 +218,8 @@ class Interpreter:
             self.place(event.node)
             if isinstance(event, ev.Forward) and event.region is not None:
                 self.place(event.region)
+            if isinstance(event, ev.Forward) and event.volatile is not None:
+                self.place(event.volatile)
             if isinstance(event, ev.Accumulate) and event.value_node is not None:
                 self.place(event.value_node)
 
@@ -665,6 +667,7 @@ class Interpreter:
     mode_of = training.mode_of
     forward = training.forward
     generation = training.generation
+    volatile_inputs = training.volatile_inputs
     region_of_forward = training.region_of_forward
     training_step = training.training_step
     record_training = training.record_training

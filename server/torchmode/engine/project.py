@@ -52,7 +52,13 @@ from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
 from torchmode.engine.summarising import summary_of
 from torchmode.engine.summary_store import content_digest, store_at
-from torchmode.engine.summary_types import ExternalFunction, FileSummary, Inside, ParamEffect
+from torchmode.engine.summary_types import (
+    ExternalFunction,
+    FileSummary,
+    Inside,
+    ParamEffect,
+    Subclass,
+)
 from torchmode.engine.values import CallerSite
 from torchmode.engine.wrappers import turns_grad_off
 
@@ -224,6 +230,23 @@ class ProjectContext:
                 else:
                     found.pop(path, None)
         return list(found)
+
+    def subclasses(self, cls: str) -> tuple[Subclass, ...]:
+        """The subclasses of this file's class ``cls`` in the files that import this one
+        (overrides.py)."""
+        real = os.path.realpath(self.path)
+        found: list[Subclass] = []
+        for file in self.importing_files():
+            opened = self.overlay.get(file) if self.overlay is not None else None
+            try:
+                text = opened[1] if opened else Path(file).read_text("utf-8", errors="replace")
+            except OSError:
+                continue
+            if cls not in text:
+                continue
+            summary = _summary(Path(file), self.root, self.overlay, self.cache_dir)
+            found.extend(sub for sub in summary.subclasses if (real, cls) in sub.bases)
+        return tuple(found)
 
     def defines(self, qualified: str) -> bool:
         """Whether ``qualified`` (``models.unet.UNet``) names something in a file of the
@@ -618,5 +641,6 @@ _STORED: dict[str, type] = {
         CallerSite,
         Accumulator,
         KeptArgument,
+        Subclass,
     )
 }

@@ -17,6 +17,7 @@ from torchmode.engine.flow import FileFlow
 from torchmode.engine.forward_helpers import runs_given
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import is_within, root_of
+from torchmode.engine.overrides import subclasses_of
 from torchmode.engine.summary_types import ExternalFunction, FileSummary, Inside, ParamEffect
 from torchmode.engine.values import Mode, ModeVal
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
@@ -109,7 +110,8 @@ def summary_of(
         buffer.settle()
     calls = calls_out(file_flow, text, path, root)
     accumulators = _accumulators(file_flow, path)
-    return FileSummary(out, module_classes, True, *calls, accumulators), imported
+    subclasses = subclasses_of(file_flow, path, root)
+    return FileSummary(out, module_classes, True, *calls, accumulators, subclasses), imported
 
 
 def _accumulators(file_flow: FileFlow, path: Path) -> dict[str, dict[str, Accumulator]]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from torchmode.engine.accumulation import Accumulator
 from torchmode.engine.callers import CallSite
-from torchmode.engine.values import Mode
+from torchmode.engine.values import CallerSite, Mode
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,21 @@ class ExternalFunction:
 
 
 @dataclass(frozen=True)
+class Subclass:
+    """A class of the file whose base is a class of another file of the project: what that
+    base's own ``self.method()`` runs when this is the one subclass defining the method
+    (overrides.py)."""
+
+    name: str
+    bases: tuple[tuple[str, str], ...]  # (real path of the base's file, the base's name)
+    methods: tuple[str, ...]  # every method it defines, stubs left out
+    # per method, the attributes of ``self`` it calls (``self.model(x)``: ``.model``) with
+    # gradients as it was entered and nothing trained: each with the mode it switches that
+    # attribute to first (INPUT: none) and where the call is
+    runs: dict[str, tuple[tuple[ParamEffect, CallerSite], ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class FileSummary:
     """What other files need of one file: its functions' summaries, its nn.Module classes."""
 
@@ -68,3 +83,4 @@ class FileSummary:
     unknown_targets: frozenset[str] = frozenset()
     # class -> method -> what the method keeps of its arguments (``AverageMeter.update``)
     accumulators: dict[str, dict[str, Accumulator]] = field(default_factory=dict)
+    subclasses: tuple[Subclass, ...] = ()  # its classes with a base in another project file

@@ -151,6 +151,9 @@ MODULE_IDENTITY_METHODS = frozenset(
         "mps",
     }
 )
+# ``Variable(x, volatile=True)`` turned autograd off for whatever was computed from it until
+# PyTorch 0.4; since then ``volatile`` does nothing (it only warns)
+VARIABLE = frozenset({"torch.autograd.Variable", "torch.autograd.variable.Variable"})
 # Tensor methods whose result carries no autograd graph.
 GRAPH_CUTTERS = frozenset(
     {

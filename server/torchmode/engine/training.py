@@ -16,6 +16,7 @@ from torchmode.engine.values import (
     NO_TAINT,
     OTHER_GRADS,
     UNKNOWN_MODE,
+    CallerSite,
     GradsState,
     GradsVal,
     GradVal,
@@ -130,7 +131,11 @@ def forward(
     args: list[Taint],
     state: State,
     given: str | None = None,
+    volatile: bool = False,
+    elsewhere: CallerSite | None = None,
 ) -> Taint:
+    """``volatile``: an input is wrapped in ``Variable(..., volatile=True)`` at the call;
+    ``elsewhere``: the forward pass the call runs in another file of the project."""
     region, evaluation, is_body = self.region_of_forward(state)
     guards: tuple[Guard, ...] = ()
     if not evaluation and self.info is not None and self.file.tests_a_parameter(self.info):
@@ -152,6 +157,8 @@ def forward(
             over_eval_data=self.over_eval_data,
             training_guards=guards,
             given=given,
+            volatile=self.stmt_stack[-1] if volatile else None,
+            elsewhere=elsewhere,
         )
     )
     enabled = any(g.enabled is not False for g in state.grad)
@@ -175,6 +182,29 @@ def forward(
         sources=sources,
         maybe_no_grad=maybe_off if enabled else None,
     )
+
+
+def volatile_inputs(self: Interpreter, call: cst.Call) -> bool:
+    """Whether an argument of ``call`` is built by ``Variable(..., volatile=True)`` right
+    there (``net(Variable(x, volatile=True).cuda())``)."""
+    stack: list[cst.CSTNode] = [a.value for a in call.args]
+    while stack:
+        node = stack.pop()
+        if type(node) is cst.Lambda:
+            continue
+        if (
+            type(node) is cst.Call
+            and self.facts.imports.resolve(node.func) in api.VARIABLE
+            and any(
+                a.keyword is not None
+                and a.keyword.value == "volatile"
+                and literal_bool(a.value) is True
+                for a in node.args
+            )
+        ):
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def generation(

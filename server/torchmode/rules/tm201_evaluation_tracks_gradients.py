@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import libcst as cst
+
 from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.values import Mode
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
 from torchmode.knowledge.costs import cost_note
-from torchmode.rules import common
+from torchmode.rules import common, wording
 from torchmode.rules.base import Rule
 from torchmode.rules.examples import tm201 as examples
 
@@ -28,6 +30,11 @@ recording: no `torch.no_grad()`, `torch.inference_mode()`, `set_grad_enabled(Fal
 decorator around it, here or at any call site in the file. A model's own methods are left to
 their callers, except one that wraps its inputs in `Variable(..., volatile=True)`: it meant to
 run without autograd itself.
+
+Also finds a model run, or one of its own methods called (`policy.act(...)`), with inputs
+wrapped in `Variable(..., volatile=True)` at the call, wherever no training step follows in
+the same loop (a rollout step that collects experience, say): the author meant that call to
+build no graph, and `volatile` has done nothing since PyTorch 0.4.
 
 ## Why is this bad?
 `model.eval()` does not stop autograd. Every forward pass keeps the activations it needs for a
@@ -52,7 +59,8 @@ def evaluate(model, loader):
 ```
 
 ## Fix
-Adds `@torch.no_grad()` to a function that only evaluates, or wraps the evaluation loop in
+Adds `@torch.no_grad()` to a function that only evaluates, or wraps the evaluation loop (the
+statement of a call given `volatile=True` inputs) in
 `with torch.no_grad():`, re-indenting it (safe; unsafe when the loop holds a multi-line string,
 whose content the re-indentation would change). Adds `import torch` when needed. A function
 that trains only `if training:` and is called with `training=False` gets
@@ -90,18 +98,27 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         eval_mode = bool(modes) and all(v.mode is Mode.EVAL for v in modes)
         info = event.site.info
         eval_name = info is not None and ctx.flow.evaluation_name(info.name)
-        if not (eval_mode or eval_name or event.over_eval_data):
+        evaluates = eval_mode or eval_name or event.over_eval_data
+        # else ``Variable(x, volatile=True)`` at the call: its author meant no graph for it
+        # (a rollout step's ``policy.act(...)``), whatever the rest of the code does
+        volatile = None if evaluates else event.volatile
+        if not evaluates and volatile is None:
             continue
-        if common.acting(ctx, flow, event):
+        if volatile is None and common.acting(ctx, flow, event):
             continue  # choosing actions in an environment: the graph goes with each step
         if common.shape_check(ctx, event):
             continue
         # one finding per evaluation: a whole evaluating function is one, whatever its forwards
         key = (id(event.site), 0 if event.region_is_body else id(event.region))
+        if volatile is not None:
+            key = (id(event.site), id(volatile))
         depth = len(event.via)
         if key in best and best[key][0] <= depth:
             continue
-        best[key] = (depth, _finding(ctx, flow, event))
+        best[key] = (
+            depth,
+            _finding(ctx, flow, event) if volatile is None else _volatile(ctx, event, volatile),
+        )
     for _, finding in best.values():
         yield finding
 
@@ -152,8 +169,13 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
         ((flag, polarity),) = flags
         condition = flag if polarity else f"not {flag}"
         wrap = f"`torch.set_grad_enabled({condition})` (this call's `{flag}` trains nothing)"
+    runs = ""
+    ran = event.elsewhere
+    if ran is not None:
+        # a method only a subclass in another file defines: the forward pass is there
+        runs = f" (it runs `{ran.call}` at {common.elsewhere(ran)})"
     details = (
-        f"{common.where(ctx, event.node)} records autograd graphs{context}: wrap it in "
+        f"{common.where(ctx, event.node)}{runs} records autograd graphs{context}: wrap it in "
         f"{wrap} — `eval()` alone does not stop autograd, and every batch's "
         "activations are kept for a backward pass that never comes"
     )
@@ -168,6 +190,8 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
         for site in callers[:_CALLERS_SHOWN]
         for place in common.caller_related(site, "called here with gradients on")
     )
+    if ran is not None:
+        related += tuple(common.caller_related(ran, "the forward pass it runs"))
     return Finding(
         RULE.code,
         summary,
@@ -180,8 +204,44 @@ def _finding(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Finding
     )
 
 
-def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
-    region = event.region
+def _volatile(ctx: RuleContext, event: ev.Forward, statement: cst.CSTNode) -> Finding:
+    """A forward pass given ``Variable(..., volatile=True)`` where nothing else says it
+    evaluates: the author meant that call, and only it, to run without autograd."""
+    call = event.node
+    line = ctx.line_of(call)
+    quoted = wording.brief(ctx, call)
+    summary = f"{quoted} on line {line} runs with gradients on: `volatile=True` does nothing"
+    if len(summary) > _SUMMARY_LIMIT:
+        summary = (
+            f"A forward pass on line {line} runs with gradients on: `volatile=True` does nothing"
+        )
+    context = " (called with gradients on)" if event.via else ""
+    details = (
+        f"{common.where(ctx, call)} records an autograd graph{context} that its "
+        "`Variable(..., volatile=True)` inputs were meant to prevent: wrap it in "
+        "`torch.no_grad()` (and drop `volatile`, which has only warned since PyTorch 0.4)"
+    )
+    related = tuple(
+        Related(ctx.range_of(via), f"called here with gradients on: {ctx.short(via)}")
+        for via in event.via
+    )
+    return Finding(
+        RULE.code,
+        summary,
+        ctx.range_of(call),
+        RULE.default_severity,
+        related,
+        subject=event.key,
+        details=details,
+        fix_builder=lambda: _fixes(ctx, event, statement),
+    )
+
+
+def _fixes(
+    ctx: RuleContext, event: ev.Forward, statement: cst.CSTNode | None = None
+) -> tuple[Fix, ...]:
+    """``statement``: wrap only it (a call given volatile inputs), not the evaluation around."""
+    region = event.region if statement is None else statement
     if region is None:
         return ()
     style = ctx.settings.fix_no_grad_with
@@ -199,7 +259,8 @@ def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
     chunk = ctx.chunk_of(region)
     index = ctx.index(chunk)
     whole_function = (
-        not event.ruled_out
+        statement is None
+        and not event.ruled_out
         and info is not None
         and event.region_is_body
         and not event.site.trains
@@ -221,7 +282,8 @@ def _fixes(ctx: RuleContext, event: ev.Forward) -> tuple[Fix, ...]:
     end = Position(r.end.line, len(lines[-1]))
     edit = TextEdit(Range(Position(r.start.line, 0), end), text)
     safe = '"""' not in "".join(lines) and "'''" not in "".join(lines)
-    return (Fix(f"Wrap the evaluation in `with {code}:`", _merged(extra, edit), safe=safe),)
+    what = "the evaluation" if statement is None else wording.brief(ctx, event.node)
+    return (Fix(f"Wrap {what} in `with {code}:`", _merged(extra, edit), safe=safe),)
 
 
 def _merged(extra: list[TextEdit], edit: TextEdit) -> tuple[TextEdit, ...]:

@@ -698,9 +698,148 @@ def fit(model, optimizer, train_loader, val_loader, epochs):
          if training:
 """,
     ),
+    # an actor-critic's rollout from the PyTorch 0.3 era: the policy's own sampling method is
+    # given `volatile=True` observations so that collecting experience builds no graph; since
+    # 0.4 every step records one (the update recomputes what it needs with gradients)
+    Invalid(
+        """\
+import gym
+import torch
+import torch.nn as nn
+from torch.autograd import Variable
+
+
+class ActorCritic(nn.Module):
+    def __init__(self, n_obs, n_actions):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(n_obs, 64), nn.Tanh())
+        self.pi = nn.Linear(64, n_actions)
+        self.v = nn.Linear(64, 1)
+
+    def forward(self, obs):
+        h = self.body(obs)
+        return self.pi(h), self.v(h)
+
+    def sample(self, obs):
+        logits, value = self(obs)
+        return torch.distributions.Categorical(logits=logits).sample(), value
+
+    def log_probs(self, obs, actions):
+        logits, value = self(obs)
+        return torch.distributions.Categorical(logits=logits).log_prob(actions), value
+
+
+def main():
+    env = gym.make("CartPole-v1")
+    policy = ActorCritic(4, 2)
+    optimizer = torch.optim.RMSprop(policy.parameters(), lr=7e-4)
+    obs = torch.from_numpy(env.reset()).float()
+    for update in range(1000):
+        observations, actions, rewards = [], [], []
+        for step in range(5):
+            action, _ = policy.sample(Variable(obs[None], volatile=True))
+            observations.append(obs)
+            actions.append(action.data)
+            obs, reward, done, _ = env.step(action.data[0])
+            obs = torch.from_numpy(env.reset() if done else obs).float()
+            rewards.append(reward)
+        returns = torch.tensor(rewards).flip(0).cumsum(0).flip(0)
+        log_probs, values = policy.log_probs(torch.stack(observations), torch.cat(actions))
+        advantage = returns - values.squeeze(1)
+        loss = -(log_probs * advantage.detach()).mean() + advantage.pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+if __name__ == "__main__":
+    main()
+""",
+        (35,),
+        fix="""\
+@@
+         for step in range(5):
+-            action, _ = policy.sample(Variable(obs[None], volatile=True))
++            with torch.no_grad():
++                action, _ = policy.sample(Variable(obs[None], volatile=True))
+             observations.append(obs)
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
+    # REINFORCE: the log-probabilities of the sampled actions are the loss, so the rollout
+    # needs its graph (no `volatile` says otherwise)
+    """\
+import gym
+import torch
+import torch.nn as nn
+
+
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(4, 64), nn.ReLU(), nn.Linear(64, 2))
+
+    def forward(self, obs):
+        return self.net(obs)
+
+    def sample(self, obs):
+        dist = torch.distributions.Categorical(logits=self(obs))
+        action = dist.sample()
+        return action, dist.log_prob(action)
+
+
+def main():
+    env = gym.make("CartPole-v1")
+    policy = Policy()
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    for episode in range(500):
+        obs, done, log_probs, rewards = env.reset(), False, [], []
+        while not done:
+            action, log_prob = policy.sample(torch.from_numpy(obs).float())
+            obs, reward, done, _ = env.step(action.item())
+            log_probs.append(log_prob)
+            rewards.append(reward)
+        returns = torch.tensor(rewards).flip(0).cumsum(0).flip(0)
+        loss = -(torch.stack(log_probs) * returns).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+if __name__ == "__main__":
+    main()
+""",
+    # ported to 0.4 halfway: `volatile` is still there, but the rollout step is under no_grad
+    """\
+import torch
+import torch.nn as nn
+from torch.autograd import Variable
+
+
+class QNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, 128), nn.ReLU(), nn.Linear(128, 4))
+
+    def forward(self, obs):
+        return self.net(obs)
+
+    def greedy(self, obs):
+        return self(obs).max(1)[1]
+
+
+def play(env, episodes):
+    qnet = QNet()
+    qnet.load_state_dict(torch.load("qnet.pt"))
+    for episode in range(episodes):
+        obs, done = env.reset(), False
+        while not done:
+            with torch.no_grad():
+                action = qnet.greedy(Variable(torch.from_numpy(obs)[None], volatile=True))
+            obs, _, done, _ = env.step(action.item())
+""",
     # a model's own inference method without `volatile`: whether it runs under no_grad is its
     # callers' business (they are not in sight)
     """\
