@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from torchmode.engine import assignments, calls, containers, grad_mode, guards, training
+from torchmode.engine import assignments, binding, calls, containers, grad_mode, guards, training
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import block_statements
@@ -658,9 +658,9 @@ class Interpreter:
     apply_summary = calls.apply_summary
     apply_external = calls.apply_external
     _given = calls._given
-    literal_arguments = calls.literal_arguments
-    bound_taints = calls.bound_taints
-    bind = calls.bind
+    literal_arguments = binding.literal_arguments
+    bound_taints = binding.bound_taints
+    bind = binding.bind
     mode_switch = training.mode_switch
     train_argument = training.train_argument
     set_mode = training.set_mode
