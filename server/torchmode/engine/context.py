@@ -100,6 +100,23 @@ class RuleContext:
                 later = True
         return out
 
+    def siblings_before(self, stmt: cst.CSTNode, chunk: Chunk) -> list[cst.CSTNode]:
+        """The statements before ``stmt`` in its block, in order; for a top-level statement,
+        the module's from its start (earlier chunks included)."""
+        index = self.index(chunk)
+        block = index.block.get(id(stmt), [])
+        own: list[cst.CSTNode] = list(
+            block[: next((i for i, s in enumerate(block) if s is stmt), 0)]
+        )
+        if index.parent_of(stmt) is not None:
+            return own
+        earlier: list[cst.CSTNode] = []
+        for other in self.chunks:
+            if other is chunk:
+                break
+            earlier.extend(other.statements)
+        return earlier + own
+
     # -- text ------------------------------------------------------------------------------
     def code(self, node: cst.CSTNode) -> str:
         cache = self.flow.cache

@@ -452,19 +452,32 @@ def shape_check(ctx: RuleContext, event: ev.Forward) -> bool:
         return False
     if not call.args:
         return False
-    index = ctx.index(ctx.chunk_of(call))
-    stmt = index.statement_of(call)
+    chunk = ctx.chunk_of(call)
+    stmt = ctx.index(chunk).statement_of(call)
     made_up: set[str] = set()
-    for before in index.block.get(id(stmt), []) if stmt is not None else []:
-        if before is stmt:
-            break
+    for before in ctx.siblings_before(stmt, chunk) if stmt is not None else []:
         if isinstance(before, cst.SimpleStatementLine):
             for small in before.body:
-                if isinstance(small, cst.Assign) and _is_made_up(ctx, small.value, made_up):
-                    made_up.update(
+                if isinstance(small, cst.Assign):
+                    names = {
                         t.target.value for t in small.targets if isinstance(t.target, cst.Name)
-                    )
-    return all(_is_made_up(ctx, arg.value, made_up) for arg in call.args)
+                    }
+                    if _is_made_up(ctx, small.value, made_up):
+                        made_up |= names
+                    else:  # given real data since
+                        made_up -= names
+    # options passed by keyword (``model(x, is_feat=True)``) are not input
+    return all(
+        _is_made_up(ctx, arg.value, made_up)
+        or (arg.keyword is not None and _is_constant(arg.value))
+        for arg in call.args
+    ) and any(arg.keyword is None for arg in call.args)
+
+
+def _is_constant(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Name):
+        return node.value in {"True", "False", "None"}
+    return isinstance(node, cst.Integer | cst.Float | cst.SimpleString)
 
 
 def _is_made_up(ctx: RuleContext, node: cst.BaseExpression, made_up: set[str]) -> bool:

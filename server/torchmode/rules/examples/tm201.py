@@ -1424,6 +1424,23 @@ if __name__ == "__main__":
     output = model(image)
     print(output.size())
 """,
+    # a distillation script probes the teacher's and the student's feature shapes with one
+    # forward each on random input, before building the modules that match them
+    """\
+import torch
+from torch import nn
+
+from models import build_student, load_teacher
+
+teacher = load_teacher("teacher.pth", num_classes=100)
+student = build_student("resnet8x4", num_classes=100)
+probe = torch.randn(2, 3, 32, 32)
+teacher.eval()
+student.eval()
+feats_t, _ = teacher(probe, is_feat=True)
+feats_s, _ = student(probe, is_feat=True)
+adapters = nn.ModuleList(nn.Conv2d(s.shape[1], t.shape[1], 1) for s, t in zip(feats_s, feats_t))
+""",
     # a tutorial showing what BatchNorm does to raw features: `affine=False` leaves it without
     # parameters, so running it with gradients on records nothing (the data needs none)
     """\
