@@ -107,3 +107,48 @@ def test():
 if __name__ == "__main__":
     test()
 """
+
+
+# Step functions built by factories (the "make_train_step" pattern of PyTorch courses), run by
+# an epoch loop at module level; each step switches the mode or not, as the caller says.
+def step_factories(train_switch: str = "", val_switch: str = "") -> str:
+    """The script, with ``train_switch`` / ``val_switch`` (``"net.train()"``) as the first line
+    of the training / validation step."""
+    train = f"        {train_switch}\n" if train_switch else ""
+    val = f"        {val_switch}\n" if val_switch else ""
+    return _STEP_FACTORIES.replace("{TRAIN}", train).replace("{VAL}", val)
+
+
+_STEP_FACTORIES = """\
+import torch
+from torch import nn
+
+
+def build_train_step(net, criterion, opt):
+    def train_step(inputs, targets):
+{TRAIN}        opt.zero_grad()
+        loss = criterion(net(inputs), targets)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return train_step
+
+
+def build_val_step(net, criterion):
+    def val_step(inputs, targets):
+{VAL}        return criterion(net(inputs), targets).item()
+
+    return val_step
+
+
+classifier = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 3))
+sgd = torch.optim.SGD(classifier.parameters(), lr=0.05)
+step = build_train_step(classifier, nn.CrossEntropyLoss(), sgd)
+check = build_val_step(classifier, nn.CrossEntropyLoss())
+for epoch in range(20):
+    for inputs, targets in train_batches:
+        step(inputs, targets)
+    with torch.no_grad():
+        val_loss = sum(check(inputs, targets) for inputs, targets in val_batches)
+"""

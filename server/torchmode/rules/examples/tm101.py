@@ -869,40 +869,7 @@ class TaggerTrainer(EpochTrainer):
     # a factory-built validation step switches to eval mode, and the factory-built training step
     # never switches back: from the second epoch on the model trains without dropout
     Invalid(
-        """\
-import torch
-from torch import nn
-
-
-def build_train_step(net, criterion, opt):
-    def train_step(inputs, targets):
-        opt.zero_grad()
-        loss = criterion(net(inputs), targets)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return train_step
-
-
-def build_val_step(net, criterion):
-    def val_step(inputs, targets):
-        net.eval()
-        return criterion(net(inputs), targets).item()
-
-    return val_step
-
-
-classifier = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 3))
-sgd = torch.optim.SGD(classifier.parameters(), lr=0.05)
-step = build_train_step(classifier, nn.CrossEntropyLoss(), sgd)
-check = build_val_step(classifier, nn.CrossEntropyLoss())
-for epoch in range(20):
-    for inputs, targets in train_batches:
-        step(inputs, targets)
-    with torch.no_grad():
-        val_loss = sum(check(inputs, targets) for inputs, targets in val_batches)
-""",
+        shared.step_factories(val_switch="net.eval()"),
         (32,),
         fix="""\
 @@

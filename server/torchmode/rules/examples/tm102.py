@@ -897,40 +897,7 @@ def compute_test_accuracy(model, loader):
     # step functions built by factories (the "make_train_step" pattern of PyTorch courses): the
     # validation step a factory returns runs the model where the training step left it
     Invalid(
-        """\
-import torch
-from torch import nn
-
-
-def build_train_step(net, criterion, opt):
-    def train_step(inputs, targets):
-        net.train()
-        opt.zero_grad()
-        loss = criterion(net(inputs), targets)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return train_step
-
-
-def build_val_step(net, criterion):
-    def val_step(inputs, targets):
-        return criterion(net(inputs), targets).item()
-
-    return val_step
-
-
-classifier = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 3))
-sgd = torch.optim.SGD(classifier.parameters(), lr=0.05)
-step = build_train_step(classifier, nn.CrossEntropyLoss(), sgd)
-check = build_val_step(classifier, nn.CrossEntropyLoss())
-for epoch in range(20):
-    for inputs, targets in train_batches:
-        step(inputs, targets)
-    with torch.no_grad():
-        val_loss = sum(check(inputs, targets) for inputs, targets in val_batches)
-""",
+        shared.step_factories(train_switch="net.train()"),
         (19,),
         fix="""\
 @@
@@ -989,41 +956,7 @@ class Experiment:
 VALID = (
     # step factories whose validation step switches to eval mode and whose training step
     # switches back
-    """\
-import torch
-from torch import nn
-
-
-def build_train_step(net, criterion, opt):
-    def train_step(inputs, targets):
-        net.train()
-        opt.zero_grad()
-        loss = criterion(net(inputs), targets)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return train_step
-
-
-def build_val_step(net, criterion):
-    def val_step(inputs, targets):
-        net.eval()
-        return criterion(net(inputs), targets).item()
-
-    return val_step
-
-
-classifier = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 3))
-sgd = torch.optim.SGD(classifier.parameters(), lr=0.05)
-step = build_train_step(classifier, nn.CrossEntropyLoss(), sgd)
-check = build_val_step(classifier, nn.CrossEntropyLoss())
-for epoch in range(20):
-    for inputs, targets in train_batches:
-        step(inputs, targets)
-    with torch.no_grad():
-        val_loss = sum(check(inputs, targets) for inputs, targets in val_batches)
-""",
+    shared.step_factories(train_switch="net.train()", val_switch="net.eval()"),
     # a NoisyNet target network: its own layers add noise in train mode, on purpose
     """\
 import torch
