@@ -29,7 +29,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from torchmode.engine.values import CallerSite, Mode
+from torchmode.engine.values import CallerSite, Mode, Span
 
 # What a call passes to one parameter: each possible mode, with where its caller set it
 # (None: nothing known there)
@@ -54,6 +54,31 @@ class CallSite:
     # (None: not a literal) and by keyword
     positional_flags: tuple[bool | None, ...] = ()
     keyword_flags: tuple[tuple[str, bool], ...] = ()
+
+
+@dataclass(frozen=True)
+class RepeatedCall:
+    """A call in another file of the project, made inside a loop there, to a function of this
+    one or to a method of one of its classes (``gan.step(batch)`` for each batch): the
+    function runs once per iteration, and what it leaves (gradients) meets its next run."""
+
+    site: CallerSite  # the call
+    loop_line: int  # the loop's first line there (1-based)
+    loop_code: str  # its header, shortened (``for batch in loader``)
+    loop_span: Span | None
+    # the loop may clear gradients around the call (a zero_grad() or ``.grad`` in it, or the
+    # objects the call is given handed to another call there, which nothing here can see into)
+    may_clear: bool
+    # the other methods called on the same object in that loop (``gan.reset()``): what they do
+    # is for the file of its class to say
+    also_calls: tuple[str, ...] = ()
+    # what changes from one iteration to the next (a name the loop binds: ``for agent in
+    # agents: agent.update()`` updates each agent once): the object a method is called on, each
+    # positional argument, each keyword argument
+    receiver_varies: bool = False
+    positional: tuple[bool, ...] = ()
+    keywords: tuple[tuple[str, bool], ...] = ()
+    unpacked: bool = False  # ``*args`` / ``**kwargs``: what binds where is not known
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,11 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
         and (kept := self.file.accumulator(built, method)) is not None
     ):
         accumulated_elsewhere(self, call, receiver_key, method, built, kept, args, state)
+    if self.file.collect_calls and qualified is None and method is not None:
+        # ``gan.step(batch)`` on an instance of a class of another file of the project
+        built = _project_instance(self, receiver_key)
+        if built is not None:
+            _project_call(self, call, built, state, method)
     if self.file.project is not None and qualified is not None:
         if self.file.collect_calls:
             _project_call(self, call, qualified, state)
@@ -119,14 +124,28 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
     return _result_of(self, call, method, receiver, qualified, args, state)
 
 
-def _project_call(self: Interpreter, call: cst.Call, qualified: str, state: State) -> None:
-    """A call to a function of another file of the project, with what it is given (recorded
-    in files read for another's sake: see ev.ProjectCall)."""
+def _project_instance(self: Interpreter, key: str | None) -> str | None:
+    """The qualified name of the class of another file of the project ``key`` was built from
+    (``gan = GAN(...)`` with ``from models import GAN``), if known."""
+    if key is None:
+        return None
+    facts = self.facts
+    built = facts.built_from.get(key) or facts.module_class.get(key)
+    return built if built is not None and "." in built else None
+
+
+def _project_call(
+    self: Interpreter, call: cst.Call, qualified: str, state: State, method: str = ""
+) -> None:
+    """A call to a function of another file of the project, or to ``method`` of one of its
+    classes (``qualified``) on an instance, with what it is given (recorded in files read for
+    another's sake: see ev.ProjectCall)."""
     project = self.file.project
     assert project is not None
     target = project.function_file(qualified)
     if target is None:
         return
+    name = qualified.rpartition(".")[2] + (f".{method}" if method else "")
 
     def passed(arg: cst.Arg) -> ev.PassedArg:
         key = key_of(strip_identity(arg.value))
@@ -141,7 +160,7 @@ def _project_call(self: Interpreter, call: cst.Call, qualified: str, state: Stat
             (),
             self.loop_nodes(),
             target=target,
-            name=qualified.rpartition(".")[2],
+            name=name,
             positional=tuple(passed(a) for a in call.args if a.keyword is None and not a.star),
             keywords=tuple((a.keyword.value, passed(a)) for a in call.args if a.keyword),
             unpacked=any(a.star for a in call.args),
@@ -513,7 +532,15 @@ class AtCall:
         if key is None:
             self.state.dirty.clear()  # a helper that clears parameters' .grad
         else:
-            for opt in [key, *self.it.facts.optimizers_covering(key, self.it.info)]:
+            facts, scope = self.it.facts, self.it.info
+            # and an instance's own optimizer (``self.generator.optimizer``), covered through
+            # its class rather than built here
+            instance_own = [
+                opt
+                for opt in self.state.dirty
+                if facts.covered_by(opt, scope) and facts.may_cover(opt, key, scope)
+            ]
+            for opt in [key, *facts.optimizers_covering(key, scope), *instance_own]:
                 self.state.dirty[opt] = CLEAN
 
 

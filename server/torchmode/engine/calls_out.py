@@ -6,19 +6,22 @@ functions otherwise (a function passed around as a value hides its callers)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from torchmode.engine import events as ev
-from torchmode.engine.callers import CallSite, Passed, references
+from torchmode.engine.blocks import nested_blocks
+from torchmode.engine.callers import CallSite, Passed, RepeatedCall, references
 from torchmode.engine.calls import strip_identity
 from torchmode.engine.chunks import code_of
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.function_flow import FunctionFlow
-from torchmode.engine.names import literal_bool
+from torchmode.engine.names import is_within, key_of, literal_bool
 from torchmode.engine.values import CallerSite, GradVal, Mode, Span
+from torchmode.engine.walk import calls_in
 
 if TYPE_CHECKING:
     from torchmode.engine.project import ProjectContext
@@ -102,6 +105,188 @@ def calls_out(
         frozenset(imported),
         frozenset(unknown),
     )
+
+
+def repeated_calls(
+    file_flow: FileFlow, path: Path, root: str
+) -> dict[tuple[str, str], tuple[RepeatedCall, ...]]:
+    """The file's calls into functions and class methods of other project files made inside a
+    loop of the function that makes them: (real path, ``f`` or ``Class.method``) -> each."""
+    relative = os.path.relpath(path, root) if path.is_absolute() else str(path)
+    own = os.path.realpath(path)
+    out: dict[tuple[str, str], list[RepeatedCall]] = {}
+    for flow in file_flow.all_flows():
+        clears: list[ev.Event] | None = None
+        for event in flow.events_of(ev.ProjectCall):
+            assert isinstance(event, ev.ProjectCall)
+            if event.via or not event.loops or type(event.node) is not cst.Call:
+                continue
+            if clears is None:
+                clears = list(flow.events_of(ev.Clear))
+            loop = event.loops[-1]
+            cleared = any(any(lp is loop for lp in e.loops) for e in clears)
+            call = event.node
+            bound = _bound_in_loop(loop)
+            handed, also = _other_uses(loop, call, event.name, bound)
+
+            def varies(node: cst.BaseExpression, bound: set[str] = bound) -> bool:
+                key = _passed_key(node)
+                return key is None or any(is_within(key, b) for b in bound)
+
+            span = _header_span(file_flow, event.node, loop)
+            at = _span(file_flow, event.node)
+            site = CallerSite(
+                relative, at[0] + 1 if at else 0, short(event.node), file=own, span=at
+            )
+            out.setdefault((event.target, event.name), []).append(
+                RepeatedCall(
+                    site,
+                    span[0] + 1 if span is not None else 0,
+                    _header(loop),
+                    span,
+                    cleared or handed or bool(_GRADIENTS.search(code_of(loop))),
+                    also,
+                    type(call.func) is cst.Attribute
+                    and "." in event.name
+                    and varies(call.func.value),
+                    tuple(varies(a.value) for a in call.args if a.keyword is None and not a.star),
+                    tuple((a.keyword.value, varies(a.value)) for a in call.args if a.keyword),
+                    any(a.star for a in call.args),
+                )
+            )
+    return {place: tuple(calls) for place, calls in out.items()}
+
+
+# what clears gradients without a zero_grad() call the analysis sees: ``p.grad = None``,
+# ``p.grad.zero_()``, a project's ``zero_grad`` wrapper of any name
+_GRADIENTS = re.compile(r"zero_grad|\bgrad\b")
+
+
+def _header_span(file_flow: FileFlow, inside: cst.CSTNode, loop: cst.CSTNode) -> Span | None:
+    """The first line of ``loop``, a statement around ``inside`` (in the same chunk)."""
+    try:
+        chunk = file_flow.chunk_of(inside)
+    except KeyError:
+        return None
+    start = chunk.range_of(loop).start
+    lines = chunk.text.splitlines()
+    local = start.line - chunk.start_line
+    end = len(lines[local]) if 0 <= local < len(lines) else start.character
+    return (start.line, start.character, start.line, end)
+
+
+def _header(loop: cst.CSTNode) -> str:
+    """``for i, batch in enumerate(loader)``, shortened."""
+    if type(loop) is cst.For:
+        text = f"for {code_of(loop.target)} in {code_of(loop.iter)}"
+    elif type(loop) is cst.While:
+        text = f"while {code_of(loop.test)}"
+    else:
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _other_uses(
+    loop: cst.CSTNode, call: cst.Call, name: str, bound: set[str]
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether another call in ``loop`` is handed what ``call`` is given (its receiver or its
+    arguments, but the data the loop binds), and the other methods called on its receiver
+    there."""
+    func = call.func
+    receiver = key_of(func.value) if "." in name and type(func) is cst.Attribute else None
+    given = {
+        k
+        for a in call.args
+        if (k := _passed_key(a.value)) is not None and not any(is_within(k, b) for b in bound)
+    }
+    if receiver is not None:
+        given.add(receiver)
+    handed = False
+    also: set[str] = set()
+    for other in _calls_in_loop(loop):
+        if other is call:
+            continue
+        f = other.func
+        if receiver is not None and type(f) is cst.Attribute and key_of(f.value) == receiver:
+            also.add(f.attr.value)
+            continue
+        for arg in other.args:
+            k = _passed_key(arg.value)
+            if k is not None and any(is_within(k, g) or is_within(g, k) for g in given):
+                handed = True
+    return handed, tuple(sorted(also))
+
+
+def _bound_in_loop(loop: cst.CSTNode) -> set[str]:
+    """What ``loop`` binds on each iteration (names, attributes): its target, and what its
+    body assigns."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [loop]
+    while stack:
+        stmt = stack.pop()
+        if type(stmt) is cst.SimpleStatementLine:
+            for small in stmt.body:
+                if type(small) is cst.Assign:
+                    for t in small.targets:
+                        out.update(_target_keys(t.target))
+                elif type(small) is cst.AnnAssign:
+                    out.update(_target_keys(small.target))
+            continue
+        if type(stmt) in (cst.FunctionDef, cst.ClassDef):
+            continue
+        if type(stmt) is cst.For:
+            out.update(_target_keys(stmt.target))
+        elif type(stmt) is cst.With:
+            for item in stmt.items:
+                if item.asname is not None:
+                    out.update(_target_keys(item.asname.name))
+        stack.extend(nested_blocks(stmt))
+    return out
+
+
+def _target_keys(node: cst.BaseExpression) -> list[str]:
+    if type(node) is cst.Tuple or type(node) is cst.List:
+        return [k for el in node.elements for k in _target_keys(el.value)]
+    if type(node) is cst.StarredElement:
+        return _target_keys(node.value)
+    key = key_of(node)
+    return [key] if key is not None else []
+
+
+def _passed_key(node: cst.BaseExpression) -> str | None:
+    """The object an argument hands over: ``model`` for ``model``, ``model.parameters()``."""
+    node = strip_identity(node)
+    while type(node) is cst.Call and type(node.func) is cst.Attribute:
+        node = node.func.value
+    return key_of(node)
+
+
+def _calls_in_loop(loop: cst.CSTNode) -> list[cst.Call]:
+    out: list[cst.Call] = []
+    stack: list[cst.CSTNode] = [loop]
+    while stack:
+        stmt = stack.pop()
+        if type(stmt) is cst.SimpleStatementLine:
+            for small in stmt.body:
+                out.extend(calls_in(small))
+            continue
+        if type(stmt) in (cst.FunctionDef, cst.ClassDef):
+            continue
+        for header in _headers(stmt):
+            out.extend(calls_in(header))
+        stack.extend(nested_blocks(stmt))
+    return out
+
+
+def _headers(stmt: cst.CSTNode) -> list[cst.CSTNode]:
+    if type(stmt) is cst.If or type(stmt) is cst.While:
+        return [stmt.test]
+    if type(stmt) is cst.For:
+        return [stmt.iter]
+    if type(stmt) is cst.With:
+        return [item.item for item in stmt.items]
+    return []
 
 
 def _resolve(project: ProjectContext, module: str) -> str | None:

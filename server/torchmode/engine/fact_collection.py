@@ -319,6 +319,7 @@ class _Replay:
         # second round, now that parameter lists are known: what each optimizer covers, per
         # function (the same name often means different optimizers in different functions)
         facts.optimizer_cover.clear()
+        facts.class_cover.clear()
         self_aliases: dict[tuple[int, str], set[str]] = {}
         for found in evidence:
             for cls_id, name, key in found.self_aliases:
@@ -331,6 +332,9 @@ class _Replay:
                     for owner in list(cover):
                         cover |= self_aliases.get((id(cls_node), owner), set())
                 facts.optimizer_cover.setdefault(key, set()).update(cover)
+                built_in = self.classes.get(id(cls_node)) if cls_node is not None else None
+                if built_in is not None and key.startswith("self."):
+                    facts.class_cover.setdefault((built_in.name, key), set()).update(cover)
                 func = self.functions.get(id(func_node)) if func_node is not None else None
                 scope = id(func.node) if func is not None and not key.startswith("self.") else 0
                 facts.scoped_cover.setdefault((scope, key), set()).update(cover)

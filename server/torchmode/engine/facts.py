@@ -88,6 +88,9 @@ class Facts:
     module_class: dict[str, str] = field(default_factory=dict)  # key -> class it was built from
     optimizer_cover: dict[str, set[str]] = field(default_factory=dict)  # every function's
     scoped_cover: dict[tuple[int, str], set[str]] = field(default_factory=dict)
+    # (class, ``self.<attr>``) -> what the optimizer a method of that class builds there covers
+    # (in the class's own terms): ``self.discriminator.optimizer`` of a Discriminator instance
+    class_cover: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     step_receivers: set[str] = field(default_factory=set)
     zero_receivers: set[str] = field(default_factory=set)
     frozen: set[str] = field(default_factory=set)
@@ -152,6 +155,7 @@ class Facts:
             tuple(sorted(self.module_class.items())),
             sets(self.optimizer_cover),
             tuple(sorted(tuple(sorted(v)) for v in self.scoped_cover.values())),
+            tuple(sorted((k, tuple(sorted(v))) for k, v in self.class_cover.items())),
             tuple(sorted(self.step_receivers)),
             tuple(sorted(self.zero_receivers)),
             tuple(sorted(self.frozen)),
@@ -364,7 +368,39 @@ class Facts:
                 # a parameter is what the caller passes, not the module-level optimizer that
                 # happens to share its name: the caller's own analysis binds it
                 return set()
-        return self.optimizer_cover.get(optimizer, set())
+        return self.optimizer_cover.get(optimizer) or self._through_instance(optimizer)
+
+    def _through_instance(self, optimizer: str) -> set[str]:
+        """``gan.discriminator.optimizer``: the optimizer an instance of one of the file's
+        classes builds over its own parameters in its methods (``self.optimizer =
+        Adam(self.parameters())``), in the instance's terms (``gan.discriminator``); empty when
+        the class is not known or its optimizer covers nothing of the instance's own."""
+        owner, _, attr = optimizer.rpartition(".")
+        cls = self.class_of(owner) if owner else None
+        if cls is None:
+            return set()
+        # (a parameter of its constructor it keeps as ``self.net`` counts as that attribute)
+        cover = self.class_cover.get((cls, "self." + attr), set())
+        return {owner + c[4:] for c in cover if c == "self" or c.startswith("self.")}
+
+    def class_of(self, key: str) -> str | None:
+        """The file's class an access path holds an instance of: ``gan`` (``gan = GAN()``), or
+        ``gan.discriminator`` (``self.discriminator = Discriminator()`` in GAN's methods)."""
+        found = self.instances.get(key)
+        if found is not None:
+            return found
+        owner, _, attr = key.rpartition(".")
+        if not owner or owner == "self" or self.class_of(owner) is None:
+            return None
+        return self.instances.get("self." + attr)
+
+    def may_cover(self, optimizer: str, module: str, scope: FunctionInfo | None = None) -> bool:
+        """Whether ``optimizer`` may train ``module`` (or a part or a whole of it): yes when
+        what it covers is not known."""
+        cover = self.covered_by(optimizer, scope)
+        return not cover or any(
+            module == c or module.startswith(c + ".") or c.startswith(module + ".") for c in cover
+        )
 
     def optimizers_covering(self, module: str, scope: FunctionInfo | None = None) -> list[str]:
         """The optimizers that train ``module`` (or a part or a whole of it); not to be changed

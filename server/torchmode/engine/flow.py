@@ -21,7 +21,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import block_statements, nested_blocks
-from torchmode.engine.callers import CallSite, Entry, entry_of, references
+from torchmode.engine.callers import CallSite, Entry, RepeatedCall, entry_of, references
 from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.facts import ClassInfo, Facts, FunctionInfo
 from torchmode.engine.function_flow import (
@@ -71,6 +71,9 @@ class FileFlow:
         self.override_files: set[str] = set()
         # class -> its subclasses in the files that import this one
         self._subclasses: dict[str, tuple[Subclass, ...]] = {}
+        # id(a function's analysis) -> the calls other files of the project make to it inside
+        # a loop (_repeated_from_other_files)
+        self.repeated: dict[int, tuple[RepeatedCall, ...]] = {}
         self.chunks = chunks
         self.facts = facts
         self.cache = cache
@@ -167,6 +170,7 @@ class FileFlow:
             )
         if self.project is not None and self.project.main:
             self._enter_from_other_files()
+            self._repeated_from_other_files()
         if self.override_files:
             read = set(self.caller_files)
             self.caller_files += tuple(sorted(self.override_files - read))
@@ -259,6 +263,27 @@ class FileFlow:
                 forwards.append(event)
         entered.events = forwards
         self.also_entered.append(entered)
+
+    def _repeated_from_other_files(self) -> None:
+        """The functions and methods nothing in the file calls that step an optimizer once
+        (no loop of their own around it) after a backward(): the loops of other files of the
+        project that call them (``for batch in loader: gan.step(batch)``)."""
+        candidates: dict[str, FunctionFlow] = {}
+        for info in self.facts.all_functions:
+            flow = self.flows.get(id(info))
+            if flow is None or flow.called or info.outer is not None:
+                continue
+            if _steps_once(flow):
+                candidates[info.qualname] = flow
+        if not candidates:
+            return
+        assert self.project is not None
+        consulted: set[str] = set()
+        found = self.project.repeated(set(candidates), consulted)
+        for name, calls in found.items():
+            if calls:
+                self.repeated[id(candidates[name])] = tuple(calls)
+        self.caller_files += tuple(sorted(consulted - set(self.caller_files)))
 
     def _analyse_entered(self, info: FunctionInfo, entry: Entry) -> FunctionFlow:
         flow = self._run(Interpreter(self, info, entry))
@@ -701,6 +726,15 @@ class FileFlow:
                 if cls is not None:
                     return facts.method(cls, name)
         return None
+
+
+def _steps_once(flow: FunctionFlow) -> bool:
+    """A step of its own outside any loop of its own, and a backward() (its own or a
+    helper's)."""
+    return any(
+        isinstance(e, ev.Step) and not e.via and not e.loops and not e.closure
+        for e in flow.events_of(ev.Step)
+    ) and any(True for _ in flow.events_of(ev.Backward))
 
 
 def _calls_a_parameter(info: FunctionInfo, known: set[str]) -> bool:

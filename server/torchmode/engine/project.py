@@ -38,6 +38,7 @@ import libcst as cst
 from torchmode.engine.accumulation import Accumulator, KeptArgument
 from torchmode.engine.callers import (
     CallSite,
+    RepeatedCall,
     import_words,
     importers,
     listing_digest,
@@ -201,6 +202,46 @@ class ProjectContext:
         # the value is set beyond the calling file: the call is where it comes in
         passed = {(enabled, site.here if enabled is not None else None) for enabled, _ in grad}
         return dataclasses.replace(site, grad=(site.grad - {(None, None)}) | passed)
+
+    def repeated(self, names: set[str], consulted: set[str]) -> dict[str, list[RepeatedCall]]:
+        """The calls to this file's functions and class methods ``names`` (``f``,
+        ``Class.method``) that other files of the project make inside a loop, through a
+        package's ``__init__.py`` that re-exports them too; ``consulted`` collects the files
+        read. Only what is known: a caller out of sight is not among them."""
+        out: dict[str, list[RepeatedCall]] = {name: [] for name in names}
+        self._repeated(names, out, 0, consulted)
+        return out
+
+    def _repeated(
+        self, names: set[str], out: dict[str, list[RepeatedCall]], depth: int, consulted: set[str]
+    ) -> None:
+        files = self._importers()
+        if files is None or len(files) > MAX_IMPORTERS:
+            return
+        real = os.path.realpath(self.path)
+        for file in sorted(files):
+            if not file.endswith(".py") or os.path.realpath(file) == real or file in consulted:
+                continue
+            opened = self.overlay.get(file) if self.overlay is not None else None
+            try:
+                text = opened[1] if opened else Path(file).read_text("utf-8", errors="replace")
+            except OSError:
+                continue
+            # the function, or the class whose method it is, is named there
+            mentioned = {name for name in names if name.partition(".")[0] in text}
+            if not mentioned:
+                continue
+            consulted.add(file)
+            summary = _summary(Path(file), self.root, self.overlay, self.cache_dir)
+            for name in mentioned:
+                out[name].extend(summary.repeated.get((real, name), ()))
+            exported = {n for n in mentioned if (real, n.partition(".")[0]) in summary.imported}
+            if exported and file.endswith("__init__.py") and depth + 1 < MAX_CHAIN:
+                # ``from .gan import GAN`` in a package: its importers name it by the package
+                package = ProjectContext(
+                    self.root, file, self.overlay, False, False, self.cache_dir
+                )
+                package._repeated(exported, out, depth + 1, consulted)
 
     def importing_files(self) -> tuple[str, ...]:
         """The other ``.py`` files of the project whose imports name this file's module, where
@@ -639,6 +680,7 @@ _STORED: dict[str, type] = {
         Inside,
         CallSite,
         CallerSite,
+        RepeatedCall,
         Accumulator,
         KeptArgument,
         Subclass,

@@ -11,7 +11,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine.accumulation import Accumulator, KeptArgument, kept_arguments
-from torchmode.engine.calls_out import calls_out, line_of, short
+from torchmode.engine.calls_out import calls_out, line_of, repeated_calls, short
 from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.forward_helpers import runs_given
@@ -111,7 +111,11 @@ def summary_of(
     calls = calls_out(file_flow, text, path, root)
     accumulators = _accumulators(file_flow, path)
     subclasses = subclasses_of(file_flow, path, root)
-    return FileSummary(out, module_classes, True, *calls, accumulators, subclasses), imported
+    repeated = repeated_calls(file_flow, path, root) if file_flow.collect_calls else {}
+    summary = FileSummary(
+        out, module_classes, True, *calls, accumulators, subclasses, repeated=repeated
+    )
+    return summary, imported
 
 
 def _accumulators(file_flow: FileFlow, path: Path) -> dict[str, dict[str, Accumulator]]:

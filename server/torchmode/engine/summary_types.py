@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from torchmode.engine.accumulation import Accumulator
-from torchmode.engine.callers import CallSite
+from torchmode.engine.callers import CallSite, RepeatedCall
 from torchmode.engine.values import CallerSite, Mode
 
 
@@ -84,3 +84,6 @@ class FileSummary:
     # class -> method -> what the method keeps of its arguments (``AverageMeter.update``)
     accumulators: dict[str, dict[str, Accumulator]] = field(default_factory=dict)
     subclasses: tuple[Subclass, ...] = ()  # its classes with a base in another project file
+    # its calls made inside a loop to functions (``f``) and class methods (``Class.m``) of
+    # other project files: (real path, name) -> each
+    repeated: dict[tuple[str, str], tuple[RepeatedCall, ...]] = field(default_factory=dict)

@@ -346,7 +346,7 @@ def clear_one(self: Interpreter, call: cst.Call, key: str, state: State) -> None
         # model.zero_grad(): the optimizers over its parameters, and any optimizer whose
         # parameters are not known (built by a helper such as configure_optimizers())
         targets = self.facts.optimizers_covering(key, self.info) + [
-            opt for opt in state.dirty if not self.facts.covered_by(opt, self.info)
+            opt for opt in state.dirty if self.facts.may_cover(opt, key, self.info)
         ]
     for opt in targets:
         state.dirty[opt] = CLEAN

@@ -11,10 +11,10 @@ from torchmode.engine import events as ev
 from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
-from torchmode.engine.names import is_within, key_of
+from torchmode.engine.names import key_of
 from torchmode.engine.statements import StatementIndex
 from torchmode.findings import Finding, Fix, Related, Severity
-from torchmode.rules import common
+from torchmode.rules import common, repeated_calls
 from torchmode.rules.base import Rule
 from torchmode.rules.examples import tm301 as examples
 
@@ -30,6 +30,13 @@ gradients inside the loop: no `optimizer.zero_grad()`, no `model.zero_grad()` of
 trains, no `param.grad = None` — directly or in a function the loop calls. Gradient
 accumulation (`step()` and `zero_grad()` every k iterations) clears inside the loop and is not
 reported.
+
+A one-batch function (`train_step(batch)`, a GAN's `step()`) that runs `backward()` and steps
+an optimizer once, clears nothing, and is called in a loop of another file of the project that
+clears nothing either (`for batch in loader: gan.step(batch)`) is reported in the function,
+naming that loop. It is not when a caller's loop clears around its call (the function leaves
+clearing to its callers), when each iteration updates another object (`for agent in agents:
+agent.update()`), or when nothing in the project is known to call it in a loop.
 
 ## Why is this bad?
 `backward()` adds to `.grad`; it never replaces it. Without clearing, every step uses the sum
@@ -55,7 +62,9 @@ for x, y in loader:
 ```
 
 ## Fix
-Inserts `optimizer.zero_grad()` before the `backward()` call, or after `step()` when the step
+In a one-batch function: inserts `optimizer.zero_grad()` before the forward pass of the model
+it trains that starts its part, else before its `backward()`. In a loop: inserts
+`optimizer.zero_grad()` before the `backward()` call, or after `step()` when the step
 runs under a condition the `backward()` does not (safe). When another optimizer's part comes
 first in the iteration (a GAN's generator and discriminator), the call goes where this
 optimizer's part starts, right after the other one's `step()`. Offered only if the fixed code no
@@ -83,12 +92,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if not backwards or _built_in_loop(ctx, loop, step.optimizer):
             continue  # no backward, or a new optimizer every iteration: not a training loop
         never = not any(
-            isinstance(e, ev.Clear) and _clears(ctx, e.key, step.optimizer) for e in inside
+            isinstance(e, ev.Clear) and repeated_calls.clears(ctx, e.key, step.optimizer)
+            for e in inside
         )
         # cleared on some paths only (``if args.amp: optimizer.zero_grad()``); a clear every k
         # iterations (``if i % k == 0: optimizer.zero_grad()``) is gradient accumulation
         clears = [
-            e for e in inside if isinstance(e, ev.Clear) and _clears(ctx, e.key, step.optimizer)
+            e
+            for e in inside
+            if isinstance(e, ev.Clear) and repeated_calls.clears(ctx, e.key, step.optimizer)
         ]
         # gradients left by a step of this loop (not one before it)
         loop_steps = [
@@ -110,6 +122,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             best[id(step.node)] = (depth, finding)
     for _, finding in best.values():
         yield finding
+    # a one-batch function other files of the project call in a loop
+    yield from repeated_calls.check(ctx, RULE.code, RULE.default_severity)
 
 
 def _built_in_loop(ctx: RuleContext, loop: cst.CSTNode, optimizer: str) -> bool:
@@ -148,16 +162,6 @@ def _periodic(ctx: RuleContext, clear: ev.Clear) -> bool:
         isinstance(parent, cst.If) and "%" in ctx.code(parent.test)
         for parent in index.ancestors(stmt)
     )
-
-
-def _clears(ctx: RuleContext, key: str | None, optimizer: str) -> bool:
-    if key is None or key == optimizer:
-        return True
-    facts = ctx.facts
-    if facts.is_optimizer_key(key):
-        return False  # another optimizer's zero_grad()
-    cover = facts.covered_by(optimizer)
-    return not cover or any(is_within(key, c) or is_within(c, key) for c in cover)
 
 
 def _last_backward(ctx: RuleContext, step: ev.Step, backwards: list[ev.Backward]) -> ev.Backward:
@@ -265,7 +269,7 @@ def _candidates(ctx: RuleContext, step: ev.Step, backward: ev.Backward) -> Itera
     (none does when one optimizer steps at two loop levels, say)."""
     if backward.site is not step.site:
         return
-    spelled = _spelling(step)
+    spelled = repeated_calls.spelling(step)
     code = f"{spelled}.zero_grad()"
     index = ctx.index(ctx.chunk_of(step.node))
     back_stmt = index.statement_of(backward.node)
@@ -319,7 +323,7 @@ def _previous_step(
         if not any(s is back_stmt for s in between):
             continue
         if found is None or any(s is stmt for s in index.siblings_after(found[0])):
-            found = (stmt, _spelling(e))
+            found = (stmt, repeated_calls.spelling(e))
     if found is None:
         return None
     place, adjacent = found[0], True
@@ -349,17 +353,3 @@ def _has_backward(step: ev.Step, stmt: cst.CSTNode, index: StatementIndex) -> bo
     return any(
         isinstance(e, ev.Backward) and index.statement_of(e.node) is stmt for e in step.site.events
     )
-
-
-def _spelling(step: ev.Step) -> str:
-    """The optimizer as the function containing the step names it."""
-    node = step.node
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        receiver = key_of(node.func.value)
-        if node.func.attr.value == "step" and receiver is not None:
-            if node.args and not receiver.endswith(("optimizer", "opt")):
-                inner = key_of(node.args[0].value)  # scaler.step(optimizer)
-                if inner is not None:
-                    return inner
-            return receiver
-    return step.optimizer
