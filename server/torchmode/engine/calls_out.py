@@ -166,9 +166,9 @@ def _header_span(file_flow: FileFlow, inside: cst.CSTNode, loop: cst.CSTNode) ->
     """The first line of ``loop``, a statement around ``inside`` (in the same chunk)."""
     try:
         chunk = file_flow.chunk_of(inside)
+        start = chunk.range_of(loop).start
     except KeyError:
         return None
-    start = chunk.range_of(loop).start
     lines = chunk.text.splitlines()
     local = start.line - chunk.start_line
     end = len(lines[local]) if 0 <= local < len(lines) else start.character
