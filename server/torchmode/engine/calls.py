@@ -14,8 +14,9 @@ from torchmode.engine import torch_api as api
 from torchmode.engine.accumulation import accumulated_arguments, accumulated_elsewhere
 from torchmode.engine.binding import bind_arguments, resolve_closure
 from torchmode.engine.facts import FunctionInfo
-from torchmode.engine.names import is_within, key_of, literal_bool
+from torchmode.engine.names import is_within, key_of, literal_bool, strip_identity
 from torchmode.engine.overrides import apply_override
+from torchmode.engine.project_calls import project_call, project_instance
 from torchmode.engine.values import (
     CLEAN,
     GRAD_SNAPSHOT,
@@ -112,62 +113,16 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
         accumulated_elsewhere(self, call, receiver_key, method, built, kept, args, state)
     if self.file.collect_calls and qualified is None and method is not None:
         # ``gan.step(batch)`` on an instance of a class of another file of the project
-        built = _project_instance(self, receiver_key)
+        built = project_instance(self, receiver_key)
         if built is not None:
-            _project_call(self, call, built, state, method)
+            project_call(self, call, built, state, method)
     if self.file.project is not None and qualified is not None:
         if self.file.collect_calls:
-            _project_call(self, call, qualified, state)
+            project_call(self, call, qualified, state)
         external = self.file.external(qualified)
         if external is not None:
             self.apply_external(call, external, state)
     return _result_of(self, call, method, receiver, qualified, args, state)
-
-
-def _project_instance(self: Interpreter, key: str | None) -> str | None:
-    """The qualified name of the class of another file of the project ``key`` was built from
-    (``gan = GAN(...)`` with ``from models import GAN``), if known."""
-    if key is None:
-        return None
-    facts = self.facts
-    built = facts.built_from.get(key) or facts.module_class.get(key)
-    return built if built is not None and "." in built else None
-
-
-def _project_call(
-    self: Interpreter, call: cst.Call, qualified: str, state: State, method: str = ""
-) -> None:
-    """A call to a function of another file of the project, or to ``method`` of one of its
-    classes (``qualified``) on an instance, with what it is given (recorded in files read for
-    another's sake: see ev.ProjectCall)."""
-    project = self.file.project
-    assert project is not None
-    target = project.function_file(qualified)
-    if target is None:
-        return
-    name = qualified.rpartition(".")[2] + (f".{method}" if method else "")
-
-    def passed(arg: cst.Arg) -> ev.PassedArg:
-        key = key_of(strip_identity(arg.value))
-        return (key, self.mode_of(key, state)) if key is not None else (None, None)
-
-    self.place(call)
-    _, evaluates, _ = self.region_of_forward(state)
-    self.record(
-        ev.ProjectCall(
-            call,
-            self.flow,
-            (),
-            self.loop_nodes(),
-            target=target,
-            name=name,
-            positional=tuple(passed(a) for a in call.args if a.keyword is None and not a.star),
-            keywords=tuple((a.keyword.value, passed(a)) for a in call.args if a.keyword),
-            unpacked=any(a.star for a in call.args),
-            grad=state.grad,
-            evaluates=evaluates,
-        )
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -730,14 +685,3 @@ def _is_backward_helper(func: cst.BaseExpression) -> bool:
         "deepspeed_engine",
         "trainer",
     }
-
-
-def strip_identity(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``model.to(device).cuda()`` -> ``model``: these methods return the module itself."""
-    while (
-        type(node) is cst.Call
-        and type(node.func) is cst.Attribute
-        and node.func.attr.value in api.MODULE_IDENTITY_METHODS
-    ):
-        node = node.func.value
-    return node

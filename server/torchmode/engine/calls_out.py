@@ -15,11 +15,10 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine.blocks import nested_blocks
 from torchmode.engine.callers import CallSite, Passed, RepeatedCall, references
-from torchmode.engine.calls import strip_identity
 from torchmode.engine.chunks import code_of
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.function_flow import FunctionFlow
-from torchmode.engine.names import is_within, key_of, literal_bool
+from torchmode.engine.names import is_within, key_of, literal_bool, strip_identity
 from torchmode.engine.values import CallerSite, GradVal, Mode, Span
 from torchmode.engine.walk import calls_in
 

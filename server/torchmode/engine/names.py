@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from torchmode.engine import torch_api as api
+
 
 def dotted(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a chain of names, else None."""
@@ -135,3 +137,14 @@ def literal_bool(node: cst.BaseExpression) -> bool | None:
     if type(node) is cst.Name and node.value in {"True", "False"}:
         return node.value == "True"
     return None
+
+
+def strip_identity(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``model.to(device).cuda()`` -> ``model``: these methods return the module itself."""
+    while (
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
+        and node.func.attr.value in api.MODULE_IDENTITY_METHODS
+    ):
+        node = node.func.value
+    return node
