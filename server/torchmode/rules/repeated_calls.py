@@ -171,9 +171,11 @@ def _finding(
     name = flow.info.qualname
     site = call.site
     loop_at = common.elsewhere(site, call.loop_line)
+    # the calling file by its name: its folders are in the details
+    caller = f"{site.path.replace(chr(92), '/').rsplit('/', 1)[-1]}:{site.line}"
     summary = (
-        f"`{optimizer}` steps on line {ctx.line_of(step.node)} but nothing clears its "
-        f"gradients between calls of `{name}()`, which {site.path} makes in a loop"
+        f"`{optimizer}` steps on line {ctx.line_of(step.node)} but `{name}()` never clears "
+        f"its gradients, and {caller} calls it in a loop"
     )
     first = backwards[0]
     details = (
