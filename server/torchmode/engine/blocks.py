@@ -81,3 +81,15 @@ def returned_values(fn: cst.FunctionDef) -> list[cst.BaseExpression | None]:
         else:
             stack.extend(nested_blocks(stmt))
     return out
+
+
+def header_expressions(stmt: cst.CSTNode) -> list[cst.CSTNode]:
+    """The expressions a compound statement evaluates before its body: an ``if``'s or
+    ``while``'s test, a ``for``'s iterable, a ``with``'s context managers."""
+    if type(stmt) is cst.If or type(stmt) is cst.While:
+        return [stmt.test]
+    if type(stmt) is cst.For:
+        return [stmt.iter]
+    if type(stmt) is cst.With:
+        return [item.item for item in stmt.items]
+    return []

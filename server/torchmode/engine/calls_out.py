@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from torchmode.engine import events as ev
-from torchmode.engine.blocks import nested_blocks
+from torchmode.engine.blocks import header_expressions, nested_blocks
 from torchmode.engine.callers import CallSite, Passed, RepeatedCall, references
 from torchmode.engine.chunks import code_of
 from torchmode.engine.flow import FileFlow
@@ -272,20 +272,10 @@ def _calls_in_loop(loop: cst.CSTNode) -> list[cst.Call]:
             continue
         if type(stmt) in (cst.FunctionDef, cst.ClassDef):
             continue
-        for header in _headers(stmt):
+        for header in header_expressions(stmt):
             out.extend(calls_in(header))
         stack.extend(nested_blocks(stmt))
     return out
-
-
-def _headers(stmt: cst.CSTNode) -> list[cst.CSTNode]:
-    if type(stmt) is cst.If or type(stmt) is cst.While:
-        return [stmt.test]
-    if type(stmt) is cst.For:
-        return [stmt.iter]
-    if type(stmt) is cst.With:
-        return [item.item for item in stmt.items]
-    return []
 
 
 def _resolve(project: ProjectContext, module: str) -> str | None:

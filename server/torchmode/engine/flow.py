@@ -20,7 +20,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
-from torchmode.engine.blocks import block_statements, nested_blocks
+from torchmode.engine.blocks import block_statements, header_expressions, nested_blocks
 from torchmode.engine.callers import CallSite, Entry, RepeatedCall, entry_of, references
 from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.facts import ClassInfo, Facts, FunctionInfo
@@ -576,7 +576,7 @@ class FileFlow:
             elif type(current) is cst.ClassDef:
                 continue
             else:
-                header = _header_expressions(current)
+                header = header_expressions(current)
                 for expr in header:
                     if any(self.is_training_call(c, scope) for c in calls_in(expr)):
                         result = True
@@ -615,7 +615,7 @@ class FileFlow:
             elif type(current) is cst.ClassDef:
                 continue
             else:
-                calls = [c for expr in _header_expressions(current) for c in calls_in(expr)]
+                calls = [c for expr in header_expressions(current) for c in calls_in(expr)]
                 if type(current) is cst.If and not calls:
                     test = current.test
                     own = guard
@@ -648,7 +648,7 @@ class FileFlow:
             if type(stmt) is cst.SimpleStatementLine:
                 exprs = list(stmt.body)
             else:
-                exprs = _header_expressions(stmt)
+                exprs = header_expressions(stmt)
             for expr in exprs:
                 for call in calls_in(expr):
                     func = call.func
@@ -758,16 +758,6 @@ class _DepProbe:
     def __init__(self) -> None:
         self.deps: list[tuple[int, FunctionFlow | None]] = []
         self.externals: list[tuple[str, object]] = []
-
-
-def _header_expressions(stmt: cst.CSTNode) -> list[cst.CSTNode]:
-    if type(stmt) is cst.If or type(stmt) is cst.While:
-        return [stmt.test]
-    if type(stmt) is cst.For:
-        return [stmt.iter]
-    if type(stmt) is cst.With:
-        return [item.item for item in stmt.items]
-    return []
 
 
 def _walk_statements(stmts: Iterable[cst.CSTNode]) -> Iterable[cst.CSTNode]:
