@@ -23,6 +23,7 @@ from torchmode.engine.facts import Facts, FunctionInfo
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import root_of
 from torchmode.engine.values import Mode
+from torchmode.engine.walk import children
 
 # what runs many times, in another grad mode or later: a call in there is not "once, as given"
 _NOT_ONCE = (
@@ -78,4 +79,4 @@ def _called_once(body: cst.BaseSuite, params: frozenset[str]) -> Iterator[str]:
                 func = func.value
             if type(func) is cst.Name and func.value in params:
                 yield func.value
-        stack.extend(node.children)
+        stack.extend(children(node))

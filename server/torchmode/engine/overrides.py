@@ -29,6 +29,7 @@ from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import key_of
 from torchmode.engine.summary_types import ParamEffect, Subclass
 from torchmode.engine.values import CallerSite, Mode, ModeVal, State
+from torchmode.engine.walk import children
 
 if TYPE_CHECKING:
     from torchmode.engine.flow import FileFlow
@@ -126,7 +127,7 @@ def _calls(body: cst.BaseSuite) -> list[tuple[cst.CSTNode, cst.Call]]:
             stmt = node
         if type(node) is cst.Call:
             out.append((stmt, node))
-        stack.extend((child, stmt) for child in reversed(node.children))
+        stack.extend((child, stmt) for child in reversed(children(node)))
     return out
 
 

@@ -25,6 +25,7 @@ import dataclasses
 import functools
 import io
 import os
+import re
 import sys
 import threading
 import tokenize
@@ -283,7 +284,7 @@ class ProjectContext:
                 text = opened[1] if opened else Path(file).read_text("utf-8", errors="replace")
             except OSError:
                 continue
-            if cls not in text:
+            if cls not in text or not _subclasses_named(text, cls):
                 continue
             summary = _summary(Path(file), self.root, self.overlay, self.cache_dir)
             found.extend(sub for sub in summary.subclasses if (real, cls) in sub.bases)
@@ -602,6 +603,12 @@ def _buffer_import_words(path: str, version: Hashable, text: str) -> frozenset[s
         while len(_BUFFER_WORDS) > 64:
             _BUFFER_WORDS.popitem(last=False)
     return words
+
+
+def _subclasses_named(text: str, cls: str) -> bool:
+    """Whether a class statement of ``text`` names ``cls`` among its bases (before the
+    summary of that file, which costs its whole analysis, is asked for them)."""
+    return re.search(rf"\bclass\s+\w+[^:]*\b{re.escape(cls)}\b", text) is not None
 
 
 def _read(path: Path) -> str | None:

@@ -27,6 +27,7 @@ from torchmode.engine.values import (
     State,
     Taint,
 )
+from torchmode.engine.walk import children
 
 if TYPE_CHECKING:
     from torchmode.engine.interpreter import Interpreter
@@ -203,7 +204,7 @@ def volatile_inputs(self: Interpreter, call: cst.Call) -> bool:
             )
         ):
             return True
-        stack.extend(node.children)
+        stack.extend(children(node))
     return False
 
 

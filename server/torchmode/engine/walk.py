@@ -6,6 +6,7 @@ expressions, so it walks them directly and falls back to ``children`` for rare n
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import libcst as cst
@@ -102,20 +103,11 @@ def sub_expressions(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         if node.value is not None:
             yield node.value
     else:
-        for child in node.children:
+        for child in children(node):
             if isinstance(child, cst.BaseExpression):
                 yield child
-            elif not isinstance(child, _TRIVIA):
+            else:
                 yield from sub_expressions(child)
-
-
-_TRIVIA = (
-    cst.BaseParenthesizableWhitespace,
-    cst.TrailingWhitespace,
-    cst.EmptyLine,
-    cst.Comment,
-    cst.Newline,
-)
 
 
 def _comp_for(comp: cst.CompFor) -> Iterator[cst.CSTNode]:
@@ -151,3 +143,83 @@ def names_in(node: cst.CSTNode) -> Iterator[str]:
             yield current.value
         else:
             stack.extend(sub_expressions(current))
+
+
+def _concrete(*bases: type) -> frozenset[type]:
+    out: set[type] = set()
+    stack = list(bases)
+    while stack:
+        cls = stack.pop()
+        out.add(cls)
+        stack.extend(cls.__subclasses__())
+    return frozenset(out)
+
+
+# nodes that hold only whitespace, brackets and punctuation: never a statement or an expression
+_PUNCTUATION = _concrete(
+    cst.BaseParenthesizableWhitespace,
+    cst.TrailingWhitespace,
+    cst.EmptyLine,
+    cst.Comment,
+    cst.Newline,
+    cst.LeftParen,
+    cst.RightParen,
+    cst.LeftSquareBracket,
+    cst.RightSquareBracket,
+    cst.LeftCurlyBrace,
+    cst.RightCurlyBrace,
+    cst.Comma,
+    cst.Dot,
+    cst.Colon,
+    cst.Semicolon,
+    cst.AssignEqual,
+    cst.BaseBinaryOp,
+    cst.BaseBooleanOp,
+    cst.BaseCompOp,
+    cst.BaseUnaryOp,
+    cst.BaseAugOp,
+    cst.Asynchronous,
+    cst.ImportStar,
+    cst.ParamStar,
+    cst.ParamSlash,
+)
+
+# where a node's fields are not declared in source order, the fields that come first
+_SOURCE_ORDER: dict[type, tuple[str, ...]] = {
+    cst.Arg: ("keyword", "value"),
+    cst.FunctionDef: ("decorators", "name", "type_parameters", "params", "returns"),
+    cst.ClassDef: ("decorators", "name", "type_parameters", "bases", "keywords"),
+    cst.ExceptHandler: ("type", "name"),
+    cst.ExceptStarHandler: ("type", "name"),
+    cst.IfExp: ("body", "test"),
+    cst.MatchCase: ("pattern", "guard"),
+    cst.Parameters: ("posonly_params", "posonly_ind", "params", "star_arg", "kwonly_params"),
+    cst.TypeAlias: ("name", "type_parameters"),
+}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        declared = [f.name for f in dataclasses.fields(kind)]
+        first = [name for name in _SOURCE_ORDER.get(kind, ()) if name in declared]
+        names = _FIELDS[kind] = (*first, *(n for n in declared if n not in first))
+    return names
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The statements, expressions and their parts directly inside ``node``, in source order;
+    whitespace, brackets and punctuation left out. libcst's own ``children`` gives the same
+    nodes (and the punctuation) but runs a visitor over the node to find them, which costs
+    more than the whole analysis of most statements."""
+    out: list[cst.CSTNode] = []
+    for name in _fields(type(node)):
+        value = getattr(node, name)
+        if type(value) is tuple or type(value) is list:
+            out.extend(
+                v for v in value if isinstance(v, cst.CSTNode) and type(v) not in _PUNCTUATION
+            )
+        elif isinstance(value, cst.CSTNode) and type(value) not in _PUNCTUATION:
+            out.append(value)
+    return out

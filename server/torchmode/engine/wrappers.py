@@ -19,6 +19,7 @@ import libcst as cst
 from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import block_statements, nested_blocks, returned_values
 from torchmode.engine.names import ImportTable, literal_bool
+from torchmode.engine.walk import children
 
 CONTEXT_MANAGER_DECORATORS = frozenset(
     {"contextlib.contextmanager", "contextlib.asynccontextmanager"}
@@ -115,4 +116,4 @@ def _nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(node.children)
+        stack.extend(children(node))
