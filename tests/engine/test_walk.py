@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-
 from torchmode.engine.walk import _PUNCTUATION, children
 
 _EVERY_KIND = """
