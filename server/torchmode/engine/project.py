@@ -377,13 +377,20 @@ class ProjectContext:
     def _source(self, module: str, level: int) -> Path | None:
         if not module and not level:
             return None
-        source = _module_file(Path(self.root), Path(self.path), module, level)
-        if source is None or os.path.realpath(source) == os.path.realpath(self.path):
-            return None
-        return source
+        return _other_module_file(self.root, self.path, module, level)
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16384)
+def _other_module_file(root: str, importer: str, module: str, level: int) -> Path | None:
+    """The file ``importer`` imports ``module`` from, unless that is ``importer`` itself (asked
+    for at every name a file uses: the paths are made once per question)."""
+    source = _module_file(Path(root), Path(importer), module, level)
+    if source is None or os.path.realpath(source) == os.path.realpath(importer):
+        return None
+    return source
 
 
 @functools.lru_cache(maxsize=4096)
@@ -585,6 +592,7 @@ def files_changed(paths: Iterable[str], created_or_deleted: bool = False) -> Non
     listings_outdated()
     if created_or_deleted:
         _module_file.cache_clear()
+        _other_module_file.cache_clear()
 
 
 _BUFFER_WORDS: OrderedDict[str, tuple[Hashable, frozenset[str]]] = OrderedDict()
