@@ -8,10 +8,14 @@ from functools import partial
 import libcst as cst
 
 from torchmode.engine import events as ev
+from torchmode.engine.blocks import block_statements
 from torchmode.engine.context import RuleContext
+from torchmode.engine.function_flow import FunctionFlow
+from torchmode.engine.statements import StatementIndex
 from torchmode.engine.values import GradsState
+from torchmode.engine.walk import sub_expressions
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
-from torchmode.rules import common
+from torchmode.rules import common, repeated_calls
 from torchmode.rules.base import Rule
 from torchmode.rules.examples import tm302 as examples
 
@@ -23,19 +27,29 @@ RULE = Rule(
     docs="""\
 ## What it does
 Finds `optimizer.zero_grad()` (or `model.zero_grad()` of a model the optimizer trains) that
-runs after `loss.backward()` and before `optimizer.step()`, on every path.
+runs after `loss.backward()` and before `optimizer.step()`, on every path; and gradient
+accumulation undone by its own clear: `zero_grad()` before `backward()` at every iteration (or
+every call of a per-batch hook such as Lightning's `training_step`), while `step()` runs only
+every N iterations (`if (i + 1) % n == 0:`).
 
 ## Why is this bad?
 `zero_grad()` throws away the gradients `backward()` just computed. With the default
 `set_to_none=True` the step skips every parameter; with zeros, plain SGD leaves them unchanged
 and momentum or weight decay keep moving them without any signal. The model does not learn,
-and nothing crashes.
+and nothing crashes. With accumulation, each clear throws away what the iterations before it
+accumulated: every step uses one micro-batch's gradients instead of N.
 
 ## Example
 ```python
 loss.backward()
 optimizer.zero_grad()
 optimizer.step()
+```
+```python
+optimizer.zero_grad()
+(loss / accum_steps).backward()
+if (i + 1) % accum_steps == 0:
+    optimizer.step()
 ```
 
 ## Use instead
@@ -44,9 +58,16 @@ optimizer.zero_grad()
 loss.backward()
 optimizer.step()
 ```
+```python
+(loss / accum_steps).backward()
+if (i + 1) % accum_steps == 0:
+    optimizer.step()
+    optimizer.zero_grad()
+```
 
 ## Fix
-Moves the `zero_grad()` line before the `backward()` line (safe).
+Moves the `zero_grad()` line before the `backward()` line; with accumulation, after the
+`step()` (safe).
 """,
     invalid=examples.INVALID,
     valid=examples.VALID,
@@ -54,6 +75,11 @@ Moves the `zero_grad()` line before the `backward()` line (safe).
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
+    yield from _cleared_between(ctx)
+    yield from _accumulation_cleared(ctx)
+
+
+def _cleared_between(ctx: RuleContext) -> Iterator[Finding]:
     seen: set[int] = set()
     for flow, step in ctx.events(ev.Step):
         if step.via or step.closure or not step.grads:
@@ -87,6 +113,145 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             ),
             fix_builder=partial(_fixes, ctx, zero, backward),
         )
+
+
+def _accumulation_cleared(ctx: RuleContext) -> Iterator[Finding]:
+    """``zero_grad(); backward(); if (i + 1) % n == 0: step()`` in one block: the step is meant
+    to use N iterations' gradients, the clear leaves it one."""
+    seen: set[int] = set()
+    for flow, step in ctx.events(ev.Step):
+        if step.via or step.closure or not step.grads:
+            continue
+        if not all(v.state is GradsState.FRESH for v in step.grads):
+            continue
+        origins = {v.origin for v in step.grads}
+        origin = next(iter(origins))
+        if len(origins) != 1 or origin is None or origin.via is not None:
+            continue
+        chunk = ctx.chunk_of(step.node)
+        if ctx.chunk_of(origin.node) is not chunk:
+            continue
+        index = ctx.index(chunk)
+        step_stmt = index.statement_of(step.node)
+        back_stmt = index.statement_of(origin.node)
+        if step_stmt is None or back_stmt is None:
+            continue
+        guard = _periodic_guard(index, step_stmt, back_stmt)
+        if guard is None:
+            continue
+        clear = _clear_before(ctx, flow, step.optimizer, index, back_stmt)
+        if clear is None or id(clear.node) in seen:
+            continue
+        seen.add(id(clear.node))
+        zero = clear.node
+        condition = " ".join(ctx.code(guard.test).split())
+        yield Finding(
+            RULE.code,
+            f"`{step.optimizer}` is cleared every iteration but steps every few "
+            f"(line {ctx.line_of(step.node)}): no accumulation",
+            ctx.range_of(zero),
+            RULE.default_severity,
+            (
+                Related(ctx.range_of(origin.node), "only this iteration's gradients"),
+                Related(ctx.range_of(step.node), "the step sees one iteration's gradients"),
+            ),
+            subject=step.optimizer,
+            details=(
+                f"{common.where(ctx, zero)} runs before every `backward()`, while "
+                f"{common.where(ctx, step.node)} steps only when `{condition}`: the gradients "
+                "the iterations in between accumulated are thrown away before the step uses "
+                "them (clear after the step, under its condition, instead)"
+            ),
+            fix_builder=partial(_accumulation_fix, ctx, zero, step_stmt),
+        )
+
+
+def _periodic_guard(
+    index: StatementIndex, step_stmt: cst.CSTNode, back_stmt: cst.CSTNode
+) -> cst.If | None:
+    """The ``if i % n == 0:`` whose body holds the step, in the block of ``backward()`` and
+    after it."""
+    block = index.block.get(id(back_stmt))
+    current = step_stmt
+    parent = index.parent_of(current)
+    while parent is not None and not isinstance(parent, cst.FunctionDef | cst.ClassDef):
+        if (
+            isinstance(parent, cst.If)
+            and any(s is current for s in block_statements(parent.body))
+            and index.block.get(id(parent)) is block
+            and _periodic(parent.test)
+        ):
+            assert block is not None
+            order = [id(s) for s in block]
+            if order.index(id(parent)) > order.index(id(back_stmt)):
+                return parent
+            return None
+        current, parent = parent, index.parent_of(parent)
+    return None
+
+
+def _periodic(test: cst.BaseExpression) -> bool:
+    """``(step + 1) % n == 0``, ``not i % n``: a remainder of a counter (not ``"%s" % x``)."""
+    stack: list[cst.CSTNode] = [test]
+    while stack:
+        node = stack.pop()
+        if (
+            type(node) is cst.BinaryOperation
+            and type(node.operator) is cst.Modulo
+            and not isinstance(node.left, cst.BaseString)
+        ):
+            return True
+        stack.extend(sub_expressions(node))
+    return False
+
+
+def _clear_before(
+    ctx: RuleContext,
+    flow: FunctionFlow,
+    optimizer: str,
+    index: StatementIndex,
+    back_stmt: cst.CSTNode,
+) -> ev.Clear | None:
+    """The clear of ``optimizer``'s gradients that runs, unconditionally, in the block of
+    ``backward()`` before it."""
+    block = index.block.get(id(back_stmt))
+    for event in flow.events_of(ev.Clear):
+        if (
+            not isinstance(event, ev.Clear)
+            or event.via
+            or not repeated_calls.clears(ctx, event.key, optimizer)
+        ):
+            continue
+        if ctx.chunk_of(event.node) is not index.chunk:
+            continue
+        stmt = index.statement_of(event.node)
+        if stmt is None or index.block.get(id(stmt)) is not block:
+            continue
+        assert block is not None
+        order = [id(s) for s in block]
+        if order.index(id(stmt)) < order.index(id(back_stmt)):
+            return event
+    return None
+
+
+def _accumulation_fix(
+    ctx: RuleContext, zero: cst.CSTNode, step_stmt: cst.CSTNode
+) -> tuple[Fix, ...]:
+    index = ctx.index(ctx.chunk_of(zero))
+    zero_stmt = index.statement_of(zero)
+    if not isinstance(zero_stmt, cst.SimpleStatementLine) or len(zero_stmt.body) != 1:
+        return ()
+    if not index.starts_line(zero_stmt):
+        return ()
+    zr = index.range_of(zero_stmt)
+    if zr.start.line != zr.end.line:
+        return ()
+    code = ctx.code(zero_stmt.body[0])
+    insert = index.insert_after(step_stmt, code)
+    if insert is None:
+        return ()
+    delete = TextEdit(Range(Position(zr.start.line, 0), Position(zr.start.line + 1, 0)), "")
+    return (Fix(f"Move `{code}` after `step()`", (insert, delete)),)
 
 
 def _backward_before(ctx: RuleContext, flow: object, zero: cst.CSTNode) -> ev.Backward | None:

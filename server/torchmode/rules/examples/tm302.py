@@ -436,9 +436,146 @@ def train_epoch(model, loader, optimizer, scaler, use_amp):
              optimizer.step()
 """,
     ),
+    # gradient accumulation in a fine-tuning loop, undone by the clear at the top of the loop
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+
+
+def finetune(model, loader, accum_steps=4, lr=2e-5):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    for step, (inputs, targets) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = criterion(model(inputs), targets) / accum_steps
+        loss.backward()
+        if (step + 1) % accum_steps == 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+""",
+        (10,),
+        fix="""\
+@@
+     model.train()
+     for step, (inputs, targets) in enumerate(loader):
+-        optimizer.zero_grad()
+         loss = criterion(model(inputs), targets) / accum_steps
+         loss.backward()
+         if (step + 1) % accum_steps == 0:
+             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+             optimizer.step()
++            optimizer.zero_grad()
+""",
+    ),
+    # Lightning manual optimisation: training_step runs once per batch, the step every N
+    Invalid(
+        """\
+import lightning as L
+import torch
+
+
+class Autoencoder(L.LightningModule):
+    def __init__(self, encoder, decoder, accumulate=8):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.accumulate = accumulate
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        recon = self.decoder(self.encoder(batch))
+        loss = torch.nn.functional.mse_loss(recon, batch)
+        self.log("recon", loss)
+        opt.zero_grad()
+        self.manual_backward(loss)
+        if (batch_idx + 1) % self.accumulate == 0:
+            opt.step()
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+""",
+        (18,),
+        fix="""\
+@@
+         loss = torch.nn.functional.mse_loss(recon, batch)
+         self.log("recon", loss)
+-        opt.zero_grad()
+         self.manual_backward(loss)
+         if (batch_idx + 1) % self.accumulate == 0:
+             opt.step()
++            opt.zero_grad()
+ 
+     def configure_optimizers(self):
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
+    # accumulation done right: cleared after the step, under its condition
+    """\
+import torch
+
+
+def finetune(model, loader, criterion, accum_steps=4):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    model.train()
+    for step, (inputs, targets) in enumerate(loader):
+        loss = criterion(model(inputs), targets) / accum_steps
+        loss.backward()
+        if (step + 1) % accum_steps == 0:
+            optimizer.step()
+            optimizer.zero_grad()
+""",
+    # accumulation with the clear at the start of each window
+    """\
+import torch
+
+
+def finetune(model, loader, criterion, accum_steps=4):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for step, (inputs, targets) in enumerate(loader):
+        if step % accum_steps == 0:
+            optimizer.zero_grad()
+        (criterion(model(inputs), targets) / accum_steps).backward()
+        if (step + 1) % accum_steps == 0:
+            optimizer.step()
+""",
+    # WGAN: the generator's whole update runs every n_critic iterations
+    """\
+import torch
+
+
+def train(gen, critic, loader, n_critic=5, z_dim=128):
+    opt_g = torch.optim.RMSprop(gen.parameters(), lr=5e-5)
+    opt_c = torch.optim.RMSprop(critic.parameters(), lr=5e-5)
+    for i, real in enumerate(loader):
+        opt_c.zero_grad()
+        fake = gen(torch.randn(real.size(0), z_dim)).detach()
+        (critic(fake).mean() - critic(real).mean()).backward()
+        opt_c.step()
+        if i % n_critic == 0:
+            opt_g.zero_grad()
+            (-critic(gen(torch.randn(real.size(0), z_dim))).mean()).backward()
+            opt_g.step()
+""",
+    # a step at every iteration; the remainder only decides when to log
+    """\
+import torch
+
+
+def train(model, loader, criterion, log_every=100):
+    optimizer = torch.optim.Adam(model.parameters())
+    for i, (x, y) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        if i % log_every == 0:
+            print("%d: %.4f" % (i, loss.item()))
+""",
     # the canonical order: clear, forward, backward, step
     """\
 import torch
