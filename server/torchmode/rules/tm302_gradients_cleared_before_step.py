@@ -12,7 +12,7 @@ from torchmode.engine.blocks import block_statements
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.statements import StatementIndex
-from torchmode.engine.values import GradsState
+from torchmode.engine.values import GradsState, Origin
 from torchmode.engine.walk import sub_expressions
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
 from torchmode.rules import common, repeated_calls
@@ -79,18 +79,26 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     yield from _accumulation_cleared(ctx)
 
 
-def _cleared_between(ctx: RuleContext) -> Iterator[Finding]:
-    seen: set[int] = set()
+def _steps_after(
+    ctx: RuleContext, state: GradsState
+) -> Iterator[tuple[FunctionFlow, ev.Step, Origin]]:
+    """The steps of the file's own code whose gradients, on every path, were last ``state``
+    by one call (a ``zero_grad()`` or a ``backward()``) of the same function."""
     for flow, step in ctx.events(ev.Step):
         if step.via or step.closure or not step.grads:
             continue
-        if not all(v.state is GradsState.CLEARED for v in step.grads):
+        if not all(v.state is state for v in step.grads):
             continue
         origins = {v.origin for v in step.grads}
-        if len(origins) != 1:
-            continue
         origin = next(iter(origins))
-        if origin is None or origin.via is not None or id(origin.node) in seen:
+        if len(origins) == 1 and origin is not None and origin.via is None:
+            yield flow, step, origin
+
+
+def _cleared_between(ctx: RuleContext) -> Iterator[Finding]:
+    seen: set[int] = set()
+    for flow, step, origin in _steps_after(ctx, GradsState.CLEARED):
+        if id(origin.node) in seen:
             continue
         seen.add(id(origin.node))
         zero = origin.node
@@ -119,15 +127,7 @@ def _accumulation_cleared(ctx: RuleContext) -> Iterator[Finding]:
     """``zero_grad(); backward(); if (i + 1) % n == 0: step()`` in one block: the step is meant
     to use N iterations' gradients, the clear leaves it one."""
     seen: set[int] = set()
-    for flow, step in ctx.events(ev.Step):
-        if step.via or step.closure or not step.grads:
-            continue
-        if not all(v.state is GradsState.FRESH for v in step.grads):
-            continue
-        origins = {v.origin for v in step.grads}
-        origin = next(iter(origins))
-        if len(origins) != 1 or origin is None or origin.via is not None:
-            continue
+    for flow, step, origin in _steps_after(ctx, GradsState.FRESH):
         chunk = ctx.chunk_of(step.node)
         if ctx.chunk_of(origin.node) is not chunk:
             continue
