@@ -90,6 +90,11 @@ def assign(
     else:
         self.aliases.pop(key, None)
     self.strip_guards(key, state)
+    cover = self.facts.cover_at.get(id(value_node))
+    if cover is not None and not (loop_target or element):
+        state.covers[key] = cover
+    else:
+        state.covers.pop(key, None)
     if loop_target:
         # items of a data loader or a list: whatever they carry, they are data, not the
         # result of an unknown computation

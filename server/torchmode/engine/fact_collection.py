@@ -81,7 +81,8 @@ class Evidence:
     env: tuple[object, ...]
     facts: list[tuple[str, cst.BaseExpression, tuple[object, ...]]] = field(default_factory=list)
     # the assignments whose value constructs an optimizer: key, class, function, arguments
-    ctors: list[tuple[str, cst.ClassDef | None, cst.FunctionDef | None, Coverage]] = field(
+    # (key, class, function, what the optimizer is built over, id of the assigned value)
+    ctors: list[tuple[str, cst.ClassDef | None, cst.FunctionDef | None, Coverage, int]] = field(
         default_factory=list
     )
     # ``self.key = name`` in a class: (id of the class, name, key)
@@ -320,12 +321,13 @@ class _Replay:
         # function (the same name often means different optimizers in different functions)
         facts.optimizer_cover.clear()
         facts.class_cover.clear()
+        facts.cover_at.clear()
         self_aliases: dict[tuple[int, str], set[str]] = {}
         for found in evidence:
             for cls_id, name, key in found.self_aliases:
                 self_aliases.setdefault((cls_id, name), set()).add(key)
         for found in evidence:
-            for key, cls_node, func_node, ctor in found.ctors:
+            for key, cls_node, func_node, ctor, value_id in found.ctors:
                 cover = self.cover(ctor)
                 if cls_node is not None:
                     # torch.optim.AdamW(model.parameters()) after self.model = model
@@ -338,6 +340,7 @@ class _Replay:
                 func = self.functions.get(id(func_node)) if func_node is not None else None
                 scope = id(func.node) if func is not None and not key.startswith("self.") else 0
                 facts.scoped_cover.setdefault((scope, key), set()).update(cover)
+                facts.cover_at[value_id] = frozenset(cover)
         for found in evidence:
             for cls_node, layer in found.layers:
                 cls = self.classes.get(id(cls_node))
@@ -374,7 +377,7 @@ class _Replay:
                 found.facts.append((key, value, fact))
             ctor = self.ctor_of(value)
             if ctor is not None:
-                found.ctors.append((key, cls_node, func_node, ctor))
+                found.ctors.append((key, cls_node, func_node, ctor, id(value)))
             if cls_node is not None and key.startswith("self.") and type(value) is cst.Name:
                 found.self_aliases.append((id(cls_node), value.value, key))
         for call, cls_node in record.class_calls:

@@ -88,6 +88,9 @@ class Facts:
     module_class: dict[str, str] = field(default_factory=dict)  # key -> class it was built from
     optimizer_cover: dict[str, set[str]] = field(default_factory=dict)  # every function's
     scoped_cover: dict[tuple[int, str], set[str]] = field(default_factory=dict)
+    # id(the value of ``opt = Adam(net.parameters())``) -> what that optimizer trains: the
+    # cover from that assignment on (``optimizer`` reused for a second model in a notebook)
+    cover_at: dict[int, frozenset[str]] = field(default_factory=dict)
     # (class, ``self.<attr>``) -> what the optimizer a method of that class builds there covers
     # (in the class's own terms): ``self.discriminator.optimizer`` of a Discriminator instance
     class_cover: dict[tuple[str, str], set[str]] = field(default_factory=dict)
@@ -155,6 +158,7 @@ class Facts:
             tuple(sorted(self.module_class.items())),
             sets(self.optimizer_cover),
             tuple(sorted(tuple(sorted(v)) for v in self.scoped_cover.values())),
+            tuple(sorted(tuple(sorted(v)) for v in self.cover_at.values())),
             tuple(sorted((k, tuple(sorted(v))) for k, v in self.class_cover.items())),
             tuple(sorted(self.step_receivers)),
             tuple(sorted(self.zero_receivers)),

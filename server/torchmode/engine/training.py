@@ -301,7 +301,8 @@ def optimizer_step(
     )
     state.grads[optimizer] = OTHER_GRADS
     state.dirty[optimizer] = frozenset({self.origin(call)})
-    covered = self.facts.covered_by(optimizer, self.info)
+    reaching = state.covers.get(optimizer)
+    covered = set(reaching) if reaching else self.facts.covered_by(optimizer, self.info)
     if covered or not self._given(optimizer):
         self.record_training(call, "step", covered, state)
         return

@@ -179,6 +179,8 @@ class State:
     reachable: bool = True
     # per optimizer: the steps whose gradients nobody cleared since (None: cleared)
     dirty: dict[str, frozenset[Origin | None]] = field(default_factory=dict)
+    # per optimizer: what the assignment that reaches here built it over (else Facts' cover)
+    covers: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def copy(self) -> State:
         return State(
@@ -189,6 +191,7 @@ class State:
             dict(self.aliases),
             self.reachable,
             dict(self.dirty),
+            dict(self.covers),
         )
 
     def module_key(self, key: str) -> str:
@@ -204,7 +207,7 @@ class State:
         """Take ``other``'s values (an expression's effects, joined, on the state in hand)."""
         self.modes, self.grad, self.vars = other.modes, other.grad, other.vars
         self.grads, self.aliases, self.reachable = other.grads, other.aliases, other.reachable
-        self.dirty = other.dirty
+        self.dirty, self.covers = other.dirty, other.covers
 
     def same_as(self, other: State) -> bool:
         return (
@@ -215,6 +218,7 @@ class State:
             and self.grads == other.grads
             and self.aliases == other.aliases
             and self.dirty == other.dirty
+            and self.covers == other.covers
         )
 
 
@@ -266,6 +270,9 @@ def join_states(states: list[State], default_mode: frozenset[ModeVal]) -> State:
         for name in list(out.aliases):
             if s.aliases.get(name) != out.aliases[name]:
                 del out.aliases[name]
+        for name in list(out.covers):
+            if s.covers.get(name) != out.covers[name]:
+                del out.covers[name]
     return out
 
 

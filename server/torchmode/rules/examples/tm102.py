@@ -951,6 +951,58 @@ class Experiment:
              return self.loss_fn(self.model(x), y).item()
 """,
     ),
+    # a notebook trains two survival models one after the other, reusing `optimizer`: the
+    # second optimizer's steps do not train the first model, tested in between
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+
+
+class RiskNet(nn.Module):
+    def __init__(self, n_features, n_out):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(n_features, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, n_out)
+        )
+
+    def forward(self, x):
+        return self.body(x)
+
+
+cox_model = RiskNet(12, 1)
+optimizer = torch.optim.Adam(cox_model.parameters(), lr=1e-2)
+for epoch in range(20):
+    for x, event, time in train_loader:
+        optimizer.zero_grad()
+        cox_loss(cox_model(x), event, time).backward()
+        optimizer.step()
+
+with torch.no_grad():
+    log_hazards = cox_model(x_test)
+
+weibull_model = RiskNet(12, 2)
+optimizer = torch.optim.Adam(weibull_model.parameters(), lr=1e-2)
+for epoch in range(20):
+    for x, event, time in train_loader:
+        optimizer.zero_grad()
+        weibull_loss(weibull_model(x), event, time).backward()
+        optimizer.step()
+
+weibull_model.eval()
+with torch.no_grad():
+    log_params = weibull_model(x_test)
+""",
+        (25,),
+        fix="""\
+@@
+         optimizer.step()
+ 
++cox_model.eval()
+ with torch.no_grad():
+     log_hazards = cox_model(x_test)
+""",
+    ),
 )
 
 VALID = (
