@@ -19,6 +19,7 @@ from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import is_within, root_of
 from torchmode.engine.overrides import subclasses_of
 from torchmode.engine.summary_types import ExternalFunction, FileSummary, Inside, ParamEffect
+from torchmode.engine.training import serves_input_attack
 from torchmode.engine.values import Mode, ModeVal
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
@@ -71,6 +72,8 @@ def summary_of(
                 effect = _effect(key, vals, params, allow_input=True)
                 if effect is None or effect in trains:
                     continue
+                if event.kind == "backward" and serves_input_attack(facts, event):
+                    continue  # an attack's backward() for its input perturbation
                 if not steps or event.kind == "step" or _stepped(flow, facts, key):
                     trains.append(effect)
         exit_grad = None

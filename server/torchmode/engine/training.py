@@ -29,6 +29,7 @@ from torchmode.engine.values import (
 )
 
 if TYPE_CHECKING:
+    from torchmode.engine.facts import Facts
     from torchmode.engine.interpreter import Interpreter
 
 
@@ -372,3 +373,16 @@ def _names_evaluation_data(node: cst.BaseExpression) -> bool:
 
 
 COMPOUND_REGION = (cst.With, cst.For, cst.While)
+
+
+def serves_input_attack(facts: Facts, event: ev.Train) -> bool:
+    """Every optimizer stepped next to this backward() (in its function, within its innermost
+    loop) was built over plain tensors (``SGD([delta])``): the backward() serves an attack
+    optimizing the input perturbation, and the model's gradients it leaves are not trained."""
+    inner = event.site_loops[-1] if event.site_loops else None
+    steps = [
+        e
+        for e in event.site.events
+        if isinstance(e, ev.Step) and not e.via and (inner is None or inner in e.site_loops)
+    ]
+    return bool(steps) and all(facts.trains_only_tensors(e.optimizer, e.site.info) for e in steps)
