@@ -89,9 +89,11 @@ def summary_of(
         inside, context_exit = _context_effects(info.node, flow, facts, params)
         runs = runs_given(info, flow, facts)
         forwards = tuple(ParamEffect(param, suffix, Mode.INPUT) for param, suffix in runs)
+        clears = _cleared_params(flow, params)
         if (
             exit_modes
             or trains
+            or clears
             or exit_grad is not None
             or grad_off
             or inside is not None
@@ -108,6 +110,7 @@ def summary_of(
                 context_exit,
                 steps,
                 forwards,
+                clears,
             )
     if buffer is not None:
         buffer.settle()
@@ -149,6 +152,21 @@ def _accumulators(file_flow: FileFlow, path: Path) -> dict[str, dict[str, Accumu
             if kept:
                 out.setdefault(name, {})[method] = Accumulator(params[1:], kept, path.name)
     return out
+
+
+def _cleared_params(flow: FunctionFlow, params: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """What it was given whose gradients it clears (``optimizer.zero_grad()`` where
+    ``optimizer`` is a parameter), as (parameter, suffix), in source order."""
+    out: list[tuple[str, str]] = []
+    for event in flow.events_of(ev.Clear):
+        assert isinstance(event, ev.Clear)
+        key = event.key
+        if key is None:
+            continue
+        root = root_of(key)
+        if root in params and root not in {"self", "cls"} and (root, key[len(root) :]) not in out:
+            out.append((root, key[len(root) :]))
+    return tuple(out)
 
 
 def _stepped(flow: FunctionFlow, facts: Facts, key: str) -> bool:
