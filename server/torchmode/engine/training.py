@@ -151,6 +151,7 @@ def forward(
             key=key,
             modes=self.mode_of(key, state),
             grad=state.grad,
+            param_modes=_param_modes(self, key, state),
             region=region,
             evaluation=evaluation,
             region_is_body=is_body,
@@ -183,6 +184,24 @@ def forward(
         sources=sources,
         maybe_no_grad=maybe_off if enabled else None,
     )
+
+
+def _param_modes(
+    self: Interpreter, key: str, state: State
+) -> tuple[tuple[str, frozenset[ModeVal]], ...]:
+    """For a forward of a module the function does not receive, in the mode it was entered
+    in: the modes the function set on its parameters so far (see ev.Forward.param_modes)."""
+    info = self.info
+    if info is None or info.receives(key) or key.startswith("self."):
+        return ()
+    if not any(v.mode is Mode.INPUT for v in self.mode_of(key, state)):
+        return ()
+    out = []
+    for param in info.params:
+        modes = state.modes.get(param)
+        if param not in {"self", "cls"} and modes and all(v.mode is not Mode.INPUT for v in modes):
+            out.append((param, modes))
+    return tuple(out)
 
 
 def volatile_inputs(self: Interpreter, call: cst.Call) -> bool:
