@@ -443,6 +443,37 @@ for real, noise in loader:
 +    critic_history.append(loss_c.detach())
 """,
     ),
+    # probe losses gathered with gradients on before the step's own update: the backward()
+    # after the loop is on the batch's loss, which the list does not feed, so every probe
+    # batch's activations stay alive until the function returns
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def train_step(model, optimizer, batch, probe_batches):
+    model.eval()
+    probe_losses = []
+    for x_probe, y_probe in probe_batches:
+        probe_losses.append(F.cross_entropy(model(x_probe), y_probe))
+    model.train()
+    x, y = batch
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item(), sum(p.item() for p in probe_losses) / len(probe_losses)
+""",
+        (9,),
+        fix="""\
+@@
+     for x_probe, y_probe in probe_batches:
+-        probe_losses.append(F.cross_entropy(model(x_probe), y_probe))
++        probe_losses.append(F.cross_entropy(model(x_probe), y_probe).detach())
+     model.train()
+""",
+    ),
 )
 
 
