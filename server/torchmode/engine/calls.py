@@ -513,6 +513,11 @@ def apply_external(
             # before the effects below: it ran in the mode it was given
             key += effect.suffix
             self.forward(call, key, [], state, given=key)
+    for param, suffix in callee.clears:
+        # before its training: helpers clear first (``optimizer.zero_grad()``, then the loss)
+        key = bound.get(param)
+        if key is not None:
+            self.clear(call, key + suffix, state)
     trained: dict[str, frozenset[ModeVal]] = {}
     for effect in callee.trains:
         key = bound.get(effect.param)

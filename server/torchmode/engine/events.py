@@ -126,6 +126,10 @@ class Forward(Event):
     # the forward pass itself is in another file of the project, here: ``node`` calls a
     # method that only a subclass there defines (overrides.py)
     elsewhere: CallerSite | None = None
+    # a module the function does not receive (a global) run in the mode it was entered in,
+    # beside the modes the function set on its parameters before: a caller passing that same
+    # module as one of them switched it too (``val(net)``: ``net.eval()``, then ``crnn(x)``)
+    param_modes: tuple[tuple[str, frozenset[ModeVal]], ...] = ()
 
     def depends_on_caller(self) -> bool:
         return _as_entered(self.modes) or _entry_grad(self.grad) or bool(self.training_guards)
@@ -157,7 +161,7 @@ class Forward(Event):
             at.loops,
             # a module local to the callee keeps its name: only the grad mode is the caller's
             key=at.key(self.key) or self.key,
-            modes=at.modes(self.key, self.modes),
+            modes=self._modes_in_caller(at),
             grad=at.grad(self.grad),
             region=self.region,
             evaluation=evaluation,
@@ -170,6 +174,13 @@ class Forward(Event):
             volatile=self.volatile,
             elsewhere=self.elsewhere,
         )
+
+    def _modes_in_caller(self, at: CallerTerms) -> frozenset[ModeVal]:
+        caller_key = at.key(self.key) or self.key
+        for param, modes in self.param_modes:
+            if at.key(param) == caller_key:
+                return at.modes(param, modes)  # the caller passed the module itself
+        return at.modes(self.key, self.modes)
 
 
 @dataclass(eq=False)

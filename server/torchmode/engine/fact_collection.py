@@ -70,6 +70,8 @@ class Coverage:
 
     owners: frozenset[str]  # ``model`` for ``model.parameters()`` in the arguments
     names: tuple[str, ...]  # every name in the arguments: parameter lists assigned before
+    # the parameters are a list of plain names (``[delta]``, ``[w, b]``), no call, no attribute
+    tensor_list: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -322,6 +324,7 @@ class _Replay:
         facts.optimizer_cover.clear()
         facts.class_cover.clear()
         facts.cover_at.clear()
+        facts.tensor_optimizers.clear()
         self_aliases: dict[tuple[int, str], set[str]] = {}
         for found in evidence:
             for cls_id, name, key in found.self_aliases:
@@ -341,6 +344,8 @@ class _Replay:
                 scope = id(func.node) if func is not None and not key.startswith("self.") else 0
                 facts.scoped_cover.setdefault((scope, key), set()).update(cover)
                 facts.cover_at[value_id] = frozenset(cover)
+                if ctor.tensor_list and not cover and not (set(ctor.names) & facts.module_keys):
+                    facts.tensor_optimizers.add((scope, key))
         for found in evidence:
             for cls_node, layer in found.layers:
                 cls = self.classes.get(id(cls_node))
@@ -573,7 +578,23 @@ def _call_fact(call: cst.Call, func: cst.Attribute) -> tuple[str, str] | None:
 
 def _coverage_inputs(call: cst.Call) -> Coverage:
     names = [name for arg in call.args for name in _names(arg.value)]
-    return Coverage(frozenset(_param_owners(call)), tuple(names))
+    return Coverage(frozenset(_param_owners(call)), tuple(names), _tensor_list(call))
+
+
+def _tensor_list(call: cst.Call) -> bool:
+    """The optimizer's parameters are a literal list of plain names (``SGD([delta], lr)``):
+    tensors of the script's own, not a model's ``parameters()``."""
+    params = next(
+        (a.value for a in call.args if a.keyword is None or a.keyword.value == "params"), None
+    )
+    return (
+        type(params) in (cst.List, cst.Tuple)
+        and bool(params.elements)  # type: ignore[union-attr]
+        and all(
+            type(e) is cst.Element and type(e.value) is cst.Name
+            for e in params.elements  # type: ignore[union-attr]
+        )
+    )
 
 
 def _looks_like_mode_switch(call: cst.Call) -> bool:

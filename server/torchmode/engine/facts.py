@@ -94,6 +94,9 @@ class Facts:
     # (class, ``self.<attr>``) -> what the optimizer a method of that class builds there covers
     # (in the class's own terms): ``self.discriminator.optimizer`` of a Discriminator instance
     class_cover: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    # (id of the def it is built in, or 0 at module level and for ``self.``, name): optimizers
+    # built over a list of plain tensors (``SGD([delta])``, an attack's perturbation)
+    tensor_optimizers: set[tuple[int, str]] = field(default_factory=set)
     step_receivers: set[str] = field(default_factory=set)
     zero_receivers: set[str] = field(default_factory=set)
     frozen: set[str] = field(default_factory=set)
@@ -160,6 +163,7 @@ class Facts:
             tuple(sorted(tuple(sorted(v)) for v in self.scoped_cover.values())),
             tuple(sorted(tuple(sorted(v)) for v in self.cover_at.values())),
             tuple(sorted((k, tuple(sorted(v))) for k, v in self.class_cover.items())),
+            tuple(sorted(name for _, name in self.tensor_optimizers)),
             tuple(sorted(self.step_receivers)),
             tuple(sorted(self.zero_receivers)),
             tuple(sorted(self.frozen)),
@@ -373,6 +377,16 @@ class Facts:
                 # happens to share its name: the caller's own analysis binds it
                 return set()
         return self.optimizer_cover.get(optimizer) or self._through_instance(optimizer)
+
+    def trains_only_tensors(self, optimizer: str, scope: FunctionInfo | None = None) -> bool:
+        """``optimizer`` was built over a list of plain tensors, none of them a module's
+        (``SGD([delta])``: an attack optimizing its input perturbation): it trains no model."""
+        if scope is not None:
+            if (id(scope.node), optimizer) in self.tensor_optimizers:
+                return True
+            if (id(scope.node), optimizer) in self.scoped_cover or scope.receives(optimizer):
+                return False  # another optimizer of that name, built or given here
+        return (0, optimizer) in self.tensor_optimizers
 
     def _through_instance(self, optimizer: str) -> set[str]:
         """``gan.discriminator.optimizer``: the optimizer an instance of one of the file's

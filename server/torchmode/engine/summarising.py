@@ -19,6 +19,7 @@ from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import is_within, root_of
 from torchmode.engine.overrides import subclasses_of
 from torchmode.engine.summary_types import ExternalFunction, FileSummary, Inside, ParamEffect
+from torchmode.engine.training import serves_input_attack
 from torchmode.engine.values import Mode, ModeVal
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
@@ -71,6 +72,8 @@ def summary_of(
                 effect = _effect(key, vals, params, allow_input=True)
                 if effect is None or effect in trains:
                     continue
+                if event.kind == "backward" and serves_input_attack(facts, event):
+                    continue  # an attack's backward() for its input perturbation
                 if not steps or event.kind == "step" or _stepped(flow, facts, key):
                     trains.append(effect)
         exit_grad = None
@@ -86,9 +89,11 @@ def summary_of(
         inside, context_exit = _context_effects(info.node, flow, facts, params)
         runs = runs_given(info, flow, facts)
         forwards = tuple(ParamEffect(param, suffix, Mode.INPUT) for param, suffix in runs)
+        clears = _cleared_params(flow, params)
         if (
             exit_modes
             or trains
+            or clears
             or exit_grad is not None
             or grad_off
             or inside is not None
@@ -105,6 +110,7 @@ def summary_of(
                 context_exit,
                 steps,
                 forwards,
+                clears,
             )
     if buffer is not None:
         buffer.settle()
@@ -146,6 +152,21 @@ def _accumulators(file_flow: FileFlow, path: Path) -> dict[str, dict[str, Accumu
             if kept:
                 out.setdefault(name, {})[method] = Accumulator(params[1:], kept, path.name)
     return out
+
+
+def _cleared_params(flow: FunctionFlow, params: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """What it was given whose gradients it clears (``optimizer.zero_grad()`` where
+    ``optimizer`` is a parameter), as (parameter, suffix), in source order."""
+    out: list[tuple[str, str]] = []
+    for event in flow.events_of(ev.Clear):
+        assert isinstance(event, ev.Clear)
+        key = event.key
+        if key is None:
+            continue
+        root = root_of(key)
+        if root in params and root not in {"self", "cls"} and (root, key[len(root) :]) not in out:
+            out.append((root, key[len(root) :]))
+    return tuple(out)
 
 
 def _stepped(flow: FunctionFlow, facts: Facts, key: str) -> bool:

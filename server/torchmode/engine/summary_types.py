@@ -47,6 +47,9 @@ class ExternalFunction:
     # what it was given that it runs once, in the mode and grad mode it was given (a
     # ``forward_step(model, batch)`` helper): a forward pass at each call, in the caller's terms
     forwards: tuple[ParamEffect, ...] = ()
+    # what it was given whose gradients it clears (``optimizer.zero_grad()`` on a parameter):
+    # (parameter, suffix) pairs
+    clears: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from torchmode.engine.values import (
 from torchmode.engine.walk import children
 
 if TYPE_CHECKING:
+    from torchmode.engine.facts import Facts
     from torchmode.engine.interpreter import Interpreter
 
 
@@ -151,6 +152,7 @@ def forward(
             key=key,
             modes=self.mode_of(key, state),
             grad=state.grad,
+            param_modes=_param_modes(self, key, state),
             region=region,
             evaluation=evaluation,
             region_is_body=is_body,
@@ -183,6 +185,24 @@ def forward(
         sources=sources,
         maybe_no_grad=maybe_off if enabled else None,
     )
+
+
+def _param_modes(
+    self: Interpreter, key: str, state: State
+) -> tuple[tuple[str, frozenset[ModeVal]], ...]:
+    """For a forward of a module the function does not receive, in the mode it was entered
+    in: the modes the function set on its parameters so far (see ev.Forward.param_modes)."""
+    info = self.info
+    if info is None or info.receives(key) or key.startswith("self."):
+        return ()
+    if not any(v.mode is Mode.INPUT for v in self.mode_of(key, state)):
+        return ()
+    out = []
+    for param in info.params:
+        modes = state.modes.get(param)
+        if param not in {"self", "cls"} and modes and all(v.mode is not Mode.INPUT for v in modes):
+            out.append((param, modes))
+    return tuple(out)
 
 
 def volatile_inputs(self: Interpreter, call: cst.Call) -> bool:
@@ -374,3 +394,16 @@ def _names_evaluation_data(node: cst.BaseExpression) -> bool:
 
 
 COMPOUND_REGION = (cst.With, cst.For, cst.While)
+
+
+def serves_input_attack(facts: Facts, event: ev.Train) -> bool:
+    """Every optimizer stepped next to this backward() (in its function, within its innermost
+    loop) was built over plain tensors (``SGD([delta])``): the backward() serves an attack
+    optimizing the input perturbation, and the model's gradients it leaves are not trained."""
+    inner = event.site_loops[-1] if event.site_loops else None
+    steps = [
+        e
+        for e in event.site.events
+        if isinstance(e, ev.Step) and not e.via and (inner is None or inner in e.site_loops)
+    ]
+    return bool(steps) and all(facts.trains_only_tensors(e.optimizer, e.site.info) for e in steps)

@@ -10,6 +10,7 @@ from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import is_within
+from torchmode.engine.training import serves_input_attack
 from torchmode.engine.values import Mode, ModeVal, Origin
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity
 from torchmode.knowledge.costs import cost_note
@@ -31,7 +32,9 @@ Finds a `model.eval()` — written directly, or done by a function you call, suc
 turns from elsewhere (a base class's epoch loop calling `_train()` and `_test()`), an evaluation
 method that leaves `self.model` in eval mode while no method of the class ever calls
 `self.model.train()` is reported too: after the first evaluation, every training runs in eval
-mode.
+mode. A `backward()` in eval mode whose only optimizer steps nearby are of an optimizer built
+over plain tensors (`SGD([delta])`: an attack optimizing its input perturbation) does not
+train the model and is not reported.
 
 ## Why is this bad?
 `eval()` switches Dropout off and makes BatchNorm use its running statistics. Training in that
@@ -367,6 +370,8 @@ def _stepped(ctx: RuleContext, flow: object, event: ev.Train, key: str) -> bool:
     """Is there an optimizer step that could update ``key`` as a whole where this backward()
     runs? When the optimizers only train parts of it (``model.classifier`` of an eval-mode
     ``model`` with a frozen backbone), their steps decide, with those parts' modes."""
+    if event.kind == "backward" and serves_input_attack(ctx.facts, event):
+        return False
     for f in (flow, event.site):
         for e in f.events:  # type: ignore[attr-defined]
             if isinstance(e, ev.Step):

@@ -13,7 +13,8 @@ from torchmode.engine import events as ev
 from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.chunks import Chunk, split_lines
 from torchmode.engine.context import RuleContext
-from torchmode.engine.names import key_of
+from torchmode.engine.names import key_of, root_of
+from torchmode.engine.walk import names_in
 from torchmode.findings import Finding, Fix, Range, Related, Severity, TextEdit
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common, wording
@@ -32,6 +33,9 @@ appended to a list (`losses.append(loss)`) across loop iterations while it still
 autograd graph — not `.item()`, not `.detach()`, not computed under `no_grad`. Handing the loss
 to a method of the file that adds what it is given to an attribute (`meter.update(loss)`, whose
 `update()` does `self.sum += val`) counts as accumulating it; the finding is at the argument.
+A total local to a function that calls `backward()` after the loop on a loss computed from it,
+and does not return it (a loss per replayed task or per layer, summed into one step's loss), is
+not reported: its graphs are that step's and are gone when the function returns.
 
 ## Why is this bad?
 The running total keeps every iteration's graph alive. In evaluation (no `backward()`), that
@@ -100,6 +104,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         )
         if not trains and all(g.enabled is None for g in event.grad) and flow.called:
             continue  # each caller decides, with its own grad mode
+        if not trains and _dies_with_the_step(ctx, event, loop):
+            continue  # one step's loss terms, kept until its backward(), freed on return
         key = (id(event.node), event.target)
         if key in seen:
             continue
@@ -219,6 +225,124 @@ def _returned_after_backward(
         elif not isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             stack.extend(nested_blocks(stmt))
     return False
+
+
+def _dies_with_the_step(ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNode) -> bool:
+    """The total is a local of a function that calls ``backward()`` after the loop, outside
+    it, on a loss computed from the total, and does not return the total: the loop gathers
+    the terms of one training step (a loss per replayed task, per feature layer), whose graphs
+    that backward() needs anyway and which are gone when the function returns. (A total of
+    an evaluation loop that the backward() after it does not use is still reported.)"""
+    info = event.site.info
+    target = event.target
+    if info is None or not target.isidentifier() or info.receives(target):
+        return False
+    if _returns(info.node, target) or _declared_global(info.node, target):
+        return False
+    if not _assigned_in(info.node, target):
+        return False  # a module-level total the function adds to
+    around = ctx.flow.chains.get(id(event.node), ())
+    derived = _derived_from(info.node, target)
+    return any(
+        isinstance(e, ev.Backward)
+        and not e.via
+        and e.site is event.site
+        and _after_loop(around, loop, ctx.flow.chains.get(id(e.node), ()))
+        and bool(derived & set(names_in(e.node)))
+        for e in event.site.events
+    )
+
+
+def _derived_from(function: cst.FunctionDef, name: str) -> set[str]:
+    """``name`` and the locals assigned from it, directly or through others (``loss_total =
+    rnt * loss_cur + (1 - rnt) * loss_replay`` after ``loss_replay[i] = ... reconL_r[i]``),
+    whatever the order of the statements."""
+    flows: list[tuple[set[str], set[str]]] = []
+    for small in _small_statements(function):
+        if isinstance(small, cst.Assign):
+            targets = [t.target for t in small.targets]
+        elif isinstance(small, cst.AugAssign | cst.AnnAssign):
+            targets = [small.target]
+        else:
+            continue
+        if small.value is None:
+            continue
+        assigned = {root_of(k) for t in targets for k in _target_keys(t)}
+        flows.append((assigned, set(names_in(small.value))))
+    derived = {name}
+    grown = True
+    while grown:
+        grown = False
+        for assigned, used in flows:
+            if used & derived and not assigned <= derived:
+                derived |= assigned
+                grown = True
+    return derived
+
+
+def _target_keys(target: cst.BaseExpression) -> Iterator[str]:
+    if isinstance(target, cst.Tuple | cst.List):
+        for element in target.elements:
+            yield from _target_keys(element.value)
+        return
+    key = key_of(target.value if isinstance(target, cst.Subscript) else target)
+    if key is not None:
+        yield key
+
+
+def _after_loop(
+    around: tuple[cst.CSTNode, ...], loop: cst.CSTNode, chain: tuple[cst.CSTNode, ...]
+) -> bool:
+    """Is the statement whose enclosing statements are ``chain`` after ``loop`` (one of
+    ``around``), outside it? Read from the tree, not from positions (which would need the
+    whole chunk's code)."""
+    if loop not in around or loop in chain:
+        return False
+    depth = around.index(loop)
+    for j in range(1, depth + 1):
+        if j >= len(chain) or chain[j] is not around[j]:
+            parent = around[j - 1]
+            siblings: list[cst.CSTNode] = list(
+                block_statements(parent.body)
+                if isinstance(parent, cst.FunctionDef)
+                else nested_blocks(parent)
+            )
+            if j >= len(chain) or around[j] not in siblings or chain[j] not in siblings:
+                return False
+            return siblings.index(chain[j]) > siblings.index(around[j])
+    return False
+
+
+def _declared_global(function: cst.FunctionDef, name: str) -> bool:
+    return any(
+        isinstance(small, cst.Global | cst.Nonlocal)
+        and any(n.name.value == name for n in small.names)
+        for small in _small_statements(function)
+    )
+
+
+def _returns(function: cst.FunctionDef, name: str) -> bool:
+    """``return total`` or ``return total, count``: the caller gets the total itself."""
+    for small in _small_statements(function):
+        if isinstance(small, cst.Return) and small.value is not None:
+            value = small.value
+            items = value.elements if isinstance(value, cst.Tuple | cst.List) else [value]
+            for item in items:
+                node = item.value if isinstance(item, cst.BaseElement) else item
+                if type(node) is cst.Name and node.value == name:
+                    return True
+    return False
+
+
+def _small_statements(function: cst.FunctionDef) -> Iterator[cst.BaseSmallStatement]:
+    """The function's simple statements, nested functions and classes left out."""
+    stack: list[cst.CSTNode] = list(block_statements(function.body))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from stmt.body
+        elif not isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            stack.extend(nested_blocks(stmt))
 
 
 def _receiver(node: cst.CSTNode) -> str | None:

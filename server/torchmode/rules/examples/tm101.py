@@ -1751,6 +1751,35 @@ for epoch in range(epochs):
         loss.backward()
         optimizer.step()
 """,
+    # Adversarial training whose attack optimizes the perturbation with an optimizer of its own:
+    # `backward()` runs in eval mode, but the only optimizer stepped there is built over the
+    # perturbation tensor; the model's stale gradients are cleared before its own update.
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def robust_loss(model, x, y, optimizer, eps=0.5, steps=5):
+    model.eval()
+    delta = torch.zeros_like(x).normal_(0, 0.001).requires_grad_(True)
+    delta_opt = torch.optim.SGD([delta], lr=2 * eps / steps)
+    for _ in range(steps):
+        delta_opt.zero_grad()
+        attack = -F.cross_entropy(model(x + delta), y)
+        attack.backward()
+        delta_opt.step()
+        delta.data.renorm_(p=2, dim=0, maxnorm=eps)
+    model.train()
+    optimizer.zero_grad()
+    return F.cross_entropy(model(x), y) + F.cross_entropy(model((x + delta).detach()), y)
+
+
+for epoch in range(epochs):
+    for x, y in train_loader:
+        loss = robust_loss(model, x, y, optimizer)
+        loss.backward()
+        optimizer.step()
+""",
     # An `evaluate()` that restores train mode in a `finally:` block, returning from inside the
     # `try`.
     """\

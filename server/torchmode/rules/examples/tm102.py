@@ -1006,6 +1006,34 @@ with torch.no_grad():
 )
 
 VALID = (
+    # an OCR script whose validation helper switches the network it is given to eval mode and
+    # then runs the module-level name of that same network (the caller passes it in)
+    """\
+import torch
+
+recognizer = CRNN(height=32, channels=1, classes=37, hidden=256)
+optimizer = torch.optim.Adam(recognizer.parameters(), lr=1e-3)
+
+
+def validate(net, loader, criterion):
+    net.eval()
+    total = 0.0
+    with torch.no_grad():
+        for images, targets in loader:
+            total += criterion(recognizer(images), targets).item()
+    return total / len(loader)
+
+
+for epoch in range(epochs):
+    for step, (images, targets) in enumerate(train_loader):
+        recognizer.train()
+        loss = criterion(recognizer(images), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step % 500 == 0:
+            print(validate(recognizer, val_loader, criterion))
+""",
     # step factories whose validation step switches to eval mode and whose training step
     # switches back
     shared.step_factories(train_switch="net.train()", val_switch="net.eval()"),

@@ -443,10 +443,66 @@ for real, noise in loader:
 +    critic_history.append(loss_c.detach())
 """,
     ),
+    # probe losses gathered with gradients on before the step's own update: the backward()
+    # after the loop is on the batch's loss, which the list does not feed, so every probe
+    # batch's activations stay alive until the function returns
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def train_step(model, optimizer, batch, probe_batches):
+    model.eval()
+    probe_losses = []
+    for x_probe, y_probe in probe_batches:
+        probe_losses.append(F.cross_entropy(model(x_probe), y_probe))
+    model.train()
+    x, y = batch
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item(), sum(p.item() for p in probe_losses) / len(probe_losses)
+""",
+        (9,),
+        fix="""\
+@@
+     for x_probe, y_probe in probe_batches:
+-        probe_losses.append(F.cross_entropy(model(x_probe), y_probe))
++        probe_losses.append(F.cross_entropy(model(x_probe), y_probe).detach())
+     model.train()
+""",
+    ),
 )
 
 
 VALID: tuple[str, ...] = (
+    # replay-based continual learning: one step sums a loss per earlier task, kept in local
+    # lists (for logging) that die with the step; the backward() after the loop frees the graphs
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def train_step(model, optimizer, x, y, replayed, weight=0.5):
+    model.train()
+    optimizer.zero_grad()
+    current = F.cross_entropy(model(x), y)
+    task_losses = [torch.tensor(0.0)] * len(replayed)
+    for task, (x_old, soft_targets) in enumerate(replayed):
+        log_probs = F.log_softmax(model(x_old), dim=1)
+        task_losses[task] = F.kl_div(log_probs, soft_targets, reduction="batchmean")
+    total = weight * current + (1 - weight) * sum(task_losses) / max(len(replayed), 1)
+    total.backward()
+    optimizer.step()
+    return {"loss": total.item(), "replay": [t.item() for t in task_losses]}
+
+
+for epoch in range(epochs):
+    for x, y in train_loader:
+        stats = train_step(model, optimizer, x, y, replay_buffer.sample(x.size(0)))
+""",
     # the meter of the file given plain numbers, and the same meter filled under no_grad
     """\
 import torch
