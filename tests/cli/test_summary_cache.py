@@ -193,3 +193,30 @@ def test_a_cache_that_cannot_be_written_is_done_without(project: Path) -> None:
     blocked.write_text("")
     assert _check(project, "--cache-dir", str(blocked)) == [("train.py:TM101", 16)]
     assert blocked.read_text() == ""
+
+
+METRICS = """\
+def accuracy(logits, y):
+    return (logits.argmax(1) == y).float().mean().item()
+"""
+
+EVALUATE_WITH_METRICS = EVALUATE.replace(
+    "import torch\n", "import torch\n\nfrom metrics import accuracy\n"
+)
+
+
+def test_an_entry_holds_while_what_it_read_summarises_the_same(project: Path) -> None:
+    """``evaluate.py`` reads ``metrics.py``: an edit there that leaves its summary as it was (a
+    comment) keeps ``evaluate.py``'s entry, one that changes it (a function that now switches
+    a model it is given to eval mode) does not."""
+    (project / "metrics.py").write_text(METRICS)
+    (project / "evaluate.py").write_text(EVALUATE_WITH_METRICS)
+    assert _check(project) == [("train.py:TM101", 16)]
+    _forget_functions(project / ".torchmode_cache", project / "evaluate.py")
+    assert _check(project) == []
+    (project / "metrics.py").write_text(METRICS + "\n# the mean over the batch\n")
+    assert _check(project) == []  # the entry still holds
+    (project / "metrics.py").write_text(
+        METRICS + "\n\ndef freeze(model):\n    model.eval()\n    return model\n"
+    )
+    assert _check(project) == [("train.py:TM101", 16)]

@@ -53,7 +53,13 @@ from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
 from torchmode.engine.summarising import summary_of
-from torchmode.engine.summary_store import content_digest, store_at
+from torchmode.engine.summary_store import (
+    Imported,
+    SummaryStore,
+    content_digest,
+    store_at,
+    summary_digest,
+)
 from torchmode.engine.summary_types import (
     ExternalFunction,
     FileSummary,
@@ -493,9 +499,9 @@ def _summary(
     store = store_at(cache_dir, _STORED) if cache_dir is not None and stamp[0] == "disk" else None
     digest = _cache_key(path, root) if store is not None else None
     if store is not None and digest is not None:
-        kept_there = store.get(path, digest)
+        kept_there = _kept(store, path, digest, root, overlay, cache_dir)
         if kept_there is not None and isinstance(kept_there[1], FileSummary):
-            stamps = tuple((p, _stamp(Path(p), overlay)) for p, _ in kept_there[0])
+            stamps = tuple((p, _stamp(Path(p), overlay)) for p, _, _ in kept_there[0])
             with _LOCK:
                 _CACHE[path] = (stamp, stamps, kept_there[1])
             return kept_there[1]
@@ -523,6 +529,28 @@ def _summary(
     return found
 
 
+def _kept(
+    store: SummaryStore,
+    path: Path,
+    digest: str,
+    root: str,
+    overlay: Overlay | None,
+    cache_dir: str | None,
+) -> tuple[Imported, object] | None:
+    """The entry kept for ``path``, if it holds; a file it read that changed is summarised now
+    to compare, with ``path`` counted as in progress (in an import cycle, the changed file sees
+    it as a cold run that started at ``path`` would: not known yet)."""
+    with _LOCK:
+        if path in _IN_PROGRESS:
+            return store.get(path, digest)
+        _IN_PROGRESS.add(path)
+    try:
+        return store.get(path, digest, lambda other: _summary(other, root, overlay, cache_dir))
+    finally:
+        with _LOCK:
+            _IN_PROGRESS.discard(path)
+
+
 def _cache_key(path: Path, root: str) -> str | None:
     """What a summary kept on disk is keyed by: the file's content and which files the project
     has (where its imports resolve)."""
@@ -530,21 +558,23 @@ def _cache_key(path: Path, root: str) -> str | None:
     return None if content is None else f"{content}:{listing_digest(root)}"
 
 
-def _closure(imported: Iterable[tuple[str, Stamp | None]]) -> tuple[tuple[str, str | None], ...]:
+def _closure(imported: Iterable[tuple[str, Stamp | None]]) -> Imported:
     """The files whose summaries went into a summary, through any depth (a class's bases in a
-    third file), each with its content now: an entry kept on disk holds while they are equal."""
-    seen: dict[str, str | None] = {}
+    third file), each with its content and the digest of its summary now: an entry kept on
+    disk holds while either is equal."""
+    seen: dict[str, tuple[str | None, str | None]] = {}
     todo = [p for p, _ in imported]
     while todo:
         other = todo.pop()
         if other in seen:
             continue
-        seen[other] = content_digest(Path(other))
         with _LOCK:
             entry = _CACHE.get(Path(other))
+        summarised = summary_digest(entry[2]) if entry is not None else None
+        seen[other] = (content_digest(Path(other)), summarised)
         if entry is not None:
             todo.extend(p for p, _ in entry[1])
-    return tuple(sorted(seen.items()))
+    return tuple((p, content, summarised) for p, (content, summarised) in sorted(seen.items()))
 
 
 def offer(project: ProjectContext, file_flow: FileFlow, text: str) -> None:

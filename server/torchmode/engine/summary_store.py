@@ -7,8 +7,11 @@ summaries here instead of analysing those files again. Findings are never kept: 
 reported on is analysed afresh, with what it reads of the others from here.
 
 An entry is keyed by the file's content (SHA-256 of its bytes), the content of each project file
-whose summary went into it (its imports, one level), and the folder it sits in, which names the
-torchmode version and the code that computed it (``folder_tag``). It is plain JSON of the
+whose summary went into it (its imports, through any depth), and the folder it sits in, which
+names the torchmode version and the code that computed it (``folder_tag``). When one of those
+files changed, the entry still holds if that file's summary did not (a comment, a constant, a
+function nobody imports): it keeps the digest of each one's summary too, and the run computes
+the changed file's summary, which it needs anyway, to compare. It is plain JSON of the
 summary's own classes, read back through an allow-list: the cache folder sits in the user's
 project, and reading it must never run anything (no pickle). A file that cannot be read, parsed
 or understood is a miss. Writes go to a temporary file renamed over the entry, so concurrent
@@ -25,6 +28,7 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +41,10 @@ CACHEDIR_TAG = (
     "# This file is a cache directory tag created by torchmode.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
-_SCHEMA = 1
+_SCHEMA = 2
 
-Imported = tuple[tuple[str, str | None], ...]  # (real path, content digest or None: unreadable)
+# (real path, content digest or None: unreadable, digest of its summary or None: not known)
+Imported = tuple[tuple[str, str | None, str | None], ...]
 
 
 def content_digest(path: Path) -> str | None:
@@ -96,9 +101,12 @@ class SummaryStore:
         self.classes = classes  # what an entry may hold, by name
         self._writable = True
 
-    def get(self, path: Path, digest: str) -> tuple[Imported, Any] | None:
+    def get(
+        self, path: Path, digest: str, summary_now: Callable[[Path], object] | None = None
+    ) -> tuple[Imported, Any] | None:
         """The summary of ``path`` with this content, and what it imported, if kept and still
-        true: every file it imported has the content it had."""
+        true: every file it imported has the content it had, or, by ``summary_now``, the same
+        summary."""
         try:
             data = json.loads(self._entry(path).read_text("utf-8"))
             if (
@@ -108,13 +116,17 @@ class SummaryStore:
             ):
                 return None
             imported: Imported = tuple(
-                (str(p), d if d is None else str(d)) for p, d in data["imported"]
+                (str(p), _optional(d), _optional(s)) for p, d, s in data["imported"]
             )
             summary = decode(data["summary"], self.classes)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        for other, known in imported:
-            if content_digest(Path(other)) != known:
+        for other, known, summarised in imported:
+            if content_digest(Path(other)) == known:
+                continue
+            if summary_now is None or summarised is None:
+                return None
+            if summary_digest(summary_now(Path(other))) != summarised:
                 return None
         return imported, summary
 
@@ -156,6 +168,33 @@ class SummaryStore:
             if not mark.exists():
                 mark.write_text(text, encoding="utf-8")
         folder.mkdir(parents=True, exist_ok=True)
+
+
+def _optional(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def summary_digest(summary: object) -> str:
+    """A digest of a summary's value, the same in every process (sets and dicts in a fixed
+    order): equal summaries, equal digests."""
+    canonical = json.dumps(_canonical(encode(summary)), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _canonical(data: Any) -> Any:
+    if isinstance(data, list):
+        return [_canonical(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) == 1 and ("frozenset" in data or "dict" in data):
+        ((kind, items),) = data.items()
+        ordered = sorted((_canonical(item) for item in items), key=_text)
+        return {kind: ordered}
+    return {key: _canonical(value) for key, value in data.items()}
+
+
+def _text(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 _STORES: dict[str, SummaryStore] = {}
