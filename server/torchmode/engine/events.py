@@ -126,6 +126,11 @@ class Forward(Event):
     # the forward pass itself is in another file of the project, here: ``node`` calls a
     # method that only a subclass there defines (overrides.py)
     elsewhere: CallerSite | None = None
+    # given a batch drawn from evaluation data with ``next()`` (the ids of those calls), and
+    # the statement that would evaluate on it (drawn.py): an evaluation over evaluation data
+    # once nothing from that batch is seen to be backpropagated
+    drawn: frozenset[int] = frozenset()
+    drawn_region: cst.CSTNode | None = None
 
     def depends_on_caller(self) -> bool:
         return _as_entered(self.modes) or _entry_grad(self.grad) or bool(self.training_guards)
