@@ -124,7 +124,7 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
         if external is not None:
             self.apply_external(call, external, state)
     result = _result_of(self, call, method, receiver, qualified, args, state)
-    if draws_evaluation_data(call):
+    if draws_evaluation_data(call, receiver if method is not None else None, args):
         result = self.drawing(call, result)
     return result
 

@@ -31,17 +31,22 @@ def names_evaluation_data(node: cst.BaseExpression) -> bool:
     return type(node) is cst.Name and bool(api.EVALUATION_DATA.search(node.value))
 
 
-def draws_evaluation_data(call: cst.Call) -> bool:
+def draws_evaluation_data(call: cst.Call, receiver: Taint | None, args: list[Taint]) -> bool:
     """``next(iter(val_loader))``, ``next(enumerate(test_loader, 0))``, ``next(val_iter)``,
-    ``val_iter.next()`` (Python 2 style): one batch of evaluation data."""
+    ``val_iter.next()`` (Python 2 style): one batch of evaluation data; also
+    ``iter(test_loader)``, whose iterator (``data_iter = iter(testloader)``) draws
+    evaluation batches with ``next(data_iter)`` (``receiver``, ``args``: what the analysis
+    knows of the call's receiver and arguments)."""
     func = call.func
-    if type(func) is cst.Name and func.value == "next" and call.args:
-        return names_evaluation_data(call.args[0].value)
+    if type(func) is cst.Name and func.value in ("next", "iter") and call.args:
+        return names_evaluation_data(call.args[0].value) or (
+            func.value == "next" and bool(args) and bool(args[0].drawn)
+        )
     return (
         type(func) is cst.Attribute
         and func.attr.value in ("next", "__next__")
         and not call.args
-        and names_evaluation_data(func.value)
+        and (names_evaluation_data(func.value) or (receiver is not None and bool(receiver.drawn)))
     )
 
 

@@ -1004,6 +1004,40 @@ def main(train_set, valid_set, epochs=50):
 +            model.train()
 """,
     ),
+    # the same in a script, through an iterator of the test loader made before training: the
+    # test loss printed every 50 steps is measured with BatchNorm in train mode
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+net = nn.Sequential(nn.Linear(20, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 5))
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+batches = iter(testloader)
+
+for epoch in range(30):
+    for step, (feats, target) in enumerate(trainloader):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(net(feats), target)
+        loss.backward()
+        optimizer.step()
+        if step % 50 == 49:
+            feats, target = next(batches)
+            test_loss = F.cross_entropy(net(feats), target)
+            print(f"[{epoch}, {step}] train {loss.item():.3f} test {test_loss.item():.3f}")
+""",
+        lines=(17,),
+        fix="""\
+@@
+         optimizer.step()
++        net.eval()
+         if step % 50 == 49:
+@@
+             print(f"[{epoch}, {step}] train {loss.item():.3f} test {test_loss.item():.3f}")
++        net.train()
+""",
+    ),
 )
 
 VALID = (
