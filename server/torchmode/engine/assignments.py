@@ -4,6 +4,7 @@ tensor with its graph, an optimizer, a loader — and what a rebinding forgets."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -24,6 +25,7 @@ from torchmode.engine.values import (
     State,
     Taint,
 )
+from torchmode.engine.walk import names_in
 
 if TYPE_CHECKING:
     from torchmode.engine.interpreter import Interpreter
@@ -51,6 +53,9 @@ def assign(
             sub_value = value
             if values is not None:
                 sub_value = self.peek_taint(values[i], state)
+                if value.drawn and key_of(values[i]) is None:
+                    # ``x, y = x.cuda(), y.cuda()``: still the batch drawn from evaluation data
+                    sub_value = replace(sub_value, drawn=_drawn_in(values[i], state))
             elif plain is not None and plain[i]:
                 sub_value = NO_TAINT
             if values is not None:
@@ -98,7 +103,9 @@ def assign(
     if loop_target:
         # items of a data loader or a list: whatever they carry, they are data, not the
         # result of an unknown computation
-        value = Taint(value.models, value.graph, value.lossy, None, None, value.sources)
+        value = Taint(
+            value.models, value.graph, value.lossy, None, None, value.sources, drawn=value.drawn
+        )
     state.vars[key] = Taint(
         value.models,
         value.graph,
@@ -109,6 +116,7 @@ def assign(
         target,
         value.opaque,
         value.maybe_no_grad,
+        value.drawn,
     )
     if key in self.facts.module_keys or any(
         is_within(k, key) for k in list(state.modes) if k != key
@@ -234,3 +242,13 @@ def _varying_index(target: cst.Subscript) -> bool:
     return not isinstance(
         index, cst.SimpleString | cst.ConcatenatedString | cst.Integer | cst.UnaryOperation
     )
+
+
+def _drawn_in(node: cst.BaseExpression, state: State) -> frozenset[int]:
+    """The batches drawn from evaluation data that the names in ``node`` hold."""
+    drawn: frozenset[int] = frozenset()
+    for name in names_in(node):
+        taint = state.vars.get(name)
+        if taint is not None:
+            drawn |= taint.drawn
+    return drawn

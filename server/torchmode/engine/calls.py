@@ -13,6 +13,7 @@ from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.accumulation import accumulated_arguments, accumulated_elsewhere
 from torchmode.engine.binding import bind_arguments, resolve_closure
+from torchmode.engine.drawn import draws_evaluation_data
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.names import is_within, key_of, literal_bool, strip_identity
 from torchmode.engine.overrides import apply_override
@@ -122,7 +123,10 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
         external = self.file.external(qualified)
         if external is not None:
             self.apply_external(call, external, state)
-    return _result_of(self, call, method, receiver, qualified, args, state)
+    result = _result_of(self, call, method, receiver, qualified, args, state)
+    if draws_evaluation_data(call, receiver if method is not None else None, args):
+        result = self.drawing(call, result)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +260,8 @@ def _grad_function(
         return Taint(snapshot_of=GRAD_SNAPSHOT)
     if qualified in {"torch.autograd.grad", "torch.autograd.backward"}:
         it.flow.trains = True
+        for a in args:
+            it.drawn_trained |= a.drawn  # a meta-gradient through a validation batch
         return NO_TAINT
     return None
 
@@ -273,7 +279,7 @@ def _result_of(
     func = call.func
     if method is not None and method in api.GRAPH_CUTTERS:
         # fake.detach(): a backward() through this value does not reach the module
-        return Taint(frozenset(), False, receiver.lossy)
+        return Taint(frozenset(), False, receiver.lossy, drawn=receiver.drawn)
     if type(func) is cst.Name and func.value in api.GRAPH_CUTTING_FUNCTIONS:
         return NO_TAINT
     if method == "scale" and args:
@@ -311,7 +317,9 @@ def _result_of(
     graph = inputs.graph and keeps_graph
     disabled = self.disabled_origin(state)
     if disabled is not None:
-        return Taint(frozenset(), False, lossy, disabled, sources=inputs.sources)
+        return Taint(
+            frozenset(), False, lossy, disabled, sources=inputs.sources, drawn=inputs.drawn
+        )
     # an unknown callable (a model we do not recognise, a helper elsewhere) may return a
     # tensor with a graph; torch functions, losses and tensor methods only pass one on
     opaque = (
@@ -330,6 +338,7 @@ def _result_of(
         sources=inputs.sources,
         opaque=opaque,
         maybe_no_grad=inputs.maybe_no_grad,
+        drawn=inputs.drawn,
     )
 
 
@@ -389,6 +398,7 @@ def apply_summary(
         origin if not graph else None,
         sources=through.sources,
         opaque=r.opaque or through.opaque,
+        drawn=through.drawn,
     )
 
 

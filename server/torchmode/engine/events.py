@@ -130,6 +130,11 @@ class Forward(Event):
     # beside the modes the function set on its parameters before: a caller passing that same
     # module as one of them switched it too (``val(net)``: ``net.eval()``, then ``crnn(x)``)
     param_modes: tuple[tuple[str, frozenset[ModeVal]], ...] = ()
+    # given a batch drawn from evaluation data with ``next()`` (the ids of those calls), and
+    # the statement that would evaluate on it (drawn.py): an evaluation over evaluation data
+    # once nothing from that batch is seen to be backpropagated
+    drawn: frozenset[int] = frozenset()
+    drawn_region: cst.CSTNode | None = None
 
     def depends_on_caller(self) -> bool:
         return _as_entered(self.modes) or _entry_grad(self.grad) or bool(self.training_guards)

@@ -35,7 +35,9 @@ def without_graph_if_disabled(
     disabled = self.disabled_origin(state)
     if disabled is None:
         return taint
-    return Taint(frozenset(), False, taint.lossy, disabled, sources=taint.sources)
+    return Taint(
+        frozenset(), False, taint.lossy, disabled, sources=taint.sources, drawn=taint.drawn
+    )
 
 
 def grad_context(

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from torchmode.engine import assignments, binding, calls, containers, grad_mode, guards, training
+from torchmode.engine import (
+    assignments,
+    binding,
+    calls,
+    containers,
+    drawn,
+    grad_mode,
+    guards,
+    training,
+)
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import block_statements
@@ -96,6 +105,9 @@ class Interpreter:
         self.comprehensions = 0  # depth of comprehensions around the expression evaluated
         self.iterated = False
         self.over_eval_data = False
+        # id of each ``next(<evaluation data>)`` call -> ids of the statements around it
+        self.drawings: dict[int, frozenset[int]] = {}
+        self.drawn_trained: frozenset[int] = frozenset()  # given to torch.autograd.grad()
 
     # -- entry points ------------------------------------------------------------------
     def run_function(self) -> None:
@@ -170,6 +182,7 @@ class Interpreter:
 
     def _finish(self) -> None:
         self.flow.events = list(self.recorded.values())
+        drawn.confirm_drawn(self.flow.events, self.drawn_trained)
         self.flow.trains = self.flow.trains or any(
             isinstance(e, ev.Train) for e in self.flow.events
         )
@@ -218,6 +231,8 @@ class Interpreter:
             self.place(event.node)
             if isinstance(event, ev.Forward) and event.region is not None:
                 self.place(event.region)
+            if isinstance(event, ev.Forward) and event.drawn_region is not None:
+                self.place(event.drawn_region)
             if isinstance(event, ev.Forward) and event.volatile is not None:
                 self.place(event.volatile)
             if isinstance(event, ev.Accumulate) and event.value_node is not None:
@@ -669,6 +684,8 @@ class Interpreter:
     generation = training.generation
     volatile_inputs = training.volatile_inputs
     region_of_forward = training.region_of_forward
+    drawing = drawn.drawing
+    drawn_region = drawn.drawn_region
     training_step = training.training_step
     record_training = training.record_training
     optimizer_step = training.optimizer_step

@@ -9,6 +9,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
+from torchmode.engine.drawn import names_evaluation_data
 from torchmode.engine.names import is_within, key_of, literal_bool
 from torchmode.engine.values import (
     CLEAN,
@@ -139,6 +140,7 @@ def forward(
     """``volatile``: an input is wrapped in ``Variable(..., volatile=True)`` at the call;
     ``elsewhere``: the forward pass the call runs in another file of the project."""
     region, evaluation, is_body = self.region_of_forward(state)
+    drawn, drawn_region = self.drawn_region(args, region, evaluation)
     guards: tuple[Guard, ...] = ()
     if not evaluation and self.info is not None and self.file.tests_a_parameter(self.info):
         scope = self.loops[-1].node if self.loops else self.info.node
@@ -162,6 +164,8 @@ def forward(
             given=given,
             volatile=self.stmt_stack[-1] if volatile else None,
             elsewhere=elsewhere,
+            drawn=drawn,
+            drawn_region=drawn_region,
         )
     )
     enabled = any(g.enabled is not False for g in state.grad)
@@ -184,6 +188,7 @@ def forward(
         no_grad_origin,
         sources=sources,
         maybe_no_grad=maybe_off if enabled else None,
+        drawn=drawn,
     )
 
 
@@ -268,7 +273,7 @@ def region_of_forward(self: Interpreter, state: State) -> tuple[cst.CSTNode, boo
         lc.node is s for lc in self.loops for s in stack[i:]
     )
     self.over_eval_data = self.iterated and any(
-        type(s) is cst.For and _names_evaluation_data(s.iter)
+        type(s) is cst.For and names_evaluation_data(s.iter)
         for lc in self.loops
         for s in stack[i:]
         if lc.node is s
@@ -379,18 +384,6 @@ def clear_one(self: Interpreter, call: cst.Call, key: str, state: State) -> None
             else v
             for v in old
         )
-
-
-def _names_evaluation_data(node: cst.BaseExpression) -> bool:
-    """``val_loader``, ``enumerate(tqdm(self.test_loader))``: the loop goes over evaluation data
-    (the iterable itself, or a wrapper's first argument)."""
-    while type(node) is cst.Call and node.args:
-        node = node.args[0].value
-    while type(node) is cst.Subscript:
-        node = node.value
-    if type(node) is cst.Attribute:
-        return bool(api.EVALUATION_DATA.search(node.attr.value))
-    return type(node) is cst.Name and bool(api.EVALUATION_DATA.search(node.value))
 
 
 COMPOUND_REGION = (cst.With, cst.For, cst.While)

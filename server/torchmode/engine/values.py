@@ -127,6 +127,9 @@ class Taint:
     opaque: bool = False  # returned by a call we cannot see into: it may carry a graph
     # computed where gradients may be off, on some path, by a global switch never restored
     maybe_no_grad: Origin | None = None
+    # drawn from evaluation data with ``next()`` (``next(iter(val_loader))``): the ids of
+    # those calls, so that a forward on it and a backward from it can be matched up
+    drawn: frozenset[int] = frozenset()
 
     def join(self, other: Taint) -> Taint:
         if self == other:
@@ -143,6 +146,7 @@ class Taint:
             self.node if self.node is other.node else None,
             self.opaque or other.opaque,
             self.maybe_no_grad or other.maybe_no_grad,
+            self.drawn | other.drawn,
         )
 
 
@@ -285,7 +289,7 @@ def _join_vars(out: State, s: State) -> None:
             assert t is not None
             # Unassigned on one path: keep what it may be, never "definitely".
             out.vars[name] = Taint(
-                t.models, t.graph, t.lossy, None, None, t.sources, t.node, t.opaque
+                t.models, t.graph, t.lossy, None, None, t.sources, t.node, t.opaque, drawn=t.drawn
             )
         else:
             out.vars[name] = a_t.join(b_t)
@@ -314,6 +318,7 @@ def combine(a: Taint, b: Taint) -> Taint:
         sources=a.sources | b.sources,
         opaque=a.opaque or b.opaque,
         maybe_no_grad=a.maybe_no_grad or b.maybe_no_grad,
+        drawn=a.drawn | b.drawn,
     )
 
 

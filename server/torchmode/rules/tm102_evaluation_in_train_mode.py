@@ -28,7 +28,9 @@ RULE = Rule(
 Finds evaluation code — forward passes under `no_grad`/`inference_mode`, or in a function
 named like `evaluate`/`validate`/`test`/`predict`, with no training step around them; a
 Hugging Face `model.generate(...)` is such a forward pass (it turns gradients off, never
-Dropout) — where
+Dropout); so is a forward pass over a loop on evaluation data, or on a batch drawn from it
+with `next()` (`next(iter(val_loader))` every N iterations of a training loop) that nothing
+backpropagates — where
 the model is in train mode: `model.train()` ran before it (directly or in a function you call)
 and no `model.eval()` since, or the model was just built (a new module is in train mode). A
 function that nothing in its file calls is checked in the modes its callers in the other

@@ -951,6 +951,93 @@ class Experiment:
              return self.loss_fn(self.model(x), y).item()
 """,
     ),
+    # a point-cloud classifier trained batch by batch; every 20 iterations one batch is drawn
+    # from the validation loader with next() and classified, its BatchNorm and Dropout still in
+    # train mode (the no_grad alone does not switch them)
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+
+class PointClassifier(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv1d(3, 64, 1), nn.BatchNorm1d(64), nn.ReLU())
+        self.head = nn.Sequential(nn.Linear(64, 32), nn.Dropout(0.3), nn.Linear(32, classes))
+
+    def forward(self, pts):
+        feats = self.conv(pts).max(dim=2)[0]
+        return F.log_softmax(self.head(feats), dim=1)
+
+
+def main(train_set, valid_set, epochs=50):
+    train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
+    valid_loader = DataLoader(valid_set, batch_size=32, shuffle=True)
+    model = PointClassifier().cuda()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch in range(epochs):
+        for it, (pts, labels) in enumerate(train_loader):
+            pts, labels = pts.transpose(2, 1).cuda(), labels.cuda()
+            opt.zero_grad()
+            loss = F.nll_loss(model(pts), labels)
+            loss.backward()
+            opt.step()
+            if it % 20 == 0:
+                _, (pts, labels) = next(enumerate(valid_loader))
+                pts, labels = pts.transpose(2, 1).cuda(), labels.cuda()
+                with torch.no_grad():
+                    pred = model(pts)
+                hits = pred.argmax(1).eq(labels).sum().item()
+                print(f"epoch {epoch} it {it}: valid accuracy {hits / len(labels):.3f}")
+""",
+        lines=(34,),
+        fix="""\
+@@
+             opt.step()
++            model.eval()
+             if it % 20 == 0:
+@@
+                 print(f"epoch {epoch} it {it}: valid accuracy {hits / len(labels):.3f}")
++            model.train()
+""",
+    ),
+    # the same in a script, through an iterator of the test loader made before training: the
+    # test loss printed every 50 steps is measured with BatchNorm in train mode
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+net = nn.Sequential(nn.Linear(20, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 5))
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+batches = iter(testloader)
+
+for epoch in range(30):
+    for step, (feats, target) in enumerate(trainloader):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(net(feats), target)
+        loss.backward()
+        optimizer.step()
+        if step % 50 == 49:
+            feats, target = next(batches)
+            test_loss = F.cross_entropy(net(feats), target)
+            print(f"[{epoch}, {step}] train {loss.item():.3f} test {test_loss.item():.3f}")
+""",
+        lines=(17,),
+        fix="""\
+@@
+         optimizer.step()
++        net.eval()
+         if step % 50 == 49:
+@@
+             print(f"[{epoch}, {step}] train {loss.item():.3f} test {test_loss.item():.3f}")
++        net.train()
+""",
+    ),
     # a notebook trains two survival models one after the other, reusing `optimizer`: the
     # second optimizer's steps do not train the first model, tested in between
     Invalid(
@@ -1006,34 +1093,6 @@ with torch.no_grad():
 )
 
 VALID = (
-    # an OCR script whose validation helper switches the network it is given to eval mode and
-    # then runs the module-level name of that same network (the caller passes it in)
-    """\
-import torch
-
-recognizer = CRNN(height=32, channels=1, classes=37, hidden=256)
-optimizer = torch.optim.Adam(recognizer.parameters(), lr=1e-3)
-
-
-def validate(net, loader, criterion):
-    net.eval()
-    total = 0.0
-    with torch.no_grad():
-        for images, targets in loader:
-            total += criterion(recognizer(images), targets).item()
-    return total / len(loader)
-
-
-for epoch in range(epochs):
-    for step, (images, targets) in enumerate(train_loader):
-        recognizer.train()
-        loss = criterion(recognizer(images), targets)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step % 500 == 0:
-            print(validate(recognizer, val_loader, criterion))
-""",
     # step factories whose validation step switches to eval mode and whose training step
     # switches back
     shared.step_factories(train_switch="net.train()", val_switch="net.eval()"),
@@ -2020,5 +2079,62 @@ class Trainer:
             self._train_step(batch)
             self._eval_epoch()
             self._eval_values()
+""",
+    # a validation batch drawn with next() that is part of the training loss on purpose
+    # (validation-guided training), and a training batch drawn with next() to print its loss
+    """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def fit(net, train_loader, val_loader, steps=1000, meta_weight=0.1):
+    # validation-guided training: a query batch from the validation split is part of the
+    # loss every other step, on purpose (its gradient is used)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    train_iter = iter(train_loader)
+    for step in range(steps):
+        x, y = next(train_iter)
+        if step % 2 == 0:
+            xq, yq = next(iter(val_loader))
+            query_loss = F.cross_entropy(net(xq), yq)
+        else:
+            query_loss = torch.zeros(())
+        loss = F.cross_entropy(net(x), y) + meta_weight * query_loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 100 == 0:
+            # a look at a training batch, not an evaluation
+            xb, yb = next(train_iter)
+            print(step, F.cross_entropy(net(xb), yb).item())
+""",
+    # a shape probe on a training batch, a decoded noise image, and a validation batch drawn
+    # with next() and classified the right way (eval() and no_grad around it)
+    """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchvision.utils import save_image
+
+
+def run(model, train_loader, test_loader, epochs):
+    opt = torch.optim.Adam(model.parameters())
+    xb, _ = next(iter(train_loader))
+    print("output shape", model(xb).shape)  # a shape probe on a training batch
+    for epoch in range(epochs):
+        for i, (x, y) in enumerate(train_loader):
+            model.train()
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if i % 200 == 0:
+                save_image(model.decoder(torch.randn(16, 32)), f"dec_{epoch}_{i}.png")
+                model.eval()
+                xt, yt = next(iter(test_loader))
+                with torch.no_grad():
+                    acc = (model(xt).argmax(1) == yt).float().mean().item()
+                print(epoch, i, acc)
 """,
 )

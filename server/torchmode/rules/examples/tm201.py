@@ -765,6 +765,47 @@ if __name__ == "__main__":
              observations.append(obs)
 """,
     ),
+    # a segmentation network switched to eval mode every 100 iterations to score one batch
+    # drawn from the test loader with next(); nothing of it is backpropagated, yet autograd
+    # records its graph
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+
+
+def train(seg, criterion, train_loader, test_loader, epochs, device="cuda"):
+    opt = torch.optim.Adam(seg.parameters(), lr=2e-4)
+    for epoch in range(epochs):
+        for i, (img, mask) in enumerate(train_loader):
+            seg.train()
+            loss = criterion(seg(img.to(device)), mask.to(device))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if i % 100 == 0:
+                seg.eval()
+                img_t, mask_t = next(iter(test_loader))
+                out = seg(img_t.to(device))
+                print(epoch, i, criterion(out, mask_t.to(device)).item())
+""",
+        lines=(17,),
+        fix="""\
+@@
+             opt.step()
+-            if i % 100 == 0:
+-                seg.eval()
+-                img_t, mask_t = next(iter(test_loader))
+-                out = seg(img_t.to(device))
+-                print(epoch, i, criterion(out, mask_t.to(device)).item())
++            with torch.no_grad():
++                if i % 100 == 0:
++                    seg.eval()
++                    img_t, mask_t = next(iter(test_loader))
++                    out = seg(img_t.to(device))
++                    print(epoch, i, criterion(out, mask_t.to(device)).item())
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -1456,5 +1497,31 @@ print(standardize.running_mean, standardize.running_var)
 standardize.eval()
 with_running_stats = standardize(batches[0])
 print(with_running_stats.mean(0), with_running_stats.std(0))
+""",
+    # the loss on a validation batch drawn with next() is differentiated on purpose
+    # (gradient alignment with torch.autograd.grad)
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def fit(net, train_loader, val_loader, steps):
+    # gradient alignment: the loss on a validation batch is differentiated on purpose
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=0.05)
+    val_iter = iter(val_loader)
+    for step, (x, y) in enumerate(train_loader):
+        if step % 10 == 0:
+            xv, yv = next(val_iter)
+            val_loss = F.cross_entropy(net(xv), yv)
+        else:
+            val_loss = F.cross_entropy(net(x), y)
+        val_grads = torch.autograd.grad(val_loss, params)
+        loss = F.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        for p, g in zip(params, val_grads):
+            p.grad.add_(g, alpha=0.1)
+        opt.step()
 """,
 )
