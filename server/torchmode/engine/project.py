@@ -545,7 +545,9 @@ def _kept(
             return store.get(path, digest)
         _IN_PROGRESS.add(path)
     try:
-        return store.get(path, digest, lambda other: _summary(other, root, overlay, cache_dir))
+        return store.get(
+            path, digest, lambda other: _digest_of(_summary(other, root, overlay, cache_dir))
+        )
     finally:
         with _LOCK:
             _IN_PROGRESS.discard(path)
@@ -570,11 +572,29 @@ def _closure(imported: Iterable[tuple[str, Stamp | None]]) -> Imported:
             continue
         with _LOCK:
             entry = _CACHE.get(Path(other))
-        summarised = summary_digest(entry[2]) if entry is not None else None
+        summarised = _digest_of(entry[2]) if entry is not None else None
         seen[other] = (content_digest(Path(other)), summarised)
         if entry is not None:
             todo.extend(p for p, _ in entry[1])
     return tuple((p, content, summarised) for p, (content, summarised) in sorted(seen.items()))
+
+
+def _digest_of(summary: FileSummary) -> str:
+    """``summary_digest``, once per summary (a widely imported file is in many closures)."""
+    with _LOCK:
+        known = _DIGESTS.get(id(summary))
+    if known is not None and known[0] is summary:
+        return known[1]
+    digest = summary_digest(summary)
+    with _LOCK:
+        _DIGESTS[id(summary)] = (summary, digest)
+        while len(_DIGESTS) > _KEPT_DIGESTS:
+            _DIGESTS.pop(next(iter(_DIGESTS)))
+    return digest
+
+
+_DIGESTS: dict[int, tuple[FileSummary, str]] = {}
+_KEPT_DIGESTS = 8192
 
 
 def offer(project: ProjectContext, file_flow: FileFlow, text: str) -> None:

@@ -102,11 +102,11 @@ class SummaryStore:
         self._writable = True
 
     def get(
-        self, path: Path, digest: str, summary_now: Callable[[Path], object] | None = None
+        self, path: Path, digest: str, digest_now: Callable[[Path], str] | None = None
     ) -> tuple[Imported, Any] | None:
         """The summary of ``path`` with this content, and what it imported, if kept and still
-        true: every file it imported has the content it had, or, by ``summary_now``, the same
-        summary."""
+        true: every file it imported has the content it had, or the same summary (the digest
+        of its summary now: ``digest_now``)."""
         try:
             data = json.loads(self._entry(path).read_text("utf-8"))
             if (
@@ -124,9 +124,9 @@ class SummaryStore:
         for other, known, summarised in imported:
             if content_digest(Path(other)) == known:
                 continue
-            if summary_now is None or summarised is None:
+            if digest_now is None or summarised is None:
                 return None
-            if summary_digest(summary_now(Path(other))) != summarised:
+            if digest_now(Path(other)) != summarised:
                 return None
         return imported, summary
 
