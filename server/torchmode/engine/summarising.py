@@ -93,6 +93,7 @@ def summary_of(
             or grad_off
             or inside is not None
             or forwards
+            or flow.returns_fresh
         ):
             out[name] = ExternalFunction(
                 f"{path.stem}.{name}",
@@ -105,6 +106,8 @@ def summary_of(
                 context_exit,
                 steps,
                 forwards,
+                flow.returns_fresh,
+                flow.returns_class,
             )
     if buffer is not None:
         buffer.settle()

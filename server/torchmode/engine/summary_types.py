@@ -47,6 +47,11 @@ class ExternalFunction:
     # what it was given that it runs once, in the mode and grad mode it was given (a
     # ``forward_step(model, batch)`` helper): a forward pass at each call, in the caller's terms
     forwards: tuple[ParamEffect, ...] = ()
+    # every return gives a module it built and never switched (``return VGG(layers)``): the
+    # caller's ``model = vgg19()`` starts in train mode, as ``model = VGG(layers)`` would
+    returns_fresh: bool = False
+    # the class it builds, as its file names it (``VGG``, ``torch.nn.Sequential``; "": not known)
+    returns_class: str = ""
 
 
 @dataclass(frozen=True)
