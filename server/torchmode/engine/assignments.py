@@ -196,7 +196,7 @@ def builds_module(self: Interpreter, call: cst.Call) -> bool:
     callee = self.file.resolve_callee(call, self.info)
     if callee is None:
         qualified = self.facts.imports.resolve(call.func)
-        if qualified is None or self.facts.project is None:
+        if qualified is None or self.facts.project_builder(qualified) is None:
             return False
         external = self.file.external(qualified)
         return external is not None and external.returns_fresh
