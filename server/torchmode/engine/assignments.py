@@ -203,13 +203,49 @@ def unalias(self: Interpreter, key: str, state: State) -> None:
 
 
 def builds_module(self: Interpreter, call: cst.Call) -> bool:
-    """``self.model = self.build_graph()``: a function of this file whose every ``return``
-    builds a new module, which starts in train mode."""
+    """``model = build_model()``: a function of this file or of another file of the project
+    whose every ``return`` gives a module it built and did not switch (``return Net()``, or
+    ``net = VGG(...); net.load_state_dict(...); return net``): train mode, as ``Net()``."""
     callee = self.file.resolve_callee(call, self.info)
     if callee is None:
-        return False
+        qualified = self.facts.imports.resolve(call.func)
+        if qualified is None or self.facts.project_builder(qualified) is None:
+            return False
+        external = self.file.external(qualified)
+        return external is not None and external.returns_fresh
     values = returned_values(callee.node)
-    return bool(values) and all(type(v) is cst.Call and self.is_construction(v) for v in values)
+    if bool(values) and all(type(v) is cst.Call and self.is_construction(v) for v in values):
+        return True
+    flow = self.file.flow_of(callee)
+    return flow is not None and flow.returns_fresh
+
+
+def returns_fresh_module(self: Interpreter, value: cst.BaseExpression, state: State) -> bool:
+    """``return VGG(...)`` or ``return model`` where ``model`` holds a module built here and
+    not switched since (loading weights keeps a module's mode; ``from_pretrained`` of Hugging
+    Face gives eval mode, a project's own loader a mode not known here: not fresh)."""
+    while (
+        type(value) is cst.Call
+        and type(value.func) is cst.Attribute
+        and value.func.attr.value in api.MODULE_IDENTITY_METHODS
+    ):
+        value = value.func.value  # return model.to(device)
+    if type(value) is cst.Call:
+        if self.is_construction(value):
+            name = self.facts.imports.resolve(value.func) or code_of(value.func)
+            self.fresh_classes.add(name)
+            return not name.endswith("from_pretrained")
+        self.fresh_classes.add("")
+        return self.builds_module(value)
+    key = key_of(value)
+    if key is None or not self.is_module_key(key):
+        return False
+    self.fresh_classes.add(self.facts.module_class.get(key, ""))
+    vals = state.modes.get(state.module_key(key), frozenset())
+    return bool(vals) and all(
+        v.mode is Mode.TRAIN and v.origin is not None and v.origin.constructed and not v.guards
+        for v in vals
+    )
 
 
 def own_loader(self: Interpreter, name: str) -> bool:

@@ -3,6 +3,7 @@ the function a name holds when a factory built it (``step = make_step(model, opt
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -127,3 +128,72 @@ def bind_arguments(call: cst.Call, params: Sequence[str]) -> dict[str, str | Non
         if arg.keyword is not None and arg.keyword.value in params:
             mapping[arg.keyword.value] = key_of(arg.value)
     return mapping
+
+
+def displayed_arguments(
+    call: cst.Call, callee: FunctionInfo
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The callee's parameters given a list or tuple display of names (``[encoder, decoder]``,
+    ``None`` elements left out) and those given a plain string literal (``"eval"``)."""
+    params = list(callee.params)
+    if callee.cls is not None and params and params[0] in {"self", "cls"}:
+        params = params[1:]
+    given = [(name, arg) for name, arg in zip(params, _positional(call), strict=False)]
+    given += [(a.keyword.value, a) for a in call.args if a.keyword is not None]
+    spread: dict[str, list[str]] = {}
+    strings: dict[str, str] = {}
+    for name, arg in given:
+        value = arg.value
+        if type(value) is cst.List or type(value) is cst.Tuple:
+            names = spread_names(value)
+            if names:
+                spread[name] = names
+        elif type(value) is cst.SimpleString and not value.prefix.strip("rRuU"):
+            strings[name] = value.evaluated_value  # type: ignore[assignment]
+    return spread, strings
+
+
+def spread_names(display: cst.List | cst.Tuple) -> list[str] | None:
+    """``[encoder, decoder, None]``: the names, when every element is one (or None)."""
+    names: list[str] = []
+    for el in display.elements:
+        if type(el) is cst.StarredElement:
+            return None
+        if type(el.value) is cst.Name and el.value.value == "None":
+            continue
+        key = key_of(el.value)
+        if key is None:
+            return None
+        names.append(key)
+    return names
+
+
+def _positional(call: cst.Call) -> list[cst.Arg]:
+    out: list[cst.Arg] = []
+    for arg in call.args:
+        if arg.star:
+            break  # past *args, positions are not known
+        if arg.keyword is None:
+            out.append(arg)
+    return out
+
+
+_COMPARISON = re.compile(r"""^(\w+)\s*(==|!=)\s*(?:'([^'\\]*)'|"([^"\\]*)")$""")
+_COMPARISON_REVERSED = re.compile(r"""^(?:'([^'\\]*)'|"([^"\\]*)")\s*(==|!=)\s*(\w+)$""")
+
+
+def string_comparison(text: str, strings: dict[str, str]) -> bool | None:
+    """The value of a guard ``mode == "eval"`` (or ``"eval" != mode``) when ``mode`` is given
+    the string literal ``strings[mode]``; None when it is not such a comparison."""
+    found = _COMPARISON.match(text)
+    if found is not None:
+        name, op, single, double = found.groups()
+    else:
+        found = _COMPARISON_REVERSED.match(text)
+        if found is None:
+            return None
+        single, double, op, name = found.groups()
+    if name not in strings:
+        return None
+    literal = single if single is not None else double
+    return (strings[name] == literal) == (op == "==")

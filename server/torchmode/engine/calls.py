@@ -4,7 +4,7 @@ of a called function in the caller's terms (argument binding included)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -12,7 +12,12 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.accumulation import accumulated_arguments, accumulated_elsewhere
-from torchmode.engine.binding import bind_arguments, resolve_closure
+from torchmode.engine.binding import (
+    bind_arguments,
+    displayed_arguments,
+    resolve_closure,
+    string_comparison,
+)
 from torchmode.engine.drawn import draws_evaluation_data
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.names import is_within, key_of, literal_bool, strip_identity
@@ -369,10 +374,9 @@ def apply_summary(
     before: ev.ModelModes = {}
     grad_before = state.grad
     for key, vals in flow.exit_modes.items():
-        exit_key = at.key(key)
-        if exit_key is not None:
+        for exit_key in at.keys(key):
             before.setdefault(exit_key, self.mode_of(exit_key, state))
-            self.set_mode(exit_key, at.modes(key, vals), state)
+            self.set_mode(exit_key, at.modes(key, vals, exit_key), state)
     if flow.exit_grad is not None:
         state.grad = at.grad(flow.exit_grad)
     record_effect(self, call, before, grad_before, flow.exit_grad is not None, state)
@@ -414,6 +418,9 @@ class AtCall:
     literals: dict[str, bool]  # literal boolean arguments, by parameter
     loops: ev.Loops
     evaluates: bool
+    # the callee's parameters given a list or tuple of names (``[encoder, decoder]``) -> those
+    spread: dict[str, list[str]] = field(default_factory=dict)
+    strings: dict[str, str] = field(default_factory=dict)  # literal string arguments
 
     @staticmethod
     def at(
@@ -426,7 +433,16 @@ class AtCall:
         _, evaluates, _ = it.region_of_forward(state)
         # an evaluation helper called from a training loop evaluates; a loss helper trains
         evaluates = evaluates or it.file.evaluation_name(callee.name)
-        return AtCall(it, call, callee, state, mapping, literals, loops, evaluates)
+        spread, strings = displayed_arguments(call, callee)
+        return AtCall(it, call, callee, state, mapping, literals, loops, evaluates, spread, strings)
+
+    def keys(self, key: str) -> list[str]:
+        """The caller's names for the callee's ``key``: one, none, or, for a parameter given a
+        list of names, each of them (what the callee does to every element of it)."""
+        found = self.key(key)
+        if found is not None:
+            return [found]
+        return list(self.spread.get(key, ()))
 
     def key(self, key: str) -> str | None:
         root_end = len(key)
@@ -442,13 +458,19 @@ class AtCall:
             return None
         return key  # a global, the same name here
 
-    def modes(self, key: str, values: frozenset[ModeVal]) -> frozenset[ModeVal]:
-        caller_key = self.key(key)
+    def modes(
+        self, key: str, values: frozenset[ModeVal], caller_key: str | None = None
+    ) -> frozenset[ModeVal]:
+        element = caller_key is not None and key in self.spread
+        caller_key = caller_key or self.key(key)
+        values = frozenset(v for v in values if not any(map(self.rules_out, v.guards)))
+        if element and any(v.mode is not Mode.INPUT for v in values):
+            # ``for m in models: m.eval()``: its paths that switch nothing unconditionally
+            # (no iteration at all, a None element skipped) switch none of the elements given
+            values = frozenset(v for v in values if v.mode is not Mode.INPUT or v.guards)
         out: set[ModeVal] = set()
         for v in values:
-            # ``self.model.train(is_train)`` called with ``is_train=True``
-            if any(map(self.rules_out, v.guards)):
-                continue
+            # ``self.model.train(is_train)`` called with ``is_train=True``: ruled out above
             if v.mode is Mode.INPUT:
                 if caller_key is None:
                     out.add(ModeVal(Mode.UNKNOWN))
@@ -473,6 +495,9 @@ class AtCall:
 
     def rules_out(self, guard: Guard) -> bool:
         text, polarity = guard
+        compared = string_comparison(text, self.strings) if self.strings else None
+        if compared is not None:  # ``if mode == "eval":`` called with ``mode="train"``
+            return compared != polarity
         return self.literals.get(text, polarity) != polarity
 
     def trained(self, optimizer: str, models: ev.ModelModes) -> tuple[ev.ModelModes, str] | None:

@@ -79,7 +79,15 @@ def every_entry(self: Interpreter, node: cst.BaseExpression) -> str | None:
     inside a loop over every entry of ``models``: the container itself, whose entries all
     get what is done to each."""
     if type(node) is cst.Name:
-        return self.loop_values.get(node.value)
+        found = self.loop_values.get(node.value)
+        if found is None and self.info is not None:
+            # for m in models: m.eval(), ``models`` a parameter: what is switched is an
+            # element (a dict's key, a string, has no eval()), each element of what the caller
+            # passes (``set_mode("eval", [encoder, decoder])``)
+            container = self.loop_keys.get(node.value)
+            if container is not None and container in self.info.params:
+                found = container
+        return found
     if type(node) is cst.Subscript and len(node.slice) == 1:
         index = node.slice[0].slice
         if type(index) is cst.Index and type(index.value) is cst.Name:

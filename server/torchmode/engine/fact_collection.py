@@ -461,6 +461,9 @@ class _Replay:
             project_class = facts.project_class(name)
             if project_class is not None:
                 return ("module", project_class)  # ``net = UNet(3, 1)`` from ``unet/``
+            built = facts.project_builder(name)
+            if built is not None:  # ``net = vgg19()``, which returns ``VGG(layers)``
+                return ("module", built or None)
             if api.LOSS_CLASS.match(name) or (
                 last.endswith("Loss") and name.startswith(("torch.", "nn."))
             ):

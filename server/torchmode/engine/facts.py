@@ -296,12 +296,27 @@ class Facts:
         behave differently in eval mode."""
         return self._class_sensitivity(cls, frozenset())
 
+    def project_builder(self, name: str) -> str | None:
+        """``name`` (resolved: ``models.vgg19``) as a function of another file of the project
+        whose every return gives a module it built (``return VGG(layers)``): the class, as
+        this file can name it ("": not known); None when it is no such function."""
+        if self.project is None or "." not in name or not _dotted_name(name):
+            return None
+        found = self.project.lookup(name)
+        if found is None or not found.returns_fresh:
+            return None
+        cls = found.returns_class
+        if not cls or cls.startswith(("torch.", "torchvision.", "timm.")):
+            return cls
+        # a class of that file, by its bare name there (imported ones are named in its terms)
+        return "" if "." in cls else f"{name.rpartition('.')[0]}.{cls}"
+
     def project_class(self, name: str) -> str | None:
         """``name`` (resolved, or bare and maybe star-imported) as the qualified name of an
         nn.Module class of another file of the project."""
         project = self.project
-        if project is None or not name:
-            return None
+        if project is None or not _dotted_name(name):
+            return None  # ``"{} items".format`` (code, not a name) names no file's class
         if "." in name:
             return name if project.is_module_class(name) else None
         for module in self.imports.star_modules:
@@ -468,3 +483,8 @@ def is_stub(node: cst.FunctionDef) -> bool:
                 continue
         return False
     return True
+
+
+def _dotted_name(name: str) -> bool:
+    """``models.vgg19``, ``..parts.Down``: a name, not the code of an expression."""
+    return bool(name) and all(part.isidentifier() for part in name.lstrip(".").split("."))

@@ -41,6 +41,9 @@ class FunctionFlow:
     # what each element is when every return returns a tuple of as many (``return loss, n``)
     returned_items: tuple[Taint, ...] | None = None
     trains: bool = False  # backward/step anywhere inside (directly or through calls)
+    # every return gives a module it built and never switched: train mode, as ``Net()`` is
+    returns_fresh: bool = False
+    returns_class: str = ""  # then the class every return builds, when one (as the file names it)
     called: bool = False  # some function of this file calls it
     callees: set[int] = field(default_factory=set)  # id(def) of the file's functions it calls
     placed: list[cst.CSTNode] = field(default_factory=list)  # nodes rules may need positions of

@@ -89,6 +89,8 @@ class Interpreter:
         # per element, when every return statement returns a tuple of that many (else None)
         self.returned_items: tuple[Taint, ...] | None = None
         self.items_known = True
+        self.fresh_returns: bool | None = None  # every return so far gives a fresh module
+        self.fresh_classes: set[str] = set()  # the classes they build, where known ("": not)
         # (id(node), ids of the calls it is reached through, event kind, a Clear's key)
         self.recorded: dict[tuple[int, tuple[int, ...], str, str | None], ev.Event] = {}
         self.deps: list[tuple[int, FunctionFlow | None]] = []  # analyses this one used
@@ -136,6 +138,9 @@ class Interpreter:
                 self.flow.exit_grad = final.grad
         self.flow.returns = self.returns or NO_TAINT
         self.flow.returned_items = self.returned_items if self.items_known else None
+        self.flow.returns_fresh = bool(self.fresh_returns)
+        if self.flow.returns_fresh and len(self.fresh_classes) == 1:
+            self.flow.returns_class = next(iter(self.fresh_classes))
         self._finish()
 
     def is_module_key(self, key: str) -> bool:
@@ -321,6 +326,8 @@ class Interpreter:
                 value = self.eval_expr(small.value, state)
                 self.returns = value if self.returns is None else self.returns.join(value)
             self.return_items(small.value, state)
+            fresh = small.value is not None and self.returns_fresh_module(small.value, state)
+            self.fresh_returns = fresh and self.fresh_returns is not False
             self.exit_states.append(self.leaving(state, loop_exit=False))
             return _dead()
         elif type(small) is cst.Raise:
@@ -665,6 +672,7 @@ class Interpreter:
     rebind_module = assignments.rebind_module
     unalias = assignments.unalias
     builds_module = assignments.builds_module
+    returns_fresh_module = assignments.returns_fresh_module
     own_loader = assignments.own_loader
     is_construction = assignments.is_construction
     eval_call = calls.eval_call

@@ -98,6 +98,7 @@ def summary_of(
             or grad_off
             or inside is not None
             or forwards
+            or flow.returns_fresh
         ):
             out[name] = ExternalFunction(
                 f"{path.stem}.{name}",
@@ -111,6 +112,8 @@ def summary_of(
                 steps,
                 forwards,
                 clears,
+                flow.returns_fresh,
+                flow.returns_class,
             )
     if buffer is not None:
         buffer.settle()

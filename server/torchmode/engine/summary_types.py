@@ -50,6 +50,11 @@ class ExternalFunction:
     # what it was given whose gradients it clears (``optimizer.zero_grad()`` on a parameter):
     # (parameter, suffix) pairs
     clears: tuple[tuple[str, str], ...] = ()
+    # every return gives a module it built and never switched (``return VGG(layers)``): the
+    # caller's ``model = vgg19()`` starts in train mode, as ``model = VGG(layers)`` would
+    returns_fresh: bool = False
+    # the class it builds, as its file names it (``VGG``, ``torch.nn.Sequential``; "": not known)
+    returns_class: str = ""
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ def mode_switch(
 ) -> bool:
     """``entries``: ``key`` holds modules (a dict of them), each switched in turn."""
     if entries:
-        if not any(is_within(k, key) for k in self.facts.module_keys):
+        given = self.info is not None and key in self.info.params
+        if not given and not any(is_within(k, key) for k in self.facts.module_keys):
             return False
     elif not self.is_module_key(key):
         return False

@@ -877,6 +877,48 @@ class TaggerTrainer(EpochTrainer):
 +        classifier.train()
 """,
     ),
+    # A helper switches every model of the list it is given, by a mode string; the accuracy
+    # check called from the training loop ends with "eval" where it meant "train".
+    Invalid(
+        """\
+import torch
+
+
+def switch_all(mode, nets):
+    for net in nets:
+        if net is None:
+            continue
+        if mode == "train":
+            net.train()
+        elif mode == "eval":
+            net.eval()
+
+
+def accuracy(encoder, decoder, critic, loader):
+    switch_all("eval", [encoder, decoder, critic])
+    hits = total = 0
+    with torch.no_grad():
+        for x, y in loader:
+            hits += (decoder(encoder(x)).argmax(1) == y).sum().item()
+            total += y.numel()
+    switch_all("eval", [encoder, decoder, critic])
+    return hits / total
+
+
+def train(encoder, decoder, critic, optimizer, loader, val_loader, steps):
+    switch_all("train", [encoder, decoder, critic])
+    for step, (x, y) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(decoder(encoder(x)), y)
+        loss.backward()
+        optimizer.step()
+        if step % 500 == 0:
+            print(step, accuracy(encoder, decoder, critic, val_loader))
+        if step == steps:
+            break
+""",
+        (33,),
+    ),
 )
 
 VALID = (
@@ -2034,5 +2076,43 @@ class TorchClassifier:
         self.model.eval()
         with torch.no_grad():
             return self.model(X).argmax(1)
+""",
+    # the same accuracy check, ending with "train": the models train in train mode again
+    """\
+import torch
+
+
+def switch_all(mode, nets):
+    for net in nets:
+        if net is None:
+            continue
+        if mode == "train":
+            net.train()
+        elif mode == "eval":
+            net.eval()
+
+
+def accuracy(encoder, decoder, critic, loader):
+    switch_all("eval", [encoder, decoder, critic])
+    hits = total = 0
+    with torch.no_grad():
+        for x, y in loader:
+            hits += (decoder(encoder(x)).argmax(1) == y).sum().item()
+            total += y.numel()
+    switch_all("train", [encoder, decoder, critic])
+    return hits / total
+
+
+def train(encoder, decoder, critic, optimizer, loader, val_loader, steps):
+    switch_all("train", [encoder, decoder, critic])
+    for step, (x, y) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(decoder(encoder(x)), y)
+        loss.backward()
+        optimizer.step()
+        if step % 500 == 0:
+            print(step, accuracy(encoder, decoder, critic, val_loader))
+        if step == steps:
+            break
 """,
 )

@@ -1090,6 +1090,47 @@ with torch.no_grad():
      log_hazards = cox_model(x_test)
 """,
     ),
+    # A loader builds the tagger, loads its weights and returns it, never switched: the
+    # tagging loop runs it with Dropout active.
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+
+
+class Tagger(nn.Module):
+    def __init__(self, vocab, tags):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 128)
+        self.drop = nn.Dropout(0.3)
+        self.out = nn.Linear(128, tags)
+
+    def forward(self, tokens):
+        return self.out(self.drop(self.embed(tokens)))
+
+
+def load_tagger(path, vocab, tags):
+    tagger = Tagger(vocab, tags)
+    tagger.load_state_dict(torch.load(path, map_location="cpu"))
+    return tagger
+
+
+def tag_corpus(path, sentences, vocab, tags):
+    tagger = load_tagger(path, vocab, tags)
+    predictions = []
+    with torch.no_grad():
+        for tokens in sentences:
+            predictions.append(tagger(tokens).argmax(-1))
+    return predictions
+""",
+        (27,),
+        fix="""\
+@@
+     predictions = []
++    tagger.eval()
+     with torch.no_grad():
+""",
+    ),
 )
 
 VALID = (
@@ -2136,5 +2177,56 @@ def run(model, train_loader, test_loader, epochs):
                 with torch.no_grad():
                     acc = (model(xt).argmax(1) == yt).float().mean().item()
                 print(epoch, i, acc)
+""",
+    # the same loader, switching the tagger to eval mode before returning it
+    """\
+import torch
+import torch.nn as nn
+
+
+class Tagger(nn.Module):
+    def __init__(self, vocab, tags):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 128)
+        self.drop = nn.Dropout(0.3)
+        self.out = nn.Linear(128, tags)
+
+    def forward(self, tokens):
+        return self.out(self.drop(self.embed(tokens)))
+
+
+def load_tagger(path, vocab, tags):
+    tagger = Tagger(vocab, tags)
+    tagger.load_state_dict(torch.load(path, map_location="cpu"))
+    tagger.eval()
+    return tagger
+
+
+def tag_corpus(path, sentences, vocab, tags):
+    tagger = load_tagger(path, vocab, tags)
+    predictions = []
+    with torch.no_grad():
+        for tokens in sentences:
+            predictions.append(tagger(tokens).argmax(-1))
+    return predictions
+""",
+    # a loader returning a Hugging Face model from from_pretrained(), which is in eval mode
+    """\
+import torch
+from transformers import AutoModelForTokenClassification
+
+
+def load_tagger(name):
+    model = AutoModelForTokenClassification.from_pretrained(name)
+    return model.to("cuda")
+
+
+def tag_corpus(name, batches):
+    tagger = load_tagger(name)
+    predictions = []
+    with torch.no_grad():
+        for batch in batches:
+            predictions.append(tagger(**batch).logits.argmax(-1))
+    return predictions
 """,
 )
