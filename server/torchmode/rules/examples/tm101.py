@@ -8,6 +8,44 @@ other models kept in eval on purpose, wrappers whose ``eval``/``train`` are not 
 from torchmode.rules.base import Invalid
 from torchmode.rules.examples import shared
 
+_SWITCH_ALL_ACCURACY = """\
+import torch
+
+
+def switch_all(mode, nets):
+    for net in nets:
+        if net is None:
+            continue
+        if mode == "train":
+            net.train()
+        elif mode == "eval":
+            net.eval()
+
+
+def accuracy(encoder, decoder, critic, loader):
+    switch_all("eval", [encoder, decoder, critic])
+    hits = total = 0
+    with torch.no_grad():
+        for x, y in loader:
+            hits += (decoder(encoder(x)).argmax(1) == y).sum().item()
+            total += y.numel()
+    switch_all("eval", [encoder, decoder, critic])
+    return hits / total
+
+
+def train(encoder, decoder, critic, optimizer, loader, val_loader, steps):
+    switch_all("train", [encoder, decoder, critic])
+    for step, (x, y) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(decoder(encoder(x)), y)
+        loss.backward()
+        optimizer.step()
+        if step % 500 == 0:
+            print(step, accuracy(encoder, decoder, critic, val_loader))
+        if step == steps:
+            break
+"""
+
 INVALID = (
     # torchtext SST classifier: dev evaluation every N iterations inside the batch loop,
     # `model.train()` only at the start of the epoch.
@@ -880,43 +918,7 @@ class TaggerTrainer(EpochTrainer):
     # A helper switches every model of the list it is given, by a mode string; the accuracy
     # check called from the training loop ends with "eval" where it meant "train".
     Invalid(
-        """\
-import torch
-
-
-def switch_all(mode, nets):
-    for net in nets:
-        if net is None:
-            continue
-        if mode == "train":
-            net.train()
-        elif mode == "eval":
-            net.eval()
-
-
-def accuracy(encoder, decoder, critic, loader):
-    switch_all("eval", [encoder, decoder, critic])
-    hits = total = 0
-    with torch.no_grad():
-        for x, y in loader:
-            hits += (decoder(encoder(x)).argmax(1) == y).sum().item()
-            total += y.numel()
-    switch_all("eval", [encoder, decoder, critic])
-    return hits / total
-
-
-def train(encoder, decoder, critic, optimizer, loader, val_loader, steps):
-    switch_all("train", [encoder, decoder, critic])
-    for step, (x, y) in enumerate(loader):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(decoder(encoder(x)), y)
-        loss.backward()
-        optimizer.step()
-        if step % 500 == 0:
-            print(step, accuracy(encoder, decoder, critic, val_loader))
-        if step == steps:
-            break
-""",
+        _SWITCH_ALL_ACCURACY,
         (33,),
     ),
 )
@@ -2078,41 +2080,8 @@ class TorchClassifier:
             return self.model(X).argmax(1)
 """,
     # the same accuracy check, ending with "train": the models train in train mode again
-    """\
-import torch
-
-
-def switch_all(mode, nets):
-    for net in nets:
-        if net is None:
-            continue
-        if mode == "train":
-            net.train()
-        elif mode == "eval":
-            net.eval()
-
-
-def accuracy(encoder, decoder, critic, loader):
-    switch_all("eval", [encoder, decoder, critic])
-    hits = total = 0
-    with torch.no_grad():
-        for x, y in loader:
-            hits += (decoder(encoder(x)).argmax(1) == y).sum().item()
-            total += y.numel()
-    switch_all("train", [encoder, decoder, critic])
-    return hits / total
-
-
-def train(encoder, decoder, critic, optimizer, loader, val_loader, steps):
-    switch_all("train", [encoder, decoder, critic])
-    for step, (x, y) in enumerate(loader):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(decoder(encoder(x)), y)
-        loss.backward()
-        optimizer.step()
-        if step % 500 == 0:
-            print(step, accuracy(encoder, decoder, critic, val_loader))
-        if step == steps:
-            break
-""",
+    _SWITCH_ALL_ACCURACY.replace(
+        '    switch_all("eval", [encoder, decoder, critic])\n    return',
+        '    switch_all("train", [encoder, decoder, critic])\n    return',
+    ),
 )

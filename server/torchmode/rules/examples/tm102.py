@@ -9,6 +9,37 @@ matter or is set elsewhere.
 from torchmode.rules.base import Invalid
 from torchmode.rules.examples import shared
 
+_LOADED_TAGGER = """\
+import torch
+import torch.nn as nn
+
+
+class Tagger(nn.Module):
+    def __init__(self, vocab, tags):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 128)
+        self.drop = nn.Dropout(0.3)
+        self.out = nn.Linear(128, tags)
+
+    def forward(self, tokens):
+        return self.out(self.drop(self.embed(tokens)))
+
+
+def load_tagger(path, vocab, tags):
+    tagger = Tagger(vocab, tags)
+    tagger.load_state_dict(torch.load(path, map_location="cpu"))
+    return tagger
+
+
+def tag_corpus(path, sentences, vocab, tags):
+    tagger = load_tagger(path, vocab, tags)
+    predictions = []
+    with torch.no_grad():
+        for tokens in sentences:
+            predictions.append(tagger(tokens).argmax(-1))
+    return predictions
+"""
+
 INVALID = (
     # a sampling script: the generator's trained weights are loaded, then it draws images from
     # noise with its BatchNorm still in train mode (batch statistics of the noise batch)
@@ -1093,36 +1124,7 @@ with torch.no_grad():
     # A loader builds the tagger, loads its weights and returns it, never switched: the
     # tagging loop runs it with Dropout active.
     Invalid(
-        """\
-import torch
-import torch.nn as nn
-
-
-class Tagger(nn.Module):
-    def __init__(self, vocab, tags):
-        super().__init__()
-        self.embed = nn.Embedding(vocab, 128)
-        self.drop = nn.Dropout(0.3)
-        self.out = nn.Linear(128, tags)
-
-    def forward(self, tokens):
-        return self.out(self.drop(self.embed(tokens)))
-
-
-def load_tagger(path, vocab, tags):
-    tagger = Tagger(vocab, tags)
-    tagger.load_state_dict(torch.load(path, map_location="cpu"))
-    return tagger
-
-
-def tag_corpus(path, sentences, vocab, tags):
-    tagger = load_tagger(path, vocab, tags)
-    predictions = []
-    with torch.no_grad():
-        for tokens in sentences:
-            predictions.append(tagger(tokens).argmax(-1))
-    return predictions
-""",
+        _LOADED_TAGGER,
         (27,),
         fix="""\
 @@
@@ -2179,37 +2181,7 @@ def run(model, train_loader, test_loader, epochs):
                 print(epoch, i, acc)
 """,
     # the same loader, switching the tagger to eval mode before returning it
-    """\
-import torch
-import torch.nn as nn
-
-
-class Tagger(nn.Module):
-    def __init__(self, vocab, tags):
-        super().__init__()
-        self.embed = nn.Embedding(vocab, 128)
-        self.drop = nn.Dropout(0.3)
-        self.out = nn.Linear(128, tags)
-
-    def forward(self, tokens):
-        return self.out(self.drop(self.embed(tokens)))
-
-
-def load_tagger(path, vocab, tags):
-    tagger = Tagger(vocab, tags)
-    tagger.load_state_dict(torch.load(path, map_location="cpu"))
-    tagger.eval()
-    return tagger
-
-
-def tag_corpus(path, sentences, vocab, tags):
-    tagger = load_tagger(path, vocab, tags)
-    predictions = []
-    with torch.no_grad():
-        for tokens in sentences:
-            predictions.append(tagger(tokens).argmax(-1))
-    return predictions
-""",
+    _LOADED_TAGGER.replace("    return tagger\n", "    tagger.eval()\n    return tagger\n"),
     # a loader returning a Hugging Face model from from_pretrained(), which is in eval mode
     """\
 import torch
