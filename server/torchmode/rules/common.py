@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 
@@ -293,7 +294,7 @@ def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:
         known = ctx.memo[key] = (
             in_framework_hook(info)
             or framework_class(ctx, info)
-            or unit_test(ctx, info)
+            or unit_test(ctx, info, event.site.called)
             or module_internals(ctx, info)
         )
     return bool(known)
@@ -316,7 +317,7 @@ def module_internals(ctx: RuleContext, site_info: object) -> bool:
     )
 
 
-def unit_test(ctx: RuleContext, site_info: object) -> bool:
+def unit_test(ctx: RuleContext, site_info: object, called: bool = False) -> bool:
     """A pytest/unittest test of a model (shapes, dtypes) is not an evaluation of a trained one."""
     if not isinstance(site_info, FunctionInfo) or not site_info.name.startswith("test_"):
         return False
@@ -325,7 +326,19 @@ def unit_test(ctx: RuleContext, site_info: object) -> bool:
     cls = site_info.cls
     if cls is not None:
         return any(_test_like(name) for name in (cls.name, *cls.bases))
-    return ctx.facts.imports.imports_any(("pytest", "unittest"))
+    if ctx.facts.imports.imports_any(("pytest", "unittest")):
+        return True
+    # pytest collects test_* functions of test_*.py and *_test.py files without an import of
+    # pytest; a test_net() such a file's own code calls is a script's evaluation
+    return not called and _pytest_file(ctx)
+
+
+def _pytest_file(ctx: RuleContext) -> bool:
+    project = ctx.settings.project
+    if project is None:
+        return False
+    name = os.path.basename(project.path)
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
 
 
 def _test_like(class_name: str) -> bool:
