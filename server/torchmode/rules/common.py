@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 
@@ -240,8 +241,13 @@ def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
         return False
     loop = event.loops[-1] if event.loops else None
     # a no-grad pass over a dev loader inside the training loop evaluates even the trained model
-    if event.iterated or event.key not in trained_in(flow, loop):
+    if event.iterated:
         return True
+    if event.key not in trained_in(flow, loop):
+        # a loop stepping an optimizer built out of sight (``optimizer = state.optimizer``)
+        # trains models nobody can name: its no-grad forward may well be part of the step
+        # (features cached for gradient accumulation), not an evaluation
+        return loop is None or event.over_eval_data or not _steps_unknown_models(flow, loop)
     if loop is None:
         # outside any loop, after the model's last training step: the test prediction that
         # follows training in a script or notebook
@@ -252,6 +258,22 @@ def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
             if isinstance(e, ev.Train) and event.key in e.models
         )
     return False
+
+
+def _steps_unknown_models(flow: object, loop: cst.CSTNode) -> bool:
+    """Does ``loop`` step an optimizer whose models are not known (no training recorded)?"""
+    events = flow.events  # type: ignore[attr-defined]
+    trained = {
+        (id(e.node), tuple(map(id, e.via)))
+        for e in events
+        if isinstance(e, ev.Train) and e.kind == "step"
+    }
+    return any(
+        isinstance(e, ev.Step)
+        and any(lp is loop for lp in e.loops)
+        and (id(e.node), tuple(map(id, e.via))) not in trained
+        for e in events
+    )
 
 
 # ``obs, reward, done, info = env.step(action)``: a reinforcement-learning environment
@@ -325,7 +347,19 @@ def unit_test(ctx: RuleContext, site_info: object) -> bool:
     cls = site_info.cls
     if cls is not None:
         return any(_test_like(name) for name in (cls.name, *cls.bases))
-    return ctx.facts.imports.imports_any(("pytest", "unittest"))
+    if ctx.facts.imports.imports_any(("pytest", "unittest")):
+        return True
+    # pytest collects test_*.py without the file importing it; a test without parameters
+    # there is a test case (an evaluation function takes its model and data)
+    return not site_info.params and _pytest_file(ctx)
+
+
+def _pytest_file(ctx: RuleContext) -> bool:
+    project = ctx.facts.project
+    if project is None:
+        return False
+    name = os.path.basename(project.path)
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
 
 
 def _test_like(class_name: str) -> bool:

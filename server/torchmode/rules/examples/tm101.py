@@ -2035,4 +2035,24 @@ class TorchClassifier:
         with torch.no_grad():
             return self.model(X).argmax(1)
 """,
+    # distillation epoch: the optimizer comes from the caller, and the teacher put in eval mode
+    # here only ever runs under no_grad, so the step cannot be training it
+    """\
+import torch
+
+
+def train_one_epoch(student, teacher, loader, optimizer, criterion, scaler):
+    student.train()
+    teacher.eval()
+    for images, texts in loader:
+        optimizer.zero_grad()
+        with torch.autocast("cuda"):
+            out = student(images, texts)
+            with torch.no_grad():
+                target = teacher(images, texts)
+            loss = criterion(out, target)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+""",
 )
