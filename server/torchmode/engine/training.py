@@ -353,11 +353,7 @@ def _forwarded_without_grad(self: Interpreter, key: str) -> bool:
     """Does this function run ``key`` only with gradients off (a distillation teacher:
     ``with torch.no_grad(): teacher(x)``)? A step of an optimizer given from outside, whose
     parameters are not known here, cannot train a module that got no gradients here."""
-    forwards = [
-        e
-        for e in self.recorded.values()
-        if isinstance(e, ev.Forward) and not e.via and e.key == key
-    ]
+    forwards = [e for e in self.recorded.values() if isinstance(e, ev.Forward) and e.key == key]
     return bool(forwards) and all(
         e.grad and all(g.enabled is False for g in e.grad) for e in forwards
     )
