@@ -336,7 +336,11 @@ def optimizer_step(
     given |= {k for k in state.modes if self._given(k)}
     # the models as given, not their parts (``model``, not ``model.features``)
     given = {k for k in given if not any(o != k and is_within(k, o) for o in given)}
-    trained = {k: self.mode_of(k, state) for k in given if k not in self.facts.frozen}
+    trained = {
+        k: self.mode_of(k, state)
+        for k in given
+        if k not in self.facts.frozen and not _forwarded_without_grad(self, k)
+    }
     if trained:
         self.record(
             ev.Train(
@@ -349,6 +353,16 @@ def optimizer_step(
                 optimizer=optimizer,
             )
         )
+
+
+def _forwarded_without_grad(self: Interpreter, key: str) -> bool:
+    """Does this function run ``key`` only with gradients off (a distillation teacher:
+    ``with torch.no_grad(): teacher(x)``)? A step of an optimizer given from outside, whose
+    parameters are not known here, cannot train a module that got no gradients here."""
+    forwards = [e for e in self.recorded.values() if isinstance(e, ev.Forward) and e.key == key]
+    return bool(forwards) and all(
+        e.grad and all(g.enabled is False for g in e.grad) for e in forwards
+    )
 
 
 def clear(self: Interpreter, call: cst.Call, key: str, state: State) -> None:

@@ -241,8 +241,13 @@ def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
         return False
     loop = event.loops[-1] if event.loops else None
     # a no-grad pass over a dev loader inside the training loop evaluates even the trained model
-    if event.iterated or event.key not in trained_in(flow, loop):
+    if event.iterated:
         return True
+    if event.key not in trained_in(flow, loop):
+        # a loop stepping an optimizer built out of sight (``optimizer = state.optimizer``)
+        # trains models nobody can name: its no-grad forward may well be part of the step
+        # (features cached for gradient accumulation), not an evaluation
+        return loop is None or event.over_eval_data or not _steps_unknown_models(flow, loop)
     if loop is None:
         # outside any loop, after the model's last training step: the test prediction that
         # follows training in a script or notebook
@@ -253,6 +258,22 @@ def is_evaluation(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
             if isinstance(e, ev.Train) and event.key in e.models
         )
     return False
+
+
+def _steps_unknown_models(flow: object, loop: cst.CSTNode) -> bool:
+    """Does ``loop`` step an optimizer whose models are not known (no training recorded)?"""
+    events = flow.events  # type: ignore[attr-defined]
+    trained = {
+        (id(e.node), tuple(map(id, e.via)))
+        for e in events
+        if isinstance(e, ev.Train) and e.kind == "step"
+    }
+    return any(
+        isinstance(e, ev.Step)
+        and any(lp is loop for lp in e.loops)
+        and (id(e.node), tuple(map(id, e.via))) not in trained
+        for e in events
+    )
 
 
 # ``obs, reward, done, info = env.step(action)``: a reinforcement-learning environment
@@ -328,8 +349,8 @@ def unit_test(ctx: RuleContext, site_info: object, called: bool = False) -> bool
         return any(_test_like(name) for name in (cls.name, *cls.bases))
     if ctx.facts.imports.imports_any(("pytest", "unittest")):
         return True
-    # pytest collects test_* functions of test_*.py and *_test.py files without an import of
-    # pytest; a test_net() such a file's own code calls is a script's evaluation
+    # pytest collects the test_* functions of test_*.py and *_test.py files without the file
+    # importing it; a test_net() the file's own code calls is a script's evaluation
     return not called and _pytest_file(ctx)
 
 

@@ -11,8 +11,10 @@ from torchmode.engine import events as ev
 from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
+from torchmode.engine.guards import _guard_names
 from torchmode.engine.names import key_of
 from torchmode.engine.statements import StatementIndex
+from torchmode.engine.walk import calls_in
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.rules import common, repeated_calls
 from torchmode.rules.base import Rule
@@ -112,6 +114,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             not step.via
             and any(o is not None and any(o.node is n for n in loop_steps) for o in step.dirty)
             and not any(_periodic(ctx, e) for e in clears)
+            and not any(_same_guard(ctx, e, step, loop) for e in clears)
         )
         if not (never or uncleared):
             continue
@@ -127,14 +130,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _built_in_loop(ctx: RuleContext, loop: cst.CSTNode, optimizer: str) -> bool:
-    key = ("tm301-assigned", id(loop))
-    memoised = ctx.memo.get(key)
-    if memoised is not None:
-        assigned = cast("set[str]", memoised)  # stored below under this key
-    else:
-        assigned = _assigned_keys(loop)
-        ctx.memo[key] = assigned
-    return optimizer in assigned
+    return optimizer in _assigned_in(ctx, loop)
 
 
 def _assigned_keys(loop: cst.CSTNode) -> set[str]:
@@ -162,6 +158,58 @@ def _periodic(ctx: RuleContext, clear: ev.Clear) -> bool:
         isinstance(parent, cst.If) and "%" in ctx.code(parent.test)
         for parent in index.ancestors(stmt)
     )
+
+
+def _same_guard(ctx: RuleContext, clear: ev.Clear, step: ev.Step, loop: cst.CSTNode) -> bool:
+    """Is the clear skipped only when the step is skipped too? ``if enc_opt is not None:``
+    around both ``enc_opt.zero_grad()`` and ``enc_opt.step()``, with nothing in the loop
+    rebinding the names of the test: every iteration that steps has cleared."""
+    clear_tests = _tests_up_to(ctx, clear.anchor, loop)
+    step_tests = _tests_up_to(ctx, step.anchor, loop)
+    if clear_tests is None or step_tests is None or not clear_tests:
+        return False
+    if not clear_tests <= step_tests:
+        return False
+    assigned = _assigned_in(ctx, loop)
+    return not any(
+        name in assigned or name.split(".")[0] in assigned
+        for text in clear_tests
+        for name in _guard_names(text)
+    )
+
+
+def _tests_up_to(ctx: RuleContext, node: cst.CSTNode, loop: cst.CSTNode) -> frozenset[str] | None:
+    """The ``if`` tests whose body holds ``node`` inside ``loop`` (None: under an ``else``,
+    an ``elif`` or a nested loop, whose conditions are not just these tests)."""
+    index = ctx.index(ctx.chunk_of(node))
+    child = index.statement_of(node)
+    if child is None:
+        return None
+    tests: set[str] = set()
+    for parent in index.ancestors(child):
+        if parent is loop:
+            return frozenset(tests)
+        if isinstance(parent, cst.For | cst.While):
+            return None
+        if isinstance(parent, cst.If):
+            elif_ = not any(s is parent for s in index.block.get(id(parent), []))
+            if elif_ or not any(s is child for s in block_statements(parent.body)):
+                return None
+            if any(True for _ in calls_in(parent.test)):
+                return None  # a call may answer differently at the clear and at the step
+            tests.add(ctx.code(parent.test))
+        child = parent
+    return None
+
+
+def _assigned_in(ctx: RuleContext, loop: cst.CSTNode) -> set[str]:
+    key = ("tm301-assigned", id(loop))
+    memoised = ctx.memo.get(key)
+    if memoised is not None:
+        return cast("set[str]", memoised)  # stored below under this key
+    assigned = _assigned_keys(loop)
+    ctx.memo[key] = assigned
+    return assigned
 
 
 def _last_backward(ctx: RuleContext, step: ev.Step, backwards: list[ev.Backward]) -> ev.Backward:

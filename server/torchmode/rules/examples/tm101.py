@@ -2084,4 +2084,24 @@ class TorchClassifier:
         '    switch_all("eval", [encoder, decoder, critic])\n    return',
         '    switch_all("train", [encoder, decoder, critic])\n    return',
     ),
+    # distillation epoch: the optimizer comes from the caller, and the teacher put in eval mode
+    # here only ever runs under no_grad, so the step cannot be training it
+    """\
+import torch
+
+
+def train_one_epoch(student, teacher, loader, optimizer, criterion, scaler):
+    student.train()
+    teacher.eval()
+    for images, texts in loader:
+        optimizer.zero_grad()
+        with torch.autocast("cuda"):
+            out = student(images, texts)
+            with torch.no_grad():
+                target = teacher(images, texts)
+            loss = criterion(out, target)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+""",
 )

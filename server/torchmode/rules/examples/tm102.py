@@ -2201,4 +2201,76 @@ def tag_corpus(name, batches):
             predictions.append(tagger(**batch).logits.argmax(-1))
     return predictions
 """,
+    # contrastive training with gradient accumulation: features cached under no_grad inside
+    # the step function, whose optimizer comes from a state object built elsewhere
+    """\
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+
+class ContrastiveTask(nn.Module):
+    # holds the trained encoder and its loss, so trainers handle one object
+
+    encoder: nn.Module
+
+    def __init__(self, encoder, loss_fn):
+        super().__init__()
+        self.encoder = encoder
+        self.loss_fn = loss_fn
+
+    def loss(self, embeddings):
+        return self.loss_fn(embeddings)
+
+
+@dataclass
+class TrainState:
+    wrapper: ContrastiveTask
+    optimizer: torch.optim.Optimizer
+    scaler: object = None
+
+
+def backward(loss, scaler):
+    if scaler is not None:
+        scaler.scale(loss).backward()
+    else:
+        loss.backward()
+
+
+def finish_step(wrapper, optimizer, scaler):
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(wrapper.encoder.parameters(), 1.0)
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+
+
+def accumulating_step(wrapper, batch, cached, optimizer, scaler, accum):
+    # contrastive accumulation: embed without grad first, to use as negatives later
+    with torch.no_grad():
+        cached.append(wrapper.encoder(batch))
+    if len(cached) < accum:
+        return None
+    optimizer.zero_grad()
+    for j in range(accum):
+        emb = wrapper.encoder(batch)
+        loss = wrapper.loss(torch.cat(cached[:j] + [emb] + cached[j + 1 :]))
+        backward(loss, scaler)
+    finish_step(wrapper, optimizer, scaler)
+    cached.clear()
+    return loss.item()
+
+
+def train_epoch(state, loader, accum):
+    wrapper = state.wrapper
+    optimizer = state.optimizer
+    scaler = state.scaler
+    wrapper.train()
+    cached = []
+    for batch in loader:
+        accumulating_step(wrapper, batch, cached, optimizer, scaler, accum)
+""",
 )

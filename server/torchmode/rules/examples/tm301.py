@@ -1605,4 +1605,27 @@ def train(model, loader, criterion, epochs, compile_model=True):
             loss.backward()
             optimizer.step()
 """,
+    # captioning script: the encoder's optimizer exists only when the encoder is fine-tuned,
+    # and its clear and its step sit under the same unchanged `is not None` test
+    """\
+import torch
+
+
+def train_epoch(loader, encoder, decoder, enc_opt, dec_opt, criterion, clip=None):
+    encoder.train()
+    decoder.train()
+    for images, captions in loader:
+        feats = encoder(images)
+        logits = decoder(feats, captions)
+        loss = criterion(logits.flatten(0, 1), captions[:, 1:].flatten())
+        dec_opt.zero_grad()
+        if enc_opt is not None:
+            enc_opt.zero_grad()
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(decoder.parameters(), clip)
+        dec_opt.step()
+        if enc_opt is not None:
+            enc_opt.step()
+""",
 )
