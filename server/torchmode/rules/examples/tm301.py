@@ -2,6 +2,55 @@
 
 from torchmode.rules.base import Invalid
 
+_DOMAIN_ADAPTER = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Encoder(nn.Module):
+    def __init__(self, in_dim, width):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(in_dim, width), nn.ReLU())
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class DomainCritic(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.net = nn.Linear(width, 1)
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
+
+    def forward(self, h):
+        return self.net(h)
+
+
+class DomainAdapter:
+    def __init__(self, in_dim, width=64):
+        self.encoder = Encoder(in_dim, width)
+        self.critic = DomainCritic(width)
+
+    def fit_batch(self, source, target):
+        h_s, h_t = self.encoder(source).detach(), self.encoder(target).detach()
+        critic_loss = F.softplus(-self.critic(h_s)).mean() + F.softplus(self.critic(h_t)).mean()
+        critic_loss.backward()
+        self.critic.optimizer.step()
+
+        self.encoder.zero_grad()
+        confusion = F.softplus(-self.critic(self.encoder(target))).mean()
+        confusion.backward()
+        self.encoder.optimizer.step()
+        return critic_loss.item(), confusion.item()
+
+
+adapter = DomainAdapter(in_dim=32)
+for source, target in zip(source_loader, target_loader):
+    adapter.fit_batch(source, target)
+"""
+
 INVALID: tuple[Invalid, ...] = (
     # notebook-style regression script: zero_grad() once before training instead of per batch
     Invalid(
@@ -612,54 +661,7 @@ for epoch in range(20):
     # domain adaptation: each network owns its optimizer; the encoder's zero_grad() does not
     # clear the critic's gradients, which a loop over the batches keeps adding to
     Invalid(
-        """\
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class Encoder(nn.Module):
-    def __init__(self, in_dim, width):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, width), nn.ReLU())
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class DomainCritic(nn.Module):
-    def __init__(self, width):
-        super().__init__()
-        self.net = nn.Linear(width, 1)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
-
-    def forward(self, h):
-        return self.net(h)
-
-
-class DomainAdapter:
-    def __init__(self, in_dim, width=64):
-        self.encoder = Encoder(in_dim, width)
-        self.critic = DomainCritic(width)
-
-    def fit_batch(self, source, target):
-        h_s, h_t = self.encoder(source).detach(), self.encoder(target).detach()
-        critic_loss = F.softplus(-self.critic(h_s)).mean() + F.softplus(self.critic(h_t)).mean()
-        critic_loss.backward()
-        self.critic.optimizer.step()
-
-        self.encoder.zero_grad()
-        confusion = F.softplus(-self.critic(self.encoder(target))).mean()
-        confusion.backward()
-        self.encoder.optimizer.step()
-        return critic_loss.item(), confusion.item()
-
-
-adapter = DomainAdapter(in_dim=32)
-for source, target in zip(source_loader, target_loader):
-    adapter.fit_batch(source, target)
-""",
+        _DOMAIN_ADAPTER,
         (46,),
         fix="""\
 @@
@@ -673,55 +675,10 @@ for source, target in zip(source_loader, target_loader):
 
 VALID: tuple[str, ...] = (
     # each network owns its optimizer, and each network's zero_grad() clears it
-    """\
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class Encoder(nn.Module):
-    def __init__(self, in_dim, width):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, width), nn.ReLU())
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class DomainCritic(nn.Module):
-    def __init__(self, width):
-        super().__init__()
-        self.net = nn.Linear(width, 1)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
-
-    def forward(self, h):
-        return self.net(h)
-
-
-class DomainAdapter:
-    def __init__(self, in_dim, width=64):
-        self.encoder = Encoder(in_dim, width)
-        self.critic = DomainCritic(width)
-
-    def fit_batch(self, source, target):
-        self.critic.zero_grad()
-        h_s, h_t = self.encoder(source).detach(), self.encoder(target).detach()
-        critic_loss = F.softplus(-self.critic(h_s)).mean() + F.softplus(self.critic(h_t)).mean()
-        critic_loss.backward()
-        self.critic.optimizer.step()
-
-        self.encoder.zero_grad()
-        confusion = F.softplus(-self.critic(self.encoder(target))).mean()
-        confusion.backward()
-        self.encoder.optimizer.step()
-        return critic_loss.item(), confusion.item()
-
-
-adapter = DomainAdapter(in_dim=32)
-for source, target in zip(source_loader, target_loader):
-    adapter.fit_batch(source, target)
-""",
+    _DOMAIN_ADAPTER.replace(
+        "    def fit_batch(self, source, target):\n",
+        "    def fit_batch(self, source, target):\n        self.critic.zero_grad()\n",
+    ),
     # a benchmark of a layer's speed, written as a test
     """\
 import time
