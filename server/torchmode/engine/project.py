@@ -139,10 +139,8 @@ class ProjectContext:
         for file in sorted(files, key=lambda f: (not f.endswith(".ipynb"), f)):
             if os.path.realpath(file) == real:
                 continue
-            opened = self.overlay.get(file) if self.overlay is not None else None
-            try:
-                text = opened[1] if opened else Path(file).read_text("utf-8", errors="replace")
-            except OSError:
+            text = self._text_of(file)
+            if text is None:
                 continue
             mentioned = [name for name in names if out[name] is not None and name in text]
             if not mentioned:
@@ -229,10 +227,8 @@ class ProjectContext:
         for file in sorted(files):
             if not file.endswith(".py") or os.path.realpath(file) == real or file in consulted:
                 continue
-            opened = self.overlay.get(file) if self.overlay is not None else None
-            try:
-                text = opened[1] if opened else Path(file).read_text("utf-8", errors="replace")
-            except OSError:
+            text = self._text_of(file)
+            if text is None:
                 continue
             # the function, or the class whose method it is, is named there
             mentioned = {name for name in names if name.partition(".")[0] in text}
@@ -279,16 +275,25 @@ class ProjectContext:
                     found.pop(path, None)
         return list(found)
 
+    def _text_of(self, file: str) -> str | None:
+        """A project file's text: its open buffer's in an editor, else the disk's (None:
+        unreadable)."""
+        opened = self.overlay.get(file) if self.overlay is not None else None
+        if opened:
+            return opened[1]
+        try:
+            return Path(file).read_text("utf-8", errors="replace")
+        except OSError:
+            return None
+
     def subclasses(self, cls: str) -> tuple[Subclass, ...]:
         """The subclasses of this file's class ``cls`` in the files that import this one
         (overrides.py)."""
         real = os.path.realpath(self.path)
         found: list[Subclass] = []
         for file in self.importing_files():
-            opened = self.overlay.get(file) if self.overlay is not None else None
-            try:
-                text = opened[1] if opened else Path(file).read_text("utf-8", errors="replace")
-            except OSError:
+            text = self._text_of(file)
+            if text is None:
                 continue
             if cls not in text or not _subclasses_named(text, cls):
                 continue
