@@ -310,6 +310,61 @@ def _source_spans(text: str) -> dict[int, tuple[int, int]]:
     return spans
 
 
+def source_offsets(text: str) -> dict[int, list[int]]:
+    """For each cell (by index among all cells) whose ``source`` is in ``text``, the notebook's
+    JSON text: where each character of its source is written in ``text`` (an escape such as
+    ``\\n`` is one character), then where the source ends. A finding in a notebook nobody has
+    open is shown at these places, since there are no cell documents to show it in."""
+    offsets: dict[int, list[int]] = {}
+    for index, (start, end) in _source_spans(text).items():
+        places: list[int] = []
+        if text[start] == "[":
+            _walk_array(text, start, _appending_places(text, places))
+            places.append(_last_quote(text, start, end))
+        elif text[start] == '"':
+            places.append(_string_places(text, start, places) - 1)
+        else:
+            places.append(start)
+        offsets[index] = places
+    return offsets
+
+
+def _string_places(text: str, start: int, places: list[int]) -> int:
+    """Append where each character of the JSON string at ``text[start]`` is written; return
+    where the string ends (past its closing quote)."""
+    pos = start + 1
+    while text[pos] != '"':
+        places.append(pos)
+        if text[pos] != "\\":
+            pos += 1
+        elif text[pos + 1] != "u":
+            pos += 2
+        else:
+            code = int(text[pos + 2 : pos + 6], 16)
+            pos += 6
+            # a surrogate pair is one character once decoded
+            if (
+                0xD800 <= code < 0xDC00
+                and text.startswith("\\u", pos)
+                and 0xDC00 <= int(text[pos + 2 : pos + 6], 16) < 0xE000
+            ):
+                pos += 6
+    return pos + 1
+
+
+def _appending_places(text: str, places: list[int]) -> Callable[[int, int], int]:
+    def element(_: int, begin: int) -> int:
+        return _string_places(text, begin, places)
+
+    return element
+
+
+def _last_quote(text: str, start: int, end: int) -> int:
+    """Where a source list's last line ends: its closing quote (or the list's "[")."""
+    quote = text.rfind('"', start, end)
+    return quote if quote >= 0 else start
+
+
 def _source_lines(text: str) -> list[str]:
     """A cell's text as nbformat stores it: lines with their "\n"."""
     lines = [line + "\n" for line in text.split("\n")]

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from torchmode.notebook import parse_notebook, spliced
+from torchmode.notebook import parse_notebook, source_offsets, spliced
 
 pytestmark = pytest.mark.usefixtures("fake_engine")
 
@@ -133,3 +133,42 @@ def test_a_notebook_changed_during_the_run_is_not_overwritten(project, run, monk
     assert code == 2
     assert err == "nb.ipynb: not fixed: changed while it was being checked (run torchmode again)\n"
     assert "Fixed" not in out
+
+
+@pytest.mark.parametrize(
+    "dump",
+    [
+        lambda d: json.dumps(d, indent=1),
+        lambda d: json.dumps(d, indent=2, ensure_ascii=False),
+        lambda d: json.dumps(d, separators=(",", ":")),
+        lambda d: json.dumps(d, indent="\t").replace("\n", "\r\n"),
+    ],
+    ids=["nbformat", "unescaped", "compact", "tabs-crlf"],
+)
+@pytest.mark.parametrize(
+    "source",
+    [
+        ["x = 'é\"a'\n", 'y = "\\t😀"\n', "z=1"],
+        "a\r\nb\tc 😀\n",
+        [],
+        "",
+    ],
+    ids=["lines", "one-string", "empty-list", "empty-string"],
+)
+def test_every_character_of_a_cell_is_found_where_the_file_writes_it(
+    dump: Callable[[dict[str, object]], str], source: object
+) -> None:
+    text = dump(_document(source))
+    notebook = parse_notebook(text)
+    index, cell = notebook.code_cells[0], notebook.cells[0]
+    places = source_offsets(text)[index]
+    assert len(places) == len(cell) + 1
+    for at, (char, place) in enumerate(zip(cell, places, strict=False)):
+        written = text[place : places[at + 1]] if at + 1 < len(cell) else text[place:]
+        escape = written[0]
+        if written.startswith("\\u"):
+            escape = written[:12] if len(char.encode("utf-16-le")) == 4 else written[:6]
+        elif written.startswith("\\"):
+            escape = written[:2]
+        assert json.loads(f'"{escape}"') == char
+    assert text[places[-1]] in '"['  # the end: the last string's quote, or the empty list

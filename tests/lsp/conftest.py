@@ -240,6 +240,15 @@ class Session:
             )
         )
 
+    def close_notebook(self, uri: str) -> None:
+        cells = [cell for cell, notebook in self.notebook_of.items() if notebook == uri]
+        self.client.notebook_document_did_close(
+            types.DidCloseNotebookDocumentParams(
+                notebook_document=types.NotebookDocumentIdentifier(uri=uri),
+                cell_text_documents=[types.TextDocumentIdentifier(uri=cell) for cell in cells],
+            )
+        )
+
     def close(self, uri: str) -> None:
         self.client.text_document_did_close(
             types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))

@@ -4,6 +4,7 @@ files change in the editor or on disk, pushed or pulled but never both."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from lsprotocol import types
@@ -175,3 +176,97 @@ async def test_the_build_shows_its_progress(starter, tmp_path: Path) -> None:
     assert values[0].title == "torchmode: indexing the workspace"
     assert isinstance(values[-1], types.WorkDoneProgressEnd)
     assert values[-1].message == "42 files indexed"
+
+
+NOTEBOOK_CELLS = [
+    (
+        "code",
+        "import torch\nfrom torch import nn\n\n"
+        "model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1), nn.Linear(8, 2))\n"
+        "opt = torch.optim.SGD(model.parameters(), lr=0.1)",
+    ),
+    ("markdown", "## Évaluation"),
+    (
+        "code",
+        "model.train()\nfor x, y in train_loader:\n    opt.zero_grad()\n"
+        "    loss = nn.functional.cross_entropy(model(x), y)\n    loss.backward()\n    opt.step()",
+    ),
+    (
+        "code",
+        "%time print('é')\nmodel.eval()\ncorrect = 0\nfor x, y in val_loader:\n"
+        '    out = model(x)  # "scores"\n    correct += (out.argmax(1) == y).sum().item()',
+    ),
+]
+
+
+def _notebook_file(path: Path, cells: list[tuple[str, str]]) -> None:
+    def lines(text: str) -> list[str]:
+        parts = text.split("\n")
+        return [part + "\n" for part in parts[:-1]] + [parts[-1]]
+
+    document = {
+        "cells": [
+            {"cell_type": kind, "metadata": {}, "source": lines(text)}
+            | ({"execution_count": None, "outputs": []} if kind == "code" else {})
+            for kind, text in cells
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(document, indent=1))  # non-ASCII written as \u escapes
+
+
+async def test_a_notebook_nobody_opened_is_reported_in_its_file_until_opened(
+    starter, tmp_path: Path
+) -> None:
+    path = tmp_path / "explore.ipynb"
+    _notebook_file(path, NOTEBOOK_CELLS)
+    notebook = path.as_uri()
+    session = await starter("visual-studio-code", settings=WORKSPACE)
+    found, _ = await pushed_until(session, notebook, lambda found: bool(found), 0)
+    assert found == ["TM201"]
+    published = session.client.published  # type: ignore[attr-defined]
+    [diagnostic] = [p for p in published if p.uri == notebook][-1].diagnostics
+    # on the file's own line of `out = model(x)`, at `model(x)` inside its JSON string
+    line = path.read_text().splitlines()[diagnostic.range.start.line]
+    assert line.strip().startswith('"    out = model(x)')
+    start = diagnostic.range.start.character
+    assert line[start : start + len("model(x)")] == "model(x)"
+    assert "line 5 of cell 4" in diagnostic.message
+    # opened: its cells show the finding, and the file's report is taken away
+    mark = len(published)
+    cells = session.open_notebook(notebook, NOTEBOOK_CELLS)
+    assert codes(await session.diagnostics(cells[3])) == ["TM201"]
+    cleared, _ = await pushed_until(session, notebook, lambda found: not found, mark)
+    assert cleared == []
+    # closed: the file on disk speaks for it again
+    mark = len(published)
+    session.close_notebook(notebook)
+    again, _ = await pushed_until(session, notebook, lambda found: bool(found), mark)
+    assert again == ["TM201"]
+
+
+async def test_a_pulling_client_gets_an_opened_notebook_file_emptied(
+    starter, caps, tmp_path: Path
+) -> None:
+    capabilities = caps("neovim")
+    capabilities.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(
+        refresh_support=True
+    )
+    path = tmp_path / "explore.ipynb"
+    _notebook_file(path, NOTEBOOK_CELLS)
+    notebook = path.as_uri()
+    session = await starter("neovim", capabilities, settings=WORKSPACE)
+    first = _by_uri(await _pull(session, []))
+    report = first[notebook]
+    assert isinstance(report, types.WorkspaceFullDocumentDiagnosticReport)
+    assert codes(list(report.items)) == ["TM201"]
+    held = [types.PreviousResultId(uri=notebook, value=report.result_id or "")]
+    waiting = asyncio.ensure_future(_pull(session, held))
+    await asyncio.sleep(0.5)
+    assert not waiting.done()
+    session.open_notebook(notebook, NOTEBOOK_CELLS)
+    emptied = _by_uri(await waiting)[notebook]
+    assert isinstance(emptied, types.WorkspaceFullDocumentDiagnosticReport)
+    assert list(emptied.items) == []

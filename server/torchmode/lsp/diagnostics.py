@@ -12,7 +12,7 @@ from torchmode.files.source_files import SourceError, decode, read_bytes
 from torchmode.findings import Finding, Position, Range, Related, Severity
 from torchmode.lsp.positions import UTF32, LineIndex
 from torchmode.lsp.results import Result
-from torchmode.lsp.targets import Target
+from torchmode.lsp.targets import NotebookFile, Target
 from torchmode.settings import Settings
 
 # The lines of another file of the project (a related place there is converted to the
@@ -74,7 +74,10 @@ def _elsewhere(extra: Related, encoding: str, texts: OtherText) -> types.Locatio
 
 
 def to_diagnostic(
-    finding: Finding, target: Target, encoding: str, texts: OtherText | None = None
+    finding: Finding,
+    target: Target | NotebookFile,
+    encoding: str,
+    texts: OtherText | None = None,
 ) -> tuple[str, types.Diagnostic] | None:
     placed = target.locate(finding.range)
     if placed is None:

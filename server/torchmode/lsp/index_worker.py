@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +32,19 @@ from torchmode.analysis import (
 )
 from torchmode.config import in_project
 from torchmode.files.discovery import ProjectConfigs, discover
-from torchmode.files.source_files import SourceError, decode, read_bytes
+from torchmode.files.source_files import MAX_NOTEBOOK_BYTES, SourceError, decode, read_bytes
+from torchmode.findings import Finding
 from torchmode.lsp.configuration import ClientSettings, settings_for
 from torchmode.lsp.diagnostics import texts_for, to_diagnostic
 from torchmode.lsp.isolation import serve
 from torchmode.lsp.positions import LineIndex
-from torchmode.lsp.targets import TextTarget
+from torchmode.lsp.targets import NotebookFile, TextTarget
+from torchmode.notebook import NotebookError, parse_notebook
 
 # Between analyses the engine pauses the cyclic collector; a full collection after this many
 # files keeps the garbage of released trees from piling up over a big workspace.
 COLLECT_EVERY = 50
+_ANALYSED = (".py", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,11 @@ _analysed = 0
 
 
 def python_files(roots: list[str]) -> list[str]:
-    """The ``.py`` files of the workspace folders, with the CLI's excludes: version control
-    and tool folders, virtual environments, ``.gitignore`` and ``[tool.torchmode] exclude``."""
+    """The ``.py`` and ``.ipynb`` files of the workspace folders, with the CLI's excludes:
+    version control and tool folders, virtual environments, ``.gitignore`` and
+    ``[tool.torchmode] exclude``."""
     found = discover(roots, ProjectConfigs(None).excluded)
-    return sorted({str(Path(path).absolute()) for path in found.files if path.suffix == ".py"})
+    return sorted({str(Path(path).absolute()) for path in found.files if path.suffix in _ANALYSED})
 
 
 def analyse_files(
@@ -82,27 +86,54 @@ def _analyse(
 ) -> Indexed:
     global _analysed
     uri = Path(path).as_uri()
+    notebook = path.endswith(".ipynb")
     try:
-        text = decode(read_bytes(Path(path))).text
-    except (OSError, SourceError):
-        return Indexed(path, uri, (), (), frozenset())  # gone, unreadable or too large
+        if notebook:
+            text = read_bytes(Path(path), MAX_NOTEBOOK_BYTES).decode("utf-8-sig")
+        else:
+            text = decode(read_bytes(Path(path))).text
+        target, program = _target(uri, text, notebook)
+    except (OSError, SourceError, NotebookError, UnicodeDecodeError):
+        return Indexed(path, uri, (), (), frozenset())  # gone, unreadable, too large or invalid
     settings, problem = settings_for(Path(path), client)
     settings = in_project(settings, Path(path), roots, overlay)
     cache = ChunkCache()
-    analysis = _session.analyze(text, settings, cache)
-    target = TextTarget(uri, None, text, LineIndex(text))
+    analysis = _session.analyze(program, settings, cache)
     texts = texts_for(settings)
     diagnostics = tuple(
         placed[1]
         for finding in analysis.findings
-        if (placed := to_diagnostic(finding, target, encoding, texts)) is not None
+        if (placed := to_diagnostic(_in_cells(finding, target), target, encoding, texts))
+        is not None
     )
-    indexed = Indexed(path, uri, diagnostics, analysis.depends_on, import_words(text), problem)
+    imports = import_words(text, notebook=notebook)
+    indexed = Indexed(path, uri, diagnostics, analysis.depends_on, imports, problem)
     _session.release(analysis, cache)
     _analysed += 1
     if _analysed % COLLECT_EVERY == 0:
         gc.collect()
     return indexed
+
+
+def _target(uri: str, text: str, notebook: bool) -> tuple[TextTarget | NotebookFile, str]:
+    """Where the file's findings are shown, and the program that is analysed."""
+    if not notebook:
+        return TextTarget(uri, None, text, LineIndex(text)), text
+    target = NotebookFile.of(uri, text, parse_notebook(text))
+    return target, target.combined.source
+
+
+def _in_cells(finding: Finding, target: TextTarget | NotebookFile) -> Finding:
+    """A notebook's finding names the lines of its cells ("line 3 of cell 5"), not those of
+    the program its cells make together."""
+    if not isinstance(target, NotebookFile):
+        return finding
+    numbers = target.cell_numbers
+    return replace(
+        finding,
+        summary=target.combined.relabel_lines(finding.summary, numbers),
+        details=target.combined.relabel_lines(finding.details, numbers),
+    )
 
 
 JOBS: dict[str, Callable[..., Any]] = {

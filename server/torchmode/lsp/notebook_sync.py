@@ -24,6 +24,7 @@ def notebook_did_open(ls: TorchmodeServer, params: types.DidOpenNotebookDocument
     notebook = params.notebook_document.uri
     for cell in params.cell_text_documents:
         ls.documents.open(Document(cell.uri, cell.text, cell.version, cell.language_id, notebook))
+    ls.workspace_index.notebook_opened(ls, notebook)
     ls.request_analysis(notebook)
 
 
@@ -67,3 +68,4 @@ def notebook_did_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocume
     ls.leave_isolation(notebook)
     ls.project_files.forget(notebook)
     ls.clear(uris)
+    ls.workspace_index.closed(ls, notebook)  # the file on disk speaks for it again

@@ -6,6 +6,7 @@ analysed text) back to (document URI, range in that document) and the other way 
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,7 +16,13 @@ from pygls.uris import to_fs_path
 
 from torchmode.findings import Position, Range
 from torchmode.lsp.positions import LineIndex
-from torchmode.notebook import CombinedNotebook, combine_cells
+from torchmode.notebook import (
+    CombinedNotebook,
+    Notebook,
+    cell_number,
+    combine_cells,
+    source_offsets,
+)
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -128,6 +135,69 @@ class NotebookTarget:
         for number, cell in enumerate(self.cells):
             if cell.uri == uri:
                 return self.combined.from_cell(number, pos)
+        return None
+
+
+@dataclass(frozen=True)
+class NotebookFile:
+    """A notebook no editor has open, as the workspace index shows it: its code cells analysed
+    as one program, the findings placed in the ``.ipynb`` file's own text, in the JSON strings
+    the cells' lines are written in. Without cell documents, that is where an editor can show
+    them (its problems list names the notebook and the line of the file)."""
+
+    key: str  # the notebook file's URI
+    text: str  # the .ipynb file's text
+    index: LineIndex
+    combined: CombinedNotebook
+    cell_lines: tuple[LineIndex, ...]  # each code cell's text
+    places: tuple[list[int], ...]  # each code cell: where its characters are in ``text``
+    cell_numbers: tuple[int, ...]  # each code cell's 1-based number among all cells
+
+    @staticmethod
+    def of(key: str, text: str, notebook: Notebook) -> NotebookFile:
+        cells = [analysable(cell) for cell in notebook.cells]
+        offsets = source_offsets(text)
+        places = tuple(offsets.get(index, [0]) for index in notebook.code_cells)
+        return NotebookFile(
+            key,
+            text,
+            LineIndex(text),
+            combine_cells(cells),
+            tuple(LineIndex(cell) for cell in cells),
+            places,
+            tuple(cell_number(notebook, i) for i in range(len(cells))),
+        )
+
+    @property
+    def version(self) -> None:
+        return None
+
+    @property
+    def uris(self) -> tuple[str, ...]:
+        return (self.key,)
+
+    def locate(self, rng: Range, editing: bool = False) -> tuple[str, Range] | None:
+        if editing:
+            return None  # the file's JSON is not edited here: fixes wait for the notebook to open
+        start_cell, start = self.combined.to_cell(rng.start)
+        end_cell, end = self.combined.to_cell(rng.end)
+        if end_cell != start_cell:
+            end = start
+        return self.key, Range(self._in_file(start_cell, start), self._in_file(start_cell, end))
+
+    def _in_file(self, cell: int, pos: Position) -> Position:
+        lines = self.cell_lines[cell]
+        at = lines.clamp(pos)
+        character = lines.offsets[at.line] + at.character if lines.offsets else 0
+        places = self.places[cell]
+        offset = places[min(character, len(places) - 1)]
+        line = bisect.bisect_right(self.index.offsets, offset) - 1
+        return Position(line, offset - self.index.offsets[line])
+
+    def index_of(self, uri: str) -> LineIndex | None:
+        return self.index if uri == self.key else None
+
+    def to_analysed(self, uri: str, pos: Position) -> Position | None:
         return None
 
 

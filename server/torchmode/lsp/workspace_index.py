@@ -152,10 +152,11 @@ class WorkspaceIndex:
         # what the index's process keeps of them (summaries, which file imports which) first
         self.told.append((sorted(paths), created_or_deleted))
         python = {p for p in paths if p.endswith(".py")}
-        self.files_changed(ls, python)
+        notebooks = {p for p in paths if p.endswith(".ipynb")}
+        self.files_changed(ls, python | notebooks)
         self.paths_changed(ls, python, 0)
         words = {module_word(p) for p in python}
-        for notebook in (p for p in paths if p.endswith(".ipynb")):
+        for notebook in notebooks:
             # its imports: the files it may call functions of
             words_in = _notebook_import_words(notebook)
             self.pending.update(p for p in self.entries if module_word(p) in words_in)
@@ -178,6 +179,18 @@ class WorkspaceIndex:
         self.unsure.add(uri)
         self.files_changed(ls, [str(path)])
         return True
+
+    def notebook_opened(self, ls: TorchmodeServer, uri: str) -> None:
+        """A notebook was opened: its cells show its findings now, and what the index showed
+        of it in the ``.ipynb`` file goes (a text document's own analysis replaces the index's
+        in the same document; a notebook's is shown in other documents, its cells)."""
+        if not self.active:
+            return
+        if not ls.pulls_diagnostics and self.pushed.pop(uri, ()):
+            ls.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
+        self._notify()
 
     # --- the analyses ---------------------------------------------------------------------
 
@@ -327,7 +340,8 @@ class WorkspaceIndex:
                     )
                 )
         for uri, result_id in previous.items():
-            if uri not in reported and result_id.startswith("w") and not self._is_open(ls, uri):
+            # an open notebook's findings are in its cells: the file's own report is emptied
+            if uri not in reported and result_id.startswith("w") and ls.documents.get(uri) is None:
                 reports.append(
                     types.WorkspaceFullDocumentDiagnosticReport(uri=uri, items=[], version=None)
                 )
@@ -345,7 +359,7 @@ class WorkspaceIndex:
 
     @staticmethod
     def _is_open(ls: TorchmodeServer, uri: str) -> bool:
-        return ls.documents.get(uri) is not None
+        return ls.is_open(uri)
 
     def _path_open(self, ls: TorchmodeServer, path: str) -> bool:
         entry = self.entries.get(path)
