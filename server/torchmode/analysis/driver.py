@@ -217,21 +217,7 @@ def release(analysis: Analysis, cache: ChunkCache) -> None:
     cache.clear()
     if context is None:
         return
-    flow = context.flow
-    functions = [
-        *flow.flows.values(),
-        *flow.entered.values(),
-        *flow.also_entered,
-        flow.module_flow,
-        *(r[0] for r in flow.reused.values()),
-    ]
-    for function in functions:
-        if function is not None:
-            function.release()
-    for info in flow.facts.all_functions:
-        if info.cls is not None:
-            info.cls.methods.clear()
     for chunk in context.chunks:
         chunk.cache = None
-    flow.release()
+    context.flow.release()
     context.release()

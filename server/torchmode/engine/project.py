@@ -737,6 +737,8 @@ def _summarise(
     if file_flow is None:
         return None
     summary, imported = summary_of(file_flow, path, buffer, text, root)
+    if buffer is None:  # an open buffer's analysis is kept for the next one
+        file_flow.release()
     return summary, imported
 
 
