@@ -165,9 +165,14 @@ def _header_span(file_flow: FileFlow, inside: cst.CSTNode, loop: cst.CSTNode) ->
     """The first line of ``loop``, a statement around ``inside`` (in the same chunk)."""
     try:
         chunk = file_flow.chunk_of(inside)
-        start = chunk.range_of(loop).start
     except KeyError:
         return None
+    # the statements down to the loop: only the loop's own code is generated for its position
+    chain = file_flow.chains.get(id(inside), ())
+    upto = next((i for i, stmt in enumerate(chain) if stmt is loop), None)
+    start = (
+        chunk.start_in(loop, chain[: upto + 1]) if upto is not None else chunk.range_of(loop).start
+    )
     lines = chunk.text.splitlines()
     local = start.line - chunk.start_line
     end = len(lines[local]) if 0 <= local < len(lines) else start.character

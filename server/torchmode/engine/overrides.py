@@ -25,7 +25,7 @@ import libcst as cst
 
 from torchmode.engine.chunks import code_of
 from torchmode.engine.facts import ClassInfo, FunctionInfo, is_stub
-from torchmode.engine.function_flow import FunctionFlow
+from torchmode.engine.function_flow import FunctionFlow, def_chain
 from torchmode.engine.names import key_of
 from torchmode.engine.summary_types import ParamEffect, Subclass
 from torchmode.engine.values import CallerSite, Mode, ModeVal, State
@@ -79,9 +79,10 @@ def _runs(info: FunctionInfo, flow: FunctionFlow, cls: ClassInfo, relative: str,
     """The attributes of ``self`` the method calls like modules (``self.model(x)``,
     ``self.net.forward(x)``), where gradients are as the method was entered; each with the
     mode the method switches it to (one ``eval()`` and no ``train()``: EVAL; none: INPUT)."""
-    calls: dict[str, cst.Call] = {}
+    calls: dict[str, tuple[cst.Call, tuple[cst.CSTNode, ...]]] = {}
     switches: dict[str, set[str]] = {}
-    for stmt, call in _calls(info.node.body):
+    for statements, call in _calls(info.node.body):
+        stmt = statements[-1]
         func = call.func
         if type(func) is not cst.Attribute:
             continue
@@ -98,14 +99,16 @@ def _runs(info: FunctionInfo, flow: FunctionFlow, cls: ClassInfo, relative: str,
         snapshot = flow.states.get(id(stmt))
         if snapshot is None or any(g.enabled is not None for g in snapshot.grad):
             continue  # gradients set here, not by the caller
-        calls[key] = call
+        calls[key] = call, statements
     out: list[tuple[ParamEffect, CallerSite]] = []
-    for key, call in calls.items():
+    outer = def_chain(info)
+    for key, (call, statements) in calls.items():
         switched = switches.get(key, set())
         if "train" in switched:
             continue  # it trains, or its mode is its own: not the caller's evaluation
         mode = Mode.EVAL if switched else Mode.INPUT
-        r = info.chunk.range_of(call)
+        # the positions of its statement alone, not of the whole class the method is in
+        r = info.chunk.range_in(call, (*outer, *statements))
         span = (r.start.line, r.start.character, r.end.line, r.end.character)
         code = " ".join(code_of(call).split())
         code = code if len(code) <= 40 else code[:39] + "…"
@@ -114,20 +117,20 @@ def _runs(info: FunctionInfo, flow: FunctionFlow, cls: ClassInfo, relative: str,
     return tuple(out)
 
 
-def _calls(body: cst.BaseSuite) -> list[tuple[cst.CSTNode, cst.Call]]:
-    """Every call of ``body`` with the innermost statement holding it, in source order;
-    nested functions, classes and lambdas left out."""
-    out: list[tuple[cst.CSTNode, cst.Call]] = []
-    stack: list[tuple[cst.CSTNode, cst.CSTNode]] = [(body, body)]
+def _calls(body: cst.BaseSuite) -> list[tuple[tuple[cst.CSTNode, ...], cst.Call]]:
+    """Every call of ``body`` with the statements holding it (the outermost first, the
+    innermost last), in source order; nested functions, classes and lambdas left out."""
+    out: list[tuple[tuple[cst.CSTNode, ...], cst.Call]] = []
+    stack: list[tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = [(body, ())]
     while stack:
-        node, stmt = stack.pop()
+        node, statements = stack.pop()
         if isinstance(node, _ELSEWHERE):
             continue
         if isinstance(node, cst.BaseStatement):
-            stmt = node
-        if type(node) is cst.Call:
-            out.append((stmt, node))
-        stack.extend((child, stmt) for child in reversed(children(node)))
+            statements = (*statements, node)
+        if type(node) is cst.Call and statements:
+            out.append((statements, node))
+        stack.extend((child, statements) for child in reversed(children(node)))
     return out
 
 
