@@ -47,6 +47,7 @@ KNOWN_KEYS = (
     "exclude",
     "grad-off-decorators",
     "evaluation-functions",
+    "entry-points",
 )
 NO_GRAD_STYLES: tuple[str, ...] = get_args(NoGradStyle)
 
@@ -239,6 +240,7 @@ def parse_table(table: Mapping[str, Any], root: Path, source: Path | None) -> Pr
         evaluation=tuple(
             _names(table.get("evaluation-functions", []), f"{where}.evaluation-functions")
         ),
+        entry_points=tuple(_names(table.get("entry-points", []), f"{where}.entry-points")),
     )
     settings = Settings(
         select=select,

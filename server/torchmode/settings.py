@@ -17,13 +17,15 @@ NoGradStyle = Literal["no_grad", "inference_mode"]
 @dataclass(frozen=True)
 class Declared:
     """What the analysis cannot see and a project declares in ``[tool.torchmode]``: decorators
-    and context managers of installed packages that turn gradients off, and names of functions
-    that evaluate a model."""
+    and context managers of installed packages that turn gradients off, names of functions
+    that evaluate a model, and functions that something outside the project calls too."""
 
     # qualified (``utils.torch_tools.no_grad_when_possible``) or bare names
     grad_off: frozenset[str] = frozenset()
     # function names or shell-style patterns (``score_*``)
     evaluation: tuple[str, ...] = ()
+    # function names, ``Class.method`` or shell-style patterns of either
+    entry_points: tuple[str, ...] = ()
 
     def turns_grad_off(self, name: str | None) -> bool:
         if not self.grad_off or not name:
@@ -36,6 +38,14 @@ class Declared:
 
     def evaluates(self, function_name: str) -> bool:
         return any(fnmatchcase(function_name, pattern) for pattern in self.evaluation)
+
+    def is_entry_point(self, name: str, qualname: str) -> bool:
+        """A function (``name``; ``Class.method`` as ``qualname``) that a launcher, a framework
+        or another program also calls, with gradients on and its parameters' modes unknown."""
+        return any(
+            fnmatchcase(qualname, pattern) or ("." not in pattern and fnmatchcase(name, pattern))
+            for pattern in self.entry_points
+        )
 
 
 NOTHING_DECLARED = Declared()

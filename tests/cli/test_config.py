@@ -266,9 +266,55 @@ def test_declared_grad_off_decorators_and_evaluation_functions(project, run):
     assert after == [("TM102", 13), ("TM201", 13)]
 
 
+ENTRY_POINT_PROJECT = """\
+import torch
+from torch import nn
+
+
+def evaluate(model, loader):
+    model.eval()
+    return sum(model(x).argmax(1).eq(y).sum().item() for x, y in loader)
+
+
+def main():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(3):
+        model.train()
+        for x, y in train_loader:
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        with torch.no_grad():
+            evaluate(model, val_loader)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_declared_entry_point_is_also_entered_with_the_defaults(project, run):
+    Path("train.py").write_text(ENTRY_POINT_PROJECT)
+    # its one caller turns gradients off: nothing to report
+    assert run("check", "-q", "train.py")[0] == 0
+    # a job scheduler also runs `evaluate` on its own (``_target_: train.evaluate``), where
+    # nothing turns gradients off
+    Path("pyproject.toml").write_text('[tool.torchmode]\nentry-points = ["evaluate"]\n')
+    code, out, _ = run("check", "--format", "json", "train.py")
+    assert code == 1
+    assert [(e["code"], e["location"]["row"]) for e in json.loads(out)] == [("TM201", 7)]
+    # `Class.method` patterns name methods (none of this file's functions is one)
+    Path("pyproject.toml").write_text('[tool.torchmode]\nentry-points = ["Trainer.*"]\n')
+    assert run("check", "-q", "train.py")[0] == 0
+
+
 def test_declared_names_are_validated(tmp_path):
     _pyproject(tmp_path, 'grad-off-decorators = ["utils..no_grad"]\n')
     with pytest.raises(ConfigError, match=r"grad-off-decorators: 'utils\.\.no_grad' is not a name"):
+        load_settings_for(tmp_path / "train.py")
+    _pyproject(tmp_path, 'entry-points = ["jobs..evaluate"]\n')
+    with pytest.raises(ConfigError, match=r"entry-points: 'jobs\.\.evaluate' is not a name"):
         load_settings_for(tmp_path / "train.py")
     _pyproject(tmp_path, "evaluation-functions = 3\n")
     with pytest.raises(ConfigError, match="evaluation-functions: expected a list of strings"):

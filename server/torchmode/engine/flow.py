@@ -184,9 +184,12 @@ class FileFlow:
             handed.setdefault(name, []).append(scope_id)
         for flow in self.flows.values():
             # a function returned or stored as a value is called where it is taken to: its
-            # callers, not a default, decide its grad mode
-            flow.called = flow.info is not None and (
-                id(flow.info.node) in called or self.handed_on(flow.info, handed)
+            # callers, not a default, decide its grad mode; one the project declares an entry
+            # point is also called from outside, as entered with the defaults
+            flow.called = (
+                flow.info is not None
+                and (id(flow.info.node) in called or self.handed_on(flow.info, handed))
+                and not self.declared.is_entry_point(flow.info.name, flow.info.qualname)
             )
         if self.project is not None and self.project.main:
             self._enter_from_other_files()
@@ -204,6 +207,8 @@ class FileFlow:
             flow = self.flows.get(id(info))
             if info.cls is not None or info.outer is not None or flow is None or flow.called:
                 continue
+            if self.declared.is_entry_point(info.name, info.qualname):
+                continue  # entered from outside too: the defaults stand, whoever else calls it
             if flow.trains:
                 # evaluation is what its callers' modes decide; training is not, unless every
                 # training step sits under a flag a caller may pass as a constant
