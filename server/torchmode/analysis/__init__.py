@@ -11,7 +11,8 @@
 A file's settings may place it in its project (``Settings.project``, a ``ProjectContext``): the
 functions it imports from other files are then read from those files, or from an editor's
 open buffers (``ProjectContext.overlay``); ``analysis.depends_on`` names the files read, and
-``project_files_changed`` drops what is kept of files changed on disk.
+``project_files_changed`` drops what is kept of files changed on disk; within
+``disk_unchanged()`` (a batch run that writes nothing) files on disk are taken not to change.
 
 Adapters import from here (and the plain data of ``torchmode.findings``, ``settings``,
 ``config`` and ``notebook``), never from the engine or the rules' modules.
@@ -28,7 +29,7 @@ from torchmode.engine.callers import import_words, module_word
 from torchmode.engine.chunks import ChunkCache
 from torchmode.engine.limits import MAX_SOURCE_BYTES
 from torchmode.engine.project import Kept as KeptSummary
-from torchmode.engine.project import Overlay, ProjectContext
+from torchmode.engine.project import Overlay, ProjectContext, disk_unchanged
 from torchmode.engine.project import files_changed as project_files_changed
 from torchmode.engine.project import keep as keep_summary
 from torchmode.engine.project import kept as kept_summary
@@ -57,6 +58,7 @@ __all__ = [
     "cache_folder_tag",
     "chosen_fix",
     "compatible_fixes",
+    "disk_unchanged",
     "explain",
     "fix_cells",
     "fix_source",

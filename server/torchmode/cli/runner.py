@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 
+from torchmode.analysis import disk_unchanged
 from torchmode.cli.checking import FileResult, Job, check_file
 
 
@@ -27,10 +29,12 @@ def run(jobs: Sequence[Job], workers: int, on_result: Callable[[int], None]) -> 
     was_enabled = gc.isenabled()
     gc.disable()
     gc.freeze()
+    writes = any(job.mode.fix or job.mode.add_noqa for job in jobs)
     try:
-        for result in _results(jobs, workers):
-            results.append(result)
-            on_result(len(results))
+        with nullcontext() if writes else disk_unchanged():
+            for result in _results(jobs, workers):
+                results.append(result)
+                on_result(len(results))
     finally:
         gc.unfreeze()
         if was_enabled:

@@ -30,7 +30,8 @@ import sys
 import threading
 import tokenize
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -465,19 +466,44 @@ _BUFFERS: OrderedDict[Path, _Buffer] = OrderedDict()
 KEPT_BUFFERS = 4
 
 
-def _stamp(path: Path, overlay: Overlay | None) -> Stamp | None:
+# While a batch run that writes no file goes on, what each file's stamp on disk is (a cached
+# summary is checked against the stamps of every file it read, each time it is used).
+_UNCHANGED_DISK: dict[str, Stamp | None] | None = None
+
+
+@contextmanager
+def disk_unchanged() -> Iterator[None]:
+    """Within: the files on disk do not change (``torchmode check`` without ``--fix``), so each
+    file's size and modification time are read once, not at each use of a summary."""
+    global _UNCHANGED_DISK
+    before, _UNCHANGED_DISK = _UNCHANGED_DISK, {}
+    try:
+        yield
+    finally:
+        _UNCHANGED_DISK = before
+
+
+def _stamp(path: Path | str, overlay: Overlay | None) -> Stamp | None:
     """What the summary of ``path`` is computed from: its open buffer's version, else its size
     and modification time on disk; None if it cannot be read. Plain data, the same in another
     process (the editor's analysis process hands summaries back: ``kept``)."""
-    buffer = overlay.get(str(path)) if overlay is not None else None
+    key = str(path)
+    buffer = overlay.get(key) if overlay is not None else None
     if buffer is not None:
         version, text = buffer
         return ("buffer", len(text), version)
+    known = _UNCHANGED_DISK
+    if known is not None and key in known:
+        return known[key]
     try:
-        stat = path.stat()
+        stat = os.stat(key)
     except OSError:
-        return None
-    return ("disk", stat.st_size, stat.st_mtime_ns)
+        stamp = None
+    else:
+        stamp = ("disk", stat.st_size, stat.st_mtime_ns)
+    if known is not None:
+        known[key] = stamp
+    return stamp
 
 
 def _size(stamp: Stamp) -> int:
@@ -497,7 +523,7 @@ def _summary(
     if (
         cached is not None
         and cached[0] == stamp
-        and all(_stamp(Path(p), overlay) == s for p, s in cached[1])
+        and all(_stamp(p, overlay) == s for p, s in cached[1])
     ):
         return cached[2]
     # a file on disk: kept between runs by its content (an open buffer is the editor's)
@@ -506,7 +532,7 @@ def _summary(
     if store is not None and digest is not None:
         kept_there = _kept(store, path, digest, root, overlay, cache_dir)
         if kept_there is not None and isinstance(kept_there[1], FileSummary):
-            stamps = tuple((p, _stamp(Path(p), overlay)) for p, _, _ in kept_there[0])
+            stamps = tuple((p, _stamp(p, overlay)) for p, _, _ in kept_there[0])
             with _LOCK:
                 _CACHE[path] = (stamp, stamps, kept_there[1])
             return kept_there[1]
