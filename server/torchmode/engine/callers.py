@@ -17,18 +17,17 @@ function is then entered as before (as on entry).
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import threading
 import time
-import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
+from torchmode.engine.code_tokens import COMMENT, NAME, NEWLINE, NL, STRING, Unreadable, code_tokens
 from torchmode.engine.values import CallerSite, Mode, Span
 
 # What a call passes to one parameter: each possible mode, with where its caller set it
@@ -137,27 +136,26 @@ def references(text: str, heads: set[str]) -> dict[tuple[str, bool], int]:
     of that name counts as a call."""
     out: dict[tuple[str, bool], int] = {}
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
+        tokens = code_tokens(text)
+    except Unreadable:
         return {("", False): 1}  # not readable: something unknown refers to them
     statement_start = True
     in_import = False
     i = 0
     n = len(tokens)
     while i < n:
-        tok = tokens[i]
-        kind, value = tok.type, tok.string
-        if kind in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT) or value == ";":
+        kind, value = tokens[i]
+        if kind == NEWLINE or value == ";":
             statement_start, in_import = True, False
             i += 1
             continue
-        if kind in (tokenize.NL, tokenize.COMMENT):
+        if kind in (NL, COMMENT):
             i += 1
             continue
-        if statement_start and kind == tokenize.NAME and value in ("import", "from"):
+        if statement_start and kind == NAME and value in ("import", "from"):
             in_import = True
         statement_start = False
-        if kind == tokenize.STRING and "f" in value[: value.find(value[-1])].lower():
+        if kind == STRING and "f" in value[: value.find(value[-1])].lower():
             # an f-string is one token before Python 3.12: the code of its replacement
             # fields (``f"{evaluate(net, loader):.3f}"``) is read from its text (a name in
             # its literal part counts too, which leaves the callers unknown: never wrong)
@@ -165,17 +163,17 @@ def references(text: str, heads: set[str]) -> dict[tuple[str, bool], int]:
             i += 1
             continue
         if (
-            kind == tokenize.NAME
+            kind == NAME
             and value in heads
             and not in_import
-            and not (i and tokens[i - 1].string == ".")
+            and not (i and tokens[i - 1][1] == ".")
         ):
             parts = [value]
             j = i + 1
-            while j + 1 < n and tokens[j].string == "." and tokens[j + 1].type == tokenize.NAME:
-                parts.append(tokens[j + 1].string)
+            while j + 1 < n and tokens[j][1] == "." and tokens[j + 1][0] == NAME:
+                parts.append(tokens[j + 1][1])
                 j += 2
-            called = j < n and tokens[j].string == "("
+            called = j < n and tokens[j][1] == "("
             key = (".".join(parts), called)
             out[key] = out.get(key, 0) + 1
             i = j
