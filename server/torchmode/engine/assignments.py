@@ -145,11 +145,13 @@ def rebind_module(
 ) -> None:
     """``key = value_node``; ``whole``: the value itself, not one of its items."""
     base = value_node
+    switched: Mode | None = None  # the last ``eval()``/``train()`` of the chain, if any
     while (
         type(base) is cst.Call
         and type(base.func) is cst.Attribute
         and base.func.attr.value in api.MODULE_IDENTITY_METHODS
     ):
+        switched = switched or _chained_mode(base)
         base = base.func.value
     if (
         type(base) is cst.Call
@@ -172,6 +174,10 @@ def rebind_module(
         state.modes.pop(key, None)
     elif type(base) is cst.Call and self.is_construction(base):
         name = self.facts.imports.resolve(base.func) or code_of(base.func)
+        if switched is not None:
+            # ``Net().eval()``, ``Net().cuda().eval()``: switched as it is built
+            state.modes[key] = frozenset({ModeVal(switched, self.origin(value_node))})
+            return
         if not name.endswith("from_pretrained"):
             mode = Mode.TRAIN
         elif self.own_loader(name):
@@ -187,6 +193,22 @@ def rebind_module(
         state.modes[key] = frozenset({ModeVal(Mode.TRAIN, origin)})
     else:
         state.modes[key] = UNKNOWN_MODE
+
+
+def _chained_mode(call: cst.Call) -> Mode | None:
+    """The mode ``x.eval()``, ``x.train()`` or ``x.train(False)`` sets (None: another method,
+    or a flag not written as a literal)."""
+    method = call.func.attr.value  # type: ignore[attr-defined]
+    if method == "eval" and not call.args:
+        return Mode.EVAL
+    if method != "train":
+        return None
+    if not call.args:
+        return Mode.TRAIN
+    flag = call.args[0].value
+    if type(flag) is cst.Name and flag.value in {"True", "False"}:
+        return Mode.TRAIN if flag.value == "True" else Mode.EVAL
+    return None
 
 
 def unalias(self: Interpreter, key: str, state: State) -> None:
@@ -229,6 +251,8 @@ def returns_fresh_module(self: Interpreter, value: cst.BaseExpression, state: St
         and type(value.func) is cst.Attribute
         and value.func.attr.value in api.MODULE_IDENTITY_METHODS
     ):
+        if _chained_mode(value) is not None:
+            return False  # return Net().eval(): switched, not as built
         value = value.func.value  # return model.to(device)
     if type(value) is cst.Call:
         if self.is_construction(value):

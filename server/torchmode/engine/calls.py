@@ -493,6 +493,13 @@ class AtCall:
                 out.add(GradVal(g.enabled, g.origin.through(self.call) if g.origin else None))
         return frozenset(out)
 
+    def returns_graph_of(self, key: str) -> bool:
+        flow = self.it.file.flow_of(self.callee)
+        returned = flow.returns if flow is not None else None
+        # the models a returned value was computed from are not always all known (a dict
+        # filled by ``outputs.update(helper(...))``): any graph returned counts
+        return returned is not None and returned.graph
+
     def rules_out(self, guard: Guard) -> bool:
         text, polarity = guard
         compared = string_comparison(text, self.strings) if self.strings else None

@@ -52,6 +52,11 @@ class CallerTerms(Protocol):
         """A constant argument makes the callee's condition ``guard`` false at this call."""
         ...
 
+    def returns_graph_of(self, key: str) -> bool:
+        """The callee returns a value that carries an autograd graph (perhaps from the module
+        it calls ``key``): it computes for its caller (a piece of a loss), which decides."""
+        ...
+
     def trained(self, optimizer: str, models: ModelModes) -> tuple[ModelModes, str] | None:
         """Which of ``models`` (the callee's names) a step of ``optimizer`` (the caller's
         name, "" for none) trains, in the caller's names, and the optimizer left for the
@@ -143,9 +148,11 @@ class Forward(Event):
         # an evaluation already confirmed by a call further in stays one however its caller
         # is reached (``__main__`` -> main() -> validate()); so does a call whose own inputs
         # say it was meant to run without autograd
-        evaluation = self.evaluation and (
-            at.evaluates or bool(self.via) or self.volatile is not None
-        )
+        # -- unless the call further in only returned the forward's result, graph and all, to
+        # a function that hands it back in turn (``process_batch()`` -> ``predict_poses()``):
+        # whether that result is evaluated or trained on is this caller's to say
+        confirmed = bool(self.via) and not at.returns_graph_of(self.key)
+        evaluation = self.evaluation and (at.evaluates or confirmed or self.volatile is not None)
         guards: tuple[Guard, ...] = ()
         ruled_out = self.ruled_out
         if self.training_guards:

@@ -414,6 +414,10 @@ class _Replay:
             facts.module_keys.add(key)
             if fact[1] is not None:
                 facts.module_class[key] = str(fact[1])
+            if fact[1] == "torch.nn.Sequential":
+                layers = self.sequential_layers(value)
+                known = facts.sequential_layers.get(key, layers)
+                facts.sequential_layers[key] = layers if known == layers else None
         elif kind == "parameter_free":
             facts.module_keys.add(key)
             facts.module_class[key] = str(fact[1])
@@ -496,6 +500,20 @@ class _Replay:
         if type(value) is cst.Call and self.is_optimizer_ctor(value):
             return _coverage_inputs(value)
         return None
+
+    def sequential_layers(self, value: cst.BaseExpression) -> tuple[str, ...] | None:
+        """The layers of ``nn.Sequential(nn.Linear(1, 10), nn.ReLU())`` (``.to(device)``
+        and the like around it allowed); None when one of them is not a layer built there."""
+        base = _strip_identity_calls(value)
+        if type(base) is not cst.Call or not base.args:
+            return None
+        layers: list[str] = []
+        for arg in base.args:
+            layer = self.layer_of(arg.value) if type(arg.value) is cst.Call else None
+            if arg.keyword is not None or arg.star or layer is None:
+                return None
+            layers.append(layer)
+        return tuple(layers)
 
     def layer_of(self, call: cst.Call) -> str | None:
         facts = self.facts

@@ -86,6 +86,9 @@ class Facts:
     all_functions: list[FunctionInfo] = field(default_factory=list)
     module_keys: set[str] = field(default_factory=set)
     module_class: dict[str, str] = field(default_factory=dict)  # key -> class it was built from
+    # key -> the layers of the ``nn.Sequential(...)`` it was given, as written in the call
+    # (None: given one whose layers are not all known, or several different ones)
+    sequential_layers: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     optimizer_cover: dict[str, set[str]] = field(default_factory=dict)  # every function's
     scoped_cover: dict[tuple[int, str], set[str]] = field(default_factory=dict)
     # id(the value of ``opt = Adam(net.parameters())``) -> what that optimizer trains: the
@@ -159,6 +162,7 @@ class Facts:
             classes,
             tuple(sorted(self.module_keys)),
             tuple(sorted(self.module_class.items())),
+            tuple(sorted((k, v or ()) for k, v in self.sequential_layers.items())),
             sets(self.optimizer_cover),
             tuple(sorted(tuple(sorted(v)) for v in self.scoped_cover.values())),
             tuple(sorted(tuple(sorted(v)) for v in self.cover_at.values())),
@@ -289,6 +293,13 @@ class Facts:
         cls = self.module_class.get(key)
         if cls is None:
             return None
+        layers = self.sequential_layers.get(key)
+        if cls == "torch.nn.Sequential" and layers:
+            # ``nn.Sequential(nn.Linear(1, 10), nn.ReLU())``: what its layers are
+            verdicts = [self._class_sensitivity(layer, frozenset(), own_code) for layer in layers]
+            if any(v is True for v in verdicts):
+                return True
+            return False if all(v is False for v in verdicts) else None
         return self._class_sensitivity(cls, frozenset(), own_code)
 
     def class_sensitivity(self, cls: str) -> bool | None:

@@ -106,6 +106,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue  # each caller decides, with its own grad mode
         if not trains and _dies_with_the_step(ctx, event, loop):
             continue  # one step's loss terms, kept until its backward(), freed on return
+        if not trains and _within_backpropagated_call(ctx, event):
+            continue  # a loss helper's terms, part of the loss its caller backpropagates
         key = (id(event.node), event.target)
         if key in seen:
             continue
@@ -250,6 +252,56 @@ def _dies_with_the_step(ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNod
         and _after_loop(around, loop, ctx.flow.chains.get(id(e.node), ()))
         and bool(derived & set(names_in(e.node)))
         for e in event.site.events
+    )
+
+
+def _within_backpropagated_call(ctx: RuleContext, event: ev.Accumulate) -> bool:
+    """Is ``event``, as some caller sees it, inside a call whose result that caller
+    backpropagates (``_caller_backpropagates``)? Then so is it for that caller's own callers
+    (``train()`` -> ``run_epoch()`` -> ``process_batch()``): their ``via`` ends the same."""
+    key = ("tm204-backpropagated-calls",)
+    chains = cast("set[tuple[int, ...]] | None", ctx.memo.get(key))
+    if chains is None:
+        chains = {
+            tuple(map(id, e.via))
+            for flow, e in ctx.events(ev.Accumulate)
+            if _caller_backpropagates(ctx, flow, e)
+        }
+        ctx.memo[key] = chains
+    via = tuple(map(id, event.via))
+    return any(via[i:] in chains for i in range(len(via)))
+
+
+def _caller_backpropagates(ctx: RuleContext, flow: object, event: ev.Accumulate) -> bool:
+    """The total is a local of a helper (``terms = []`` in ``compute_losses()``) whose loop
+    gathers one call's loss terms, and the function seen here calls ``backward()`` on what
+    that call returned (``losses = helper(batch)``, then ``losses["loss"].backward()``): the
+    terms are that step's, needed by its backward and gone when the helper returns."""
+    info, function = event.site.info, getattr(flow, "info", None)
+    target = event.target
+    if not event.via or info is None or function is None or event.site is flow:
+        return False
+    if not target.isidentifier() or info.receives(target) or _declared_global(info.node, target):
+        return False
+    if not _assigned_in(info.node, target):
+        return False  # a module-level total the helper adds to
+    call = event.via[0]
+    stmt = ctx.index(ctx.chunk_of(call)).statement_of(call)
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    results: set[str] = set()
+    for small in stmt.body:
+        if isinstance(small, cst.Assign) and small.value is call:
+            results |= {root_of(k) for t in small.targets for k in _target_keys(t.target)}
+    derived: set[str] = set()
+    for name in results:
+        derived |= _derived_from(function.node, name)
+    return bool(derived) and any(
+        isinstance(e, ev.Backward)
+        and not e.via
+        and e.site is flow
+        and bool(derived & set(names_in(e.node)))
+        for e in flow.events  # type: ignore[attr-defined]
     )
 
 

@@ -115,6 +115,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             and any(o is not None and any(o.node is n for n in loop_steps) for o in step.dirty)
             and not any(_periodic(ctx, e) for e in clears)
             and not any(_same_guard(ctx, e, step, loop) for e in clears)
+            and not any(_counter_reset_by_step(ctx, e, step, loop) for e in clears)
         )
         if not (never or uncleared):
             continue
@@ -175,6 +176,50 @@ def _same_guard(ctx: RuleContext, clear: ev.Clear, step: ev.Step, loop: cst.CSTN
         name in assigned or name.split(".")[0] in assigned
         for text in clear_tests
         for name in _guard_names(text)
+    )
+
+
+def _counter_reset_by_step(
+    ctx: RuleContext, clear: ev.Clear, step: ev.Step, loop: cst.CSTNode
+) -> bool:
+    """Gradient accumulation with a counter: ``if count == 0: opt.zero_grad()``, and the
+    ``if`` that steps sets ``count = 0`` again (``if count == k: opt.step(); count = 0``):
+    the iteration after every step clears."""
+    tests = _tests_up_to(ctx, clear.anchor, loop)
+    if tests is None or len(tests) != 1:
+        return False
+    test = cst.parse_expression(next(iter(tests)))
+    if not (
+        type(test) is cst.Comparison
+        and type(test.left) is cst.Name
+        and len(test.comparisons) == 1
+        and type(test.comparisons[0].operator) is cst.Equal
+        and type(test.comparisons[0].comparator) is cst.Integer
+    ):
+        return False
+    counter, value = test.left.value, test.comparisons[0].comparator.value
+    index = ctx.index(ctx.chunk_of(step.node))
+    stmt = index.statement_of(step.node)
+    if stmt is None:
+        return False
+    for parent in index.ancestors(stmt):
+        if parent is loop:
+            return False
+        if isinstance(parent, cst.If):
+            return any(_sets(s, counter, value) for s in block_statements(parent.body))
+    return False
+
+
+def _sets(stmt: cst.CSTNode, name: str, value: str) -> bool:
+    """Is ``stmt`` the line ``name = value`` (an integer literal)?"""
+    return type(stmt) is cst.SimpleStatementLine and any(
+        type(small) is cst.Assign
+        and len(small.targets) == 1
+        and type(small.targets[0].target) is cst.Name
+        and small.targets[0].target.value == name
+        and type(small.value) is cst.Integer
+        and small.value.value == value
+        for small in stmt.body
     )
 
 

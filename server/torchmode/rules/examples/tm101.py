@@ -2104,4 +2104,34 @@ def train_one_epoch(student, teacher, loader, optimizer, criterion, scaler):
         scaler.step(optimizer)
         scaler.update()
 """,
+    # a regression net of plain Linear layers (`nn.Sequential(...).to(device)`): eval() each epoch and no train() after it changes nothing; reported as a hint at most
+    """\
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+x_train, y_train = torch.randn(80, 1), torch.randn(80, 1)
+x_test, y_test = torch.randn(20, 1), torch.randn(20, 1)
+
+# a regression network of plain linear layers
+regressor = nn.Sequential(
+    nn.Linear(in_features=1, out_features=10),
+    nn.Linear(in_features=10, out_features=10),
+    nn.Linear(in_features=10, out_features=1),
+).to("cpu")
+loss_fn = nn.L1Loss()
+optimizer = torch.optim.SGD(regressor.parameters(), lr=0.01)
+
+for epoch in range(500):
+    loss = loss_fn(regressor(x_train), y_train)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+    regressor.eval()
+    with torch.inference_mode():
+        test_loss = loss_fn(regressor(x_test), y_test)
+    if epoch % 50 == 0:
+        print(f"{epoch}: {loss:.4f} {test_loss:.4f}")
+""",
 )

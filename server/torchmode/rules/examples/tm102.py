@@ -2273,4 +2273,95 @@ def train_epoch(state, loader, accum):
     for batch in loader:
         accumulating_step(wrapper, batch, cached, optimizer, scaler, accum)
 """,
+    # `Net(...).eval()` switched as it is built, then `.cuda()` rebinding it: evaluated in eval mode
+    """\
+import argparse
+
+import torch
+from torch import nn
+
+
+class Upsampler(nn.Module):
+    def __init__(self, scale):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.BatchNorm2d(64), nn.PReLU())
+        self.tail = nn.Sequential(nn.Conv2d(64, 3 * scale**2, 3, padding=1), nn.PixelShuffle(scale))
+
+    def forward(self, x):
+        return self.tail(self.body(x))
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--scale", type=int, default=4)
+parser.add_argument("--weights", default="upsampler.pth")
+args = parser.parse_args()
+
+# switched to eval mode as it is built, moved to the GPU afterwards
+net = Upsampler(args.scale).eval()
+if torch.cuda.is_available():
+    net = net.cuda()
+net.load_state_dict(torch.load(args.weights))
+
+scores = []
+with torch.no_grad():
+    for low, high in torch.load("benchmark.pt"):
+        restored = net(low)
+        scores.append(((restored - high) ** 2).mean().item())
+print(sum(scores) / len(scores))
+""",
+    # a helper named like inference (`predict_motion()`) runs a network for the batch helper whose returned loss the epoch loop backpropagates: a training forward
+    """\
+import torch
+from torch import nn
+
+
+class DepthTrainer:
+    def __init__(self, opt):
+        self.opt = opt
+        self.nets = {}
+        self.nets["depth"] = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16))
+        self.nets["motion_encoder"] = nn.Sequential(
+            nn.Conv2d(6, 16, 3, padding=1), nn.BatchNorm2d(16)
+        )
+        self.nets["motion"] = nn.Conv2d(16, 6, 1)
+        params = []
+        for net in self.nets.values():
+            params += list(net.parameters())
+        self.optimizer = torch.optim.Adam(params, lr=1e-4)
+
+    def set_train(self):
+        for net in self.nets.values():
+            net.train()
+
+    def set_eval(self):
+        for net in self.nets.values():
+            net.eval()
+
+    def fit_epoch(self, loader):
+        self.set_train()
+        for batch in loader:
+            outputs, losses = self.run_batch(batch)
+            self.optimizer.zero_grad()
+            losses["total"].backward()
+            self.optimizer.step()
+
+    def run_batch(self, batch):
+        outputs = {"depth": self.nets["depth"](batch["frame"])}
+        # the relative camera motion, computed by a helper named like inference
+        outputs.update(self.predict_motion(batch))
+        losses = {"total": (outputs["depth"] - outputs["motion"]).abs().mean()}
+        return outputs, losses
+
+    def predict_motion(self, batch):
+        pair = torch.cat([batch["frame"], batch["next"]], 1)
+        features = self.nets["motion_encoder"](pair)
+        return {"motion": self.nets["motion"](features)}
+
+    def validate(self, batch):
+        self.set_eval()
+        with torch.no_grad():
+            _, losses = self.run_batch(batch)
+        self.set_train()
+        return losses["total"].item()
+""",
 )

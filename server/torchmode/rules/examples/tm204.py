@@ -831,4 +831,61 @@ def train_epoch(model, batches, optimizer, pad_idx):
         total_loss += loss.item()
     return total_loss / tokens, correct / tokens
 """,
+    # a loss helper's per-frame terms gathered in a local list reset at each scale and concatenated into the batch's loss, which the caller backpropagates
+    """\
+import torch
+from torch import nn
+
+
+class StructuralSimilarity(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.AvgPool2d(3, 1, padding=1)
+
+    def forward(self, x, y):
+        return 1 - self.pool(x * y) / (self.pool(x * x) + self.pool(y * y) + 1e-4)
+
+
+class PhotometricTrainer:
+    def __init__(self, opt, model):
+        self.opt = opt
+        self.model = model
+        self.ssim = StructuralSimilarity()
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def fit(self, loader):
+        self.model.train()
+        for epoch in range(self.opt.epochs):
+            self.fit_epoch(loader)
+
+    def fit_epoch(self, loader):
+        for batch in loader:
+            outputs, losses = self.process(batch)
+            self.optimizer.zero_grad()
+            losses["loss"].backward()
+            self.optimizer.step()
+
+    def process(self, batch):
+        outputs = self.model(batch["target"])
+        return outputs, self.compute_losses(batch, outputs)
+
+    def photometric_loss(self, pred, target):
+        l1_loss = (pred - target).abs().mean(1, True)
+        ssim_loss = self.ssim(pred, target).mean(1, True)
+        return 0.85 * ssim_loss + 0.15 * l1_loss
+
+    def compute_losses(self, batch, outputs):
+        losses = {}
+        total = 0
+        for scale in self.opt.scales:
+            # one term per source frame at this scale, gathered for this batch only
+            errors = []
+            for frame in self.opt.sources:
+                errors.append(self.photometric_loss(outputs[scale], batch[frame]))
+            errors = torch.cat(errors, 1)
+            best, _ = torch.min(errors, dim=1)
+            total += best.mean()
+        losses["loss"] = total / len(self.opt.scales)
+        return losses
+""",
 )

@@ -1585,4 +1585,28 @@ def train_epoch(loader, encoder, decoder, enc_opt, dec_opt, criterion, clip=None
         if enc_opt is not None:
             enc_opt.step()
 """,
+    # gradient accumulation with a counter: cleared when it is 0, and the branch that steps sets it back to 0
+    """\
+import torch
+
+
+def train(net, loader, optimizer, scheduler, epochs, accumulate=4):
+    net.train()
+    for epoch in range(epochs):
+        pending = 0
+        for batch in loader:
+            if pending == 0:
+                optimizer.zero_grad()
+            heatmaps = net(batch["image"])
+            loss = ((heatmaps - batch["target"]) ** 2 * batch["mask"]).mean() / accumulate
+            loss.backward()
+            pending += 1
+            if pending == accumulate:
+                optimizer.step()
+                pending = 0
+            else:
+                continue
+            print(f"epoch {epoch}: loss {loss.item() * accumulate:.4f}")
+        scheduler.step()
+""",
 )
