@@ -63,7 +63,10 @@ SNIPPETS = {
     "triple-quoted": 'doc = """evaluate(net)\nstill "text" \\""" and\n"""\ncall()\n',
     "brackets-span-lines": "x = f(\n    a,  # evaluate(net)\n    b.c(\n    ),\n)\ny = [1,\n 2]\n",
     "continuation": "total = a + \\\n    evaluate(net)\nz = 'a\\\nb'\n",
-    "blocks": "def f():\n    if x:\n        return 1\n\n    # done\n    return 2\nclass C:\n\tdef g(self): ...\n",
+    "blocks": (
+        "def f():\n    if x:\n        return 1\n\n    # done\n    return 2\n"
+        "class C:\n\tdef g(self): ...\n"
+    ),
     "numbers-and-dots": "x = 1.5 + .5e3 + 0x1F + 1_000j\ny = a.b[0].c(...)\n",
     "no-final-newline": "evaluate(net)",
     "unclosed-quote-on-a-line": "x = 'abc\nevaluate(net)\n",

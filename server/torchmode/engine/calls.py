@@ -493,6 +493,11 @@ class AtCall:
                 out.add(GradVal(g.enabled, g.origin.through(self.call) if g.origin else None))
         return frozenset(out)
 
+    @property
+    def callee_trains(self) -> bool:
+        flow = self.it.file.flow_of(self.callee)
+        return flow is not None and flow.trains
+
     def returns_graph_of(self, key: str) -> bool:
         flow = self.it.file.flow_of(self.callee)
         returned = flow.returns if flow is not None else None

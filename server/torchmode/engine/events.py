@@ -57,6 +57,11 @@ class CallerTerms(Protocol):
         it calls ``key``): it computes for its caller (a piece of a loss), which decides."""
         ...
 
+    @property
+    def callee_trains(self) -> bool:
+        """The callee takes a training step of its own."""
+        ...
+
     def trained(self, optimizer: str, models: ModelModes) -> tuple[ModelModes, str] | None:
         """Which of ``models`` (the callee's names) a step of ``optimizer`` (the caller's
         name, "" for none) trains, in the caller's names, and the optimizer left for the
@@ -151,7 +156,10 @@ class Forward(Event):
         # -- unless the call further in only returned the forward's result, graph and all, to
         # a function that hands it back in turn (``process_batch()`` -> ``predict_poses()``):
         # whether that result is evaluated or trained on is this caller's to say
-        confirmed = bool(self.via) and not at.returns_graph_of(self.key)
+        # -- and so does one in a loop of a callee that trains elsewhere but not in that loop
+        # (``train()`` with its validation loop after each epoch's training): the callee told
+        # its evaluation from its training itself, whoever calls it
+        confirmed = (bool(self.via) or at.callee_trains) and not at.returns_graph_of(self.key)
         evaluation = self.evaluation and (at.evaluates or confirmed or self.volatile is not None)
         guards: tuple[Guard, ...] = ()
         ruled_out = self.ruled_out

@@ -806,6 +806,57 @@ def train(seg, criterion, train_loader, test_loader, epochs, device="cuda"):
 +                    print(epoch, i, criterion(out, mask_t.to(device)).item())
 """,
     ),
+    # a training function with its own validation loop after each epoch, called from main()
+    # under the __main__ guard (prototypical-networks style): the callee tells its evaluation
+    # from its training itself, so the caller need not name it an evaluation
+    Invalid(
+        """\
+import torch
+from torch import nn
+
+
+def fit(opt, episodes, net, optimizer, val_episodes=None):
+    history = []
+    for epoch in range(opt.epochs):
+        net.train()
+        for support, query in episodes:
+            optimizer.zero_grad()
+            loss = episode_loss(net(support), net(query))
+            loss.backward()
+            optimizer.step()
+        if val_episodes is None:
+            continue
+        net.eval()
+        for support, query in iter(val_episodes):
+            scores = episode_loss(net(support), net(query))
+            history.append(scores.item())
+    return history
+
+
+def main():
+    net = nn.Sequential(nn.Conv2d(1, 64, 3), nn.BatchNorm2d(64), nn.ReLU(), nn.Flatten())
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    fit(opt=options, episodes=train_episodes, val_episodes=val_episodes, net=net,
+        optimizer=optimizer)
+
+
+if __name__ == "__main__":
+    main()
+""",
+        (18,),
+        fix="""\
+@@
+         net.eval()
+-        for support, query in iter(val_episodes):
+-            scores = episode_loss(net(support), net(query))
+-            history.append(scores.item())
++        with torch.no_grad():
++            for support, query in iter(val_episodes):
++                scores = episode_loss(net(support), net(query))
++                history.append(scores.item())
+     return history
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
