@@ -95,7 +95,10 @@ def assign(
     else:
         self.aliases.pop(key, None)
     self.strip_guards(key, state)
-    set_flag(key, None if loop_target or element else literal_bool(value_node), state)
+    # a constant at a module's (or notebook's) top level is a setting its user edits
+    # (``DEBUG = False``): both of its branches are code that runs; in a function, program logic
+    in_function = self.info is not None and not (loop_target or element)
+    set_flag(key, literal_bool(value_node) if in_function else None, state)
     cover = self.facts.cover_at.get(id(value_node))
     if cover is not None and not (loop_target or element):
         state.covers[key] = cover

@@ -1005,6 +1005,41 @@ class TaggerTrainer(EpochTrainer):
 +            self.q.train()
 """,
     ),
+    # a setting at the top of a script (edited by hand, not by the program): the helper's
+    # eval() under it is code that runs once the user turns it on, and then it leaks
+    Invalid(
+        """\
+import torch
+
+EVALUATE_EACH_EPOCH = False
+
+
+def validate(model, loader):
+    if EVALUATE_EACH_EPOCH:
+        model.eval()
+    total = 0.0
+    for x, y in loader:
+        total += torch.nn.functional.cross_entropy(model(x), y).item()
+    return total
+
+
+model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Dropout(0.2), torch.nn.Linear(8, 2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(10):
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        print(validate(model, val_loader))
+""",
+        (23,),
+        fix="""\
+@@
+         print(validate(model, val_loader))
++        model.train()
+""",
+    ),
 )
 
 VALID = (
