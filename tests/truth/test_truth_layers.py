@@ -510,7 +510,13 @@ def test_construction_sensitivity_with_unknown_arguments() -> None:
     unknown = layers.UNKNOWN
     assert layers.construction_sensitivity("nn.Dropout", (unknown,)) is True
     assert layers.construction_sensitivity("LSTM", (unknown, unknown)) is False  # sizes only
-    assert layers.construction_sensitivity("LSTM", (4, 4), {"dropout": unknown}) is True
+    # one layer: its dropout (applied between layers) does nothing, whatever it is
+    assert layers.construction_sensitivity("LSTM", (4, 4), {"dropout": unknown}) is False
+    assert layers.construction_sensitivity("LSTM", (4, 4, 2), {"dropout": unknown}) is True
+    # the default dropout 0: no layer count makes it mode-dependent
+    assert layers.construction_sensitivity("GRU", (4, 4, unknown)) is False
+    assert layers.construction_sensitivity("GRU", (4, 4, unknown), {"dropout": 0.2}) is True
+    assert layers.construction_sensitivity("RReLU", (unknown,)) is True
     assert layers.construction_sensitivity("InstanceNorm2d", (unknown,)) is False
     assert layers.construction_sensitivity("Dropout", ("not a number",)) is True
     assert layers.construction_sensitivity("TransformerEncoder", (unknown, 2)) is True

@@ -13,7 +13,7 @@ from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import returned_values
 from torchmode.engine.chunks import code_of
-from torchmode.engine.names import is_within, key_of
+from torchmode.engine.names import is_within, key_of, literal_bool
 from torchmode.engine.values import (
     GRAD_SNAPSHOT,
     NO_TAINT,
@@ -95,6 +95,10 @@ def assign(
     else:
         self.aliases.pop(key, None)
     self.strip_guards(key, state)
+    # a constant at a module's (or notebook's) top level is a setting its user edits
+    # (``DEBUG = False``): both of its branches are code that runs; in a function, program logic
+    in_function = self.info is not None and not (loop_target or element)
+    set_flag(key, literal_bool(value_node) if in_function else None, state)
     cover = self.facts.cover_at.get(id(value_node))
     if cover is not None and not (loop_target or element):
         state.covers[key] = cover
@@ -125,6 +129,16 @@ def assign(
     else:
         self.unalias(key, state)
     self.construct(key, value_node, state)
+
+
+def set_flag(key: str, flag: bool | None, state: State) -> None:
+    """``key`` now holds the literal ``flag`` (None: something else); what was known of the
+    attributes under it (``self.cfg.test`` when ``self.cfg`` is rebound) is forgotten."""
+    if state.flags:
+        for known in [k for k in state.flags if is_within(k, key)]:
+            del state.flags[known]
+    if flag is not None:
+        state.flags[key] = flag
 
 
 def construct(self: Interpreter, key: str, value_node: cst.BaseExpression, state: State) -> None:

@@ -3,6 +3,7 @@ of a called function in the caller's terms (argument binding included)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.accumulation import accumulated_arguments, accumulated_elsewhere
+from torchmode.engine.assignments import set_flag
 from torchmode.engine.binding import (
     bind_arguments,
     displayed_arguments,
@@ -20,6 +22,7 @@ from torchmode.engine.binding import (
 )
 from torchmode.engine.drawn import draws_evaluation_data
 from torchmode.engine.facts import FunctionInfo
+from torchmode.engine.flags import assigned_keys
 from torchmode.engine.names import is_within, key_of, literal_bool, strip_identity
 from torchmode.engine.overrides import apply_override
 from torchmode.engine.project_calls import project_call, project_instance
@@ -43,6 +46,9 @@ from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_
 if TYPE_CHECKING:
     from torchmode.engine.interpreter import Interpreter
     from torchmode.engine.summary_types import ExternalFunction, Inside
+
+# a branch condition that is a name or an attribute chain (``self.is_test``)
+_ACCESS_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
 def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
@@ -380,6 +386,8 @@ def apply_summary(
     if flow.exit_grad is not None:
         state.grad = at.grad(flow.exit_grad)
     record_effect(self, call, before, grad_before, flow.exit_grad is not None, state)
+    if state.flags:
+        at.forget_flags()
     if flow.trains:
         self.flow.trains = True
         for opt in list(state.grads):
@@ -510,7 +518,18 @@ class AtCall:
         compared = string_comparison(text, self.strings) if self.strings else None
         if compared is not None:  # ``if mode == "eval":`` called with ``mode="train"``
             return compared != polarity
-        return self.literals.get(text, polarity) != polarity
+        literal = self.literals.get(text)
+        if literal is None and self.state.flags and _ACCESS_PATH.fullmatch(text):
+            # ``if self.is_test: self.dqn.eval()`` called after ``self.is_test = False``
+            caller_key = self.key(text)
+            literal = self.state.flags.get(caller_key) if caller_key is not None else None
+        return literal is not None and literal != polarity
+
+    def forget_flags(self) -> None:
+        """What the callee (or a method of its class it calls) assigns is no longer known."""
+        for key in assigned_keys(self.callee):
+            for caller_key in {key, *self.keys(key)}:
+                set_flag(caller_key, None, self.state)
 
     def trained(self, optimizer: str, models: ev.ModelModes) -> tuple[ev.ModelModes, str] | None:
         # the optimizer the caller passed decides which of the given models it trains; one

@@ -352,6 +352,8 @@ class Interpreter:
     def exec_if(self, stmt: cst.If, state: State) -> State:
         self.eval_expr(stmt.test, state)
         flag = self._flag(stmt.test)
+        if flag is None:
+            flag = _known_flag(stmt.test, state)
         if flag is not None:  # every caller passes the same constant: one branch runs
             if flag:
                 return self.exec_block(block_statements(stmt.body), state)
@@ -541,6 +543,8 @@ class Interpreter:
             self.accumulation(small, target, value, small.value, "+=", state)
         old = state.vars.get(target, NO_TAINT)
         state.vars[target] = old.join(value)
+        if state.flags:
+            assignments.set_flag(target, None, state)
 
     def check_running_sum(self, small: cst.Assign, state: State) -> None:
         """``total = total + loss`` accumulates like ``total += loss``."""
@@ -746,3 +750,18 @@ def _is_grad_presence_check(test: cst.BaseExpression) -> bool:
         and type(test.comparisons[0].comparator) is cst.Name
         and test.comparisons[0].comparator.value == "None"
     )
+
+
+def _known_flag(test: cst.BaseExpression, state: State) -> bool | None:
+    """``if self.is_test:`` (or ``if not self.is_test:``) after ``self.is_test = False`` on
+    every path here: the test's value."""
+    if not state.flags:
+        return None
+    negated = type(test) is cst.UnaryOperation and type(test.operator) is cst.Not
+    if negated:
+        test = test.expression  # type: ignore[attr-defined]
+    if type(test) is not cst.Name and type(test) is not cst.Attribute:
+        return None
+    key = key_of(test)
+    flag = state.flags.get(key) if key is not None else None
+    return None if flag is None else flag != negated

@@ -185,6 +185,9 @@ class State:
     dirty: dict[str, frozenset[Origin | None]] = field(default_factory=dict)
     # per optimizer: what the assignment that reaches here built it over (else Facts' cover)
     covers: dict[str, frozenset[str]] = field(default_factory=dict)
+    # names and attributes last given a literal boolean on every path (``self.is_test =
+    # False``): a callee's branch on the contrary value does not run at a call from here
+    flags: dict[str, bool] = field(default_factory=dict)
 
     def copy(self) -> State:
         return State(
@@ -196,6 +199,7 @@ class State:
             self.reachable,
             dict(self.dirty),
             dict(self.covers),
+            dict(self.flags),
         )
 
     def module_key(self, key: str) -> str:
@@ -211,7 +215,7 @@ class State:
         """Take ``other``'s values (an expression's effects, joined, on the state in hand)."""
         self.modes, self.grad, self.vars = other.modes, other.grad, other.vars
         self.grads, self.aliases, self.reachable = other.grads, other.aliases, other.reachable
-        self.dirty, self.covers = other.dirty, other.covers
+        self.dirty, self.covers, self.flags = other.dirty, other.covers, other.flags
 
     def same_as(self, other: State) -> bool:
         return (
@@ -223,6 +227,7 @@ class State:
             and self.aliases == other.aliases
             and self.dirty == other.dirty
             and self.covers == other.covers
+            and self.flags == other.flags
         )
 
 
@@ -277,6 +282,9 @@ def join_states(states: list[State], default_mode: frozenset[ModeVal]) -> State:
         for name in list(out.covers):
             if s.covers.get(name) != out.covers[name]:
                 del out.covers[name]
+        for name in list(out.flags):
+            if s.flags.get(name) != out.flags[name]:
+                del out.flags[name]
     return out
 
 

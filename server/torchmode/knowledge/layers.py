@@ -15,6 +15,7 @@ never imports torch).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 _DROPOUT = frozenset(
@@ -296,12 +297,30 @@ def construction_sensitivity(
         config = _Config(values)
         # a transformer layer's Dropout children are built with its `dropout` argument
         predicate = _positive("dropout") if name in _TRANSFORMER else _PREDICATES[name]
-        deciding = [v for k, v in values.items() if k in _DECIDING.get(name, ())]
-        if any(v is UNKNOWN for v in deciding):
-            return True
+        unknown = [k for k, v in values.items() if k in _DECIDING.get(name, ()) and v is UNKNOWN]
+        if unknown:
+            return _may_be_sensitive(predicate, values, unknown)
         return bool(predicate(config))
     except (TypeError, ValueError):
         return True  # a literal of an unexpected type: say "may be"
+
+
+# Values an unknown deciding argument is tried with: each side of every threshold the
+# predicates test (a probability of 0 or not, one layer or more, a flag on or off).
+_PROBES: tuple[object, ...] = (0.0, 0.5, 1, 2, True, False)
+
+
+def _may_be_sensitive(
+    predicate: Callable[[object], bool], values: dict[str, object], unknown: list[str]
+) -> bool:
+    """Whether some value of the unknown deciding arguments makes the layer mode-dependent,
+    the known ones as given: ``nn.GRU(h, h, n_layers)`` keeps the default dropout 0, so it
+    is not, whatever ``n_layers`` is; ``nn.Dropout(p)`` may be."""
+    for probe in itertools.product(_PROBES, repeat=len(unknown)):
+        tried = {**values, **dict(zip(unknown, probe, strict=True))}
+        if predicate(_Config(tried)):
+            return True
+    return False
 
 
 # Layers without parameters whatever their arguments: forwarding one records no autograd graph

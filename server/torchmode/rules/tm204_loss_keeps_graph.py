@@ -34,8 +34,9 @@ autograd graph — not `.item()`, not `.detach()`, not computed under `no_grad`.
 to a method of the file that adds what it is given to an attribute (`meter.update(loss)`, whose
 `update()` does `self.sum += val`) counts as accumulating it; the finding is at the argument.
 A total local to a function that calls `backward()` after the loop on a loss computed from it,
-and does not return it (a loss per replayed task or per layer, summed into one step's loss), is
-not reported: its graphs are that step's and are gone when the function returns.
+and does not return it (a loss per replayed task or per layer, summed into one step's loss; the
+query losses of a MAML meta-batch, even when each is also backpropagated in the loop), is not
+reported: its graphs are that step's and are gone when the function returns.
 
 ## Why is this bad?
 The running total keeps every iteration's graph alive. In evaluation (no `backward()`), that
@@ -104,8 +105,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         )
         if not trains and all(g.enabled is None for g in event.grad) and flow.called:
             continue  # each caller decides, with its own grad mode
-        if not trains and _dies_with_the_step(ctx, event, loop):
-            continue  # one step's loss terms, kept until its backward(), freed on return
+        if _dies_with_the_step(ctx, event, loop):
+            # one step's loss terms, kept until its backward(), freed on return; also when
+            # each term is backpropagated in the loop as well (a MAML meta-batch, whose
+            # query losses the meta-update after the loop differentiates again)
+            continue
         if not trains and _within_backpropagated_call(ctx, event):
             continue  # a loss helper's terms, part of the loss its caller backpropagates
         key = (id(event.node), event.target)

@@ -46,6 +46,81 @@ def train(encoder, decoder, critic, optimizer, loader, val_loader, steps):
             break
 """
 
+
+# A DQN agent whose act() switches the network to eval only under a flag of its own: train()
+# sets the flag to False before its loop, test() to True (and restores train mode itself).
+_FLAGGED_AGENT = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class QNet(nn.Module):
+    def __init__(self, n_obs, n_actions):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(n_obs, 128), nn.ReLU(), nn.Dropout(0.1))
+        self.head = nn.Linear(128, n_actions)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+class Agent:
+    def __init__(self, env, n_obs, n_actions):
+        self.env = env
+        self.q = QNet(n_obs, n_actions)
+        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=1e-3)
+        self.evaluating = False
+
+    def act(self, obs):
+        if self.evaluating:
+            self.q.eval()
+        with torch.no_grad():
+            return self.q(torch.as_tensor(obs)).argmax().item()
+
+    def learn(self, batch):
+        obs, actions, targets = batch
+        loss = F.smooth_l1_loss(self.q(obs).gather(1, actions), targets)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+
+    def train(self, steps, buffer):
+        self.evaluating = False
+        obs = self.env.reset()
+        for _ in range(steps):
+            action = self.act(obs)
+            obs, reward, done = self.env.step(action)
+            buffer.add(obs, action, reward, done)
+            self.learn(buffer.sample(64))
+            if done:
+                obs = self.env.reset()
+
+    def test(self):
+        self.evaluating = True
+        obs, done, score = self.env.reset(), False, 0.0
+        while not done:
+            obs, reward, done = self.env.step(self.act(obs))
+            score += reward
+        self.q.train()
+        return score
+"""
+
+
+def _agent_with_test_episodes() -> str:
+    """The same agent running an evaluation episode whenever a training episode ends: the
+    episode sets the flag and nothing clears it, so the next act() switches to eval."""
+    return (
+        _FLAGGED_AGENT.replace(
+            "            if done:\n                obs = self.env.reset()\n",
+            "            if done:\n                obs = self.env.reset()\n"
+            "                print(self.test_episode())\n",
+        )
+        .replace("    def test(self):", "    def test_episode(self):")
+        .replace("        self.q.train()\n        return score", "        return score")
+    )
+
+
 INVALID = (
     # torchtext SST classifier: dev evaluation every N iterations inside the batch loop,
     # `model.train()` only at the start of the epoch.
@@ -921,9 +996,54 @@ class TaggerTrainer(EpochTrainer):
         _SWITCH_ALL_ACCURACY,
         (33,),
     ),
+    Invalid(
+        _agent_with_test_episodes(),
+        (40,),
+        fix="""\
+@@
+             action = self.act(obs)
++            self.q.train()
+""",
+    ),
+    # a setting at the top of a script (edited by hand, not by the program): the helper's
+    # eval() under it is code that runs once the user turns it on, and then it leaks
+    Invalid(
+        """\
+import torch
+
+EVALUATE_EACH_EPOCH = False
+
+
+def validate(model, loader):
+    if EVALUATE_EACH_EPOCH:
+        model.eval()
+    total = 0.0
+    for x, y in loader:
+        total += torch.nn.functional.cross_entropy(model(x), y).item()
+    return total
+
+
+model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Dropout(0.2), torch.nn.Linear(8, 2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(10):
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        print(validate(model, val_loader))
+""",
+        (23,),
+        fix="""\
+@@
+         print(validate(model, val_loader))
++        model.train()
+""",
+    ),
 )
 
 VALID = (
+    _FLAGGED_AGENT,
     shared.TRAIN_OR_EVALUATE,
     # a module-level loop calls a step function that switches to train() itself before it
     # steps, then evaluates (graph tutorials' train_iter)

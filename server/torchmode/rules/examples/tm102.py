@@ -1136,6 +1136,52 @@ with torch.no_grad():
 )
 
 VALID = (
+    # a character-level language model whose GRU takes its layer count from a parameter and
+    # no dropout (0 by default): nothing in it depends on the mode, so sampling text between
+    # training steps without eval() changes nothing
+    """\
+import torch
+import torch.nn as nn
+
+
+class CharModel(nn.Module):
+    def __init__(self, vocab, hidden, layers=1):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, hidden)
+        self.rnn = nn.GRU(hidden, hidden, layers)
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, token, state):
+        out, state = self.rnn(self.embed(token).view(1, 1, -1), state)
+        return self.head(out.view(1, -1)), state
+
+
+def sample(model, start, length=80):
+    state = torch.zeros(model.rnn.num_layers, 1, model.rnn.hidden_size)
+    token, text = start, []
+    with torch.no_grad():
+        for _ in range(length):
+            logits, state = model(token, state)
+            token = torch.multinomial(logits.softmax(-1).view(-1), 1)
+            text.append(int(token))
+    return text
+
+
+model = CharModel(96, 128, layers=2)
+optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+for step in range(2000):
+    inputs, targets = random_chunk()
+    state = torch.zeros(2, 1, 128)
+    optimizer.zero_grad()
+    loss = 0.0
+    for t in range(len(inputs)):
+        logits, state = model(inputs[t], state)
+        loss = loss + nn.functional.cross_entropy(logits, targets[t].view(1))
+    loss.backward()
+    optimizer.step()
+    if step % 100 == 0:
+        print(sample(model, inputs[0]))
+""",
     # step factories whose validation step switches to eval mode and whose training step
     # switches back
     shared.step_factories(train_switch="net.train()", val_switch="net.eval()"),

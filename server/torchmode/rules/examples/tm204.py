@@ -478,6 +478,36 @@ def train_step(model, optimizer, batch, probe_batches):
 
 
 VALID: tuple[str, ...] = (
+    # second-order MAML: the query loss of each task of the meta-batch is backpropagated in the
+    # loop (gradients for logging) and kept in a local list that the meta-update after the loop
+    # differentiates again; the list dies when the step returns
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def meta_step(model, meta_opt, tasks, inner_lr=0.4, inner_steps=1):
+    query_losses = []
+    for support_x, support_y, query_x, query_y in tasks:
+        fast = dict(model.named_parameters())
+        for _ in range(inner_steps):
+            loss = F.cross_entropy(model.functional_forward(support_x, fast), support_y)
+            grads = torch.autograd.grad(loss, fast.values(), create_graph=True)
+            fast = {name: w - inner_lr * g for (name, w), g in zip(fast.items(), grads)}
+        query_loss = F.cross_entropy(model.functional_forward(query_x, fast), query_y)
+        query_loss.backward(retain_graph=True)
+        query_losses.append(query_loss)
+    meta_opt.zero_grad()
+    meta_loss = torch.stack(query_losses).mean()
+    meta_loss.backward()
+    meta_opt.step()
+    return meta_loss.item()
+
+
+for epoch in range(100):
+    for tasks in task_loader:
+        print(meta_step(model, meta_opt, tasks))
+""",
     # replay-based continual learning: one step sums a loss per earlier task, kept in local
     # lists (for logging) that die with the step; the backward() after the loop frees the graphs
     """\
