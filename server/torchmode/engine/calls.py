@@ -527,7 +527,7 @@ class AtCall:
 
     def forget_flags(self) -> None:
         """What the callee (or a method of its class it calls) assigns is no longer known."""
-        for key in assigned_keys(self.callee):
+        for key in assigned_keys(self.callee, self.it.file.assigned):
             for caller_key in {key, *self.keys(key)}:
                 set_flag(caller_key, None, self.state)
 

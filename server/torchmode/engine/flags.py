@@ -15,16 +15,14 @@ from torchmode.engine.walk import calls_in
 if TYPE_CHECKING:
     from torchmode.engine.facts import FunctionInfo
 
-# id of a function's node -> (the node, kept alive so that the id stays its own; the keys)
-_ASSIGNED: dict[int, tuple[cst.FunctionDef, frozenset[str]]] = {}
 
-
-def assigned_keys(info: FunctionInfo) -> frozenset[str]:
+def assigned_keys(info: FunctionInfo, known: dict[int, frozenset[str]]) -> frozenset[str]:
     """The names and attributes (``self.is_test``, ``mode``) ``info`` assigns or augments,
-    in its own names, with those the methods of its class it calls on ``self`` assign."""
-    known = _ASSIGNED.get(id(info.node))
-    if known is not None and known[0] is info.node:
-        return known[1]
+    in its own names, with those the methods of its class it calls on ``self`` assign;
+    ``known``: what was found so far, by id of a function of the same analysis."""
+    found = known.get(id(info))
+    if found is not None:
+        return found
     keys: set[str] = set()
     seen: set[int] = set()
     pending = [info]
@@ -40,10 +38,7 @@ def assigned_keys(info: FunctionInfo) -> frozenset[str]:
                     pending.append(method)
             else:
                 keys.update(_target_keys(node))
-    found = frozenset(keys)
-    if len(_ASSIGNED) > 10000:
-        _ASSIGNED.clear()
-    _ASSIGNED[id(info.node)] = (info.node, found)
+    found = known[id(info)] = frozenset(keys)
     return found
 
 

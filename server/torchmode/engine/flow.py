@@ -98,6 +98,8 @@ class FileFlow:
         self._optimizer_keys: list[str] | None = None
         self._nested: dict[tuple[int, str], FunctionInfo] | None = None
         self.locals_cache: dict[int, set[str]] = {}
+        # id(a function's info) -> the names and attributes it assigns (flags.assigned_keys)
+        self.assigned: dict[int, frozenset[str]] = {}
         self._module_trains: bool | None = None
         self.train_switch_cache: dict[int, bool] = {}
 
