@@ -31,7 +31,7 @@ Hugging Face `model.generate(...)` is such a forward pass (it turns gradients of
 Dropout); so is a forward pass over a loop on evaluation data, or on a batch drawn from it
 with `next()` (`next(iter(val_loader))` every N iterations of a training loop) that nothing
 backpropagates, or, in a script or function that trains nothing, a forward pass of a model
-whose trained weights it loaded first (`netG.load_state_dict(torch.load(path))`, then
+whose trained weights it loaded first from a file (`netG.load_state_dict(torch.load(path))`, then
 `netG(noise)`: sampling or predicting from a checkpoint) — where
 the model is in train mode: `model.train()` ran before it (directly or in a function you call)
 and no `model.eval()` since, or the model was just built (a new module is in train mode). A
@@ -176,7 +176,16 @@ def _runs_loaded_weights(ctx: RuleContext, event: ev.Forward) -> bool:
     # 0-based lines; a statement's start needs no position of the whole chunk
     first = ctx.index(info.chunk).start_of(info.node).line if info is not None else 0
     last = ctx.line_of(event.node) - 1  # the loading comes first
-    return any(pattern.search(line) for line in ctx.lines[first:last])
+    before = ctx.lines[first:last]
+    # weights read from a file (``torch.load``, a checkpoint loader): another module's
+    # ``state_dict()`` copied in (a demonstration that two layers compute the same) is not
+    # a trained model
+    return any(pattern.search(line) for line in before) and any(
+        _FROM_FILE.search(line) for line in before
+    )
+
+
+_FROM_FILE = re.compile(r"\bload(?!_state_dict)\w*\s*\(")
 
 
 def _loads_weights(event: ev.Forward) -> bool:

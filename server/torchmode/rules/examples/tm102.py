@@ -1175,6 +1175,24 @@ with torch.no_grad():
 )
 
 VALID = (
+    # a tutorial notebook shows that a two-layer GRU is two one-layer GRUs: the single layers
+    # get the stacked one's weights copied in (no trained checkpoint is read) and are run once
+    # to compare outputs; there is nothing to evaluate
+    """\
+import torch
+import torch.nn as nn
+
+stacked = nn.GRU(input_size=3, hidden_size=4, num_layers=2, dropout=0.2, batch_first=True)
+weights = stacked.state_dict()
+first = nn.GRU(input_size=3, hidden_size=4, batch_first=True)
+second = nn.GRU(input_size=4, hidden_size=4, batch_first=True)
+first.load_state_dict({k[:-1] + "0": v for k, v in weights.items() if k.endswith("l0")})
+second.load_state_dict({k[:-1] + "0": v for k, v in weights.items() if k.endswith("l1")})
+seq = torch.randn(1, 5, 3)
+mid, _ = first(seq)
+out, _ = second(mid)
+print(out)
+""",
     # the generator is switched in the statement that builds it: eval() returns the module, so
     # `netG` holds it in eval mode (also through `.to(device)` before it)
     """\
