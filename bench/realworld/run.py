@@ -87,6 +87,8 @@ class Found:
     severity: str
     message: str
     places: tuple[int, ...]  # every line the finding names: its own, related, its fix's edits
+    # the notebook cell of each of ``places`` (a related line may be in another cell)
+    place_cells: tuple[int | None, ...] = ()
 
 
 @dataclass
@@ -231,10 +233,13 @@ def check(folder: Path, repo: str, strip: Path) -> list[Found]:
     found = []
     for entry in json.loads(proc.stdout):
         path = Path(entry["filename"]).resolve().relative_to(strip.resolve()).as_posix()
+        cell = entry.get("cell")
         places = [entry["location"]["row"]]
         places += [r["location"]["row"] for r in entry.get("related", [])]
+        cells = [cell] + [r.get("cell", cell) for r in entry.get("related", [])]
         fix = entry.get("fix") or {}
         places += [e["location"]["row"] for e in fix.get("edits", [])]
+        cells += [e.get("cell", cell) for e in fix.get("edits", [])]
         found.append(
             Found(
                 repo=repo,
@@ -246,6 +251,7 @@ def check(folder: Path, repo: str, strip: Path) -> list[Found]:
                 severity=entry["severity"],
                 message=entry["message"],
                 places=tuple(places),
+                place_cells=tuple(cells),
             )
         )
     return found
@@ -284,13 +290,19 @@ def in_file_lines(folder: Path, found: list[Found]) -> list[Found]:
                 tables[f.path] = notebook_lines((folder / f.path).read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 tables[f.path] = []
-        cell = tables[f.path][f.cell - 1] if f.cell - 1 < len(tables[f.path]) else []
+        table = tables[f.path]
 
-        def move(row: int, cell: list[int] = cell) -> int:
+        def move(row: int, number: int | None, table: list[list[int]] = table) -> int:
+            cell = table[number - 1] if number is not None and 0 < number <= len(table) else []
             return cell[min(row, len(cell)) - 1] if cell else row
 
-        f.line = move(f.line)
-        f.places = tuple(move(row) for row in f.places)
+        f.line = move(f.line, f.cell)
+        # a related line (where the train mode was set) may be in another cell
+        cells = f.place_cells or (f.cell,) * len(f.places)
+        f.places = tuple(
+            move(row, c if c is not None else f.cell)
+            for row, c in zip(f.places, cells, strict=True)
+        )
     return found
 
 

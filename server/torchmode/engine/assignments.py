@@ -154,16 +154,51 @@ def construct(self: Interpreter, key: str, value_node: cst.BaseExpression, state
         self.apply_summary(value_node, init, [], state, self_key=key)
 
 
+_SWITCHES = frozenset({"eval", "train"})
+
+
 def rebind_module(
     self: Interpreter, key: str, value_node: cst.BaseExpression, state: State, whole: bool = True
 ) -> None:
     """``key = value_node``; ``whole``: the value itself, not one of its items."""
+    self.rebind_to(key, value_node, state, whole)
+    switch = _last_switch(value_node)
+    if switch is not None and key in state.modes:
+        # ``G = Generator().eval()``: eval() and train() return the module they switched, so
+        # the name holds it in the mode the last of them set
+        method = switch.func.attr.value  # type: ignore[attr-defined]
+        origin = self.origin(switch)
+        if method == "eval":
+            values = frozenset({ModeVal(Mode.EVAL, origin)})
+        else:
+            values = self.train_argument(switch, origin, state)
+        self.set_mode(key, values, state)
+
+
+def _last_switch(value: cst.BaseExpression) -> cst.Call | None:
+    """The outermost ``eval()``/``train(...)`` of a chain of calls that return the module
+    (``Net().to(device).eval()``)."""
+    while type(value) is cst.Call and type(value.func) is cst.Attribute:
+        method = value.func.attr.value
+        if method in _SWITCHES:
+            return value
+        if method not in api.MODULE_IDENTITY_METHODS:
+            return None
+        value = value.func.value
+    return None
+
+
+def rebind_to(
+    self: Interpreter, key: str, value_node: cst.BaseExpression, state: State, whole: bool = True
+) -> None:
     base = value_node
     switched: Mode | None = None  # the last ``eval()``/``train()`` of the chain, if any
     while (
         type(base) is cst.Call
         and type(base.func) is cst.Attribute
-        and base.func.attr.value in api.MODULE_IDENTITY_METHODS
+        and (
+            base.func.attr.value in api.MODULE_IDENTITY_METHODS or base.func.attr.value in _SWITCHES
+        )
     ):
         switched = switched or _chained_mode(base)
         base = base.func.value

@@ -674,6 +674,7 @@ class Interpreter:
     assign = assignments.assign
     construct = assignments.construct
     rebind_module = assignments.rebind_module
+    rebind_to = assignments.rebind_to
     unalias = assignments.unalias
     builds_module = assignments.builds_module
     returns_fresh_module = assignments.returns_fresh_module

@@ -30,7 +30,9 @@ named like `evaluate`/`validate`/`test`/`predict`, with no training step around 
 Hugging Face `model.generate(...)` is such a forward pass (it turns gradients off, never
 Dropout); so is a forward pass over a loop on evaluation data, or on a batch drawn from it
 with `next()` (`next(iter(val_loader))` every N iterations of a training loop) that nothing
-backpropagates — where
+backpropagates, or, in a script or function that trains nothing, a forward pass of a model
+whose trained weights it loaded first from a file (`netG.load_state_dict(torch.load(path))`, then
+`netG(noise)`: sampling or predicting from a checkpoint) — where
 the model is in train mode: `model.train()` ran before it (directly or in a function you call)
 and no `model.eval()` since, or the model was just built (a new module is in train mode). A
 function that nothing in its file calls is checked in the modes its callers in the other
@@ -91,7 +93,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             # predict(), sample(), generate() that train nothing: inference
             or (not event.site.trains and ctx.flow.inference_name(info.name))
         )
-        confirmed = common.grad_off(event) or eval_name or event.over_eval_data
+        confirmed = (
+            common.grad_off(event)
+            or eval_name
+            or event.over_eval_data
+            or _runs_loaded_weights(ctx, event)
+        )
         library = None if confirmed else _library_entry_modes(ctx, flow, event)
         if not confirmed and library is None:
             continue  # not known to evaluate
@@ -153,6 +160,32 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
 
 _LOADS = re.compile(r"\bload\w*\s*\(|\bfrom_pretrained\s*\(|\brestore\w*\s*\(")
+
+
+def _runs_loaded_weights(ctx: RuleContext, event: ev.Forward) -> bool:
+    """Inference: the function (or script, or notebook) loads trained weights into this very
+    model (``netG.load_state_dict(torch.load(path))``) before running it, and trains nothing.
+    A script that samples from or predicts with a checkpoint marks its evaluation no other way
+    (no ``no_grad``, no evaluation loader, no ``eval()``: the very mistake); fine-tuning from
+    a checkpoint trains, and a mode set on purpose after loading (MC dropout's ``train()``) is
+    an explicit switch the check leaves alone."""
+    if event.site.trains or event.via or "load_state_dict" not in ctx.source:
+        return False
+    pattern = re.compile(rf"(?<![\w.]){re.escape(event.key)}(?:\.module)?\.load_state_dict\s*\(")
+    info = event.site.info
+    # 0-based lines; a statement's start needs no position of the whole chunk
+    first = ctx.index(info.chunk).start_of(info.node).line if info is not None else 0
+    last = ctx.line_of(event.node) - 1  # the loading comes first
+    before = ctx.lines[first:last]
+    # weights read from a file (``torch.load``, a checkpoint loader): another module's
+    # ``state_dict()`` copied in (a demonstration that two layers compute the same) is not
+    # a trained model
+    return any(pattern.search(line) for line in before) and any(
+        _FROM_FILE.search(line) for line in before
+    )
+
+
+_FROM_FILE = re.compile(r"\bload(?!_state_dict)\w*\s*\(")
 
 
 def _loads_weights(event: ev.Forward) -> bool:

@@ -41,6 +41,45 @@ def tag_corpus(path, sentences, vocab, tags):
 """
 
 INVALID = (
+    # a sampling notebook: a DCGAN generator is built, its trained weights are loaded and it
+    # draws a grid of images from noise; nothing else in the file trains or marks evaluation
+    # (no no_grad, no eval()), and its BatchNorm normalises with the noise batch's statistics
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+import matplotlib.pyplot as plt
+
+
+class Generator(nn.Module):
+    def __init__(self, nz=100):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, 128, 7, 1, 0), nn.BatchNorm2d(128), nn.ReLU(True),
+            nn.ConvTranspose2d(128, 1, 4, 4, 0), nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.main(z)
+
+
+netG = Generator()
+netG.load_state_dict(torch.load("weights/netG_epoch_24.pth", map_location="cpu"))
+noise = torch.randn(16, 100, 1, 1)
+samples = netG(noise).detach().numpy()
+for i in range(16):
+    plt.subplot(4, 4, i + 1)
+    plt.imshow(samples[i, 0], cmap="gray")
+plt.savefig("grid.png")
+""",
+        lines=(21,),
+        fix="""\
+@@
+ noise = torch.randn(16, 100, 1, 1)
++netG.eval()
+ samples = netG(noise).detach().numpy()
+""",
+    ),
     # a sampling script: the generator's trained weights are loaded, then it draws images from
     # noise with its BatchNorm still in train mode (batch statistics of the noise batch)
     Invalid(
@@ -1181,6 +1220,86 @@ for step in range(2000):
     optimizer.step()
     if step % 100 == 0:
         print(sample(model, inputs[0]))
+""",
+    # a tutorial notebook shows that a two-layer GRU is two one-layer GRUs: the single layers
+    # get the stacked one's weights copied in (no trained checkpoint is read) and are run once
+    # to compare outputs; there is nothing to evaluate
+    """\
+import torch
+import torch.nn as nn
+
+stacked = nn.GRU(input_size=3, hidden_size=4, num_layers=2, dropout=0.2, batch_first=True)
+weights = stacked.state_dict()
+first = nn.GRU(input_size=3, hidden_size=4, batch_first=True)
+second = nn.GRU(input_size=4, hidden_size=4, batch_first=True)
+first.load_state_dict({k[:-1] + "0": v for k, v in weights.items() if k.endswith("l0")})
+second.load_state_dict({k[:-1] + "0": v for k, v in weights.items() if k.endswith("l1")})
+seq = torch.randn(1, 5, 3)
+mid, _ = first(seq)
+out, _ = second(mid)
+print(out)
+""",
+    # the generator is switched in the statement that builds it: eval() returns the module, so
+    # `netG` holds it in eval mode (also through `.to(device)` before it)
+    """\
+import torch
+import torch.nn as nn
+
+
+class Generator(nn.Module):
+    def __init__(self, nz=64):
+        super().__init__()
+        self.main = nn.Sequential(nn.Linear(nz, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 784))
+
+    def forward(self, z):
+        return self.main(z).view(-1, 1, 28, 28)
+
+
+device = "cuda" if torch.cuda.is_available() else "cpu"
+netG = Generator().to(device).eval()
+netG.load_state_dict(torch.load("netG.pth", map_location=device))
+with torch.no_grad():
+    images = netG(torch.randn(32, 64, device=device))
+torch.save(images.cpu(), "samples.pt")
+""",
+    # Monte-Carlo dropout: the trained classifier is loaded and put in train mode on purpose,
+    # so that each of the repeated forward passes samples a different dropout mask
+    """\
+import torch
+import torch.nn as nn
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 3))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+clf = Classifier()
+clf.load_state_dict(torch.load("clf.pt"))
+clf.train()
+x = torch.load("features.pt")
+with torch.no_grad():
+    draws = torch.stack([clf(x).softmax(-1) for _ in range(30)])
+print(draws.mean(0), draws.std(0))
+""",
+    # fine-tuning from a checkpoint: the loaded weights are trained further in this script, so
+    # the forward passes are training, not inference
+    """\
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(20, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 2))
+net.load_state_dict(torch.load("pretrained.pt"))
+opt = torch.optim.SGD(net.parameters(), lr=1e-3)
+for x, y in loader:
+    loss = nn.functional.cross_entropy(net(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
 """,
     # step factories whose validation step switches to eval mode and whose training step
     # switches back
