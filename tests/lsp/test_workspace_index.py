@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from lsprotocol import types
@@ -117,13 +118,19 @@ def _by_uri(
     return {item.uri: item for item in report.items}
 
 
-async def test_a_pulling_client_pulls_the_workspace_and_is_never_pushed_to(
-    starter, caps, tmp_path: Path
-) -> None:
+def _pulling(caps: Callable[[str], types.ClientCapabilities]) -> types.ClientCapabilities:
+    """A client that pulls the workspace's diagnostics and can be told to pull again."""
     capabilities = caps("neovim")
     capabilities.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(
         refresh_support=True
     )
+    return capabilities
+
+
+async def test_a_pulling_client_pulls_the_workspace_and_is_never_pushed_to(
+    starter, caps, tmp_path: Path
+) -> None:
+    capabilities = _pulling(caps)
     session = await starter("neovim", capabilities, settings=WORKSPACE)
     assert session.pulls
     options = session.server_capabilities.diagnostic_provider
@@ -250,10 +257,7 @@ async def test_a_notebook_nobody_opened_is_reported_in_its_file_until_opened(
 async def test_a_pulling_client_gets_an_opened_notebook_file_emptied(
     starter, caps, tmp_path: Path
 ) -> None:
-    capabilities = caps("neovim")
-    capabilities.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(
-        refresh_support=True
-    )
+    capabilities = _pulling(caps)
     path = tmp_path / "explore.ipynb"
     _notebook_file(path, NOTEBOOK_CELLS)
     notebook = path.as_uri()
