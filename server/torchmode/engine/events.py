@@ -157,9 +157,16 @@ class Forward(Event):
         # a function that hands it back in turn (``process_batch()`` -> ``predict_poses()``):
         # whether that result is evaluated or trained on is this caller's to say
         # -- and so does one in a loop of a callee that trains elsewhere but not in that loop
-        # (``train()`` with its validation loop after each epoch's training): the callee told
-        # its evaluation from its training itself, whoever calls it
-        confirmed = (bool(self.via) or at.callee_trains) and not at.returns_graph_of(self.key)
+        # (``train()`` with its validation loop after each epoch's training), or of a model
+        # the callee itself switched to eval mode (``compute_test()``: ``model.eval()``, then
+        # ``model(x)``): the callee told its evaluation from training itself, whoever calls it
+        switched_here = bool(self.modes) and all(
+            v.mode is Mode.EVAL and v.origin is not None and v.origin.caller is None
+            for v in self.modes
+        )
+        confirmed = (bool(self.via) or at.callee_trains or switched_here) and not (
+            at.returns_graph_of(self.key)
+        )
         evaluation = self.evaluation and (at.evaluates or confirmed or self.volatile is not None)
         guards: tuple[Guard, ...] = ()
         ruled_out = self.ruled_out

@@ -857,6 +857,47 @@ if __name__ == "__main__":
      return history
 """,
     ),
+    # full-batch node classification (GCN/GAT tutorial style): a test function at the end of
+    # the script switches the model to eval mode itself, then runs it with gradients on; the
+    # module-level call after the training loop does not have to say it evaluates
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+model = GraphNet(n_features, 16, n_classes, dropout=0.5)
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
+
+
+def train_epoch():
+    model.train()
+    optimizer.zero_grad()
+    out = model(features, adjacency)
+    F.nll_loss(out[train_idx], labels[train_idx]).backward()
+    optimizer.step()
+
+
+def report_test():
+    model.eval()
+    out = model(features, adjacency)
+    print(F.nll_loss(out[test_idx], labels[test_idx]).item())
+
+
+for epoch in range(200):
+    train_epoch()
+report_test()
+""",
+        (18,),
+        fix="""\
+@@
+ def report_test():
+     model.eval()
+-    out = model(features, adjacency)
++    with torch.no_grad():
++        out = model(features, adjacency)
+     print(F.nll_loss(out[test_idx], labels[test_idx]).item())
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
