@@ -18,7 +18,14 @@ Adapters import from here (and the plain data of ``torchmode.findings``, ``setti
 ``config`` and ``notebook``), never from the engine or the rules' modules.
 """
 
-from torchmode.analysis.driver import Analysis, Skipped, SyntaxProblem, analyze, may_have_findings
+from torchmode.analysis.driver import (
+    Analysis,
+    Skipped,
+    SyntaxProblem,
+    analyze,
+    may_have_findings,
+    project_reading,
+)
 from torchmode.analysis.explain import explain
 from torchmode.analysis.fixes import FixOutcome, NotebookFixOutcome, fix_cells, fix_source
 from torchmode.analysis.memory import IDLE_COLLECT_S
@@ -72,4 +79,5 @@ __all__ = [
     "module_word",
     "noqa_edits",
     "project_files_changed",
+    "project_reading",
 ]

@@ -170,6 +170,16 @@ def project_state(settings: Settings, paths: tuple[str, ...]) -> tuple[object, .
     return settings.project.summaries(paths)
 
 
+def project_reading(settings: Settings, paths: tuple[str, ...]) -> str | None:
+    """A digest of what an analysis that read the files ``paths`` of its project (its
+    ``depends_on``) read there, now, and of the project's import graph (ProjectContext.reading):
+    equal, the analysis of the same text under the same settings finds the same. None: the file
+    is analysed alone."""
+    if settings.project is None:
+        return None
+    return settings.project.reading(paths)
+
+
 # What the parsers say of nesting beyond their limits: limits of the tools, not syntax errors
 # the user made (3,000 nested calls, 100 nested blocks).
 _TOO_DEEP = re.compile(

@@ -10,15 +10,15 @@ import codecs
 import contextlib
 import difflib
 import hashlib
-import os
 import re
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from torchmode.analysis import (
+    Analysis,
     Session,
     Skipped,
     SyntaxProblem,
@@ -28,6 +28,16 @@ from torchmode.analysis import (
     may_have_findings,
     noqa_edits,
 )
+from torchmode.cli.reports import (
+    EditReport,
+    FileResult,
+    FixReport,
+    Job,
+    Mode,
+    Place,
+    Report,
+)
+from torchmode.cli.result_cache import ResultCache, kept, reusable
 from torchmode.files.source_files import (
     MAX_FILE_BYTES,
     MAX_NOTEBOOK_BYTES,
@@ -39,7 +49,7 @@ from torchmode.files.source_files import (
     too_large,
     write_fixed,
 )
-from torchmode.findings import Finding, Fix, Range, Severity, TextEdit, full_message
+from torchmode.findings import Finding, Fix, Range, TextEdit
 from torchmode.notebook import (
     CombinedNotebook,
     Notebook,
@@ -51,7 +61,6 @@ from torchmode.notebook import (
     parse_notebook,
     spliced,
 )
-from torchmode.settings import Settings
 
 # Each worker process analyses its files through one session.
 _SESSION = Session()
@@ -84,96 +93,6 @@ def _time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-@dataclass(frozen=True)
-class Mode:
-    fix: bool = False  # write fixes to disk
-    diff: bool = False  # compute fixes, report them as a diff, write nothing
-    unsafe: bool = False  # also apply unsafe fixes
-    with_fixes: bool = False  # attach each finding's fix to its report (JSON, SARIF)
-    add_noqa: bool = False  # write a suppression comment on each finding's line
-
-
-@dataclass(frozen=True)
-class Job:
-    path: Path
-    display: str
-    settings: Settings
-    mode: Mode
-
-
-@dataclass(frozen=True)
-class Place:
-    """A range in a file, or in one cell of a notebook (``cell`` is 1-based); in the file
-    reported on, or in another one (``path``: real and absolute, for a related place)."""
-
-    range: Range
-    cell: int | None = None
-    path: str | None = None
-
-
-def display_path(path: Path) -> str:
-    """A path as the command line shows it: relative to the working folder, unless above it."""
-    relative = os.path.relpath(path) if path.is_absolute() else str(path)
-    return str(path) if relative.startswith("..") else relative
-
-
-@dataclass(frozen=True)
-class EditReport:
-    place: Place
-    new_text: str
-
-
-@dataclass(frozen=True)
-class FixReport:
-    title: str
-    safe: bool
-    edits: tuple[EditReport, ...]
-
-
-@dataclass(frozen=True)
-class Report:
-    code: str
-    summary: str  # Finding.summary and .details, their lines named as the file's or cell's
-    details: str
-    severity: Severity
-    place: Place
-    related: tuple[tuple[Place, str], ...]
-    fix_kind: str | None  # "safe", "unsafe" or None: what --fix / --unsafe-fixes could do
-    fix: FixReport | None = None
-    subject: str = ""
-    # identifies the finding across commits that move it (SARIF partialFingerprints)
-    fingerprint: str = ""
-
-    @property
-    def message(self) -> str:
-        return full_message(self.summary, self.details)
-
-
-@dataclass
-class FileResult:
-    path: Path
-    display: str
-    reports: list[Report] = field(default_factory=list)
-    error: str | None = None  # one line: why the file could not be checked
-    error_location: str = ""  # "line:col" or "cell N:line:col" of a syntax error
-    # a syntax error (or an expression too deep to analyse: ``limited``) left some statements
-    # out; ``reports`` are those of the others
-    partial: bool = False
-    limited: bool = False
-    fixed: int = 0  # fixes applied (or, with --diff, that would be)
-    diff: str = ""
-    skipped: bool = False  # no trigger word: not parsed
-    not_written: bool = False  # checked, but its fixes could not be written (see error)
-    noqa_added: int = 0  # --add-noqa: lines given a suppression comment
-    # The fixed file's bytes and what the file was when read: written once the analysis
-    # is over (outside its time limit), if the file is still what was read.
-    pending_write: tuple[bytes, Snapshot] | None = field(default=None, repr=False)
-
-    def error_line(self) -> str:
-        where = f"{self.display}:{self.error_location}" if self.error_location else self.display
-        return f"{where}: {self.error}"
 
 
 def _fix_kind(finding: Finding) -> str | None:
@@ -345,6 +264,9 @@ def _check_python(job: Job, result: FileResult) -> None:
     if not may_have_findings(source.text, job.settings):
         result.skipped = True
         return
+    keeper = ResultCache(job, data) if reusable(job) else None
+    if keeper is not None and keeper.get(result):
+        return
     analysis = _SESSION.analyze(source.text, job.settings)
     if analysis.syntax_error is not None:
         pos = analysis.syntax_error.position
@@ -355,6 +277,7 @@ def _check_python(job: Job, result: FileResult) -> None:
         result.reports = _unfixable(_reports(analysis.findings, _Placer(), Mode(), source.text))
         result.partial = analysis.in_part
         result.limited = isinstance(analysis.syntax_error, Skipped)
+        _keep(keeper, result, analysis)
         _SESSION.release(analysis)
         return
     findings: list[Finding] | tuple[Finding, ...] = analysis.findings
@@ -378,7 +301,13 @@ def _check_python(job: Job, result: FileResult) -> None:
                 result.pending_write = source.encode(outcome.source), snapshot
         analysed = outcome.source
     result.reports = _reports(findings, _Placer(), job.mode, analysed)
+    _keep(keeper, result, analysis)
     _SESSION.release(analysis)
+
+
+def _keep(keeper: ResultCache | None, result: FileResult, analysis: Analysis) -> None:
+    if keeper is not None and kept(result):
+        keeper.put(result, analysis.depends_on)
 
 
 def _check_notebook(job: Job, result: FileResult) -> None:
@@ -401,6 +330,9 @@ def _check_notebook(job: Job, result: FileResult) -> None:
     if not may_have_findings(combined.source, job.settings):
         result.skipped = True
         return
+    keeper = ResultCache(job, data) if reusable(job) else None
+    if keeper is not None and keeper.get(result):
+        return
     analysis = _SESSION.analyze(combined.source, job.settings)
     if analysis.syntax_error is not None:
         index, pos = combined.to_cell(analysis.syntax_error.position)
@@ -411,6 +343,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
         )
         result.partial = analysis.in_part
         result.limited = isinstance(analysis.syntax_error, Skipped)
+        _keep(keeper, result, analysis)
         _SESSION.release(analysis)
         return
     findings: list[Finding] | tuple[Finding, ...] = analysis.findings
@@ -434,6 +367,7 @@ def _check_notebook(job: Job, result: FileResult) -> None:
         findings = analysis.findings
     placer = _Placer(combined, numbers)
     result.reports = _reports(findings, placer, job.mode, combined.source)
+    _keep(keeper, result, analysis)
     _SESSION.release(analysis)
 
 

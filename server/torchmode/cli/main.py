@@ -20,9 +20,9 @@ import torchmode
 from torchmode import __version__
 from torchmode.analysis import RULES, Session, cache_folder_tag, explain, lookup
 from torchmode.cli import output_text, runner
-from torchmode.cli.checking import FileResult, Job, Mode, display_path
 from torchmode.cli.output_text import Styler
 from torchmode.cli.progress import Progress
+from torchmode.cli.reports import FileResult, Job, Mode, display_path
 from torchmode.config import (
     CacheChoice,
     ConfigError,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TextIO
 
-from torchmode.cli.checking import FileResult
 from torchmode.cli.output_text import location
+from torchmode.cli.reports import FileResult
 from torchmode.findings import Severity
 
 _LEVELS = {

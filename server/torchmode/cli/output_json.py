@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from torchmode.analysis import RULES
-from torchmode.cli.checking import FileResult, FixReport, Place, Report
+from torchmode.cli.reports import FileResult, FixReport, Place, Report
 from torchmode.findings import Position
 
 

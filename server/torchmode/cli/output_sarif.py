@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from torchmode import __version__
 from torchmode.analysis import RULES
-from torchmode.cli.checking import FileResult, FixReport, Place, Report
+from torchmode.cli.reports import FileResult, FixReport, Place, Report
 from torchmode.findings import Range, Severity
 
 SCHEMA_URI = (

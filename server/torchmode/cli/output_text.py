@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from torchmode.analysis import RULES
-from torchmode.cli.checking import FileResult, Place, display_path
+from torchmode.cli.reports import FileResult, Place, display_path
 from torchmode.findings import Severity
 
 _RESET = "\x1b[0m"

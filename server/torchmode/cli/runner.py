@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 
 from torchmode.analysis import disk_unchanged
-from torchmode.cli.checking import FileResult, Job, check_file
+from torchmode.cli.checking import check_file
+from torchmode.cli.reports import FileResult, Job
 
 
 def default_jobs() -> int:

@@ -264,6 +264,20 @@ def listing_digest(root: str) -> str:
     return hashlib.sha256(names.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def imports_digest(root: str) -> str:
+    """A fingerprint of the project's import graph: which ``.py`` and ``.ipynb`` files it has
+    and the words of each one's imports. While it is equal, a function has the same files that
+    may call it (an analysis read the callers it found among them, by their summaries)."""
+    with _LOCK:
+        index = _fresh_index(root)
+        files = sorted(index.files.items())
+    digest = hashlib.sha256(b"too big\n" if index.too_big else b"")
+    for path, (_, words) in files:
+        digest.update(path.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0" + " ".join(sorted(words)).encode("utf-8", "surrogatepass") + b"\n")
+    return digest.hexdigest()
+
+
 def listings_outdated() -> None:
     """Files changed on disk (an editor was told): the next look lists the projects again."""
     with _LOCK:

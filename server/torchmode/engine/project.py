@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import io
 import os
 import re
@@ -43,6 +44,7 @@ from torchmode.engine.callers import (
     RepeatedCall,
     import_words,
     importers,
+    imports_digest,
     listing_digest,
     listings_outdated,
     module_word,
@@ -385,6 +387,17 @@ class ProjectContext:
         return tuple(
             _summary(Path(path), self.root, self.overlay, self.cache_dir) for path in paths
         )
+
+    def reading(self, paths: Iterable[str]) -> str:
+        """A digest of what an analysis of this file that read the files ``paths`` (its
+        ``depends_on``) read of the project: their summaries now, and the import graph, which
+        says what other files may call its functions. While it is equal, that analysis
+        stands: a batch run keeps its result between runs on it."""
+        digest = hashlib.sha256(imports_digest(self.root).encode())
+        for path in paths:
+            summary = _summary(Path(path), self.root, self.overlay, self.cache_dir)
+            digest.update(f"\n{path}\0{_digest_of(summary)}".encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
 
     def _source(self, module: str, level: int) -> Path | None:
         if not module and not level:
