@@ -14,7 +14,7 @@ from torchmode.engine.statements import StatementIndex
 from torchmode.engine.values import Mode, ModeVal
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.knowledge.costs import cost_note
-from torchmode.rules import common, wording
+from torchmode.rules import common, sampling, wording
 from torchmode.rules.base import Rule
 from torchmode.rules.examples import tm102 as examples
 
@@ -475,6 +475,14 @@ def _evaluation_finding(
     related: Iterable[Related],
 ) -> Finding:
     """The finding at the evaluating forward, with the calls that led to it first."""
+    if severity is Severity.WARNING and _samples_a_trained_generator(ctx, event):
+        severity = Severity.INFO
+        details += (
+            ". It samples from random noise, though: a generator trained and sampled only in "
+            "train mode, as many GANs are, is run the way it was trained; call "
+            f"`{event.key}.eval()` first only if its samples are meant to use what BatchNorm "
+            "learnt"
+        )
     called = [
         Related(ctx.range_of(call), f"evaluation called here: {ctx.short(call)}")
         for call in event.via
@@ -490,6 +498,13 @@ def _evaluation_finding(
         fix_builder=lambda: _fixes(ctx, flow, event),
         fix_preview=lambda: common.first_candidate(_candidates(ctx, flow, event)),
     )
+
+
+def _samples_a_trained_generator(ctx: RuleContext, event: ev.Forward) -> bool:
+    """A forward on random noise only, of a model some function of the file trains."""
+    if not any(event.key in common.trained_in(f, None) for f in ctx.flow.all_flows()):
+        return False
+    return sampling.samples_noise(ctx, event)
 
 
 def _fixes(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> tuple[Fix, ...]:
