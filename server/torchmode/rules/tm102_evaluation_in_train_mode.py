@@ -75,7 +75,9 @@ fixed code no longer has the finding.
 
 ## Options
 A model known to have no mode-dependent layers is reported as a hint; a freshly built model
-whose layers are not known, as info.
+whose layers are not known, as info; and so is a generator the file trains, run on random
+noise only (`generator(fixed_z)` to save samples): many GANs are trained and sampled in train
+mode only, on purpose.
 """.replace("{cost}", cost_note("TM102")),
     invalid=examples.INVALID,
     valid=examples.VALID,
