@@ -230,6 +230,7 @@ class _Index:
     checked: float = -1.0
     files: dict[str, tuple[tuple[int, int], frozenset[str]]] = field(default_factory=dict)
     too_big: bool = False
+    imports: str | None = None  # imports_digest of this listing, once asked
 
 
 _LOCK = threading.Lock()
@@ -252,6 +253,7 @@ def _fresh_index(root: str) -> _Index:
     now = time.monotonic()
     if now - index.checked > _REFRESH_SECONDS:
         _refresh(root, index)
+        index.imports = None
         index.checked = now
     return index
 
@@ -270,12 +272,16 @@ def imports_digest(root: str) -> str:
     may call it (an analysis read the callers it found among them, by their summaries)."""
     with _LOCK:
         index = _fresh_index(root)
+        if index.imports is not None:
+            return index.imports
         files = sorted(index.files.items())
-    digest = hashlib.sha256(b"too big\n" if index.too_big else b"")
-    for path, (_, words) in files:
-        digest.update(path.encode("utf-8", "surrogatepass"))
-        digest.update(b"\0" + " ".join(sorted(words)).encode("utf-8", "surrogatepass") + b"\n")
-    return digest.hexdigest()
+        digest = hashlib.sha256(b"too big\n" if index.too_big else b"")
+        for path, (_, words) in files:
+            digest.update(path.encode("utf-8", "surrogatepass"))
+            digest.update(b"\0" + " ".join(sorted(words)).encode("utf-8", "surrogatepass"))
+            digest.update(b"\n")
+        index.imports = digest.hexdigest()
+        return index.imports
 
 
 def listings_outdated() -> None:

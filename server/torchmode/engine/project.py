@@ -60,6 +60,7 @@ from torchmode.engine.summary_store import (
     Imported,
     SummaryStore,
     content_digest,
+    files_unchanged,
     store_at,
     summary_digest,
 )
@@ -491,7 +492,8 @@ def disk_unchanged() -> Iterator[None]:
     global _UNCHANGED_DISK
     before, _UNCHANGED_DISK = _UNCHANGED_DISK, {}
     try:
-        yield
+        with files_unchanged():
+            yield
     finally:
         _UNCHANGED_DISK = before
 
@@ -548,6 +550,8 @@ def _summary(
             stamps = tuple((p, _stamp(p, overlay)) for p, _, _ in kept_there[0])
             with _LOCK:
                 _CACHE[path] = (stamp, stamps, kept_there[1])
+                if kept_there[2] is not None:
+                    _DIGESTS[id(kept_there[1])] = (kept_there[1], kept_there[2])
             return kept_there[1]
     with _LOCK:
         if path in _IN_PROGRESS or _size(stamp) > MAX_SOURCE_BYTES:
@@ -569,7 +573,7 @@ def _summary(
     with _LOCK:
         _CACHE[path] = (stamp, imported, found)
     if store is not None and digest is not None and summarised is not None:
-        store.put(path, digest, _closure(imported), found)
+        store.put(path, digest, _closure(imported), found, _digest_of(found))
     return found
 
 
@@ -580,7 +584,7 @@ def _kept(
     root: str,
     overlay: Overlay | None,
     cache_dir: str | None,
-) -> tuple[Imported, object] | None:
+) -> tuple[Imported, object, str | None] | None:
     """The entry kept for ``path``, if it holds; a file it read that changed is summarised now
     to compare, with ``path`` counted as in progress (in an import cycle, the changed file sees
     it as a cold run that started at ``path`` would: not known yet)."""
@@ -617,7 +621,7 @@ def _closure(imported: Iterable[tuple[str, Stamp | None]]) -> Imported:
         with _LOCK:
             entry = _CACHE.get(Path(other))
         summarised = _digest_of(entry[2]) if entry is not None else None
-        seen[other] = (content_digest(Path(other)), summarised)
+        seen[other] = (content_digest(other), summarised)
         if entry is not None:
             todo.extend(p for p, _ in entry[1])
     return tuple((p, content, summarised) for p, (content, summarised) in sorted(seen.items()))

@@ -21,6 +21,7 @@ writer wins, and both wrote the same thing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import hashlib
@@ -28,7 +29,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,26 +42,38 @@ CACHEDIR_TAG = (
     "# This file is a cache directory tag created by torchmode.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
-_SCHEMA = 2
+_SCHEMA = 3
 
 # (real path, content digest or None: unreadable, digest of its summary or None: not known)
 Imported = tuple[tuple[str, str | None, str | None], ...]
 
 
-def content_digest(path: Path) -> str | None:
+def content_digest(path: Path | str) -> str | None:
     """SHA-256 of the file's bytes (None: it cannot be read), remembered while its size and
-    modification time are unchanged."""
+    modification time are unchanged (within ``files_unchanged``: once read)."""
+    name = str(path)
+    unchanged = _UNCHANGED
+    if unchanged is not None and name in unchanged:
+        return unchanged[name]
+    digest = _content_digest(name)
+    if unchanged is not None:
+        unchanged[name] = digest
+    return digest
+
+
+def _content_digest(name: str) -> str | None:
     try:
-        stat = path.stat()
+        stat = os.stat(name)
     except OSError:
         return None
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    key = (name, stat.st_size, stat.st_mtime_ns)
     with _LOCK:
         known = _DIGESTS.get(key)
     if known is not None:
         return known
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(name, "rb") as file:
+            digest = hashlib.sha256(file.read()).hexdigest()
     except OSError:
         return None
     with _LOCK:
@@ -68,8 +81,21 @@ def content_digest(path: Path) -> str | None:
     return digest
 
 
+@contextlib.contextmanager
+def files_unchanged() -> Iterator[None]:
+    """Within: the files on disk do not change (a batch run that writes nothing), so each
+    file's digest is computed once, without looking at the file again at each use."""
+    global _UNCHANGED
+    before, _UNCHANGED = _UNCHANGED, {}
+    try:
+        yield
+    finally:
+        _UNCHANGED = before
+
+
 _LOCK = threading.Lock()
 _DIGESTS: dict[tuple[str, int, int], str] = {}
+_UNCHANGED: dict[str, str | None] | None = None
 
 
 def text_digest(text: str) -> str:
@@ -103,10 +129,11 @@ class SummaryStore:
 
     def get(
         self, path: Path, digest: str, digest_now: Callable[[Path], str] | None = None
-    ) -> tuple[Imported, Any] | None:
+    ) -> tuple[Imported, Any, str | None] | None:
         """The summary of ``path`` with this content, and what it imported, if kept and still
         true: every file it imported has the content it had, or the same summary (the digest
-        of its summary now: ``digest_now``)."""
+        of its summary now: ``digest_now``); and the digest of the summary itself, as
+        ``summary_digest`` gave it when it was kept (None: not known)."""
         try:
             data = json.loads(self._entry(path).read_text("utf-8"))
             if (
@@ -119,18 +146,21 @@ class SummaryStore:
                 (str(p), _optional(d), _optional(s)) for p, d, s in data["imported"]
             )
             summary = decode(data["summary"], self.classes)
+            own = _optional(data.get("own"))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         for other, known, summarised in imported:
-            if content_digest(Path(other)) == known:
+            if content_digest(other) == known:
                 continue
             if digest_now is None or summarised is None:
                 return None
             if digest_now(Path(other)) != summarised:
                 return None
-        return imported, summary
+        return imported, summary, own
 
-    def put(self, path: Path, digest: str, imported: Imported, summary: object) -> None:
+    def put(self, path: Path, digest: str, imported: Imported, summary: object, own: str) -> None:
+        """Keep ``summary`` of ``path`` (content ``digest``), with what it imported and its
+        own ``summary_digest``."""
         if not self._writable:
             return
         entry = self._entry(path)
@@ -140,6 +170,7 @@ class SummaryStore:
             "digest": digest,
             "imported": [list(pair) for pair in imported],
             "summary": encode(summary),
+            "own": own,
         }
         try:
             self._prepare(entry.parent)
