@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from torchmode.engine import old_keywords
 from torchmode.engine.blocks import synthetic_owner
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.parsing import unvalidated
@@ -100,6 +101,8 @@ class ParseResult:
     chunks: list[Chunk]
     error: tuple[str, Position] | None = None
     lines: list[str] = field(default_factory=list)  # the text's lines, endings kept
+    # where ``async`` was read as a name (old_keywords.py): the chunks hold the replacement
+    renamed: tuple[Range, ...] = ()
 
 
 class ChunkCache:
@@ -485,9 +488,36 @@ def _parse_between(
         assert problem is not _PAST_THE_END
         if not problem[0].startswith("syntax error"):
             return ParseResult([], problem)
+        renamed = old_keywords.substitute(text)
+        if renamed is not None:
+            return _parse_renamed(renamed, lines, starts, cache, problem)
         # one statement Python rejects (a Python 2 ``print "x"``) must not cost the others
         return ParseResult(_parse_around_errors(lines, starts, cache, problem), problem, lines)
     return ParseResult(chunks, None, lines)
+
+
+def _parse_renamed(
+    renamed: old_keywords.Substituted,
+    lines: list[str],
+    starts: list[int],
+    cache: ChunkCache,
+    problem: tuple[str, Position],
+) -> ParseResult:
+    """The chunks of a text whose ``async`` names were replaced (old_keywords.py), parsed as
+    any text with syntax errors is: the error reported stays the text's own (the file does
+    not run on a current Python), reworded when it is such a name."""
+    new_lines = split_lines(renamed.text)
+    assert len(new_lines) == len(lines)  # only names of the same length were replaced
+    first = python_syntax_error(renamed.text)
+    chunks: list[Chunk] = []
+    if first is None and _parse_into(chunks, new_lines, starts, cache, {}, renamed.text) is None:
+        pass  # every statement parses once renamed
+    elif first is not None and first[0].startswith("syntax error"):
+        chunks = _parse_around_errors(new_lines, starts, cache, first)
+    else:  # libcst refuses what Python accepts, or the reverse: as if nothing was renamed
+        return ParseResult(_parse_around_errors(lines, starts, cache, problem), problem, lines)
+    message = old_keywords.message_at(renamed, problem[1]) or problem[0]
+    return ParseResult(chunks, (message, problem[1]), lines, renamed.spans)
 
 
 def _parse_around_errors(
