@@ -172,3 +172,77 @@ def test_a_notebook_cell_with_async_is_analysed(tmp_path):
     assert proc.returncode == 2
     assert "cell 2:5:39" in proc.stderr
     assert [(e["code"], e["cell"]) for e in json.loads(proc.stdout)] == [("TM301", 2)]
+
+
+# Two files: epochs.py is old (``async=True``) but parses whole once renamed, so main.py reads
+# its functions' summary: val_epoch() leaves the network in eval mode, and the next epoch's
+# train_epoch() trains it so (main.py switches to train mode once, before the loop).
+EPOCHS = """\
+# One training epoch and one validation pass, written for PyTorch 0.4 on Python 3.6:
+# the copies to the GPU still use the `async=True` of PyTorch 0.3.
+
+import torch
+
+
+def train_epoch(net, loader, optimizer, criterion):
+    for step, (clips, labels) in enumerate(loader):
+        clips = clips.cuda(async=True)
+        labels = labels.cuda(async=True)
+        optimizer.zero_grad()
+        loss = criterion(net(clips), labels)
+        loss.backward()
+        optimizer.step()
+        if step % 100 == 0:
+            print("step", step, loss.item())
+
+
+def val_epoch(net, loader, criterion):
+    net.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for clips, labels in loader:
+            clips = clips.cuda(async=True)
+            total += criterion(net(clips), labels.cuda(async=True)).item()
+            count += 1
+    return total / max(count, 1)
+"""
+
+MAIN = """\
+# Action recognition on video clips: the epochs live in epochs.py.
+
+import torch
+import torch.nn as nn
+from epochs import train_epoch, val_epoch
+
+
+def build(num_classes):
+    return nn.Sequential(
+        nn.Conv3d(3, 16, 3), nn.BatchNorm3d(16), nn.ReLU(), nn.Dropout(0.3),
+        nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(16, num_classes),
+    )  # fmt: skip
+
+
+def main(train_loader, val_loader, epochs=30):
+    net = build(101).cuda()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    criterion = nn.CrossEntropyLoss()
+    net.train()
+    for epoch in range(epochs):
+        train_epoch(net, train_loader, optimizer, criterion)
+        loss = val_epoch(net, val_loader, criterion)
+        print("epoch", epoch, "validation loss", loss)
+        torch.save(net.state_dict(), "net.pth")
+"""
+
+
+def test_a_file_that_parses_once_renamed_gives_its_summary_to_its_importers(tmp_path):
+    (tmp_path / "epochs.py").write_text(EPOCHS)
+    (tmp_path / "main.py").write_text(MAIN)
+    proc = _check(tmp_path, "--format", "json", "main.py")
+    assert proc.returncode == 1, proc.stderr
+    (finding,) = json.loads(proc.stdout)
+    assert (finding["code"], finding["location"]["row"]) == ("TM101", 22)
+    assert "after `val_epoch(...)` on line 22" in finding["message"]
+    proc = _check(tmp_path, "--format", "json", ".")
+    assert proc.returncode == 2 and "epochs.py:9:28" in proc.stderr
+    assert [(e["code"], e["location"]["row"]) for e in json.loads(proc.stdout)] == [("TM101", 22)]

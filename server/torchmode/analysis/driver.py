@@ -134,7 +134,7 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     facts = collect_facts(parsed.chunks, cache.records, settings.project)
     flow = FileFlow(parsed.chunks, facts, cache, settings.project, settings.declared)
     flow.run()
-    if settings.project is not None and settings.project.gives_summary and parsed.error is None:
+    if settings.project is not None and settings.project.gives_summary and parsed.complete:
         # the files that import this open document read its summary from this analysis
         project.offer(settings.project, flow, source)
     cache.trim()

@@ -103,6 +103,13 @@ class ParseResult:
     lines: list[str] = field(default_factory=list)  # the text's lines, endings kept
     # where ``async`` was read as a name (old_keywords.py): the chunks hold the replacement
     renamed: tuple[Range, ...] = ()
+    whole: bool = False  # with an error, every statement parsed all the same (renamed)
+
+    @property
+    def complete(self) -> bool:
+        """Every statement of the text is in ``chunks``: what they say of its functions is
+        all there is (a summary for the files that import it)."""
+        return self.error is None or self.whole
 
 
 class ChunkCache:
@@ -504,20 +511,21 @@ def _parse_renamed(
     problem: tuple[str, Position],
 ) -> ParseResult:
     """The chunks of a text whose ``async`` names were replaced (old_keywords.py), parsed as
-    any text with syntax errors is: the error reported stays the text's own (the file does
+    any text with syntax errors is. The error reported stays the text's own (the file does
     not run on a current Python), reworded when it is such a name."""
     new_lines = split_lines(renamed.text)
     assert len(new_lines) == len(lines)  # only names of the same length were replaced
+    error = (old_keywords.message_at(renamed, problem[1]) or problem[0], problem[1])
     first = python_syntax_error(renamed.text)
-    chunks: list[Chunk] = []
-    if first is None and _parse_into(chunks, new_lines, starts, cache, {}, renamed.text) is None:
-        pass  # every statement parses once renamed
-    elif first is not None and first[0].startswith("syntax error"):
+    if first is None:
+        chunks: list[Chunk] = []
+        if _parse_into(chunks, new_lines, starts, cache, {}, renamed.text) is None:
+            return ParseResult(chunks, error, lines, renamed.spans, whole=True)
+    elif first[0].startswith("syntax error"):
         chunks = _parse_around_errors(new_lines, starts, cache, first)
-    else:  # libcst refuses what Python accepts, or the reverse: as if nothing was renamed
-        return ParseResult(_parse_around_errors(lines, starts, cache, problem), problem, lines)
-    message = old_keywords.message_at(renamed, problem[1]) or problem[0]
-    return ParseResult(chunks, (message, problem[1]), lines, renamed.spans)
+        return ParseResult(chunks, error, lines, renamed.spans)
+    # libcst refuses what Python accepts, or the reverse: read as if nothing was renamed
+    return ParseResult(_parse_around_errors(lines, starts, cache, problem), problem, lines)
 
 
 def _parse_around_errors(
