@@ -54,16 +54,18 @@ def _periodic_clear(
     """The one clear of ``step``'s optimizer in its iteration, under a remainder test the
     step is not under, and the ``backward()`` of that iteration; None unless the step runs
     on every path through the iteration."""
-    chunk = ctx.chunk_of(step.node)
-    index = ctx.index(chunk)
-    step_stmt = index.statement_of(step.node)
-    if step_stmt is None:
-        return None
     clears = [
         e
         for e in flow.events_of(ev.Clear)
         if isinstance(e, ev.Clear) and repeated_calls.clears(ctx, e.key, step.optimizer)
     ]
+    if not clears:
+        return None  # checked before building the statement index, which costs more
+    chunk = ctx.chunk_of(step.node)
+    index = ctx.index(chunk)
+    step_stmt = index.statement_of(step.node)
+    if step_stmt is None:
+        return None
     found: tuple[ev.Clear, cst.If] | None = None
     scope: _Scope | None = None
     for clear in clears:
