@@ -14,16 +14,17 @@ their new text, are dropped (analysis/driver.py).
 
 from __future__ import annotations
 
+import re
 import tokenize
 from dataclasses import dataclass
 
 from torchmode.findings import Position, Range
-from torchmode.fixing import line_offsets
 
 KEYWORD = "async"
 SUBSTITUTE = "asyn_"  # an identifier of the same length, unlikely to be in real code
 assert len(SUBSTITUTE) == len(KEYWORD)
 
+_LINE_END = re.compile(r"\r\n?|\n")  # as split_lines cuts them (chunks.py)
 # what may follow the keyword in its own use (``async def``, ``async for``, ``async with``)
 _KEYWORD_USES = frozenset({"def", "for", "with"})
 _SKIPPED = frozenset(
@@ -45,7 +46,7 @@ def substitute(text: str) -> Substituted | None:
     tokenize: an unclosed string, a broken indentation)."""
     if KEYWORD not in text:
         return None
-    offsets = line_offsets(text)
+    offsets = [0, *(end.end() for end in _LINE_END.finditer(text))]
     lines = [text[a:b] for a, b in zip(offsets, [*offsets[1:], len(text)], strict=True)]
     try:
         tokens = list(tokenize.generate_tokens(iter(lines).__next__))
