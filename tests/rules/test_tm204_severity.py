@@ -54,11 +54,45 @@ for x, y in train_loader:
 def test_a_loss_a_step_helper_backpropagated_and_returned_is_a_warning() -> None:
     example = next(e for e in tm204.INVALID if "def critic_step" in e.source)
     assert _levels(example.source) == {16: Severity.WARNING}
-    # the helper returns another value than the one it backpropagated: no such evidence
-    other = example.source.replace("    return loss_c\n", "    return loss_c * 0.5\n")
-    assert _levels(other) == {16: Severity.INFO}
+    # a product of the backpropagated loss is recorded by autograd: it holds the graph too
+    scaled = example.source.replace("    return loss_c\n", "    return loss_c * 0.5\n")
+    assert _levels(scaled) == {16: Severity.WARNING}
+    # a number made of it, or a product taken with gradients off, has no graph: no evidence
+    off = "    with torch.no_grad():\n        return loss_c * 0.5\n"
+    for plain in ("    return float(loss_c) * 0.5\n", "    return loss_c.item() * 0.5\n", off):
+        other = example.source.replace("    return loss_c\n", plain)
+        assert Severity.WARNING not in _levels(other).values(), plain
 
 
 def test_a_loss_handed_to_a_meter_of_the_file_is_a_warning() -> None:
     example = next(e for e in tm204.INVALID if "class RunningAverage" in e.source)
     assert _levels(example.source) == {25: Severity.WARNING}
+
+
+def test_a_helper_returning_the_backpropagated_loss_rescaled_is_a_warning() -> None:
+    # a distributed GAN trainer: _backward() steps and returns the loss scaled back to the
+    # whole batch, and the loop sums it for its log
+    source = """\
+import torch
+
+
+class Trainer:
+    def __init__(self, D, D_opt, world_size=None):
+        self.D, self.D_opt, self.world_size = D, D_opt, world_size
+
+    def _backward(self, loss, opt):
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss * (self.world_size or 1)
+
+    def train(self, loader, log):
+        for real, fake in loader:
+            D_loss = 0
+            for chunk_real, chunk_fake in zip(real.chunk(2), fake.chunk(2)):
+                loss = self.D(chunk_fake).mean() - self.D(chunk_real).mean()
+                D_loss += self._backward(loss, self.D_opt)
+            log.append(D_loss)
+"""
+    # the log keeps each total: a value built from the loss, not the loss itself (info)
+    assert _levels(source) == {19: Severity.WARNING, 20: Severity.INFO}

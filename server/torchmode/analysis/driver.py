@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from torchmode.analysis import noqa
 from torchmode.analysis.hover import hover_at
 from torchmode.analysis.timeline import Hint, timeline
-from torchmode.engine import project
+from torchmode.engine import old_keywords, project
 from torchmode.engine.chunks import ChunkCache, parse_chunks, split_lines
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.context import RuleContext
 from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
-from torchmode.findings import Finding, Position
+from torchmode.findings import Finding, Fix, Position, Range
 from torchmode.fixing import line_offsets
 from torchmode.rules import RULES, checks
 from torchmode.settings import DEFAULT_SETTINGS, Settings
@@ -134,7 +134,7 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     facts = collect_facts(parsed.chunks, cache.records, settings.project)
     flow = FileFlow(parsed.chunks, facts, cache, settings.project, settings.declared)
     flow.run()
-    if settings.project is not None and settings.project.gives_summary and parsed.error is None:
+    if settings.project is not None and settings.project.gives_summary and parsed.complete:
         # the files that import this open document read its summary from this analysis
         project.offer(settings.project, flow, source)
     cache.trim()
@@ -154,6 +154,9 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
                 finding.severity = settings.severity[code]
             findings.append(finding)
     findings = [f for f in findings if not _suppressed(f, lines)]
+    if parsed.renamed:
+        for finding in findings:
+            _keep_renamed_out(finding, parsed.renamed)
     findings.sort(key=Finding.sort_key)
     # with a syntax error, the findings of the statements that parse (the others are unknown)
     # the files it imports from, and those whose calls enter its functions
@@ -211,6 +214,37 @@ def _without_endings(source: str, lines: list[str]) -> list[str]:
 def _suppressed(finding: Finding, lines: list[str]) -> bool:
     line = finding.range.start.line
     return line < len(lines) and noqa.is_silenced(finding.code, lines[line])
+
+
+def _keep_renamed_out(finding: Finding, renamed: tuple[Range, ...]) -> None:
+    """Drop the finding's fixes that would write the stand-in of a renamed ``async``
+    (engine/old_keywords.py) into the file: those whose edits cover one, or whose new text,
+    built from the tree or the lines the engine read, carries one."""
+    build, preview = finding.fix_builder, finding.fix_preview
+    if build is None:
+        return
+
+    def kept() -> tuple[Fix, ...]:
+        return tuple(fix for fix in build() if _clean(fix, renamed))
+
+    def kept_preview() -> Fix | None:
+        fix = preview() if preview is not None else None
+        return fix if fix is not None and _clean(fix, renamed) else None
+
+    finding.fix_builder = kept
+    finding.fix_preview = kept_preview if preview is not None else None
+
+
+def _clean(fix: Fix, renamed: tuple[Range, ...]) -> bool:
+    for edit in fix.edits:
+        if _STAND_IN.search(edit.new_text):
+            return False
+        if any(edit.range.start < span.end and span.start < edit.range.end for span in renamed):
+            return False
+    return True
+
+
+_STAND_IN = re.compile(rf"\b{re.escape(old_keywords.SUBSTITUTE)}\b")
 
 
 def _nul(source: str) -> Position:

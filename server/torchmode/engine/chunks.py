@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from torchmode.engine import old_keywords
 from torchmode.engine.blocks import synthetic_owner
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.parsing import unvalidated
@@ -100,6 +101,15 @@ class ParseResult:
     chunks: list[Chunk]
     error: tuple[str, Position] | None = None
     lines: list[str] = field(default_factory=list)  # the text's lines, endings kept
+    # where ``async`` was read as a name (old_keywords.py): the chunks hold the replacement
+    renamed: tuple[Range, ...] = ()
+    whole: bool = False  # with an error, every statement parsed all the same (renamed)
+
+    @property
+    def complete(self) -> bool:
+        """Every statement of the text is in ``chunks``: what they say of its functions is
+        all there is (a summary for the files that import it)."""
+        return self.error is None or self.whole
 
 
 class ChunkCache:
@@ -485,9 +495,37 @@ def _parse_between(
         assert problem is not _PAST_THE_END
         if not problem[0].startswith("syntax error"):
             return ParseResult([], problem)
+        renamed = old_keywords.substitute(text)
+        if renamed is not None:
+            return _parse_renamed(renamed, lines, starts, cache, problem)
         # one statement Python rejects (a Python 2 ``print "x"``) must not cost the others
         return ParseResult(_parse_around_errors(lines, starts, cache, problem), problem, lines)
     return ParseResult(chunks, None, lines)
+
+
+def _parse_renamed(
+    renamed: old_keywords.Substituted,
+    lines: list[str],
+    starts: list[int],
+    cache: ChunkCache,
+    problem: tuple[str, Position],
+) -> ParseResult:
+    """The chunks of a text whose ``async`` names were replaced (old_keywords.py), parsed as
+    any text with syntax errors is. The error reported stays the text's own (the file does
+    not run on a current Python), reworded when it is such a name."""
+    new_lines = split_lines(renamed.text)
+    assert len(new_lines) == len(lines)  # only names of the same length were replaced
+    error = (old_keywords.message_at(renamed, problem[1]) or problem[0], problem[1])
+    first = python_syntax_error(renamed.text)
+    if first is None:
+        chunks: list[Chunk] = []
+        if _parse_into(chunks, new_lines, starts, cache, {}, renamed.text) is None:
+            return ParseResult(chunks, error, lines, renamed.spans, whole=True)
+    elif first[0].startswith("syntax error"):
+        chunks = _parse_around_errors(new_lines, starts, cache, first)
+        return ParseResult(chunks, error, lines, renamed.spans)
+    # libcst refuses what Python accepts, or the reverse: read as if nothing was renamed
+    return ParseResult(_parse_around_errors(lines, starts, cache, problem), problem, lines)
 
 
 def _parse_around_errors(

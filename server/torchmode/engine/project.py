@@ -744,7 +744,7 @@ def _file_flow(
             sys.setrecursionlimit(max(limit, 20000))
             cache = cache if cache is not None else ChunkCache()
             parsed = parse_chunks(text, cache)
-            if parsed.error is not None:
+            if not parsed.complete:
                 return None
             facts = collect_facts(parsed.chunks, cache.records, project)
             flow = FileFlow(parsed.chunks, facts, cache, project)

@@ -11,7 +11,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine.blocks import block_statements, nested_blocks
-from torchmode.engine.chunks import Chunk, split_lines
+from torchmode.engine.chunks import Chunk, code_of, split_lines
 from torchmode.engine.context import RuleContext
 from torchmode.engine.names import key_of, root_of
 from torchmode.engine.walk import names_in
@@ -193,7 +193,8 @@ def _backpropagated_in(ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNode
         node = node.value  # ``loss_d[0]``: an item of the loss
     names = _value_names(node)
     if not names:
-        return False
+        # ``total += self._backward(loss)``: the helper's return added as it is
+        return node is not None and _returns_its_backpropagated(event, loop, node)
     for e in event.site.events:
         if isinstance(e, ev.Backward) and not e.via and loop in e.site_loops:
             words = _WORD.findall(ctx.code(e.node))
@@ -223,14 +224,31 @@ def _returned_after_backward(
                     continue
                 if not any(key_of(t.target) in names for t in small.targets):
                     continue
-                backward = calls[id(small.value)]
-                info = backward.site.info
-                loss = _receiver(backward.node)
-                if info is not None and loss is not None and loss in _returned(info.node):
+                if _returns_loss(calls[id(small.value)]):
                     return True
         elif not isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             stack.extend(nested_blocks(stmt))
     return False
+
+
+def _returns_its_backpropagated(event: ev.Accumulate, loop: cst.CSTNode, call: cst.CSTNode) -> bool:
+    """Is ``call`` a call, in every iteration of ``loop``, of a helper that calls
+    ``loss.backward()`` and returns that ``loss``?"""
+    return any(
+        isinstance(e, ev.Backward)
+        and len(e.via) == 1
+        and e.via[0] is call
+        and loop in e.loops
+        and _returns_loss(e)
+        for e in event.site.events
+    )
+
+
+def _returns_loss(backward: ev.Backward) -> bool:
+    """Does the function of ``backward`` (one call below) return the loss it backpropagates?"""
+    info = backward.site.info
+    loss = _receiver(backward.node)
+    return info is not None and loss is not None and loss in _returned(info.node)
 
 
 def _dies_with_the_step(ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNode) -> bool:
@@ -409,7 +427,9 @@ def _receiver(node: cst.CSTNode) -> str | None:
 
 
 def _returned(function: cst.FunctionDef) -> set[str]:
-    """The names a function's ``return`` statements return (nested functions left out)."""
+    """The names a function's ``return`` statements return, alone or in arithmetic (``return
+    loss * world_size``: a product of a tensor that needs gradients records the graph too);
+    nested functions, and blocks that turn gradients off, left out."""
     out: set[str] = set()
     stack: list[cst.CSTNode] = list(block_statements(function.body))
     while stack:
@@ -417,12 +437,15 @@ def _returned(function: cst.FunctionDef) -> set[str]:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, cst.Return) and small.value is not None:
-                    key = key_of(small.value)
-                    if key is not None:
-                        out.add(key)
+                    out |= _value_names(small.value)
+        elif isinstance(stmt, cst.With) and any(_NO_GRAD.search(code_of(i)) for i in stmt.items):
+            continue
         elif not isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             stack.extend(nested_blocks(stmt))
     return out
+
+
+_NO_GRAD = re.compile(r"\b(?:no_grad|inference_mode)\b")
 
 
 def _holds_the_loss(event: ev.Accumulate) -> bool:

@@ -15,7 +15,7 @@ from torchmode.engine.statements import StatementIndex
 from torchmode.engine.values import GradsState, Origin
 from torchmode.engine.walk import sub_expressions
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
-from torchmode.rules import common, repeated_calls
+from torchmode.rules import common, periodic_clear, repeated_calls
 from torchmode.rules.base import Rule
 from torchmode.rules.examples import tm302 as examples
 
@@ -77,6 +77,7 @@ Moves the `zero_grad()` line before the `backward()` line; with accumulation, af
 def check(ctx: RuleContext) -> Iterator[Finding]:
     yield from _cleared_between(ctx)
     yield from _accumulation_cleared(ctx)
+    yield from periodic_clear.findings(ctx, RULE.code, RULE.default_severity)
 
 
 def _steps_after(

@@ -511,6 +511,52 @@ class Autoencoder(L.LightningModule):
      def configure_optimizers(self):
 """,
     ),
+    # ignite-style update function of a dual translation model: the clear waits for the
+    # accumulation window, the two optimizers (one loop over them) step on every call
+    Invalid(
+        """\
+import torch
+from torch.cuda.amp import autocast
+
+
+def update(engine, batch):
+    for model, optimizer in zip(engine.models, engine.optimizers):
+        model.train()
+        if engine.state.iteration % engine.accumulation == 1:
+            optimizer.zero_grad()
+    with autocast():
+        losses = [m(batch.src, batch.tgt) / engine.accumulation for m in engine.models]
+    for scaler, loss in zip(engine.scalers, losses):
+        scaler.scale(loss).backward()
+    for optimizer, scaler in zip(engine.optimizers, engine.scalers):
+        if engine.use_amp:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+    return [float(loss) for loss in losses]
+""",
+        (16,),
+    ),
+    # script loop that clears every few batches to "accumulate", but steps on every batch
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def fit(net, loader, accum_steps=4, lr=3e-4):
+    opt = torch.optim.AdamW(net.parameters(), lr=lr)
+    for i, (tokens, targets) in enumerate(loader):
+        if i % accum_steps == 0:
+            opt.zero_grad()
+        logits = net(tokens)
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten()) / accum_steps
+        loss.backward()
+        opt.step()
+""",
+        (13,),
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -953,5 +999,85 @@ class GANTrainer:
             self.optimizers["gen"].zero_grad()
             (-self.disc(fake).mean()).backward()
             self.optimizers["gen"].step()
+""",
+    # accumulation window: cleared when it opens, stepped when it closes (same counter)
+    """\
+import torch
+
+
+def fit(net, loader, opt, accum_steps=4):
+    for i, (x, y) in enumerate(loader):
+        if i % accum_steps == 0:
+            opt.zero_grad()
+        (torch.nn.functional.mse_loss(net(x), y) / accum_steps).backward()
+        if (i + 1) % accum_steps == 0:
+            opt.step()
+""",
+    # per-batch function: the step runs with the clear, under the same condition
+    """\
+def update(engine, batch):
+    model, optimizer = engine.model, engine.optimizer
+    loss = model(batch) / engine.accumulation
+    loss.backward()
+    if engine.state.iteration % engine.accumulation == 0:
+        optimizer.step()
+        optimizer.zero_grad()
+""",
+    # a clear every iteration besides the periodic one (which only resets a statistics buffer)
+    """\
+import torch
+
+
+def fit(net, loader, opt, stats, log_every=50):
+    for i, (x, y) in enumerate(loader):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(net(x), y)
+        loss.backward()
+        opt.step()
+        if i % log_every == 0:
+            stats.reset()
+            opt.zero_grad(set_to_none=True)
+""",
+    # the periodic clear belongs to another optimizer of the same name in another loop
+    """\
+def update(engine, batch):
+    for optimizer in engine.critic_optimizers:
+        if engine.state.iteration % engine.n_critic == 0:
+            optimizer.zero_grad()
+    for net in engine.actors:
+        net(batch).mean().backward()
+    for optimizer in engine.actor_optimizers:
+        optimizer.step()
+""",
+    # the periodic clear happens inside the batch loop, the step once after it (one update
+    # per epoch over the last window's gradients)
+    """\
+import torch
+
+
+def epoch(net, loader, opt, window=8):
+    for i, (x, y) in enumerate(loader):
+        if i % window == 0:
+            opt.zero_grad()
+        torch.nn.functional.mse_loss(net(x), y).backward()
+    opt.step()
+""",
+    # a one-batch step whose caller clears before each call; the callee's periodic clear
+    # (a left-over) changes nothing
+    """\
+import torch
+
+
+def train_step(net, opt, x, y, it, every=10):
+    if it % every == 0:
+        opt.zero_grad()
+    torch.nn.functional.mse_loss(net(x), y).backward()
+    opt.step()
+
+
+def train(net, opt, loader):
+    for it, (x, y) in enumerate(loader):
+        opt.zero_grad()
+        train_step(net, opt, x, y, it)
 """,
 )
