@@ -510,10 +510,10 @@ def shape_check(ctx: RuleContext, event: ev.Forward) -> bool:
 
 def output_discarded(ctx: RuleContext, event: ev.Forward) -> bool:
     """The forward's output is dropped: the call is a statement of its own, or its value goes
-    to plain names that nothing after it reads (in its block, or in the blocks around it up to
-    the function). A model file's self-test (``out = net(torch.randn(2, 3, 64, 64))`` as the
-    last line under ``__main__``) looks at nothing, so no mode or gradient setting can make a
-    result wrong."""
+    to plain names that nothing after it reads but for their shape (in its block, or in the
+    blocks around it up to the function). A model file's self-test (``out = net(torch.randn(2,
+    3, 64, 64))`` as the last line under ``__main__``, or ``print(out.shape)`` after it) looks
+    at no value, so no mode or gradient setting can make a result wrong."""
     call = event.node
     if not isinstance(call, cst.Call):
         return False
@@ -554,13 +554,23 @@ def _target_names(assign: cst.Assign) -> set[str] | None:
     return names
 
 
+_SHAPE_ATTRIBUTES = frozenset({"shape", "size", "dim", "ndim", "dtype", "device"})
+
+
 def _reads_any(node: cst.CSTNode, names: set[str]) -> bool:
+    """Whether ``node`` reads one of ``names`` for more than its shape (``out.shape``,
+    ``out.size()``)."""
     found = False
+    shape_only: set[int] = set()
 
     class _Reads(cst.CSTVisitor):
+        def visit_Attribute(self, attr: cst.Attribute) -> None:
+            if isinstance(attr.value, cst.Name) and attr.attr.value in _SHAPE_ATTRIBUTES:
+                shape_only.add(id(attr.value))
+
         def visit_Name(self, name: cst.Name) -> None:
             nonlocal found
-            found = found or name.value in names
+            found = found or (name.value in names and id(name) not in shape_only)
 
     node.visit(_Reads())
     return found

@@ -2602,4 +2602,34 @@ if __name__ == "__main__":
     net = tiny_seg_voc()
     logits = net(batch)
 """,
+    # the same model file, its self-test now loading the pretrained weights and printing the
+    # output size: only the shape of the output is read, so no value is evaluated
+    """\
+import torch
+import torch.nn as nn
+
+
+class TinySeg(nn.Module):
+    def __init__(self, classes=21):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.head = nn.Sequential(nn.Dropout2d(0.1), nn.Conv2d(16, classes, 1))
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def tiny_seg_voc(pretrained=False, root="~/.cache/models"):
+    net = TinySeg(classes=21)
+    if pretrained:
+        net.load_state_dict(torch.load(f"{root}/tiny_seg_voc.pth", map_location="cpu"))
+    return net
+
+
+if __name__ == "__main__":
+    net = tiny_seg_voc(pretrained=True)
+    probe = torch.ones(1, 3, 256, 256)
+    logits = net(probe)
+    print(logits.shape)
+""",
 )
