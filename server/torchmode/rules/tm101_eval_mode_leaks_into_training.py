@@ -435,18 +435,21 @@ def _mode_chosen_by_branch(ctx: RuleContext, origin: Origin) -> bool:
     outer = index.parent_of(branch)
     while isinstance(outer, cst.If) and outer.orelse is branch:  # up an elif chain
         branch, outer = outer, index.parent_of(outer)
-    if not all(_is_plain_eval(s) for s in _branch_statements(branch)):
-        return False  # a branch that also evaluates (``model.eval(); validate()``) is no choice
+    branches = _branches(branch)
+    if not all(len(b) == 1 and _is_plain_eval(b[0]) for b in branches):
+        # a branch that also evaluates (``model.eval(); validate()``), or switches twice, is
+        # no choice of one mode per case
+        return False
     train = re.compile(rf"(?<![\w.]){re.escape(spelled)}\.train\(\s*(?:True)?\s*\)")
     return train.search(ctx.code(branch)) is not None
 
 
-def _branch_statements(branch: cst.If) -> list[cst.BaseStatement]:
-    """The statements of every branch of an ``if``/``elif``/``else``."""
-    out = list(block_statements(branch.body))
+def _branches(branch: cst.If) -> list[list[cst.BaseStatement]]:
+    """The statements of each branch of an ``if``/``elif``/``else``."""
+    out = [block_statements(branch.body)]
     rest = branch.orelse
     if isinstance(rest, cst.If):
-        out.extend(_branch_statements(rest))
+        out.extend(_branches(rest))
     elif isinstance(rest, cst.Else):
-        out.extend(block_statements(rest.body))
+        out.append(block_statements(rest.body))
     return out
