@@ -80,5 +80,6 @@ model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
 model = nn.parallel.DistributedDataParallel(model)
 with torch.no_grad():
     out = model(torch.randn(2, 4))
+print(out.softmax(-1))
 """
     assert [code for code, _ in _codes(source)] == ["TM102"]

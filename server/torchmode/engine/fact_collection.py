@@ -454,15 +454,17 @@ class _Replay:
             last = name.rsplit(".", 1)[-1]
             if self.is_optimizer_ctor(base):
                 return ("optimizer", _coverage_inputs(base))
-            if _LOSS_CLASS_NAME.search(last) and (
-                name in facts.classes or facts.project_class(name) is not None
-            ):
-                # the project's own Tacotron2Loss or LossFactory: it computes a loss, it is not
-                # a model that is trained or evaluated
+            project_class = None if name in facts.classes else facts.project_class(name)
+            if (
+                _LOSS_CLASS_NAME.search(last)
+                and (name in facts.classes or project_class is not None)
+            ) or (project_class is not None and _kept_with_losses(project_class)):
+                # the project's own Tacotron2Loss or LossFactory, or a class of its losses
+                # package (``kd_losses/fitnet.py``'s Hint): it computes a loss, it is not a
+                # model that is trained or evaluated
                 return ("loss",)
             if name in facts.classes:
                 return ("instance", name, facts.class_is_module(name))
-            project_class = facts.project_class(name)
             if project_class is not None:
                 return ("module", project_class)  # ``net = UNet(3, 1)`` from ``unet/``
             built = facts.project_builder(name)
@@ -566,6 +568,15 @@ def _getattr_of(call: cst.Call) -> cst.BaseExpression | None:
 _NOT_MODULES = frozenset({"Parameter", "ParameterList", "ParameterDict"})
 _STATEFUL_HELPER = re.compile(r"sched|scaler", re.IGNORECASE)
 _LOSS_CLASS_NAME = re.compile(r"Loss|Criterion$")
+# a module or package of losses: ``losses.py``, ``loss/``, ``kd_losses/``, ``focal_loss.py``
+_LOSS_MODULE = re.compile(r"(?:^|_)loss(?:es)?(?:_|$)", re.IGNORECASE)
+
+
+def _kept_with_losses(qualified: str) -> bool:
+    """Whether the project class ``qualified`` (``kd_losses.Hint``, ``.loss.dice.Dice``) is
+    defined in a module or package named for losses: how a project files the criteria it
+    does not name ``...Loss`` (``Hint``, ``SoftTarget``, ``AT``)."""
+    return any(_LOSS_MODULE.search(part) for part in qualified.lstrip(".").split(".")[:-1])
 
 
 def _stateful_helper(receiver: str) -> bool:

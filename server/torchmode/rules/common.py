@@ -508,6 +508,74 @@ def shape_check(ctx: RuleContext, event: ev.Forward) -> bool:
     ) and any(arg.keyword is None for arg in call.args)
 
 
+def output_discarded(ctx: RuleContext, event: ev.Forward) -> bool:
+    """The forward's output is dropped: the call is a statement of its own, or its value goes
+    to plain names that nothing after it reads but for their shape (in its block, or in the
+    blocks around it up to the function). A model file's self-test (``out = net(torch.randn(2,
+    3, 64, 64))`` as the last line under ``__main__``, or ``print(out.shape)`` after it) looks
+    at no value, so no mode or gradient setting can make a result wrong."""
+    call = event.node
+    if not isinstance(call, cst.Call):
+        return False
+    chunk = ctx.chunk_of(call)
+    index = ctx.index(chunk)
+    stmt = index.statement_of(call)
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    if isinstance(small, cst.Expr):
+        return small.value is call
+    if not isinstance(small, cst.Assign) or small.value is not call:
+        return False
+    names = _target_names(small)
+    if names is None:
+        return False  # ``self.out = ...``, ``outs[i] = ...``: kept where a later reader may look
+    later: list[cst.CSTNode] = []
+    for current in (stmt, *index.ancestors(stmt)):
+        if isinstance(current, cst.FunctionDef | cst.ClassDef):
+            break  # the function's locals end with it
+        later.extend(s for s, _ in ctx.siblings_after(current, chunk))
+    return not any(_reads_any(s, names) for s in later)
+
+
+def _target_names(assign: cst.Assign) -> set[str] | None:
+    """The plain names an assignment binds (``out = ...``, ``out, aux = ...``); None when it
+    stores anywhere else."""
+    names: set[str] = set()
+    for target in assign.targets:
+        node = target.target
+        parts = (
+            [e.value for e in node.elements] if isinstance(node, cst.Tuple | cst.List) else [node]
+        )
+        for part in parts:
+            if not isinstance(part, cst.Name):
+                return None
+            names.add(part.value)
+    return names
+
+
+_SHAPE_ATTRIBUTES = frozenset({"shape", "size", "dim", "ndim", "dtype", "device"})
+
+
+def _reads_any(node: cst.CSTNode, names: set[str]) -> bool:
+    """Whether ``node`` reads one of ``names`` for more than its shape (``out.shape``,
+    ``out.size()``)."""
+    found = False
+    shape_only: set[int] = set()
+
+    class _Reads(cst.CSTVisitor):
+        def visit_Attribute(self, attr: cst.Attribute) -> None:
+            if isinstance(attr.value, cst.Name) and attr.attr.value in _SHAPE_ATTRIBUTES:
+                shape_only.add(id(attr.value))
+
+        def visit_Name(self, name: cst.Name) -> None:
+            nonlocal found
+            found = found or (name.value in names and id(name) not in shape_only)
+
+    node.visit(_Reads())
+    return found
+
+
 def _is_constant(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.Name):
         return node.value in {"True", "False", "None"}

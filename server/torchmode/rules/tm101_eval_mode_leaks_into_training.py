@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
 
 from torchmode.engine import events as ev
+from torchmode.engine.blocks import block_statements
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import is_within
@@ -97,6 +99,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     # a caller in another file passed it in eval mode: that file's analysis
                     # sees this function train it, and reports it where the eval() is
                     continue
+                if _mode_chosen_by_branch(ctx, value.origin):
+                    continue  # ``if first_task: net.train() else: net.eval()``: on purpose
                 depth = len(event.via) + len(value.origin.chain())
                 previous = best.get(id(value.origin.node))
                 # the modes are a set (memory order): of two evaluations as close to the
@@ -406,3 +410,46 @@ def _is_plain_eval(stmt: cst.CSTNode) -> bool:
         and isinstance(stmt.body[0].value.func, cst.Attribute)
         and stmt.body[0].value.func.attr.value in {"eval", "train"}
     )
+
+
+def _mode_chosen_by_branch(ctx: RuleContext, origin: Origin) -> bool:
+    """The eval() is one branch of an ``if`` whose other branch calls ``train()`` on the same
+    model (``if self.task == 0: net.train() else: net.eval()``): the author picked the mode for
+    each case, as a later task that fits only a head over a frozen backbone (its BatchNorm
+    statistics kept) does on purpose."""
+    node = origin.node  # the eval() itself, also when reached through calls (``via``)
+    if not (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "eval"
+    ):
+        return False
+    spelled = common.module_spelling(node)
+    if not spelled:
+        return False
+    index = ctx.index(ctx.chunk_of(node))
+    stmt = index.statement_of(node)
+    branch = index.parent_of(stmt) if stmt is not None else None
+    if not isinstance(branch, cst.If):
+        return False
+    outer = index.parent_of(branch)
+    while isinstance(outer, cst.If) and outer.orelse is branch:  # up an elif chain
+        branch, outer = outer, index.parent_of(outer)
+    branches = _branches(branch)
+    if not all(len(b) == 1 and _is_plain_eval(b[0]) for b in branches):
+        # a branch that also evaluates (``model.eval(); validate()``), or switches twice, is
+        # no choice of one mode per case
+        return False
+    train = re.compile(rf"(?<![\w.]){re.escape(spelled)}\.train\(\s*(?:True)?\s*\)")
+    return train.search(ctx.code(branch)) is not None
+
+
+def _branches(branch: cst.If) -> list[list[cst.BaseStatement]]:
+    """The statements of each branch of an ``if``/``elif``/``else``."""
+    out = [block_statements(branch.body)]
+    rest = branch.orelse
+    if isinstance(rest, cst.If):
+        out.extend(_branches(rest))
+    elif isinstance(rest, cst.Else):
+        out.append(block_statements(rest.body))
+    return out

@@ -138,10 +138,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if _feeds_failing_backward(flow, event):
             continue  # the real mistake is the no_grad around training (TM202 reports it)
         constructed = all(v.origin is not None and v.origin.constructed for v in trains)
-        if constructed and common.shape_check(ctx, event) and not _loads_weights(event):
+        if (
+            constructed
+            and common.shape_check(ctx, event)
+            and (not _loads_weights(event) or common.output_discarded(ctx, event))
+        ):
             # built right there and run once on made-up input (a model file's ``test()``
             # printing the output size): random weights, whose outputs mean nothing in
-            # either mode
+            # either mode; with weights loaded somewhere in the code around it, an output
+            # nothing reads still evaluates nothing
             continue
         if (
             constructed

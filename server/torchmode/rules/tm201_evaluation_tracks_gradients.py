@@ -108,6 +108,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue  # choosing actions in an environment: the graph goes with each step
         if common.shape_check(ctx, event):
             continue
+        if _input_made_to_need_grad(ctx, event):
+            continue  # gradients with respect to the input are part of what it computes
         # one finding per evaluation: a whole evaluating function is one, whatever its forwards
         key = (id(event.site), 0 if event.region_is_body else id(event.region))
         if volatile is not None:
@@ -301,3 +303,68 @@ def _evals_itself(event: ev.Forward) -> bool:
     return any(
         v.mode is Mode.EVAL and v.origin is not None and v.origin.via is None for v in event.modes
     )
+
+
+def _input_made_to_need_grad(ctx: RuleContext, event: ev.Forward) -> bool:
+    """An input of the forward is made to require gradients just before it, in its block or
+    the blocks around it (``images.requires_grad = True``, ``x.requires_grad_()``): the
+    evaluation differentiates with respect to its input (a saliency map, an input-gradient
+    penalty measured by a criterion kept in another file), so it needs autograd on."""
+    call = event.node
+    if not isinstance(call, cst.Call):
+        return False
+    names = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
+    if not names:
+        return False
+    chunk = ctx.chunk_of(call)
+    index = ctx.index(chunk)
+    stmt = index.statement_of(call)
+    if stmt is None:
+        return False
+    for current in (stmt, *index.ancestors(stmt)):
+        if isinstance(current, cst.FunctionDef | cst.ClassDef):
+            break
+        for before in ctx.siblings_before(current, chunk):
+            if isinstance(before, cst.SimpleStatementLine) and any(
+                _sets_requires_grad(small, names) for small in before.body
+            ):
+                return True
+    return False
+
+
+def _sets_requires_grad(small: cst.BaseSmallStatement, names: set[str]) -> bool:
+    """``x.requires_grad = True``, ``x.requires_grad_()`` / ``requires_grad_(True)`` as a
+    statement, or ``x = x.requires_grad_()``, for one of ``names``."""
+    if isinstance(small, cst.Assign):
+        for target in small.targets:
+            t = target.target
+            if (
+                isinstance(t, cst.Attribute)
+                and t.attr.value == "requires_grad"
+                and isinstance(t.value, cst.Name)
+                and t.value.value in names
+                and isinstance(small.value, cst.Name)
+                and small.value.value == "True"
+            ):
+                return True
+        bound = {t.target.value for t in small.targets if isinstance(t.target, cst.Name)}
+        return bool(bound & names) and _requires_grad_call(small.value) is not None
+    if isinstance(small, cst.Expr):
+        receiver = _requires_grad_call(small.value)
+        return isinstance(receiver, cst.Name) and receiver.value in names
+    return False
+
+
+def _requires_grad_call(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The receiver of ``receiver.requires_grad_()`` / ``requires_grad_(True)``."""
+    if not (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "requires_grad_"
+    ):
+        return None
+    if node.args and not (
+        isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == "True"
+    ):
+        return None  # requires_grad_(False) turns it off
+    return node.func.value

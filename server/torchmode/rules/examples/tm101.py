@@ -1040,6 +1040,58 @@ for epoch in range(10):
 +        model.train()
 """,
     ),
+    # the mode is picked per epoch, but the eval() branch also validates: on those epochs the
+    # whole epoch then trains with Dropout off and BatchNorm frozen
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.5))
+        self.head = nn.Linear(128, 5)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+class Runner:
+    def __init__(self):
+        self.net = Classifier()
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3)
+
+    def accuracy(self, loader):
+        with torch.no_grad():
+            hits = sum((self.net(x).argmax(1) == y).sum().item() for x, y in loader)
+        return hits / len(loader.dataset)
+
+    def run(self, train_loader, val_loader, epochs, every=5):
+        for epoch in range(epochs):
+            if epoch % every == 0:
+                self.net.eval()
+                print(epoch, self.accuracy(val_loader))
+            else:
+                self.net.train()
+            for x, y in train_loader:
+                loss = F.cross_entropy(self.net(x), y)
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+""",
+        (29,),
+        fix="""\
+@@
+             else:
+                 self.net.train()
++            self.net.train()
+             for x, y in train_loader:
+""",
+    ),
+
 )
 
 VALID = (
@@ -2253,5 +2305,58 @@ for epoch in range(500):
         test_loss = loss_fn(regressor(x_test), y_test)
     if epoch % 50 == 0:
         print(f"{epoch}: {loss:.4f} {test_loss:.4f}")
+""",
+    # class-incremental learning: the first task trains the whole network; later tasks keep
+    # the backbone fixed (eval mode, BatchNorm statistics kept) and fit only the classifier
+    # on replayed features; an if/else picks the mode for each case and does nothing else
+    """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class IncrementalNet(nn.Module):
+    def __init__(self, feat_dim=512, classes=10):
+        super().__init__()
+        self.backbone = nn.Sequential(
+            nn.Conv2d(3, feat_dim, 3, padding=1), nn.BatchNorm2d(feat_dim), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        )
+        self.fc = nn.Linear(feat_dim, classes)
+
+    def forward(self, x):
+        return self.fc(self.backbone(x))
+
+
+class FeatureReplayLearner:
+    def __init__(self, device):
+        self.net = IncrementalNet().to(device)
+        self.task = 0
+        self.device = device
+
+    def fit_task(self, loader, epochs):
+        optimizer = torch.optim.SGD(self.net.parameters(), lr=0.05, momentum=0.9)
+        for epoch in range(epochs):
+            # the first task trains everything; later tasks keep the backbone (and its
+            # BatchNorm statistics) fixed and fit the classifier on replayed features
+            if self.task == 0:
+                self.net.train()
+            else:
+                self.net.eval()
+            for inputs, targets in loader:
+                inputs, targets = inputs.to(self.device), targets.to(self.device)
+                if self.task == 0:
+                    logits = self.net(inputs)
+                else:
+                    logits = self.net.fc(inputs)
+                loss = F.cross_entropy(logits, targets)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        self.task += 1
+
+    def learn(self, task_loaders, epochs):
+        for loader in task_loaders:
+            self.fit_task(loader, epochs)
 """,
 )

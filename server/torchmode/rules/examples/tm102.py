@@ -1172,6 +1172,48 @@ with torch.no_grad():
      with torch.no_grad():
 """,
     ),
+    # the same kind of model file, but its __main__ loads the trained checkpoint and predicts
+    # a mask for one image, which it prints: the prediction is made with Dropout active and
+    # BatchNorm using the batch's statistics
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+
+
+class TinySeg(nn.Module):
+    def __init__(self, classes=21):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.head = nn.Sequential(nn.Dropout2d(0.1), nn.Conv2d(16, classes, 1))
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def tiny_seg_voc(pretrained=False, root="~/.cache/models"):
+    net = TinySeg(classes=21)
+    if pretrained:
+        net.load_state_dict(torch.load(f"{root}/tiny_seg_voc.pth", map_location="cpu"))
+    return net
+
+
+if __name__ == "__main__":
+    image = torch.rand(1, 3, 128, 128)
+    net = tiny_seg_voc(pretrained=True)
+    with torch.no_grad():
+        mask = net(image)
+    print(mask.argmax(1).unique())
+""",
+        (26,),
+        fix="""\
+@@
+     net = tiny_seg_voc(pretrained=True)
++    net.eval()
+     with torch.no_grad():
+         mask = net(image)
+""",
+    ),
 )
 
 VALID = (
@@ -2528,5 +2570,66 @@ class DepthTrainer:
             _, losses = self.run_batch(batch)
         self.set_train()
         return losses["total"].item()
+""",
+    # a segmentation model's file: its factory can load a checkpoint (`pretrained=True`), and
+    # the file ends with a self-test under __main__ that builds the model with the defaults and
+    # runs it once on a random batch, keeping the output in a name nothing reads: nothing is
+    # evaluated, whatever weights the factory may have put in
+    """\
+import torch
+import torch.nn as nn
+
+
+class TinySeg(nn.Module):
+    def __init__(self, classes=21):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.head = nn.Sequential(nn.Dropout2d(0.1), nn.Conv2d(16, classes, 1))
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def tiny_seg_voc(pretrained=False, root="~/.cache/models"):
+    net = TinySeg(classes=21)
+    if pretrained:
+        net.load_state_dict(torch.load(f"{root}/tiny_seg_voc.pth", map_location="cpu"))
+    return net
+
+
+if __name__ == "__main__":
+    batch = torch.randn(2, 3, 128, 128)
+    net = tiny_seg_voc()
+    logits = net(batch)
+""",
+    # the same model file, its self-test now loading the pretrained weights and printing the
+    # output size: only the shape of the output is read, so no value is evaluated
+    """\
+import torch
+import torch.nn as nn
+
+
+class TinySeg(nn.Module):
+    def __init__(self, classes=21):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.head = nn.Sequential(nn.Dropout2d(0.1), nn.Conv2d(16, classes, 1))
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def tiny_seg_voc(pretrained=False, root="~/.cache/models"):
+    net = TinySeg(classes=21)
+    if pretrained:
+        net.load_state_dict(torch.load(f"{root}/tiny_seg_voc.pth", map_location="cpu"))
+    return net
+
+
+if __name__ == "__main__":
+    net = tiny_seg_voc(pretrained=True)
+    probe = torch.ones(1, 3, 256, 256)
+    logits = net(probe)
+    print(logits.shape)
 """,
 )

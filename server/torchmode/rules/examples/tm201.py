@@ -1616,4 +1616,59 @@ def fit(net, train_loader, val_loader, steps):
             p.grad.add_(g, alpha=0.1)
         opt.step()
 """,
+    # the test loop measures how steep the classifier is around each input: the images are
+    # made to require gradients, and a criterion module differentiates the loss with respect
+    # to them, so the evaluation needs autograd on
+    """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, 10))
+
+    def forward(self, x):
+        return self.body(x.flatten(1))
+
+
+class InputGradNorm(nn.Module):
+    # how steep the classifier is around each input (Sobolev-style smoothness)
+
+    def forward(self, logits, labels, images):
+        loss = F.cross_entropy(logits, labels)
+        (grad,) = torch.autograd.grad(loss, images, create_graph=self.training)
+        return grad.flatten(1).norm(dim=1).mean()
+
+
+def evaluate(model, smooth, loader):
+    model.eval()
+    correct, smoothness = 0, 0.0
+    for images, labels in loader:
+        # the input gradient is part of what is measured: autograd stays on for it
+        images.requires_grad = True
+        logits = model(images)
+        smoothness += smooth(logits, labels, images).item()
+        correct += (logits.argmax(1) == labels).sum().item()
+    return correct / len(loader.dataset), smoothness / len(loader)
+
+
+def train(model, loader, optimizer):
+    model.train()
+    for images, labels in loader:
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+model = SmallNet()
+smooth = InputGradNorm()
+optimizer = torch.optim.Adam(model.parameters())
+for epoch in range(5):
+    train(model, train_loader, optimizer)
+    print(evaluate(model, smooth, test_loader))
+""",
 )

@@ -1,0 +1,2 @@
+from .hint import *
+from .soft_target import *
