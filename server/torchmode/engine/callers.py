@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 
 import libcst as cst
 
@@ -310,6 +311,8 @@ def _refresh(root: str, index: _Index) -> None:
                 stat = os.stat(path)
             except OSError:
                 continue
+            if not S_ISREG(stat.st_mode):
+                continue  # a fifo would block the read for ever; a device, stream without end
             stamp = (stat.st_size, stat.st_mtime_ns)
             known = index.files.get(path)
             if known is not None and known[0] == stamp:

@@ -35,6 +35,7 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 
 import libcst as cst
 
@@ -719,6 +720,8 @@ def _subclasses_named(text: str, cls: str) -> bool:
 
 def _read(path: Path) -> str | None:
     try:
+        if not S_ISREG(path.stat().st_mode):
+            return None  # a fifo named like a module would block the read for ever
         data = path.read_bytes()
     except OSError:
         return None
