@@ -87,3 +87,11 @@ def test_a_module_without_mode_dependent_layers_built_here_is_a_hint() -> None:
 
 def test_a_module_with_dropout_built_here_is_a_warning() -> None:
     assert _tm102("GraphNet(16, 32, 0.5)") == [(43, Severity.WARNING)]
+
+
+def test_a_sequential_built_here_is_judged_by_its_layers() -> None:
+    # a survival-analysis notebook's MLP: nn.Sequential with BatchNorm and Dropout
+    built = (
+        "torch.nn.Sequential(torch.nn.BatchNorm1d(16), torch.nn.Linear(16, 1), torch.nn.Dropout())"
+    )
+    assert _tm102(built) == [(43, Severity.WARNING)]

@@ -19,6 +19,7 @@ from torchmode.engine.names import key_of
 from torchmode.engine.values import CallerSite, Origin
 from torchmode.findings import Fix, Position, Range, Related, TextEdit
 from torchmode.fixing import apply_edits, compiles, line_offsets, offset_of, position_at
+from torchmode.knowledge.layers import CONTAINERS
 from torchmode.settings import Settings
 
 
@@ -212,6 +213,8 @@ def built_sensitivity(
         name = ctx.facts.imports.resolve(node.func) or key_of(node.func) or ""
         if name not in ctx.facts.classes and not name.startswith("torch.nn."):
             return None
+        if name.startswith("torch.nn.") and name.rsplit(".", 1)[-1] in CONTAINERS:
+            return None  # ``nn.Sequential(...)``: its layers decide (``sensitivity_note``)
         classes.add(name)
     verdicts = {ctx.facts.class_sensitivity(cls) for cls in classes}
     if not classes or True in verdicts:
