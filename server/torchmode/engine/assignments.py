@@ -49,6 +49,9 @@ def assign(
             else None
         )
         plain = self.plain_items(value_node, len(target.elements)) if values is None else None
+        items = self.call_items.get(id(value_node)) if values is None else None
+        if items is not None and len(items) != len(target.elements):
+            items = None
         for i, el in enumerate(target.elements):
             sub_value = value
             if values is not None:
@@ -56,6 +59,8 @@ def assign(
                 if value.drawn and key_of(values[i]) is None:
                     # ``x, y = x.cuda(), y.cuda()``: still the batch drawn from evaluation data
                     sub_value = replace(sub_value, drawn=_drawn_in(values[i], state))
+            elif items is not None:
+                sub_value = items[i]
             elif plain is not None and plain[i]:
                 sub_value = NO_TAINT
             if values is not None:

@@ -393,10 +393,23 @@ def apply_summary(
         for opt in list(state.grads):
             state.grads[opt] = OTHER_GRADS
         state.dirty.clear()  # what the callee did to the gradients is not tracked here
-    returned = frozenset(m for k in flow.returns.models if (m := at.key(k)) is not None)
-    r = flow.returns
+    bound = self.bound_taints(call, callee, args)
+    if flow.returned_items is not None:
+        # ``loss, n_correct = helper(...)``: each element is what it is in the helper (the
+        # count beside the loss is no loss), not all of the tuple
+        self.call_items[id(call)] = tuple(
+            _returned_at(r, call, callee, at, bound) for r in flow.returned_items
+        )
+    return _returned_at(flow.returns, call, callee, at, bound)
+
+
+def _returned_at(
+    r: Taint, call: cst.Call, callee: FunctionInfo, at: AtCall, bound: dict[str, Taint]
+) -> Taint:
+    """A value the callee returns (``r``, in its own terms) as the caller gets it."""
+    returned = frozenset(m for k in r.models if (m := at.key(k)) is not None)
     through = NO_TAINT  # the arguments the returned value is computed from
-    for name, arg_taint in self.bound_taints(call, callee, args).items():
+    for name, arg_taint in bound.items():
         if name in r.sources:
             through = combine(through, arg_taint)
     graph = r.graph or through.graph
@@ -519,11 +532,29 @@ class AtCall:
         if compared is not None:  # ``if mode == "eval":`` called with ``mode="train"``
             return compared != polarity
         literal = self.literals.get(text)
+        if literal is None:
+            literal = self._training_flag(text)
         if literal is None and self.state.flags and _ACCESS_PATH.fullmatch(text):
             # ``if self.is_test: self.dqn.eval()`` called after ``self.is_test = False``
             caller_key = self.key(text)
             literal = self.state.flags.get(caller_key) if caller_key is not None else None
         return literal is not None and literal != polarity
+
+    def _training_flag(self, text: str) -> bool | None:
+        """``if model.training:`` in the callee, called with a module the caller switched:
+        true in train mode, false in eval mode (None: not known, or not such a test)."""
+        module, dot, attr = text.rpartition(".")
+        if not dot or attr != "training" or not _ACCESS_PATH.fullmatch(module):
+            return None
+        caller_key = self.key(module)
+        if caller_key is None:
+            return None
+        modes = {v.mode for v in self.it.mode_of(caller_key, self.state)}
+        if modes == {Mode.TRAIN}:
+            return True
+        if modes == {Mode.EVAL}:
+            return False
+        return None
 
     def forget_flags(self) -> None:
         """What the callee (or a method of its class it calls) assigns is no longer known."""

@@ -109,6 +109,34 @@ def snapshot_test(
     return None
 
 
+def mode_tested(
+    self: Interpreter, test: cst.BaseExpression, state: State, guard: str | None, branch: bool
+) -> None:
+    """``if model.training:`` (or ``not model.training``) on the ``branch`` path: the module
+    is in the mode the test says there. Its entry mode gets the condition as a guard, so a
+    caller that switched it (``model.eval()`` before the call) takes only the branch that
+    mode runs; a mode set here that contradicts the test is not on this path."""
+    polarity = branch
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+        polarity = not polarity
+        test = test.expression
+        guard = self.guard_of(test)
+    if type(test) is not cst.Attribute or test.attr.value != "training" or guard is None:
+        return
+    key = key_of(test.value)
+    if key is None or not self.is_module_key(key):
+        return
+    vals = self.mode_of(key, state)
+    if not any(v.mode is Mode.INPUT for v in vals):
+        return
+    contrary = Mode.EVAL if polarity else Mode.TRAIN
+    kept = frozenset(v for v in vals if v.mode is not contrary) or vals
+    state.modes[state.module_key(key)] = frozenset(
+        ModeVal(v.mode, v.origin, v.guards | {(guard, polarity)}) if v.mode is Mode.INPUT else v
+        for v in kept
+    )
+
+
 def restore_snapshot(self: Interpreter, out: State, key: str, mode: Mode, before: State) -> None:
     """In ``if was_training: model.train()``, train mode on that path is the entry mode."""
     if not out.reachable:

@@ -89,6 +89,8 @@ class Interpreter:
         # per element, when every return statement returns a tuple of that many (else None)
         self.returned_items: tuple[Taint, ...] | None = None
         self.items_known = True
+        # ``a, b = helper(...)``: each element of the result, read at that call (id of the call)
+        self.call_items: dict[int, tuple[Taint, ...]] = {}
         self.fresh_returns: bool | None = None  # every return so far gives a fresh module
         self.fresh_classes: set[str] = set()  # the classes they build, where known ("": not)
         # (id(node), ids of the calls it is reached through, event kind, a Clear's key)
@@ -369,15 +371,19 @@ class Interpreter:
         guard = self.guard_of(stmt.test)
         snapshot = self.snapshot_test(stmt.test, state)
         then_in = self.refine(state, guard, True)
+        self.mode_tested(stmt.test, then_in, guard, True)
         then_out = self.exec_block(block_statements(stmt.body), then_in)
         if stmt.orelse is None:
             else_out = self.refine(state, guard, False)
+            self.mode_tested(stmt.test, else_out, guard, False)
         elif type(stmt.orelse) is cst.If:
             else_in = self.refine(state, guard, False)
+            self.mode_tested(stmt.test, else_in, guard, False)
             self.flow.states[id(stmt.orelse)] = Snapshot.of(else_in)
             else_out = self.exec_if(stmt.orelse, else_in)
         else:
             else_in = self.refine(state, guard, False)
+            self.mode_tested(stmt.test, else_in, guard, False)
             else_out = self.exec_block(block_statements(stmt.orelse.body), else_in)
         if snapshot is not None:
             key, polarity = snapshot
@@ -711,6 +717,7 @@ class Interpreter:
     strip_guards = guards.strip_guards
     snapshot_test = guards.snapshot_test
     restore_snapshot = guards.restore_snapshot
+    mode_tested = guards.mode_tested
     disabled_origin = grad_mode.disabled_origin
     without_graph_if_disabled = grad_mode.without_graph_if_disabled
     grad_context = grad_mode.grad_context

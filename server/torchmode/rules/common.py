@@ -19,6 +19,7 @@ from torchmode.engine.names import key_of
 from torchmode.engine.values import CallerSite, Origin
 from torchmode.findings import Fix, Position, Range, Related, TextEdit
 from torchmode.fixing import apply_edits, compiles, line_offsets, offset_of, position_at
+from torchmode.knowledge.layers import CONTAINERS
 from torchmode.settings import Settings
 
 
@@ -184,6 +185,47 @@ def sensitivity_note(
             "layers, so results do not change today)"
         )
     return verdict, ""
+
+
+# methods that hand back the module they are called on (``Net().to(device)``)
+_SAME_MODULE = frozenset({"to", "cuda", "cpu", "float", "double", "half", "requires_grad_"})
+
+
+def built_sensitivity(
+    ctx: RuleContext, origins: Iterable[Origin | None]
+) -> tuple[bool | None, str] | None:
+    """Like ``sensitivity_note``, for a module built where ``origins`` say (``model =
+    Inference(weights)`` inside ``test()``): the classes built there decide, not what the
+    same name holds elsewhere in the file. None when a construction's class is not known."""
+    classes: set[str] = set()
+    for origin in origins:
+        if origin is None or not origin.constructed or origin.caller is not None:
+            return None
+        node = origin.node
+        while (
+            type(node) is cst.Call
+            and type(node.func) is cst.Attribute
+            and node.func.attr.value in _SAME_MODULE
+        ):
+            node = node.func.value
+        if type(node) is not cst.Call or key_of(node.func) is None:
+            return None
+        name = ctx.facts.imports.resolve(node.func) or key_of(node.func) or ""
+        if name not in ctx.facts.classes and not name.startswith("torch.nn."):
+            return None
+        if name.startswith("torch.nn.") and name.rsplit(".", 1)[-1] in CONTAINERS:
+            return None  # ``nn.Sequential(...)``: its layers decide (``sensitivity_note``)
+        classes.add(name)
+    verdicts = {ctx.facts.class_sensitivity(cls) for cls in classes}
+    if not classes or True in verdicts:
+        return (True, "") if classes else None
+    if verdicts == {False}:
+        names = ", ".join(f"`{cls.rsplit('.', 1)[-1]}`" for cls in sorted(classes))
+        return False, (
+            f" ({names} has no Dropout, BatchNorm or other mode-dependent layers, so results "
+            "do not change today)"
+        )
+    return None, ""
 
 
 def elsewhere(site: CallerSite, line: int | None = None) -> str:

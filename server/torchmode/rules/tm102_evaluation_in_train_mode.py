@@ -394,7 +394,11 @@ def _finding(
     left_by: tuple[str] | None = None,
 ) -> Finding | None:
     key = event.key
-    verdict, note = common.sensitivity_note(ctx, key, (v.origin for v in trains))
+    here = common.built_sensitivity(ctx, (v.origin for v in trains)) if constructed else None
+    if here is not None:
+        verdict, note = here  # the module built here, whatever else the name holds
+    else:
+        verdict, note = common.sensitivity_note(ctx, key, (v.origin for v in trains))
     severity = Severity.WARNING
     if verdict is False:
         severity = Severity.HINT

@@ -898,6 +898,41 @@ report_test()
      print(F.nll_loss(out[test_idx], labels[test_idx]).item())
 """,
     ),
+    # a forward helper that branches on the module's own mode; the evaluation branch,
+    # taken after the caller's eval(), records graphs (dense retriever dev-set accuracy)
+    Invalid(
+        """\
+import torch
+
+
+def biencoder_pass(biencoder, batch):
+    if biencoder.training:
+        q, p = biencoder(batch["query"], batch["passage"])
+    else:
+        q, p = biencoder(batch["query"], batch["passage"])
+    scores = q @ p.t()
+    return scores.argmax(1).eq(batch["target"]).sum().item()
+
+
+def run_dev(biencoder, dev_batches):
+    biencoder.eval()
+    correct = 0
+    for batch in dev_batches:
+        correct += biencoder_pass(biencoder, batch)
+    biencoder.train()
+    return correct
+""",
+        (8,),
+        fix="""\
+@@
+         q, p = biencoder(batch["query"], batch["passage"])
+     else:
+-        q, p = biencoder(batch["query"], batch["passage"])
++        with torch.no_grad():
++            q, p = biencoder(batch["query"], batch["passage"])
+     scores = q @ p.t()
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -1670,5 +1705,39 @@ optimizer = torch.optim.Adam(model.parameters())
 for epoch in range(5):
     train(model, train_loader, optimizer)
     print(evaluate(model, smooth, test_loader))
+""",
+    # the forward with gradients on runs only under ``if model.training:``; the caller's
+    # eval() sends its dev-set pass down the no_grad branch (DPR _do_biencoder_fwd_pass)
+    """\
+import torch
+
+
+def biencoder_pass(biencoder, batch):
+    if biencoder.training:
+        q, p = biencoder(batch["query"], batch["passage"])
+    else:
+        with torch.no_grad():
+            q, p = biencoder(batch["query"], batch["passage"])
+    scores = q @ p.t()
+    return scores.argmax(1).eq(batch["target"]).sum().item()
+
+
+def run_dev(biencoder, dev_batches):
+    biencoder.eval()
+    correct = 0
+    for batch in dev_batches:
+        correct += biencoder_pass(biencoder, batch)
+    biencoder.train()
+    return correct
+
+
+def fit(biencoder, batches, optimizer):
+    biencoder.train()
+    for batch in batches:
+        optimizer.zero_grad()
+        q, p = biencoder(batch["query"], batch["passage"])
+        loss = torch.nn.functional.cross_entropy(q @ p.t(), batch["target"])
+        loss.backward()
+        optimizer.step()
 """,
 )

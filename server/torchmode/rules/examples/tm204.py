@@ -918,4 +918,55 @@ class PhotometricTrainer:
         losses["loss"] = total / len(self.opt.scales)
         return losses
 """,
+    # retriever/seq2seq helpers returning the loss beside plain counts: the count is read
+    # with .item() after a tuple from another helper, the token total from lengths.data;
+    # only the loss element carries a graph (DPR train_dense_encoder, seq2seq notebooks)
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def contrastive_scores(q_vecs, p_vecs, positives):
+    scores = q_vecs @ p_vecs.t()
+    loss = F.nll_loss(F.log_softmax(scores, dim=1), positives)
+    correct = scores.argmax(1) == positives
+    return loss, correct
+
+
+def encoder_step(encoder, batch, lengths):
+    if encoder.training:
+        q_vecs, p_vecs = encoder(batch["query"], batch["passages"])
+    else:
+        with torch.no_grad():
+            q_vecs, p_vecs = encoder(batch["query"], batch["passages"])
+    loss, correct = contrastive_scores(q_vecs, p_vecs, batch["positives"])
+    correct = correct.sum().item()
+    n_tokens = lengths.data.sum()
+    return loss, correct, n_tokens
+
+
+def fit_epoch(encoder, loader, optimizer):
+    encoder.train()
+    epoch_correct = 0
+    epoch_tokens = 0
+    for batch in loader:
+        optimizer.zero_grad()
+        loss, correct, n_tokens = encoder_step(encoder, batch, batch["lengths"])
+        loss.backward()
+        optimizer.step()
+        epoch_correct += correct
+        epoch_tokens += n_tokens
+    return epoch_correct, epoch_tokens
+
+
+def validate(encoder, loader):
+    encoder.eval()
+    total_loss = 0.0
+    total_correct = 0
+    for batch in loader:
+        loss, correct, _ = encoder_step(encoder, batch, batch["lengths"])
+        total_loss += loss.item()
+        total_correct += correct
+    return total_loss, total_correct
+""",
 )
