@@ -321,6 +321,30 @@ class ProjectContext:
             return None
         return _summary(source, self.root, self.overlay, self.cache_dir).functions.get(name)
 
+    def method(self, qualified: str, method: str) -> ExternalFunction | None:
+        """The summary of ``method`` of the plain class ``qualified`` (``model.VSE``) of another
+        file of the project, ``self`` its first parameter, if it switches or trains
+        attributes of ``self``."""
+        stripped = qualified.lstrip(".")
+        module, _, name = stripped.rpartition(".")
+        source = self._source(module, len(qualified) - len(stripped))
+        if source is None:
+            return None
+        found = _summary(source, self.root, self.overlay, self.cache_dir).methods.get(name)
+        return found.get(method) if found is not None else None
+
+    def held_module(self, qualified: str, attr: str) -> tuple[str, bool | None] | None:
+        """The module the plain class ``qualified`` of another file of the project holds as
+        ``self.<attr>``: its class (as that file names it) and whether it has mode-dependent
+        layers (None: it holds no such module, as far as its file shows)."""
+        stripped = qualified.lstrip(".")
+        module, _, name = stripped.rpartition(".")
+        source = self._source(module, len(qualified) - len(stripped))
+        if source is None:
+            return None
+        held = _summary(source, self.root, self.overlay, self.cache_dir).held_modules.get(name)
+        return held.get(attr) if held is not None else None
+
     def accumulator(self, qualified: str, method: str) -> Accumulator | None:
         """What ``method`` of the class ``qualified`` of another file of the project keeps of
         its arguments in its object's attributes, if anything."""
