@@ -15,6 +15,7 @@ import libcst as cst
 from torchmode.engine import torch_api as api
 from torchmode.engine.chunks import Chunk, code_of
 from torchmode.engine.names import ImportTable
+from torchmode.engine.values import Mode
 from torchmode.knowledge.layers import (
     CONTAINERS,
     mode_sensitivity,
@@ -325,6 +326,16 @@ class Facts:
         if held is None or self.project is None or "." not in held[0]:
             return None
         return self.project.held_module(*held)
+
+    def held_switch(self, key: str) -> str | None:
+        """``model.train_start`` for ``model.img_enc`` when ``model`` holds an instance of
+        another file's plain class whose ``train_start()`` switches ``self.img_enc`` (and other
+        modules it holds) to train mode, and does nothing else: what its author calls."""
+        held = self.held_by(key)
+        if held is None or self.project is None or "." not in held[0]:
+            return None
+        method = self.project.switching_method(held[0], held[1], Mode.TRAIN)
+        return f"{key.rpartition('.')[0]}.{method}" if method is not None else None
 
     def _held_sensitivity(self, key: str) -> bool | None:
         found = self.held_module(key)

@@ -184,6 +184,8 @@ def _wrapper_methods(
         for method, info in facts.classes[name].methods.items():
             if not info.params or info.params[0] != "self" or info.node.decorators:
                 continue
+            if method.startswith("__"):
+                continue  # ``__init__``: its modules are built there, not switched
             found = _function_summary(file_flow, info, f"{path.stem}.{name}.{method}", buffer, True)
             if found is not None:
                 out.setdefault(name, {})[method] = found
