@@ -25,7 +25,7 @@ from torchmode.engine.values import (
     State,
     Taint,
 )
-from torchmode.engine.walk import names_in
+from torchmode.engine.walk import children, names_in
 
 if TYPE_CHECKING:
     from torchmode.engine.interpreter import Interpreter
@@ -41,6 +41,17 @@ def assign(
     element: bool = False,
 ) -> None:
     """``element``: the target receives one element of ``value_node``, not all of it."""
+    if type(value_node) is cst.Call and not (loop_target or element):
+        back = handed_back(self, value_node, target)
+        if back is not None:
+            # ``G, D = fit(G, D, loader)``, every return of fit() giving back its parameters:
+            # each target is the argument it was given, in the mode the call left it in
+            for el_target, arg in back:
+                if arg is not None:
+                    self.assign(el_target, arg, self.peek_taint(arg, state), state)
+                else:
+                    self.assign(el_target, value_node, value, state, element=True)
+            return
     if type(target) is cst.Tuple or type(target) is cst.List:
         values = (
             [el.value for el in value_node.elements]
@@ -134,6 +145,98 @@ def assign(
     else:
         self.unalias(key, state)
     self.construct(key, value_node, state)
+
+
+def handed_back(
+    self: Interpreter, call: cst.Call, target: cst.BaseExpression
+) -> list[tuple[cst.BaseExpression, cst.BaseExpression | None]] | None:
+    """The targets of ``target = call`` (a name, or a tuple of names) each with the argument
+    the called function of the file hands back to it unchanged (None: something else), when
+    it hands back at least one; None when the function is not known to."""
+    callee = self.file.resolve_callee(call, self.info)
+    if callee is None or callee.cls is not None or callee.outer is not None:
+        return None
+    back = returned_parameters(callee.node, tuple(callee.params))
+    if back is None:
+        return None
+    targets: list[cst.BaseExpression]
+    if type(target) is cst.Tuple or type(target) is cst.List:
+        if any(type(el) is not cst.Element for el in target.elements):
+            return None  # a starred target
+        targets = [el.value for el in target.elements]
+    else:
+        targets = [target]
+    if len(targets) != len(back):
+        return None
+    args = _arguments_by_parameter(call, callee.params)
+    out = [(t, args.get(p) if p is not None else None) for t, p in zip(targets, back, strict=True)]
+    return out if any(arg is not None for _, arg in out) else None
+
+
+def returned_parameters(fn: cst.FunctionDef, params: tuple[str, ...]) -> list[str | None] | None:
+    """Per element of what every ``return`` of ``fn`` gives (one, or each of a tuple of as many
+    in every return), the parameter it is in each of them (``return G, D``), None where not;
+    None when no element is a parameter the function never assigns."""
+    values = returned_values(fn)
+    if not values or any(v is None for v in values):
+        return None
+    shapes: list[list[cst.BaseExpression]] = []
+    for v in values:
+        assert v is not None
+        shapes.append([el.value for el in v.elements] if type(v) is cst.Tuple else [v])
+    if len({len(shape) for shape in shapes}) != 1:
+        return None
+    kept = set(params) - _assigned_names(fn)
+    out: list[str | None] = []
+    for items in zip(*shapes, strict=True):
+        names = {item.value if type(item) is cst.Name else None for item in items}
+        name = next(iter(names)) if len(names) == 1 else None
+        out.append(name if name in kept else None)
+    return out if any(name is not None for name in out) else None
+
+
+def _assigned_names(fn: cst.FunctionDef) -> set[str]:
+    """Every name ``fn``'s own code binds: assignments, loop and ``with`` targets, walrus,
+    ``global``/``nonlocal`` and nested definitions (a parameter given something else)."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [fn.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For)):
+            found.update(_bound(node.target))
+        elif type(node) is cst.AsName:
+            found.update(_bound(node.name))
+        elif type(node) is cst.NamedExpr:
+            found.update(_bound(node.target))
+        elif type(node) is cst.Global or type(node) is cst.Nonlocal:
+            found.update(n.name.value for n in node.names)
+        elif type(node) is cst.FunctionDef or type(node) is cst.ClassDef:
+            found.add(node.name.value)
+            continue
+        stack.extend(children(node))
+    return found
+
+
+def _bound(target: cst.BaseExpression) -> list[str]:
+    """The names a target binds (``G``, ``G, D``, ``*rest``), not an attribute's owner."""
+    if type(target) is cst.Name:
+        return [target.value]
+    if type(target) is cst.Tuple or type(target) is cst.List:
+        return [name for el in target.elements for name in _bound(el.value)]
+    if type(target) is cst.StarredElement:
+        return _bound(target.value)
+    return []
+
+
+def _arguments_by_parameter(call: cst.Call, params: list[str]) -> dict[str, cst.BaseExpression]:
+    """The plain names and attributes passed to each parameter (``fit(G, D)``: G, D); none
+    when a ``*args`` or ``**kwargs`` is passed (what goes where is not known)."""
+    if any(arg.star for arg in call.args):
+        return {}
+    positional = [a for a in call.args if a.keyword is None]
+    given = {p: a.value for p, a in zip(params, positional, strict=False)}
+    given.update({a.keyword.value: a.value for a in call.args if a.keyword is not None})
+    return {p: v for p, v in given.items() if key_of(v) is not None}
 
 
 def set_flag(key: str, flag: bool | None, state: State) -> None:

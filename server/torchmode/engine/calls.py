@@ -123,11 +123,16 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
         and (kept := self.file.accumulator(built, method)) is not None
     ):
         accumulated_elsewhere(self, call, receiver_key, method, built, kept, args, state)
-    if self.file.collect_calls and qualified is None and method is not None:
+    if qualified is None and method is not None:
         # ``gan.step(batch)`` on an instance of a class of another file of the project
         built = project_instance(self, receiver_key)
         if built is not None:
-            project_call(self, call, built, state, method)
+            if self.file.collect_calls:
+                project_call(self, call, built, state, method)
+            wrapper = wrapper_method(self, receiver_key, built, method)
+            if wrapper is not None:
+                # ``model.val_start()``: what it does to the modules ``model`` holds
+                self.apply_external(call, wrapper, state, receiver_key)
     if self.file.project is not None and qualified is not None:
         if self.file.collect_calls:
             project_call(self, call, qualified, state)
@@ -596,11 +601,30 @@ class AtCall:
                 self.state.dirty[opt] = CLEAN
 
 
+def wrapper_method(
+    self: Interpreter, key: str | None, built: str, method: str
+) -> ExternalFunction | None:
+    """The summary of ``method`` of another file's plain class ``built`` when ``key`` holds
+    only instances of it (every assignment to that name in the file builds one: a parameter
+    named so is taken to hold what the file builds under that name, as for its own classes)."""
+    if key is None or self.facts.held_by(key + ".") != (built, ""):
+        return None  # also given something else: which class it holds is not known
+    return self.file.method_summary(built, method)
+
+
 def apply_external(
-    self: Interpreter, call: cst.Call, callee: ExternalFunction, state: State
+    self: Interpreter,
+    call: cst.Call,
+    callee: ExternalFunction,
+    state: State,
+    self_key: str | None = None,
 ) -> None:
-    """A function of another file of the project: what it does to the models passed."""
-    bound = {p: k for p, k in bind_arguments(call, callee.params).items() if k is not None}
+    """A function of another file of the project: what it does to the models passed; or, with
+    ``self_key``, a method of one of its plain classes called on that instance."""
+    params = callee.params[1:] if self_key is not None else callee.params
+    bound = {p: k for p, k in bind_arguments(call, params).items() if k is not None}
+    if self_key is not None:
+        bound[callee.params[0]] = self_key
     if not bound:
         return
     self.place(call)

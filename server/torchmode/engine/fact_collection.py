@@ -425,6 +425,8 @@ class _Replay:
         elif kind == "params":
             facts.param_lists[key] = set(fact[1])  # type: ignore[call-overload]
         elif kind == "built":
+            if facts.built_from.get(key, fact[1]) != fact[1]:
+                facts.built_mixed.add(key)
             facts.built_from[key] = str(fact[1])
         elif kind == "frozen_module":
             facts.module_keys.add(key)

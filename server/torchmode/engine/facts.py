@@ -15,6 +15,7 @@ import libcst as cst
 from torchmode.engine import torch_api as api
 from torchmode.engine.chunks import Chunk, code_of
 from torchmode.engine.names import ImportTable
+from torchmode.engine.values import Mode
 from torchmode.knowledge.layers import (
     CONTAINERS,
     mode_sensitivity,
@@ -112,6 +113,9 @@ class Facts:
     grad_contexts: dict[str, cst.Call] = field(default_factory=dict)  # no_grad = torch.no_grad()
     grad_factories: set[str] = field(default_factory=set)  # names that pick a grad mode
     built_from: dict[str, str] = field(default_factory=dict)  # key -> imported class built
+    # keys given instances of two different imported classes, or one and something else
+    # known (a module): which class they hold is not known
+    built_mixed: set[str] = field(default_factory=set)
     # see fact_collection.ChunkRecord.handed_on: (id of the def it happens in, or 0 at module
     # level, name)
     handed_on: set[tuple[int, str]] = field(default_factory=set)
@@ -174,6 +178,8 @@ class Facts:
             tuple(sorted(self.parameter_free)),
             tuple(sorted(self.loss_fns)),
             tuple(sorted(self.instances.items())),
+            tuple(sorted(self.built_from.items())),
+            tuple(sorted(self.built_mixed)),
             sets(self.param_lists),
             tuple(
                 sorted(
@@ -292,7 +298,7 @@ class Facts:
 
         cls = self.module_class.get(key)
         if cls is None:
-            return None
+            return self._held_sensitivity(key)
         layers = self.sequential_layers.get(key)
         if cls == "torch.nn.Sequential" and layers:
             # ``nn.Sequential(nn.Linear(1, 10), nn.ReLU())``: what its layers are
@@ -301,6 +307,39 @@ class Facts:
                 return True
             return False if all(v is False for v in verdicts) else None
         return self._class_sensitivity(cls, frozenset(), own_code)
+
+    def held_by(self, key: str) -> tuple[str, str] | None:
+        """``model.img_enc`` where ``model`` holds only instances of a plain class of another
+        file of the project (``model = VSE(opt)``): that class and the attribute."""
+        owner, _, attr = key.rpartition(".")
+        if not owner or "[" in attr:
+            return None
+        built = self.built_from.get(owner)
+        if built is None or owner in self.built_mixed or owner in self.instances:
+            return None
+        return built, attr
+
+    def held_module(self, key: str) -> tuple[str, bool | None] | None:
+        """The class of the module at ``key`` (``model.img_enc``) that an instance of another
+        file's plain class holds, as that file names it, and its sensitivity to the mode."""
+        held = self.held_by(key)
+        if held is None or self.project is None or "." not in held[0]:
+            return None
+        return self.project.held_module(*held)
+
+    def held_switch(self, key: str) -> str | None:
+        """``model.train_start`` for ``model.img_enc`` when ``model`` holds an instance of
+        another file's plain class whose ``train_start()`` switches ``self.img_enc`` (and other
+        modules it holds) to train mode, and does nothing else: what its author calls."""
+        held = self.held_by(key)
+        if held is None or self.project is None or "." not in held[0]:
+            return None
+        method = self.project.switching_method(held[0], held[1], Mode.TRAIN)
+        return f"{key.rpartition('.')[0]}.{method}" if method is not None else None
+
+    def _held_sensitivity(self, key: str) -> bool | None:
+        found = self.held_module(key)
+        return found[1] if found is not None else None
 
     def class_sensitivity(self, cls: str) -> bool | None:
         """Whether instances of ``cls`` (a class name as this file spells it) have layers that

@@ -343,6 +343,16 @@ class FileFlow:
             self.active[-1].externals.append((f"{qualified}:{method}", found))
         return found
 
+    def method_summary(self, qualified: str, method: str) -> ExternalFunction | None:
+        """What ``method`` of another file's plain class ``qualified`` does to the modules an
+        instance holds (read as ``external`` reads a function's summary)."""
+        if self.project is None:
+            return None
+        found = self.project.method(qualified, method)
+        if self.active:
+            self.active[-1].externals.append((f"{_METHOD}{qualified}:{method}", found))
+        return found
+
     def override(self, cls: ClassInfo, method: str) -> Runs:
         """What ``self.method()`` in ``cls`` runs when the one definition of ``method`` is a
         subclass's in a file that imports this one (overrides.py): looked for in the file
@@ -816,6 +826,8 @@ def _externals(looked_up: list[tuple[str, object]]) -> Externals:
 
 # marks an ``Externals`` entry of a subclass's method (no name has it)
 _OVERRIDE = "<"
+# marks one of a plain class's method summary (``>model.VSE:val_start``)
+_METHOD = ">"
 
 
 def _looked_up(project: ProjectContext, name: str) -> object:
@@ -823,4 +835,6 @@ def _looked_up(project: ProjectContext, name: str) -> object:
     colon) a method's accumulator (``<class.method``, what a subclass's method runs, is
     ``FileFlow._override``'s)."""
     qualified, colon, method = name.partition(":")
+    if name.startswith(_METHOD):
+        return project.method(qualified[len(_METHOD) :], method)
     return project.accumulator(qualified, method) if colon else project.lookup(name)

@@ -72,7 +72,7 @@ from torchmode.engine.summary_types import (
     ParamEffect,
     Subclass,
 )
-from torchmode.engine.values import CallerSite
+from torchmode.engine.values import CallerSite, Mode
 from torchmode.engine.wrappers import turns_grad_off
 
 MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
@@ -324,6 +324,50 @@ class ProjectContext:
         if source is None:
             return None
         return _summary(source, self.root, self.overlay, self.cache_dir).functions.get(name)
+
+    def method(self, qualified: str, method: str) -> ExternalFunction | None:
+        """The summary of ``method`` of the plain class ``qualified`` (``model.VSE``) of another
+        file of the project, ``self`` its first parameter, if it switches or trains
+        attributes of ``self``."""
+        stripped = qualified.lstrip(".")
+        module, _, name = stripped.rpartition(".")
+        source = self._source(module, len(qualified) - len(stripped))
+        if source is None:
+            return None
+        found = _summary(source, self.root, self.overlay, self.cache_dir).methods.get(name)
+        return found.get(method) if found is not None else None
+
+    def held_module(self, qualified: str, attr: str) -> tuple[str, bool | None] | None:
+        """The module the plain class ``qualified`` of another file of the project holds as
+        ``self.<attr>``: its class (as that file names it) and whether it has mode-dependent
+        layers (None: it holds no such module, as far as its file shows)."""
+        stripped = qualified.lstrip(".")
+        module, _, name = stripped.rpartition(".")
+        source = self._source(module, len(qualified) - len(stripped))
+        if source is None:
+            return None
+        held = _summary(source, self.root, self.overlay, self.cache_dir).held_modules.get(name)
+        return held.get(attr) if held is not None else None
+
+    def switching_method(self, qualified: str, attr: str, mode: Mode) -> str | None:
+        """A method of the plain class ``qualified`` of another file of the project, called
+        without arguments, that switches ``self.<attr>`` to ``mode`` and only switches modes
+        (``VSE.train_start``); of several, the one switching the most modules."""
+        stripped = qualified.lstrip(".")
+        module, _, name = stripped.rpartition(".")
+        source = self._source(module, len(qualified) - len(stripped))
+        if source is None:
+            return None
+        methods = _summary(source, self.root, self.overlay, self.cache_dir).methods.get(name, {})
+        found = [
+            (-len(summary.exit_modes), method)
+            for method, summary in methods.items()
+            if summary.params == ("self",)
+            and not summary.trains
+            and all(e.param == "self" and e.mode is mode for e in summary.exit_modes)
+            and any(e.suffix == "." + attr for e in summary.exit_modes)
+        ]
+        return min(found)[1] if found else None
 
     def accumulator(self, qualified: str, method: str) -> Accumulator | None:
         """What ``method`` of the class ``qualified`` of another file of the project keeps of

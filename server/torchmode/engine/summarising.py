@@ -12,7 +12,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine.accumulation import Accumulator, KeptArgument, kept_arguments
 from torchmode.engine.calls_out import calls_out, line_of, repeated_calls, short
-from torchmode.engine.facts import Facts
+from torchmode.engine.facts import ClassInfo, Facts, FunctionInfo
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.forward_helpers import runs_given
 from torchmode.engine.function_flow import FunctionFlow
@@ -21,6 +21,7 @@ from torchmode.engine.overrides import subclasses_of
 from torchmode.engine.summary_types import ExternalFunction, FileSummary, Inside, ParamEffect
 from torchmode.engine.training import serves_input_attack
 from torchmode.engine.values import Mode, ModeVal
+from torchmode.engine.walk import children
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
 if TYPE_CHECKING:
@@ -53,68 +54,9 @@ def summary_of(
     for name, info in file_flow.facts.functions.items():
         if info.cls is not None or info.outer is not None:
             continue
-        flow = file_flow.flow_of(info)
-        if flow is None:
-            continue
-        params = tuple(info.params)
-        exit_modes = tuple(
-            effect
-            for key, vals in flow.exit_modes.items()
-            if (effect := _effect(key, vals, params)) is not None
-        )
-        trains: list[ParamEffect] = []
-        # with steps of its own, it trains what they update (the gradients of a model its
-        # optimizers leave out are a by-product); without, what its caller's step updates
-        steps = any(True for _ in flow.events_of(ev.Step))
-        for event in flow.events_of(ev.Train):
-            assert isinstance(event, ev.Train)
-            for key, vals in event.models.items():
-                effect = _effect(key, vals, params, allow_input=True)
-                if effect is None or effect in trains:
-                    continue
-                if event.kind == "backward" and serves_input_attack(facts, event):
-                    continue  # an attack's backward() for its input perturbation
-                if not steps or event.kind == "step" or _stepped(flow, facts, key):
-                    trains.append(effect)
-        exit_grad = None
-        if flow.exit_grad:
-            enabled = {g.enabled for g in flow.exit_grad}
-            if len(enabled) == 1:
-                exit_grad = next(iter(enabled))
-        grad_off = (
-            buffer.turns_grad_off(info.node, facts)
-            if buffer is not None
-            else turns_grad_off(info.node, facts.imports)
-        )
-        inside, context_exit = _context_effects(info.node, flow, facts, params)
-        runs = runs_given(info, flow, facts)
-        forwards = tuple(ParamEffect(param, suffix, Mode.INPUT) for param, suffix in runs)
-        clears = _cleared_params(flow, params)
-        if (
-            exit_modes
-            or trains
-            or clears
-            or exit_grad is not None
-            or grad_off
-            or inside is not None
-            or forwards
-            or flow.returns_fresh
-        ):
-            out[name] = ExternalFunction(
-                f"{path.stem}.{name}",
-                params,
-                exit_modes,
-                tuple(trains),
-                exit_grad,
-                grad_off,
-                inside,
-                context_exit,
-                steps,
-                forwards,
-                clears,
-                flow.returns_fresh,
-                flow.returns_class,
-            )
+        found = _function_summary(file_flow, info, f"{path.stem}.{name}", buffer)
+        if found is not None:
+            out[name] = found
     if buffer is not None:
         buffer.settle()
     calls = calls_out(file_flow, text, path, root)
@@ -122,9 +64,183 @@ def summary_of(
     subclasses = subclasses_of(file_flow, path, root)
     repeated = repeated_calls(file_flow, path, root) if file_flow.collect_calls else {}
     summary = FileSummary(
-        out, module_classes, True, *calls, accumulators, subclasses, repeated=repeated
+        out,
+        module_classes,
+        True,
+        *calls,
+        accumulators,
+        subclasses,
+        repeated=repeated,
+        methods=_wrapper_methods(file_flow, path, buffer),
+        held_modules={name: _held_modules(facts, name) for name in _plain_classes(facts)},
     )
     return summary, imported
+
+
+def _function_summary(
+    file_flow: FileFlow,
+    info: FunctionInfo,
+    qualified: str,
+    buffer: _Buffer | None,
+    own: bool = False,
+) -> ExternalFunction | None:
+    """What a function does to what it is given (None: nothing other files need); ``own``: a
+    method, whose effects on the attributes of ``self`` count too (wrapper classes)."""
+    facts = file_flow.facts
+    flow = file_flow.flow_of(info)
+    if flow is None:
+        return None
+    params = tuple(info.params)
+    exit_modes = tuple(
+        effect
+        for key, vals in flow.exit_modes.items()
+        if (effect := _effect(key, vals, params, own=own)) is not None
+    )
+    trains: list[ParamEffect] = []
+    # with steps of its own, it trains what they update (the gradients of a model its
+    # optimizers leave out are a by-product); without, what its caller's step updates
+    steps = any(True for _ in flow.events_of(ev.Step))
+    for event in flow.events_of(ev.Train):
+        assert isinstance(event, ev.Train)
+        for key, vals in event.models.items():
+            effect = _effect(key, vals, params, allow_input=True, own=own)
+            if effect is None or effect in trains:
+                continue
+            if event.kind == "backward" and serves_input_attack(facts, event):
+                continue  # an attack's backward() for its input perturbation
+            if not steps or event.kind == "step" or _stepped(flow, facts, key):
+                trains.append(effect)
+    exit_grad = None
+    if flow.exit_grad:
+        enabled = {g.enabled for g in flow.exit_grad}
+        if len(enabled) == 1:
+            exit_grad = next(iter(enabled))
+    if own:
+        # a method's decorators, context managers and forward passes are not read yet
+        if exit_modes or trains:
+            exit_modes = _by_sensitivity(facts, exit_modes)
+            trains_in_order = _by_sensitivity(facts, tuple(trains))
+            return ExternalFunction(qualified, params, exit_modes, trains_in_order, steps=steps)
+        return None
+    grad_off = (
+        buffer.turns_grad_off(info.node, facts)
+        if buffer is not None
+        else turns_grad_off(info.node, facts.imports)
+    )
+    inside, context_exit = _context_effects(info.node, flow, facts, params)
+    runs = runs_given(info, flow, facts)
+    forwards = tuple(ParamEffect(param, suffix, Mode.INPUT) for param, suffix in runs)
+    clears = _cleared_params(flow, params)
+    if (
+        exit_modes
+        or trains
+        or clears
+        or exit_grad is not None
+        or grad_off
+        or inside is not None
+        or forwards
+        or flow.returns_fresh
+    ):
+        return ExternalFunction(
+            qualified,
+            params,
+            exit_modes,
+            tuple(trains),
+            exit_grad,
+            grad_off,
+            inside,
+            context_exit,
+            steps,
+            forwards,
+            clears,
+            flow.returns_fresh,
+            flow.returns_class,
+        )
+    return None
+
+
+def _by_sensitivity(facts: Facts, effects: tuple[ParamEffect, ...]) -> tuple[ParamEffect, ...]:
+    """A method's effects on attributes of ``self`` in a fixed order, those with layers that
+    depend on the mode first: a caller's finding names the first of the modules one call
+    switches (``self.img_enc`` with its Dropout rather than a GRU beside it)."""
+    rank = {True: 0, None: 1, False: 2}
+
+    def key(effect: ParamEffect) -> tuple[int, str, str]:
+        found = facts.mode_sensitivity(effect.param + effect.suffix)
+        return rank[found], effect.param, effect.suffix
+
+    return tuple(sorted(effects, key=key))
+
+
+def _wrapper_methods(
+    file_flow: FileFlow, path: Path, buffer: _Buffer | None
+) -> dict[str, dict[str, ExternalFunction]]:
+    """The methods of the file's plain classes (not modules: a ``VSE`` object holding
+    ``self.img_enc``) that switch the modes of, or train, attributes of ``self``: what a call
+    ``model.val_start()`` on an instance does, in another file."""
+    facts = file_flow.facts
+    out: dict[str, dict[str, ExternalFunction]] = {}
+    for name in _plain_classes(facts):
+        for method, info in facts.classes[name].methods.items():
+            if not info.params or info.params[0] != "self" or info.node.decorators:
+                continue
+            if method.startswith("__"):
+                continue  # ``__init__``: its modules are built there, not switched
+            found = _function_summary(file_flow, info, f"{path.stem}.{name}.{method}", buffer, True)
+            if found is not None:
+                out.setdefault(name, {})[method] = found
+    return out
+
+
+def _plain_classes(facts: Facts) -> list[str]:
+    """The file's classes that are no modules, by their bases (a base of unknown kind leaves
+    that open: ``LightningModule``)."""
+    return [
+        name
+        for name, cls in facts.classes.items()
+        if not facts.class_is_module(name) and _plain_bases(facts, cls)
+    ]
+
+
+def _held_modules(facts: Facts, cls: str) -> dict[str, tuple[str, bool | None]]:
+    """The modules the plain class ``cls`` keeps as attributes of ``self`` (built in its
+    methods: ``self.img_enc = EncoderImage(...)``), with their sensitivity to the mode."""
+    out: dict[str, tuple[str, bool | None]] = {}
+    for attr in sorted(_self_attributes(facts.classes[cls].node)):
+        key = "self." + attr
+        if key in facts.module_keys:
+            out[attr] = (facts.module_class.get(key, ""), facts.mode_sensitivity(key))
+    return out
+
+
+def _self_attributes(node: cst.CSTNode) -> set[str]:
+    """The attributes of ``self`` a class's code assigns (``self.img_enc = ...``)."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is cst.AssignTarget or type(current) is cst.AnnAssign:
+            target = current.target
+            if (
+                type(target) is cst.Attribute
+                and type(target.value) is cst.Name
+                and target.value.value == "self"
+            ):
+                found.add(target.attr.value)
+            continue
+        stack.extend(children(current))
+    return found
+
+
+def _plain_bases(facts: Facts, cls: ClassInfo, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether every base of ``cls`` is ``object`` or a plain class of the file."""
+    for base in cls.bases:
+        if base == "object":
+            continue
+        found = facts.classes.get(base)
+        if found is None or base in seen or not _plain_bases(facts, found, seen | {base}):
+            return False
+    return True
 
 
 def _accumulators(file_flow: FileFlow, path: Path) -> dict[str, dict[str, Accumulator]]:
@@ -208,10 +324,15 @@ def _context_effects(
 
 
 def _effect(
-    key: str, vals: frozenset[ModeVal], params: tuple[str, ...], allow_input: bool = False
+    key: str,
+    vals: frozenset[ModeVal],
+    params: tuple[str, ...],
+    allow_input: bool = False,
+    own: bool = False,
 ) -> ParamEffect | None:
+    """``key``'s mode as an effect on a parameter (``own``: an attribute of ``self`` too)."""
     root = root_of(key)
-    if root not in params or root in {"self", "cls"}:
+    if root not in params or root == "cls" or (root == "self" and not (own and key != root)):
         return None
     modes = {v.mode for v in vals}
     if len(modes) != 1:

@@ -95,3 +95,11 @@ class FileSummary:
     # its calls made inside a loop to functions (``f``) and class methods (``Class.m``) of
     # other project files: (real path, name) -> each
     repeated: dict[tuple[str, str], tuple[RepeatedCall, ...]] = field(default_factory=dict)
+    # its plain classes (not modules) -> method -> what the method does to the modules it
+    # holds as attributes of ``self`` (``VSE.val_start``: ``self.img_enc`` to eval mode),
+    # ``self`` its first parameter
+    methods: dict[str, dict[str, ExternalFunction]] = field(default_factory=dict)
+    # those plain classes -> the modules they hold (``self.img_enc``: ``img_enc``), with the
+    # class each is built from (as the file names it, "": not known) and whether it has
+    # mode-dependent layers (None: not known)
+    held_modules: dict[str, dict[str, tuple[str, bool | None]]] = field(default_factory=dict)

@@ -172,6 +172,8 @@ def sensitivity_note(
     know it (``origins``: where its modes were set)."""
     verdict = ctx.facts.mode_sensitivity(key)
     cls = ctx.facts.module_class.get(key, "")
+    if not cls and (held := ctx.facts.held_module(key)) is not None:
+        cls = held[0]  # a module an instance of another file's plain class holds
     if verdict is None:
         sites = [o.caller if o is not None else None for o in origins]
         if sites and all(site is not None for site in sites):

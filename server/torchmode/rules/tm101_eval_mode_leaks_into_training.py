@@ -167,6 +167,13 @@ def _protocol(
     return left
 
 
+def _switch_back(ctx: RuleContext, key: str) -> str:
+    """What puts ``key`` back in train mode: ``model.img_enc.train()``, or the method of the
+    object holding it that does (``model.train_start()``)."""
+    method = ctx.facts.held_switch(key)
+    return f"{method}()" if method is not None else f"{key}.train()"
+
+
 def _earlier(ctx: RuleContext, origin: Origin, than: Origin) -> bool:
     return ctx.range_of(origin.outermost).start < ctx.range_of(than.outermost).start
 
@@ -206,15 +213,16 @@ def _finding(
         )
     elif origin.via is None:
         details = (
-            f"{trains}, and nothing calls `{key}.train()` after {common.where(ctx, anchor)}: "
-            "Dropout and BatchNorm behave as in inference while training"
+            f"{trains}, and nothing calls `{_switch_back(ctx, key)}` after "
+            f"{common.where(ctx, anchor)}: Dropout and BatchNorm behave as in inference while "
+            "training"
         )
     else:
         details = (
             f"{common.where(ctx, anchor)} leaves it in eval mode "
             f"(`{ctx.short(origin.node)}` on line {ctx.line_of(origin.node)}) and {trains} "
-            f"without `{key}.train()` in between: Dropout and BatchNorm behave as in "
-            "inference while training"
+            f"without `{_switch_back(ctx, key)}` in between: Dropout and BatchNorm behave as "
+            "in inference while training"
         )
     severity = Severity.WARNING
     verdict, note = common.sensitivity_note(ctx, key)
@@ -311,6 +319,8 @@ def _candidates(
         return
     spelled = _spelling(anchor, key)
     code = f"{spelled}.train()"
+    if spelled == key and (method := ctx.facts.held_switch(key)) is not None:
+        code = f"{method}()"  # ``model.train_start()`` of the object holding it
     if protocol is not None and (training := protocol[1].info) is not None:
         # 0. the training method sets its own mode, whatever ran before it
         first = common.first_statement(training.node)

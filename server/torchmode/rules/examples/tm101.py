@@ -1092,6 +1092,51 @@ class Runner:
 """,
     ),
 
+    # a pretraining function hands back the modules it was given (``return encoder,
+    # decoder``) after switching them to eval mode: the name the caller gives the encoder is
+    # the same module, still in eval mode when the classifier is fine-tuned on it
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def pretrain(encoder, decoder, loader, epochs):
+    params = list(encoder.parameters()) + list(decoder.parameters())
+    optimizer = torch.optim.Adam(params, lr=1e-3)
+    encoder.train()
+    decoder.train()
+    for _ in range(epochs):
+        for images, _ in loader:
+            optimizer.zero_grad()
+            F.mse_loss(decoder(encoder(images)), images).backward()
+            optimizer.step()
+    encoder.eval()
+    decoder.eval()
+    return encoder, decoder
+
+
+encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.BatchNorm1d(128), nn.ReLU())
+decoder = nn.Sequential(nn.Linear(128, 784), nn.Unflatten(1, (1, 28, 28)))
+features, _ = pretrain(encoder, decoder, unlabelled_loader, epochs=20)
+
+head = nn.Linear(128, 10)
+optimizer = torch.optim.SGD(list(features.parameters()) + list(head.parameters()), lr=0.01)
+for epoch in range(5):
+    for images, labels in labelled_loader:
+        optimizer.zero_grad()
+        F.cross_entropy(head(features(images)), labels).backward()
+        optimizer.step()
+""",
+        (23,),
+        fix="""\
+@@
+ optimizer = torch.optim.SGD(list(features.parameters()) + list(head.parameters()), lr=0.01)
++features.train()
+ for epoch in range(5):
+""",
+    ),
 )
 
 VALID = (
@@ -2358,5 +2403,45 @@ class FeatureReplayLearner:
     def learn(self, task_loaders, epochs):
         for loader in task_loaders:
             self.fit_task(loader, epochs)
+""",
+    # the pretraining function checks its reconstructions in eval mode at the end of each
+    # epoch and switches back: the encoder it hands back is in train mode
+    """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def pretrain(encoder, decoder, loader, epochs):
+    params = list(encoder.parameters()) + list(decoder.parameters())
+    optimizer = torch.optim.Adam(params, lr=1e-3)
+    encoder.train()
+    decoder.train()
+    for _ in range(epochs):
+        for images, _ in loader:
+            optimizer.zero_grad()
+            F.mse_loss(decoder(encoder(images)), images).backward()
+            optimizer.step()
+        encoder.eval()
+        decoder.eval()
+        with torch.no_grad():
+            images, _ = next(iter(loader))
+            print(F.mse_loss(decoder(encoder(images)), images).item())
+        encoder.train()
+        decoder.train()
+    return encoder, decoder
+
+
+encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.BatchNorm1d(128), nn.ReLU())
+decoder = nn.Sequential(nn.Linear(128, 784), nn.Unflatten(1, (1, 28, 28)))
+features, _ = pretrain(encoder, decoder, unlabelled_loader, epochs=20)
+
+head = nn.Linear(128, 10)
+optimizer = torch.optim.SGD(list(features.parameters()) + list(head.parameters()), lr=0.01)
+for epoch in range(5):
+    for images, labels in labelled_loader:
+        optimizer.zero_grad()
+        F.cross_entropy(head(features(images)), labels).backward()
+        optimizer.step()
 """,
 )
