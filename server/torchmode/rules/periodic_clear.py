@@ -160,14 +160,15 @@ def _periodic_guard(
         if (
             isinstance(parent, cst.If)
             and any(s is child for s in block_statements(parent.body))
-            and _remainder(parent.test)
+            and remainder_test(parent.test)
         ):
             return parent
     return None
 
 
-def _remainder(test: cst.BaseExpression) -> bool:
-    """A remainder of a counter in the test (``it % n == 1``; not ``"%s" % x``)."""
+def remainder_test(test: cst.BaseExpression) -> bool:
+    """A remainder of a counter in the test (``it % n == 1``, ``(step + 1) % n == 0``,
+    ``not i % n``; not ``"%s" % x``)."""
     stack: list[cst.CSTNode] = [test]
     while stack:
         node = stack.pop()

@@ -13,7 +13,6 @@ from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.statements import StatementIndex
 from torchmode.engine.values import GradsState, Origin
-from torchmode.engine.walk import sub_expressions
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
 from torchmode.rules import common, periodic_clear, repeated_calls
 from torchmode.rules.base import Rule
@@ -180,7 +179,7 @@ def _periodic_guard(
             isinstance(parent, cst.If)
             and any(s is current for s in block_statements(parent.body))
             and index.block.get(id(parent)) is block
-            and _periodic(parent.test)
+            and periodic_clear.remainder_test(parent.test)
         ):
             assert block is not None
             order = [id(s) for s in block]
@@ -189,21 +188,6 @@ def _periodic_guard(
             return None
         current, parent = parent, index.parent_of(parent)
     return None
-
-
-def _periodic(test: cst.BaseExpression) -> bool:
-    """``(step + 1) % n == 0``, ``not i % n``: a remainder of a counter (not ``"%s" % x``)."""
-    stack: list[cst.CSTNode] = [test]
-    while stack:
-        node = stack.pop()
-        if (
-            type(node) is cst.BinaryOperation
-            and type(node.operator) is cst.Modulo
-            and not isinstance(node.left, cst.BaseString)
-        ):
-            return True
-        stack.extend(sub_expressions(node))
-    return False
 
 
 def _clear_before(
