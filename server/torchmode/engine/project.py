@@ -314,51 +314,46 @@ class ProjectContext:
         module = stripped.rpartition(".")[0]
         return _module_file(Path(self.root), Path(self.path), module, level) is not None
 
+    def _defining(self, qualified: str) -> tuple[FileSummary, str] | None:
+        """The summary of the other project file ``qualified`` (``eval.eval_net``,
+        ``..model.VSE``) names something of, and that thing's name there."""
+        stripped = qualified.lstrip(".")
+        module, _, name = stripped.rpartition(".")
+        source = self._source(module, len(qualified) - len(stripped))
+        if source is None:
+            return None
+        return _summary(source, self.root, self.overlay, self.cache_dir), name
+
     def lookup(self, qualified: str) -> ExternalFunction | None:
         """The summary of the function ``qualified`` (``eval.eval_net``, or ``..eval.eval_net``
         for a relative import) as imported by this file."""
-        stripped = qualified.lstrip(".")
-        level = len(qualified) - len(stripped)
-        module, _, name = stripped.rpartition(".")
-        source = self._source(module, level)
-        if source is None:
-            return None
-        return _summary(source, self.root, self.overlay, self.cache_dir).functions.get(name)
+        found = self._defining(qualified)
+        return found[0].functions.get(found[1]) if found is not None else None
 
     def method(self, qualified: str, method: str) -> ExternalFunction | None:
         """The summary of ``method`` of the plain class ``qualified`` (``model.VSE``) of another
         file of the project, ``self`` its first parameter, if it switches or trains
         attributes of ``self``."""
-        stripped = qualified.lstrip(".")
-        module, _, name = stripped.rpartition(".")
-        source = self._source(module, len(qualified) - len(stripped))
-        if source is None:
-            return None
-        found = _summary(source, self.root, self.overlay, self.cache_dir).methods.get(name)
-        return found.get(method) if found is not None else None
+        found = self._defining(qualified)
+        methods = found[0].methods.get(found[1]) if found is not None else None
+        return methods.get(method) if methods is not None else None
 
     def held_module(self, qualified: str, attr: str) -> tuple[str, bool | None] | None:
         """The module the plain class ``qualified`` of another file of the project holds as
         ``self.<attr>``: its class (as that file names it) and whether it has mode-dependent
         layers (None: it holds no such module, as far as its file shows)."""
-        stripped = qualified.lstrip(".")
-        module, _, name = stripped.rpartition(".")
-        source = self._source(module, len(qualified) - len(stripped))
-        if source is None:
-            return None
-        held = _summary(source, self.root, self.overlay, self.cache_dir).held_modules.get(name)
+        found = self._defining(qualified)
+        held = found[0].held_modules.get(found[1]) if found is not None else None
         return held.get(attr) if held is not None else None
 
     def switching_method(self, qualified: str, attr: str, mode: Mode) -> str | None:
         """A method of the plain class ``qualified`` of another file of the project, called
         without arguments, that switches ``self.<attr>`` to ``mode`` and only switches modes
         (``VSE.train_start``); of several, the one switching the most modules."""
-        stripped = qualified.lstrip(".")
-        module, _, name = stripped.rpartition(".")
-        source = self._source(module, len(qualified) - len(stripped))
-        if source is None:
+        defining = self._defining(qualified)
+        if defining is None:
             return None
-        methods = _summary(source, self.root, self.overlay, self.cache_dir).methods.get(name, {})
+        methods = defining[0].methods.get(defining[1], {})
         found = [
             (-len(summary.exit_modes), method)
             for method, summary in methods.items()
@@ -372,13 +367,9 @@ class ProjectContext:
     def accumulator(self, qualified: str, method: str) -> Accumulator | None:
         """What ``method`` of the class ``qualified`` of another file of the project keeps of
         its arguments in its object's attributes, if anything."""
-        stripped = qualified.lstrip(".")
-        module, _, name = stripped.rpartition(".")
-        source = self._source(module, len(qualified) - len(stripped))
-        if source is None:
-            return None
-        found = _summary(source, self.root, self.overlay).accumulators.get(name)
-        return found.get(method) if found is not None else None
+        found = self._defining(qualified)
+        kept = found[0].accumulators.get(found[1]) if found is not None else None
+        return kept.get(method) if kept is not None else None
 
     def is_module_class(self, qualified: str) -> bool:
         """Whether the class ``qualified`` (``._base.Distiller``) of another file of the project
@@ -401,13 +392,10 @@ class ProjectContext:
         return _summary(source, self.root, self.overlay, self.cache_dir).module_classes
 
     def _module_class(self, qualified: str) -> tuple[str, bool | None] | None:
-        stripped = qualified.lstrip(".")
-        level = len(qualified) - len(stripped)
-        module, _, name = stripped.rpartition(".")
-        source = self._source(module, level)
-        if source is None:
+        found = self._defining(qualified)
+        if found is None:
             return None
-        classes = _summary(source, self.root, self.overlay, self.cache_dir).module_classes
+        classes, name = found[0].module_classes, found[1]
         return (name, classes[name]) if name in classes else None
 
     def stamp(self, imported: Iterable[str]) -> tuple[tuple[str, Stamp | None], ...]:
