@@ -43,7 +43,8 @@ def enter_from_other_files(self: FileFlow) -> None:
         # evaluated as it is whatever its callers pass: reading them would change nothing)
         known = {e.key.partition(".")[0] for e in forwards}
         if any(e.depends_on_caller() for e in forwards) or (
-            self.inference_name(info.name) and _calls_a_parameter(info, known)
+            (self.inference_name(info.name) or _loops_over_a_parameter(info))
+            and _calls_a_parameter(info, known)
         ):
             candidates[info.name] = (info, flow)
     if not candidates and not flagged:
@@ -160,6 +161,19 @@ def _calls_a_parameter(info: FunctionInfo, known: set[str]) -> bool:
         return False
     names = "|".join(re.escape(p) for p in params)
     return re.search(rf"(?<![\w.])(?:{names})\s*(?:\.forward\s*)?\(", info.chunk.text) is not None
+
+
+def _loops_over_a_parameter(info: FunctionInfo) -> bool:
+    """Whether the function loops over one of its parameters (``for x, y in loader:``, also
+    through ``enumerate``/``tqdm``): with a parameter it calls, the shape of a function that
+    runs a model it is given over data it is given, whatever it is named."""
+    params = [re.escape(p) for p in info.params if p not in ("self", "cls")]
+    if not params:
+        return False
+    names = "|".join(params)
+    return (
+        re.search(rf"\bfor\s[^\n:]*\sin\s+(?:[\w.]+\()*(?:{names})\b", info.chunk.text) is not None
+    )
 
 
 def _from_callers(event: ev.Forward) -> bool:
