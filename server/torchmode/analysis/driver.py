@@ -21,6 +21,7 @@ from torchmode.engine.context import RuleContext
 from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
+from torchmode.engine.project_files import leave_parsed
 from torchmode.findings import Finding, Fix, Position, Range
 from torchmode.fixing import line_offsets
 from torchmode.rules import RULES, checks
@@ -133,6 +134,9 @@ def _analyze(source: str, settings: Settings, cache: ChunkCache) -> Analysis:
     if problem is not None and not parsed.chunks:
         return Analysis(source, [], problem)
     facts = collect_facts(parsed.chunks, cache.records, settings.project)
+    if settings.project is not None and parsed.complete:
+        # a batch run: the files this one's analysis reads may read it in turn
+        leave_parsed(settings.project.path, source, cache)
     flow = FileFlow(parsed.chunks, facts, cache, settings.project, settings.declared)
     flow.run()
     if settings.project is not None and settings.project.gives_summary and parsed.complete:

@@ -13,6 +13,7 @@ from torchmode.analysis import driver, fixes
 from torchmode.analysis.driver import Analysis
 from torchmode.analysis.memory import Collector, DocumentCaches
 from torchmode.engine.chunks import ChunkCache
+from torchmode.engine.project_files import take_parsed
 from torchmode.settings import Settings
 
 
@@ -32,11 +33,13 @@ class Session:
 
     def analyze(self, source: str, settings: Settings, cache: ChunkCache | None = None) -> Analysis:
         # a cache of its own for a one-off text: keeping every file's trees in a shared cache
-        # only grows memory and the garbage collector's work
-        analysis = driver.analyze(
-            source, settings, cache=cache if cache is not None else ChunkCache()
-        )
-        return analysis
+        # only grows memory and the garbage collector's work; in a batch run, the parse of a
+        # file summarised earlier for a file importing it (take_parsed; the driver keeps this
+        # one's for a file importing it later)
+        if cache is None:
+            taken = take_parsed(settings.project.path, source) if settings.project else None
+            cache = taken if taken is not None else ChunkCache()
+        return driver.analyze(source, settings, cache=cache)
 
     def fix(
         self, source: str, settings: Settings, *, unsafe: bool, analysis: Analysis | None = None

@@ -150,6 +150,19 @@ class ChunkCache:
         other.split = self.split
         return other
 
+    @property
+    def parsed_any(self) -> bool:
+        return bool(self._items)
+
+    def parses_only(self) -> ChunkCache:
+        """A cache holding only this one's parsed chunks and their facts records (what does
+        not depend on the project around the file), for another analysis of the same text."""
+        other = ChunkCache(self._capacity)
+        other._items = self._items.copy()
+        other.records = self.records.copy()
+        other.split = self.split
+        return other
+
     def intern(self, fingerprint: object) -> object:
         """The last analysis' fingerprint object when equal to ``fingerprint``: cached analyses
         then compare by identity."""

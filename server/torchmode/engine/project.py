@@ -51,12 +51,14 @@ from torchmode.engine.project_files import (
     buffer_import_words,
     buffer_of,
     forget_buffers,
+    leave_parsed,
     module_file,
     other_module_file,
     read_source,
     stamp_of,
     stamp_size,
     subclasses_named,
+    take_parsed,
 )
 from torchmode.engine.summarising import summary_of
 from torchmode.engine.summary_store import (
@@ -644,11 +646,14 @@ def _summarise(
         return _NOTHING, ()
     project = ProjectContext(root, str(path), overlay, main=False, cache_dir=cache_dir)
     buffer = buffer_of(path) if opened is not None else None
-    file_flow = _file_flow(text, project, buffer.cache if buffer is not None else None)
+    cache = buffer.cache if buffer is not None else take_parsed(str(path), text)
+    file_flow = _file_flow(text, project, cache)
     if file_flow is None:
         return None
     summary, imported = summary_of(file_flow, path, buffer, text, root)
     if buffer is None:  # an open buffer's analysis is kept for the next one
+        if file_flow.cache is not None:
+            leave_parsed(str(path), text, file_flow.cache)
         file_flow.release()
     return summary, imported
 

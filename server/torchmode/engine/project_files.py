@@ -117,6 +117,59 @@ def disk_unchanged() -> Iterator[None]:
             yield
     finally:
         _UNCHANGED_DISK = before
+        _forget_parsed()
+
+
+# Within ``disk_unchanged``: the parse of a file analysed once (checked, or summarised for a
+# file that imports it), kept for its other analysis, so that a batch run parses each file once
+# (parsing is about half of a file's analysis). The most recent first out; bounded by text size.
+_PARSED: OrderedDict[str, tuple[str, ChunkCache]] = OrderedDict()
+_PARSED_TEXT = [0]  # the characters of the texts kept
+_TAKEN: set[str] = set()  # the files whose kept parse was used
+KEPT_PARSED_TEXT = 4_000_000
+
+
+def take_parsed(path: str, text: str) -> ChunkCache | None:
+    """The parse of ``text`` kept for ``path`` by ``leave_parsed``, taken away (each file is
+    analysed at most twice in a batch run), if it is of that very text."""
+    if _UNCHANGED_DISK is None:
+        return None
+    with _LOCK:
+        kept = _PARSED.pop(path, None)
+        if kept is None:
+            return None
+        _PARSED_TEXT[0] -= len(kept[0])
+        if kept[0] != text:
+            return None
+        _TAKEN.add(path)
+    return kept[1]
+
+
+def leave_parsed(path: str, text: str, cache: ChunkCache) -> None:
+    """Keep the parse in ``cache`` of ``text`` (the file ``path`` on disk) for its next
+    analysis in this batch run; only the parse and the facts records, not the analyses (a
+    file read for another's sake is analysed otherwise than one being checked)."""
+    if _UNCHANGED_DISK is None or len(text) * 4 > KEPT_PARSED_TEXT or not cache.parsed_any:
+        return
+    if not path.endswith(".py") or path in _TAKEN:
+        return  # a notebook is read for no summary; one taken was analysed twice already
+    parsed = cache.parses_only()
+    with _LOCK:
+        old = _PARSED.pop(path, None)
+        if old is not None:
+            _PARSED_TEXT[0] -= len(old[0])
+        _PARSED[path] = (text, parsed)
+        _PARSED_TEXT[0] += len(text)
+        while _PARSED_TEXT[0] > KEPT_PARSED_TEXT:
+            _, (dropped, _) = _PARSED.popitem(last=False)
+            _PARSED_TEXT[0] -= len(dropped)
+
+
+def _forget_parsed() -> None:
+    with _LOCK:
+        _PARSED.clear()
+        _PARSED_TEXT[0] = 0
+        _TAKEN.clear()
 
 
 def stamp_of(path: Path | str, overlay: Overlay | None) -> Stamp | None:
