@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from lsprotocol import types
+from torchmode.lsp.isolation import AnalysisProcess, Limits
 
 from .conftest import PATIENCE_S, Session
 from .test_project_files import EVALUATE, RESTORED, TRAIN, codes, pushed_until
@@ -274,3 +276,13 @@ async def test_a_pulling_client_gets_an_opened_notebook_file_emptied(
     emptied = _by_uri(await waiting)[notebook]
     assert isinstance(emptied, types.WorkspaceFullDocumentDiagnosticReport)
     assert list(emptied.items) == []
+
+
+async def test_the_index_runs_at_a_lower_priority_than_the_server() -> None:
+    # typing in an open document is analysed in the server's process: with both busy on a
+    # machine with few cores, the scheduler must give the core to the server first
+    index = AnalysisProcess("torchmode.lsp.index_worker", Limits(PATIENCE_S, 1024))
+    try:
+        assert await index.call("niceness") > os.nice(0)
+    finally:
+        await index.close()

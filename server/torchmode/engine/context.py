@@ -47,11 +47,15 @@ class RuleContext:
     reanalyze: Reanalyze | None = field(default=None, repr=False)
     _indexes: dict[int, StatementIndex] = field(default_factory=dict)
     memo: dict[object, object] = field(default_factory=dict)  # rules' per-analysis caches
+    # id(node) -> (node, its range): rules ask for the same few nodes' ranges many times (a
+    # training step is named in every finding it is part of; ~5 asks per node on a big file)
+    _ranges: dict[int, tuple[cst.CSTNode, Range]] = field(default_factory=dict)
 
     def release(self) -> None:
         """Drop the per-analysis caches (see analysis.release)."""
         self._indexes.clear()
         self.memo.clear()
+        self._ranges.clear()
 
     # -- events ----------------------------------------------------------------------------
     def events(self, kind: type[E]) -> list[tuple[FunctionFlow, E]]:
@@ -70,9 +74,14 @@ class RuleContext:
         return self.flow.chunk_of(node)
 
     def range_of(self, node: cst.CSTNode, chunk: Chunk | None = None) -> Range:
+        known = self._ranges.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
         chunk = chunk or self.chunk_of(node)
         chain = self.flow.chains.get(id(node))
-        return chunk.range_in(node, chain) if chain else chunk.range_of(node)
+        found = chunk.range_in(node, chain) if chain else chunk.range_of(node)
+        self._ranges[id(node)] = (node, found)
+        return found
 
     def line_of(self, node: cst.CSTNode, chunk: Chunk | None = None) -> int:
         """1-based line, for messages."""

@@ -3,8 +3,9 @@ function and module analyses that a later keystroke reuses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import libcst as cst
 
@@ -22,6 +23,8 @@ from torchmode.engine.values import (
 if TYPE_CHECKING:
     pass
 
+
+T = TypeVar("T")
 
 # (qualified name, what ProjectContext.lookup found for it) per lookup an analysis made
 Externals = tuple[tuple[str, object], ...]
@@ -55,6 +58,9 @@ class FunctionFlow:
     # events by kind, for the rules: a reused analysis keeps them from keystroke to keystroke
     _by_kind: dict[type, list[ev.Event]] = field(default_factory=dict, repr=False)
     _by_kind_count: int = field(default=-1, repr=False)  # len(events) when _by_kind was made
+    # what rules derive from this analysis alone, by name (see ``derived``)
+    _derived: dict[str, object] = field(default_factory=dict, repr=False)
+    _derived_count: int = field(default=-1, repr=False)
 
     def events_of(self, kind: type[ev.Event]) -> list[ev.Event]:
         if self._by_kind_count != len(self.events):  # events are only ever appended
@@ -65,12 +71,24 @@ class FunctionFlow:
             found = self._by_kind[kind] = [e for e in self.events if isinstance(e, kind)]
         return found
 
+    def derived(self, name: str, compute: Callable[[FunctionFlow], T]) -> T:
+        """``compute(self)``, for a value that depends on nothing but this analysis (its
+        events, its function's code): kept with it, so that the keystrokes that reuse it
+        (an edit elsewhere in the file) do not compute it again."""
+        if self._derived_count != len(self.events):  # events are only ever appended
+            self._derived = {}
+            self._derived_count = len(self.events)
+        if name not in self._derived:
+            self._derived[name] = compute(self)
+        return self._derived[name]  # type: ignore[return-value]
+
     def release(self) -> None:
         """Drop what points back at analyses (see analysis.release)."""
         self.events.clear()
         self.states.clear()
         self._placed_ids = None
         self._by_kind = {}
+        self._derived = {}
         self.chunk_of.clear()
 
     def chain_map(self) -> dict[int, tuple[cst.CSTNode, ...]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lsprotocol import types
@@ -12,7 +13,7 @@ from torchmode.files.source_files import SourceError, decode, read_bytes
 from torchmode.findings import Finding, Position, Range, Related, Severity
 from torchmode.lsp.positions import UTF32, LineIndex
 from torchmode.lsp.results import Result
-from torchmode.lsp.targets import NotebookFile, Target
+from torchmode.lsp.targets import NotebookFile, Target, TextTarget
 from torchmode.settings import Settings
 
 # The lines of another file of the project (a related place there is converted to the
@@ -141,17 +142,79 @@ def notice_diagnostic(result: Result, encoding: str) -> tuple[str, types.Diagnos
     )
 
 
-def diagnostics_by_uri(result: Result, encoding: str) -> dict[str, list[types.Diagnostic]]:
-    """Every document of the target, with an empty list where nothing was found."""
+# what a finding's diagnostic is made of: its code, texts, severity and ranges
+_FindingKey = tuple[str, str, str, Severity, Range, tuple[Related, ...]]
+
+
+@dataclass
+class Conversions:
+    """A document's findings as last converted to diagnostics. A keystroke re-analyses one
+    function, and most of the file's findings come out as they were, on lines whose text is
+    unchanged: their diagnostics are those of the last publication, not built again (a
+    5,000-line module with 335 findings: a good part of a keystroke's time otherwise)."""
+
+    encoding: str = ""
+    # finding -> (the text of the lines its ranges are on, its document, its diagnostic)
+    known: dict[_FindingKey, tuple[tuple[str, ...], str, types.Diagnostic]] = field(
+        default_factory=dict
+    )
+
+
+def _key(finding: Finding) -> _FindingKey:
+    return (
+        finding.code,
+        finding.summary,
+        finding.details,
+        finding.severity,
+        finding.range,
+        finding.related,
+    )
+
+
+def _lines_of(finding: Finding, index: LineIndex) -> tuple[str, ...]:
+    """The text of the lines the finding's ranges start and end on: where they are equal, so
+    are the client's positions (the client counts units on those lines only)."""
+    lines = [finding.range.start.line, finding.range.end.line]
+    for extra in finding.related:
+        lines += (extra.range.start.line, extra.range.end.line)
+    return tuple(index.line_text(line) for line in lines)
+
+
+def diagnostics_by_uri(
+    result: Result, encoding: str, conversions: Conversions | None = None
+) -> dict[str, list[types.Diagnostic]]:
+    """Every document of the target, with an empty list where nothing was found; with
+    ``conversions`` (the document's), the unchanged findings' diagnostics are reused."""
     out: dict[str, list[types.Diagnostic]] = {uri: [] for uri in result.target.uris}
     notice = notice_diagnostic(result, encoding)
     if notice is not None:
         out[notice[0]].append(notice[1])
     texts = texts_for(result.settings)
+    target = result.target
+    # a notebook's cells move findings between documents: converted afresh each time
+    reuse = conversions if isinstance(target, TextTarget) else None
+    if reuse is not None and reuse.encoding != encoding:
+        reuse.encoding, reuse.known = encoding, {}
+    kept: dict[_FindingKey, tuple[tuple[str, ...], str, types.Diagnostic]] = {}
     for finding in sorted(result.shown, key=Finding.sort_key):
-        converted = to_diagnostic(finding, result.target, encoding, texts)
-        if converted is not None:
-            out[converted[0]].append(converted[1])
+        # a related place in another file: converted in that file's current text, always
+        if reuse is None or any(extra.path is not None for extra in finding.related):
+            converted = to_diagnostic(finding, target, encoding, texts)
+            if converted is not None:
+                out[converted[0]].append(converted[1])
+            continue
+        key = _key(finding)
+        lines = _lines_of(finding, target.index)  # type: ignore[union-attr]
+        known = reuse.known.get(key)
+        if known is None or known[0] != lines:
+            made = to_diagnostic(finding, target, encoding, texts)
+            if made is None:
+                continue
+            known = (lines, *made)
+        kept[key] = known
+        out[known[1]].append(known[2])
+    if reuse is not None:
+        reuse.known = kept
     return out
 
 

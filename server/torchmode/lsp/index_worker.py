@@ -16,6 +16,7 @@ its analysis read and the words of its imports.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,6 +45,10 @@ from torchmode.notebook import NotebookError, parse_notebook
 # Between analyses the engine pauses the cyclic collector; a full collection after this many
 # files keeps the garbage of released trees from piling up over a big workspace.
 COLLECT_EVERY = 50
+# The index runs at a lower priority than the server: on a machine with fewer free cores than
+# busy processes (2 cores: the server, the index, the editor), the scheduler gives the core to
+# the analysis of the document being typed in first, and the index takes what is left.
+NICENESS = 10
 _ANALYSED = (".py", ".ipynb")
 
 
@@ -61,6 +66,11 @@ class Indexed:
 
 _session = Session()
 _analysed = 0
+
+
+def niceness() -> int:
+    """This process's niceness (os.nice(0)), for the tests."""
+    return os.nice(0)
 
 
 def python_files(roots: list[str]) -> list[str]:
@@ -140,6 +150,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "files_changed": project_files_changed,
     "python_files": python_files,
     "analyse_files": analyse_files,
+    "niceness": niceness,
 }
 
 if __name__ == "__main__":
@@ -147,4 +158,4 @@ if __name__ == "__main__":
     # torchmode.lsp.index_worker.Indexed (the server imports it), not __main__.Indexed
     from torchmode.lsp import index_worker
 
-    serve(index_worker.JOBS)
+    serve(index_worker.JOBS, NICENESS)

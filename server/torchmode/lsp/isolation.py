@@ -329,14 +329,17 @@ def _signal_name(number: int) -> str:
 # --- the child's side ---------------------------------------------------------------------
 
 
-def serve(jobs: Mapping[str, Callable[..., Any]]) -> None:
-    """The child's loop: read a job, run it, answer; until the parent closes the pipe."""
+def serve(jobs: Mapping[str, Callable[..., Any]], niceness: int = 0) -> None:
+    """The child's loop: read a job, run it, answer; until the parent closes the pipe. A
+    positive ``niceness`` lowers the child's priority by that much (background work)."""
     requests: BinaryIO = sys.stdin.buffer
     replies: BinaryIO = sys.stdout.buffer
     # Anything a job prints goes to the server's log, never into the replies.
     sys.stdout = sys.stderr
     _limit_memory()
     _die_with_parent()
+    if niceness > 0:
+        _lower_priority(niceness)
 
     def send(message: object) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -359,6 +362,11 @@ def serve(jobs: Mapping[str, Callable[..., Any]]) -> None:
             os._exit(3)  # what it held may be half-built: start afresh
         except Exception:
             send((number, "error", traceback.format_exc()))
+
+
+def _lower_priority(niceness: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
+        os.nice(niceness)
 
 
 def _limit_memory() -> None:

@@ -70,5 +70,5 @@ async def pull_diagnostics(
         result_id = f"{result_id}:{version}" if result_id and version is not None else None
     if result_id is not None and params.previous_result_id == result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-    items = diagnostics_by_uri(result, ls.encoding).get(uri, [])
+    items = diagnostics_by_uri(result, ls.encoding, ls.conversions_of(result)).get(uri, [])
     return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)

@@ -41,7 +41,7 @@ from torchmode.lsp.configuration import (
     section_of,
     settings_for,
 )
-from torchmode.lsp.diagnostics import diagnostics_by_uri
+from torchmode.lsp.diagnostics import Conversions, diagnostics_by_uri
 from torchmode.lsp.documents import DocumentStore
 from torchmode.lsp.framing import FrameReader, ReadSome
 from torchmode.lsp.isolation import (
@@ -92,6 +92,8 @@ class TorchmodeServer(LanguageServer):
         )
         self.documents = DocumentStore()
         self.results: dict[str, Result] = {}
+        # per open text document: its findings as last converted (diagnostics.Conversions)
+        self.conversions: dict[str, Conversions] = {}
         self.scheduler = Scheduler()
         self.session = Session()
         self._collection: asyncio.TimerHandle | None = None
@@ -555,8 +557,16 @@ class TorchmodeServer(LanguageServer):
             return  # not idle after all (the next analysis schedules it again), or no need
         await self.scheduler.in_worker(session.collect)
 
+    def conversions_of(self, result: Result) -> Conversions | None:
+        """The findings of ``result``'s document as last converted (diagnostics.py); a
+        notebook's are converted afresh each time."""
+        if not isinstance(result.target, TextTarget):
+            return None
+        return self.conversions.setdefault(result.target.key, Conversions())
+
     def publish(self, result: Result) -> None:
-        for uri, diagnostics in diagnostics_by_uri(result, self.encoding).items():
+        converted = diagnostics_by_uri(result, self.encoding, self.conversions_of(result))
+        for uri, diagnostics in converted.items():
             document = self.documents.get(uri)
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(

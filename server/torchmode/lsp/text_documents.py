@@ -54,6 +54,7 @@ def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> 
     ls.documents.close(uri)
     ls.scheduler.cancel(uri)
     ls.results.pop(uri, None)
+    ls.conversions.pop(uri, None)
     ls.session.forget(uri)
     ls.failed.pop(uri, None)
     ls.leave_isolation(uri)

@@ -336,19 +336,34 @@ def acting(ctx: RuleContext, flow: object, event: ev.Forward) -> bool:
         return False
     for lp in event.loops:
         if event.key in trained_in(flow, lp):
-            return _steps_environment(ctx, lp)
+            return _steps_environment(ctx, lp, event.node)
     info = event.site.info
     if not event.loops or (info is not None and ctx.flow.inference_name(info.name)):
         return False
-    return _steps_environment(ctx, event.loops[-1])
+    return _steps_environment(ctx, event.loops[-1], event.node)
 
 
-def _steps_environment(ctx: RuleContext, loop: cst.CSTNode) -> bool:
+def _steps_environment(ctx: RuleContext, loop: cst.CSTNode, inside: cst.CSTNode) -> bool:
+    """Whether ``loop`` (around ``inside``, a node of the same top-level statement) steps an
+    environment."""
     key = ("env-step", id(loop))
     found = ctx.memo.get(key)
     if found is None:
-        found = ctx.memo[key] = bool(_ENV_STEP.search(ctx.code(loop)))
+        found = ctx.memo[key] = _chunk_steps_environment(ctx, ctx.chunk_of(inside)) and bool(
+            _ENV_STEP.search(ctx.code(loop))
+        )
     return bool(found)
+
+
+def _chunk_steps_environment(ctx: RuleContext, chunk: Chunk) -> bool:
+    """Whether the top-level statement's text has a match at all: a loop's code is a piece of
+    it (only its indentation differs, which the pattern allows), so without one no loop of it
+    steps an environment, and the loops' code need not be generated (most files: an
+    optimizer's step() is all there is)."""
+    cache = ctx.flow.cache
+    if cache is None:
+        return _ENV_STEP.search(chunk.text) is not None
+    return cache.derived(chunk, "env-step", lambda c: _ENV_STEP.search(c.text) is not None)
 
 
 def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:

@@ -8,10 +8,14 @@ mode is a choice as often as a mistake, unlike a classifier scored in train mode
 
 from __future__ import annotations
 
+from typing import cast
+
 import libcst as cst
 
 from torchmode.engine import events as ev
+from torchmode.engine.chunks import Chunk
 from torchmode.engine.context import RuleContext
+from torchmode.engine.walk import children
 
 # calls whose result is random noise
 _DRAWS = frozenset(
@@ -57,12 +61,11 @@ class _Assignments:
 
     def __init__(self, ctx: RuleContext, scope: cst.FunctionDef | None) -> None:
         self.ctx = ctx
-        self.values: dict[str, list[cst.BaseExpression]] = {}
-        collector = _Collector(self.values)
-        for chunk in ctx.chunks:
-            chunk.module.visit(collector)
+        self.values: dict[str, list[cst.BaseExpression]] = {
+            name: list(values) for name, values in _module_assignments(ctx).items()
+        }
         if scope is not None:
-            scope.body.visit(collector)
+            _collect(scope.body, self.values)
 
     def noise(self, node: cst.BaseExpression, resolving: frozenset[str]) -> bool:
         if isinstance(node, cst.Name):
@@ -88,20 +91,42 @@ class _Assignments:
         return False
 
 
-class _Collector(cst.CSTVisitor):
-    """``name = value`` statements, not inside the functions and classes it meets (the
-    function of interest is visited through its body)."""
+def _module_assignments(ctx: RuleContext) -> dict[str, list[cst.BaseExpression]]:
+    """The module level's assignments, merged once per analysis from the chunks' (kept per
+    parsed chunk: a keystroke walks the edited statement only)."""
+    found = ctx.memo.get("sampling-module")
+    if found is not None:
+        return cast("dict[str, list[cst.BaseExpression]]", found)
+    values: dict[str, list[cst.BaseExpression]] = {}
+    cache = ctx.flow.cache
+    for chunk in ctx.chunks:
+        own = (
+            cache.derived(chunk, "sampling-assignments", _chunk_assignments)
+            if cache is not None
+            else _chunk_assignments(chunk)
+        )
+        for name, assigned in own.items():
+            values.setdefault(name, []).extend(assigned)
+    ctx.memo["sampling-module"] = values
+    return values
 
-    def __init__(self, values: dict[str, list[cst.BaseExpression]]) -> None:
-        self.values = values
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+def _chunk_assignments(chunk: Chunk) -> dict[str, list[cst.BaseExpression]]:
+    values: dict[str, list[cst.BaseExpression]] = {}
+    _collect(chunk.module, values)
+    return values
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            if isinstance(target.target, cst.Name):
-                self.values.setdefault(target.target.value, []).append(node.value)
+def _collect(node: cst.CSTNode, values: dict[str, list[cst.BaseExpression]]) -> None:
+    """``name = value`` statements in ``node``, not inside the functions and classes it meets
+    (the function of interest is walked through its body). Expressions hold no assignment
+    statement, so the walk stays among statements and blocks."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                if isinstance(target.target, cst.Name):
+                    values.setdefault(target.target.value, []).append(current.value)
+        elif not isinstance(current, cst.FunctionDef | cst.ClassDef | cst.BaseExpression):
+            stack.extend(reversed(children(current)))

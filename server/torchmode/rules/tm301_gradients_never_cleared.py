@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import cast
 
 import libcst as cst
 
@@ -91,7 +90,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         loop = step.loops[-1]
         inside = _events_by_loop(ctx, flow).get(id(loop), [])
         backwards = [e for e in inside if isinstance(e, ev.Backward)]
-        if not backwards or _built_in_loop(ctx, loop, step.optimizer):
+        if not backwards or step.optimizer in _assigned_in(flow, loop):
             continue  # no backward, or a new optimizer every iteration: not a training loop
         never = not any(
             isinstance(e, ev.Clear) and repeated_calls.clears(ctx, e.key, step.optimizer)
@@ -114,7 +113,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             not step.via
             and any(o is not None and any(o.node is n for n in loop_steps) for o in step.dirty)
             and not any(_periodic(ctx, e) for e in clears)
-            and not any(_same_guard(ctx, e, step, loop) for e in clears)
+            and not any(_same_guard(ctx, flow, e, step, loop) for e in clears)
             and not any(_counter_reset_by_step(ctx, e, step, loop) for e in clears)
         )
         if not (never or uncleared):
@@ -128,10 +127,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         yield finding
     # a one-batch function other files of the project call in a loop
     yield from repeated_calls.check(ctx, RULE.code, RULE.default_severity)
-
-
-def _built_in_loop(ctx: RuleContext, loop: cst.CSTNode, optimizer: str) -> bool:
-    return optimizer in _assigned_in(ctx, loop)
 
 
 def _assigned_keys(loop: cst.CSTNode) -> set[str]:
@@ -161,7 +156,9 @@ def _periodic(ctx: RuleContext, clear: ev.Clear) -> bool:
     )
 
 
-def _same_guard(ctx: RuleContext, clear: ev.Clear, step: ev.Step, loop: cst.CSTNode) -> bool:
+def _same_guard(
+    ctx: RuleContext, flow: FunctionFlow, clear: ev.Clear, step: ev.Step, loop: cst.CSTNode
+) -> bool:
     """Is the clear skipped only when the step is skipped too? ``if enc_opt is not None:``
     around both ``enc_opt.zero_grad()`` and ``enc_opt.step()``, with nothing in the loop
     rebinding the names of the test: every iteration that steps has cleared."""
@@ -171,7 +168,7 @@ def _same_guard(ctx: RuleContext, clear: ev.Clear, step: ev.Step, loop: cst.CSTN
         return False
     if not clear_tests <= step_tests:
         return False
-    assigned = _assigned_in(ctx, loop)
+    assigned = _assigned_in(flow, loop)
     return not any(
         name in assigned or name.split(".")[0] in assigned
         for text in clear_tests
@@ -247,14 +244,17 @@ def _tests_up_to(ctx: RuleContext, node: cst.CSTNode, loop: cst.CSTNode) -> froz
     return None
 
 
-def _assigned_in(ctx: RuleContext, loop: cst.CSTNode) -> set[str]:
-    key = ("tm301-assigned", id(loop))
-    memoised = ctx.memo.get(key)
-    if memoised is not None:
-        return cast("set[str]", memoised)  # stored below under this key
-    assigned = _assigned_keys(loop)
-    ctx.memo[key] = assigned
-    return assigned
+def _assigned_in(flow: FunctionFlow, loop: cst.CSTNode) -> set[str]:
+    """What ``loop``, a loop of ``flow``'s function, assigns (kept with the flow)."""
+    known: dict[int, tuple[cst.CSTNode, set[str]]] = flow.derived("tm301-assigned", _no_loops)
+    found = known.get(id(loop))
+    if found is None or found[0] is not loop:
+        found = known[id(loop)] = (loop, _assigned_keys(loop))
+    return found[1]
+
+
+def _no_loops(flow: FunctionFlow) -> dict[int, tuple[cst.CSTNode, set[str]]]:
+    return {}
 
 
 def _last_backward(ctx: RuleContext, step: ev.Step, backwards: list[ev.Backward]) -> ev.Backward:
@@ -272,30 +272,28 @@ def _last_backward(ctx: RuleContext, step: ev.Step, backwards: list[ev.Backward]
 
 
 def _events_by_loop(ctx: RuleContext, flow: FunctionFlow) -> dict[int, list[ev.Event]]:
-    """id(loop) -> the flow's events inside it, in order (built once per flow: a file of many
-    loops would otherwise scan every event once per step)."""
-    key = ("tm301-by-loop", id(flow))
-    memoised = ctx.memo.get(key)
-    if memoised is not None:
-        return cast("dict[int, list[ev.Event]]", memoised)  # stored below under this key
+    """id(loop) -> the flow's events inside it, in order (built once per flow, and kept with
+    it: a file of many loops would otherwise scan every event once per step)."""
+    return flow.derived("tm301-by-loop", _loop_index)
+
+
+def _loop_index(flow: FunctionFlow) -> dict[int, list[ev.Event]]:
     index: dict[int, list[ev.Event]] = {}
     for e in flow.events:
         for lp in {id(lp) for lp in e.loops}:
             index.setdefault(lp, []).append(e)
-    ctx.memo[key] = index
     return index
 
 
 def _clears_by_key(ctx: RuleContext, flow: FunctionFlow) -> dict[str | None, list[ev.Clear]]:
-    key = ("tm301-clears", id(flow))
-    memoised = ctx.memo.get(key)
-    if memoised is not None:
-        return cast("dict[str | None, list[ev.Clear]]", memoised)  # stored below under this key
+    return flow.derived("tm301-clears", _clear_index)
+
+
+def _clear_index(flow: FunctionFlow) -> dict[str | None, list[ev.Clear]]:
     index: dict[str | None, list[ev.Clear]] = {}
     for e in flow.events:
         if isinstance(e, ev.Clear):
             index.setdefault(e.key, []).append(e)
-    ctx.memo[key] = index
     return index
 
 
