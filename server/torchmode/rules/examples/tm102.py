@@ -2632,4 +2632,6 @@ if __name__ == "__main__":
     logits = net(probe)
     print(logits.shape)
 """,
+    # a lab's self-test of a decoder, built right there and run once on zeros to check shapes
+    shared.LAB_SHAPE_SELF_TEST,
 )

@@ -1740,4 +1740,59 @@ def fit(biencoder, batches, optimizer):
         loss.backward()
         optimizer.step()
 """,
+    # a lab's self-test of a decoder, run once on zeros to check shapes
+    shared.LAB_SHAPE_SELF_TEST,
+    # a tutorial walks random noise through transposed convolutions one at a time, printing
+    # the size after each
+    """\
+import torch
+from torch import nn
+
+
+def test_upsampling():
+    to_map = nn.Linear(16, 4 * 7 * 7)
+    up1 = nn.ConvTranspose2d(4, 4, kernel_size=4, stride=2, padding=1)
+    up2 = nn.ConvTranspose2d(4, 1, kernel_size=4, stride=2, padding=1)
+    z = torch.randn(8, 16)
+    h = to_map(z).view(-1, 4, 7, 7)
+    print(h.shape)
+    h = up1(h)
+    print(h.shape)
+    h = up2(h)
+    print(h.shape)
+
+
+test_upsampling()
+""",
+    # a generator's self-test: once on given noise, once told only how many samples to draw
+    # (it makes up its own noise), checking the image size each time
+    """\
+import torch
+from torch import nn
+
+
+class Generator(nn.Module):
+    def __init__(self, latent=32):
+        super().__init__()
+        self.latent = latent
+        self.net = nn.Sequential(nn.Linear(latent, 256), nn.BatchNorm1d(256), nn.ReLU(),
+                                 nn.Linear(256, 28 * 28), nn.Tanh())
+
+    def forward(self, z=None, n=None):
+        if z is None:
+            z = torch.randn(n, self.latent)
+        return self.net(z).view(-1, 1, 28, 28)
+
+
+def test_generator():
+    gen = Generator()
+    images = gen(torch.randn(16, 32), None)
+    assert images.shape == (16, 1, 28, 28)
+    images = gen(None, 9)
+    assert images.shape == (9, 1, 28, 28)
+
+
+if __name__ == "__main__":
+    test_generator()
+""",
 )
