@@ -30,6 +30,7 @@ from torchmode.engine.chunks import Chunk
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.function_flow import FunctionFlow, def_chain
 from torchmode.engine.names import dotted, key_of, literal_bool
+from torchmode.engine.plain_instances import holds_plain_instance
 from torchmode.engine.values import (
     GRAD_INPUT,
     GRAD_ON,
@@ -104,6 +105,7 @@ class Interpreter:
         self.loop_keys: dict[str, str] = {}
         self.loop_values: dict[str, str] = {}
         self.aliases: dict[str, str] = {}  # opt = self.optimizer
+        self.plain_locals: dict[str, bool] = {}  # see _plain_local
         # loop bodies re-run to a fixpoint; nested loops multiply that, so past this many rounds
         # in one function a loop body runs once (deeply nested code stays linear, not 2^depth)
         self.loop_budget = LOOP_BUDGET
@@ -150,8 +152,20 @@ class Interpreter:
         """``key`` holds a module: by the file's facts, or (in a function entered as its
         callers in other files enter it) a parameter they pass a module to."""
         if key in self.facts.module_keys:
-            return True
+            return not self._plain_local(key)
         return key in self.entry_modules
+
+    def _plain_local(self, key: str) -> bool:
+        """A local of this function that it binds only to instances of a plain class of the
+        file (an onnxruntime wrapper called ``model``), whatever other functions bind the name
+        to."""
+        if self.info is None or not key.isidentifier() or key in self.info.params:
+            return False
+        cached = self.plain_locals.get(key)
+        if cached is None:
+            cached = holds_plain_instance(self.facts, self.info, key)
+            self.plain_locals[key] = cached
+        return cached
 
     def _flag(self, test: cst.BaseExpression) -> bool | None:
         """``if training:`` where every caller in other files passes ``training`` the same

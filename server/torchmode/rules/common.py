@@ -559,11 +559,10 @@ def shape_check(ctx: RuleContext, event: ev.Forward) -> bool:
                         made_up |= names
                     else:  # given real data since
                         made_up -= names
-    # options passed by keyword (``model(x, is_feat=True)``) are not input
+    # options (``model(x, is_feat=True)``, ``generator(z, None)``) are not input; a generator
+    # told only how many samples to draw (``generator(None, 64)``) makes up its own noise
     return all(
-        _is_made_up(ctx, arg.value, made_up)
-        or (arg.keyword is not None and _is_constant(arg.value))
-        for arg in call.args
+        _is_made_up(ctx, arg.value, made_up) or _is_constant(arg.value) for arg in call.args
     ) and any(arg.keyword is None for arg in call.args)
 
 
@@ -644,12 +643,35 @@ def _is_constant(node: cst.BaseExpression) -> bool:
 def _is_made_up(ctx: RuleContext, node: cst.BaseExpression, made_up: set[str]) -> bool:
     if isinstance(node, cst.Name):
         return node.value in made_up
+    if isinstance(node, cst.List | cst.Tuple):
+        # skip features for a decoder: ``[torch.zeros(...), torch.zeros(...)]``
+        return bool(node.elements) and all(
+            isinstance(e, cst.Element) and _is_made_up(ctx, e.value, made_up) for e in node.elements
+        )
+    if isinstance(node, cst.ListComp):
+        return _is_made_up(ctx, node.elt, made_up)
     if not isinstance(node, cst.Call):
         return False
     func = node.func
-    if isinstance(func, cst.Attribute) and func.attr.value in {"to", "cuda", "float", "half"}:
+    if isinstance(func, cst.Attribute) and func.attr.value in _SAME_DATA:
         return _is_made_up(ctx, func.value, made_up)  # torch.rand(...).to(device)
-    return ctx.facts.imports.resolve(func) in _MADE_UP
+    if ctx.facts.imports.resolve(func) in _MADE_UP:
+        return True
+    # a layer's output on made-up input (a tutorial passing noise through layer after layer
+    # to print each size) is made up as well
+    key = key_of(func)
+    return (
+        key is not None
+        and key in ctx.facts.module_keys
+        and any(a.keyword is None for a in node.args)
+        and all(_is_made_up(ctx, a.value, made_up) or _is_constant(a.value) for a in node.args)
+    )
+
+
+# methods that give the same numbers in another shape, type or place
+_SAME_DATA = frozenset(
+    {"to", "cuda", "float", "half", "view", "reshape", "flatten", "unsqueeze", "squeeze"}
+)
 
 
 def first_statement(node: cst.FunctionDef) -> cst.BaseStatement | None:

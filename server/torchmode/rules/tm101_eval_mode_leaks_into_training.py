@@ -388,11 +388,27 @@ def _stepped(ctx: RuleContext, flow: object, event: ev.Train, key: str) -> bool:
         return False
     for f in (flow, event.site):
         for e in f.events:  # type: ignore[attr-defined]
-            if isinstance(e, ev.Step):
+            if isinstance(e, ev.Step) and _may_follow(ctx, event, e):
                 cover = ctx.facts.covered_by(e.optimizer, e.site.info)
                 if not cover or any(is_within(key, c) for c in cover):
                     return True
     return False
+
+
+def _may_follow(ctx: RuleContext, backward: ev.Train, step: ev.Step) -> bool:
+    """Whether ``step`` can apply the gradients of ``backward``. Seen directly in one function
+    (or script), a backward() inside a loop is stepped by a step in that loop or after it; a
+    step only before it (a notebook's training cell, then a Grad-CAM loop that backpropagates
+    one logit at a time to read a hook's gradients) updates nothing with them."""
+    if step.site is not backward.site or step.via or backward.via or not backward.site_loops:
+        return True
+    outer = backward.site_loops[0]
+    if any(loop is outer for loop in step.site_loops):
+        return True
+    after = {id(s) for s, _ in ctx.siblings_after(outer, ctx.chunk_of(backward.node))}
+    index = ctx.index(ctx.chunk_of(step.node))
+    stmt = index.statement_of(step.node)
+    return stmt is None or any(id(s) in after for s in index.chain_of(stmt))
 
 
 def _spelling(anchor: cst.CSTNode, key: str) -> str:

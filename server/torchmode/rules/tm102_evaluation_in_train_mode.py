@@ -11,7 +11,7 @@ from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.statements import StatementIndex
-from torchmode.engine.values import Mode, ModeVal
+from torchmode.engine.values import Mode, ModeVal, Origin
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common, sampling, wording
@@ -131,7 +131,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             and not event.via
             for v in trains
         )
-        if explicit_here and (not event.site.trains or _inside_training_step(ctx, event)):
+        if explicit_here and (
+            not event.site.trains
+            or _inside_training_step(ctx, event)
+            or all(_switched_just_before(ctx, event, v.origin) for v in trains)
+        ):
             # train() right there, on purpose: BatchNorm recalibration, MC dropout, a second
             # model used in train mode inside the training step
             continue
@@ -372,6 +376,33 @@ def _inside_training_step(ctx: RuleContext, event: ev.Forward) -> bool:
     if event.iterated or not event.site_loops:
         return False
     return ctx.flow.contains_training(event.site_loops[-1], event.site.info)
+
+
+def _switched_just_before(ctx: RuleContext, event: ev.Forward, origin: Origin | None) -> bool:
+    """The ``train()`` comes before the forward in the same block (or a block around it) and
+    nothing from there to the forward trains: the switch was made for this evaluation (MC
+    dropout's repeated passes in a notebook that trained the model cells above), not left
+    over from a training loop."""
+    if origin is None:
+        return False
+    call = event.node
+    chunk = ctx.chunk_of(call)
+    index = ctx.index(chunk)
+    stmt = index.statement_of(call)
+    switch_chunk = ctx.chunk_of(origin.node)
+    switch = ctx.index(switch_chunk).statement_of(origin.node)
+    if stmt is None or switch is None:
+        return False
+    scope = event.site.info
+    for current in (stmt, *index.ancestors(stmt)):
+        if isinstance(current, cst.FunctionDef | cst.ClassDef):
+            return False
+        before = ctx.siblings_before(current, chunk)
+        at = next((i for i, s in enumerate(before) if s is switch), None)
+        if at is not None:
+            between = [*before[at + 1 :], current]
+            return not any(ctx.flow.contains_training(s, scope) for s in between)
+    return False
 
 
 def _feeds_failing_backward(flow: FunctionFlow, event: ev.Forward) -> bool:

@@ -110,6 +110,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             # each term is backpropagated in the loop as well (a MAML meta-batch, whose
             # query losses the meta-update after the loop differentiates again)
             continue
+        if _over_models(ctx, loop):
+            # one loss per model (an agent's critic, each with its own optimizer): as many
+            # graphs as models, not one more per training step
+            continue
         if not trains and _within_backpropagated_call(ctx, event):
             continue  # a loss helper's terms, part of the loss its caller backpropagates
         key = (id(event.node), event.target)
@@ -275,6 +279,42 @@ def _dies_with_the_step(ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNod
         and bool(derived & set(names_in(e.node)))
         for e in event.site.events
     )
+
+
+def _over_models(ctx: RuleContext, loop: cst.CSTNode) -> bool:
+    """The loop runs over models, not over steps: it steps an optimizer its variable picks
+    (``for i in range(n_agents): ... opts[i].step()``) and no other known optimizer."""
+    if not isinstance(loop, cst.For) or not isinstance(loop.target, cst.Name):
+        return False
+    name = loop.target.value
+    picked = False
+    for node in _calls_in(loop):
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "step"):
+            continue
+        receiver = func.value
+        if (
+            isinstance(receiver, cst.Subscript)
+            and len(receiver.slice) == 1
+            and isinstance(receiver.slice[0].slice, cst.Index)
+            and key_of(receiver.slice[0].slice.value) == name
+        ):
+            picked = True
+        elif ctx.facts.is_optimizer_key(key_of(receiver)):
+            return False  # a shared optimizer steps every iteration too
+    return picked
+
+
+def _calls_in(loop: cst.For) -> Iterator[cst.Call]:
+    """The calls of the loop's body, not those of functions or classes defined in it."""
+    stack: list[cst.CSTNode] = [loop.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            continue
+        if isinstance(node, cst.Call):
+            yield node
+        stack.extend(node.children)
 
 
 def _within_backpropagated_call(ctx: RuleContext, event: ev.Accumulate) -> bool:

@@ -152,3 +152,35 @@ for epoch in range(20):
     with torch.no_grad():
         val_loss = sum(check(inputs, targets) for inputs, targets in val_batches)
 """
+
+# a lab's self-test of a decoder: built right there and run once on zeros (its skip
+# features a list of zero tensors, an optional argument passed as None) to check shapes
+LAB_SHAPE_SELF_TEST = """\
+import torch
+from torch import nn
+
+
+class Decoder(nn.Module):
+    def __init__(self, channels, classes):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(channels, channels // 2, 2, stride=2)
+        self.head = nn.Conv2d(channels, classes, 1)
+        self.drop = nn.Dropout2d(0.1)
+
+    def forward(self, x, skips, labels=None):
+        x = self.up(x)
+        x = torch.cat([x, skips[-1]], dim=1)
+        return self.head(self.drop(x))
+
+
+def test_decoder():
+    decoder = Decoder(64, 5)
+    bottleneck = torch.zeros((2, 64, 8, 8))
+    skips = [torch.zeros((2, 32, 16 * (i + 1), 16 * (i + 1))) for i in range(1)]
+    logits = decoder(bottleneck, skips, None)
+    assert list(logits.shape) == [2, 5, 16, 16], logits.shape
+
+
+if __name__ == "__main__":
+    test_decoder()
+"""

@@ -2444,4 +2444,37 @@ for epoch in range(5):
         F.cross_entropy(head(features(images)), labels).backward()
         optimizer.step()
 """,
+    # a notebook trains a classifier (eval() for the test pass of each epoch, train() at the
+    # start of the next), then computes class activation maps: backward() of one logit at a
+    # time only fills a hook's gradients, no optimizer steps after it
+    """\
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+loss_fn = nn.CrossEntropyLoss()
+for epoch in range(5):
+    model.train()
+    for images, labels in train_loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        hits = sum((model(x).argmax(1) == y).sum().item() for x, y in test_loader)
+
+grads = []
+hook = model[2].register_full_backward_hook(lambda mod, gin, gout: grads.append(gout[0]))
+images, labels = next(iter(test_loader))
+scores = model(images)
+for k in range(8):
+    model.zero_grad()
+    scores[k, labels[k]].backward(retain_graph=True)
+    weights = grads[-1][k].mean(dim=(1, 2), keepdim=True)
+    cam = (weights * grads[-1][k]).sum(0).clamp(min=0)
+hook.remove()
+""",
 )

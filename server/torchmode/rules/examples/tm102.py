@@ -2632,4 +2632,32 @@ if __name__ == "__main__":
     logits = net(probe)
     print(logits.shape)
 """,
+    # a lab's self-test of a decoder, built right there and run once on zeros to check shapes
+    shared.LAB_SHAPE_SELF_TEST,
+    # a regression notebook trains a small dropout network, plots its eval-mode curve, then
+    # switches dropout back on right before many forward passes to draw an uncertainty band
+    """\
+import torch
+from torch import nn
+
+xs = torch.linspace(-4, 4, 40).view(-1, 1)
+ys = xs.sin() * 3
+net = nn.Sequential(nn.Linear(1, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 1))
+opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+for it in range(500):
+    opt.zero_grad()
+    loss = nn.functional.mse_loss(net(xs), ys)
+    loss.backward()
+    opt.step()
+
+grid = torch.linspace(-8, 8, 400).view(-1, 1)
+net.eval()
+with torch.no_grad():
+    curve = net(grid)
+
+net.train()
+with torch.no_grad():
+    draws = torch.stack([net(grid) for _ in range(50)])
+band = draws.mean(0), draws.std(0)
+""",
 )

@@ -1801,4 +1801,106 @@ def fit(net, train_loader, val_loader, epochs):
         with torch.no_grad():
             print(epoch, top1(net, val_loader))
 """,
+    # a lab's self-test of a decoder, run once on zeros to check shapes
+    shared.LAB_SHAPE_SELF_TEST,
+    # a tutorial walks random noise through transposed convolutions one at a time, printing
+    # the size after each
+    """\
+import torch
+from torch import nn
+
+
+def test_upsampling():
+    to_map = nn.Linear(16, 4 * 7 * 7)
+    up1 = nn.ConvTranspose2d(4, 4, kernel_size=4, stride=2, padding=1)
+    up2 = nn.ConvTranspose2d(4, 1, kernel_size=4, stride=2, padding=1)
+    z = torch.randn(8, 16)
+    h = to_map(z).view(-1, 4, 7, 7)
+    print(h.shape)
+    h = up1(h)
+    print(h.shape)
+    h = up2(h)
+    print(h.shape)
+
+
+test_upsampling()
+""",
+    # a generator's self-test: once on given noise, once told only how many samples to draw
+    # (it makes up its own noise), checking the image size each time
+    """\
+import torch
+from torch import nn
+
+
+class Generator(nn.Module):
+    def __init__(self, latent=32):
+        super().__init__()
+        self.latent = latent
+        self.net = nn.Sequential(nn.Linear(latent, 256), nn.BatchNorm1d(256), nn.ReLU(),
+                                 nn.Linear(256, 28 * 28), nn.Tanh())
+
+    def forward(self, z=None, n=None):
+        if z is None:
+            z = torch.randn(n, self.latent)
+        return self.net(z).view(-1, 1, 28, 28)
+
+
+def test_generator():
+    gen = Generator()
+    images = gen(torch.randn(16, 32), None)
+    assert images.shape == (16, 1, 28, 28)
+    images = gen(None, 9)
+    assert images.shape == (9, 1, 28, 28)
+
+
+if __name__ == "__main__":
+    test_generator()
+""",
+    # a lab exports its trained network to ONNX; inference runs the exported file through
+    # onnxruntime in a plain wrapper class, also named `model` (eval() is a no-op there)
+    """\
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from torch import nn
+
+
+class OnnxRunner:
+    def __init__(self, path):
+        self.session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+
+    def eval(self):
+        pass
+
+    def __call__(self, batch):
+        name = self.session.get_inputs()[0].name
+        return self.session.run(None, {name: batch.numpy()})[0]
+
+
+def train(loader, epochs):
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                          nn.Conv2d(16, 4, 1))
+    optimizer = torch.optim.Adam(model.parameters())
+    for _ in range(epochs):
+        for images, masks in loader:
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(images), masks)
+            loss.backward()
+            optimizer.step()
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 3, 64, 64), "seg.onnx")
+
+
+def infer(path, images):
+    model = OnnxRunner(path)
+    model.eval()
+    scores = model(images)
+    return np.argmax(scores, axis=1)
+
+
+if __name__ == "__main__":
+    infer(sys.argv[1], torch.load(sys.argv[2]))
+""",
 )

@@ -969,4 +969,31 @@ def validate(encoder, loader):
         total_correct += correct
     return total_loss, total_correct
 """,
+    # multi-agent DDPG: one update trains each agent's critic with that agent's own optimizer
+    # and returns the agents' losses; the list is built anew at every update
+    """\
+import torch
+import torch.nn.functional as F
+
+
+class MultiAgentLearner:
+    def __init__(self, critics, optimizers, buffer, n_agents, batch_size=64):
+        self.critics = critics
+        self.critic_opts = optimizers
+        self.buffer = buffer
+        self.n_agents = n_agents
+        self.batch_size = batch_size
+
+    def update(self):
+        critic_losses = []
+        for i in range(self.n_agents):
+            states, actions, targets = self.buffer.sample(self.batch_size)
+            self.critic_opts[i].zero_grad()
+            q = self.critics[i](states, actions)
+            loss = F.mse_loss(q, targets)
+            loss.backward()
+            self.critic_opts[i].step()
+            critic_losses.append(loss)
+        return critic_losses
+""",
 )
