@@ -669,7 +669,9 @@ def _assigned_in(loop: cst.CSTNode, key: str) -> bool:
                 elif isinstance(small, cst.AnnAssign):
                     targets = [small.target]
                 for t in targets:
-                    if key_of(t) == key:
+                    bound = key_of(t)
+                    # ``meter = Meter()`` starts ``meter.sum`` afresh as well
+                    if bound is not None and (key == bound or key.startswith(bound + ".")):
                         return True
         elif isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             continue
