@@ -325,3 +325,17 @@ def test_references_read_the_code_inside_f_strings():
         ("evaluate", True): 1,
         ("ev.evaluate", False): 1,
     }
+
+
+def test_the_literal_text_of_an_f_string_is_no_reference():
+    # ``f"val accuracy {acc:.3f}"`` beside ``acc = accuracy(model, loader)``: the word in the
+    # text is no use of the function, so its callers stay known
+    text = (
+        "acc = accuracy(model, val_loader)\n"
+        'print(f"epoch {epoch}: val accuracy {acc:.3f} {{accuracy}}")\n'
+    )
+    assert references(text, {"accuracy"}) == {("accuracy", True): 1}
+
+
+def test_an_f_string_whose_braces_do_not_pair_up_counts_as_a_reference():
+    assert references('print(f"accuracy }")\n', {"accuracy"}) == {("accuracy", False): 1}

@@ -31,7 +31,8 @@ from torchmode.settings import DEFAULT_SETTINGS, Settings
 # no torch call in it is reported when its callers in other files pass a model in train mode).
 _TRIGGER = re.compile(
     r"eval|train|no_grad|inference_mode|grad_enabled|backward|zero_grad|step|load_state_dict"
-    r"|def\s+_*(?:val|test|predict|infer|sample|generate|score|estimate_loss|compute_metrics)"
+    r"|def\s+_*(?:val|test|predict|infer|sample|generate|score|estimate_loss|compute_metrics"
+    r"|\w*accuracy)"
 )
 
 

@@ -20,6 +20,7 @@ from torchmode.engine.binding import (
     displayed_arguments,
     string_comparison,
 )
+from torchmode.engine.drawn import passes_evaluation_data
 from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.flags import assigned_keys
 from torchmode.engine.names import is_within
@@ -145,8 +146,11 @@ class AtCall:
         loops = it.loop_nodes()
         it.place(call)
         _, evaluates, _ = it.region_of_forward(state)
-        # an evaluation helper called from a training loop evaluates; a loss helper trains
-        evaluates = evaluates or it.file.evaluation_name(callee.name)
+        # an evaluation helper called from a training loop evaluates (named so, or handed
+        # evaluation data); a loss helper trains
+        evaluates = (
+            evaluates or it.file.evaluation_name(callee.name) or passes_evaluation_data(call)
+        )
         spread, strings = displayed_arguments(call, callee)
         return AtCall(it, call, callee, state, mapping, literals, loops, evaluates, spread, strings)
 

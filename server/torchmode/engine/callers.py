@@ -158,9 +158,9 @@ def references(text: str, heads: set[str]) -> dict[tuple[str, bool], int]:
         statement_start = False
         if kind == STRING and "f" in value[: value.find(value[-1])].lower():
             # an f-string is one token before Python 3.12: the code of its replacement
-            # fields (``f"{evaluate(net, loader):.3f}"``) is read from its text (a name in
-            # its literal part counts too, which leaves the callers unknown: never wrong)
-            _count_in_text(value, heads, out)
+            # fields (``f"{evaluate(net, loader):.3f}"``) is read from its text; its literal
+            # part (``f"val accuracy {acc}"``) is text, not a reference
+            _count_in_text(_replacement_fields(value), heads, out)
             i += 1
             continue
         if (
@@ -181,6 +181,38 @@ def references(text: str, heads: set[str]) -> dict[tuple[str, bool], int]:
             continue
         i += 1
     return out
+
+
+def _replacement_fields(token: str) -> str:
+    """The code of an f-string token's replacement fields, one per line; the whole token when
+    its braces do not pair up (then a name in its text counts: callers unknown, never wrong)."""
+    start = token.find(token[-1])
+    quote = token[start : start + 3] if token[start : start + 3] in ('"""', "'''") else token[start]
+    body = token[start + len(quote) : len(token) - len(quote)]
+    fields: list[str] = []
+    i, n = 0, len(body)
+    while i < n:
+        char = body[i]
+        if char in "{}" and body[i : i + 2] in ("{{", "}}"):
+            i += 2
+            continue
+        if char == "}":
+            return token
+        if char != "{":
+            i += 1
+            continue
+        depth, j = 1, i + 1
+        while j < n and depth:
+            if body[j] in "{[(":
+                depth += 1
+            elif body[j] in "}])":
+                depth -= 1
+            j += 1
+        if depth:
+            return token
+        fields.append(body[i + 1 : j - 1])
+        i = j
+    return "\n".join(fields)
 
 
 def _count_in_text(text: str, heads: set[str], out: dict[tuple[str, bool], int]) -> None:

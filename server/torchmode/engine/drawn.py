@@ -31,6 +31,16 @@ def names_evaluation_data(node: cst.BaseExpression) -> bool:
     return type(node) is cst.Name and bool(api.EVALUATION_DATA.search(node.value))
 
 
+def passes_evaluation_data(call: cst.Call) -> bool:
+    """``accuracy(model, val_loader)``, ``run(net, loader=self.test_loader)``: a call handed
+    evaluation data runs what it runs on it to evaluate, whatever it is named."""
+    return any(
+        type(arg.value) in (cst.Name, cst.Attribute) and names_evaluation_data(arg.value)
+        for arg in call.args
+        if not arg.star
+    )
+
+
 def draws_evaluation_data(call: cst.Call, receiver: Taint | None, args: list[Taint]) -> bool:
     """``next(iter(val_loader))``, ``next(enumerate(test_loader, 0))``, ``next(val_iter)``,
     ``val_iter.next()`` (Python 2 style): one batch of evaluation data; also

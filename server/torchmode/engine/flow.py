@@ -7,22 +7,23 @@ of one iteration is seen at the start of the next. Every function gets a summary
 the modes of its parameters and ``self`` attributes, and its caller-dependent events); calls to
 the file's own functions apply those summaries.
 
-The file level and entry points are here; the interpreter and its parts are in interpreter.py,
-calls.py, training.py, guards.py and grad_mode.py."""
+The file level and entry points are here (functions other files call: entered_from_callers.py;
+whether a statement trains: training_queries.py); the interpreter and its parts are in
+interpreter.py, calls.py, applied_summaries.py, training.py, guards.py and grad_mode.py."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
-from torchmode.engine.blocks import block_statements, header_expressions, nested_blocks
-from torchmode.engine.callers import CallSite, Entry, RepeatedCall, entry_of, references
+from torchmode.engine import training_queries
+from torchmode.engine.blocks import block_statements
+from torchmode.engine.callers import RepeatedCall
 from torchmode.engine.chunks import Chunk, ChunkCache
+from torchmode.engine.entered_from_callers import enter_from_other_files, repeated_from_other_files
 from torchmode.engine.facts import ClassInfo, Facts, FunctionInfo
 from torchmode.engine.function_flow import (
     CachedFlow,
@@ -32,10 +33,8 @@ from torchmode.engine.function_flow import (
     module_shape,
 )
 from torchmode.engine.interpreter import Interpreter
-from torchmode.engine.names import key_of, literal_bool
 from torchmode.engine.overrides import Runs, runs_of
-from torchmode.engine.values import Guard
-from torchmode.engine.walk import calls_in
+from torchmode.engine.training_queries import DepProbe, walk_statements
 from torchmode.settings import NOTHING_DECLARED, Declared
 
 if TYPE_CHECKING:
@@ -87,7 +86,7 @@ class FileFlow:
             int, tuple[bool, list[tuple[int, FunctionFlow | None]], list[tuple[str, object]]]
         ] = {}
         # interpreters running, innermost last (or a probe collecting what an answer used)
-        self.active: list[Interpreter | _DepProbe] = []
+        self.active: list[Interpreter | DepProbe] = []
         self.module_flow: FunctionFlow | None = None
         # id(node) -> (node, chunk) for every node an event, origin or fix may point at
         self.places: dict[int, tuple[cst.CSTNode, Chunk]] = {}
@@ -194,134 +193,11 @@ class FileFlow:
                 and not self.declared.is_entry_point(flow.info.name, flow.info.qualname)
             )
         if self.project is not None and self.project.main:
-            self._enter_from_other_files()
-            self._repeated_from_other_files()
+            enter_from_other_files(self)
+            repeated_from_other_files(self)
         if self.override_files:
             read = set(self.caller_files)
             self.caller_files += tuple(sorted(self.override_files - read))
-
-    def _enter_from_other_files(self) -> None:
-        """The file's top-level functions that nothing in it calls, entered as their callers
-        in other files of the project enter them, when every caller is known (callers.py)."""
-        candidates: dict[str, tuple[FunctionInfo, FunctionFlow]] = {}
-        flagged: dict[str, tuple[FunctionInfo, FunctionFlow]] = {}
-        for info in self.facts.all_functions:
-            flow = self.flows.get(id(info))
-            if info.cls is not None or info.outer is not None or flow is None or flow.called:
-                continue
-            if self.declared.is_entry_point(info.name, info.qualname):
-                continue  # entered from outside too: the defaults stand, whoever else calls it
-            if flow.trains:
-                # evaluation is what its callers' modes decide; training is not, unless every
-                # training step sits under a flag a caller may pass as a constant
-                # (``run_epoch(..., training=False)``)
-                if any(isinstance(e, ev.Forward) and e.training_guards for e in flow.events):
-                    flagged[info.name] = (info, flow)
-                continue
-            # only where its callers' modes or grad mode decide an evaluation: a forward pass
-            # of a module it is given, or an evaluating function that runs what it is given
-            # (``net(x)``: a module if a caller passes one)
-            forwards = [e for e in flow.events if isinstance(e, ev.Forward)]
-            # (a parameter whose forwards are known, in modes and a grad mode set here, is
-            # evaluated as it is whatever its callers pass: reading them would change nothing)
-            known = {e.key.partition(".")[0] for e in forwards}
-            if any(e.depends_on_caller() for e in forwards) or (
-                self.inference_name(info.name) and _calls_a_parameter(info, known)
-            ):
-                candidates[info.name] = (info, flow)
-        if not candidates and not flagged:
-            return
-        # named here only where it is defined: this file hands it to nothing
-        wanted = set(candidates) | set(flagged)
-        own = references("".join(chunk.text for chunk in self.chunks), wanted)
-        if ("", False) in own:
-            return
-        for (chain, called), count in own.items():
-            name = chain.partition(".")[0]
-            if name in wanted and (chain != name or not called or count != 1):
-                candidates.pop(name, None)
-                flagged.pop(name, None)
-        assert self.project is not None
-        consulted: set[str] = set()
-        found = self.project.callers(set(candidates) | set(flagged), consulted)
-        importing = self.project.importing_files()
-        self.caller_files = importing + tuple(sorted(consulted - set(importing)))
-        for name, sites in found.items():
-            if name in flagged:
-                self._enter_flagged(*flagged[name], sites)
-                continue
-            entry = entry_of(candidates[name][0].node, sites) if sites else None
-            if entry is not None:
-                info, flow = candidates[name]
-                self.entered[id(flow)] = self._analyse_entered(info, entry)
-
-    def _enter_flagged(
-        self, info: FunctionInfo, flow: FunctionFlow, sites: list[CallSite] | None
-    ) -> None:
-        """A function that trains under a flag, as the calls of other files that pass the flag
-        constants taking every training step away enter it: what it evaluates there (its
-        forward passes only; the function as a whole still trains for its other callers)."""
-        if not sites:
-            return
-        guards = {g for e in flow.events if isinstance(e, ev.Forward) for g in e.training_guards}
-        evaluating = []
-        for site in sites:
-            flags = entry_of(info.node, [site])
-            if flags is not None and all(
-                flags.flags.get(text, polarity) != polarity for text, polarity in guards
-            ):
-                evaluating.append(site)
-        entry = entry_of(info.node, evaluating) if evaluating else None
-        if entry is None:
-            return
-        entered = self._run(Interpreter(self, info, entry))
-        if entered.trains:
-            return
-        flagged = {
-            id(e.node): e.training_guards
-            for e in flow.events
-            if isinstance(e, ev.Forward) and e.training_guards
-        }
-        forwards: list[ev.Event] = []
-        for event in entered.events:
-            if isinstance(event, ev.Forward) and id(event.node) in flagged:
-                # as a call passing the constants in one file makes it (Forward.in_caller)
-                event.evaluation, event.ruled_out = True, flagged[id(event.node)]
-                forwards.append(event)
-        entered.events = forwards
-        self.also_entered.append(entered)
-
-    def _repeated_from_other_files(self) -> None:
-        """The functions and methods nothing in the file calls that step an optimizer once
-        (no loop of their own around it) after a backward(): the loops of other files of the
-        project that call them (``for batch in loader: gan.step(batch)``)."""
-        candidates: dict[str, FunctionFlow] = {}
-        for info in self.facts.all_functions:
-            flow = self.flows.get(id(info))
-            if flow is None or flow.called or info.outer is not None:
-                continue
-            if _steps_once(flow):
-                candidates[info.qualname] = flow
-        if not candidates:
-            return
-        assert self.project is not None
-        consulted: set[str] = set()
-        found = self.project.repeated(set(candidates), consulted)
-        for name, calls in found.items():
-            if calls:
-                self.repeated[id(candidates[name])] = tuple(calls)
-        self.caller_files += tuple(sorted(consulted - set(self.caller_files)))
-
-    def _analyse_entered(self, info: FunctionInfo, entry: Entry) -> FunctionFlow:
-        flow = self._run(Interpreter(self, info, entry))
-        if not (entry.evaluates or self.evaluation_name(info.name)):
-            # as for a caller in this file: the callers' modes make a forward an evaluation
-            # only where they call it to evaluate (or it is named like one)
-            for event in flow.events_of(ev.Forward):
-                assert isinstance(event, ev.Forward)
-                if not event.via and _from_callers(event):
-                    event.evaluation = False
-        return flow
 
     def external(self, qualified: str) -> ExternalFunction | None:
         """The summary of another file's function ``qualified``, as the analysis in progress
@@ -548,7 +424,7 @@ class FileFlow:
         cached = self.locals_cache.get(id(info))
         if cached is None:
             cached = set()
-            for stmt in _walk_statements(block_statements(info.node.body)):
+            for stmt in walk_statements(block_statements(info.node.body)):
                 if type(stmt) is cst.SimpleStatementLine:
                     for small in stmt.body:
                         if type(small) is cst.Assign:
@@ -573,237 +449,13 @@ class FileFlow:
         if self.module_flow is not None:
             yield self.module_flow
 
-    # -- "does this statement train?" --------------------------------------------------
-    def contains_training(self, node: cst.CSTNode, scope: FunctionInfo | None) -> bool:
-        cached = self.training_cache.get(id(node))
-        if cached is not None:
-            if self.active:
-                self.active[-1].deps.extend(cached[1])
-                self.active[-1].externals.extend(cached[2])
-            return cached[0]
-        probe = _DepProbe()
-        self.active.append(probe)
-        try:
-            result = self._contains_training(node, scope)
-        finally:
-            self.active.pop()
-        # an answer that met a function still being analysed (recursion) is not final: asked
-        # again once that analysis is done (as a reused analysis would be), it may differ
-        if all(dep is not None for _, dep in probe.deps):
-            self.training_cache[id(node)] = (result, probe.deps, probe.externals)
-        if self.active:
-            self.active[-1].deps.extend(probe.deps)
-            self.active[-1].externals.extend(probe.externals)
-        return result
-
-    def _contains_training(self, node: cst.CSTNode, scope: FunctionInfo | None) -> bool:
-        result = False
-        stack: list[cst.CSTNode] = [node]
-        while stack and not result:
-            current = stack.pop()
-            if type(current) is cst.SimpleStatementLine:
-                for small in current.body:
-                    for call in calls_in(small):
-                        if self.is_training_call(call, scope):
-                            result = True
-                            break
-            elif type(current) is cst.FunctionDef:
-                if current is node:
-                    stack.extend(block_statements(current.body))
-            elif type(current) is cst.ClassDef:
-                continue
-            else:
-                header = header_expressions(current)
-                for expr in header:
-                    if any(self.is_training_call(c, scope) for c in calls_in(expr)):
-                        result = True
-                stack.extend(nested_blocks(current))
-        return result
-
-    def tests_a_parameter(self, info: FunctionInfo) -> bool:
-        """Whether the text around ``info`` has ``if NAME:`` on one of its parameters: a
-        cheap look before ``training_guards`` walks a loop for each forward pass in it."""
-        found = self.parameter_tests.get(id(info))
-        if found is None:
-            params = [re.escape(p) for p in info.params if p not in ("self", "cls")]
-            found = bool(params) and (
-                re.search(rf"\bif\s+(?:{'|'.join(params)})\s*:", info.chunk.text) is not None
-            )
-            self.parameter_tests[id(info)] = found
-        return found
-
-    def training_guards(self, node: cst.CSTNode, scope: FunctionInfo) -> tuple[Guard, ...]:
-        """Per training call inside ``node`` (``contains_training``), a condition on one of
-        the function's parameters that must hold for it to run (``if training:`` ->
-        ``("training", True)``); empty when some training call runs whatever the parameters
-        are. A call passing the contrary constant (``training=False``) runs no training
-        step there."""
-        params = set(scope.params)
-        found: list[Guard] = []
-        stack: list[tuple[cst.CSTNode, Guard | None]] = [(node, None)]
-        while stack:
-            current, guard = stack.pop()
-            if type(current) is cst.SimpleStatementLine:
-                calls = [c for small in current.body for c in calls_in(small)]
-            elif type(current) is cst.FunctionDef:
-                if current is node:
-                    stack.extend((s, guard) for s in block_statements(current.body))
-                continue
-            elif type(current) is cst.ClassDef:
-                continue
-            else:
-                calls = [c for expr in header_expressions(current) for c in calls_in(expr)]
-                if type(current) is cst.If and not calls:
-                    test = current.test
-                    own = guard
-                    if guard is None and type(test) is cst.Name and test.value in params:
-                        own = (test.value, True)
-                    stack.extend((s, own) for s in block_statements(current.body))
-                    orelse = current.orelse
-                    contrary = (own[0], not own[1]) if own is not None and guard is None else guard
-                    if type(orelse) is cst.If:
-                        stack.append((orelse, contrary))
-                    elif orelse is not None:
-                        stack.extend((s, contrary) for s in block_statements(orelse.body))
-                    continue
-                stack.extend((s, guard) for s in nested_blocks(current))
-            if any(self.is_training_call(c, scope) for c in calls):
-                if guard is None:
-                    return ()
-                found.append(guard)
-        return tuple(found)
-
-    def switches_to_train(self, node: cst.CSTNode) -> bool:
-        """``model.train()`` or a call to something named like training (``train_one_epoch``):
-        a statement that is not pure evaluation, even when its training is not visible."""
-        cached = self.train_switch_cache.get(id(node))
-        if cached is not None:
-            return cached
-        result = False
-        for stmt in _walk_statements([node]):
-            exprs: list[cst.CSTNode] = []
-            if type(stmt) is cst.SimpleStatementLine:
-                exprs = list(stmt.body)
-            else:
-                exprs = header_expressions(stmt)
-            for expr in exprs:
-                for call in calls_in(expr):
-                    func = call.func
-                    name = (
-                        func.attr.value
-                        if type(func) is cst.Attribute
-                        else (func.value if type(func) is cst.Name else "")
-                    )
-                    if name == "train" and type(func) is cst.Attribute:
-                        arg = call.args[0].value if call.args else None
-                        if arg is None or literal_bool(arg) is not False:
-                            result = True
-                    elif "train" in name.lower() and (name != "train" or type(func) is cst.Name):
-                        result = True  # train_one_epoch(...), train(model, loader, ...)
-        self.train_switch_cache[id(node)] = result
-        return result
-
-    def is_training_call(self, call: cst.Call, scope: FunctionInfo | None) -> bool:
-        func = call.func
-        if type(func) is cst.Attribute:
-            method = func.attr.value
-            if method in {"backward", "manual_backward"}:
-                return True
-            if method == "step":
-                receiver = key_of(func.value)
-                if self.facts.is_optimizer_key(receiver):
-                    return True
-                if call.args and self.facts.is_optimizer_key(key_of(call.args[0].value)):
-                    return True
-        name = self.facts.imports.resolve(func)
-        if name in {"torch.autograd.grad", "torch.autograd.backward"}:
-            return True
-        callee = self.resolve_callee(call, scope)
-        if callee is not None:
-            flow = self.flow_of(callee)
-            return bool(flow and flow.trains)
-        return False
-
-    def resolve_callee(self, call: cst.Call, scope: FunctionInfo | None) -> FunctionInfo | None:
-        func = call.func
-        facts = self.facts
-        if type(func) is cst.Name and func.value in facts.instances:
-            cls = facts.classes.get(facts.instances[func.value])
-            if cls is not None and not facts.class_is_module(cls.name):
-                return facts.method(cls, "__call__")  # predictor(image)
-        if type(func) is cst.Name:
-            scope_fn = scope
-            nested = self.nested_functions()
-            while scope_fn is not None:  # a function defined inside this one (or around it)
-                info = nested.get((id(scope_fn), func.value))
-                if info is not None:
-                    return info
-                scope_fn = scope_fn.outer
-            return facts.functions.get(func.value)
-        if type(func) is cst.Attribute:
-            receiver = func.value
-            name = func.attr.value
-            if type(receiver) is cst.Name and receiver.value == "self" and scope and scope.cls:
-                return facts.dispatched(scope.cls, name)
-            if (
-                type(receiver) is cst.Call
-                and type(receiver.func) is cst.Name
-                and receiver.func.value == "super"
-                and scope
-                and scope.cls
-            ):
-                for base in scope.cls.bases:
-                    cls = facts.classes.get(base.rsplit(".", 1)[-1])
-                    if cls is not None:
-                        return facts.method(cls, name)
-                return None
-            key = key_of(receiver)
-            if key is not None and key in facts.instances:
-                cls = facts.classes.get(facts.instances[key])
-                if cls is not None:
-                    return facts.method(cls, name)
-        return None
-
-
-def _steps_once(flow: FunctionFlow) -> bool:
-    """A step of its own outside any loop of its own, and a backward() (its own or a
-    helper's)."""
-    return any(
-        isinstance(e, ev.Step) and not e.via and not e.loops and not e.closure
-        for e in flow.events_of(ev.Step)
-    ) and any(True for _ in flow.events_of(ev.Backward))
-
-
-def _calls_a_parameter(info: FunctionInfo, known: set[str]) -> bool:
-    """Whether the function calls one of its parameters other than ``known`` ones."""
-    params = [p for p in info.params if p not in known]
-    if not params:
-        return False
-    names = "|".join(re.escape(p) for p in params)
-    return re.search(rf"(?<![\w.])(?:{names})\s*(?:\.forward\s*)?\(", info.chunk.text) is not None
-
-
-def _from_callers(event: ev.Forward) -> bool:
-    return any(v.origin is not None and v.origin.caller is not None for v in event.modes) or any(
-        g.origin is not None and g.origin.caller is not None for g in event.grad
-    )
-
-
-class _DepProbe:
-    """Collects the function analyses a cached answer depended on."""
-
-    def __init__(self) -> None:
-        self.deps: list[tuple[int, FunctionFlow | None]] = []
-        self.externals: list[tuple[str, object]] = []
-
-
-def _walk_statements(stmts: Iterable[cst.CSTNode]) -> Iterable[cst.CSTNode]:
-    stack = list(stmts)
-    while stack:
-        stmt = stack.pop()
-        yield stmt
-        if type(stmt) not in (cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine):
-            stack.extend(nested_blocks(stmt))
+    # -- "does this statement train?" (training_queries.py) --------------------------------
+    contains_training = training_queries.contains_training
+    tests_a_parameter = training_queries.tests_a_parameter
+    training_guards = training_queries.training_guards
+    switches_to_train = training_queries.switches_to_train
+    is_training_call = training_queries.is_training_call
+    resolve_callee = training_queries.resolve_callee
 
 
 def _target_names(node: cst.BaseExpression) -> list[str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from torchmode.engine import events as ev
+from torchmode.engine.drawn import passes_evaluation_data
 from torchmode.engine.names import key_of, strip_identity
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def project_call(
 
     self.place(call)
     _, evaluates, _ = self.region_of_forward(state)
+    evaluates = evaluates or passes_evaluation_data(call)
     self.record(
         ev.ProjectCall(
             call,

@@ -933,6 +933,42 @@ def run_dev(biencoder, dev_batches):
      scores = q @ p.t()
 """,
     ),
+    # a helper not named like an evaluation, handed the validation loader from the epoch
+    # loop: it runs the model on that data to evaluate, with gradients on
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+
+
+def top1(net, loader):
+    hits = 0
+    for images, labels in loader:
+        hits += (net(images).argmax(1) == labels).sum().item()
+    return hits / len(loader.dataset)
+
+
+def fit(net, train_loader, val_loader, epochs):
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    for epoch in range(epochs):
+        net.train()
+        for images, labels in train_loader:
+            optimizer.zero_grad()
+            F.cross_entropy(net(images), labels).backward()
+            optimizer.step()
+        net.eval()
+        print(epoch, top1(net, val_loader))
+""",
+        (8,),
+        fix="""\
+@@
+ 
+ 
++@torch.no_grad()
+ def top1(net, loader):
+     hits = 0
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
@@ -1739,5 +1775,30 @@ def fit(biencoder, batches, optimizer):
         loss = torch.nn.functional.cross_entropy(q @ p.t(), batch["target"])
         loss.backward()
         optimizer.step()
+""",
+    # the same helper called under no_grad from the epoch loop
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def top1(net, loader):
+    hits = 0
+    for images, labels in loader:
+        hits += (net(images).argmax(1) == labels).sum().item()
+    return hits / len(loader.dataset)
+
+
+def fit(net, train_loader, val_loader, epochs):
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    for epoch in range(epochs):
+        net.train()
+        for images, labels in train_loader:
+            optimizer.zero_grad()
+            F.cross_entropy(net(images), labels).backward()
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            print(epoch, top1(net, val_loader))
 """,
 )
