@@ -19,6 +19,7 @@ from torchmode.engine.chunk_records import (
     record_chunk,
 )
 from torchmode.engine.chunks import Chunk
+from torchmode.engine.inherited import add_inherited_modules
 from torchmode.engine.names import ImportTable, dotted, key_of
 from torchmode.engine.walk import calls_in, names_in
 from torchmode.knowledge.layers import (
@@ -130,6 +131,7 @@ class _Replay:
                 self.apply(key, value, fact)
         if self.parameter_free:
             self.find_parameter_free(records, evidence)
+        add_inherited_modules(facts)
         # second round, now that parameter lists are known: what each optimizer covers, per
         # function (the same name often means different optimizers in different functions)
         facts.optimizer_cover.clear()

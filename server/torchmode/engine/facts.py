@@ -123,6 +123,9 @@ class Facts:
     # ``step = make_step(model, opt)``: (id of the def it is assigned in, or 0 at module level,
     # or, for ``self.step = ...``, of the class) -> the call, None when assigned more than once
     call_assigned: dict[tuple[int, str], cst.Call | None] = field(default_factory=dict)
+    # ``self.<attr>`` -> the class (as its file names it) and sensitivity to the mode of the
+    # module a plain base class of another file of the project keeps there (inherited.py)
+    inherited: dict[str, tuple[str, bool | None]] = field(default_factory=dict)
     project: ProjectContext | None = field(default=None, repr=False, compare=False)
 
     function_by_node: dict[int, FunctionInfo] = field(default_factory=dict)
@@ -322,7 +325,11 @@ class Facts:
 
     def held_module(self, key: str) -> tuple[str, bool | None] | None:
         """The class of the module at ``key`` (``model.img_enc``) that an instance of another
-        file's plain class holds, as that file names it, and its sensitivity to the mode."""
+        file's plain class holds, as that file names it, and its sensitivity to the mode; or
+        the module at ``self.<attr>`` that a plain base class of another file holds."""
+        inherited = self.inherited.get(key)
+        if inherited is not None:
+            return inherited
         held = self.held_by(key)
         if held is None or self.project is None or "." not in held[0]:
             return None

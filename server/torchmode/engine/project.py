@@ -340,6 +340,13 @@ class ProjectContext:
         held = found[0].held_modules.get(found[1]) if found is not None else None
         return held.get(attr) if held is not None else None
 
+    def held_modules(self, qualified: str) -> dict[str, tuple[str, bool | None]]:
+        """Every module the plain class ``qualified`` of another file of the project holds, by
+        attribute of ``self`` (``held_module`` for each)."""
+        found = self._defining(qualified)
+        held = found[0].held_modules.get(found[1]) if found is not None else None
+        return dict(held) if held is not None else {}
+
     def switching_method(self, qualified: str, attr: str, mode: Mode) -> str | None:
         """A method of the plain class ``qualified`` of another file of the project, called
         without arguments, that switches ``self.<attr>`` to ``mode`` and only switches modes

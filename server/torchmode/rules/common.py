@@ -15,6 +15,7 @@ from torchmode.engine.chunks import Chunk, ChunkCache
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.context import RuleContext
 from torchmode.engine.facts import FunctionInfo
+from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import key_of
 from torchmode.engine.values import CallerSite, Origin
 from torchmode.findings import Fix, Position, Range, Related, TextEdit
@@ -364,6 +365,16 @@ def _chunk_steps_environment(ctx: RuleContext, chunk: Chunk) -> bool:
     if cache is None:
         return _ENV_STEP.search(chunk.text) is not None
     return cache.derived(chunk, "env-step", lambda c: _ENV_STEP.search(c.text) is not None)
+
+
+def entered_by_base(ctx: RuleContext, flow: FunctionFlow, key: str) -> bool:
+    """A method nothing in this file calls, running a module its class inherits from a plain
+    base class of another file (``self.model``, set there): that base class's code calls it,
+    in the mode and grad mode it chose, as a caller in this file would."""
+    info = flow.info
+    if info is None or info.cls is None or flow.called:
+        return False
+    return any(key == k or key.startswith(k + ".") for k in ctx.facts.inherited)
 
 
 def skip_framework(ctx: RuleContext, event: ev.Event) -> bool:

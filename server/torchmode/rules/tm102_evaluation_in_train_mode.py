@@ -109,7 +109,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             _keep_shallowest(best, event, _shared_finding(ctx, flow, event, shared))
             continue
         modes = event.modes
-        if any(v.mode is Mode.INPUT for v in modes) and flow.called:
+        if any(v.mode is Mode.INPUT for v in modes) and (
+            flow.called or common.entered_by_base(ctx, flow, event.key)
+        ):
             continue  # each caller decides, with its own state
         # the modes other functions of the file leave the model in, on entry here
         entry = (

@@ -87,7 +87,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue  # nothing of it records a graph (for an input that needs none)
         if any(g.enabled is False for g in event.grad):
             continue  # off on some path (``set_grad_enabled(phase == "train")``): not certain
-        if any(g.enabled is None for g in event.grad) and flow.called:
+        if any(g.enabled is None for g in event.grad) and (
+            flow.called or common.entered_by_base(ctx, flow, event.key)
+        ):
             continue  # each caller decides, with its own grad mode; uncalled: on by default
         if event.grad and all(
             g.enabled is True and g.origin is not None and g.origin.caller is None

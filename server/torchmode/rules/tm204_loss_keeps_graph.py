@@ -13,6 +13,7 @@ from torchmode.engine import events as ev
 from torchmode.engine.blocks import block_statements, nested_blocks
 from torchmode.engine.chunks import Chunk, code_of, split_lines
 from torchmode.engine.context import RuleContext
+from torchmode.engine.facts import FunctionInfo
 from torchmode.engine.names import key_of, root_of
 from torchmode.engine.walk import names_in
 from torchmode.findings import Finding, Fix, Range, Related, Severity, TextEdit
@@ -87,8 +88,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if not loops and event.via and event.observed_target:
             # ``self.total += loss`` in a method the caller runs in its loop
             target, loops = event.observed_target, event.loops
+        step_method = False
         if not loops:
-            continue
+            method = _step_method(ctx, flow, event)
+            if method is None:
+                continue
+            # each call is one training step: the calls are the iterations
+            loops, step_method = (method,), True
         value = event.value
         if not (value.graph and value.lossy):
             continue
@@ -123,9 +129,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if not trains:
             severity = Severity.WARNING
             why = "every iteration's activations stay in memory"
-        elif loops is event.site_loops and _backpropagated_in(ctx, event, loop):
+        elif (loops is event.site_loops or step_method) and _backpropagated_in(ctx, event, loop):
             # the loss this very iteration backpropagates: it certainly has a graph, and each
             # step's whole graph stays alive through the total
+            severity = Severity.WARNING
+            why = "every step's autograd graph stays alive and memory grows with each step"
+        elif _unpacked_with_graph(ctx, event):
+            # loss terms a helper of this file returns one by one, each computed from a forward
+            # pass with gradients on: no plain number among them
             severity = Severity.WARNING
             why = "every step's autograd graph stays alive and memory grows with each step"
         else:
@@ -158,6 +169,99 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             ),
             fix_builder=partial(_fixes, ctx, event),
         )
+
+
+def _runs_in(loops: tuple[cst.CSTNode, ...], loop: cst.CSTNode) -> bool:
+    """Does an event with these loops around it run in every iteration of ``loop``? A step
+    method's definition (``_step_method``) stands for its calls: what runs outside its own
+    loops runs at each."""
+    if isinstance(loop, cst.FunctionDef):
+        return not loops
+    return loop in loops
+
+
+def _step_method(ctx: RuleContext, flow: object, event: ev.Accumulate) -> cst.FunctionDef | None:
+    """A method that takes one whole training step itself (``backward()`` and an optimizer's
+    ``step()`` in its own body, outside any loop) and that nothing in this file calls (a base
+    class of another file, or a framework, runs it once per batch), adding to an attribute
+    of ``self``: every call adds one more step's value, so the attribute is a running total
+    across the steps. Its definition stands for the loop those calls make."""
+    site = event.site
+    info = site.info
+    if event.via or flow is not site or info is None or info.cls is None or site.called:
+        return None
+    if not event.target.startswith("self."):
+        return None
+    own = [e for e in site.events if not e.via and not e.site_loops]
+    if not any(isinstance(e, ev.Backward) for e in own):
+        return None
+    if not any(isinstance(e, ev.Step) for e in own):
+        return None
+    return info.node
+
+
+def _unpacked_with_graph(ctx: RuleContext, event: ev.Accumulate) -> bool:
+    """Is every variable the value adds up (``coarse_loss * 1e3``, ``[coarse_loss, fine_loss]``)
+    unpacked, in the function that accumulates it, from a call of a helper of this file whose
+    ``return`` gives that element, by itself, an autograd graph (``loss, coarse_loss,
+    fine_loss = self.losses(x, y)``)? Then none of them is a plain number (``.item()``), the
+    doubt that keeps other loss-like values at info."""
+    info = event.site.info
+    node = event.value_node
+    if info is None or node is None:
+        return False
+    items = node.elements if isinstance(node, cst.List | cst.Tuple) else [node]
+    names: set[str] = set()
+    for item in items:
+        found = _value_names(item.value if isinstance(item, cst.BaseElement) else item)
+        if not found:
+            return False
+        names |= found
+    unpacked = _unpacked_items(ctx, info)
+    return all(unpacked.get(name) is True for name in names)
+
+
+def _unpacked_items(ctx: RuleContext, info: FunctionInfo) -> dict[str, bool]:
+    """Name -> whether the element of a same-file helper's returned tuple it is unpacked from
+    carries a graph (``a, b = helper(...)``); a name assigned anything else maps to False."""
+    out: dict[str, bool] = {}
+    for small in _small_statements(info.node):
+        if isinstance(small, cst.AugAssign | cst.AnnAssign):
+            key = key_of(small.target)
+            if key is not None:
+                out[key] = False
+            continue
+        if not isinstance(small, cst.Assign):
+            continue
+        graphs = _item_graphs(ctx, info, small.value)
+        for t in small.targets:
+            target = t.target
+            elements = target.elements if isinstance(target, cst.Tuple | cst.List) else None
+            if elements is None or graphs is None or len(graphs) != len(elements):
+                for key in _target_keys(target):
+                    out[key] = False
+                continue
+            for element, graph in zip(elements, graphs, strict=True):
+                key = key_of(element.value)
+                if key is not None:
+                    out[key] = graph and out.get(key, True)
+    return out
+
+
+def _item_graphs(
+    ctx: RuleContext, info: FunctionInfo, value: cst.BaseExpression
+) -> tuple[bool, ...] | None:
+    """Whether each element the called helper of this file returns carries a graph, computed
+    from a forward pass with gradients on (None: not such a call, or its elements are not known
+    one by one)."""
+    if not isinstance(value, cst.Call):
+        return None
+    callee = ctx.flow.resolve_callee(value, info)
+    flow = ctx.flow.flow_of(callee) if callee is not None else None
+    items = flow.returned_items if flow is not None else None
+    if items is None:
+        return None
+    return tuple(t.graph and bool(t.models) for t in items)
 
 
 def _fixes(ctx: RuleContext, event: ev.Accumulate) -> tuple[Fix, ...]:
@@ -200,7 +304,7 @@ def _backpropagated_in(ctx: RuleContext, event: ev.Accumulate, loop: cst.CSTNode
         # ``total += self._backward(loss)``: the helper's return added as it is
         return node is not None and _returns_its_backpropagated(event, loop, node)
     for e in event.site.events:
-        if isinstance(e, ev.Backward) and not e.via and loop in e.site_loops:
+        if isinstance(e, ev.Backward) and not e.via and _runs_in(e.site_loops, loop):
             words = _WORD.findall(ctx.code(e.node))
             if names & {p for w in words for p in _prefixes(w)}:
                 return True
@@ -215,7 +319,7 @@ def _returned_after_backward(
     calls = {
         id(e.via[0]): e
         for e in event.site.events
-        if isinstance(e, ev.Backward) and e.via and loop in e.loops and len(e.via) == 1
+        if isinstance(e, ev.Backward) and e.via and _runs_in(e.loops, loop) and len(e.via) == 1
     }
     if not calls:
         return False
@@ -242,7 +346,7 @@ def _returns_its_backpropagated(event: ev.Accumulate, loop: cst.CSTNode, call: c
         isinstance(e, ev.Backward)
         and len(e.via) == 1
         and e.via[0] is call
-        and loop in e.loops
+        and _runs_in(e.loops, loop)
         and _returns_loss(e)
         for e in event.site.events
     )
@@ -605,7 +709,9 @@ def _assigned_in(loop: cst.CSTNode, key: str) -> bool:
                 elif isinstance(small, cst.AnnAssign):
                     targets = [small.target]
                 for t in targets:
-                    if key_of(t) == key:
+                    bound = key_of(t)
+                    # ``meter = Meter()`` starts ``meter.sum`` afresh as well
+                    if bound is not None and (key == bound or key.startswith(bound + ".")):
                         return True
         elif isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             continue

@@ -474,6 +474,43 @@ def train_step(model, optimizer, batch, probe_batches):
      model.train()
 """,
     ),
+    # a runner class whose base, from an installed package, calls train_step() once per
+    # batch: the method takes a whole step, so what it adds to an attribute of the runner is
+    # a running total across the steps
+    Invalid(
+        """\
+import torch
+import torch.nn.functional as F
+from trainkit import Runner
+
+
+class SegmentationRunner(Runner):
+    def __init__(self, net, lr):
+        super().__init__()
+        self.net = net
+        self.optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+        self.epoch_loss = 0.0
+
+    def train_step(self, images, masks):
+        self.optimizer.zero_grad()
+        loss = F.cross_entropy(self.net(images), masks)
+        loss.backward()
+        self.optimizer.step()
+        self.epoch_loss += loss
+
+    def on_epoch_end(self, epoch):
+        print(f"epoch {epoch}: {self.epoch_loss:.4f}")
+        self.epoch_loss = 0.0
+""",
+        (18,),
+        fix="""\
+@@
+         self.optimizer.step()
+-        self.epoch_loss += loss
++        self.epoch_loss += loss.item()
+ 
+""",
+    ),
 )
 
 
@@ -995,5 +1032,30 @@ class MultiAgentLearner:
             self.critic_opts[i].step()
             critic_losses.append(loss)
         return critic_losses
+""",
+    # the same runner keeps the loss as a number; and a step method that resets the total it
+    # adds to is not a running total
+    """\
+import torch
+import torch.nn.functional as F
+from trainkit import Runner
+
+
+class SegmentationRunner(Runner):
+    def __init__(self, net, lr):
+        super().__init__()
+        self.net = net
+        self.optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+        self.epoch_loss = 0.0
+        self.step_loss = 0.0
+
+    def train_step(self, images, masks):
+        self.optimizer.zero_grad()
+        loss = F.cross_entropy(self.net(images), masks)
+        loss.backward()
+        self.optimizer.step()
+        self.epoch_loss += loss.item()
+        self.step_loss = 0.0
+        self.step_loss += loss
 """,
 )
