@@ -486,6 +486,8 @@ class _Replay:
                 return ("frozen_module", name.rsplit(".", 1)[0])
             if name.endswith(("from_pretrained", "create_model")) and "Tokenizer" not in name:
                 if "Config" not in name and "Processor" not in name:
+                    if api.is_pipeline_loader(name):
+                        return None
                     return ("module", None)
                 return None
             if last in {"list", "filter"} or _is_param_call(base):
