@@ -109,3 +109,14 @@ def test_eval_left_on_for_a_model_built_without_dropout_is_a_hint() -> None:
 
 def test_eval_left_on_for_a_model_built_with_dropout_is_a_warning() -> None:
     assert _tm101("0.3") == [(29, Severity.WARNING)]
+
+
+def test_a_rate_reassigned_in_the_constructor_is_not_the_callers() -> None:
+    source = SOURCE.replace(
+        "        super().__init__()\n",
+        "        super().__init__()\n        p_drop = p_drop or 0.1\n",
+    )
+    found = analyze(source.format(built="Block(8, 0.0)", default=""), EVERYTHING).findings
+    assert [(f.range.start.line + 1, f.severity) for f in found if f.code == "TM102"] == [
+        (19, Severity.WARNING)
+    ]

@@ -61,7 +61,30 @@ def template(call: cst.Call, arguments: Arguments, cls: cst.ClassDef) -> Argumen
         rated = rated or marker is not None
     if not rated or not _within(call, init):
         return None  # a call in another method names that method's own variables
+    used = {a.name for a in (*args, *kwargs.values()) if isinstance(a, InitParam)}
+    if used & _rebound(init):
+        return None  # ``dropout = dropout or 0.1``: not the caller's value any more
     return tuple(args), kwargs
+
+
+_ASSIGNING = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.NamedExpr)
+
+
+def _rebound(init: cst.FunctionDef) -> set[str]:
+    """The names ``__init__`` assigns to (its parameters among them, if reassigned)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [init.body]
+    while stack:
+        node = stack.pop()
+        target = None
+        if isinstance(node, _ASSIGNING):
+            target = node.target
+        if type(target) is cst.Name:
+            out.add(target.value)
+        elif type(target) is cst.Tuple:
+            out.update(e.value.value for e in target.elements if type(e.value) is cst.Name)
+        stack.extend(node.children)
+    return out
 
 
 def _within(node: cst.CSTNode, scope: cst.FunctionDef) -> bool:
