@@ -36,10 +36,11 @@ from torchmode.engine.callers import import_words, module_word
 from torchmode.engine.chunks import ChunkCache
 from torchmode.engine.limits import MAX_SOURCE_BYTES
 from torchmode.engine.project import Kept as KeptSummary
-from torchmode.engine.project import Overlay, ProjectContext, disk_unchanged
+from torchmode.engine.project import ProjectContext
 from torchmode.engine.project import files_changed as project_files_changed
 from torchmode.engine.project import keep as keep_summary
 from torchmode.engine.project import kept as kept_summary
+from torchmode.engine.project_files import Overlay, disk_unchanged
 from torchmode.engine.summary_store import folder_tag as cache_folder_tag
 from torchmode.fixing import apply_edits, chosen_fix, compatible_fixes, line_offsets
 from torchmode.rules import RULES, lookup

@@ -27,7 +27,7 @@ from torchmode.engine.positions import compute_positions, unit_positions
 from torchmode.findings import Position, Range
 
 if TYPE_CHECKING:
-    from torchmode.engine.fact_collection import ChunkRecord
+    from torchmode.engine.chunk_records import ChunkRecord
     from torchmode.engine.function_flow import CachedFlow, CachedModuleFlow
     from torchmode.engine.positions import UnitPositions
 

@@ -23,7 +23,8 @@ from torchmode.knowledge.layers import (
 )
 
 if TYPE_CHECKING:
-    from torchmode.engine.project import ProjectContext, Stamp
+    from torchmode.engine.project import ProjectContext
+    from torchmode.engine.project_files import Stamp
 
 MODULE_EVIDENCE = frozenset(
     {

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from torchmode.engine import (
+    applied_summaries,
     assignments,
     binding,
     calls,
@@ -706,10 +707,10 @@ class Interpreter:
     own_loader = assignments.own_loader
     is_construction = assignments.is_construction
     eval_call = calls.eval_call
-    enter_context = calls.enter_context
-    grad_off_decorator = calls.grad_off_decorator
-    apply_summary = calls.apply_summary
-    apply_external = calls.apply_external
+    enter_context = applied_summaries.enter_context
+    grad_off_decorator = applied_summaries.grad_off_decorator
+    apply_summary = applied_summaries.apply_summary
+    apply_external = applied_summaries.apply_external
     _given = calls._given
     literal_arguments = binding.literal_arguments
     bound_taints = binding.bound_taints

@@ -22,28 +22,18 @@ importing package.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
-import io
 import os
-import re
 import sys
 import threading
-import tokenize
-from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from stat import S_ISREG
-
-import libcst as cst
 
 from torchmode.engine.accumulation import Accumulator, KeptArgument
 from torchmode.engine.callers import (
     CallSite,
     RepeatedCall,
-    import_words,
     importers,
     imports_digest,
     listing_digest,
@@ -53,15 +43,26 @@ from torchmode.engine.callers import (
 from torchmode.engine.chunks import ChunkCache, parse_chunks
 from torchmode.engine.collection import collection_paused
 from torchmode.engine.fact_collection import collect_facts
-from torchmode.engine.facts import Facts
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.limits import refusal
+from torchmode.engine.project_files import (
+    Overlay,
+    Stamp,
+    buffer_import_words,
+    buffer_of,
+    forget_buffers,
+    module_file,
+    other_module_file,
+    read_source,
+    stamp_of,
+    stamp_size,
+    subclasses_named,
+)
 from torchmode.engine.summarising import summary_of
 from torchmode.engine.summary_store import (
     Imported,
     SummaryStore,
     content_digest,
-    files_unchanged,
     store_at,
     summary_digest,
 )
@@ -73,7 +74,6 @@ from torchmode.engine.summary_types import (
     Subclass,
 )
 from torchmode.engine.values import CallerSite, Mode
-from torchmode.engine.wrappers import turns_grad_off
 
 MAX_SOURCE_BYTES = 2_000_000  # a bigger module is not analysed for its summaries
 # A module imported by more files than this is a helper of the whole project: its functions'
@@ -83,14 +83,6 @@ MAX_IMPORTERS = 64
 # How many files of callers a function's entry is read through (``train.py`` calls ``fit()``,
 # which calls ``evaluate()``, which calls ``predict()``: three)
 MAX_CHAIN = 4
-
-# An editor's open documents, by path (``str(Path)``, as the project's files are found): a
-# version (anything comparable and picklable that changes whenever the text does, even across
-# closing and opening again) and the text, read instead of the file on disk. The adapter's
-# snapshot: never mutated.
-Overlay = Mapping[str, tuple[Hashable, str]]
-# What a summary was computed from, for one file (``_stamp``): the buffer or the file on disk
-Stamp = tuple[object, ...]
 
 
 @dataclass(frozen=True)
@@ -274,7 +266,7 @@ class ProjectContext:
         inside = os.path.join(self.root, "")
         for path, (version, text) in self.overlay.items():
             if path.startswith(inside) and path.endswith(".py"):
-                if word in _buffer_import_words(path, version, text):
+                if word in buffer_import_words(path, version, text):
                     found[path] = None
                 else:
                     found.pop(path, None)
@@ -300,7 +292,7 @@ class ProjectContext:
             text = self._text_of(file)
             if text is None:
                 continue
-            if cls not in text or not _subclasses_named(text, cls):
+            if cls not in text or not subclasses_named(text, cls):
                 continue
             summary = _summary(Path(file), self.root, self.overlay, self.cache_dir)
             found.extend(sub for sub in summary.subclasses if (real, cls) in sub.bases)
@@ -312,7 +304,7 @@ class ProjectContext:
         stripped = qualified.lstrip(".")
         level = len(qualified) - len(stripped)
         module = stripped.rpartition(".")[0]
-        return _module_file(Path(self.root), Path(self.path), module, level) is not None
+        return module_file(Path(self.root), Path(self.path), module, level) is not None
 
     def _defining(self, qualified: str) -> tuple[FileSummary, str] | None:
         """The summary of the other project file ``qualified`` (``eval.eval_net``,
@@ -413,7 +405,7 @@ class ProjectContext:
                 source = self._source(module, level)
                 if source is not None:
                     paths.add(source)
-        return tuple((str(path), _stamp(path, self.overlay)) for path in sorted(paths))
+        return tuple((str(path), stamp_of(path, self.overlay)) for path in sorted(paths))
 
     def summaries(self, paths: Iterable[str]) -> tuple[FileSummary, ...]:
         """What these files of the project (``stamp``'s paths) give the files that import
@@ -436,40 +428,10 @@ class ProjectContext:
     def _source(self, module: str, level: int) -> Path | None:
         if not module and not level:
             return None
-        return _other_module_file(self.root, self.path, module, level)
+        return other_module_file(self.root, self.path, module, level)
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=16384)
-def _other_module_file(root: str, importer: str, module: str, level: int) -> Path | None:
-    """The file ``importer`` imports ``module`` from, unless that is ``importer`` itself (asked
-    for at every name a file uses: the paths are made once per question)."""
-    source = _module_file(Path(root), Path(importer), module, level)
-    if source is None or os.path.realpath(source) == os.path.realpath(importer):
-        return None
-    return source
-
-
-@functools.lru_cache(maxsize=4096)
-def _module_file(root: Path, importer: Path, module: str, level: int) -> Path | None:
-    parts = [p for p in module.split(".") if p]
-    if level:
-        base = importer.parent
-        for _ in range(level - 1):
-            base = base.parent
-        bases = [base]
-    else:
-        # the script's folder, the project root, and ``src/`` (the packaging layout whose
-        # scripts put it on ``sys.path``, or run once it is installed)
-        bases = [importer.parent, root, root / "src"]
-    for base in bases:
-        target = base.joinpath(*parts) if parts else base
-        for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-            if parts and candidate.is_file():
-                return candidate
-    return None
 
 
 _NOTHING = FileSummary()
@@ -480,90 +442,10 @@ _CACHE: dict[Path, tuple[Stamp, tuple[tuple[str, Stamp | None], ...], FileSummar
 _IN_PROGRESS: set[Path] = set()
 
 
-@dataclass
-class _Buffer:
-    """What is kept of an open document summarised lately: its parse cache, so that an edit
-    re-parses (and re-analyses) only the statements it changed, and which of its unchanged
-    functions turn grad off as decorators (walking every function's tree is most of the
-    time of summarising a big file again)."""
-
-    cache: ChunkCache = field(default_factory=ChunkCache)
-    imports: object = None  # the import table the verdicts below were reached with
-    grad_off: dict[int, tuple[cst.FunctionDef, bool]] = field(default_factory=dict)
-    # the verdicts of the summary being computed: only they are kept (``settle``), not the
-    # trees of functions edited since
-    fresh: dict[int, tuple[cst.FunctionDef, bool]] = field(default_factory=dict)
-
-    def turns_grad_off(self, node: cst.FunctionDef, facts: Facts) -> bool:
-        imports = tuple(sorted(facts.imports.names.items()))
-        if imports != self.imports:
-            self.imports, self.grad_off = imports, {}
-        known = self.grad_off.get(id(node))
-        if known is None or known[0] is not node:
-            known = (node, turns_grad_off(node, facts.imports))
-        self.fresh[id(node)] = known
-        return known[1]
-
-    def settle(self) -> None:
-        self.grad_off, self.fresh = self.fresh, {}
-
-
-# The open documents summarised last (an editor's, the few being edited).
-_BUFFERS: OrderedDict[Path, _Buffer] = OrderedDict()
-KEPT_BUFFERS = 4
-
-
-# While a batch run that writes no file goes on, what each file's stamp on disk is (a cached
-# summary is checked against the stamps of every file it read, each time it is used).
-_UNCHANGED_DISK: dict[str, Stamp | None] | None = None
-
-
-@contextmanager
-def disk_unchanged() -> Iterator[None]:
-    """Within: the files on disk do not change (``torchmode check`` without ``--fix``), so each
-    file's size and modification time are read once, not at each use of a summary."""
-    global _UNCHANGED_DISK
-    before, _UNCHANGED_DISK = _UNCHANGED_DISK, {}
-    try:
-        with files_unchanged():
-            yield
-    finally:
-        _UNCHANGED_DISK = before
-
-
-def _stamp(path: Path | str, overlay: Overlay | None) -> Stamp | None:
-    """What the summary of ``path`` is computed from: its open buffer's version, else its size
-    and modification time on disk; None if it cannot be read. Plain data, the same in another
-    process (the editor's analysis process hands summaries back: ``kept``)."""
-    key = str(path)
-    buffer = overlay.get(key) if overlay is not None else None
-    if buffer is not None:
-        version, text = buffer
-        return ("buffer", len(text), version)
-    known = _UNCHANGED_DISK
-    if known is not None and key in known:
-        return known[key]
-    try:
-        stat = os.stat(key)
-    except OSError:
-        stamp = None
-    else:
-        stamp = ("disk", stat.st_size, stat.st_mtime_ns)
-    if known is not None:
-        known[key] = stamp
-    return stamp
-
-
-def _size(stamp: Stamp) -> int:
-    size = stamp[1]
-    assert isinstance(size, int)
-    return size
-
-
 def _summary(
     path: Path, root: str, overlay: Overlay | None = None, cache_dir: str | None = None
 ) -> FileSummary:
-    stamp = _stamp(path, overlay)
+    stamp = stamp_of(path, overlay)
     if stamp is None:
         return _NOTHING
     with _LOCK:
@@ -571,7 +453,7 @@ def _summary(
     if (
         cached is not None
         and cached[0] == stamp
-        and all(_stamp(p, overlay) == s for p, s in cached[1])
+        and all(stamp_of(p, overlay) == s for p, s in cached[1])
     ):
         return cached[2]
     # a file on disk: kept between runs by its content (an open buffer is the editor's)
@@ -580,14 +462,14 @@ def _summary(
     if store is not None and digest is not None:
         kept_there = _kept(store, path, digest, root, overlay, cache_dir)
         if kept_there is not None and isinstance(kept_there[1], FileSummary):
-            stamps = tuple((p, _stamp(p, overlay)) for p, _, _ in kept_there[0])
+            stamps = tuple((p, stamp_of(p, overlay)) for p, _, _ in kept_there[0])
             with _LOCK:
                 _CACHE[path] = (stamp, stamps, kept_there[1])
                 if kept_there[2] is not None:
                     _DIGESTS[id(kept_there[1])] = (kept_there[1], kept_there[2])
             return kept_there[1]
     with _LOCK:
-        if path in _IN_PROGRESS or _size(stamp) > MAX_SOURCE_BYTES:
+        if path in _IN_PROGRESS or stamp_size(stamp) > MAX_SOURCE_BYTES:
             return _NOTHING  # an import cycle: what is being summarised is not known yet
         _IN_PROGRESS.add(path)
     try:
@@ -688,10 +570,10 @@ def offer(project: ProjectContext, file_flow: FileFlow, text: str) -> None:
     opened = overlay.get(str(path)) if overlay is not None else None
     if opened is None or text != opened[1]:
         return  # another text (a fix being checked), or not an open document
-    stamp = _stamp(path, overlay)
-    if stamp is None or _size(stamp) > MAX_SOURCE_BYTES:
+    stamp = stamp_of(path, overlay)
+    if stamp is None or stamp_size(stamp) > MAX_SOURCE_BYTES:
         return
-    summary, imported = summary_of(file_flow, path, _buffer(path), text, project.root)
+    summary, imported = summary_of(file_flow, path, buffer_of(path), text, project.root)
     with _LOCK:
         _CACHE[path] = (stamp, imported, summary)
 
@@ -716,55 +598,15 @@ def files_changed(paths: Iterable[str], created_or_deleted: bool = False) -> Non
     """Files of a project changed on disk, or an editor closed them: their summaries (and
     parse caches) are dropped, and which files import which is read again; after files were
     created or deleted, imports resolve again."""
+    paths = list(paths)
     with _LOCK:
         for path in paths:
             _CACHE.pop(Path(path), None)
-            _BUFFERS.pop(Path(path), None)
+    forget_buffers(paths)
     listings_outdated()
     if created_or_deleted:
-        _module_file.cache_clear()
-        _other_module_file.cache_clear()
-
-
-_BUFFER_WORDS: OrderedDict[str, tuple[Hashable, frozenset[str]]] = OrderedDict()
-
-
-def _buffer_import_words(path: str, version: Hashable, text: str) -> frozenset[str]:
-    """``import_words`` of an open document's buffer, kept for its version."""
-    with _LOCK:
-        kept = _BUFFER_WORDS.get(path)
-        if kept is not None and kept[0] == version:
-            _BUFFER_WORDS.move_to_end(path)
-            return kept[1]
-    words = import_words(text)
-    with _LOCK:
-        _BUFFER_WORDS[path] = (version, words)
-        while len(_BUFFER_WORDS) > 64:
-            _BUFFER_WORDS.popitem(last=False)
-    return words
-
-
-def _subclasses_named(text: str, cls: str) -> bool:
-    """Whether a class statement of ``text`` names ``cls`` among its bases (before the
-    summary of that file, which costs its whole analysis, is asked for them)."""
-    return re.search(rf"\bclass\s+\w+[^:]*\b{re.escape(cls)}\b", text) is not None
-
-
-def _read(path: Path) -> str | None:
-    try:
-        if not S_ISREG(path.stat().st_mode):
-            return None  # a fifo named like a module would block the read for ever
-        data = path.read_bytes()
-    except OSError:
-        return None
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError:
-        encoding = "utf-8"
-    try:
-        return data.decode(encoding).replace("\r\n", "\n")
-    except (UnicodeDecodeError, LookupError):
-        return None
+        module_file.cache_clear()
+        other_module_file.cache_clear()
 
 
 def _file_flow(
@@ -791,26 +633,17 @@ def _file_flow(
         sys.setrecursionlimit(limit)
 
 
-def _buffer(path: Path) -> _Buffer:
-    with _LOCK:
-        buffer = _BUFFERS.pop(path, None) or _Buffer()
-        _BUFFERS[path] = buffer
-        while len(_BUFFERS) > KEPT_BUFFERS:
-            _BUFFERS.popitem(last=False)
-        return buffer
-
-
 def _summarise(
     path: Path, root: str, overlay: Overlay | None, cache_dir: str | None
 ) -> tuple[FileSummary, tuple[tuple[str, Stamp | None], ...]] | None:
     """The summary of ``path`` and the stamps of the project files it imports; None if its
     text cannot be analysed."""
     opened = overlay.get(str(path)) if overlay is not None else None
-    text = opened[1] if opened is not None else _read(path)
+    text = opened[1] if opened is not None else read_source(path)
     if text is None:
         return _NOTHING, ()
     project = ProjectContext(root, str(path), overlay, main=False, cache_dir=cache_dir)
-    buffer = _buffer(path) if opened is not None else None
+    buffer = buffer_of(path) if opened is not None else None
     file_flow = _file_flow(text, project, buffer.cache if buffer is not None else None)
     if file_flow is None:
         return None

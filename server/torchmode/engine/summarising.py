@@ -25,11 +25,11 @@ from torchmode.engine.walk import children
 from torchmode.engine.wrappers import is_context_manager, turns_grad_off, yield_statement
 
 if TYPE_CHECKING:
-    from torchmode.engine.project import Stamp, _Buffer
+    from torchmode.engine.project_files import Buffer, Stamp
 
 
 def summary_of(
-    file_flow: FileFlow, path: Path, buffer: _Buffer | None, text: str, root: str
+    file_flow: FileFlow, path: Path, buffer: Buffer | None, text: str, root: str
 ) -> tuple[FileSummary, tuple[tuple[str, Stamp | None], ...]]:
     """The summary of the file ``file_flow`` analysed (``text``), and the stamps of the files
     it imports; ``buffer``: what is kept of it as an open document. The analysis of a file
@@ -81,7 +81,7 @@ def _function_summary(
     file_flow: FileFlow,
     info: FunctionInfo,
     qualified: str,
-    buffer: _Buffer | None,
+    buffer: Buffer | None,
     own: bool = False,
 ) -> ExternalFunction | None:
     """What a function does to what it is given (None: nothing other files need); ``own``: a
@@ -173,7 +173,7 @@ def _by_sensitivity(facts: Facts, effects: tuple[ParamEffect, ...]) -> tuple[Par
 
 
 def _wrapper_methods(
-    file_flow: FileFlow, path: Path, buffer: _Buffer | None
+    file_flow: FileFlow, path: Path, buffer: Buffer | None
 ) -> dict[str, dict[str, ExternalFunction]]:
     """The methods of the file's plain classes (not modules: a ``VSE`` object holding
     ``self.img_enc``) that switch the modes of, or train, attributes of ``self``: what a call
