@@ -445,7 +445,7 @@ def is_construction(self: Interpreter, call: cst.Call) -> bool:
         return self.facts.class_is_module(name)
     return (
         bool(api.MODULE_FACTORIES.match(name))
-        or name.endswith(("from_pretrained", "create_model"))
+        or (name.endswith(("from_pretrained", "create_model")) and not api.is_pipeline_loader(name))
         or self.facts.project_class(name) is not None
     )
 

@@ -13,6 +13,7 @@ import libcst as cst
 from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import nested_blocks
 from torchmode.engine.facts import MODULE_EVIDENCE
+from torchmode.engine.init_rates import Arguments
 from torchmode.engine.names import dotted, key_of
 from torchmode.engine.walk import calls_in, sub_expressions
 
@@ -74,6 +75,8 @@ class Evidence:
     # ``self.key = name`` in a class: (id of the class, name, key)
     self_aliases: list[tuple[int, str, str]] = field(default_factory=list)
     layers: list[tuple[cst.ClassDef, str]] = field(default_factory=list)  # class calls' layers
+    # those built in ``__init__`` from its parameters, as templates (init_rates.py)
+    rated: list[tuple[cst.ClassDef, str, Arguments]] = field(default_factory=list)
 
 
 def record_chunk(module: cst.Module) -> ChunkRecord:

@@ -20,10 +20,11 @@ from torchmode.engine.chunk_records import (
 )
 from torchmode.engine.chunks import Chunk
 from torchmode.engine.inherited import add_inherited_modules
+from torchmode.engine.init_rates import bind, template
+from torchmode.engine.init_rates import literal_arguments as _literal_arguments
 from torchmode.engine.names import ImportTable, dotted, key_of
 from torchmode.engine.walk import calls_in, names_in
 from torchmode.knowledge.layers import (
-    UNKNOWN,
     construction_is_parameter_free,
     construction_sensitivity,
 )
@@ -164,6 +165,12 @@ class _Replay:
                 cls = self.classes.get(id(cls_node))
                 if cls is not None:
                     cls.layers.add(layer)
+                    cls.fixed_layers.add(layer)
+            for cls_node, layer, rated in found.rated:
+                cls = self.classes.get(id(cls_node))
+                if cls is not None:
+                    cls.layers.add(layer)
+                    cls.rated_layers.setdefault(layer, []).append(rated)
         facts.module_keys -= set(facts.optimizer_cover)
 
     def find_parameter_free(self, records: list[ChunkRecord], evidence: list[Evidence]) -> None:
@@ -200,7 +207,13 @@ class _Replay:
                 found.self_aliases.append((id(cls_node), value.value, key))
         for call, cls_node in record.class_calls:
             layer = self.layer_of(call)
-            if layer is not None:
+            if layer is None:
+                continue
+            arguments = _literal_arguments(call) if layer.startswith("torch.nn.") else None
+            rated = template(call, arguments, cls_node) if arguments is not None else None
+            if rated is not None:
+                found.rated.append((cls_node, layer, rated))
+            else:
                 found.layers.append((cls_node, layer))
         found.layers.extend((cls_node, READS_TRAINING) for cls_node in record.training_readers)
         record.evidence = found
@@ -221,6 +234,7 @@ class _Replay:
             if fact[2]:
                 facts.module_keys.add(key)
                 facts.module_class[key] = name
+                self.bind_init_arguments(key, name, value)
         elif kind == "loss":
             facts.loss_fns.add(key)
         elif kind == "module":
@@ -247,6 +261,19 @@ class _Replay:
             facts.frozen.add(key)
         elif kind == "alias" and fact[1] in facts.module_keys:
             facts.module_keys.add(key)
+
+    def bind_init_arguments(self, key: str, cls: str, value: cst.BaseExpression) -> None:
+        """``block = Block(8, 0.0)``: the literal arguments of that construction, for the
+        class's layers built from its parameters (several different ones: None)."""
+        facts = self.facts
+        base = _strip_identity_calls(value)
+        info = facts.classes.get(cls)
+        bound = None
+        if type(base) is cst.Call and info is not None:
+            bound = bind(base, info.node)
+        if facts.init_arguments.get(key, bound) != bound:
+            bound = None
+        facts.init_arguments[key] = bound
 
     def assignment_fact(
         self, value: cst.BaseExpression, names_grad_api: bool
@@ -297,6 +324,8 @@ class _Replay:
                 return ("frozen_module", name.rsplit(".", 1)[0])
             if name.endswith(("from_pretrained", "create_model")) and "Tokenizer" not in name:
                 if "Config" not in name and "Processor" not in name:
+                    if api.is_pipeline_loader(name):
+                        return None
                     return ("module", None)
                 return None
             if last in {"list", "filter"} or _is_param_call(base):
@@ -444,35 +473,6 @@ def _layer_kind(name: str, call: cst.Call) -> str:
 def _parameter_free(class_name: str, call: cst.Call) -> bool:
     arguments = _literal_arguments(call)
     return arguments is not None and construction_is_parameter_free(class_name, *arguments)
-
-
-def _literal_arguments(call: cst.Call) -> tuple[tuple[object, ...], dict[str, object]] | None:
-    """A call's positional and keyword arguments as literals (``UNKNOWN`` where not one);
-    None when it unpacks ``*args`` or ``**kwargs``."""
-    args: list[object] = []
-    kwargs: dict[str, object] = {}
-    for arg in call.args:
-        if arg.star:
-            return None
-        value = _literal(arg.value, UNKNOWN)
-        if arg.keyword is None:
-            args.append(value)
-        else:
-            kwargs[arg.keyword.value] = value
-    return tuple(args), kwargs
-
-
-def _literal(node: cst.BaseExpression, unknown: object) -> object:
-    if type(node) is cst.Integer or type(node) is cst.Float:
-        try:
-            return int(node.value) if type(node) is cst.Integer else float(node.value)
-        except ValueError:
-            return unknown
-    if type(node) is cst.Name and node.value in {"True", "False", "None"}:
-        return {"True": True, "False": False, "None": None}[node.value]
-    if type(node) is cst.SimpleString:
-        return node.evaluated_value
-    return unknown
 
 
 def _strip_identity_calls(node: cst.BaseExpression) -> cst.BaseExpression:

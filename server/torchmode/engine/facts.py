@@ -14,6 +14,7 @@ import libcst as cst
 
 from torchmode.engine import torch_api as api
 from torchmode.engine.chunks import Chunk, code_of
+from torchmode.engine.init_rates import Arguments, bind, rated_sensitivity
 from torchmode.engine.names import ImportTable
 from torchmode.engine.values import Mode
 from torchmode.knowledge.layers import (
@@ -74,6 +75,10 @@ class ClassInfo:
     bases: list[str]  # qualified when imported, else as written
     methods: dict[str, FunctionInfo] = field(default_factory=dict)
     layers: set[str] = field(default_factory=set)  # classes instantiated in its methods
+    # torch.nn layers built in ``__init__`` from its parameters (``nn.Dropout(p_drop)``), as
+    # templates an instance's arguments complete; ``fixed_layers``: also built otherwise
+    rated_layers: dict[str, list[Arguments]] = field(default_factory=dict)
+    fixed_layers: set[str] = field(default_factory=set)
 
     @property
     def name(self) -> str:
@@ -91,6 +96,9 @@ class Facts:
     # key -> the layers of the ``nn.Sequential(...)`` it was given, as written in the call
     # (None: given one whose layers are not all known, or several different ones)
     sequential_layers: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    # key -> the literal ``__init__`` arguments of the project class instance it holds
+    # (``block = Block(8, 0.0)``: ``{"width": 8, "p_drop": 0.0}``; None: built several ways)
+    init_arguments: dict[str, dict[str, object] | None] = field(default_factory=dict)
     optimizer_cover: dict[str, set[str]] = field(default_factory=dict)  # every function's
     scoped_cover: dict[tuple[int, str], set[str]] = field(default_factory=dict)
     # id(the value of ``opt = Adam(net.parameters())``) -> what that optimizer trains: the
@@ -310,7 +318,8 @@ class Facts:
             if any(v is True for v in verdicts):
                 return True
             return False if all(v is False for v in verdicts) else None
-        return self._class_sensitivity(cls, frozenset(), own_code)
+        bound = self.init_arguments.get(key)
+        return self._class_sensitivity(cls, frozenset(), own_code, bound)
 
     def held_by(self, key: str) -> tuple[str, str] | None:
         """``model.img_enc`` where ``model`` holds only instances of a plain class of another
@@ -349,10 +358,13 @@ class Facts:
         found = self.held_module(key)
         return found[1] if found is not None else None
 
-    def class_sensitivity(self, cls: str) -> bool | None:
+    def class_sensitivity(self, cls: str, built: cst.Call | None = None) -> bool | None:
         """Whether instances of ``cls`` (a class name as this file spells it) have layers that
-        behave differently in eval mode."""
-        return self._class_sensitivity(cls, frozenset())
+        behave differently in eval mode; the one ``built`` by that call if given (its literal
+        arguments may turn off layers configured by the constructor's parameters)."""
+        local = self.classes.get(cls) if built is not None else None
+        bound = bind(built, local.node) if built is not None and local is not None else None
+        return self._class_sensitivity(cls, frozenset(), bound=bound)
 
     def project_builder(self, name: str) -> str | None:
         """``name`` (resolved: ``models.vgg19``) as a function of another file of the project
@@ -383,7 +395,11 @@ class Facts:
         return None
 
     def _class_sensitivity(
-        self, cls: str, seen: frozenset[str], own_code: bool = True
+        self,
+        cls: str,
+        seen: frozenset[str],
+        own_code: bool = True,
+        bound: dict[str, object] | None = None,
     ) -> bool | None:
         local = self.classes.get(cls.rsplit(".", 1)[-1]) if "." not in cls else None
         if local is None:
@@ -402,7 +418,9 @@ class Facts:
         if own_code and READS_TRAINING in local.layers:
             return True
         verdicts = [
-            self._class_sensitivity(layer, seen | {cls}, own_code)
+            rated_sensitivity(layer, local.rated_layers[layer], bound)
+            if bound is not None and layer in local.rated_layers and layer not in local.fixed_layers
+            else self._class_sensitivity(layer, seen | {cls}, own_code)
             for layer in local.layers
             if layer != READS_TRAINING
             and not (layer.startswith("torch.nn.") and layer.rsplit(".", 1)[-1] in CONTAINERS)

@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 MAX_LOOP_ROUNDS = 6
 
+_PROCESS_EXITS = frozenset({"sys.exit", "os._exit", "os.abort"})
+_EXIT_BUILTINS = frozenset({"exit", "quit"})
+
 
 _COMPREHENSIONS = (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)
 
@@ -327,6 +330,8 @@ class Interpreter:
         if type(small) is cst.Expr:
             self.check_bare_mode_switch(small.value)
             self.eval_expr(small.value, state)
+            if self.ends_process(small.value):
+                return _dead()  # ``sys.exit(0)`` after an evaluation-only run: nothing follows
         elif type(small) is cst.Assign:
             value = self.eval_expr(small.value, state)
             self.check_running_sum(small, state)
@@ -365,6 +370,20 @@ class Interpreter:
             for name in names_in(small.target):
                 state.vars.pop(name, None)
         return state
+
+    def ends_process(self, node: cst.BaseExpression) -> bool:
+        """``sys.exit()``, ``os._exit(1)``, or the ``exit()``/``quit()`` builtins (when the
+        file defines no function of that name): the process ends, like ``raise SystemExit``."""
+        if type(node) is not cst.Call:
+            return False
+        name = self.facts.imports.resolve(node.func)
+        if name is not None:
+            return name in _PROCESS_EXITS
+        return (
+            type(node.func) is cst.Name
+            and node.func.value in _EXIT_BUILTINS
+            and self.file.resolve_callee(node, self.info) is None
+        )
 
     def exec_if(self, stmt: cst.If, state: State) -> State:
         self.eval_expr(stmt.test, state)

@@ -226,3 +226,11 @@ NOT_OPTIMIZER_KEY = re.compile(
     r"profiler|prof|writer|logger|step_fn|accelerator|trainer|engine|stepper)",
     re.IGNORECASE,
 )
+
+
+def is_pipeline_loader(name: str) -> bool:
+    """``StableDiffusionPipeline.from_pretrained`` (diffusers' ``DiffusionPipeline`` family,
+    ``AutoPipelineForText2Image``): a pipeline bundles models but is no ``nn.Module``, and
+    calling it samples under ``torch.no_grad()`` inside the library."""
+    owner = name.rpartition(".")[0].rpartition(".")[2]
+    return "Pipeline" in owner

@@ -201,6 +201,7 @@ def built_sensitivity(
     Inference(weights)`` inside ``test()``): the classes built there decide, not what the
     same name holds elsewhere in the file. None when a construction's class is not known."""
     classes: set[str] = set()
+    built: dict[str, cst.Call | None] = {}  # the one construction of each class, if one
     for origin in origins:
         if origin is None or not origin.constructed or origin.caller is not None:
             return None
@@ -219,7 +220,8 @@ def built_sensitivity(
         if name.startswith("torch.nn.") and name.rsplit(".", 1)[-1] in CONTAINERS:
             return None  # ``nn.Sequential(...)``: its layers decide (``sensitivity_note``)
         classes.add(name)
-    verdicts = {ctx.facts.class_sensitivity(cls) for cls in classes}
+        built[name] = node if built.get(name, node) is node else None
+    verdicts = {ctx.facts.class_sensitivity(cls, built[cls]) for cls in classes}
     if not classes or True in verdicts:
         return (True, "") if classes else None
     if verdicts == {False}:

@@ -2660,4 +2660,33 @@ with torch.no_grad():
     draws = torch.stack([net(grid) for _ in range(50)])
 band = draws.mean(0), draws.std(0)
 """,
+    # a book chapter's notebook: the attention block takes its dropout rate as an argument and
+    # this demo passes 0.0, so running it without eval() gives the same outputs
+    """\
+import torch
+from torch import nn
+
+
+class MaskedSelfAttention(nn.Module):
+    def __init__(self, d_in, d_out, max_len, drop_rate, bias=False):
+        super().__init__()
+        self.query = nn.Linear(d_in, d_out, bias=bias)
+        self.key = nn.Linear(d_in, d_out, bias=bias)
+        self.value = nn.Linear(d_in, d_out, bias=bias)
+        self.drop = nn.Dropout(drop_rate)
+        self.register_buffer("mask", torch.triu(torch.ones(max_len, max_len), diagonal=1))
+
+    def forward(self, x):
+        n = x.shape[1]
+        scores = self.query(x) @ self.key(x).transpose(1, 2)
+        scores = scores.masked_fill(self.mask.bool()[:n, :n], float("-inf"))
+        weights = self.drop(torch.softmax(scores / self.key.out_features**0.5, dim=-1))
+        return weights @ self.value(x)
+
+
+tokens = torch.rand(2, 6, 3)
+attention = MaskedSelfAttention(3, 2, 6, 0.0)
+with torch.no_grad():
+    print(attention(tokens))
+""",
 )

@@ -1903,4 +1903,22 @@ def infer(path, images):
 if __name__ == "__main__":
     infer(sys.argv[1], torch.load(sys.argv[2]))
 """,
+    # a LoRA demo that renders images with a diffusers pipeline: the pipeline is not an
+    # nn.Module, and its __call__ already runs under torch.no_grad()
+    """\
+import torch
+from diffusers import StableDiffusionPipeline
+
+pipe = StableDiffusionPipeline.from_pretrained("some/sd-checkpoint", torch_dtype=torch.float16)
+pipe.to("cuda")
+adapter = load_lora(pipe.unet, "style.safetensors")
+
+torch.manual_seed(0)
+before = pipe("a lighthouse at dusk", num_inference_steps=30).images[0]
+adapter.merge(scale=0.8)
+torch.manual_seed(0)
+after = pipe("a lighthouse at dusk", num_inference_steps=30).images[0]
+before.save("before.png")
+after.save("after.png")
+""",
 )
