@@ -12,7 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from torchmode.engine.blocks import block_statements, nested_blocks
-from torchmode.engine.facts import Facts, FunctionInfo
+from torchmode.engine.facts import ClassInfo, Facts, FunctionInfo
 
 _PLAIN_BASES: tuple[list[str], ...] = ([], ["object"])
 
@@ -58,7 +58,17 @@ def _is_plain_construction(facts: Facts, value: cst.BaseExpression) -> bool:
     if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Name):
         return False
     cls = facts.classes.get(value.func.value)
-    return cls is not None and cls.bases in _PLAIN_BASES
+    return cls is not None and cls.bases in _PLAIN_BASES and not _builds_modules(facts, cls)
+
+
+def _builds_modules(facts: Facts, cls: ClassInfo) -> bool:
+    """The class builds networks in its methods (a GAN wrapper owning its generators): its
+    instance drives them, so it is no stand-in for an exported network."""
+    for layer in cls.layers:
+        local = facts.classes.get(layer)
+        if local is None or local.bases not in _PLAIN_BASES:
+            return True
+    return False
 
 
 def _binds(target: cst.BaseExpression, name: str) -> bool:

@@ -382,9 +382,9 @@ def _inside_training_step(ctx: RuleContext, event: ev.Forward) -> bool:
 
 def _switched_just_before(ctx: RuleContext, event: ev.Forward, origin: Origin | None) -> bool:
     """The ``train()`` comes before the forward in the same block (or a block around it) and
-    nothing from there to the forward trains: the switch was made for this evaluation (MC
-    dropout's repeated passes in a notebook that trained the model cells above), not left
-    over from a training loop."""
+    nothing in that block trains, before the forward or after it: the switch was made for this
+    evaluation (MC dropout's repeated passes in a notebook that trained the model cells above),
+    not left over from a training loop."""
     if origin is None:
         return False
     call = event.node
@@ -402,8 +402,11 @@ def _switched_just_before(ctx: RuleContext, event: ev.Forward, origin: Origin | 
         before = ctx.siblings_before(current, chunk)
         at = next((i for i, s in enumerate(before) if s is switch), None)
         if at is not None:
+            # training after the evaluation in that block means the switch was made for it, and
+            # the evaluation was put in between (validating last epoch's weights first)
             between = [*before[at + 1 :], current]
-            return not any(ctx.flow.contains_training(s, scope) for s in between)
+            after = [s for s, _ in ctx.siblings_after(current, chunk)]
+            return not any(ctx.flow.contains_training(s, scope) for s in (*between, *after))
     return False
 
 
