@@ -33,6 +33,34 @@ def guard_of(self: Interpreter, test: cst.BaseExpression) -> str | None:
     return cache.code_text(test) if cache is not None else code_of(test).strip()
 
 
+def is_grad_presence_check(test: cst.BaseExpression) -> bool:
+    """``if p.grad is not None:``, true or not, leaves no gradient behind either way."""
+    return (
+        type(test) is cst.Comparison
+        and type(test.left) is cst.Attribute
+        and test.left.attr.value == "grad"
+        and len(test.comparisons) == 1
+        and type(test.comparisons[0].operator) is cst.IsNot
+        and type(test.comparisons[0].comparator) is cst.Name
+        and test.comparisons[0].comparator.value == "None"
+    )
+
+
+def known_flag(test: cst.BaseExpression, state: State) -> bool | None:
+    """``if self.is_test:`` (or ``if not self.is_test:``) after ``self.is_test = False`` on
+    every path here: the test's value."""
+    if not state.flags:
+        return None
+    negated = type(test) is cst.UnaryOperation and type(test.operator) is cst.Not
+    if negated:
+        test = test.expression  # type: ignore[attr-defined]
+    if type(test) is not cst.Name and type(test) is not cst.Attribute:
+        return None
+    key = key_of(test)
+    flag = state.flags.get(key) if key is not None else None
+    return None if flag is None else flag != negated
+
+
 def is_module_check(self: Interpreter, test: cst.BaseExpression) -> bool:
     if not (
         type(test) is cst.Call

@@ -389,7 +389,7 @@ class Interpreter:
         self.eval_expr(stmt.test, state)
         flag = self._flag(stmt.test)
         if flag is None:
-            flag = _known_flag(stmt.test, state)
+            flag = guards.known_flag(stmt.test, state)
         if flag is not None:  # every caller passes the same constant: one branch runs
             if flag:
                 return self.exec_block(block_statements(stmt.body), state)
@@ -398,7 +398,7 @@ class Interpreter:
             if type(stmt.orelse) is cst.If:
                 return self.exec_if(stmt.orelse, state)
             return self.exec_block(block_statements(stmt.orelse.body), state)
-        if self.is_module_check(stmt.test) or _is_grad_presence_check(stmt.test):
+        if self.is_module_check(stmt.test) or guards.is_grad_presence_check(stmt.test):
             # ``if isinstance(net, nn.Module): net.eval()`` is true for every module;
             # ``if p.grad is not None: p.grad.zero_()`` leaves no gradient either way
             return self.exec_block(block_statements(stmt.body), state)
@@ -780,30 +780,3 @@ def _scalar_params(node: cst.FunctionDef) -> set[str]:
         and isinstance(p.default, literal)
         and (type(p.default) is not cst.Name or p.default.value in {"True", "False", "None"})
     }
-
-
-def _is_grad_presence_check(test: cst.BaseExpression) -> bool:
-    return (
-        type(test) is cst.Comparison
-        and type(test.left) is cst.Attribute
-        and test.left.attr.value == "grad"
-        and len(test.comparisons) == 1
-        and type(test.comparisons[0].operator) is cst.IsNot
-        and type(test.comparisons[0].comparator) is cst.Name
-        and test.comparisons[0].comparator.value == "None"
-    )
-
-
-def _known_flag(test: cst.BaseExpression, state: State) -> bool | None:
-    """``if self.is_test:`` (or ``if not self.is_test:``) after ``self.is_test = False`` on
-    every path here: the test's value."""
-    if not state.flags:
-        return None
-    negated = type(test) is cst.UnaryOperation and type(test.operator) is cst.Not
-    if negated:
-        test = test.expression  # type: ignore[attr-defined]
-    if type(test) is not cst.Name and type(test) is not cst.Attribute:
-        return None
-    key = key_of(test)
-    flag = state.flags.get(key) if key is not None else None
-    return None if flag is None else flag != negated
