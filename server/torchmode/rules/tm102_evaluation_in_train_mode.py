@@ -10,9 +10,11 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
+from torchmode.engine.names import literal_bool
 from torchmode.engine.statements import StatementIndex
 from torchmode.engine.values import Mode, ModeVal, Origin
-from torchmode.findings import Finding, Fix, Related, Severity
+from torchmode.engine.walk import names_in
+from torchmode.findings import Finding, Fix, Related, Severity, TextEdit
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common, sampling, wording
 from torchmode.rules.base import Rule
@@ -382,9 +384,10 @@ def _inside_training_step(ctx: RuleContext, event: ev.Forward) -> bool:
 
 def _switched_just_before(ctx: RuleContext, event: ev.Forward, origin: Origin | None) -> bool:
     """The ``train()`` comes before the forward in the same block (or a block around it) and
-    nothing in that block trains, before the forward or after it: the switch was made for this
-    evaluation (MC dropout's repeated passes in a notebook that trained the model cells above),
-    not left over from a training loop."""
+    nothing in that block trains, before the forward or after it, and the forward is repeated on
+    one input: the switch was made for this evaluation (MC dropout's repeated passes in a
+    notebook that trained the model cells above), not left over from a training loop or put
+    there by mistake."""
     if origin is None:
         return False
     call = event.node
@@ -406,8 +409,52 @@ def _switched_just_before(ctx: RuleContext, event: ev.Forward, origin: Origin | 
             # the evaluation was put in between (validating last epoch's weights first)
             between = [*before[at + 1 :], current]
             after = [s for s, _ in ctx.siblings_after(current, chunk)]
-            return not any(ctx.flow.contains_training(s, scope) for s in (*between, *after))
+            if any(ctx.flow.contains_training(s, scope) for s in (*between, *after)):
+                return False
+            return _repeats_one_input(current, call)
     return False
+
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+
+
+def _repeats_one_input(top: cst.CSTNode, call: cst.CSTNode) -> bool:
+    """Inside ``top``, the forward sits in a loop that feeds it the same input every time
+    (``[net(grid) for _ in range(50)]``): MC dropout's repeated draws. A loop over batches
+    (``for x, y in valid_loader: model(x)``) evaluates with dropout on by mistake."""
+    path = _path_to(top, call)
+    if path is None:
+        return False
+    loops: list[cst.CSTNode] = []
+    for node in path:
+        if isinstance(node, cst.For | cst.While):
+            loops.append(node)
+        elif isinstance(node, _COMPREHENSIONS):
+            clause: cst.CompFor | None = node.for_in
+            while clause is not None:
+                loops.append(clause)
+                clause = clause.inner_for_in
+    if not loops:
+        return False
+    if not isinstance(call, cst.Call):
+        return False
+    inputs = {name for arg in call.args for name in names_in(arg.value)}
+    for loop in loops:
+        if isinstance(loop, cst.For | cst.CompFor) and inputs & set(names_in(loop.target)):
+            return False
+    return True
+
+
+def _path_to(top: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | None:
+    """The nodes from ``top`` down to ``target`` (both included), or None when it is not in
+    ``top``."""
+    stack: list[tuple[cst.CSTNode, list[cst.CSTNode]]] = [(top, [top])]
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        stack.extend((child, [*path, child]) for child in node.children)
+    return None
 
 
 def _feeds_failing_backward(flow: FunctionFlow, event: ev.Forward) -> bool:
@@ -576,6 +623,15 @@ def _candidates(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Iter
     if spelled is None:
         return
     index = ctx.index(ctx.chunk_of(event.region))
+    own = index.statement_of(event.node)
+    switch = _train_call_just_before(ctx, index, own, spelled) if own is not None else None
+    if switch is not None:
+        # ``model.train()`` right before the forward in an evaluation loop (copied from the
+        # training loop): make that call the eval() rather than add one after it
+        yield Fix(
+            f"Call `{spelled}.eval()` instead of `train()` before the evaluation",
+            (TextEdit(index.range_of(switch), f"{spelled}.eval()"),),
+        )
     first = _first_statement(event, spelled)
     if first is not None:
         # eval() where people put it: at the top of the evaluating function
@@ -583,9 +639,34 @@ def _candidates(ctx: RuleContext, flow: FunctionFlow, event: ev.Forward) -> Iter
     yield _eval_before(ctx, event, index, event.region, spelled)
     # the evaluation block itself switches back to train mode before the forward (it calls a
     # helper that restores the mode): eval() right before the forward's own statement
-    own = index.statement_of(event.node)
     if own is not None and own is not event.region:
         yield _eval_before(ctx, event, index, own, spelled)
+
+
+def _train_call_just_before(
+    ctx: RuleContext, index: StatementIndex, stmt: cst.CSTNode, spelled: str
+) -> cst.Call | None:
+    """The ``spelled.train()`` (or ``train(True)``) call that is the whole statement right
+    before ``stmt`` in its block."""
+    block = index.block.get(id(stmt), [])
+    at = next((i for i, s in enumerate(block) if s is stmt), 0)
+    if at == 0:
+        return None
+    previous = block[at - 1]
+    if type(previous) is not cst.SimpleStatementLine or len(previous.body) != 1:
+        return None
+    small = previous.body[0]
+    if type(small) is not cst.Expr or type(small.value) is not cst.Call:
+        return None
+    call = small.value
+    func = call.func
+    if type(func) is not cst.Attribute or func.attr.value != "train":
+        return None
+    if ctx.code(func.value) != spelled:
+        return None
+    if call.args and not (len(call.args) == 1 and literal_bool(call.args[0].value) is True):
+        return None
+    return call
 
 
 def _first_statement(event: ev.Forward, spelled: str) -> cst.BaseStatement | None:

@@ -1214,6 +1214,53 @@ if __name__ == "__main__":
          mask = net(image)
 """,
     ),
+    # a multimodal trainer whose validation loop was copied from its training loop, train()
+    # before every forward included: eval() is called before the loop, then undone each batch
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+
+
+class Fusion(nn.Module):
+    def __init__(self, dims=(20, 30), classes=3):
+        super().__init__()
+        self.encoders = nn.ModuleList([nn.Linear(d, 32) for d in dims])
+        self.drop = nn.Dropout(0.2)
+        self.head = nn.Linear(32 * len(dims), classes)
+
+    def forward(self, parts):
+        joined = torch.cat([enc(p) for enc, p in zip(self.encoders, parts)], dim=-1)
+        return self.head(self.drop(joined))
+
+
+def fit(model, train_loader, valid_loader, epochs=20):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch in range(epochs):
+        model.train()
+        for *parts, label in train_loader:
+            opt.zero_grad()
+            model.train()
+            loss = nn.functional.cross_entropy(model(parts), label)
+            loss.backward()
+            opt.step()
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for *parts, label in valid_loader:
+                model.train()
+                correct += (model(parts).argmax(1) == label).sum().item()
+        print(epoch, correct)
+""",
+        (32,),
+        fix="""\
+@@
+             for *parts, label in valid_loader:
+-                model.train()
++                model.eval()
+                 correct += (model(parts).argmax(1) == label).sum().item()
+""",
+    ),
 )
 
 VALID = (
