@@ -18,6 +18,7 @@ from torchmode.findings import Finding, Range
 from torchmode.settings import Settings
 
 E = TypeVar("E", bound=ev.Event)
+T = TypeVar("T")
 
 
 class Reanalysis(Protocol):
@@ -93,6 +94,12 @@ class RuleContext:
             idx = StatementIndex.of(chunk)
             self._indexes[id(chunk)] = idx
         return idx
+
+    def of_text(self, chunk: Chunk, name: str, compute: Callable[[Chunk], T]) -> T:
+        """``compute(chunk)`` for a value that depends on the chunk's text alone: kept with its
+        parse when the analysis has a cache (a keystroke computes it for the edited chunk)."""
+        cache = self.flow.cache
+        return compute(chunk) if cache is None else cache.derived(chunk, name, compute)
 
     def siblings_after(self, stmt: cst.CSTNode, chunk: Chunk) -> list[tuple[cst.CSTNode, Chunk]]:
         """The statements after ``stmt`` in its block; for a top-level statement, the rest of

@@ -363,10 +363,7 @@ def _chunk_steps_environment(ctx: RuleContext, chunk: Chunk) -> bool:
     it (only its indentation differs, which the pattern allows), so without one no loop of it
     steps an environment, and the loops' code need not be generated (most files: an
     optimizer's step() is all there is)."""
-    cache = ctx.flow.cache
-    if cache is None:
-        return _ENV_STEP.search(chunk.text) is not None
-    return cache.derived(chunk, "env-step", lambda c: _ENV_STEP.search(c.text) is not None)
+    return ctx.of_text(chunk, "env-step", lambda c: _ENV_STEP.search(c.text) is not None)
 
 
 def entered_by_base(ctx: RuleContext, flow: FunctionFlow, key: str) -> bool:

@@ -98,13 +98,8 @@ def _module_assignments(ctx: RuleContext) -> dict[str, list[cst.BaseExpression]]
     if found is not None:
         return cast("dict[str, list[cst.BaseExpression]]", found)
     values: dict[str, list[cst.BaseExpression]] = {}
-    cache = ctx.flow.cache
     for chunk in ctx.chunks:
-        own = (
-            cache.derived(chunk, "sampling-assignments", _chunk_assignments)
-            if cache is not None
-            else _chunk_assignments(chunk)
-        )
+        own = ctx.of_text(chunk, "sampling-assignments", _chunk_assignments)
         for name, assigned in own.items():
             values.setdefault(name, []).extend(assigned)
     ctx.memo["sampling-module"] = values

@@ -655,15 +655,10 @@ def _item_names(ctx: RuleContext, container: str) -> set[str]:
         index = cast("dict[str, set[str]]", memoised)  # what this function stored under its key
     else:
         # the file's index, merged once per analysis from the chunks' (kept per parsed chunk)
-        cache = ctx.flow.cache
         index = {}
         ctx.memo["tm204-items"] = index
         for chunk in ctx.chunks:
-            own = (
-                cache.derived(chunk, "tm204-items", _items_index)
-                if cache is not None
-                else _items_index(chunk)
-            )
+            own = ctx.of_text(chunk, "tm204-items", _items_index)
             for found, names in own.items():
                 index.setdefault(found, set()).update(names)
     return index.get(container, set())

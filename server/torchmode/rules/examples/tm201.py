@@ -3,6 +3,31 @@
 from torchmode.rules.base import Invalid
 from torchmode.rules.examples import shared
 
+
+# a helper not named like an evaluation, called by the epoch loop with the validation loader
+_TOP1_FIT = """\
+import torch
+import torch.nn.functional as F
+
+
+def top1(net, loader):
+    hits = 0
+    for images, labels in loader:
+        hits += (net(images).argmax(1) == labels).sum().item()
+    return hits / len(loader.dataset)
+
+
+def fit(net, train_loader, val_loader, epochs):
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    for epoch in range(epochs):
+        net.train()
+        for images, labels in train_loader:
+            optimizer.zero_grad()
+            F.cross_entropy(net(images), labels).backward()
+            optimizer.step()
+        net.eval()
+"""
+
 INVALID: tuple[Invalid, ...] = (
     # captioning validate() with eval() but no no_grad (sgrvinod image-captioning issue #57)
     Invalid(
@@ -936,29 +961,7 @@ def run_dev(biencoder, dev_batches):
     # a helper not named like an evaluation, handed the validation loader from the epoch
     # loop: it runs the model on that data to evaluate, with gradients on
     Invalid(
-        """\
-import torch
-import torch.nn.functional as F
-
-
-def top1(net, loader):
-    hits = 0
-    for images, labels in loader:
-        hits += (net(images).argmax(1) == labels).sum().item()
-    return hits / len(loader.dataset)
-
-
-def fit(net, train_loader, val_loader, epochs):
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
-    for epoch in range(epochs):
-        net.train()
-        for images, labels in train_loader:
-            optimizer.zero_grad()
-            F.cross_entropy(net(images), labels).backward()
-            optimizer.step()
-        net.eval()
-        print(epoch, top1(net, val_loader))
-""",
+        _TOP1_FIT + "        print(epoch, top1(net, val_loader))\n",
         (8,),
         fix="""\
 @@
@@ -1777,27 +1780,8 @@ def fit(biencoder, batches, optimizer):
         optimizer.step()
 """,
     # the same helper called under no_grad from the epoch loop
-    """\
-import torch
-import torch.nn.functional as F
-
-
-def top1(net, loader):
-    hits = 0
-    for images, labels in loader:
-        hits += (net(images).argmax(1) == labels).sum().item()
-    return hits / len(loader.dataset)
-
-
-def fit(net, train_loader, val_loader, epochs):
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
-    for epoch in range(epochs):
-        net.train()
-        for images, labels in train_loader:
-            optimizer.zero_grad()
-            F.cross_entropy(net(images), labels).backward()
-            optimizer.step()
-        net.eval()
+    _TOP1_FIT
+    + """\
         with torch.no_grad():
             print(epoch, top1(net, val_loader))
 """,
