@@ -16,7 +16,6 @@ from torchmode.engine.chunks import code_of
 from torchmode.engine.names import is_within, key_of, literal_bool
 from torchmode.engine.values import (
     GRAD_SNAPSHOT,
-    NO_TAINT,
     UNKNOWN_MODE,
     GradsState,
     GradsVal,
@@ -72,8 +71,8 @@ def assign(
                     sub_value = replace(sub_value, drawn=_drawn_in(values[i], state))
             elif items is not None:
                 sub_value = items[i]
-            elif plain is not None and plain[i]:
-                sub_value = NO_TAINT
+            elif plain is not None and (plain_value := plain[i]) is not None:
+                sub_value = plain_value
             if values is not None:
                 self.assign(el.value, values[i], sub_value, state)
             else:

@@ -26,6 +26,7 @@ from torchmode.engine.values import (
     GradsState,
     GradsVal,
     GradVal,
+    Mode,
     State,
     Taint,
     combine,
@@ -146,6 +147,10 @@ MethodHandler = Callable[["Interpreter", MethodCall, State], Taint | None]
 
 
 def _mode_switch(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
+    if _own_switch_method(it, m.call):
+        # ``self.eval()`` in a trainer class (not a module) whose own ``eval()`` switches the
+        # modules it holds: that method runs, as it says, not Module.eval() on all of them
+        return None
     container = it.every_entry(m.func.value)
     if container is not None and it.mode_switch(m.call, m.method, container, state, True):
         # for k in self.models: self.models[k].eval(), for net in self.models.values():
@@ -154,6 +159,20 @@ def _mode_switch(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
     if m.receiver_key is not None and it.mode_switch(m.call, m.method, m.receiver_key, state):
         return NO_TAINT
     return None
+
+
+def _own_switch_method(it: Interpreter, call: cst.Call) -> bool:
+    """A plain class's own ``eval()``/``train()`` whose switches are understood (``self.policy
+    .eval()``); one that switches by name (``getattr(self, name).eval()``) reads as switching
+    every module the object holds, which is what it does."""
+    callee = it.file.resolve_callee(call, it.info)
+    if callee is None or callee.cls is None or not it.facts.class_is_plain(callee.cls.name):
+        return False
+    flow = it.file.flow_of(callee)
+    return flow is not None and any(
+        key.startswith("self.") and any(v.mode in (Mode.TRAIN, Mode.EVAL) for v in modes)
+        for key, modes in flow.exit_modes.items()
+    )
 
 
 def _backward(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
@@ -327,6 +346,7 @@ def _result_of(
             lossy
             or (qualified or "").startswith("torch.")
             or (method is not None and not receiver.opaque and receiver is not NO_TAINT)
+            or _repacks(self, func)
         )
         or inputs.opaque
     )
@@ -339,6 +359,19 @@ def _result_of(
         opaque=opaque,
         maybe_no_grad=inputs.maybe_no_grad,
         drawn=inputs.drawn,
+    )
+
+
+# builtins that hand back their arguments' elements, regrouped: what those are, nothing more
+_REPACKING_BUILTINS = frozenset({"zip", "enumerate", "list", "tuple", "sorted", "reversed"})
+
+
+def _repacks(self: Interpreter, func: cst.BaseExpression) -> bool:
+    return (
+        type(func) is cst.Name
+        and func.value in _REPACKING_BUILTINS
+        and func.value not in self.facts.functions
+        and self.facts.imports.resolve(func) is None
     )
 
 

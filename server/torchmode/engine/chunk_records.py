@@ -171,6 +171,8 @@ class _Recorder:
         if type(value) is not cst.Call:
             return
         arg_keys = [key_of(a.value) for a in value.args]
+        if key_of(value.func) == "deepspeed.initialize":
+            arg_keys = _deepspeed_handed(value)
         for el, arg_key in zip(target.elements, arg_keys, strict=False):
             key = key_of(el.value)
             if key is not None and arg_key is not None and key != arg_key:
@@ -211,6 +213,17 @@ class _Recorder:
             for small in stmt.body:
                 if _freezes(small):
                     self.record.frozen.update(o for o in owners if o)
+
+
+# ``engine, optimizer, loader, scheduler = deepspeed.initialize(model=..., optimizer=...)``
+_DEEPSPEED_RETURNS = ("model", "optimizer", "training_data", "lr_scheduler")
+
+
+def _deepspeed_handed(call: cst.Call) -> list[str | None]:
+    """What each element ``deepspeed.initialize()`` returns wraps: its engine runs the
+    ``model=`` it is given (its forward, its mode), the optimizer is the one given."""
+    given = {a.keyword.value: key_of(a.value) for a in call.args if a.keyword is not None}
+    return [given.get(name) for name in _DEEPSPEED_RETURNS]
 
 
 _STATEFUL_HELPER = re.compile(r"sched|scaler", re.IGNORECASE)

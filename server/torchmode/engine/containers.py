@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from torchmode.engine.names import key_of
-from torchmode.engine.values import State, graphless
+from torchmode.engine.values import NO_TAINT, State, Taint, graphless
+
+DETACHED_LOSS = Taint(lossy=True)
 
 if TYPE_CHECKING:
+    from torchmode.engine.facts import FunctionInfo
     from torchmode.engine.interpreter import Interpreter
 
 
@@ -32,25 +35,34 @@ def return_items(self: Interpreter, value: cst.BaseExpression | None, state: Sta
         self.items_known = False
 
 
-def plain_items(self: Interpreter, call: cst.BaseExpression, count: int) -> list[bool] | None:
+def plain_items(
+    self: Interpreter, call: cst.BaseExpression, count: int
+) -> list[Taint | None] | None:
     """For ``a, b, c = helper(...)`` with a function of this file: which elements it returns
     are plain values (``n.sum().item()``, a count) whatever the caller passes: no graph, no
-    module, nothing of its arguments."""
+    module, nothing of its arguments (their taint: nothing, or a detached loss), or None."""
     if type(call) is not cst.Call:
         return None
-    callee = self.file.resolve_callee(call, self.info)
+    callee = self.file.resolve_callee(call, self.info) or _own_forward(self, call)
     flow = self.file.flow_of(callee) if callee is not None else None
     items = flow.returned_items if flow is not None else None
     if items is None or len(items) != count:
         return None
-    return [graphless(t) and not t.lossy and not t.sources for t in items]
+    # a loss detached inside (``per_sample.detach().tolist()``) stays a loss, without a graph
+    return [
+        (DETACHED_LOSS if t.lossy else NO_TAINT) if graphless(t) and not t.sources else None
+        for t in items
+    ]
 
 
-def entries_iterated(self: Interpreter, stmt: cst.For | cst.While) -> tuple[str, str, bool] | None:
+def entries_iterated(
+    self: Interpreter, stmt: cst.For | cst.While | cst.CompFor
+) -> tuple[str, str, bool] | None:
     """``for k in models`` / ``models.keys()`` (keys), ``for m in models.values()``
     (values), ``for k, m in models.items()`` (the value): the loop variable, the container
-    and whether it stands for an entry itself."""
-    if type(stmt) is not cst.For:
+    and whether it stands for an entry itself. A comprehension's ``for`` clause reads the
+    same (``[models[k].eval() for k in models]``)."""
+    if not isinstance(stmt, (cst.For, cst.CompFor)):
         return None
     it, method = stmt.iter, None
     if type(it) is cst.Call and type(it.func) is cst.Attribute and not it.args:
@@ -95,3 +107,15 @@ def every_entry(self: Interpreter, node: cst.BaseExpression) -> str | None:
             if container is not None and self.loop_keys.get(index.value.value) == container:
                 return container
     return None
+
+
+def _own_forward(self: Interpreter, call: cst.Call) -> FunctionInfo | None:
+    """``loss, info = flow(x)`` with ``flow`` a module of a class of this file: its
+    ``forward()``, whose returned elements say which carry a graph (a dict of logged floats
+    does not)."""
+    key = key_of(call.func)
+    cls_name = self.facts.class_of_alias(key) if key is not None else None
+    cls = self.facts.classes.get(cls_name) if cls_name is not None else None
+    if cls is None:
+        return None
+    return self.facts.method(cls, "forward")

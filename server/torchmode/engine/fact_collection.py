@@ -261,6 +261,7 @@ class _Replay:
             facts.frozen.add(key)
         elif kind == "alias" and fact[1] in facts.module_keys:
             facts.module_keys.add(key)
+            facts.aliased.setdefault(key, str(fact[1]))
 
     def bind_init_arguments(self, key: str, cls: str, value: cst.BaseExpression) -> None:
         """``block = Block(8, 0.0)``: the literal arguments of that construction, for the

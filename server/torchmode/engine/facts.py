@@ -93,6 +93,8 @@ class Facts:
     all_functions: list[FunctionInfo] = field(default_factory=list)
     module_keys: set[str] = field(default_factory=set)
     module_class: dict[str, str] = field(default_factory=dict)  # key -> class it was built from
+    # key -> the module key it names too (``engine`` of ``deepspeed.initialize(model=net)``)
+    aliased: dict[str, str] = field(default_factory=dict)
     # key -> the layers of the ``nn.Sequential(...)`` it was given, as written in the call
     # (None: given one whose layers are not all known, or several different ones)
     sequential_layers: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
@@ -178,6 +180,7 @@ class Facts:
             classes,
             tuple(sorted(self.module_keys)),
             tuple(sorted(self.module_class.items())),
+            tuple(sorted(self.aliased.items())),
             tuple(sorted((k, v or ()) for k, v in self.sequential_layers.items())),
             sets(self.optimizer_cover),
             tuple(sorted(tuple(sorted(v)) for v in self.scoped_cover.values())),
@@ -221,6 +224,27 @@ class Facts:
         return self._project_files
 
     # -- classes -------------------------------------------------------------------------
+    def class_of_alias(self, key: str) -> str | None:
+        """The class a module key was built from, following the names it was given on
+        (``model = DDP(net)``, ``engine, *_ = deepspeed.initialize(model=net)``)."""
+        seen: set[str] = set()
+        while key not in self.module_class and key in self.aliased and key not in seen:
+            seen.add(key)
+            key = self.aliased[key]
+        return self.module_class.get(key)
+
+    def class_is_plain(self, name: str, _seen: frozenset[str] = frozenset()) -> bool:
+        """A class of this file that is surely not a module: its bases, if any, are
+        ``object`` or plain classes of this file (a trainer, a runner)."""
+        info = self.classes.get(name)
+        if info is None or name in _seen:
+            return False
+        return all(
+            base in {"object", "builtins.object"}
+            or self.class_is_plain(base.rsplit(".", 1)[-1], _seen | {name})
+            for base in info.bases
+        )
+
     def class_is_module(self, name: str, _seen: frozenset[str] = frozenset()) -> bool:
         info = self.classes.get(name)
         if info is None or name in _seen:

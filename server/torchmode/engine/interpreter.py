@@ -699,11 +699,20 @@ class Interpreter:
         out = NO_TAINT
         comprehension = type(node) in _COMPREHENSIONS
         self.comprehensions += comprehension
+        saved_entries = (dict(self.loop_keys), dict(self.loop_values))
+        if comprehension:
+            # ``_ = [models[k].eval() for k in models]`` switches every entry, as the loop does
+            assert isinstance(node, _COMPREHENSIONS)
+            entries = self.entries_iterated(node.for_in)
+            if entries is not None:
+                name, container, values = entries
+                (self.loop_values if values else self.loop_keys)[name] = container
         try:
             for child in sub_expressions(node):
                 out = combine(out, self.eval_expr(child, state))
         finally:
             self.comprehensions -= comprehension
+            self.loop_keys, self.loop_values = saved_entries
         if type(node) in (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp):
             return out
         if type(node) in (cst.Tuple, cst.List, cst.Dict, cst.Set):

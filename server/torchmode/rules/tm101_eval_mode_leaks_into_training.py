@@ -255,9 +255,9 @@ def _finding(
         tuple(related),
         subject=key,
         details=details,
-        fix_builder=lambda: _fixes(ctx, anchor, key, event, origin.constructed, protocol),
+        fix_builder=lambda: _fixes(ctx, anchor, key, event, origin, protocol),
         fix_preview=lambda: common.first_candidate(
-            _candidates(ctx, anchor, key, event, origin.constructed, protocol)
+            _candidates(ctx, anchor, key, event, origin, protocol)
         ),
     )
 
@@ -292,14 +292,14 @@ def _fixes(
     anchor: cst.CSTNode,
     key: str,
     event: ev.Train,
-    loaded: bool,
+    origin: Origin,
     protocol: tuple[FunctionFlow, FunctionFlow] | None = None,
 ) -> tuple[Fix, ...]:
     return common.first_that_works(
         ctx,
         RULE.code,
         ctx.range_of(anchor),
-        _candidates(ctx, anchor, key, event, loaded, protocol),
+        _candidates(ctx, anchor, key, event, origin, protocol),
     )
 
 
@@ -308,16 +308,19 @@ def _candidates(
     anchor: cst.CSTNode,
     key: str,
     event: ev.Train,
-    loaded: bool,
+    origin: Origin,
     protocol: tuple[FunctionFlow, FunctionFlow] | None = None,
 ) -> Iterator[Fix | None]:
     """Places for ``train()``, best first; the first that removes the finding is offered."""
+    loaded = origin.constructed
     chunk = ctx.chunk_of(anchor)
     index = ctx.index(chunk)
     stmt = index.statement_of(anchor)
     if stmt is None:
         return
-    spelled = _spelling(anchor, key)
+    # ``trainer.eval()``, the trainer's own method that switches ``key``: its ``train()`` may
+    # be the training loop itself, so the module is named
+    spelled = key if origin.via is not None else _spelling(anchor, key)
     code = f"{spelled}.train()"
     if spelled == key and (method := ctx.facts.held_switch(key)) is not None:
         code = f"{method}()"  # ``model.train_start()`` of the object holding it

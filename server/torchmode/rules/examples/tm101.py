@@ -1137,6 +1137,52 @@ for epoch in range(5):
  for epoch in range(5):
 """,
     ),
+    # an RLHF trainer (a plain class) whose own eval() leaves the policy in eval mode, called
+    # from its train() loop: the policy is named, and its train(), not the trainer's (HALOs)
+    Invalid(
+        """\
+import torch
+
+
+class PolicyTrainer(object):
+    # runs the loop; the policy it trains is a module, the trainer is not
+
+    def __init__(self, policy, accelerator, train_batches, eval_batches, eval_every):
+        self.policy = policy
+        self.accelerator = accelerator
+        self.train_batches = train_batches
+        self.eval_batches = eval_batches
+        self.eval_every = eval_every
+        self.optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-5)
+
+    def batch_loss(self, batch):
+        return self.policy(batch["input_ids"], labels=batch["labels"]).loss
+
+    def eval(self):
+        self.policy.eval()
+        with torch.no_grad():
+            losses = [self.batch_loss(batch).item() for batch in self.eval_batches]
+        return sum(losses) / len(losses)
+
+    def train(self):
+        self.policy.train()
+        for step, batch in enumerate(self.train_batches):
+            if step % self.eval_every == 0:
+                print(step, self.eval())
+            self.optimizer.zero_grad()
+            loss = self.batch_loss(batch)
+            self.accelerator.backward(loss)
+            self.optimizer.step()
+""",
+        (28,),
+        fix="""\
+@@
+             if step % self.eval_every == 0:
+                 print(step, self.eval())
++                self.policy.train()
+             self.optimizer.zero_grad()
+""",
+    ),
 )
 
 VALID = (
@@ -2512,5 +2558,42 @@ for step, (x, y) in enumerate(train_batches):
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
+""",
+    # the same trainer's own eval() puts the policy back in train mode: `self.eval()` is that
+    # method, not Module.eval() on everything the trainer holds (HALOs)
+    """\
+import torch
+
+
+class PolicyTrainer(object):
+    # runs the loop; its own eval() puts the policy back in train mode when done
+
+    def __init__(self, policy, accelerator, train_batches, eval_batches, eval_every):
+        self.policy = policy
+        self.accelerator = accelerator
+        self.train_batches = train_batches
+        self.eval_batches = eval_batches
+        self.eval_every = eval_every
+        self.optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-5)
+
+    def batch_loss(self, batch):
+        return self.policy(batch["input_ids"], labels=batch["labels"]).loss
+
+    def eval(self):
+        self.policy.eval()
+        with torch.no_grad():
+            losses = [self.batch_loss(batch).item() for batch in self.eval_batches]
+        self.policy.train()
+        return sum(losses) / len(losses)
+
+    def train(self):
+        self.policy.train()
+        for step, batch in enumerate(self.train_batches):
+            if step % self.eval_every == 0:
+                print(step, self.eval())
+            self.optimizer.zero_grad()
+            loss = self.batch_loss(batch)
+            self.accelerator.backward(loss)
+            self.optimizer.step()
 """,
 )

@@ -2736,4 +2736,35 @@ attention = MaskedSelfAttention(3, 2, 6, 0.0)
 with torch.no_grad():
     print(attention(tokens))
 """,
+    # sub-networks of a TTS model in a dict switched all at once by a list comprehension
+    # (StyleTTS2 train_second.py)
+    """\
+import torch
+import torch.nn.functional as F
+
+from nets import build_acoustic_nets
+
+
+def run(config, train_loader, val_loader, epochs):
+    nets = build_acoustic_nets(config)  # a Munch: nets.decoder is nets["decoder"]
+    params = [p for net in nets.values() for p in net.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=1e-4)
+    for epoch in range(epochs):
+        _ = [nets[name].eval() for name in nets]
+        nets.text_encoder.train()  # the pitch extractor and aligner stay frozen
+        nets.decoder.train()
+        for text, mel in train_loader:
+            hidden = nets.text_encoder(text)
+            loss = F.l1_loss(nets.decoder(hidden), mel)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        _ = [nets[name].eval() for name in nets]
+        with torch.no_grad():
+            total = 0.0
+            for text, mel in val_loader:
+                hidden = nets.text_encoder(text)
+                total += F.l1_loss(nets.decoder(hidden), mel).item()
+        print(epoch, total / len(val_loader))
+""",
 )
