@@ -12,7 +12,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.accumulation import accumulated_elsewhere
-from torchmode.engine.applied_summaries import wrapper_method
+from torchmode.engine.applied_summaries import module_method, wrapper_method
 from torchmode.engine.binding import (
     resolve_closure,
 )
@@ -114,9 +114,16 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
             if self.file.collect_calls:
                 project_call(self, call, built, state, method)
             wrapper = wrapper_method(self, receiver_key, built, method)
+            if wrapper is None:
+                wrapper = module_method(self, receiver_key, built, method)
             if wrapper is not None:
                 # ``model.val_start()``: what it does to the modules ``model`` holds
                 self.apply_external(call, wrapper, state, receiver_key)
+                if wrapper.returns_graph:
+                    # ``losses = trainer.train_step(x, y)``: its losses, graph and all
+                    result = _result_of(self, call, method, receiver, qualified, args, state)
+                    graph = replace(result, graph=True, lossy=wrapper.returns_loss)
+                    return self.without_graph_if_disabled(graph, call, state)
     if self.file.project is not None and qualified is not None:
         if self.file.collect_calls:
             project_call(self, call, qualified, state)
