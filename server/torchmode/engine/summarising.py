@@ -149,6 +149,7 @@ def _function_summary(
         or inside is not None
         or forwards
         or flow.returns_fresh
+        or flow.returns.graph
     ):
         return ExternalFunction(
             qualified,
@@ -164,6 +165,8 @@ def _function_summary(
             clears,
             flow.returns_fresh,
             flow.returns_class,
+            flow.returns.graph,
+            flow.returns.graph and flow.returns.lossy,
         )
     return None
 

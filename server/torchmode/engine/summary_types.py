@@ -55,7 +55,7 @@ class ExternalFunction:
     returns_fresh: bool = False
     # the class it builds, as its file names it (``VGG``, ``torch.nn.Sequential``; "": not known)
     returns_class: str = ""
-    # a method of a module class: what it returns carries an autograd graph (a trainer
+    # what it returns carries an autograd graph (a helper returning ``model(x)``, a trainer
     # module's ``train_step()`` handing back its losses), and is a loss
     returns_graph: bool = False
     returns_loss: bool = False
