@@ -42,8 +42,8 @@ def initialize_outputs(
             break  # ``engine, *_ = ...``: the rest are not named
         wraps = _INITIALIZE_RETURNS[i]
         key = key_of(el.value)
-        if wraps is None or key is None:
-            continue
+        if wraps is None or key is None or key == "_":
+            continue  # not returned, or thrown away
         out.append((i, key, _argument(call, *wraps)))
     return out
 
