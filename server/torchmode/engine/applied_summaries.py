@@ -304,6 +304,17 @@ def wrapper_method(
     return self.file.method_summary(built, method)
 
 
+def module_method(
+    self: Interpreter, key: str | None, built: str, method: str
+) -> ExternalFunction | None:
+    """The summary of ``method`` of another file's module class ``built`` when ``key`` holds
+    an instance of it (``trainer = DetectorTrainer(model, optimizer)``): a trainer module whose
+    ``train_step()`` runs, backpropagates, steps and returns its losses."""
+    if key is None or self.facts.module_class.get(key) != built or not self.is_module_key(key):
+        return None
+    return self.file.method_summary(built, method)
+
+
 def apply_external(
     self: Interpreter,
     call: cst.Call,

@@ -12,7 +12,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.accumulation import accumulated_elsewhere
-from torchmode.engine.applied_summaries import wrapper_method
+from torchmode.engine.applied_summaries import module_method, wrapper_method
 from torchmode.engine.binding import (
     resolve_closure,
 )
@@ -20,6 +20,7 @@ from torchmode.engine.drawn import draws_evaluation_data
 from torchmode.engine.names import key_of, literal_bool, strip_identity
 from torchmode.engine.overrides import apply_override
 from torchmode.engine.project_calls import project_call, project_instance
+from torchmode.engine.training import engine_step
 from torchmode.engine.values import (
     GRAD_SNAPSHOT,
     NO_TAINT,
@@ -34,6 +35,7 @@ from torchmode.engine.values import (
 
 if TYPE_CHECKING:
     from torchmode.engine.interpreter import Interpreter
+    from torchmode.engine.summary_types import ExternalFunction
 
 
 def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
@@ -115,19 +117,47 @@ def eval_call(self: Interpreter, call: cst.Call, state: State) -> Taint:
             if self.file.collect_calls:
                 project_call(self, call, built, state, method)
             wrapper = wrapper_method(self, receiver_key, built, method)
+            if wrapper is None:
+                wrapper = module_method(self, receiver_key, built, method)
             if wrapper is not None:
                 # ``model.val_start()``: what it does to the modules ``model`` holds
                 self.apply_external(call, wrapper, state, receiver_key)
+                if wrapper.returns_graph:
+                    # ``losses = trainer.train_step(x, y)``: its losses, graph and all
+                    return _with_graph(
+                        self, call, method, receiver, qualified, args, state, wrapper
+                    )
     if self.file.project is not None and qualified is not None:
         if self.file.collect_calls:
             project_call(self, call, qualified, state)
         external = self.file.external(qualified)
         if external is not None:
             self.apply_external(call, external, state)
+            if external.returns_graph:
+                # ``output = forward(model, batch)`` with a helper of another file that
+                # returns the model's output
+                return _with_graph(self, call, method, receiver, qualified, args, state, external)
     result = _result_of(self, call, method, receiver, qualified, args, state)
     if draws_evaluation_data(call, receiver if method is not None else None, args):
         result = self.drawing(call, result)
     return result
+
+
+def _with_graph(
+    self: Interpreter,
+    call: cst.Call,
+    method: str | None,
+    receiver: Taint,
+    qualified: str | None,
+    args: list[Taint],
+    state: State,
+    callee: ExternalFunction,
+) -> Taint:
+    """The result of a call to a function or method of another file whose summary says it
+    returns a value with its graph (unless gradients are off here)."""
+    result = _result_of(self, call, method, receiver, qualified, args, state)
+    graph = replace(result, graph=True, lossy=result.lossy or callee.returns_loss, opaque=False)
+    return self.without_graph_if_disabled(graph, call, state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +208,8 @@ def _own_switch_method(it: Interpreter, call: cst.Call) -> bool:
 def _backward(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
     loss = m.receiver
     loss_node: cst.BaseExpression | None = m.func.value
-    if _is_backward_helper(m.func):
+    if _is_backward_helper(m.func) or _engine(it, m.receiver_key) is not None:
+        # ``accelerator.backward(loss)``, ``model_engine.backward(loss)``
         loss = m.args[0] if m.args else NO_TAINT
         loss_node = m.call.args[0].value if m.call.args else None
     it.training_step(m.call, "backward", loss, state)
@@ -215,8 +246,20 @@ def _append(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
 
 
 def _step(it: Interpreter, m: MethodCall, state: State) -> Taint | None:
+    engine = _engine(it, m.receiver_key)
+    if engine is not None:
+        engine_step(it, m.call, engine, state)
+        return NO_TAINT
     it.optimizer_step(m.call, m.receiver_key, state)
     return None
+
+
+def _engine(it: Interpreter, key: str | None) -> str | None:
+    """``key`` (or what it aliases) when it holds a DeepSpeed engine (library_engines.py)."""
+    if key is None:
+        return None
+    key = it.aliases.get(key, key)
+    return key if key in it.facts.engines else None
 
 
 def _zero_grad(it: Interpreter, m: MethodCall, state: State) -> Taint | None:

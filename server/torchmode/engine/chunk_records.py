@@ -14,6 +14,7 @@ from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import nested_blocks
 from torchmode.engine.facts import MODULE_EVIDENCE
 from torchmode.engine.init_rates import Arguments
+from torchmode.engine.library_engines import initialize_outputs, may_initialize
 from torchmode.engine.names import dotted, key_of
 from torchmode.engine.walk import calls_in, sub_expressions
 
@@ -43,6 +44,9 @@ class ChunkRecord:
     # names handed on as values (``return step_fn``, ``self.val_step = step_fn``): functions
     # of these names are called from places the analysis does not see
     handed_on: set[tuple[int, str]] = field(default_factory=set)
+    # names given the first element of what may be ``deepspeed.initialize(...)`` (an engine
+    # wrapping the model: library_engines.py), with the call
+    engines: list[tuple[str, cst.Call]] = field(default_factory=list)
     frozen: set[str] = field(default_factory=set)
     # assigned values that name a grad-mode API (``ctx = torch.no_grad()``, a dict of them)
     grad_values: set[int] = field(default_factory=set)
@@ -170,9 +174,16 @@ class _Recorder:
         # ``model, optimizer = accelerator.prepare(model, optimizer)`` keeps what they are.
         if type(value) is not cst.Call:
             return
+        if may_initialize(value):
+            # ``engine, optimizer, _, _ = deepspeed.initialize(model=net, ...)``: each element
+            # wraps the argument of its name, whatever the order of the keywords
+            for position, given, wrapped in initialize_outputs(target, value):
+                if position == 0:
+                    self.record.engines.append((given, value))
+                if wrapped is not None and given != key_of(wrapped):
+                    self.record.assignments.append((given, wrapped, cls, self.func))
+            return
         arg_keys = [key_of(a.value) for a in value.args]
-        if key_of(value.func) == "deepspeed.initialize":
-            arg_keys = _deepspeed_handed(value)
         for el, arg_key in zip(target.elements, arg_keys, strict=False):
             key = key_of(el.value)
             if key is not None and arg_key is not None and key != arg_key:
@@ -213,17 +224,6 @@ class _Recorder:
             for small in stmt.body:
                 if _freezes(small):
                     self.record.frozen.update(o for o in owners if o)
-
-
-# ``engine, optimizer, loader, scheduler = deepspeed.initialize(model=..., optimizer=...)``
-_DEEPSPEED_RETURNS = ("model", "optimizer", "training_data", "lr_scheduler")
-
-
-def _deepspeed_handed(call: cst.Call) -> list[str | None]:
-    """What each element ``deepspeed.initialize()`` returns wraps: its engine runs the
-    ``model=`` it is given (its forward, its mode), the optimizer is the one given."""
-    given = {a.keyword.value: key_of(a.value) for a in call.args if a.keyword is not None}
-    return [given.get(name) for name in _DEEPSPEED_RETURNS]
 
 
 _STATEFUL_HELPER = re.compile(r"sched|scaler", re.IGNORECASE)

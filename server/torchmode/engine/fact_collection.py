@@ -22,6 +22,7 @@ from torchmode.engine.chunks import Chunk
 from torchmode.engine.inherited import add_inherited_modules
 from torchmode.engine.init_rates import bind, template
 from torchmode.engine.init_rates import literal_arguments as _literal_arguments
+from torchmode.engine.library_engines import INITIALIZE
 from torchmode.engine.names import ImportTable, dotted, key_of
 from torchmode.engine.walk import calls_in, names_in
 from torchmode.knowledge.layers import (
@@ -102,6 +103,9 @@ class _Replay:
                     facts.functions.setdefault(def_node.name.value, info)
             facts.frozen |= record.frozen
             facts.handed_on |= record.handed_on
+            for key, call in record.engines:
+                if facts.imports.resolve(call.func) == INITIALIZE:
+                    facts.engines.add(key)
             _call_assignments(facts.call_assigned, record)
         self.finish([record for _, record in pairs])
 
@@ -130,6 +134,8 @@ class _Replay:
         for found in evidence:
             for key, value, fact in found.facts:
                 self.apply(key, value, fact)
+        # a DeepSpeed engine is an nn.Module, whatever the model it wraps is known to be
+        facts.module_keys |= facts.engines
         if self.parameter_free:
             self.find_parameter_free(records, evidence)
         add_inherited_modules(facts)

@@ -130,6 +130,9 @@ class Facts:
     # see fact_collection.ChunkRecord.handed_on: (id of the def it happens in, or 0 at module
     # level, name)
     handed_on: set[tuple[int, str]] = field(default_factory=set)
+    # names given a DeepSpeed engine (``deepspeed.initialize``'s first element): a module
+    # whose ``backward(loss)`` backpropagates and whose ``step()`` steps and clears
+    engines: set[str] = field(default_factory=set)
     # ``step = make_step(model, opt)``: (id of the def it is assigned in, or 0 at module level,
     # or, for ``self.step = ...``, of the class) -> the call, None when assigned more than once
     call_assigned: dict[tuple[int, str], cst.Call | None] = field(default_factory=dict)
@@ -195,6 +198,7 @@ class Facts:
             tuple(sorted(self.instances.items())),
             tuple(sorted(self.built_from.items())),
             tuple(sorted(self.built_mixed)),
+            tuple(sorted(self.engines)),
             sets(self.param_lists),
             tuple(
                 sorted(

@@ -325,9 +325,9 @@ class ProjectContext:
         return found[0].functions.get(found[1]) if found is not None else None
 
     def method(self, qualified: str, method: str) -> ExternalFunction | None:
-        """The summary of ``method`` of the plain class ``qualified`` (``model.VSE``) of another
-        file of the project, ``self`` its first parameter, if it switches or trains
-        attributes of ``self``."""
+        """The summary of ``method`` of the plain or module class ``qualified`` (``model.VSE``)
+        of another file of the project, ``self`` its first parameter, if it switches or trains
+        attributes of ``self`` or returns a value with its graph."""
         found = self._defining(qualified)
         methods = found[0].methods.get(found[1]) if found is not None else None
         return methods.get(method) if methods is not None else None

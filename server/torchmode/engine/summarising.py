@@ -117,10 +117,19 @@ def _function_summary(
             exit_grad = next(iter(enabled))
     if own:
         # a method's decorators, context managers and forward passes are not read yet
-        if exit_modes or trains:
+        returned = flow.returns
+        if exit_modes or trains or returned.graph:
             exit_modes = _by_sensitivity(facts, exit_modes)
             trains_in_order = _by_sensitivity(facts, tuple(trains))
-            return ExternalFunction(qualified, params, exit_modes, trains_in_order, steps=steps)
+            return ExternalFunction(
+                qualified,
+                params,
+                exit_modes,
+                trains_in_order,
+                steps=steps,
+                returns_graph=returned.graph,
+                returns_loss=returned.graph and returned.lossy,
+            )
         return None
     grad_off = (
         buffer.turns_grad_off(info.node, facts)
@@ -140,6 +149,7 @@ def _function_summary(
         or inside is not None
         or forwards
         or flow.returns_fresh
+        or flow.returns.graph
     ):
         return ExternalFunction(
             qualified,
@@ -155,6 +165,8 @@ def _function_summary(
             clears,
             flow.returns_fresh,
             flow.returns_class,
+            flow.returns.graph,
+            flow.returns.graph and flow.returns.lossy,
         )
     return None
 
@@ -175,17 +187,22 @@ def _by_sensitivity(facts: Facts, effects: tuple[ParamEffect, ...]) -> tuple[Par
 def _wrapper_methods(
     file_flow: FileFlow, path: Path, buffer: Buffer | None
 ) -> dict[str, dict[str, ExternalFunction]]:
-    """The methods of the file's plain classes (not modules: a ``VSE`` object holding
-    ``self.img_enc``) that switch the modes of, or train, attributes of ``self``: what a call
-    ``model.val_start()`` on an instance does, in another file."""
+    """The methods of the file's plain classes (a ``VSE`` object holding ``self.img_enc``) and
+    module classes (a trainer module holding the model and its optimizer) that switch the
+    modes of, or train, attributes of ``self``, or return a value with its graph: what a call
+    ``model.val_start()`` or ``trainer.train_step(x, y)`` on an instance does, in another
+    file."""
     facts = file_flow.facts
     out: dict[str, dict[str, ExternalFunction]] = {}
-    for name in _plain_classes(facts):
+    modules = [name for name in facts.classes if facts.class_is_module(name)]
+    for name in (*_plain_classes(facts), *modules):
         for method, info in facts.classes[name].methods.items():
             if not info.params or info.params[0] != "self" or info.node.decorators:
                 continue
-            if method.startswith("__"):
-                continue  # ``__init__``: its modules are built there, not switched
+            if method.startswith("__") or method == "forward":
+                # ``__init__``: its modules are built there, not switched; a call to
+                # ``forward`` (or to the instance) is a forward pass, read as one
+                continue
             found = _function_summary(file_flow, info, f"{path.stem}.{name}.{method}", buffer, True)
             if found is not None:
                 out.setdefault(name, {})[method] = found

@@ -55,6 +55,10 @@ class ExternalFunction:
     returns_fresh: bool = False
     # the class it builds, as its file names it (``VGG``, ``torch.nn.Sequential``; "": not known)
     returns_class: str = ""
+    # what it returns carries an autograd graph (a helper returning ``model(x)``, a trainer
+    # module's ``train_step()`` handing back its losses), and is a loss
+    returns_graph: bool = False
+    returns_loss: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,10 @@ class FileSummary:
     # its calls made inside a loop to functions (``f``) and class methods (``Class.m``) of
     # other project files: (real path, name) -> each
     repeated: dict[tuple[str, str], tuple[RepeatedCall, ...]] = field(default_factory=dict)
-    # its plain classes (not modules) -> method -> what the method does to the modules it
-    # holds as attributes of ``self`` (``VSE.val_start``: ``self.img_enc`` to eval mode),
-    # ``self`` its first parameter
+    # its plain classes -> method -> what the method does to the modules it holds as
+    # attributes of ``self`` (``VSE.val_start``: ``self.img_enc`` to eval mode), ``self`` its
+    # first parameter; and its module classes -> method -> the same, and whether what it
+    # returns carries a graph (``DetectorTrainer.train_step``)
     methods: dict[str, dict[str, ExternalFunction]] = field(default_factory=dict)
     # those plain classes -> the modules they hold (``self.img_enc``: ``img_enc``), with the
     # class each is built from (as the file names it, "": not known) and whether it has

@@ -380,8 +380,22 @@ def clear(self: Interpreter, call: cst.Call, key: str, state: State) -> None:
     self.clear_one(call, key, state)
 
 
+def engine_step(self: Interpreter, call: cst.Call, key: str, state: State) -> None:
+    """``engine.step()`` on a DeepSpeed engine (library_engines.py): its optimizer updates the
+    model it wraps, then the engine clears the gradients itself; no ``Step`` of an optimizer
+    of the file, so no rule asks for a ``zero_grad()`` beside it."""
+    self.flow.trains = True
+    self.record_training(call, "step", {key}, state)
+    _cleared(self, call, key, state)
+
+
 def clear_one(self: Interpreter, call: cst.Call, key: str, state: State) -> None:
     self.record(ev.Clear(call, self.flow, (), self.loop_nodes(), key=key))
+    _cleared(self, call, key, state)
+
+
+def _cleared(self: Interpreter, call: cst.Call, key: str, state: State) -> None:
+    """The gradients ``key`` (an optimizer, or a model) holds are cleared at ``call``."""
     if self.facts.is_optimizer_key(key):
         targets = [key]
     else:

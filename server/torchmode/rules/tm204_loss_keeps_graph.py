@@ -182,8 +182,9 @@ def _runs_in(loops: tuple[cst.CSTNode, ...], loop: cst.CSTNode) -> bool:
 
 def _step_method(ctx: RuleContext, flow: object, event: ev.Accumulate) -> cst.FunctionDef | None:
     """A method that takes one whole training step itself (``backward()`` and an optimizer's
-    ``step()`` in its own body, outside any loop) and that nothing in this file calls (a base
-    class of another file, or a framework, runs it once per batch), adding to an attribute
+    or a DeepSpeed engine's ``step()`` in its own body, outside any loop) and that nothing in
+    this file calls (a base class of another file, or a framework, runs it once per batch),
+    adding to an attribute
     of ``self``: every call adds one more step's value, so the attribute is a running total
     across the steps. Its definition stands for the loop those calls make."""
     site = event.site
@@ -195,7 +196,10 @@ def _step_method(ctx: RuleContext, flow: object, event: ev.Accumulate) -> cst.Fu
     own = [e for e in site.events if not e.via and not e.site_loops]
     if not any(isinstance(e, ev.Backward) for e in own):
         return None
-    if not any(isinstance(e, ev.Step) for e in own):
+    # an optimizer's step(), or a library engine's (``model_engine.step()``: DeepSpeed)
+    if not any(
+        isinstance(e, ev.Step) or (isinstance(e, ev.Train) and e.kind == "step") for e in own
+    ):
         return None
     return info.node
 

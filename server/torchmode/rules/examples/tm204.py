@@ -511,6 +511,37 @@ class SegmentationRunner(Runner):
  
 """,
     ),
+    # a fine-tuning trainer on a DeepSpeed engine (``deepspeed.initialize``): the framework
+    # calls training_step() once per batch, the engine backpropagates and steps (its step
+    # clears the gradients too), and the loss is added to an attribute with its graph
+    Invalid(
+        """\
+import deepspeed
+from trainkit import BaseTrainer
+
+
+class SFTTrainer(BaseTrainer):
+    def setup(self, args, model):
+        self.engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
+            args=args, model=model, model_parameters=model.parameters(), config=args.ds_config
+        )
+        self.engine.train()
+        self.epoch_loss = 0.0
+
+    def training_step(self, batch):
+        loss = self.engine(**batch).loss
+        self.engine.backward(loss)
+        self.engine.step()
+        self.epoch_loss += loss
+""",
+        (17,),
+        fix="""\
+@@
+         self.engine.step()
+-        self.epoch_loss += loss
++        self.epoch_loss += loss.item()
+""",
+    ),
 )
 
 
@@ -1138,5 +1169,25 @@ def train(velocity_net, loader, rank):
                 print({i: loss_by_bin[i] / max(count_by_bin[i], 1) for i in range(10)})
                 loss_by_bin = {i: 0.0 for i in range(10)}
                 count_by_bin = {i: 0 for i in range(10)}
+""",
+    # the same DeepSpeed trainer, the loss taken as a number
+    """\
+import deepspeed
+from trainkit import BaseTrainer
+
+
+class SFTTrainer(BaseTrainer):
+    def setup(self, args, model):
+        self.engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
+            args=args, model=model, model_parameters=model.parameters(), config=args.ds_config
+        )
+        self.engine.train()
+        self.epoch_loss = 0.0
+
+    def training_step(self, batch):
+        loss = self.engine(**batch).loss
+        self.engine.backward(loss)
+        self.engine.step()
+        self.epoch_loss += loss.item()
 """,
 )

@@ -1609,4 +1609,28 @@ def train(net, loader, optimizer, scheduler, epochs, accumulate=4):
             print(f"epoch {epoch}: loss {loss.item() * accumulate:.4f}")
         scheduler.step()
 """,
+    # a reward model trained on a DeepSpeed engine: no zero_grad() anywhere, because the
+    # engine's step() clears the gradients itself after the optimizer's update (DeepSpeed's
+    # Training API loop is forward, engine.backward(loss), engine.step())
+    """\
+import deepspeed
+import torch.nn.functional as F
+
+
+class RewardModelTrainer:
+    def __init__(self, args, model, loader):
+        self.loader = loader
+        self.model, self.optimizer, _, _ = deepspeed.initialize(
+            args=args, model=model, model_parameters=model.parameters(), config=args.ds_config
+        )
+
+    def train(self, epochs):
+        self.model.train()
+        for epoch in range(epochs):
+            for chosen, rejected in self.loader:
+                margin = self.model(**chosen).logits - self.model(**rejected).logits
+                loss = -F.logsigmoid(margin).mean()
+                self.model.backward(loss)
+                self.model.step()
+""",
 )
