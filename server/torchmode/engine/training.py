@@ -11,6 +11,7 @@ from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.drawn import names_evaluation_data
 from torchmode.engine.names import is_within, key_of, literal_bool
+from torchmode.engine.training_queries import parameter_test
 from torchmode.engine.values import (
     CLEAN,
     INPUT_MODE,
@@ -298,7 +299,40 @@ def record_training(
 ) -> None:
     trained = {k: self.mode_of(k, state) for k in models if k not in self.facts.frozen}
     if trained:
-        self.record(ev.Train(call, self.flow, (), self.loop_nodes(), kind=kind, models=trained))
+        self.record(
+            ev.Train(
+                call,
+                self.flow,
+                (),
+                self.loop_nodes(),
+                kind=kind,
+                models=trained,
+                guards=parameter_guards(self),
+            )
+        )
+
+
+def parameter_guards(self: Interpreter) -> tuple[Guard, ...]:
+    """The conditions on the function's own parameters around the statement being run
+    (``if not cross_valid:`` -> ``("cross_valid", False)``): a call passing the contrary
+    constant (``run_epoch(..., cross_valid=True)``) does not run it."""
+    if self.info is None:
+        return ()
+    params = set(self.info.params)
+    found: list[Guard] = []
+    stack = self.stmt_stack
+    for i, stmt in enumerate(stack[:-1]):
+        if type(stmt) is not cst.If:
+            continue
+        name, polarity = parameter_test(stmt.test)
+        if name not in params:
+            continue
+        inner = stack[i + 1]
+        if any(s is inner for s in stmt.body.body):
+            found.append((name, polarity))
+        elif type(stmt.orelse) is cst.Else and any(s is inner for s in stmt.orelse.body.body):
+            found.append((name, not polarity))
+    return tuple(found)
 
 
 def optimizer_step(
@@ -351,6 +385,7 @@ def optimizer_step(
                 kind="step",
                 models=trained,
                 optimizer=optimizer,
+                guards=parameter_guards(self),
             )
         )
 

@@ -2513,4 +2513,67 @@ for step, (x, y) in enumerate(train_batches):
     loss.backward()
     opt.step()
 """,
+    # Adversarial segmentation: the critic only scores the segmentation in eval mode; its own
+    # update clears the gradients that backward() left in it before stepping (`zero_grad()`).
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def train(seg_net, critic, loader):
+    seg_opt = torch.optim.SGD(seg_net.parameters(), lr=0.01, momentum=0.9)
+    critic_opt = torch.optim.Adam(critic.parameters(), lr=1e-4)
+    for images, masks in loader:
+        seg_net.train()
+        critic.eval()
+        probs = torch.softmax(seg_net(images), dim=1)
+        fool = F.cross_entropy(critic(probs), torch.ones(len(images), dtype=torch.long))
+        loss = F.cross_entropy(seg_net(images), masks) + 0.1 * fool
+        seg_opt.zero_grad()
+        loss.backward()
+        seg_opt.step()
+
+        seg_net.eval()
+        critic.train()
+        with torch.no_grad():
+            probs = torch.softmax(seg_net(images), dim=1)
+        critic_loss = F.cross_entropy(critic(probs), torch.zeros(len(images), dtype=torch.long))
+        critic_opt.zero_grad()
+        critic_loss.backward()
+        critic_opt.step()
+""",
+    # One epoch function for both phases: the caller passes `cross_valid=True` after `eval()`,
+    # and the step runs only under `if not cross_valid:`.
+    """\
+import torch
+
+
+class Solver:
+    def __init__(self, model, optimizer, train_loader, valid_loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.train_loader = train_loader
+        self.valid_loader = valid_loader
+
+    def train(self, epochs):
+        for epoch in range(epochs):
+            self.model.train()
+            train_loss = self._run_one_epoch(epoch)
+            self.model.eval()
+            with torch.no_grad():
+                valid_loss = self._run_one_epoch(epoch, cross_valid=True)
+            print(epoch, train_loss, valid_loss)
+
+    def _run_one_epoch(self, epoch, cross_valid=False):
+        loader = self.valid_loader if cross_valid else self.train_loader
+        total = 0.0
+        for mixture, sources in loader:
+            loss = (self.model(mixture) - sources).abs().mean()
+            if not cross_valid:
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+            total += loss.item()
+        return total / len(loader)
+""",
 )
