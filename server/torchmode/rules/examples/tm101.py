@@ -2576,4 +2576,30 @@ class Solver:
             total += loss.item()
         return total / len(loader)
 """,
+    # GAN inversion: the generator stays in eval mode; the optimizer covers only the latent
+    # code and the noise maps (`[latent] + noises`), so the backward() trains no model.
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def project(generator, target, steps):
+    generator.load_state_dict(torch.load("g_ema.pt"))
+    generator.eval()
+    with torch.no_grad():
+        latent_mean = generator.style(torch.randn(4096, 512)).mean(0)
+    noises = generator.make_noise()
+    latent = latent_mean.detach().clone().unsqueeze(0)
+    latent.requires_grad = True
+    for noise in noises:
+        noise.requires_grad = True
+    optimizer = torch.optim.Adam([latent] + noises, lr=0.1)
+    for step in range(steps):
+        image = generator([latent], input_is_latent=True, noise=noises)
+        loss = F.mse_loss(image, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return latent.detach()
+""",
 )
