@@ -10,6 +10,7 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.drawn import names_evaluation_data
+from torchmode.engine.held_arguments import held_here
 from torchmode.engine.names import is_within, key_of, literal_bool
 from torchmode.engine.training_queries import parameter_test
 from torchmode.engine.values import (
@@ -105,13 +106,23 @@ def train_argument(
 
 def set_mode(self: Interpreter, key: str, values: frozenset[ModeVal], state: State) -> None:
     key = state.module_key(key)
+    _set_one(key, values, state)
+    if key.endswith(".module"):
+        # DDP(model).module holds every layer: its mode is the wrapper's mode
+        state.modes[key[: -len(".module")]] = values
+    # the modules a wrapper keeps from its constructor are its children: ``d_net.train()``
+    # and ``d_net.s_net.train()`` switch ``s_net`` (``d_net = Distiller(t_net, s_net)``)
+    for wrapper, kept in held_here(self).items():
+        for attr, child in kept.items():
+            if child != key and key in (wrapper, f"{wrapper}.{attr}"):
+                _set_one(state.module_key(child), values, state)
+
+
+def _set_one(key: str, values: frozenset[ModeVal], state: State) -> None:
     for k in list(state.modes):
         if k != key and is_within(k, key):
             state.modes[k] = values
     state.modes[key] = values
-    if key.endswith(".module"):
-        # DDP(model).module holds every layer: its mode is the wrapper's mode
-        state.modes[key[: -len(".module")]] = values
 
 
 def mode_of(self: Interpreter, key: str, state: State) -> frozenset[ModeVal]:

@@ -2602,4 +2602,57 @@ def project(generator, target, steps):
         optimizer.step()
     return latent.detach()
 """,
+    # Feature distillation: the wrapper keeps the student it was built with as a child
+    # (`self.student = student`), so `wrapper.train()` puts the student back in train mode
+    # after `accuracy(student, ...)` left it in eval mode.
+    """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models import resnet18, resnet50
+
+
+class Distiller(nn.Module):
+    def __init__(self, teacher, student):
+        super().__init__()
+        self.teacher = teacher
+        self.student = student
+        self.connector = nn.Sequential(nn.Conv2d(64, 256, 1), nn.BatchNorm2d(256))
+
+    def forward(self, x):
+        with torch.no_grad():
+            t_feat, _ = self.teacher(x)
+        s_feat, logits = self.student(x)
+        return logits, F.mse_loss(self.connector(s_feat), t_feat)
+
+
+def train_epoch(wrapper, loader):
+    wrapper.train()
+    wrapper.teacher.eval()
+    for images, labels in loader:
+        logits, distill = wrapper(images)
+        loss = F.cross_entropy(logits, labels) + distill
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+@torch.no_grad()
+def accuracy(net, loader):
+    net.eval()
+    return sum((net(x).argmax(1) == y).sum().item() for x, y in loader) / len(loader.dataset)
+
+
+if __name__ == "__main__":
+    teacher = resnet50(num_classes=100)
+    teacher.load_state_dict(torch.load("teacher.pt"))
+    student = resnet18(num_classes=100)
+    wrapper = Distiller(teacher, student)
+    optimizer = torch.optim.SGD(
+        [{"params": student.parameters()}, {"params": wrapper.connector.parameters()}], lr=0.1
+    )
+    for epoch in range(200):
+        train_epoch(wrapper, train_loader)
+        print(epoch, accuracy(student, test_loader))
+""",
 )
