@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from torchmode.engine import events as ev
+from torchmode.engine import held_arguments
 from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import returned_values
 from torchmode.engine.chunks import code_of
@@ -269,6 +270,11 @@ def rebind_module(
 ) -> None:
     """``key = value_node``; ``whole``: the value itself, not one of its items."""
     self.rebind_to(key, value_node, state, whole)
+    held = held_arguments.kept_by(self, value_node) if whole else {}
+    if held:
+        self.held_arguments[key] = held
+    else:
+        self.held_arguments.pop(key, None)
     switch = _last_switch(value_node)
     if switch is not None and key in state.modes:
         # ``G = Generator().eval()``: eval() and train() return the module they switched, so

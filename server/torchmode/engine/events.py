@@ -217,11 +217,20 @@ class Train(Event):
     # a step of an optimizer the function was given: ``models`` are the modules it might train
     # (those it was given), and the caller's optimizer decides which it does
     optimizer: str = ""
+    # conditions on the function's parameters it runs under (``if not cross_valid:``): a
+    # call passing the contrary constant takes no training step here
+    guards: tuple[Guard, ...] = ()
 
     def depends_on_caller(self) -> bool:
-        return bool(self.optimizer) or any(_as_entered(v) for v in self.models.values())
+        return (
+            bool(self.optimizer)
+            or bool(self.guards)
+            or any(_as_entered(v) for v in self.models.values())
+        )
 
     def in_caller(self, at: CallerTerms) -> Train | None:
+        if any(at.rules_out(g) for g in self.guards):
+            return None  # ``run_epoch(..., cross_valid=True)`` skips the step
         optimizer = at.key(self.optimizer) if self.optimizer else ""
         if optimizer is None:
             return None
@@ -237,7 +246,14 @@ class Train(Event):
             kind=self.kind,
             models=models,
             optimizer=left,
+            guards=self._guards_in_caller(at),
         )
+
+    def _guards_in_caller(self, at: CallerTerms) -> tuple[Guard, ...]:
+        """Handed on (``cross_valid=cross_valid``): the caller's own callers may decide."""
+        moved = [(at.key(text), polarity) for text, polarity in self.guards]
+        guards = tuple((text, polarity) for text, polarity in moved if text)
+        return guards if len(guards) == len(moved) else ()
 
 
 @dataclass(eq=False)

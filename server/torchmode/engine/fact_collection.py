@@ -433,17 +433,34 @@ def _coverage_inputs(call: cst.Call) -> Coverage:
 
 
 def _tensor_list(call: cst.Call) -> bool:
-    """The optimizer's parameters are a literal list of plain names (``SGD([delta], lr)``):
-    tensors of the script's own, not a model's ``parameters()``."""
+    """The optimizer's parameters are a literal list of plain names (``SGD([delta], lr)``),
+    perhaps joined with other lists of them (``Adam([latent] + noises)``, a GAN inversion
+    optimizing a latent code and noise maps): tensors of the script's own, not a model's
+    ``parameters()``."""
     params = next(
         (a.value for a in call.args if a.keyword is None or a.keyword.value == "params"), None
     )
+    parts = _summed(params) if params is not None else []
+    return any(_names_list(p) for p in parts) and all(
+        _names_list(p) or type(p) is cst.Name for p in parts
+    )
+
+
+def _summed(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The operands of ``a + b + c``; ``[expr]`` for anything else."""
+    if type(expr) is cst.BinaryOperation and type(expr.operator) is cst.Add:
+        return _summed(expr.left) + _summed(expr.right)
+    return [expr]
+
+
+def _names_list(expr: cst.BaseExpression) -> bool:
+    """``[delta]``, ``(a, b)``: a literal list of plain names."""
     return (
-        type(params) in (cst.List, cst.Tuple)
-        and bool(params.elements)  # type: ignore[union-attr]
+        type(expr) in (cst.List, cst.Tuple)
+        and bool(expr.elements)  # type: ignore[attr-defined]
         and all(
             type(e) is cst.Element and type(e.value) is cst.Name
-            for e in params.elements  # type: ignore[union-attr]
+            for e in expr.elements  # type: ignore[attr-defined]
         )
     )
 

@@ -74,6 +74,8 @@ class FileFlow:
         # a loop (_repeated_from_other_files)
         self.repeated: dict[int, tuple[RepeatedCall, ...]] = {}
         self.chunks = chunks
+        # ``d_net = Distiller(t_net, s_net)`` at the top level: what each module keeps
+        self.module_held: dict[str, dict[str, str]] | None = None
         self.facts = facts
         self.cache = cache
         self.fingerprint = (

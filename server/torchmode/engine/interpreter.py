@@ -86,6 +86,8 @@ class Interpreter:
         self.default_mode = INPUT_MODE if info is not None else UNKNOWN_MODE
         self.loops: list[_LoopContext] = []
         self.stmt_stack: list[cst.CSTNode] = []
+        # ``d_net = Distiller(t_net, s_net)``: per module, the modules it keeps as children
+        self.held_arguments: dict[str, dict[str, str]] = {}
         self.def_chain = def_chain(info)
         self.exit_states: list[State] = []
         self.with_grads: list[tuple[int, frozenset[GradVal]]] = []  # grad mode at each with

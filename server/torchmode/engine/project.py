@@ -340,6 +340,14 @@ class ProjectContext:
         held = found[0].held_modules.get(found[1]) if found is not None else None
         return held.get(attr) if held is not None else None
 
+    def constructor_children(
+        self, qualified: str
+    ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None:
+        """The constructor parameters of the module class ``qualified`` of another file of
+        the project, and those it keeps as attributes of ``self`` (None: it keeps none)."""
+        found = self._defining(qualified)
+        return found[0].constructor_children.get(found[1]) if found is not None else None
+
     def held_modules(self, qualified: str) -> dict[str, tuple[str, bool | None]]:
         """Every module the plain class ``qualified`` of another file of the project holds, by
         attribute of ``self`` (``held_module`` for each)."""

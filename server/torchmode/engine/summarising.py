@@ -16,6 +16,7 @@ from torchmode.engine.facts import ClassInfo, Facts, FunctionInfo
 from torchmode.engine.flow import FileFlow
 from torchmode.engine.forward_helpers import runs_given
 from torchmode.engine.function_flow import FunctionFlow
+from torchmode.engine.held_arguments import Kept, constructor_keeps
 from torchmode.engine.names import is_within, root_of
 from torchmode.engine.overrides import subclasses_of
 from torchmode.engine.summary_types import ExternalFunction, FileSummary, Inside, ParamEffect
@@ -73,6 +74,7 @@ def summary_of(
         repeated=repeated,
         methods=_wrapper_methods(file_flow, path, buffer),
         held_modules={name: _held_modules(facts, name) for name in _plain_classes(facts)},
+        constructor_children=_constructor_children(facts),
     )
     return summary, imported
 
@@ -217,6 +219,15 @@ def _plain_classes(facts: Facts) -> list[str]:
         for name, cls in facts.classes.items()
         if not facts.class_is_module(name) and _plain_bases(facts, cls)
     ]
+
+
+def _constructor_children(facts: Facts) -> dict[str, Kept]:
+    """Per nn.Module class of the file, the constructor arguments it keeps as children."""
+    out: dict[str, Kept] = {}
+    for name, cls in facts.classes.items():
+        if facts.class_is_module(name) and (kept := constructor_keeps(cls.node)) is not None:
+            out[name] = kept
+    return out
 
 
 def _held_modules(facts: Facts, cls: str) -> dict[str, tuple[str, bool | None]]:

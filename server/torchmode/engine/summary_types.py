@@ -108,3 +108,8 @@ class FileSummary:
     # class each is built from (as the file names it, "": not known) and whether it has
     # mode-dependent layers (None: not known)
     held_modules: dict[str, dict[str, tuple[str, bool | None]]] = field(default_factory=dict)
+    # its nn.Module classes -> their constructor's parameters (after ``self``) and those it
+    # keeps as they are as ``self.<attr>`` (``Distiller(t_net, s_net)``: its children)
+    constructor_children: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = field(
+        default_factory=dict
+    )

@@ -10,7 +10,9 @@ import libcst as cst
 from torchmode.engine import events as ev
 from torchmode.engine import torch_api as api
 from torchmode.engine.drawn import names_evaluation_data
+from torchmode.engine.held_arguments import held_here
 from torchmode.engine.names import is_within, key_of, literal_bool
+from torchmode.engine.training_queries import parameter_test
 from torchmode.engine.values import (
     CLEAN,
     INPUT_MODE,
@@ -104,13 +106,23 @@ def train_argument(
 
 def set_mode(self: Interpreter, key: str, values: frozenset[ModeVal], state: State) -> None:
     key = state.module_key(key)
+    _set_one(key, values, state)
+    if key.endswith(".module"):
+        # DDP(model).module holds every layer: its mode is the wrapper's mode
+        state.modes[key[: -len(".module")]] = values
+    # the modules a wrapper keeps from its constructor are its children: ``d_net.train()``
+    # and ``d_net.s_net.train()`` switch ``s_net`` (``d_net = Distiller(t_net, s_net)``)
+    for wrapper, kept in held_here(self).items():
+        for attr, child in kept.items():
+            if child != key and key in (wrapper, f"{wrapper}.{attr}"):
+                _set_one(state.module_key(child), values, state)
+
+
+def _set_one(key: str, values: frozenset[ModeVal], state: State) -> None:
     for k in list(state.modes):
         if k != key and is_within(k, key):
             state.modes[k] = values
     state.modes[key] = values
-    if key.endswith(".module"):
-        # DDP(model).module holds every layer: its mode is the wrapper's mode
-        state.modes[key[: -len(".module")]] = values
 
 
 def mode_of(self: Interpreter, key: str, state: State) -> frozenset[ModeVal]:
@@ -298,7 +310,40 @@ def record_training(
 ) -> None:
     trained = {k: self.mode_of(k, state) for k in models if k not in self.facts.frozen}
     if trained:
-        self.record(ev.Train(call, self.flow, (), self.loop_nodes(), kind=kind, models=trained))
+        self.record(
+            ev.Train(
+                call,
+                self.flow,
+                (),
+                self.loop_nodes(),
+                kind=kind,
+                models=trained,
+                guards=parameter_guards(self),
+            )
+        )
+
+
+def parameter_guards(self: Interpreter) -> tuple[Guard, ...]:
+    """The conditions on the function's own parameters around the statement being run
+    (``if not cross_valid:`` -> ``("cross_valid", False)``): a call passing the contrary
+    constant (``run_epoch(..., cross_valid=True)``) does not run it."""
+    if self.info is None:
+        return ()
+    params = set(self.info.params)
+    found: list[Guard] = []
+    stack = self.stmt_stack
+    for i, stmt in enumerate(stack[:-1]):
+        if type(stmt) is not cst.If:
+            continue
+        name, polarity = parameter_test(stmt.test)
+        if name not in params:
+            continue
+        inner = stack[i + 1]
+        if any(s is inner for s in stmt.body.body):
+            found.append((name, polarity))
+        elif type(stmt.orelse) is cst.Else and any(s is inner for s in stmt.orelse.body.body):
+            found.append((name, not polarity))
+    return tuple(found)
 
 
 def optimizer_step(
@@ -351,6 +396,7 @@ def optimizer_step(
                 kind="step",
                 models=trained,
                 optimizer=optimizer,
+                guards=parameter_guards(self),
             )
         )
 

@@ -76,10 +76,18 @@ def tests_a_parameter(self: FileFlow, info: FunctionInfo) -> bool:
     if found is None:
         params = [re.escape(p) for p in info.params if p not in ("self", "cls")]
         found = bool(params) and (
-            re.search(rf"\bif\s+(?:{'|'.join(params)})\s*:", info.chunk.text) is not None
+            re.search(rf"\bif\s+(?:not\s+)?(?:{'|'.join(params)})\s*:", info.chunk.text) is not None
         )
         self.parameter_tests[id(info)] = found
     return found
+
+
+def parameter_test(test: cst.BaseExpression) -> tuple[str, bool]:
+    """``NAME`` -> (NAME, True), ``not NAME`` -> (NAME, False); ("", True) otherwise."""
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+        name, polarity = parameter_test(test.expression)
+        return name, not polarity
+    return (test.value, True) if type(test) is cst.Name else ("", True)
 
 
 def training_guards(self: FileFlow, node: cst.CSTNode, scope: FunctionInfo) -> tuple[Guard, ...]:
@@ -106,8 +114,10 @@ def training_guards(self: FileFlow, node: cst.CSTNode, scope: FunctionInfo) -> t
             if type(current) is cst.If and not calls:
                 test = current.test
                 own = guard
-                if guard is None and type(test) is cst.Name and test.value in params:
-                    own = (test.value, True)
+                if guard is None:
+                    # ``if training:`` or ``if not cross_valid:`` on a parameter
+                    name, polarity = parameter_test(test)
+                    own = (name, polarity) if name in params else None
                 stack.extend((s, own) for s in block_statements(current.body))
                 orelse = current.orelse
                 contrary = (own[0], not own[1]) if own is not None and guard is None else guard

@@ -13,7 +13,7 @@ from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.names import is_within
 from torchmode.engine.training import serves_input_attack
-from torchmode.engine.values import Mode, ModeVal, Origin
+from torchmode.engine.values import GradsState, Mode, ModeVal, Origin
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common, wording
@@ -405,6 +405,8 @@ def _may_follow(ctx: RuleContext, backward: ev.Train, step: ev.Step) -> bool:
     one logit at a time to read a hook's gradients) updates nothing with them."""
     if step.site is not backward.site or step.via or backward.via or not backward.site_loops:
         return True
+    if _cleared_since(ctx, backward, step):
+        return False
     outer = backward.site_loops[0]
     if any(loop is outer for loop in step.site_loops):
         return True
@@ -412,6 +414,26 @@ def _may_follow(ctx: RuleContext, backward: ev.Train, step: ev.Step) -> bool:
     index = ctx.index(ctx.chunk_of(step.node))
     stmt = index.statement_of(step.node)
     return stmt is None or any(id(s) in after for s in index.chain_of(stmt))
+
+
+def _cleared_since(ctx: RuleContext, backward: ev.Train, step: ev.Step) -> bool:
+    """The step's optimizer is cleared between ``backward`` and ``step`` and no gradients of
+    ``backward`` reach the step (a GAN's generator update backpropagates through the
+    discriminator, kept in eval mode as a fixed critic; the discriminator's own update then
+    starts with ``zero_grad()``): the step applies none of that backward's gradients."""
+    if not step.grads or any(
+        v.state is GradsState.OTHER or (v.origin is not None and v.origin.node is backward.node)
+        for v in step.grads
+    ):
+        return False
+    start, end = ctx.range_of(backward.node).start, ctx.range_of(step.node).start
+    return any(
+        isinstance(e, ev.Clear)
+        and not e.via
+        and e.key in (step.optimizer, None)
+        and start < ctx.range_of(e.node).start < end
+        for e in step.site.events
+    )
 
 
 def _spelling(anchor: cst.CSTNode, key: str) -> str:

@@ -8,6 +8,7 @@ import libcst as cst
 
 from torchmode.engine import events as ev
 from torchmode.engine.blocks import block_statements, nested_blocks
+from torchmode.engine.chunks import code_of
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.guards import _guard_names
@@ -111,7 +112,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         ]
         uncleared = (
             not step.via
-            and any(o is not None and any(o.node is n for n in loop_steps) for o in step.dirty)
+            and any(
+                o is not None
+                and any(o.node is n for n in loop_steps)
+                and not _exclusive(ctx, flow, o.node, step.anchor, loop)
+                for o in step.dirty
+            )
             and not any(_periodic(ctx, e) for e in clears)
             and not any(_same_guard(ctx, flow, e, step, loop) for e in clears)
             and not any(_counter_reset_by_step(ctx, e, step, loop) for e in clears)
@@ -241,6 +247,46 @@ def _tests_up_to(ctx: RuleContext, node: cst.CSTNode, loop: cst.CSTNode) -> froz
                 return None  # a call may answer differently at the clear and at the step
             tests.add(ctx.code(parent.test))
         child = parent
+    return None
+
+
+def _exclusive(
+    ctx: RuleContext, flow: FunctionFlow, earlier: cst.CSTNode, step: cst.CSTNode, loop: cst.CSTNode
+) -> bool:
+    """Do the two steps run under tests of one value against two different constants
+    (``if opt.task == "semantic":`` ... ``if opt.task == "depth":``), with nothing in the loop
+    rebinding it? At most one of them runs in an iteration."""
+    if ctx.chunk_of(earlier) is not ctx.chunk_of(step):
+        return False
+    first, second = _tests_up_to(ctx, earlier, loop), _tests_up_to(ctx, step, loop)
+    if not first or not second:
+        return False
+    assigned = _assigned_in(flow, loop)
+    for a in filter(None, map(_equality, first)):
+        for b in filter(None, map(_equality, second)):
+            if a[0] == b[0] and a[1] != b[1]:
+                names = _guard_names(a[0])
+                return not any(n in assigned or n.split(".")[0] in assigned for n in names)
+    return False
+
+
+def _equality(text: str) -> tuple[str, str] | None:
+    """``S == "constant"`` (a string or a number): the tested expression and the constant."""
+    try:
+        test = cst.parse_expression(text)
+    except cst.ParserSyntaxError:
+        return None
+    if not (
+        type(test) is cst.Comparison
+        and len(test.comparisons) == 1
+        and type(test.comparisons[0].operator) is cst.Equal
+    ):
+        return None
+    constant = test.comparisons[0].comparator
+    if isinstance(constant, cst.SimpleString):
+        return code_of(test.left).strip(), str(constant.evaluated_value)
+    if isinstance(constant, cst.Integer):
+        return code_of(test.left).strip(), constant.value
     return None
 
 

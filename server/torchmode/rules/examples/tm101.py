@@ -2596,4 +2596,146 @@ class PolicyTrainer(object):
             self.accelerator.backward(loss)
             self.optimizer.step()
 """,
+    # Adversarial segmentation: the critic only scores the segmentation in eval mode; its own
+    # update clears the gradients that backward() left in it before stepping (`zero_grad()`).
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def train(seg_net, critic, loader):
+    seg_opt = torch.optim.SGD(seg_net.parameters(), lr=0.01, momentum=0.9)
+    critic_opt = torch.optim.Adam(critic.parameters(), lr=1e-4)
+    for images, masks in loader:
+        seg_net.train()
+        critic.eval()
+        probs = torch.softmax(seg_net(images), dim=1)
+        fool = F.cross_entropy(critic(probs), torch.ones(len(images), dtype=torch.long))
+        loss = F.cross_entropy(seg_net(images), masks) + 0.1 * fool
+        seg_opt.zero_grad()
+        loss.backward()
+        seg_opt.step()
+
+        seg_net.eval()
+        critic.train()
+        with torch.no_grad():
+            probs = torch.softmax(seg_net(images), dim=1)
+        critic_loss = F.cross_entropy(critic(probs), torch.zeros(len(images), dtype=torch.long))
+        critic_opt.zero_grad()
+        critic_loss.backward()
+        critic_opt.step()
+""",
+    # One epoch function for both phases: the caller passes `cross_valid=True` after `eval()`,
+    # and the step runs only under `if not cross_valid:`.
+    """\
+import torch
+
+
+class Solver:
+    def __init__(self, model, optimizer, train_loader, valid_loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.train_loader = train_loader
+        self.valid_loader = valid_loader
+
+    def train(self, epochs):
+        for epoch in range(epochs):
+            self.model.train()
+            train_loss = self._run_one_epoch(epoch)
+            self.model.eval()
+            with torch.no_grad():
+                valid_loss = self._run_one_epoch(epoch, cross_valid=True)
+            print(epoch, train_loss, valid_loss)
+
+    def _run_one_epoch(self, epoch, cross_valid=False):
+        loader = self.valid_loader if cross_valid else self.train_loader
+        total = 0.0
+        for mixture, sources in loader:
+            loss = (self.model(mixture) - sources).abs().mean()
+            if not cross_valid:
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+            total += loss.item()
+        return total / len(loader)
+""",
+    # GAN inversion: the generator stays in eval mode; the optimizer covers only the latent
+    # code and the noise maps (`[latent] + noises`), so the backward() trains no model.
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def project(generator, target, steps):
+    generator.load_state_dict(torch.load("g_ema.pt"))
+    generator.eval()
+    with torch.no_grad():
+        latent_mean = generator.style(torch.randn(4096, 512)).mean(0)
+    noises = generator.make_noise()
+    latent = latent_mean.detach().clone().unsqueeze(0)
+    latent.requires_grad = True
+    for noise in noises:
+        noise.requires_grad = True
+    optimizer = torch.optim.Adam([latent] + noises, lr=0.1)
+    for step in range(steps):
+        image = generator([latent], input_is_latent=True, noise=noises)
+        loss = F.mse_loss(image, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return latent.detach()
+""",
+    # Feature distillation: the wrapper keeps the student it was built with as a child
+    # (`self.student = student`), so `wrapper.train()` puts the student back in train mode
+    # after `accuracy(student, ...)` left it in eval mode.
+    """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models import resnet18, resnet50
+
+
+class Distiller(nn.Module):
+    def __init__(self, teacher, student):
+        super().__init__()
+        self.teacher = teacher
+        self.student = student
+        self.connector = nn.Sequential(nn.Conv2d(64, 256, 1), nn.BatchNorm2d(256))
+
+    def forward(self, x):
+        with torch.no_grad():
+            t_feat, _ = self.teacher(x)
+        s_feat, logits = self.student(x)
+        return logits, F.mse_loss(self.connector(s_feat), t_feat)
+
+
+def train_epoch(wrapper, loader):
+    wrapper.train()
+    wrapper.teacher.eval()
+    for images, labels in loader:
+        logits, distill = wrapper(images)
+        loss = F.cross_entropy(logits, labels) + distill
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+@torch.no_grad()
+def accuracy(net, loader):
+    net.eval()
+    return sum((net(x).argmax(1) == y).sum().item() for x, y in loader) / len(loader.dataset)
+
+
+if __name__ == "__main__":
+    teacher = resnet50(num_classes=100)
+    teacher.load_state_dict(torch.load("teacher.pt"))
+    student = resnet18(num_classes=100)
+    wrapper = Distiller(teacher, student)
+    optimizer = torch.optim.SGD(
+        [{"params": student.parameters()}, {"params": wrapper.connector.parameters()}], lr=0.1
+    )
+    for epoch in range(200):
+        train_epoch(wrapper, train_loader)
+        print(epoch, accuracy(student, test_loader))
+""",
 )

@@ -972,6 +972,50 @@ def run_dev(biencoder, dev_batches):
      hits = 0
 """,
     ),
+    # One epoch function for both phases, its step under `if not cross_valid:`: the call with
+    # `cross_valid=True` only evaluates, with gradients on
+    Invalid(
+        """\
+import torch
+
+
+class Solver:
+    def __init__(self, model, optimizer, train_loader, valid_loader):
+        self.model = model
+        self.optimizer = optimizer
+        self.train_loader = train_loader
+        self.valid_loader = valid_loader
+
+    def train(self, epochs):
+        for epoch in range(epochs):
+            self.model.train()
+            train_loss = self._run_one_epoch(epoch)
+            self.model.eval()
+            valid_loss = self._run_one_epoch(epoch, cross_valid=True)
+            print(epoch, train_loss, valid_loss)
+
+    def _run_one_epoch(self, epoch, cross_valid=False):
+        loader = self.valid_loader if cross_valid else self.train_loader
+        total = 0.0
+        for mixture, sources in loader:
+            loss = (self.model(mixture) - sources).abs().mean()
+            if not cross_valid:
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+            total += loss.item()
+        return total / len(loader)
+""",
+        (23,),
+        fix="""\
+@@
+         for mixture, sources in loader:
+-            loss = (self.model(mixture) - sources).abs().mean()
++            with torch.set_grad_enabled(not cross_valid):
++                loss = (self.model(mixture) - sources).abs().mean()
+             if not cross_valid:
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (

@@ -1633,4 +1633,26 @@ class RewardModelTrainer:
                 self.model.backward(loss)
                 self.model.step()
 """,
+    # Single-task baseline: one branch per task, tests of one setting against different names,
+    # so at most one backward()/step() runs in an iteration, after the one zero_grad().
+    """\
+import torch
+import torch.nn.functional as F
+
+
+def single_task_trainer(model, loader, optimizer, task, epochs):
+    for epoch in range(epochs):
+        model.train()
+        for images, labels, depth in loader:
+            pred = model(images)
+            optimizer.zero_grad()
+            if task == "semantic":
+                loss = F.cross_entropy(pred, labels)
+                loss.backward()
+                optimizer.step()
+            if task == "depth":
+                loss = F.l1_loss(pred, depth)
+                loss.backward()
+                optimizer.step()
+""",
 )
