@@ -1,8 +1,11 @@
-"""DeepSpeed's ``deepspeed.initialize``: which names are the engine, and what each wraps."""
+"""Library calls that hand back what they are given: DeepSpeed's ``deepspeed.initialize`` (which
+names are the engine, and what each wraps), accelerate's ``prepare``; and the calls that do not."""
 
 from __future__ import annotations
 
 import libcst as cst
+from torchmode.engine.chunks import ChunkCache, parse_chunks
+from torchmode.engine.fact_collection import collect_facts
 from torchmode.engine.library_engines import initialize_outputs, may_initialize
 from torchmode.engine.names import key_of
 
@@ -44,3 +47,29 @@ def test_other_initialize_calls_are_not_deepspeed() -> None:
     call = cst.parse_expression("hydra.initialize(config_path='conf')")
     assert isinstance(call, cst.Call)
     assert not may_initialize(call)
+
+
+def _module_keys(source: str) -> set[str]:
+    parsed = parse_chunks(source, ChunkCache())
+    return collect_facts(parsed.chunks).module_keys
+
+
+def test_wrappers_that_hand_back_their_arguments_alias_them() -> None:
+    source = (
+        "import torch\n"
+        "net = torch.nn.Linear(4, 2)\n"
+        "opt = torch.optim.SGD(net.parameters(), lr=0.1)\n"
+        "model, optimizer = accelerator.prepare(net, opt)\n"
+    )
+    assert "model" in _module_keys(source)
+
+
+def test_other_calls_given_a_model_do_not_return_it() -> None:
+    # a library's loss function handed the model returns losses, not the model
+    source = (
+        "import torch\n"
+        "from detkit.losses import detection_losses\n"
+        "net = torch.nn.Linear(4, 2)\n"
+        "class_loss, box_loss = detection_losses(net, images, targets)\n"
+    )
+    assert "class_loss" not in _module_keys(source)

@@ -183,6 +183,12 @@ class _Recorder:
                 if wrapped is not None and given != key_of(wrapped):
                     self.record.assignments.append((given, wrapped, cls, self.func))
             return
+        name = dotted(value.func)
+        if name is None or name.rsplit(".", 1)[-1] not in _HANDS_BACK:
+            # ``class_loss, box_loss = detection_losses(model, batch)``: what an unknown call
+            # returns is not its arguments (the project's own functions are read by the
+            # interpreter, which knows what they hand back)
+            return
         arg_keys = [key_of(a.value) for a in value.args]
         for el, arg_key in zip(target.elements, arg_keys, strict=False):
             key = key_of(el.value)
@@ -225,6 +231,10 @@ class _Recorder:
                 if _freezes(small):
                     self.record.frozen.update(o for o in owners if o)
 
+
+# the libraries' calls that hand back their arguments wrapped, in order: accelerate's
+# ``prepare``, Lightning Fabric's ``setup``, apex's ``amp.initialize``, IPEX's ``optimize``
+_HANDS_BACK = frozenset({"prepare", "setup", "initialize", "optimize"})
 
 _STATEFUL_HELPER = re.compile(r"sched|scaler", re.IGNORECASE)
 
