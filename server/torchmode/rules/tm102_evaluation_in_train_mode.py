@@ -143,6 +143,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             # train() right there, on purpose: BatchNorm recalibration, MC dropout, a second
             # model used in train mode inside the training step
             continue
+        if (
+            not event.via
+            and all(v.origin is not None and v.origin.caller is None for v in trains)
+            and _switched_both_ways(flow, event.key)
+            and _inside_training_step(ctx, event)
+        ):
+            # a mean teacher that the function puts in eval mode to validate and back in train
+            # mode after: the mode its pseudo-labels are made in is chosen, from the first step
+            continue
         if _feeds_failing_backward(flow, event):
             continue  # the real mistake is the no_grad around training (TM202 reports it)
         constructed = all(v.origin is not None and v.origin.constructed for v in trains)
@@ -376,10 +385,38 @@ def _order(
 
 
 def _inside_training_step(ctx: RuleContext, event: ev.Forward) -> bool:
-    """A single no-grad forward inside a loop that trains (not a pass over another loader)."""
-    if event.iterated or not event.site_loops:
+    """A single no-grad forward inside a loop that trains (not a pass over another loader),
+    or one repeated there on the step's own input (a teacher's noisy draws for uncertainty)."""
+    loops = event.site_loops
+    info = event.site.info
+    step = next(
+        (i for i in reversed(range(len(loops))) if ctx.flow.contains_training(loops[i], info)),
+        None,
+    )
+    if step is None:
         return False
-    return ctx.flow.contains_training(event.site_loops[-1], event.site.info)
+    if step == len(loops) - 1 and not event.iterated:
+        return True
+    # what lies between the step and the forward must only repeat it on one input, and the
+    # model is not the one trained there (a loop of validation batches drawn inside the step,
+    # `for _ in range(eval_iters): x, y = get_batch("val")`, runs the trained model)
+    if event.key in common.trained_in(event.site, loops[step]):
+        return False
+    return any(_repeats_one_input(s, event.node) for s in _statements_of(loops[step]))
+
+
+def _statements_of(loop: cst.CSTNode) -> list[cst.CSTNode]:
+    body = getattr(loop, "body", None)
+    return list(getattr(body, "body", ()))
+
+
+def _switched_both_ways(flow: FunctionFlow, key: str) -> bool:
+    """The function switches ``key`` to eval mode and back to train mode itself."""
+    seen: set[Mode] = set()
+    for e in flow.events:
+        if isinstance(e, ev.ModeSwitch) and e.key == key:
+            seen.update(v.mode for v in e.modes)
+    return Mode.EVAL in seen and Mode.TRAIN in seen
 
 
 def _switched_just_before(ctx: RuleContext, event: ev.Forward, origin: Origin | None) -> bool:

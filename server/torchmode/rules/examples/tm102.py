@@ -1261,6 +1261,58 @@ def fit(model, train_loader, valid_loader, epochs=20):
                  correct += (model(parts).argmax(1) == label).sum().item()
 """,
     ),
+    # a language model validated every N steps inside its training loop on batches drawn
+    # there, under no_grad but with Dropout still on
+    Invalid(
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class TinyLM(nn.Module):
+    def __init__(self, vocab=256, width=64):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.drop = nn.Dropout(0.1)
+        self.out = nn.Linear(width, vocab)
+
+    def forward(self, tokens):
+        return self.out(self.drop(self.embed(tokens)))
+
+
+def train(get_batch, steps, eval_every=100, eval_iters=20):
+    model = TinyLM()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    model.train()
+    for step in range(steps):
+        x, y = get_batch("train")
+        loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % eval_every == 0:
+            losses = []
+            with torch.no_grad():
+                for _ in range(eval_iters):
+                    vx, vy = get_batch("val")
+                    losses.append(F.cross_entropy(model(vx).flatten(0, 1), vy.flatten()).item())
+            print(step, sum(losses) / len(losses))
+""",
+        (32,),
+        fix="""\
+@@
+         if step % eval_every == 0:
+             losses = []
++            model.eval()
+             with torch.no_grad():
+                 for _ in range(eval_iters):
+                     vx, vy = get_batch("val")
+                     losses.append(F.cross_entropy(model(vx).flatten(0, 1), vy.flatten()).item())
++            model.train()
+             print(step, sum(losses) / len(losses))
+""",
+    ),
 )
 
 VALID = (
@@ -2766,5 +2818,104 @@ def run(config, train_loader, val_loader, epochs):
                 hidden = nets.text_encoder(text)
                 total += F.l1_loss(nets.decoder(hidden), mel).item()
         print(epoch, total / len(val_loader))
+""",
+    # uncertainty-aware mean teacher: the EMA teacher, in train mode on purpose, draws several
+    # noisy predictions of the step's unlabeled batch to weigh the consistency loss
+    """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SegNet(nn.Module):
+    def __init__(self, classes=2):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.Dropout2d(0.2)
+        )
+        self.head = nn.Conv2d(16, classes, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def ema_update(student, teacher, decay):
+    with torch.no_grad():
+        for t, s in zip(teacher.parameters(), student.parameters()):
+            t.mul_(decay).add_(s, alpha=1 - decay)
+
+
+def train(loader, draws=4):
+    student, teacher = SegNet(), SegNet()
+    student.train()
+    teacher.train()
+    opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9)
+    for images, masks, unlabeled in loader:
+        logits = student(torch.cat([images, unlabeled]))
+        samples = []
+        for _ in range(draws):
+            noisy = unlabeled + 0.1 * torch.randn_like(unlabeled)
+            with torch.no_grad():
+                samples.append(torch.softmax(teacher(noisy), dim=1))
+        mean = torch.stack(samples).mean(0)
+        certain = (-(mean * torch.log(mean + 1e-6)).sum(1, keepdim=True) < 0.5).float()
+        student_probs = torch.softmax(logits[len(images) :], dim=1)
+        consistency = ((student_probs - mean) ** 2 * certain).mean()
+        loss = F.cross_entropy(logits[: len(images)], masks) + 0.1 * consistency
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        ema_update(student, teacher, 0.99)
+""",
+    # FixMatch with an EMA teacher making the pseudo-labels: the loop puts both models in eval
+    # mode to validate and back in train mode, the mode the teacher labels in
+    """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def build(classes=10):
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(32, classes),
+    )
+
+
+def ema_update(student, teacher, decay):
+    with torch.no_grad():
+        for t, s in zip(teacher.parameters(), student.parameters()):
+            t.mul_(decay).add_(s, alpha=1 - decay)
+
+
+def accuracy(net, loader):
+    hits = total = 0
+    for images, labels in loader:
+        hits += (net(images).argmax(1) == labels).sum().item()
+        total += len(labels)
+    return hits / total
+
+
+def train(loader, val_loader, epochs, threshold=0.95):
+    model, ema_model = build(), build()
+    opt = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9, nesterov=True)
+    model.train()
+    for epoch in range(epochs):
+        for weak, strong, images, labels in loader:
+            sup = F.cross_entropy(model(images), labels)
+            with torch.no_grad():
+                probs = torch.softmax(ema_model(weak), dim=1)
+                confidence, pseudo = probs.max(1)
+            unsup = (F.cross_entropy(model(strong), pseudo, reduction="none") * (confidence > threshold)).mean()
+            opt.zero_grad()
+            (sup + unsup).backward()
+            opt.step()
+            ema_update(model, ema_model, 0.999)
+        model.eval()
+        ema_model.eval()
+        with torch.no_grad():
+            print(epoch, accuracy(model, val_loader), accuracy(ema_model, val_loader))
+        model.train()
+        ema_model.train()
 """,
 )
