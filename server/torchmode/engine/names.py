@@ -37,6 +37,12 @@ def _dotted_import_name(node: cst.Attribute | cst.Name) -> str:
 # usually spells torch without importing it: the star brought the names in.
 _STAR_IMPORTED = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional"}
 
+# ``torch.`` spelt in a file that never binds ``torch`` can only mean the package: helpers cut
+# out of a notebook or a script (an ``engine.py`` of train/evaluate loops) often forget the
+# import, and run where the caller's namespace has it. The short aliases stay unresolved
+# without a star import: ``nn`` and ``F`` are also ordinary variable names.
+_ALWAYS_TORCH = "torch"
+
 
 class ImportTable:
     def __init__(self) -> None:
@@ -85,6 +91,8 @@ class ImportTable:
         full = self.names.get(head)
         if full is None and self.star:
             full = _STAR_IMPORTED.get(head)
+        if full is None and head == _ALWAYS_TORCH:
+            full = _ALWAYS_TORCH
         if full is None:
             return None
         return f"{full}.{rest}" if rest else full

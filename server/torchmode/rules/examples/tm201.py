@@ -1949,4 +1949,26 @@ after = pipe("a lighthouse at dusk", num_inference_steps=30).images[0]
 before.save("before.png")
 after.save("after.png")
 """,
+    # a Kaggle solution's engine.py: train/validation loops split out of a notebook, without
+    # the notebook's `import torch`; `torch.no_grad()` can only be the package's
+    """\
+from tqdm import tqdm
+
+
+def fit(model, optimizer, criterion, train_loader, valid_loader, epochs, device):
+    for epoch in range(epochs):
+        model.train()
+        for images, labels in tqdm(train_loader):
+            optimizer.zero_grad()
+            loss = criterion(model(images.to(device)), labels.to(device))
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        total = 0.0
+        with torch.no_grad():
+            for images, labels in valid_loader:
+                logits = model(images.to(device))
+                total += criterion(logits, labels.to(device)).item()
+        print(f"epoch {epoch}: valid loss {total / len(valid_loader):.4f}")
+""",
 )
