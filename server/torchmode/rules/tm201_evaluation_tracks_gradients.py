@@ -11,6 +11,7 @@ from torchmode.engine import events as ev
 from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.values import Mode
+from torchmode.engine.walk import children as walk_children
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common, wording
@@ -106,6 +107,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         volatile = None if evaluates else event.volatile
         if not evaluates and volatile is None:
             continue
+        if eval_name and not eval_mode and not event.over_eval_data and _result_trains(ctx, event):
+            continue  # a helper named ``evaluate`` computing a loss term the caller trains on
         if volatile is None and common.acting(ctx, flow, event):
             continue  # choosing actions in an environment: the graph goes with each step
         if common.shape_check(ctx, event):
@@ -130,6 +133,81 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 _CALLERS_SHOWN = 3  # calls from other files shown as related places (the message counts them all)
 _SUMMARY_LIMIT = 100  # what a Problems panel or a terminal line shows of it
 _VOLATILE = re.compile(r"\bvolatile\s*=\s*True\b")
+
+
+def _result_trains(ctx: RuleContext, event: ev.Forward) -> bool:
+    """The function called at the innermost call site returns what its forward computed, and
+    the caller backpropagates a value derived from that result (SAC's ``evaluate(state)``
+    sampling an action and its log-probability for the policy loss): a step of training, not
+    an evaluation, whatever the helper's name."""
+    if not event.via:
+        return False
+    call = event.via[-1]
+    for flow, other in ctx.events(ev.Forward):
+        if other.node is event.node and other.via == (call,) and flow.info is not None:
+            return _backpropagates_result(flow, call)
+    return False
+
+
+def _backpropagates_result(flow: FunctionFlow, call: cst.Call) -> bool:
+    """Whether a ``backward()`` of ``flow`` (made in the function itself) reads a name bound,
+    directly or through later assignments, to the result of ``call``."""
+    assert flow.info is not None
+    assignments = [n for n in _nodes(flow.info.node) if type(n) in _ASSIGNS]
+    start = next((i for i, a in enumerate(assignments) if _holds(a, call)), None)
+    if start is None:
+        return False
+    derived = _targets(assignments[start])
+    for _ in range(2):  # twice: a loop may bind a name before the line that derives it
+        for a in assignments[start + 1 :] + assignments[:start]:
+            value = getattr(a, "value", None)
+            if value is not None and _names(value) & derived:
+                derived |= _targets(a)
+    return any(
+        isinstance(e, ev.Backward) and not e.via and _names(e.node) & derived for e in flow.events
+    )
+
+
+_ASSIGNS = (cst.Assign, cst.AugAssign, cst.AnnAssign)
+
+
+def _nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under ``root`` in source order, not entering nested functions or classes."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if node is not root and type(node) in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
+            continue
+        stack.extend(reversed(list(walk_children(node))))
+
+
+def _holds(node: cst.CSTNode, call: cst.Call) -> bool:
+    value = getattr(node, "value", None)
+    return value is not None and any(n is call for n in _nodes(value))
+
+
+def _targets(node: cst.CSTNode) -> set[str]:
+    """The plain names an assignment binds (``a, b = ...``); an attribute or item bound
+    (``self.x = ...``) names no new value here."""
+    if type(node) is cst.Assign:
+        return set().union(*(_bound(t.target) for t in node.targets))
+    target = getattr(node, "target", None)
+    return _bound(target) if target is not None else set()
+
+
+def _bound(target: cst.BaseExpression) -> set[str]:
+    if type(target) is cst.Name:
+        return {target.value}
+    if type(target) in (cst.Tuple, cst.List):
+        return set().union(*(_bound(e.value) for e in target.elements))  # type: ignore[attr-defined]
+    if type(target) is cst.StarredElement:
+        return _bound(target.value)  # type: ignore[attr-defined]
+    return set()
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    return {n.value for n in _nodes(node) if type(n) is cst.Name}
 
 
 def _volatile_model_method(ctx: RuleContext, event: ev.Forward) -> bool:

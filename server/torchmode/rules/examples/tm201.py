@@ -1971,4 +1971,60 @@ def fit(model, optimizer, criterion, train_loader, valid_loader, epochs, device)
                 total += criterion(logits, labels.to(device)).item()
         print(f"epoch {epoch}: valid loss {total / len(valid_loader):.4f}")
 """,
+    # a soft actor-critic agent whose helper named ``evaluate`` samples an action and its
+    # log-probability for the policy loss: the caller backpropagates what it returns
+    """\
+import torch
+from torch import nn
+from torch.distributions import Normal
+
+
+class Policy(nn.Module):
+    def __init__(self, obs_dim, act_dim):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(obs_dim, 128), nn.ReLU())
+        self.mean = nn.Linear(128, act_dim)
+        self.log_std = nn.Linear(128, act_dim)
+
+    def forward(self, obs):
+        h = self.body(obs)
+        return self.mean(h), self.log_std(h).clamp(-20, 2)
+
+
+class Agent:
+    def __init__(self, obs_dim, act_dim, critic):
+        self.policy = Policy(obs_dim, act_dim)
+        self.critic = critic
+        self.policy_opt = torch.optim.Adam(self.policy.parameters(), lr=3e-4)
+
+    def evaluate(self, obs):
+        mean, log_std = self.policy(obs)
+        dist = Normal(mean, log_std.exp())
+        raw = dist.rsample()
+        action = torch.tanh(raw)
+        log_prob = dist.log_prob(raw) - torch.log(1 - action.pow(2) + 1e-6)
+        return action, log_prob.sum(-1, keepdim=True)
+
+    def update(self, buffer, steps):
+        for _ in range(steps):
+            obs = buffer.sample(256)
+            new_action, log_prob = self.evaluate(obs)
+            q = self.critic(obs, new_action)
+            policy_loss = (0.2 * log_prob - q).mean()
+            self.policy_opt.zero_grad()
+            policy_loss.backward()
+            self.policy_opt.step()
+
+
+def run(env, agent, buffer, episodes):
+    for _ in range(episodes):
+        obs, done = env.reset(), False
+        while not done:
+            with torch.no_grad():
+                action, _ = agent.evaluate(torch.as_tensor(obs, dtype=torch.float32))
+            next_obs, reward, done, _ = env.step(action.numpy())
+            buffer.push(obs, action, reward, next_obs, done)
+            obs = next_obs
+        agent.update(buffer, 50)
+""",
 )
