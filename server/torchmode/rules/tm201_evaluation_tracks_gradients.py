@@ -12,6 +12,7 @@ from torchmode.engine.context import RuleContext
 from torchmode.engine.function_flow import FunctionFlow
 from torchmode.engine.values import Mode
 from torchmode.engine.walk import children as walk_children
+from torchmode.engine.walk import names_in
 from torchmode.findings import Finding, Fix, Position, Range, Related, Severity, TextEdit
 from torchmode.knowledge.costs import cost_note
 from torchmode.rules import common, wording
@@ -207,7 +208,7 @@ def _bound(target: cst.BaseExpression) -> set[str]:
 
 
 def _names(node: cst.CSTNode) -> set[str]:
-    return {n.value for n in _nodes(node) if type(n) is cst.Name}
+    return set(names_in(node))
 
 
 def _volatile_model_method(ctx: RuleContext, event: ev.Forward) -> bool:
