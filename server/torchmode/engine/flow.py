@@ -76,6 +76,7 @@ class FileFlow:
         self.chunks = chunks
         # ``d_net = Distiller(t_net, s_net)`` at the top level: what each module keeps
         self.module_held: dict[str, dict[str, str]] | None = None
+        self.class_wrapped: dict[int, dict[str, dict[str, str]]] = {}  # held_arguments.py
         self.facts = facts
         self.cache = cache
         self.fingerprint = (

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from torchmode.engine import torch_api as api
 from torchmode.engine.blocks import block_statements
 from torchmode.engine.names import dotted, key_of
 from torchmode.engine.walk import children
@@ -67,6 +68,10 @@ def kept_by(self: Interpreter, call: cst.BaseExpression) -> dict[str, str]:
     file of the project."""
     if type(call) is not cst.Call or any(a.star for a in call.args):
         return {}
+    wrapped = _wrapped_module(self, call)
+    if wrapped is not None:
+        key = key_of(wrapped)
+        return {"module": key} if key is not None and self.is_module_key(key) else {}
     kept = _class_keeps(self, call.func)
     if kept is None:
         return {}
@@ -95,10 +100,23 @@ def _class_keeps(self: Interpreter, func: cst.BaseExpression) -> Kept | None:
     return facts.project.constructor_children(qualified)
 
 
+def _wrapped_module(self: Interpreter, call: cst.Call) -> cst.BaseExpression | None:
+    """``DataParallel(net)``, ``DistributedDataParallel(module=net, ...)``: the module the
+    wrapper runs (as its ``.module``), whose mode ``wrapper.train()`` sets."""
+    name = self.facts.imports.resolve(call.func) or dotted(call.func)
+    if name not in api.MODULE_WRAPPERS:
+        return None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "module":
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None]
+    return positional[0].value if positional else None
+
+
 def held_here(self: Interpreter) -> dict[str, dict[str, str]]:
     """What the modules this code can switch keep: those built at the module's top level
-    (the name a function is given them by is, in a script, most often the same), then those
-    the function built itself."""
+    (the name a function is given them by is, in a script, most often the same), those its
+    class's ``__init__`` wraps, then those the function built itself."""
     if self.info is None:
         return self.held_arguments
     file = self.file
@@ -109,9 +127,61 @@ def held_here(self: Interpreter) -> dict[str, dict[str, str]]:
                 kept = kept_by(self, value)
                 if kept:
                     file.module_held[value_key] = kept
-    if not file.module_held:
+    wrapped = _class_wrapped(self)
+    if not file.module_held and not wrapped:
         return self.held_arguments
-    return {**file.module_held, **self.held_arguments}
+    return {**file.module_held, **wrapped, **self.held_arguments}
+
+
+def _class_wrapped(self: Interpreter) -> dict[str, dict[str, str]]:
+    """``self.student = student`` and ``self.par_student = DataParallel(student)`` in the
+    class's ``__init__``: one module under two attributes, so that ``self.par_student.train()``
+    in any method switches ``self.student``."""
+    cls = self.info.cls if self.info is not None else None
+    if cls is None:
+        return {}
+    memo = self.file.class_wrapped
+    found = memo.get(id(cls.node))
+    if found is None:
+        found = memo[id(cls.node)] = _wrapped_in_init(self, cls.node)
+    return found
+
+
+def _wrapped_in_init(self: Interpreter, node: cst.ClassDef) -> dict[str, dict[str, str]]:
+    init = next(
+        (
+            s
+            for s in block_statements(node.body)
+            if type(s) is cst.FunctionDef and s.name.value == "__init__"
+        ),
+        None,
+    )
+    if init is None:
+        return {}
+    kept_as: dict[str, str] = {}  # local name -> the attribute of self it is kept as
+    wrappers: list[tuple[str, cst.BaseExpression]] = []
+    for stmt in block_statements(init.body):
+        if type(stmt) is not cst.SimpleStatementLine:
+            continue
+        for small in stmt.body:
+            if type(small) is not cst.Assign or len(small.targets) != 1:
+                continue
+            attr = _self_attribute(small.targets[0].target)
+            if attr is None:
+                continue
+            if type(small.value) is cst.Name:
+                kept_as[small.value.value] = f"self.{attr}"
+            elif type(small.value) is cst.Call:
+                inner = _wrapped_module(self, small.value)
+                if inner is not None:
+                    wrappers.append((f"self.{attr}", inner))
+    out: dict[str, dict[str, str]] = {}
+    for wrapper, inner in wrappers:
+        key = key_of(inner)
+        child = kept_as.get(key, key) if key is not None else None
+        if child is not None and child.startswith("self.") and child != wrapper:
+            out[wrapper] = {"module": child}
+    return out
 
 
 def _top_level_assignments(

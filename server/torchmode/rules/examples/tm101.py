@@ -2738,4 +2738,60 @@ if __name__ == "__main__":
         train_epoch(wrapper, train_loader)
         print(epoch, accuracy(student, test_loader))
 """,
+    # a distillation trainer keeps its student under two attributes, the module and its
+    # DataParallel wrapper; each step switches the wrapper, and with it the student, to train
+    # mode after the validation left the student in eval mode
+    """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class StudentNet(nn.Module):
+    def __init__(self, classes=19):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU())
+        self.head = nn.Conv2d(32, classes, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def validate(net, loader):
+    net.eval()
+    scores = []
+    with torch.no_grad():
+        for images, labels in loader:
+            scores.append((net(images).argmax(1) == labels).float().mean().item())
+    return sum(scores) / len(scores)
+
+
+class Distillation:
+    def __init__(self, teacher, lr=0.01):
+        student = StudentNet()
+        self.student = student
+        self.parallel_student = nn.DataParallel(student)
+        self.teacher = teacher.eval()
+        self.optimizer = torch.optim.SGD(self.student.parameters(), lr=lr, momentum=0.9)
+
+    def step(self, images, labels):
+        self.parallel_student.train()
+        logits = self.parallel_student(images)
+        with torch.no_grad():
+            soft = F.softmax(self.teacher(images), dim=1)
+        loss = F.cross_entropy(logits, labels) + F.kl_div(
+            F.log_softmax(logits, dim=1), soft, reduction="batchmean"
+        )
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+
+
+def run(teacher, train_loader, val_loader, epochs):
+    trainer = Distillation(teacher)
+    for epoch in range(epochs):
+        for images, labels in train_loader:
+            trainer.step(images, labels)
+        print(epoch, validate(trainer.student, val_loader))
+""",
 )
