@@ -124,7 +124,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         )
         if not (never or uncleared):
             continue
-        finding = _finding(ctx, flow, step, _last_backward(ctx, step, backwards), loop, never)
+        backward = _last_backward(ctx, step, backwards)
+        others = _cleared_by_others(ctx, step, inside) if never else []
+        finding = _finding(ctx, flow, step, backward, loop, never, others)
         depth = len(step.via)
         previous = best.get(id(step.node))
         if previous is None or depth < previous[0]:
@@ -343,6 +345,25 @@ def _clear_index(flow: FunctionFlow) -> dict[str | None, list[ev.Clear]]:
     return index
 
 
+def _cleared_by_others(ctx: RuleContext, step: ev.Step, inside: list[ev.Event]) -> list[ev.Clear]:
+    """The clears of other optimizers in the loop that together cover every module this one
+    trains (an InfoGAN's ``info_optimizer`` over G and D, cleared by ``D_optimizer`` and
+    ``G_optimizer``): its gradients do not pile up across iterations, but its step applies
+    what the other losses' backward passes left in them."""
+    cover = ctx.facts.optimizer_cover.get(step.optimizer or "", set())
+    if not cover:
+        return []
+    clears = [
+        e
+        for e in inside
+        if isinstance(e, ev.Clear) and e.key is not None and e.key != step.optimizer
+    ]
+    covered: set[str] = set()
+    for e in clears:
+        covered |= ctx.facts.optimizer_cover.get(e.key or "", set()) & cover
+    return clears if covered == cover else []
+
+
 def _finding(
     ctx: RuleContext,
     flow: FunctionFlow,
@@ -350,6 +371,7 @@ def _finding(
     backward: ev.Backward,
     loop: cst.CSTNode,
     never: bool,
+    others: list[ev.Clear],
 ) -> Finding:
     optimizer = step.optimizer
     outside = [
@@ -364,22 +386,38 @@ def _finding(
         else ""
     )
     steps = f"`{optimizer}` steps on line {ctx.line_of(step.node)}"
-    if never:
+    if others:
+        names = ", ".join(f"`{e.key}.zero_grad()` on line {ctx.line_of(e.anchor)}" for e in others)
+        summary = f"{steps} with the gradients other losses left: it never clears its own"
+        details = (
+            f"only {names} clear the parameters it updates, before their own losses' "
+            f"backward passes; {common.where(ctx, backward.node)} adds to what those left, "
+            f"so {common.where(ctx, step.node)} also applies the other losses' gradients"
+        )
+    elif never:
         summary = f"{steps} but nothing in this loop clears its gradients"
     else:
         summary = f"{steps} but some paths through this loop do not clear its gradients"
-    details = (
-        f"{common.where(ctx, backward.node)} adds to the previous gradients, so every "
-        f"{common.where(ctx, step.node)} uses their running sum{where_cleared}"
-    )
+    if not others:
+        details = (
+            f"{common.where(ctx, backward.node)} adds to the previous gradients, so every "
+            f"{common.where(ctx, step.node)} uses their running sum{where_cleared}"
+        )
     related = [
         # a step inside a function called here: the line the summary names, to go to
         *([Related(ctx.range_of(step.node), "optimizer step here")] if step.via else []),
         *common.event_related(ctx, backward, "gradients accumulate here"),
         *(Related(ctx.range_of(e.anchor), "cleared only here, once") for e in outside[:1]),
-        Related(
-            common.loop_header(ctx, loop, step.anchor),
-            f"each iteration of this loop adds to `{optimizer}`'s gradients again",
+        *(Related(ctx.range_of(e.anchor), "cleared here for another loss") for e in others),
+        *(
+            []
+            if others
+            else [
+                Related(
+                    common.loop_header(ctx, loop, step.anchor),
+                    f"each iteration of this loop adds to `{optimizer}`'s gradients again",
+                )
+            ]
         ),
     ]
     return Finding(

@@ -671,6 +671,53 @@ for epoch in range(20):
          self.critic.optimizer.step()
 """,
     ),
+    # InfoGAN: the mutual-information optimizer covers both networks; the other two clear
+    # them for their own losses, but nothing clears them between the generator's backward and
+    # the information loss's, so its step applies the generator loss's gradients too
+    Invalid(
+        """\
+import itertools
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def fit(gen, disc, loader, code_dim=2, epochs=25):
+    g_opt = torch.optim.Adam(gen.parameters(), lr=2e-4)
+    d_opt = torch.optim.Adam(disc.parameters(), lr=2e-4)
+    info_opt = torch.optim.Adam(itertools.chain(gen.parameters(), disc.parameters()), lr=2e-4)
+    for epoch in range(epochs):
+        for real in loader:
+            z = torch.randn(len(real), 62)
+            code = torch.rand(len(real), code_dim) * 2 - 1
+            d_opt.zero_grad()
+            real_score, _ = disc(real)
+            fake_score, _ = disc(gen(z, code).detach())
+            d_loss = F.softplus(-real_score).mean() + F.softplus(fake_score).mean()
+            d_loss.backward()
+            d_opt.step()
+
+            g_opt.zero_grad()
+            fake_score, code_guess = disc(gen(z, code))
+            g_loss = F.softplus(-fake_score).mean()
+            g_loss.backward(retain_graph=True)
+            g_opt.step()
+
+            info_loss = F.mse_loss(code_guess, code)
+            info_loss.backward()
+            info_opt.step()
+""",
+        (31,),
+        fix="""\
+@@
+             g_loss.backward(retain_graph=True)
+             g_opt.step()
++            info_opt.zero_grad()
+ 
+             info_loss = F.mse_loss(code_guess, code)
+""",
+    ),
 )
 
 VALID: tuple[str, ...] = (
